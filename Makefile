@@ -1,0 +1,83 @@
+# lamina - build with the ordinary tools: make, make test, make demo, make install.
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS_ALL := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+BASEFLAGS := -std=c11 -fPIC -pthread $(WARN) $(CPPFLAGS_ALL)
+LDLIBS  := -lz -lm -pthread
+SAN     ?=
+ifeq ($(SAN),1)
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+# Optional BLAS backend behind lm_gemm_* (make BLAS=openblas).
+ifneq ($(BLAS),)
+  BASEFLAGS += -DLM_USE_CBLAS
+  LDLIBS += -l$(BLAS)
+endif
+
+LIB_SRC := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+ifneq ($(CLI_SRC),)
+  CLI_BIN := $(BUILD)/lamina
+endif
+
+.PHONY: all test demo install clean bench fuzz examples
+all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(CLI_BIN) $(EXAMPLES)
+
+# Per-file ISA flags: the SIMD variants are compiled for their ISA and
+# chosen at run time, so the library still runs on any x86-64.
+$(BUILD)/obj/src/kernels/%_avx2.o: XFLAGS := -mavx2 -mfma
+$(BUILD)/obj/src/kernels/%_avx512.o: XFLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma
+
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(XFLAGS) -c $< -o $@
+
+$(BUILD)/liblamina.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/liblamina.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/lamina: $(CLI_OBJ) $(BUILD)/liblamina.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/liblamina.a $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/liblamina.a include/lamina.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblamina.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/liblamina.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblamina.a $(LDLIBS)
+
+examples: $(EXAMPLES)
+
+test: all $(TEST_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+
+demo: all
+	@if [ -x $(BUILD)/lamina ]; then $(BUILD)/lamina demo --plot tutorial-loss.svg; \
+	else $(BUILD)/examples/tutorial; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(BUILD)/liblamina.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/liblamina.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/lamina.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' lamina.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
+	if [ -x $(BUILD)/lamina ]; then install -m 755 $(BUILD)/lamina $(DESTDIR)$(PREFIX)/bin/; fi
+	if [ -f docs/lamina.1 ]; then install -m 644 docs/lamina.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,146 @@
+/* internal.h - what the library's files share and users never see. */
+#ifndef LM_INTERNAL_H
+#define LM_INTERNAL_H
+
+#include "lamina.h"
+#include "kernels/kernels.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ----------------------------------------------------------- errors */
+
+/* Records a formatted message for lm_errmsg() and returns st, so a failure
+ * reads `return lm__err(LM_EINVAL, "layer %d: ...", i);`. */
+lm_status lm__err(lm_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prepends "prefix: " to the current message (adds context going up). */
+void lm__err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lm__err_clear(void);
+
+/* ------------------------------------------------------- safe sizes */
+
+/* a * b into *out; false on overflow. */
+static inline bool lm__mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+/* malloc of n * size bytes, checked for overflow and against the
+ * configured allocation limit; NULL (with lm__err set) on failure. */
+void *lm__alloc(size_t n, size_t size, const char *what);
+void *lm__calloc(size_t n, size_t size, const char *what);
+char *lm__strdup(const char *s);
+
+/* -------------------------------------------------------------- net */
+
+/* Limits on architectures (also what a model file may claim). */
+#define LM_MAX_WIDTH (1 << 24)
+#define LM_MAX_LAYERS 1024
+
+typedef struct lm__layer {
+    int n_in, n_out;
+    lm_act act;
+    int has_bias;
+    size_t w_off; /* W (n_in, n_out) at params + w_off */
+    size_t b_off; /* b (n_out) at params + b_off, or SIZE_MAX */
+} lm__layer;
+
+/* Activations of one forward pass, sized for up to `rows` rows. */
+struct lm_ws {
+    size_t rows;
+    int n_layers;
+    float *x0;     /* (rows, n_in) the normalised input */
+    float **act;   /* n_layers buffers, act[l] (rows, layer l n_out) */
+    float *d0, *d1; /* (rows, max width) gradient ping-pong for backward */
+    float *mem;    /* the single allocation behind all of the above */
+};
+
+struct lm_net {
+    int n_in;
+    int n_layers, cap_layers;
+    lm__layer *layers;
+    size_t n_params;
+    float *params; /* (n_params) */
+    float *grads;  /* (n_params) */
+    float *norm_mean, *norm_scale; /* (n_in) each, or NULL */
+    int n_classes;
+    char **class_names; /* (n_classes) or NULL */
+    int n_meta;
+    char **meta_keys, **meta_vals;
+    int threads;   /* requested; 0 = all cores */
+    lm_pool *pool; /* created on first use */
+    lm_ws *ws;     /* predict workspace, grown on demand */
+};
+
+int lm__max_width(const lm_net *net);
+lm_pool *lm__net_pool(lm_net *net); /* NULL means run serially */
+
+/* Copies n rows of x (n, n_in) into ws->x0 applying the normalisation. */
+void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n);
+
+/* Forward from ws->x0 through every layer into ws->act. If skip_last_act,
+ * the last layer's buffer holds its pre-activation (the logits). */
+void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
+                     lm_pool *pool);
+
+/* Backward: dlast (n, n_out) is the gradient with respect to the last
+ * layer's output (its pre-activation if last_is_preact). Writes every
+ * gradient into net->grads. dlast may be ws->d0 and is overwritten. */
+void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, float *dlast,
+                      int last_is_preact, lm_pool *pool);
+
+lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
+
+/* ------------------------------------------------------ activations */
+
+/* In place over n values. Softmax needs the row width. */
+void lm__act_forward(lm_act act, float *x, size_t rows, int width);
+/* d (rows, width) *= act'(.) given the activation's output a. Softmax
+ * applies its full row Jacobian. */
+void lm__act_backward(lm_act act, const float *a, float *d, size_t rows, int width);
+
+/* ----------------------------------------------------------- losses */
+
+/* Whether the loss is fused with the output activation (softmax + CE,
+ * sigmoid + BCE): then the net's last buffer holds logits. */
+int lm__loss_fused(lm_loss loss, lm_act last_act);
+
+/* The loss of out (n, w) against y (n, w) or labels (n), and its
+ * gradient into dout (n, w) if dout is not NULL. If fused, out holds
+ * logits and dout is the gradient with respect to them. */
+double lm__loss(lm_loss loss, int fused, const float *out, const float *y,
+                const int32_t *labels, size_t n, int w, float *dout);
+
+/* Number of correct rows (argmax, or threshold 0.5 for one output; with
+ * fused logits 0). y or labels as for lm__loss. */
+size_t lm__correct(int fused, const float *out, const float *y,
+                   const int32_t *labels, size_t n, int w);
+
+/* -------------------------------------------------------- optimizer */
+
+typedef struct lm__optim {
+    lm_optim_opts o;
+    size_t n;
+    uint64_t t;   /* steps taken */
+    float *m, *v; /* (n) each: momentum / Adam moments, or NULL */
+} lm__optim;
+
+lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, size_t n);
+void lm__optim_free(lm__optim *opt);
+/* One update of params from grads. Returns LM_ENUMERIC (changing nothing)
+ * if the gradient holds a NaN or Inf. */
+lm_status lm__optim_step(lm__optim *opt, float *params, float *grads);
+
+/* ------------------------------------------------------------- files */
+
+/* Writes len bytes to path atomically (temp file in the same folder,
+ * fsync, rename, fsync of the folder). */
+lm_status lm__write_atomic(const char *path, const void *buf, size_t len);
+/* Reads a whole file (at most max bytes) into a new buffer. */
+lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
+
+#endif
