@@ -39,13 +39,15 @@ lm_status lm__err(lm_status st, const char *fmt, ...)
 
 void lm__err_prefix(const char *fmt, ...)
 {
-    char prefix[LM_ERRMSG_MAX], old[LM_ERRMSG_MAX];
+    char prefix[LM_ERRMSG_MAX], old[LM_ERRMSG_MAX], both[2 * LM_ERRMSG_MAX + 4];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, errmsg, sizeof old);
-    snprintf(errmsg, sizeof errmsg, "%s: %s", prefix, old);
+    snprintf(both, sizeof both, "%s: %s", prefix, old);
+    memcpy(errmsg, both, sizeof errmsg - 1); /* truncates a very long message */
+    errmsg[sizeof errmsg - 1] = '\0';
 }
 
 void lm__err_clear(void) { errmsg[0] = '\0'; }

@@ -87,11 +87,10 @@ void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n);
 void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
                      lm_pool *pool);
 
-/* Backward: dlast (n, n_out) is the gradient with respect to the last
+/* Backward: ws->d0 (n, n_out) holds the gradient with respect to the last
  * layer's output (its pre-activation if last_is_preact). Writes every
- * gradient into net->grads. dlast may be ws->d0 and is overwritten. */
-void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, float *dlast,
-                      int last_is_preact, lm_pool *pool);
+ * gradient into net->grads (overwriting); ws->d0 and d1 are clobbered. */
+void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool);
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
 
@@ -136,6 +135,26 @@ void lm__optim_free(lm__optim *opt);
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads);
 
 /* ------------------------------------------------------------- files */
+
+/* What a checkpoint adds to a model: enough to continue training exactly. */
+typedef struct lm__train_state {
+    int epochs_done;
+    uint64_t step;     /* optimizer steps (Adam's t) */
+    lm_rng rng;        /* the shuffling RNG after epochs_done epochs */
+    int optim_kind;    /* lm_optim_kind the state belongs to */
+    size_t n;          /* parameters the state covers */
+    float *m, *v;      /* (n) each or NULL; owned by whoever filled them */
+} lm__train_state;
+
+/* Serialises net (and ts if not NULL) into a new buffer, see
+ * docs/FORMAT.md. */
+lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts,
+                           unsigned char **buf, size_t *len);
+/* Parses a model file image. If ts is not NULL and the file holds a
+ * training state, fills it (m, v newly allocated) and sets *has_ts. */
+lm_status lm__model_decode(const void *buf, size_t len, lm_net **out,
+                           lm__train_state *ts, int *has_ts);
+
 
 /* Writes len bytes to path atomically (temp file in the same folder,
  * fsync, rename, fsync of the folder). */

@@ -1,0 +1,112 @@
+/* fileio.c - whole-file reads with a size bound, and atomic writes: a
+ * temporary file in the same folder, fsync, rename, fsync of the folder,
+ * so a crash leaves either the old file or the new one, never half. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return lm__err(LM_EIO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return lm__err(LM_EIO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)sb.st_size > (uint64_t)max) {
+        close(fd);
+        return lm__err(LM_ENOMEM, "%s: %lld bytes is over the limit of %zu", path, (long long)sb.st_size, max);
+    }
+    size_t size = (size_t)sb.st_size, got = 0;
+    unsigned char *p = malloc(size ? size : 1);
+    if (!p) {
+        close(fd);
+        return lm__err(LM_ENOMEM, "%s: out of memory reading %zu bytes", path, size);
+    }
+    while (got < size) {
+        ssize_t r = read(fd, p + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int e = errno;
+            free(p);
+            close(fd);
+            return lm__err(LM_EIO, "%s: read failed after %zu of %zu bytes%s%s", path, got, size,
+                           r < 0 ? ": " : "", r < 0 ? strerror(e) : "");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *buf = p;
+    *len = size;
+    return LM_OK;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* fsync the folder holding path so the rename itself is durable. */
+static void sync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+lm_status lm__write_atomic(const char *path, const void *buf, size_t len)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return lm__err(LM_ENOMEM, "%s: out of memory", path);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        lm_status st = lm__err(LM_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    /* mkstemp makes 0600; a model is an ordinary file (umask cannot be
+     * read without changing it, which would race other threads). */
+    int bad = fchmod(fd, 0644) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0;
+    int e = errno;
+    if (close(fd) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        unlink(tmp);
+        free(tmp);
+        return lm__err(LM_EIO, "%s: write failed: %s", path, strerror(e));
+    }
+    free(tmp);
+    sync_dir(path);
+    return LM_OK;
+}

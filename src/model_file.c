@@ -1,0 +1,473 @@
+/* model_file.c - the .lmn model format (docs/FORMAT.md): a magic, a
+ * version, tagged sections, a CRC32 at the end. Little-endian whatever
+ * the host. The reader trusts nothing: the CRC is checked first, then
+ * every count against the bytes really left, before any allocation. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\n'};
+#define LM_FORMAT_VERSION 1u
+#define SEC_REQUIRED 1u
+#define MAX_STRING (1u << 20)
+#define MAX_SECTIONS 64u
+
+#define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define TAG_ARCH TAG('A', 'R', 'C', 'H')
+#define TAG_PARA TAG('P', 'A', 'R', 'A')
+#define TAG_NORM TAG('N', 'O', 'R', 'M')
+#define TAG_CLAS TAG('C', 'L', 'A', 'S')
+#define TAG_META TAG('M', 'E', 'T', 'A')
+#define TAG_TRAI TAG('T', 'R', 'A', 'I')
+
+/* ------------------------------------------------------------- writer */
+
+typedef struct wbuf {
+    unsigned char *p;
+    size_t len, cap;
+    int oom;
+} wbuf;
+
+static void put(wbuf *b, const void *src, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) cap *= 2;
+        unsigned char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void put_u32(wbuf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(b, x, 4);
+}
+
+static void put_u64(wbuf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_f32s(wbuf *b, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        put_u32(b, u);
+    }
+}
+
+static void put_str(wbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    put_u32(b, (uint32_t)n);
+    put(b, s, n);
+}
+
+/* Starts a section; returns where its length goes, patched by end_sec. */
+static size_t begin_sec(wbuf *b, uint32_t tag, uint32_t flags)
+{
+    put_u32(b, tag);
+    put_u32(b, flags);
+    size_t at = b->len;
+    put_u64(b, 0);
+    return at;
+}
+
+static void end_sec(wbuf *b, size_t at)
+{
+    if (b->oom) return;
+    uint64_t n = b->len - at - 8;
+    for (int i = 0; i < 8; i++) b->p[at + i] = (unsigned char)(n >> (8 * i));
+}
+
+lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigned char **out,
+                           size_t *len)
+{
+    wbuf b = {0};
+    uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL);
+    put(&b, MAGIC, 8);
+    put_u32(&b, LM_FORMAT_VERSION);
+    put_u32(&b, nsec);
+
+    size_t at = begin_sec(&b, TAG_ARCH, SEC_REQUIRED);
+    put_u32(&b, (uint32_t)net->n_in);
+    put_u32(&b, (uint32_t)net->n_layers);
+    for (int l = 0; l < net->n_layers; l++) {
+        put_u32(&b, 0); /* layer kind: dense */
+        put_u32(&b, (uint32_t)net->layers[l].n_out);
+        put_u32(&b, (uint32_t)net->layers[l].act);
+        put_u32(&b, (uint32_t)net->layers[l].has_bias);
+    }
+    end_sec(&b, at);
+
+    at = begin_sec(&b, TAG_PARA, SEC_REQUIRED);
+    put_u64(&b, net->n_params);
+    put_f32s(&b, net->params, net->n_params);
+    end_sec(&b, at);
+
+    if (net->norm_mean) {
+        at = begin_sec(&b, TAG_NORM, SEC_REQUIRED);
+        put_f32s(&b, net->norm_mean, (size_t)net->n_in);
+        put_f32s(&b, net->norm_scale, (size_t)net->n_in);
+        end_sec(&b, at);
+    }
+    if (net->class_names) {
+        at = begin_sec(&b, TAG_CLAS, 0);
+        put_u32(&b, (uint32_t)net->n_classes);
+        for (int i = 0; i < net->n_classes; i++) put_str(&b, net->class_names[i]);
+        end_sec(&b, at);
+    }
+    if (net->n_meta) {
+        at = begin_sec(&b, TAG_META, 0);
+        put_u32(&b, (uint32_t)net->n_meta);
+        for (int i = 0; i < net->n_meta; i++) {
+            put_str(&b, net->meta_keys[i]);
+            put_str(&b, net->meta_vals[i]);
+        }
+        end_sec(&b, at);
+    }
+    if (ts) {
+        at = begin_sec(&b, TAG_TRAI, 0);
+        put_u32(&b, (uint32_t)ts->epochs_done);
+        put_u64(&b, ts->step);
+        for (int i = 0; i < 4; i++) put_u64(&b, ts->rng.s[i]);
+        put_u32(&b, (uint32_t)ts->optim_kind);
+        put_u32(&b, ts->m != NULL);
+        put_u32(&b, ts->v != NULL);
+        put_u64(&b, ts->n);
+        if (ts->m) put_f32s(&b, ts->m, ts->n);
+        if (ts->v) put_f32s(&b, ts->v, ts->n);
+        end_sec(&b, at);
+    }
+    put_u32(&b, 0); /* the CRC, patched below */
+    if (b.oom) {
+        free(b.p);
+        return lm__err(LM_ENOMEM, "out of memory encoding a model");
+    }
+    /* CRC32 over everything before it; zlib's crc32 takes uInt lengths,
+     * so feed it in pieces. */
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0, body = b.len - 4; off < body;) {
+        size_t n = body - off > (1u << 30) ? (1u << 30) : body - off;
+        crc = crc32(crc, b.p + off, (uInt)n);
+        off += n;
+    }
+    for (int i = 0; i < 4; i++) b.p[b.len - 4 + i] = (unsigned char)(crc >> (8 * i));
+    *out = b.p;
+    *len = b.len;
+    return LM_OK;
+}
+
+lm_status lm_net_save(const lm_net *net, const char *path)
+{
+    if (!net || !path) return lm__err(LM_EINVAL, "lm_net_save: NULL argument");
+    unsigned char *buf;
+    size_t len;
+    lm_status st = lm__model_encode(net, NULL, &buf, &len);
+    if (st) return st;
+    st = lm__write_atomic(path, buf, len);
+    free(buf);
+    return st;
+}
+
+/* ------------------------------------------------------------- reader */
+
+typedef struct rbuf {
+    const unsigned char *p;
+    size_t left;
+    size_t base; /* offset of p in the file, for messages */
+} rbuf;
+
+static lm_status short_read(const rbuf *r, size_t want, const char *what)
+{
+    return lm__err(LM_EFORMAT, "truncated at byte %zu: %s needs %zu bytes, %zu left", r->base, what,
+                   want, r->left);
+}
+
+static int take(rbuf *r, size_t n, const unsigned char **out)
+{
+    if (n > r->left) return 0;
+    *out = r->p;
+    r->p += n;
+    r->left -= n;
+    r->base += n;
+    return 1;
+}
+
+static int get_u32(rbuf *r, uint32_t *v)
+{
+    const unsigned char *q;
+    if (!take(r, 4, &q)) return 0;
+    *v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+    return 1;
+}
+
+static int get_u64(rbuf *r, uint64_t *v)
+{
+    uint32_t lo, hi;
+    if (!get_u32(r, &lo) || !get_u32(r, &hi)) return 0;
+    *v = (uint64_t)hi << 32 | lo;
+    return 1;
+}
+
+/* n floats into a new array, after checking the bytes are there. */
+static lm_status get_f32s(rbuf *r, uint64_t n, float **out, const char *what)
+{
+    *out = NULL;
+    if (n > r->left / 4) return short_read(r, (size_t)(n > SIZE_MAX / 4 ? SIZE_MAX : n * 4), what);
+    float *v = lm__alloc((size_t)n ? (size_t)n : 1, sizeof(float), what);
+    if (!v) return LM_ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t u = 0;
+        get_u32(r, &u);
+        memcpy(&v[i], &u, 4);
+    }
+    *out = v;
+    return LM_OK;
+}
+
+static lm_status get_str(rbuf *r, char **out, const char *what)
+{
+    uint32_t n;
+    const unsigned char *q;
+    *out = NULL;
+    if (!get_u32(r, &n)) return short_read(r, 4, what);
+    if (n > MAX_STRING) return lm__err(LM_EFORMAT, "byte %zu: %s of %u bytes is too long", r->base, what, n);
+    if (!take(r, n, &q)) return short_read(r, n, what);
+    if (memchr(q, 0, n)) return lm__err(LM_EFORMAT, "byte %zu: %s holds a NUL byte", r->base, what);
+    char *s = malloc((size_t)n + 1);
+    if (!s) return lm__err(LM_ENOMEM, "out of memory reading %s", what);
+    memcpy(s, q, n);
+    s[n] = '\0';
+    *out = s;
+    return LM_OK;
+}
+
+/* file_left: bytes of the file after this section, which must hold the
+ * parameters, so a tiny file cannot make us allocate a huge net. */
+static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
+{
+    uint32_t n_in, n_layers;
+    if (!get_u32(r, &n_in) || !get_u32(r, &n_layers)) return short_read(r, 8, "architecture");
+    if (n_in < 1 || n_in > LM_MAX_WIDTH) return lm__err(LM_EFORMAT, "input width %u is out of range", n_in);
+    if (n_layers < 1 || n_layers > LM_MAX_LAYERS) return lm__err(LM_EFORMAT, "layer count %u is out of range", n_layers);
+    if (r->left / 16 < n_layers) return short_read(r, (size_t)n_layers * 16, "layer table");
+    lm_status st = lm_net_new(out, (int)n_in);
+    for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
+        uint32_t kind, n_out, act, bias;
+        get_u32(r, &kind);
+        get_u32(r, &n_out);
+        get_u32(r, &act);
+        get_u32(r, &bias);
+        if (kind != 0) st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
+        else if (act >= LM_ACT_COUNT) st = lm__err(LM_EFORMAT, "layer %u has unknown activation %u", l, act);
+        else if (bias > 1) st = lm__err(LM_EFORMAT, "layer %u has a bad bias flag %u", l, bias);
+        else if (n_out < 1 || n_out > LM_MAX_WIDTH) st = lm__err(LM_EFORMAT, "layer %u width %u is out of range", l, n_out);
+        else {
+            /* Refuse before allocating: the parameters must be in the file. */
+            size_t nw;
+            int prev = lm_net_n_out(*out);
+            if (!lm__mul_ok((size_t)prev, n_out, &nw) || nw + n_out > file_left / 4 ||
+                (*out)->n_params + nw + n_out > file_left / 4)
+                st = lm__err(LM_EFORMAT, "layer %u (%d x %u) is too large", l, prev, n_out);
+            else st = lm_net_add_dense(*out, (int)n_out, (lm_act)act, bias ? LM_BIAS : LM_NO_BIAS);
+        }
+    }
+    if (st) {
+        lm_net_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* Everything in a section after ARCH needs the net it describes. */
+static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_state *ts, int *has_ts,
+                              int *have_params)
+{
+    lm_status st = LM_OK;
+    if (tag == TAG_PARA) {
+        uint64_t n;
+        float *v;
+        if (!get_u64(r, &n)) return short_read(r, 8, "parameter count");
+        if (n != net->n_params)
+            return lm__err(LM_EFORMAT, "the file holds %llu parameters but its architecture needs %zu",
+                           (unsigned long long)n, net->n_params);
+        if ((st = get_f32s(r, n, &v, "parameters"))) return st;
+        memcpy(net->params, v, net->n_params * sizeof(float));
+        free(v);
+        *have_params = 1;
+    } else if (tag == TAG_NORM) {
+        float *mean = NULL, *scale = NULL;
+        st = get_f32s(r, (uint64_t)net->n_in, &mean, "normalisation means");
+        if (!st) st = get_f32s(r, (uint64_t)net->n_in, &scale, "normalisation scales");
+        if (!st) st = lm_net_set_norm(net, mean, scale);
+        if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "the normalisation holds a NaN or Inf");
+        free(mean);
+        free(scale);
+    } else if (tag == TAG_CLAS) {
+        uint32_t n;
+        if (!get_u32(r, &n)) return short_read(r, 4, "class count");
+        if (n > (uint32_t)LM_MAX_WIDTH || n > r->left / 4) return lm__err(LM_EFORMAT, "class count %u is out of range", n);
+        char **names = calloc(n ? n : 1, sizeof *names);
+        if (!names) return lm__err(LM_ENOMEM, "out of memory reading class names");
+        for (uint32_t i = 0; !st && i < n; i++) st = get_str(r, &names[i], "class name");
+        if (!st) {
+            st = lm_net_set_class_names(net, (int)n, (const char *const *)names);
+            if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "%u class names for %d outputs", n, lm_net_n_out(net));
+        }
+        for (uint32_t i = 0; i < n; i++) free(names[i]);
+        free(names);
+    } else if (tag == TAG_META) {
+        uint32_t n;
+        if (!get_u32(r, &n)) return short_read(r, 4, "metadata count");
+        if (n > 65536 || n > r->left / 8) return lm__err(LM_EFORMAT, "metadata count %u is out of range", n);
+        for (uint32_t i = 0; !st && i < n; i++) {
+            char *k = NULL, *v = NULL;
+            st = get_str(r, &k, "metadata key");
+            if (!st) st = get_str(r, &v, "metadata value");
+            if (!st && !*k) st = lm__err(LM_EFORMAT, "an empty metadata key");
+            if (!st) st = lm_net_set_meta(net, k, v);
+            free(k);
+            free(v);
+        }
+    } else if (tag == TAG_TRAI) {
+        uint32_t epochs, kind, has_m, has_v;
+        uint64_t n;
+        lm__train_state t = {0};
+        if (!get_u32(r, &epochs) || !get_u64(r, &t.step)) return short_read(r, 12, "training state");
+        for (int i = 0; i < 4; i++)
+            if (!get_u64(r, &t.rng.s[i])) return short_read(r, 8, "RNG state");
+        if (!get_u32(r, &kind) || !get_u32(r, &has_m) || !get_u32(r, &has_v) || !get_u64(r, &n))
+            return short_read(r, 20, "optimizer state");
+        if (epochs > (1u << 30) || kind >= LM_OPTIM_COUNT || has_m > 1 || has_v > 1 || n != net->n_params)
+            return lm__err(LM_EFORMAT, "the training state is inconsistent with the net");
+        t.epochs_done = (int)epochs;
+        t.optim_kind = (int)kind;
+        t.n = (size_t)n;
+        if (has_m) st = get_f32s(r, n, &t.m, "optimizer moments");
+        if (!st && has_v) st = get_f32s(r, n, &t.v, "optimizer moments");
+        if (st || !ts) {
+            free(t.m);
+            free(t.v);
+        } else {
+            *ts = t;
+            *has_ts = 1;
+        }
+    }
+    return st;
+}
+
+lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_state *ts, int *has_ts)
+{
+    const unsigned char *b = buf;
+    *out = NULL;
+    if (has_ts) *has_ts = 0;
+    if (len < 8 || memcmp(b, MAGIC, 8) != 0) return lm__err(LM_EFORMAT, "not a lamina model file (bad magic)");
+    if (len < 8 + 8 + 4) return lm__err(LM_EFORMAT, "truncated: %zu bytes is too short for a model file", len);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0, body = len - 4; off < body;) {
+        size_t n = body - off > (1u << 30) ? (1u << 30) : body - off;
+        crc = crc32(crc, b + off, (uInt)n);
+        off += n;
+    }
+    rbuf r = {b + 8, len - 12, 8};
+    uint32_t version, nsec, stored;
+    rbuf tail = {b + len - 4, 4, len - 4};
+    get_u32(&tail, &stored);
+    get_u32(&r, &version);
+    if (version > LM_FORMAT_VERSION || version == 0)
+        return lm__err(LM_EFORMAT, "format version %u is not supported (this lamina reads up to %u)", version,
+                       LM_FORMAT_VERSION);
+    if (stored != (uint32_t)crc)
+        return lm__err(LM_EFORMAT, "checksum mismatch (file corrupt or truncated): stored %08x, computed %08x",
+                       stored, (uint32_t)crc);
+    get_u32(&r, &nsec);
+    if (nsec < 2 || nsec > MAX_SECTIONS) return lm__err(LM_EFORMAT, "section count %u is out of range", nsec);
+    lm_net *net = NULL;
+    lm_status st = LM_OK;
+    int have_params = 0, dummy = 0;
+    for (uint32_t s = 0; !st && s < nsec; s++) {
+        uint32_t tag, flags;
+        uint64_t slen;
+        const unsigned char *body;
+        if (!get_u32(&r, &tag) || !get_u32(&r, &flags) || !get_u64(&r, &slen)) {
+            st = short_read(&r, 16, "section header");
+            break;
+        }
+        size_t at = r.base + 0;
+        if (slen > r.left || !take(&r, (size_t)slen, &body)) {
+            st = lm__err(LM_EFORMAT, "truncated: section %u claims %llu bytes, %zu left", s,
+                         (unsigned long long)slen, r.left);
+            break;
+        }
+        rbuf sec = {body, (size_t)slen, at};
+        int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
+                    tag == TAG_META || tag == TAG_TRAI;
+        if (!known) {
+            if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %.4s", (const char *)&tag);
+            continue; /* an optional section from a newer writer */
+        }
+        if ((tag == TAG_ARCH) != (s == 0)) {
+            st = lm__err(LM_EFORMAT, "the architecture section must come first");
+            break;
+        }
+        if (tag == TAG_ARCH) st = read_arch(&sec, r.left, &net);
+        else st = read_section(&sec, tag, net, ts, has_ts ? has_ts : &dummy, &have_params);
+        if (!st && sec.left) st = lm__err(LM_EFORMAT, "section %.4s has %zu stray bytes", (const char *)&tag, sec.left);
+    }
+    if (!st && !have_params) st = lm__err(LM_EFORMAT, "the file holds no parameters");
+    if (!st && r.left) st = lm__err(LM_EFORMAT, "%zu stray bytes after the last section", r.left);
+    if (!st)
+        for (size_t i = 0; i < net->n_params; i++)
+            if (!isfinite(net->params[i])) {
+                st = lm__err(LM_EFORMAT, "parameter %zu is not finite", i);
+                break;
+            }
+    if (st) {
+        lm_net_free(net);
+        if (ts && has_ts && *has_ts) {
+            free(ts->m);
+            free(ts->v);
+            ts->m = ts->v = NULL;
+            *has_ts = 0;
+        }
+        return st;
+    }
+    *out = net;
+    return LM_OK;
+}
+
+lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len)
+{
+    if (!out || (!buf && len)) return lm__err(LM_EINVAL, "lm_net_load_mem: NULL argument");
+    return lm__model_decode(buf, len, out, NULL, NULL);
+}
+
+lm_status lm_net_load(lm_net **out, const char *path)
+{
+    if (!out || !path) return lm__err(LM_EINVAL, "lm_net_load: NULL argument");
+    *out = NULL;
+    unsigned char *buf;
+    size_t len;
+    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    if (st) return st;
+    st = lm__model_decode(buf, len, out, NULL, NULL);
+    free(buf);
+    if (st) lm__err_prefix("%s", path);
+    return st;
+}

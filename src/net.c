@@ -1,0 +1,442 @@
+/* net.c - the network: layers over one flat parameter buffer and one flat
+ * gradient buffer, forward and backward over the layers, predict. */
+#include "internal.h"
+#include "layers/dense.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+lm_status lm_net_new(lm_net **out, int n_in)
+{
+    if (!out) return lm__err(LM_EINVAL, "lm_net_new: out is NULL");
+    *out = NULL;
+    if (n_in < 1 || n_in > LM_MAX_WIDTH)
+        return lm__err(LM_EINVAL, "input width %d is out of range 1..%d", n_in, LM_MAX_WIDTH);
+    lm_net *net = calloc(1, sizeof *net);
+    if (!net) return lm__err(LM_ENOMEM, "out of memory creating a net");
+    net->n_in = n_in;
+    *out = net;
+    return LM_OK;
+}
+
+static void free_strings(char **s, int n)
+{
+    if (!s) return;
+    for (int i = 0; i < n; i++) free(s[i]);
+    free(s);
+}
+
+void lm_net_free(lm_net *net)
+{
+    if (!net) return;
+    free(net->layers);
+    free(net->params);
+    free(net->grads);
+    free(net->norm_mean);
+    free(net->norm_scale);
+    free_strings(net->class_names, net->n_classes);
+    free_strings(net->meta_keys, net->n_meta);
+    free_strings(net->meta_vals, net->n_meta);
+    lm_pool_free(net->pool);
+    lm_ws_free(net->ws);
+    free(net);
+}
+
+int lm_net_n_in(const lm_net *net) { return net->n_in; }
+int lm_net_n_layers(const lm_net *net) { return net->n_layers; }
+size_t lm_net_n_params(const lm_net *net) { return net->n_params; }
+float *lm_net_params(lm_net *net) { return net->params; }
+const float *lm_net_params_const(const lm_net *net) { return net->params; }
+float *lm_net_grads(lm_net *net) { return net->grads; }
+
+int lm_net_n_out(const lm_net *net)
+{
+    return net->n_layers ? net->layers[net->n_layers - 1].n_out : net->n_in;
+}
+
+int lm__max_width(const lm_net *net)
+{
+    int w = net->n_in;
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].n_out > w) w = net->layers[l].n_out;
+    return w;
+}
+
+lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
+{
+    if (i < 0 || i >= net->n_layers)
+        return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
+    const lm__layer *L = &net->layers[i];
+    *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off,
+                            L->has_bias ? L->b_off : (size_t)-1};
+    return LM_OK;
+}
+
+lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
+{
+    if (n_out < 1 || n_out > LM_MAX_WIDTH)
+        return lm__err(LM_EINVAL, "layer width %d is out of range 1..%d", n_out, LM_MAX_WIDTH);
+    if ((unsigned)act >= LM_ACT_COUNT) return lm__err(LM_EINVAL, "unknown activation %d", (int)act);
+    if (flags != LM_BIAS && flags != LM_NO_BIAS)
+        return lm__err(LM_EINVAL, "unknown layer flags %d", flags);
+    if (net->n_layers >= LM_MAX_LAYERS)
+        return lm__err(LM_EINVAL, "a net holds at most %d layers", LM_MAX_LAYERS);
+    int n_in = lm_net_n_out(net);
+    size_t nw, add;
+    int bias = flags != LM_NO_BIAS;
+    if (!lm__mul_ok((size_t)n_in, (size_t)n_out, &nw) || (add = nw + (bias ? n_out : 0)) < nw ||
+        net->n_params + add < net->n_params)
+        return lm__err(LM_ENOMEM, "layer %d x %d is too large", n_in, n_out);
+    size_t total = net->n_params + add;
+
+    if (net->n_layers == net->cap_layers) {
+        int cap = net->cap_layers ? net->cap_layers * 2 : 4;
+        lm__layer *nl = realloc(net->layers, (size_t)cap * sizeof *nl);
+        if (!nl) return lm__err(LM_ENOMEM, "out of memory adding a layer");
+        net->layers = nl;
+        net->cap_layers = cap;
+    }
+    float *p = lm__calloc(total, sizeof(float), "parameters");
+    float *g = p ? lm__calloc(total, sizeof(float), "gradients") : NULL;
+    if (!g) {
+        free(p);
+        return LM_ENOMEM;
+    }
+    if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
+    free(net->params);
+    free(net->grads);
+    net->params = p;
+    net->grads = g;
+    lm__layer *L = &net->layers[net->n_layers++];
+    *L = (lm__layer){n_in, n_out, act, bias, net->n_params, bias ? net->n_params + nw : SIZE_MAX};
+    net->n_params = total;
+    lm_ws_free(net->ws); /* shapes changed */
+    net->ws = NULL;
+    return LM_OK;
+}
+
+lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
+{
+    if ((unsigned)init >= LM_INIT_COUNT) return lm__err(LM_EINVAL, "unknown initialiser %d", (int)init);
+    if (!rng) return lm__err(LM_EINVAL, "lm_net_init: rng is NULL");
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        float *w = net->params + L->w_off;
+        size_t nw = (size_t)L->n_in * L->n_out;
+        float limit = sqrtf(6.0f / (float)(L->n_in + L->n_out));
+        float sd = sqrtf(2.0f / (float)L->n_in);
+        for (size_t i = 0; i < nw; i++) {
+            switch (init) {
+            case LM_INIT_UNIFORM01: w[i] = lm_rng_uniform(rng); break;
+            case LM_INIT_XAVIER: w[i] = (2.0f * lm_rng_uniform(rng) - 1.0f) * limit; break;
+            default: w[i] = lm_rng_normal(rng) * sd; break;
+            }
+        }
+        if (L->has_bias)
+            for (int j = 0; j < L->n_out; j++)
+                net->params[L->b_off + j] = init == LM_INIT_UNIFORM01 ? lm_rng_uniform(rng) : 0.0f;
+    }
+    return LM_OK;
+}
+
+/* ----------------------------------------------------- normalisation */
+
+lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale)
+{
+    free(net->norm_mean);
+    free(net->norm_scale);
+    net->norm_mean = net->norm_scale = NULL;
+    if (!mean && !scale) return LM_OK;
+    if (!mean || !scale) return lm__err(LM_EINVAL, "normalisation needs both mean and scale");
+    for (int i = 0; i < net->n_in; i++)
+        if (!isfinite(mean[i]) || !isfinite(scale[i]))
+            return lm__err(LM_EINVAL, "normalisation of input %d is not finite", i);
+    net->norm_mean = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
+    net->norm_scale = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
+    if (!net->norm_mean || !net->norm_scale) {
+        free(net->norm_mean);
+        free(net->norm_scale);
+        net->norm_mean = net->norm_scale = NULL;
+        return LM_ENOMEM;
+    }
+    memcpy(net->norm_mean, mean, (size_t)net->n_in * sizeof(float));
+    memcpy(net->norm_scale, scale, (size_t)net->n_in * sizeof(float));
+    return LM_OK;
+}
+
+int lm_net_get_norm(const lm_net *net, float *mean, float *scale)
+{
+    if (!net->norm_mean) return 0;
+    if (mean) memcpy(mean, net->norm_mean, (size_t)net->n_in * sizeof(float));
+    if (scale) memcpy(scale, net->norm_scale, (size_t)net->n_in * sizeof(float));
+    return 1;
+}
+
+/* ------------------------------------------------- names and metadata */
+
+lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
+{
+    if (names && n != lm_net_n_out(net) && !(n == 2 && lm_net_n_out(net) == 1))
+        return lm__err(LM_EINVAL, "%d class names for a net with %d outputs", n, lm_net_n_out(net));
+    char **copy = NULL;
+    if (names) {
+        copy = lm__calloc((size_t)n, sizeof *copy, "class names");
+        if (!copy) return LM_ENOMEM;
+        for (int i = 0; i < n; i++)
+            if (!names[i] || !(copy[i] = lm__strdup(names[i]))) {
+                free_strings(copy, n);
+                return names[i] ? LM_ENOMEM : lm__err(LM_EINVAL, "class name %d is NULL", i);
+            }
+    }
+    free_strings(net->class_names, net->n_classes);
+    net->class_names = copy;
+    net->n_classes = names ? n : 0;
+    return LM_OK;
+}
+
+const char *lm_net_class_name(const lm_net *net, int i)
+{
+    return net->class_names && i >= 0 && i < net->n_classes ? net->class_names[i] : NULL;
+}
+
+lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
+{
+    if (!key || !value || !*key) return lm__err(LM_EINVAL, "metadata needs a key and a value");
+    char *v = lm__strdup(value);
+    if (!v) return LM_ENOMEM;
+    for (int i = 0; i < net->n_meta; i++)
+        if (strcmp(net->meta_keys[i], key) == 0) {
+            free(net->meta_vals[i]);
+            net->meta_vals[i] = v;
+            return LM_OK;
+        }
+    char *k = lm__strdup(key);
+    char **nk = realloc(net->meta_keys, (size_t)(net->n_meta + 1) * sizeof *nk);
+    if (nk) net->meta_keys = nk;
+    char **nv = nk ? realloc(net->meta_vals, (size_t)(net->n_meta + 1) * sizeof *nv) : NULL;
+    if (nv) net->meta_vals = nv;
+    if (!k || !nk || !nv) {
+        free(k);
+        free(v);
+        return lm__err(LM_ENOMEM, "out of memory adding metadata");
+    }
+    net->meta_keys[net->n_meta] = k;
+    net->meta_vals[net->n_meta++] = v;
+    return LM_OK;
+}
+
+const char *lm_net_get_meta(const lm_net *net, const char *key)
+{
+    for (int i = 0; i < net->n_meta; i++)
+        if (strcmp(net->meta_keys[i], key) == 0) return net->meta_vals[i];
+    return NULL;
+}
+
+int lm_net_n_meta(const lm_net *net) { return net->n_meta; }
+
+void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value)
+{
+    int ok = i >= 0 && i < net->n_meta;
+    if (key) *key = ok ? net->meta_keys[i] : NULL;
+    if (value) *value = ok ? net->meta_vals[i] : NULL;
+}
+
+/* ------------------------------------------------------------ threads */
+
+lm_status lm_net_set_threads(lm_net *net, int threads)
+{
+    if (threads < 0 || threads > 1024) return lm__err(LM_EINVAL, "thread count %d is out of range 0..1024", threads);
+    if (threads != net->threads) {
+        lm_pool_free(net->pool);
+        net->pool = NULL;
+        net->threads = threads;
+    }
+    return LM_OK;
+}
+
+int lm_net_threads(const lm_net *net)
+{
+    return net->threads > 0 ? net->threads : lm_cpu_count();
+}
+
+lm_pool *lm__net_pool(lm_net *net)
+{
+    if (lm_net_threads(net) <= 1) return NULL;
+    if (!net->pool && lm_pool_new(&net->pool, lm_net_threads(net)) != LM_OK) net->pool = NULL;
+    return net->pool; /* NULL (serial) if threads could not start */
+}
+
+/* ---------------------------------------------------------- workspace */
+
+lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
+{
+    *out = NULL;
+    if (rows == 0) rows = 1;
+    size_t per_row = (size_t)net->n_in + 2 * (size_t)lm__max_width(net), total, bytes;
+    for (int l = 0; l < net->n_layers; l++) per_row += (size_t)net->layers[l].n_out;
+    if (!lm__mul_ok(per_row, rows, &total) || !lm__mul_ok(total, sizeof(float), &bytes))
+        return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
+    lm_ws *ws = calloc(1, sizeof *ws);
+    float **act = calloc((size_t)net->n_layers + 1, sizeof *act);
+    /* 64-byte aligned so SIMD kernels see aligned rows when widths allow */
+    float *mem = NULL;
+    if (ws && act) mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!mem) {
+        free(ws);
+        free(act);
+        return lm__err(LM_ENOMEM, "out of memory for a workspace of %zu bytes", bytes);
+    }
+    ws->rows = rows;
+    ws->n_layers = net->n_layers;
+    ws->mem = mem;
+    ws->x0 = mem;
+    float *p = mem + rows * (size_t)net->n_in;
+    for (int l = 0; l < net->n_layers; l++) {
+        act[l] = p;
+        p += rows * (size_t)net->layers[l].n_out;
+    }
+    ws->act = act;
+    ws->d0 = p;
+    ws->d1 = p + rows * (size_t)lm__max_width(net);
+    *out = ws;
+    return LM_OK;
+}
+
+lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows)
+{
+    if (!out || !net) return lm__err(LM_EINVAL, "lm_ws_new: NULL argument");
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "the net has no layers");
+    return lm__ws_alloc(out, net, max_rows);
+}
+
+void lm_ws_free(lm_ws *ws)
+{
+    if (!ws) return;
+    free(ws->mem);
+    free(ws->act);
+    free(ws);
+}
+
+/* ------------------------------------------------- forward / backward */
+
+void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n)
+{
+    size_t count = n * (size_t)net->n_in;
+    if (!net->norm_mean) {
+        memcpy(ws->x0, x, count * sizeof(float));
+        return;
+    }
+    for (size_t r = 0; r < n; r++) {
+        const float *xr = x + r * (size_t)net->n_in;
+        float *o = ws->x0 + r * (size_t)net->n_in;
+        for (int j = 0; j < net->n_in; j++) o[j] = (xr[j] - net->norm_mean[j]) * net->norm_scale[j];
+    }
+}
+
+void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act, lm_pool *pool)
+{
+    const float *in = ws->x0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        const float *b = L->has_bias ? net->params + L->b_off : NULL;
+        int skip = skip_last_act && l == net->n_layers - 1;
+        lm_dense_forward(ws->act[l], in, net->params + L->w_off, b, n, L->n_in, L->n_out,
+                         L->act, skip, pool);
+        in = ws->act[l];
+    }
+}
+
+void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool)
+{
+    float *d = ws->d0, *other = ws->d1;
+    for (int l = net->n_layers - 1; l >= 0; l--) {
+        const lm__layer *L = &net->layers[l];
+        if (!(last_is_preact && l == net->n_layers - 1))
+            lm__act_backward(L->act, ws->act[l], d, n, L->n_out);
+        const float *in = l ? ws->act[l - 1] : ws->x0;
+        lm_dense_backward(l ? other : NULL, net->grads + L->w_off,
+                          L->has_bias ? net->grads + L->b_off : NULL, d, in,
+                          net->params + L->w_off, n, L->n_in, L->n_out, pool);
+        float *t = d; /* the input gradient becomes the next layer's output gradient */
+        d = other;
+        other = t;
+    }
+}
+
+/* Runs n rows through net with ws (which must hold at least n rows). */
+static void predict_rows(const lm_net *net, lm_ws *ws, const float *x, size_t n, float *y,
+                         lm_pool *pool)
+{
+    lm__net_load_input(net, ws, x, n);
+    lm__net_forward(net, ws, n, 0, pool);
+    memcpy(y, ws->act[net->n_layers - 1], n * (size_t)lm_net_n_out(net) * sizeof(float));
+}
+
+static lm_status check_predict(const lm_net *net, const float *x, const float *y)
+{
+    if (!net || !x || !y) return lm__err(LM_EINVAL, "predict: NULL argument");
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "predict: the net has no layers");
+    return LM_OK;
+}
+
+#define LM_PREDICT_CHUNK 256
+
+lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
+{
+    lm_status st = check_predict(net, x, y);
+    if (st) return st;
+    size_t chunk = n < LM_PREDICT_CHUNK ? (n ? n : 1) : LM_PREDICT_CHUNK;
+    if (!net->ws || net->ws->rows < chunk) {
+        lm_ws_free(net->ws);
+        net->ws = NULL;
+        if ((st = lm__ws_alloc(&net->ws, net, chunk))) return st;
+    }
+    /* A single row is latency-bound: no thread hand-off. */
+    lm_pool *pool = n > 1 ? lm__net_pool(net) : NULL;
+    size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t m = n - r < chunk ? n - r : chunk;
+        predict_rows(net, net->ws, x + r * in, m, y + r * out, pool);
+    }
+    return LM_OK;
+}
+
+lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n, float *y)
+{
+    lm_status st = check_predict(net, x, y);
+    if (st) return st;
+    if (!ws || ws->n_layers != net->n_layers) return lm__err(LM_EINVAL, "predict: workspace does not fit the net");
+    size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
+    for (size_t r = 0; r < n; r += ws->rows) {
+        size_t m = n - r < ws->rows ? n - r : ws->rows;
+        predict_rows(net, ws, x + r * in, m, y + r * out, NULL);
+    }
+    return LM_OK;
+}
+
+/* --------------------------------------------------------------- clone */
+
+lm_status lm_net_clone(lm_net **out, const lm_net *net)
+{
+    lm_net *c;
+    lm_status st = lm_net_new(&c, net->n_in);
+    for (int l = 0; st == LM_OK && l < net->n_layers; l++)
+        st = lm_net_add_dense(c, net->layers[l].n_out, net->layers[l].act,
+                              net->layers[l].has_bias ? LM_BIAS : LM_NO_BIAS);
+    if (st == LM_OK) {
+        memcpy(c->params, net->params, net->n_params * sizeof(float));
+        st = lm_net_set_norm(c, net->norm_mean, net->norm_scale);
+    }
+    if (st == LM_OK && net->class_names)
+        st = lm_net_set_class_names(c, net->n_classes, (const char *const *)net->class_names);
+    for (int i = 0; st == LM_OK && i < net->n_meta; i++)
+        st = lm_net_set_meta(c, net->meta_keys[i], net->meta_vals[i]);
+    if (st == LM_OK) st = lm_net_set_threads(c, net->threads);
+    if (st != LM_OK) {
+        lm_net_free(c);
+        c = NULL;
+    }
+    *out = c;
+    return st;
+}

@@ -1,0 +1,103 @@
+/* optim.c - optimizers as single loops over the flat parameter buffer:
+ * SGD (momentum, Nesterov), Adam, AdamW; L2 or decoupled weight decay;
+ * clipping by global gradient norm. The arithmetic follows
+ * torch.optim so fixtures from PyTorch match. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const optim_names[LM_OPTIM_COUNT] = {"sgd", "adam", "adamw"};
+
+const char *lm_optim_name(lm_optim_kind k)
+{
+    return (unsigned)k < LM_OPTIM_COUNT ? optim_names[k] : "?";
+}
+
+static lm_status check_opts(const lm_optim_opts *o)
+{
+    if ((unsigned)o->kind >= LM_OPTIM_COUNT) return lm__err(LM_EINVAL, "unknown optimizer %d", (int)o->kind);
+    if (!(o->lr > 0) || !isfinite(o->lr)) return lm__err(LM_EINVAL, "learning rate %g must be a positive number", o->lr);
+    if (!(o->momentum >= 0 && o->momentum < 1)) return lm__err(LM_EINVAL, "momentum %g must be in [0, 1)", o->momentum);
+    if (o->nesterov && !(o->momentum > 0)) return lm__err(LM_EINVAL, "Nesterov needs a momentum above 0");
+    if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1))
+        return lm__err(LM_EINVAL, "Adam betas (%g, %g) must be in [0, 1)", o->beta1, o->beta2);
+    if (!(o->eps > 0) || !isfinite(o->eps)) return lm__err(LM_EINVAL, "Adam eps %g must be positive", o->eps);
+    if (!(o->weight_decay >= 0) || !isfinite(o->weight_decay))
+        return lm__err(LM_EINVAL, "weight decay %g must be a non-negative number", o->weight_decay);
+    if (!(o->clip_norm >= 0) || !isfinite(o->clip_norm))
+        return lm__err(LM_EINVAL, "gradient clip %g must be a non-negative number", o->clip_norm);
+    return LM_OK;
+}
+
+lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, size_t n)
+{
+    memset(opt, 0, sizeof *opt);
+    lm_status st = check_opts(o);
+    if (st) return st;
+    opt->o = *o;
+    opt->n = n;
+    int need_m = o->kind != LM_SGD || o->momentum > 0, need_v = o->kind != LM_SGD;
+    if (need_m && !(opt->m = lm__calloc(n ? n : 1, sizeof(float), "optimizer state"))) return LM_ENOMEM;
+    if (need_v && !(opt->v = lm__calloc(n ? n : 1, sizeof(float), "optimizer state"))) {
+        free(opt->m);
+        opt->m = NULL;
+        return LM_ENOMEM;
+    }
+    return LM_OK;
+}
+
+void lm__optim_free(lm__optim *opt)
+{
+    free(opt->m);
+    free(opt->v);
+    opt->m = opt->v = NULL;
+}
+
+static void sgd(const lm_optim_opts *o, size_t n, float *p, const float *g, float *buf)
+{
+    float lr = o->lr, wd = o->weight_decay, mu = o->momentum;
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] + wd * p[i];
+        if (buf) {
+            buf[i] = mu * buf[i] + d;
+            d = o->nesterov ? d + mu * buf[i] : buf[i];
+        }
+        p[i] -= lr * d;
+    }
+}
+
+static void adam(const lm_optim_opts *o, uint64_t t, size_t n, float *p, const float *g,
+                 float *m, float *v)
+{
+    float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+    float l2 = o->kind == LM_ADAM ? o->weight_decay : 0.0f;
+    float decay = o->kind == LM_ADAMW ? 1.0f - o->lr * o->weight_decay : 1.0f;
+    float step = (float)(o->lr / (1.0 - pow(b1, (double)t)));
+    float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)t));
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + l2 * p[i];
+        p[i] *= decay;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+}
+
+lm_status lm__optim_step(lm__optim *opt, float *params, float *grads)
+{
+    double sq = 0;
+    for (size_t i = 0; i < opt->n; i++) sq += (double)grads[i] * grads[i];
+    if (!isfinite(sq)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
+    if (opt->o.clip_norm > 0) {
+        /* as torch.nn.utils.clip_grad_norm_ */
+        double coef = opt->o.clip_norm / (sqrt(sq) + 1e-6);
+        if (coef < 1)
+            for (size_t i = 0; i < opt->n; i++) grads[i] *= (float)coef;
+    }
+    opt->t++;
+    if (opt->o.kind == LM_SGD) sgd(&opt->o, opt->n, params, grads, opt->m);
+    else adam(&opt->o, opt->t, opt->n, params, grads, opt->m, opt->v);
+    return LM_OK;
+}

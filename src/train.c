@@ -1,0 +1,415 @@
+/* train.c - the fit loop: batches gathered (and converted from their
+ * stored type) into one preallocated workspace, forward, loss, backward,
+ * one optimizer step; epochs with shuffling, validation, callbacks, early
+ * stopping and exact checkpoints. Nothing is allocated per batch. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct lm_train {
+    lm_net *net;
+    lm_fit_opts o;
+    lm_rng rng;
+    lm__optim opt;
+    size_t batch;  /* rows per batch the buffers hold */
+    lm_ws *ws;     /* activations for `batch` rows */
+    float *yb;     /* (batch, n_out) gathered float targets */
+    int32_t *lb;   /* (batch) gathered labels */
+    size_t *perm;  /* (perm_cap) row order of the current epoch */
+    size_t perm_cap;
+    int fused;     /* loss fused with the output activation */
+    int epochs_done;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+lm_fit_opts lm_fit_defaults(void)
+{
+    lm_fit_opts o;
+    memset(&o, 0, sizeof o);
+    o.loss = LM_LOSS_MSE;
+    o.optim.kind = LM_SGD;
+    o.optim.lr = 0.01f;
+    o.optim.beta1 = 0.9f;
+    o.optim.beta2 = 0.999f;
+    o.optim.eps = 1e-8f;
+    o.epochs = 10;
+    o.batch = 32;
+    o.shuffle = 1;
+    return o;
+}
+
+static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
+{
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "the net has no layers");
+    if ((unsigned)o->loss >= LM_LOSS_COUNT) return lm__err(LM_EINVAL, "unknown loss %d", (int)o->loss);
+    if (o->epochs < 0) return lm__err(LM_EINVAL, "epochs %d must not be negative", o->epochs);
+    if (o->batch < 1 || o->batch > ((size_t)1 << 24))
+        return lm__err(LM_EINVAL, "batch size %zu is out of range 1..%d", o->batch, 1 << 24);
+    if (o->early_stop < 0) return lm__err(LM_EINVAL, "early-stop patience %d must not be negative", o->early_stop);
+    lm_act last = net->layers[net->n_layers - 1].act;
+    if (o->loss == LM_LOSS_CE && last != LM_SOFTMAX && lm_net_n_out(net) > 1 && last != LM_SIGMOID)
+        return lm__err(LM_EINVAL, "cross-entropy needs probabilities: end the net with softmax (it ends with %s)",
+                       lm_act_name(last));
+    return LM_OK;
+}
+
+void lm_train_free(lm_train *t)
+{
+    if (!t) return;
+    lm__optim_free(&t->opt);
+    lm_ws_free(t->ws);
+    free(t->yb);
+    free(t->lb);
+    free(t->perm);
+    free(t);
+}
+
+lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng)
+{
+    if (!out || !net || !opts || !rng) return lm__err(LM_EINVAL, "lm_train_new: NULL argument");
+    *out = NULL;
+    lm_status st = check_fit_opts(net, opts);
+    if (st) return st;
+    lm_train *t = calloc(1, sizeof *t);
+    if (!t) return lm__err(LM_ENOMEM, "out of memory creating a trainer");
+    t->net = net;
+    t->o = *opts;
+    t->rng = *rng;
+    t->batch = opts->batch;
+    t->fused = lm__loss_fused(opts->loss, net->layers[net->n_layers - 1].act);
+    size_t n_out = (size_t)lm_net_n_out(net);
+    if ((st = lm__optim_init(&t->opt, &opts->optim, net->n_params)) ||
+        (st = lm__ws_alloc(&t->ws, net, t->batch))) {
+        lm_train_free(t);
+        return st;
+    }
+    t->yb = lm__alloc(t->batch, n_out * sizeof(float), "batch targets");
+    t->lb = lm__alloc(t->batch, sizeof(int32_t), "batch labels");
+    if (!t->yb || !t->lb) {
+        lm_train_free(t);
+        return LM_ENOMEM;
+    }
+    *out = t;
+    return LM_OK;
+}
+
+int lm_train_epochs_done(const lm_train *t) { return t->epochs_done; }
+uint64_t lm_train_steps(const lm_train *t) { return t->opt.t; }
+
+/* Forward from ws->x0 (n rows loaded), loss, and (if grads) backward into
+ * the net's gradient buffer. Returns the loss; counts correct rows. */
+static lm_status loss_and_grads(lm_train *t, const float *y, const int32_t *labels, size_t n,
+                                int grads, float *loss, size_t *correct)
+{
+    lm_net *net = t->net;
+    lm_pool *pool = lm__net_pool(net);
+    int w = lm_net_n_out(net);
+    lm__net_forward(net, t->ws, n, t->fused, pool);
+    const float *out = t->ws->act[net->n_layers - 1];
+    double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);
+    if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
+    *loss = (float)l;
+    if (!isfinite(l)) return lm__err(LM_ENUMERIC, "the loss is %s", isnan(l) ? "NaN" : "infinite");
+    if (grads) lm__net_backward(net, t->ws, n, t->fused, pool);
+    return LM_OK;
+}
+
+static lm_status check_rows(const lm_train *t, const float *x, const float *y,
+                            const int32_t *labels, size_t n)
+{
+    if (!x || (!y && !labels)) return lm__err(LM_EINVAL, "a step needs inputs and targets");
+    if (n < 1 || n > t->batch)
+        return lm__err(LM_EINVAL, "%zu rows do not fit the batch size %zu", n, t->batch);
+    return LM_OK;
+}
+
+lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const int32_t *labels,
+                             size_t n, float *loss)
+{
+    lm_status st = check_rows(t, x, y, labels, n);
+    if (st) return st;
+    lm__net_load_input(t->net, t->ws, x, n);
+    return loss_and_grads(t, y, labels, n, 1, loss, NULL);
+}
+
+lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32_t *labels,
+                        size_t n, float *loss)
+{
+    float l;
+    lm_status st = lm_train_loss_grad(t, x, y, labels, n, &l);
+    if (loss) *loss = l;
+    if (st) return st;
+    return lm__optim_step(&t->opt, t->net->params, t->net->grads);
+}
+
+/* ------------------------------------------------------------- epochs */
+
+static lm_status check_data(const lm_net *net, const lm_data *d, const char *what)
+{
+    int w = lm_net_n_out(net);
+    if (!d || !d->x) return lm__err(LM_EINVAL, "%s set has no inputs", what);
+    if (d->nx != net->n_in)
+        return lm__err(LM_EINVAL, "%s set has %d features but the net takes %d", what, d->nx, net->n_in);
+    if (d->x_type != LM_F32 && d->x_type != LM_U8) return lm__err(LM_EINVAL, "%s set has an unknown type", what);
+    if (d->labels) {
+        int32_t hi = w == 1 ? 2 : w;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->labels[i] < 0 || d->labels[i] >= hi)
+                return lm__err(LM_EINVAL, "%s set row %zu has class %d but the net has %d output%s",
+                               what, i + 1, (int)d->labels[i], w, w == 1 ? " (binary: 0 or 1)" : "s");
+    } else if (!d->y) {
+        return lm__err(LM_EINVAL, "%s set has no targets", what);
+    } else if (d->ny != w) {
+        return lm__err(LM_EINVAL, "%s set has %d targets per row but the net has %d outputs", what, d->ny, w);
+    }
+    return LM_OK;
+}
+
+/* Loads rows idx[0..n) of d into ws->x0 (converting and normalising)
+ * and their targets into yb or lb. */
+static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx, size_t n,
+                   float *yb, int32_t *lb)
+{
+    size_t nx = (size_t)net->n_in;
+    int w = lm_net_n_out(net);
+    const float *mean = net->norm_mean, *scale = net->norm_scale;
+    for (size_t r = 0; r < n; r++) {
+        size_t src = idx[r];
+        float *o = ws->x0 + r * nx;
+        if (d->x_type == LM_U8) {
+            const uint8_t *x = (const uint8_t *)d->x + src * nx;
+            if (mean) for (size_t j = 0; j < nx; j++) o[j] = ((float)x[j] - mean[j]) * scale[j];
+            else for (size_t j = 0; j < nx; j++) o[j] = (float)x[j];
+        } else {
+            const float *x = (const float *)d->x + src * nx;
+            if (mean) for (size_t j = 0; j < nx; j++) o[j] = (x[j] - mean[j]) * scale[j];
+            else memcpy(o, x, nx * sizeof(float));
+        }
+        if (d->labels) lb[r] = d->labels[src];
+        else memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
+    }
+}
+
+static int reports_accuracy(const lm_train *t, const lm_data *d)
+{
+    lm_act last = t->net->layers[t->net->n_layers - 1].act;
+    return d->labels || t->o.loss == LM_LOSS_BCE || t->o.loss == LM_LOSS_CE ||
+           last == LM_SIGMOID || last == LM_SOFTMAX;
+}
+
+/* Sum-type losses (SSE) add up over batches; mean-type ones average by
+ * rows. */
+static float aggregate(lm_loss loss, double weighted_sum, double plain_sum, size_t n)
+{
+    return (float)(loss == LM_LOSS_SSE ? plain_sum : weighted_sum / (double)n);
+}
+
+static lm_status ensure_perm(lm_train *t, size_t n)
+{
+    if (n <= t->perm_cap) return LM_OK;
+    size_t *p = lm__alloc(n, sizeof *p, "row order");
+    if (!p) return LM_ENOMEM;
+    free(t->perm);
+    t->perm = p;
+    t->perm_cap = n;
+    return LM_OK;
+}
+
+/* Loss and accuracy over all of d with the trainer's buffers. */
+static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *acc)
+{
+    lm_status st = ensure_perm(t, t->batch);
+    if (st) return st;
+    double wsum = 0, psum = 0;
+    size_t correct = 0;
+    for (size_t r = 0; r < d->n; r += t->batch) {
+        size_t m = d->n - r < t->batch ? d->n - r : t->batch, c;
+        for (size_t i = 0; i < m; i++) t->perm[i] = r + i;
+        gather(t->net, t->ws, d, t->perm, m, t->yb, t->lb);
+        float l;
+        st = loss_and_grads(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 0, &l, &c);
+        if (st) return st;
+        wsum += (double)l * m;
+        psum += l;
+        correct += c;
+    }
+    *loss = d->n ? aggregate(t->o.loss, wsum, psum, d->n) : NAN;
+    *acc = reports_accuracy(t, d) && d->n ? (float)correct / (float)d->n : NAN;
+    return LM_OK;
+}
+
+lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
+{
+    lm_status st = check_data(t->net, d, "training");
+    if (!st && t->o.val) st = check_data(t->net, t->o.val, "validation");
+    if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the training set is empty");
+    if (!st) st = ensure_perm(t, d->n > t->batch ? d->n : t->batch);
+    if (st) return st;
+    double t0 = now_seconds();
+    for (size_t i = 0; i < d->n; i++) t->perm[i] = i;
+    if (t->o.shuffle)
+        for (size_t i = d->n - 1; i > 0; i--) { /* Fisher-Yates */
+            size_t j = (size_t)lm_rng_below(&t->rng, i + 1), tmp = t->perm[i];
+            t->perm[i] = t->perm[j];
+            t->perm[j] = tmp;
+        }
+    int epoch = t->epochs_done + 1;
+    size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0;
+    double wsum = 0, psum = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch, c;
+        gather(t->net, t->ws, d, t->perm + r, m, t->yb, t->lb);
+        float l;
+        st = loss_and_grads(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 1, &l, &c);
+        if (!st) st = lm__optim_step(&t->opt, t->net->params, t->net->grads);
+        if (st) {
+            lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
+            return st;
+        }
+        wsum += (double)l * m;
+        psum += l;
+        correct += c;
+        if (t->o.on_batch) {
+            lm_batch_info bi = {epoch, b + 1, nb, r + m, aggregate(t->o.loss, wsum, psum, r + m)};
+            if (t->o.loss == LM_LOSS_SSE) bi.loss = (float)(psum / (double)(b + 1));
+            if (t->o.on_batch(&bi, t->o.ctx)) {
+                /* the step is taken; the epoch is not complete */
+                return lm__err(LM_ESTOPPED, "stopped during epoch %d after batch %zu", epoch, b + 1);
+            }
+        }
+    }
+    t->epochs_done = epoch;
+    lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
+                       reports_accuracy(t, d) ? (float)correct / (float)d->n : NAN,
+                       NAN, NAN, 0, t->opt.t};
+    if (t->o.val && t->o.val->n && (st = eval_with(t, t->o.val, &e.val_loss, &e.val_acc))) {
+        lm__err_prefix("epoch %d, validation", epoch);
+        return st;
+    }
+    e.seconds = now_seconds() - t0;
+    if (info) *info = e;
+    return LM_OK;
+}
+
+lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss, float *out_acc)
+{
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = loss;
+    o.batch = 256;
+    lm_rng rng = lm_rng_seed(0);
+    lm_train *t;
+    lm_status st = check_data(net, d, "evaluation");
+    if (!st) st = lm_train_new(&t, net, &o, &rng);
+    if (st) return st;
+    float l = NAN, a = NAN;
+    st = eval_with(t, d, &l, &a);
+    lm_train_free(t);
+    if (out_loss) *out_loss = l;
+    if (out_acc) *out_acc = a;
+    return st;
+}
+
+/* ---------------------------------------------------------------- fit */
+
+lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng)
+{
+    lm_train *t;
+    lm_status st = lm_train_new(&t, net, opts, rng);
+    if (st) return st;
+    float *best = NULL, best_loss = INFINITY;
+    int since_best = 0;
+    if (opts->early_stop && !(best = lm__alloc(net->n_params, sizeof(float), "best parameters"))) {
+        lm_train_free(t);
+        return LM_ENOMEM;
+    }
+    for (int e = 0; e < opts->epochs; e++) {
+        lm_epoch_info info;
+        st = lm_train_epoch(t, d, &info);
+        if (st) break;
+        if (opts->on_epoch && opts->on_epoch(&info, opts->ctx)) break;
+        if (best) {
+            float monitored = opts->val ? info.val_loss : info.train_loss;
+            if (monitored < best_loss) {
+                best_loss = monitored;
+                since_best = 0;
+                memcpy(best, net->params, net->n_params * sizeof(float));
+            } else if (++since_best >= opts->early_stop) {
+                break;
+            }
+        }
+    }
+    if (best && best_loss < INFINITY && st != LM_ENUMERIC)
+        memcpy(net->params, best, net->n_params * sizeof(float));
+    *rng = t->rng;
+    free(best);
+    lm_train_free(t);
+    return st == LM_ESTOPPED ? LM_OK : st;
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+lm_status lm_train_save(const lm_train *t, const char *path)
+{
+    lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v};
+    unsigned char *buf;
+    size_t len;
+    lm_status st = lm__model_encode(t->net, &ts, &buf, &len);
+    if (st) return st;
+    st = lm__write_atomic(path, buf, len);
+    free(buf);
+    return st;
+}
+
+static int same_arch(const lm_net *a, const lm_net *b)
+{
+    if (a->n_in != b->n_in || a->n_layers != b->n_layers) return 0;
+    for (int l = 0; l < a->n_layers; l++)
+        if (a->layers[l].n_out != b->layers[l].n_out || a->layers[l].act != b->layers[l].act ||
+            a->layers[l].has_bias != b->layers[l].has_bias)
+            return 0;
+    return 1;
+}
+
+lm_status lm_train_resume(lm_train *t, const char *path)
+{
+    unsigned char *buf;
+    size_t len;
+    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    if (st) return st;
+    lm_net *saved = NULL;
+    lm__train_state ts = {0};
+    int has_ts = 0;
+    st = lm__model_decode(buf, len, &saved, &ts, &has_ts);
+    free(buf);
+    if (st) {
+        lm__err_prefix("%s", path);
+        return st;
+    }
+    if (!has_ts) st = lm__err(LM_EFORMAT, "%s: holds no training state (save it as a checkpoint)", path);
+    else if (!same_arch(saved, t->net)) st = lm__err(LM_EINVAL, "%s: its architecture differs from the net being trained", path);
+    else if (ts.optim_kind != (int)t->opt.o.kind || (!ts.m) != (!t->opt.m) || (!ts.v) != (!t->opt.v))
+        st = lm__err(LM_EINVAL, "%s: its optimizer state (%s) does not match this run's optimizer (%s)",
+                     path, lm_optim_name((lm_optim_kind)ts.optim_kind), lm_optim_name(t->opt.o.kind));
+    if (!st) {
+        memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
+        if (t->opt.m) memcpy(t->opt.m, ts.m, ts.n * sizeof(float));
+        if (t->opt.v) memcpy(t->opt.v, ts.v, ts.n * sizeof(float));
+        t->opt.t = ts.step;
+        t->rng = ts.rng;
+        t->epochs_done = ts.epochs_done;
+        st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
+    }
+    free(ts.m);
+    free(ts.v);
+    lm_net_free(saved);
+    return st;
+}
