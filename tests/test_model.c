@@ -1,0 +1,222 @@
+/* test_model.c - model files: a bit-exact round trip, and every damaged
+ * form refused with LM_EFORMAT and a message: truncation at every byte, a
+ * flipped byte anywhere, a wrong magic, a newer version, absurd counts. */
+#include "harness.h"
+
+#include <lamina.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char tmpdir[64];
+
+static lm_net *make_net(void)
+{
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(7);
+    lm_net_new(&net, 5);
+    lm_net_add_dense(net, 8, LM_TANH, LM_BIAS);
+    lm_net_add_dense(net, 6, LM_RELU, LM_NO_BIAS);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_HE, &rng);
+    float mean[5] = {1, 2, 3, 4, 5}, scale[5] = {0.5f, 1, 2, 4, 8};
+    lm_net_set_norm(net, mean, scale);
+    const char *names[3] = {"setosa", "versicolor", "virginica"};
+    lm_net_set_class_names(net, 3, names);
+    lm_net_set_meta(net, "data", "iris.csv");
+    lm_net_set_meta(net, "epochs", "12");
+    return net;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len ? *len : 1);
+    if (fread(b, 1, *len, f) != *len) *len = 0;
+    fclose(f);
+    return b;
+}
+
+static void path_of(char *out, const char *name) { snprintf(out, 256, "%s/%s", tmpdir, name); }
+
+static void round_trip_bit_exact(void)
+{
+    lm_net *a = make_net(), *b = NULL;
+    char p[256], q[256];
+    path_of(p, "a.lmn");
+    path_of(q, "b.lmn");
+    CHECK_OK(lm_net_save(a, p));
+    CHECK_OK(lm_net_load(&b, p));
+    if (!b) return;
+    CHECK(lm_net_n_params(a) == lm_net_n_params(b));
+    CHECK(memcmp(lm_net_params(a), lm_net_params(b), lm_net_n_params(a) * sizeof(float)) == 0);
+    CHECK(lm_net_n_layers(b) == 3 && lm_net_n_in(b) == 5 && lm_net_n_out(b) == 3);
+    for (int l = 0; l < 3; l++) {
+        lm_layer_info x, y;
+        lm_net_layer(a, l, &x);
+        lm_net_layer(b, l, &y);
+        CHECK(x.n_out == y.n_out && x.act == y.act && x.has_bias == y.has_bias);
+    }
+    float m[5], s[5];
+    CHECK(lm_net_get_norm(b, m, s) && m[4] == 5 && s[4] == 8);
+    CHECK(strcmp(lm_net_class_name(b, 2), "virginica") == 0);
+    CHECK(lm_net_get_meta(b, "data") && strcmp(lm_net_get_meta(b, "data"), "iris.csv") == 0);
+    /* saving the loaded net gives the same bytes */
+    CHECK_OK(lm_net_save(b, q));
+    size_t la, lb;
+    unsigned char *ba = slurp(p, &la), *bb = slurp(q, &lb);
+    CHECK(la == lb && la > 0 && memcmp(ba, bb, la) == 0);
+    /* predictions agree bit for bit */
+    float x[10] = {1, 2, 3, 4, 5, -1, 0, 2, 9, 1}, ya[6], yb[6];
+    CHECK_OK(lm_net_predict(a, x, 2, ya));
+    CHECK_OK(lm_net_predict(b, x, 2, yb));
+    CHECK(memcmp(ya, yb, sizeof ya) == 0);
+    free(ba);
+    free(bb);
+    lm_net_free(a);
+    lm_net_free(b);
+}
+
+static void truncated_at_every_byte(void)
+{
+    lm_net *a = make_net(), *b;
+    char p[256];
+    path_of(p, "t.lmn");
+    CHECK_OK(lm_net_save(a, p));
+    size_t len;
+    unsigned char *buf = slurp(p, &len);
+    int refused = 0;
+    for (size_t n = 0; n < len; n++) {
+        lm_status st = lm_net_load_mem(&b, buf, n);
+        if (st == LM_EFORMAT && b == NULL && lm_errmsg()[0]) refused++;
+        else lm_net_free(b);
+    }
+    CHECKF(refused == (int)len, "%d of %zu truncations refused", refused, len);
+    free(buf);
+    lm_net_free(a);
+}
+
+static void flipped_byte_anywhere(void)
+{
+    lm_net *a = make_net(), *b;
+    char p[256];
+    path_of(p, "f.lmn");
+    CHECK_OK(lm_net_save(a, p));
+    size_t len;
+    unsigned char *buf = slurp(p, &len);
+    int refused = 0;
+    for (size_t i = 0; i < len; i++) {
+        buf[i] ^= 0x40;
+        lm_status st = lm_net_load_mem(&b, buf, len);
+        if (st == LM_EFORMAT && !b) refused++;
+        else lm_net_free(b);
+        buf[i] ^= 0x40;
+    }
+    CHECKF(refused == (int)len, "%d of %zu flipped bytes refused", refused, len);
+    free(buf);
+    lm_net_free(a);
+}
+
+/* Rewrites the CRC after an edit, so the test reaches the check behind it. */
+static void fix_crc(unsigned char *buf, size_t len)
+{
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++) buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void wrong_magic_version_counts(void)
+{
+    lm_net *a = make_net(), *b;
+    char p[256];
+    path_of(p, "m.lmn");
+    CHECK_OK(lm_net_save(a, p));
+    size_t len;
+    unsigned char *buf = slurp(p, &len), *w = malloc(len);
+
+    memcpy(w, buf, len);
+    w[1] = 'X';
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), "magic"));
+
+    memcpy(w, buf, len);
+    put32(w + 8, 2); /* a newer version */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), "version"));
+
+    memcpy(w, buf, len);
+    put32(w + 12, 1000000); /* absurd section count */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT);
+
+    /* ARCH body starts at 16 + 16: n_in, n_layers, then per layer kind,n_out,act,bias */
+    memcpy(w, buf, len);
+    put32(w + 32, 0x7fffffff); /* absurd input width */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT);
+
+    memcpy(w, buf, len);
+    put32(w + 36, 0xffffffff); /* absurd layer count */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT);
+
+    memcpy(w, buf, len);
+    put32(w + 44, 1 << 24); /* a huge layer: refused before allocating */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT);
+
+    memcpy(w, buf, len);
+    put32(w + 48, 99); /* unknown activation */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), "activation"));
+
+    memcpy(w, buf, len);
+    put32(w + 24, 0xfffffff0); /* ARCH section length beyond the file */
+    fix_crc(w, len);
+    CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), "truncated"));
+
+    /* a text file and an empty file */
+    const char *txt = "layers=3\nweights=0.1 0.2\n";
+    CHECK(lm_net_load_mem(&b, txt, strlen(txt)) == LM_EFORMAT);
+    CHECK(lm_net_load_mem(&b, "", 0) == LM_EFORMAT);
+    /* a missing file is an I/O error naming the file */
+    CHECK(lm_net_load(&b, "/nonexistent/x.lmn") == LM_EIO && strstr(lm_errmsg(), "/nonexistent/x.lmn"));
+    free(w);
+    free(buf);
+    lm_net_free(a);
+}
+
+static void atomic_save_leaves_no_temp(void)
+{
+    lm_net *a = make_net();
+    char p[256], cmd[512];
+    path_of(p, "atomic.lmn");
+    for (int i = 0; i < 3; i++) CHECK_OK(lm_net_save(a, p));
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp > /dev/null", tmpdir);
+    CHECK(system(cmd) != 0); /* grep found no temporary file */
+    /* saving into a folder that does not exist fails cleanly */
+    CHECK(lm_net_save(a, "/nonexistent/dir/x.lmn") == LM_EIO);
+    lm_net_free(a);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lm_model_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    RUN(round_trip_bit_exact);
+    RUN(truncated_at_every_byte);
+    RUN(flipped_byte_anywhere);
+    RUN(wrong_magic_version_counts);
+    RUN(atomic_save_leaves_no_temp);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) return 1;
+    TEST_MAIN_END();
+}

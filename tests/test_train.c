@@ -1,0 +1,381 @@
+/* test_train.c - training end to end: XOR learned to 100%, same seed same
+ * bits (whatever the thread count), an interrupted run resumed from a
+ * checkpoint ends where an uninterrupted one does, NaN stops training
+ * with the parameters intact, early stopping, callbacks, evaluation,
+ * u8 data equal to the same data as floats, concurrent inference. */
+#include "harness.h"
+
+#include <lamina.h>
+#include <pthread.h>
+#include <unistd.h>
+
+static const float XOR_X[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+static const int32_t XOR_L[4] = {0, 1, 1, 0};
+
+static lm_net *xor_net(uint64_t seed)
+{
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(seed);
+    lm_net_new(&net, 2);
+    lm_net_add_dense(net, 8, LM_TANH, LM_BIAS);
+    lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    return net;
+}
+
+static lm_fit_opts xor_opts(void)
+{
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.optim.kind = LM_ADAM;
+    o.optim.lr = 0.05f;
+    o.epochs = 300;
+    o.batch = 2;
+    return o;
+}
+
+static void xor_reaches_full_accuracy(void)
+{
+    lm_net *net = xor_net(3);
+    lm_fit_opts o = xor_opts();
+    lm_rng rng = lm_rng_seed(5);
+    lm_data d = {.n = 4, .nx = 2, .x = XOR_X, .labels = XOR_L, .n_classes = 2};
+    CHECK_OK(lm_fit(net, &d, &o, &rng));
+    float loss, acc;
+    CHECK_OK(lm_evaluate(net, &d, LM_LOSS_CE, &loss, &acc));
+    CHECKF(acc == 1.0f && loss < 0.05f, "accuracy %g loss %g", acc, loss);
+    lm_net_free(net);
+}
+
+static void xor_sigmoid_bce(void)
+{
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(11);
+    lm_net_new(&net, 2);
+    lm_net_add_dense(net, 6, LM_TANH, LM_BIAS);
+    lm_net_add_dense(net, 1, LM_SIGMOID, LM_BIAS);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    lm_fit_opts o = xor_opts();
+    o.loss = LM_LOSS_BCE;
+    o.epochs = 500;
+    lm_data d = {.n = 4, .nx = 2, .x = XOR_X, .labels = XOR_L, .n_classes = 2};
+    CHECK_OK(lm_fit(net, &d, &o, &rng));
+    float loss, acc, y[4];
+    CHECK_OK(lm_evaluate(net, &d, LM_LOSS_BCE, &loss, &acc));
+    CHECK_OK(lm_net_predict(net, XOR_X, 4, y));
+    CHECKF(acc == 1.0f, "accuracy %g loss %g preds %g %g %g %g", acc, loss, y[0], y[1], y[2], y[3]);
+    lm_net_free(net);
+}
+
+/* A noisy 2-class problem big enough for several batches and threads. */
+static void blobs(float *x, int32_t *lab, size_t n, uint64_t seed)
+{
+    lm_rng r = lm_rng_seed(seed);
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(i % 3);
+        lab[i] = c;
+        for (int j = 0; j < 10; j++) x[i * 10 + j] = lm_rng_normal(&r) + (j % 3 == c ? 1.5f : 0.0f);
+    }
+}
+
+static float *train_blobs(int threads, int epochs_a, int epochs_b, const char *ckpt)
+{
+    enum { N = 600 };
+    static float x[N * 10];
+    static int32_t lab[N];
+    blobs(x, lab, N, 42);
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(9);
+    lm_net_new(&net, 10);
+    lm_net_add_dense(net, 32, LM_RELU, LM_BIAS);
+    lm_net_add_dense(net, 16, LM_LEAKY_RELU, LM_BIAS);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_HE, &rng);
+    lm_net_set_threads(net, threads);
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.optim.kind = LM_ADAMW;
+    o.optim.lr = 0.01f;
+    o.optim.weight_decay = 0.01f;
+    o.batch = 50;
+    lm_data d = {.n = N, .nx = 10, .x = x, .labels = lab, .n_classes = 3};
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    for (int e = 0; e < epochs_a; e++) CHECK_OK(lm_train_epoch(t, &d, NULL));
+    if (ckpt) {
+        /* stop, save, throw everything away, and resume in a new trainer */
+        CHECK_OK(lm_train_save(t, ckpt));
+        lm_train_free(t);
+        lm_net_free(net);
+        CHECK_OK(lm_net_load(&net, ckpt));
+        lm_net_set_threads(net, threads);
+        lm_rng other = lm_rng_seed(12345); /* must be replaced by the saved one */
+        CHECK_OK(lm_train_new(&t, net, &o, &other));
+        CHECK_OK(lm_train_resume(t, ckpt));
+        CHECK(lm_train_epochs_done(t) == epochs_a);
+    }
+    for (int e = 0; e < epochs_b; e++) CHECK_OK(lm_train_epoch(t, &d, NULL));
+    float *p = malloc(lm_net_n_params(net) * sizeof *p);
+    memcpy(p, lm_net_params(net), lm_net_n_params(net) * sizeof *p);
+    float loss, acc;
+    CHECK_OK(lm_evaluate(net, &d, LM_LOSS_CE, &loss, &acc));
+    CHECKF(acc > 0.8f, "blobs accuracy %g", acc);
+    lm_train_free(t);
+    lm_net_free(net);
+    return p;
+}
+
+static const size_t BLOB_PARAMS = 10 * 32 + 32 + 32 * 16 + 16 + 16 * 3 + 3;
+
+static void same_seed_same_bits(void)
+{
+    float *a = train_blobs(1, 5, 0, NULL), *b = train_blobs(1, 5, 0, NULL);
+    CHECK(memcmp(a, b, BLOB_PARAMS * sizeof(float)) == 0);
+    free(a);
+    free(b);
+}
+
+static void thread_count_same_bits(void)
+{
+    float *a = train_blobs(1, 4, 0, NULL), *b = train_blobs(2, 4, 0, NULL), *c = train_blobs(3, 4, 0, NULL);
+    CHECK(memcmp(a, b, BLOB_PARAMS * sizeof(float)) == 0);
+    CHECK(memcmp(a, c, BLOB_PARAMS * sizeof(float)) == 0);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void resume_matches_uninterrupted(void)
+{
+    char path[] = "/tmp/lm_ckpt_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    float *a = train_blobs(1, 6, 0, NULL), *b = train_blobs(1, 2, 4, path);
+    CHECK(memcmp(a, b, BLOB_PARAMS * sizeof(float)) == 0);
+    unlink(path);
+    free(a);
+    free(b);
+}
+
+static void nan_stops_with_params_intact(void)
+{
+    lm_net *net = xor_net(3);
+    lm_fit_opts o = xor_opts();
+    o.batch = 4;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    float x[8];
+    memcpy(x, XOR_X, sizeof x);
+    x[3] = NAN;
+    size_t np = lm_net_n_params(net);
+    float *before = malloc(np * sizeof *before);
+    memcpy(before, lm_net_params(net), np * sizeof *before);
+    float loss;
+    CHECK(lm_train_step(t, x, NULL, XOR_L, 4, &loss) == LM_ENUMERIC);
+    CHECK(memcmp(before, lm_net_params(net), np * sizeof *before) == 0);
+    /* through an epoch the message names the epoch and the batch */
+    lm_data d = {.n = 4, .nx = 2, .x = x, .labels = XOR_L, .n_classes = 2};
+    CHECK(lm_train_epoch(t, &d, NULL) == LM_ENUMERIC);
+    CHECKF(strstr(lm_errmsg(), "epoch 1") && strstr(lm_errmsg(), "batch 1"), "message: %s", lm_errmsg());
+    CHECK(memcmp(before, lm_net_params(net), np * sizeof *before) == 0);
+    free(before);
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
+static int stop_at_3(const lm_epoch_info *e, void *ctx)
+{
+    *(int *)ctx = e->epoch;
+    return e->epoch == 3;
+}
+
+static void callback_stops_and_counts(void)
+{
+    lm_net *net = xor_net(3);
+    lm_fit_opts o = xor_opts();
+    int last = 0;
+    o.on_epoch = stop_at_3;
+    o.ctx = &last;
+    lm_rng rng = lm_rng_seed(1);
+    lm_data d = {.n = 4, .nx = 2, .x = XOR_X, .labels = XOR_L, .n_classes = 2};
+    CHECK_OK(lm_fit(net, &d, &o, &rng));
+    CHECK(last == 3);
+    lm_net_free(net);
+}
+
+static int record_val(const lm_epoch_info *e, void *ctx)
+{
+    float *v = ctx;
+    v[e->epoch - 1] = e->val_loss;
+    return 0;
+}
+
+static void early_stop_restores_best(void)
+{
+    /* Train on one set, validate on a set with the opposite labels: the
+     * validation loss rises, so early stopping must end the run early and
+     * restore the parameters of the best validation epoch. */
+    enum { N = 60 };
+    float x[N * 10], vals[200];
+    int32_t lab[N], flipped[N];
+    blobs(x, lab, N, 3);
+    for (int i = 0; i < N; i++) flipped[i] = (lab[i] + 1) % 3;
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(2);
+    lm_net_new(&net, 10);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    lm_data d = {.n = N, .nx = 10, .x = x, .labels = lab, .n_classes = 3};
+    lm_data v = {.n = N, .nx = 10, .x = x, .labels = flipped, .n_classes = 3};
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.optim.lr = 0.1f;
+    o.epochs = 200;
+    o.val = &v;
+    o.early_stop = 3;
+    o.on_epoch = record_val;
+    o.ctx = vals;
+    for (int i = 0; i < 200; i++) vals[i] = NAN;
+    float first;
+    CHECK_OK(lm_evaluate(net, &v, LM_LOSS_CE, &first, NULL));
+    CHECK_OK(lm_fit(net, &d, &o, &rng));
+    int ran = 0;
+    while (ran < 200 && !isnan(vals[ran])) ran++;
+    CHECKF(ran < 20, "ran %d epochs", ran);
+    float best = vals[0], now;
+    for (int i = 1; i < ran; i++) best = vals[i] < best ? vals[i] : best;
+    CHECK_OK(lm_evaluate(net, &v, LM_LOSS_CE, &now, NULL));
+    CHECKF(fabsf(now - best) < 1e-6f, "restored val loss %g, best %g", now, best);
+    lm_net_free(net);
+}
+
+static void u8_equals_float(void)
+{
+    enum { N = 40, NX = 6 };
+    uint8_t xb[N * NX];
+    float xf[N * NX];
+    int32_t lab[N];
+    lm_rng r = lm_rng_seed(4);
+    for (int i = 0; i < N * NX; i++) xf[i] = xb[i] = (uint8_t)lm_rng_below(&r, 256);
+    for (int i = 0; i < N; i++) lab[i] = i % 2;
+    float *res[2];
+    for (int k = 0; k < 2; k++) {
+        lm_net *net;
+        lm_rng rng = lm_rng_seed(8);
+        lm_net_new(&net, NX);
+        lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS);
+        lm_net_init(net, LM_INIT_XAVIER, &rng);
+        float mean[NX] = {0}, scale[NX];
+        for (int j = 0; j < NX; j++) scale[j] = 1.0f / 255;
+        lm_net_set_norm(net, mean, scale);
+        lm_data d = {.n = N, .nx = NX, .x_type = k ? LM_U8 : LM_F32, .x = k ? (void *)xb : (void *)xf,
+                     .labels = lab, .n_classes = 2};
+        lm_fit_opts o = lm_fit_defaults();
+        o.loss = LM_LOSS_CE;
+        o.batch = 8;
+        o.epochs = 3;
+        CHECK_OK(lm_fit(net, &d, &o, &rng));
+        res[k] = malloc(lm_net_n_params(net) * sizeof(float));
+        memcpy(res[k], lm_net_params(net), lm_net_n_params(net) * sizeof(float));
+        lm_net_free(net);
+    }
+    CHECK(memcmp(res[0], res[1], (NX * 2 + 2) * sizeof(float)) == 0);
+    free(res[0]);
+    free(res[1]);
+}
+
+static void bad_arguments_refused(void)
+{
+    lm_net *net;
+    CHECK(lm_net_new(&net, 0) == LM_EINVAL && net == NULL);
+    CHECK_OK(lm_net_new(&net, 2));
+    CHECK(lm_net_add_dense(net, 0, LM_RELU, LM_BIAS) == LM_EINVAL);
+    CHECK(lm_net_add_dense(net, 3, (lm_act)99, LM_BIAS) == LM_EINVAL);
+    lm_fit_opts o = lm_fit_defaults();
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t;
+    CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL); /* no layers */
+    CHECK_OK(lm_net_add_dense(net, 2, LM_RELU, LM_BIAS));
+    o.loss = LM_LOSS_CE;
+    CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL && strstr(lm_errmsg(), "softmax"));
+    o = lm_fit_defaults();
+    o.optim.lr = NAN;
+    CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL);
+    o = lm_fit_defaults();
+    o.batch = 0;
+    CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL);
+    o = lm_fit_defaults();
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    float x[6] = {0};
+    int32_t bad[3] = {0, 5, 1};
+    lm_data d = {.n = 3, .nx = 2, .x = x, .labels = bad, .n_classes = 6};
+    CHECK(lm_train_epoch(t, &d, NULL) == LM_EINVAL && strstr(lm_errmsg(), "row 2"));
+    lm_data d3 = {.n = 2, .nx = 3, .x = x, .labels = bad};
+    CHECK(lm_train_epoch(t, &d3, NULL) == LM_EINVAL && strstr(lm_errmsg(), "features"));
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
+/* Several threads predict through one shared net, each with its own
+ * workspace; all must agree with a single-threaded predict. */
+typedef struct job {
+    const lm_net *net;
+    const float *x;
+    float y[64 * 3];
+    int ok;
+} job;
+
+static void *predict_job(void *arg)
+{
+    job *j = arg;
+    lm_ws *ws;
+    j->ok = lm_ws_new(&ws, j->net, 16) == LM_OK;
+    for (int rep = 0; j->ok && rep < 50; rep++) j->ok = lm_net_predict_ws(j->net, ws, j->x, 64, j->y) == LM_OK;
+    lm_ws_free(ws);
+    return NULL;
+}
+
+static void concurrent_predict(void)
+{
+    enum { N = 64 };
+    float x[N * 10], ref[N * 3];
+    int32_t lab[N];
+    blobs(x, lab, N, 5);
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(2);
+    lm_net_new(&net, 10);
+    lm_net_add_dense(net, 16, LM_TANH, LM_BIAS);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    lm_net_set_threads(net, 1);
+    CHECK_OK(lm_net_predict(net, x, N, ref));
+    pthread_t th[4];
+    job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (job){.net = net, .x = x};
+        pthread_create(&th[i], NULL, predict_job, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(jobs[i].ok);
+        CHECK(memcmp(jobs[i].y, ref, sizeof ref) == 0);
+    }
+    lm_net_free(net);
+}
+
+int main(void)
+{
+    RUN(xor_reaches_full_accuracy);
+    RUN(xor_sigmoid_bce);
+    RUN(same_seed_same_bits);
+    RUN(thread_count_same_bits);
+    RUN(resume_matches_uninterrupted);
+    RUN(nan_stops_with_params_intact);
+    RUN(callback_stops_and_counts);
+    RUN(early_stop_restores_best);
+    RUN(u8_equals_float);
+    RUN(bad_arguments_refused);
+    RUN(concurrent_predict);
+    TEST_MAIN_END();
+}
