@@ -57,7 +57,7 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/liblamina.a include/lamina.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblamina.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/liblamina.a
+$(BUILD)/tests/%: tests/%.c tests/harness.h tests/fixture.h $(BUILD)/liblamina.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblamina.a $(LDLIBS)
 

@@ -322,6 +322,10 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
 
 lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng)
 {
+    if (!d || !opts || !rng) return lm__err(LM_EINVAL, "lm_fit: NULL argument");
+    lm_fit_opts o = *opts;
+    if (d->n && o.batch > d->n) o.batch = d->n; /* a batch beyond n is the whole set */
+    opts = &o;
     lm_train *t;
     lm_status st = lm_train_new(&t, net, opts, rng);
     if (st) return st;
