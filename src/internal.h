@@ -134,6 +134,18 @@ void lm__optim_free(lm__optim *opt);
  * if the gradient holds a NaN or Inf. */
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads);
 
+/* -------------------------------------------------------------- data */
+
+/* Records d's x, labels, y, class_names and feature_names (each ONE
+ * malloc'd block; a name list is its pointers followed by its characters)
+ * in d->owned_ so lm_data_free frees them. On failure frees them, zeroes d. */
+lm_status lm__data_adopt(lm_data *d);
+/* Frees those blocks of a data set not yet adopted, and zeroes it. */
+void lm__data_discard(lm_data *d);
+/* One block: n pointers, then the n strings s[i] (len[i] bytes each), each
+ * NUL-terminated. NULL (with lm__err set) on failure. */
+char **lm__names_pack(int n, const char *const *s, const size_t *len);
+
 /* ------------------------------------------------------------- files */
 
 /* What a checkpoint adds to a model: enough to continue training exactly. */
