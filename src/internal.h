@@ -40,6 +40,8 @@ char *lm__strdup(const char *s);
 /* Limits on architectures (also what a model file may claim). */
 #define LM_MAX_WIDTH (1 << 24)
 #define LM_MAX_LAYERS 1024
+/* Longest class name, metadata key or value a net (and a file) holds. */
+#define LM_MAX_STRING (1u << 20)
 
 typedef struct lm__layer {
     int n_in, n_out;

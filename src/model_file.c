@@ -12,7 +12,6 @@
 static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\n'};
 #define LM_FORMAT_VERSION 1u
 #define SEC_REQUIRED 1u
-#define MAX_STRING (1u << 20)
 #define MAX_SECTIONS 64u
 
 #define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
@@ -98,6 +97,11 @@ static void end_sec(wbuf *b, size_t at)
 lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigned char **out,
                            size_t *len)
 {
+    /* Never write what the reader would refuse: a good old file is kept. */
+    for (size_t i = 0; i < net->n_params; i++)
+        if (!isfinite(net->params[i]))
+            return lm__err(LM_ENUMERIC, "parameter %zu is %s; the model is not saved", i,
+                           isnan(net->params[i]) ? "NaN" : "infinite");
     wbuf b = {0};
     uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL);
     put(&b, MAGIC, 8);
@@ -176,6 +180,7 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
 lm_status lm_net_save(const lm_net *net, const char *path)
 {
     if (!net || !path) return lm__err(LM_EINVAL, "lm_net_save: NULL argument");
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "%s: a net without layers cannot be saved", path);
     unsigned char *buf;
     size_t len;
     lm_status st = lm__model_encode(net, NULL, &buf, &len);
@@ -247,7 +252,7 @@ static lm_status get_str(rbuf *r, char **out, const char *what)
     const unsigned char *q;
     *out = NULL;
     if (!get_u32(r, &n)) return short_read(r, 4, what);
-    if (n > MAX_STRING) return lm__err(LM_EFORMAT, "byte %zu: %s of %u bytes is too long", r->base, what, n);
+    if (n > LM_MAX_STRING) return lm__err(LM_EFORMAT, "byte %zu: %s of %u bytes is too long", r->base, what, n);
     if (!take(r, n, &q)) return short_read(r, n, what);
     if (memchr(q, 0, n)) return lm__err(LM_EFORMAT, "byte %zu: %s holds a NUL byte", r->base, what);
     char *s = malloc((size_t)n + 1);
@@ -422,8 +427,8 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
             if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %.4s", (const char *)&tag);
             continue; /* an optional section from a newer writer */
         }
-        if ((tag == TAG_ARCH) != (s == 0)) {
-            st = lm__err(LM_EFORMAT, "the architecture section must come first");
+        if (tag == TAG_ARCH ? net != NULL : net == NULL) {
+            st = lm__err(LM_EFORMAT, "the architecture section must come once, before the others");
             break;
         }
         if (tag == TAG_ARCH) st = read_arch(&sec, r.left, &net);

@@ -184,9 +184,11 @@ lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
         copy = lm__calloc((size_t)n, sizeof *copy, "class names");
         if (!copy) return LM_ENOMEM;
         for (int i = 0; i < n; i++)
-            if (!names[i] || !(copy[i] = lm__strdup(names[i]))) {
+            if (!names[i] || strlen(names[i]) > LM_MAX_STRING || !(copy[i] = lm__strdup(names[i]))) {
                 free_strings(copy, n);
-                return names[i] ? LM_ENOMEM : lm__err(LM_EINVAL, "class name %d is NULL", i);
+                return names[i] && strlen(names[i]) <= LM_MAX_STRING
+                           ? LM_ENOMEM
+                           : lm__err(LM_EINVAL, "class name %d is missing or longer than %u bytes", i, LM_MAX_STRING);
             }
     }
     free_strings(net->class_names, net->n_classes);
@@ -203,6 +205,8 @@ const char *lm_net_class_name(const lm_net *net, int i)
 lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
 {
     if (!key || !value || !*key) return lm__err(LM_EINVAL, "metadata needs a key and a value");
+    if (strlen(key) > LM_MAX_STRING || strlen(value) > LM_MAX_STRING)
+        return lm__err(LM_EINVAL, "metadata '%.40s' is longer than %u bytes", key, LM_MAX_STRING);
     char *v = lm__strdup(value);
     if (!v) return LM_ENOMEM;
     for (int i = 0; i < net->n_meta; i++)

@@ -99,5 +99,11 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads)
     opt->t++;
     if (opt->o.kind == LM_SGD) sgd(&opt->o, opt->n, params, grads, opt->m);
     else adam(&opt->o, opt->t, opt->n, params, grads, opt->m, opt->v);
+    /* A finite gradient can still overflow a parameter (a learning rate far
+     * too high); stop here rather than train on, or save, an Inf. */
+    float check = 0.0f;
+    for (size_t i = 0; i < opt->n; i++) check += params[i] * 0.0f;
+    if (check != 0.0f)
+        return lm__err(LM_ENUMERIC, "a parameter overflowed to Inf or NaN (is the learning rate too high?)");
     return LM_OK;
 }

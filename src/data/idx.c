@@ -94,6 +94,9 @@ static lm_status src_read(idx_src *s, void *buf, size_t n, size_t *got)
         if (r < 0 || (errnum != Z_OK && errnum != Z_BUF_ERROR)) {
             if (errnum == Z_ERRNO)
                 return lm__err(LM_EIO, "%s: read error: %s", s->path, strerror(errno));
+            /* zlib prefixes its message with the path gzopen was given */
+            size_t pl = strlen(s->path);
+            if (strncmp(msg, s->path, pl) == 0 && msg[pl] == ':') msg += pl + (msg[pl + 1] == ' ' ? 2 : 1);
             return lm__err(LM_EFORMAT, "%s: corrupt gzip data: %s", s->path, msg);
         }
         *got += (size_t)r;

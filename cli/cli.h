@@ -1,0 +1,178 @@
+/* cli.h - what the lamina command's files share. The program uses the
+ * public API (lamina.h) only; it owns stdout, stderr and the exit codes. */
+#ifndef LAMINA_CLI_H
+#define LAMINA_CLI_H
+
+#include "lamina.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (documented in `lamina --help` and lamina(1)). */
+enum {
+    CLI_OK = 0,
+    CLI_EFAIL = 1,     /* internal or other error (e.g. cannot write output) */
+    CLI_EUSAGE = 2,    /* bad flag, value or layer spec */
+    CLI_EDATA = 3,     /* a data file is missing, unreadable or malformed */
+    CLI_EMODEL = 4,    /* a model file is missing, corrupt or not lamina's */
+    CLI_ENUMERIC = 5,  /* NaN or Inf during training */
+    CLI_EINTR = 130    /* interrupted (SIGINT) */
+};
+
+/* ------------------------------------------------------------ messages */
+
+/* Prints "lamina: <message>" as one line on stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the library's message (lm_errmsg) as one line, prefixed with
+ * path when the message does not already name it; returns code. */
+int cli_lib_err(int code, const char *path);
+
+/* Seconds from a monotonic clock. */
+double cli_now(void);
+
+/* ---------------------------------------------------------- commands */
+
+int cmd_demo(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* -------------------------------------------------------- layer spec */
+
+#define CLI_MAX_SPEC_LAYERS 64
+#define CLI_MAX_WIDTH (1 << 20)
+
+typedef struct cli_layer_spec {
+    int width;
+    int act;     /* an lm_act, or -1 when the spec gave none */
+    int no_bias; /* 1 when ":nobias" was given */
+} cli_layer_spec;
+
+/* Parses "256:relu,128:relu,10:softmax" into at most max layers. Returns
+ * the count, or -1 after printing a usage message. */
+int cli_spec_parse(const char *spec, cli_layer_spec *out, int max);
+
+/* Resolves the output layer against the data: n_out units with out_act.
+ * Appends it when the last spec layer is a hidden one of another width;
+ * fills a missing activation (relu for hidden layers, out_act for the
+ * output). Returns the new count or -1 after a usage message. */
+int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_act,
+                     const char *what);
+
+/* Writes the spec of a net in the same syntax ("256:relu,10:softmax"). */
+void cli_spec_format(const lm_net *net, char *buf, size_t size);
+
+/* --------------------------------------------------------------- data */
+
+typedef struct cli_data {
+    lm_data d;
+    const char *path;
+    int is_idx;
+    int32_t *labels_own; /* (n) labels remapped to a model's classes, or NULL */
+    float *x_own;        /* (n, nx) columns picked for a model, or NULL */
+} cli_data;
+
+typedef struct cli_data_opts {
+    const char *labels; /* IDX labels file, or NULL */
+    const char *target; /* CSV target column (name or index), or NULL */
+    int header;         /* -1 detect, 0, 1 */
+    int target_kind;    /* -1 detect, 0 numeric, 1 classes */
+    int no_target;      /* CSV: every column is a feature */
+} cli_data_opts;
+
+cli_data_opts cli_data_defaults(void);
+
+/* Whether path names an IDX file (by extension, or by the IDX or gzip
+ * magic in its first bytes). */
+int cli_is_idx(const char *path);
+
+/* Loads a data set. Returns CLI_OK, or an exit code after one message. */
+int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o);
+void cli_data_free(cli_data *cd);
+
+/* The input normalisation for a data set: x/255 for u8 data, per-feature
+ * standardisation otherwise. mean, scale: (nx). */
+int cli_data_norm(const cli_data *cd, float *mean, float *scale);
+
+/* Rows [i0, i0 + n) of d as float32 into out (n, nx). */
+void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out);
+
+/* Maps the data's class labels onto the net's classes by name (or keeps
+ * the indices when either side has no names). Returns CLI_OK or
+ * CLI_EDATA after a message naming the unknown class. */
+int cli_data_map_classes(cli_data *cd, const lm_net *net);
+
+/* Makes the data's columns the model's inputs: by name when both the
+ * file's header and the model's "features" metadata name them, else
+ * dropping column drop (0-based; -1 = the last) when the file has one
+ * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
+int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
+
+/* Whether a model predicts classes (it has class names, its metadata says
+ * so, or it ends with softmax), and the loss it was trained with. */
+int cli_model_classes(const lm_net *net);
+lm_loss cli_model_loss(const lm_net *net);
+
+/* ---------------------------------------------------------- progress */
+
+typedef struct cli_progress {
+    int tty;        /* draw a bar on stderr */
+    int quiet;
+    int classes;    /* show accuracies */
+    int epochs;
+    double t0;      /* start of the current epoch */
+    double t_draw;  /* last redraw */
+    int drawn;      /* a bar is on screen */
+} cli_progress;
+
+void progress_init(cli_progress *p, int quiet, int classes, int epochs);
+void progress_epoch_begin(cli_progress *p);
+void progress_batch(cli_progress *p, const lm_batch_info *b);
+void progress_epoch_end(cli_progress *p, const lm_epoch_info *e);
+/* Clears a bar left on screen (before printing a message). */
+void progress_clear(cli_progress *p);
+
+/* --------------------------------------------------------------- plot */
+
+typedef struct plot_series {
+    const char *name;
+    const float *v; /* (n) values; NaN points are skipped */
+    size_t n;
+    int right;      /* 1: on the right axis */
+    const char *color;
+} plot_series;
+
+/* Writes an SVG line plot (x = 1..n) atomically. Returns CLI_OK or
+ * CLI_EFAIL after a message. */
+int plot_svg(const char *path, const char *title, const char *xlabel,
+             const char *left_label, const char *right_label, const plot_series *s,
+             int ns);
+
+/* Prints a one-line sparkline of v (n) in at most width cells: Unicode
+ * blocks when the locale says UTF-8, ASCII otherwise. */
+void plot_sparkline(FILE *f, const float *v, size_t n, int width);
+
+/* ------------------------------------------------------------- files */
+
+/* Writes path atomically: fn writes into a temporary file in the same
+ * folder, which is flushed, fsynced and renamed over path. On failure
+ * nothing is left behind; returns CLI_OK or CLI_EFAIL after a message. */
+int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
+
+/* Whether a file can be created at path (its folder exists and is
+ * writable); prints a message and returns 0 if not. */
+int cli_check_writable(const char *path);
+
+/* ------------------------------------------------------------- json */
+
+/* Prints a float as a JSON number, or null for NaN/Inf. */
+void json_num(FILE *f, double v);
+/* Prints a JSON string with escapes. */
+void json_str(FILE *f, const char *s);
+
+/* 64-bit FNV-1a of the net's parameter bytes, as a fingerprint. */
+uint64_t cli_params_hash(const lm_net *net);
+
+#endif

@@ -1,0 +1,219 @@
+/* cmd_eval.c - `lamina eval MODEL --data FILE`: loss and accuracy with a
+ * confusion matrix for classes, MSE and R^2 for numbers. Class labels in
+ * the file are matched to the model's classes by name. */
+#include "cli.h"
+#include "opts.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CHUNK = 1024 };
+
+typedef struct eval_out {
+    float loss, acc;
+    double mse, r2;
+    size_t *confusion; /* (k, k) rows true, columns predicted */
+    int k;
+} eval_out;
+
+static int argmax(const float *p, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (p[j] > p[best]) best = j;
+    return best;
+}
+
+/* Runs the net over d in chunks, calling fn on each chunk's outputs. */
+static int predict_all(lm_net *net, const lm_data *d,
+                       void (*fn)(const float *yhat, size_t i0, size_t n, void *ctx), void *ctx)
+{
+    int nx = lm_net_n_in(net), k = lm_net_n_out(net);
+    float *x = malloc((size_t)CHUNK * (size_t)nx * sizeof *x);
+    float *y = malloc((size_t)CHUNK * (size_t)k * sizeof *y);
+    int rc = CLI_OK;
+    if (!x || !y) {
+        cli_err("out of memory");
+        rc = CLI_EFAIL;
+    }
+    for (size_t i = 0; !rc && i < d->n; i += CHUNK) {
+        size_t n = d->n - i < CHUNK ? d->n - i : CHUNK;
+        cli_data_rows(d, i, n, x);
+        if (lm_net_predict(net, x, n, y) != LM_OK) rc = cli_lib_err(CLI_EFAIL, NULL);
+        else fn(y, i, n, ctx);
+    }
+    free(x);
+    free(y);
+    return rc;
+}
+
+typedef struct conf_ctx {
+    const lm_data *d;
+    eval_out *e;
+} conf_ctx;
+
+static void add_confusion(const float *yhat, size_t i0, size_t n, void *vctx)
+{
+    conf_ctx *c = vctx;
+    int k = c->e->k;
+    for (size_t r = 0; r < n; r++) {
+        int t = c->d->labels[i0 + r];
+        int p = argmax(yhat + r * (size_t)k, k);
+        c->e->confusion[(size_t)t * (size_t)k + (size_t)p]++;
+    }
+}
+
+typedef struct reg_ctx {
+    const lm_data *d;
+    int k;
+    double *sse, *sum, *sumsq; /* (k) each */
+} reg_ctx;
+
+static void add_regression(const float *yhat, size_t i0, size_t n, void *vctx)
+{
+    reg_ctx *c = vctx;
+    for (size_t r = 0; r < n; r++)
+        for (int j = 0; j < c->k; j++) {
+            double t = c->d->y[(i0 + r) * (size_t)c->k + (size_t)j];
+            double e = yhat[r * (size_t)c->k + (size_t)j] - t;
+            c->sse[j] += e * e;
+            c->sum[j] += t;
+            c->sumsq[j] += t * t;
+        }
+}
+
+/* MSE over every output, R^2 as the mean over outputs of 1 - SSE/SST. */
+static int regression_metrics(lm_net *net, const lm_data *d, eval_out *e)
+{
+    int k = lm_net_n_out(net);
+    double *buf = calloc(3 * (size_t)k, sizeof *buf);
+    if (!buf) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    reg_ctx c = {d, k, buf, buf + k, buf + 2 * k};
+    int rc = predict_all(net, d, add_regression, &c);
+    double sse = 0, r2 = 0;
+    for (int j = 0; j < k; j++) {
+        double sst = c.sumsq[j] - c.sum[j] * c.sum[j] / (double)d->n;
+        sse += c.sse[j];
+        r2 += sst > 0 ? 1 - c.sse[j] / sst : (c.sse[j] == 0 ? 1 : 0);
+    }
+    e->mse = sse / ((double)d->n * k);
+    e->r2 = r2 / k;
+    free(buf);
+    return rc;
+}
+
+static void print_confusion(const lm_net *net, const eval_out *e)
+{
+    int k = e->k;
+    if (k > 40) return; // too wide to read
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%12s", "");
+    for (int j = 0; j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        printf(" %8.8s", c ? c : "?");
+    }
+    putchar('\n');
+    for (int i = 0; i < k; i++) {
+        const char *c = lm_net_class_name(net, i);
+        printf("%12.12s", c ? c : "?");
+        for (int j = 0; j < k; j++) printf(" %8zu", e->confusion[(size_t)i * (size_t)k + (size_t)j]);
+        putchar('\n');
+    }
+}
+
+static int load_eval_data(cli_data *cd, lm_net *net, const char *path, const char *labels,
+                          const char *target, int header, int classes)
+{
+    cli_data_opts o = cli_data_defaults();
+    o.labels = labels;
+    o.target = target ? target : lm_net_get_meta(net, "target");
+    o.header = header;
+    o.target_kind = classes;
+    int rc = cli_data_load(cd, path, &o);
+    if (rc) return rc;
+    if (classes && !cd->d.labels) {
+        cli_err("%s: has no class labels to compare with%s", path,
+                cd->is_idx ? " (add --labels FILE)" : "");
+        return cd->is_idx ? CLI_EUSAGE : CLI_EDATA;
+    }
+    if (!classes && (!cd->d.y || cd->d.ny != lm_net_n_out(net))) {
+        cli_err("%s: has no numeric target for the model's %d outputs", path, lm_net_n_out(net));
+        return CLI_EDATA;
+    }
+    if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;
+    return classes ? cli_data_map_classes(cd, net) : CLI_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *data = NULL, *labels = NULL, *target = NULL;
+    int json = 0, header = -1;
+    opt_spec specs[] = {
+        opt_str("data", &data, "FILE", "data to evaluate on: CSV or IDX images", NULL),
+        opt_str("labels", &labels, "FILE", "IDX labels for IDX images", NULL),
+        opt_str("target", &target, "NAME|INDEX", "CSV target column", "as in training, else the last"),
+        opt_flag("header", &header, 1, "the CSV has a header row"),
+        opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
+        opt_flag("json", &json, 1, "print one JSON object: n, loss, accuracy or r2"),
+        opt_end(),
+    };
+    char *pos[1];
+    int n_pos;
+    int rc = opts_parse("eval", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL --data FILE [options]",
+                        "Evaluates a model: loss, accuracy and a confusion matrix for classes "
+                        "(matched by name),\nloss, MSE and R^2 for numeric targets.");
+    if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
+    if (n_pos != 1 || !data) {
+        cli_err("eval: usage: lamina eval MODEL --data FILE [--labels FILE] [--json]");
+        return CLI_EUSAGE;
+    }
+    lm_net *net;
+    if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    int classes = cli_model_classes(net);
+    lm_loss loss = cli_model_loss(net);
+    cli_data cd = {0};
+    eval_out e = {NAN, NAN, NAN, NAN, NULL, 0};
+    rc = load_eval_data(&cd, net, data, labels, target, header, classes);
+    if (!rc && lm_evaluate(net, &cd.d, loss, &e.loss, &e.acc) != LM_OK)
+        rc = cli_lib_err(CLI_EDATA, data);
+    if (!rc && classes) {
+        e.k = lm_net_n_out(net);
+        e.confusion = calloc((size_t)e.k * (size_t)e.k, sizeof *e.confusion);
+        conf_ctx c = {&cd.d, &e};
+        if (!e.confusion) rc = CLI_EFAIL;
+        else if (e.k > 1) rc = predict_all(net, &cd.d, add_confusion, &c);
+    } else if (!rc) {
+        rc = regression_metrics(net, &cd.d, &e);
+    }
+    if (!rc && json) {
+        printf("{\"n\": %zu, \"loss\": ", cd.d.n);
+        json_num(stdout, e.loss);
+        printf(", \"loss_name\": \"%s\"", lm_loss_name(loss));
+        if (classes) {
+            printf(", \"accuracy\": ");
+            json_num(stdout, e.acc);
+        } else {
+            printf(", \"mse\": ");
+            json_num(stdout, e.mse);
+            printf(", \"r2\": ");
+            json_num(stdout, e.r2);
+        }
+        printf("}\n");
+    } else if (!rc) {
+        printf("%s on %s: %zu rows\nloss (%s): %.6g\n", pos[0], data, cd.d.n, lm_loss_name(loss),
+               e.loss);
+        if (classes) {
+            printf("accuracy:  %.4f\n", e.acc);
+            if (e.k > 1) print_confusion(net, &e);
+        } else {
+            printf("MSE:       %.6g\nR^2:       %.4f\n", e.mse, e.r2);
+        }
+    }
+    free(e.confusion);
+    cli_data_free(&cd);
+    lm_net_free(net);
+    return rc;
+}

@@ -1,0 +1,162 @@
+/* cmd_info.c - `lamina info MODEL`: architecture, parameter count,
+ * normalisation, class names and training metadata. */
+#include "cli.h"
+#include "opts.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct norm_summary {
+    int present, uniform;  /* uniform: one mean and one scale for all inputs */
+    float mean_lo, mean_hi, scale_lo, scale_hi;
+} norm_summary;
+
+static int summarise_norm(const lm_net *net, norm_summary *s)
+{
+    int n = lm_net_n_in(net);
+    float *mean = malloc((size_t)n * sizeof *mean), *scale = malloc((size_t)n * sizeof *scale);
+    memset(s, 0, sizeof *s);
+    if (!mean || !scale) {
+        free(mean);
+        free(scale);
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    s->present = lm_net_get_norm(net, mean, scale);
+    if (s->present) {
+        s->mean_lo = s->mean_hi = mean[0];
+        s->scale_lo = s->scale_hi = scale[0];
+        for (int j = 1; j < n; j++) {
+            s->mean_lo = fminf(s->mean_lo, mean[j]);
+            s->mean_hi = fmaxf(s->mean_hi, mean[j]);
+            s->scale_lo = fminf(s->scale_lo, scale[j]);
+            s->scale_hi = fmaxf(s->scale_hi, scale[j]);
+        }
+        s->uniform = s->mean_lo == s->mean_hi && s->scale_lo == s->scale_hi;
+    }
+    free(mean);
+    free(scale);
+    return CLI_OK;
+}
+
+static void print_text(const char *path, const lm_net *net, const norm_summary *ns)
+{
+    char spec[2048];
+    cli_spec_format(net, spec, sizeof spec);
+    printf("model:      %s\n", path);
+    printf("layers:     %d inputs -> %s\n", lm_net_n_in(net), spec);
+    for (int i = 0; i < lm_net_n_layers(net); i++) {
+        lm_layer_info li;
+        if (lm_net_layer(net, i, &li)) break;
+        size_t np = (size_t)li.n_in * (size_t)li.n_out + (li.has_bias ? (size_t)li.n_out : 0);
+        printf("  %2d  dense %6d -> %-6d %-8s %-7s %zu params\n", i + 1, li.n_in, li.n_out,
+               lm_act_name(li.act), li.has_bias ? "bias" : "no bias", np);
+    }
+    printf("params:     %zu (checksum %016llx)\n", lm_net_n_params(net),
+           (unsigned long long)cli_params_hash(net));
+    if (!ns->present)
+        printf("input norm: none\n");
+    else if (ns->uniform)
+        printf("input norm: (x - %g) * %g for every input\n", ns->mean_lo, ns->scale_lo);
+    else
+        printf("input norm: standardised per input: mean in [%g, %g], 1/std in [%g, %g]\n",
+               ns->mean_lo, ns->mean_hi, ns->scale_lo, ns->scale_hi);
+    if (lm_net_class_name(net, 0)) {
+        printf("classes:   ");
+        for (int i = 0; i < lm_net_n_out(net); i++) {
+            const char *c = lm_net_class_name(net, i);
+            printf(" %s", c ? c : "?");
+        }
+        putchar('\n');
+    }
+    if (lm_net_n_meta(net)) printf("metadata:\n");
+    for (int i = 0; i < lm_net_n_meta(net); i++) {
+        const char *k, *v;
+        lm_net_meta_at(net, i, &k, &v);
+        printf("  %-16s %s\n", k, v);
+    }
+}
+
+static void print_json(const char *path, const lm_net *net, const norm_summary *ns)
+{
+    char spec[2048];
+    cli_spec_format(net, spec, sizeof spec);
+    printf("{\"model\": ");
+    json_str(stdout, path);
+    printf(", \"inputs\": %d, \"outputs\": %d, \"params\": %zu, \"params_hash\": \"%016llx\", "
+           "\"spec\": ", lm_net_n_in(net), lm_net_n_out(net), lm_net_n_params(net),
+           (unsigned long long)cli_params_hash(net));
+    json_str(stdout, spec);
+    printf(", \"layers\": [");
+    for (int i = 0; i < lm_net_n_layers(net); i++) {
+        lm_layer_info li;
+        if (lm_net_layer(net, i, &li)) break;
+        printf("%s{\"in\": %d, \"out\": %d, \"activation\": \"%s\", \"bias\": %s}", i ? ", " : "",
+               li.n_in, li.n_out, lm_act_name(li.act), li.has_bias ? "true" : "false");
+    }
+    printf("], \"normalisation\": ");
+    if (!ns->present) {
+        printf("null");
+    } else {
+        printf("{\"mean_min\": ");
+        json_num(stdout, ns->mean_lo);
+        printf(", \"mean_max\": ");
+        json_num(stdout, ns->mean_hi);
+        printf(", \"scale_min\": ");
+        json_num(stdout, ns->scale_lo);
+        printf(", \"scale_max\": ");
+        json_num(stdout, ns->scale_hi);
+        printf("}");
+    }
+    printf(", \"classes\": ");
+    if (!lm_net_class_name(net, 0)) {
+        printf("null");
+    } else {
+        putchar('[');
+        for (int i = 0; i < lm_net_n_out(net); i++) {
+            if (i) printf(", ");
+            json_str(stdout, lm_net_class_name(net, i) ? lm_net_class_name(net, i) : "");
+        }
+        putchar(']');
+    }
+    printf(", \"meta\": {");
+    for (int i = 0; i < lm_net_n_meta(net); i++) {
+        const char *k, *v;
+        lm_net_meta_at(net, i, &k, &v);
+        if (i) printf(", ");
+        json_str(stdout, k);
+        printf(": ");
+        json_str(stdout, v);
+    }
+    printf("}}\n");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    int json = 0;
+    opt_spec specs[] = {
+        opt_flag("json", &json, 1, "print one JSON object"),
+        opt_end(),
+    };
+    char *pos[1];
+    int n_pos;
+    int rc = opts_parse("info", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL [--json]",
+                        "Shows a model's layers, parameter count and checksum, input "
+                        "normalisation, class names\nand the metadata training recorded.");
+    if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
+    if (n_pos != 1) {
+        cli_err("info: which model? usage: lamina info MODEL [--json]");
+        return CLI_EUSAGE;
+    }
+    lm_net *net;
+    if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    norm_summary ns;
+    rc = summarise_norm(net, &ns);
+    if (!rc) {
+        if (json) print_json(pos[0], net, &ns);
+        else print_text(pos[0], net, &ns);
+    }
+    lm_net_free(net);
+    return rc;
+}

@@ -1,0 +1,896 @@
+/* cmd_train.c - `lamina train`: data file in, trained model, log, plot
+ * and a number out. Epochs run through lm_train_epoch so this file owns
+ * progress, checkpoints, early stopping and Ctrl-C. */
+#include "cli.h"
+#include "opts.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static const char *const LOSSES[] = {"sse", "mse", "bce", "ce", NULL};
+static const char *const OPTIMS[] = {"sgd", "momentum", "nesterov", "adam", "adamw", NULL};
+enum { O_SGD, O_MOMENTUM, O_NESTEROV, O_ADAM, O_ADAMW };
+static const char *const INITS[] = {"uniform01", "xavier", "he", NULL};
+static const char *const TASKS[] = {"auto", "classes", "regression", NULL};
+
+typedef struct train_cfg {
+    const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
+    const char *log, *plot, *target;
+    int loss, optim, init, task, header;
+    float lr, momentum, weight_decay, clip, val;
+    int epochs, batch, early_stop, threads, ckpt_every, quiet, json;
+    uint64_t seed;
+} train_cfg;
+
+/* Per-epoch history for the log, the plot and the JSON line. */
+typedef struct history {
+    int n, cap;
+    int *epoch;
+    float *loss, *acc, *val_loss, *val_acc;
+    double *secs;
+} history;
+
+typedef struct train_run {
+    train_cfg c;
+    opt_spec *specs;
+    cli_data train, test;
+    lm_data tr, va; /* the split, when --val */
+    const lm_data *fit, *val;
+    lm_net *net;
+    lm_train *t;
+    cli_progress prog;
+    history h;
+    int classes;   /* class targets */
+    int n_out;
+    float *best;   /* (n_params) parameters of the best epoch, early stopping */
+    int restored;  /* early stopping put back an earlier epoch's parameters */
+    float test_loss, test_acc;
+    const char *ckpt;    /* where checkpoints and Ctrl-C save, or NULL */
+    int saved_epoch;     /* epochs the file at ckpt holds from this run, or -1 */
+    int start_epochs;    /* epochs done when this run started */
+    float *init_params;  /* (n_params) the starting parameters of a fresh run */
+    lm_fit_opts fo;      /* what lm_train_new got, to rebuild the start state */
+    lm_rng rng0;
+    int bad_epoch;       /* where the parameters overflowed, or 0 */
+    size_t bad_batch, n_batches;
+    char argv_line[2048];
+} train_run;
+
+/* ------------------------------------------------------------ options */
+
+static int parse(train_run *r, int argc, char **argv)
+{
+    train_cfg *c = &r->c;
+    static opt_spec specs[40];
+    int i = 0;
+    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV, or IDX images (.gz ok)", NULL);
+    specs[i++] = opt_str("labels", &c->labels, "FILE", "IDX labels for IDX images", NULL);
+    specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
+    specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);
+    specs[i++] = opt_str("layers", &c->layers, "SPEC",
+                         "layers after the input, e.g. 256:relu,10:softmax (output optional)",
+                         NULL);
+    specs[i++] = opt_choice("loss", &c->loss, "NAME", LOSSES, "sse, mse, bce or ce",
+                            "ce for classes, mse for numbers");
+    specs[i++] = opt_choice("optimizer", &c->optim, "NAME", OPTIMS,
+                            "sgd, momentum, nesterov, adam or adamw", "adam");
+    specs[i++] = opt_float("lr", &c->lr, "X", "learning rate", "0.001 adam/adamw, 0.01 sgd",
+                           0, 1, 1e6);
+    specs[i++] = opt_float("momentum", &c->momentum, "X", "momentum (momentum, nesterov)",
+                           "0.9", 0, 0, 0.9999);
+    specs[i++] = opt_float("weight-decay", &c->weight_decay, "X",
+                           "weight decay (L2; decoupled for adamw)", "0", 0, 0, 1e3);
+    specs[i++] = opt_float("clip-grad", &c->clip, "X", "clip the gradient norm to X, 0 off", "0",
+                           0, 0, 1e9);
+    specs[i++] = opt_int("epochs", &c->epochs, "N", "epochs in all (with --resume: the total)",
+                         "10", 1, 1000000);
+    specs[i++] = opt_int("batch", &c->batch, "N", "rows per batch", "32", 1, 1 << 24);
+    specs[i++] = opt_float("val", &c->val, "FRACTION", "hold out this fraction for validation",
+                           "none", 0, 1, 0.9);
+    specs[i++] = opt_int("early-stop", &c->early_stop, "N",
+                         "stop after N epochs without a better val (or train) loss; keep the best",
+                         "off", 0, 1000000);
+    specs[i++] = opt_u64("seed", &c->seed, "N", "seed for the split, the weights and shuffling", "1");
+    specs[i++] = opt_int("threads", &c->threads, "N", "worker threads, 0 all cores", "0", 0, 4096);
+    specs[i++] = opt_choice("init", &c->init, "NAME", INITS, "uniform01, xavier or he",
+                            "he with relu/leaky layers, else xavier");
+    specs[i++] = opt_str("out", &c->out, "MODEL", "save the model here (resumable)", "none");
+    specs[i++] = opt_int("checkpoint-every", &c->ckpt_every, "N",
+                         "save the training state every N epochs", "off", 0, 1000000);
+    specs[i++] = opt_str("checkpoint", &c->checkpoint, "FILE",
+                         "where checkpoints (and Ctrl-C) save", "the --out file");
+    specs[i++] = opt_str("resume", &c->resume, "MODEL",
+                         "continue from a saved model or checkpoint to --epochs in all", NULL);
+    specs[i++] = opt_str("log", &c->log, "FILE.csv", "write per-epoch losses and accuracies", NULL);
+    specs[i++] = opt_str("plot", &c->plot, "FILE.svg", "plot loss (and accuracy) per epoch", NULL);
+    specs[i++] = opt_flag("quiet", &c->quiet, 1, "no progress output");
+    specs[i++] = opt_flag("json", &c->json, 1, "end stdout with one JSON object of results");
+    specs[i++] = opt_str("target", &c->target, "NAME|INDEX", "CSV target column", "the last");
+    specs[i++] = opt_flag("header", &c->header, 1, "the CSV has a header row");
+    specs[i++] = opt_flag("no-header", &c->header, 0, "the CSV has no header row [detect]");
+    specs[i++] = opt_choice("task", &c->task, "NAME", TASKS,
+                            "auto, classes or regression: how to read the CSV target", "auto");
+    specs[i++] = opt_end();
+    r->specs = specs;
+    char *pos[1];
+    int n_pos;
+    int rc = opts_parse("train", specs, argc, argv, 2, pos, 0, &n_pos, "--data FILE --layers SPEC [options]",
+                        "Trains a dense network. Class targets (a CSV column of names, or IDX labels) "
+                        "give a softmax\noutput with cross-entropy; numeric targets an identity "
+                        "output with mean squared error.\nInputs are standardised per feature (CSV) "
+                        "or scaled by 1/255 (byte images); the model keeps it.");
+    if (rc) return rc == 1 ? -1 : CLI_EUSAGE;
+    if (!c->data) {
+        cli_err("train: --data FILE is required (see lamina train --help)");
+        return CLI_EUSAGE;
+    }
+    if (!c->layers && !c->resume) {
+        cli_err("train: --layers SPEC is required, e.g. --layers 64:relu (see lamina train --help)");
+        return CLI_EUSAGE;
+    }
+    if (c->test_labels && !c->test) {
+        cli_err("train: --test-labels needs --test");
+        return CLI_EUSAGE;
+    }
+    if (c->ckpt_every && !c->checkpoint && !c->out) {
+        cli_err("train: --checkpoint-every needs --out or --checkpoint to save to");
+        return CLI_EUSAGE;
+    }
+    return CLI_OK;
+}
+
+/* Fills options the user did not give from the resumed model's metadata,
+ * so a resumed run continues with the same settings. */
+static int defaults_from_model(train_run *r)
+{
+    static const char *const keys[] = {"loss", "optimizer", "lr", "momentum", "weight-decay",
+                                       "clip-grad", "batch", "seed", "val", "target", "task",
+                                       NULL};
+    for (int i = 0; keys[i]; i++) {
+        opt_spec *s = opts_find(r->specs, keys[i]);
+        const char *v = lm_net_get_meta(r->net, keys[i]);
+        if (!s || s->seen || !v) continue;
+        if (opts_set("train", s, v) != 0) {
+            cli_err("%s: metadata '%s' = '%s' is not usable", r->c.resume, keys[i], v);
+            return CLI_EMODEL;
+        }
+        s->seen = 1;
+    }
+    return CLI_OK;
+}
+
+/* --------------------------------------------------------------- data */
+
+static int load_data(train_run *r)
+{
+    train_cfg *c = &r->c;
+    cli_data_opts o = cli_data_defaults();
+    o.labels = c->labels;
+    o.target = c->target;
+    o.header = c->header;
+    o.target_kind = c->task == 1 ? 1 : c->task == 2 ? 0 : -1;
+    int rc = cli_data_load(&r->train, c->data, &o);
+    if (rc) return rc;
+    if (r->train.is_idx && !r->train.d.labels) {
+        cli_err("%s: IDX images need their labels: add --labels FILE", c->data);
+        return CLI_EUSAGE;
+    }
+    r->classes = r->train.d.labels != NULL;
+    r->n_out = r->classes ? r->train.d.n_classes : r->train.d.ny;
+    if (r->classes && r->n_out < 2) {
+        cli_err("%s: the target has only one class; nothing to learn", c->data);
+        return CLI_EDATA;
+    }
+    if (c->test) {
+        o.labels = c->test_labels;
+        o.target_kind = r->classes ? 1 : 0;
+        rc = cli_data_load(&r->test, c->test, &o);
+        if (rc) return rc;
+        if (r->test.is_idx && r->classes && !r->test.d.labels) {
+            cli_err("%s: IDX test images need their labels: add --test-labels FILE", c->test);
+            return CLI_EUSAGE;
+        }
+        if (r->test.d.nx != r->train.d.nx) {
+            cli_err("%s: has %d features but the training data has %d", c->test, r->test.d.nx,
+                    r->train.d.nx);
+            return CLI_EDATA;
+        }
+    }
+    return CLI_OK;
+}
+
+/* The loss: given, or what the targets call for; checked against them. */
+static int pick_loss(train_run *r)
+{
+    train_cfg *c = &r->c;
+    if (!opts_seen(r->specs, "loss")) c->loss = r->classes ? LM_LOSS_CE : LM_LOSS_MSE;
+    if (!r->classes && (c->loss == LM_LOSS_CE || c->loss == LM_LOSS_BCE)) {
+        cli_err("train: --loss %s needs class targets, but %s's target is numeric (try --task classes)",
+                LOSSES[c->loss], c->data);
+        return CLI_EUSAGE;
+    }
+    return CLI_OK;
+}
+
+static lm_act output_act(lm_loss loss)
+{
+    return loss == LM_LOSS_CE ? LM_SOFTMAX : loss == LM_LOSS_BCE ? LM_SIGMOID : LM_IDENTITY;
+}
+
+/* ---------------------------------------------------------------- net */
+
+static int build_net(train_run *r, lm_rng *rng)
+{
+    train_cfg *c = &r->c;
+    cli_layer_spec l[CLI_MAX_SPEC_LAYERS + 1];
+    int n = cli_spec_parse(c->layers, l, CLI_MAX_SPEC_LAYERS);
+    if (n < 0) return CLI_EUSAGE;
+    n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, r->n_out, output_act((lm_loss)c->loss),
+                         r->classes ? "classes" : "target values");
+    if (n < 0) return CLI_EUSAGE;
+    int relu = 0;
+    lm_status st = lm_net_new(&r->net, r->fit->nx);
+    for (int i = 0; i < n && !st; i++) {
+        relu |= i < n - 1 && (l[i].act == LM_RELU || l[i].act == LM_LEAKY_RELU);
+        st = lm_net_add_dense(r->net, l[i].width, (lm_act)l[i].act,
+                              l[i].no_bias ? LM_NO_BIAS : LM_BIAS);
+    }
+    if (st) return cli_lib_err(st == LM_ENOMEM ? CLI_EUSAGE : CLI_EFAIL, NULL);
+    if (!opts_seen(r->specs, "init")) c->init = relu ? LM_INIT_HE : LM_INIT_XAVIER;
+    if ((st = lm_net_init(r->net, (lm_init)c->init, rng))) return cli_lib_err(CLI_EFAIL, NULL);
+    return CLI_OK;
+}
+
+/* Checks a resumed model against the data and the --layers given. */
+static int check_resumed(train_run *r)
+{
+    char have[1024], want[1024];
+    if (lm_net_n_in(r->net) != r->train.d.nx || lm_net_n_out(r->net) != r->n_out) {
+        cli_err("%s: the model takes %d inputs and gives %d outputs, but %s has %d features "
+                "and %d %s", r->c.resume, lm_net_n_in(r->net), lm_net_n_out(r->net), r->c.data,
+                r->train.d.nx, r->n_out, r->classes ? "classes" : "targets");
+        return CLI_EDATA;
+    }
+    if (!r->c.layers) return CLI_OK;
+    cli_layer_spec l[CLI_MAX_SPEC_LAYERS + 1];
+    int n = cli_spec_parse(r->c.layers, l, CLI_MAX_SPEC_LAYERS);
+    if (n < 0) return CLI_EUSAGE;
+    n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, r->n_out,
+                         output_act((lm_loss)r->c.loss), "outputs");
+    if (n < 0) return CLI_EUSAGE;
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof want; i++)
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s%d:%s%s", i ? "," : "",
+                                l[i].width, lm_act_name((lm_act)l[i].act),
+                                l[i].no_bias ? ":nobias" : "");
+    cli_spec_format(r->net, have, sizeof have);
+    if (strcmp(have, want) != 0) {
+        cli_err("train: --layers %s does not match the resumed model (%s)", want, have);
+        return CLI_EUSAGE;
+    }
+    return CLI_OK;
+}
+
+/* The shortest text that reads back as the same float ("0.001"). */
+static void fmt_float(char *buf, size_t size, double v)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtof(buf, NULL) == (float)v) return;
+    }
+}
+
+static void set_meta(lm_net *net, const char *key, const char *value)
+{
+    // Metadata is informative; a failure here (out of memory) is not fatal.
+    if (value) (void)lm_net_set_meta(net, key, value);
+}
+
+static void set_meta_f(lm_net *net, const char *key, double v)
+{
+    char b[32];
+    if (isnan(v)) return;
+    fmt_float(b, sizeof b, v);
+    set_meta(net, key, b);
+}
+
+/* Records the settings a resumed run needs and what the data was. */
+static void meta_settings(train_run *r)
+{
+    train_cfg *c = &r->c;
+    char b[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    set_meta(r->net, "data", c->data);
+    set_meta(r->net, "labels", c->labels);
+    set_meta(r->net, "loss", LOSSES[c->loss]);
+    set_meta(r->net, "optimizer", OPTIMS[c->optim]);
+    set_meta_f(r->net, "lr", c->lr);
+    if (c->optim == O_MOMENTUM || c->optim == O_NESTEROV) set_meta_f(r->net, "momentum", c->momentum);
+    if (c->weight_decay > 0) set_meta_f(r->net, "weight-decay", c->weight_decay);
+    if (c->clip > 0) set_meta_f(r->net, "clip-grad", c->clip);
+    snprintf(b, sizeof b, "%d", c->batch);
+    set_meta(r->net, "batch", b);
+    snprintf(b, sizeof b, "%llu", (unsigned long long)c->seed);
+    set_meta(r->net, "seed", b);
+    if (c->val > 0) set_meta_f(r->net, "val", c->val);
+    set_meta(r->net, "target", c->target);
+    set_meta(r->net, "task", r->classes ? "classes" : "regression");
+    set_meta(r->net, "lamina_version", LM_VERSION_STRING);
+    set_meta(r->net, "command", r->argv_line);
+    if (gmtime_r(&now, &tm) && strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        set_meta(r->net, "date", b);
+    const lm_data *d = &r->train.d;
+    if (d->feature_names) {
+        size_t len = 0, cap = 65536;
+        char *s = malloc(cap);
+        int ok = s != NULL;
+        for (int j = 0; ok && j < d->nx; j++) {
+            const char *f = d->feature_names[j] ? d->feature_names[j] : "";
+            size_t fl = strlen(f);
+            ok = !strchr(f, ',') && len + fl + 2 < cap;
+            if (ok) {
+                if (j) s[len++] = ',';
+                memcpy(s + len, f, fl);
+                len += fl;
+            }
+        }
+        if (ok) {
+            s[len] = '\0';
+            set_meta(r->net, "features", s);
+        }
+        free(s);
+    }
+}
+
+/* Normalisation and class names from the (training part of the) data. */
+static int describe_data(train_run *r)
+{
+    int nx = r->fit->nx;
+    float *mean = malloc((size_t)nx * sizeof *mean), *scale = malloc((size_t)nx * sizeof *scale);
+    int rc = CLI_OK;
+    if (!mean || !scale) {
+        rc = CLI_EFAIL;
+        cli_err("out of memory");
+    }
+    if (!rc) {
+        cli_data tmp = r->train;
+        tmp.d = *r->fit;
+        rc = cli_data_norm(&tmp, mean, scale);
+    }
+    if (!rc && lm_net_set_norm(r->net, mean, scale)) rc = cli_lib_err(CLI_EFAIL, NULL);
+    free(mean);
+    free(scale);
+    if (rc || !r->classes) return rc;
+    const lm_data *d = &r->train.d;
+    char **names = d->class_names, *digits = NULL, **gen = NULL;
+    if (!names) {
+        // IDX labels: the classes are the label numbers.
+        gen = malloc((size_t)r->n_out * sizeof *gen);
+        digits = malloc((size_t)r->n_out * 12);
+        if (!gen || !digits) {
+            free(gen);
+            free(digits);
+            cli_err("out of memory");
+            return CLI_EFAIL;
+        }
+        for (int i = 0; i < r->n_out; i++) {
+            gen[i] = digits + 12 * i;
+            snprintf(gen[i], 12, "%d", i);
+        }
+        names = gen;
+    }
+    if (lm_net_set_class_names(r->net, r->n_out, (const char *const *)names))
+        rc = cli_lib_err(CLI_EFAIL, NULL);
+    free(gen);
+    free(digits);
+    return rc;
+}
+
+static int params_finite(const lm_net *net);
+static int diverged_params(train_run *r, int epoch);
+
+/* ---------------------------------------------------------- callbacks */
+
+static int on_batch(const lm_batch_info *b, void *ctx)
+{
+    train_run *r = ctx;
+    progress_batch(&r->prog, b);
+    // A finite loss and gradient can still overflow the parameters.
+    if (!params_finite(r->net)) {
+        r->bad_epoch = b->epoch;
+        r->bad_batch = b->batch;
+        r->n_batches = b->n_batches;
+        return 1;
+    }
+    return g_stop != 0;
+}
+
+static int history_add(history *h, const lm_epoch_info *e)
+{
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 64;
+        int *ep = realloc(h->epoch, (size_t)cap * sizeof *ep);
+        if (ep) h->epoch = ep;
+        float **f[4] = {&h->loss, &h->acc, &h->val_loss, &h->val_acc};
+        int ok = ep != NULL;
+        for (int k = 0; k < 4 && ok; k++) {
+            float *p = realloc(*f[k], (size_t)cap * sizeof *p);
+            if (p) *f[k] = p;
+            ok = p != NULL;
+        }
+        double *s = ok ? realloc(h->secs, (size_t)cap * sizeof *s) : NULL;
+        if (s) h->secs = s;
+        if (!s) return -1;
+        h->cap = cap;
+    }
+    h->epoch[h->n] = e->epoch;
+    h->loss[h->n] = e->train_loss;
+    h->acc[h->n] = e->train_acc;
+    h->val_loss[h->n] = e->val_loss;
+    h->val_acc[h->n] = e->val_acc;
+    h->secs[h->n] = e->seconds;
+    h->n++;
+    return 0;
+}
+
+static void history_free(history *h)
+{
+    free(h->epoch);
+    free(h->loss);
+    free(h->acc);
+    free(h->val_loss);
+    free(h->val_acc);
+    free(h->secs);
+}
+
+/* ------------------------------------------------------------ outputs */
+
+static int write_log(FILE *f, void *ctx)
+{
+    const history *h = ctx;
+    fputs("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n", f);
+    for (int i = 0; i < h->n; i++) {
+        fprintf(f, "%d,", h->epoch[i]);
+        const float v[4] = {h->loss[i], h->acc[i], h->val_loss[i], h->val_acc[i]};
+        for (int k = 0; k < 4; k++) {
+            if (isfinite(v[k])) fprintf(f, "%.9g", v[k]);
+            fputc(',', f);
+        }
+        fprintf(f, "%.6f\n", h->secs[i]);
+    }
+    return 0;
+}
+
+static int write_plot(train_run *r)
+{
+    history *h = &r->h;
+    plot_series s[4];
+    int ns = 0, any_val = 0;
+    for (int i = 0; i < h->n; i++) any_val |= !isnan(h->val_loss[i]);
+    const char *loss_name = LOSSES[r->c.loss];
+    char t1[64], t2[64], title[256];
+    snprintf(t1, sizeof t1, "train loss (%s)", loss_name);
+    snprintf(t2, sizeof t2, "val loss (%s)", loss_name);
+    s[ns++] = (plot_series){t1, h->loss, (size_t)h->n, 0, "#1f77b4"};
+    if (any_val) s[ns++] = (plot_series){t2, h->val_loss, (size_t)h->n, 0, "#ff7f0e"};
+    if (r->classes) {
+        s[ns++] = (plot_series){"train accuracy", h->acc, (size_t)h->n, 1, "#2ca02c"};
+        if (any_val) s[ns++] = (plot_series){"val accuracy", h->val_acc, (size_t)h->n, 1, "#d62728"};
+    }
+    const char *base = strrchr(r->c.data, '/');
+    snprintf(title, sizeof title, "lamina train: %s", base ? base + 1 : r->c.data);
+    return plot_svg(r->c.plot, title, "epoch", "loss", r->classes ? "accuracy" : NULL, s, ns);
+}
+
+static void print_json(train_run *r, double secs_per_epoch)
+{
+    const history *h = &r->h;
+    int last = h->n - 1;
+    printf("{\"epochs\": %d, \"train_loss\": ", lm_train_epochs_done(r->t));
+    json_num(stdout, last >= 0 ? h->loss[last] : NAN);
+    if (r->classes) {
+        printf(", \"train_accuracy\": ");
+        json_num(stdout, last >= 0 ? h->acc[last] : NAN);
+    }
+    printf(", \"seconds_per_epoch\": ");
+    json_num(stdout, secs_per_epoch);
+    if (r->val) {
+        printf(", \"val_loss\": ");
+        json_num(stdout, last >= 0 ? h->val_loss[last] : NAN);
+        if (r->classes) {
+            printf(", \"val_accuracy\": ");
+            json_num(stdout, last >= 0 ? h->val_acc[last] : NAN);
+        }
+    }
+    if (r->c.test) {
+        printf(", \"test_loss\": ");
+        json_num(stdout, r->test_loss);
+        printf(", \"test_accuracy\": ");
+        json_num(stdout, r->test_acc);
+    }
+    printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
+    if (r->c.out) json_str(stdout, r->c.out);
+    else fputs("null", stdout);
+    puts("}");
+}
+
+/* Saves the final model: the training state too (so --resume can go on)
+ * unless early stopping put back an earlier epoch's parameters. */
+static int save_model(train_run *r, const char *path)
+{
+    if (!params_finite(r->net)) return diverged_params(r, lm_train_epochs_done(r->t));
+    lm_status st = r->restored ? lm_net_save(r->net, path) : lm_train_save(r->t, path);
+    return st ? cli_lib_err(CLI_EFAIL, path) : CLI_OK;
+}
+
+/* ------------------------------------------------------------- epochs */
+
+/* Early stopping on val loss (train loss without --val): 1 = stop. */
+static int early_stop_check(train_run *r, const lm_epoch_info *e, float *best_loss, int *since)
+{
+    if (!r->best) return 0;
+    float m = r->val ? e->val_loss : e->train_loss;
+    if (m < *best_loss) {
+        *best_loss = m;
+        *since = 0;
+        memcpy(r->best, lm_net_params(r->net), lm_net_n_params(r->net) * sizeof(float));
+        return 0;
+    }
+    return ++*since >= r->c.early_stop;
+}
+
+/* Whether every parameter is finite: a step can overflow them while the
+ * loss was still finite, and such a net must not reach a file. */
+static int params_finite(const lm_net *net)
+{
+    const float *p = lm_net_params_const(net);
+    size_t n = lm_net_n_params(net);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i])) return 0;
+    return 1;
+}
+
+static int diverged_params(train_run *r, int epoch)
+{
+    char where[96] = "";
+    progress_clear(&r->prog);
+    if (r->bad_epoch)
+        snprintf(where, sizeof where, ", batch %zu of %zu", r->bad_batch, r->n_batches);
+    cli_err("%s: training diverged in epoch %d%s: the parameters overflowed (try a smaller --lr "
+            "or --clip-grad)%s%s", r->c.data, r->bad_epoch ? r->bad_epoch : epoch, where,
+            r->saved_epoch >= 0 ? "; kept " : "", r->saved_epoch >= 0 ? r->ckpt : "");
+    return CLI_ENUMERIC;
+}
+
+/* Saves the state this run started from (the resumed file's, or the
+ * fresh net's with a new optimizer) to path: after a Ctrl-C in the first
+ * epoch, resuming from it then ends exactly where an uninterrupted run
+ * does. Overwrites the net's parameters. */
+static lm_status save_start_state(train_run *r, const char *path)
+{
+    lm_train *t;
+    if (!r->c.resume)
+        memcpy(lm_net_params(r->net), r->init_params, lm_net_n_params(r->net) * sizeof(float));
+    lm_status st = lm_train_new(&t, r->net, &r->fo, &r->rng0);
+    if (st) return st;
+    if (r->c.resume) st = lm_train_resume(t, r->c.resume);
+    if (!st) st = lm_train_save(t, path);
+    lm_train_free(t);
+    return st;
+}
+
+/* Ctrl-C: keep or write a checkpoint at an epoch boundary when possible,
+ * so --resume ends bit-identical to an uninterrupted run. */
+static int interrupted(train_run *r, int epoch, int mid_epoch)
+{
+    const char *path = r->ckpt;
+    int done = lm_train_epochs_done(r->t);
+    lm_status st = LM_OK;
+    const char *how = "saved";
+    progress_clear(&r->prog);
+    if (!path) {
+        cli_err("interrupted during epoch %d; nothing saved (give --out or --checkpoint to keep "
+                "the training state)", epoch);
+        return CLI_EINTR;
+    }
+    if (!mid_epoch) {
+        if (!params_finite(r->net)) return diverged_params(r, epoch);
+        st = lm_train_save(r->t, path);
+    } else if (r->saved_epoch == done) {
+        how = "kept";
+    } else if (done == r->start_epochs) {
+        st = save_start_state(r, path);
+    } else {
+        if (!params_finite(r->net)) return diverged_params(r, epoch);
+        st = lm_train_save(r->t, path);
+        if (st == LM_OK) {
+            cli_err("interrupted during epoch %d; saved the state from the middle of it to %s "
+                    "(--resume %s runs epoch %d again from there; --checkpoint-every 1 makes "
+                    "resuming exact)", epoch, path, path, epoch);
+            return CLI_EINTR;
+        }
+    }
+    if (st != LM_OK) {
+        cli_lib_err(CLI_EFAIL, path);
+        return CLI_EINTR;
+    }
+    cli_err("interrupted during epoch %d; %s the training state after %d complete epochs in %s "
+            "(continue with --resume %s)", epoch, how, done, path, path);
+    return CLI_EINTR;
+}
+
+static int run_epochs(train_run *r, double *train_secs)
+{
+    float best_loss = INFINITY;
+    int since = 0;
+    const char *ckpt = r->ckpt;
+    while (lm_train_epochs_done(r->t) < r->c.epochs) {
+        int epoch = lm_train_epochs_done(r->t) + 1;
+        lm_epoch_info e;
+        if (g_stop) return interrupted(r, epoch, 0);
+        progress_epoch_begin(&r->prog);
+        lm_status st = lm_train_epoch(r->t, r->fit, &e);
+        if (st == LM_ESTOPPED && r->bad_epoch) return diverged_params(r, epoch);
+        if (st == LM_ESTOPPED) return interrupted(r, epoch, 1);
+        if (st == LM_ENUMERIC) {
+            // The library keeps the parameters from before the failing step;
+            // nothing is saved so the last good checkpoint stays as it was.
+            int kept = ckpt && access(ckpt, F_OK) == 0;
+            progress_clear(&r->prog);
+            cli_err("%s: training diverged in %s (try a smaller --lr or --clip-grad)%s%s%s",
+                    r->c.data, lm_errmsg(), kept ? "; " : "", kept ? ckpt : "",
+                    kept ? " is left as it was" : "");
+            return CLI_ENUMERIC;
+        }
+        if (st) {
+            progress_clear(&r->prog);
+            return cli_lib_err(st == LM_EINVAL ? CLI_EUSAGE : CLI_EFAIL, r->c.data);
+        }
+        if (!params_finite(r->net)) return diverged_params(r, epoch);
+        *train_secs += e.seconds;
+        e.epochs = r->c.epochs;
+        progress_epoch_end(&r->prog, &e);
+        if (history_add(&r->h, &e)) {
+            cli_err("out of memory");
+            return CLI_EFAIL;
+        }
+        if (r->c.ckpt_every && epoch % r->c.ckpt_every == 0) {
+            if (lm_train_save(r->t, ckpt)) return cli_lib_err(CLI_EFAIL, ckpt);
+            r->saved_epoch = epoch;
+        }
+        if (g_stop) return interrupted(r, epoch + 1, 0);
+        if (early_stop_check(r, &e, &best_loss, &since)) {
+            if (!r->c.quiet)
+                fprintf(stderr, "early stop: no better %s loss for %d epochs\n",
+                        r->val ? "val" : "train", r->c.early_stop);
+            break;
+        }
+    }
+    if (r->best && isfinite(best_loss) && since > 0) {
+        memcpy(lm_net_params(r->net), r->best, lm_net_n_params(r->net) * sizeof(float));
+        r->restored = 1;
+    }
+    return CLI_OK;
+}
+
+/* Whether two paths name the same existing file. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* ------------------------------------------------------------- setup */
+
+static void join_argv(char *buf, size_t size, int argc, char **argv)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && len + 1 < size; i++) {
+        int quote = strpbrk(argv[i], " \t'\"$") != NULL;
+        len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s", i ? " " : "",
+                                quote ? "'" : "", argv[i], quote ? "'" : "");
+    }
+}
+
+static int check_outputs(const train_cfg *c)
+{
+    const char *paths[] = {c->out, c->checkpoint, c->log, c->plot};
+    for (int i = 0; i < 4; i++)
+        if (paths[i] && !cli_check_writable(paths[i])) return CLI_EFAIL;
+    return CLI_OK;
+}
+
+static lm_fit_opts fit_opts(train_run *r)
+{
+    train_cfg *c = &r->c;
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = (lm_loss)c->loss;
+    o.optim.kind = c->optim == O_ADAM ? LM_ADAM : c->optim == O_ADAMW ? LM_ADAMW : LM_SGD;
+    if (!opts_seen(r->specs, "lr")) c->lr = o.optim.kind == LM_SGD ? 0.01f : 0.001f;
+    o.optim.lr = c->lr;
+    o.optim.momentum = c->optim == O_MOMENTUM || c->optim == O_NESTEROV ? c->momentum : 0;
+    o.optim.nesterov = c->optim == O_NESTEROV;
+    o.optim.weight_decay = c->weight_decay;
+    o.optim.clip_norm = c->clip;
+    o.epochs = c->epochs;
+    o.batch = (size_t)c->batch;
+    o.val = r->val;
+    o.early_stop = 0; // done here, between epochs
+    o.on_batch = on_batch;
+    o.ctx = r;
+    return o;
+}
+
+static int setup(train_run *r, lm_rng *rng)
+{
+    train_cfg *c = &r->c;
+    int rc;
+    lm_status st;
+    if (c->resume) {
+        if ((st = lm_net_load(&r->net, c->resume))) return cli_lib_err(CLI_EMODEL, c->resume);
+        if ((rc = defaults_from_model(r))) return rc;
+    }
+    *rng = lm_rng_seed(c->seed); // after the model's defaults: its seed splits alike
+    if ((rc = load_data(r)) || (rc = pick_loss(r))) return rc;
+    // A resumed model's classes decide the label numbers, whatever the
+    // file's order; map before splitting so both parts follow them.
+    if (c->resume && ((rc = check_resumed(r)) || (rc = cli_data_map_classes(&r->train, r->net))))
+        return rc;
+    r->fit = &r->train.d;
+    if (c->val > 0) {
+        if (lm_data_split(&r->train.d, c->val, rng, &r->tr, &r->va))
+            return cli_lib_err(CLI_EDATA, c->data);
+        if (r->tr.n == 0 || r->va.n == 0) {
+            cli_err("%s: --val %g leaves an empty %s set (%zu rows)", c->data, c->val,
+                    r->tr.n ? "validation" : "training", r->train.d.n);
+            return CLI_EDATA;
+        }
+        r->fit = &r->tr;
+        r->val = &r->va;
+    }
+    if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
+    if (c->test && (rc = cli_data_map_classes(&r->test, r->net))) return rc;
+    if (c->threads && lm_net_set_threads(r->net, c->threads)) return cli_lib_err(CLI_EUSAGE, NULL);
+    r->fo = fit_opts(r);
+    r->rng0 = *rng;
+    meta_settings(r);
+    if ((st = lm_train_new(&r->t, r->net, &r->fo, rng)))
+        return cli_lib_err(st == LM_EINVAL ? CLI_EUSAGE : CLI_EFAIL, NULL);
+    if (c->resume && (st = lm_train_resume(r->t, c->resume)))
+        return cli_lib_err(st == LM_EINVAL ? CLI_EUSAGE : CLI_EMODEL, c->resume);
+    r->ckpt = c->checkpoint ? c->checkpoint : c->out;
+    r->start_epochs = lm_train_epochs_done(r->t);
+    r->saved_epoch = same_file(r->ckpt, c->resume) ? r->start_epochs : -1;
+    if (r->ckpt && !c->resume) {
+        size_t n = lm_net_n_params(r->net);
+        if (!(r->init_params = malloc(n * sizeof(float)))) {
+            cli_err("out of memory");
+            return CLI_EFAIL;
+        }
+        memcpy(r->init_params, lm_net_params(r->net), n * sizeof(float));
+    }
+    if (c->early_stop &&
+        !(r->best = malloc(lm_net_n_params(r->net) * sizeof(float)))) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    return CLI_OK;
+}
+
+/* Final metadata, test evaluation, files and the summary. */
+static int finish(train_run *r, double train_secs, int epochs_run)
+{
+    train_cfg *c = &r->c;
+    const history *h = &r->h;
+    int last = h->n - 1, rc;
+    char b[32];
+    r->test_loss = r->test_acc = NAN;
+    if (c->test && lm_evaluate(r->net, &r->test.d, (lm_loss)c->loss, &r->test_loss, &r->test_acc))
+        return cli_lib_err(CLI_EDATA, c->test);
+    snprintf(b, sizeof b, "%d", lm_train_epochs_done(r->t));
+    set_meta(r->net, "epochs", b);
+    if (last >= 0) {
+        set_meta_f(r->net, "train_loss", h->loss[last]);
+        set_meta_f(r->net, "train_accuracy", h->acc[last]);
+        set_meta_f(r->net, "val_loss", h->val_loss[last]);
+        set_meta_f(r->net, "val_accuracy", h->val_acc[last]);
+    }
+    set_meta_f(r->net, "test_loss", r->test_loss);
+    set_meta_f(r->net, "test_accuracy", r->test_acc);
+    if (c->out && (rc = save_model(r, c->out))) return rc;
+    if (c->log && (rc = cli_write_atomic(c->log, write_log, &r->h))) return rc;
+    if (c->plot && (rc = write_plot(r))) return rc;
+    double spe = epochs_run ? train_secs / epochs_run : NAN;
+    if (!c->json || !c->quiet) {
+        FILE *f = c->json ? stderr : stdout;
+        if (last >= 0) {
+            fprintf(f, "trained %d epochs (%.2fs per epoch): train loss %.6g", h->epoch[last], spe,
+                    h->loss[last]);
+            if (r->classes) fprintf(f, ", accuracy %.4f", h->acc[last]);
+            if (r->val) fprintf(f, "; val loss %.6g", h->val_loss[last]);
+            if (r->val && r->classes) fprintf(f, ", accuracy %.4f", h->val_acc[last]);
+            fputc('\n', f);
+        } else {
+            fprintf(f, "already trained %d epochs; nothing to do (raise --epochs)\n",
+                    lm_train_epochs_done(r->t));
+        }
+        if (c->test && r->classes)
+            fprintf(f, "test: loss %.6g, accuracy %.4f (%zu rows)\n", r->test_loss, r->test_acc,
+                    r->test.d.n);
+        else if (c->test)
+            fprintf(f, "test: loss %.6g (%zu rows)\n", r->test_loss, r->test.d.n);
+        if (c->out) fprintf(f, "saved %s\n", c->out);
+        else fprintf(f, "hint: the model was not saved; add --out MODEL to keep it\n");
+    }
+    if (c->json) print_json(r, spe);
+    return CLI_OK;
+}
+
+static void run_free(train_run *r)
+{
+    lm_train_free(r->t);
+    lm_net_free(r->net);
+    lm_data_free(&r->tr);
+    lm_data_free(&r->va);
+    cli_data_free(&r->train);
+    cli_data_free(&r->test);
+    history_free(&r->h);
+    free(r->best);
+    free(r->init_params);
+    free(r);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_run *r = calloc(1, sizeof *r);
+    if (!r) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    r->c.batch = 32;
+    r->c.epochs = 10;
+    r->c.seed = 1;
+    r->c.header = -1;
+    r->c.momentum = 0.9f;
+    r->c.optim = O_ADAM;
+    join_argv(r->argv_line, sizeof r->argv_line, argc, argv);
+    int rc = parse(r, argc, argv);
+    if (rc) {
+        free(r);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    double train_secs = 0;
+    lm_rng rng;
+    // Ctrl-C from here on stops cleanly (after the current batch).
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C ends the program at once
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    if (!(rc = check_outputs(&r->c)) && !(rc = setup(r, &rng))) {
+        int done0 = lm_train_epochs_done(r->t);
+        progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
+        rc = run_epochs(r, &train_secs);
+        if (!rc) rc = finish(r, train_secs, lm_train_epochs_done(r->t) - done0);
+    }
+    sigaction(SIGINT, &old, NULL);
+    run_free(r);
+    return rc;
+}

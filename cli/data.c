@@ -1,0 +1,260 @@
+/* data.c - loads a data file for the commands: CSV through lm_csv_read,
+ * IDX (plain or gzip) through lm_idx_read, chosen by the file's name or
+ * its first bytes; normalisation and class mapping onto a model. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+cli_data_opts cli_data_defaults(void)
+{
+    cli_data_opts o = {NULL, NULL, -1, -1, 0};
+    return o;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int cli_is_idx(const char *path)
+{
+    static const char *const suffixes[] = {".idx", "-ubyte", ".idx.gz", "-ubyte.gz",
+                                           ".idx1", ".idx3", NULL};
+    for (int i = 0; suffixes[i]; i++)
+        if (ends_with(path, suffixes[i])) return 1;
+    unsigned char m[4];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; // the reader reports the missing file
+    size_t got = fread(m, 1, 4, f);
+    fclose(f);
+    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) return 1; // gzip
+    // IDX: two zero bytes, a type code (0x08 u8 .. 0x0E f64), 1..8 dims.
+    return got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1 &&
+           m[3] <= 8;
+}
+
+int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
+{
+    memset(cd, 0, sizeof *cd);
+    cd->path = path;
+    cd->is_idx = cli_is_idx(path);
+    lm_status st;
+    if (cd->is_idx) {
+        st = lm_idx_read(&cd->d, path, o->labels);
+        if (st != LM_OK) {
+            // Name whichever file the message is about.
+            const char *m = lm_errmsg();
+            int names_one = strstr(m, path) || (o->labels && strstr(m, o->labels));
+            return cli_lib_err(CLI_EDATA, names_one ? NULL : path);
+        }
+    } else {
+        if (o->labels) {
+            cli_err("%s: --labels goes with IDX images; a CSV file holds its own target "
+                    "column (choose it with --target)", path);
+            return CLI_EUSAGE;
+        }
+        lm_csv_opts co = lm_csv_defaults();
+        co.header = o->header;
+        co.target = o->target;
+        co.target_kind = o->target_kind;
+        co.no_target = o->no_target;
+        st = lm_csv_read(&cd->d, path, &co);
+        if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
+    }
+    if (cd->d.n == 0) {
+        cli_err("%s: holds no rows", path);
+        cli_data_free(cd);
+        return CLI_EDATA;
+    }
+    return CLI_OK;
+}
+
+void cli_data_free(cli_data *cd)
+{
+    free(cd->labels_own);
+    free(cd->x_own);
+    cd->labels_own = NULL;
+    cd->x_own = NULL;
+    lm_data_free(&cd->d);
+}
+
+int cli_data_norm(const cli_data *cd, float *mean, float *scale)
+{
+    if (cd->d.x_type == LM_U8) {
+        // Images: bytes to [0, 1], the usual and stable choice.
+        for (int j = 0; j < cd->d.nx; j++) {
+            mean[j] = 0.0f;
+            scale[j] = 1.0f / 255.0f;
+        }
+        return CLI_OK;
+    }
+    if (lm_data_norm_stats(&cd->d, mean, scale) != LM_OK) return cli_lib_err(CLI_EDATA, cd->path);
+    return CLI_OK;
+}
+
+void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out)
+{
+    size_t nx = (size_t)d->nx;
+    if (d->x_type == LM_U8) {
+        const uint8_t *x = (const uint8_t *)d->x + i0 * nx;
+        for (size_t i = 0; i < n * nx; i++) out[i] = (float)x[i];
+    } else {
+        memcpy(out, (const float *)d->x + i0 * nx, n * nx * sizeof(float));
+    }
+}
+
+/* The model's class whose name is name, or -1. */
+static int net_class(const lm_net *net, const char *name)
+{
+    int n_out = lm_net_n_out(net);
+    for (int j = 0; j < n_out; j++) {
+        const char *c = lm_net_class_name(net, j);
+        if (c && strcmp(c, name) == 0) return j;
+    }
+    return -1;
+}
+
+int cli_data_map_classes(cli_data *cd, const lm_net *net)
+{
+    lm_data *d = &cd->d;
+    int n_out = lm_net_n_out(net), n_cls = n_out == 1 ? 2 : n_out;
+    if (!d->labels) return CLI_OK;
+    int have_names = d->class_names && lm_net_class_name(net, 0);
+    int *map = calloc((size_t)d->n_classes + 1, sizeof *map);
+    int32_t *lab = malloc(d->n * sizeof *lab);
+    if (!map || !lab) {
+        free(map);
+        free(lab);
+        cli_err("%s: out of memory", cd->path);
+        return CLI_EFAIL;
+    }
+    for (int i = 0; i < d->n_classes; i++) {
+        map[i] = have_names ? net_class(net, d->class_names[i]) : i;
+        if (map[i] < 0 && n_out == 1) map[i] = -1;
+    }
+    for (size_t r = 0; r < d->n; r++) {
+        int32_t c = d->labels[r];
+        int m = c >= 0 && c < d->n_classes ? map[c] : -1;
+        if (m < 0 || m >= n_cls) {
+            if (have_names && c >= 0 && c < d->n_classes)
+                cli_err("%s: row %zu: class '%s' is not one of the model's %d classes", cd->path,
+                        r + 1, d->class_names[c], n_cls);
+            else
+                cli_err("%s: row %zu: class %d is out of the model's range 0..%d", cd->path, r + 1,
+                        (int)c, n_cls - 1);
+            free(map);
+            free(lab);
+            return CLI_EDATA;
+        }
+        lab[r] = m;
+    }
+    free(map);
+    free(cd->labels_own);
+    cd->labels_own = lab;
+    d->labels = lab;
+    d->n_classes = n_cls;
+    d->class_names = NULL; // indices now follow the model's names
+    return CLI_OK;
+}
+
+/* Keeps columns cols[0..m) of the F32 data, in that order. */
+static int pick_columns(cli_data *cd, const int *cols, int m)
+{
+    lm_data *d = &cd->d;
+    float *x = malloc(d->n * (size_t)m * sizeof *x);
+    if (!x) {
+        cli_err("%s: out of memory", cd->path);
+        return CLI_EFAIL;
+    }
+    const float *src = d->x;
+    for (size_t r = 0; r < d->n; r++)
+        for (int j = 0; j < m; j++) x[r * (size_t)m + (size_t)j] = src[r * (size_t)d->nx + (size_t)cols[j]];
+    free(cd->x_own);
+    cd->x_own = x;
+    d->x = x;
+    d->nx = m;
+    d->feature_names = NULL; // the file's names no longer line up
+    return CLI_OK;
+}
+
+/* The column of d named name, or -1. */
+static int data_column(const lm_data *d, const char *name, size_t len)
+{
+    for (int j = 0; j < d->nx; j++)
+        if (d->feature_names[j] && strlen(d->feature_names[j]) == len &&
+            strncmp(d->feature_names[j], name, len) == 0)
+            return j;
+    return -1;
+}
+
+/* Columns by the model's feature names ("a,b,c"); 1 if matched all. */
+static int by_names(cli_data *cd, const char *names, int n_in, int *rc)
+{
+    lm_data *d = &cd->d;
+    int *cols = malloc((size_t)n_in * sizeof *cols), m = 0, identity = d->nx == n_in;
+    if (!cols) return 0;
+    const char *p = names;
+    while (m < n_in) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int c = data_column(d, p, len);
+        if (c < 0) {
+            cli_err("%s: has no column '%.*s', which the model takes as input %d", cd->path,
+                    (int)len, p, m + 1);
+            free(cols);
+            *rc = CLI_EDATA;
+            return 1;
+        }
+        identity &= c == m;
+        cols[m++] = c;
+        if (!e) break;
+        p = e + 1;
+    }
+    if (m != n_in) {
+        free(cols);
+        return 0; // the metadata does not describe this model; fall back
+    }
+    *rc = identity ? CLI_OK : pick_columns(cd, cols, m);
+    free(cols);
+    return 1;
+}
+
+int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
+{
+    lm_data *d = &cd->d;
+    int n_in = lm_net_n_in(net), rc;
+    const char *names = lm_net_get_meta(net, "features");
+    if (d->x_type == LM_F32 && d->feature_names && names && by_names(cd, names, n_in, &rc))
+        return rc;
+    if (d->nx == n_in) return CLI_OK;
+    if (d->x_type == LM_F32 && d->nx == n_in + 1) {
+        int skip = drop >= 0 && drop < d->nx ? drop : d->nx - 1;
+        int *cols = malloc((size_t)n_in * sizeof *cols);
+        if (!cols) return CLI_EFAIL;
+        for (int j = 0, m = 0; j < d->nx; j++)
+            if (j != skip) cols[m++] = j;
+        rc = pick_columns(cd, cols, n_in);
+        free(cols);
+        return rc;
+    }
+    cli_err("%s: has %d feature columns but the model takes %d inputs", cd->path, d->nx, n_in);
+    return CLI_EDATA;
+}
+
+int cli_model_classes(const lm_net *net)
+{
+    const char *task = lm_net_get_meta(net, "task");
+    lm_layer_info li;
+    if (lm_net_class_name(net, 0)) return 1;
+    if (task) return strcmp(task, "classes") == 0;
+    return lm_net_layer(net, lm_net_n_layers(net) - 1, &li) == LM_OK && li.act == LM_SOFTMAX;
+}
+
+lm_loss cli_model_loss(const lm_net *net)
+{
+    int l = lm_loss_from_name(lm_net_get_meta(net, "loss"));
+    if (l >= 0) return (lm_loss)l;
+    return cli_model_classes(net) ? LM_LOSS_CE : LM_LOSS_MSE;
+}

@@ -1,0 +1,62 @@
+/* main.c - the lamina command: dispatch to one file per subcommand. */
+#include "cli.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *about;
+} commands[] = {
+    {"demo", cmd_demo, "train the tutorial's 3-4-1 network on its 4-row data set"},
+    {"train", cmd_train, "train a network on a CSV or IDX data file"},
+    {"eval", cmd_eval, "loss and accuracy (or MSE and R^2) of a model on data"},
+    {"predict", cmd_predict, "print a model's predictions for each row, as CSV"},
+    {"info", cmd_info, "show a model's architecture, normalisation and metadata"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lamina COMMAND [options]   (lamina COMMAND --help for its options)\n\n"
+               "lamina trains dense neural networks on CSV and IDX (MNIST-style) data.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].about);
+    fprintf(f, "\noptions:\n  --help     show this help\n  --version  print the version\n"
+               "\nexamples:\n"
+               "  lamina demo --plot tutorial-loss.svg\n"
+               "  lamina train --data iris.csv --layers 16:relu --epochs 50 --out iris.lmn\n"
+               "  lamina eval iris.lmn --data iris-test.csv\n"
+               "  lamina predict iris.lmn --data new.csv --proba\n"
+               "\nexit codes:\n"
+               "  0    ok\n"
+               "  1    internal or other error (e.g. an output file cannot be written)\n"
+               "  2    usage: a bad option, value or layer spec\n"
+               "  3    data: a data file is missing, unreadable or malformed\n"
+               "  4    model: a model file is missing, corrupt or not lamina's\n"
+               "  5    numeric: NaN or Inf appeared during training\n"
+               "  130  interrupted (Ctrl-C); training saves a checkpoint first\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EUSAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("lamina %s\n", LM_VERSION_STRING);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc, argv);
+    cli_err("unknown command '%s' (see lamina --help)", cmd);
+    return CLI_EUSAGE;
+}

@@ -1,0 +1,154 @@
+#!/bin/sh
+# test_cli.sh - every lamina command end to end on small fixtures.
+# Thresholds are ones a broken trainer cannot reach (chance is 1/3 on the
+# blobs, R^2 about 0 on the regression).
+. "$(dirname "$0")/fixtures/lib.sh"
+L=$LAMINA
+B=$FIX/blobs.csv
+BT=$FIX/blobs_test.csv
+R=$FIX/regress.csv
+RT=$FIX/regress_test.csv
+
+# ---------------------------------------------------------------- help
+"$L" --help >"$TMP/h" 2>&1
+grep -q '130' "$TMP/h"; res $? help_lists_exit_codes "no exit codes in lamina --help"
+"$L" train --help >"$TMP/h" 2>&1
+grep -q -- '--epochs N.*\[10\]' "$TMP/h"; res $? train_help_defaults "train --help lacks defaults"
+"$L" --version >"$TMP/h"
+grep -q '^lamina [0-9]' "$TMP/h"; res $? version "no version line"
+"$L" frobnicate >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ]; res $? unknown_command "exit $rc, want 2"
+
+# ---------------------------------------------------------------- demo
+"$L" demo --json >"$TMP/demo.json" 2>"$TMP/err"; rc=$?
+losses=$(sed 's/.*"loss": \[\([^]]*\)\].*/\1/' "$TMP/demo.json" | tr ',' '\n')
+n=$(printf '%s\n' "$losses" | grep -c .)
+falls=$(printf '%s\n' "$losses" | awk 'NR == 1 { f = $1 } { l = $1 } END { print (f > 0.5 && l < 0.01 && l < f / 50) }')
+{ [ "$rc" -eq 0 ] && [ "$n" -eq 1500 ] && [ "$falls" = 1 ]; }
+res $? demo_json_losses "rc $rc, $n losses, falling=$falls"
+preds=$(sed 's/.*"predictions": \[\([^]]*\)\].*/\1/' "$TMP/demo.json")
+close=$(echo "$preds" | awk -F', *' '{ t[1] = 0; t[2] = 1; t[3] = 1; t[4] = 0; ok = NF == 4
+    for (i = 1; i <= 4; i++) { d = $i - t[i]; if (d < 0) d = -d; if (d > 0.1) ok = 0 } print ok }')
+[ "$close" = 1 ]; res $? demo_json_predictions "predictions [$preds] not within 0.1 of [0,1,1,0]"
+
+(cd "$TMP" && LANG=C.UTF-8 LC_ALL= "$L" demo --plot demo.svg >demo.txt 2>&1); rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'iteration 1500' "$TMP/demo.txt"; }; res $? demo_text "rc $rc or no loss lines"
+grep -q '▁' "$TMP/demo.txt"; res $? demo_sparkline "no Unicode sparkline"
+LANG=C LC_ALL=C "$L" demo >"$TMP/demo_c.txt" 2>&1
+! grep -q '▁' "$TMP/demo_c.txt"; res $? demo_sparkline_ascii "Unicode blocks without a UTF-8 locale"
+xml_ok "$TMP/demo.svg"; res $? demo_plot_xml "demo.svg missing or not XML"
+
+# -------------------------------------------------- train classification
+"$L" train --data "$B" --test "$BT" --layers 16:relu --epochs 40 --lr 0.01 \
+    --out "$TMP/b.lmn" --log "$TMP/b.csv" --plot "$TMP/b.svg" --json >"$TMP/train.out" 2>"$TMP/train.err"
+rc=$?
+last=$(tail -n 1 "$TMP/train.out")
+acc=$(echo "$last" | jget test_accuracy)
+{ [ "$rc" -eq 0 ] && ge "$acc" 0.95; }; res $? train_classes_accuracy "rc $rc, test accuracy '$acc' < 0.95"
+{ echo "$last" | grep -q '"epochs": 40' && echo "$last" | grep -q '"seconds_per_epoch": [0-9]' &&
+  echo "$last" | grep -q '"model": ".*b.lmn"' && echo "$last" | grep -q '"test_loss": [0-9]'; }
+res $? train_json_fields "last stdout line lacks fields: $last"
+[ "$(grep -c '^epoch ' "$TMP/train.err")" -eq 40 ]; res $? train_epoch_lines "expected 40 epoch lines on stderr"
+[ "$(wc -l <"$TMP/b.csv")" -eq 41 ]; res $? train_log_lines "the log should have 41 lines"
+grep -q '^epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds$' "$TMP/b.csv"
+res $? train_log_header "log header"
+xml_ok "$TMP/b.svg"; res $? train_plot_xml "plot missing or not XML"
+grep -q 'train accuracy' "$TMP/b.svg"; res $? train_plot_legend "plot lacks the accuracy series"
+
+"$L" eval "$TMP/b.lmn" --data "$BT" --json >"$TMP/eval.json" 2>&1; rc=$?
+eacc=$(jget accuracy <"$TMP/eval.json")
+{ [ "$rc" -eq 0 ] && [ "$eacc" = "$acc" ]; }; res $? eval_reproduces_test_accuracy "rc $rc, eval $eacc vs train $acc"
+"$L" eval "$TMP/b.lmn" --data "$BT" >"$TMP/eval.txt" 2>&1
+{ grep -q 'confusion' "$TMP/eval.txt" && grep -q ' green ' "$TMP/eval.txt"; }
+res $? eval_confusion_matrix "no confusion matrix with class names"
+
+# Classes in another order, and only two of the three: mapped by name.
+{ echo "x1,x2,color"; grep ',blue$' "$BT"; grep ',green$' "$BT"; } >"$TMP/two.csv"
+"$L" eval "$TMP/b.lmn" --data "$TMP/two.csv" --json >"$TMP/two.json" 2>&1; rc=$?
+tacc=$(jget accuracy <"$TMP/two.json")
+{ [ "$rc" -eq 0 ] && ge "$tacc" 0.95; }; res $? eval_maps_class_names "rc $rc, accuracy '$tacc' on reordered classes"
+{ echo "x1,x2,color"; echo "1,1,purple"; } >"$TMP/purple.csv"
+"$L" eval "$TMP/b.lmn" --data "$TMP/purple.csv" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q purple "$TMP/err"; }; res $? eval_unknown_class "exit $rc: $(cat "$TMP/err")"
+
+"$L" predict "$TMP/b.lmn" --data "$BT" >"$TMP/pred.txt" 2>"$TMP/err"; rc=$?
+right=$(tail -n +2 "$BT" | cut -d, -f3 | paste -d' ' - "$TMP/pred.txt" | awk '$1 == $2 { n++ } END { print n + 0 }')
+{ [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/pred.txt")" -eq 150 ] && [ "$right" -ge 143 ]; }
+res $? predict_class_names "rc $rc, $right of 150 right"
+"$L" predict "$TMP/b.lmn" --data "$BT" --proba >"$TMP/proba.txt" 2>&1
+[ "$(head -n 1 "$TMP/proba.txt")" = "class,red,green,blue" ]; res $? predict_proba_header "header line"
+[ "$(awk -F, 'NF == 4' "$TMP/proba.txt" | wc -l)" -eq 151 ]; res $? predict_proba_rows "151 lines of 4 fields"
+cut -d, -f1,2 "$BT" >"$TMP/features.csv"
+"$L" predict "$TMP/b.lmn" --data "$TMP/features.csv" >"$TMP/pred2.txt" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && cmp -s "$TMP/pred.txt" "$TMP/pred2.txt"; }; res $? predict_without_target "rc $rc or predictions differ"
+awk -F, 'BEGIN { OFS = "," } { print $2, $1 }' "$BT" >"$TMP/swapped.csv"
+"$L" predict "$TMP/b.lmn" --data "$TMP/swapped.csv" >"$TMP/pred3.txt" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && cmp -s "$TMP/pred.txt" "$TMP/pred3.txt"; }
+res $? predict_columns_by_name "rc $rc or predictions differ with swapped columns"
+
+"$L" info "$TMP/b.lmn" >"$TMP/info.txt" 2>&1; rc=$?
+grep -q '2 inputs -> 16:relu,3:softmax' "$TMP/info.txt"; res $? info_architecture "rc $rc or no architecture"
+grep -q 'red green blue' "$TMP/info.txt"; res $? info_classes "no class names"
+grep -q 'standardised' "$TMP/info.txt"; res $? info_normalisation "no normalisation summary"
+"$L" info "$TMP/b.lmn" --json >"$TMP/info.json" 2>&1
+{ grep -q '"params_hash": "[0-9a-f]\{16\}"' "$TMP/info.json" && grep -q '"params": 99' "$TMP/info.json"; }
+res $? info_json "no params_hash or params 99"
+
+# ----------------------------------------------------------- regression
+"$L" train --data "$R" --test "$RT" --layers 16:tanh --epochs 100 --lr 0.01 --out "$TMP/r.lmn" --quiet >/dev/null 2>&1; rc=$?
+"$L" eval "$TMP/r.lmn" --data "$RT" --json >"$TMP/r.json" 2>&1
+r2=$(jget r2 <"$TMP/r.json")
+{ [ "$rc" -eq 0 ] && ge "$r2" 0.95; }; res $? regression_r2 "rc $rc, R^2 '$r2' < 0.95"
+"$L" predict "$TMP/r.lmn" --data "$RT" >"$TMP/rp.txt" 2>&1
+[ "$(grep -c '^-\{0,1\}[0-9]' "$TMP/rp.txt")" -eq 100 ]; res $? regression_predict "100 numeric lines"
+
+# ------------------------------------------------ validation, quiet, json
+"$L" train --data "$B" --layers 8 --epochs 3 --val 0.25 --quiet --json >"$TMP/v.out" 2>"$TMP/v.err"; rc=$?
+grep -q '"val_accuracy": [0-9]' "$TMP/v.out"; res $? val_json "rc $rc or no val_accuracy"
+{ [ "$(wc -l <"$TMP/v.out")" -eq 1 ] && [ ! -s "$TMP/v.err" ]; }
+res $? quiet_json_only "--quiet --json: stdout one line, stderr empty"
+"$L" train --data "$B" --layers 8 --epochs 200 --val 0.25 --early-stop 2 --lr 0.05 --quiet --json >"$TMP/es.out" 2>&1; rc=$?
+ep=$(jget epochs <"$TMP/es.out")
+{ [ "$rc" -eq 0 ] && [ -n "$ep" ] && [ "$ep" -lt 200 ]; }; res $? early_stop "rc $rc, ran $ep of 200 epochs"
+
+# --------------------------------------------------- resume, checkpoints
+for o in sgd momentum adam; do
+    "$L" train --data "$B" --layers 8:tanh --optimizer $o --epochs 6 --val 0.2 --seed 7 --out "$TMP/full.lmn" --quiet >/dev/null 2>&1
+    "$L" train --data "$B" --layers 8:tanh --optimizer $o --epochs 3 --val 0.2 --seed 7 --out "$TMP/half.lmn" --quiet >/dev/null 2>&1
+    "$L" train --data "$B" --resume "$TMP/half.lmn" --epochs 6 --out "$TMP/res.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    h1=$("$L" info --json "$TMP/full.lmn" | jget params_hash)
+    h2=$("$L" info --json "$TMP/res.lmn" | jget params_hash)
+    { [ "$rc" -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ]; }
+    res $? "resume_bit_identical_$o" "rc $rc ($(head -n 1 "$TMP/err")), $h1 vs $h2"
+done
+"$L" train --data "$B" --layers 8 --epochs 4 --checkpoint-every 2 --checkpoint "$TMP/ck.lmn" --quiet >/dev/null 2>&1; rc=$?
+"$L" info "$TMP/ck.lmn" >/dev/null 2>&1; res $? checkpoint_loadable "rc $rc or the checkpoint does not load"
+"$L" train --data "$B" --resume "$TMP/ck.lmn" --epochs 4 --quiet --json >"$TMP/ck.json" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '"epochs": 4' "$TMP/ck.json"; }; res $? resume_nothing_to_do "rc $rc, resuming a finished run"
+
+# ------------------------------------------------------------- Ctrl-C
+awk 'BEGIN { srand(3); print "a,b,c,d,cls"
+    for (i = 0; i < 30000; i++) { c = i % 3; printf "%.4f,%.4f,%.4f,%.4f,k%d\n", rand() + c, rand(), rand(), rand() - c, c } }' >"$TMP/big.csv"
+"$L" train --data "$TMP/big.csv" --layers 64:relu,64:relu --epochs 100000 --out "$TMP/int.lmn" --quiet >/dev/null 2>"$TMP/int.err" &
+pid=$!
+sleep 2
+kill -INT "$pid"
+wait "$pid"; rc=$?
+[ "$rc" -eq 130 ]; res $? sigint_exit_130 "exit $rc"
+grep -q "saved .*int.lmn" "$TMP/int.err"; res $? sigint_message "no message naming the checkpoint"
+"$L" info "$TMP/int.lmn" >/dev/null 2>&1; res $? sigint_checkpoint_loads "the checkpoint does not load"
+[ "$(ls "$TMP" | grep -c tmp)" -eq 0 ]; res $? sigint_no_temp_files "temporary files left"
+
+# ------------------------------------------------ NaN keeps the checkpoint
+"$L" train --data "$R" --layers 8 --optimizer sgd --lr 0.001 --epochs 2 --out "$TMP/good.lmn" --quiet >/dev/null 2>&1
+cp "$TMP/good.lmn" "$TMP/good.copy"
+"$L" train --data "$R" --layers 8 --optimizer sgd --lr 100000 --epochs 5 --out "$TMP/good.lmn" \
+    --checkpoint-every 1 --log "$TMP/nan.csv" --quiet >/dev/null 2>"$TMP/nan.err"; rc=$?
+msg=$(cat "$TMP/nan.err")
+[ "$rc" -eq 5 ]; res $? nan_exit_5 "exit $rc"
+grep -q 'epoch 1' "$TMP/nan.err"; res $? nan_message_epoch "the message should name the epoch: $msg"
+[ "$(wc -l <"$TMP/nan.err")" -eq 1 ]; res $? nan_one_line "stderr should be one line"
+cmp -s "$TMP/good.lmn" "$TMP/good.copy"; res $? nan_checkpoint_intact "the last good model changed"
+[ ! -e "$TMP/nan.csv" ]; res $? nan_no_log "a log was written on failure"
+
+finish
