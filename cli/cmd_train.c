@@ -64,8 +64,6 @@ typedef struct train_run {
     float *init_params;  /* (n_params) the starting parameters of a fresh run */
     lm_fit_opts fo;      /* what lm_train_new got, to rebuild the start state */
     lm_rng rng0;
-    int bad_epoch;       /* where the parameters overflowed, or 0 */
-    size_t bad_batch, n_batches;
     char argv_line[2048];
 } train_run;
 
@@ -400,22 +398,12 @@ static int describe_data(train_run *r)
     return rc;
 }
 
-static int params_finite(const lm_net *net);
-static int diverged_params(train_run *r, int epoch);
-
 /* ---------------------------------------------------------- callbacks */
 
 static int on_batch(const lm_batch_info *b, void *ctx)
 {
     train_run *r = ctx;
     progress_batch(&r->prog, b);
-    // A finite loss and gradient can still overflow the parameters.
-    if (!params_finite(r->net)) {
-        r->bad_epoch = b->epoch;
-        r->bad_batch = b->batch;
-        r->n_batches = b->n_batches;
-        return 1;
-    }
     return g_stop != 0;
 }
 
@@ -532,7 +520,6 @@ static void print_json(train_run *r, double secs_per_epoch)
  * unless early stopping put back an earlier epoch's parameters. */
 static int save_model(train_run *r, const char *path)
 {
-    if (!params_finite(r->net)) return diverged_params(r, lm_train_epochs_done(r->t));
     lm_status st = r->restored ? lm_net_save(r->net, path) : lm_train_save(r->t, path);
     return st ? cli_lib_err(CLI_EFAIL, path) : CLI_OK;
 }
@@ -551,29 +538,6 @@ static int early_stop_check(train_run *r, const lm_epoch_info *e, float *best_lo
         return 0;
     }
     return ++*since >= r->c.early_stop;
-}
-
-/* Whether every parameter is finite: a step can overflow them while the
- * loss was still finite, and such a net must not reach a file. */
-static int params_finite(const lm_net *net)
-{
-    const float *p = lm_net_params_const(net);
-    size_t n = lm_net_n_params(net);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(p[i])) return 0;
-    return 1;
-}
-
-static int diverged_params(train_run *r, int epoch)
-{
-    char where[96] = "";
-    progress_clear(&r->prog);
-    if (r->bad_epoch)
-        snprintf(where, sizeof where, ", batch %zu of %zu", r->bad_batch, r->n_batches);
-    cli_err("%s: training diverged in epoch %d%s: the parameters overflowed (try a smaller --lr "
-            "or --clip-grad)%s%s", r->c.data, r->bad_epoch ? r->bad_epoch : epoch, where,
-            r->saved_epoch >= 0 ? "; kept " : "", r->saved_epoch >= 0 ? r->ckpt : "");
-    return CLI_ENUMERIC;
 }
 
 /* Saves the state this run started from (the resumed file's, or the
@@ -608,14 +572,12 @@ static int interrupted(train_run *r, int epoch, int mid_epoch)
         return CLI_EINTR;
     }
     if (!mid_epoch) {
-        if (!params_finite(r->net)) return diverged_params(r, epoch);
         st = lm_train_save(r->t, path);
     } else if (r->saved_epoch == done) {
         how = "kept";
     } else if (done == r->start_epochs) {
         st = save_start_state(r, path);
     } else {
-        if (!params_finite(r->net)) return diverged_params(r, epoch);
         st = lm_train_save(r->t, path);
         if (st == LM_OK) {
             cli_err("interrupted during epoch %d; saved the state from the middle of it to %s "
@@ -644,11 +606,10 @@ static int run_epochs(train_run *r, double *train_secs)
         if (g_stop) return interrupted(r, epoch, 0);
         progress_epoch_begin(&r->prog);
         lm_status st = lm_train_epoch(r->t, r->fit, &e);
-        if (st == LM_ESTOPPED && r->bad_epoch) return diverged_params(r, epoch);
         if (st == LM_ESTOPPED) return interrupted(r, epoch, 1);
         if (st == LM_ENUMERIC) {
-            // The library keeps the parameters from before the failing step;
-            // nothing is saved so the last good checkpoint stays as it was.
+            // Nothing is saved, so the last good checkpoint stays as it was
+            // (and the library refuses to write non-finite parameters).
             int kept = ckpt && access(ckpt, F_OK) == 0;
             progress_clear(&r->prog);
             cli_err("%s: training diverged in %s (try a smaller --lr or --clip-grad)%s%s%s",
@@ -660,7 +621,6 @@ static int run_epochs(train_run *r, double *train_secs)
             progress_clear(&r->prog);
             return cli_lib_err(st == LM_EINVAL ? CLI_EUSAGE : CLI_EFAIL, r->c.data);
         }
-        if (!params_finite(r->net)) return diverged_params(r, epoch);
         *train_secs += e.seconds;
         e.epochs = r->c.epochs;
         progress_epoch_end(&r->prog, &e);
