@@ -25,12 +25,14 @@ static const char *const OPTIMS[] = {"sgd", "momentum", "nesterov", "adam", "ada
 enum { O_SGD, O_MOMENTUM, O_NESTEROV, O_ADAM, O_ADAMW };
 static const char *const INITS[] = {"uniform01", "xavier", "he", NULL};
 static const char *const TASKS[] = {"auto", "classes", "regression", NULL};
+static const char *const SCHEDULES[] = {"constant", "cosine", "step", NULL}; /* as lm_lr_schedule */
 
 typedef struct train_cfg {
     const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
     const char *log, *plot, *target;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
+    int schedule; /* lm_lr_schedule */
     int epochs, batch, early_stop, threads, ckpt_every, quiet, json;
     uint64_t seed;
 } train_cfg;
@@ -87,6 +89,9 @@ static int parse(train_run *r, int argc, char **argv)
                             "sgd, momentum, nesterov, adam or adamw", "adam");
     specs[i++] = opt_float("lr", &c->lr, "X", "learning rate", "0.001 adam/adamw, 0.01 sgd",
                            0, 1, 1e6);
+    specs[i++] = opt_choice("lr-schedule", &c->schedule, "NAME", SCHEDULES,
+                            "constant, cosine (annealed toward 0 over --epochs) or step (x0.1 every "
+                            "10 epochs)", "constant");
     specs[i++] = opt_float("momentum", &c->momentum, "X", "momentum (momentum, nesterov)",
                            "0.9", 0, 0, 0.9999);
     specs[i++] = opt_float("weight-decay", &c->weight_decay, "X",
@@ -154,7 +159,7 @@ static int parse(train_run *r, int argc, char **argv)
  * so a resumed run continues with the same settings. */
 static int defaults_from_model(train_run *r)
 {
-    static const char *const keys[] = {"loss", "optimizer", "lr", "momentum", "weight-decay",
+    static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
                                        NULL};
     for (int i = 0; keys[i]; i++) {
@@ -317,6 +322,7 @@ static void meta_settings(train_run *r)
     set_meta(r->net, "loss", LOSSES[c->loss]);
     set_meta(r->net, "optimizer", OPTIMS[c->optim]);
     set_meta_f(r->net, "lr", c->lr);
+    set_meta(r->net, "lr-schedule", SCHEDULES[c->schedule]);
     if (c->optim == O_MOMENTUM || c->optim == O_NESTEROV) set_meta_f(r->net, "momentum", c->momentum);
     if (c->weight_decay > 0) set_meta_f(r->net, "weight-decay", c->weight_decay);
     if (c->clip > 0) set_meta_f(r->net, "clip-grad", c->clip);
@@ -684,6 +690,7 @@ static lm_fit_opts fit_opts(train_run *r)
     o.optim.kind = c->optim == O_ADAM ? LM_ADAM : c->optim == O_ADAMW ? LM_ADAMW : LM_SGD;
     if (!opts_seen(r->specs, "lr")) c->lr = o.optim.kind == LM_SGD ? 0.01f : 0.001f;
     o.optim.lr = c->lr;
+    o.lr_schedule = (lm_lr_schedule)c->schedule;
     o.optim.momentum = c->optim == O_MOMENTUM || c->optim == O_NESTEROV ? c->momentum : 0;
     o.optim.nesterov = c->optim == O_NESTEROV;
     o.optim.weight_decay = c->weight_decay;

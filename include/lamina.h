@@ -281,6 +281,7 @@ typedef struct lm_epoch_info {
     float val_acc;      /* NaN without a validation set or for regression */
     double seconds;     /* wall time of this epoch */
     uint64_t step;      /* optimizer steps so far */
+    float lr;           /* the learning rate this epoch used */
 } lm_epoch_info;
 
 typedef struct lm_batch_info {
@@ -295,9 +296,22 @@ typedef int (*lm_epoch_cb)(const lm_epoch_info *info, void *ctx);
 /* Called after every batch (keep it cheap); non-zero stops after it. */
 typedef int (*lm_batch_cb)(const lm_batch_info *info, void *ctx);
 
+/* Learning-rate schedules, applied at the start of each epoch from the
+ * number of epochs done (so a resumed run follows the same curve). */
+typedef enum lm_lr_schedule {
+    LM_LR_CONSTANT = 0, /* optim.lr throughout (default) */
+    LM_LR_COSINE,       /* lr_min + (lr - lr_min)(1 + cos(pi e / epochs)) / 2 */
+    LM_LR_STEP,         /* lr * lr_gamma^floor(e / lr_step) */
+    LM_LR_COUNT
+} lm_lr_schedule;
+
 typedef struct lm_fit_opts {
     lm_loss loss;          /* default LM_LOSS_MSE */
     lm_optim_opts optim;
+    lm_lr_schedule lr_schedule;
+    float lr_min;          /* cosine: the last epochs' floor; default 0 */
+    int lr_step;           /* step: epochs between decays; default 10 */
+    float lr_gamma;        /* step: factor per decay; default 0.1 */
     int epochs;            /* default 10 */
     size_t batch;          /* default 32; larger than n means the whole set */
     int shuffle;           /* default 1 */

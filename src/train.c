@@ -41,6 +41,8 @@ lm_fit_opts lm_fit_defaults(void)
     o.optim.beta1 = 0.9f;
     o.optim.beta2 = 0.999f;
     o.optim.eps = 1e-8f;
+    o.lr_step = 10;
+    o.lr_gamma = 0.1f;
     o.epochs = 10;
     o.batch = 32;
     o.shuffle = 1;
@@ -55,6 +57,11 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->batch < 1 || o->batch > ((size_t)1 << 24))
         return lm__err(LM_EINVAL, "batch size %zu is out of range 1..%d", o->batch, 1 << 24);
     if (o->early_stop < 0) return lm__err(LM_EINVAL, "early-stop patience %d must not be negative", o->early_stop);
+    if ((unsigned)o->lr_schedule >= LM_LR_COUNT) return lm__err(LM_EINVAL, "unknown learning-rate schedule %d", (int)o->lr_schedule);
+    if (o->lr_schedule == LM_LR_COSINE && !(o->lr_min >= 0 && o->lr_min <= o->optim.lr))
+        return lm__err(LM_EINVAL, "cosine schedule floor %g must be in [0, lr]", o->lr_min);
+    if (o->lr_schedule == LM_LR_STEP && (o->lr_step < 1 || !(o->lr_gamma > 0 && o->lr_gamma <= 1)))
+        return lm__err(LM_EINVAL, "step schedule needs lr_step >= 1 and lr_gamma in (0, 1]");
     lm_act last = net->layers[net->n_layers - 1].act;
     if (o->loss == LM_LOSS_CE && last != LM_SOFTMAX && lm_net_n_out(net) > 1 && last != LM_SIGMOID)
         return lm__err(LM_EINVAL, "cross-entropy needs probabilities: end the net with softmax (it ends with %s)",
@@ -152,6 +159,20 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
 }
 
 /* ------------------------------------------------------------- epochs */
+
+/* The learning rate of the epoch after `done` epochs. */
+static float scheduled_lr(const lm_fit_opts *o, int done)
+{
+    double lr = o->optim.lr;
+    switch (o->lr_schedule) {
+    case LM_LR_COSINE: {
+        double frac = o->epochs > 0 ? (double)done / o->epochs : 0;
+        return (float)(o->lr_min + (lr - o->lr_min) * 0.5 * (1 + cos(3.141592653589793 * frac)));
+    }
+    case LM_LR_STEP: return (float)(lr * pow(o->lr_gamma, done / o->lr_step));
+    default: return (float)lr;
+    }
+}
 
 static lm_status check_data(const lm_net *net, const lm_data *d, const char *what)
 {
@@ -263,6 +284,7 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
             t->perm[j] = tmp;
         }
     int epoch = t->epochs_done + 1;
+    t->opt.o.lr = scheduled_lr(&t->o, t->epochs_done);
     size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0;
     double wsum = 0, psum = 0;
     for (size_t b = 0; b < nb; b++) {
@@ -290,7 +312,7 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     t->epochs_done = epoch;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
                        reports_accuracy(t, d) ? (float)correct / (float)d->n : NAN,
-                       NAN, NAN, 0, t->opt.t};
+                       NAN, NAN, 0, t->opt.t, t->opt.o.lr};
     if (t->o.val && t->o.val->n && (st = eval_with(t, t->o.val, &e.val_loss, &e.val_acc))) {
         lm__err_prefix("epoch %d, validation", epoch);
         return st;

@@ -3,6 +3,9 @@
  * checkpoint ends where an uninterrupted one does, NaN stops training
  * with the parameters intact, early stopping, callbacks, evaluation,
  * u8 data equal to the same data as floats, concurrent inference. */
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 #include "harness.h"
 
 #include <lamina.h>
@@ -98,6 +101,8 @@ static float *train_blobs(int threads, int epochs_a, int epochs_b, const char *c
     o.optim.lr = 0.01f;
     o.optim.weight_decay = 0.01f;
     o.batch = 50;
+    o.epochs = 6;
+    o.lr_schedule = LM_LR_COSINE; /* resuming must follow the same curve */
     lm_data d = {.n = N, .nx = 10, .x = x, .labels = lab, .n_classes = 3};
     lm_train *t;
     CHECK_OK(lm_train_new(&t, net, &o, &rng));
@@ -250,6 +255,46 @@ static void early_stop_restores_best(void)
     lm_net_free(net);
 }
 
+static int record_lr(const lm_epoch_info *e, void *ctx)
+{
+    ((float *)ctx)[e->epoch - 1] = e->lr;
+    return 0;
+}
+
+static void lr_schedules(void)
+{
+    lm_data d = {.n = 4, .nx = 2, .x = XOR_X, .labels = XOR_L, .n_classes = 2};
+    float lr[8];
+    for (int k = 0; k < 3; k++) {
+        lm_net *net = xor_net(3);
+        lm_fit_opts o = xor_opts();
+        o.optim.lr = 0.1f;
+        o.epochs = 8;
+        o.lr_schedule = (lm_lr_schedule)k;
+        o.lr_min = 0.02f;
+        o.lr_step = 3;
+        o.lr_gamma = 0.5f;
+        o.on_epoch = record_lr;
+        o.ctx = lr;
+        lm_rng rng = lm_rng_seed(1);
+        CHECK_OK(lm_fit(net, &d, &o, &rng));
+        for (int e = 0; e < 8; e++) {
+            double want = k == 0 ? 0.1 : k == 1 ? 0.02 + 0.08 * 0.5 * (1 + cos(M_PI * e / 8.0))
+                                             : 0.1 * pow(0.5, e / 3);
+            CHECKF(fabs(lr[e] - want) < 1e-7, "schedule %d epoch %d: lr %g, want %g", k, e + 1, lr[e], want);
+        }
+        lm_net_free(net);
+    }
+    lm_net *net = xor_net(3);
+    lm_fit_opts o = xor_opts();
+    o.lr_schedule = LM_LR_STEP;
+    o.lr_gamma = 0;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t;
+    CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL);
+    lm_net_free(net);
+}
+
 static void u8_equals_float(void)
 {
     enum { N = 40, NX = 6 };
@@ -374,6 +419,7 @@ int main(void)
     RUN(nan_stops_with_params_intact);
     RUN(callback_stops_and_counts);
     RUN(early_stop_restores_best);
+    RUN(lr_schedules);
     RUN(u8_equals_float);
     RUN(bad_arguments_refused);
     RUN(concurrent_predict);
