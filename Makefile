@@ -31,7 +31,7 @@ ifneq ($(CLI_SRC),)
   CLI_BIN := $(BUILD)/lamina
 endif
 
-.PHONY: all test demo install clean bench fuzz examples
+.PHONY: all test demo install clean bench fuzz examples valgrind tsan
 all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(CLI_BIN) $(EXAMPLES)
 
 # Per-file ISA flags: the SIMD variants are compiled for their ISA and
@@ -78,6 +78,23 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' lamina.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
 	if [ -x $(BUILD)/lamina ]; then install -m 755 $(BUILD)/lamina $(DESTDIR)$(PREFIX)/bin/; fi
 	if [ -f docs/lamina.1 ]; then install -m 644 docs/lamina.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+# Peers and lamina side by side; writes bench/RESULTS.md.
+bench: all
+	sh bench/run.sh
+
+# libFuzzer targets for every parser (fuzz/README.md); FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh fuzz/run.sh $(FUZZ_SECONDS)
+
+# The test programs under valgrind memcheck, and the concurrency tests
+# under ThreadSanitizer.
+valgrind: all $(TEST_BIN)
+	BUILD=$(BUILD) sh tools/valgrind.sh
+
+tsan:
+	sh tools/tsan.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -82,10 +82,13 @@ static int parse_float(const char *cmd, opt_spec *s, const char *v)
     errno = 0;
     double x = strtod(v, &end);
     if (*end) return bad_value(cmd, s, v, "expected a number");
-    if (!isfinite(x) || errno == ERANGE) return bad_value(cmd, s, v, "not a finite number");
-    if (x < s->min || (s->min_open && x == s->min) || x > s->max)
+    /* judge the value the option will hold: 1e39 is Inf and 1e-158 is 0
+     * as a float */
+    float f = (float)x;
+    if (!isfinite(x) || !isfinite(f) || errno == ERANGE) return bad_value(cmd, s, v, "not a finite number");
+    if ((double)f < s->min || (s->min_open && (double)f == s->min) || (double)f > s->max)
         return range_error(cmd, s, v);
-    *(float *)s->dest = (float)x;
+    *(float *)s->dest = f;
     return 0;
 }
 

@@ -245,8 +245,10 @@ lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);
  * 1-D, integer dtype; n_classes = max label + 1. */
 lm_status lm_idx_read(lm_data *out, const char *images, const char *labels);
 
-/* Maximum bytes a reader may allocate for one data set (default 8 GiB);
- * a larger claim is refused with LM_ENOMEM before allocating. */
+/* The most bytes lamina allocates in one piece for anything sized by
+ * untrusted input or by the caller: a data set's arrays, a model file, a
+ * workspace (default 8 GiB). A larger claim is refused with LM_ENOMEM
+ * before allocating. Safe to change from any thread. */
 void lm_set_alloc_limit(uint64_t bytes);
 uint64_t lm_alloc_limit(void);
 
@@ -293,7 +295,10 @@ typedef struct lm_batch_info {
 
 /* Called after every epoch; returning non-zero stops training. */
 typedef int (*lm_epoch_cb)(const lm_epoch_info *info, void *ctx);
-/* Called after every batch (keep it cheap); non-zero stops after it. */
+/* Called after every batch (keep it cheap); non-zero stops after it. The
+ * step is taken but the epoch is not counted as done, so a checkpoint
+ * saved then resumes at the start of that epoch with the parameters moved:
+ * for an exact resume, save at epoch boundaries. */
 typedef int (*lm_batch_cb)(const lm_batch_info *info, void *ctx);
 
 /* Learning-rate schedules, applied at the start of each epoch from the

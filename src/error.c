@@ -10,7 +10,7 @@
 #define LM_ERRMSG_MAX 512
 
 static _Thread_local char errmsg[LM_ERRMSG_MAX];
-static uint64_t alloc_limit = (uint64_t)8 << 30;
+static _Atomic uint64_t alloc_limit = (uint64_t)8 << 30; /* read by every thread */
 
 const char *lm_errmsg(void) { return errmsg; }
 

@@ -56,6 +56,7 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     while (len) {
         ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR) continue;
+        if (w == 0) errno = EIO; /* no progress and no reason given */
         if (w <= 0) return -1;
         p += w;
         len -= (size_t)w;
@@ -63,7 +64,9 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
-/* fsync the folder holding path so the rename itself is durable. */
+/* fsync the folder holding path so the rename itself is durable. Best
+ * effort: the new file is already in place, and some file systems refuse
+ * to fsync a folder. */
 static void sync_dir(const char *path)
 {
     char *copy = strdup(path);
@@ -76,22 +79,36 @@ static void sync_dir(const char *path)
     free(copy);
 }
 
+/* Creates a new temporary file next to path: 0666 less the umask (as any
+ * new file), or the mode of the file it will replace. */
+static int open_temp(const char *path, char *tmp, size_t size)
+{
+    static _Atomic unsigned counter;
+    struct stat sb;
+    int have_old = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(tmp, size, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd >= 0 || errno != EEXIST) {
+            if (fd >= 0 && have_old) fchmod(fd, sb.st_mode & 07777);
+            return fd;
+        }
+    }
+    return -1;
+}
+
 lm_status lm__write_atomic(const char *path, const void *buf, size_t len)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
+    size_t size = strlen(path) + 40;
+    char *tmp = malloc(size);
     if (!tmp) return lm__err(LM_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
+    int fd = open_temp(path, tmp, size);
     if (fd < 0) {
         lm_status st = lm__err(LM_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));
         free(tmp);
         return st;
     }
-    /* mkstemp makes 0600; a model is an ordinary file (umask cannot be
-     * read without changing it, which would race other threads). */
-    int bad = fchmod(fd, 0644) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0;
+    int bad = write_all(fd, buf, len) != 0 || fsync(fd) != 0;
     int e = errno;
     if (close(fd) != 0 && !bad) {
         bad = 1;

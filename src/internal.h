@@ -55,6 +55,7 @@ typedef struct lm__layer {
 struct lm_ws {
     size_t rows;
     int n_layers;
+    int *widths;   /* (n_layers + 1) n_in and each layer's width: what it fits */
     float *x0;     /* (rows, n_in) the normalised input */
     float **act;   /* n_layers buffers, act[l] (rows, layer l n_out) */
     float *d0, *d1; /* (rows, max width) gradient ping-pong for backward */

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -300,6 +301,22 @@ static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
     return st;
 }
 
+/* A tag as text for messages: its four letters, or hex if any byte is not
+ * a printable ASCII letter (the tag came from an untrusted file). */
+static const char *tag_text(uint32_t tag, char buf[16])
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)(tag >> (8 * i));
+        if (c < 0x20 || c > 0x7e) {
+            snprintf(buf, 16, "0x%08x", tag);
+            return buf;
+        }
+        buf[i] = (char)c;
+    }
+    buf[4] = '\0';
+    return buf;
+}
+
 /* Everything in a section after ARCH needs the net it describes. */
 static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_state *ts, int *has_ts,
                               int *have_params)
@@ -307,14 +324,16 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
     lm_status st = LM_OK;
     if (tag == TAG_PARA) {
         uint64_t n;
-        float *v;
         if (!get_u64(r, &n)) return short_read(r, 8, "parameter count");
         if (n != net->n_params)
             return lm__err(LM_EFORMAT, "the file holds %llu parameters but its architecture needs %zu",
                            (unsigned long long)n, net->n_params);
-        if ((st = get_f32s(r, n, &v, "parameters"))) return st;
-        memcpy(net->params, v, net->n_params * sizeof(float));
-        free(v);
+        if (n > r->left / 4) return short_read(r, (size_t)n * 4, "parameters");
+        for (size_t i = 0; i < net->n_params; i++) { /* straight into the net: no second copy */
+            uint32_t u = 0;
+            get_u32(r, &u);
+            memcpy(&net->params[i], &u, 4);
+        }
         *have_params = 1;
     } else if (tag == TAG_NORM) {
         float *mean = NULL, *scale = NULL;
@@ -340,12 +359,13 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
     } else if (tag == TAG_META) {
         uint32_t n;
         if (!get_u32(r, &n)) return short_read(r, 4, "metadata count");
-        if (n > 65536 || n > r->left / 8) return lm__err(LM_EFORMAT, "metadata count %u is out of range", n);
+        if (n > 4096 || n > r->left / 8) return lm__err(LM_EFORMAT, "metadata count %u is out of range", n);
         for (uint32_t i = 0; !st && i < n; i++) {
             char *k = NULL, *v = NULL;
             st = get_str(r, &k, "metadata key");
             if (!st) st = get_str(r, &v, "metadata value");
             if (!st && !*k) st = lm__err(LM_EFORMAT, "an empty metadata key");
+            if (!st && lm_net_get_meta(net, k)) st = lm__err(LM_EFORMAT, "metadata key '%.40s' appears twice", k);
             if (!st) st = lm_net_set_meta(net, k, v);
             free(k);
             free(v);
@@ -405,7 +425,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
     if (nsec < 2 || nsec > MAX_SECTIONS) return lm__err(LM_EFORMAT, "section count %u is out of range", nsec);
     lm_net *net = NULL;
     lm_status st = LM_OK;
-    int have_params = 0, dummy = 0;
+    int have_params = 0, dummy = 0, seen = 0;
     for (uint32_t s = 0; !st && s < nsec; s++) {
         uint32_t tag, flags;
         uint64_t slen;
@@ -424,16 +444,28 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
                     tag == TAG_META || tag == TAG_TRAI;
         if (!known) {
-            if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %.4s", (const char *)&tag);
+            char tb[16];
+            if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %s", tag_text(tag, tb));
             continue; /* an optional section from a newer writer */
         }
         if (tag == TAG_ARCH ? net != NULL : net == NULL) {
             st = lm__err(LM_EFORMAT, "the architecture section must come once, before the others");
             break;
         }
+        /* each known section at most once: a second one would overwrite
+         * (and leak) the first */
+        int bit = tag == TAG_ARCH ? 1 : tag == TAG_PARA ? 2 : tag == TAG_NORM ? 4 : tag == TAG_CLAS ? 8
+                : tag == TAG_META ? 16 : 32;
+        if (seen & bit) {
+            char tb[16];
+            st = lm__err(LM_EFORMAT, "section %s appears twice", tag_text(tag, tb));
+            break;
+        }
+        seen |= bit;
         if (tag == TAG_ARCH) st = read_arch(&sec, r.left, &net);
         else st = read_section(&sec, tag, net, ts, has_ts ? has_ts : &dummy, &have_params);
-        if (!st && sec.left) st = lm__err(LM_EFORMAT, "section %.4s has %zu stray bytes", (const char *)&tag, sec.left);
+        char tb[16];
+        if (!st && sec.left) st = lm__err(LM_EFORMAT, "section %s has %zu stray bytes", tag_text(tag, tb), sec.left);
     }
     if (!st && !have_params) st = lm__err(LM_EFORMAT, "the file holds no parameters");
     if (!st && r.left) st = lm__err(LM_EFORMAT, "%zu stray bytes after the last section", r.left);

@@ -281,16 +281,23 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     for (int l = 0; l < net->n_layers; l++) per_row += (size_t)net->layers[l].n_out;
     if (!lm__mul_ok(per_row, rows, &total) || !lm__mul_ok(total, sizeof(float), &bytes))
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
+    if ((uint64_t)bytes > lm_alloc_limit())
+        return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
     lm_ws *ws = calloc(1, sizeof *ws);
     float **act = calloc((size_t)net->n_layers + 1, sizeof *act);
+    int *widths = calloc((size_t)net->n_layers + 1, sizeof *widths);
     /* 64-byte aligned so SIMD kernels see aligned rows when widths allow */
     float *mem = NULL;
-    if (ws && act) mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (ws && act && widths) mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!mem) {
         free(ws);
         free(act);
+        free(widths);
         return lm__err(LM_ENOMEM, "out of memory for a workspace of %zu bytes", bytes);
     }
+    widths[0] = net->n_in;
+    for (int l = 0; l < net->n_layers; l++) widths[l + 1] = net->layers[l].n_out;
+    ws->widths = widths;
     ws->rows = rows;
     ws->n_layers = net->n_layers;
     ws->mem = mem;
@@ -319,6 +326,7 @@ void lm_ws_free(lm_ws *ws)
     if (!ws) return;
     free(ws->mem);
     free(ws->act);
+    free(ws->widths);
     free(ws);
 }
 
@@ -410,7 +418,9 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
 {
     lm_status st = check_predict(net, x, y);
     if (st) return st;
-    if (!ws || ws->n_layers != net->n_layers) return lm__err(LM_EINVAL, "predict: workspace does not fit the net");
+    int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in;
+    for (int l = 0; fits && l < net->n_layers; l++) fits = ws->widths[l + 1] == net->layers[l].n_out;
+    if (!fits) return lm__err(LM_EINVAL, "predict: the workspace was made for a net of another shape");
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
     for (size_t r = 0; r < n; r += ws->rows) {
         size_t m = n - r < ws->rows ? n - r : ws->rows;

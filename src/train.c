@@ -124,8 +124,8 @@ static lm_status loss_and_grads(lm_train *t, const float *y, const int32_t *labe
     const float *out = t->ws->act[net->n_layers - 1];
     double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);
     if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
-    *loss = (float)l;
-    if (!isfinite(l)) return lm__err(LM_ENUMERIC, "the loss is %s", isnan(l) ? "NaN" : "infinite");
+    *loss = (float)l; /* judged as a float: 1e39 is Inf there */
+    if (!isfinite(*loss)) return lm__err(LM_ENUMERIC, "the loss is %s", isnan(l) ? "NaN" : "infinite");
     if (grads) lm__net_backward(net, t->ws, n, t->fused, pool);
     return LM_OK;
 }

@@ -359,6 +359,16 @@ static void bad_arguments_refused(void)
     lm_data d3 = {.n = 2, .nx = 3, .x = x, .labels = bad};
     CHECK(lm_train_epoch(t, &d3, NULL) == LM_EINVAL && strstr(lm_errmsg(), "features"));
     lm_train_free(t);
+    /* a workspace made for a net of the same depth but other widths */
+    lm_net *wide;
+    lm_ws *ws;
+    CHECK_OK(lm_net_new(&wide, 2));
+    CHECK_OK(lm_net_add_dense(wide, 64, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_ws_new(&ws, net, 4));
+    float y[64];
+    CHECK(lm_net_predict_ws(wide, ws, x, 1, y) == LM_EINVAL && strstr(lm_errmsg(), "shape"));
+    lm_ws_free(ws);
+    lm_net_free(wide);
     lm_net_free(net);
 }
 

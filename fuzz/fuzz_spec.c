@@ -1,0 +1,79 @@
+/* fuzz_spec.c - libFuzzer target for the CLI's layer-spec parser
+ * (cli/spec.c). The input is the spec text. A parsed spec is resolved
+ * against an output width taken from the text's length, and, when the
+ * net it describes is small, built, formatted back and parsed again: the
+ * formatted spec must give the same layers. Built with cli/spec.c and
+ * cli/util.c by fuzz/run.sh, which also replays tests/regress/spec/. */
+#include "../cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(int ok, const char *why)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_spec: %s\n", why);
+        abort();
+    }
+}
+
+/* Builds a 4-input net from l (n) unless it would be large; NULL then. */
+static lm_net *build(const cli_layer_spec *l, int n)
+{
+    size_t params = 0;
+    int prev = 4;
+    for (int i = 0; i < n; i++) {
+        params += (size_t)prev * (size_t)l[i].width + (size_t)l[i].width;
+        prev = l[i].width;
+    }
+    if (params > ((size_t)1 << 20)) return NULL;
+    lm_net *net = NULL;
+    check(lm_net_new(&net, 4) == LM_OK, "lm_net_new failed");
+    for (int i = 0; i < n; i++)
+        check(lm_net_add_dense(net, l[i].width, (lm_act)l[i].act,
+                               l[i].no_bias ? LM_NO_BIAS : LM_BIAS) == LM_OK,
+              "a resolved spec does not build");
+    return net;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    check(s != NULL, "out of memory");
+    memcpy(s, data, size);
+    s[size] = '\0';
+    cli_layer_spec l[CLI_MAX_SPEC_LAYERS + 1];
+    int n = cli_spec_parse(s, l, CLI_MAX_SPEC_LAYERS);
+    check(n == -1 || (n >= 1 && n <= CLI_MAX_SPEC_LAYERS), "bad layer count");
+    if (n > 0) {
+        for (int i = 0; i < n; i++)
+            check(l[i].width >= 1 && l[i].width <= CLI_MAX_WIDTH && l[i].act >= -1 &&
+                      l[i].act < LM_ACT_COUNT,
+                  "a parsed layer is out of range");
+        int n_out = 1 + (int)(size % 10);
+        lm_act out_act = size % 2 ? LM_SOFTMAX : LM_IDENTITY;
+        n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, n_out, out_act, "classes");
+        check(n == -1 || (n >= 1 && n <= CLI_MAX_SPEC_LAYERS + 1), "bad resolved count");
+        if (n > 0) {
+            check(l[n - 1].width == n_out, "the output layer does not fit the data");
+            for (int i = 0; i < n; i++) check(l[i].act >= 0, "an activation left unresolved");
+        }
+    }
+    lm_net *net = n > 0 ? build(l, n) : NULL;
+    if (net) {
+        char buf[8192];
+        cli_spec_format(net, buf, sizeof buf);
+        cli_layer_spec again[CLI_MAX_SPEC_LAYERS + 1];
+        int m = cli_spec_parse(buf, again, CLI_MAX_SPEC_LAYERS + 1);
+        check(m == n, "a formatted spec parses to another layer count");
+        for (int i = 0; i < m; i++)
+            check(again[i].width == l[i].width && again[i].act == l[i].act &&
+                      again[i].no_bias == l[i].no_bias,
+                  "a formatted spec parses to other layers");
+        lm_net_free(net);
+    }
+    free(s);
+    return 0;
+}

@@ -1,0 +1,184 @@
+#!/bin/sh
+# test_crash_safety.sh - kill -9 during training, at random moments, many
+# times: the model file on disk must always load, --resume must finish the
+# run, and the finished model must be the one an uninterrupted run makes
+# (checkpoints resume exactly). Then the same for Ctrl-C (SIGINT), where
+# the CLI saves the training state itself. Run by tests/run.sh with $LAMINA set to
+# the built CLI; prints "ok NAME" or "FAIL NAME: why".
+#
+# Temporary files: a model is written to MODEL.tmp.XXXXXX, fsynced and
+# renamed over MODEL. A kill -9 between the create and the rename leaves
+# that one temporary file behind (nothing can remove it); there must never
+# be more than one per kill. The test removes it before the next round.
+#
+# Timing only decides where the kills land; what is checked holds for any
+# kill moment. CRASH_ROUNDS (default 20) rounds of two kills each; the kill
+# delays come from CRASH_SEED (default 1). Needs a sleep that takes
+# fractions of a second (GNU coreutils, busybox).
+LAMINA=${LAMINA:-build/lamina}
+ROUNDS=${CRASH_ROUNDS:-20}
+SEED=${CRASH_SEED:-1}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lamina-crash.XXXXXX") || { echo "FAIL crash_safety: mktemp"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+data=$tmp/train.csv
+model=$tmp/model.lmn
+# 2000 rows, 8 features, two classes; about 10 ms an epoch, a checkpoint
+# every epoch, so the kills fall both inside epochs and inside writes.
+awk 'BEGIN { srand(7); print "a,b,c,d,e,f,g,h,label";
+    for (i = 0; i < 2000; i++) { s = 0; line = "";
+        for (j = 0; j < 8; j++) { v = rand() * 2 - 1; s += v * (j + 1); line = line sprintf("%.4f,", v) }
+        print line (s > 0 ? "pos" : "neg") } }' >"$data"
+
+EPOCHS=40
+# exec: in a background job the shell function's subshell becomes lamina
+# itself, so $! is lamina's pid and kill -9 reaches it.
+train() { # extra args...
+    exec "$LAMINA" train --data "$data" --layers 64:relu,32:relu --epochs $EPOCHS --batch 16 \
+        --optimizer adam --seed 3 --threads 1 --checkpoint-every 1 --out "$model" --quiet "$@"
+}
+
+params_hash() {
+    "$LAMINA" info --json "$1" 2>/dev/null | sed -n 's/.*"params_hash": *"\([0-9a-f]*\)".*/\1/p'
+}
+
+# Seconds to wait before kill number $1: uniform in [0, 0.6).
+delay() {
+    awk -v s="$SEED" -v k="$1" 'BEGIN { srand(s * 1000 + k); printf "%.3f", rand() * 0.6 }'
+}
+
+# Starts a training run (args passed on), kills it with SIGKILL after
+# delay $1, and waits for it.
+run_and_kill() {
+    k=$1
+    shift
+    (train "$@") >/dev/null 2>&1 &
+    pid=$!
+    sleep "$(delay "$k")"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    # 128 + 9: the kill landed before the run ended
+    [ $? -eq 137 ] && interrupted=$((interrupted + 1))
+    return 0
+}
+
+# What a kill may leave: the model (loadable) and at most one temp file.
+check_after_kill() { # round label
+    temps=$(find "$tmp" -name 'model.lmn.*' | wc -l)
+    if [ "$temps" -gt 1 ]; then
+        echo "FAIL crash_safety: round $1 ($2): $temps temporary files left"
+        return 1
+    fi
+    find "$tmp" -name 'model.lmn.*' -exec rm -f {} +
+    if [ -e "$model" ] && ! "$LAMINA" info "$model" >/dev/null 2>"$tmp/err"; then
+        echo "FAIL crash_safety: round $1 ($2): the model on disk does not load: $(cat "$tmp/err")"
+        cp "$model" "${TMPDIR:-/tmp}/lamina-crash-broken.lmn" 2>/dev/null
+        return 1
+    fi
+    return 0
+}
+
+# The reference: one uninterrupted run.
+if ! (train) >/dev/null 2>"$tmp/err"; then
+    echo "FAIL crash_safety_reference: an uninterrupted run failed: $(cat "$tmp/err")"
+    exit 1
+fi
+want=$(params_hash "$model")
+if [ -z "$want" ]; then
+    echo "FAIL crash_safety_reference: no params_hash from lamina info --json"
+    exit 1
+fi
+echo "ok crash_safety_reference"
+
+fail=0
+kills=0
+interrupted=0
+resumed=0
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    rm -f "$model"
+    # a fresh run killed at a random moment
+    run_and_kill $((2 * r))
+    kills=$((kills + 1))
+    check_after_kill $r "fresh run" || { fail=1; break; }
+    # then a resume (or a fresh start if nothing was saved yet) killed too
+    if [ -e "$model" ]; then run_and_kill $((2 * r + 1)) --resume "$model"; else run_and_kill $((2 * r + 1)); fi
+    kills=$((kills + 1))
+    check_after_kill $r "resumed run" || { fail=1; break; }
+    # finish: resume to the end (or start over if still nothing saved)
+    if [ -e "$model" ]; then
+        (train --resume "$model") >/dev/null 2>"$tmp/err"
+        rc=$?
+        resumed=$((resumed + 1))
+    else
+        (train) >/dev/null 2>"$tmp/err"
+        rc=$?
+    fi
+    if [ $rc -ne 0 ]; then
+        echo "FAIL crash_safety: round $r: finishing the run exited $rc: $(cat "$tmp/err")"
+        fail=1
+        break
+    fi
+    got=$(params_hash "$model")
+    if [ "$got" != "$want" ]; then
+        echo "FAIL crash_safety: round $r: resumed model has params hash '$got', an uninterrupted run '$want'"
+        fail=1
+        break
+    fi
+    r=$((r + 1))
+done
+[ $fail -eq 0 ] && echo "ok crash_safety_kill9 ($kills kills, $interrupted mid-run, $resumed resumes from a checkpoint)"
+
+# Ctrl-C: the CLI saves the training state and exits 130; resuming from it
+# must also end where an uninterrupted run does. The signal is sent once
+# the first checkpoint exists (so the handler is installed and training
+# under way), a random fraction of a second later.
+sigint_fail=0
+sigint_hits=0
+k=1
+while [ $k -le 3 ] && [ $fail -eq 0 ]; do
+    rm -f "$model"
+    (train) >/dev/null 2>"$tmp/err" &
+    pid=$!
+    n=0
+    while [ ! -e "$model" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+    sleep "$(delay $((1000 + k)))"
+    kill -INT "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    if [ $rc -ne 130 ] && [ $rc -ne 0 ]; then
+        echo "FAIL crash_safety_sigint: exit $rc after SIGINT, want 130: $(cat "$tmp/err")"
+        sigint_fail=1
+        break
+    fi
+    [ $rc -eq 130 ] && sigint_hits=$((sigint_hits + 1))
+    if ! "$LAMINA" info "$model" >/dev/null 2>"$tmp/err"; then
+        echo "FAIL crash_safety_sigint: the model saved on SIGINT does not load: $(cat "$tmp/err")"
+        sigint_fail=1
+        break
+    fi
+    if ! (train --resume "$model") >/dev/null 2>"$tmp/err"; then
+        echo "FAIL crash_safety_sigint: resuming after SIGINT failed: $(cat "$tmp/err")"
+        sigint_fail=1
+        break
+    fi
+    got=$(params_hash "$model")
+    if [ "$got" != "$want" ]; then
+        echo "FAIL crash_safety_sigint: resumed after a SIGINT: params hash '$got', an uninterrupted run '$want'"
+        sigint_fail=1
+        break
+    fi
+    k=$((k + 1))
+done
+if [ $fail -eq 0 ] && [ $sigint_fail -eq 0 ]; then
+    if [ $sigint_hits -gt 0 ]; then echo "ok crash_safety_sigint ($sigint_hits interrupted runs)"
+    else echo "FAIL crash_safety_sigint: every run ended before its SIGINT"; sigint_fail=1; fi
+fi
+[ $sigint_fail -ne 0 ] && fail=1
+
+# Guards against a test that tests nothing (every run done before its kill).
+if [ $fail -eq 0 ] && { [ "$resumed" -eq 0 ] || [ "$interrupted" -eq 0 ]; }; then
+    echo "FAIL crash_safety_coverage: no kill interrupted a run after a checkpoint"
+    fail=1
+fi
+exit $fail
