@@ -275,7 +275,7 @@ static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
     if (r->left / 16 < n_layers) return short_read(r, (size_t)n_layers * 16, "layer table");
     lm_status st = lm_net_new(out, (int)n_in);
     for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
-        uint32_t kind, n_out, act, bias;
+        uint32_t kind = 0, n_out = 0, act = 0, bias = 0;
         get_u32(r, &kind);
         get_u32(r, &n_out);
         get_u32(r, &act);

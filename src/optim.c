@@ -58,6 +58,13 @@ void lm__optim_free(lm__optim *opt)
 static void sgd(const lm_optim_opts *o, size_t n, float *p, const float *g, float *buf)
 {
     float lr = o->lr, wd = o->weight_decay, mu = o->momentum;
+    if (buf && !o->nesterov) { /* the common case, branch-free so it vectorises */
+        for (size_t i = 0; i < n; i++) {
+            buf[i] = mu * buf[i] + (g[i] + wd * p[i]);
+            p[i] -= lr * buf[i];
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + wd * p[i];
         if (buf) {
@@ -87,11 +94,12 @@ static void adam(const lm_optim_opts *o, uint64_t t, size_t n, float *p, const f
 
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads)
 {
-    double sq = 0;
-    for (size_t i = 0; i < opt->n; i++) sq += (double)grads[i] * grads[i];
-    if (!isfinite(sq)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
+    if (!lm_vec_all_finite(grads, opt->n)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
     if (opt->o.clip_norm > 0) {
         /* as torch.nn.utils.clip_grad_norm_ */
+        double sq = 0;
+        for (size_t i = 0; i < opt->n; i++) sq += (double)grads[i] * grads[i];
+        if (!isfinite(sq)) return lm__err(LM_ENUMERIC, "the gradient norm overflows");
         double coef = opt->o.clip_norm / (sqrt(sq) + 1e-6);
         if (coef < 1)
             for (size_t i = 0; i < opt->n; i++) grads[i] *= (float)coef;
@@ -101,9 +109,7 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads)
     else adam(&opt->o, opt->t, opt->n, params, grads, opt->m, opt->v);
     /* A finite gradient can still overflow a parameter (a learning rate far
      * too high); stop here rather than train on, or save, an Inf. */
-    float check = 0.0f;
-    for (size_t i = 0; i < opt->n; i++) check += params[i] * 0.0f;
-    if (check != 0.0f)
+    if (!lm_vec_all_finite(params, opt->n))
         return lm__err(LM_ENUMERIC, "a parameter overflowed to Inf or NaN (is the learning rate too high?)");
     return LM_OK;
 }

@@ -1,26 +1,451 @@
-/* gemm.c - picks the GEMM variant. (Placeholder: reference only, serial;
- * the SIMD variants and threading replace this.) */
-#include "kernels.h"
+/* gemm.c - the GEMM driver: picks a variant once at run time (AVX-512,
+ * AVX2+FMA, or the portable reference; a BLAS backend when built with
+ * LM_USE_CBLAS), packs A and B into panels for the micro-kernels, blocks
+ * for the caches, and splits the output between the pool's threads.
+ *
+ * Determinism: the K dimension is cut into blocks that depend on K alone,
+ * each output element is summed by the same micro-kernel in the same
+ * order wherever its tile falls, and threads only split M or N. So the
+ * bits never depend on the thread count.
+ */
+#include "gemm_impl.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef LM_USE_CBLAS
+#include <cblas.h>
+#endif
+
+/* Cache blocking. KC_MAX bounds a K block (the B micro-panel, KC x NR,
+ * stays in L1); MC rows of A (MC x KC, ~96 KiB) sit in L2; NC columns of
+ * B (KC x NC, 512 KiB) in L2/L3. MC is a multiple of every MR (6, 8) and
+ * NC of every NR (16, 32). */
+#define KC_MAX 256
+#define MC 96
+#define NC 512
+#define SCRATCH_FLOATS ((size_t)MC * KC_MAX + (size_t)KC_MAX * NC)
+
+/* Below this many multiply-adds the reference loop beats packing. */
+#define TINY_MACS 512
+/* Below this many multiply-adds one thread beats waking the others. */
+#define SERIAL_MACS (1u << 19)
+
+typedef lm__gemm_op gemm_op;
+#define OP_NN LM__OP_NN
+#define OP_TN LM__OP_TN
+#define OP_NT LM__OP_NT
+
+/* ----------------------------------------------------- variant choice */
+
+static const lm__gemm_impl ref_impl = {"ref", 0, 0, 0, 0, 0, 0, 0, 0};
+#ifdef LM_USE_CBLAS
+static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0};
+#endif
+
+static _Atomic(const lm__gemm_impl *) g_impl; /* NULL until first use */
+
+static int cpu_has(const char *name)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (!strcmp(name, "avx512"))
+        return lm__gemm_avx512.kern && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+    if (!strcmp(name, "avx2"))
+        return lm__gemm_avx2.kern && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
+#endif
+    (void)name;
+    return 0;
+}
+
+/* The implementation called name, if this CPU and build have it. */
+static const lm__gemm_impl *impl_named(const char *name)
+{
+    if (!name || !*name || !strcmp(name, "auto")) {
+#ifdef LM_USE_CBLAS
+        return &blas_impl;
+#endif
+        if (cpu_has("avx512")) return &lm__gemm_avx512;
+        if (cpu_has("avx2")) return &lm__gemm_avx2;
+        return &ref_impl;
+    }
+    if (!strcmp(name, "ref")) return &ref_impl;
+#ifdef LM_USE_CBLAS
+    if (!strcmp(name, "blas")) return &blas_impl;
+#endif
+    if (!strcmp(name, "avx512") && cpu_has("avx512")) return &lm__gemm_avx512;
+    if (!strcmp(name, "avx2") && cpu_has("avx2")) return &lm__gemm_avx2;
+    return NULL;
+}
+
+static const lm__gemm_impl *current_impl(void)
+{
+    const lm__gemm_impl *p = atomic_load_explicit(&g_impl, memory_order_acquire);
+    if (p) return p;
+    /* LAMINA_GEMM=ref|avx2|avx512 lets a benchmark pin a variant. */
+    p = impl_named(getenv("LAMINA_GEMM"));
+    if (!p) p = impl_named(NULL);
+    const lm__gemm_impl *expected = NULL;
+    if (!atomic_compare_exchange_strong(&g_impl, &expected, p)) p = expected;
+    return p;
+}
+
+int lm__gemm_force(const char *name)
+{
+    const lm__gemm_impl *p = impl_named(name);
+    if (!p) return 0;
+    atomic_store_explicit(&g_impl, p, memory_order_release);
+    return 1;
+}
+
+const char *lm_gemm_variant(void) { return current_impl()->name; }
+
+/* -------------------------------------------------- per-thread scratch */
+
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static int g_scratch_key_ok;
+
+static void scratch_destroy(void *p) { free(p); }
+static void scratch_key_init(void)
+{
+    g_scratch_key_ok = pthread_key_create(&g_scratch_key, scratch_destroy) == 0;
+}
+
+/* This thread's packing buffer (SCRATCH_FLOATS, 64-byte aligned), made
+ * on first use and freed when the thread exits; NULL if out of memory. */
+static float *thread_scratch(void)
+{
+    pthread_once(&g_scratch_once, scratch_key_init);
+    if (!g_scratch_key_ok) return NULL;
+    float *s = pthread_getspecific(g_scratch_key);
+    if (s) return s;
+    s = aligned_alloc(64, SCRATCH_FLOATS * sizeof(float));
+    if (s && pthread_setspecific(g_scratch_key, s) != 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+void lm__gemm_thread_release(void)
+{
+    pthread_once(&g_scratch_once, scratch_key_init);
+    if (!g_scratch_key_ok) return;
+    free(pthread_getspecific(g_scratch_key));
+    pthread_setspecific(g_scratch_key, NULL);
+}
+
+/* ---------------------------------------------------------- epilogue */
+
+void lm_act_apply_fast(lm_act act, float *x, size_t n) { lm_act_apply(act, x, n); }
+
+/* --------------------------------------------------------- vector ops */
+
+static atomic_int g_finite_simd = -1; /* -1 until checked */
+
+int lm_vec_all_finite(const float *x, size_t n)
+{
+    int simd = atomic_load_explicit(&g_finite_simd, memory_order_relaxed);
+    if (simd < 0) {
+        simd = cpu_has("avx512");
+        atomic_store_explicit(&g_finite_simd, simd, memory_order_relaxed);
+    }
+    if (simd) return lm__all_finite_avx512(x, n);
+    /* exponent bits all ones means NaN or Inf; 8 lanes keep it parallel */
+    uint32_t bad[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) {
+            uint32_t u;
+            memcpy(&u, x + i + l, sizeof u);
+            bad[l] |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+    for (; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad[0] |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    uint32_t any = 0;
+    for (int l = 0; l < 8; l++) any |= bad[l];
+    return !any;
+}
+
+/* ------------------------------------------------------------ packing */
+
+/* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into MR-row panels,
+ * zero-filling the rows past mc. NN and NT read A (M,K); TN reads A (K,M). */
+static void pack_a(gemm_op op, const float *A, int lda, int i0, int mc, int k0, int kc,
+                   int MR, float *pa)
+{
+    for (int p = 0; p < mc; p += MR, pa += (size_t)MR * kc) {
+        int mr = mc - p < MR ? mc - p : MR;
+        if (op == OP_TN) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(k0 + k) * lda + i0 + p;
+                float *dst = pa + (size_t)k * MR;
+                int r = 0;
+                for (; r < mr; r++) dst[r] = src[r];
+                for (; r < MR; r++) dst[r] = 0.0f;
+            }
+        } else {
+            for (int r = 0; r < MR; r++) {
+                if (r < mr) {
+                    const float *src = A + (size_t)(i0 + p + r) * lda + k0;
+                    for (int k = 0; k < kc; k++) pa[(size_t)k * MR + r] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++) pa[(size_t)k * MR + r] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into NR-column
+ * panels, zero-filling past nc. NN and TN read B (K,N); NT reads B (N,K). */
+static void pack_b(gemm_op op, const float *B, int ldb, int k0, int kc, int j0, int nc,
+                   int NR, float *pb)
+{
+    for (int q = 0; q < nc; q += NR, pb += (size_t)NR * kc) {
+        int nr = nc - q < NR ? nc - q : NR;
+        if (op != OP_NT) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(k0 + k) * ldb + j0 + q;
+                float *dst = pb + (size_t)k * NR;
+                int c = 0;
+                for (; c < nr; c++) dst[c] = src[c];
+                for (; c < NR; c++) dst[c] = 0.0f;
+            }
+        } else {
+            for (int c = 0; c < NR; c++) {
+                if (c < nr) {
+                    const float *src = B + (size_t)(j0 + q + c) * ldb + k0;
+                    for (int k = 0; k < kc; k++) pb[(size_t)k * NR + c] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++) pb[(size_t)k * NR + c] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------- driver */
+
+typedef struct gemm_job {
+    gemm_op op;
+    int M, N, K;
+    const float *A;
+    int lda;
+    const float *B;
+    int ldb;
+    float *C;
+    int ldc;
+    const lm_epilogue *ep; /* NULL or the epilogue (NN only) */
+    const lm__gemm_impl *impl;
+    int split_n;    /* tasks split N (else M) */
+    int units;      /* NR- or MR-wide units along the split dimension */
+    int unit;       /* NR or MR */
+    int ntasks;
+} gemm_job;
+
+/* The reference on one block of C, used only if a thread's scratch
+ * cannot be allocated. */
+static void block_ref(const gemm_job *j, int i0, int i1, int j0, int j1)
+{
+    int m = i1 - i0, n = j1 - j0;
+    float *c = j->C + (size_t)i0 * j->ldc + j0;
+    if (j->op == OP_NN) {
+        lm_epilogue ep = {0};
+        if (j->ep) ep = (lm_epilogue){j->ep->bias ? j->ep->bias + j0 : NULL, j->ep->act};
+        lm_gemm_nn_ref(m, n, j->K, j->A + (size_t)i0 * j->lda, j->lda, j->B + j0, j->ldb, c,
+                       j->ldc, j->ep ? &ep : NULL);
+    } else if (j->op == OP_TN) {
+        lm_gemm_tn_ref(m, n, j->K, j->A + i0, j->lda, j->B + j0, j->ldb, c, j->ldc);
+    } else {
+        lm_gemm_nt_ref(m, n, j->K, j->A + (size_t)i0 * j->lda, j->lda,
+                       j->B + (size_t)j0 * j->ldb, j->ldb, c, j->ldc);
+    }
+}
+
+/* C[i0:i1, j0:j1] over all of K, BLIS loop order. */
+static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
+{
+    float *scratch = thread_scratch();
+    if (!scratch) {
+        block_ref(j, i0, i1, j0, j1);
+        return;
+    }
+    const int MR = j->impl->mr, NR = j->impl->nr, K = j->K;
+    float *pa = scratch, *pb = scratch + (size_t)MC * KC_MAX;
+    /* K blocks of equal size that depend on K alone (determinism). */
+    int nkb = (K + KC_MAX - 1) / KC_MAX, kcb = (K + nkb - 1) / nkb;
+    const float *bias = j->ep ? j->ep->bias : NULL;
+    lm_act act = j->ep ? j->ep->act : LM_IDENTITY;
+    for (int jc = j0; jc < j1; jc += NC) {
+        int nc = j1 - jc < NC ? j1 - jc : NC;
+        for (int pc = 0; pc < K; pc += kcb) {
+            int kc = K - pc < kcb ? K - pc : kcb;
+            int first = pc == 0, last = pc + kc == K;
+            if (j->impl->pack_b) j->impl->pack_b(j->op, j->B, j->ldb, pc, kc, jc, nc, pb);
+            else pack_b(j->op, j->B, j->ldb, pc, kc, jc, nc, NR, pb);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = i1 - ic < MC ? i1 - ic : MC;
+                /* TN's A rows already hold MR consecutive values per k:
+                 * whole panels are read in place, only a ragged last one
+                 * is packed */
+                int direct = j->op == OP_TN, full = direct ? mc / MR * MR : 0;
+                if (mc > full) {
+                    float *dst = pa + (size_t)full * kc;
+                    if (j->impl->pack_a)
+                        j->impl->pack_a(j->op, j->A, j->lda, ic + full, mc - full, pc, kc, dst);
+                    else
+                        pack_a(j->op, j->A, j->lda, ic + full, mc - full, pc, kc, MR, dst);
+                }
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    const float *bj = bias && last ? bias + jc + jr : NULL;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        const float *ap = pa + (size_t)ir * kc;
+                        int sa = MR;
+                        if (ir < full) {
+                            ap = j->A + (size_t)pc * j->lda + ic + ir;
+                            sa = j->lda;
+                        }
+                        j->impl->kern(kc, ap, sa, pb + (size_t)jr * kc,
+                                      j->C + (size_t)(ic + ir) * j->ldc + jc + jr, j->ldc, mr,
+                                      nr, !first, last, bj, act);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int t)
+{
+    const gemm_job *j = ctx;
+    /* task t gets units [u0, u1) of the split dimension */
+    int u0 = (int)((long long)j->units * t / j->ntasks);
+    int u1 = (int)((long long)j->units * (t + 1) / j->ntasks);
+    int lo = u0 * j->unit, hi = u1 * j->unit;
+    if (j->split_n) {
+        if (hi > j->N) hi = j->N;
+        if (lo < hi) gemm_block(j, 0, j->M, lo, hi);
+    } else {
+        if (hi > j->M) hi = j->M;
+        if (lo < hi) gemm_block(j, lo, hi, 0, j->N);
+    }
+}
+
+static void gemm_run(gemm_job *j, lm_pool *pool)
+{
+    /* narrow outputs (a 10-class layer) waste fewer lanes on a narrow tile;
+     * the choice depends on N alone */
+    if (j->impl->narrow && j->N <= j->impl->narrow->nr) j->impl = j->impl->narrow;
+    int MR = j->impl->mr, NR = j->impl->nr;
+    int un = (j->N + NR - 1) / NR, um = (j->M + MR - 1) / MR;
+    int T = lm_pool_size(pool);
+    double macs = (double)j->M * j->N * j->K;
+    /* Split N when it has a unit per thread: each thread then packs only
+     * its share of B. */
+    j->split_n = un >= T || un >= um;
+    j->units = j->split_n ? un : um;
+    j->unit = j->split_n ? NR : MR;
+    j->ntasks = macs < SERIAL_MACS ? 1 : (T < j->units ? T : j->units);
+    if (j->ntasks <= 1) {
+        j->ntasks = 1;
+        gemm_task(j, 0);
+    } else {
+        lm_pool_run(pool, j->ntasks, gemm_task, j);
+    }
+}
+
+/* ------------------------------------------------------- BLAS backend */
+
+#ifdef LM_USE_CBLAS
+static void blas_epilogue(int M, int N, float *C, int ldc, const lm_epilogue *ep)
+{
+    if (!ep) return;
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (ep->bias)
+            for (int j = 0; j < N; j++) c[j] += ep->bias[j];
+        lm_act_apply_fast(ep->act, c, (size_t)N);
+    }
+}
+#endif
+
+/* ---------------------------------------------------------- public */
 
 void lm_gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                 float *C, int ldc, const lm_epilogue *ep, lm_pool *pool)
 {
-    (void)pool;
-    lm_gemm_nn_ref(M, N, K, A, lda, B, ldb, C, ldc, ep);
+    if (M <= 0 || N <= 0) return;
+    const lm__gemm_impl *impl = current_impl();
+#ifdef LM_USE_CBLAS
+    if (impl == &blas_impl) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb,
+                    0.0f, C, ldc);
+        blas_epilogue(M, N, C, ldc, ep);
+        return;
+    }
+#endif
+    if (!impl->kern || K <= 0 || (double)M * N * K < TINY_MACS) {
+        lm_gemm_nn_ref(M, N, K, A, lda, B, ldb, C, ldc, ep);
+        return;
+    }
+    if (impl->small_m && M <= impl->small_m_max) {
+        /* a few rows (inference): stream B once, no packing, no threads */
+        impl->small_m(M, N, K, A, lda, B, ldb, C, ldc, ep);
+        return;
+    }
+    gemm_job j = {OP_NN, M, N, K, A, lda, B, ldb, C, ldc, ep, impl, 0, 0, 0, 0};
+    gemm_run(&j, pool);
 }
 
 void lm_gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                 float *C, int ldc, lm_pool *pool)
 {
-    (void)pool;
-    lm_gemm_tn_ref(M, N, K, A, lda, B, ldb, C, ldc);
+    if (M <= 0 || N <= 0) return;
+    const lm__gemm_impl *impl = current_impl();
+#ifdef LM_USE_CBLAS
+    if (impl == &blas_impl) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb,
+                    0.0f, C, ldc);
+        return;
+    }
+#endif
+    if (!impl->kern || K <= 0 || (double)M * N * K < TINY_MACS) {
+        lm_gemm_tn_ref(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    gemm_job j = {OP_TN, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0};
+    gemm_run(&j, pool);
 }
 
 void lm_gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                 float *C, int ldc, lm_pool *pool)
 {
-    (void)pool;
-    lm_gemm_nt_ref(M, N, K, A, lda, B, ldb, C, ldc);
+    if (M <= 0 || N <= 0) return;
+    const lm__gemm_impl *impl = current_impl();
+#ifdef LM_USE_CBLAS
+    if (impl == &blas_impl) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, B, ldb,
+                    0.0f, C, ldc);
+        return;
+    }
+#endif
+    if (!impl->kern || K <= 0 || (double)M * N * K < TINY_MACS) {
+        lm_gemm_nt_ref(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    gemm_job j = {OP_NT, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0};
+    gemm_run(&j, pool);
 }
-
-const char *lm_gemm_variant(void) { return "ref"; }

@@ -63,7 +63,12 @@ void lm_act_apply(lm_act act, float *x, size_t n);
 /* Column sums: out (N) = sum over rows of A (M,N). For bias gradients. */
 void lm_colsum(int M, int N, const float *A, int lda, float *out);
 
-/* The GEMM variant in use ("ref", "avx2", "avx512", "blas"). */
+/* Whether all n values are finite (no NaN or Inf), vectorised. */
+int lm_vec_all_finite(const float *x, size_t n);
+
+/* The GEMM variant in use ("ref", "avx2", "avx512", "blas"). The
+ * environment variable LAMINA_GEMM=ref|avx2|avx512 forces one (for tests
+ * and benchmarks). */
 const char *lm_gemm_variant(void);
 
 #endif

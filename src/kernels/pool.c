@@ -1,11 +1,58 @@
-/* pool.c - placeholder serial pool (the threaded pool replaces it). */
-#include "kernels.h"
+/* pool.c - a persistent thread pool. Workers start once in lm_pool_new
+ * and wait for work by spinning briefly, then sleeping on a condition
+ * variable; lm_pool_run publishes a job by bumping a generation number,
+ * and every thread, the caller included, takes task indices from one
+ * atomic counter, so each task runs exactly once.
+ *
+ * The caller returns as soon as every task is done; it does not wait for
+ * workers that never woke (on a busy machine a descheduled worker would
+ * otherwise stall every call). To keep such a late worker off the next
+ * job's fields, a worker first registers in `active`, then checks that
+ * its generation is still current and not yet closed; the caller closes
+ * the job and waits for `active` to drain before returning. With
+ * sequentially consistent atomics either the caller sees the worker
+ * registered and waits for it, or the worker sees the job closed and
+ * leaves without touching it.
+ *
+ * One caller at a time: a pool belongs to one net (or one benchmark), and
+ * lm_pool_run must not be called on the same pool from two threads at
+ * once, nor from inside one of its own tasks. */
+#include "gemm_impl.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* How long a worker (or the waiting caller) spins before sleeping: long
+ * enough to bridge the gaps between the GEMMs of one training step. */
+#define SPIN_ITERS 20000
+
 struct lm_pool {
-    int n;
+    int n;           /* threads in all, the caller included */
+    int n_workers;   /* n - 1 started threads */
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* workers sleep here for a new generation */
+    pthread_cond_t done_cv; /* the caller sleeps here for the last task */
+    atomic_uint gen;        /* bumped once per job (and at shutdown) */
+    atomic_uint closed;     /* the last generation whose tasks are all done */
+    atomic_int stop;
+    /* the current job, written by the caller before gen is bumped */
+    void (*fn)(void *ctx, int i);
+    void *ctx;
+    int ntasks;
+    atomic_int next;   /* next task index to take */
+    atomic_int done;   /* tasks finished */
+    atomic_int active; /* workers registered in the current job */
 };
 
 int lm_cpu_count(void)
@@ -14,19 +61,151 @@ int lm_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+static void take_tasks(lm_pool *p)
+{
+    int i;
+    while ((i = atomic_fetch_add(&p->next, 1)) < p->ntasks) {
+        p->fn(p->ctx, i);
+        if (atomic_fetch_add(&p->done, 1) + 1 == p->ntasks) {
+            /* under the mutex, so a caller between its check and its
+             * wait cannot miss this */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+/* Waits until gen differs from seen; returns the new value. */
+static unsigned wait_gen(lm_pool *p, unsigned seen)
+{
+    for (int s = 0; s < SPIN_ITERS; s++) {
+        unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        if (g != seen) return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->mu);
+    unsigned g;
+    while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen)
+        pthread_cond_wait(&p->work_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    return g;
+}
+
+static void *worker_main(void *arg)
+{
+    lm_pool *p = arg;
+    unsigned seen = 0;
+    for (;;) {
+        seen = wait_gen(p, seen);
+        if (atomic_load(&p->stop)) break;
+        atomic_fetch_add(&p->active, 1);
+        /* join only a job that is still current and open (see the top) */
+        if (atomic_load(&p->gen) == seen && atomic_load(&p->closed) != seen) take_tasks(p);
+        atomic_fetch_sub(&p->active, 1);
+    }
+    lm__gemm_thread_release();
+    return NULL;
+}
+
+/* Waits until every task of the current job is done. */
+static void wait_done(lm_pool *p)
+{
+    for (int s = 0; s < SPIN_ITERS; s++) {
+        if (atomic_load(&p->done) == p->ntasks) return;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&p->done) != p->ntasks) pthread_cond_wait(&p->done_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits for registered workers to leave the closed job. They only pass
+ * a few instructions there, so spinning (then yielding) is enough. */
+static void wait_inactive(lm_pool *p)
+{
+    for (long s = 0; atomic_load(&p->active) != 0; s++) {
+        if (s < SPIN_ITERS) cpu_relax();
+        else sched_yield();
+    }
+}
+
+/* Wakes every worker for the job already written into p. */
+static void publish(lm_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->gen, 1);
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_shutdown(lm_pool *p, int started)
+{
+    atomic_store(&p->stop, 1);
+    publish(p);
+    for (int i = 0; i < started; i++) pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->done_cv);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->threads);
+    free(p);
+}
+
 lm_status lm_pool_new(lm_pool **out, int threads)
 {
-    *out = malloc(sizeof **out);
-    if (!*out) return LM_ENOMEM;
-    (*out)->n = threads > 0 ? threads : lm_cpu_count();
+    *out = NULL;
+    int n = threads > 0 ? threads : lm_cpu_count();
+    if (n > 1024) n = 1024;
+    lm_pool *p = calloc(1, sizeof *p);
+    if (!p) return LM_ENOMEM;
+    p->n = n;
+    p->threads = calloc((size_t)n, sizeof *p->threads);
+    if (!p->threads) {
+        free(p);
+        return LM_ENOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work_cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->closed, 0);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->active, 0);
+    p->n_workers = n - 1;
+    for (int i = 0; i < n - 1; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+            pool_shutdown(p, i);
+            return LM_ENOMEM;
+        }
+    }
+    *out = p;
     return LM_OK;
 }
 
-void lm_pool_free(lm_pool *p) { free(p); }
+void lm_pool_free(lm_pool *p)
+{
+    if (p) pool_shutdown(p, p->n_workers);
+}
+
 int lm_pool_size(const lm_pool *p) { return p ? p->n : 1; }
 
 void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx)
 {
-    (void)p;
-    for (int i = 0; i < ntasks; i++) fn(ctx, i);
+    if (ntasks <= 0) return;
+    if (!p || p->n_workers == 0 || ntasks == 1) {
+        for (int i = 0; i < ntasks; i++) fn(ctx, i);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->ntasks = ntasks;
+    atomic_store(&p->next, 0);
+    atomic_store(&p->done, 0);
+    publish(p);
+    take_tasks(p);
+    wait_done(p);
+    atomic_store(&p->closed, atomic_load(&p->gen));
+    wait_inactive(p);
 }

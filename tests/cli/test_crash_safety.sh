@@ -23,14 +23,14 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 data=$tmp/train.csv
 model=$tmp/model.lmn
-# 2000 rows, 8 features, two classes; about 10 ms an epoch, a checkpoint
+# 2000 rows, 8 features, two classes; a few ms an epoch, a checkpoint
 # every epoch, so the kills fall both inside epochs and inside writes.
 awk 'BEGIN { srand(7); print "a,b,c,d,e,f,g,h,label";
     for (i = 0; i < 2000; i++) { s = 0; line = "";
         for (j = 0; j < 8; j++) { v = rand() * 2 - 1; s += v * (j + 1); line = line sprintf("%.4f,", v) }
         print line (s > 0 ? "pos" : "neg") } }' >"$data"
 
-EPOCHS=40
+EPOCHS=200 # about half a second a run: most kills land mid-run
 # exec: in a background job the shell function's subshell becomes lamina
 # itself, so $! is lamina's pid and kill -9 reaches it.
 train() { # extra args...
@@ -127,6 +127,10 @@ while [ $r -le "$ROUNDS" ]; do
     fi
     r=$((r + 1))
 done
+if [ $fail -eq 0 ] && [ $interrupted -lt 20 ]; then
+    echo "FAIL crash_safety_kill9: only $interrupted of $kills kills landed mid-run (want at least 20)"
+    fail=1
+fi
 [ $fail -eq 0 ] && echo "ok crash_safety_kill9 ($kills kills, $interrupted mid-run, $resumed resumes from a checkpoint)"
 
 # Ctrl-C: the CLI saves the training state and exits 130; resuming from it
@@ -142,7 +146,9 @@ while [ $k -le 3 ] && [ $fail -eq 0 ]; do
     pid=$!
     n=0
     while [ ! -e "$model" ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
-    sleep "$(delay $((1000 + k)))"
+    # within 50 ms of the first checkpoint: a whole run takes a few
+    # hundred ms, so the signal lands mid-run even on a fast machine
+    sleep "$(awk -v s="$SEED" -v k="$k" 'BEGIN { srand(s * 1000 + 1000 + k); printf "%.3f", rand() * 0.05 }')"
     kill -INT "$pid" 2>/dev/null
     wait "$pid"
     rc=$?

@@ -1,0 +1,140 @@
+/* gemm_avx2.c - the AVX2+FMA micro-kernel: a 6x16 tile of C in 12 ymm
+ * accumulators, one FMA per k and element. Compiled with -mavx2 -mfma;
+ * gemm.c calls it only when cpuid says the CPU has both. */
+#include "gemm_impl.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include "transpose_avx.h"
+
+/* Full unrolling of the constant-count tile loops, so the accumulators
+ * stay in registers (clang wants its own spelling). */
+#ifdef __clang__
+#define UNROLL_FULL _Pragma("unroll")
+#else
+#define UNROLL_FULL _Pragma("GCC unroll 16")
+#endif
+
+#define MR 6
+#define NR 16
+
+/* Lanes [0, n) set, for maskload/maskstore. */
+static inline __m256i lane_mask(int n)
+{
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+/* relu and leaky relu exactly as the reference writes them: v > 0 ? v : ... */
+static inline __m256 act_vec(__m256 v, lm_act act)
+{
+    __m256 zero = _mm256_setzero_ps();
+    if (act == LM_RELU) return _mm256_max_ps(v, zero); /* v > 0 ? v : 0 */
+    if (act == LM_LEAKY_RELU) {
+        __m256 pos = _mm256_cmp_ps(v, zero, _CMP_GT_OQ);
+        return _mm256_blendv_ps(_mm256_mul_ps(v, _mm256_set1_ps(LM_LEAKY_SLOPE)), v, pos);
+    }
+    return v;
+}
+
+static void kern_6x16(int kc, const float *pa, int sa, const float *pb, float *c, int ldc,
+                      int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+{
+    __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
+    __m256 acc[MR][2];
+    UNROLL_FULL
+    for (int r = 0; r < MR; r++) {
+        if (accumulate && r < mr && nr == NR) { /* masked moves are slow on AMD */
+            acc[r][0] = _mm256_loadu_ps(c + (size_t)r * ldc);
+            acc[r][1] = _mm256_loadu_ps(c + (size_t)r * ldc + 8);
+        } else if (accumulate && r < mr) {
+            acc[r][0] = _mm256_maskload_ps(c + (size_t)r * ldc, m0);
+            acc[r][1] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
+        } else {
+            acc[r][0] = _mm256_setzero_ps();
+            acc[r][1] = _mm256_setzero_ps();
+        }
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+        UNROLL_FULL
+        for (int r = 0; r < MR; r++) {
+            __m256 a = _mm256_broadcast_ss(pa + r);
+            acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        }
+        pa += sa;
+        pb += NR;
+    }
+    if (last) {
+        __m256 bias0 = bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
+        __m256 bias1 = bias ? _mm256_maskload_ps(bias + 8, m1) : _mm256_setzero_ps();
+        UNROLL_FULL
+        for (int r = 0; r < MR; r++) {
+            if (bias) {
+                acc[r][0] = _mm256_add_ps(acc[r][0], bias0);
+                acc[r][1] = _mm256_add_ps(acc[r][1], bias1);
+            }
+            acc[r][0] = act_vec(acc[r][0], act);
+            acc[r][1] = act_vec(acc[r][1], act);
+        }
+    }
+    UNROLL_FULL
+    for (int r = 0; r < MR; r++) {
+        if (r < mr && nr == NR) {
+            _mm256_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
+            _mm256_storeu_ps(c + (size_t)r * ldc + 8, acc[r][1]);
+        } else if (r < mr) {
+            _mm256_maskstore_ps(c + (size_t)r * ldc, m0, acc[r][0]);
+            _mm256_maskstore_ps(c + (size_t)r * ldc + 8, m1, acc[r][1]);
+        }
+    }
+    /* sigmoid and tanh go through the shared code while the tile is hot */
+    if (last && (act == LM_SIGMOID || act == LM_TANH))
+        for (int r = 0; r < mr; r++) lm_act_apply_fast(act, c + (size_t)r * ldc, (size_t)nr);
+}
+
+/* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into 16-column
+ * panels (zero past nc): row copies for NN/TN, 8x8 transposes for NT. */
+static void pack_b_16(lm__gemm_op op, const float *B, int ldb, int k0, int kc, int j0, int nc,
+                      float *pb)
+{
+    for (int q = 0; q < nc; q += NR, pb += (size_t)NR * kc) {
+        int nr = nc - q < NR ? nc - q : NR;
+        if (op != LM__OP_NT) {
+            const float *src = B + (size_t)k0 * ldb + j0 + q;
+            for (int k = 0; k < kc; k++, src += ldb) {
+                float *d = pb + (size_t)k * NR;
+                if (nr == NR) {
+                    _mm256_store_ps(d, _mm256_loadu_ps(src));
+                    _mm256_store_ps(d + 8, _mm256_loadu_ps(src + 8));
+                } else {
+                    for (int c = 0; c < NR; c++) d[c] = c < nr ? src[c] : 0.0f;
+                }
+            }
+        } else {
+            /* B (N,K): column c of the panel is row j0+q+c of B */
+            const float *src = B + (size_t)(j0 + q) * ldb + k0;
+            int c = 0;
+            for (; c + 8 <= nr; c += 8) {
+                int k = 0;
+                for (; k + 8 <= kc; k += 8)
+                    transpose8(src + (size_t)c * ldb + k, (size_t)ldb, pb + (size_t)k * NR + c, NR);
+                for (; k < kc; k++)
+                    for (int t = 0; t < 8; t++)
+                        pb[(size_t)k * NR + c + t] = src[(size_t)(c + t) * ldb + k];
+            }
+            for (; c < NR; c++)
+                for (int k = 0; k < kc; k++)
+                    pb[(size_t)k * NR + c] = c < nr ? src[(size_t)c * ldb + k] : 0.0f;
+        }
+    }
+}
+
+const lm__gemm_impl lm__gemm_avx2 = {"avx2", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0};
+
+#else
+/* Built without AVX2 flags: a stub the driver never selects. */
+const lm__gemm_impl lm__gemm_avx2 = {"avx2", 0, 0, 0, 0, 0, 0, 0, 0};
+#endif

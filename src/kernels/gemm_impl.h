@@ -1,0 +1,85 @@
+/* gemm_impl.h - what the GEMM driver (gemm.c) shares with its SIMD
+ * micro-kernels (gemm_avx2.c, gemm_avx512.c) and with the kernel tests.
+ * Internal: never included by users.
+ *
+ * Packed layouts (BLIS style):
+ *  - an A panel holds MR rows of op(A) for kc values of k, k-major:
+ *    pa[k * MR + r] = op(A)(i0 + r, k0 + k), zero past the last row;
+ *  - a B panel holds NR columns of op(B), k-major:
+ *    pb[k * NR + c] = op(B)(k0 + k, j0 + c), zero past the last column.
+ */
+#ifndef LM_GEMM_IMPL_H
+#define LM_GEMM_IMPL_H
+
+#include "kernels.h"
+
+/* Computes one (mr, nr) tile of C (mr <= MR, nr <= NR) from packed
+ * panels: acc = (accumulate ? C : 0) + sum over kc of pa * pb, summing k
+ * in order with one FMA per step. The MR values of step k are at
+ * pa + k * sa (sa = MR when packed; a TN operand's rows are used in place
+ * with sa = lda). If last is set, the epilogue follows: bias (nr values,
+ * or NULL) is added, then act (never softmax). */
+typedef void (*lm__ukernel)(int kc, const float *pa, int sa, // (kc, MR), k stride sa
+                            const float *pb,                 // (kc, NR)
+                            float *c, int ldc,       // (mr, nr) tile
+                            int mr, int nr, int accumulate, int last,
+                            const float *bias, lm_act act);
+
+/* Which operand is transposed: NN reads A (M,K) and B (K,N); TN reads
+ * A (K,M); NT reads B (N,K). */
+typedef enum lm__gemm_op { LM__OP_NN, LM__OP_TN, LM__OP_NT } lm__gemm_op;
+
+/* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into MR-row panels. */
+typedef void (*lm__pack_a_fn)(lm__gemm_op op, const float *A, int lda, int i0, int mc,
+                              int k0, int kc, float *pa);
+/* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into NR-column panels. */
+typedef void (*lm__pack_b_fn)(lm__gemm_op op, const float *B, int ldb, int k0, int kc,
+                              int j0, int nc, float *pb);
+
+/* C (m, N) = A (m, K) B (K, N) for a few rows (m <= small_m_max),
+ * streaming B once without packing (single-row inference), then the
+ * epilogue. Sums each element over k in order with one FMA per step, as
+ * the packed path does, so the two give the same bits. */
+typedef void (*lm__small_m_fn)(int m, int N, int K, const float *A, int lda, const float *B,
+                               int ldb, float *C, int ldc, const lm_epilogue *ep);
+
+typedef struct lm__gemm_impl {
+    const char *name; /* "avx2", "avx512" */
+    int mr, nr;       /* tile shape of the micro-kernel */
+    lm__ukernel kern;
+    lm__pack_a_fn pack_a; /* NULL: the portable packing in gemm.c */
+    lm__pack_b_fn pack_b;
+    /* For N <= narrow->nr the driver uses this one instead (a taller,
+     * narrower tile wastes fewer lanes); NULL if none. */
+    const struct lm__gemm_impl *narrow;
+    lm__small_m_fn small_m; /* NN with M <= small_m_max; NULL if none */
+    int small_m_max;
+} lm__gemm_impl;
+
+/* The micro-kernels, each compiled for its ISA; only call them when the
+ * CPU has it (lm__gemm_force checks). */
+extern const lm__gemm_impl lm__gemm_avx2;
+extern const lm__gemm_impl lm__gemm_avx512;
+
+/* Selects the variant used by lm_gemm_* from now on: "ref", "avx2",
+ * "avx512", or NULL/"auto" for the best this CPU has. Returns 0 if the CPU
+ * (or the build, for "blas") lacks it, leaving the choice unchanged. For
+ * tests and benchmarks; not thread-safe against concurrent GEMMs. */
+int lm__gemm_force(const char *name);
+
+/* Fast elementwise activation over n values (same results as
+ * lm_act_apply to within float rounding of exp/tanh: identical for relu,
+ * leaky relu and identity). */
+void lm_act_apply_fast(lm_act act, float *x, size_t n);
+
+/* 1 if none of x (n) is NaN or Inf. Vectorised: the optimizer's
+ * per-step NaN check should use it instead of a serial sum of squares. */
+int lm_vec_all_finite(const float *x, size_t n);
+/* The AVX-512 body of lm_vec_all_finite (call only with AVX-512). */
+int lm__all_finite_avx512(const float *x, size_t n);
+
+/* Releases this thread's packing buffers (the pool's workers call it
+ * before they exit; other threads get it from a thread-exit hook). */
+void lm__gemm_thread_release(void);
+
+#endif

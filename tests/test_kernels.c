@@ -1,0 +1,396 @@
+/* test_kernels.c - every GEMM variant this CPU has (ref, avx2, avx512)
+ * against the reference at many shapes, layouts and epilogues; the
+ * same bits for 1, 2 and 3 threads; the pool runs each task once. */
+#include "harness.h"
+#include "kernels/gemm_impl.h"
+
+#include <float.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct gshape {
+    int M, N, K;
+} gshape;
+
+static const gshape SHAPES[] = {
+    {1, 1, 1},     {4, 1, 3},     {4, 4, 3},     {3, 4, 4},     {1, 7, 1},
+    {7, 13, 5},    {17, 33, 19},  {8, 32, 1},    {9, 33, 2},    {31, 17, 64},
+    {64, 256, 784}, {64, 128, 256}, {64, 10, 128}, {784, 256, 64}, {256, 128, 64},
+    {128, 10, 64}, {64, 256, 128}, {64, 128, 10}, {33, 65, 300},  {100, 530, 37},
+    {200, 40, 600}, {5, 1000, 3},   {97, 16, 17},  {1, 300, 700},  {300, 1, 700},
+};
+#define N_SHAPES (sizeof SHAPES / sizeof SHAPES[0])
+
+static const char *VARIANTS[] = {"ref", "avx2", "avx512"};
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng_state >> 40) & 0xFFFFFF) / 8388608.0f - 1.0f;
+}
+
+static float *rand_buf(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = frand();
+    return p;
+}
+
+typedef enum { NN, TN, NT } op_t;
+static const char *OP_NAMES[] = {"nn", "tn", "nt"};
+
+/* Operands of one case, with leading dimensions wider than the widths
+ * when pad is set. C's padding holds a sentinel that must survive. */
+typedef struct gcase {
+    op_t op;
+    int M, N, K, lda, ldb, ldc;
+    float *A, *B, *bias;
+    size_t nc;
+} gcase;
+
+#define SENTINEL 1234.5f
+
+static gcase make_case(op_t op, gshape s, int pad)
+{
+    gcase c = {op, s.M, s.N, s.K, 0, 0, 0, NULL, NULL, NULL, 0};
+    int ar = op == TN ? s.K : s.M, ac = op == TN ? s.M : s.K; /* A's rows, cols */
+    int br = op == NT ? s.N : s.K, bc = op == NT ? s.K : s.N;
+    c.lda = ac + (pad ? 3 : 0);
+    c.ldb = bc + (pad ? 5 : 0);
+    c.ldc = s.N + (pad ? 7 : 0);
+    c.A = rand_buf((size_t)ar * c.lda);
+    c.B = rand_buf((size_t)br * c.ldb);
+    c.bias = rand_buf((size_t)s.N);
+    c.nc = (size_t)s.M * c.ldc;
+    return c;
+}
+
+static void free_case(gcase *c)
+{
+    free(c->A);
+    free(c->B);
+    free(c->bias);
+}
+
+static float *new_c(const gcase *c)
+{
+    float *C = malloc(c->nc * sizeof *C);
+    for (size_t i = 0; i < c->nc; i++) C[i] = SENTINEL;
+    return C;
+}
+
+static void run_fast(const gcase *c, float *C, const lm_epilogue *ep, lm_pool *pool)
+{
+    if (c->op == NN)
+        lm_gemm_nn(c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc, ep, pool);
+    else if (c->op == TN)
+        lm_gemm_tn(c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc, pool);
+    else
+        lm_gemm_nt(c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc, pool);
+}
+
+static void run_ref(const gcase *c, float *C, const lm_epilogue *ep)
+{
+    if (c->op == NN)
+        lm_gemm_nn_ref(c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc, ep);
+    else if (c->op == TN)
+        lm_gemm_tn_ref(c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc);
+    else
+        lm_gemm_nt_ref(c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc);
+}
+
+static float a_at(const gcase *c, int i, int k)
+{
+    return c->op == TN ? c->A[(size_t)k * c->lda + i] : c->A[(size_t)i * c->lda + k];
+}
+static float b_at(const gcase *c, int k, int j)
+{
+    return c->op == NT ? c->B[(size_t)j * c->ldb + k] : c->B[(size_t)k * c->ldb + j];
+}
+
+/* Compares got with the reference: each element within rtol 1e-5 plus
+ * the rounding bound of a K-term dot product (4 K eps sum |a b|), which
+ * is what summing in another order can move it by. The padding must
+ * still hold the sentinel. Returns 1 if all is well. */
+static int close_to_ref(const gcase *c, const float *got, const float *ref, char *why,
+                        size_t whylen)
+{
+    for (int i = 0; i < c->M; i++) {
+        for (int j = 0; j < c->ldc; j++) {
+            size_t at = (size_t)i * c->ldc + j;
+            if (j >= c->N) {
+                if (got[at] != SENTINEL) {
+                    snprintf(why, whylen, "padding C[%d][%d] written", i, j);
+                    return 0;
+                }
+                continue;
+            }
+            double absdot = fabs((double)(c->bias[j])); /* bias may be added */
+            for (int k = 0; k < c->K; k++) absdot += fabs((double)a_at(c, i, k) * b_at(c, k, j));
+            double tol = 1e-5 * fabs((double)ref[at]) + 4.0 * (c->K + 1) * FLT_EPSILON * absdot +
+                         1e-30;
+            double d = fabs((double)got[at] - (double)ref[at]);
+            if (!(d <= tol)) {
+                snprintf(why, whylen, "C[%d][%d] = %.9g, reference %.9g (tol %.3g)", i, j,
+                         got[at], ref[at], tol);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static const lm_act EPI_ACTS[] = {LM_IDENTITY, LM_SIGMOID, LM_TANH, LM_RELU, LM_LEAKY_RELU};
+
+/* One variant over every shape, op, layout and (for NN) epilogue. */
+static void check_variant(const char *name)
+{
+    if (!lm__gemm_force(name)) {
+        printf("# variant %s not available on this CPU, skipped\n", name);
+        return;
+    }
+    CHECKF(!strcmp(lm_gemm_variant(), name), "variant %s, wanted %s", lm_gemm_variant(), name);
+    lm_pool *pool;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    char why[200];
+    for (size_t s = 0; s < N_SHAPES; s++) {
+        for (int op = NN; op <= NT; op++) {
+            for (int pad = 0; pad <= 1; pad++) {
+                gcase c = make_case((op_t)op, SHAPES[s], pad);
+                int n_ep = op == NN ? 2 * (int)(sizeof EPI_ACTS / sizeof EPI_ACTS[0]) + 1 : 1;
+                for (int e = 0; e < n_ep; e++) {
+                    /* e = 0: no epilogue; then each act without and with bias */
+                    lm_epilogue ep = {NULL, LM_IDENTITY};
+                    const lm_epilogue *epp = NULL;
+                    if (e > 0) {
+                        ep.act = EPI_ACTS[(e - 1) / 2];
+                        ep.bias = (e - 1) % 2 ? c.bias : NULL;
+                        epp = &ep;
+                    }
+                    float *ref = new_c(&c), *got = new_c(&c);
+                    run_ref(&c, ref, epp);
+                    run_fast(&c, got, epp, (s + e) % 2 ? pool : NULL);
+                    if (!close_to_ref(&c, got, ref, why, sizeof why))
+                        CHECKF(0, "%s %s %dx%dx%d pad %d act %d bias %d: %s", name,
+                               OP_NAMES[op], c.M, c.N, c.K, pad, (int)ep.act, ep.bias != NULL,
+                               why);
+                    free(ref);
+                    free(got);
+                }
+                free_case(&c);
+            }
+        }
+    }
+    lm_pool_free(pool);
+    lm__gemm_force(NULL);
+}
+
+static void test_gemm_ref(void) { check_variant("ref"); }
+static void test_gemm_avx2(void) { check_variant("avx2"); }
+static void test_gemm_avx512(void) { check_variant("avx512"); }
+
+/* K = 0 gives zeros (plus the epilogue), as the reference does. */
+static void test_gemm_k0(void)
+{
+    float bias[3] = {1, -2, 3}, C[6];
+    lm_epilogue ep = {bias, LM_RELU};
+    for (size_t v = 0; v < 3; v++) {
+        if (!lm__gemm_force(VARIANTS[v])) continue;
+        for (int i = 0; i < 6; i++) C[i] = 99;
+        lm_gemm_nn(2, 3, 0, NULL, 1, NULL, 3, C, 3, &ep, NULL);
+        CHECK(C[0] == 1 && C[1] == 0 && C[2] == 3 && C[3] == 1 && C[4] == 0 && C[5] == 3);
+        for (int i = 0; i < 6; i++) C[i] = 99;
+        lm_gemm_tn(2, 3, 0, NULL, 2, NULL, 3, C, 3, NULL);
+        CHECK(C[0] == 0 && C[5] == 0);
+    }
+    lm__gemm_force(NULL);
+}
+
+/* Every variant gives the same bits on 1, 2 and 3 threads. */
+static void test_gemm_thread_determinism(void)
+{
+    static const gshape big[] = {{64, 256, 784}, {784, 256, 64}, {64, 256, 128},
+                                 {256, 128, 64}, {131, 517, 300}, {1000, 40, 90}};
+    lm_pool *pools[4] = {NULL, NULL, NULL, NULL};
+    CHECK_OK(lm_pool_new(&pools[2], 2));
+    CHECK_OK(lm_pool_new(&pools[3], 3));
+    for (size_t v = 0; v < 3; v++) {
+        if (!lm__gemm_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof big / sizeof big[0]; s++) {
+            for (int op = NN; op <= NT; op++) {
+                gcase c = make_case((op_t)op, big[s], (int)(s % 2));
+                lm_epilogue ep = {c.bias, LM_TANH};
+                float *one = new_c(&c);
+                run_fast(&c, one, op == NN ? &ep : NULL, NULL);
+                for (int t = 2; t <= 3; t++) {
+                    float *many = new_c(&c);
+                    run_fast(&c, many, op == NN ? &ep : NULL, pools[t]);
+                    CHECKF(!memcmp(one, many, c.nc * sizeof *one),
+                           "%s %s %dx%dx%d: %d threads differ from 1", VARIANTS[v],
+                           OP_NAMES[op], c.M, c.N, c.K, t);
+                    free(many);
+                }
+                free(one);
+                free_case(&c);
+            }
+        }
+    }
+    lm__gemm_force(NULL);
+    lm_pool_free(pools[2]);
+    lm_pool_free(pools[3]);
+}
+
+/* A row of C has the same bits whether computed alone (the few-rows
+ * path), in a block of four, or in a big packed GEMM: one row predicted
+ * alone matches the same row predicted in a batch. */
+static void test_gemm_rows_consistent(void)
+{
+    gshape s = {13, 300, 700};
+    for (size_t v = 0; v < 3; v++) {
+        if (!lm__gemm_force(VARIANTS[v])) continue;
+        for (int k = 0; k < 2; k++) {
+            gcase c = make_case(NN, s, 1);
+            lm_epilogue ep = {c.bias, k ? LM_SIGMOID : LM_RELU};
+            float *all = new_c(&c), *part = new_c(&c);
+            run_fast(&c, all, &ep, NULL);
+            for (int i = 0; i < c.M; i += (i < 8 ? 4 : 1)) {
+                int m = i < 8 ? 4 : 1;
+                lm_gemm_nn(m, c.N, c.K, c.A + (size_t)i * c.lda, c.lda, c.B, c.ldb,
+                           part + (size_t)i * c.ldc, c.ldc, &ep, NULL);
+            }
+            CHECKF(!memcmp(all, part, c.nc * sizeof *all), "%s: rows alone differ from the batch",
+                   VARIANTS[v]);
+            free(all);
+            free(part);
+            free_case(&c);
+        }
+    }
+    lm__gemm_force(NULL);
+}
+
+static void test_gemm_variant_choice(void)
+{
+    const char *v = lm_gemm_variant();
+    CHECKF(!strcmp(v, "ref") || !strcmp(v, "avx2") || !strcmp(v, "avx512") ||
+               !strcmp(v, "blas"),
+           "unknown variant %s", v);
+    CHECK(!lm__gemm_force("no-such-variant"));
+    CHECK(lm__gemm_force("ref"));
+    CHECK(!strcmp(lm_gemm_variant(), "ref"));
+    CHECK(lm__gemm_force(NULL));
+    CHECK(!strcmp(lm_gemm_variant(), v) || getenv("LAMINA_GEMM"));
+    printf("# gemm variant: %s\n", lm_gemm_variant());
+}
+
+/* ------------------------------------------------------------- pool */
+
+typedef struct count_ctx {
+    atomic_int *hits;
+} count_ctx;
+
+static void count_task(void *ctx, int i)
+{
+    count_ctx *c = ctx;
+    atomic_fetch_add(&c->hits[i], 1);
+}
+
+static void test_pool_each_task_once(void)
+{
+    static const int sizes[] = {0, 1, 2, 3, 7, 64, 1000};
+    atomic_int hits[1000];
+    count_ctx ctx = {hits};
+    for (int threads = 1; threads <= 4; threads++) {
+        lm_pool *p;
+        CHECK_OK(lm_pool_new(&p, threads));
+        CHECK(lm_pool_size(p) == threads);
+        for (int rep = 0; rep < 200; rep++) {
+            int n = sizes[rep % (sizeof sizes / sizeof sizes[0])];
+            for (int i = 0; i < n; i++) atomic_init(&hits[i], 0);
+            lm_pool_run(p, n, count_task, &ctx);
+            for (int i = 0; i < n; i++)
+                CHECKF(atomic_load(&hits[i]) == 1, "%d threads, %d tasks: task %d ran %d times",
+                       threads, n, i, atomic_load(&hits[i]));
+        }
+        lm_pool_free(p);
+    }
+    /* a NULL pool runs them in order on the caller */
+    for (int i = 0; i < 5; i++) atomic_init(&hits[i], 0);
+    lm_pool_run(NULL, 5, count_task, &ctx);
+    for (int i = 0; i < 5; i++) CHECK(atomic_load(&hits[i]) == 1);
+    CHECK(lm_pool_size(NULL) == 1);
+    CHECK(lm_cpu_count() >= 1);
+}
+
+static void test_pool_default_size(void)
+{
+    lm_pool *p;
+    CHECK_OK(lm_pool_new(&p, 0));
+    CHECK(lm_pool_size(p) == lm_cpu_count());
+    lm_pool_free(p);
+    lm_pool_free(NULL);
+}
+
+/* The fast activation matches the reference: exactly for the piecewise
+ * linear ones, closely for sigmoid and tanh. */
+static void test_act_apply_fast(void)
+{
+    enum { N = 1003 };
+    float x[N], a[N], b[N];
+    for (int i = 0; i < N; i++) x[i] = (i % 3 == 0 ? 30.0f : 4.0f) * frand();
+    x[0] = 0.0f;
+    x[1] = -0.0f;
+    x[2] = 1e-8f;
+    x[3] = -100.0f;
+    x[4] = 100.0f;
+    for (size_t k = 0; k < sizeof EPI_ACTS / sizeof EPI_ACTS[0]; k++) {
+        lm_act act = EPI_ACTS[k];
+        memcpy(a, x, sizeof x);
+        memcpy(b, x, sizeof x);
+        lm_act_apply(act, a, N);
+        lm_act_apply_fast(act, b, N);
+        size_t w;
+        double r = th_close_ratio(b, a, N, 1e-7, 1e-5, &w);
+        CHECKF(r <= 1, "act %d: x=%g fast %.9g ref %.9g", (int)act, x[w], b[w], a[w]);
+        if (act == LM_RELU || act == LM_LEAKY_RELU || act == LM_IDENTITY)
+            CHECKF(!memcmp(a, b, sizeof a), "act %d not bit-identical", (int)act);
+    }
+}
+
+static void test_vec_all_finite(void)
+{
+    float x[100];
+    for (int n = 0; n <= 100; n++) {
+        for (int i = 0; i < 100; i++) x[i] = frand() * 1e30f;
+        CHECKF(lm_vec_all_finite(x, (size_t)n), "n %d: all finite", n);
+        for (int bad = 0; bad < n; bad += 7) {
+            float keep = x[bad];
+            x[bad] = bad % 2 ? NAN : -INFINITY;
+            CHECKF(!lm_vec_all_finite(x, (size_t)n), "n %d: non-finite at %d missed", n, bad);
+            x[bad] = keep;
+        }
+        if (n < 100) { /* past the end does not count */
+            x[n] = NAN;
+            CHECKF(lm_vec_all_finite(x, (size_t)n), "n %d: looked past the end", n);
+        }
+    }
+    x[0] = FLT_MAX;
+    x[1] = -FLT_MIN;
+    CHECK(lm_vec_all_finite(x, 2));
+}
+
+int main(void)
+{
+    RUN(test_gemm_variant_choice);
+    RUN(test_gemm_ref);
+    RUN(test_gemm_avx2);
+    RUN(test_gemm_avx512);
+    RUN(test_gemm_k0);
+    RUN(test_gemm_thread_determinism);
+    RUN(test_gemm_rows_consistent);
+    RUN(test_pool_each_task_once);
+    RUN(test_pool_default_size);
+    RUN(test_act_apply_fast);
+    RUN(test_vec_all_finite);
+    TEST_MAIN_END();
+}
