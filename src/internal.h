@@ -135,7 +135,7 @@ lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, size_t n);
 void lm__optim_free(lm__optim *opt);
 /* One update of params from grads. Returns LM_ENUMERIC (changing nothing)
  * if the gradient holds a NaN or Inf. */
-lm_status lm__optim_step(lm__optim *opt, float *params, float *grads);
+lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool);
 
 /* -------------------------------------------------------------- data */
 

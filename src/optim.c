@@ -92,7 +92,26 @@ static void adam(const lm_optim_opts *o, uint64_t t, size_t n, float *p, const f
     }
 }
 
-lm_status lm__optim_step(lm__optim *opt, float *params, float *grads)
+/* The update is elementwise, so threads may share it out in chunks with
+ * bit-identical results whatever their number. */
+typedef struct update_job {
+    lm__optim *opt;
+    float *params, *grads;
+    int tasks;
+} update_job;
+
+static void update_chunk(void *ctx, int i)
+{
+    const update_job *j = ctx;
+    const lm__optim *opt = j->opt;
+    size_t n = opt->n, lo = (n * (size_t)i / (size_t)j->tasks) & ~(size_t)15;
+    size_t hi = i + 1 == j->tasks ? n : (n * (size_t)(i + 1) / (size_t)j->tasks) & ~(size_t)15;
+    float *m = opt->m ? opt->m + lo : NULL, *v = opt->v ? opt->v + lo : NULL;
+    if (opt->o.kind == LM_SGD) sgd(&opt->o, hi - lo, j->params + lo, j->grads + lo, m);
+    else adam(&opt->o, opt->t, hi - lo, j->params + lo, j->grads + lo, m, v);
+}
+
+lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
     if (!lm_vec_all_finite(grads, opt->n)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
     if (opt->o.clip_norm > 0) {
@@ -105,8 +124,9 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads)
             for (size_t i = 0; i < opt->n; i++) grads[i] *= (float)coef;
     }
     opt->t++;
-    if (opt->o.kind == LM_SGD) sgd(&opt->o, opt->n, params, grads, opt->m);
-    else adam(&opt->o, opt->t, opt->n, params, grads, opt->m, opt->v);
+    update_job job = {opt, params, grads, opt->n >= ((size_t)1 << 16) ? lm_pool_size(pool) : 1};
+    if (job.tasks > 1) lm_pool_run(pool, job.tasks, update_chunk, &job);
+    else update_chunk(&job, 0);
     /* A finite gradient can still overflow a parameter (a learning rate far
      * too high); stop here rather than train on, or save, an Inf. */
     if (!lm_vec_all_finite(params, opt->n))

@@ -155,7 +155,7 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
     lm_status st = lm_train_loss_grad(t, x, y, labels, n, &l);
     if (loss) *loss = l;
     if (st) return st;
-    return lm__optim_step(&t->opt, t->net->params, t->net->grads);
+    return lm__optim_step(&t->opt, t->net->params, t->net->grads, lm__net_pool(t->net));
 }
 
 /* ------------------------------------------------------------- epochs */
@@ -197,8 +197,8 @@ static lm_status check_data(const lm_net *net, const lm_data *d, const char *wha
 
 /* Loads rows idx[0..n) of d into ws->x0 (converting and normalising)
  * and their targets into yb or lb. */
-static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx, size_t n,
-                   float *yb, int32_t *lb)
+static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx,
+                        size_t n, float *yb, int32_t *lb)
 {
     size_t nx = (size_t)net->n_in;
     int w = lm_net_n_out(net);
@@ -218,6 +218,39 @@ static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t 
         if (d->labels) lb[r] = d->labels[src];
         else memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
     }
+}
+
+typedef struct gather_job {
+    const lm_net *net;
+    lm_ws *ws;
+    const lm_data *d;
+    const size_t *idx;
+    size_t n;
+    float *yb;
+    int32_t *lb;
+    int tasks;
+} gather_job;
+
+/* Task i gathers its share of the rows: each row is copied whole by one
+ * thread, so the result does not depend on the thread count. */
+static void gather_task(void *ctx, int i)
+{
+    const gather_job *j = ctx;
+    size_t lo = j->n * (size_t)i / (size_t)j->tasks, hi = j->n * (size_t)(i + 1) / (size_t)j->tasks;
+    size_t nx = (size_t)j->net->n_in, w = (size_t)lm_net_n_out(j->net);
+    lm_ws shifted = *j->ws;
+    shifted.x0 = j->ws->x0 + lo * nx;
+    gather_rows(j->net, &shifted, j->d, j->idx + lo, hi - lo, j->yb + lo * w, j->lb + lo);
+}
+
+static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx, size_t n,
+                   float *yb, int32_t *lb, lm_pool *pool)
+{
+    /* threads only pay off on big batches of wide rows */
+    int tasks = n * (size_t)net->n_in >= 16384 ? lm_pool_size(pool) : 1;
+    gather_job job = {net, ws, d, idx, n, yb, lb, tasks};
+    if (tasks > 1) lm_pool_run(pool, tasks, gather_task, &job);
+    else gather_rows(net, ws, d, idx, n, yb, lb);
 }
 
 static int reports_accuracy(const lm_train *t, const lm_data *d)
@@ -255,7 +288,7 @@ static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *ac
     for (size_t r = 0; r < d->n; r += t->batch) {
         size_t m = d->n - r < t->batch ? d->n - r : t->batch, c;
         for (size_t i = 0; i < m; i++) t->perm[i] = r + i;
-        gather(t->net, t->ws, d, t->perm, m, t->yb, t->lb);
+        gather(t->net, t->ws, d, t->perm, m, t->yb, t->lb, lm__net_pool(t->net));
         float l;
         st = loss_and_grads(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 0, &l, &c);
         if (st) return st;
@@ -289,10 +322,10 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     double wsum = 0, psum = 0;
     for (size_t b = 0; b < nb; b++) {
         size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch, c;
-        gather(t->net, t->ws, d, t->perm + r, m, t->yb, t->lb);
+        gather(t->net, t->ws, d, t->perm + r, m, t->yb, t->lb, lm__net_pool(t->net));
         float l;
         st = loss_and_grads(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 1, &l, &c);
-        if (!st) st = lm__optim_step(&t->opt, t->net->params, t->net->grads);
+        if (!st) st = lm__optim_step(&t->opt, t->net->params, t->net->grads, lm__net_pool(t->net));
         if (st) {
             lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
             return st;

@@ -150,6 +150,56 @@ static void thread_count_same_bits(void)
     free(c);
 }
 
+/* A net big enough that the optimizer update and the batch gather are
+ * shared between threads too (over 65536 parameters, wide batches). */
+static float *train_wide(int threads, lm_optim_kind kind)
+{
+    enum { N = 256, NX = 300 };
+    static uint8_t x[N * NX];
+    static int32_t lab[N];
+    lm_rng r = lm_rng_seed(21);
+    for (int i = 0; i < N * NX; i++) x[i] = (uint8_t)lm_rng_below(&r, 256);
+    for (int i = 0; i < N; i++) lab[i] = (int32_t)lm_rng_below(&r, 10);
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(4);
+    lm_net_new(&net, NX);
+    lm_net_add_dense(net, 256, LM_RELU, LM_BIAS);
+    lm_net_add_dense(net, 10, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_HE, &rng);
+    lm_net_set_threads(net, threads);
+    float mean[NX], scale[NX];
+    for (int j = 0; j < NX; j++) mean[j] = 128, scale[j] = 1.0f / 64;
+    lm_net_set_norm(net, mean, scale);
+    lm_data d = {.n = N, .nx = NX, .x_type = LM_U8, .x = x, .labels = lab, .n_classes = 10};
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.optim.kind = kind;
+    o.optim.momentum = kind == LM_SGD ? 0.9f : 0.0f;
+    o.optim.lr = 0.01f;
+    o.batch = 64;
+    o.epochs = 2;
+    CHECK(lm_net_n_params(net) > 65536);
+    CHECK_OK(lm_fit(net, &d, &o, &rng));
+    float *p = malloc(lm_net_n_params(net) * sizeof *p);
+    memcpy(p, lm_net_params(net), lm_net_n_params(net) * sizeof *p);
+    lm_net_free(net);
+    return p;
+}
+
+static void wide_thread_count_same_bits(void)
+{
+    size_t n = 300 * 256 + 256 + 256 * 10 + 10;
+    for (int k = 0; k < 2; k++) { /* SGD with momentum, and Adam */
+        lm_optim_kind kind = k ? LM_ADAM : LM_SGD;
+        float *a = train_wide(1, kind), *b = train_wide(2, kind), *c = train_wide(3, kind);
+        CHECKF(memcmp(a, b, n * sizeof(float)) == 0, "%s: 1 and 2 threads differ", lm_optim_name(kind));
+        CHECKF(memcmp(a, c, n * sizeof(float)) == 0, "%s: 1 and 3 threads differ", lm_optim_name(kind));
+        free(a);
+        free(b);
+        free(c);
+    }
+}
+
 static void resume_matches_uninterrupted(void)
 {
     char path[] = "/tmp/lm_ckpt_XXXXXX";
@@ -425,6 +475,7 @@ int main(void)
     RUN(xor_sigmoid_bce);
     RUN(same_seed_same_bits);
     RUN(thread_count_same_bits);
+    RUN(wide_thread_count_same_bits);
     RUN(resume_matches_uninterrupted);
     RUN(nan_stops_with_params_intact);
     RUN(callback_stops_and_counts);
