@@ -98,7 +98,8 @@ int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx)
         ok = 0;
         err = errno;
     }
-    // Model files are private by nature; plots and logs follow the umask.
+    // mkstemp makes 0600; plots and logs follow the umask like any new
+    // file (the CLI is single-threaded, so reading the umask is safe).
     if (ok) {
         mode_t um = umask(0);
         umask(um);

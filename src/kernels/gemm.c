@@ -142,10 +142,6 @@ void lm__gemm_thread_release(void)
     pthread_setspecific(g_scratch_key, NULL);
 }
 
-/* ---------------------------------------------------------- epilogue */
-
-void lm_act_apply_fast(lm_act act, float *x, size_t n) { lm_act_apply(act, x, n); }
-
 /* --------------------------------------------------------- vector ops */
 
 static atomic_int g_finite_simd = -1; /* -1 until checked */
@@ -377,7 +373,7 @@ static void blas_epilogue(int M, int N, float *C, int ldc, const lm_epilogue *ep
         float *c = C + (size_t)i * ldc;
         if (ep->bias)
             for (int j = 0; j < N; j++) c[j] += ep->bias[j];
-        lm_act_apply_fast(ep->act, c, (size_t)N);
+        lm_act_apply(ep->act, c, (size_t)N);
     }
 }
 #endif

@@ -92,7 +92,7 @@ static void kern_6x16(int kc, const float *pa, int sa, const float *pb, float *c
     }
     /* sigmoid and tanh go through the shared code while the tile is hot */
     if (last && (act == LM_SIGMOID || act == LM_TANH))
-        for (int r = 0; r < mr; r++) lm_act_apply_fast(act, c + (size_t)r * ldc, (size_t)nr);
+        for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)nr);
 }
 
 /* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into 16-column

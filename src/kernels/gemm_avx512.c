@@ -90,7 +90,7 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, int kc, const float *pa
     }
     /* sigmoid and tanh go through the shared code while the tile is hot */
     if (last && (act == LM_SIGMOID || act == LM_TANH))
-        for (int r = 0; r < mr; r++) lm_act_apply_fast(act, c + (size_t)r * ldc, (size_t)nr);
+        for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)nr);
 }
 
 static void kern_8x32(int kc, const float *pa, int sa, const float *pb, float *c, int ldc,
@@ -181,7 +181,7 @@ ALWAYS_INLINE void kt_body(const int NRT, int kc, const float *pa, int sa, const
         if (r < mr) _mm512_mask_storeu_ps(c + (size_t)r * ldc, cols, acc[r]);
     /* sigmoid and tanh go through the shared code while the tile is hot */
     if (last && (act == LM_SIGMOID || act == LM_TANH))
-        for (int r = 0; r < mr; r++) lm_act_apply_fast(act, c + (size_t)r * ldc, (size_t)NRT);
+        for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)NRT);
 }
 
 static void kern_t16(int kc, const float *pa, int sa, const float *pb, float *c, int ldc,
@@ -347,7 +347,7 @@ ALWAYS_INLINE void small_m_block(const int MR, int K, const float *A, int lda,
         _mm512_mask_storeu_ps(cr + 16, m1, act_vec(v1, act));
         _mm512_mask_storeu_ps(cr + 32, m2, act_vec(v2, act));
         _mm512_mask_storeu_ps(cr + 48, m3, act_vec(v3, act));
-        if (act == LM_SIGMOID || act == LM_TANH) lm_act_apply_fast(act, cr, (size_t)nr);
+        if (act == LM_SIGMOID || act == LM_TANH) lm_act_apply(act, cr, (size_t)nr);
     }
 }
 

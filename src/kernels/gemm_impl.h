@@ -67,14 +67,6 @@ extern const lm__gemm_impl lm__gemm_avx512;
  * tests and benchmarks; not thread-safe against concurrent GEMMs. */
 int lm__gemm_force(const char *name);
 
-/* Fast elementwise activation over n values (same results as
- * lm_act_apply to within float rounding of exp/tanh: identical for relu,
- * leaky relu and identity). */
-void lm_act_apply_fast(lm_act act, float *x, size_t n);
-
-/* 1 if none of x (n) is NaN or Inf. Vectorised: the optimizer's
- * per-step NaN check should use it instead of a serial sum of squares. */
-int lm_vec_all_finite(const float *x, size_t n);
 /* The AVX-512 body of lm_vec_all_finite (call only with AVX-512). */
 int lm__all_finite_avx512(const float *x, size_t n);
 
