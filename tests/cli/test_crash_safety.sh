@@ -30,7 +30,7 @@ awk 'BEGIN { srand(7); print "a,b,c,d,e,f,g,h,label";
         for (j = 0; j < 8; j++) { v = rand() * 2 - 1; s += v * (j + 1); line = line sprintf("%.4f,", v) }
         print line (s > 0 ? "pos" : "neg") } }' >"$data"
 
-EPOCHS=200 # about half a second a run: most kills land mid-run
+EPOCHS=200 # a fraction of a second a run
 # exec: in a background job the shell function's subshell becomes lamina
 # itself, so $! is lamina's pid and kill -9 reaches it.
 train() { # extra args...
@@ -42,9 +42,11 @@ params_hash() {
     "$LAMINA" info --json "$1" 2>/dev/null | sed -n 's/.*"params_hash": *"\([0-9a-f]*\)".*/\1/p'
 }
 
-# Seconds to wait before kill number $1: uniform in [0, 0.6).
+# Seconds to wait before kill number $1: uniform over 80% of the length of an
+# uninterrupted run ($RUN_S, measured below), so the kills land mid-run
+# however fast this machine and this build are.
 delay() {
-    awk -v s="$SEED" -v k="$1" 'BEGIN { srand(s * 1000 + k); printf "%.3f", rand() * 0.6 }'
+    awk -v s="$SEED" -v k="$1" -v t="$RUN_S" 'BEGIN { srand(s * 1000 + k); printf "%.3f", rand() * 0.8 * t }'
 }
 
 # Starts a training run (args passed on), kills it with SIGKILL after
@@ -78,11 +80,13 @@ check_after_kill() { # round label
     return 0
 }
 
-# The reference: one uninterrupted run.
+# The reference: one uninterrupted run, timed.
+t0=$(date +%s%N)
 if ! (train) >/dev/null 2>"$tmp/err"; then
     echo "FAIL crash_safety_reference: an uninterrupted run failed: $(cat "$tmp/err")"
     exit 1
 fi
+RUN_S=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 want=$(params_hash "$model")
 if [ -z "$want" ]; then
     echo "FAIL crash_safety_reference: no params_hash from lamina info --json"
