@@ -32,11 +32,10 @@ static void softmax_rows(float *x, size_t rows, int w)
         float *v = x + r * (size_t)w;
         float mx = v[0];
         for (int j = 1; j < w; j++) mx = v[j] > mx ? v[j] : mx;
+        for (int j = 0; j < w; j++) v[j] -= mx;
+        lm_vec_exp(v, (size_t)w);
         double sum = 0;
-        for (int j = 0; j < w; j++) {
-            v[j] = expf(v[j] - mx);
-            sum += v[j];
-        }
+        for (int j = 0; j < w; j++) sum += v[j];
         float inv = (float)(1.0 / sum);
         for (int j = 0; j < w; j++) v[j] *= inv;
     }
@@ -54,17 +53,9 @@ void lm__act_backward(lm_act act, const float *a, float *d, size_t rows, int wid
     switch (act) {
     case LM_IDENTITY: break;
     case LM_SIGMOID:
-        for (size_t i = 0; i < n; i++) d[i] *= a[i] * (1.0f - a[i]);
-        break;
     case LM_TANH:
-        for (size_t i = 0; i < n; i++) d[i] *= 1.0f - a[i] * a[i];
-        break;
     case LM_RELU:
-        for (size_t i = 0; i < n; i++) d[i] = a[i] > 0.0f ? d[i] : 0.0f;
-        break;
-    case LM_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) d[i] *= a[i] > 0.0f ? 1.0f : LM_LEAKY_SLOPE;
-        break;
+    case LM_LEAKY_RELU: lm_act_grad(act, a, d, n); break;
     case LM_SOFTMAX:
         /* d_in_j = a_j (d_j - sum_k d_k a_k): the row Jacobian of softmax. */
         for (size_t r = 0; r < rows; r++) {

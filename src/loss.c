@@ -81,6 +81,23 @@ static double bce(int fused, const float *out, const float *y, const int32_t *la
     return sum * inv;
 }
 
+/* The sum over j of exp(z_j - mx) (in double); the exps themselves go to
+ * e when it is not NULL. */
+static double sum_exp(const float *z, int w, float mx, float *e)
+{
+    enum { CHUNK = 256 };
+    float buf[CHUNK];
+    double se = 0;
+    for (int j0 = 0; j0 < w; j0 += CHUNK) {
+        int m = w - j0 < CHUNK ? w - j0 : CHUNK;
+        float *dst = e ? e + j0 : buf;
+        for (int j = 0; j < m; j++) dst[j] = z[j0 + j] - mx;
+        lm_vec_exp(dst, (size_t)m);
+        for (int j = 0; j < m; j++) se += dst[j];
+    }
+    return se;
+}
+
 static double ce(int fused, const float *out, const float *y, const int32_t *labels,
                  size_t n, int w, float *dout)
 {
@@ -89,9 +106,9 @@ static double ce(int fused, const float *out, const float *y, const int32_t *lab
         const float *z = out + r * (size_t)w;
         float *d = dout ? dout + r * (size_t)w : NULL;
         if (fused) {
-            double mx = z[0], se = 0, tsum = 0, tz = 0;
+            float mx = z[0];
             for (int j = 1; j < w; j++) mx = z[j] > mx ? z[j] : mx;
-            for (int j = 0; j < w; j++) se += exp(z[j] - mx);
+            double se = sum_exp(z, w, mx, d), tsum = 0, tz = 0;
             double lse = mx + log(se);
             for (int j = 0; j < w; j++) {
                 double t = target(y, labels, r, j, w);
@@ -99,9 +116,10 @@ static double ce(int fused, const float *out, const float *y, const int32_t *lab
                 tz += t * z[j];
             }
             sum += lse * tsum - tz;
+            /* d holds exp(z - mx); exp(z - lse) = that / se */
             if (d)
                 for (int j = 0; j < w; j++)
-                    d[j] = (float)((exp(z[j] - lse) * tsum - target(y, labels, r, j, w)) * inv);
+                    d[j] = (float)((d[j] / se * tsum - target(y, labels, r, j, w)) * inv);
         } else {
             for (int j = 0; j < w; j++) {
                 double t = target(y, labels, r, j, w);

@@ -334,16 +334,13 @@ void lm_ws_free(lm_ws *ws)
 
 void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n)
 {
-    size_t count = n * (size_t)net->n_in;
+    size_t nx = (size_t)net->n_in;
     if (!net->norm_mean) {
-        memcpy(ws->x0, x, count * sizeof(float));
+        memcpy(ws->x0, x, n * nx * sizeof(float));
         return;
     }
-    for (size_t r = 0; r < n; r++) {
-        const float *xr = x + r * (size_t)net->n_in;
-        float *o = ws->x0 + r * (size_t)net->n_in;
-        for (int j = 0; j < net->n_in; j++) o[j] = (xr[j] - net->norm_mean[j]) * net->norm_scale[j];
-    }
+    for (size_t r = 0; r < n; r++)
+        lm_vec_norm_f32(ws->x0 + r * nx, x + r * nx, net->norm_mean, net->norm_scale, nx);
 }
 
 void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act, lm_pool *pool)

@@ -55,65 +55,81 @@ void lm__optim_free(lm__optim *opt)
     opt->m = opt->v = NULL;
 }
 
-static void sgd(const lm_optim_opts *o, size_t n, float *p, const float *g, float *buf)
+/* This step's constants, as torch.optim computes them. */
+static lm_update step_constants(const lm__optim *opt, uint64_t t)
 {
-    float lr = o->lr, wd = o->weight_decay, mu = o->momentum;
-    if (buf && !o->nesterov) { /* the common case, branch-free so it vectorises */
-        for (size_t i = 0; i < n; i++) {
-            buf[i] = mu * buf[i] + (g[i] + wd * p[i]);
-            p[i] -= lr * buf[i];
-        }
-        return;
+    const lm_optim_opts *o = &opt->o;
+    lm_update u = {LM_UPD_SGD, o->lr, o->weight_decay, o->momentum, 0, 0, 0, 0, 1, 0, 1};
+    if (o->kind == LM_SGD) {
+        if (opt->m) u.kind = o->nesterov ? LM_UPD_NESTEROV : LM_UPD_MOMENTUM;
+        return u;
     }
-    for (size_t i = 0; i < n; i++) {
-        float d = g[i] + wd * p[i];
-        if (buf) {
-            buf[i] = mu * buf[i] + d;
-            d = o->nesterov ? d + mu * buf[i] : buf[i];
-        }
-        p[i] -= lr * d;
-    }
+    u.kind = LM_UPD_ADAM;
+    u.b1 = o->beta1;
+    u.b2 = o->beta2;
+    u.eps = o->eps;
+    u.l2 = o->kind == LM_ADAM ? o->weight_decay : 0.0f;
+    u.decay = o->kind == LM_ADAMW ? 1.0f - o->lr * o->weight_decay : 1.0f;
+    u.step = (float)(o->lr / (1.0 - pow(o->beta1, (double)t)));
+    u.bc2_sqrt = (float)sqrt(1.0 - pow(o->beta2, (double)t));
+    return u;
 }
 
-static void adam(const lm_optim_opts *o, uint64_t t, size_t n, float *p, const float *g,
-                 float *m, float *v)
-{
-    float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-    float l2 = o->kind == LM_ADAM ? o->weight_decay : 0.0f;
-    float decay = o->kind == LM_ADAMW ? 1.0f - o->lr * o->weight_decay : 1.0f;
-    float step = (float)(o->lr / (1.0 - pow(b1, (double)t)));
-    float bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)t));
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + l2 * p[i];
-        p[i] *= decay;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
-    }
-}
-
-/* The update is elementwise, so threads may share it out in chunks with
- * bit-identical results whatever their number. */
+/* The step is elementwise, so threads share it out in chunks (of whole
+ * 64-byte lines) with bit-identical results whatever their number. Each
+ * task first checks its share of the gradient; only when every share is
+ * finite does a second round update, checking the new parameters as it
+ * writes them. */
+enum { MAX_TASKS = 64 };
 typedef struct update_job {
     lm__optim *opt;
+    lm_update u;
     float *params, *grads;
     int tasks;
+    int ok[MAX_TASKS];
 } update_job;
 
-static void update_chunk(void *ctx, int i)
+static void chunk(const update_job *j, int i, size_t *lo, size_t *hi)
 {
-    const update_job *j = ctx;
+    size_t n = j->opt->n;
+    *lo = (n * (size_t)i / (size_t)j->tasks) & ~(size_t)15;
+    *hi = i + 1 == j->tasks ? n : (n * (size_t)(i + 1) / (size_t)j->tasks) & ~(size_t)15;
+}
+
+static void check_task(void *ctx, int i)
+{
+    update_job *j = ctx;
+    size_t lo, hi;
+    chunk(j, i, &lo, &hi);
+    j->ok[i] = lm_vec_all_finite(j->grads + lo, hi - lo);
+}
+
+static void update_task(void *ctx, int i)
+{
+    update_job *j = ctx;
     const lm__optim *opt = j->opt;
-    size_t n = opt->n, lo = (n * (size_t)i / (size_t)j->tasks) & ~(size_t)15;
-    size_t hi = i + 1 == j->tasks ? n : (n * (size_t)(i + 1) / (size_t)j->tasks) & ~(size_t)15;
-    float *m = opt->m ? opt->m + lo : NULL, *v = opt->v ? opt->v + lo : NULL;
-    if (opt->o.kind == LM_SGD) sgd(&opt->o, hi - lo, j->params + lo, j->grads + lo, m);
-    else adam(&opt->o, opt->t, hi - lo, j->params + lo, j->grads + lo, m, v);
+    size_t lo, hi;
+    chunk(j, i, &lo, &hi);
+    j->ok[i] = lm_vec_update(&j->u, hi - lo, j->params + lo, j->grads + lo,
+                             opt->m ? opt->m + lo : NULL, opt->v ? opt->v + lo : NULL);
+}
+
+/* Runs fn over the job's tasks; whether every task reported ok. */
+static int run_all(update_job *j, void (*fn)(void *, int), lm_pool *pool)
+{
+    if (j->tasks > 1) lm_pool_run(pool, j->tasks, fn, j);
+    else fn(j, 0);
+    int ok = 1;
+    for (int i = 0; i < j->tasks; i++) ok &= j->ok[i];
+    return ok;
 }
 
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
-    if (!lm_vec_all_finite(grads, opt->n)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
+    int tasks = opt->n >= ((size_t)1 << 15) ? lm_pool_size(pool) : 1;
+    update_job job = {opt, step_constants(opt, opt->t + 1), params, grads,
+                      tasks < MAX_TASKS ? tasks : MAX_TASKS, {0}};
+    if (!run_all(&job, check_task, pool)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
     if (opt->o.clip_norm > 0) {
         /* as torch.nn.utils.clip_grad_norm_ */
         double sq = 0;
@@ -124,12 +140,9 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *p
             for (size_t i = 0; i < opt->n; i++) grads[i] *= (float)coef;
     }
     opt->t++;
-    update_job job = {opt, params, grads, opt->n >= ((size_t)1 << 16) ? lm_pool_size(pool) : 1};
-    if (job.tasks > 1) lm_pool_run(pool, job.tasks, update_chunk, &job);
-    else update_chunk(&job, 0);
     /* A finite gradient can still overflow a parameter (a learning rate far
      * too high); stop here rather than train on, or save, an Inf. */
-    if (!lm_vec_all_finite(params, opt->n))
+    if (!run_all(&job, update_task, pool))
         return lm__err(LM_ENUMERIC, "a parameter overflowed to Inf or NaN (is the learning rate too high?)");
     return LM_OK;
 }

@@ -206,15 +206,10 @@ static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const si
     for (size_t r = 0; r < n; r++) {
         size_t src = idx[r];
         float *o = ws->x0 + r * nx;
-        if (d->x_type == LM_U8) {
-            const uint8_t *x = (const uint8_t *)d->x + src * nx;
-            if (mean) for (size_t j = 0; j < nx; j++) o[j] = ((float)x[j] - mean[j]) * scale[j];
-            else for (size_t j = 0; j < nx; j++) o[j] = (float)x[j];
-        } else {
-            const float *x = (const float *)d->x + src * nx;
-            if (mean) for (size_t j = 0; j < nx; j++) o[j] = (x[j] - mean[j]) * scale[j];
-            else memcpy(o, x, nx * sizeof(float));
-        }
+        if (d->x_type == LM_U8)
+            lm_vec_norm_u8(o, (const uint8_t *)d->x + src * nx, mean, scale, nx);
+        else
+            lm_vec_norm_f32(o, (const float *)d->x + src * nx, mean, scale, nx);
         if (d->labels) lb[r] = d->labels[src];
         else memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
     }

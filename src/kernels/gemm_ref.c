@@ -2,32 +2,6 @@
  * against, and the fallback on any CPU. Sums over K in order. */
 #include "kernels.h"
 
-#include <math.h>
-
-static inline float act1(lm_act act, float v)
-{
-    switch (act) {
-    case LM_SIGMOID: return 1.0f / (1.0f + expf(-v));
-    case LM_TANH: return tanhf(v);
-    case LM_RELU: return v > 0.0f ? v : 0.0f;
-    case LM_LEAKY_RELU: return v > 0.0f ? v : LM_LEAKY_SLOPE * v;
-    default: return v;
-    }
-}
-
-void lm_act_apply(lm_act act, float *x, size_t n)
-{
-    if (act == LM_IDENTITY || act == LM_SOFTMAX) return;
-    for (size_t i = 0; i < n; i++) x[i] = act1(act, x[i]);
-}
-
-void lm_colsum(int M, int N, const float *A, int lda, float *out)
-{
-    for (int j = 0; j < N; j++) out[j] = 0.0f;
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) out[j] += A[(size_t)i * lda + j];
-}
-
 void lm_gemm_nn_ref(int M, int N, int K, const float *A, int lda, const float *B,
                     int ldb, float *C, int ldc, const lm_epilogue *ep)
 {

@@ -10,6 +10,7 @@
 #define LM_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "lamina.h"
 
 /* ------------------------------------------------------ thread pool */
@@ -57,11 +58,48 @@ void lm_gemm_tn_ref(int M, int N, int K, const float *A, int lda, const float *B
 void lm_gemm_nt_ref(int M, int N, int K, const float *A, int lda, const float *B,
                     int ldb, float *C, int ldc);
 
+/* ------------------------------------------------------ elementwise */
+
+/* Vectorised where the CPU allows (AVX-512), chosen at run time like the
+ * GEMM. Each element is computed on its own, so results never depend on
+ * how threads split an array. The SIMD exp behind sigmoid, tanh and
+ * softmax is within 2 ulp of the correctly rounded value (the portable
+ * one uses libm). */
+
 /* Applies an elementwise activation (not softmax) to n values in place. */
 void lm_act_apply(lm_act act, float *x, size_t n);
 
+/* d *= act'(.) for n values, from the activation's outputs a; for an
+ * elementwise act (not softmax; identity leaves d alone). */
+void lm_act_grad(lm_act act, const float *a, float *d, size_t n);
+
+/* x = exp(x) for n values in place. */
+void lm_vec_exp(float *x, size_t n);
+
 /* Column sums: out (N) = sum over rows of A (M,N). For bias gradients. */
 void lm_colsum(int M, int N, const float *A, int lda, float *out);
+
+/* out = (x - mean) * scale elementwise over n values (mean and scale
+ * both NULL: a plain conversion). Loads a batch of u8 or float rows. */
+void lm_vec_norm_u8(float *out, const uint8_t *x, const float *mean, const float *scale,
+                    size_t n);
+void lm_vec_norm_f32(float *out, const float *x, const float *mean, const float *scale,
+                     size_t n);
+
+/* One optimizer step's constants for lm_vec_update (src/optim.c fills
+ * them the way torch.optim computes them). */
+typedef enum lm_update_kind { LM_UPD_SGD, LM_UPD_MOMENTUM, LM_UPD_NESTEROV, LM_UPD_ADAM } lm_update_kind;
+typedef struct lm_update {
+    lm_update_kind kind;
+    float lr, wd, mu; /* SGD: rate, L2 weight decay, momentum */
+    float b1, b2, eps, l2, decay, step, bc2_sqrt; /* Adam and AdamW */
+} lm_update;
+
+/* Updates n parameters p from gradients g and state m (momentum or Adam's
+ * first moment; NULL for plain SGD) and v (Adam's second moment). Returns
+ * 1 if every new parameter is finite. The SIMD and portable versions give
+ * the same bits: the same float operations in the same order, no FMA. */
+int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v);
 
 /* Whether all n values are finite (no NaN or Inf), vectorised. */
 int lm_vec_all_finite(const float *x, size_t n);

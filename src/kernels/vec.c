@@ -1,0 +1,196 @@
+/* vec.c - the elementwise kernels: activations and their gradients, exp,
+ * column sums, batch loading, optimizer updates. The portable versions
+ * here are the reference; a SIMD variant (vec_avx512.c) is chosen once at
+ * run time when the CPU has it. */
+#include "vec_impl.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------ portable code */
+
+static inline float act1(lm_act act, float v)
+{
+    switch (act) {
+    case LM_SIGMOID: { /* e^-|v| never overflows: tiny outputs stay exact */
+        float e = expf(-fabsf(v));
+        return (v < 0.0f ? e : 1.0f) / (1.0f + e);
+    }
+    case LM_TANH: return tanhf(v);
+    case LM_RELU: return v > 0.0f ? v : 0.0f;
+    case LM_LEAKY_RELU: return v > 0.0f ? v : LM_LEAKY_SLOPE * v;
+    default: return v;
+    }
+}
+
+static void act_ref(lm_act act, float *x, size_t n)
+{
+    if (act == LM_IDENTITY || act == LM_SOFTMAX) return;
+    for (size_t i = 0; i < n; i++) x[i] = act1(act, x[i]);
+}
+
+static void act_grad_ref(lm_act act, const float *a, float *d, size_t n)
+{
+    switch (act) {
+    case LM_SIGMOID:
+        for (size_t i = 0; i < n; i++) d[i] *= a[i] * (1.0f - a[i]);
+        break;
+    case LM_TANH:
+        for (size_t i = 0; i < n; i++) d[i] *= 1.0f - a[i] * a[i];
+        break;
+    case LM_RELU:
+        for (size_t i = 0; i < n; i++) d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        break;
+    case LM_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) d[i] *= a[i] > 0.0f ? 1.0f : LM_LEAKY_SLOPE;
+        break;
+    default: break; /* identity; softmax is not elementwise (act.c) */
+    }
+}
+
+static void exp_ref(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = expf(x[i]);
+}
+
+static void colsum_ref(int M, int N, const float *A, int lda, float *out)
+{
+    for (int j = 0; j < N; j++) out[j] = 0.0f;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) out[j] += A[(size_t)i * lda + j];
+}
+
+static void norm_u8_ref(float *out, const uint8_t *x, const float *mean, const float *scale,
+                        size_t n)
+{
+    if (mean)
+        for (size_t i = 0; i < n; i++) out[i] = ((float)x[i] - mean[i]) * scale[i];
+    else
+        for (size_t i = 0; i < n; i++) out[i] = (float)x[i];
+}
+
+static void norm_f32_ref(float *out, const float *x, const float *mean, const float *scale,
+                         size_t n)
+{
+    if (mean)
+        for (size_t i = 0; i < n; i++) out[i] = (x[i] - mean[i]) * scale[i];
+    else
+        memmove(out, x, n * sizeof(float));
+}
+
+static inline int finite1(float x) { return fabsf(x) <= 3.40282347e38f; }
+
+/* The arithmetic of torch.optim's SGD and Adam, one element at a time;
+ * vec_avx512.c repeats it operation for operation. */
+static int update_ref(const lm_update *u, size_t n, float *p, const float *g, float *m,
+                      float *v)
+{
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        switch (u->kind) {
+        case LM_UPD_SGD: p[i] -= u->lr * (g[i] + u->wd * p[i]); break;
+        case LM_UPD_MOMENTUM:
+            m[i] = u->mu * m[i] + (g[i] + u->wd * p[i]);
+            p[i] -= u->lr * m[i];
+            break;
+        case LM_UPD_NESTEROV: {
+            float d = g[i] + u->wd * p[i];
+            m[i] = u->mu * m[i] + d;
+            p[i] -= u->lr * (d + u->mu * m[i]);
+            break;
+        }
+        case LM_UPD_ADAM: {
+            float gi = g[i] + u->l2 * p[i];
+            p[i] *= u->decay;
+            m[i] = u->b1 * m[i] + (1.0f - u->b1) * gi;
+            v[i] = u->b2 * v[i] + (1.0f - u->b2) * gi * gi;
+            p[i] -= u->step * m[i] / (sqrtf(v[i]) / u->bc2_sqrt + u->eps);
+            break;
+        }
+        }
+        ok &= finite1(p[i]);
+    }
+    return ok;
+}
+
+const lm__vec_impl lm__vec_ref = {"ref",       act_ref,      act_grad_ref, exp_ref,
+                                  colsum_ref,  norm_u8_ref,  norm_f32_ref, update_ref};
+
+/* ----------------------------------------------------- variant choice */
+
+static _Atomic(const lm__vec_impl *) g_vec; /* NULL until first use */
+
+static const lm__vec_impl *vec_named(const char *name)
+{
+    int simd = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    simd = lm__vec_avx512.name && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+#endif
+    if (!name || !*name || !strcmp(name, "auto") || !strcmp(name, "avx512"))
+        return simd ? &lm__vec_avx512 : (name && !strcmp(name, "avx512") ? NULL : &lm__vec_ref);
+    if (!strcmp(name, "ref")) return &lm__vec_ref;
+    return NULL;
+}
+
+const lm__vec_impl *lm__vec_current(void)
+{
+    const lm__vec_impl *p = atomic_load_explicit(&g_vec, memory_order_acquire);
+    if (p) return p;
+    /* LAMINA_GEMM=ref pins the portable code everywhere (tests, benchmarks) */
+    const char *env = getenv("LAMINA_GEMM");
+    p = vec_named(env && !strcmp(env, "ref") ? "ref" : NULL);
+    const lm__vec_impl *expected = NULL;
+    if (!atomic_compare_exchange_strong(&g_vec, &expected, p)) p = expected;
+    return p;
+}
+
+int lm__vec_force(const char *name)
+{
+    const lm__vec_impl *p = vec_named(name);
+    if (!p) return 0;
+    atomic_store_explicit(&g_vec, p, memory_order_release);
+    return 1;
+}
+
+/* -------------------------------------------------------------- public */
+
+void lm_act_apply(lm_act act, float *x, size_t n)
+{
+    if (act == LM_IDENTITY || act == LM_SOFTMAX || n == 0) return;
+    lm__vec_current()->act(act, x, n);
+}
+
+void lm_act_grad(lm_act act, const float *a, float *d, size_t n)
+{
+    if (act == LM_IDENTITY || act == LM_SOFTMAX || n == 0) return;
+    lm__vec_current()->act_grad(act, a, d, n);
+}
+
+void lm_vec_exp(float *x, size_t n) { lm__vec_current()->exp(x, n); }
+
+void lm_colsum(int M, int N, const float *A, int lda, float *out)
+{
+    if (N > 0) lm__vec_current()->colsum(M, N, A, lda, out);
+}
+
+void lm_vec_norm_u8(float *out, const uint8_t *x, const float *mean, const float *scale,
+                    size_t n)
+{
+    lm__vec_current()->norm_u8(out, x, mean, scale, n);
+}
+
+void lm_vec_norm_f32(float *out, const float *x, const float *mean, const float *scale,
+                     size_t n)
+{
+    lm__vec_current()->norm_f32(out, x, mean, scale, n);
+}
+
+int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v)
+{
+    return lm__vec_current()->update(u, n, p, g, m, v);
+}

@@ -1,0 +1,256 @@
+/* test_vec.c - the elementwise kernels (src/kernels/vec*.c): the SIMD exp,
+ * sigmoid and tanh against double precision over their whole range and at
+ * the special values; every other SIMD kernel against the portable
+ * reference, bit for bit, at lengths that exercise the masked tails. */
+#include "harness.h"
+#include "kernels/vec_impl.h"
+
+#include <float.h>
+#include <stdint.h>
+
+static const lm__vec_impl *simd(void)
+{
+    return lm__vec_avx512.name && lm__vec_force("avx512") ? &lm__vec_avx512 : NULL;
+}
+
+/* Distance of f from the exact value d in units of the float spacing at
+ * d (the smallest denormal below FLT_MIN). */
+static double ulps(float f, double d)
+{
+    if (isnan(d)) return isnan(f) ? 0 : INFINITY;
+    if (isinf(d) || isinf(f)) return (double)f == d ? 0 : INFINITY;
+    double ad = fabs(d), spacing = ldexp(1.0, -149);
+    if (ad >= FLT_MIN) spacing = ldexp(1.0, ilogb(ad) - 23);
+    return fabs((double)f - d) / spacing;
+}
+
+typedef double (*exact_fn)(double);
+static double exact_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* Worst ulp error of op over n points evenly spread on [lo, hi]. */
+static double worst_ulps(const lm__vec_impl *v, int what, exact_fn f, double lo, double hi,
+                         size_t n, float *where)
+{
+    enum { CHUNK = 1000 };
+    float x[CHUNK], y[CHUNK];
+    double worst = 0;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (size_t i = 0; i < m; i++) x[i] = y[i] = (float)(lo + (hi - lo) * (double)(i0 + i) / (double)(n - 1));
+        if (what == 0) v->exp(y, m);
+        else v->act(what == 1 ? LM_SIGMOID : LM_TANH, y, m);
+        for (size_t i = 0; i < m; i++) {
+            double e = ulps(y[i], f((double)x[i]));
+            if (!(e <= worst)) {
+                worst = e;
+                *where = x[i];
+            }
+        }
+    }
+    return worst;
+}
+
+static void exp_sigmoid_tanh_accuracy(void)
+{
+    const lm__vec_impl *v = simd();
+    if (!v) {
+        printf("# exp_sigmoid_tanh_accuracy: no AVX-512 here, only the reference runs\n");
+        return;
+    }
+    float at = 0;
+    double e = worst_ulps(v, 0, exp, -103.9, 88.7, 2000003, &at);
+    CHECKF(e <= 2.0, "exp: %.2f ulp at %.9g", e, at);
+    e = worst_ulps(v, 0, exp, -1, 1, 1000003, &at);
+    CHECKF(e <= 2.0, "exp near 0: %.2f ulp at %.9g", e, at);
+    e = worst_ulps(v, 1, exact_sigmoid, -103, 30, 2000003, &at);
+    CHECKF(e <= 3.0, "sigmoid: %.2f ulp at %.9g", e, at);
+    e = worst_ulps(v, 2, tanh, -12, 12, 2000003, &at);
+    CHECKF(e <= 3.0, "tanh: %.2f ulp at %.9g", e, at);
+    e = worst_ulps(v, 2, tanh, -1e-3, 1e-3, 200003, &at);
+    CHECKF(e <= 3.0, "tanh near 0: %.2f ulp at %.9g", e, at);
+    lm__vec_force(NULL);
+}
+
+static void special_values(void)
+{
+    const lm__vec_impl *v = simd();
+    if (!v) {
+        printf("# special_values: no AVX-512 here, only the reference runs\n");
+        return;
+    }
+    float x[8] = {NAN, INFINITY, -INFINITY, 100.0f, -200.0f, 0.0f, -0.0f, 1e-30f};
+    float y[8];
+    memcpy(y, x, sizeof y);
+    v->exp(y, 8);
+    CHECK(isnan(y[0]) && y[1] == INFINITY && y[2] == 0.0f && y[3] == INFINITY && y[4] == 0.0f);
+    CHECK(y[5] == 1.0f && y[6] == 1.0f && y[7] == 1.0f);
+    memcpy(y, x, sizeof y);
+    v->act(LM_SIGMOID, y, 8);
+    CHECK(isnan(y[0]) && y[1] == 1.0f && y[2] == 0.0f && y[3] == 1.0f && y[4] == 0.0f);
+    CHECK(y[5] == 0.5f && y[6] == 0.5f);
+    memcpy(y, x, sizeof y);
+    v->act(LM_TANH, y, 8);
+    CHECK(isnan(y[0]) && y[1] == 1.0f && y[2] == -1.0f && y[3] == 1.0f && y[4] == -1.0f);
+    CHECK(y[5] == 0.0f && !signbit(y[5]) && y[6] == 0.0f && signbit(y[6]) && y[7] == 1e-30f);
+    memcpy(y, x, sizeof y);
+    v->act(LM_RELU, y, 8); /* as the reference: v > 0 ? v : 0 */
+    CHECK(y[0] == 0.0f && y[1] == INFINITY && y[2] == 0.0f && y[3] == 100.0f && y[7] == 1e-30f);
+    CHECK(!signbit(y[6]));
+    lm__vec_force(NULL);
+}
+
+/* n pseudo-random floats in [-s, s) with a few exact zeros. */
+static void fill(float *x, size_t n, float s, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (i % 7 == 3) ? 0.0f : s * ((float)(seed >> 8) / 8388608.0f - 1.0f);
+    }
+}
+
+static const size_t LENS[] = {0, 1, 7, 15, 16, 17, 31, 33, 100, 1000, 4099};
+#define NLENS (sizeof LENS / sizeof LENS[0])
+
+static void act_and_grad_match_reference(void)
+{
+    const lm__vec_impl *v = simd();
+    if (!v) {
+        printf("# act_and_grad_match_reference: no AVX-512 here, only the reference runs\n");
+        return;
+    }
+    static float a[4099], b[4099], d1[4099], d2[4099];
+    const lm_act acts[] = {LM_RELU, LM_LEAKY_RELU, LM_SIGMOID, LM_TANH, LM_IDENTITY};
+    for (size_t ai = 0; ai < sizeof acts / sizeof acts[0]; ai++)
+        for (size_t li = 0; li < NLENS; li++) {
+            size_t n = LENS[li];
+            fill(a, n, 3.0f, (uint32_t)(n + ai));
+            memcpy(b, a, n * sizeof(float));
+            fill(d1, n, 1.0f, (uint32_t)(7 * n + ai));
+            memcpy(d2, d1, n * sizeof(float));
+            if (acts[ai] == LM_RELU || acts[ai] == LM_LEAKY_RELU) { /* exact in both */
+                v->act(acts[ai], a, n);
+                lm__vec_ref.act(acts[ai], b, n);
+                CHECKF(memcmp(a, b, n * sizeof(float)) == 0, "%s, n %zu: forward differs",
+                       lm_act_name(acts[ai]), n);
+            } else {
+                lm__vec_ref.act(acts[ai], a, n);
+                memcpy(b, a, n * sizeof(float));
+            }
+            /* the gradient, from the same outputs, must agree bit for bit */
+            v->act_grad(acts[ai], a, d1, n);
+            lm__vec_ref.act_grad(acts[ai], a, d2, n);
+            CHECKF(memcmp(d1, d2, n * sizeof(float)) == 0, "%s, n %zu: gradient differs",
+                   lm_act_name(acts[ai]), n);
+        }
+    lm__vec_force(NULL);
+}
+
+static void colsum_and_norm_match_reference(void)
+{
+    const lm__vec_impl *v = simd();
+    if (!v) {
+        printf("# colsum_and_norm_match_reference: no AVX-512 here, only the reference runs\n");
+        return;
+    }
+    static float A[37 * 150], s1[150], s2[150], o1[4099], o2[4099], mean[4099], scale[4099];
+    static uint8_t u8[4099];
+    static float f[4099];
+    fill(A, sizeof A / sizeof A[0], 2.0f, 5);
+    const int shapes[][3] = {{1, 1, 1}, {5, 16, 16}, {37, 10, 17}, {8, 64, 70}, {3, 129, 150}, {37, 150, 150}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int M = shapes[i][0], N = shapes[i][1], lda = shapes[i][2];
+        v->colsum(M, N, A, lda, s1);
+        lm__vec_ref.colsum(M, N, A, lda, s2);
+        CHECKF(memcmp(s1, s2, (size_t)N * sizeof(float)) == 0, "colsum %dx%d differs", M, N);
+    }
+    fill(mean, 4099, 100.0f, 9);
+    fill(scale, 4099, 0.1f, 10);
+    fill(f, 4099, 300.0f, 11);
+    for (size_t i = 0; i < 4099; i++) u8[i] = (uint8_t)(i * 37 + 11);
+    for (size_t li = 0; li < NLENS; li++) {
+        size_t n = LENS[li];
+        for (int with_norm = 0; with_norm < 2; with_norm++) {
+            const float *m = with_norm ? mean : NULL, *s = with_norm ? scale : NULL;
+            v->norm_u8(o1, u8, m, s, n);
+            lm__vec_ref.norm_u8(o2, u8, m, s, n);
+            CHECKF(memcmp(o1, o2, n * sizeof(float)) == 0, "norm_u8 n %zu differs", n);
+            v->norm_f32(o1, f, m, s, n);
+            lm__vec_ref.norm_f32(o2, f, m, s, n);
+            CHECKF(memcmp(o1, o2, n * sizeof(float)) == 0, "norm_f32 n %zu differs", n);
+        }
+    }
+    lm__vec_force(NULL);
+}
+
+/* Three steps of each update kind, SIMD against the reference: the same
+ * bits in the parameters and in the optimizer state. */
+static void update_matches_reference(void)
+{
+    const lm__vec_impl *v = simd();
+    if (!v) {
+        printf("# update_matches_reference: no AVX-512 here, only the reference runs\n");
+        return;
+    }
+    enum { N = 1003 };
+    static float p1[N], p2[N], g[N], m1[N], m2[N], v1[N], v2[N];
+    lm_update kinds[5] = {
+        {LM_UPD_SGD, 0.1f, 0.01f, 0, 0, 0, 0, 0, 1, 0, 1},
+        {LM_UPD_MOMENTUM, 0.05f, 0.0f, 0.9f, 0, 0, 0, 0, 1, 0, 1},
+        {LM_UPD_NESTEROV, 0.05f, 1e-3f, 0.8f, 0, 0, 0, 0, 1, 0, 1},
+        {LM_UPD_ADAM, 0.001f, 0, 0, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f, 0.01f, 0.0316f},
+        {LM_UPD_ADAM, 0.001f, 0, 0, 0.9f, 0.999f, 1e-8f, 0.0f, 0.99999f, 0.01f, 0.0316f},
+    };
+    for (int k = 0; k < 5; k++) {
+        const size_t lens[] = {1, 15, 17, N};
+        for (size_t li = 0; li < 4; li++) {
+            size_t n = lens[li];
+            fill(p1, n, 1.0f, (uint32_t)(k + 100));
+            memcpy(p2, p1, n * sizeof(float));
+            memset(m1, 0, sizeof m1);
+            memset(m2, 0, sizeof m2);
+            memset(v1, 0, sizeof v1);
+            memset(v2, 0, sizeof v2);
+            for (int step = 0; step < 3; step++) {
+                fill(g, n, 0.5f, (uint32_t)(step * 31 + k));
+                CHECK(v->update(&kinds[k], n, p1, g, m1, v1) == 1);
+                CHECK(lm__vec_ref.update(&kinds[k], n, p2, g, m2, v2) == 1);
+            }
+            CHECKF(memcmp(p1, p2, n * sizeof(float)) == 0, "kind %d, n %zu: parameters differ", k, n);
+            CHECKF(memcmp(m1, m2, n * sizeof(float)) == 0 && memcmp(v1, v2, n * sizeof(float)) == 0,
+                   "kind %d, n %zu: optimizer state differs", k, n);
+            /* an overflow in the last element, masked tail included */
+            lm_update big = kinds[k];
+            big.wd = 0;
+            p1[n - 1] = -3.4e38f;
+            if (big.kind == LM_UPD_ADAM) { /* a step of about step * 0.1 * bc2_sqrt / 0.0316 */
+                g[n - 1] = 1.0f;
+                big.step = 1e38f;
+            } else {
+                g[n - 1] = 3e38f;
+                big.lr = 10.0f;
+            }
+            CHECKF(v->update(&big, n, p1, g, m1, v1) == 0, "kind %d, n %zu: overflow missed", k, n);
+        }
+    }
+    lm__vec_force(NULL);
+}
+
+/* The portable update must flag a non-finite result too. */
+static void reference_update_flags_overflow(void)
+{
+    float p[3] = {1, 2, -3e38f}, g[3] = {0, 0, 3e38f};
+    lm_update u = {LM_UPD_SGD, 10.0f, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+    CHECK(lm__vec_ref.update(&u, 2, p, g, NULL, NULL) == 1);
+    CHECK(lm__vec_ref.update(&u, 3, p, g, NULL, NULL) == 0);
+}
+
+int main(void)
+{
+    RUN(exp_sigmoid_tanh_accuracy);
+    RUN(special_values);
+    RUN(act_and_grad_match_reference);
+    RUN(colsum_and_norm_match_reference);
+    RUN(update_matches_reference);
+    RUN(reference_update_flags_overflow);
+    TEST_MAIN_END();
+}
