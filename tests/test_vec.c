@@ -8,10 +8,24 @@
 #include <float.h>
 #include <stdint.h>
 
-static const lm__vec_impl *simd(void)
+/* The SIMD variants this CPU and build have; each test runs on all. */
+static int simd_variants(const lm__vec_impl *out[2])
 {
-    return lm__vec_avx512.name && lm__vec_force("avx512") ? &lm__vec_avx512 : NULL;
+    int n = 0;
+    if (lm__vec_force("avx2")) out[n++] = &lm__vec_avx2;
+    if (lm__vec_force("avx512")) out[n++] = &lm__vec_avx512;
+    lm__vec_force(NULL);
+    return n;
 }
+
+/* Runs body (a function of one variant) on every SIMD variant here. */
+#define FOR_EACH_SIMD(body)                                                             \
+    do {                                                                                \
+        const lm__vec_impl *vs_[2];                                                     \
+        int nv_ = simd_variants(vs_);                                                   \
+        if (nv_ == 0) printf("# %s: no SIMD variant here, only the reference runs\n", __func__); \
+        for (int i_ = 0; i_ < nv_; i_++) body(vs_[i_]);                                 \
+    } while (0)
 
 /* Distance of f from the exact value d in units of the float spacing at
  * d (the smallest denormal below FLT_MIN). */
@@ -50,34 +64,25 @@ static double worst_ulps(const lm__vec_impl *v, int what, exact_fn f, double lo,
     return worst;
 }
 
-static void exp_sigmoid_tanh_accuracy(void)
+static void exp_sigmoid_tanh_accuracy_on(const lm__vec_impl *v)
 {
-    const lm__vec_impl *v = simd();
-    if (!v) {
-        printf("# exp_sigmoid_tanh_accuracy: no AVX-512 here, only the reference runs\n");
-        return;
-    }
     float at = 0;
     double e = worst_ulps(v, 0, exp, -103.9, 88.7, 2000003, &at);
-    CHECKF(e <= 2.0, "exp: %.2f ulp at %.9g", e, at);
+    CHECKF(e <= 2.0, "[%s] exp: %.2f ulp at %.9g", v->name, e, at);
     e = worst_ulps(v, 0, exp, -1, 1, 1000003, &at);
-    CHECKF(e <= 2.0, "exp near 0: %.2f ulp at %.9g", e, at);
+    CHECKF(e <= 2.0, "[%s] exp near 0: %.2f ulp at %.9g", v->name, e, at);
     e = worst_ulps(v, 1, exact_sigmoid, -103, 30, 2000003, &at);
-    CHECKF(e <= 3.0, "sigmoid: %.2f ulp at %.9g", e, at);
+    CHECKF(e <= 3.0, "[%s] sigmoid: %.2f ulp at %.9g", v->name, e, at);
     e = worst_ulps(v, 2, tanh, -12, 12, 2000003, &at);
-    CHECKF(e <= 3.0, "tanh: %.2f ulp at %.9g", e, at);
+    CHECKF(e <= 3.0, "[%s] tanh: %.2f ulp at %.9g", v->name, e, at);
     e = worst_ulps(v, 2, tanh, -1e-3, 1e-3, 200003, &at);
-    CHECKF(e <= 3.0, "tanh near 0: %.2f ulp at %.9g", e, at);
-    lm__vec_force(NULL);
+    CHECKF(e <= 3.0, "[%s] tanh near 0: %.2f ulp at %.9g", v->name, e, at);
 }
 
-static void special_values(void)
+static void exp_sigmoid_tanh_accuracy(void) { FOR_EACH_SIMD(exp_sigmoid_tanh_accuracy_on); }
+
+static void special_values_on(const lm__vec_impl *v)
 {
-    const lm__vec_impl *v = simd();
-    if (!v) {
-        printf("# special_values: no AVX-512 here, only the reference runs\n");
-        return;
-    }
     float x[8] = {NAN, INFINITY, -INFINITY, 100.0f, -200.0f, 0.0f, -0.0f, 1e-30f};
     float y[8];
     memcpy(y, x, sizeof y);
@@ -96,8 +101,9 @@ static void special_values(void)
     v->act(LM_RELU, y, 8); /* as the reference: v > 0 ? v : 0 */
     CHECK(y[0] == 0.0f && y[1] == INFINITY && y[2] == 0.0f && y[3] == 100.0f && y[7] == 1e-30f);
     CHECK(!signbit(y[6]));
-    lm__vec_force(NULL);
 }
+
+static void special_values(void) { FOR_EACH_SIMD(special_values_on); }
 
 /* n pseudo-random floats in [-s, s) with a few exact zeros. */
 static void fill(float *x, size_t n, float s, uint32_t seed)
@@ -111,13 +117,8 @@ static void fill(float *x, size_t n, float s, uint32_t seed)
 static const size_t LENS[] = {0, 1, 7, 15, 16, 17, 31, 33, 100, 1000, 4099};
 #define NLENS (sizeof LENS / sizeof LENS[0])
 
-static void act_and_grad_match_reference(void)
+static void act_and_grad_match_reference_on(const lm__vec_impl *v)
 {
-    const lm__vec_impl *v = simd();
-    if (!v) {
-        printf("# act_and_grad_match_reference: no AVX-512 here, only the reference runs\n");
-        return;
-    }
     static float a[4099], b[4099], d1[4099], d2[4099];
     const lm_act acts[] = {LM_RELU, LM_LEAKY_RELU, LM_SIGMOID, LM_TANH, LM_IDENTITY};
     for (size_t ai = 0; ai < sizeof acts / sizeof acts[0]; ai++)
@@ -130,7 +131,7 @@ static void act_and_grad_match_reference(void)
             if (acts[ai] == LM_RELU || acts[ai] == LM_LEAKY_RELU) { /* exact in both */
                 v->act(acts[ai], a, n);
                 lm__vec_ref.act(acts[ai], b, n);
-                CHECKF(memcmp(a, b, n * sizeof(float)) == 0, "%s, n %zu: forward differs",
+                CHECKF(memcmp(a, b, n * sizeof(float)) == 0, "[%s] %s, n %zu: forward differs", v->name,
                        lm_act_name(acts[ai]), n);
             } else {
                 lm__vec_ref.act(acts[ai], a, n);
@@ -139,19 +140,15 @@ static void act_and_grad_match_reference(void)
             /* the gradient, from the same outputs, must agree bit for bit */
             v->act_grad(acts[ai], a, d1, n);
             lm__vec_ref.act_grad(acts[ai], a, d2, n);
-            CHECKF(memcmp(d1, d2, n * sizeof(float)) == 0, "%s, n %zu: gradient differs",
+            CHECKF(memcmp(d1, d2, n * sizeof(float)) == 0, "[%s] %s, n %zu: gradient differs", v->name,
                    lm_act_name(acts[ai]), n);
         }
-    lm__vec_force(NULL);
 }
 
-static void colsum_and_norm_match_reference(void)
+static void act_and_grad_match_reference(void) { FOR_EACH_SIMD(act_and_grad_match_reference_on); }
+
+static void colsum_and_norm_match_reference_on(const lm__vec_impl *v)
 {
-    const lm__vec_impl *v = simd();
-    if (!v) {
-        printf("# colsum_and_norm_match_reference: no AVX-512 here, only the reference runs\n");
-        return;
-    }
     static float A[37 * 150], s1[150], s2[150], o1[4099], o2[4099], mean[4099], scale[4099];
     static uint8_t u8[4099];
     static float f[4099];
@@ -161,7 +158,7 @@ static void colsum_and_norm_match_reference(void)
         int M = shapes[i][0], N = shapes[i][1], lda = shapes[i][2];
         v->colsum(M, N, A, lda, s1);
         lm__vec_ref.colsum(M, N, A, lda, s2);
-        CHECKF(memcmp(s1, s2, (size_t)N * sizeof(float)) == 0, "colsum %dx%d differs", M, N);
+        CHECKF(memcmp(s1, s2, (size_t)N * sizeof(float)) == 0, "[%s] colsum %dx%d differs", v->name, M, N);
     }
     fill(mean, 4099, 100.0f, 9);
     fill(scale, 4099, 0.1f, 10);
@@ -173,24 +170,20 @@ static void colsum_and_norm_match_reference(void)
             const float *m = with_norm ? mean : NULL, *s = with_norm ? scale : NULL;
             v->norm_u8(o1, u8, m, s, n);
             lm__vec_ref.norm_u8(o2, u8, m, s, n);
-            CHECKF(memcmp(o1, o2, n * sizeof(float)) == 0, "norm_u8 n %zu differs", n);
+            CHECKF(memcmp(o1, o2, n * sizeof(float)) == 0, "[%s] norm_u8 n %zu differs", v->name, n);
             v->norm_f32(o1, f, m, s, n);
             lm__vec_ref.norm_f32(o2, f, m, s, n);
-            CHECKF(memcmp(o1, o2, n * sizeof(float)) == 0, "norm_f32 n %zu differs", n);
+            CHECKF(memcmp(o1, o2, n * sizeof(float)) == 0, "[%s] norm_f32 n %zu differs", v->name, n);
         }
     }
-    lm__vec_force(NULL);
 }
+
+static void colsum_and_norm_match_reference(void) { FOR_EACH_SIMD(colsum_and_norm_match_reference_on); }
 
 /* Three steps of each update kind, SIMD against the reference: the same
  * bits in the parameters and in the optimizer state. */
-static void update_matches_reference(void)
+static void update_matches_reference_on(const lm__vec_impl *v)
 {
-    const lm__vec_impl *v = simd();
-    if (!v) {
-        printf("# update_matches_reference: no AVX-512 here, only the reference runs\n");
-        return;
-    }
     enum { N = 1003 };
     static float p1[N], p2[N], g[N], m1[N], m2[N], v1[N], v2[N];
     lm_update kinds[5] = {
@@ -215,9 +208,9 @@ static void update_matches_reference(void)
                 CHECK(v->update(&kinds[k], n, p1, g, m1, v1) == 1);
                 CHECK(lm__vec_ref.update(&kinds[k], n, p2, g, m2, v2) == 1);
             }
-            CHECKF(memcmp(p1, p2, n * sizeof(float)) == 0, "kind %d, n %zu: parameters differ", k, n);
+            CHECKF(memcmp(p1, p2, n * sizeof(float)) == 0, "[%s] kind %d, n %zu: parameters differ", v->name, k, n);
             CHECKF(memcmp(m1, m2, n * sizeof(float)) == 0 && memcmp(v1, v2, n * sizeof(float)) == 0,
-                   "kind %d, n %zu: optimizer state differs", k, n);
+                   "[%s] kind %d, n %zu: optimizer state differs", v->name, k, n);
             /* an overflow in the last element, masked tail included */
             lm_update big = kinds[k];
             big.wd = 0;
@@ -229,10 +222,33 @@ static void update_matches_reference(void)
                 g[n - 1] = 3e38f;
                 big.lr = 10.0f;
             }
-            CHECKF(v->update(&big, n, p1, g, m1, v1) == 0, "kind %d, n %zu: overflow missed", k, n);
+            CHECKF(v->update(&big, n, p1, g, m1, v1) == 0, "[%s] kind %d, n %zu: overflow missed", v->name, k, n);
         }
     }
+}
+
+static void update_matches_reference(void) { FOR_EACH_SIMD(update_matches_reference_on); }
+
+/* vec_avx2.c claims the AVX-512 variant's exp bits, denormals included. */
+static void avx2_exp_matches_avx512(void)
+{
+    if (!lm__vec_avx2.name || !lm__vec_avx512.name || !lm__vec_force("avx512") || !lm__vec_force("avx2")) {
+        printf("# avx2_exp_matches_avx512: needs both variants\n");
+        lm__vec_force(NULL);
+        return;
+    }
     lm__vec_force(NULL);
+    enum { N = 4096 };
+    static float a[N], b[N];
+    for (int pass = 0; pass < 64; pass++) {
+        for (int i = 0; i < N; i++) a[i] = b[i] = -105.0f + 195.0f * (float)(pass * N + i) / (64.0f * N);
+        lm__vec_avx2.exp(a, N);
+        lm__vec_avx512.exp(b, N);
+        CHECKF(memcmp(a, b, sizeof a) == 0, "pass %d: exp differs", pass);
+        lm__vec_avx2.act(LM_TANH, a, N);
+        lm__vec_avx512.act(LM_TANH, b, N);
+        CHECKF(memcmp(a, b, sizeof a) == 0, "pass %d: tanh differs", pass);
+    }
 }
 
 /* The portable update must flag a non-finite result too. */
@@ -252,5 +268,6 @@ int main(void)
     RUN(colsum_and_norm_match_reference);
     RUN(update_matches_reference);
     RUN(reference_update_flags_overflow);
+    RUN(avx2_exp_matches_avx512);
     TEST_MAIN_END();
 }

@@ -1,7 +1,7 @@
 /* vec.c - the elementwise kernels: activations and their gradients, exp,
  * column sums, batch loading, optimizer updates. The portable versions
- * here are the reference; a SIMD variant (vec_avx512.c) is chosen once at
- * run time when the CPU has it. */
+ * here are the reference; a SIMD variant (vec_avx512.c, vec_avx2.c) is
+ * chosen once at run time when the CPU has it. */
 #include "vec_impl.h"
 
 #include <math.h>
@@ -122,18 +122,33 @@ const lm__vec_impl lm__vec_ref = {"ref",       act_ref,      act_grad_ref, exp_r
 
 static _Atomic(const lm__vec_impl *) g_vec; /* NULL until first use */
 
-static const lm__vec_impl *vec_named(const char *name)
+static int cpu_has(const char *isa)
 {
-    int simd = 0;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    simd = lm__vec_avx512.name && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+    if (!strcmp(isa, "avx512"))
+        return lm__vec_avx512.name && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+    if (!strcmp(isa, "avx2"))
+        return lm__vec_avx2.name && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-    if (!name || !*name || !strcmp(name, "auto") || !strcmp(name, "avx512"))
-        return simd ? &lm__vec_avx512 : (name && !strcmp(name, "avx512") ? NULL : &lm__vec_ref);
+    (void)isa;
+    return 0;
+}
+
+/* The variant called name (NULL or "auto": the best this CPU has), or
+ * NULL if this CPU or build lacks it. */
+static const lm__vec_impl *vec_named(const char *name)
+{
+    if (!name || !*name || !strcmp(name, "auto")) {
+        if (cpu_has("avx512")) return &lm__vec_avx512;
+        if (cpu_has("avx2")) return &lm__vec_avx2;
+        return &lm__vec_ref;
+    }
     if (!strcmp(name, "ref")) return &lm__vec_ref;
+    if (!strcmp(name, "avx2")) return cpu_has("avx2") ? &lm__vec_avx2 : NULL;
+    if (!strcmp(name, "avx512")) return cpu_has("avx512") ? &lm__vec_avx512 : NULL;
     return NULL;
 }
 
@@ -141,9 +156,9 @@ const lm__vec_impl *lm__vec_current(void)
 {
     const lm__vec_impl *p = atomic_load_explicit(&g_vec, memory_order_acquire);
     if (p) return p;
-    /* LAMINA_GEMM=ref pins the portable code everywhere (tests, benchmarks) */
-    const char *env = getenv("LAMINA_GEMM");
-    p = vec_named(env && !strcmp(env, "ref") ? "ref" : NULL);
+    /* LAMINA_GEMM=ref|avx2|avx512 pins these kernels too (tests, benchmarks) */
+    p = vec_named(getenv("LAMINA_GEMM"));
+    if (!p) p = vec_named(NULL);
     const lm__vec_impl *expected = NULL;
     if (!atomic_compare_exchange_strong(&g_vec, &expected, p)) p = expected;
     return p;

@@ -9,7 +9,7 @@
 /* One variant of the elementwise kernels: every function has the meaning
  * of the lm_vec_* function of the same name in kernels.h. */
 typedef struct lm__vec_impl {
-    const char *name; /* "ref", "avx512" */
+    const char *name; /* "ref", "avx2", "avx512" */
     void (*act)(lm_act act, float *x, size_t n);
     void (*act_grad)(lm_act act, const float *a, float *d, size_t n);
     void (*exp)(float *x, size_t n);
@@ -20,10 +20,11 @@ typedef struct lm__vec_impl {
 } lm__vec_impl;
 
 extern const lm__vec_impl lm__vec_ref;
+extern const lm__vec_impl lm__vec_avx2;   /* name NULL when built without AVX2 */
 extern const lm__vec_impl lm__vec_avx512; /* name NULL when built without AVX-512 */
 
-/* The variant in use; lm__vec_force("ref"|"avx512"|NULL) picks one (for
- * tests; 0 if this CPU or build lacks it). */
+/* The variant in use; lm__vec_force("ref"|"avx2"|"avx512"|NULL) picks
+ * one (for tests; 0 if this CPU or build lacks it). */
 const lm__vec_impl *lm__vec_current(void);
 int lm__vec_force(const char *name);
 
