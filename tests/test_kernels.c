@@ -211,7 +211,9 @@ static void test_gemm_k0(void)
 static void test_gemm_thread_determinism(void)
 {
     static const gshape big[] = {{64, 256, 784}, {784, 256, 64}, {64, 256, 128},
-                                 {256, 128, 64}, {131, 517, 300}, {1000, 40, 90}};
+                                 {256, 128, 64}, {131, 517, 300}, {1000, 40, 90},
+                                 {100, 530, 37}, {64, 10, 128},  {128, 10, 64},
+                                 {64, 128, 10}};
     lm_pool *pools[4] = {NULL, NULL, NULL, NULL};
     CHECK_OK(lm_pool_new(&pools[2], 2));
     CHECK_OK(lm_pool_new(&pools[3], 3));
@@ -267,6 +269,84 @@ static void test_gemm_rows_consistent(void)
         }
     }
     lm__gemm_force(NULL);
+}
+
+/* Tiny shapes (the tutorial's 3-4-1 net) take lean dot-product loops
+ * that must give the reference's bits exactly, whatever the variant. */
+static void test_gemm_tiny_bits(void)
+{
+    static const gshape tiny[] = {{4, 4, 3}, {4, 1, 4}, {3, 4, 4}, {4, 4, 1}, {1, 1, 1},
+                                  {5, 7, 3}, {2, 9, 13}, {7, 1, 9}, {3, 5, 0}, {1, 31, 16}};
+    for (size_t v = 0; v < 3; v++) {
+        if (!lm__gemm_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof tiny / sizeof tiny[0]; s++) {
+            for (int op = NN; op <= NT; op++) {
+                for (int pad = 0; pad <= 1; pad++) {
+                    gcase c = make_case((op_t)op, tiny[s], pad);
+                    for (int e = 0; e < 3; e++) {
+                        lm_epilogue ep = {e == 2 ? c.bias : NULL, e ? LM_SIGMOID : LM_IDENTITY};
+                        const lm_epilogue *epp = e && op == NN ? &ep : NULL;
+                        float *ref = new_c(&c), *got = new_c(&c);
+                        run_ref(&c, ref, epp);
+                        run_fast(&c, got, epp, NULL);
+                        CHECKF(!memcmp(ref, got, c.nc * sizeof *ref),
+                               "%s %s %dx%dx%d pad %d ep %d: not the reference's bits",
+                               VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, pad, e);
+                        free(ref);
+                        free(got);
+                    }
+                    free_case(&c);
+                }
+            }
+        }
+    }
+    lm__gemm_force(NULL);
+}
+
+/* Few rows read B in place, many rows pack it: the rows of a small GEMM
+ * must have the same bits as the same rows inside a big one, for NN
+ * (with epilogue) and TN, ragged widths and odd leading dimensions. */
+static void test_gemm_direct_b_matches_packed(void)
+{
+    static const gshape big[] = {{300, 256, 784}, {260, 65, 37}, {200, 10, 128},
+                                 {257, 33, 5}, {300, 530, 19}};
+    static const int rows[] = {64, 9, 17, 128};
+    lm_pool *pool;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    for (size_t v = 0; v < 3; v++) {
+        if (!lm__gemm_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof big / sizeof big[0]; s++) {
+            for (int op = NN; op <= TN; op++) {
+                gcase c = make_case((op_t)op, big[s], (int)(s % 2));
+                lm_epilogue ep = {c.bias, LM_RELU};
+                const lm_epilogue *epp = op == NN ? &ep : NULL;
+                float *all = new_c(&c);
+                run_fast(&c, all, epp, pool);
+                for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+                    int m = rows[r], i0 = c.M - m - (int)r; /* an unaligned block */
+                    float *part = malloc((size_t)m * c.ldc * sizeof *part);
+                    for (size_t i = 0; i < (size_t)m * c.ldc; i++) part[i] = SENTINEL;
+                    if (op == NN)
+                        lm_gemm_nn(m, c.N, c.K, c.A + (size_t)i0 * c.lda, c.lda, c.B, c.ldb,
+                                   part, c.ldc, epp, r % 2 ? pool : NULL);
+                    else
+                        lm_gemm_tn(m, c.N, c.K, c.A + i0, c.lda, c.B, c.ldb, part, c.ldc,
+                                   r % 2 ? pool : NULL);
+                    int same = 1;
+                    for (int i = 0; i < m; i++)
+                        same &= !memcmp(part + (size_t)i * c.ldc, all + (size_t)(i0 + i) * c.ldc,
+                                        (size_t)c.N * sizeof *part);
+                    CHECKF(same, "%s %s %dx%dx%d: %d rows alone differ from the big GEMM",
+                           VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, m);
+                    free(part);
+                }
+                free(all);
+                free_case(&c);
+            }
+        }
+    }
+    lm__gemm_force(NULL);
+    lm_pool_free(pool);
 }
 
 static void test_gemm_variant_choice(void)
@@ -362,6 +442,8 @@ int main(void)
     RUN(test_gemm_k0);
     RUN(test_gemm_thread_determinism);
     RUN(test_gemm_rows_consistent);
+    RUN(test_gemm_tiny_bits);
+    RUN(test_gemm_direct_b_matches_packed);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
     RUN(test_vec_all_finite);

@@ -29,10 +29,21 @@
 #define NC 512
 #define SCRATCH_FLOATS ((size_t)MC * KC_MAX + (size_t)KC_MAX * NC)
 
-/* Below this many multiply-adds the reference loop beats packing. */
+/* Below this many multiply-adds the tiny dot-product loops beat packing. */
 #define TINY_MACS 512
-/* Below this many multiply-adds one thread beats waking the others. */
-#define SERIAL_MACS (1u << 19)
+/* A task with at most this many rows reads B's rows in place (NN, TN):
+ * packing B costs about as much as one pass of the micro-kernel over it,
+ * which a few row panels do not repay (64x256x784 with B in cache: ~5%
+ * faster on 1 and 2 threads). The in-place micro-panel (1 KiB stride for
+ * N = 256) does not stay in L1, but streams from L2 well within its
+ * bandwidth: 2 lines per 16 FMAs. */
+#define DIRECT_B_MAX_M 128
+/* Below this many multiply-adds one thread beats waking the others. The
+ * pool's spinning workers pick a job up in well under a microsecond, so
+ * the 10-wide layers of a batch-64 step (82K MACs, ~2 us alone) already
+ * gain from a second thread (~1.2 us); a worker that is late leaves its
+ * task to the caller, which then costs no more than running alone. */
+#define SERIAL_MACS (1u << 16)
 
 typedef lm__gemm_op gemm_op;
 #define OP_NN LM__OP_NN
@@ -244,6 +255,7 @@ typedef struct gemm_job {
     int ldc;
     const lm_epilogue *ep; /* NULL or the epilogue (NN only) */
     const lm__gemm_impl *impl;
+    int b_direct;   /* B's rows read in place, not packed (NN, TN) */
     int split_n;    /* tasks split N (else M) */
     int units;      /* NR- or MR-wide units along the split dimension */
     int unit;       /* NR or MR */
@@ -288,8 +300,13 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
         for (int pc = 0; pc < K; pc += kcb) {
             int kc = K - pc < kcb ? K - pc : kcb;
             int first = pc == 0, last = pc + kc == K;
-            if (j->impl->pack_b) j->impl->pack_b(j->op, j->B, j->ldb, pc, kc, jc, nc, pb);
-            else pack_b(j->op, j->B, j->ldb, pc, kc, jc, nc, NR, pb);
+            if (j->b_direct) {
+                /* nothing to pack: the kernels read B's rows in place */
+            } else if (j->impl->pack_b) {
+                j->impl->pack_b(j->op, j->B, j->ldb, pc, kc, jc, nc, pb);
+            } else {
+                pack_b(j->op, j->B, j->ldb, pc, kc, jc, nc, NR, pb);
+            }
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = i1 - ic < MC ? i1 - ic : MC;
                 /* TN's A rows already hold MR consecutive values per k:
@@ -306,6 +323,12 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bj = bias && last ? bias + jc + jr : NULL;
+                    const float *bp = pb + (size_t)jr * kc;
+                    int sb = 0;
+                    if (j->b_direct) {
+                        bp = j->B + (size_t)pc * j->ldb + jc + jr;
+                        sb = j->ldb;
+                    }
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         const float *ap = pa + (size_t)ir * kc;
@@ -314,7 +337,7 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                             ap = j->A + (size_t)pc * j->lda + ic + ir;
                             sa = j->lda;
                         }
-                        j->impl->kern(kc, ap, sa, pb + (size_t)jr * kc,
+                        j->impl->kern(kc, ap, sa, bp, sb,
                                       j->C + (size_t)(ic + ir) * j->ldc + jc + jr, j->ldc, mr,
                                       nr, !first, last, bj, act);
                     }
@@ -355,6 +378,11 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
     j->units = j->split_n ? un : um;
     j->unit = j->split_n ? NR : MR;
     j->ntasks = macs < SERIAL_MACS ? 1 : (T < j->units ? T : j->units);
+    /* A packed B panel pays off when many row panels reuse it; with few
+     * rows a task reads B's rows in place instead (NT's B must be
+     * transposed, so it is always packed). */
+    int rows = j->split_n ? j->M : (j->M + j->ntasks - 1) / j->ntasks;
+    j->b_direct = j->op != OP_NT && rows <= DIRECT_B_MAX_M;
     if (j->ntasks <= 1) {
         j->ntasks = 1;
         gemm_task(j, 0);
@@ -362,6 +390,95 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
         lm_pool_run(pool, j->ntasks, gemm_task, j);
     }
 }
+
+/* -------------------------------------------------------- tiny shapes */
+
+/* Below TINY_MACS (the tutorial's 4x4x3 and such) the time goes to call
+ * overhead, not arithmetic, so these are plain dot products with no
+ * packing, no threads and no vectorised-loop prologues. Each element is
+ * summed over k in order from 0 with a multiply and an add, as the
+ * reference does, so the bits are the reference's. */
+
+/* The reference's epilogue on one row: bias, then the activation. */
+static void tiny_epilogue(float *c, int N, const lm_epilogue *ep)
+{
+    if (ep->bias)
+        for (int j = 0; j < N; j++) c[j] += ep->bias[j];
+    lm_act_apply(ep->act, c, (size_t)N);
+}
+
+/* c[0..N) = sum over k of a[k * sa] * b[k * sk + j * sj]: one row of C,
+ * for any of the three layouts (NN: sa = 1, sk = ldb, sj = 1; TN: A's
+ * column, sa = lda; NT: sk = 1, sj = ldb). Four columns at a time keep
+ * four independent sums in flight. Inlined, so the strides that are 1
+ * are constants. */
+static inline void tiny_row(int N, int K, const float *a, size_t sa, const float *b,
+                            size_t sk, size_t sj, float *c)
+{
+    int j = 0;
+    for (; j + 4 <= N; j += 4) {
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        const float *bk = b + j * sj;
+        for (int k = 0; k < K; k++, bk += sk) {
+            float ak = a[k * sa];
+            s0 += ak * bk[0];
+            s1 += ak * bk[sj];
+            s2 += ak * bk[2 * sj];
+            s3 += ak * bk[3 * sj];
+        }
+        c[j] = s0;
+        c[j + 1] = s1;
+        c[j + 2] = s2;
+        c[j + 3] = s3;
+    }
+    for (; j < N; j++) {
+        float s = 0.0f;
+        for (int k = 0; k < K; k++) s += a[k * sa] * b[k * sk + j * sj];
+        c[j] = s;
+    }
+}
+
+static void tiny_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                    float *C, int ldc, const lm_epilogue *ep)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        tiny_row(N, K, A + (size_t)i * lda, 1, B, (size_t)ldb, 1, c);
+        if (ep && ep->bias)
+            for (int j = 0; j < N; j++) c[j] += ep->bias[j];
+    }
+    /* the activation in one call when C is contiguous: a vectorised
+     * activation pays a fixed cost per call (elementwise, so the same bits) */
+    if (ep && ldc == N) lm_act_apply(ep->act, C, (size_t)M * N);
+    else if (ep)
+        for (int i = 0; i < M; i++) lm_act_apply(ep->act, C + (size_t)i * ldc, (size_t)N);
+}
+
+static void tiny_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                    float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        tiny_row(N, K, A + i, (size_t)lda, B, (size_t)ldb, 1, C + (size_t)i * ldc);
+}
+
+static void tiny_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                    float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        tiny_row(N, K, A + (size_t)i * lda, 1, B, 1, (size_t)ldb, C + (size_t)i * ldc);
+}
+
+/* K = 0: C is zero (then the epilogue), and A and B may be NULL. */
+static void zero_c(int M, int N, float *C, int ldc, const lm_epilogue *ep)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (int j = 0; j < N; j++) c[j] = 0.0f;
+        if (ep) tiny_epilogue(c, N, ep);
+    }
+}
+
+static int is_tiny(int M, int N, int K) { return (long long)M * N * K < TINY_MACS; }
 
 /* ------------------------------------------------------- BLAS backend */
 
@@ -393,7 +510,12 @@ void lm_gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
 #endif
-    if (!impl->kern || K <= 0 || (double)M * N * K < TINY_MACS) {
+    if (K <= 0 || is_tiny(M, N, K)) {
+        if (K <= 0) zero_c(M, N, C, ldc, ep);
+        else tiny_nn(M, N, K, A, lda, B, ldb, C, ldc, ep);
+        return;
+    }
+    if (!impl->kern) {
         lm_gemm_nn_ref(M, N, K, A, lda, B, ldb, C, ldc, ep);
         return;
     }
@@ -402,7 +524,7 @@ void lm_gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, in
         impl->small_m(M, N, K, A, lda, B, ldb, C, ldc, ep);
         return;
     }
-    gemm_job j = {OP_NN, M, N, K, A, lda, B, ldb, C, ldc, ep, impl, 0, 0, 0, 0};
+    gemm_job j = {OP_NN, M, N, K, A, lda, B, ldb, C, ldc, ep, impl, 0, 0, 0, 0, 0};
     gemm_run(&j, pool);
 }
 
@@ -418,11 +540,16 @@ void lm_gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
 #endif
-    if (!impl->kern || K <= 0 || (double)M * N * K < TINY_MACS) {
+    if (K <= 0 || is_tiny(M, N, K)) {
+        if (K <= 0) zero_c(M, N, C, ldc, NULL);
+        else tiny_tn(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    if (!impl->kern) {
         lm_gemm_tn_ref(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
-    gemm_job j = {OP_TN, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0};
+    gemm_job j = {OP_TN, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0, 0};
     gemm_run(&j, pool);
 }
 
@@ -438,10 +565,15 @@ void lm_gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
 #endif
-    if (!impl->kern || K <= 0 || (double)M * N * K < TINY_MACS) {
+    if (K <= 0 || is_tiny(M, N, K)) {
+        if (K <= 0) zero_c(M, N, C, ldc, NULL);
+        else tiny_nt(M, N, K, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    if (!impl->kern) {
         lm_gemm_nt_ref(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
-    gemm_job j = {OP_NT, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0};
+    gemm_job j = {OP_NT, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0, 0};
     gemm_run(&j, pool);
 }

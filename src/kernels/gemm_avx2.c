@@ -38,8 +38,14 @@ static inline __m256 act_vec(__m256 v, lm_act act)
     return v;
 }
 
-static void kern_6x16(int kc, const float *pa, int sa, const float *pb, float *c, int ldc,
-                      int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+/* How a micro-kernel reads B: a packed panel (aligned loads), B's rows in
+ * place with all NR columns there (unaligned loads), or in place and
+ * ragged (masked loads: slow on AMD, so only the last panel pays). */
+enum { B_PACKED, B_ROWS, B_ROWS_MASKED };
+
+static inline __attribute__((always_inline)) void
+kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int sb, float *c,
+          int ldc, int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
 {
     __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
     __m256 acc[MR][2];
@@ -57,7 +63,17 @@ static void kern_6x16(int kc, const float *pa, int sa, const float *pb, float *c
         }
     }
     for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+        __m256 b0, b1;
+        if (BMODE == B_PACKED) {
+            b0 = _mm256_load_ps(pb);
+            b1 = _mm256_load_ps(pb + 8);
+        } else if (BMODE == B_ROWS) {
+            b0 = _mm256_loadu_ps(pb);
+            b1 = _mm256_loadu_ps(pb + 8);
+        } else {
+            b0 = _mm256_maskload_ps(pb, m0);
+            b1 = _mm256_maskload_ps(pb + 8, m1);
+        }
         UNROLL_FULL
         for (int r = 0; r < MR; r++) {
             __m256 a = _mm256_broadcast_ss(pa + r);
@@ -65,7 +81,7 @@ static void kern_6x16(int kc, const float *pa, int sa, const float *pb, float *c
             acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
         }
         pa += sa;
-        pb += NR;
+        pb += sb;
     }
     if (last) {
         __m256 bias0 = bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
@@ -93,6 +109,21 @@ static void kern_6x16(int kc, const float *pa, int sa, const float *pb, float *c
     /* sigmoid and tanh go through the shared code while the tile is hot */
     if (last && (act == LM_SIGMOID || act == LM_TANH))
         for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)nr);
+}
+
+static void kern_6x16(int kc, const float *pa, int sa, const float *pb, int sb, float *c,
+                      int ldc, int mr, int nr, int accumulate, int last, const float *bias,
+                      lm_act act)
+{
+    int mode = !sb ? B_PACKED : nr == NR ? B_ROWS : B_ROWS_MASKED;
+    if (!sb) sb = NR;
+#define K6_CASE(m)                                                                    \
+    case m: kern_body(m, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act); break;
+    switch (mode) {
+        K6_CASE(B_PACKED) K6_CASE(B_ROWS) K6_CASE(B_ROWS_MASKED)
+    default: break;
+    }
+#undef K6_CASE
 }
 
 /* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into 16-column

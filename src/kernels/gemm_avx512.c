@@ -39,13 +39,16 @@ ALWAYS_INLINE __m512 act_vec(__m512 v, lm_act act)
     return v;
 }
 
-/* The body of an MR x (16 NV) micro-kernel, NV = 1 or 2; MR and NV are
- * constants at every call site, so the loops unroll and the accumulators
- * live in registers. The two column halves are spelled out (not a loop)
- * because clang keeps a 2-D accumulator array in memory. */
-ALWAYS_INLINE void kern_body(const int MR, const int NV, int kc, const float *pa, int sa,
-                             const float *pb, float *c, int ldc, int mr, int nr,
-                             int accumulate, int last, const float *bias, lm_act act)
+/* The body of an MR x (16 NV) micro-kernel, NV = 1 or 2; MR, NV and
+ * DIRECT are constants at every call site, so the loops unroll and the
+ * accumulators live in registers. The two column halves are spelled out
+ * (not a loop) because clang keeps a 2-D accumulator array in memory.
+ * DIRECT: B's rows are read in place (stride sb), masked to nr columns so
+ * nothing past a row's end is touched; else pb is a packed panel. */
+ALWAYS_INLINE void kern_body(const int MR, const int NV, const int DIRECT, int kc,
+                             const float *pa, int sa, const float *pb, int sb, float *c,
+                             int ldc, int mr, int nr, int accumulate, int last,
+                             const float *bias, lm_act act)
 {
     __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
     __m512 acc0[16], acc1[16];
@@ -57,7 +60,14 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, int kc, const float *pa
         if (NV == 2) acc1[r] = load ? _mm512_maskz_loadu_ps(m1, cr + 16) : _mm512_setzero_ps();
     }
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(pb), b1 = NV == 2 ? _mm512_load_ps(pb + 16) : b0;
+        __m512 b0, b1;
+        if (DIRECT) {
+            b0 = _mm512_maskz_loadu_ps(m0, pb);
+            b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, pb + 16) : b0;
+        } else {
+            b0 = _mm512_load_ps(pb);
+            b1 = NV == 2 ? _mm512_load_ps(pb + 16) : b0;
+        }
         UNROLL_FULL
         for (int r = 0; r < MR; r++) {
             __m512 a = _mm512_set1_ps(pa[r]);
@@ -65,7 +75,7 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, int kc, const float *pa
             if (NV == 2) acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);
         }
         pa += sa;
-        pb += 16 * NV;
+        pb += sb;
     }
     if (last && (bias || act == LM_RELU || act == LM_LEAKY_RELU)) {
         __m512 bv0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
@@ -93,10 +103,14 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, int kc, const float *pa
         for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)nr);
 }
 
-static void kern_8x32(int kc, const float *pa, int sa, const float *pb, float *c, int ldc,
-                      int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+static void kern_8x32(int kc, const float *pa, int sa, const float *pb, int sb, float *c,
+                      int ldc, int mr, int nr, int accumulate, int last, const float *bias,
+                      lm_act act)
 {
-    kern_body(8, 2, kc, pa, sa, pb, c, ldc, mr, nr, accumulate, last, bias, act);
+    if (!sb)
+        kern_body(8, 2, 0, kc, pa, sa, pb, 32, c, ldc, mr, nr, accumulate, last, bias, act);
+    else
+        kern_body(8, 2, 1, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
 }
 
 /* In place: r[i] holds row i of a 16x16 block; afterwards r[i] holds
@@ -142,9 +156,8 @@ ALWAYS_INLINE void transpose16(__m512 r[16])
  * order, so the bits match the other kernels. The tile is transposed in
  * registers on its way in and out of C. */
 ALWAYS_INLINE void kt_body(const int NRT, int kc, const float *pa, int sa, const float *pb,
-                           float *c,
-                           int ldc, int mr, int accumulate, int last, const float *bias,
-                           lm_act act)
+                           int sb, float *c, int ldc, int mr, int accumulate, int last,
+                           const float *bias, lm_act act)
 {
     __m512 acc[16];
     const __mmask16 cols = lane_mask(NRT);
@@ -164,7 +177,7 @@ ALWAYS_INLINE void kt_body(const int NRT, int kc, const float *pa, int sa, const
         for (int j = 0; j < NRT; j++)
             acc[j] = _mm512_fmadd_ps(a, _mm512_set1_ps(pb[j]), acc[j]);
         pa += sa;
-        pb += 16;
+        pb += sb; /* only NRT values a step are read: in place is safe */
     }
     UNROLL_FULL
     for (int j = 0; j < 16; j++) {
@@ -184,11 +197,13 @@ ALWAYS_INLINE void kt_body(const int NRT, int kc, const float *pa, int sa, const
         for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)NRT);
 }
 
-static void kern_t16(int kc, const float *pa, int sa, const float *pb, float *c, int ldc,
-                     int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+static void kern_t16(int kc, const float *pa, int sa, const float *pb, int sb, float *c,
+                     int ldc, int mr, int nr, int accumulate, int last, const float *bias,
+                     lm_act act)
 {
+    if (!sb) sb = 16;
 #define KT_CASE(n)                                                                    \
-    case n: kt_body(n, kc, pa, sa, pb, c, ldc, mr, accumulate, last, bias, act); break;
+    case n: kt_body(n, kc, pa, sa, pb, sb, c, ldc, mr, accumulate, last, bias, act); break;
     switch (nr) {
         KT_CASE(1) KT_CASE(2) KT_CASE(3) KT_CASE(4) KT_CASE(5) KT_CASE(6) KT_CASE(7)
         KT_CASE(8) KT_CASE(9) KT_CASE(10) KT_CASE(11) KT_CASE(12) KT_CASE(13) KT_CASE(14)

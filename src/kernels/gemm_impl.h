@@ -17,11 +17,14 @@
  * panels: acc = (accumulate ? C : 0) + sum over kc of pa * pb, summing k
  * in order with one FMA per step. The MR values of step k are at
  * pa + k * sa (sa = MR when packed; a TN operand's rows are used in place
- * with sa = lda). If last is set, the epilogue follows: bias (nr values,
- * or NULL) is added, then act (never softmax). */
+ * with sa = lda). sb = 0: pb is a packed panel (aligned, zero-filled,
+ * NR values a step); else B's rows are read in place (NN, TN), step k at
+ * pb + k * sb (sb = ldb), and only nr values of each row are touched. If
+ * last is set, the epilogue follows: bias (nr values, or NULL) is added,
+ * then act (never softmax). */
 typedef void (*lm__ukernel)(int kc, const float *pa, int sa, // (kc, MR), k stride sa
-                            const float *pb,                 // (kc, NR)
-                            float *c, int ldc,       // (mr, nr) tile
+                            const float *pb, int sb,         // (kc, NR), see above
+                            float *c, int ldc,               // (mr, nr) tile
                             int mr, int nr, int accumulate, int last,
                             const float *bias, lm_act act);
 
