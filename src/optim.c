@@ -89,6 +89,17 @@ typedef struct update_job {
     int ok[MAX_TASKS];
 } update_job;
 
+/* Fills j (ok[] is written by the tasks). */
+static void make_job(update_job *j, lm__optim *opt, float *params, float *grads, lm_pool *pool)
+{
+    int tasks = opt->n >= ((size_t)1 << 15) ? lm_pool_size(pool) : 1;
+    j->opt = opt;
+    j->u = step_constants(opt, opt->t + 1);
+    j->params = params;
+    j->grads = grads;
+    j->tasks = tasks < MAX_TASKS ? tasks : MAX_TASKS;
+}
+
 static void chunk(const update_job *j, int i, size_t *lo, size_t *hi)
 {
     size_t n = j->opt->n;
@@ -126,9 +137,8 @@ static int run_all(update_job *j, void (*fn)(void *, int), lm_pool *pool)
 
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
-    int tasks = opt->n >= ((size_t)1 << 15) ? lm_pool_size(pool) : 1;
-    update_job job = {opt, step_constants(opt, opt->t + 1), params, grads,
-                      tasks < MAX_TASKS ? tasks : MAX_TASKS, {0}};
+    update_job job;
+    make_job(&job, opt, params, grads, pool);
     if (!run_all(&job, check_task, pool)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
     if (opt->o.clip_norm > 0) {
         /* as torch.nn.utils.clip_grad_norm_ */

@@ -112,22 +112,33 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
 int lm_train_epochs_done(const lm_train *t) { return t->epochs_done; }
 uint64_t lm_train_steps(const lm_train *t) { return t->opt.t; }
 
-/* Forward from ws->x0 (n rows loaded), loss, and (if grads) backward into
- * the net's gradient buffer. Returns the loss; counts correct rows. */
-static lm_status loss_and_grads(lm_train *t, const float *y, const int32_t *labels, size_t n,
-                                int grads, float *loss, size_t *correct)
+/* Forward from ws->x0 (n rows loaded) and the loss into *loss, its
+ * gradient into ws->d0 if grads; counts correct rows. */
+static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels, size_t n,
+                              int grads, float *loss, size_t *correct)
 {
     lm_net *net = t->net;
-    lm_pool *pool = lm__net_pool(net);
     int w = lm_net_n_out(net);
-    lm__net_forward(net, t->ws, n, t->fused, pool);
+    lm__net_forward(net, t->ws, n, t->fused, lm__net_pool(net));
     const float *out = t->ws->act[net->n_layers - 1];
     double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);
     if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
     *loss = (float)l; /* judged as a float: 1e39 is Inf there */
     if (!isfinite(*loss)) return lm__err(LM_ENUMERIC, "the loss is %s", isnan(l) ? "NaN" : "infinite");
-    if (grads) lm__net_backward(net, t->ws, n, t->fused, pool);
     return LM_OK;
+}
+
+/* One optimizer step on the n rows in ws->x0: forward, loss, backward,
+ * update. */
+static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, size_t n,
+                            float *loss, size_t *correct)
+{
+    lm_status st = forward_loss(t, y, labels, n, 1, loss, correct);
+    if (st) return st;
+    lm_net *net = t->net;
+    lm_pool *pool = lm__net_pool(net);
+    lm__net_backward(net, t->ws, n, t->fused, pool);
+    return lm__optim_step(&t->opt, net->params, net->grads, pool);
 }
 
 static lm_status check_rows(const lm_train *t, const float *x, const float *y,
@@ -145,17 +156,21 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const 
     lm_status st = check_rows(t, x, y, labels, n);
     if (st) return st;
     lm__net_load_input(t->net, t->ws, x, n);
-    return loss_and_grads(t, y, labels, n, 1, loss, NULL);
+    st = forward_loss(t, y, labels, n, 1, loss, NULL);
+    if (!st) lm__net_backward(t->net, t->ws, n, t->fused, lm__net_pool(t->net));
+    return st;
 }
 
 lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32_t *labels,
                         size_t n, float *loss)
 {
-    float l;
-    lm_status st = lm_train_loss_grad(t, x, y, labels, n, &l);
-    if (loss) *loss = l;
+    lm_status st = check_rows(t, x, y, labels, n);
     if (st) return st;
-    return lm__optim_step(&t->opt, t->net->params, t->net->grads, lm__net_pool(t->net));
+    lm__net_load_input(t->net, t->ws, x, n);
+    float l;
+    st = train_step(t, y, labels, n, &l, NULL);
+    if (loss) *loss = l;
+    return st;
 }
 
 /* ------------------------------------------------------------- epochs */
@@ -208,8 +223,10 @@ static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const si
         float *o = ws->x0 + r * nx;
         if (d->x_type == LM_U8)
             lm_vec_norm_u8(o, (const uint8_t *)d->x + src * nx, mean, scale, nx);
-        else
+        else if (mean)
             lm_vec_norm_f32(o, (const float *)d->x + src * nx, mean, scale, nx);
+        else
+            memcpy(o, (const float *)d->x + src * nx, nx * sizeof(float));
         if (d->labels) lb[r] = d->labels[src];
         else memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
     }
@@ -285,7 +302,7 @@ static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *ac
         for (size_t i = 0; i < m; i++) t->perm[i] = r + i;
         gather(t->net, t->ws, d, t->perm, m, t->yb, t->lb, lm__net_pool(t->net));
         float l;
-        st = loss_and_grads(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 0, &l, &c);
+        st = forward_loss(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 0, &l, &c);
         if (st) return st;
         wsum += (double)l * m;
         psum += l;
@@ -321,8 +338,7 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch, c;
         gather(t->net, t->ws, d, t->perm + r, m, t->yb, t->lb, lm__net_pool(t->net));
         float l;
-        st = loss_and_grads(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 1, &l, &c);
-        if (!st) st = lm__optim_step(&t->opt, t->net->params, t->net->grads, lm__net_pool(t->net));
+        st = train_step(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, &l, &c);
         if (st) {
             lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
             return st;

@@ -42,11 +42,11 @@ params_hash() {
     "$LAMINA" info --json "$1" 2>/dev/null | sed -n 's/.*"params_hash": *"\([0-9a-f]*\)".*/\1/p'
 }
 
-# Seconds to wait before kill number $1: uniform over 80% of the length of an
+# Seconds to wait before kill number $1: uniform over half the length of an
 # uninterrupted run ($RUN_S, measured below), so the kills land mid-run
 # however fast this machine and this build are.
 delay() {
-    awk -v s="$SEED" -v k="$1" -v t="$RUN_S" 'BEGIN { srand(s * 1000 + k); printf "%.3f", rand() * 0.8 * t }'
+    awk -v s="$SEED" -v k="$1" -v t="$RUN_S" 'BEGIN { srand(s * 1000 + k); printf "%.3f", rand() * 0.5 * t }'
 }
 
 # Starts a training run (args passed on), kills it with SIGKILL after
