@@ -229,27 +229,6 @@ static void update_matches_reference_on(const lm__vec_impl *v)
 
 static void update_matches_reference(void) { FOR_EACH_SIMD(update_matches_reference_on); }
 
-static void maxabs_matches_reference_on(const lm__vec_impl *v)
-{
-    static float x[4099];
-    for (size_t li = 0; li < NLENS; li++) {
-        size_t n = LENS[li];
-        fill(x, n, 5.0f, (uint32_t)(n + 77));
-        if (n > 2) x[n / 2] = -7.5f, x[n - 1] = 1e-40f; /* a negative maximum, a denormal */
-        float a = v->maxabs(x, n), b = lm__vec_ref.maxabs(x, n);
-        CHECKF(a == b && (n < 3 || a == 7.5f), "[%s] n %zu: %g vs reference %g", v->name, n, a, b);
-        for (size_t bad = 0; bad < n; bad += n / 3 + 1) {
-            float keep = x[bad];
-            x[bad] = bad % 2 ? NAN : -INFINITY;
-            CHECKF(v->maxabs(x, n) == INFINITY && lm__vec_ref.maxabs(x, n) == INFINITY,
-                   "[%s] n %zu: non-finite at %zu missed", v->name, n, bad);
-            x[bad] = keep;
-        }
-    }
-}
-
-static void maxabs_matches_reference(void) { FOR_EACH_SIMD(maxabs_matches_reference_on); }
-
 /* vec_avx2.c claims the AVX-512 variant's exp bits, denormals included. */
 static void avx2_exp_matches_avx512(void)
 {
@@ -289,7 +268,6 @@ int main(void)
     RUN(colsum_and_norm_match_reference);
     RUN(update_matches_reference);
     RUN(reference_update_flags_overflow);
-    RUN(maxabs_matches_reference);
     RUN(avx2_exp_matches_avx512);
     TEST_MAIN_END();
 }

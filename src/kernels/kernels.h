@@ -86,9 +86,6 @@ void lm_vec_norm_u8(float *out, const uint8_t *x, const float *mean, const float
 void lm_vec_norm_f32(float *out, const float *x, const float *mean, const float *scale,
                      size_t n);
 
-/* The largest |x| of n values (0 for none), or +Inf if any is NaN or Inf. */
-float lm_vec_maxabs(const float *x, size_t n);
-
 /* One optimizer step's constants for lm_vec_update (src/optim.c fills
  * them the way torch.optim computes them). */
 typedef enum lm_update_kind { LM_UPD_SGD, LM_UPD_MOMENTUM, LM_UPD_NESTEROV, LM_UPD_ADAM } lm_update_kind;

@@ -115,20 +115,8 @@ static int update_ref(const lm_update *u, size_t n, float *p, const float *g, fl
     return ok;
 }
 
-static float maxabs_ref(const float *x, size_t n)
-{
-    float mx = 0.0f;
-    int ok = 1;
-    for (size_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        ok &= finite1(a);
-        mx = a > mx ? a : mx;
-    }
-    return ok ? mx : INFINITY;
-}
-
-const lm__vec_impl lm__vec_ref = {"ref",      act_ref,     act_grad_ref, exp_ref,   colsum_ref,
-                                  norm_u8_ref, norm_f32_ref, update_ref,  maxabs_ref};
+const lm__vec_impl lm__vec_ref = {"ref",       act_ref,      act_grad_ref, exp_ref,
+                                  colsum_ref,  norm_u8_ref,  norm_f32_ref, update_ref};
 
 /* ----------------------------------------------------- variant choice */
 
@@ -221,5 +209,3 @@ int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float 
 {
     return lm__vec_current()->update(u, n, p, g, m, v);
 }
-
-float lm_vec_maxabs(const float *x, size_t n) { return lm__vec_current()->maxabs(x, n); }

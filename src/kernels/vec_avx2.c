@@ -7,8 +7,6 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
-#include <math.h>
-#include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -246,27 +244,8 @@ static int update_avx2(const lm_update *u, size_t n, float *p, const float *g, f
     return _mm256_testz_si256(bad, bad);
 }
 
-/* max|x| on the integer view of |x| (NaN and Inf above every finite). */
-static float maxabs_avx2(const float *x, size_t n)
-{
-    __m256i mx = _mm256_setzero_si256();
-    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
-    for (size_t i = 0; i < n; i += 8) {
-        __m256i v = _mm256_castps_si256(load(x + i, tail_mask(n - i), n - i));
-        mx = _mm256_max_epu32(mx, _mm256_and_si256(v, abs));
-    }
-    uint32_t lanes[8], m = 0;
-    _mm256_storeu_si256((__m256i *)lanes, mx);
-    for (int i = 0; i < 8; i++) m = lanes[i] > m ? lanes[i] : m;
-    if (m >= 0x7f800000u) return INFINITY;
-    float f;
-    memcpy(&f, &m, sizeof f);
-    return f;
-}
-
 const lm__vec_impl lm__vec_avx2 = {"avx2",       act_avx2,     act_grad_avx2, exp_avx2,
-                                   colsum_avx2,  norm_u8_avx2, norm_f32_avx2, update_avx2,
-                                   maxabs_avx2};
+                                   colsum_avx2,  norm_u8_avx2, norm_f32_avx2, update_avx2};
 
 #else
 /* Built without AVX2 flags: a stub the run-time choice never takes. */

@@ -12,8 +12,6 @@
 
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__FMA__)
 #include <immintrin.h>
-#include <math.h>
-#include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -232,26 +230,9 @@ static int update_avx512(const lm_update *u, size_t n, float *p, const float *g,
     return bad == 0;
 }
 
-/* max|x|; the integer view of |x| orders like the value and puts NaN and
- * Inf (exponent all ones) above every finite float. */
-static float maxabs_avx512(const float *x, size_t n)
-{
-    __m512i mx = _mm512_setzero_si512();
-    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
-    for (size_t i = 0; i < n; i += 16) {
-        __m512i v = _mm512_maskz_loadu_epi32(tail_mask(n - i), x + i);
-        mx = _mm512_max_epu32(mx, _mm512_and_si512(v, abs));
-    }
-    uint32_t m = (uint32_t)_mm512_reduce_max_epu32(mx);
-    if (m >= 0x7f800000u) return INFINITY;
-    float f;
-    memcpy(&f, &m, sizeof f);
-    return f;
-}
-
 const lm__vec_impl lm__vec_avx512 = {"avx512",      act_avx512,     act_grad_avx512,
                                      exp_avx512,    colsum_avx512,  norm_u8_avx512,
-                                     norm_f32_avx512, update_avx512, maxabs_avx512};
+                                     norm_f32_avx512, update_avx512};
 
 #else
 /* Built without AVX-512 flags: a stub the run-time choice never takes. */

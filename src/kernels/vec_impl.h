@@ -17,7 +17,6 @@ typedef struct lm__vec_impl {
     void (*norm_u8)(float *out, const uint8_t *x, const float *mean, const float *scale, size_t n);
     void (*norm_f32)(float *out, const float *x, const float *mean, const float *scale, size_t n);
     int (*update)(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v);
-    float (*maxabs)(const float *x, size_t n);
 } lm__vec_impl;
 
 extern const lm__vec_impl lm__vec_ref;
