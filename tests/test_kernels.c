@@ -349,6 +349,64 @@ static void test_gemm_direct_b_matches_packed(void)
     lm_pool_free(pool);
 }
 
+/* Zeros A's k steps like an image batch does: whole runs of columns
+ * (NN: A's columns are k) or of rows (TN: A's rows are k), some of them
+ * -0, with scattered nonzeros left in about half of those runs. */
+static void zero_runs(gcase *c)
+{
+    int ar = c->op == TN ? c->K : c->M, ac = c->op == TN ? c->M : c->K;
+    for (int r = 0; r < ar; r++)
+        for (int q = 0; q < ac; q++) {
+            int k = c->op == TN ? r : q, i = c->op == TN ? q : r;
+            int blank = (k / 5) % 3 != 0; /* two thirds of the steps */
+            int spot = (i * 7 + k * 13) % 97 == 0 && (k / 5) % 2 == 0;
+            float *a = &c->A[(size_t)r * c->lda + q];
+            if (blank && !spot) *a = (i + k) % 3 == 0 ? -0.0f : 0.0f;
+        }
+}
+
+/* Skipping A's all-zero k steps gives the bits of the dense kernel, on 1,
+ * 2 and 3 threads, with B packed or read in place, several K blocks, and a
+ * ragged last row panel; and it does skip. */
+static void test_gemm_sparse_a_same_bits(void)
+{
+    static const gshape shapes[] = {{64, 256, 784}, {784, 256, 64}, {61, 70, 300},
+                                    {300, 45, 61},  {129, 33, 520}, {8, 32, 40}};
+    lm_pool *pools[4] = {NULL, NULL, NULL, NULL};
+    CHECK_OK(lm_pool_new(&pools[2], 2));
+    CHECK_OK(lm_pool_new(&pools[3], 3));
+    long skipped0 = lm__gemm_sparse_skipped();
+    for (size_t v = 0; v < 3; v++) {
+        if (!lm__gemm_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int op = NN; op <= TN; op++) {
+                gcase c = make_case((op_t)op, shapes[s], (int)(s % 2));
+                zero_runs(&c);
+                lm_epilogue ep = {c.bias, LM_RELU};
+                float *dense = new_c(&c);
+                lm__gemm_sparse_a(0);
+                run_fast(&c, dense, op == NN ? &ep : NULL, NULL);
+                lm__gemm_sparse_a(1);
+                for (int t = 1; t <= 3; t++) {
+                    float *sparse = new_c(&c);
+                    run_fast(&c, sparse, op == NN ? &ep : NULL, pools[t]);
+                    CHECKF(!memcmp(dense, sparse, c.nc * sizeof *dense),
+                           "%s %s %dx%dx%d, %d threads: skipping zero steps changed bits",
+                           VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, t);
+                    free(sparse);
+                }
+                free(dense);
+                free_case(&c);
+            }
+        }
+    }
+    if (lm__gemm_force("avx512")) CHECK(lm__gemm_sparse_skipped() > skipped0);
+    lm__gemm_sparse_a(1);
+    lm__gemm_force(NULL);
+    lm_pool_free(pools[2]);
+    lm_pool_free(pools[3]);
+}
+
 static void test_gemm_variant_choice(void)
 {
     const char *v = lm_gemm_variant();
@@ -444,6 +502,7 @@ int main(void)
     RUN(test_gemm_rows_consistent);
     RUN(test_gemm_tiny_bits);
     RUN(test_gemm_direct_b_matches_packed);
+    RUN(test_gemm_sparse_a_same_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
     RUN(test_vec_all_finite);

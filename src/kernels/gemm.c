@@ -28,6 +28,9 @@
 #define MC 96
 #define NC 512
 #define SCRATCH_FLOATS ((size_t)MC * KC_MAX + (size_t)KC_MAX * NC)
+/* Lists of A's nonzero k steps, one per row panel of an MC block (every
+ * MR is at least 4): ints after the floats of the same scratch block. */
+#define LIST_INTS ((size_t)(MC / 4) * KC_MAX)
 
 /* Below this many multiply-adds the tiny dot-product loops beat packing. */
 #define TINY_MACS 512
@@ -52,9 +55,9 @@ typedef lm__gemm_op gemm_op;
 
 /* ----------------------------------------------------- variant choice */
 
-static const lm__gemm_impl ref_impl = {"ref", 0, 0, 0, 0, 0, 0, 0, 0};
+static const lm__gemm_impl ref_impl = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #ifdef LM_USE_CBLAS
-static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0};
+static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif
 
 static _Atomic(const lm__gemm_impl *) g_impl; /* NULL until first use */
@@ -137,7 +140,7 @@ static float *thread_scratch(void)
     if (!g_scratch_key_ok) return NULL;
     float *s = pthread_getspecific(g_scratch_key);
     if (s) return s;
-    s = aligned_alloc(64, SCRATCH_FLOATS * sizeof(float));
+    s = aligned_alloc(64, SCRATCH_FLOATS * sizeof(float) + LIST_INTS * sizeof(int));
     if (s && pthread_setspecific(g_scratch_key, s) != 0) {
         free(s);
         s = NULL;
@@ -242,6 +245,47 @@ static void pack_b(gemm_op op, const float *B, int ldb, int k0, int kc, int j0, 
     }
 }
 
+/* ------------------------------------------------------- sparse A */
+
+/* Whether the driver skips A's all-zero k steps (tests turn it off to
+ * compare the bits of both paths). */
+static int g_sparse_a = 1;
+static atomic_long g_skipped; /* k steps skipped, per row panel (tests) */
+void lm__gemm_sparse_a(int on) { g_sparse_a = on; }
+long lm__gemm_sparse_skipped(void) { return atomic_load_explicit(&g_skipped, memory_order_relaxed); }
+
+/* Lists in out the k steps of a row panel of A (MR values a step, at
+ * a + k * sa) where some value is nonzero (-0 counts as zero), and returns
+ * how many; or -1 when fewer than 1 in 8 steps could be skipped, which
+ * the dense kernel does faster. Inputs such as images (blank background)
+ * have many all-zero steps; skipping them leaves the bits unchanged (see
+ * lm__ukernel_idx). Branch-free: a step's index is written, then kept
+ * only if the step is nonzero. */
+static int nonzero_steps(const float *a, int sa, int MR, int kc, int *out)
+{
+    int n = 0;
+    for (int k = 0; k < kc; k++) {
+        const float *ak = a + (size_t)k * sa;
+        uint64_t any = 0;
+        int r = 0;
+        for (; r + 2 <= MR; r += 2) {
+            uint64_t u;
+            memcpy(&u, ak + r, sizeof u);
+            any |= u;
+        }
+        if (r < MR) {
+            uint32_t u;
+            memcpy(&u, ak + r, sizeof u);
+            any |= u;
+        }
+        out[n] = k;
+        n += (any & 0x7fffffff7fffffffull) != 0;
+    }
+    if (n > kc - kc / 8) return -1;
+    atomic_fetch_add_explicit(&g_skipped, kc - n, memory_order_relaxed);
+    return n;
+}
+
 /* ------------------------------------------------------------- driver */
 
 typedef struct gemm_job {
@@ -291,6 +335,9 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
     }
     const int MR = j->impl->mr, NR = j->impl->nr, K = j->K;
     float *pa = scratch, *pb = scratch + (size_t)MC * KC_MAX;
+    int *lists = (int *)(scratch + SCRATCH_FLOATS);
+    /* NT's A is a gradient, seldom zero in whole panels */
+    int sparse = j->impl->kern_idx && j->op != OP_NT && g_sparse_a;
     /* K blocks of equal size that depend on K alone (determinism). */
     int nkb = (K + KC_MAX - 1) / KC_MAX, kcb = (K + nkb - 1) / nkb;
     const float *bias = j->ep ? j->ep->bias : NULL;
@@ -320,6 +367,22 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                     else
                         pack_a(j->op, j->A, j->lda, ic + full, mc - full, pc, kc, MR, dst);
                 }
+                /* each row panel's nonzero k steps, listed once for all
+                 * the column tiles that use it (NN and TN: A holds the
+                 * data, often mostly zeros; -1: run dense) */
+                int nlist[MC / 4];
+                for (int ir = 0, p = 0; ir < mc; ir += MR, p++) {
+                    /* a dense first panel says the block is dense data (a
+                     * hidden layer's activations): skip the scan */
+                    if (!sparse || (p > 0 && nlist[0] < 0)) {
+                        nlist[p] = -1;
+                        continue;
+                    }
+                    nlist[p] = ir < full ? nonzero_steps(j->A + (size_t)pc * j->lda + ic + ir,
+                                                         j->lda, MR, kc, lists + p * KC_MAX)
+                                         : nonzero_steps(pa + (size_t)ir * kc, MR, MR, kc,
+                                                         lists + p * KC_MAX);
+                }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bj = bias && last ? bias + jc + jr : NULL;
@@ -329,7 +392,7 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                         bp = j->B + (size_t)pc * j->ldb + jc + jr;
                         sb = j->ldb;
                     }
-                    for (int ir = 0; ir < mc; ir += MR) {
+                    for (int ir = 0, p = 0; ir < mc; ir += MR, p++) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         const float *ap = pa + (size_t)ir * kc;
                         int sa = MR;
@@ -337,9 +400,13 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                             ap = j->A + (size_t)pc * j->lda + ic + ir;
                             sa = j->lda;
                         }
-                        j->impl->kern(kc, ap, sa, bp, sb,
-                                      j->C + (size_t)(ic + ir) * j->ldc + jc + jr, j->ldc, mr,
-                                      nr, !first, last, bj, act);
+                        float *ct = j->C + (size_t)(ic + ir) * j->ldc + jc + jr;
+                        if (nlist[p] >= 0)
+                            j->impl->kern_idx(nlist[p], lists + p * KC_MAX, ap, sa, bp, sb, ct,
+                                              j->ldc, mr, nr, !first, last, bj, act);
+                        else
+                            j->impl->kern(kc, ap, sa, bp, sb, ct, j->ldc, mr, nr, !first, last,
+                                          bj, act);
                     }
                 }
             }

@@ -44,10 +44,11 @@ ALWAYS_INLINE __m512 act_vec(__m512 v, lm_act act)
  * accumulators live in registers. The two column halves are spelled out
  * (not a loop) because clang keeps a 2-D accumulator array in memory.
  * DIRECT: B's rows are read in place (stride sb), masked to nr columns so
- * nothing past a row's end is touched; else pb is a packed panel. */
-ALWAYS_INLINE void kern_body(const int MR, const int NV, const int DIRECT, int kc,
-                             const float *pa, int sa, const float *pb, int sb, float *c,
-                             int ldc, int mr, int nr, int accumulate, int last,
+ * nothing past a row's end is touched; else pb is a packed panel.
+ * IDX: only the kc steps listed in kidx (see lm__ukernel_idx). */
+ALWAYS_INLINE void kern_body(const int MR, const int NV, const int DIRECT, const int IDX,
+                             int kc, const int *kidx, const float *pa, int sa, const float *pb, int sb,
+                             float *c, int ldc, int mr, int nr, int accumulate, int last,
                              const float *bias, lm_act act)
 {
     __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
@@ -59,23 +60,28 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, const int DIRECT, int k
         acc0[r] = load ? _mm512_maskz_loadu_ps(m0, cr) : _mm512_setzero_ps();
         if (NV == 2) acc1[r] = load ? _mm512_maskz_loadu_ps(m1, cr + 16) : _mm512_setzero_ps();
     }
-    for (int k = 0; k < kc; k++) {
+    for (int t = 0; t < kc; t++) {
+        /* IDX: only the listed steps (lm__ukernel_idx) */
+        const float *ak = IDX ? pa + (size_t)kidx[t] * sa : pa;
+        const float *bk = IDX ? pb + (size_t)kidx[t] * sb : pb;
         __m512 b0, b1;
         if (DIRECT) {
-            b0 = _mm512_maskz_loadu_ps(m0, pb);
-            b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, pb + 16) : b0;
+            b0 = _mm512_maskz_loadu_ps(m0, bk);
+            b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : b0;
         } else {
-            b0 = _mm512_load_ps(pb);
-            b1 = NV == 2 ? _mm512_load_ps(pb + 16) : b0;
+            b0 = _mm512_load_ps(bk);
+            b1 = NV == 2 ? _mm512_load_ps(bk + 16) : b0;
         }
         UNROLL_FULL
         for (int r = 0; r < MR; r++) {
-            __m512 a = _mm512_set1_ps(pa[r]);
+            __m512 a = _mm512_set1_ps(ak[r]);
             acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);
             if (NV == 2) acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);
         }
-        pa += sa;
-        pb += sb;
+        if (!IDX) {
+            pa += sa;
+            pb += sb;
+        }
     }
     if (last && (bias || act == LM_RELU || act == LM_LEAKY_RELU)) {
         __m512 bv0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
@@ -108,9 +114,19 @@ static void kern_8x32(int kc, const float *pa, int sa, const float *pb, int sb, 
                       lm_act act)
 {
     if (!sb)
-        kern_body(8, 2, 0, kc, pa, sa, pb, 32, c, ldc, mr, nr, accumulate, last, bias, act);
+        kern_body(8, 2, 0, 0, kc, NULL, pa, sa, pb, 32, c, ldc, mr, nr, accumulate, last, bias, act);
     else
-        kern_body(8, 2, 1, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
+        kern_body(8, 2, 1, 0, kc, NULL, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
+}
+
+static void kern_8x32_idx(int kc, const int *kidx, const float *pa, int sa, const float *pb,
+                          int sb, float *c, int ldc, int mr, int nr, int accumulate, int last,
+                          const float *bias, lm_act act)
+{
+    if (!sb)
+        kern_body(8, 2, 0, 1, kc, kidx, pa, sa, pb, 32, c, ldc, mr, nr, accumulate, last, bias, act);
+    else
+        kern_body(8, 2, 1, 1, kc, kidx, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
 }
 
 /* In place: r[i] holds row i of a 16x16 block; afterwards r[i] holds
@@ -403,13 +419,13 @@ int lm__all_finite_avx512(const float *x, size_t n)
 }
 
 static const lm__gemm_impl narrow_16x16 = {"avx512", 16, 16, kern_t16, pack_a_16,
-                                           pack_b_16, NULL, small_m, 4};
+                                           pack_b_16, NULL, small_m, 4, NULL};
 const lm__gemm_impl lm__gemm_avx512 = {"avx512", 8, 32, kern_8x32, pack_a_8, pack_b_32,
-                                       &narrow_16x16, small_m, 4};
+                                       &narrow_16x16, small_m, 4, kern_8x32_idx};
 
 #else
 /* Built without AVX-512 flags: stubs the driver never selects. */
-const lm__gemm_impl lm__gemm_avx512 = {"avx512", 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_avx512 = {"avx512", 0, 0, 0, 0, 0, 0, 0, 0, 0};
 int lm__all_finite_avx512(const float *x, size_t n)
 {
     (void)x;

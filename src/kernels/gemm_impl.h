@@ -46,6 +46,17 @@ typedef void (*lm__pack_b_fn)(lm__gemm_op op, const float *B, int ldb, int k0, i
 typedef void (*lm__small_m_fn)(int m, int N, int K, const float *A, int lda, const float *B,
                                int ldb, float *C, int ldc, const lm_epilogue *ep);
 
+/* The micro-kernel over a subset of the k steps: kc steps, step t being
+ * k = kidx[t] (ascending), with A's values at pa + k * sa and B's row at
+ * pb + k * sb (sb = NR for a packed panel). For A whose MR values are all
+ * zero at many k (an image's blank background): a zero step adds +-0,
+ * and an accumulator that starts at +0 and is only ever rounded to
+ * nearest is never -0, so skipping those steps leaves the bits as they
+ * were (for finite B). */
+typedef void (*lm__ukernel_idx)(int kc, const int *kidx, const float *pa, int sa,
+                                const float *pb, int sb, float *c, int ldc, int mr, int nr,
+                                int accumulate, int last, const float *bias, lm_act act);
+
 typedef struct lm__gemm_impl {
     const char *name; /* "avx2", "avx512" */
     int mr, nr;       /* tile shape of the micro-kernel */
@@ -57,6 +68,7 @@ typedef struct lm__gemm_impl {
     const struct lm__gemm_impl *narrow;
     lm__small_m_fn small_m; /* NN with M <= small_m_max; NULL if none */
     int small_m_max;
+    lm__ukernel_idx kern_idx; /* kern over listed k steps; NULL if none */
 } lm__gemm_impl;
 
 /* The micro-kernels, each compiled for its ISA; only call them when the
@@ -69,6 +81,13 @@ extern const lm__gemm_impl lm__gemm_avx512;
  * (or the build, for "blas") lacks it, leaving the choice unchanged. For
  * tests and benchmarks; not thread-safe against concurrent GEMMs. */
 int lm__gemm_force(const char *name);
+
+/* Turns the skipping of A's all-zero k steps on (the default) or off; for
+ * tests comparing the two paths' bits. Not thread-safe against running
+ * GEMMs. */
+void lm__gemm_sparse_a(int on);
+/* How many k steps of row panels have been skipped so far (tests). */
+long lm__gemm_sparse_skipped(void);
 
 /* The AVX-512 body of lm_vec_all_finite (call only with AVX-512). */
 int lm__all_finite_avx512(const float *x, size_t n);
