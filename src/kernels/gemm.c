@@ -55,9 +55,9 @@ typedef lm__gemm_op gemm_op;
 
 /* ----------------------------------------------------- variant choice */
 
-static const lm__gemm_impl ref_impl = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const lm__gemm_impl ref_impl = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #ifdef LM_USE_CBLAS
-static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif
 
 static _Atomic(const lm__gemm_impl *) g_impl; /* NULL until first use */
@@ -254,33 +254,14 @@ static atomic_long g_skipped; /* k steps skipped, per row panel (tests) */
 void lm__gemm_sparse_a(int on) { g_sparse_a = on; }
 long lm__gemm_sparse_skipped(void) { return atomic_load_explicit(&g_skipped, memory_order_relaxed); }
 
-/* Lists in out the k steps of a row panel of A (MR values a step, at
- * a + k * sa) where some value is nonzero (-0 counts as zero), and returns
- * how many; or -1 when fewer than 1 in 8 steps could be skipped, which
- * the dense kernel does faster. Inputs such as images (blank background)
- * have many all-zero steps; skipping them leaves the bits unchanged (see
- * lm__ukernel_idx). Branch-free: a step's index is written, then kept
- * only if the step is nonzero. */
-static int nonzero_steps(const float *a, int sa, int MR, int kc, int *out)
+/* The k steps of a row panel of A worth running (impl->nonzero_steps
+ * lists them in out) and their count; or -1 when fewer than 1 in 8 could
+ * be skipped, which the dense kernel does faster. Inputs such as images
+ * (blank background) have many all-zero steps; skipping them leaves the
+ * bits unchanged (see lm__ukernel_idx). */
+static int sparse_steps(const lm__gemm_impl *impl, const float *a, int sa, int kc, int *out)
 {
-    int n = 0;
-    for (int k = 0; k < kc; k++) {
-        const float *ak = a + (size_t)k * sa;
-        uint64_t any = 0;
-        int r = 0;
-        for (; r + 2 <= MR; r += 2) {
-            uint64_t u;
-            memcpy(&u, ak + r, sizeof u);
-            any |= u;
-        }
-        if (r < MR) {
-            uint32_t u;
-            memcpy(&u, ak + r, sizeof u);
-            any |= u;
-        }
-        out[n] = k;
-        n += (any & 0x7fffffff7fffffffull) != 0;
-    }
+    int n = impl->nonzero_steps(a, sa, kc, out);
     if (n > kc - kc / 8) return -1;
     atomic_fetch_add_explicit(&g_skipped, kc - n, memory_order_relaxed);
     return n;
@@ -337,7 +318,7 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
     float *pa = scratch, *pb = scratch + (size_t)MC * KC_MAX;
     int *lists = (int *)(scratch + SCRATCH_FLOATS);
     /* NT's A is a gradient, seldom zero in whole panels */
-    int sparse = j->impl->kern_idx && j->op != OP_NT && g_sparse_a;
+    int sparse = j->impl->kern_idx && j->impl->nonzero_steps && j->op != OP_NT && g_sparse_a;
     /* K blocks of equal size that depend on K alone (determinism). */
     int nkb = (K + KC_MAX - 1) / KC_MAX, kcb = (K + nkb - 1) / nkb;
     const float *bias = j->ep ? j->ep->bias : NULL;
@@ -378,10 +359,10 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                         nlist[p] = -1;
                         continue;
                     }
-                    nlist[p] = ir < full ? nonzero_steps(j->A + (size_t)pc * j->lda + ic + ir,
-                                                         j->lda, MR, kc, lists + p * KC_MAX)
-                                         : nonzero_steps(pa + (size_t)ir * kc, MR, MR, kc,
-                                                         lists + p * KC_MAX);
+                    nlist[p] = ir < full ? sparse_steps(j->impl, j->A + (size_t)pc * j->lda + ic + ir,
+                                                        j->lda, kc, lists + p * KC_MAX)
+                                         : sparse_steps(j->impl, pa + (size_t)ir * kc, MR, kc,
+                                                        lists + p * KC_MAX);
                 }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;

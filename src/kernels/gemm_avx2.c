@@ -163,9 +163,9 @@ static void pack_b_16(lm__gemm_op op, const float *B, int ldb, int k0, int kc, i
     }
 }
 
-const lm__gemm_impl lm__gemm_avx2 = {"avx2", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0, NULL};
+const lm__gemm_impl lm__gemm_avx2 = {"avx2", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0, NULL, NULL};
 
 #else
 /* Built without AVX2 flags: a stub the driver never selects. */
-const lm__gemm_impl lm__gemm_avx2 = {"avx2", 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_avx2 = {"avx2", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -418,14 +418,29 @@ int lm__all_finite_avx512(const float *x, size_t n)
     return bad == 0;
 }
 
+/* The 8-row panel's nonzero steps (see lm__gemm_impl): one 256-bit test
+ * a step, branch-free (a step's index is written, then kept or not). */
+static int nonzero_steps_8(const float *a, int sa, int kc, int *out)
+{
+    const __m256i mag = _mm256_set1_epi32(0x7fffffff);
+    int n = 0;
+    for (int k = 0; k < kc; k++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(a + (size_t)k * sa));
+        out[n] = k;
+        n += !_mm256_testz_si256(v, mag);
+    }
+    return n;
+}
+
 static const lm__gemm_impl narrow_16x16 = {"avx512", 16, 16, kern_t16, pack_a_16,
-                                           pack_b_16, NULL, small_m, 4, NULL};
+                                           pack_b_16, NULL, small_m, 4, NULL, NULL};
 const lm__gemm_impl lm__gemm_avx512 = {"avx512", 8, 32, kern_8x32, pack_a_8, pack_b_32,
-                                       &narrow_16x16, small_m, 4, kern_8x32_idx};
+                                       &narrow_16x16, small_m, 4, kern_8x32_idx,
+                                       nonzero_steps_8};
 
 #else
 /* Built without AVX-512 flags: stubs the driver never selects. */
-const lm__gemm_impl lm__gemm_avx512 = {"avx512", 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_avx512 = {"avx512", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 int lm__all_finite_avx512(const float *x, size_t n)
 {
     (void)x;

@@ -69,6 +69,10 @@ typedef struct lm__gemm_impl {
     lm__small_m_fn small_m; /* NN with M <= small_m_max; NULL if none */
     int small_m_max;
     lm__ukernel_idx kern_idx; /* kern over listed k steps; NULL if none */
+    /* Lists in out the k steps of an MR-row panel of A (values of step k
+     * at a + k * sa) where some value is nonzero (-0 counts as zero);
+     * returns how many. With kern_idx. */
+    int (*nonzero_steps)(const float *a, int sa, int kc, int *out);
 } lm__gemm_impl;
 
 /* The micro-kernels, each compiled for its ISA; only call them when the
