@@ -80,7 +80,7 @@ static lm_update step_constants(const lm__optim *opt, uint64_t t)
  * task first checks its share of the gradient; only when every share is
  * finite does a second round update, checking the new parameters as it
  * writes them. */
-enum { MAX_TASKS = 64 };
+enum { MAX_TASKS = 64, PARALLEL_MIN = 1 << 15 /* parameters worth threads */ };
 typedef struct update_job {
     lm__optim *opt;
     lm_update u;
@@ -92,7 +92,7 @@ typedef struct update_job {
 /* Fills j (ok[] is written by the tasks). */
 static void make_job(update_job *j, lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
-    int tasks = opt->n >= ((size_t)1 << 15) ? lm_pool_size(pool) : 1;
+    int tasks = opt->n >= PARALLEL_MIN ? lm_pool_size(pool) : 1;
     j->opt = opt;
     j->u = step_constants(opt, opt->t + 1);
     j->params = params;
@@ -135,24 +135,48 @@ static int run_all(update_job *j, void (*fn)(void *, int), lm_pool *pool)
     return ok;
 }
 
+/* Clips grads to the global norm opt->o.clip_norm, as
+ * torch.nn.utils.clip_grad_norm_; LM_ENUMERIC if the norm overflows. */
+static lm_status clip(const lm__optim *opt, float *grads)
+{
+    double sq = 0;
+    for (size_t i = 0; i < opt->n; i++) sq += (double)grads[i] * grads[i];
+    if (!isfinite(sq)) return lm__err(LM_ENUMERIC, "the gradient norm overflows");
+    double coef = opt->o.clip_norm / (sqrt(sq) + 1e-6);
+    if (coef < 1)
+        for (size_t i = 0; i < opt->n; i++) grads[i] *= (float)coef;
+    return LM_OK;
+}
+
+static lm_status bad_gradient(void) { return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf"); }
+
+/* A finite gradient can still overflow a parameter (a learning rate far
+ * too high); stop there rather than train on, or save, an Inf. */
+static lm_status overflowed(void)
+{
+    return lm__err(LM_ENUMERIC, "a parameter overflowed to Inf or NaN (is the learning rate too high?)");
+}
+
+/* The step of a small buffer in one task: the pool job's arithmetic
+ * without its bookkeeping, which costs as much as a tiny net's update. */
+static lm_status step_serial(lm__optim *opt, float *params, float *grads)
+{
+    if (!lm_vec_all_finite(grads, opt->n)) return bad_gradient();
+    lm_status st = opt->o.clip_norm > 0 ? clip(opt, grads) : LM_OK;
+    if (st) return st;
+    opt->t++;
+    lm_update u = step_constants(opt, opt->t);
+    return lm_vec_update(&u, opt->n, params, grads, opt->m, opt->v) ? LM_OK : overflowed();
+}
+
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
+    if (opt->n < PARALLEL_MIN || lm_pool_size(pool) <= 1) return step_serial(opt, params, grads);
     update_job job;
     make_job(&job, opt, params, grads, pool);
-    if (!run_all(&job, check_task, pool)) return lm__err(LM_ENUMERIC, "the gradient holds a NaN or Inf");
-    if (opt->o.clip_norm > 0) {
-        /* as torch.nn.utils.clip_grad_norm_ */
-        double sq = 0;
-        for (size_t i = 0; i < opt->n; i++) sq += (double)grads[i] * grads[i];
-        if (!isfinite(sq)) return lm__err(LM_ENUMERIC, "the gradient norm overflows");
-        double coef = opt->o.clip_norm / (sqrt(sq) + 1e-6);
-        if (coef < 1)
-            for (size_t i = 0; i < opt->n; i++) grads[i] *= (float)coef;
-    }
+    if (!run_all(&job, check_task, pool)) return bad_gradient();
+    lm_status st = opt->o.clip_norm > 0 ? clip(opt, grads) : LM_OK;
+    if (st) return st;
     opt->t++;
-    /* A finite gradient can still overflow a parameter (a learning rate far
-     * too high); stop here rather than train on, or save, an Inf. */
-    if (!run_all(&job, update_task, pool))
-        return lm__err(LM_ENUMERIC, "a parameter overflowed to Inf or NaN (is the learning rate too high?)");
-    return LM_OK;
+    return run_all(&job, update_task, pool) ? LM_OK : overflowed();
 }

@@ -20,6 +20,7 @@ struct lm_train {
     int32_t *lb;   /* (batch) gathered labels */
     size_t *perm;  /* (perm_cap) row order of the current epoch */
     size_t perm_cap;
+    int n_out;     /* the net's output width */
     int fused;     /* loss fused with the output activation */
     int epochs_done;
 };
@@ -93,7 +94,8 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     t->rng = *rng;
     t->batch = opts->batch;
     t->fused = lm__loss_fused(opts->loss, net->layers[net->n_layers - 1].act);
-    size_t n_out = (size_t)lm_net_n_out(net);
+    t->n_out = lm_net_n_out(net);
+    size_t n_out = (size_t)t->n_out;
     if ((st = lm__optim_init(&t->opt, &opts->optim, net->n_params)) ||
         (st = lm__ws_alloc(&t->ws, net, t->batch))) {
         lm_train_free(t);
@@ -113,13 +115,14 @@ int lm_train_epochs_done(const lm_train *t) { return t->epochs_done; }
 uint64_t lm_train_steps(const lm_train *t) { return t->opt.t; }
 
 /* Forward from ws->x0 (n rows loaded) and the loss into *loss, its
- * gradient into ws->d0 if grads; counts correct rows. */
+ * gradient into ws->d0 if grads; counts correct rows if correct is not
+ * NULL. */
 static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels, size_t n,
-                              int grads, float *loss, size_t *correct)
+                              int grads, float *loss, size_t *correct, lm_pool *pool)
 {
     lm_net *net = t->net;
-    int w = lm_net_n_out(net);
-    lm__net_forward(net, t->ws, n, t->fused, lm__net_pool(net));
+    int w = t->n_out;
+    lm__net_forward(net, t->ws, n, t->fused, pool);
     const float *out = t->ws->act[net->n_layers - 1];
     double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);
     if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
@@ -131,12 +134,11 @@ static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels
 /* One optimizer step on the n rows in ws->x0: forward, loss, backward,
  * update. */
 static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, size_t n,
-                            float *loss, size_t *correct)
+                            float *loss, size_t *correct, lm_pool *pool)
 {
-    lm_status st = forward_loss(t, y, labels, n, 1, loss, correct);
+    lm_status st = forward_loss(t, y, labels, n, 1, loss, correct, pool);
     if (st) return st;
     lm_net *net = t->net;
-    lm_pool *pool = lm__net_pool(net);
     lm__net_backward(net, t->ws, n, t->fused, pool);
     return lm__optim_step(&t->opt, net->params, net->grads, pool);
 }
@@ -156,8 +158,9 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const 
     lm_status st = check_rows(t, x, y, labels, n);
     if (st) return st;
     lm__net_load_input(t->net, t->ws, x, n);
-    st = forward_loss(t, y, labels, n, 1, loss, NULL);
-    if (!st) lm__net_backward(t->net, t->ws, n, t->fused, lm__net_pool(t->net));
+    lm_pool *pool = lm__net_pool(t->net);
+    st = forward_loss(t, y, labels, n, 1, loss, NULL, pool);
+    if (!st) lm__net_backward(t->net, t->ws, n, t->fused, pool);
     return st;
 }
 
@@ -168,7 +171,7 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
     if (st) return st;
     lm__net_load_input(t->net, t->ws, x, n);
     float l;
-    st = train_step(t, y, labels, n, &l, NULL);
+    st = train_step(t, y, labels, n, &l, NULL, lm__net_pool(t->net));
     if (loss) *loss = l;
     return st;
 }
@@ -210,16 +213,23 @@ static lm_status check_data(const lm_net *net, const lm_data *d, const char *wha
     return LM_OK;
 }
 
-/* Loads rows idx[0..n) of d into ws->x0 (converting and normalising)
- * and their targets into yb or lb. */
+/* Row r of a batch comes from row idx[r] of d, or from row first + r
+ * when idx is NULL (rows in order). */
+static inline size_t source_row(const size_t *idx, size_t first, size_t r)
+{
+    return idx ? idx[r] : first + r;
+}
+
+/* Loads n rows of d (see source_row) into ws->x0, converting and
+ * normalising, and their targets into yb or lb unless both are NULL. */
 static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx,
-                        size_t n, float *yb, int32_t *lb)
+                        size_t first, size_t n, float *yb, int32_t *lb)
 {
     size_t nx = (size_t)net->n_in;
     int w = lm_net_n_out(net);
     const float *mean = net->norm_mean, *scale = net->norm_scale;
     for (size_t r = 0; r < n; r++) {
-        size_t src = idx[r];
+        size_t src = source_row(idx, first, r);
         float *o = ws->x0 + r * nx;
         if (d->x_type == LM_U8)
             lm_vec_norm_u8(o, (const uint8_t *)d->x + src * nx, mean, scale, nx);
@@ -227,8 +237,8 @@ static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const si
             lm_vec_norm_f32(o, (const float *)d->x + src * nx, mean, scale, nx);
         else
             memcpy(o, (const float *)d->x + src * nx, nx * sizeof(float));
-        if (d->labels) lb[r] = d->labels[src];
-        else memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
+        if (lb && d->labels) lb[r] = d->labels[src];
+        else if (yb && !d->labels) memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
     }
 }
 
@@ -237,7 +247,7 @@ typedef struct gather_job {
     lm_ws *ws;
     const lm_data *d;
     const size_t *idx;
-    size_t n;
+    size_t first, n;
     float *yb;
     int32_t *lb;
     int tasks;
@@ -252,17 +262,44 @@ static void gather_task(void *ctx, int i)
     size_t nx = (size_t)j->net->n_in, w = (size_t)lm_net_n_out(j->net);
     lm_ws shifted = *j->ws;
     shifted.x0 = j->ws->x0 + lo * nx;
-    gather_rows(j->net, &shifted, j->d, j->idx + lo, hi - lo, j->yb + lo * w, j->lb + lo);
+    gather_rows(j->net, &shifted, j->d, j->idx ? j->idx + lo : NULL, j->first + lo, hi - lo,
+                j->yb ? j->yb + lo * w : NULL, j->lb ? j->lb + lo : NULL);
 }
 
-static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx, size_t n,
-                   float *yb, int32_t *lb, lm_pool *pool)
+static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t *idx,
+                   size_t first, size_t n, float *yb, int32_t *lb, lm_pool *pool)
 {
     /* threads only pay off on big batches of wide rows */
     int tasks = n * (size_t)net->n_in >= 16384 ? lm_pool_size(pool) : 1;
-    gather_job job = {net, ws, d, idx, n, yb, lb, tasks};
+    gather_job job = {net, ws, d, idx, first, n, yb, lb, tasks};
     if (tasks > 1) lm_pool_run(pool, tasks, gather_task, &job);
-    else gather_rows(net, ws, d, idx, n, yb, lb);
+    else gather_rows(net, ws, d, idx, first, n, yb, lb);
+}
+
+/* Where a loaded batch's targets are: float rows or labels, one NULL. */
+typedef struct batch_targets {
+    const float *y;
+    const int32_t *labels;
+} batch_targets;
+
+/* Loads the n rows of a batch into t->ws (see source_row). Rows in order
+ * need no gathering: their targets are read where they lie in d, and
+ * plain float inputs arrive with one copy. */
+static batch_targets load_batch(lm_train *t, const lm_data *d, const size_t *idx, size_t first,
+                                size_t n, lm_pool *pool)
+{
+    const lm_net *net = t->net;
+    if (idx) {
+        gather(net, t->ws, d, idx, 0, n, t->yb, t->lb, pool);
+        return d->labels ? (batch_targets){NULL, t->lb} : (batch_targets){t->yb, NULL};
+    }
+    size_t nx = (size_t)net->n_in;
+    if (d->x_type == LM_F32 && !net->norm_mean)
+        memcpy(t->ws->x0, (const float *)d->x + first * nx, n * nx * sizeof(float));
+    else
+        gather(net, t->ws, d, NULL, first, n, NULL, NULL, pool);
+    return d->labels ? (batch_targets){NULL, d->labels + first}
+                     : (batch_targets){d->y + first * (size_t)t->n_out, NULL};
 }
 
 static int reports_accuracy(const lm_train *t, const lm_data *d)
@@ -293,16 +330,14 @@ static lm_status ensure_perm(lm_train *t, size_t n)
 /* Loss and accuracy over all of d with the trainer's buffers. */
 static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *acc)
 {
-    lm_status st = ensure_perm(t, t->batch);
-    if (st) return st;
+    lm_pool *pool = lm__net_pool(t->net);
     double wsum = 0, psum = 0;
     size_t correct = 0;
     for (size_t r = 0; r < d->n; r += t->batch) {
         size_t m = d->n - r < t->batch ? d->n - r : t->batch, c;
-        for (size_t i = 0; i < m; i++) t->perm[i] = r + i;
-        gather(t->net, t->ws, d, t->perm, m, t->yb, t->lb, lm__net_pool(t->net));
+        batch_targets bt = load_batch(t, d, NULL, r, m, pool);
         float l;
-        st = forward_loss(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, 0, &l, &c);
+        lm_status st = forward_loss(t, bt.y, bt.labels, m, 0, &l, &c, pool);
         if (st) return st;
         wsum += (double)l * m;
         psum += l;
@@ -313,32 +348,53 @@ static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *ac
     return LM_OK;
 }
 
-lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
+/* What lm_train_epoch checks of its data; lm_fit checks once per fit. */
+static lm_status check_epoch_data(const lm_train *t, const lm_data *d)
 {
     lm_status st = check_data(t->net, d, "training");
     if (!st && t->o.val) st = check_data(t->net, t->o.val, "validation");
     if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the training set is empty");
-    if (!st) st = ensure_perm(t, d->n > t->batch ? d->n : t->batch);
+    return st;
+}
+
+/* The row order of an epoch in t->perm (Fisher-Yates), or NULL when the
+ * rows go in order. */
+static lm_status epoch_order(lm_train *t, size_t n, const size_t **order)
+{
+    *order = NULL;
+    if (!t->o.shuffle) return LM_OK;
+    lm_status st = ensure_perm(t, n);
     if (st) return st;
+    for (size_t i = 0; i < n; i++) t->perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)lm_rng_below(&t->rng, i + 1), tmp = t->perm[i];
+        t->perm[i] = t->perm[j];
+        t->perm[j] = tmp;
+    }
+    *order = t->perm;
+    return LM_OK;
+}
+
+/* One epoch over checked data. The rows are counted correct only for a
+ * caller that reads info. */
+static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
+{
     /* timed only for a caller that reads it: a clock read is a fair share
      * of a tiny net's epoch */
     double t0 = info ? now_seconds() : 0;
-    for (size_t i = 0; i < d->n; i++) t->perm[i] = i;
-    if (t->o.shuffle)
-        for (size_t i = d->n - 1; i > 0; i--) { /* Fisher-Yates */
-            size_t j = (size_t)lm_rng_below(&t->rng, i + 1), tmp = t->perm[i];
-            t->perm[i] = t->perm[j];
-            t->perm[j] = tmp;
-        }
+    const size_t *order;
+    lm_status st = epoch_order(t, d->n, &order);
+    if (st) return st;
     int epoch = t->epochs_done + 1;
     t->opt.o.lr = scheduled_lr(&t->o, t->epochs_done);
-    size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0;
+    lm_pool *pool = lm__net_pool(t->net);
+    size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0, c = 0;
     double wsum = 0, psum = 0;
     for (size_t b = 0; b < nb; b++) {
-        size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch, c;
-        gather(t->net, t->ws, d, t->perm + r, m, t->yb, t->lb, lm__net_pool(t->net));
+        size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch;
+        batch_targets bt = load_batch(t, d, order ? order + r : NULL, r, m, pool);
         float l;
-        st = train_step(t, d->labels ? NULL : t->yb, d->labels ? t->lb : NULL, m, &l, &c);
+        st = train_step(t, bt.y, bt.labels, m, &l, info ? &c : NULL, pool);
         if (st) {
             lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
             return st;
@@ -356,6 +412,7 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         }
     }
     t->epochs_done = epoch;
+    if (!info && !(t->o.val && t->o.val->n)) return LM_OK;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
                        reports_accuracy(t, d) ? (float)correct / (float)d->n : NAN,
                        NAN, NAN, 0, t->opt.t, t->opt.o.lr};
@@ -368,6 +425,12 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         *info = e;
     }
     return LM_OK;
+}
+
+lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
+{
+    lm_status st = check_epoch_data(t, d);
+    return st ? st : run_epoch(t, d, info);
 }
 
 lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss, float *out_acc)
@@ -405,9 +468,11 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
         lm_train_free(t);
         return LM_ENOMEM;
     }
-    for (int e = 0; e < opts->epochs; e++) {
+    /* the data cannot change during the call: checked once, not per epoch */
+    if (opts->epochs > 0) st = check_epoch_data(t, d);
+    for (int e = 0; !st && e < opts->epochs; e++) {
         lm_epoch_info info = {0};
-        st = lm_train_epoch(t, d, opts->on_epoch || best ? &info : NULL);
+        st = run_epoch(t, d, opts->on_epoch || best ? &info : NULL);
         if (st) break;
         if (opts->on_epoch && opts->on_epoch(&info, opts->ctx)) break;
         if (best) {

@@ -380,6 +380,74 @@ static void u8_equals_float(void)
     free(res[1]);
 }
 
+/* Rows taken in order (no shuffle) are read in place of a gather: a fit
+ * must end with the bits of the same batches stepped one by one through
+ * lm_train_step, for float and u8 inputs, with and without normalisation,
+ * with float targets and labels, and a short last batch. */
+static float *fit_in_order(int x_u8, int norm, int labels, int by_steps, int epochs)
+{
+    enum { N = 10, NX = 3, NO = 2, BATCH = 4 };
+    static const float mean[NX] = {100, 50, 0}, scale[NX] = {0.01f, 0.02f, 0.005f};
+    uint8_t xb[N * NX];
+    float xf[N * NX], y[N * NO];
+    int32_t lab[N];
+    lm_rng r = lm_rng_seed(31);
+    for (int i = 0; i < N * NX; i++) xf[i] = xb[i] = (uint8_t)lm_rng_below(&r, 256);
+    for (int i = 0; i < N * NO; i++) y[i] = lm_rng_uniform(&r);
+    for (int i = 0; i < N; i++) lab[i] = (int32_t)lm_rng_below(&r, NO);
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(32);
+    lm_net_new(&net, NX);
+    lm_net_add_dense(net, 5, LM_TANH, LM_BIAS);
+    lm_net_add_dense(net, NO, LM_SIGMOID, LM_BIAS);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    if (norm) lm_net_set_norm(net, mean, scale);
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_MSE;
+    o.optim.momentum = 0.5f;
+    o.optim.lr = 0.5f;
+    o.batch = BATCH;
+    o.epochs = epochs;
+    o.shuffle = 0;
+    lm_data d = {.n = N, .nx = NX, .x_type = x_u8 ? LM_U8 : LM_F32, .x = x_u8 ? (void *)xb : (void *)xf};
+    if (labels) d.labels = lab, d.n_classes = NO;
+    else d.y = y, d.ny = NO;
+    if (!by_steps) {
+        CHECK_OK(lm_fit(net, &d, &o, &rng));
+    } else {
+        lm_train *t;
+        CHECK_OK(lm_train_new(&t, net, &o, &rng));
+        for (int e = 0; e < epochs; e++)
+            for (size_t b = 0; b < N; b += BATCH) {
+                size_t m = N - b < BATCH ? N - b : BATCH;
+                CHECK_OK(lm_train_step(t, xf + b * NX, labels ? NULL : y + b * NO, labels ? lab + b : NULL, m, NULL));
+            }
+        lm_train_free(t);
+    }
+    float *p = malloc(lm_net_n_params(net) * sizeof *p);
+    memcpy(p, lm_net_params(net), lm_net_n_params(net) * sizeof *p);
+    lm_net_free(net);
+    return p;
+}
+
+static void in_order_fit_matches_steps(void)
+{
+    size_t np = 3 * 5 + 5 + 5 * 2 + 2;
+    for (int k = 0; k < 8; k++) {
+        int x_u8 = k & 1, norm = (k >> 1) & 1, labels = (k >> 2) & 1;
+        float *a = fit_in_order(x_u8, norm, labels, 0, 3), *b = fit_in_order(x_u8, norm, labels, 1, 3);
+        CHECKF(memcmp(a, b, np * sizeof(float)) == 0, "u8 %d, norm %d, labels %d: fit and steps differ",
+               x_u8, norm, labels);
+        /* both trained: two untouched nets would be equal too */
+        float *c = fit_in_order(x_u8, norm, labels, 0, 0);
+        CHECKF(memcmp(a, c, np * sizeof(float)) != 0, "u8 %d, norm %d, labels %d: the fit changed nothing",
+               x_u8, norm, labels);
+        free(a);
+        free(b);
+        free(c);
+    }
+}
+
 static void bad_arguments_refused(void)
 {
     lm_net *net;
@@ -482,6 +550,7 @@ int main(void)
     RUN(early_stop_restores_best);
     RUN(lr_schedules);
     RUN(u8_equals_float);
+    RUN(in_order_fit_matches_steps);
     RUN(bad_arguments_refused);
     RUN(concurrent_predict);
     TEST_MAIN_END();
