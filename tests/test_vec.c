@@ -114,12 +114,26 @@ static void fill(float *x, size_t n, float s, uint32_t seed)
     }
 }
 
-static const size_t LENS[] = {0, 1, 7, 15, 16, 17, 31, 33, 100, 1000, 4099};
+/* every tail 0..15 (the SIMD tails are loaded and stored in pieces) */
+static const size_t LENS[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 31, 33, 100, 1000, 4099};
 #define NLENS (sizeof LENS / sizeof LENS[0])
+
+/* Whether x[n .. n + 16) still holds the sentinel put there. */
+static int untouched_after(const float *x, size_t n)
+{
+    for (size_t i = n; i < n + 16; i++)
+        if (x[i] != 12345.0f) return 0;
+    return 1;
+}
+
+static void put_sentinel(float *x, size_t n)
+{
+    for (size_t i = n; i < n + 16; i++) x[i] = 12345.0f;
+}
 
 static void act_and_grad_match_reference_on(const lm__vec_impl *v)
 {
-    static float a[4099], b[4099], d1[4099], d2[4099];
+    static float a[4099 + 16], b[4099 + 16], d1[4099 + 16], d2[4099 + 16];
     const lm_act acts[] = {LM_RELU, LM_LEAKY_RELU, LM_SIGMOID, LM_TANH, LM_IDENTITY};
     for (size_t ai = 0; ai < sizeof acts / sizeof acts[0]; ai++)
         for (size_t li = 0; li < NLENS; li++) {
@@ -128,6 +142,9 @@ static void act_and_grad_match_reference_on(const lm__vec_impl *v)
             memcpy(b, a, n * sizeof(float));
             fill(d1, n, 1.0f, (uint32_t)(7 * n + ai));
             memcpy(d2, d1, n * sizeof(float));
+            put_sentinel(a, n);
+            put_sentinel(b, n);
+            put_sentinel(d1, n);
             if (acts[ai] == LM_RELU || acts[ai] == LM_LEAKY_RELU) { /* exact in both */
                 v->act(acts[ai], a, n);
                 lm__vec_ref.act(acts[ai], b, n);
@@ -137,9 +154,17 @@ static void act_and_grad_match_reference_on(const lm__vec_impl *v)
                 lm__vec_ref.act(acts[ai], a, n);
                 memcpy(b, a, n * sizeof(float));
             }
+            if (acts[ai] == LM_SIGMOID || acts[ai] == LM_TANH) { /* SIMD forward: within bounds too */
+                memcpy(b, a, n * sizeof(float));
+                v->act(acts[ai], b, n);
+            }
+            CHECKF(untouched_after(a, n) && untouched_after(b, n), "[%s] %s, n %zu: forward wrote past n",
+                   v->name, lm_act_name(acts[ai]), n);
             /* the gradient, from the same outputs, must agree bit for bit */
             v->act_grad(acts[ai], a, d1, n);
             lm__vec_ref.act_grad(acts[ai], a, d2, n);
+            CHECKF(untouched_after(d1, n), "[%s] %s, n %zu: gradient wrote past n", v->name,
+                   lm_act_name(acts[ai]), n);
             CHECKF(memcmp(d1, d2, n * sizeof(float)) == 0, "[%s] %s, n %zu: gradient differs", v->name,
                    lm_act_name(acts[ai]), n);
         }

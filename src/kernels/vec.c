@@ -152,10 +152,10 @@ static const lm__vec_impl *vec_named(const char *name)
     return NULL;
 }
 
-const lm__vec_impl *lm__vec_current(void)
+/* The first use: the variant LAMINA_GEMM names, or the best one here. */
+static const lm__vec_impl *vec_choose(void)
 {
-    const lm__vec_impl *p = atomic_load_explicit(&g_vec, memory_order_acquire);
-    if (p) return p;
+    const lm__vec_impl *p;
     /* LAMINA_GEMM=ref|avx2|avx512 pins these kernels too (tests, benchmarks) */
     p = vec_named(getenv("LAMINA_GEMM"));
     if (!p) p = vec_named(NULL);
@@ -163,6 +163,16 @@ const lm__vec_impl *lm__vec_current(void)
     if (!atomic_compare_exchange_strong(&g_vec, &expected, p)) p = expected;
     return p;
 }
+
+/* Static, so the wrappers below inline it: a tiny net calls them a few
+ * times a step, and -fPIC keeps a call to an exported function a call. */
+static inline const lm__vec_impl *current(void)
+{
+    const lm__vec_impl *p = atomic_load_explicit(&g_vec, memory_order_acquire);
+    return p ? p : vec_choose();
+}
+
+const lm__vec_impl *lm__vec_current(void) { return current(); }
 
 int lm__vec_force(const char *name)
 {
@@ -177,35 +187,35 @@ int lm__vec_force(const char *name)
 void lm_act_apply(lm_act act, float *x, size_t n)
 {
     if (act == LM_IDENTITY || act == LM_SOFTMAX || n == 0) return;
-    lm__vec_current()->act(act, x, n);
+    current()->act(act, x, n);
 }
 
 void lm_act_grad(lm_act act, const float *a, float *d, size_t n)
 {
     if (act == LM_IDENTITY || act == LM_SOFTMAX || n == 0) return;
-    lm__vec_current()->act_grad(act, a, d, n);
+    current()->act_grad(act, a, d, n);
 }
 
-void lm_vec_exp(float *x, size_t n) { lm__vec_current()->exp(x, n); }
+void lm_vec_exp(float *x, size_t n) { current()->exp(x, n); }
 
 void lm_colsum(int M, int N, const float *A, int lda, float *out)
 {
-    if (N > 0) lm__vec_current()->colsum(M, N, A, lda, out);
+    if (N > 0) current()->colsum(M, N, A, lda, out);
 }
 
 void lm_vec_norm_u8(float *out, const uint8_t *x, const float *mean, const float *scale,
                     size_t n)
 {
-    lm__vec_current()->norm_u8(out, x, mean, scale, n);
+    current()->norm_u8(out, x, mean, scale, n);
 }
 
 void lm_vec_norm_f32(float *out, const float *x, const float *mean, const float *scale,
                      size_t n)
 {
-    lm__vec_current()->norm_f32(out, x, mean, scale, n);
+    current()->norm_f32(out, x, mean, scale, n);
 }
 
 int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v)
 {
-    return lm__vec_current()->update(u, n, p, g, m, v);
+    return current()->update(u, n, p, g, m, v);
 }

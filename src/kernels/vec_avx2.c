@@ -17,15 +17,40 @@ ALWAYS_INLINE __m256i tail_mask(size_t left)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* As in vec_avx512.c: a load is forwarded from an earlier store only if
+ * that store was not masked and the load reads within it, so a few
+ * values are read one by one (as a tiny GEMM or the loss wrote them) and
+ * a tail is stored in unmasked pieces of 4, 2 and 1 floats. */
 ALWAYS_INLINE __m256 load(const float *p, __m256i k, size_t left)
 {
-    return left >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, k);
+    if (left >= 8) return _mm256_loadu_ps(p);
+    if (left > 4) return _mm256_maskload_ps(p, k);
+    __m128 v = _mm_load_ss(p);
+    if (left >= 2) v = _mm_unpacklo_ps(v, _mm_load_ss(p + 1));
+    if (left == 3) v = _mm_movelh_ps(v, _mm_load_ss(p + 2));
+    if (left == 4) v = _mm_movelh_ps(v, _mm_unpacklo_ps(_mm_load_ss(p + 2), _mm_load_ss(p + 3)));
+    return _mm256_zextps128_ps256(v);
 }
 
 ALWAYS_INLINE void store(float *p, __m256i k, size_t left, __m256 v)
 {
-    if (left >= 8) _mm256_storeu_ps(p, v);
-    else _mm256_maskstore_ps(p, k, v);
+    (void)k;
+    if (left >= 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    __m128 q = _mm256_castps256_ps128(v);
+    if (left & 4) {
+        _mm_storeu_ps(p, q);
+        q = _mm256_extractf128_ps(v, 1);
+        p += 4;
+    }
+    if (left & 2) {
+        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(q)); /* movq: no alignment needed */
+        q = _mm_movehl_ps(q, q);
+        p += 2;
+    }
+    if (left & 1) _mm_store_ss(p, q);
 }
 
 /* 2^n for integral n in [-152, 130], as a product of two normal powers. */
@@ -48,14 +73,14 @@ ALWAYS_INLINE __m256 exp8(__m256 x)
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    /* Estrin's scheme, as vec_avx512.c (the same operations, the same bits) */
+    __m256 r2 = _mm256_mul_ps(r, r), r4 = _mm256_mul_ps(r2, r2);
+    __m256 s01 = _mm256_fmadd_ps(r, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f));
+    __m256 s23 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 24), _mm256_set1_ps(1.0f / 6));
+    __m256 s45 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 720), _mm256_set1_ps(1.0f / 120));
+    __m256 s46 = _mm256_fmadd_ps(r2, _mm256_set1_ps(1.0f / 5040), s45);
+    __m256 s03 = _mm256_fmadd_ps(s23, r2, s01);
+    __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(s46, r4, s03), r, _mm256_set1_ps(1.0f));
     /* a NaN x gives a NaN p; keep it whatever the scaling makes of n */
     __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
     return _mm256_blendv_ps(scale2(p, n), x, nan);
