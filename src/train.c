@@ -276,6 +276,18 @@ static void gather(const lm_net *net, lm_ws *ws, const lm_data *d, const size_t 
     else gather_rows(net, ws, d, idx, first, n, yb, lb);
 }
 
+/* Asks for rows idx[0..n) of d's inputs to be brought into the caches:
+ * shuffled rows are scattered over the data set, and fetching them from
+ * memory while the step before them computes hides that latency from the
+ * gather (a tenth of a Fashion-MNIST step otherwise). */
+static void prefetch_rows(const lm_data *d, const size_t *idx, size_t n)
+{
+    size_t row = (size_t)d->nx * (d->x_type == LM_U8 ? 1 : sizeof(float));
+    const char *x = d->x;
+    for (size_t r = 0; r < n; r++)
+        for (size_t off = 0; off < row; off += 64) __builtin_prefetch(x + idx[r] * row + off, 0, 1);
+}
+
 /* Where a loaded batch's targets are: float rows or labels, one NULL. */
 typedef struct batch_targets {
     const float *y;
@@ -393,6 +405,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     for (size_t b = 0; b < nb; b++) {
         size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch;
         batch_targets bt = load_batch(t, d, order ? order + r : NULL, r, m, pool);
+        if (order && b + 1 < nb) prefetch_rows(d, order + r + m, d->n - r - m < t->batch ? d->n - r - m : t->batch);
         float l;
         st = train_step(t, bt.y, bt.labels, m, &l, info ? &c : NULL, pool);
         if (st) {
