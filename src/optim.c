@@ -80,7 +80,7 @@ static lm_update step_constants(const lm__optim *opt, uint64_t t)
  * task first checks its share of the gradient; only when every share is
  * finite does a second round update, checking the new parameters as it
  * writes them. */
-enum { MAX_TASKS = 64, PARALLEL_MIN = 1 << 15 /* parameters worth threads */ };
+enum { MAX_TASKS = 64, PARALLEL_MIN = 1 << 15 /* parameters worth threads */, CHUNK_VALUES = 1 << 14 };
 typedef struct update_job {
     lm__optim *opt;
     lm_update u;
@@ -92,7 +92,13 @@ typedef struct update_job {
 /* Fills j (ok[] is written by the tasks). */
 static void make_job(update_job *j, lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
-    int tasks = opt->n >= PARALLEL_MIN ? lm_pool_size(pool) : 1;
+    /* Chunks of about 16K values, at least one a thread: a thread slowed
+     * by the machine's other work takes fewer of them. */
+    int T = lm_pool_size(pool), tasks = 1;
+    if (opt->n >= PARALLEL_MIN && T > 1) {
+        size_t by_size = opt->n / CHUNK_VALUES;
+        tasks = by_size > (size_t)T ? (int)(by_size < MAX_TASKS ? by_size : MAX_TASKS) : T;
+    }
     j->opt = opt;
     j->u = step_constants(opt, opt->t + 1);
     j->params = params;
