@@ -2,7 +2,7 @@
  * public API only: 784-256(relu)-128(relu)-10(softmax), cross-entropy,
  * SGD momentum 0.9, lr 0.05, batch 64, He init; pixels scaled to [0,1].
  *
- * Usage: fashion_bench DATA_DIR THREADS EPOCHS
+ * Usage: fashion_bench DATA_DIR THREADS EPOCHS [SEED]
  * Prints one line of key=value pairs: sec_per_epoch, test_acc,
  * latency_us (median lm_net_predict of one row), rss_mb (peak RSS). */
 #include "lamina.h"
@@ -61,8 +61,8 @@ static double predict_latency(lm_net *net, const lm_data *test)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: fashion_bench DATA_DIR THREADS EPOCHS\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: fashion_bench DATA_DIR THREADS EPOCHS [SEED]\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     if (lm_idx_read(&test, img, lab) != LM_OK) return die("reading the test set");
 
     lm_net *net;
-    lm_rng rng = lm_rng_seed(42);
+    lm_rng rng = lm_rng_seed(argc == 5 ? strtoull(argv[4], NULL, 10) : 42);
     if (lm_net_new(&net, 784) != LM_OK || lm_net_add_dense(net, 256, LM_RELU, LM_BIAS) ||
         lm_net_add_dense(net, 128, LM_RELU, LM_BIAS) ||
         lm_net_add_dense(net, 10, LM_SOFTMAX, LM_BIAS) ||
