@@ -62,19 +62,11 @@ static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 static _Atomic(const lm__gemm_impl *) g_impl; /* NULL until first use */
 
+/* Whether this CPU has name's instruction set and this build its kernels. */
 static int cpu_has(const char *name)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (!strcmp(name, "avx512"))
-        return lm__gemm_avx512.kern && __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-    if (!strcmp(name, "avx2"))
-        return lm__gemm_avx2.kern && __builtin_cpu_supports("avx2") &&
-               __builtin_cpu_supports("fma");
-#endif
-    (void)name;
+    if (!strcmp(name, "avx512")) return lm__gemm_avx512.kern && lm__cpu_has("avx512");
+    if (!strcmp(name, "avx2")) return lm__gemm_avx2.kern && lm__cpu_has("avx2");
     return 0;
 }
 

@@ -28,6 +28,10 @@ int lm_cpu_count(void);
  * all are done. A NULL pool runs them in order on the caller. */
 void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx);
 
+/* Whether this CPU has the instruction set "avx512" (F, VL, BW, DQ and
+ * FMA, what the AVX-512 kernels are compiled for) or "avx2" (with FMA). */
+int lm__cpu_has(const char *isa);
+
 /* ------------------------------------------------------------- GEMM */
 
 /* Elementwise epilogue fused into the output pass of lm_gemm_nn. Softmax

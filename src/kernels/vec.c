@@ -122,18 +122,11 @@ const lm__vec_impl lm__vec_ref = {"ref",       act_ref,      act_grad_ref, exp_r
 
 static _Atomic(const lm__vec_impl *) g_vec; /* NULL until first use */
 
+/* Whether this CPU has isa's instruction set and this build its kernels. */
 static int cpu_has(const char *isa)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (!strcmp(isa, "avx512"))
-        return lm__vec_avx512.name && __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-    if (!strcmp(isa, "avx2"))
-        return lm__vec_avx2.name && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    (void)isa;
+    if (!strcmp(isa, "avx512")) return lm__vec_avx512.name && lm__cpu_has("avx512");
+    if (!strcmp(isa, "avx2")) return lm__vec_avx2.name && lm__cpu_has("avx2");
     return 0;
 }
 
