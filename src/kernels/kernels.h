@@ -109,8 +109,8 @@ int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float 
 int lm_vec_all_finite(const float *x, size_t n);
 
 /* The GEMM variant in use ("ref", "avx2", "avx512", "blas"). The
- * environment variable LAMINA_GEMM=ref|avx2|avx512 forces one (for tests
- * and benchmarks). */
+ * environment variable LAMINA_GEMM=ref|avx2|avx512 forces one, for the
+ * elementwise kernels too (for tests and benchmarks). */
 const char *lm_gemm_variant(void);
 
 #endif
