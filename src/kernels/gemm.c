@@ -242,9 +242,11 @@ static void pack_b(gemm_op op, const float *B, int ldb, int k0, int kc, int j0, 
 /* Whether the driver skips A's all-zero k steps (tests turn it off to
  * compare the bits of both paths). */
 static int g_sparse_a = 1;
-static atomic_long g_skipped; /* k steps skipped, per row panel (tests) */
+/* k steps this thread has skipped (tests); per thread, so the hot path
+ * shares no cache line between threads */
+static _Thread_local long g_skipped;
 void lm__gemm_sparse_a(int on) { g_sparse_a = on; }
-long lm__gemm_sparse_skipped(void) { return atomic_load_explicit(&g_skipped, memory_order_relaxed); }
+long lm__gemm_sparse_skipped(void) { return g_skipped; }
 
 /* The k steps of a row panel of A worth running (impl->nonzero_steps
  * lists them in out) and their count; or -1 when fewer than 1 in 8 could
@@ -255,7 +257,7 @@ static int sparse_steps(const lm__gemm_impl *impl, const float *a, int sa, int k
 {
     int n = impl->nonzero_steps(a, sa, kc, out);
     if (n > kc - kc / 8) return -1;
-    atomic_fetch_add_explicit(&g_skipped, kc - n, memory_order_relaxed);
+    g_skipped += kc - n;
     return n;
 }
 

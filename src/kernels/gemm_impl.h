@@ -90,7 +90,8 @@ int lm__gemm_force(const char *name);
  * tests comparing the two paths' bits. Not thread-safe against running
  * GEMMs. */
 void lm__gemm_sparse_a(int on);
-/* How many k steps of row panels have been skipped so far (tests). */
+/* How many k steps of row panels the calling thread has skipped so far
+ * (tests; a serial GEMM runs on the caller). */
 long lm__gemm_sparse_skipped(void);
 
 /* The AVX-512 body of lm_vec_all_finite (call only with AVX-512). */
