@@ -69,10 +69,10 @@ ALWAYS_INLINE __m256 exp8(__m256 x)
     /* min/max with x second keep a NaN; the clamp also keeps n in range */
     x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
     x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
     /* Estrin's scheme, as vec_avx512.c (the same operations, the same bits) */
     __m256 r2 = _mm256_mul_ps(r, r), r4 = _mm256_mul_ps(r2, r2);
     __m256 s01 = _mm256_fmadd_ps(r, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f));
@@ -103,15 +103,15 @@ ALWAYS_INLINE __m256 tanh8(__m256 x)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256 ax = abs8(x), x2 = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_set1_ps(-5.718962755e-03f);
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.065312490e-02f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.374465883e-02f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(1.333151311e-01f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-3.333328664e-01f));
+    __m256 p = _mm256_set1_ps(TANH_P4);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_P3));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_P2));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_P1));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_P0));
     __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(x2, x), p, x);
     __m256 e = exp8(_mm256_add_ps(ax, ax));
     __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-    __m256 t = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+    __m256 t = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
     /* |t| with x's sign */
     __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
     return _mm256_or_ps(abs8(t), _mm256_and_ps(x, sign));

@@ -73,10 +73,10 @@ ALWAYS_INLINE void store_part(float *p, size_t left, __m512 v)
 /* e^x for x in [-104, 89] or NaN (exp16 clamps to that range). */
 ALWAYS_INLINE __m512 exp16_in_range(__m512 x)
 {
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_LO), r);
     /* e^r = 1 + r s(r), s of degree 6 by Estrin's scheme: three levels of
      * independent FMAs instead of a chain of six, the latency that counts
      * for a few values. The last step, 1 + r s, rounds once as Horner's
@@ -120,15 +120,15 @@ ALWAYS_INLINE __m512 tanh16(__m512 x)
     const __m512 one = _mm512_set1_ps(1.0f);
     __m512 ax = _mm512_abs_ps(x);
     __m512 x2 = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_set1_ps(-5.718962755e-03f);
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.065312490e-02f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.374465883e-02f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(1.333151311e-01f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-3.333328664e-01f));
+    __m512 p = _mm512_set1_ps(TANH_P4);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(TANH_P3));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(TANH_P2));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(TANH_P1));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(TANH_P0));
     __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(x2, x), p, x);
     __m512 e = exp16(_mm512_add_ps(ax, ax));
     __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-    __mmask16 use_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
+    __mmask16 use_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(TANH_SMALL), _CMP_LT_OQ);
     /* NaN fails the compare and goes through big, which stays NaN */
     __m512 t = _mm512_mask_blend_ps(use_small, big, small);
     /* tanh is odd: |t| with x's sign (big is |tanh|; this also keeps -0) */

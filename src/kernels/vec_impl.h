@@ -19,6 +19,22 @@ typedef struct lm__vec_impl {
     int (*update)(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v);
 } lm__vec_impl;
 
+/* The SIMD variants' exp and tanh constants, shared so that AVX2 and
+ * AVX-512 stay bit-identical (tests/test_vec.c checks it).
+ * exp(x) = 2^n e^r: n = round(x log2 e), r = x - n ln2 with ln2 in two
+ * parts (the high one exact in few bits), e^r by its degree-7 Taylor
+ * polynomial. tanh below TANH_SMALL: x + x^3 P(x^2), a least-squares fit
+ * (0.9 ulp). */
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO (-2.12194440e-4f)
+#define TANH_SMALL 0.625f
+#define TANH_P4 (-5.718962755e-03f)
+#define TANH_P3 2.065312490e-02f
+#define TANH_P2 (-5.374465883e-02f)
+#define TANH_P1 1.333151311e-01f
+#define TANH_P0 (-3.333328664e-01f)
+
 extern const lm__vec_impl lm__vec_ref;
 extern const lm__vec_impl lm__vec_avx2;   /* name NULL when built without AVX2 */
 extern const lm__vec_impl lm__vec_avx512; /* name NULL when built without AVX-512 */
