@@ -1,8 +1,19 @@
 /* pool.c - a persistent thread pool. Workers start once in lm_pool_new
  * and wait for work by spinning briefly, then sleeping on a condition
- * variable; lm_pool_run publishes a job by bumping a generation number,
- * and every thread, the caller included, takes task indices from one
- * atomic counter, so each task runs exactly once.
+ * variable; lm_pool_run publishes a job by bumping a generation number.
+ *
+ * Affinity: task i is the "home" task of thread i mod n (the caller is
+ * thread 0, worker w thread w + 1). Each thread first runs its own home
+ * tasks in order, then takes what is left of the others'. When every
+ * thread is awake, task i therefore runs on thread i mod n in every job,
+ * so a kernel that gives part t of an array to task t finds that part in
+ * the cache of the core that used it last (the first layer's weights,
+ * their gradient and the optimizer state, see optim.c). On these
+ * machines a line another core has just read or written costs several
+ * times a line of one's own. A late or descheduled thread only loses
+ * the tasks nobody has taken yet, so the job still finishes without it.
+ * Each thread's home tasks are claimed through its own counter (a task
+ * index j * n + t), so each task runs exactly once.
  *
  * The caller returns as soon as every task is done; it does not wait for
  * workers that never woke (on a busy machine a descheduled worker would
@@ -36,10 +47,24 @@
  * enough to bridge the gaps between the GEMMs of one training step. */
 #define SPIN_ITERS 20000
 
+/* A thread's claim counter on its home tasks, on a cache line of its own
+ * so that claiming never contends with the other threads' claims. */
+typedef struct home {
+    _Alignas(64) atomic_int next; /* j: the next home task is j * n + thread */
+} home;
+
+/* What a worker thread is started with. */
+typedef struct worker_arg {
+    struct lm_pool *pool;
+    int id; /* 1 .. n - 1 (the caller is 0) */
+} worker_arg;
+
 struct lm_pool {
     int n;           /* threads in all, the caller included */
     int n_workers;   /* n - 1 started threads */
     pthread_t *threads;
+    worker_arg *args; /* (n_workers) */
+    home *homes;      /* (n) one per thread, the caller's first */
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* workers sleep here for a new generation */
     pthread_cond_t done_cv; /* the caller sleeps here for the last task */
@@ -50,7 +75,6 @@ struct lm_pool {
     void (*fn)(void *ctx, int i);
     void *ctx;
     int ntasks;
-    atomic_int next;   /* next task index to take */
     atomic_int done;   /* tasks finished */
     atomic_int active; /* workers registered in the current job */
 };
@@ -61,18 +85,25 @@ int lm_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
-static void take_tasks(lm_pool *p)
+static void run_task(lm_pool *p, int i)
 {
-    int i;
-    while ((i = atomic_fetch_add(&p->next, 1)) < p->ntasks) {
-        p->fn(p->ctx, i);
-        if (atomic_fetch_add(&p->done, 1) + 1 == p->ntasks) {
-            /* under the mutex, so a caller between its check and its
-             * wait cannot miss this */
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
-        }
+    p->fn(p->ctx, i);
+    if (atomic_fetch_add(&p->done, 1) + 1 == p->ntasks) {
+        /* under the mutex, so a caller between its check and its wait
+         * cannot miss this */
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->done_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Thread `self` runs its home tasks, then the others' that are left. */
+static void take_tasks(lm_pool *p, int self)
+{
+    int n = p->n;
+    for (int k = 0; k < n; k++) {
+        int t = self + k < n ? self + k : self + k - n, i;
+        while ((i = atomic_fetch_add(&p->homes[t].next, 1) * n + t) < p->ntasks) run_task(p, i);
     }
 }
 
@@ -94,14 +125,15 @@ static unsigned wait_gen(lm_pool *p, unsigned seen)
 
 static void *worker_main(void *arg)
 {
-    lm_pool *p = arg;
+    const worker_arg *wa = arg;
+    lm_pool *p = wa->pool;
     unsigned seen = 0;
     for (;;) {
         seen = wait_gen(p, seen);
         if (atomic_load(&p->stop)) break;
         atomic_fetch_add(&p->active, 1);
         /* join only a job that is still current and open (see the top) */
-        if (atomic_load(&p->gen) == seen && atomic_load(&p->closed) != seen) take_tasks(p);
+        if (atomic_load(&p->gen) == seen && atomic_load(&p->closed) != seen) take_tasks(p, wa->id);
         atomic_fetch_sub(&p->active, 1);
     }
     lm__gemm_thread_release();
@@ -148,6 +180,8 @@ static void pool_shutdown(lm_pool *p, int started)
     pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->mu);
     free(p->threads);
+    free(p->args);
+    free(p->homes);
     free(p);
 }
 
@@ -160,22 +194,28 @@ lm_status lm_pool_new(lm_pool **out, int threads)
     if (!p) return LM_ENOMEM;
     p->n = n;
     p->threads = calloc((size_t)n, sizeof *p->threads);
-    if (!p->threads) {
+    p->args = calloc((size_t)n, sizeof *p->args);
+    p->homes = aligned_alloc(_Alignof(home), (size_t)n * sizeof *p->homes);
+    if (!p->threads || !p->args || !p->homes) {
+        free(p->threads);
+        free(p->args);
+        free(p->homes);
         free(p);
         return LM_ENOMEM;
     }
+    for (int i = 0; i < n; i++) atomic_init(&p->homes[i].next, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
     atomic_init(&p->gen, 0);
     atomic_init(&p->stop, 0);
     atomic_init(&p->closed, 0);
-    atomic_init(&p->next, 0);
     atomic_init(&p->done, 0);
     atomic_init(&p->active, 0);
     p->n_workers = n - 1;
     for (int i = 0; i < n - 1; i++) {
-        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+        p->args[i] = (worker_arg){p, i + 1};
+        if (pthread_create(&p->threads[i], NULL, worker_main, &p->args[i]) != 0) {
             pool_shutdown(p, i);
             return LM_ENOMEM;
         }
@@ -201,10 +241,10 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
-    atomic_store(&p->next, 0);
+    for (int t = 0; t < p->n; t++) atomic_store(&p->homes[t].next, 0);
     atomic_store(&p->done, 0);
     publish(p);
-    take_tasks(p);
+    take_tasks(p, 0);
     wait_done(p);
     atomic_store(&p->closed, atomic_load(&p->gen));
     wait_inactive(p);
