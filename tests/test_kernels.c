@@ -210,10 +210,14 @@ static void test_gemm_k0(void)
 /* Every variant gives the same bits on 1, 2 and 3 threads. */
 static void test_gemm_thread_determinism(void)
 {
+    /* K of 257..1024 is summed in two slices (run at once on 2 and 3
+     * threads when M x N is small, one after the other when it is not),
+     * 1025 in four blocks */
     static const gshape big[] = {{64, 256, 784}, {784, 256, 64}, {64, 256, 128},
                                  {256, 128, 64}, {131, 517, 300}, {1000, 40, 90},
                                  {100, 530, 37}, {64, 10, 128},  {128, 10, 64},
-                                 {64, 128, 10}};
+                                 {64, 128, 10},  {64, 10, 784},  {200, 300, 513},
+                                 {40, 50, 1024}, {40, 50, 1025}, {5, 700, 257}};
     lm_pool *pools[4] = {NULL, NULL, NULL, NULL};
     CHECK_OK(lm_pool_new(&pools[2], 2));
     CHECK_OK(lm_pool_new(&pools[3], 3));
@@ -248,12 +252,13 @@ static void test_gemm_thread_determinism(void)
  * alone matches the same row predicted in a batch. */
 static void test_gemm_rows_consistent(void)
 {
-    gshape s = {13, 300, 700};
+    /* two K slices (wide and narrow outputs), and four K blocks */
+    static const gshape shapes[] = {{13, 300, 700}, {13, 10, 784}, {13, 70, 1100}};
     for (size_t v = 0; v < 3; v++) {
         if (!lm__gemm_force(VARIANTS[v])) continue;
-        for (int k = 0; k < 2; k++) {
-            gcase c = make_case(NN, s, 1);
-            lm_epilogue ep = {c.bias, k ? LM_SIGMOID : LM_RELU};
+        for (int k = 0; k < 6; k++) {
+            gcase c = make_case(NN, shapes[k / 2], 1);
+            lm_epilogue ep = {c.bias, k % 2 ? LM_SIGMOID : LM_RELU};
             float *all = new_c(&c), *part = new_c(&c);
             run_fast(&c, all, &ep, NULL);
             for (int i = 0; i < c.M; i += (i < 8 ? 4 : 1)) {

@@ -5,8 +5,10 @@
  *
  * Determinism: the K dimension is cut into blocks that depend on K alone,
  * each output element is summed by the same micro-kernel in the same
- * order wherever its tile falls, and threads only split M or N. So the
- * bits never depend on the thread count.
+ * order wherever its tile falls, and threads split M or N, or (an NN
+ * product in two K slices) run the slices, whose sums are added in the
+ * same way however they were computed. So the bits never depend on the
+ * thread count.
  */
 #include "gemm_impl.h"
 
@@ -27,10 +29,24 @@
 #define KC_MAX 256
 #define MC 96
 #define NC 512
-#define SCRATCH_FLOATS ((size_t)MC * KC_MAX + (size_t)KC_MAX * NC)
+/* An NN product with KC_MAX < K <= 2 * KS_MAX is summed in two K slices,
+ * each one block of at most KS_MAX steps: C = (sum over the first slice)
+ * + (sum over the second), each slice an FMA chain in k order. The split
+ * depends on K alone, so the bits do not depend on the thread count; it
+ * lets two threads each own half of a layer's weight rows (the forward
+ * pass reads only its slice's rows, see gemm_run), which the first layer
+ * of an MLP (K = its input width) needs to keep its weights, gradients
+ * and optimizer state in one core's cache. Wider K is blocked as before:
+ * equal blocks of at most KC_MAX, summed in order through C. */
+#define KS_MAX 512
+/* The second slice's sums when the two slices run at once (M x N). */
+#define PARTIAL_FLOATS ((size_t)65536)
+#define PA_FLOATS ((size_t)MC * KS_MAX)
+#define PB_FLOATS ((size_t)KC_MAX * NC)
+#define SCRATCH_FLOATS (PA_FLOATS + PB_FLOATS + PARTIAL_FLOATS)
 /* Lists of A's nonzero k steps, one per row panel of an MC block (every
  * MR is at least 4): ints after the floats of the same scratch block. */
-#define LIST_INTS ((size_t)(MC / 4) * KC_MAX)
+#define LIST_INTS ((size_t)(MC / 4) * KS_MAX)
 
 /* Below this many multiply-adds the tiny dot-product loops beat packing. */
 #define TINY_MACS 512
@@ -263,6 +279,22 @@ static int sparse_steps(const lm__gemm_impl *impl, const float *a, int sa, int k
 
 /* ------------------------------------------------------------- driver */
 
+/* Where a product's K blocks fall; they depend on the op and K alone. */
+typedef struct kblocks {
+    int len;   /* steps per block (the last may be shorter) */
+    int slice; /* NN in two slices: where the second starts; else 0 */
+} kblocks;
+
+static kblocks k_blocks(gemm_op op, int K)
+{
+    if (op == OP_NN && K > KC_MAX && K <= 2 * KS_MAX) {
+        int ks = ((K + 1) / 2 + 7) & ~7; /* a multiple of 8, as the TN row split */
+        return (kblocks){ks, ks};
+    }
+    int nkb = (K + KC_MAX - 1) / KC_MAX;
+    return (kblocks){(K + nkb - 1) / nkb, 0};
+}
+
 typedef struct gemm_job {
     gemm_op op;
     int M, N, K;
@@ -274,54 +306,65 @@ typedef struct gemm_job {
     int ldc;
     const lm_epilogue *ep; /* NULL or the epilogue (NN only) */
     const lm__gemm_impl *impl;
+    kblocks kb;
     int b_direct;   /* B's rows read in place, not packed (NN, TN) */
     int split_n;    /* tasks split N (else M) */
     int units;      /* NR- or MR-wide units along the split dimension */
     int unit;       /* NR or MR */
     int ntasks;
+    int parts;      /* slices at once: tasks per slice (they split N) */
+    float *partial; /* slices at once: the second slice's sums (M, N) */
 } gemm_job;
 
-/* The reference on one block of C, used only if a thread's scratch
- * cannot be allocated. */
-static void block_ref(const gemm_job *j, int i0, int i1, int j0, int j1)
+/* The reference on one block of C over k [k0, k1), into C (leading
+ * dimension ldc) with the epilogue if epi: used only if a thread's
+ * scratch cannot be allocated. */
+static void block_ref(const gemm_job *j, int i0, int i1, int j0, int j1, int k0, int k1,
+                      float *C, int ldc, int epi)
 {
-    int m = i1 - i0, n = j1 - j0;
-    float *c = j->C + (size_t)i0 * j->ldc + j0;
+    int m = i1 - i0, n = j1 - j0, kc = k1 - k0;
+    float *c = C + (size_t)i0 * ldc + j0;
     if (j->op == OP_NN) {
         lm_epilogue ep = {0};
         if (j->ep) ep = (lm_epilogue){j->ep->bias ? j->ep->bias + j0 : NULL, j->ep->act};
-        lm_gemm_nn_ref(m, n, j->K, j->A + (size_t)i0 * j->lda, j->lda, j->B + j0, j->ldb, c,
-                       j->ldc, j->ep ? &ep : NULL);
+        lm_gemm_nn_ref(m, n, kc, j->A + (size_t)i0 * j->lda + k0, j->lda,
+                       j->B + (size_t)k0 * j->ldb + j0, j->ldb, c, ldc, j->ep && epi ? &ep : NULL);
     } else if (j->op == OP_TN) {
-        lm_gemm_tn_ref(m, n, j->K, j->A + i0, j->lda, j->B + j0, j->ldb, c, j->ldc);
+        lm_gemm_tn_ref(m, n, kc, j->A + (size_t)k0 * j->lda + i0, j->lda,
+                       j->B + (size_t)k0 * j->ldb + j0, j->ldb, c, ldc);
     } else {
-        lm_gemm_nt_ref(m, n, j->K, j->A + (size_t)i0 * j->lda, j->lda,
-                       j->B + (size_t)j0 * j->ldb, j->ldb, c, j->ldc);
+        lm_gemm_nt_ref(m, n, kc, j->A + (size_t)i0 * j->lda + k0, j->lda,
+                       j->B + (size_t)j0 * j->ldb + k0, j->ldb, c, ldc);
     }
 }
 
-/* C[i0:i1, j0:j1] over all of K, BLIS loop order. */
-static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
+/* C[i0:i1, j0:j1] (C with leading dimension ldc) summed over k [k0, k1),
+ * a run of whole K blocks, BLIS loop order. The epilogue follows the last
+ * block if epi is set. */
+static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1, int k0, int k1,
+                       float *C, int ldc, int epi)
 {
     float *scratch = thread_scratch();
     if (!scratch) {
-        block_ref(j, i0, i1, j0, j1);
+        block_ref(j, i0, i1, j0, j1, k0, k1, C, ldc, epi);
         return;
     }
-    const int MR = j->impl->mr, NR = j->impl->nr, K = j->K;
-    float *pa = scratch, *pb = scratch + (size_t)MC * KC_MAX;
+    const int MR = j->impl->mr, NR = j->impl->nr, kcb = j->kb.len;
+    float *pa = scratch, *pb = scratch + PA_FLOATS;
     int *lists = (int *)(scratch + SCRATCH_FLOATS);
     /* NT's A is a gradient, seldom zero in whole panels */
     int sparse = j->impl->kern_idx && j->impl->nonzero_steps && j->op != OP_NT && g_sparse_a;
-    /* K blocks of equal size that depend on K alone (determinism). */
-    int nkb = (K + KC_MAX - 1) / KC_MAX, kcb = (K + nkb - 1) / nkb;
-    const float *bias = j->ep ? j->ep->bias : NULL;
-    lm_act act = j->ep ? j->ep->act : LM_IDENTITY;
-    for (int jc = j0; jc < j1; jc += NC) {
-        int nc = j1 - jc < NC ? j1 - jc : NC;
-        for (int pc = 0; pc < K; pc += kcb) {
-            int kc = K - pc < kcb ? K - pc : kcb;
-            int first = pc == 0, last = pc + kc == K;
+    /* a K block longer than KC_MAX (a slice) packs fewer columns of B at
+     * a time, so the packed panel still fits its buffer */
+    int ncb = kcb <= KC_MAX ? NC : (int)(PB_FLOATS / (size_t)kcb) / 32 * 32;
+    const float *bias = j->ep && epi ? j->ep->bias : NULL;
+    lm_act act = j->ep && epi ? j->ep->act : LM_IDENTITY;
+    for (int jc = j0; jc < j1; jc += ncb) {
+        int nc = j1 - jc < ncb ? j1 - jc : ncb;
+        for (int pc = k0; pc < k1; pc += kcb) {
+            int kc = k1 - pc < kcb ? k1 - pc : kcb;
+            int acc = pc == k0 ? LM__ACC_NONE : pc == j->kb.slice ? LM__ACC_ADD : LM__ACC_LOAD;
+            int last = epi && pc + kc == k1;
             if (j->b_direct) {
                 /* nothing to pack: the kernels read B's rows in place */
             } else if (j->impl->pack_b) {
@@ -354,9 +397,9 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                         continue;
                     }
                     nlist[p] = ir < full ? sparse_steps(j->impl, j->A + (size_t)pc * j->lda + ic + ir,
-                                                        j->lda, kc, lists + p * KC_MAX)
+                                                        j->lda, kc, lists + p * KS_MAX)
                                          : sparse_steps(j->impl, pa + (size_t)ir * kc, MR, kc,
-                                                        lists + p * KC_MAX);
+                                                        lists + p * KS_MAX);
                 }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
@@ -375,13 +418,13 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
                             ap = j->A + (size_t)pc * j->lda + ic + ir;
                             sa = j->lda;
                         }
-                        float *ct = j->C + (size_t)(ic + ir) * j->ldc + jc + jr;
+                        float *ct = C + (size_t)(ic + ir) * ldc + jc + jr;
                         if (nlist[p] >= 0)
-                            j->impl->kern_idx(nlist[p], lists + p * KC_MAX, ap, sa, bp, sb, ct,
-                                              j->ldc, mr, nr, !first, last, bj, act);
+                            j->impl->kern_idx(nlist[p], lists + p * KS_MAX, ap, sa, bp, sb, ct,
+                                              ldc, mr, nr, acc, last, bj, act);
                         else
-                            j->impl->kern(kc, ap, sa, bp, sb, ct, j->ldc, mr, nr, !first, last,
-                                          bj, act);
+                            j->impl->kern(kc, ap, sa, bp, sb, ct, ldc, mr, nr, acc, last, bj,
+                                          act);
                     }
                 }
             }
@@ -389,20 +432,67 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1)
     }
 }
 
+/* Units [u0, u1) of `units`, the share of part t of `parts`. */
+static void share(int units, int parts, int t, int *u0, int *u1)
+{
+    *u0 = (int)((long long)units * t / parts);
+    *u1 = (int)((long long)units * (t + 1) / parts);
+}
+
 static void gemm_task(void *ctx, int t)
 {
     const gemm_job *j = ctx;
+    int u0, u1;
+    if (j->partial) {
+        /* slices at once: task t sums slice t / parts over its share of
+         * the columns, the first slice into C, the second aside */
+        int s = t / j->parts, k0 = s ? j->kb.slice : 0, k1 = s ? j->K : j->kb.slice;
+        share(j->units, j->parts, t % j->parts, &u0, &u1);
+        int lo = u0 * j->unit, hi = u1 * j->unit < j->N ? u1 * j->unit : j->N;
+        if (lo < hi)
+            gemm_block(j, 0, j->M, lo, hi, k0, k1, s ? j->partial : j->C, s ? j->N : j->ldc, 0);
+        return;
+    }
     /* task t gets units [u0, u1) of the split dimension */
-    int u0 = (int)((long long)j->units * t / j->ntasks);
-    int u1 = (int)((long long)j->units * (t + 1) / j->ntasks);
+    share(j->units, j->ntasks, t, &u0, &u1);
     int lo = u0 * j->unit, hi = u1 * j->unit;
     if (j->split_n) {
         if (hi > j->N) hi = j->N;
-        if (lo < hi) gemm_block(j, 0, j->M, lo, hi);
+        if (lo < hi) gemm_block(j, 0, j->M, lo, hi, 0, j->K, j->C, j->ldc, 1);
     } else {
         if (hi > j->M) hi = j->M;
-        if (lo < hi) gemm_block(j, lo, hi, 0, j->N);
+        if (lo < hi) gemm_block(j, lo, hi, 0, j->N, 0, j->K, j->C, j->ldc, 1);
     }
+}
+
+/* Slices at once, second round: task t adds the second slice's sums to
+ * its share of C's rows and applies the epilogue, as a micro-kernel's
+ * LM__ACC_ADD tile does (C + sum, then bias, then act). */
+static void reduce_task(void *ctx, int t)
+{
+    const gemm_job *j = ctx;
+    int r0, r1;
+    share(j->M, j->ntasks, t, &r0, &r1);
+    const float *bias = j->ep ? j->ep->bias : NULL;
+    for (int r = r0; r < r1; r++) {
+        float *c = j->C + (size_t)r * j->ldc;
+        const float *q = j->partial + (size_t)r * j->N;
+        if (bias)
+            for (int i = 0; i < j->N; i++) c[i] = (c[i] + q[i]) + bias[i];
+        else
+            for (int i = 0; i < j->N; i++) c[i] += q[i];
+        if (j->ep) lm_act_apply(j->ep->act, c, (size_t)j->N);
+    }
+}
+
+/* Whether to run the two K slices at once, each on its own threads:
+ * with two threads or more, and when the output is small enough to keep
+ * the second slice's sums aside (a training batch; the weights are then
+ * what the GEMM reads most, and each thread reads only its slice's). */
+static int slices_at_once(const gemm_job *j, int T)
+{
+    return j->kb.slice && T >= 2 && (size_t)j->M * j->N <= PARTIAL_FLOATS &&
+           (double)j->M * j->N * j->K >= SERIAL_MACS;
 }
 
 static void gemm_run(gemm_job *j, lm_pool *pool)
@@ -414,9 +504,28 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
     int un = (j->N + NR - 1) / NR, um = (j->M + MR - 1) / MR;
     int T = lm_pool_size(pool);
     double macs = (double)j->M * j->N * j->K;
-    /* Split N when it has a unit per thread: each thread then packs only
-     * its share of B. */
-    j->split_n = un >= T || un >= um;
+    j->kb = k_blocks(j->op, j->K);
+    float *scratch = slices_at_once(j, T) ? thread_scratch() : NULL;
+    if (scratch) {
+        /* tasks split N within each slice; B's rows are read in place */
+        j->partial = scratch + PA_FLOATS + PB_FLOATS;
+        j->parts = T / 2 < un ? T / 2 : un;
+        j->units = un;
+        j->unit = NR;
+        j->b_direct = j->M <= DIRECT_B_MAX_M;
+        lm_pool_run(pool, 2 * j->parts, gemm_task, j);
+        j->ntasks = T < j->M ? T : j->M;
+        lm_pool_run(pool, j->ntasks, reduce_task, j);
+        return;
+    }
+    /* TN (a weight gradient) splits its rows when each thread gets a
+     * few panels: task t then writes a contiguous part of the gradient,
+     * the part of the weights the optimizer's task t updates (optim.c)
+     * and, for the first layer, the slice thread t reads in the forward
+     * pass. Otherwise split N when it has a unit per thread: each thread
+     * then packs only its share of B. */
+    if (j->op == OP_TN && um >= 4 * T) j->split_n = 0;
+    else j->split_n = un >= T || un >= um;
     j->units = j->split_n ? un : um;
     j->unit = j->split_n ? NR : MR;
     j->ntasks = macs < SERIAL_MACS ? 1 : (T < j->units ? T : j->units);
@@ -562,11 +671,19 @@ void lm_gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
     if (impl->small_m && M <= impl->small_m_max) {
-        /* a few rows (inference): stream B once, no packing, no threads */
-        impl->small_m(M, N, K, A, lda, B, ldb, C, ldc, ep);
+        /* a few rows (inference): stream B once, no packing, no threads;
+         * in the same K slices as a batch, so a row alone gets its bits */
+        int ks = k_blocks(OP_NN, K).slice;
+        if (ks) {
+            impl->small_m(M, N, ks, A, lda, B, ldb, C, ldc, NULL, 0);
+            impl->small_m(M, N, K - ks, A + ks, lda, B + (size_t)ks * ldb, ldb, C, ldc, ep, 1);
+        } else {
+            impl->small_m(M, N, K, A, lda, B, ldb, C, ldc, ep, 0);
+        }
         return;
     }
-    gemm_job j = {OP_NN, M, N, K, A, lda, B, ldb, C, ldc, ep, impl, 0, 0, 0, 0, 0};
+    gemm_job j = {.op = OP_NN, .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+                  .C = C, .ldc = ldc, .ep = ep, .impl = impl};
     gemm_run(&j, pool);
 }
 
@@ -591,7 +708,8 @@ void lm_gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, in
         lm_gemm_tn_ref(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
-    gemm_job j = {OP_TN, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0, 0};
+    gemm_job j = {.op = OP_TN, .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+                  .C = C, .ldc = ldc, .impl = impl};
     gemm_run(&j, pool);
 }
 
@@ -616,6 +734,7 @@ void lm_gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, in
         lm_gemm_nt_ref(M, N, K, A, lda, B, ldb, C, ldc);
         return;
     }
-    gemm_job j = {OP_NT, M, N, K, A, lda, B, ldb, C, ldc, NULL, impl, 0, 0, 0, 0, 0};
+    gemm_job j = {.op = OP_NT, .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+                  .C = C, .ldc = ldc, .impl = impl};
     gemm_run(&j, pool);
 }

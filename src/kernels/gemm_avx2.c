@@ -51,10 +51,10 @@ kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int
     __m256 acc[MR][2];
     UNROLL_FULL
     for (int r = 0; r < MR; r++) {
-        if (accumulate && r < mr && nr == NR) { /* masked moves are slow on AMD */
+        if (accumulate == LM__ACC_LOAD && r < mr && nr == NR) { /* masked moves are slow on AMD */
             acc[r][0] = _mm256_loadu_ps(c + (size_t)r * ldc);
             acc[r][1] = _mm256_loadu_ps(c + (size_t)r * ldc + 8);
-        } else if (accumulate && r < mr) {
+        } else if (accumulate == LM__ACC_LOAD && r < mr) {
             acc[r][0] = _mm256_maskload_ps(c + (size_t)r * ldc, m0);
             acc[r][1] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
         } else {
@@ -82,6 +82,16 @@ kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int
         }
         pa += sa;
         pb += sb;
+    }
+    if (accumulate == LM__ACC_ADD) {
+        UNROLL_FULL
+        for (int r = 0; r < MR; r++) {
+            if (r < mr) {
+                const float *cr = c + (size_t)r * ldc;
+                acc[r][0] = _mm256_add_ps(_mm256_maskload_ps(cr, m0), acc[r][0]);
+                acc[r][1] = _mm256_add_ps(_mm256_maskload_ps(cr + 8, m1), acc[r][1]);
+            }
+        }
     }
     if (last) {
         __m256 bias0 = bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();

@@ -56,7 +56,7 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, const int DIRECT, const
     UNROLL_FULL
     for (int r = 0; r < MR; r++) {
         float *cr = c + (size_t)r * ldc;
-        int load = accumulate && r < mr;
+        int load = accumulate == LM__ACC_LOAD && r < mr;
         acc0[r] = load ? _mm512_maskz_loadu_ps(m0, cr) : _mm512_setzero_ps();
         if (NV == 2) acc1[r] = load ? _mm512_maskz_loadu_ps(m1, cr + 16) : _mm512_setzero_ps();
     }
@@ -81,6 +81,16 @@ ALWAYS_INLINE void kern_body(const int MR, const int NV, const int DIRECT, const
         if (!IDX) {
             pa += sa;
             pb += sb;
+        }
+    }
+    if (accumulate == LM__ACC_ADD) {
+        UNROLL_FULL
+        for (int r = 0; r < MR; r++) {
+            if (r < mr) {
+                const float *cr = c + (size_t)r * ldc;
+                acc0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), acc0[r]);
+                if (NV == 2) acc1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), acc1[r]);
+            }
         }
     }
     if (last && (bias || act == LM_RELU || act == LM_LEAKY_RELU)) {
@@ -177,7 +187,7 @@ ALWAYS_INLINE void kt_body(const int NRT, int kc, const float *pa, int sa, const
 {
     __m512 acc[16];
     const __mmask16 cols = lane_mask(NRT);
-    if (accumulate) {
+    if (accumulate == LM__ACC_LOAD) {
         UNROLL_FULL
         for (int r = 0; r < 16; r++)
             acc[r] = r < mr ? _mm512_maskz_loadu_ps(cols, c + (size_t)r * ldc)
@@ -194,6 +204,15 @@ ALWAYS_INLINE void kt_body(const int NRT, int kc, const float *pa, int sa, const
             acc[j] = _mm512_fmadd_ps(a, _mm512_set1_ps(pb[j]), acc[j]);
         pa += sa;
         pb += sb; /* only NRT values a step are read: in place is safe */
+    }
+    if (accumulate == LM__ACC_ADD) {
+        __m512 cv[16];
+        UNROLL_FULL
+        for (int r = 0; r < 16; r++)
+            cv[r] = r < mr ? _mm512_maskz_loadu_ps(cols, c + (size_t)r * ldc) : _mm512_setzero_ps();
+        transpose16(cv);
+        UNROLL_FULL
+        for (int j = 0; j < NRT; j++) acc[j] = _mm512_add_ps(cv[j], acc[j]);
     }
     UNROLL_FULL
     for (int j = 0; j < 16; j++) {
@@ -334,21 +353,23 @@ static void pack_b_16(lm__gemm_op op, const float *B, int ldb, int k0, int kc, i
 
 /* ------------------------------------------------------- few rows */
 
-/* MR (1..4) rows of C over columns [j, j+nr), nr <= 64, B read in place. */
+/* MR (1..4) rows of C over columns [j, j+nr), nr <= 64, B read in place;
+ * with add_c, C's values are added to the sums before the epilogue. */
 ALWAYS_INLINE void small_m_block(const int MR, int K, const float *A, int lda,
                                  const float *B, int ldb, float *c, int ldc, int nr,
-                                 const lm_epilogue *ep)
+                                 const lm_epilogue *ep, int add_c)
 {
-    __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16), m2 = lane_mask(nr - 32),
-              m3 = lane_mask(nr - 48);
+    __mmask16 m[4];
+    UNROLL_FULL
+    for (int v = 0; v < 4; v++) m[v] = lane_mask(nr - 16 * v);
     __m512 acc[4][4];
     UNROLL_FULL
     for (int r = 0; r < MR; r++)
         acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm512_setzero_ps();
     for (int k = 0; k < K; k++) {
         const float *b = B + (size_t)k * ldb;
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
-        __m512 b2 = _mm512_maskz_loadu_ps(m2, b + 32), b3 = _mm512_maskz_loadu_ps(m3, b + 48);
+        __m512 b0 = _mm512_maskz_loadu_ps(m[0], b), b1 = _mm512_maskz_loadu_ps(m[1], b + 16);
+        __m512 b2 = _mm512_maskz_loadu_ps(m[2], b + 32), b3 = _mm512_maskz_loadu_ps(m[3], b + 48);
         UNROLL_FULL
         for (int r = 0; r < MR; r++) {
             __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);
@@ -360,30 +381,22 @@ ALWAYS_INLINE void small_m_block(const int MR, int K, const float *A, int lda,
     }
     const float *bias = ep ? ep->bias : NULL;
     lm_act act = ep ? ep->act : LM_IDENTITY;
-    __m512 bv0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-    __m512 bv1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : bv0;
-    __m512 bv2 = bias ? _mm512_maskz_loadu_ps(m2, bias + 32) : bv0;
-    __m512 bv3 = bias ? _mm512_maskz_loadu_ps(m3, bias + 48) : bv0;
     UNROLL_FULL
     for (int r = 0; r < MR; r++) {
         float *cr = c + (size_t)r * ldc;
-        __m512 v0 = acc[r][0], v1 = acc[r][1], v2 = acc[r][2], v3 = acc[r][3];
-        if (bias) {
-            v0 = _mm512_add_ps(v0, bv0);
-            v1 = _mm512_add_ps(v1, bv1);
-            v2 = _mm512_add_ps(v2, bv2);
-            v3 = _mm512_add_ps(v3, bv3);
+        UNROLL_FULL
+        for (int v = 0; v < 4; v++) {
+            __m512 x = acc[r][v];
+            if (add_c) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], cr + 16 * v), x);
+            if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m[v], bias + 16 * v));
+            _mm512_mask_storeu_ps(cr + 16 * v, m[v], act_vec(x, act));
         }
-        _mm512_mask_storeu_ps(cr, m0, act_vec(v0, act));
-        _mm512_mask_storeu_ps(cr + 16, m1, act_vec(v1, act));
-        _mm512_mask_storeu_ps(cr + 32, m2, act_vec(v2, act));
-        _mm512_mask_storeu_ps(cr + 48, m3, act_vec(v3, act));
         if (act == LM_SIGMOID || act == LM_TANH) lm_act_apply(act, cr, (size_t)nr);
     }
 }
 
 static void small_m(int m, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc, const lm_epilogue *ep)
+                    float *C, int ldc, const lm_epilogue *ep, int add_c)
 {
     for (int j = 0; j < N; j += 64) {
         int nr = N - j < 64 ? N - j : 64;
@@ -391,10 +404,10 @@ static void small_m(int m, int N, int K, const float *A, int lda, const float *B
         if (ep) e = (lm_epilogue){ep->bias ? ep->bias + j : NULL, ep->act};
         const lm_epilogue *epj = ep ? &e : NULL;
         switch (m) {
-        case 1: small_m_block(1, K, A, lda, B + j, ldb, C + j, ldc, nr, epj); break;
-        case 2: small_m_block(2, K, A, lda, B + j, ldb, C + j, ldc, nr, epj); break;
-        case 3: small_m_block(3, K, A, lda, B + j, ldb, C + j, ldc, nr, epj); break;
-        default: small_m_block(4, K, A, lda, B + j, ldb, C + j, ldc, nr, epj); break;
+        case 1: small_m_block(1, K, A, lda, B + j, ldb, C + j, ldc, nr, epj, add_c); break;
+        case 2: small_m_block(2, K, A, lda, B + j, ldb, C + j, ldc, nr, epj, add_c); break;
+        case 3: small_m_block(3, K, A, lda, B + j, ldb, C + j, ldc, nr, epj, add_c); break;
+        default: small_m_block(4, K, A, lda, B + j, ldb, C + j, ldc, nr, epj, add_c); break;
         }
     }
 }

@@ -13,9 +13,16 @@
 
 #include "kernels.h"
 
+/* How a micro-kernel starts a tile's sum (its `accumulate` argument):
+ * from zero; from C (a later K block continuing the same sum); or from
+ * zero, adding C once its own steps are summed (the second K slice of an
+ * NN product, see gemm.c: C then holds the first slice's sum). */
+enum { LM__ACC_NONE, LM__ACC_LOAD, LM__ACC_ADD };
+
 /* Computes one (mr, nr) tile of C (mr <= MR, nr <= NR) from packed
- * panels: acc = (accumulate ? C : 0) + sum over kc of pa * pb, summing k
- * in order with one FMA per step. The MR values of step k are at
+ * panels: acc = sum over kc of pa * pb, summing k in order with one FMA
+ * per step, starting from zero or C as `accumulate` says (LM__ACC_*).
+ * The MR values of step k are at
  * pa + k * sa (sa = MR when packed; a TN operand's rows are used in place
  * with sa = lda). sb = 0: pb is a packed panel (aligned, zero-filled,
  * NR values a step); else B's rows are read in place (NN, TN), step k at
@@ -41,10 +48,12 @@ typedef void (*lm__pack_b_fn)(lm__gemm_op op, const float *B, int ldb, int k0, i
 
 /* C (m, N) = A (m, K) B (K, N) for a few rows (m <= small_m_max),
  * streaming B once without packing (single-row inference), then the
- * epilogue. Sums each element over k in order with one FMA per step, as
- * the packed path does, so the two give the same bits. */
+ * epilogue (ep may be NULL). Sums each element over k in order with one
+ * FMA per step, as the packed path does, so the two give the same bits.
+ * With add_c, C's values are added to the sums before the epilogue (the
+ * second K slice, as LM__ACC_ADD). */
 typedef void (*lm__small_m_fn)(int m, int N, int K, const float *A, int lda, const float *B,
-                               int ldb, float *C, int ldc, const lm_epilogue *ep);
+                               int ldb, float *C, int ldc, const lm_epilogue *ep, int add_c);
 
 /* The micro-kernel over a subset of the k steps: kc steps, step t being
  * k = kidx[t] (ascending), with A's values at pa + k * sa and B's row at

@@ -4,7 +4,7 @@
  *
  * Determinism: for a given machine (the same variant chosen at run time)
  * the result of every kernel is bit-identical whatever the thread count:
- * threads split the output, never the sum over K.
+ * the order of every sum depends on the shape alone (gemm.c).
  */
 #ifndef LM_KERNELS_H
 #define LM_KERNELS_H
