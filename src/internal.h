@@ -124,14 +124,24 @@ size_t lm__correct(int fused, const float *out, const float *y,
 
 /* -------------------------------------------------------- optimizer */
 
+/* rows x cols values of the flat buffer from off: a layer's weights, or
+ * its bias as one row (how the optimizer shares the step between threads). */
+typedef struct lm__region {
+    size_t off;
+    int rows, cols;
+} lm__region;
+
 typedef struct lm__optim {
     lm_optim_opts o;
     size_t n;
     uint64_t t;   /* steps taken */
     float *m, *v; /* (n) each: momentum / Adam moments, or NULL */
+    lm__region *regions; /* (n_regions) the net's layers, covering [0, n) in order */
+    int n_regions;
 } lm__optim;
 
-lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, size_t n);
+/* An optimizer for net's parameters (its layers give the regions). */
+lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, const lm_net *net);
 void lm__optim_free(lm__optim *opt);
 /* One update of params from grads. Returns LM_ENUMERIC (changing nothing)
  * if the gradient holds a NaN or Inf. */

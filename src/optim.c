@@ -31,18 +31,26 @@ static lm_status check_opts(const lm_optim_opts *o)
     return LM_OK;
 }
 
-lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, size_t n)
+lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, const lm_net *net)
 {
     memset(opt, 0, sizeof *opt);
     lm_status st = check_opts(o);
     if (st) return st;
+    size_t n = net->n_params;
     opt->o = *o;
     opt->n = n;
+    /* the layers' weights and biases, in the buffer's order */
+    opt->regions = lm__calloc((size_t)net->n_layers * 2 + 1, sizeof *opt->regions, "optimizer layout");
+    if (!opt->regions) return LM_ENOMEM;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        opt->regions[opt->n_regions++] = (lm__region){L->w_off, L->n_in, L->n_out};
+        if (L->has_bias) opt->regions[opt->n_regions++] = (lm__region){L->b_off, 1, L->n_out};
+    }
     int need_m = o->kind != LM_SGD || o->momentum > 0, need_v = o->kind != LM_SGD;
-    if (need_m && !(opt->m = lm__calloc(n ? n : 1, sizeof(float), "optimizer state"))) return LM_ENOMEM;
-    if (need_v && !(opt->v = lm__calloc(n ? n : 1, sizeof(float), "optimizer state"))) {
-        free(opt->m);
-        opt->m = NULL;
+    if ((need_m && !(opt->m = lm__calloc(n ? n : 1, sizeof(float), "optimizer state"))) ||
+        (need_v && !(opt->v = lm__calloc(n ? n : 1, sizeof(float), "optimizer state")))) {
+        lm__optim_free(opt);
         return LM_ENOMEM;
     }
     return LM_OK;
@@ -52,7 +60,10 @@ void lm__optim_free(lm__optim *opt)
 {
     free(opt->m);
     free(opt->v);
+    free(opt->regions);
     opt->m = opt->v = NULL;
+    opt->regions = NULL;
+    opt->n_regions = 0;
 }
 
 /* This step's constants, as torch.optim computes them. */
@@ -75,60 +86,83 @@ static lm_update step_constants(const lm__optim *opt, uint64_t t)
     return u;
 }
 
-/* The step is elementwise, so threads share it out in chunks (of whole
- * 64-byte lines) with bit-identical results whatever their number. Each
- * task first checks its share of the gradient; only when every share is
- * finite does a second round update, checking the new parameters as it
- * writes them. */
-enum { MAX_TASKS = 64, PARALLEL_MIN = 1 << 15 /* parameters worth threads */, CHUNK_VALUES = 1 << 14 };
+/* The step is elementwise, so threads share it out with bit-identical
+ * results whatever their number. Each task first checks its share of the
+ * gradient; only when every share is finite does a second round update,
+ * checking the new parameters as it writes them.
+ *
+ * The shares follow the layers: thread t of T takes rows [t/T, (t+1)/T)
+ * of every layer's weights (in units of 8 rows), the rows the GEMMs of
+ * the same thread read and wrote (task t runs on thread t, see pool.c):
+ * lm_gemm_tn gives thread t those rows of the weight gradient, and the
+ * first layer's forward pass its slice of the weights (gemm.c). The
+ * update is memory-bound, and on these machines a line another core
+ * holds costs several times one of its own: sharing the flat buffer out
+ * in plain chunks made the two-thread update no faster than one thread.
+ * Each thread's share is cut into CHUNKS tasks, so that a thread slowed
+ * by the machine's other work leaves some of its chunks to the other. */
+enum { MAX_TASKS = 64, PARALLEL_MIN = 1 << 15 /* parameters worth threads */, CHUNKS = 4 };
 typedef struct update_job {
     lm__optim *opt;
     lm_update u;
     float *params, *grads;
-    int tasks;
+    int tasks, threads;
     int ok[MAX_TASKS];
 } update_job;
 
 /* Fills j (ok[] is written by the tasks). */
 static void make_job(update_job *j, lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
-    /* Chunks of about 16K values, at least one a thread: a thread slowed
-     * by the machine's other work takes fewer of them. */
     int T = lm_pool_size(pool), tasks = 1;
-    if (opt->n >= PARALLEL_MIN && T > 1) {
-        size_t by_size = opt->n / CHUNK_VALUES;
-        tasks = by_size > (size_t)T ? (int)(by_size < MAX_TASKS ? by_size : MAX_TASKS) : T;
-    }
+    if (opt->n >= PARALLEL_MIN && T > 1) tasks = T * CHUNKS <= MAX_TASKS ? T * CHUNKS : T;
     j->opt = opt;
     j->u = step_constants(opt, opt->t + 1);
     j->params = params;
     j->grads = grads;
     j->tasks = tasks < MAX_TASKS ? tasks : MAX_TASKS;
+    j->threads = T;
 }
 
-static void chunk(const update_job *j, int i, size_t *lo, size_t *hi)
+/* Task i's values [lo, hi) of region r: chunk i / T of thread i mod T's
+ * rows, the threads' shares in order. */
+static void task_range(const update_job *j, const lm__region *r, int i, size_t *lo, size_t *hi)
 {
-    size_t n = j->opt->n;
-    *lo = (n * (size_t)i / (size_t)j->tasks) & ~(size_t)15;
-    *hi = i + 1 == j->tasks ? n : (n * (size_t)(i + 1) / (size_t)j->tasks) & ~(size_t)15;
+    int T = j->threads, per = j->tasks / T > 1 ? j->tasks / T : 1;
+    int part = (i % T) * per + i / T;
+    size_t units = ((size_t)r->rows + 7) / 8;
+    size_t r0 = 8 * (units * (size_t)part / (size_t)j->tasks);
+    size_t r1 = 8 * (units * (size_t)(part + 1) / (size_t)j->tasks);
+    if (r0 > (size_t)r->rows) r0 = (size_t)r->rows;
+    if (r1 > (size_t)r->rows) r1 = (size_t)r->rows;
+    *lo = r->off + r0 * (size_t)r->cols;
+    *hi = r->off + r1 * (size_t)r->cols;
 }
 
 static void check_task(void *ctx, int i)
 {
     update_job *j = ctx;
-    size_t lo, hi;
-    chunk(j, i, &lo, &hi);
-    j->ok[i] = lm_vec_all_finite(j->grads + lo, hi - lo);
+    int ok = 1;
+    for (int r = 0; r < j->opt->n_regions; r++) {
+        size_t lo, hi;
+        task_range(j, &j->opt->regions[r], i, &lo, &hi);
+        ok &= lm_vec_all_finite(j->grads + lo, hi - lo);
+    }
+    j->ok[i] = ok;
 }
 
 static void update_task(void *ctx, int i)
 {
     update_job *j = ctx;
     const lm__optim *opt = j->opt;
-    size_t lo, hi;
-    chunk(j, i, &lo, &hi);
-    j->ok[i] = lm_vec_update(&j->u, hi - lo, j->params + lo, j->grads + lo,
-                             opt->m ? opt->m + lo : NULL, opt->v ? opt->v + lo : NULL);
+    int ok = 1;
+    for (int r = 0; r < opt->n_regions; r++) {
+        size_t lo, hi;
+        task_range(j, &opt->regions[r], i, &lo, &hi);
+        if (hi > lo)
+            ok &= lm_vec_update(&j->u, hi - lo, j->params + lo, j->grads + lo,
+                                opt->m ? opt->m + lo : NULL, opt->v ? opt->v + lo : NULL);
+    }
+    j->ok[i] = ok;
 }
 
 /* Runs fn over the job's tasks; whether every task reported ok. */

@@ -96,7 +96,7 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     t->fused = lm__loss_fused(opts->loss, net->layers[net->n_layers - 1].act);
     t->n_out = lm_net_n_out(net);
     size_t n_out = (size_t)t->n_out;
-    if ((st = lm__optim_init(&t->opt, &opts->optim, net->n_params)) ||
+    if ((st = lm__optim_init(&t->opt, &opts->optim, net)) ||
         (st = lm__ws_alloc(&t->ws, net, t->batch))) {
         lm_train_free(t);
         return st;
