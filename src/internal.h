@@ -33,6 +33,9 @@ static inline bool lm__mul_ok(size_t a, size_t b, size_t *out)
  * configured allocation limit; NULL (with lm__err set) on failure. */
 void *lm__alloc(size_t n, size_t size, const char *what);
 void *lm__calloc(size_t n, size_t size, const char *what);
+/* lm__calloc through lm_big_alloc (huge pages), for the buffers every
+ * training step streams through: parameters, gradients, optimizer state. */
+void *lm__alloc_big(size_t n, size_t size, const char *what);
 char *lm__strdup(const char *s);
 
 /* -------------------------------------------------------------- net */
@@ -67,7 +70,7 @@ struct lm_net {
     int n_layers, cap_layers;
     lm__layer *layers;
     size_t n_params;
-    float *params; /* (n_params) */
+    float *params; /* (n_params), then grads: one allocation */
     float *grads;  /* (n_params) */
     float *norm_mean, *norm_scale; /* (n_in) each, or NULL */
     int n_classes;
@@ -135,7 +138,7 @@ typedef struct lm__optim {
     lm_optim_opts o;
     size_t n;
     uint64_t t;   /* steps taken */
-    float *m, *v; /* (n) each: momentum / Adam moments, or NULL */
+    float *m, *v; /* (n) each: momentum / Adam moments, or NULL; one allocation (m's) */
     lm__region *regions; /* (n_regions) the net's layers, covering [0, n) in order */
     int n_regions;
 } lm__optim;

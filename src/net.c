@@ -31,8 +31,7 @@ void lm_net_free(lm_net *net)
 {
     if (!net) return;
     free(net->layers);
-    free(net->params);
-    free(net->grads);
+    free(net->params); /* and the gradients after them */
     free(net->norm_mean);
     free(net->norm_scale);
     free_strings(net->class_names, net->n_classes);
@@ -97,17 +96,12 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
         net->layers = nl;
         net->cap_layers = cap;
     }
-    float *p = lm__calloc(total, sizeof(float), "parameters");
-    float *g = p ? lm__calloc(total, sizeof(float), "gradients") : NULL;
-    if (!g) {
-        free(p);
-        return LM_ENOMEM;
-    }
+    float *p = lm__alloc_big(total, 2 * sizeof(float), "parameters and gradients");
+    if (!p) return LM_ENOMEM;
     if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
     free(net->params);
-    free(net->grads);
     net->params = p;
-    net->grads = g;
+    net->grads = p + total;
     lm__layer *L = &net->layers[net->n_layers++];
     *L = (lm__layer){n_in, n_out, act, bias, net->n_params, bias ? net->n_params + nw : SIZE_MAX};
     net->n_params = total;
@@ -288,7 +282,7 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     int *widths = calloc((size_t)net->n_layers + 1, sizeof *widths);
     /* 64-byte aligned so SIMD kernels see aligned rows when widths allow */
     float *mem = NULL;
-    if (ws && act && widths) mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (ws && act && widths) mem = lm_big_alloc(bytes);
     if (!mem) {
         free(ws);
         free(act);

@@ -48,18 +48,21 @@ lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, const lm_net *n
         if (L->has_bias) opt->regions[opt->n_regions++] = (lm__region){L->b_off, 1, L->n_out};
     }
     int need_m = o->kind != LM_SGD || o->momentum > 0, need_v = o->kind != LM_SGD;
-    if ((need_m && !(opt->m = lm__calloc(n ? n : 1, sizeof(float), "optimizer state"))) ||
-        (need_v && !(opt->v = lm__calloc(n ? n : 1, sizeof(float), "optimizer state")))) {
-        lm__optim_free(opt);
-        return LM_ENOMEM;
+    if (need_m) {
+        /* m and v in one block */
+        size_t per = n ? n : 1;
+        if (!(opt->m = lm__alloc_big(per, (need_v ? 2 : 1) * sizeof(float), "optimizer state"))) {
+            lm__optim_free(opt);
+            return LM_ENOMEM;
+        }
+        if (need_v) opt->v = opt->m + per;
     }
     return LM_OK;
 }
 
 void lm__optim_free(lm__optim *opt)
 {
-    free(opt->m);
-    free(opt->v);
+    free(opt->m); /* and v after it */
     free(opt->regions);
     opt->m = opt->v = NULL;
     opt->regions = NULL;

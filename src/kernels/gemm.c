@@ -148,7 +148,7 @@ static float *thread_scratch(void)
     if (!g_scratch_key_ok) return NULL;
     float *s = pthread_getspecific(g_scratch_key);
     if (s) return s;
-    s = aligned_alloc(64, SCRATCH_FLOATS * sizeof(float) + LIST_INTS * sizeof(int));
+    s = lm_big_alloc(SCRATCH_FLOATS * sizeof(float) + LIST_INTS * sizeof(int));
     if (s && pthread_setspecific(g_scratch_key, s) != 0) {
         free(s);
         s = NULL;

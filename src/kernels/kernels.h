@@ -32,6 +32,13 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
  * FMA, what the AVX-512 kernels are compiled for) or "avx2" (with FMA). */
 int lm__cpu_has(const char *isa);
 
+/* Memory for buffers the kernels stream through every step (parameters,
+ * gradients, optimizer state, activations, packing scratch, data sets):
+ * at least 64-byte aligned; from 512 KiB up, 2 MiB-aligned, rounded up to
+ * whole 2 MiB and advised to use transparent huge pages (src/kernels/mem.c
+ * says why). Free with free(). NULL when out of memory. */
+void *lm_big_alloc(size_t bytes);
+
 /* ------------------------------------------------------------- GEMM */
 
 /* Elementwise epilogue fused into the output pass of lm_gemm_nn. Softmax
