@@ -62,6 +62,11 @@ struct lm_ws {
     float *x0;     /* (rows, n_in) the normalised input */
     float **act;   /* n_layers buffers, act[l] (rows, layer l n_out) */
     float *d0, *d1; /* (rows, max width) gradient ping-pong for backward */
+    /* For a small net (lm__small_net), else NULL: (n_layers, rows, 16)
+     * room for each layer's activations packed for the fused path, then
+     * (n_layers, LM_SMALL_SCRATCH) its scratch; 64-byte aligned */
+    float *pad;
+    int fused;     /* the last forward took the fused path */
     float *mem;    /* the single allocation behind all of the above */
 };
 
@@ -99,6 +104,37 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool);
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
+
+/* ------------------------------------------------------- small nets */
+
+/* A net is small when its input and every layer are at most
+ * LM_SMALL_WIDTH wide (a row of any layer fits one AVX-512 register) and
+ * no hidden layer is softmax. On AVX-512 such a net's forward and
+ * backward run fused, a few rows at a time through all the layers with
+ * no GEMM calls, in src/kernels/small_avx512.c; the bits are the general
+ * path's. */
+#define LM_SMALL_WIDTH 16
+/* Floats of scratch a layer, beside its rows (small_avx512.c) */
+#define LM_SMALL_SCRATCH (2 * LM_SMALL_WIDTH * LM_SMALL_WIDTH + 2 * LM_SMALL_WIDTH)
+int lm__small_net(const lm_net *net);
+
+/* Whether lm__net_forward and lm__net_backward take the fused path for
+ * net with ws: the net is small, ws has its padded rows, the switch is
+ * on, and the GEMM and elementwise variants in use are both AVX-512 (the
+ * arithmetic the fused path reproduces; LAMINA_GEMM=avx2|ref turns it
+ * off). */
+int lm__small_use(const lm_net *net, const lm_ws *ws);
+
+/* The fused forward and backward, with lm__net_forward's and
+ * lm__net_backward's contracts; only where lm__small_use says so. The
+ * backward reads the activations the fused forward left in ws->pad, so
+ * lm__net_backward takes the path its forward took (ws->fused). */
+void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act);
+void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact);
+
+/* Turns the fused path on (the default) or off, for tests comparing the
+ * two paths' bits. Not thread-safe against running nets. */
+void lm__small_enable(int on);
 
 /* ------------------------------------------------------ activations */
 

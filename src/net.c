@@ -267,13 +267,39 @@ lm_pool *lm__net_pool(lm_net *net)
 
 /* ---------------------------------------------------------- workspace */
 
+int lm__small_net(const lm_net *net)
+{
+    if (net->n_layers == 0 || net->n_in > LM_SMALL_WIDTH) return 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (L->n_out > LM_SMALL_WIDTH || (L->act == LM_SOFTMAX && l < net->n_layers - 1)) return 0;
+    }
+    return 1;
+}
+
+/* Bytes of a workspace for rows rows, with pad floats a row and
+ * pad_fixed more for the fused path; false on overflow. */
+static int ws_bytes(const lm_net *net, size_t rows, size_t pad, size_t pad_fixed, size_t *bytes)
+{
+    size_t per_row = (size_t)net->n_in + 2 * (size_t)lm__max_width(net) + pad, total;
+    for (int l = 0; l < net->n_layers; l++) per_row += (size_t)net->layers[l].n_out;
+    return lm__mul_ok(per_row, rows, &total) && total + pad_fixed >= total &&
+           lm__mul_ok(total + pad_fixed, sizeof(float), bytes);
+}
+
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
 {
     *out = NULL;
     if (rows == 0) rows = 1;
-    size_t per_row = (size_t)net->n_in + 2 * (size_t)lm__max_width(net), total, bytes;
-    for (int l = 0; l < net->n_layers; l++) per_row += (size_t)net->layers[l].n_out;
-    if (!lm__mul_ok(per_row, rows, &total) || !lm__mul_ok(total, sizeof(float), &bytes))
+    /* A small net's packed rows and scratch (multiples of 16 floats,
+     * first in the block so they stay 64-byte aligned); left out where
+     * they would push the workspace past the allocation limit, so no net
+     * fails for them: it then takes the general path. */
+    size_t L = (size_t)net->n_layers, bytes;
+    size_t pad = lm__small_net(net) ? L * LM_SMALL_WIDTH : 0, fixed = pad ? L * LM_SMALL_SCRATCH : 0;
+    if (pad && (!ws_bytes(net, rows, pad, fixed, &bytes) || (uint64_t)bytes > lm_alloc_limit()))
+        pad = fixed = 0;
+    if (!ws_bytes(net, rows, pad, fixed, &bytes))
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
     if ((uint64_t)bytes > lm_alloc_limit())
         return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
@@ -295,8 +321,9 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     ws->rows = rows;
     ws->n_layers = net->n_layers;
     ws->mem = mem;
-    ws->x0 = mem;
-    float *p = mem + rows * (size_t)net->n_in;
+    ws->pad = pad ? mem : NULL;
+    ws->x0 = mem + rows * pad + fixed;
+    float *p = ws->x0 + rows * (size_t)net->n_in;
     for (int l = 0; l < net->n_layers; l++) {
         act[l] = p;
         p += rows * (size_t)net->layers[l].n_out;
@@ -339,6 +366,11 @@ void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n)
 
 void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act, lm_pool *pool)
 {
+    ws->fused = lm__small_use(net, ws);
+    if (ws->fused) {
+        lm__small_forward(net, ws, n, skip_last_act);
+        return;
+    }
     const float *in = ws->x0;
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
@@ -352,6 +384,10 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act, 
 
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool)
 {
+    if (ws->fused) {
+        lm__small_backward(net, ws, n, last_is_preact);
+        return;
+    }
     float *d = ws->d0, *other = ws->d1;
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const lm__layer *L = &net->layers[l];
