@@ -62,10 +62,9 @@ struct lm_ws {
     float *x0;     /* (rows, n_in) the normalised input */
     float **act;   /* n_layers buffers, act[l] (rows, layer l n_out) */
     float *d0, *d1; /* (rows, max width) gradient ping-pong for backward */
-    /* For a small net (lm__small_net), else NULL: (n_layers, rows, 16)
-     * room for each layer's activations packed for the fused path, then
-     * (n_layers, LM_SMALL_SCRATCH) its scratch; 64-byte aligned */
-    float *pad;
+    /* For a small net (lm__small_net) the fused path's plan, else NULL;
+     * its buffers are the first lm__small_floats of mem (64-byte aligned) */
+    struct lm__small_plan *small;
     int fused;     /* the last forward took the fused path */
     float *mem;    /* the single allocation behind all of the above */
 };
@@ -114,12 +113,26 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
  * no GEMM calls, in src/kernels/small_avx512.c; the bits are the general
  * path's. */
 #define LM_SMALL_WIDTH 16
-/* Floats of scratch a layer, beside its rows (small_avx512.c) */
+/* Floats of scratch a layer (small_avx512.c says what they hold) */
 #define LM_SMALL_SCRATCH (2 * LM_SMALL_WIDTH * LM_SMALL_WIDTH + 2 * LM_SMALL_WIDTH)
 int lm__small_net(const lm_net *net);
+/* Whether this build has the fused path's AVX-512 kernels. */
+extern const int lm__small_built;
+
+/* The floats a workspace of rows rows needs for the fused path (a
+ * multiple of 16), or 0 where it cannot run (not small, no AVX-512 in
+ * the CPU or the build). */
+size_t lm__small_floats(const lm_net *net, size_t rows);
+/* What the fused path works out once for net's shape, over pad
+ * (lm__small_floats(net, rows) floats, 64-byte aligned); NULL if out of
+ * memory. Call only where lm__small_floats is not 0 (its code may use
+ * AVX-512). */
+typedef struct lm__small_plan lm__small_plan;
+lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows);
+void lm__small_plan_free(lm__small_plan *p);
 
 /* Whether lm__net_forward and lm__net_backward take the fused path for
- * net with ws: the net is small, ws has its padded rows, the switch is
+ * net with ws: the net is small, ws has its plan, the switch is
  * on, and the GEMM and elementwise variants in use are both AVX-512 (the
  * arithmetic the fused path reproduces; LAMINA_GEMM=avx2|ref turns it
  * off). */
@@ -127,7 +140,7 @@ int lm__small_use(const lm_net *net, const lm_ws *ws);
 
 /* The fused forward and backward, with lm__net_forward's and
  * lm__net_backward's contracts; only where lm__small_use says so. The
- * backward reads the activations the fused forward left in ws->pad, so
+ * backward reads the activations the fused forward left in ws, so
  * lm__net_backward takes the path its forward took (ws->fused). */
 void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act);
 void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact);

@@ -277,29 +277,27 @@ int lm__small_net(const lm_net *net)
     return 1;
 }
 
-/* Bytes of a workspace for rows rows, with pad floats a row and
- * pad_fixed more for the fused path; false on overflow. */
-static int ws_bytes(const lm_net *net, size_t rows, size_t pad, size_t pad_fixed, size_t *bytes)
+/* Bytes of a workspace for rows rows, with pad more floats for the fused
+ * path; false on overflow. */
+static int ws_bytes(const lm_net *net, size_t rows, size_t pad, size_t *bytes)
 {
-    size_t per_row = (size_t)net->n_in + 2 * (size_t)lm__max_width(net) + pad, total;
+    size_t per_row = (size_t)net->n_in + 2 * (size_t)lm__max_width(net), total;
     for (int l = 0; l < net->n_layers; l++) per_row += (size_t)net->layers[l].n_out;
-    return lm__mul_ok(per_row, rows, &total) && total + pad_fixed >= total &&
-           lm__mul_ok(total + pad_fixed, sizeof(float), bytes);
+    return lm__mul_ok(per_row, rows, &total) && total + pad >= total &&
+           lm__mul_ok(total + pad, sizeof(float), bytes);
 }
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
 {
     *out = NULL;
     if (rows == 0) rows = 1;
-    /* A small net's packed rows and scratch (multiples of 16 floats,
-     * first in the block so they stay 64-byte aligned); left out where
-     * they would push the workspace past the allocation limit, so no net
-     * fails for them: it then takes the general path. */
-    size_t L = (size_t)net->n_layers, bytes;
-    size_t pad = lm__small_net(net) ? L * LM_SMALL_WIDTH : 0, fixed = pad ? L * LM_SMALL_SCRATCH : 0;
-    if (pad && (!ws_bytes(net, rows, pad, fixed, &bytes) || (uint64_t)bytes > lm_alloc_limit()))
-        pad = fixed = 0;
-    if (!ws_bytes(net, rows, pad, fixed, &bytes))
+    /* A small net's fused-path buffers come first in the block, so they
+     * stay 64-byte aligned; they are left out where they would push the
+     * workspace past the allocation limit, so no net fails for them: it
+     * then takes the general path. */
+    size_t pad = lm__small_floats(net, rows), bytes;
+    if (pad && (!ws_bytes(net, rows, pad, &bytes) || (uint64_t)bytes > lm_alloc_limit())) pad = 0;
+    if (!ws_bytes(net, rows, pad, &bytes))
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
     if ((uint64_t)bytes > lm_alloc_limit())
         return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
@@ -321,8 +319,8 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     ws->rows = rows;
     ws->n_layers = net->n_layers;
     ws->mem = mem;
-    ws->pad = pad ? mem : NULL;
-    ws->x0 = mem + rows * pad + fixed;
+    ws->small = pad ? lm__small_plan_new(net, mem, rows) : NULL; /* NULL: the general path */
+    ws->x0 = mem + pad;
     float *p = ws->x0 + rows * (size_t)net->n_in;
     for (int l = 0; l < net->n_layers; l++) {
         act[l] = p;
@@ -345,6 +343,7 @@ lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows)
 void lm_ws_free(lm_ws *ws)
 {
     if (!ws) return;
+    lm__small_plan_free(ws->small);
     free(ws->mem);
     free(ws->act);
     free(ws->widths);

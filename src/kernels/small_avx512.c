@@ -35,13 +35,9 @@
  * back whole or by broadcasts inside them, so values forward from store
  * to load instead of waiting for the cache. */
 #include "internal.h"
-#include "gemm_impl.h"
-#include "vec_impl.h"
 
+#include <stdlib.h>
 #include <string.h>
-
-static int g_small_on = 1;
-void lm__small_enable(int on) { g_small_on = on; }
 
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__FMA__)
 #include "simd_avx512.h"
@@ -55,13 +51,6 @@ void lm__small_enable(int on) { g_small_on = on; }
 #endif
 
 #define W16 LM_SMALL_WIDTH
-
-int lm__small_use(const lm_net *net, const lm_ws *ws)
-{
-    /* the same string object, when the AVX-512 GEMM is the one in use */
-    return ws->pad && g_small_on && lm__vec_current() == &lm__vec_avx512 &&
-           lm_gemm_variant() == lm__gemm_avx512.name && lm__small_net(net);
-}
 
 /* acc + a b, as the general path's GEMM of that shape sums: one FMA
  * (packed kernels) or a rounded product and then an add (tiny GEMM). */
@@ -122,37 +111,17 @@ ALWAYS_INLINE __m512 load_repeated(const float *p, int w, int P)
 
 /* Rows go through the net a block at a time: B = 16 / (the widest layer's
  * P) rows, so every layer's values for a block are one chunk, and the
- * gradient passes from layer to layer in a register. ws->pad holds each
- * layer's chunk of every block (the next layer and the backward read
- * them), then a scratch a layer: W's columns for the input gradient, the
- * weight and bias gradients carried from block to block, and a slot for
- * the chunk whose values the input gradient broadcasts. */
-#define SC_WT 0                       /* (16, 16) W's columns */
-#define SC_GW (SC_WT + W16 * W16)     /* (16, 16) weight gradient rows */
-#define SC_GB (SC_GW + W16 * W16)     /* (16) bias gradient */
-#define SC_DZ (SC_GB + W16)           /* (16) a chunk of dz */
-_Static_assert(SC_DZ + W16 == LM_SMALL_SCRATCH, "LM_SMALL_SCRATCH is the scratch's size");
-
-static size_t block_rows(const lm_net *net)
-{
-    int pmax = 1;
-    for (int l = 0; l < net->n_layers; l++) {
-        int p = group_width(net->layers[l].n_out);
-        pmax = p > pmax ? p : pmax;
-    }
-    return (size_t)(W16 / pmax);
-}
-
-/* Layer l's chunk of block b. */
-static float *chunk_at(const lm_ws *ws, int l, size_t b)
-{
-    return ws->pad + (size_t)l * ws->rows * W16 + b * W16;
-}
-
-static float *scratch_of(const lm_ws *ws, int l)
-{
-    return ws->pad + (size_t)ws->n_layers * ws->rows * W16 + (size_t)l * LM_SMALL_SCRATCH;
-}
+ * gradient passes from layer to layer in a register. The workspace's pad
+ * holds each layer's chunk of every block (the next layer and the
+ * backward read them), then a scratch a layer: W's columns for the input
+ * gradient, the weight and bias gradients carried from block to block,
+ * and a slot for the chunk whose values the input gradient broadcasts. */
+#define SC_WT 0                   /* (16, 16) W's columns */
+#define SC_GW (SC_WT + W16 * W16) /* (16, 16) weight gradient rows */
+#define SC_GB (SC_GW + W16 * W16) /* (16) bias gradient */
+#define SC_DZ (SC_GB + W16)       /* (16) a chunk of dz */
+#define SCRATCH (SC_DZ + W16)
+_Static_assert(SCRATCH == LM_SMALL_SCRATCH, "internal.h's LM_SMALL_SCRATCH is the scratch's size");
 
 /* The activation (or, backward, its gradient) chosen at run time. */
 ALWAYS_INLINE __m512 act_any(lm_act act, __m512 v)
@@ -308,37 +277,84 @@ static const grad_kernel grad_kernels[2][W16] = {BY_WIDTH(grad_t), BY_WIDTH(grad
 static const din_kernel din_kernels[2][W16] = {BY_WIDTH(din_t), BY_WIDTH(din_f)};
 #undef BY_WIDTH
 
+/* -------------------------------------------------------------- plan */
+
+/* What the layer shapes fix, worked out once a workspace (the widths do
+ * not change for a workspace; activations, biases and offsets are read
+ * from the net at each call, as a workspace may serve another net of the
+ * same widths). */
+typedef struct plan_layer {
+    shape s;
+    int Pi;             /* the input's group width (layers after the first) */
+    size_t ldx;         /* the input's row stride: n_in, or Pi */
+    float *chunks;      /* this layer's chunk of block b at chunks + 16 b */
+    float *scratch;     /* SCRATCH floats */
+    fwd_kernel fwd[2];  /* by whether the general path uses FMA */
+    grad_kernel grad[2];
+    din_kernel din[2];
+} plan_layer;
+
+struct lm__small_plan {
+    int n_layers;
+    size_t B; /* rows a block */
+    plan_layer layer[];
+};
+
+lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
+{
+    int L = net->n_layers;
+    lm__small_plan *p = malloc(sizeof *p + (size_t)L * sizeof p->layer[0]);
+    if (!p) return NULL;
+    p->n_layers = L;
+    int pmax = 1;
+    for (int l = 0; l < L; l++) {
+        const lm__layer *N = &net->layers[l];
+        plan_layer *pl = &p->layer[l];
+        pl->s = shape_of(N->n_in, N->n_out);
+        pl->Pi = group_width(N->n_in);
+        pl->ldx = l ? (size_t)pl->Pi : (size_t)N->n_in;
+        pl->chunks = pad + (size_t)l * rows * W16;
+        pl->scratch = pad + (size_t)L * rows * W16 + (size_t)l * SCRATCH;
+        for (int f = 0; f < 2; f++) {
+            pl->fwd[f] = fwd_kernels[f][N->n_in - 1];
+            pl->grad[f] = grad_kernels[f][N->n_in - 1];
+            pl->din[f] = din_kernels[f][N->n_out - 1];
+        }
+        pmax = pl->s.P > pmax ? pl->s.P : pmax;
+    }
+    p->B = (size_t)(W16 / pmax);
+    return p;
+}
+
 /* ------------------------------------------------------------ forward */
 
 /* Rows [r0, r0 + rn) (block b) through every layer. */
 static void fwd_block(const lm_net *net, lm_ws *ws, size_t b, size_t r0, size_t rn, size_t n,
                       int skip_last_act)
 {
+    const plan_layer *pl = ws->small->layer;
     int last = net->n_layers - 1;
-    const float *x = ws->x0 + r0 * (size_t)net->n_in;
-    size_t ldx = (size_t)net->n_in;
-    for (int l = 0; l <= last; l++) {
+    const float *x = ws->x0 + r0 * pl->ldx;
+    for (int l = 0; l <= last; l++, pl++) {
         const lm__layer *L = &net->layers[l];
-        shape s = shape_of(L->n_in, L->n_out);
-        __m512 c = fwd_kernels[layer_fma(n, s.nin, s.nout)][s.nin - 1](x, ldx, rn, net->params + L->w_off,
-                                                                     s.nout, s.P);
+        const shape s = pl->s;
+        __m512 c = pl->fwd[layer_fma(n, s.nin, s.nout)](x, pl->ldx, rn, net->params + L->w_off, s.nout, s.P);
         if (L->has_bias) c = _mm512_add_ps(c, load_repeated(net->params + L->b_off, s.nout, s.P));
         /* softmax (only ever last) is not elementwise: act.c applies it
          * to the dense output, as the general path does */
         if (!(l == last && skip_last_act)) c = act_any(L->act, c);
-        float *out = chunk_at(ws, l, b);
+        float *out = pl->chunks + b * W16;
         _mm512_store_ps(out, c);
         if (l == last) /* the real lanes, in order, are the dense rows */
             store_part(ws->act[l] + r0 * s.nout, rn * s.nout,
                        s.P == s.nout ? c : _mm512_maskz_compress_ps(s.real, c));
         x = out;
-        ldx = (size_t)s.P;
     }
 }
 
 void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
 {
-    size_t B = block_rows(net);
+    size_t B = ws->small->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
         fwd_block(net, ws, b, r0, n - r0 < B ? n - r0 : B, n, skip_last_act);
     int last = net->n_layers - 1;
@@ -349,7 +365,7 @@ void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act
 /* ----------------------------------------------------------- backward */
 
 /* Column j of W (nin, nout): lane i = W[i][j] for i < nin, else 0, in
- * every Pi-wide group (Pi = group_width(nin)). */
+ * every Pi-wide group. */
 static __m512 w_column(const float *w, int nin, int nout, int Pi, int j)
 {
     __m512i i = group_lane(Pi);
@@ -373,20 +389,21 @@ static void bwd_block(lm_net *net, lm_ws *ws, size_t b, size_t r0, size_t rn, si
                       lm_act last_gact, int first, int final)
 {
     int last = net->n_layers - 1;
-    __m512 d = load_dense(shape_of(net->layers[last].n_in, net->layers[last].n_out), ws->d0, r0, rn);
-    for (int l = last; l >= 0; l--) {
+    const plan_layer *pl = &ws->small->layer[last];
+    __m512 d = load_dense(pl->s, ws->d0, r0, rn);
+    for (int l = last; l >= 0; l--, pl--) {
         const lm__layer *L = &net->layers[l];
-        shape s = shape_of(L->n_in, L->n_out);
-        float *sc = scratch_of(ws, l);
-        __m512 dz = grad_any(l == last ? last_gact : L->act, _mm512_load_ps(chunk_at(ws, l, b)), d);
+        const shape s = pl->s;
+        float *sc = pl->scratch;
+        __m512 dz = grad_any(l == last ? last_gact : L->act, _mm512_load_ps(pl->chunks + b * W16), d);
         int fma = layer_fma(n, s.nin, s.nout);
-        grad_args a = {l ? chunk_at(ws, l - 1, b) : ws->x0 + r0 * (size_t)net->n_in,
-                       l ? (size_t)group_width(s.nin) : (size_t)net->n_in, rn, s, sc + SC_GW, sc + SC_GB,
-                       first, final, net->grads + L->w_off, L->has_bias ? net->grads + L->b_off : NULL};
-        grad_kernels[fma][s.nin - 1](&a, dz);
+        grad_args a = {l ? pl[-1].chunks + b * W16 : ws->x0 + r0 * pl->ldx, pl->ldx, rn, s, sc + SC_GW,
+                       sc + SC_GB, first, final, net->grads + L->w_off,
+                       L->has_bias ? net->grads + L->b_off : NULL};
+        pl->grad[fma](&a, dz);
         if (l) {
             _mm512_store_ps(sc + SC_DZ, dz);
-            d = din_kernels[fma][s.nout - 1](sc + SC_DZ, s.P, sc + SC_WT, group_width(s.nin), rn);
+            d = pl->din[fma](sc + SC_DZ, s.P, sc + SC_WT, pl->Pi, rn);
         }
     }
 }
@@ -404,22 +421,25 @@ void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
     lm_act last_gact = last_is_preact || softmax ? LM_IDENTITY : net->layers[last].act;
     for (int l = 1; l <= last; l++) { /* W's columns, once for all blocks */
         const lm__layer *L = &net->layers[l];
-        int Pi = group_width(L->n_in);
+        const plan_layer *pl = &ws->small->layer[l];
         for (int j = 0; j < L->n_out; j++)
-            _mm512_store_ps(scratch_of(ws, l) + SC_WT + j * W16,
-                            w_column(net->params + L->w_off, L->n_in, L->n_out, Pi, j));
+            _mm512_store_ps(pl->scratch + SC_WT + j * W16,
+                            w_column(net->params + L->w_off, L->n_in, L->n_out, pl->Pi, j));
     }
-    size_t B = block_rows(net);
+    size_t B = ws->small->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
         bwd_block(net, ws, b, r0, n - r0 < B ? n - r0 : B, n, last_gact, r0 == 0, r0 + B >= n);
 }
 
+const int lm__small_built = 1;
+
 #else
 /* Built without AVX-512 flags: the general path always. */
-int lm__small_use(const lm_net *net, const lm_ws *ws)
+const int lm__small_built = 0;
+lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
 {
-    (void)net, (void)ws;
-    return 0;
+    (void)net, (void)pad, (void)rows;
+    return NULL;
 }
 void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
 {
