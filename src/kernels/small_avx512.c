@@ -113,11 +113,10 @@ ALWAYS_INLINE __m512 load_repeated(const float *p, int w, int P)
  * P) rows, so every layer's values for a block are one chunk, and the
  * gradient passes from layer to layer in a register. The workspace's pad
  * holds each layer's chunk of every block (the next layer and the
- * backward read them), then a scratch a layer: W's columns for the input
- * gradient, the weight and bias gradients carried from block to block,
- * and a slot for the chunk whose values the input gradient broadcasts. */
-#define SC_WT 0                   /* (16, 16) W's columns */
-#define SC_GW (SC_WT + W16 * W16) /* (16, 16) weight gradient rows */
+ * backward read them), then a scratch a layer: the weight and bias
+ * gradients carried from block to block, and a slot for the chunk whose
+ * values the input gradient broadcasts. */
+#define SC_GW 0                   /* (16, 16) weight gradient rows */
 #define SC_GB (SC_GW + W16 * W16) /* (16) bias gradient */
 #define SC_DZ (SC_GB + W16)       /* (16) a chunk of dz */
 #define SCRATCH (SC_DZ + W16)
@@ -225,16 +224,34 @@ ALWAYS_INLINE void grad_body(const int FMA, const int N, const grad_args *a, __m
 
 /* Backward, input gradient: the block's chunk for the layer below
  * (Pi-wide groups), row g = sum over j in order of dz_g[j] W[:, j], dz_g
- * at dz + g P and W's columns in wt (w_column); N = nout. */
-ALWAYS_INLINE __m512 din_body(const int FMA, const int N, const float *dz, int P, const float *wt,
-                              int Pi, size_t rn)
+ * at dz + g P; N = nout. W's columns are gathered (permuted, when all of
+ * W fits one register) by the plan's indices. */
+typedef struct din_args {
+    const float *w;      /* W (nin, nout) */
+    int nw;              /* nin nout */
+    const int32_t *cols; /* (nout, 16) lane i of column j: the index of W[i][j] */
+    __mmask16 in_lanes;  /* lanes i < nin of every Pi-wide group */
+    int P, Pi;
+    size_t rn;
+} din_args;
+
+ALWAYS_INLINE __m512 din_body(const int FMA, const int N, const din_args *a, const float *dz)
 {
     __m512 col[W16];
-    UNROLL_FULL
-    for (int j = 0; j < N; j++) col[j] = _mm512_load_ps(wt + j * W16);
+    if (a->nw <= W16) {
+        __m512 wv = _mm512_maskz_loadu_ps(tail_mask((size_t)a->nw), a->w);
+        UNROLL_FULL
+        for (int j = 0; j < N; j++)
+            col[j] = _mm512_maskz_permutexvar_ps(a->in_lanes, _mm512_loadu_si512(a->cols + j * W16), wv);
+    } else {
+        UNROLL_FULL
+        for (int j = 0; j < N; j++)
+            col[j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), a->in_lanes,
+                                              _mm512_loadu_si512(a->cols + j * W16), a->w, 4);
+    }
     __m512 c = _mm512_setzero_ps();
-    unsigned group = (1u << Pi) - 1u;
-    for (size_t g = 0; g < rn; g++, group <<= Pi, dz += P) {
+    unsigned group = (1u << a->Pi) - 1u;
+    for (size_t g = 0; g < a->rn; g++, group <<= a->Pi, dz += a->P) {
         __m512 acc = _mm512_setzero_ps();
         UNROLL_FULL
         for (int j = 0; j < N; j++) acc = madd(FMA, _mm512_set1_ps(dz[j]), col[j], acc);
@@ -245,7 +262,7 @@ ALWAYS_INLINE __m512 din_body(const int FMA, const int N, const float *dz, int P
 
 typedef __m512 (*fwd_kernel)(const float *x, size_t ldx, size_t rn, const float *w, int nout, int P);
 typedef void (*grad_kernel)(const grad_args *a, __m512 dz);
-typedef __m512 (*din_kernel)(const float *dz, int P, const float *wt, int Pi, size_t rn);
+typedef __m512 (*din_kernel)(const din_args *a, const float *dz);
 
 #define KERNELS(n)                                                                              \
     static __m512 fwd_t##n(const float *x, size_t ldx, size_t rn, const float *w, int nout, int P) \
@@ -258,14 +275,8 @@ typedef __m512 (*din_kernel)(const float *dz, int P, const float *wt, int Pi, si
     }                                                                                           \
     static void grad_t##n(const grad_args *a, __m512 dz) { grad_body(0, n, a, dz); }            \
     static void grad_f##n(const grad_args *a, __m512 dz) { grad_body(1, n, a, dz); }            \
-    static __m512 din_t##n(const float *dz, int P, const float *wt, int Pi, size_t rn)          \
-    {                                                                                           \
-        return din_body(0, n, dz, P, wt, Pi, rn);                                               \
-    }                                                                                           \
-    static __m512 din_f##n(const float *dz, int P, const float *wt, int Pi, size_t rn)          \
-    {                                                                                           \
-        return din_body(1, n, dz, P, wt, Pi, rn);                                               \
-    }
+    static __m512 din_t##n(const din_args *a, const float *dz) { return din_body(0, n, a, dz); } \
+    static __m512 din_f##n(const din_args *a, const float *dz) { return din_body(1, n, a, dz); }
 KERNELS(1) KERNELS(2) KERNELS(3) KERNELS(4) KERNELS(5) KERNELS(6) KERNELS(7) KERNELS(8)
 KERNELS(9) KERNELS(10) KERNELS(11) KERNELS(12) KERNELS(13) KERNELS(14) KERNELS(15) KERNELS(16)
 #undef KERNELS
@@ -292,6 +303,8 @@ typedef struct plan_layer {
     fwd_kernel fwd[2];  /* by whether the general path uses FMA */
     grad_kernel grad[2];
     din_kernel din[2];
+    __mmask16 in_lanes; /* see din_args */
+    int32_t cols[W16 * W16];
 } plan_layer;
 
 struct lm__small_plan {
@@ -319,6 +332,13 @@ lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
             pl->fwd[f] = fwd_kernels[f][N->n_in - 1];
             pl->grad[f] = grad_kernels[f][N->n_in - 1];
             pl->din[f] = din_kernels[f][N->n_out - 1];
+        }
+        /* lane i of column j (in every Pi-wide group) is W[i][j] */
+        pl->in_lanes = 0;
+        for (int t = 0; t < W16; t++) {
+            int i = t & (pl->Pi - 1);
+            if (i < N->n_in) pl->in_lanes |= (__mmask16)(1u << t);
+            for (int j = 0; j < N->n_out; j++) pl->cols[j * W16 + t] = i < N->n_in ? i * N->n_out + j : 0;
         }
         pmax = pl->s.P > pmax ? pl->s.P : pmax;
     }
@@ -364,18 +384,6 @@ void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act
 
 /* ----------------------------------------------------------- backward */
 
-/* Column j of W (nin, nout): lane i = W[i][j] for i < nin, else 0, in
- * every Pi-wide group. */
-static __m512 w_column(const float *w, int nin, int nout, int Pi, int j)
-{
-    __m512i i = group_lane(Pi);
-    __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(i, _mm512_set1_epi32(nout)), _mm512_set1_epi32(j));
-    __mmask16 m = _mm512_cmplt_epi32_mask(i, _mm512_set1_epi32(nin));
-    if (nin * nout <= W16) /* all of W in one register: a permute */
-        return _mm512_maskz_permutexvar_ps(m, idx, load_part(w, (size_t)nin * nout));
-    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, w, 4);
-}
-
 /* The loss's gradient for rows [r0, r0 + rn), dense in d0, as a chunk. */
 static __m512 load_dense(shape s, const float *d0, size_t r0, size_t rn)
 {
@@ -403,7 +411,8 @@ static void bwd_block(lm_net *net, lm_ws *ws, size_t b, size_t r0, size_t rn, si
         pl->grad[fma](&a, dz);
         if (l) {
             _mm512_store_ps(sc + SC_DZ, dz);
-            d = pl->din[fma](sc + SC_DZ, s.P, sc + SC_WT, pl->Pi, rn);
+            din_args da = {net->params + L->w_off, s.nin * s.nout, pl->cols, pl->in_lanes, s.P, pl->Pi, rn};
+            d = pl->din[fma](&da, sc + SC_DZ);
         }
     }
 }
@@ -419,13 +428,6 @@ void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
     int softmax = !last_is_preact && net->layers[last].act == LM_SOFTMAX;
     if (softmax) lm__act_backward(LM_SOFTMAX, ws->act[last], ws->d0, n, w_last);
     lm_act last_gact = last_is_preact || softmax ? LM_IDENTITY : net->layers[last].act;
-    for (int l = 1; l <= last; l++) { /* W's columns, once for all blocks */
-        const lm__layer *L = &net->layers[l];
-        const plan_layer *pl = &ws->small->layer[l];
-        for (int j = 0; j < L->n_out; j++)
-            _mm512_store_ps(pl->scratch + SC_WT + j * W16,
-                            w_column(net->params + L->w_off, L->n_in, L->n_out, pl->Pi, j));
-    }
     size_t B = ws->small->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
         bwd_block(net, ws, b, r0, n - r0 < B ? n - r0 : B, n, last_gact, r0 == 0, r0 + B >= n);
