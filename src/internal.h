@@ -114,7 +114,7 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
  * path's. */
 #define LM_SMALL_WIDTH 16
 /* Floats of scratch a layer (small_avx512.c says what they hold) */
-#define LM_SMALL_SCRATCH (LM_SMALL_WIDTH * LM_SMALL_WIDTH + 2 * LM_SMALL_WIDTH)
+#define LM_SMALL_SCRATCH (LM_SMALL_WIDTH * LM_SMALL_WIDTH + LM_SMALL_WIDTH)
 int lm__small_net(const lm_net *net);
 /* Whether this build has the fused path's AVX-512 kernels. */
 extern const int lm__small_built;

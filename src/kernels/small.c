@@ -26,6 +26,12 @@ int lm__small_use(const lm_net *net, const lm_ws *ws)
 {
     /* the fused path reproduces the AVX-512 kernels' arithmetic; the
      * variant name is the same string object when that GEMM is in use */
-    return ws->small && g_small_on && lm__vec_current() == &lm__vec_avx512 &&
-           lm_gemm_variant() == lm__gemm_avx512.name && lm__small_net(net);
+    if (!ws->small || !g_small_on || lm__vec_current() != &lm__vec_avx512 ||
+        lm_gemm_variant() != lm__gemm_avx512.name)
+        return 0;
+    /* The plan fixes the widths (a workspace only meets nets of its own
+     * widths); a net of those widths may still have a hidden softmax. */
+    for (int l = 0; l < net->n_layers - 1; l++)
+        if (net->layers[l].act == LM_SOFTMAX) return 0;
+    return 1;
 }
