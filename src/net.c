@@ -85,7 +85,7 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
     size_t nw, add;
     int bias = flags != LM_NO_BIAS;
     if (!lm__mul_ok((size_t)n_in, (size_t)n_out, &nw) || (add = nw + (bias ? n_out : 0)) < nw ||
-        net->n_params + add < net->n_params)
+        net->n_params + add < net->n_params || net->n_params + add > (SIZE_MAX - LM_SMALL_WIDTH) / 2)
         return lm__err(LM_ENOMEM, "layer %d x %d is too large", n_in, n_out);
     size_t total = net->n_params + add;
 
@@ -96,7 +96,10 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
         net->layers = nl;
         net->cap_layers = cap;
     }
-    float *p = lm__alloc_big(total, 2 * sizeof(float), "parameters and gradients");
+    /* The gradients follow the parameters in one block, then
+     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
+     * row as a whole group of lanes (small_avx512.c, load_group) */
+    float *p = lm__alloc_big(2 * total + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
     if (!p) return LM_ENOMEM;
     if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
     free(net->params);

@@ -175,20 +175,49 @@ ALWAYS_INLINE __m512 grad_any(lm_act act, __m512 a, __m512 d)
 
 /* ------------------------------------------------------------ forward */
 
-/* The block's chunk of x W: lane g P + j = sum over k in order of
- * x_g[k] W[k][j]. */
-ALWAYS_INLINE __m512 fwd_product(const int FMA, const plan_layer *pl, const float *w, // (nin, nout)
+/* The P values at p in every P-wide group, by one plain load: that
+ * forwards from the optimizer's store of the parameters, where a masked
+ * load (even of values inside the store) waits for the store to reach
+ * the cache, about 11 cycles at the head of the step's longest chain.
+ * Lanes past a layer's width read the next parameters (the allocation
+ * has LM_SMALL_WIDTH floats to spare, see lm_net_add_dense): junk. */
+ALWAYS_INLINE __m512 load_group(const int P, const float *p)
+{
+    switch (P) {
+    case 1: return _mm512_set1_ps(*p);
+    case 2: return _mm512_castsi512_ps(_mm512_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)p)));
+    case 4: return _mm512_broadcast_f32x4(_mm_loadu_ps(p));
+    case 8: return _mm512_broadcast_f32x8(_mm256_loadu_ps(p));
+    default: return _mm512_loadu_ps(p);
+    }
+}
+
+/* The block's chunk of x W + b (b NULL: none): lane g P + j = sum over
+ * k in order of x_g[k] W[k][j], then b[j]. */
+ALWAYS_INLINE __m512 fwd_product(const int FMA, const int P, const plan_layer *pl,
+                                 const float *w, // (nin, nout)
+                                 const float *b, // (nout) or NULL
                                  rows2 x)
 {
-    const __mmask16 m = tail_mask((size_t)pl->nout);
-    const __m512i rep = load_idx(pl->rep), one = _mm512_set1_epi32(1);
+    const __m512i one = _mm512_set1_epi32(1);
     __m512i idx = load_idx(pl->fx);
     __m512 acc = _mm512_setzero_ps();
-    for (int k = 0; k < pl->nin; k++, w += pl->nout, idx = _mm512_add_epi32(idx, one)) {
-        __m512 wk = _mm512_permutexvar_ps(rep, _mm512_maskz_loadu_ps(m, w));
-        acc = madd(FMA, pick(x, idx), wk, acc);
+    for (int k = 0; k < pl->nin; k++, w += pl->nout, idx = _mm512_add_epi32(idx, one))
+        acc = madd(FMA, pick(x, idx), load_group(P, w), acc);
+    return b ? _mm512_add_ps(acc, load_group(P, b)) : acc;
+}
+
+/* fwd_product with constant FMA and P, the group width switched on. */
+ALWAYS_INLINE __m512 fwd_product_p(const int FMA, const plan_layer *pl, const float *w, const float *b,
+                                   rows2 x)
+{
+    switch (pl->P) {
+    case 1: return fwd_product(FMA, 1, pl, w, b, x);
+    case 2: return fwd_product(FMA, 2, pl, w, b, x);
+    case 4: return fwd_product(FMA, 4, pl, w, b, x);
+    case 8: return fwd_product(FMA, 8, pl, w, b, x);
+    default: return fwd_product(FMA, 16, pl, w, b, x);
     }
-    return acc;
 }
 
 /* Rows [r0, r0 + rn) (block b) through every layer. */
@@ -200,12 +229,9 @@ static void fwd_block(const lm_net *net, lm_ws *ws, size_t b, size_t r0, size_t 
     rows2 x = load_rows(ws->x0 + r0 * (size_t)net->n_in, rn * (size_t)net->n_in);
     for (int l = 0; l <= last; l++, pl++) {
         const lm__layer *L = &net->layers[l];
-        const float *w = net->params + L->w_off;
-        __m512 c = layer_fma(n, pl->nin, pl->nout) ? fwd_product(1, pl, w, x) : fwd_product(0, pl, w, x);
-        if (L->has_bias)
-            c = _mm512_add_ps(c, _mm512_permutexvar_ps(load_idx(pl->rep),
-                                                      _mm512_maskz_loadu_ps(tail_mask((size_t)pl->nout),
-                                                                            net->params + L->b_off)));
+        const float *w = net->params + L->w_off, *bias = L->has_bias ? net->params + L->b_off : NULL;
+        __m512 c = layer_fma(n, pl->nin, pl->nout) ? fwd_product_p(1, pl, w, bias, x)
+                                                   : fwd_product_p(0, pl, w, bias, x);
         /* softmax (only ever last) is not elementwise: act.c applies it
          * to the dense output, as the general path does */
         if (!(l == last && skip_last_act)) c = act_any(L->act, c);
