@@ -73,10 +73,34 @@ typedef struct rows2 {
 
 ALWAYS_INLINE __m512 pick(rows2 x, __m512i idx) { return _mm512_permutex2var_ps(x.lo, idx, x.hi); }
 
+/* The block's dense input rows, cnt <= 32 values, in 16-byte pieces (and
+ * the last few one by one): the rows were just copied in (memcpy, or a
+ * row at a time), and a load takes its values from an earlier store only
+ * when that one store holds all of them; the copies' vector stores hold
+ * whole pieces, where one 64-byte load would span several stores and
+ * wait for them to reach the cache. */
+/* cnt <= 16 values in 16-byte pieces (the last few one by one). The
+ * block's input rows were just copied in (memcpy, or a row at a time),
+ * and a load takes its values from an earlier store only when that one
+ * store holds them all: the copies' vector stores hold whole pieces,
+ * where one 64-byte load would span several stores and wait for them to
+ * reach the cache, at the head of the forward's chain. */
+ALWAYS_INLINE __m512 load_pieces(const float *x, size_t cnt)
+{
+    __m512 v = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 4 <= cnt; i += 4)
+        v = _mm512_mask_broadcast_f32x4(v, (__mmask16)(0xFu << i), _mm_loadu_ps(x + i));
+    if (i < cnt)
+        v = _mm512_mask_broadcast_f32x4(v, (__mmask16)(0xFu << i), _mm512_castps512_ps128(load_part(x + i, cnt - i)));
+    return v;
+}
+
+/* The block's dense input rows, cnt <= 32 values. */
 ALWAYS_INLINE rows2 load_rows(const float *x, size_t cnt)
 {
-    __m512 lo = load_part(x, cnt < W16 ? cnt : W16);
-    return (rows2){lo, cnt > W16 ? load_part(x + W16, cnt - W16) : lo};
+    __m512 lo = load_pieces(x, cnt < W16 ? cnt : W16);
+    return (rows2){lo, cnt > W16 ? load_pieces(x + W16, cnt - W16) : lo};
 }
 
 /* -------------------------------------------------------------- plan */
