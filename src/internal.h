@@ -132,11 +132,16 @@ lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows);
 void lm__small_plan_free(lm__small_plan *p);
 
 /* Whether lm__net_forward and lm__net_backward take the fused path for
- * net with ws: the net is small, ws has its plan, the switch is
- * on, and the GEMM and elementwise variants in use are both AVX-512 (the
- * arithmetic the fused path reproduces; LAMINA_GEMM=avx2|ref turns it
- * off). */
-int lm__small_use(const lm_net *net, const lm_ws *ws);
+ * n rows of net with ws: the net is small, ws has its plan, the switch
+ * allows it, the GEMM and elementwise variants in use are both AVX-512
+ * (the arithmetic the fused path reproduces; LAMINA_GEMM=avx2|ref turns
+ * it off), and the rows' products are few: past LM_SMALL_MAX_MACS
+ * multiply-adds a forward the general path's packed kernels win (the
+ * fused path works a few rows at a time; measured on Zen 4, 3-4-1 with 64
+ * rows is 2x faster fused, 4-16-3 with 16 rows and 16-16-16-16 with 4
+ * rows 1.3-1.5x slower). */
+#define LM_SMALL_MAX_MACS 1024
+int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n);
 
 /* The fused forward and backward, with lm__net_forward's and
  * lm__net_backward's contracts; only where lm__small_use says so. The
@@ -145,9 +150,11 @@ int lm__small_use(const lm_net *net, const lm_ws *ws);
 void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act);
 void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact);
 
-/* Turns the fused path on (the default) or off, for tests comparing the
- * two paths' bits. Not thread-safe against running nets. */
-void lm__small_enable(int on);
+/* When the fused path runs: LM_SMALL_AUTO (the default, as above),
+ * LM_SMALL_OFF, or LM_SMALL_ALWAYS whatever the rows (for tests comparing
+ * the two paths' bits). Not thread-safe against running nets. */
+enum { LM_SMALL_OFF, LM_SMALL_AUTO, LM_SMALL_ALWAYS };
+void lm__small_enable(int mode);
 
 /* ------------------------------------------------------ activations */
 

@@ -4,8 +4,8 @@
  * per-epoch losses, equal gradients and equal predictions (memcmp), over
  * widths 1..16, batches of 1 to 300 rows (tiny and packed GEMM shapes,
  * one and several blocks), every activation, loss, optimizer and bias
- * setting. Nets that are not small, and other kernel variants, must not
- * take it. On a CPU without AVX-512 there is nothing to compare: the
+ * setting (the fused path forced on for every batch size). Nets that are
+ * not small, and other kernel variants, must not take it. On a CPU without AVX-512 there is nothing to compare: the
  * cases then only check that the path stays off. */
 #include "harness.h"
 
@@ -110,7 +110,7 @@ static int record_loss(const lm_epoch_info *e, void *ctx)
 static void run(const net_spec *ns, const train_spec *ts, int small, outcome *o)
 {
     memset(o, 0, sizeof *o);
-    lm__small_enable(small);
+    lm__small_enable(small ? LM_SMALL_ALWAYS : LM_SMALL_OFF);
     lm_net *net = make_net(ns, ts->seed);
     lm_data d = make_data(ns, ts);
     lm_fit_opts f = lm_fit_defaults();
@@ -143,13 +143,13 @@ static void run(const net_spec *ns, const train_spec *ts, int small, outcome *o)
     lm_ws *ws;
     if (lm_ws_new(&ws, net, 7) == LM_OK) { /* several workspace loads */
         lm_net_predict_ws(net, ws, x_buf, ts->n, o->pred_ws);
-        o->used_small = lm__small_use(net, ws) && ws->fused;
+        o->used_small = lm__small_use(net, ws, 1) && ws->fused;
         lm_ws_free(ws);
     }
     float acc;
     lm_evaluate(net, &d, ts->loss, &o->eval_loss, &acc);
     lm_net_free(net);
-    lm__small_enable(1);
+    lm__small_enable(LM_SMALL_AUTO);
 }
 
 static int compared, mismatched, trained; /* in the current case */
@@ -304,7 +304,7 @@ static void general_path_kept(void)
         lm_net *net = make_net(&big[i], 3);
         lm_ws *ws;
         CHECK_OK(lm_ws_new(&ws, net, 4));
-        CHECK(!lm__small_net(net) && !ws->small && !lm__small_use(net, ws));
+        CHECK(!lm__small_net(net) && !ws->small && !lm__small_use(net, ws, 1));
         lm_ws_free(ws);
         lm_net_free(net);
     }
@@ -313,22 +313,44 @@ static void general_path_kept(void)
     lm_ws *ws;
     CHECK_OK(lm_ws_new(&ws, net, 4));
     CHECK(lm__small_net(net) && (ws->small != NULL) == fused_available());
-    CHECK(lm__small_use(net, ws) == fused_available());
+    CHECK(lm__small_use(net, ws, 1) == fused_available());
     static const char *const others[] = {"avx2", "ref"};
     for (int v = 0; v < 2; v++) {
         if (!lm__gemm_force(others[v])) continue;
-        CHECKF(!lm__small_use(net, ws), "fused path on with the %s GEMM", others[v]);
+        CHECKF(!lm__small_use(net, ws, 1), "fused path on with the %s GEMM", others[v]);
         lm__gemm_force(NULL);
     }
     if (lm__vec_force("ref")) {
-        CHECK(!lm__small_use(net, ws));
+        CHECK(!lm__small_use(net, ws, 1));
         lm__vec_force(NULL);
     }
-    lm__small_enable(0);
-    CHECK(!lm__small_use(net, ws));
-    lm__small_enable(1);
+    lm__small_enable(LM_SMALL_OFF);
+    CHECK(!lm__small_use(net, ws, 1));
+    lm__small_enable(LM_SMALL_AUTO);
     lm_ws_free(ws);
     lm_net_free(net);
+}
+
+/* By default the fused path runs only where a forward's products are
+ * few (LM_SMALL_MAX_MACS); forced, it runs for any rows. */
+static void rows_threshold(void)
+{
+    if (!fused_available()) return;
+    net_spec tut = {3, 2, {4, 1}, {LM_SIGMOID, LM_SIGMOID}, 0};
+    net_spec wide = {16, 3, {16, 16, 16}, {LM_RELU, LM_TANH, LM_IDENTITY}, 1};
+    lm_net *a = make_net(&tut, 1), *b = make_net(&wide, 1);
+    lm_ws *wa, *wb;
+    CHECK_OK(lm_ws_new(&wa, a, 64));
+    CHECK_OK(lm_ws_new(&wb, b, 64));
+    CHECK(lm__small_use(a, wa, 4) && lm__small_use(a, wa, 64)); /* 16 multiply-adds a row */
+    CHECK(lm__small_use(b, wb, 1) && !lm__small_use(b, wb, 64)); /* 768 a row */
+    lm__small_enable(LM_SMALL_ALWAYS);
+    CHECK(lm__small_use(b, wb, 64));
+    lm__small_enable(LM_SMALL_AUTO);
+    lm_ws_free(wa);
+    lm_ws_free(wb);
+    lm_net_free(a);
+    lm_net_free(b);
 }
 
 int main(void)
@@ -338,5 +360,6 @@ int main(void)
     RUN(tutorial_shape_grid);
     RUN(shapes);
     RUN(general_path_kept);
+    RUN(rows_threshold);
     TEST_MAIN_END();
 }

@@ -7,8 +7,8 @@
 
 #include <stdlib.h>
 
-static int g_small_on = 1;
-void lm__small_enable(int on) { g_small_on = on; }
+static int g_small_mode = LM_SMALL_AUTO;
+void lm__small_enable(int mode) { g_small_mode = mode; }
 
 size_t lm__small_floats(const lm_net *net, size_t rows)
 {
@@ -22,16 +22,20 @@ size_t lm__small_floats(const lm_net *net, size_t rows)
 
 void lm__small_plan_free(lm__small_plan *p) { free(p); }
 
-int lm__small_use(const lm_net *net, const lm_ws *ws)
+int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n)
 {
     /* the fused path reproduces the AVX-512 kernels' arithmetic; the
      * variant name is the same string object when that GEMM is in use */
-    if (!ws->small || !g_small_on || lm__vec_current() != &lm__vec_avx512 ||
+    if (!ws->small || g_small_mode == LM_SMALL_OFF || lm__vec_current() != &lm__vec_avx512 ||
         lm_gemm_variant() != lm__gemm_avx512.name)
         return 0;
     /* The plan fixes the widths (a workspace only meets nets of its own
      * widths); a net of those widths may still have a hidden softmax. */
-    for (int l = 0; l < net->n_layers - 1; l++)
-        if (net->layers[l].act == LM_SOFTMAX) return 0;
-    return 1;
+    size_t macs = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (L->act == LM_SOFTMAX && l < net->n_layers - 1) return 0;
+        macs += (size_t)L->n_in * (size_t)L->n_out;
+    }
+    return g_small_mode == LM_SMALL_ALWAYS || n <= LM_SMALL_MAX_MACS / macs;
 }
