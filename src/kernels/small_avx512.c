@@ -73,12 +73,6 @@ typedef struct rows2 {
 
 ALWAYS_INLINE __m512 pick(rows2 x, __m512i idx) { return _mm512_permutex2var_ps(x.lo, idx, x.hi); }
 
-/* The block's dense input rows, cnt <= 32 values, in 16-byte pieces (and
- * the last few one by one): the rows were just copied in (memcpy, or a
- * row at a time), and a load takes its values from an earlier store only
- * when that one store holds all of them; the copies' vector stores hold
- * whole pieces, where one 64-byte load would span several stores and
- * wait for them to reach the cache. */
 /* cnt <= 16 values in 16-byte pieces (the last few one by one). The
  * block's input rows were just copied in (memcpy, or a row at a time),
  * and a load takes its values from an earlier store only when that one
