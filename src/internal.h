@@ -65,6 +65,7 @@ struct lm_ws {
     /* For a small net (lm__small_net) the fused path's plan, else NULL;
      * its buffers are the first lm__small_floats of mem (64-byte aligned) */
     struct lm__small_plan *small;
+    size_t small_rows; /* the most rows the plan's buffers hold */
     int fused;     /* the last forward took the fused path */
     float *mem;    /* the single allocation behind all of the above */
 };
@@ -141,6 +142,9 @@ void lm__small_plan_free(lm__small_plan *p);
  * rows is 2x faster fused, 4-16-3 with 16 rows and 16-16-16-16 with 4
  * rows 1.3-1.5x slower). */
 #define LM_SMALL_MAX_MACS 1024
+/* The most rows a forward may have there (even forced): a row has at
+ * least one multiply-add, so automatically it never has more. */
+#define LM_SMALL_MAX_ROWS LM_SMALL_MAX_MACS
 int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n);
 
 /* The fused forward and backward, with lm__net_forward's and

@@ -295,10 +295,12 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     *out = NULL;
     if (rows == 0) rows = 1;
     /* A small net's fused-path buffers come first in the block, so they
-     * stay 64-byte aligned; they are left out where they would push the
-     * workspace past the allocation limit, so no net fails for them: it
-     * then takes the general path. */
-    size_t pad = lm__small_floats(net, rows), bytes;
+     * stay 64-byte aligned. They cover at most LM_SMALL_MAX_ROWS rows
+     * (the path never runs for more), and are left out where they would
+     * push the workspace past the allocation limit, so no net fails for
+     * them: it then takes the general path. */
+    size_t small_rows = rows < LM_SMALL_MAX_ROWS ? rows : LM_SMALL_MAX_ROWS;
+    size_t pad = lm__small_floats(net, small_rows), bytes;
     if (pad && (!ws_bytes(net, rows, pad, &bytes) || (uint64_t)bytes > lm_alloc_limit())) pad = 0;
     if (!ws_bytes(net, rows, pad, &bytes))
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
@@ -322,7 +324,8 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     ws->rows = rows;
     ws->n_layers = net->n_layers;
     ws->mem = mem;
-    ws->small = pad ? lm__small_plan_new(net, mem, rows) : NULL; /* NULL: the general path */
+    ws->small = pad ? lm__small_plan_new(net, mem, small_rows) : NULL; /* NULL: the general path */
+    ws->small_rows = ws->small ? small_rows : 0;
     ws->x0 = mem + pad;
     float *p = ws->x0 + rows * (size_t)net->n_in;
     for (int l = 0; l < net->n_layers; l++) {

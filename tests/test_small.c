@@ -348,6 +348,13 @@ static void rows_threshold(void)
     CHECK(lm__small_use(b, wb, 1) && !lm__small_use(b, wb, 64)); /* 768 a row */
     lm__small_enable(LM_SMALL_ALWAYS);
     CHECK(lm__small_use(b, wb, 64));
+    /* a big workspace holds the fused path's buffers for
+     * LM_SMALL_MAX_ROWS rows only */
+    lm_ws *big;
+    CHECK_OK(lm_ws_new(&big, a, 4 * LM_SMALL_MAX_ROWS));
+    CHECK(big->small_rows == LM_SMALL_MAX_ROWS);
+    CHECK(lm__small_use(a, big, LM_SMALL_MAX_ROWS) && !lm__small_use(a, big, LM_SMALL_MAX_ROWS + 1));
+    lm_ws_free(big);
     lm__small_enable(LM_SMALL_AUTO);
     lm_ws_free(wa);
     lm_ws_free(wb);

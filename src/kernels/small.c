@@ -26,8 +26,8 @@ int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n)
 {
     /* the fused path reproduces the AVX-512 kernels' arithmetic; the
      * variant name is the same string object when that GEMM is in use */
-    if (!ws->small || g_small_mode == LM_SMALL_OFF || lm__vec_current() != &lm__vec_avx512 ||
-        lm_gemm_variant() != lm__gemm_avx512.name)
+    if (!ws->small || n > ws->small_rows || g_small_mode == LM_SMALL_OFF ||
+        lm__vec_current() != &lm__vec_avx512 || lm_gemm_variant() != lm__gemm_avx512.name)
         return 0;
     /* The plan fixes the widths (a workspace only meets nets of its own
      * widths); a net of those widths may still have a hidden softmax. */
