@@ -211,6 +211,16 @@ static train_spec pick_training(lm_act last, int w, int k, size_t batch, uint64_
     return ts;
 }
 
+/* The verdict on a grid of cases run through compare(): no case may
+ * differ, and most must have trained (a comparison of runs that stopped
+ * at once would prove little). */
+static void grid_verdict(void)
+{
+    CHECKF(mismatched == 0, "%d of %d cases differ", mismatched, compared);
+    CHECKF(trained >= compared * 9 / 10, "only %d of %d cases trained", trained, compared);
+    printf("# %d cases\n", compared);
+}
+
 /* Every width 1..16 as input, hidden and output width, over the batch
  * sizes, activations and settings taken in turn. */
 static void widths_grid(void)
@@ -224,10 +234,7 @@ static void widths_grid(void)
             train_spec ts = pick_training(last, w, k, ROWS[r], (uint64_t)k);
             compare(&ns, &ts);
         }
-    CHECKF(mismatched == 0, "%d of %d cases differ", mismatched, compared);
-    /* a comparison of runs that stopped at once would prove little */
-    CHECKF(trained >= compared * 9 / 10, "only %d of %d cases trained", trained, compared);
-    printf("# %d cases\n", compared);
+    grid_verdict();
 }
 
 /* The tutorial's 3-4-1 shape with every hidden and output activation,
@@ -248,10 +255,7 @@ static void tutorial_shape_grid(void)
                         if (ts.loss == LM_LOSS_BCE && last != LM_SIGMOID && last != LM_SOFTMAX) ts.loss = LM_LOSS_SSE;
                         compare(&ns, &ts);
                     }
-    CHECKF(mismatched == 0, "%d of %d cases differ", mismatched, compared);
-    /* a comparison of runs that stopped at once would prove little */
-    CHECKF(trained >= compared * 9 / 10, "only %d of %d cases trained", trained, compared);
-    printf("# %d cases\n", compared);
+    grid_verdict();
 }
 
 /* Deeper nets, the 16-wide edges, non-power-of-two widths, softmax with
@@ -286,10 +290,7 @@ static void shapes(void)
                 if (ts.n > MAX_ROWS) ts.n = MAX_ROWS;
                 compare(ns, &ts);
             }
-    CHECKF(mismatched == 0, "%d of %d cases differ", mismatched, compared);
-    /* a comparison of runs that stopped at once would prove little */
-    CHECKF(trained >= compared * 9 / 10, "only %d of %d cases trained", trained, compared);
-    printf("# %d cases\n", compared);
+    grid_verdict();
 }
 
 /* Nets that are not small keep the general path; so does every variant
