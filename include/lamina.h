@@ -35,6 +35,15 @@ extern "C" {
 
 #define LM_VERSION_STRING "0.1.0"
 
+/* Marks the library's public functions: the shared library is built with
+ * -fvisibility=hidden, so only what carries LM_API is exported. Every new
+ * public prototype starts with it. */
+#if defined(__GNUC__) || defined(__clang__)
+#define LM_API __attribute__((visibility("default")))
+#else
+#define LM_API
+#endif
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum lm_status {
@@ -49,10 +58,10 @@ typedef enum lm_status {
 
 /* The message of the last failure in this thread ("" if none). The pointer
  * stays valid until the next lamina call in the same thread. */
-const char *lm_errmsg(void);
+LM_API const char *lm_errmsg(void);
 
 /* A short constant name for a status ("LM_EFORMAT"). */
-const char *lm_status_name(lm_status st);
+LM_API const char *lm_status_name(lm_status st);
 
 /* ------------------------------------------------------------------- rng */
 
@@ -62,14 +71,14 @@ typedef struct lm_rng {
     uint64_t s[4];
 } lm_rng;
 
-lm_rng lm_rng_seed(uint64_t seed);
-uint64_t lm_rng_next(lm_rng *r);
+LM_API lm_rng lm_rng_seed(uint64_t seed);
+LM_API uint64_t lm_rng_next(lm_rng *r);
 /* Uniform in [0, 1) with 24 random bits. */
-float lm_rng_uniform(lm_rng *r);
+LM_API float lm_rng_uniform(lm_rng *r);
 /* Standard normal (Box-Muller). */
-float lm_rng_normal(lm_rng *r);
+LM_API float lm_rng_normal(lm_rng *r);
 /* Uniform integer in [0, n), unbiased. n > 0. */
-uint64_t lm_rng_below(lm_rng *r, uint64_t n);
+LM_API uint64_t lm_rng_below(lm_rng *r, uint64_t n);
 
 /* ---------------------------------------------------------- enumerations */
 
@@ -111,37 +120,37 @@ typedef enum lm_init {
 #define LM_BIAS 0
 #define LM_NO_BIAS 1
 
-const char *lm_act_name(lm_act a);         /* "sigmoid", ... */
-int lm_act_from_name(const char *s);       /* -1 if unknown */
-const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" */
-int lm_loss_from_name(const char *s);
-const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw" */
+LM_API const char *lm_act_name(lm_act a);         /* "sigmoid", ... */
+LM_API int lm_act_from_name(const char *s);       /* -1 if unknown */
+LM_API const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" */
+LM_API int lm_loss_from_name(const char *s);
+LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw" */
 
 /* ------------------------------------------------------------------- net */
 
 typedef struct lm_net lm_net;
 
 /* A new empty network taking n_in inputs. *out is NULL on failure. */
-lm_status lm_net_new(lm_net **out, int n_in);
+LM_API lm_status lm_net_new(lm_net **out, int n_in);
 
 /* Appends a dense layer y = act(x W + b) with n_out units. W is (in, out)
  * row-major, b is (out). flags: LM_BIAS or LM_NO_BIAS. Parameters are
  * zero until lm_net_init or lm_net_set_params. */
-lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags);
+LM_API lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags);
 
 /* Draws every parameter from the given initialiser, layer by layer in
  * order (weights row-major, then bias). */
-lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng);
+LM_API lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng);
 
-void lm_net_free(lm_net *net);
+LM_API void lm_net_free(lm_net *net);
 
 /* A deep copy (parameters, normalisation, names, metadata). */
-lm_status lm_net_clone(lm_net **out, const lm_net *net);
+LM_API lm_status lm_net_clone(lm_net **out, const lm_net *net);
 
-int lm_net_n_in(const lm_net *net);
-int lm_net_n_out(const lm_net *net);
-int lm_net_n_layers(const lm_net *net);
-size_t lm_net_n_params(const lm_net *net);
+LM_API int lm_net_n_in(const lm_net *net);
+LM_API int lm_net_n_out(const lm_net *net);
+LM_API int lm_net_n_layers(const lm_net *net);
+LM_API size_t lm_net_n_params(const lm_net *net);
 
 typedef struct lm_layer_info {
     int n_in, n_out;
@@ -151,52 +160,52 @@ typedef struct lm_layer_info {
     size_t b_offset; /* index of b, or (size_t)-1 without bias */
 } lm_layer_info;
 
-lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info);
+LM_API lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info);
 
 /* The one flat parameter buffer, (n_params). Owned by the net; the pointer
  * is stable once layers are added. */
-float *lm_net_params(lm_net *net);
-const float *lm_net_params_const(const lm_net *net);
+LM_API float *lm_net_params(lm_net *net);
+LM_API const float *lm_net_params_const(const lm_net *net);
 /* The flat gradient buffer in the same layout, filled by lm_net_backward. */
-float *lm_net_grads(lm_net *net);
+LM_API float *lm_net_grads(lm_net *net);
 
 /* Input normalisation applied before the first layer:
  * x' = (x - mean) * scale, per input feature. Both arrays (n_in); NULL
  * clears it. */
-lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale);
+LM_API lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale);
 /* Whether a normalisation is set; if so copies it into mean/scale (n_in). */
-int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
+LM_API int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
 
 /* Names of the output classes (n_out strings), kept in model files so a
  * predicted class prints as the training data named it. NULL clears. */
-lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names);
+LM_API lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names);
 /* The i-th class name, or NULL if none is set. */
-const char *lm_net_class_name(const lm_net *net, int i);
+LM_API const char *lm_net_class_name(const lm_net *net, int i);
 
 /* Free-form metadata (key/value strings), kept in model files. Setting an
  * existing key replaces its value. */
-lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value);
-const char *lm_net_get_meta(const lm_net *net, const char *key); /* NULL if absent */
-int lm_net_n_meta(const lm_net *net);
-void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value);
+LM_API lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value);
+LM_API const char *lm_net_get_meta(const lm_net *net, const char *key); /* NULL if absent */
+LM_API int lm_net_n_meta(const lm_net *net);
+LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value);
 
 /* Number of worker threads for this net's kernels (0 = all cores). */
-lm_status lm_net_set_threads(lm_net *net, int threads);
-int lm_net_threads(const lm_net *net);
+LM_API lm_status lm_net_set_threads(lm_net *net, int threads);
+LM_API int lm_net_threads(const lm_net *net);
 
 /* Runs the net on n rows of x (n, n_in) into y (n, n_out), applying the
  * normalisation and every activation (softmax included). Uses the net's
  * own workspace, so one net must not predict from two threads at once;
  * see lm_ws for that. */
-lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
+LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
 
 /* A per-caller workspace for concurrent inference on a shared net whose
  * parameters are not being changed. */
 typedef struct lm_ws lm_ws;
-lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows);
-void lm_ws_free(lm_ws *ws);
+LM_API lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows);
+LM_API void lm_ws_free(lm_ws *ws);
 /* Like lm_net_predict, single-threaded, using ws; net is only read. */
-lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n,
+LM_API lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n,
                             float *y);
 
 /* --------------------------------------------------------------- data */
@@ -221,7 +230,7 @@ typedef struct lm_data {
 } lm_data;
 
 /* Frees what a reader allocated and zeroes *d. Safe on a zeroed struct. */
-void lm_data_free(lm_data *d);
+LM_API void lm_data_free(lm_data *d);
 
 /* Options for lm_csv_read. */
 typedef struct lm_csv_opts {
@@ -232,34 +241,34 @@ typedef struct lm_csv_opts {
     int no_target;      /* 1: every column is a feature (for predict) */
 } lm_csv_opts;
 
-lm_csv_opts lm_csv_defaults(void);
+LM_API lm_csv_opts lm_csv_defaults(void);
 
 /* Reads a CSV file: numeric features, one target column. Class targets
  * (strings, or integers when target_kind says so) become labels with
  * class_names; numeric ones become y with ny = 1. Errors name the file,
  * line and column. */
-lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);
+LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);
 
 /* Reads MNIST-style IDX files, plain or gzip. images: any IDX dtype, dims
  * (n, d1, d2, ...) flattened to nx; u8 stays u8. labels: optional (NULL),
  * 1-D, integer dtype; n_classes = max label + 1. */
-lm_status lm_idx_read(lm_data *out, const char *images, const char *labels);
+LM_API lm_status lm_idx_read(lm_data *out, const char *images, const char *labels);
 
 /* The most bytes lamina allocates in one piece for anything sized by
  * untrusted input or by the caller: a data set's arrays, a model file, a
  * workspace (default 8 GiB). A larger claim is refused with LM_ENOMEM
  * before allocating. Safe to change from any thread. */
-void lm_set_alloc_limit(uint64_t bytes);
-uint64_t lm_alloc_limit(void);
+LM_API void lm_set_alloc_limit(uint64_t bytes);
+LM_API uint64_t lm_alloc_limit(void);
 
 /* Per-feature mean and 1/std of a data set (scale 1 where std is 0), for
  * lm_net_set_norm. mean, scale: (nx). */
-lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale);
+LM_API lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale);
 
 /* Splits d in two new data sets (copies) after shuffling the rows with
  * rng: a gets n - round(frac * n) rows, b the rest. Labels, targets and
  * names are copied too; free both with lm_data_free. */
-lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a,
+LM_API lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a,
                         lm_data *b);
 
 /* --------------------------------------------------------------- train */
@@ -328,7 +337,7 @@ typedef struct lm_fit_opts {
     void *ctx;
 } lm_fit_opts;
 
-lm_fit_opts lm_fit_defaults(void);
+LM_API lm_fit_opts lm_fit_defaults(void);
 
 /* A training session: the net, the optimizer state, the step count and
  * the RNG that shuffles. Several epochs, checkpoints and resumes go
@@ -338,40 +347,40 @@ typedef struct lm_train lm_train;
 /* Prepares training for net with opts (copied) and the shuffling RNG
  * (copied). Checks that the loss fits the output layer. Allocates every
  * buffer for batches of up to opts->batch rows. */
-lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
+LM_API lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
                        const lm_rng *rng);
-void lm_train_free(lm_train *t);
+LM_API void lm_train_free(lm_train *t);
 
 /* One optimizer step on rows x (n, n_in) with targets: y (n, n_out) or
  * labels (n). The loss of the batch (before the step) goes to *loss.
  * n must not exceed the batch size given at lm_train_new. */
-lm_status lm_train_step(lm_train *t, const float *x, const float *y,
+LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,
                         const int32_t *labels, size_t n, float *loss);
 
 /* One epoch over d (shuffled if opts say so), then the validation set if
  * any. Calls on_batch; fills *info. Returns LM_ESTOPPED if the batch
  * callback asked to stop, LM_ENUMERIC (parameters left as they were
  * before the failing step) on NaN/Inf. */
-lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info);
+LM_API lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info);
 
 /* Epochs completed and optimizer steps taken so far. */
-int lm_train_epochs_done(const lm_train *t);
-uint64_t lm_train_steps(const lm_train *t);
+LM_API int lm_train_epochs_done(const lm_train *t);
+LM_API uint64_t lm_train_steps(const lm_train *t);
 
 /* Saves the net together with the optimizer state, the RNG and the epoch
  * count, atomically; lm_train_resume continues exactly from such a file. */
-lm_status lm_train_save(const lm_train *t, const char *path);
+LM_API lm_status lm_train_save(const lm_train *t, const char *path);
 /* Loads the training state from path into t (whose net must have the same
  * architecture; parameters are replaced). */
-lm_status lm_train_resume(lm_train *t, const char *path);
+LM_API lm_status lm_train_resume(lm_train *t, const char *path);
 
 /* Loss and accuracy of net on d (accuracy NaN for regression). */
-lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss,
+LM_API lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss,
                       float *out_acc);
 
 /* Trains net on d for opts->epochs (or until a callback or early stop
  * ends it). LM_ESTOPPED from a callback is returned as LM_OK. */
-lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng);
+LM_API lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng);
 
 /* ----------------------------------------------------------- gradients */
 
@@ -379,7 +388,7 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
  * rows (n <= the training batch) through the net and return the loss,
  * then backward into lm_net_grads (overwritten, not accumulated).
  * Needs an lm_train for its buffers. */
-lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
+LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
                              const int32_t *labels, size_t n, float *loss);
 
 /* --------------------------------------------------------------- files */
@@ -387,14 +396,14 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
 /* Saves the net (architecture, parameters, normalisation, class names,
  * metadata) to path atomically: a temporary file, fsync, rename. The
  * format is in docs/FORMAT.md. */
-lm_status lm_net_save(const lm_net *net, const char *path);
+LM_API lm_status lm_net_save(const lm_net *net, const char *path);
 
 /* Loads a net saved by lm_net_save or lm_train_save. A truncated, corrupt
  * or foreign file gives LM_EFORMAT with a message, never a crash. */
-lm_status lm_net_load(lm_net **out, const char *path);
+LM_API lm_status lm_net_load(lm_net **out, const char *path);
 
 /* The same over memory buffers (used by the fuzzer and tests). */
-lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len);
+LM_API lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }
