@@ -64,6 +64,24 @@ static inline void kw_range(const lm_conv_shape *s, int iw0, int *kw0, int *kw1)
     *kw1 = b > a ? b : a;
 }
 
+/* Copies n floats. The first layer's runs are a few floats (C = 1: KW
+ * values); a memcpy call a run would cost more than the copy, so short
+ * runs get a memcpy of constant size, which the compiler inlines. */
+static inline void copy_run(float *d, const float *s, size_t n)
+{
+    switch (n) {
+    case 1: memcpy(d, s, 1 * sizeof *d); break;
+    case 2: memcpy(d, s, 2 * sizeof *d); break;
+    case 3: memcpy(d, s, 3 * sizeof *d); break;
+    case 4: memcpy(d, s, 4 * sizeof *d); break;
+    case 5: memcpy(d, s, 5 * sizeof *d); break;
+    case 6: memcpy(d, s, 6 * sizeof *d); break;
+    case 7: memcpy(d, s, 7 * sizeof *d); break;
+    case 8: memcpy(d, s, 8 * sizeof *d); break;
+    default: memcpy(d, s, n * sizeof *d);
+    }
+}
+
 /* ------------------------------------------------ row-range threading */
 
 typedef struct rowjob rowjob;
@@ -121,9 +139,13 @@ static void im2col_rows(const rowjob *j, long r0, long r1)
                     memset(dst, 0, krow * sizeof *dst);
                     continue;
                 }
+                const float *src = xb + ((size_t)ih * s->W + (iw0 + kw0)) * C;
+                if (kw0 == 0 && kw1 == s->KW) { /* inside: the common case */
+                    copy_run(dst, src, krow);
+                    continue;
+                }
                 if (kw0 > 0) memset(dst, 0, kw0 * C * sizeof *dst);
-                memcpy(dst + kw0 * C, xb + ((size_t)ih * s->W + (iw0 + kw0)) * C,
-                       (size_t)(kw1 - kw0) * C * sizeof *dst);
+                copy_run(dst + kw0 * C, src, (size_t)(kw1 - kw0) * C);
                 if (kw1 < s->KW) memset(dst + kw1 * C, 0, (s->KW - kw1) * C * sizeof *dst);
             }
         }
