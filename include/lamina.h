@@ -116,15 +116,35 @@ typedef enum lm_init {
     LM_INIT_COUNT
 } lm_init;
 
-/* Flags for lm_net_add_dense. */
+/* Flags for lm_net_add_dense and lm_net_add_conv2d. */
 #define LM_BIAS 0
 #define LM_NO_BIAS 1
+
+/* Layer kinds (their numbers are also the kind ids in model files). */
+typedef enum lm_layer_kind {
+    LM_LAYER_DENSE = 0,
+    LM_LAYER_CONV2D,
+    LM_LAYER_MAXPOOL2D,
+    LM_LAYER_AVGPOOL2D,
+    LM_LAYER_GLOBAL_AVGPOOL,
+    LM_LAYER_DROPOUT,
+    LM_LAYER_BATCHNORM,
+    LM_LAYER_KIND_COUNT
+} lm_layer_kind;
+
+/* Padding of lm_net_add_conv2d: a number of zero rows/columns >= 0, or
+ * SAME (output H, W = ceil(input / stride)) or VALID (no padding). */
+#define LM_PAD_SAME (-1)
+#define LM_PAD_VALID (-2)
 
 LM_API const char *lm_act_name(lm_act a);         /* "sigmoid", ... */
 LM_API int lm_act_from_name(const char *s);       /* -1 if unknown */
 LM_API const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" */
 LM_API int lm_loss_from_name(const char *s);
 LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw" */
+/* "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout",
+ * "batchnorm"; "?" if unknown. */
+LM_API const char *lm_layer_kind_name(lm_layer_kind k);
 
 /* ------------------------------------------------------------------- net */
 
@@ -137,6 +157,42 @@ LM_API lm_status lm_net_new(lm_net **out, int n_in);
  * row-major, b is (out). flags: LM_BIAS or LM_NO_BIAS. Parameters are
  * zero until lm_net_init or lm_net_set_params. */
 LM_API lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags);
+
+/* Shapes. Activations between layers have a shape (C, H, W), stored
+ * channels-last: a row of n_in = C*H*W values is H*W pixels of C
+ * channels each, (H, W, C) row-major. A net's input is (n_in, 1, 1)
+ * unless set here, before any layer is added (c*h*w must equal n_in;
+ * a 28x28 gray image is (1, 28, 28), the same memory as 784 values). A
+ * dense layer reads its input row flat whatever its shape (flatten is
+ * implicit) and outputs (n_out, 1, 1). */
+LM_API lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w);
+
+/* A 2-D convolution with `filters` output channels, a kh x kw kernel,
+ * stride >= 1, pad (LM_PAD_SAME, LM_PAD_VALID or a number >= 0 of zeros
+ * on every side), a fused activation and LM_BIAS / LM_NO_BIAS. Its
+ * weights are (kh, kw, C, filters) row-major: a (kh*kw*C, filters)
+ * matrix, then the bias (filters). */
+LM_API lm_status lm_net_add_conv2d(lm_net *net, int filters, int kh, int kw, int stride, int pad,
+                                   lm_act act, int flags);
+/* Max and average pooling over size x size windows moved by stride
+ * (without padding; average pooling divides by the window's size). */
+LM_API lm_status lm_net_add_maxpool2d(lm_net *net, int size, int stride);
+LM_API lm_status lm_net_add_avgpool2d(lm_net *net, int size, int stride);
+/* The mean of each channel over H and W: (C, H, W) -> (C, 1, 1). */
+LM_API lm_status lm_net_add_global_avgpool(lm_net *net);
+/* Inverted dropout: in training each value is zeroed with probability
+ * rate (in [0, 1)) and the rest scaled by 1/(1 - rate), with masks drawn
+ * from the trainer's RNG (bit-reproducible, whatever the thread count);
+ * in inference it is the identity. */
+LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
+/* Batch normalisation per channel (the last axis: per unit after a dense
+ * layer): y = gamma (x - mean) / sqrt(var + eps) + beta, with the batch's
+ * statistics in training and running ones in inference, updated as
+ * running = (1 - momentum) running + momentum batch (PyTorch's
+ * convention: momentum 0.1, eps 1e-5; the running variance is unbiased).
+ * gamma starts at 1 and beta at 0 (parameters), the running mean at 0 and
+ * variance at 1 (state kept beside the parameters, in model files too). */
+LM_API lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps);
 
 /* Draws every parameter from the given initialiser, layer by layer in
  * order (weights row-major, then bias). */
@@ -158,6 +214,12 @@ typedef struct lm_layer_info {
     int has_bias;
     size_t w_offset; /* index of W in the flat parameter buffer */
     size_t b_offset; /* index of b, or (size_t)-1 without bias */
+    /* Appended with the layer kinds. n_in and n_out above are the flat
+     * sizes C*H*W; w_offset is where the layer's parameters start. */
+    lm_layer_kind kind;
+    int in_c, in_h, in_w;    /* input shape (C, H, W) */
+    int out_c, out_h, out_w; /* output shape */
+    size_t n_params;         /* the layer's parameters */
 } lm_layer_info;
 
 LM_API lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info);

@@ -46,12 +46,39 @@ char *lm__strdup(const char *s);
 /* Longest class name, metadata key or value a net (and a file) holds. */
 #define LM_MAX_STRING (1u << 20)
 
+/* A shape (C, H, W); stored channels-last, see src/layers/layer.h. */
+typedef struct lm__shape {
+    int c, h, w;
+} lm__shape;
+
+/* What a layer was built with: the arguments of its lm_net_add_* call.
+ * Fields a kind does not use stay zero (what a model file stores). */
+typedef struct lm__layer_cfg {
+    lm_layer_kind kind;
+    int units;    /* dense: width; conv2d: filters */
+    int kh, kw;   /* conv2d kernel, pool window */
+    int stride;   /* conv2d, pools */
+    int pad;      /* conv2d: >= 0, LM_PAD_SAME or LM_PAD_VALID */
+    lm_act act;   /* the fused activation (LM_IDENTITY for kinds without) */
+    int flags;    /* LM_BIAS / LM_NO_BIAS for kinds with a bias */
+    float rate;   /* dropout */
+    float momentum, eps; /* batchnorm */
+} lm__layer_cfg;
+
+/* A layer of a net: its settings, shapes and where its slices are. */
 typedef struct lm__layer {
-    int n_in, n_out;
-    lm_act act;
+    const struct lm__kind *kind;
+    lm__layer_cfg cfg;
+    lm__shape in, out; /* (C, H, W) */
+    int n_in, n_out;  /* flat sizes C*H*W */
+    lm_act act;       /* cfg.act, kept here for the general code */
     int has_bias;
-    size_t w_off; /* W (n_in, n_out) at params + w_off */
-    size_t b_off; /* b (n_out) at params + b_off, or SIZE_MAX */
+    size_t p_off, n_par;   /* parameters at params + p_off */
+    size_t s_off, n_state; /* state at state + s_off */
+    /* For kinds whose parameters are one (n_in, n_out) matrix W and a bias
+     * (the fused small-net path reads these): W at params + w_off, b at
+     * params + b_off or SIZE_MAX. Other kinds set what their file says. */
+    size_t w_off, b_off;
 } lm__layer;
 
 /* Activations of one forward pass, sized for up to `rows` rows. */
@@ -67,16 +94,21 @@ struct lm_ws {
     struct lm__small_plan *small;
     size_t small_rows; /* the most rows the plan's buffers hold */
     int fused;     /* the last forward took the fused path */
+    float **saved; /* n_layers: what layer l's forward keeps for its backward, or NULL */
+    float *tmp;    /* scratch any layer may use during one call, or NULL */
     float *mem;    /* the single allocation behind all of the above */
 };
 
 struct lm_net {
     int n_in;
+    lm__shape in_shape; /* (C, H, W) of the input, (n_in, 1, 1) unless set */
     int n_layers, cap_layers;
     lm__layer *layers;
     size_t n_params;
     float *params; /* (n_params), then grads: one allocation */
     float *grads;  /* (n_params) */
+    size_t n_state;
+    float *state;  /* (n_state) the layers' non-parameter state, or NULL */
     float *norm_mean, *norm_scale; /* (n_in) each, or NULL */
     int n_classes;
     char **class_names; /* (n_classes) or NULL */
@@ -94,9 +126,13 @@ lm_pool *lm__net_pool(lm_net *net); /* NULL means run serially */
 void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n);
 
 /* Forward from ws->x0 through every layer into ws->act. If skip_last_act,
- * the last layer's buffer holds its pre-activation (the logits). */
+ * the last layer's buffer holds its pre-activation (the logits). mode
+ * says training or inference (NULL: inference, see layers/layer.h);
+ * a training forward updates the net's state buffer (batch norm's running
+ * statistics), which only the trainer's net sees. */
+struct lm__mode;
 void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
-                     lm_pool *pool);
+                     const struct lm__mode *mode, lm_pool *pool);
 
 /* Backward: ws->d0 (n, n_out) holds the gradient with respect to the last
  * layer's output (its pre-activation if last_is_preact). Writes every

@@ -2,7 +2,7 @@
  * version, tagged sections, a CRC32 at the end. Little-endian whatever
  * the host. The reader trusts nothing: the CRC is checked first, then
  * every count against the bytes really left, before any allocation. */
-#include "internal.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -113,10 +113,12 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
     put_u32(&b, (uint32_t)net->n_in);
     put_u32(&b, (uint32_t)net->n_layers);
     for (int l = 0; l < net->n_layers; l++) {
-        put_u32(&b, 0); /* layer kind: dense */
-        put_u32(&b, (uint32_t)net->layers[l].n_out);
-        put_u32(&b, (uint32_t)net->layers[l].act);
-        put_u32(&b, (uint32_t)net->layers[l].has_bias);
+        /* the kind's number, then its settings as its row writes them */
+        const lm__layer *L = &net->layers[l];
+        uint32_t w[LM__MAX_WORDS];
+        L->kind->put(&L->cfg, w);
+        put_u32(&b, (uint32_t)L->kind->id);
+        for (int i = 0; i < L->kind->n_words; i++) put_u32(&b, w[i]);
     }
     end_sec(&b, at);
 
@@ -275,24 +277,24 @@ static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
     if (r->left / 16 < n_layers) return short_read(r, (size_t)n_layers * 16, "layer table");
     lm_status st = lm_net_new(out, (int)n_in);
     for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
-        uint32_t kind = 0, n_out = 0, act = 0, bias = 0;
+        /* version 1 knows one kind, whose record is 3 words */
+        uint32_t kind = 0, w[LM__MAX_WORDS] = {0};
         get_u32(r, &kind);
-        get_u32(r, &n_out);
-        get_u32(r, &act);
-        get_u32(r, &bias);
-        if (kind != 0) st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
-        else if (act >= LM_ACT_COUNT) st = lm__err(LM_EFORMAT, "layer %u has unknown activation %u", l, act);
-        else if (bias > 1) st = lm__err(LM_EFORMAT, "layer %u has a bad bias flag %u", l, bias);
-        else if (n_out < 1 || n_out > LM_MAX_WIDTH) st = lm__err(LM_EFORMAT, "layer %u width %u is out of range", l, n_out);
-        else {
-            /* Refuse before allocating: the parameters must be in the file. */
-            size_t nw;
-            int prev = lm_net_n_out(*out);
-            if (!lm__mul_ok((size_t)prev, n_out, &nw) || nw + n_out > file_left / 4 ||
-                (*out)->n_params + nw + n_out > file_left / 4)
-                st = lm__err(LM_EFORMAT, "layer %u (%d x %u) is too large", l, prev, n_out);
-            else st = lm_net_add_dense(*out, (int)n_out, (lm_act)act, bias ? LM_BIAS : LM_NO_BIAS);
+        const lm__kind *K = kind == LM_LAYER_DENSE ? lm__kind_of((int)kind) : NULL;
+        if (!K || K->n_words != 3) {
+            st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
+            break;
         }
+        for (int i = 0; i < 3; i++) get_u32(r, &w[i]);
+        lm__layer_cfg cfg = {.kind = (lm_layer_kind)kind};
+        if ((st = K->get(&cfg, w, (int)l))) break;
+        /* Refuse before allocating: the parameters must be in the file. */
+        size_t nw, n_out = (size_t)cfg.units;
+        int prev = lm_net_n_out(*out);
+        if (!lm__mul_ok((size_t)prev, n_out, &nw) || nw + n_out > file_left / 4 ||
+            (*out)->n_params + nw + n_out > file_left / 4)
+            st = lm__err(LM_EFORMAT, "layer %u (%d x %zu) is too large", l, prev, n_out);
+        else st = lm__net_add(*out, &cfg);
     }
     if (st) {
         lm_net_free(*out);

@@ -1,7 +1,7 @@
 /* net.c - the network: layers over one flat parameter buffer and one flat
  * gradient buffer, forward and backward over the layers, predict. */
 #include "internal.h"
-#include "layers/dense.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@ lm_status lm_net_new(lm_net **out, int n_in)
     lm_net *net = calloc(1, sizeof *net);
     if (!net) return lm__err(LM_ENOMEM, "out of memory creating a net");
     net->n_in = n_in;
+    net->in_shape = (lm__shape){n_in, 1, 1};
     *out = net;
     return LM_OK;
 }
@@ -32,6 +33,7 @@ void lm_net_free(lm_net *net)
     if (!net) return;
     free(net->layers);
     free(net->params); /* and the gradients after them */
+    free(net->state);
     free(net->norm_mean);
     free(net->norm_scale);
     free_strings(net->class_names, net->n_classes);
@@ -67,27 +69,59 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
     if (i < 0 || i >= net->n_layers)
         return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
     const lm__layer *L = &net->layers[i];
-    *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off,
-                            L->has_bias ? L->b_off : (size_t)-1};
+    *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off != SIZE_MAX ? L->w_off : L->p_off,
+                            L->has_bias ? L->b_off : (size_t)-1, L->kind->id,
+                            L->in.c, L->in.h, L->in.w, L->out.c, L->out.h, L->out.w, L->n_par};
     return LM_OK;
 }
 
-lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
+/* The shape the next layer takes. */
+static lm__shape next_shape(const lm_net *net)
 {
-    if (n_out < 1 || n_out > LM_MAX_WIDTH)
-        return lm__err(LM_EINVAL, "layer width %d is out of range 1..%d", n_out, LM_MAX_WIDTH);
-    if ((unsigned)act >= LM_ACT_COUNT) return lm__err(LM_EINVAL, "unknown activation %d", (int)act);
-    if (flags != LM_BIAS && flags != LM_NO_BIAS)
-        return lm__err(LM_EINVAL, "unknown layer flags %d", flags);
+    return net->n_layers ? net->layers[net->n_layers - 1].out : net->in_shape;
+}
+
+lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w)
+{
+    if (!net) return lm__err(LM_EINVAL, "lm_net_set_input_shape: net is NULL");
+    if (net->n_layers) return lm__err(LM_EINVAL, "the input shape is set before any layer is added");
+    if (c < 1 || h < 1 || w < 1 || (size_t)c * (size_t)h * (size_t)w != (size_t)net->n_in)
+        return lm__err(LM_EINVAL, "input shape (%d, %d, %d) does not hold the net's %d inputs", c, h, w,
+                       net->n_in);
+    net->in_shape = (lm__shape){c, h, w};
+    return LM_OK;
+}
+
+lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
+{
+    if (!net || !cfg) return lm__err(LM_EINVAL, "adding a layer: NULL argument");
+    int index = net->n_layers + 1;
+    const lm__kind *K = lm__kind_of((int)cfg->kind);
+    if ((unsigned)cfg->kind >= LM_LAYER_KIND_COUNT)
+        return lm__err(LM_EINVAL, "layer %d: unknown kind %d", index, (int)cfg->kind);
+    if (!K)
+        return lm__err(LM_EINVAL, "layer %d: %s layers are not built yet", index,
+                       lm_layer_kind_name(cfg->kind));
+    if ((unsigned)cfg->act >= LM_ACT_COUNT) return lm__err(LM_EINVAL, "unknown activation %d", (int)cfg->act);
+    if (cfg->flags != LM_BIAS && cfg->flags != LM_NO_BIAS)
+        return lm__err(LM_EINVAL, "unknown layer flags %d", cfg->flags);
     if (net->n_layers >= LM_MAX_LAYERS)
         return lm__err(LM_EINVAL, "a net holds at most %d layers", LM_MAX_LAYERS);
-    int n_in = lm_net_n_out(net);
-    size_t nw, add;
-    int bias = flags != LM_NO_BIAS;
-    if (!lm__mul_ok((size_t)n_in, (size_t)n_out, &nw) || (add = nw + (bias ? n_out : 0)) < nw ||
-        net->n_params + add < net->n_params || net->n_params + add > (SIZE_MAX - LM_SMALL_WIDTH) / 2)
-        return lm__err(LM_ENOMEM, "layer %d x %d is too large", n_in, n_out);
-    size_t total = net->n_params + add;
+    lm__layer L = {.kind = K, .cfg = *cfg, .in = next_shape(net), .act = cfg->act};
+    L.n_in = (int)lm__shape_size(L.in);
+    L.w_off = L.b_off = SIZE_MAX;
+    lm_status st = K->infer(&L, index);
+    if (st) return st;
+    size_t n_out = lm__shape_size(L.out);
+    if (L.out.c < 1 || L.out.h < 1 || L.out.w < 1 || n_out > LM_MAX_WIDTH) {
+        char a[48], b[48];
+        return lm__err(LM_EINVAL, "layer %d (%s): output shape %s from input %s is %s", index, K->name,
+                       lm__shape_str(L.out, b), lm__shape_str(L.in, a), n_out ? "too large" : "empty");
+    }
+    L.n_out = (int)n_out;
+    size_t add = L.n_par, total = net->n_params + add;
+    if (total < add || total > (SIZE_MAX - LM_SMALL_WIDTH) / 2 || net->n_state + L.n_state < L.n_state)
+        return lm__err(LM_ENOMEM, "layer %d x %d is too large", L.n_in, L.n_out);
 
     if (net->n_layers == net->cap_layers) {
         int cap = net->cap_layers ? net->cap_layers * 2 : 4;
@@ -96,21 +130,80 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
         net->layers = nl;
         net->cap_layers = cap;
     }
-    /* The gradients follow the parameters in one block, then
-     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
-     * row as a whole group of lanes (small_avx512.c, load_group) */
-    float *p = lm__alloc_big(2 * total + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
-    if (!p) return LM_ENOMEM;
-    if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
-    free(net->params);
-    net->params = p;
-    net->grads = p + total;
-    lm__layer *L = &net->layers[net->n_layers++];
-    *L = (lm__layer){n_in, n_out, act, bias, net->n_params, bias ? net->n_params + nw : SIZE_MAX};
+    float *ns = NULL;
+    if (L.n_state) {
+        ns = lm__calloc(net->n_state + L.n_state, sizeof(float), "layer state");
+        if (!ns) return LM_ENOMEM;
+        if (net->n_state) memcpy(ns, net->state, net->n_state * sizeof(float));
+    }
+    if (add || !net->params) {
+        /* The gradients follow the parameters in one block, then
+         * LM_SMALL_WIDTH spare floats: the fused small-net path reads a
+         * weight row as a whole group of lanes (small_avx512.c, load_group) */
+        float *p = lm__alloc_big(2 * total + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
+        if (!p) {
+            free(ns);
+            return LM_ENOMEM;
+        }
+        if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
+        free(net->params);
+        net->params = p;
+        net->grads = p + total;
+    }
+    if (ns) {
+        free(net->state);
+        net->state = ns;
+    }
+    L.p_off = net->n_params;
+    L.s_off = net->n_state;
+    /* the matrix offsets become absolute, as lm_layer_info reports them */
+    if (L.w_off != SIZE_MAX) L.w_off += L.p_off;
+    if (L.b_off != SIZE_MAX) L.b_off += L.p_off;
+    net->layers[net->n_layers++] = L;
     net->n_params = total;
+    net->n_state += L.n_state;
     lm_ws_free(net->ws); /* shapes changed */
     net->ws = NULL;
     return LM_OK;
+}
+
+lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
+{
+    if (n_out < 1 || n_out > LM_MAX_WIDTH)
+        return lm__err(LM_EINVAL, "layer width %d is out of range 1..%d", n_out, LM_MAX_WIDTH);
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_DENSE, .units = n_out, .act = act, .flags = flags});
+}
+
+lm_status lm_net_add_conv2d(lm_net *net, int filters, int kh, int kw, int stride, int pad, lm_act act,
+                            int flags)
+{
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_CONV2D, .units = filters, .kh = kh, .kw = kw,
+                                             .stride = stride, .pad = pad, .act = act, .flags = flags});
+}
+
+lm_status lm_net_add_maxpool2d(lm_net *net, int size, int stride)
+{
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_MAXPOOL2D, .kh = size, .kw = size, .stride = stride});
+}
+
+lm_status lm_net_add_avgpool2d(lm_net *net, int size, int stride)
+{
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_AVGPOOL2D, .kh = size, .kw = size, .stride = stride});
+}
+
+lm_status lm_net_add_global_avgpool(lm_net *net)
+{
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_GLOBAL_AVGPOOL});
+}
+
+lm_status lm_net_add_dropout(lm_net *net, float rate)
+{
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_DROPOUT, .rate = rate});
+}
+
+lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps)
+{
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_BATCHNORM, .momentum = momentum, .eps = eps});
 }
 
 lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
@@ -119,20 +212,8 @@ lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
     if (!rng) return lm__err(LM_EINVAL, "lm_net_init: rng is NULL");
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
-        float *w = net->params + L->w_off;
-        size_t nw = (size_t)L->n_in * L->n_out;
-        float limit = sqrtf(6.0f / (float)(L->n_in + L->n_out));
-        float sd = sqrtf(2.0f / (float)L->n_in);
-        for (size_t i = 0; i < nw; i++) {
-            switch (init) {
-            case LM_INIT_UNIFORM01: w[i] = lm_rng_uniform(rng); break;
-            case LM_INIT_XAVIER: w[i] = (2.0f * lm_rng_uniform(rng) - 1.0f) * limit; break;
-            default: w[i] = lm_rng_normal(rng) * sd; break;
-            }
-        }
-        if (L->has_bias)
-            for (int j = 0; j < L->n_out; j++)
-                net->params[L->b_off + j] = init == LM_INIT_UNIFORM01 ? lm_rng_uniform(rng) : 0.0f;
+        if (L->kind->init)
+            L->kind->init(L, net->params + L->p_off, net->state ? net->state + L->s_off : NULL, init, rng);
     }
     return LM_OK;
 }
@@ -275,9 +356,32 @@ int lm__small_net(const lm_net *net)
     if (net->n_layers == 0 || net->n_in > LM_SMALL_WIDTH) return 0;
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
-        if (L->n_out > LM_SMALL_WIDTH || (L->act == LM_SOFTMAX && l < net->n_layers - 1)) return 0;
+        if (!(L->kind->flags & LM__KIND_MATMUL) || L->n_out > LM_SMALL_WIDTH ||
+            (L->act == LM_SOFTMAX && l < net->n_layers - 1))
+            return 0;
     }
     return 1;
+}
+
+/* Rounds n floats up to whole 64-byte lines (SIZE_MAX stays). */
+static size_t lines(size_t n) { return n > SIZE_MAX - 15 ? SIZE_MAX : (n + 15) & ~(size_t)15; }
+
+/* The floats the layers' own workspace takes for rows rows: each layer's
+ * saved floats, then the largest scratch; SIZE_MAX on overflow. A net of
+ * dense layers needs none. */
+static size_t layer_floats(const lm_net *net, size_t rows)
+{
+    size_t saved = 0, tmp = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (!L->kind->workspace) continue;
+        size_t t = 0, s = lines(L->kind->workspace(L, rows, &t));
+        if (saved + s < s) return SIZE_MAX;
+        saved += s;
+        if (t > tmp) tmp = t;
+    }
+    tmp = lines(tmp);
+    return saved + tmp < tmp ? SIZE_MAX : saved + tmp;
 }
 
 /* Bytes of a workspace for rows rows, with pad more floats for the fused
@@ -286,8 +390,15 @@ static int ws_bytes(const lm_net *net, size_t rows, size_t pad, size_t *bytes)
 {
     size_t per_row = (size_t)net->n_in + 2 * (size_t)lm__max_width(net), total;
     for (int l = 0; l < net->n_layers; l++) per_row += (size_t)net->layers[l].n_out;
-    return lm__mul_ok(per_row, rows, &total) && total + pad >= total &&
-           lm__mul_ok(total + pad, sizeof(float), bytes);
+    size_t extra = layer_floats(net, rows);
+    if (extra == SIZE_MAX || !lm__mul_ok(per_row, rows, &total) || total + pad < total) return 0;
+    total += pad;
+    if (extra) {
+        total = lines(total);
+        if (total + extra < extra) return 0;
+        total += extra;
+    }
+    return lm__mul_ok(total, sizeof(float), bytes);
 }
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
@@ -308,13 +419,15 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
         return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
     lm_ws *ws = calloc(1, sizeof *ws);
     float **act = calloc((size_t)net->n_layers + 1, sizeof *act);
+    float **saved = calloc((size_t)net->n_layers + 1, sizeof *saved);
     int *widths = calloc((size_t)net->n_layers + 1, sizeof *widths);
     /* 64-byte aligned so SIMD kernels see aligned rows when widths allow */
     float *mem = NULL;
-    if (ws && act && widths) mem = lm_big_alloc(bytes);
+    if (ws && act && saved && widths) mem = lm_big_alloc(bytes);
     if (!mem) {
         free(ws);
         free(act);
+        free(saved);
         free(widths);
         return lm__err(LM_ENOMEM, "out of memory for a workspace of %zu bytes", bytes);
     }
@@ -335,6 +448,18 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     ws->act = act;
     ws->d0 = p;
     ws->d1 = p + rows * (size_t)lm__max_width(net);
+    /* the layers' own floats after the rest, each on its own lines */
+    p = mem + lines((size_t)(ws->d1 + rows * (size_t)lm__max_width(net) - mem));
+    size_t tmp = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        size_t t = 0, sv = L->kind->workspace ? lines(L->kind->workspace(L, rows, &t)) : 0;
+        if (sv) saved[l] = p;
+        p += sv;
+        if (t > tmp) tmp = t;
+    }
+    ws->saved = saved;
+    ws->tmp = tmp ? p : NULL;
     *out = ws;
     return LM_OK;
 }
@@ -352,6 +477,7 @@ void lm_ws_free(lm_ws *ws)
     lm__small_plan_free(ws->small);
     free(ws->mem);
     free(ws->act);
+    free(ws->saved);
     free(ws->widths);
     free(ws);
 }
@@ -369,8 +495,10 @@ void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n)
         lm_vec_norm_f32(ws->x0 + r * nx, x + r * nx, net->norm_mean, net->norm_scale, nx);
 }
 
-void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act, lm_pool *pool)
+void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
+                     const lm__mode *mode, lm_pool *pool)
 {
+    static const lm__mode inference = {0, 0};
     ws->fused = lm__small_use(net, ws, n);
     if (ws->fused) {
         lm__small_forward(net, ws, n, skip_last_act);
@@ -379,10 +507,10 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act, 
     const float *in = ws->x0;
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
-        const float *b = L->has_bias ? net->params + L->b_off : NULL;
-        int skip = skip_last_act && l == net->n_layers - 1;
-        lm_dense_forward(ws->act[l], in, net->params + L->w_off, b, n, L->n_in, L->n_out,
-                         L->act, skip, pool);
+        lm__fwd a = {in, ws->act[l], n, net->params + L->p_off, net->state ? net->state + L->s_off : NULL,
+                     ws->saved[l], ws->tmp, skip_last_act && l == net->n_layers - 1,
+                     mode ? mode : &inference, l, pool};
+        L->kind->forward(L, &a);
         in = ws->act[l];
     }
 }
@@ -398,10 +526,9 @@ void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_p
         const lm__layer *L = &net->layers[l];
         if (!(last_is_preact && l == net->n_layers - 1))
             lm__act_backward(L->act, ws->act[l], d, n, L->n_out);
-        const float *in = l ? ws->act[l - 1] : ws->x0;
-        lm_dense_backward(l ? other : NULL, net->grads + L->w_off,
-                          L->has_bias ? net->grads + L->b_off : NULL, d, in,
-                          net->params + L->w_off, n, L->n_in, L->n_out, pool);
+        lm__bwd a = {l ? other : NULL, net->grads + L->p_off, d, l ? ws->act[l - 1] : ws->x0, ws->act[l], n,
+                     net->params + L->p_off, ws->saved[l], ws->tmp, pool};
+        L->kind->backward(L, &a);
         float *t = d; /* the input gradient becomes the next layer's output gradient */
         d = other;
         other = t;
@@ -413,7 +540,7 @@ static void predict_rows(const lm_net *net, lm_ws *ws, const float *x, size_t n,
                          lm_pool *pool)
 {
     lm__net_load_input(net, ws, x, n);
-    lm__net_forward(net, ws, n, 0, pool);
+    lm__net_forward(net, ws, n, 0, NULL, pool);
     memcpy(y, ws->act[net->n_layers - 1], n * (size_t)lm_net_n_out(net) * sizeof(float));
 }
 
@@ -467,11 +594,11 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
 {
     lm_net *c;
     lm_status st = lm_net_new(&c, net->n_in);
-    for (int l = 0; st == LM_OK && l < net->n_layers; l++)
-        st = lm_net_add_dense(c, net->layers[l].n_out, net->layers[l].act,
-                              net->layers[l].has_bias ? LM_BIAS : LM_NO_BIAS);
+    if (st == LM_OK) c->in_shape = net->in_shape;
+    for (int l = 0; st == LM_OK && l < net->n_layers; l++) st = lm__net_add(c, &net->layers[l].cfg);
     if (st == LM_OK) {
-        memcpy(c->params, net->params, net->n_params * sizeof(float));
+        if (net->n_params) memcpy(c->params, net->params, net->n_params * sizeof(float));
+        if (net->n_state) memcpy(c->state, net->state, net->n_state * sizeof(float));
         st = lm_net_set_norm(c, net->norm_mean, net->norm_scale);
     }
     if (st == LM_OK && net->class_names)

@@ -2,7 +2,7 @@
  * SGD (momentum, Nesterov), Adam, AdamW; L2 or decoupled weight decay;
  * clipping by global gradient norm. The arithmetic follows
  * torch.optim so fixtures from PyTorch match. */
-#include "internal.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,13 +39,17 @@ lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, const lm_net *n
     size_t n = net->n_params;
     opt->o = *o;
     opt->n = n;
-    /* the layers' weights and biases, in the buffer's order */
-    opt->regions = lm__calloc((size_t)net->n_layers * 2 + 1, sizeof *opt->regions, "optimizer layout");
+    /* the layers' parameters as their kinds split them, in the buffer's order */
+    opt->regions = lm__calloc((size_t)net->n_layers * LM__MAX_REGIONS + 1, sizeof *opt->regions,
+                              "optimizer layout");
     if (!opt->regions) return LM_ENOMEM;
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
-        opt->regions[opt->n_regions++] = (lm__region){L->w_off, L->n_in, L->n_out};
-        if (L->has_bias) opt->regions[opt->n_regions++] = (lm__region){L->b_off, 1, L->n_out};
+        if (!L->n_par) continue;
+        lm__region *r = opt->regions + opt->n_regions;
+        int k = L->kind->regions(L, r);
+        for (int i = 0; i < k; i++) r[i].off += L->p_off;
+        opt->n_regions += k;
     }
     int need_m = o->kind != LM_SGD || o->momentum > 0, need_v = o->kind != LM_SGD;
     if (need_m) {

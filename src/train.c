@@ -2,7 +2,7 @@
  * stored type) into one preallocated workspace, forward, loss, backward,
  * one optimizer step; epochs with shuffling, validation, callbacks, early
  * stopping and exact checkpoints. Nothing is allocated per batch. */
-#include "internal.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -114,6 +114,23 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
 int lm_train_epochs_done(const lm_train *t) { return t->epochs_done; }
 uint64_t lm_train_steps(const lm_train *t) { return t->opt.t; }
 
+/* The seed of the next step's random choices (dropout masks): a hash of
+ * the trainer's RNG state and the step's number. The RNG state changes
+ * only where an epoch shuffles, and both are in a checkpoint, so a resumed
+ * run draws the same masks; drawing nothing from the RNG keeps the
+ * shuffles of nets without random layers as they were. */
+static uint64_t step_seed(const lm_train *t)
+{
+    uint64_t h = t->opt.t + 1;
+    for (int i = 0; i < 4; i++) {
+        h ^= t->rng.s[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+        h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
 /* Forward from ws->x0 (n rows loaded) and the loss into *loss, its
  * gradient into ws->d0 if grads; counts correct rows if correct is not
  * NULL. */
@@ -122,7 +139,9 @@ static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels
 {
     lm_net *net = t->net;
     int w = t->n_out;
-    lm__net_forward(net, t->ws, n, t->fused, pool);
+    /* A step (grads) runs in training mode, an evaluation in inference. */
+    lm__mode mode = {grads, grads ? step_seed(t) : 0};
+    lm__net_forward(net, t->ws, n, t->fused, &mode, pool);
     const float *out = t->ws->act[net->n_layers - 1];
     double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);
     if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);

@@ -1,0 +1,43 @@
+/* table.c - the table of layer kinds (see layer.h): one row a kind, NULL
+ * where a kind is not built yet. */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+
+const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT] = {
+    [LM_LAYER_DENSE] = &lm__kind_dense,
+};
+
+static const char *const kind_names[LM_LAYER_KIND_COUNT] = {
+    "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout", "batchnorm",
+};
+
+const char *lm_layer_kind_name(lm_layer_kind k)
+{
+    return (unsigned)k < LM_LAYER_KIND_COUNT ? kind_names[k] : "?";
+}
+
+const lm__kind *lm__kind_of(int id)
+{
+    return id >= 0 && id < LM_LAYER_KIND_COUNT ? lm__kinds[id] : NULL;
+}
+
+const char *lm__shape_str(lm__shape s, char *buf)
+{
+    snprintf(buf, 48, "(%d, %d, %d)", s.c, s.h, s.w);
+    return buf;
+}
+
+void lm__init_weights(float *w, size_t n, int fan_in, int fan_out, lm_init init, lm_rng *rng)
+{
+    float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
+    float sd = sqrtf(2.0f / (float)fan_in);
+    for (size_t i = 0; i < n; i++) {
+        switch (init) {
+        case LM_INIT_UNIFORM01: w[i] = lm_rng_uniform(rng); break;
+        case LM_INIT_XAVIER: w[i] = (2.0f * lm_rng_uniform(rng) - 1.0f) * limit; break;
+        default: w[i] = lm_rng_normal(rng) * sd; break;
+        }
+    }
+}
