@@ -31,8 +31,11 @@ typedef struct lm_conv_shape {
 } lm_conv_shape;
 
 /* Padding modes for lm_conv_geometry: a number >= 0 pads that many on
- * both sides (0 is 'valid'); LM_PAD_SAME is TensorFlow's 'same'. */
+ * both sides (0 is 'valid'); LM_PAD_SAME is TensorFlow's 'same' (the
+ * same value as lamina.h's, where the layer API defines it). */
+#ifndef LM_PAD_SAME
 #define LM_PAD_SAME (-1)
+#endif
 
 /* One axis's geometry: from input size n, window k and stride s, the
  * output size and the padding before. 'same': out = ceil(n / s), total

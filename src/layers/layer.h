@@ -103,6 +103,10 @@ typedef struct lm__kind {
 extern const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT];
 
 extern const lm__kind lm__kind_dense;
+extern const lm__kind lm__kind_conv2d;         /* layers/conv2d.c */
+extern const lm__kind lm__kind_maxpool2d;      /* layers/pool2d.c */
+extern const lm__kind lm__kind_avgpool2d;      /* layers/pool2d.c */
+extern const lm__kind lm__kind_global_avgpool; /* layers/pool2d.c */
 
 /* The row of kind id, or NULL. */
 const lm__kind *lm__kind_of(int id);

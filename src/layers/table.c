@@ -7,6 +7,10 @@
 
 const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT] = {
     [LM_LAYER_DENSE] = &lm__kind_dense,
+    [LM_LAYER_CONV2D] = &lm__kind_conv2d,
+    [LM_LAYER_MAXPOOL2D] = &lm__kind_maxpool2d,
+    [LM_LAYER_AVGPOOL2D] = &lm__kind_avgpool2d,
+    [LM_LAYER_GLOBAL_AVGPOOL] = &lm__kind_global_avgpool,
 };
 
 static const char *const kind_names[LM_LAYER_KIND_COUNT] = {
