@@ -7,6 +7,8 @@
 
 const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT] = {
     [LM_LAYER_DENSE] = &lm__kind_dense,
+    [LM_LAYER_DROPOUT] = &lm__kind_dropout,
+    [LM_LAYER_BATCHNORM] = &lm__kind_batchnorm,
 };
 
 static const char *const kind_names[LM_LAYER_KIND_COUNT] = {
