@@ -191,7 +191,7 @@ LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
  * running = (1 - momentum) running + momentum batch (PyTorch's
  * convention: momentum 0.1, eps 1e-5; the running variance is unbiased).
  * gamma starts at 1 and beta at 0 (parameters), the running mean at 0 and
- * variance at 1 (state kept beside the parameters, in model files too). */
+ * variance at 1 (state, see lm_net_state). */
 LM_API lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps);
 
 /* Draws every parameter from the given initialiser, layer by layer in
@@ -230,6 +230,12 @@ LM_API float *lm_net_params(lm_net *net);
 LM_API const float *lm_net_params_const(const lm_net *net);
 /* The flat gradient buffer in the same layout, filled by lm_net_backward. */
 LM_API float *lm_net_grads(lm_net *net);
+/* The flat state buffer: what layers keep that is not a parameter and
+ * that no optimizer changes (batch norm's running mean, then running
+ * variance, per channel), layer by layer; saved in model files. NULL
+ * with n_state 0 when no layer keeps any. */
+LM_API size_t lm_net_n_state(const lm_net *net);
+LM_API float *lm_net_state(lm_net *net);
 
 /* Input normalisation applied before the first layer:
  * x' = (x - mean) * scale, per input feature. Both arrays (n_in); NULL

@@ -50,6 +50,8 @@ size_t lm_net_n_params(const lm_net *net) { return net->n_params; }
 float *lm_net_params(lm_net *net) { return net->params; }
 const float *lm_net_params_const(const lm_net *net) { return net->params; }
 float *lm_net_grads(lm_net *net) { return net->grads; }
+size_t lm_net_n_state(const lm_net *net) { return net->n_state; }
+float *lm_net_state(lm_net *net) { return net->state; }
 
 int lm_net_n_out(const lm_net *net)
 {
@@ -162,6 +164,7 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     net->layers[net->n_layers++] = L;
     net->n_params = total;
     net->n_state += L.n_state;
+    if (K->start) K->start(&L, net->params + L.p_off, net->state ? net->state + L.s_off : NULL);
     lm_ws_free(net->ws); /* shapes changed */
     net->ws = NULL;
     return LM_OK;

@@ -94,6 +94,248 @@ static void clone_through_table(void)
     lm_net_free(b);
 }
 
+
+/* ------------------------------------------------ gradient checks */
+
+/* Checks every parameter's gradient of net (built, not initialised)
+ * against central finite differences of the MSE loss over batch rows, in
+ * training mode (lm_train_loss_grad: the same step, so the same dropout
+ * masks, every call). Returns how many gradients are clearly non-zero, -1
+ * after a failure. */
+static int fd_check(lm_net *net, size_t batch, uint64_t seed, const char *what)
+{
+    lm_rng rng = lm_rng_seed(seed);
+    CHECK_OK(lm_net_init(net, LM_INIT_XAVIER, &rng));
+    size_t np = lm_net_n_params(net);
+    float *p = lm_net_params(net);
+    /* move gamma off 1 and beta and biases off 0, so every path matters */
+    for (size_t i = 0; i < np; i++)
+        if (p[i] == 0.0f || p[i] == 1.0f) p[i] += 0.5f * (lm_rng_uniform(&rng) - 0.5f);
+    int nx = lm_net_n_in(net), ny = lm_net_n_out(net);
+    float *x = malloc(batch * (size_t)nx * sizeof *x), *y = malloc(batch * (size_t)ny * sizeof *y);
+    for (size_t i = 0; i < batch * (size_t)nx; i++) x[i] = 2 * lm_rng_uniform(&rng) - 1;
+    for (size_t i = 0; i < batch * (size_t)ny; i++) y[i] = 2 * lm_rng_uniform(&rng) - 1;
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_SSE;
+    o.batch = batch;
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    float loss, lp, lmi;
+    CHECK_OK(lm_train_loss_grad(t, x, y, NULL, batch, &loss));
+    float *ana = malloc(np * sizeof *ana);
+    memcpy(ana, lm_net_grads(net), np * sizeof *ana);
+    int nonzero = 0, bad = 0;
+    double worst = 0;
+    size_t worst_i = 0;
+    const float h = 1e-3f;
+    for (size_t i = 0; i < np; i++) {
+        float keep = p[i];
+        p[i] = keep + h;
+        lm_train_loss_grad(t, x, y, NULL, batch, &lp);
+        p[i] = keep - h;
+        lm_train_loss_grad(t, x, y, NULL, batch, &lmi);
+        p[i] = keep;
+        double num = ((double)lp - lmi) / (2.0 * h);
+        double err = fabs(num - ana[i]) / (3e-3 + 2e-2 * fabs(num));
+        if (err > worst) {
+            worst = err;
+            worst_i = i;
+        }
+        if (err > 1) bad++;
+        if (fabs(ana[i]) > 1e-4) nonzero++;
+    }
+    CHECKF(bad == 0, "%s: %d of %zu gradients differ; worst param %zu analytic %g (err ratio %.2f)", what,
+           bad, np, worst_i, ana[worst_i], worst);
+    free(ana);
+    free(x);
+    free(y);
+    lm_train_free(t);
+    return bad ? -1 : nonzero;
+}
+
+static void grad_dropout(void)
+{
+    for (int k = 0; k < 3; k++) {
+        lm_net *net;
+        CHECK_OK(lm_net_new(&net, 5));
+        CHECK_OK(lm_net_add_dense(net, 8, LM_TANH, LM_BIAS));
+        CHECK_OK(lm_net_add_dropout(net, k == 0 ? 0.0f : k == 1 ? 0.3f : 0.75f));
+        CHECK_OK(lm_net_add_dense(net, 3, LM_IDENTITY, LM_BIAS));
+        int nz = fd_check(net, 6, 40 + (uint64_t)k, "dropout");
+        CHECKF(nz < 0 || nz > 20, "dropout %d: only %d clearly non-zero gradients", k, nz);
+        lm_net_free(net);
+    }
+}
+
+static void grad_batchnorm(void)
+{
+    /* after a dense layer (each unit a channel), then before a dense one */
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 4));
+    CHECK_OK(lm_net_add_dense(net, 6, LM_IDENTITY, LM_NO_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(net, 5, LM_TANH, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.5f, 1e-3f));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_IDENTITY, LM_BIAS));
+    int nz = fd_check(net, 7, 51, "dense batchnorm");
+    CHECKF(nz < 0 || nz > 40, "only %d clearly non-zero gradients", nz);
+    lm_net_free(net);
+    /* per channel of a (3, 2, 2) input: 4 positions a row, the last axis
+     * the channel; two in a row so the first's input gradient is checked
+     * through the second's */
+    CHECK_OK(lm_net_new(&net, 12));
+    CHECK_OK(lm_net_set_input_shape(net, 3, 2, 2));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SIGMOID, LM_BIAS));
+    lm_layer_info li;
+    CHECK_OK(lm_net_layer(net, 0, &li));
+    CHECK(li.kind == LM_LAYER_BATCHNORM && li.n_params == 6 && li.out_c == 3 && li.out_h == 2 && li.out_w == 2);
+    CHECK(lm_net_n_state(net) == 12);
+    nz = fd_check(net, 3, 52, "spatial batchnorm");
+    CHECKF(nz < 0 || nz > 20, "only %d clearly non-zero gradients", nz);
+    lm_net_free(net);
+}
+
+/* ---------------------------------------- training versus inference */
+
+/* The weight gradient of dense(N -> 1) after dropout on ones is the mask
+ * times the output gradient: it shows which values were dropped. */
+static void dropout_masks(void)
+{
+    enum { N = 2000 };
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, N));
+    CHECK_OK(lm_net_add_dropout(net, 0.3f));
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_NO_BIAS));
+    float *w = lm_net_params(net), *x = malloc(N * sizeof *x), y = 5, yhat, g0[N], g1[N];
+    for (int i = 0; i < N; i++) w[i] = x[i] = 1;
+    /* inference: the identity, so the output is the plain sum */
+    CHECK_OK(lm_net_predict(net, x, 1, &yhat));
+    CHECK(yhat == (float)N);
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_SSE;
+    o.batch = 1;
+    lm_rng rng = lm_rng_seed(3);
+    lm_train *t;
+    float loss;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    CHECK_OK(lm_train_loss_grad(t, x, &y, NULL, 1, &loss));
+    memcpy(g0, lm_net_grads(net), sizeof g0);
+    int dropped = 0;
+    float kept = 0;
+    for (int i = 0; i < N; i++) {
+        if (g0[i] == 0) dropped++;
+        else if (kept == 0) kept = g0[i];
+        else CHECK(g0[i] == kept);
+    }
+    CHECKF(dropped > N * 0.25 && dropped < N * 0.35, "%d of %d dropped at rate 0.3", dropped, N);
+    /* the kept ones are scaled by 1/(1 - rate): the output is their sum */
+    float scaled = (float)(N - dropped) / 0.7f, dz = 2 * (scaled - y);
+    CHECKF(fabsf(kept - dz / 0.7f) < 1e-2f * fabsf(kept), "kept gradient %g, expected %g", kept, dz / 0.7f);
+    /* the same step draws the same mask, whatever the thread count */
+    CHECK_OK(lm_net_set_threads(net, 2));
+    CHECK_OK(lm_train_loss_grad(t, x, &y, NULL, 1, &loss));
+    CHECK(memcmp(g0, lm_net_grads(net), sizeof g0) == 0);
+    /* the next step another */
+    CHECK_OK(lm_train_step(t, x, &y, NULL, 1, &loss));
+    for (int i = 0; i < N; i++) w[i] = 1;
+    CHECK_OK(lm_train_loss_grad(t, x, &y, NULL, 1, &loss));
+    memcpy(g1, lm_net_grads(net), sizeof g1);
+    int differ = 0;
+    for (int i = 0; i < N; i++) differ += (g0[i] == 0) != (g1[i] == 0);
+    CHECKF(differ > N / 5, "only %d of %d mask values changed between steps", differ, N);
+    lm_train_free(t);
+    free(x);
+    lm_net_free(net);
+}
+
+/* Training normalises with the batch's statistics and moves the running
+ * ones by momentum; inference uses the running ones. */
+static void batchnorm_modes(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 2));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.25f, 1e-3f));
+    float *st = lm_net_state(net), *p = lm_net_params(net);
+    CHECK(lm_net_n_state(net) == 4 && st[0] == 0 && st[1] == 0 && st[2] == 1 && st[3] == 1);
+    CHECK(lm_net_n_params(net) == 4 && p[0] == 1 && p[1] == 1 && p[2] == 0 && p[3] == 0);
+    p[0] = 2; p[1] = 0.5f; p[2] = 1; p[3] = -1; /* gamma, beta */
+    st[0] = 1; st[1] = -2; st[2] = 4; st[3] = 0.25f; /* running mean, variance */
+    float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8];
+    CHECK_OK(lm_net_predict(net, x, 4, y));
+    for (int r = 0; r < 4; r++) {
+        float e0 = 2 * (x[2 * r] - 1) / sqrtf(4 + 1e-3f) + 1, e1 = 0.5f * (x[2 * r + 1] + 2) / sqrtf(0.25f + 1e-3f) - 1;
+        CHECKF(fabsf(y[2 * r] - e0) < 1e-5f * fabsf(e0) + 1e-6f && fabsf(y[2 * r + 1] - e1) < 1e-5f * fabsf(e1) + 1e-6f,
+               "row %d: %g %g, expected %g %g", r, y[2 * r], y[2 * r + 1], e0, e1);
+    }
+    /* a training pass: column 0 is 1,3,5,7 (mean 4, unbiased var 20/3),
+     * column 1 is 2,4,6,8 (mean 5, the same variance) */
+    lm_fit_opts o = lm_fit_defaults();
+    o.batch = 4;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t;
+    float loss, tgt[8] = {0};
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    CHECK_OK(lm_train_loss_grad(t, x, tgt, NULL, 4, &loss));
+    CHECKF(fabsf(st[0] - (0.75f * 1 + 0.25f * 4)) < 1e-6f && fabsf(st[1] - (0.75f * -2 + 0.25f * 5)) < 1e-6f,
+           "running means %g %g", st[0], st[1]);
+    CHECKF(fabsf(st[2] - (0.75f * 4 + 0.25f * 20 / 3.0f)) < 1e-5f &&
+           fabsf(st[3] - (0.75f * 0.25f + 0.25f * 20 / 3.0f)) < 1e-5f, "running variances %g %g", st[2], st[3]);
+    /* the batch's own statistics: the loss of gamma xhat + beta against 0 */
+    double want = 0;
+    for (int r = 0; r < 4; r++) {
+        double xh = (x[2 * r] - 4) / sqrt(5 + 1e-3), yh = (x[2 * r + 1] - 5) / sqrt(5 + 1e-3);
+        want += pow(2 * xh + 1, 2) + pow(0.5 * yh - 1, 2);
+    }
+    want /= 8; /* MSE over batch and outputs */
+    CHECKF(fabs(loss - want) < 1e-5 * want, "training loss %g, expected %g", loss, want);
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
+/* Training a net with dropout and batch norm gives the same bits on one
+ * and two threads, and twice from the same seed. */
+static void train_bits_threads(void)
+{
+    enum { N = 96, IN = 40 };
+    float *x = malloc(N * IN * sizeof *x);
+    int32_t lab[N];
+    lm_rng r0 = lm_rng_seed(9);
+    for (int i = 0; i < N * IN; i++) x[i] = lm_rng_uniform(&r0);
+    for (int i = 0; i < N; i++) lab[i] = (int32_t)lm_rng_below(&r0, 4);
+    lm_data d = {.n = N, .nx = IN, .x = x, .labels = lab, .n_classes = 4};
+    float *params[3] = {0};
+    size_t np = 0;
+    for (int k = 0; k < 3; k++) {
+        lm_net *net;
+        CHECK_OK(lm_net_new(&net, IN));
+        CHECK_OK(lm_net_add_dense(net, 64, LM_RELU, LM_BIAS));
+        CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+        CHECK_OK(lm_net_add_dropout(net, 0.4f));
+        CHECK_OK(lm_net_add_dense(net, 4, LM_SOFTMAX, LM_BIAS));
+        CHECK_OK(lm_net_set_threads(net, k == 1 ? 2 : 1));
+        lm_rng rng = lm_rng_seed(5);
+        CHECK_OK(lm_net_init(net, LM_INIT_HE, &rng));
+        lm_fit_opts o = lm_fit_defaults();
+        o.loss = LM_LOSS_CE;
+        o.optim.kind = LM_ADAM;
+        o.optim.lr = 0.01f;
+        o.epochs = 3;
+        o.batch = 16;
+        CHECK_OK(lm_fit(net, &d, &o, &rng));
+        np = lm_net_n_params(net) + lm_net_n_state(net);
+        params[k] = malloc(np * sizeof(float));
+        memcpy(params[k], lm_net_params(net), lm_net_n_params(net) * sizeof(float));
+        memcpy(params[k] + lm_net_n_params(net), lm_net_state(net), lm_net_n_state(net) * sizeof(float));
+        lm_net_free(net);
+    }
+    CHECK(memcmp(params[0], params[1], np * sizeof(float)) == 0);
+    CHECK(memcmp(params[0], params[2], np * sizeof(float)) == 0);
+    for (int k = 0; k < 3; k++) free(params[k]);
+    free(x);
+}
+
 int main(void)
 {
     RUN(kind_names);
@@ -101,5 +343,10 @@ int main(void)
     RUN(dense_info_offsets);
     RUN(unbuilt_kinds_refused);
     RUN(clone_through_table);
+    RUN(grad_dropout);
+    RUN(grad_batchnorm);
+    RUN(dropout_masks);
+    RUN(batchnorm_modes);
+    RUN(train_bits_threads);
     TEST_MAIN_END();
 }

@@ -71,6 +71,9 @@ typedef struct lm__kind {
      * spec returns LM_EINVAL with a message naming layer `index` (from 1,
      * as people count) and the shapes involved. */
     lm_status (*infer)(lm__layer *L, int index);
+    /* Sets the parameters and state a new layer starts with, before any
+     * lm_net_init (NULL: zeros). */
+    void (*start)(const lm__layer *L, float *p, float *state);
     /* Draws the layer's parameters (p) in a fixed order and sets its state;
      * kinds without parameters do nothing. */
     void (*init)(const lm__layer *L, float *p, float *state, lm_init init, lm_rng *rng);
@@ -107,6 +110,8 @@ extern const lm__kind lm__kind_conv2d;         /* layers/conv2d.c */
 extern const lm__kind lm__kind_maxpool2d;      /* layers/pool2d.c */
 extern const lm__kind lm__kind_avgpool2d;      /* layers/pool2d.c */
 extern const lm__kind lm__kind_global_avgpool; /* layers/pool2d.c */
+extern const lm__kind lm__kind_dropout;
+extern const lm__kind lm__kind_batchnorm;
 
 /* The row of kind id, or NULL. */
 const lm__kind *lm__kind_of(int id);

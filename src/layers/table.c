@@ -11,6 +11,8 @@ const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT] = {
     [LM_LAYER_MAXPOOL2D] = &lm__kind_maxpool2d,
     [LM_LAYER_AVGPOOL2D] = &lm__kind_avgpool2d,
     [LM_LAYER_GLOBAL_AVGPOOL] = &lm__kind_global_avgpool,
+    [LM_LAYER_DROPOUT] = &lm__kind_dropout,
+    [LM_LAYER_BATCHNORM] = &lm__kind_batchnorm,
 };
 
 static const char *const kind_names[LM_LAYER_KIND_COUNT] = {
