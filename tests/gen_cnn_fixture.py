@@ -27,6 +27,8 @@ File format (plain text, whitespace separated, as tests/fixture.h reads):
       layer = conv F KH KW STRIDE PAD ACT BIAS   PAD: same, valid or a number
       layer = maxpool K STRIDE | avgpool K STRIDE | gavgpool
       layer = dense N ACT BIAS
+      layer = batchnorm       momentum 0.1, eps 1e-5 (torch's defaults);
+                              parameters gamma (C) then beta (C)
       loss = ce   (softmax cross-entropy on the last layer, mean over the batch)
       optim = adam, lr, beta1, beta2, eps
       batch = ROWS, steps = STEPS
@@ -34,7 +36,8 @@ File format (plain text, whitespace separated, as tests/fixture.h reads):
       x ROWS N_IN            inputs, (H, W, C) per row
       labels ROWS 1
       params_init P 1        lamina's flat parameter buffer before the steps
-      out_init ROWS N_OUT    the net's output (softmax) at params_init
+      out_init ROWS N_OUT    the net's output (softmax) at params_init, in
+                             inference mode (batch norm's running statistics)
       grad_init P 1          the loss's gradient at params_init
       loss STEPS 1           the loss before each step
       params_final P 1       after the last Adam step
@@ -74,6 +77,15 @@ CASES = [
                  ("gavgpool",),
                  ("dense", 5, "relu", 1),
                  ("dense", 3, "softmax", 1)]),
+    # batch norm after a conv (per channel over B*H*W) and after a dense
+    # layer (per unit), in training mode for the steps.
+    dict(name="batchnorm", seed=13, shape=(2, 6, 6), batch=6, steps=3, lr=0.01,
+         layers=[("conv", 4, 3, 3, 1, "same", "relu", 0),
+                 ("batchnorm",),
+                 ("maxpool", 2, 2),
+                 ("dense", 6, "tanh", 1),
+                 ("batchnorm",),
+                 ("dense", 3, "softmax", 1)]),
 ]
 
 
@@ -107,6 +119,8 @@ def build(case):
         elif kind == "gavgpool":
             mods.append(None)
             h = w = 1
+        elif kind == "batchnorm":
+            mods.append(torch.nn.BatchNorm2d(c) if h * w > 1 else torch.nn.BatchNorm1d(c))
         else:
             _, n, _, bias = L
             mods.append(torch.nn.Linear(c * h * w, n, bias=bool(bias)))
@@ -135,6 +149,8 @@ def forward(case, mods, shapes, x):
             h = F.avg_pool2d(h, L[1], L[2])
         elif kind == "gavgpool":
             h = h.mean(dim=(2, 3), keepdim=True)
+        elif kind == "batchnorm":
+            h = m(h)
         else:
             h = m(h.flatten(1))  # (C, H, W) order, see flat()
             if ACTS[L[2]] is not None:
@@ -149,7 +165,9 @@ def flat(mods, shapes, grad=False):
         if m is None:
             continue
         wt = (m.weight.grad if grad else m.weight).detach()
-        if isinstance(m, torch.nn.Conv2d):
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            parts.append(wt.reshape(-1))  # gamma
+        elif isinstance(m, torch.nn.Conv2d):
             parts.append(wt.permute(2, 3, 1, 0).reshape(-1))
         else:
             out = wt.shape[0]
@@ -166,7 +184,15 @@ def run(case, dtype):
     params = [p for m in mods if m is not None for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=case["lr"], betas=(0.9, 0.999), eps=1e-8, foreach=False)
     p0 = flat(mods, shapes).double().clone()
-    g0, out0, losses = None, None, []
+    for m in mods:  # the output at the start in inference mode
+        if m is not None:
+            m.eval()
+    with torch.no_grad():
+        out0 = torch.softmax(forward(case, mods, shapes, x), dim=1).double()
+    for m in mods:
+        if m is not None:
+            m.train()
+    g0, losses = None, []
     for _ in range(case["steps"]):
         opt.zero_grad()
         logits = forward(case, mods, shapes, x)
@@ -174,7 +200,6 @@ def run(case, dtype):
         loss.backward()
         if g0 is None:
             g0 = flat(mods, shapes, grad=True).double().clone()
-            out0 = torch.softmax(logits.detach(), dim=1).double()
         opt.step()
         losses.append(float(loss))
     return dict(p0=p0, g0=g0, out0=out0, losses=torch.tensor(losses, dtype=torch.float64),
@@ -197,8 +222,8 @@ def layer_line(L):
         return "conv %d %d %d %d %s %s %d" % L[1:]
     if L[0] in ("maxpool", "avgpool"):
         return "%s %d %d" % L
-    if L[0] == "gavgpool":
-        return "gavgpool"
+    if L[0] in ("gavgpool", "batchnorm"):
+        return L[0]
     return "dense %d %s %d" % L[1:]
 
 

@@ -3,8 +3,9 @@
  * output and the gradient at the start, the loss before each Adam step and
  * the parameters after the last, through conv2d ('same' with asymmetric
  * padding, 'valid', a number; strides 1 and 2; square and rectangular
- * kernels; with and without bias), maxpool2d, avgpool2d, global_avgpool
- * and dense layers reading a spatial map (the flatten order). The
+ * kernels; with and without bias), maxpool2d, avgpool2d, global_avgpool,
+ * batchnorm after a conv and after a dense layer, and dense layers reading
+ * a spatial map (the flatten order). The
  * generator writes the data channels-last, lamina's layout. Run from the
  * repository root. */
 #include "lamina.h"
@@ -16,7 +17,7 @@
 #include "fixture.h"
 
 #define FIXTURES "tests/fixtures/cnn_*.txt"
-#define MIN_FIXTURES 2 /* as many as the generator writes */
+#define MIN_FIXTURES 3 /* as many as the generator writes */
 
 /* Tolerances: float32 against torch's float32, which sums in another
  * order (im2col GEMM against oneDNN's direct convolution); the generator
@@ -88,6 +89,8 @@ static lm_net *build_net(const fx_file *f)
             if (ok && kind[0] == 'a') CHECK_OK(lm_net_add_avgpool2d(net, k, s));
         } else if (!strcmp(kind, "gavgpool")) {
             CHECK_OK(lm_net_add_global_avgpool(net));
+        } else if (!strcmp(kind, "batchnorm")) {
+            CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f)); /* torch's defaults */
         } else if (!strcmp(kind, "dense")) {
             ok = sscanf(v, "%*s %d %31s %d", &n, act, &bias) == 3;
             ai = name_index(act, ACT_NAMES, 6);
