@@ -107,6 +107,29 @@ static void models(void)
         lm_train_free(t);
     }
     lm_net_free(net);
+
+    /* version 2: an input shape, batch norm (the STAT section), dropout,
+     * as a model and as an Adam checkpoint */
+    if (lm_net_new(&net, 12) || lm_net_set_input_shape(net, 3, 2, 2) || lm_net_add_batchnorm(net, 0.1f, 1e-5f) ||
+        lm_net_add_dense(net, 4, LM_RELU, LM_BIAS) || lm_net_add_dropout(net, 0.5f) ||
+        lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS) || lm_net_init(net, LM_INIT_HE, &rng))
+        die("layer kinds net");
+    model_seed("kinds_v2", net, NULL, 1);
+    {
+        lm_fit_opts o = lm_fit_defaults();
+        o.loss = LM_LOSS_CE;
+        o.batch = 2;
+        o.optim.kind = LM_ADAM;
+        lm_train *t;
+        if (lm_train_new(&t, net, &o, &rng)) die("trainer");
+        float x[24] = {0, 1, 1, 0, 2, 3, 1, 0, 0, 1, 2, 2, 1, 1, 0, 0, 3, 2, 1, 0, 1, 2, 0, 1};
+        int32_t lab[2] = {0, 1};
+        float loss;
+        if (lm_train_step(t, x, NULL, lab, 2, &loss)) die("step");
+        model_seed("ckpt_kinds_v2", net, t, 0);
+        lm_train_free(t);
+    }
+    lm_net_free(net);
     put("model", "empty.model", "", 0);
     put("model", "magic_only.model", "\x89LMN\r\n\x1a\n", 8);
 }

@@ -11,7 +11,10 @@
 #include <zlib.h>
 
 static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\n'};
-#define LM_FORMAT_VERSION 1u
+/* Version 2 adds layer kinds, shapes and the state section; a net that
+ * version 1 describes (dense layers on a flat input) is still written as
+ * version 1, byte for byte, so older readers keep loading it. */
+#define LM_FORMAT_VERSION 2u
 #define SEC_REQUIRED 1u
 #define MAX_SECTIONS 64u
 
@@ -22,6 +25,7 @@ static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\
 #define TAG_CLAS TAG('C', 'L', 'A', 'S')
 #define TAG_META TAG('M', 'E', 'T', 'A')
 #define TAG_TRAI TAG('T', 'R', 'A', 'I')
+#define TAG_STAT TAG('S', 'T', 'A', 'T')
 
 /* ------------------------------------------------------------- writer */
 
@@ -103,22 +107,41 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
         if (!isfinite(net->params[i]))
             return lm__err(LM_ENUMERIC, "parameter %zu is %s; the model is not saved", i,
                            isnan(net->params[i]) ? "NaN" : "infinite");
+    for (size_t i = 0; i < net->n_state; i++)
+        if (!isfinite(net->state[i]))
+            return lm__err(LM_ENUMERIC, "layer state %zu is %s; the model is not saved", i,
+                           isnan(net->state[i]) ? "NaN" : "infinite");
+    int v1 = net->n_state == 0 && net->in_shape.h == 1 && net->in_shape.w == 1;
+    for (int l = 0; l < net->n_layers; l++) v1 &= net->layers[l].kind->id == LM_LAYER_DENSE;
     wbuf b = {0};
-    uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL);
+    uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL) +
+                    (net->n_state > 0);
     put(&b, MAGIC, 8);
-    put_u32(&b, LM_FORMAT_VERSION);
+    put_u32(&b, v1 ? 1u : 2u);
     put_u32(&b, nsec);
 
     size_t at = begin_sec(&b, TAG_ARCH, SEC_REQUIRED);
     put_u32(&b, (uint32_t)net->n_in);
+    if (!v1) {
+        put_u32(&b, (uint32_t)net->in_shape.c);
+        put_u32(&b, (uint32_t)net->in_shape.h);
+        put_u32(&b, (uint32_t)net->in_shape.w);
+    }
     put_u32(&b, (uint32_t)net->n_layers);
     for (int l = 0; l < net->n_layers; l++) {
-        /* the kind's number, then its settings as its row writes them */
+        /* the kind's number, then its settings as its row writes them;
+         * version 2 adds the count of words and the output shape */
         const lm__layer *L = &net->layers[l];
         uint32_t w[LM__MAX_WORDS];
         L->kind->put(&L->cfg, w);
         put_u32(&b, (uint32_t)L->kind->id);
+        if (!v1) put_u32(&b, (uint32_t)L->kind->n_words);
         for (int i = 0; i < L->kind->n_words; i++) put_u32(&b, w[i]);
+        if (!v1) {
+            put_u32(&b, (uint32_t)L->out.c);
+            put_u32(&b, (uint32_t)L->out.h);
+            put_u32(&b, (uint32_t)L->out.w);
+        }
     }
     end_sec(&b, at);
 
@@ -126,6 +149,13 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
     put_u64(&b, net->n_params);
     put_f32s(&b, net->params, net->n_params);
     end_sec(&b, at);
+
+    if (net->n_state) {
+        at = begin_sec(&b, TAG_STAT, SEC_REQUIRED);
+        put_u64(&b, net->n_state);
+        put_f32s(&b, net->state, net->n_state);
+        end_sec(&b, at);
+    }
 
     if (net->norm_mean) {
         at = begin_sec(&b, TAG_NORM, SEC_REQUIRED);
@@ -268,7 +298,7 @@ static lm_status get_str(rbuf *r, char **out, const char *what)
 
 /* file_left: bytes of the file after this section, which must hold the
  * parameters, so a tiny file cannot make us allocate a huge net. */
-static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
+static lm_status read_arch_v1(rbuf *r, size_t file_left, lm_net **out)
 {
     uint32_t n_in, n_layers;
     if (!get_u32(r, &n_in) || !get_u32(r, &n_layers)) return short_read(r, 8, "architecture");
@@ -295,6 +325,72 @@ static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
             (*out)->n_params + nw + n_out > file_left / 4)
             st = lm__err(LM_EFORMAT, "layer %u (%d x %zu) is too large", l, prev, n_out);
         else st = lm__net_add(*out, &cfg);
+    }
+    if (st) {
+        lm_net_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* Version 2: the input shape, then per layer its kind, its count of
+ * settings words, the words, and its output shape (checked against what
+ * the kind infers). */
+static lm_status read_arch_v2(rbuf *r, size_t file_left, lm_net **out)
+{
+    uint32_t n_in, c, h, w, n_layers;
+    if (!get_u32(r, &n_in) || !get_u32(r, &c) || !get_u32(r, &h) || !get_u32(r, &w) || !get_u32(r, &n_layers))
+        return short_read(r, 20, "architecture");
+    if (n_in < 1 || n_in > LM_MAX_WIDTH) return lm__err(LM_EFORMAT, "input width %u is out of range", n_in);
+    if (n_layers < 1 || n_layers > LM_MAX_LAYERS) return lm__err(LM_EFORMAT, "layer count %u is out of range", n_layers);
+    if (r->left / 20 < n_layers) return short_read(r, (size_t)n_layers * 20, "layer table");
+    lm_status st = lm_net_new(out, (int)n_in);
+    if (!st && (c > LM_MAX_WIDTH || h > LM_MAX_WIDTH || w > LM_MAX_WIDTH ||
+                lm_net_set_input_shape(*out, (int)c, (int)h, (int)w)))
+        st = lm__err(LM_EFORMAT, "input shape (%u, %u, %u) does not hold %u inputs", c, h, w, n_in);
+    /* what the file has left for parameters and state, in floats */
+    size_t room = file_left / 4;
+    for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
+        uint32_t kind = 0, nw = 0, words[LM__MAX_WORDS] = {0}, oc = 0, oh = 0, ow = 0;
+        if (!get_u32(r, &kind) || !get_u32(r, &nw)) {
+            st = short_read(r, 8, "layer record");
+            break;
+        }
+        const lm__kind *K = lm__kind_of((int)kind);
+        if (!K) {
+            st = lm__err(LM_EFORMAT, "layer %u has %s kind %u", l + 1,
+                         kind < LM_LAYER_KIND_COUNT ? "a not yet built" : "unknown", kind);
+            break;
+        }
+        if (nw != (uint32_t)K->n_words) {
+            st = lm__err(LM_EFORMAT, "layer %u (%s) has %u settings, not %d", l + 1, K->name, nw, K->n_words);
+            break;
+        }
+        for (uint32_t i = 0; i < nw; i++) get_u32(r, &words[i]);
+        if (!get_u32(r, &oc) || !get_u32(r, &oh) || !get_u32(r, &ow)) {
+            st = short_read(r, 12, "layer shape");
+            break;
+        }
+        lm__layer_cfg cfg = {.kind = (lm_layer_kind)kind};
+        if ((st = K->get(&cfg, words, (int)l + 1))) break;
+        lm__layer L;
+        if ((st = lm__layer_make(*out, &cfg, &L))) {
+            st = LM_EFORMAT; /* the message names the layer and the shapes */
+            break;
+        }
+        if ((uint32_t)L.out.c != oc || (uint32_t)L.out.h != oh || (uint32_t)L.out.w != ow) {
+            char a[48];
+            st = lm__err(LM_EFORMAT, "layer %u (%s) gives %s, the file says (%u, %u, %u)", l + 1, K->name,
+                         lm__shape_str(L.out, a), oc, oh, ow);
+            break;
+        }
+        /* Refuse before allocating: the parameters and state must be in the file. */
+        if (L.n_par > room || (*out)->n_params > room - L.n_par || L.n_state > room - L.n_par - (*out)->n_params ||
+            (*out)->n_state > room - L.n_par - (*out)->n_params - L.n_state) {
+            st = lm__err(LM_EFORMAT, "layer %u (%s) is too large for the file", l + 1, K->name);
+            break;
+        }
+        st = lm__net_add(*out, &cfg);
     }
     if (st) {
         lm_net_free(*out);
@@ -372,6 +468,19 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
             free(k);
             free(v);
         }
+    } else if (tag == TAG_STAT) {
+        uint64_t n;
+        if (!get_u64(r, &n)) return short_read(r, 8, "state count");
+        if (n != net->n_state)
+            return lm__err(LM_EFORMAT, "the file holds %llu state values but its layers keep %zu",
+                           (unsigned long long)n, net->n_state);
+        if (n > r->left / 4) return short_read(r, (size_t)n * 4, "layer state");
+        for (size_t i = 0; i < net->n_state; i++) {
+            uint32_t u = 0;
+            get_u32(r, &u);
+            memcpy(&net->state[i], &u, 4);
+            if (!isfinite(net->state[i])) return lm__err(LM_EFORMAT, "layer state %zu is not finite", i);
+        }
     } else if (tag == TAG_TRAI) {
         uint32_t epochs, kind, has_m, has_v;
         uint64_t n;
@@ -444,7 +553,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         }
         rbuf sec = {body, (size_t)slen, at};
         int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
-                    tag == TAG_META || tag == TAG_TRAI;
+                    tag == TAG_META || tag == TAG_TRAI || (tag == TAG_STAT && version >= 2);
         if (!known) {
             char tb[16];
             if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %s", tag_text(tag, tb));
@@ -457,19 +566,20 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         /* each known section at most once: a second one would overwrite
          * (and leak) the first */
         int bit = tag == TAG_ARCH ? 1 : tag == TAG_PARA ? 2 : tag == TAG_NORM ? 4 : tag == TAG_CLAS ? 8
-                : tag == TAG_META ? 16 : 32;
+                : tag == TAG_META ? 16 : tag == TAG_TRAI ? 32 : 64;
         if (seen & bit) {
             char tb[16];
             st = lm__err(LM_EFORMAT, "section %s appears twice", tag_text(tag, tb));
             break;
         }
         seen |= bit;
-        if (tag == TAG_ARCH) st = read_arch(&sec, r.left, &net);
+        if (tag == TAG_ARCH) st = version == 1 ? read_arch_v1(&sec, r.left, &net) : read_arch_v2(&sec, r.left, &net);
         else st = read_section(&sec, tag, net, ts, has_ts ? has_ts : &dummy, &have_params);
         char tb[16];
         if (!st && sec.left) st = lm__err(LM_EFORMAT, "section %s has %zu stray bytes", tag_text(tag, tb), sec.left);
     }
     if (!st && !have_params) st = lm__err(LM_EFORMAT, "the file holds no parameters");
+    if (!st && net->n_state && !(seen & 64)) st = lm__err(LM_EFORMAT, "the file holds no layer state");
     if (!st && r.left) st = lm__err(LM_EFORMAT, "%zu stray bytes after the last section", r.left);
     if (!st)
         for (size_t i = 0; i < net->n_params; i++)

@@ -94,7 +94,7 @@ lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w)
     return LM_OK;
 }
 
-lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
+lm_status lm__layer_make(const lm_net *net, const lm__layer_cfg *cfg, lm__layer *out)
 {
     if (!net || !cfg) return lm__err(LM_EINVAL, "adding a layer: NULL argument");
     int index = net->n_layers + 1;
@@ -121,6 +121,16 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
                        lm__shape_str(L.out, b), lm__shape_str(L.in, a), n_out ? "too large" : "empty");
     }
     L.n_out = (int)n_out;
+    *out = L;
+    return LM_OK;
+}
+
+lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
+{
+    lm__layer L;
+    lm_status st = lm__layer_make(net, cfg, &L);
+    if (st) return st;
+    const lm__kind *K = L.kind;
     size_t add = L.n_par, total = net->n_params + add;
     if (total < add || total > (SIZE_MAX - LM_SMALL_WIDTH) / 2 || net->n_state + L.n_state < L.n_state)
         return lm__err(LM_ENOMEM, "layer %d x %d is too large", L.n_in, L.n_out);

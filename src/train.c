@@ -496,7 +496,8 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
     if (st) return st;
     float *best = NULL, best_loss = INFINITY;
     int since_best = 0;
-    if (opts->early_stop && !(best = lm__alloc(net->n_params, sizeof(float), "best parameters"))) {
+    /* the best parameters, then the layers' state that goes with them */
+    if (opts->early_stop && !(best = lm__alloc(net->n_params + net->n_state, sizeof(float), "best parameters"))) {
         lm_train_free(t);
         return LM_ENOMEM;
     }
@@ -513,13 +514,16 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
                 best_loss = monitored;
                 since_best = 0;
                 memcpy(best, net->params, net->n_params * sizeof(float));
+                if (net->n_state) memcpy(best + net->n_params, net->state, net->n_state * sizeof(float));
             } else if (++since_best >= opts->early_stop) {
                 break;
             }
         }
     }
-    if (best && best_loss < INFINITY && st != LM_ENUMERIC)
+    if (best && best_loss < INFINITY && st != LM_ENUMERIC) {
         memcpy(net->params, best, net->n_params * sizeof(float));
+        if (net->n_state) memcpy(net->state, best + net->n_params, net->n_state * sizeof(float));
+    }
     *rng = t->rng;
     free(best);
     lm_train_free(t);
@@ -542,11 +546,19 @@ lm_status lm_train_save(const lm_train *t, const char *path)
 
 static int same_arch(const lm_net *a, const lm_net *b)
 {
-    if (a->n_in != b->n_in || a->n_layers != b->n_layers) return 0;
-    for (int l = 0; l < a->n_layers; l++)
-        if (a->layers[l].n_out != b->layers[l].n_out || a->layers[l].act != b->layers[l].act ||
-            a->layers[l].has_bias != b->layers[l].has_bias)
+    if (a->n_in != b->n_in || a->n_layers != b->n_layers || a->n_state != b->n_state) return 0;
+    for (int l = 0; l < a->n_layers; l++) {
+        const lm__layer *x = &a->layers[l], *y = &b->layers[l];
+        /* the same kind with the same settings on the same shape */
+        if (x->kind != y->kind || x->n_out != y->n_out || x->act != y->act || x->has_bias != y->has_bias ||
+            memcmp(&x->in, &y->in, sizeof x->in) || memcmp(&x->out, &y->out, sizeof x->out) ||
+            x->n_par != y->n_par)
             return 0;
+        uint32_t wx[LM__MAX_WORDS], wy[LM__MAX_WORDS];
+        x->kind->put(&x->cfg, wx);
+        y->kind->put(&y->cfg, wy);
+        if (memcmp(wx, wy, (size_t)x->kind->n_words * sizeof *wx)) return 0;
+    }
     return 1;
 }
 
@@ -572,6 +584,7 @@ lm_status lm_train_resume(lm_train *t, const char *path)
                      path, lm_optim_name((lm_optim_kind)ts.optim_kind), lm_optim_name(t->opt.o.kind));
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
+        if (saved->n_state) memcpy(t->net->state, saved->state, saved->n_state * sizeof(float));
         if (t->opt.m) memcpy(t->opt.m, ts.m, ts.n * sizeof(float));
         if (t->opt.v) memcpy(t->opt.v, ts.v, ts.n * sizeof(float));
         t->opt.t = ts.step;

@@ -336,6 +336,188 @@ static void train_bits_threads(void)
     free(x);
 }
 
+/* ------------------------------------------------------ model files */
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+/* A file written by lamina before the layer table (format version 1)
+ * still loads, and a dense net on a flat input is written back as the
+ * same version-1 bytes: the same parameters, bit for bit. */
+static void v1_file_loads(void)
+{
+    const char *path = "tests/fixtures/v1_model.lmn";
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load(&net, path));
+    if (!net) return;
+    CHECK(lm_net_n_layers(net) == 3 && lm_net_n_in(net) == 2 && lm_net_n_out(net) == 3);
+    lm_layer_info li;
+    CHECK_OK(lm_net_layer(net, 1, &li));
+    CHECK(li.kind == LM_LAYER_DENSE && li.act == LM_RELU && !li.has_bias && li.in_c == 6 && li.out_c == 5);
+    size_t la, lb;
+    unsigned char *a = slurp(path, &la), *b = NULL;
+    CHECK(a && la > 20 && a[8] == 1);
+    CHECK_OK(lm_net_save(net, "/tmp/lamina_test_layers_v1.lmn"));
+    b = slurp("/tmp/lamina_test_layers_v1.lmn", &lb);
+    /* the fixture is a CLI checkpoint: its sections, then TRAI (which
+     * lm_net_save leaves out), so all but the section count and the tail
+     * must be the same bytes */
+    CHECK(b && la > lb && lb > 20 && memcmp(a, b, 12) == 0 && a[12] == b[12] + 1 &&
+          memcmp(a + 16, b + 16, lb - 20) == 0);
+    remove("/tmp/lamina_test_layers_v1.lmn");
+    free(a);
+    free(b);
+    lm_net_free(net);
+}
+
+/* A net with the new kinds and an input shape is written as version 2
+ * and reads back with the same layers, shapes, parameters, state and
+ * predictions; saving it again gives the same bytes. */
+static void v2_round_trip(void)
+{
+    lm_net *a, *b = NULL;
+    CHECK_OK(lm_net_new(&a, 12));
+    CHECK_OK(lm_net_set_input_shape(a, 3, 2, 2));
+    CHECK_OK(lm_net_add_batchnorm(a, 0.2f, 1e-4f));
+    CHECK_OK(lm_net_add_dense(a, 7, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dropout(a, 0.25f));
+    CHECK_OK(lm_net_add_dense(a, 3, LM_SOFTMAX, LM_NO_BIAS));
+    lm_rng rng = lm_rng_seed(2);
+    CHECK_OK(lm_net_init(a, LM_INIT_HE, &rng));
+    float *st = lm_net_state(a);
+    for (size_t i = 0; i < lm_net_n_state(a); i++) st[i] = 0.5f + (float)i;
+    unsigned char *buf;
+    size_t len, len2;
+    const char *p = "/tmp/lamina_test_layers_v2.lmn", *q = "/tmp/lamina_test_layers_v2b.lmn";
+    CHECK_OK(lm_net_save(a, p));
+    CHECK_OK(lm_net_load(&b, p));
+    if (!b) return;
+    buf = slurp(p, &len);
+    CHECK(buf && buf[8] == 2);
+    CHECK(lm_net_n_layers(b) == 4 && lm_net_n_params(b) == lm_net_n_params(a) && lm_net_n_state(b) == 6);
+    CHECK(memcmp(lm_net_params(a), lm_net_params(b), lm_net_n_params(a) * sizeof(float)) == 0);
+    CHECK(memcmp(lm_net_state(a), lm_net_state(b), 6 * sizeof(float)) == 0);
+    for (int l = 0; l < 4; l++) {
+        lm_layer_info x, y;
+        CHECK_OK(lm_net_layer(a, l, &x));
+        CHECK_OK(lm_net_layer(b, l, &y));
+        CHECK(x.kind == y.kind && x.n_in == y.n_in && x.n_out == y.n_out && x.in_c == y.in_c && x.in_h == y.in_h &&
+              x.out_w == y.out_w && x.act == y.act && x.has_bias == y.has_bias && x.n_params == y.n_params);
+    }
+    float x[24], ya[6], yb[6];
+    for (int i = 0; i < 24; i++) x[i] = (float)(i % 7) - 3;
+    CHECK_OK(lm_net_predict(a, x, 2, ya));
+    CHECK_OK(lm_net_predict(b, x, 2, yb));
+    CHECK(memcmp(ya, yb, sizeof ya) == 0);
+    CHECK_OK(lm_net_save(b, q));
+    unsigned char *buf2 = slurp(q, &len2);
+    CHECK(buf2 && len == len2 && memcmp(buf, buf2, len) == 0);
+    /* every truncation is refused, never a crash */
+    for (size_t cut = 0; cut < len; cut++) {
+        lm_net *c = NULL;
+        CHECKF(lm_net_load_mem(&c, buf, cut) == LM_EFORMAT && !c, "a file cut at %zu bytes loaded", cut);
+        lm_net_free(c);
+    }
+    remove(p);
+    remove(q);
+    free(buf);
+    free(buf2);
+    lm_net_free(a);
+    lm_net_free(b);
+}
+
+/* Bad specs name the layer and the shapes. */
+static void bad_specs_named(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 12));
+    CHECK_OK(lm_net_set_input_shape(net, 3, 2, 2));
+    CHECK(lm_net_add_dropout(net, 1.0f) == LM_EINVAL && strstr(lm_errmsg(), "layer 1 (dropout)") &&
+          strstr(lm_errmsg(), "(3, 2, 2)") && strstr(lm_errmsg(), "[0, 1)"));
+    CHECK(lm_net_add_dropout(net, -0.1f) == LM_EINVAL);
+    CHECK(lm_net_add_dropout(net, NAN) == LM_EINVAL);
+    CHECK(lm_net_add_batchnorm(net, 1.5f, 1e-5f) == LM_EINVAL && strstr(lm_errmsg(), "layer 1 (batchnorm)"));
+    CHECK(lm_net_add_batchnorm(net, 0.1f, 0.0f) == LM_EINVAL && strstr(lm_errmsg(), "eps"));
+    CHECK_OK(lm_net_add_dense(net, 4, LM_RELU, LM_BIAS));
+    CHECK(lm_net_add_dropout(net, 2.0f) == LM_EINVAL && strstr(lm_errmsg(), "layer 2 (dropout)") &&
+          strstr(lm_errmsg(), "(4, 1, 1)"));
+    CHECK(lm_net_n_layers(net) == 1);
+    lm_net_free(net);
+}
+
+/* A checkpoint keeps the batch-norm state, and resuming restores it. */
+static void checkpoint_keeps_state(void)
+{
+    enum { N = 32, IN = 5 };
+    float x[N * IN], y[N];
+    lm_rng r0 = lm_rng_seed(4);
+    for (int i = 0; i < N * IN; i++) x[i] = lm_rng_uniform(&r0) * 4 - 1;
+    for (int i = 0; i < N; i++) y[i] = x[i * IN] - x[i * IN + 1];
+    lm_data d = {.n = N, .nx = IN, .x = x, .y = y, .ny = 1};
+    lm_net *nets[2];
+    lm_train *tr[2];
+    lm_fit_opts o = lm_fit_defaults();
+    o.batch = 8;
+    o.optim.kind = LM_ADAM;
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(lm_net_new(&nets[k], IN));
+        CHECK_OK(lm_net_add_dense(nets[k], 6, LM_IDENTITY, LM_BIAS));
+        CHECK_OK(lm_net_add_batchnorm(nets[k], 0.1f, 1e-5f));
+        CHECK_OK(lm_net_add_dropout(nets[k], 0.2f));
+        CHECK_OK(lm_net_add_dense(nets[k], 1, LM_IDENTITY, LM_BIAS));
+        lm_rng rng = lm_rng_seed(8);
+        CHECK_OK(lm_net_init(nets[k], LM_INIT_XAVIER, &rng));
+        CHECK_OK(lm_train_new(&tr[k], nets[k], &o, &rng));
+    }
+    /* run 0 trains 4 epochs straight; run 1 trains 2, saves, resumes in a
+     * fresh trainer over a fresh net and trains 2 more */
+    for (int e = 0; e < 4; e++) CHECK_OK(lm_train_epoch(tr[0], &d, NULL));
+    for (int e = 0; e < 2; e++) CHECK_OK(lm_train_epoch(tr[1], &d, NULL));
+    const char *p = "/tmp/lamina_test_layers_ck.lmn";
+    CHECK_OK(lm_train_save(tr[1], p));
+    lm_train_free(tr[1]);
+    lm_net_free(nets[1]);
+    CHECK_OK(lm_net_new(&nets[1], IN));
+    CHECK_OK(lm_net_add_dense(nets[1], 6, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(nets[1], 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dropout(nets[1], 0.2f));
+    CHECK_OK(lm_net_add_dense(nets[1], 1, LM_IDENTITY, LM_BIAS));
+    lm_rng rng = lm_rng_seed(99);
+    CHECK_OK(lm_train_new(&tr[1], nets[1], &o, &rng));
+    CHECK_OK(lm_train_resume(tr[1], p));
+    for (int e = 0; e < 2; e++) CHECK_OK(lm_train_epoch(tr[1], &d, NULL));
+    CHECK(lm_net_state(nets[0])[0] != 0);
+    CHECK(memcmp(lm_net_params(nets[0]), lm_net_params(nets[1]), lm_net_n_params(nets[0]) * sizeof(float)) == 0);
+    CHECK(memcmp(lm_net_state(nets[0]), lm_net_state(nets[1]), lm_net_n_state(nets[0]) * sizeof(float)) == 0);
+    /* a net of another shape is refused */
+    lm_net *other;
+    lm_train *to;
+    CHECK_OK(lm_net_new(&other, IN));
+    CHECK_OK(lm_net_add_dense(other, 6, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(other, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dropout(other, 0.3f));
+    CHECK_OK(lm_net_add_dense(other, 1, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_train_new(&to, other, &o, &rng));
+    CHECK(lm_train_resume(to, p) == LM_EINVAL && strstr(lm_errmsg(), "architecture"));
+    lm_train_free(to);
+    lm_net_free(other);
+    remove(p);
+    for (int k = 0; k < 2; k++) {
+        lm_train_free(tr[k]);
+        lm_net_free(nets[k]);
+    }
+}
+
 int main(void)
 {
     RUN(kind_names);
@@ -348,5 +530,9 @@ int main(void)
     RUN(dropout_masks);
     RUN(batchnorm_modes);
     RUN(train_bits_threads);
+    RUN(v1_file_loads);
+    RUN(v2_round_trip);
+    RUN(bad_specs_named);
+    RUN(checkpoint_keeps_state);
     TEST_MAIN_END();
 }

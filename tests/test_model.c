@@ -147,7 +147,7 @@ static void wrong_magic_version_counts(void)
     CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), "magic"));
 
     memcpy(w, buf, len);
-    put32(w + 8, 2); /* a newer version */
+    put32(w + 8, 3); /* a newer version (2 is the layer kinds) */
     fix_crc(w, len);
     CHECK(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), "version"));
 

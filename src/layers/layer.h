@@ -116,6 +116,10 @@ extern const lm__kind lm__kind_batchnorm;
 /* The row of kind id, or NULL. */
 const lm__kind *lm__kind_of(int id);
 
+/* The layer cfg would be if added to net now (checks and shape
+ * inference, nothing allocated): what a reader checks against the bytes
+ * of a file before adding it. */
+lm_status lm__layer_make(const lm_net *net, const lm__layer_cfg *cfg, lm__layer *out);
 /* Adds a layer built from cfg through its kind's row (every
  * lm_net_add_* ends here): checks, shape inference, buffers grown. */
 lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg);
