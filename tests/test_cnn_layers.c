@@ -3,10 +3,11 @@
  * against central finite differences of the loss, in nets where each kind
  * also passes gradients back to an earlier layer; shapes reported per
  * layer; bad specs refused with a message naming the layer and shapes;
- * the same bits on 1, 2 and 3 threads. */
+ * the same bits on 1, 2 and 3 threads; a model file round trip. */
 #include "harness.h"
 
 #include <lamina.h>
+#include <unistd.h>
 
 /* A layer of a test net. */
 typedef struct spec {
@@ -271,11 +272,53 @@ static void threads_same_bits(void)
     free(ref), free(pref);
 }
 
+/* Save and load keep every kind's settings, shapes and predictions. */
+static void model_file_round_trip(void)
+{
+    static const netcase c = {"file", 2, 9, 8, 7,
+                              {CONV(3, 3, 2, 2, LM_PAD_SAME, LM_RELU, 1), MAXP(2, 1),
+                               CONV(4, 2, 2, 1, 1, LM_TANH, 0), AVGP(2, 2),
+                               CONV(2, 1, 1, 1, LM_PAD_VALID, LM_IDENTITY, 1), GAVG,
+                               DENSE(3, LM_SOFTMAX, 1)},
+                              LM_LOSS_CE, 1};
+    lm_net *a = build(&c, 5), *b = NULL;
+    if (!a) return;
+    char path[] = "/tmp/lamina_cnn_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    CHECK_OK(lm_net_save(a, path));
+    CHECK_OK(lm_net_load(&b, path));
+    unlink(path);
+    if (!b) {
+        lm_net_free(a);
+        return;
+    }
+    CHECK(lm_net_n_layers(b) == 7 && lm_net_n_params(b) == lm_net_n_params(a));
+    for (int l = 0; l < 7; l++) {
+        lm_layer_info x, y;
+        CHECK_OK(lm_net_layer(a, l, &x));
+        CHECK_OK(lm_net_layer(b, l, &y));
+        CHECKF(x.kind == y.kind && x.out_c == y.out_c && x.out_h == y.out_h && x.out_w == y.out_w &&
+                   x.act == y.act && x.has_bias == y.has_bias && x.n_params == y.n_params,
+               "layer %d differs after loading", l);
+    }
+    float x[3 * 144], ya[9], yb[9];
+    lm_rng rng = lm_rng_seed(1);
+    for (int i = 0; i < 3 * 144; i++) x[i] = lm_rng_uniform(&rng);
+    CHECK_OK(lm_net_predict(a, x, 3, ya));
+    CHECK_OK(lm_net_predict(b, x, 3, yb));
+    CHECK(!memcmp(ya, yb, sizeof ya));
+    lm_net_free(a);
+    lm_net_free(b);
+}
+
 int main(void)
 {
     RUN(grad_every_kind);
     RUN(shapes_reported);
     RUN(bad_specs_refused);
     RUN(threads_same_bits);
+    RUN(model_file_round_trip);
     TEST_MAIN_END();
 }

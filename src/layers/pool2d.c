@@ -3,9 +3,9 @@
  * stride) and global_avgpool (the mean of each channel over H and W).
  *
  * Layout (layers/layer.h): x (B, H, W, C) channels-last, y (B, OH, OW, C).
- * The windows cover the input without padding unless a model file asks
- * for it (lm_net_add_* give none); average pooling divides by the number
- * of real inputs in the window. Max pooling's training forward keeps the
+ * The windows cover the input without padding (the kernels could pad, but
+ * neither lm_net_add_* nor the model record asks for it), so average
+ * pooling divides by the window's size. Max pooling's training forward keeps the
  * winner of each output (int32) for its backward. No parameters. */
 #include "layers/layer.h"
 #include "kernels/conv.h"
@@ -92,28 +92,22 @@ static void avgpool_bwd(const lm__layer *L, const lm__bwd *a)
 
 static int no_regions(const lm__layer *L, lm__region *r) { return 0; }
 
-/* Record (docs/FORMAT.md): kh, kw, stride, padding (int32: -1 same,
- * -2 valid, else the number). */
+/* Record (docs/FORMAT.md): size; stride. The square window without
+ * padding is all lm_net_add_*pool2d can build (the kernels could do more). */
 static void pool_put(const lm__layer_cfg *c, uint32_t *w)
 {
     w[0] = (uint32_t)c->kh;
-    w[1] = (uint32_t)c->kw;
-    w[2] = (uint32_t)c->stride;
-    w[3] = (uint32_t)(int32_t)c->pad;
+    w[1] = (uint32_t)c->stride;
 }
 
 static lm_status pool_get(lm__layer_cfg *c, const uint32_t *w, int index)
 {
-    int32_t pad = (int32_t)w[3];
-    if (w[0] < 1 || w[0] > MAX_SIDE || w[1] < 1 || w[1] > MAX_SIDE || w[2] < 1 || w[2] > MAX_SIDE)
-        return lm__err(LM_EFORMAT, "layer %d (pooling): window %ux%u stride %u is out of range",
-                       index, w[0], w[1], w[2]);
-    if (pad < LM_PAD_VALID || pad >= MAX_SIDE)
-        return lm__err(LM_EFORMAT, "layer %d (pooling): bad padding %d", index, (int)pad);
-    c->kh = (int)w[0];
-    c->kw = (int)w[1];
-    c->stride = (int)w[2];
-    c->pad = (int)pad;
+    if (w[0] < 1 || w[0] > MAX_SIDE || w[1] < 1 || w[1] > MAX_SIDE)
+        return lm__err(LM_EFORMAT, "layer %d (pooling): window %u stride %u is out of range",
+                       index, w[0], w[1]);
+    c->kh = c->kw = (int)w[0];
+    c->stride = (int)w[1];
+    c->pad = 0;
     return LM_OK;
 }
 
@@ -125,7 +119,7 @@ const lm__kind lm__kind_maxpool2d = {
     .backward = maxpool_bwd,
     .workspace = maxpool_workspace,
     .regions = no_regions,
-    .n_words = 4,
+    .n_words = 2,
     .put = pool_put,
     .get = pool_get,
 };
@@ -137,7 +131,7 @@ const lm__kind lm__kind_avgpool2d = {
     .forward = avgpool_fwd,
     .backward = avgpool_bwd,
     .regions = no_regions,
-    .n_words = 4,
+    .n_words = 2,
     .put = pool_put,
     .get = pool_get,
 };
