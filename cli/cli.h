@@ -45,21 +45,33 @@ int cmd_info(int argc, char **argv);
 #define CLI_MAX_WIDTH (1 << 20)
 
 typedef struct cli_layer_spec {
-    int width;
+    int kind;    /* an lm_layer_kind */
+    int width;   /* dense: units; conv: filters; 0 for the other kinds */
     int act;     /* an lm_act, or -1 when the spec gave none */
     int no_bias; /* 1 when ":nobias" was given */
+    int kh, kw, stride, pad; /* conv (pad: LM_PAD_* or >= 0), pools (kh = kw = size) */
+    float rate;              /* dropout */
+    float momentum, eps;     /* batchnorm */
 } cli_layer_spec;
 
-/* Parses "256:relu,128:relu,10:softmax" into at most max layers. Returns
+/* Parses "conv:32:3x3:same,maxpool:2,256:relu,dropout:0.5,10:softmax" into
+ * at most max layers (the grammar is in spec.c and docs/CLI.md). Returns
  * the count, or -1 after printing a usage message. */
 int cli_spec_parse(const char *spec, cli_layer_spec *out, int max);
 
 /* Resolves the output layer against the data: n_out units with out_act.
- * Appends it when the last spec layer is a hidden one of another width;
- * fills a missing activation (relu for hidden layers, out_act for the
- * output). Returns the new count or -1 after a usage message. */
+ * Appends a dense output layer when the last spec layer is not dense or
+ * is a hidden one of another width; fills a missing activation (relu for
+ * hidden dense and conv layers, out_act for the output). Returns the new
+ * count or -1 after a usage message. */
 int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_act,
                      const char *what);
+
+/* Adds the layer l to net through its lm_net_add_* function. */
+lm_status cli_spec_add(lm_net *net, const cli_layer_spec *l);
+
+/* Writes one layer in the spec syntax ("256:relu", "dropout:0.5"). */
+void cli_spec_item_format(const cli_layer_spec *l, char *buf, size_t size);
 
 /* Writes the spec of a net in the same syntax ("256:relu,10:softmax"). */
 void cli_spec_format(const lm_net *net, char *buf, size_t size);

@@ -40,21 +40,44 @@ static int summarise_norm(const lm_net *net, norm_summary *s)
     return CLI_OK;
 }
 
+/* "(C, H, W)", or "(C)" for a flat shape. */
+static const char *shape_text(char *buf, size_t size, int c, int h, int w)
+{
+    if (h == 1 && w == 1) snprintf(buf, size, "(%d)", c);
+    else snprintf(buf, size, "(%d, %d, %d)", c, h, w);
+    return buf;
+}
+
+/* One row a layer, as Keras' summary(): kind, output shape, parameters,
+ * and the layer's settings in the --layers syntax. */
+static void print_layer_table(const lm_net *net)
+{
+    char sh[64];
+    lm_layer_info li;
+    if (lm_net_layer(net, 0, &li)) return;
+    printf("  %-3s %-15s %-16s %10s  %s\n", "#", "layer", "output shape", "params", "spec");
+    printf("  %-3s %-15s %s\n", "", "input", shape_text(sh, sizeof sh, li.in_c, li.in_h, li.in_w));
+    for (int i = 0; i < lm_net_n_layers(net); i++) {
+        if (lm_net_layer(net, i, &li)) break;
+        cli_layer_spec l = {li.kind, li.kind == LM_LAYER_DENSE ? li.n_out : li.out_c, li.act, !li.has_bias,
+                            li.kh, li.kw, li.stride, li.pad, li.rate, li.momentum, li.eps};
+        char item[160];
+        cli_spec_item_format(&l, item, sizeof item);
+        printf("  %-3d %-15s %-16s %10zu  %s\n", i + 1, lm_layer_kind_name(li.kind),
+               shape_text(sh, sizeof sh, li.out_c, li.out_h, li.out_w), li.n_params, item);
+    }
+}
+
 static void print_text(const char *path, const lm_net *net, const norm_summary *ns)
 {
     char spec[2048];
     cli_spec_format(net, spec, sizeof spec);
     printf("model:      %s\n", path);
     printf("layers:     %d inputs -> %s\n", lm_net_n_in(net), spec);
-    for (int i = 0; i < lm_net_n_layers(net); i++) {
-        lm_layer_info li;
-        if (lm_net_layer(net, i, &li)) break;
-        size_t np = (size_t)li.n_in * (size_t)li.n_out + (li.has_bias ? (size_t)li.n_out : 0);
-        printf("  %2d  dense %6d -> %-6d %-8s %-7s %zu params\n", i + 1, li.n_in, li.n_out,
-               lm_act_name(li.act), li.has_bias ? "bias" : "no bias", np);
-    }
+    print_layer_table(net);
     printf("params:     %zu (checksum %016llx)\n", lm_net_n_params(net),
            (unsigned long long)cli_params_hash(net));
+    if (lm_net_n_state(net)) printf("state:      %zu values (running statistics)\n", lm_net_n_state(net));
     if (!ns->present)
         printf("input norm: none\n");
     else if (ns->uniform)
@@ -92,8 +115,9 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
     for (int i = 0; i < lm_net_n_layers(net); i++) {
         lm_layer_info li;
         if (lm_net_layer(net, i, &li)) break;
-        printf("%s{\"in\": %d, \"out\": %d, \"activation\": \"%s\", \"bias\": %s}", i ? ", " : "",
-               li.n_in, li.n_out, lm_act_name(li.act), li.has_bias ? "true" : "false");
+        printf("%s{\"kind\": \"%s\", \"in\": %d, \"out\": %d, \"out_shape\": [%d, %d, %d], \"params\": %zu, "
+               "\"activation\": \"%s\", \"bias\": %s}", i ? ", " : "", lm_layer_kind_name(li.kind), li.n_in, li.n_out,
+               li.out_c, li.out_h, li.out_w, li.n_params, lm_act_name(li.act), li.has_bias ? "true" : "false");
     }
     printf("], \"normalisation\": ");
     if (!ns->present) {

@@ -29,7 +29,7 @@ static const char *const SCHEDULES[] = {"constant", "cosine", "step", NULL}; /* 
 
 typedef struct train_cfg {
     const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
-    const char *log, *plot, *target;
+    const char *log, *plot, *target, *input_shape;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
     int schedule; /* lm_lr_schedule */
@@ -81,8 +81,12 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
     specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);
     specs[i++] = opt_str("layers", &c->layers, "SPEC",
-                         "layers after the input, e.g. 256:relu,10:softmax (output optional)",
+                         "layers after the input, e.g. 256:relu,10:softmax (output optional); also "
+                         "conv:32:3x3:same, maxpool:2, avgpool:2, gap, dropout:0.5, batchnorm",
                          NULL);
+    specs[i++] = opt_str("input-shape", &c->input_shape, "CxHxW",
+                         "the shape of a CSV row for conv and pool layers, e.g. 1x28x28 (channels-last)",
+                         "IDX images: their own; CSV: flat");
     specs[i++] = opt_choice("loss", &c->loss, "NAME", LOSSES, "sse, mse, bce or ce",
                             "ce for classes, mse for numbers");
     specs[i++] = opt_choice("optimizer", &c->optim, "NAME", OPTIMS,
@@ -131,7 +135,7 @@ static int parse(train_run *r, int argc, char **argv)
     char *pos[1];
     int n_pos;
     int rc = opts_parse("train", specs, argc, argv, 2, pos, 0, &n_pos, "--data FILE --layers SPEC [options]",
-                        "Trains a dense network. Class targets (a CSV column of names, or IDX labels) "
+                        "Trains a network. Class targets (a CSV column of names, or IDX labels) "
                         "give a softmax\noutput with cross-entropy; numeric targets an identity "
                         "output with mean squared error.\nInputs are standardised per feature (CSV) "
                         "or scaled by 1/255 (byte images); the model keeps it.");
@@ -244,14 +248,24 @@ static int build_net(train_run *r, lm_rng *rng)
     n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, r->n_out, output_act((lm_loss)c->loss),
                          r->classes ? "classes" : "target values");
     if (n < 0) return CLI_EUSAGE;
-    int relu = 0;
+    int relu = 0, sc = r->fit->c, sh = r->fit->h, sw = r->fit->w;
+    if (c->input_shape) {
+        char extra;
+        if (sscanf(c->input_shape, "%dx%dx%d%c", &sc, &sh, &sw, &extra) != 3 || sc < 1 || sh < 1 || sw < 1 ||
+            (long long)sc * sh * sw != r->fit->nx) {
+            cli_err("train: --input-shape %s is not CxHxW with C*H*W = %d, the features of %s", c->input_shape,
+                    r->fit->nx, c->data);
+            return CLI_EUSAGE;
+        }
+    }
     lm_status st = lm_net_new(&r->net, r->fit->nx);
+    if (!st && sc > 0 && (st = lm_net_set_input_shape(r->net, sc, sh, sw))) return cli_lib_err(CLI_EUSAGE, NULL);
     for (int i = 0; i < n && !st; i++) {
         relu |= i < n - 1 && (l[i].act == LM_RELU || l[i].act == LM_LEAKY_RELU);
-        st = lm_net_add_dense(r->net, l[i].width, (lm_act)l[i].act,
-                              l[i].no_bias ? LM_NO_BIAS : LM_BIAS);
+        st = cli_spec_add(r->net, &l[i]);
     }
-    if (st) return cli_lib_err(st == LM_ENOMEM ? CLI_EUSAGE : CLI_EFAIL, NULL);
+    /* a spec that does not fit the data (a kernel larger than the image) is a usage error */
+    if (st) return cli_lib_err(st == LM_ENOMEM || st == LM_EINVAL ? CLI_EUSAGE : CLI_EFAIL, NULL);
     if (!opts_seen(r->specs, "init")) c->init = relu ? LM_INIT_HE : LM_INIT_XAVIER;
     if ((st = lm_net_init(r->net, (lm_init)c->init, rng))) return cli_lib_err(CLI_EFAIL, NULL);
     return CLI_OK;
@@ -275,10 +289,12 @@ static int check_resumed(train_run *r)
                          output_act((lm_loss)r->c.loss), "outputs");
     if (n < 0) return CLI_EUSAGE;
     size_t len = 0;
-    for (int i = 0; i < n && len < sizeof want; i++)
-        len += (size_t)snprintf(want + len, sizeof want - len, "%s%d:%s%s", i ? "," : "",
-                                l[i].width, lm_act_name((lm_act)l[i].act),
-                                l[i].no_bias ? ":nobias" : "");
+    want[0] = '\0';
+    for (int i = 0; i < n && len < sizeof want; i++) {
+        char item[160];
+        cli_spec_item_format(&l[i], item, sizeof item);
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s%s", i ? "," : "", item);
+    }
     cli_spec_format(r->net, have, sizeof have);
     if (strcmp(have, want) != 0) {
         cli_err("train: --layers %s does not match the resumed model (%s)", want, have);

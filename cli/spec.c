@@ -1,9 +1,25 @@
-/* spec.c - the layer spec: "256:relu,128:relu,10:softmax". Each item is
- * WIDTH[:ACT][:nobias]; the input layer is implied by the data. */
+/* spec.c - the layer spec of --layers: a comma-separated list, one item a
+ * layer, the input layer implied by the data. Items:
+ *
+ *   WIDTH[:ACT][:nobias]                 dense, e.g. 256:relu
+ *   conv:FILTERS:K|KHxKW[:OPT]...        conv2d; OPT is same, valid, pad=N,
+ *                                        stride=N, an activation or nobias
+ *                                        (defaults: valid, stride 1, relu)
+ *   maxpool:SIZE[:STRIDE]                max pooling (stride = size)
+ *   avgpool:SIZE[:STRIDE]                average pooling
+ *   gap                                  global average pooling
+ *   dropout:RATE                         dropout, RATE in [0, 1)
+ *   batchnorm[:MOMENTUM[:EPS]]           batch norm (0.1, 1e-5); also bn
+ *
+ * e.g. conv:32:3x3:same:relu,maxpool:2,conv:64:3x3:same:relu,maxpool:2,
+ * 128:relu,dropout:0.5,10:softmax. Shapes are checked by the library when
+ * the net is built (its messages name the layer and the shapes). */
 #include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,13 +34,155 @@ static int parse_act(const char *s, size_t len)
     return lm_act_from_name(name);
 }
 
+/* [q, q + len) equals the word w. */
+static int is(const char *q, size_t len, const char *w) { return strlen(w) == len && strncmp(q, w, len) == 0; }
+
+/* A whole decimal integer in [lo, hi] from [q, q + len); -1 if not one. */
+static long long whole(const char *q, size_t len, long long lo, long long hi)
+{
+    long long v = 0;
+    if (len == 0) return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)q[i])) return -1;
+        if (v <= hi) v = v * 10 + (q[i] - '0');
+    }
+    return v < lo || v > hi ? -1 : v;
+}
+
+/* A finite float from [q, q + len); 0 if not one. */
+static int number(const char *q, size_t len, float *out)
+{
+    char buf[64], *end;
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, q, len);
+    buf[len] = '\0';
+    errno = 0;
+    float v = strtof(buf, &end);
+    if (*end || errno || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+/* The fields of an item split at ':' (at most max). */
+typedef struct fields {
+    const char *s[8];
+    size_t len[8];
+    int n;
+} fields;
+
+static int split(const char *s, const char *e, fields *f)
+{
+    f->n = 0;
+    for (;;) {
+        const char *c = memchr(s, ':', (size_t)(e - s));
+        if (f->n == 8) return -1;
+        f->s[f->n] = s;
+        f->len[f->n++] = (size_t)((c ? c : e) - s);
+        if (!c) return 0;
+        s = c + 1;
+    }
+}
+
+#define ITEM_ERR(...)                                                              \
+    do {                                                                           \
+        char m_[256];                                                              \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                      \
+        cli_err("--layers '%s': layer %d: %s", spec, idx + 1, m_);                 \
+        return -1;                                                                 \
+    } while (0)
+
+/* conv:FILTERS:K|KHxKW[:OPT]... */
+static int parse_conv(const char *spec, int idx, const fields *f, cli_layer_spec *l)
+{
+    if (f->n < 3) ITEM_ERR("expected conv:FILTERS:SIZE, e.g. conv:32:3x3:same:relu");
+    long long fl = whole(f->s[1], f->len[1], 1, CLI_MAX_WIDTH);
+    if (fl < 0) ITEM_ERR("conv filters '%.*s' are not a number in 1..%d", (int)f->len[1], f->s[1], CLI_MAX_WIDTH);
+    const char *k = f->s[2], *x = memchr(k, 'x', f->len[2]);
+    size_t kl = x ? (size_t)(x - k) : f->len[2];
+    long long kh = whole(k, kl, 1, 4096), kw = x ? whole(x + 1, f->len[2] - kl - 1, 1, 4096) : kh;
+    if (kh < 0 || kw < 0) ITEM_ERR("conv kernel '%.*s' is not K or KHxKW (1..4096)", (int)f->len[2], k);
+    l->width = (int)fl;
+    l->kh = (int)kh;
+    l->kw = (int)kw;
+    l->stride = 1;
+    l->pad = LM_PAD_VALID;
+    for (int i = 3; i < f->n; i++) {
+        const char *q = f->s[i];
+        size_t len = f->len[i];
+        int a;
+        long long v;
+        if (is(q, len, "same")) l->pad = LM_PAD_SAME;
+        else if (is(q, len, "valid")) l->pad = LM_PAD_VALID;
+        else if (is(q, len, "nobias")) l->no_bias = 1;
+        else if (is(q, len, "bias")) l->no_bias = 0;
+        else if (len > 4 && strncmp(q, "pad=", 4) == 0 && (v = whole(q + 4, len - 4, 0, 4096)) >= 0) l->pad = (int)v;
+        else if (len > 7 && strncmp(q, "stride=", 7) == 0 && (v = whole(q + 7, len - 7, 1, 4096)) >= 0)
+            l->stride = (int)v;
+        else if ((a = parse_act(q, len)) >= 0 && l->act < 0) l->act = a;
+        else
+            ITEM_ERR("conv option '%.*s' (options: same, valid, pad=N, stride=N, an activation, nobias)",
+                     (int)len, q);
+    }
+    return 0;
+}
+
 /* One item [s, e) into *l; 0 or -1 after a message. */
 static int parse_item(const char *spec, const char *s, const char *e, int idx,
                       cli_layer_spec *l)
 {
+    memset(l, 0, sizeof *l);
+    l->act = -1;
+    l->kind = LM_LAYER_DENSE;
     const char *p = s;
+    if (p != e && !isdigit((unsigned char)*p)) {
+        fields f;
+        if (split(s, e, &f)) ITEM_ERR("too many ':' fields in '%.*s'", (int)(e - s), s);
+        const char *k = f.s[0];
+        size_t kl = f.len[0];
+        long long v;
+        if (is(k, kl, "conv") || is(k, kl, "conv2d")) {
+            l->kind = LM_LAYER_CONV2D;
+            return parse_conv(spec, idx, &f, l);
+        }
+        if (is(k, kl, "maxpool") || is(k, kl, "avgpool")) {
+            l->kind = k[0] == 'm' ? LM_LAYER_MAXPOOL2D : LM_LAYER_AVGPOOL2D;
+            if (f.n < 2 || f.n > 3 || (v = whole(f.s[1], f.len[1], 1, 4096)) < 0)
+                ITEM_ERR("expected %.*s:SIZE or %.*s:SIZE:STRIDE, e.g. %.*s:2", (int)kl, k, (int)kl, k, (int)kl, k);
+            l->kh = l->kw = l->stride = (int)v;
+            if (f.n == 3 && (v = whole(f.s[2], f.len[2], 1, 4096)) < 0)
+                ITEM_ERR("pooling stride '%.*s' is not a number in 1..4096", (int)f.len[2], f.s[2]);
+            if (f.n == 3) l->stride = (int)v;
+            l->act = LM_IDENTITY;
+            return 0;
+        }
+        if (is(k, kl, "gap") || is(k, kl, "globalavgpool")) {
+            if (f.n != 1) ITEM_ERR("gap takes no settings");
+            l->kind = LM_LAYER_GLOBAL_AVGPOOL;
+            l->act = LM_IDENTITY;
+            return 0;
+        }
+        if (is(k, kl, "dropout")) {
+            l->kind = LM_LAYER_DROPOUT;
+            if (f.n != 2 || !number(f.s[1], f.len[1], &l->rate) || !(l->rate >= 0 && l->rate < 1))
+                ITEM_ERR("expected dropout:RATE with RATE in [0, 1), e.g. dropout:0.5");
+            l->act = LM_IDENTITY;
+            return 0;
+        }
+        if (is(k, kl, "batchnorm") || is(k, kl, "bn")) {
+            l->kind = LM_LAYER_BATCHNORM;
+            l->momentum = 0.1f;
+            l->eps = 1e-5f;
+            if (f.n > 3 || (f.n > 1 && !number(f.s[1], f.len[1], &l->momentum)) ||
+                (f.n > 2 && !number(f.s[2], f.len[2], &l->eps)) || !(l->momentum >= 0 && l->momentum <= 1) ||
+                !(l->eps > 0))
+                ITEM_ERR("expected batchnorm[:MOMENTUM[:EPS]] with MOMENTUM in [0, 1] and EPS > 0");
+            l->act = LM_IDENTITY;
+            return 0;
+        }
+    }
     if (p == e || !isdigit((unsigned char)*p)) {
-        cli_err("--layers '%s': layer %d: expected a width like 64 or 64:relu, found '%.*s'",
+        cli_err("--layers '%s': layer %d: expected a width like 64 or 64:relu, found '%.*s' "
+                "(or conv, maxpool, avgpool, gap, dropout, batchnorm)",
                 spec, idx + 1, (int)(e - s), s);
         return -1;
     }
@@ -39,8 +197,6 @@ static int parse_item(const char *spec, const char *s, const char *e, int idx,
         return -1;
     }
     l->width = (int)w;
-    l->act = -1;
-    l->no_bias = 0;
     while (p < e) {
         if (*p != ':') {
             cli_err("--layers '%s': layer %d: unexpected '%.*s' after the width", spec,
@@ -98,8 +254,8 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
                      const char *what)
 {
     cli_layer_spec *last = &l[n - 1];
-    if (last->width != n_out) {
-        if (last->act >= 0 && output_only(last->act)) {
+    if (last->kind != LM_LAYER_DENSE || last->width != n_out) {
+        if (last->kind == LM_LAYER_DENSE && last->act >= 0 && output_only(last->act)) {
             cli_err("--layers: the output layer has %d units but the data has %d %s "
                     "(make the last layer %d:%s, or drop it to have it added)",
                     last->width, n_out, what, n_out, lm_act_name((lm_act)last->act));
@@ -110,15 +266,71 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
             return -1;
         }
         // The spec lists hidden layers only: append the output layer.
+        memset(&l[n], 0, sizeof l[n]);
+        l[n].kind = LM_LAYER_DENSE;
         l[n].width = n_out;
         l[n].act = -1;
-        l[n].no_bias = 0;
         n++;
     }
     for (int i = 0; i < n - 1; i++)
         if (l[i].act < 0) l[i].act = LM_RELU;
     if (l[n - 1].act < 0) l[n - 1].act = (int)out_act;
     return n;
+}
+
+lm_status cli_spec_add(lm_net *net, const cli_layer_spec *l)
+{
+    int bias = l->no_bias ? LM_NO_BIAS : LM_BIAS;
+    switch (l->kind) {
+    case LM_LAYER_CONV2D:
+        return lm_net_add_conv2d(net, l->width, l->kh, l->kw, l->stride, l->pad, (lm_act)l->act, bias);
+    case LM_LAYER_MAXPOOL2D: return lm_net_add_maxpool2d(net, l->kh, l->stride);
+    case LM_LAYER_AVGPOOL2D: return lm_net_add_avgpool2d(net, l->kh, l->stride);
+    case LM_LAYER_GLOBAL_AVGPOOL: return lm_net_add_global_avgpool(net);
+    case LM_LAYER_DROPOUT: return lm_net_add_dropout(net, l->rate);
+    case LM_LAYER_BATCHNORM: return lm_net_add_batchnorm(net, l->momentum, l->eps);
+    default: return lm_net_add_dense(net, l->width, (lm_act)l->act, bias);
+    }
+}
+
+/* The shortest text that reads back as the same float. */
+static void short_float(char *buf, size_t size, float v)
+{
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, size, "%.*g", digits, (double)v);
+        if (strtof(buf, NULL) == v) return;
+    }
+}
+
+void cli_spec_item_format(const cli_layer_spec *l, char *buf, size_t size)
+{
+    char a[32], b[32], pad[24];
+    const char *act = l->act >= 0 ? lm_act_name((lm_act)l->act) : "?";
+    switch (l->kind) {
+    case LM_LAYER_CONV2D:
+        if (l->pad == LM_PAD_SAME) snprintf(pad, sizeof pad, "same");
+        else if (l->pad == LM_PAD_VALID) snprintf(pad, sizeof pad, "valid");
+        else snprintf(pad, sizeof pad, "pad=%d", l->pad);
+        snprintf(a, sizeof a, ":stride=%d", l->stride);
+        snprintf(buf, size, "conv:%d:%dx%d:%s:%s%s%s", l->width, l->kh, l->kw, pad, act,
+                 l->stride != 1 ? a : "", l->no_bias ? ":nobias" : "");
+        break;
+    case LM_LAYER_MAXPOOL2D:
+    case LM_LAYER_AVGPOOL2D:
+        snprintf(buf, size, "%s:%d:%d", l->kind == LM_LAYER_MAXPOOL2D ? "maxpool" : "avgpool", l->kh, l->stride);
+        break;
+    case LM_LAYER_GLOBAL_AVGPOOL: snprintf(buf, size, "gap"); break;
+    case LM_LAYER_DROPOUT:
+        short_float(a, sizeof a, l->rate);
+        snprintf(buf, size, "dropout:%s", a);
+        break;
+    case LM_LAYER_BATCHNORM:
+        short_float(a, sizeof a, l->momentum);
+        short_float(b, sizeof b, l->eps);
+        snprintf(buf, size, "batchnorm:%s:%s", a, b);
+        break;
+    default: snprintf(buf, size, "%d:%s%s", l->width, act, l->no_bias ? ":nobias" : ""); break;
+    }
 }
 
 void cli_spec_format(const lm_net *net, char *buf, size_t size)
@@ -128,7 +340,10 @@ void cli_spec_format(const lm_net *net, char *buf, size_t size)
     for (int i = 0; i < lm_net_n_layers(net) && len < size; i++) {
         lm_layer_info li;
         if (lm_net_layer(net, i, &li) != LM_OK) break;
-        len += (size_t)snprintf(buf + len, size - len, "%s%d:%s%s", i ? "," : "", li.n_out,
-                                lm_act_name(li.act), li.has_bias ? "" : ":nobias");
+        cli_layer_spec l = {li.kind, li.kind == LM_LAYER_DENSE ? li.n_out : li.out_c, li.act, !li.has_bias,
+                            li.kh, li.kw, li.stride, li.pad, li.rate, li.momentum, li.eps};
+        char item[160];
+        cli_spec_item_format(&l, item, sizeof item);
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", item);
     }
 }

@@ -19,22 +19,29 @@ static void check(int ok, const char *why)
     }
 }
 
-/* Builds a 4-input net from l (n) unless it would be large; NULL then. */
+/* Builds a 4-input net from l (n) unless it would be large; NULL then, or
+ * when a spatial layer does not fit the flat input (the library's check). */
 static lm_net *build(const cli_layer_spec *l, int n)
 {
     size_t params = 0;
     int prev = 4;
     for (int i = 0; i < n; i++) {
+        if (l[i].kind != LM_LAYER_DENSE) continue;
         params += (size_t)prev * (size_t)l[i].width + (size_t)l[i].width;
         prev = l[i].width;
     }
     if (params > ((size_t)1 << 20)) return NULL;
     lm_net *net = NULL;
     check(lm_net_new(&net, 4) == LM_OK, "lm_net_new failed");
-    for (int i = 0; i < n; i++)
-        check(lm_net_add_dense(net, l[i].width, (lm_act)l[i].act,
-                               l[i].no_bias ? LM_NO_BIAS : LM_BIAS) == LM_OK,
-              "a resolved spec does not build");
+    for (int i = 0; i < n; i++) {
+        lm_status st = cli_spec_add(net, &l[i]);
+        int spatial = l[i].kind != LM_LAYER_DENSE && l[i].kind != LM_LAYER_DROPOUT && l[i].kind != LM_LAYER_BATCHNORM;
+        if (st != LM_OK && spatial) {
+            lm_net_free(net);
+            return NULL;
+        }
+        check(st == LM_OK, "a resolved spec does not build");
+    }
     return net;
 }
 
@@ -49,8 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(n == -1 || (n >= 1 && n <= CLI_MAX_SPEC_LAYERS), "bad layer count");
     if (n > 0) {
         for (int i = 0; i < n; i++)
-            check(l[i].width >= 1 && l[i].width <= CLI_MAX_WIDTH && l[i].act >= -1 &&
-                      l[i].act < LM_ACT_COUNT,
+            check(l[i].kind >= 0 && l[i].kind < LM_LAYER_KIND_COUNT && l[i].act >= -1 && l[i].act < LM_ACT_COUNT &&
+                      ((l[i].kind != LM_LAYER_DENSE && l[i].kind != LM_LAYER_CONV2D) ||
+                       (l[i].width >= 1 && l[i].width <= CLI_MAX_WIDTH)),
                   "a parsed layer is out of range");
         int n_out = 1 + (int)(size % 10);
         lm_act out_act = size % 2 ? LM_SOFTMAX : LM_IDENTITY;
@@ -69,8 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int m = cli_spec_parse(buf, again, CLI_MAX_SPEC_LAYERS + 1);
         check(m == n, "a formatted spec parses to another layer count");
         for (int i = 0; i < m; i++)
-            check(again[i].width == l[i].width && again[i].act == l[i].act &&
-                      again[i].no_bias == l[i].no_bias,
+            check(again[i].kind == l[i].kind && again[i].width == l[i].width && again[i].act == l[i].act &&
+                      again[i].no_bias == l[i].no_bias && again[i].rate == l[i].rate &&
+                      again[i].momentum == l[i].momentum && again[i].eps == l[i].eps,
                   "a formatted spec parses to other layers");
         lm_net_free(net);
     }

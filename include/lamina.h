@@ -220,6 +220,9 @@ typedef struct lm_layer_info {
     int in_c, in_h, in_w;    /* input shape (C, H, W) */
     int out_c, out_h, out_w; /* output shape */
     size_t n_params;         /* the layer's parameters */
+    int kh, kw, stride, pad; /* conv2d and pools (pad: conv2d's, LM_PAD_* or >= 0) */
+    float rate;              /* dropout */
+    float momentum, eps;     /* batchnorm */
 } lm_layer_info;
 
 LM_API lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info);
@@ -295,6 +298,10 @@ typedef struct lm_data {
     char **class_names;   /* (n_classes) or NULL: names from the file */
     char **feature_names; /* (nx) or NULL */
     void *owned_;         /* internal: memory freed by lm_data_free */
+    /* Appended: the shape (C, H, W) of a row, stored channels-last (see
+     * lm_net_set_input_shape), when the file has one (IDX images: (1, H, W)
+     * for N x H x W, (C, H, W) for N x H x W x C); all 0 for flat rows. */
+    int c, h, w;
 } lm_data;
 
 /* Frees what a reader allocated and zeroes *d. Safe on a zeroed struct. */

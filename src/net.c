@@ -73,7 +73,9 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
     const lm__layer *L = &net->layers[i];
     *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off != SIZE_MAX ? L->w_off : L->p_off,
                             L->has_bias ? L->b_off : (size_t)-1, L->kind->id,
-                            L->in.c, L->in.h, L->in.w, L->out.c, L->out.h, L->out.w, L->n_par};
+                            L->in.c, L->in.h, L->in.w, L->out.c, L->out.h, L->out.w, L->n_par,
+                            L->cfg.kh, L->cfg.kw, L->cfg.stride, L->cfg.pad, L->cfg.rate,
+                            L->cfg.momentum, L->cfg.eps};
     return LM_OK;
 }
 

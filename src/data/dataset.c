@@ -156,7 +156,7 @@ lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
 static lm_status take_rows(const lm_data *d, const size_t *perm, size_t n, lm_data *out)
 {
     lm_data r = {.n = n, .nx = d->nx, .x_type = d->x_type, .n_classes = d->n_classes,
-                 .ny = d->y ? d->ny : 0};
+                 .ny = d->y ? d->ny : 0, .c = d->c, .h = d->h, .w = d->w};
     size_t row_bytes = (size_t)d->nx * x_elem_size(d->x_type);
     lm_status st = LM_ENOMEM;
     memset(out, 0, sizeof *out);

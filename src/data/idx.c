@@ -384,6 +384,12 @@ static lm_status idx_read(lm_data *d, idx_src *si, idx_src *sl, const char *imag
     }
     d->n = hi.dims[0];
     d->nx = (int)nx;
+    /* images keep their shape: rows (H, W) of C values each, channels-last */
+    if (hi.ndims == 3 || hi.ndims == 4) {
+        d->c = hi.ndims == 4 ? (int)hi.dims[3] : 1;
+        d->h = (int)hi.dims[1];
+        d->w = (int)hi.dims[2];
+    }
     if ((st = read_images(si, &hi, d)) != LM_OK) return st;
     if (labels) st = read_labels(sl, &hl, d);
     return st;
