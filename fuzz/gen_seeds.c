@@ -130,6 +130,17 @@ static void models(void)
         lm_train_free(t);
     }
     lm_net_free(net);
+
+    /* version 2: conv2d (same, numeric padding, stride 2, no bias), max,
+     * average and global average pooling */
+    if (lm_net_new(&net, 48) || lm_net_set_input_shape(net, 3, 4, 4) ||
+        lm_net_add_conv2d(net, 4, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS) ||
+        lm_net_add_maxpool2d(net, 2, 1) || lm_net_add_conv2d(net, 3, 2, 3, 2, 1, LM_TANH, LM_NO_BIAS) ||
+        lm_net_add_avgpool2d(net, 2, 1) || lm_net_add_global_avgpool(net) ||
+        lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS) || lm_net_init(net, LM_INIT_HE, &rng))
+        die("cnn net");
+    model_seed("cnn_v2", net, NULL, 1);
+    lm_net_free(net);
     put("model", "empty.model", "", 0);
     put("model", "magic_only.model", "\x89LMN\r\n\x1a\n", 8);
 }
