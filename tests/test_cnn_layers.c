@@ -227,6 +227,31 @@ static void bad_specs_refused(void)
     lm_net_free(net);
 }
 
+/* A batch whose im2col matrix would pass the GEMM's int sizes is refused
+ * when the trainer sizes its workspace, before any allocation, even with
+ * the allocation limit lifted (which alone would let it through). */
+static void workspace_too_large_refused(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 1 << 20));
+    CHECK_OK(lm_net_set_input_shape(net, 1, 1024, 1024));
+    CHECK_OK(lm_net_add_conv2d(net, 1, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS));
+    lm_rng rng = lm_rng_seed(1);
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.batch = 256; /* 256 * 1024 * 1024 * 9 floats of im2col > INT_MAX */
+    lm_train *t = NULL;
+    uint64_t limit = lm_alloc_limit();
+    lm_set_alloc_limit(UINT64_MAX);
+    lm_status st = lm_train_new(&t, net, &o, &rng);
+    lm_set_alloc_limit(limit);
+    CHECKF(st == LM_ENOMEM && strstr(lm_errmsg(), "256 rows is too large"), "%s: %s",
+           lm_status_name(st), lm_errmsg());
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
 /* One training step's gradients and predictions are the same bits on 1,
  * 2 and 3 threads, at a batch big enough that the kernels split. */
 static void threads_same_bits(void)
@@ -318,6 +343,7 @@ int main(void)
     RUN(grad_every_kind);
     RUN(shapes_reported);
     RUN(bad_specs_refused);
+    RUN(workspace_too_large_refused);
     RUN(threads_same_bits);
     RUN(model_file_round_trip);
     TEST_MAIN_END();
