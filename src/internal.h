@@ -96,6 +96,7 @@ struct lm_ws {
     int fused;     /* the last forward took the fused path */
     float **saved; /* n_layers: what layer l's forward keeps for its backward, or NULL */
     float *tmp;    /* scratch any layer may use during one call, or NULL */
+    size_t layer_floats; /* floats of saved and tmp: a net of other kinds needs others */
     float *mem;    /* the single allocation behind all of the above */
 };
 

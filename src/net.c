@@ -475,6 +475,7 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     }
     ws->saved = saved;
     ws->tmp = tmp ? p : NULL;
+    ws->layer_floats = layer_floats(net, rows);
     *out = ws;
     return LM_OK;
 }
@@ -592,7 +593,8 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
 {
     lm_status st = check_predict(net, x, y);
     if (st) return st;
-    int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in;
+    int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in &&
+               ws->layer_floats == layer_floats(net, ws->rows);
     for (int l = 0; fits && l < net->n_layers; l++) fits = ws->widths[l + 1] == net->layers[l].n_out;
     if (!fits) return lm__err(LM_EINVAL, "predict: the workspace was made for a net of another shape");
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
