@@ -50,8 +50,8 @@ size_t lm_net_n_params(const lm_net *net) { return net->n_params; }
 float *lm_net_params(lm_net *net) { return net->params; }
 const float *lm_net_params_const(const lm_net *net) { return net->params; }
 float *lm_net_grads(lm_net *net) { return net->grads; }
-size_t lm_net_n_state(const lm_net *net) { return net->n_state; }
-float *lm_net_state(lm_net *net) { return net->state; }
+size_t lm_net_n_state(const lm_net *net) { return net ? net->n_state : 0; }
+float *lm_net_state(lm_net *net) { return net ? net->state : NULL; }
 
 int lm_net_n_out(const lm_net *net)
 {

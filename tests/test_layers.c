@@ -68,6 +68,13 @@ static void unbuilt_kinds_refused(void)
     CHECK(lm_net_add_dense(net, 4, LM_RELU, 7) == LM_EINVAL);
     CHECK(lm_net_n_layers(net) == 0 && lm_net_n_params(net) == 0);
     lm_net_free(net);
+    /* the new functions refuse a NULL net */
+    CHECK(lm_net_set_input_shape(NULL, 1, 1, 1) == LM_EINVAL);
+    CHECK(lm_net_add_dropout(NULL, 0.1f) == LM_EINVAL && lm_net_add_batchnorm(NULL, 0.1f, 1e-5f) == LM_EINVAL);
+    CHECK(lm_net_add_conv2d(NULL, 1, 1, 1, 1, 0, LM_RELU, LM_BIAS) == LM_EINVAL);
+    CHECK(lm_net_add_maxpool2d(NULL, 2, 2) == LM_EINVAL && lm_net_add_avgpool2d(NULL, 2, 2) == LM_EINVAL);
+    CHECK(lm_net_add_global_avgpool(NULL) == LM_EINVAL);
+    CHECK(lm_net_n_state(NULL) == 0 && lm_net_state(NULL) == NULL);
 }
 
 /* A clone goes through the table too: same layers, same parameters, same
