@@ -110,6 +110,7 @@ struct lm_net {
     float *grads;  /* (n_params) */
     size_t n_state;
     float *state;  /* (n_state) the layers' non-parameter state, or NULL */
+    int n_random;  /* layers that draw random numbers in training (dropout) */
     float *norm_mean, *norm_scale; /* (n_in) each, or NULL */
     int n_classes;
     char **class_names; /* (n_classes) or NULL */

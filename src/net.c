@@ -176,6 +176,7 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     net->layers[net->n_layers++] = L;
     net->n_params = total;
     net->n_state += L.n_state;
+    net->n_random += (K->flags & LM__KIND_RANDOM) != 0;
     if (K->start) K->start(&L, net->params + L.p_off, net->state ? net->state + L.s_off : NULL);
     lm_ws_free(net->ws); /* shapes changed */
     net->ws = NULL;
