@@ -96,6 +96,7 @@ struct lm_ws {
     int fused;     /* the last forward took the fused path */
     float **saved; /* n_layers: what layer l's forward keeps for its backward, or NULL */
     float *tmp;    /* scratch any layer may use during one call, or NULL */
+    size_t layer_floats; /* floats of saved and tmp: a net of other kinds needs others */
     float *mem;    /* the single allocation behind all of the above */
 };
 
@@ -109,6 +110,7 @@ struct lm_net {
     float *grads;  /* (n_params) */
     size_t n_state;
     float *state;  /* (n_state) the layers' non-parameter state, or NULL */
+    int n_random;  /* layers that draw random numbers in training (dropout) */
     float *norm_mean, *norm_scale; /* (n_in) each, or NULL */
     int n_classes;
     char **class_names; /* (n_classes) or NULL */

@@ -50,8 +50,8 @@ size_t lm_net_n_params(const lm_net *net) { return net->n_params; }
 float *lm_net_params(lm_net *net) { return net->params; }
 const float *lm_net_params_const(const lm_net *net) { return net->params; }
 float *lm_net_grads(lm_net *net) { return net->grads; }
-size_t lm_net_n_state(const lm_net *net) { return net->n_state; }
-float *lm_net_state(lm_net *net) { return net->state; }
+size_t lm_net_n_state(const lm_net *net) { return net ? net->n_state : 0; }
+float *lm_net_state(lm_net *net) { return net ? net->state : NULL; }
 
 int lm_net_n_out(const lm_net *net)
 {
@@ -176,6 +176,7 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     net->layers[net->n_layers++] = L;
     net->n_params = total;
     net->n_state += L.n_state;
+    net->n_random += (K->flags & LM__KIND_RANDOM) != 0;
     if (K->start) K->start(&L, net->params + L.p_off, net->state ? net->state + L.s_off : NULL);
     lm_ws_free(net->ws); /* shapes changed */
     net->ws = NULL;
@@ -475,6 +476,7 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     }
     ws->saved = saved;
     ws->tmp = tmp ? p : NULL;
+    ws->layer_floats = layer_floats(net, rows);
     *out = ws;
     return LM_OK;
 }
@@ -592,7 +594,8 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
 {
     lm_status st = check_predict(net, x, y);
     if (st) return st;
-    int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in;
+    int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in &&
+               ws->layer_floats == layer_floats(net, ws->rows);
     for (int l = 0; fits && l < net->n_layers; l++) fits = ws->widths[l + 1] == net->layers[l].n_out;
     if (!fits) return lm__err(LM_EINVAL, "predict: the workspace was made for a net of another shape");
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);

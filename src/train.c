@@ -140,7 +140,7 @@ static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels
     lm_net *net = t->net;
     int w = t->n_out;
     /* A step (grads) runs in training mode, an evaluation in inference. */
-    lm__mode mode = {grads, grads ? step_seed(t) : 0};
+    lm__mode mode = {grads, grads && net->n_random ? step_seed(t) : 0};
     lm__net_forward(net, t->ws, n, t->fused, &mode, pool);
     const float *out = t->ws->act[net->n_layers - 1];
     double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);

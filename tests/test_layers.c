@@ -68,6 +68,13 @@ static void unbuilt_kinds_refused(void)
     CHECK(lm_net_add_dense(net, 4, LM_RELU, 7) == LM_EINVAL);
     CHECK(lm_net_n_layers(net) == 0 && lm_net_n_params(net) == 0);
     lm_net_free(net);
+    /* the new functions refuse a NULL net */
+    CHECK(lm_net_set_input_shape(NULL, 1, 1, 1) == LM_EINVAL);
+    CHECK(lm_net_add_dropout(NULL, 0.1f) == LM_EINVAL && lm_net_add_batchnorm(NULL, 0.1f, 1e-5f) == LM_EINVAL);
+    CHECK(lm_net_add_conv2d(NULL, 1, 1, 1, 1, 0, LM_RELU, LM_BIAS) == LM_EINVAL);
+    CHECK(lm_net_add_maxpool2d(NULL, 2, 2) == LM_EINVAL && lm_net_add_avgpool2d(NULL, 2, 2) == LM_EINVAL);
+    CHECK(lm_net_add_global_avgpool(NULL) == LM_EINVAL);
+    CHECK(lm_net_n_state(NULL) == 0 && lm_net_state(NULL) == NULL);
 }
 
 /* A clone goes through the table too: same layers, same parameters, same
@@ -518,6 +525,34 @@ static void checkpoint_keeps_state(void)
     }
 }
 
+/* A workspace fits only nets whose layers need the same buffers, not
+ * just the same widths. */
+static void ws_other_kinds_refused(void)
+{
+    lm_net *a, *b;
+    CHECK_OK(lm_net_new(&a, 3));
+    CHECK_OK(lm_net_add_dense(a, 4, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dropout(a, 0.5f));
+    CHECK_OK(lm_net_add_dense(a, 2, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_new(&b, 3));
+    CHECK_OK(lm_net_add_dense(b, 4, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(b, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(b, 2, LM_IDENTITY, LM_BIAS));
+    lm_ws *ws;
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[4], z[4];
+    CHECK_OK(lm_ws_new(&ws, a, 2));
+    CHECK_OK(lm_net_predict_ws(a, ws, x, 2, y));
+    CHECK(lm_net_predict_ws(b, ws, x, 2, y) == LM_EINVAL);
+    lm_ws_free(ws);
+    CHECK_OK(lm_ws_new(&ws, b, 2));
+    CHECK_OK(lm_net_predict_ws(b, ws, x, 2, y));
+    CHECK_OK(lm_net_predict(b, x, 2, z));
+    CHECK(memcmp(y, z, sizeof y) == 0);
+    lm_ws_free(ws);
+    lm_net_free(a);
+    lm_net_free(b);
+}
+
 int main(void)
 {
     RUN(kind_names);
@@ -534,5 +569,6 @@ int main(void)
     RUN(v2_round_trip);
     RUN(bad_specs_named);
     RUN(checkpoint_keeps_state);
+    RUN(ws_other_kinds_refused);
     TEST_MAIN_END();
 }

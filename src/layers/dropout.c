@@ -86,6 +86,7 @@ static lm_status dropout_get(lm__layer_cfg *c, const uint32_t *w, int index)
 const lm__kind lm__kind_dropout = {
     .name = "dropout",
     .id = LM_LAYER_DROPOUT,
+    .flags = LM__KIND_RANDOM,
     .infer = dropout_infer,
     .forward = dropout_fwd,
     .backward = dropout_bwd,

@@ -98,6 +98,8 @@ typedef struct lm__kind {
 /* The kind computes y = act(x W + b) with W (n_in, n_out) at w_off and b
  * at b_off: what the fused small-net path can run. */
 #define LM__KIND_MATMUL 1u
+/* The kind draws random numbers in training (from lm__mode.seed). */
+#define LM__KIND_RANDOM 2u
 #define LM__MAX_REGIONS 2
 #define LM__MAX_WORDS 16
 
