@@ -22,6 +22,13 @@
  *  - The library never prints and never exits.
  *  - Matrices are row-major float32. Shapes are noted as (rows, cols).
  *  - Randomness comes only from an lm_rng the caller passes in.
+ *  - Misuse gives a status, never a crash: a NULL pointer where a function
+ *    needs one is LM_EINVAL with a message naming the function and the
+ *    argument ("lm_net_init: rng is NULL"). Functions that return a value
+ *    return 0 (or NULL, -1 for the *_from_name lookups) for a NULL object;
+ *    the *_free functions accept NULL. Pointers documented as optional
+ *    (outputs such as a loss or an accuracy) may be NULL.
+ *  - A setter that refuses (or runs out of memory) changes nothing.
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -135,7 +142,9 @@ LM_API lm_status lm_net_new(lm_net **out, int n_in);
 
 /* Appends a dense layer y = act(x W + b) with n_out units. W is (in, out)
  * row-major, b is (out). flags: LM_BIAS or LM_NO_BIAS. Parameters are
- * zero until lm_net_init or lm_net_set_params. */
+ * zero until lm_net_init or lm_net_set_params. LM_EINVAL while a trainer
+ * (lm_train_new) or workspace (lm_ws_new) made for the net exists: their
+ * buffers are sized by its shape, which stays frozen until they are freed. */
 LM_API lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags);
 
 /* Draws every parameter from the given initialiser, layer by layer in
@@ -189,7 +198,8 @@ LM_API const char *lm_net_get_meta(const lm_net *net, const char *key); /* NULL 
 LM_API int lm_net_n_meta(const lm_net *net);
 LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value);
 
-/* Number of worker threads for this net's kernels (0 = all cores). */
+/* Number of worker threads for this net's kernels (0 = all cores).
+ * lm_net_threads answers the count in use (0 for a NULL net). */
 LM_API lm_status lm_net_set_threads(lm_net *net, int threads);
 LM_API int lm_net_threads(const lm_net *net);
 
@@ -200,7 +210,8 @@ LM_API int lm_net_threads(const lm_net *net);
 LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
 
 /* A per-caller workspace for concurrent inference on a shared net whose
- * parameters are not being changed. */
+ * parameters are not being changed. The net's shape is frozen while the
+ * workspace exists (see lm_net_add_dense): free it before the net. */
 typedef struct lm_ws lm_ws;
 LM_API lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows);
 LM_API void lm_ws_free(lm_ws *ws);
@@ -346,14 +357,17 @@ typedef struct lm_train lm_train;
 
 /* Prepares training for net with opts (copied) and the shuffling RNG
  * (copied). Checks that the loss fits the output layer. Allocates every
- * buffer for batches of up to opts->batch rows. */
+ * buffer for batches of up to opts->batch rows. The net's shape is frozen
+ * until lm_train_free (see lm_net_add_dense): free the trainer first. */
 LM_API lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
                        const lm_rng *rng);
 LM_API void lm_train_free(lm_train *t);
 
 /* One optimizer step on rows x (n, n_in) with targets: y (n, n_out) or
- * labels (n). The loss of the batch (before the step) goes to *loss.
- * n must not exceed the batch size given at lm_train_new. */
+ * labels (n). The loss of the batch (before the step) goes to *loss
+ * (loss may be NULL). n must not exceed the batch size given at
+ * lm_train_new. A label outside [0, n_out) (0 or 1 for a single output)
+ * is LM_EINVAL naming its row, before anything changes. */
 LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,
                         const int32_t *labels, size_t n, float *loss);
 
@@ -371,7 +385,9 @@ LM_API uint64_t lm_train_steps(const lm_train *t);
  * count, atomically; lm_train_resume continues exactly from such a file. */
 LM_API lm_status lm_train_save(const lm_train *t, const char *path);
 /* Loads the training state from path into t (whose net must have the same
- * architecture; parameters are replaced). */
+ * architecture; parameters are replaced). The state is checked first
+ * (LM_EFORMAT naming the field: NaN, infinite or negative moments, an
+ * absurd step count); on any failure t and its net are left as they were. */
 LM_API lm_status lm_train_resume(lm_train *t, const char *path);
 
 /* Loss and accuracy of net on d (accuracy NaN for regression). */
@@ -387,7 +403,8 @@ LM_API lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, 
 /* Low-level access used by gradient checks and custom loops: forward n
  * rows (n <= the training batch) through the net and return the loss,
  * then backward into lm_net_grads (overwritten, not accumulated).
- * Needs an lm_train for its buffers. */
+ * Needs an lm_train for its buffers. Labels are checked as lm_train_step
+ * checks them; loss may be NULL. */
 LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
                              const int32_t *labels, size_t n, float *loss);
 

@@ -5,6 +5,7 @@
 #include "lamina.h"
 #include "kernels/kernels.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,14 @@ lm_status lm__err(lm_status st, const char *fmt, ...)
 /* Prepends "prefix: " to the current message (adds context going up). */
 void lm__err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm__err_clear(void);
+
+/* Misuse is answered with a status, never a crash: each public function
+ * starts with LM_NONNULL(arg) for every pointer it needs, so a NULL gives
+ * LM_EINVAL and "lm_net_init: rng is NULL". */
+#define LM_NONNULL(p)                                                              \
+    do {                                                                           \
+        if (!(p)) return lm__err(LM_EINVAL, "%s: %s is NULL", __func__, #p);      \
+    } while (0)
 
 /* ------------------------------------------------------- safe sizes */
 
@@ -68,6 +77,7 @@ struct lm_ws {
     size_t small_rows; /* the most rows the plan's buffers hold */
     int fused;     /* the last forward took the fused path */
     float *mem;    /* the single allocation behind all of the above */
+    lm_net *frozen; /* the net lm_ws_new froze (see lm_net.users), else NULL */
 };
 
 struct lm_net {
@@ -85,7 +95,15 @@ struct lm_net {
     int threads;   /* requested; 0 = all cores */
     lm_pool *pool; /* created on first use */
     lm_ws *ws;     /* predict workspace, grown on demand */
+    /* Trainers and lm_ws_new workspaces referring to this net. Their
+     * buffers are sized by its shape, so while any exist the shape is
+     * frozen (lm_net_add_dense refuses). Atomic: workspaces for one
+     * shared net may be made and freed from several threads. */
+    atomic_int users;
 };
+
+/* Marks net as used (+1) or no longer used (-1) by a trainer or workspace. */
+void lm__net_use(lm_net *net, int delta);
 
 int lm__max_width(const lm_net *net);
 lm_pool *lm__net_pool(lm_net *net); /* NULL means run serially */

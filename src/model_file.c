@@ -180,7 +180,8 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
 
 lm_status lm_net_save(const lm_net *net, const char *path)
 {
-    if (!net || !path) return lm__err(LM_EINVAL, "lm_net_save: NULL argument");
+    LM_NONNULL(net);
+    LM_NONNULL(path);
     if (net->n_layers == 0) return lm__err(LM_EINVAL, "%s: a net without layers cannot be saved", path);
     unsigned char *buf;
     size_t len;
@@ -317,6 +318,34 @@ static const char *tag_text(uint32_t tag, char buf[16])
     return buf;
 }
 
+/* A checkpoint's training state passes the CRC when it was written
+ * corrupt, or forged: check what training would otherwise take on trust.
+ * A NaN or negative second moment, or an infinite one, makes Adam's step
+ * NaN or zero (training on silently with frozen weights); a step count
+ * near 2^64 wraps and divides by zero in the bias correction. */
+static lm_status check_train_state(const lm__train_state *t)
+{
+    /* 2^53: past it a double no longer counts steps exactly; at a step a
+     * nanosecond that is 285 years of training */
+    if (t->step > ((uint64_t)1 << 53))
+        return lm__err(LM_EFORMAT, "training state: step count %llu is out of range",
+                       (unsigned long long)t->step);
+    if (!(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]))
+        return lm__err(LM_EFORMAT, "training state: the RNG state is all zero (it would never change)");
+    int adam = t->optim_kind != LM_SGD;
+    if (adam ? !t->m || !t->v : t->v != NULL)
+        return lm__err(LM_EFORMAT, "training state: %s needs %s", lm_optim_name((lm_optim_kind)t->optim_kind),
+                       adam ? "first and second moments" : "no second moments");
+    for (size_t i = 0; t->m && i < t->n; i++)
+        if (!isfinite(t->m[i]))
+            return lm__err(LM_EFORMAT, "training state: first moment %zu is %s", i, isnan(t->m[i]) ? "NaN" : "infinite");
+    for (size_t i = 0; t->v && i < t->n; i++)
+        if (!(t->v[i] >= 0) || !isfinite(t->v[i]))
+            return lm__err(LM_EFORMAT, "training state: second moment %zu is %s", i,
+                           isnan(t->v[i]) ? "NaN" : t->v[i] < 0 ? "negative" : "infinite");
+    return LM_OK;
+}
+
 /* Everything in a section after ARCH needs the net it describes. */
 static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_state *ts, int *has_ts,
                               int *have_params)
@@ -386,6 +415,7 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         t.n = (size_t)n;
         if (has_m) st = get_f32s(r, n, &t.m, "optimizer moments");
         if (!st && has_v) st = get_f32s(r, n, &t.v, "optimizer moments");
+        if (!st) st = check_train_state(&t);
         if (st || !ts) {
             free(t.m);
             free(t.v);
@@ -491,14 +521,17 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
 
 lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len)
 {
-    if (!out || (!buf && len)) return lm__err(LM_EINVAL, "lm_net_load_mem: NULL argument");
+    LM_NONNULL(out);
+    *out = NULL;
+    if (!buf && len) return lm__err(LM_EINVAL, "lm_net_load_mem: buf is NULL");
     return lm__model_decode(buf, len, out, NULL, NULL);
 }
 
 lm_status lm_net_load(lm_net **out, const char *path)
 {
-    if (!out || !path) return lm__err(LM_EINVAL, "lm_net_load: NULL argument");
+    LM_NONNULL(out);
     *out = NULL;
+    LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
     lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);

@@ -9,7 +9,7 @@
 
 lm_status lm_net_new(lm_net **out, int n_in)
 {
-    if (!out) return lm__err(LM_EINVAL, "lm_net_new: out is NULL");
+    LM_NONNULL(out);
     *out = NULL;
     if (n_in < 1 || n_in > LM_MAX_WIDTH)
         return lm__err(LM_EINVAL, "input width %d is out of range 1..%d", n_in, LM_MAX_WIDTH);
@@ -42,15 +42,18 @@ void lm_net_free(lm_net *net)
     free(net);
 }
 
-int lm_net_n_in(const lm_net *net) { return net->n_in; }
-int lm_net_n_layers(const lm_net *net) { return net->n_layers; }
-size_t lm_net_n_params(const lm_net *net) { return net->n_params; }
-float *lm_net_params(lm_net *net) { return net->params; }
-const float *lm_net_params_const(const lm_net *net) { return net->params; }
-float *lm_net_grads(lm_net *net) { return net->grads; }
+/* The getters answer a NULL net with a neutral value (0 or NULL), as the
+ * header says. */
+int lm_net_n_in(const lm_net *net) { return net ? net->n_in : 0; }
+int lm_net_n_layers(const lm_net *net) { return net ? net->n_layers : 0; }
+size_t lm_net_n_params(const lm_net *net) { return net ? net->n_params : 0; }
+float *lm_net_params(lm_net *net) { return net ? net->params : NULL; }
+const float *lm_net_params_const(const lm_net *net) { return net ? net->params : NULL; }
+float *lm_net_grads(lm_net *net) { return net ? net->grads : NULL; }
 
 int lm_net_n_out(const lm_net *net)
 {
+    if (!net) return 0;
     return net->n_layers ? net->layers[net->n_layers - 1].n_out : net->n_in;
 }
 
@@ -64,6 +67,8 @@ int lm__max_width(const lm_net *net)
 
 lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
 {
+    LM_NONNULL(net);
+    LM_NONNULL(info);
     if (i < 0 || i >= net->n_layers)
         return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
     const lm__layer *L = &net->layers[i];
@@ -72,8 +77,16 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
     return LM_OK;
 }
 
+void lm__net_use(lm_net *net, int delta) { atomic_fetch_add(&net->users, delta); }
+
 lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
 {
+    LM_NONNULL(net);
+    int users = atomic_load(&net->users);
+    if (users)
+        return lm__err(LM_EINVAL, "lm_net_add_dense: the net's shape is frozen while %d trainer%s or "
+                       "workspace%s made for it exist%s; free them first", users, users > 1 ? "s" : "",
+                       users > 1 ? "s" : "", users > 1 ? "" : "s");
     if (n_out < 1 || n_out > LM_MAX_WIDTH)
         return lm__err(LM_EINVAL, "layer width %d is out of range 1..%d", n_out, LM_MAX_WIDTH);
     if ((unsigned)act >= LM_ACT_COUNT) return lm__err(LM_EINVAL, "unknown activation %d", (int)act);
@@ -115,8 +128,9 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
 
 lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
 {
+    LM_NONNULL(net);
+    LM_NONNULL(rng);
     if ((unsigned)init >= LM_INIT_COUNT) return lm__err(LM_EINVAL, "unknown initialiser %d", (int)init);
-    if (!rng) return lm__err(LM_EINVAL, "lm_net_init: rng is NULL");
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
         float *w = net->params + L->w_off;
@@ -141,30 +155,34 @@ lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
 
 lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale)
 {
+    LM_NONNULL(net);
+    /* Validated and copied before the old one is dropped: a refused or
+     * failed call leaves the net as it was. */
+    if (!mean != !scale) return lm__err(LM_EINVAL, "lm_net_set_norm: needs both mean and scale (or neither)");
+    float *m = NULL, *sc = NULL;
+    if (mean) {
+        for (int i = 0; i < net->n_in; i++)
+            if (!isfinite(mean[i]) || !isfinite(scale[i]))
+                return lm__err(LM_EINVAL, "lm_net_set_norm: normalisation of input %d is not finite", i);
+        m = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
+        sc = m ? lm__alloc((size_t)net->n_in, sizeof(float), "normalisation") : NULL;
+        if (!sc) {
+            free(m);
+            return LM_ENOMEM;
+        }
+        memcpy(m, mean, (size_t)net->n_in * sizeof(float));
+        memcpy(sc, scale, (size_t)net->n_in * sizeof(float));
+    }
     free(net->norm_mean);
     free(net->norm_scale);
-    net->norm_mean = net->norm_scale = NULL;
-    if (!mean && !scale) return LM_OK;
-    if (!mean || !scale) return lm__err(LM_EINVAL, "normalisation needs both mean and scale");
-    for (int i = 0; i < net->n_in; i++)
-        if (!isfinite(mean[i]) || !isfinite(scale[i]))
-            return lm__err(LM_EINVAL, "normalisation of input %d is not finite", i);
-    net->norm_mean = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
-    net->norm_scale = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
-    if (!net->norm_mean || !net->norm_scale) {
-        free(net->norm_mean);
-        free(net->norm_scale);
-        net->norm_mean = net->norm_scale = NULL;
-        return LM_ENOMEM;
-    }
-    memcpy(net->norm_mean, mean, (size_t)net->n_in * sizeof(float));
-    memcpy(net->norm_scale, scale, (size_t)net->n_in * sizeof(float));
+    net->norm_mean = m;
+    net->norm_scale = sc;
     return LM_OK;
 }
 
 int lm_net_get_norm(const lm_net *net, float *mean, float *scale)
 {
-    if (!net->norm_mean) return 0;
+    if (!net || !net->norm_mean) return 0;
     if (mean) memcpy(mean, net->norm_mean, (size_t)net->n_in * sizeof(float));
     if (scale) memcpy(scale, net->norm_scale, (size_t)net->n_in * sizeof(float));
     return 1;
@@ -174,6 +192,7 @@ int lm_net_get_norm(const lm_net *net, float *mean, float *scale)
 
 lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
 {
+    LM_NONNULL(net);
     if (names && n != lm_net_n_out(net) && !(n == 2 && lm_net_n_out(net) == 1))
         return lm__err(LM_EINVAL, "%d class names for a net with %d outputs", n, lm_net_n_out(net));
     char **copy = NULL;
@@ -196,12 +215,15 @@ lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
 
 const char *lm_net_class_name(const lm_net *net, int i)
 {
-    return net->class_names && i >= 0 && i < net->n_classes ? net->class_names[i] : NULL;
+    return net && net->class_names && i >= 0 && i < net->n_classes ? net->class_names[i] : NULL;
 }
 
 lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
 {
-    if (!key || !value || !*key) return lm__err(LM_EINVAL, "metadata needs a key and a value");
+    LM_NONNULL(net);
+    LM_NONNULL(key);
+    LM_NONNULL(value);
+    if (!*key) return lm__err(LM_EINVAL, "lm_net_set_meta: the key is empty");
     if (strlen(key) > LM_MAX_STRING || strlen(value) > LM_MAX_STRING)
         return lm__err(LM_EINVAL, "metadata '%.40s' is longer than %u bytes", key, LM_MAX_STRING);
     char *v = lm__strdup(value);
@@ -229,16 +251,17 @@ lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
 
 const char *lm_net_get_meta(const lm_net *net, const char *key)
 {
+    if (!net || !key) return NULL;
     for (int i = 0; i < net->n_meta; i++)
         if (strcmp(net->meta_keys[i], key) == 0) return net->meta_vals[i];
     return NULL;
 }
 
-int lm_net_n_meta(const lm_net *net) { return net->n_meta; }
+int lm_net_n_meta(const lm_net *net) { return net ? net->n_meta : 0; }
 
 void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value)
 {
-    int ok = i >= 0 && i < net->n_meta;
+    int ok = net && i >= 0 && i < net->n_meta;
     if (key) *key = ok ? net->meta_keys[i] : NULL;
     if (value) *value = ok ? net->meta_vals[i] : NULL;
 }
@@ -247,6 +270,7 @@ void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **val
 
 lm_status lm_net_set_threads(lm_net *net, int threads)
 {
+    LM_NONNULL(net);
     if (threads < 0 || threads > 1024) return lm__err(LM_EINVAL, "thread count %d is out of range 0..1024", threads);
     if (threads != net->threads) {
         lm_pool_free(net->pool);
@@ -258,6 +282,7 @@ lm_status lm_net_set_threads(lm_net *net, int threads)
 
 int lm_net_threads(const lm_net *net)
 {
+    if (!net) return 0;
     return net->threads > 0 ? net->threads : lm_cpu_count();
 }
 
@@ -341,14 +366,23 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
 
 lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows)
 {
-    if (!out || !net) return lm__err(LM_EINVAL, "lm_ws_new: NULL argument");
-    if (net->n_layers == 0) return lm__err(LM_EINVAL, "the net has no layers");
-    return lm__ws_alloc(out, net, max_rows);
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(net);
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "lm_ws_new: the net has no layers");
+    lm_status st = lm__ws_alloc(out, net, max_rows);
+    if (st) return st;
+    /* the net is only read, but its shape is now frozen: the count is
+     * the one thing changed, and it is atomic */
+    (*out)->frozen = (lm_net *)net;
+    lm__net_use((*out)->frozen, 1);
+    return LM_OK;
 }
 
 void lm_ws_free(lm_ws *ws)
 {
     if (!ws) return;
+    if (ws->frozen) lm__net_use(ws->frozen, -1);
     lm__small_plan_free(ws->small);
     free(ws->mem);
     free(ws->act);
@@ -417,10 +451,11 @@ static void predict_rows(const lm_net *net, lm_ws *ws, const float *x, size_t n,
     memcpy(y, ws->act[net->n_layers - 1], n * (size_t)lm_net_n_out(net) * sizeof(float));
 }
 
-static lm_status check_predict(const lm_net *net, const float *x, const float *y)
+static lm_status check_predict(const char *fn, const lm_net *net, const float *x, const float *y)
 {
-    if (!net || !x || !y) return lm__err(LM_EINVAL, "predict: NULL argument");
-    if (net->n_layers == 0) return lm__err(LM_EINVAL, "predict: the net has no layers");
+    const char *null = !net ? "net" : !x ? "x" : !y ? "y" : NULL;
+    if (null) return lm__err(LM_EINVAL, "%s: %s is NULL", fn, null);
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "%s: the net has no layers", fn);
     return LM_OK;
 }
 
@@ -428,7 +463,7 @@ static lm_status check_predict(const lm_net *net, const float *x, const float *y
 
 lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
 {
-    lm_status st = check_predict(net, x, y);
+    lm_status st = check_predict(__func__, net, x, y);
     if (st) return st;
     size_t chunk = n < LM_PREDICT_CHUNK ? (n ? n : 1) : LM_PREDICT_CHUNK;
     if (!net->ws || net->ws->rows < chunk) {
@@ -448,8 +483,9 @@ lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
 
 lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n, float *y)
 {
-    lm_status st = check_predict(net, x, y);
+    lm_status st = check_predict(__func__, net, x, y);
     if (st) return st;
+    LM_NONNULL(ws);
     int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in;
     for (int l = 0; fits && l < net->n_layers; l++) fits = ws->widths[l + 1] == net->layers[l].n_out;
     if (!fits) return lm__err(LM_EINVAL, "predict: the workspace was made for a net of another shape");
@@ -465,6 +501,9 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
 
 lm_status lm_net_clone(lm_net **out, const lm_net *net)
 {
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(net);
     lm_net *c;
     lm_status st = lm_net_new(&c, net->n_in);
     for (int l = 0; st == LM_OK && l < net->n_layers; l++)

@@ -73,6 +73,7 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
 void lm_train_free(lm_train *t)
 {
     if (!t) return;
+    if (t->net) lm__net_use(t->net, -1);
     lm__optim_free(&t->opt);
     lm_ws_free(t->ws);
     free(t->yb);
@@ -83,13 +84,17 @@ void lm_train_free(lm_train *t)
 
 lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng)
 {
-    if (!out || !net || !opts || !rng) return lm__err(LM_EINVAL, "lm_train_new: NULL argument");
+    LM_NONNULL(out);
     *out = NULL;
+    LM_NONNULL(net);
+    LM_NONNULL(opts);
+    LM_NONNULL(rng);
     lm_status st = check_fit_opts(net, opts);
     if (st) return st;
     lm_train *t = calloc(1, sizeof *t);
     if (!t) return lm__err(LM_ENOMEM, "out of memory creating a trainer");
     t->net = net;
+    lm__net_use(net, 1); /* undone by lm_train_free, whatever fails below */
     t->o = *opts;
     t->rng = *rng;
     t->batch = opts->batch;
@@ -111,8 +116,8 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     return LM_OK;
 }
 
-int lm_train_epochs_done(const lm_train *t) { return t->epochs_done; }
-uint64_t lm_train_steps(const lm_train *t) { return t->opt.t; }
+int lm_train_epochs_done(const lm_train *t) { return t ? t->epochs_done : 0; }
+uint64_t lm_train_steps(const lm_train *t) { return t ? t->opt.t : 0; }
 
 /* Forward from ws->x0 (n rows loaded) and the loss into *loss, its
  * gradient into ws->d0 if grads; counts correct rows if correct is not
@@ -143,20 +148,35 @@ static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, 
     return lm__optim_step(&t->opt, net->params, net->grads, pool);
 }
 
-static lm_status check_rows(const lm_train *t, const float *x, const float *y,
+/* What lm_train_step and lm_train_loss_grad check of their arguments;
+ * fn names the caller in messages. */
+static lm_status check_rows(const char *fn, const lm_train *t, const float *x, const float *y,
                             const int32_t *labels, size_t n)
 {
-    if (!x || (!y && !labels)) return lm__err(LM_EINVAL, "a step needs inputs and targets");
+    if (!t) return lm__err(LM_EINVAL, "%s: t is NULL", fn);
+    if (!x) return lm__err(LM_EINVAL, "%s: x is NULL", fn);
+    if (!y && !labels) return lm__err(LM_EINVAL, "%s: y and labels are both NULL", fn);
     if (n < 1 || n > t->batch)
-        return lm__err(LM_EINVAL, "%zu rows do not fit the batch size %zu", n, t->batch);
+        return lm__err(LM_EINVAL, "%s: %zu rows do not fit the batch size %zu", fn, n, t->batch);
+    if (labels) {
+        /* a label indexes the output row: one out of range reads or
+         * writes outside it */
+        int32_t hi = t->n_out == 1 ? 2 : t->n_out;
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] < 0 || labels[i] >= hi)
+                return lm__err(LM_EINVAL, "%s: row %zu: labels[%zu] = %d is outside [0, %d)%s", fn, i, i,
+                               (int)labels[i], (int)hi, t->n_out == 1 ? " (binary: 0 or 1)" : "");
+    }
     return LM_OK;
 }
 
 lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const int32_t *labels,
                              size_t n, float *loss)
 {
-    lm_status st = check_rows(t, x, y, labels, n);
+    lm_status st = check_rows(__func__, t, x, y, labels, n);
     if (st) return st;
+    float ignored;
+    if (!loss) loss = &ignored; /* optional, as for lm_train_step */
     lm__net_load_input(t->net, t->ws, x, n);
     lm_pool *pool = lm__net_pool(t->net);
     st = forward_loss(t, y, labels, n, 1, loss, NULL, pool);
@@ -167,7 +187,7 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const 
 lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32_t *labels,
                         size_t n, float *loss)
 {
-    lm_status st = check_rows(t, x, y, labels, n);
+    lm_status st = check_rows(__func__, t, x, y, labels, n);
     if (st) return st;
     lm__net_load_input(t->net, t->ws, x, n);
     float l;
@@ -195,7 +215,8 @@ static float scheduled_lr(const lm_fit_opts *o, int done)
 static lm_status check_data(const lm_net *net, const lm_data *d, const char *what)
 {
     int w = lm_net_n_out(net);
-    if (!d || !d->x) return lm__err(LM_EINVAL, "%s set has no inputs", what);
+    if (!d) return lm__err(LM_EINVAL, "the %s set is NULL", what);
+    if (!d->x) return lm__err(LM_EINVAL, "%s set has no inputs", what);
     if (d->nx != net->n_in)
         return lm__err(LM_EINVAL, "%s set has %d features but the net takes %d", what, d->nx, net->n_in);
     if (d->x_type != LM_F32 && d->x_type != LM_U8) return lm__err(LM_EINVAL, "%s set has an unknown type", what);
@@ -442,12 +463,16 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
 
 lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
 {
+    LM_NONNULL(t);
+    LM_NONNULL(d);
     lm_status st = check_epoch_data(t, d);
     return st ? st : run_epoch(t, d, info);
 }
 
 lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss, float *out_acc)
 {
+    LM_NONNULL(net);
+    LM_NONNULL(d);
     lm_fit_opts o = lm_fit_defaults();
     o.loss = loss;
     o.batch = 256;
@@ -468,7 +493,10 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
 
 lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng)
 {
-    if (!d || !opts || !rng) return lm__err(LM_EINVAL, "lm_fit: NULL argument");
+    LM_NONNULL(net);
+    LM_NONNULL(d);
+    LM_NONNULL(opts);
+    LM_NONNULL(rng);
     lm_fit_opts o = *opts;
     if (d->n && o.batch > d->n) o.batch = d->n; /* a batch beyond n is the whole set */
     opts = &o;
@@ -511,6 +539,8 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
 
 lm_status lm_train_save(const lm_train *t, const char *path)
 {
+    LM_NONNULL(t);
+    LM_NONNULL(path);
     lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v};
     unsigned char *buf;
     size_t len;
@@ -533,6 +563,8 @@ static int same_arch(const lm_net *a, const lm_net *b)
 
 lm_status lm_train_resume(lm_train *t, const char *path)
 {
+    LM_NONNULL(t);
+    LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
     lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
@@ -551,6 +583,9 @@ lm_status lm_train_resume(lm_train *t, const char *path)
     else if (ts.optim_kind != (int)t->opt.o.kind || (!ts.m) != (!t->opt.m) || (!ts.v) != (!t->opt.v))
         st = lm__err(LM_EINVAL, "%s: its optimizer state (%s) does not match this run's optimizer (%s)",
                      path, lm_optim_name((lm_optim_kind)ts.optim_kind), lm_optim_name(t->opt.o.kind));
+    /* The one step that can fail (it allocates) goes first and changes
+     * nothing when it fails; the copies after it cannot fail. */
+    if (!st) st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
         if (t->opt.m) memcpy(t->opt.m, ts.m, ts.n * sizeof(float));
@@ -558,7 +593,6 @@ lm_status lm_train_resume(lm_train *t, const char *path)
         t->opt.t = ts.step;
         t->rng = ts.rng;
         t->epochs_done = ts.epochs_done;
-        st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
     }
     free(ts.m);
     free(ts.v);

@@ -826,7 +826,8 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
 
 lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *opts)
 {
-    if (!out || !path) return lm__err(LM_EINVAL, "csv: NULL argument");
+    LM_NONNULL(out);
+    LM_NONNULL(path);
     memset(out, 0, sizeof *out);
     lm_csv_opts defaults = lm_csv_defaults();
     const lm_csv_opts *o = opts ? opts : &defaults;

@@ -125,7 +125,9 @@ static void row_accumulate(const lm_data *d, size_t i, const double *mean, doubl
 
 lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
 {
-    if (!d || !mean || !scale) return lm__err(LM_EINVAL, "norm stats: NULL argument");
+    LM_NONNULL(d);
+    LM_NONNULL(mean);
+    LM_NONNULL(scale);
     if (!d->x || d->n == 0 || d->nx <= 0)
         return lm__err(LM_EINVAL, "norm stats: empty data set (%zu rows, %d features)", d->n,
                        d->nx);
@@ -198,7 +200,11 @@ fail:
 
 lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a, lm_data *b)
 {
-    if (!d || !rng || !a || !b || a == b) return lm__err(LM_EINVAL, "split: bad argument");
+    LM_NONNULL(d);
+    LM_NONNULL(rng);
+    LM_NONNULL(a);
+    LM_NONNULL(b);
+    if (a == b) return lm__err(LM_EINVAL, "lm_data_split: a and b are the same set");
     if (!(frac >= 0.0f && frac < 1.0f))
         return lm__err(LM_EINVAL, "split: fraction %g is not in [0, 1)", (double)frac);
     if (d->n == 0 || !d->x || d->nx <= 0)

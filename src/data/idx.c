@@ -391,7 +391,8 @@ static lm_status idx_read(lm_data *d, idx_src *si, idx_src *sl, const char *imag
 
 lm_status lm_idx_read(lm_data *out, const char *images, const char *labels)
 {
-    if (!out || !images) return lm__err(LM_EINVAL, "idx: NULL argument");
+    LM_NONNULL(out);
+    LM_NONNULL(images);
     memset(out, 0, sizeof *out);
     idx_src si = {0}, sl = {0};
     lm_data d = {0};
