@@ -28,10 +28,10 @@ lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_
         return lm__err(LM_ENOMEM, "%s: %lld bytes is over the limit of %zu", path, (long long)sb.st_size, max);
     }
     size_t size = (size_t)sb.st_size, got = 0;
-    unsigned char *p = malloc(size ? size : 1);
+    unsigned char *p = lm__alloc(size ? size : 1, 1, path);
     if (!p) {
         close(fd);
-        return lm__err(LM_ENOMEM, "%s: out of memory reading %zu bytes", path, size);
+        return LM_ENOMEM;
     }
     while (got < size) {
         ssize_t r = read(fd, p + got, size - got);
@@ -100,8 +100,8 @@ static int open_temp(const char *path, char *tmp, size_t size)
 lm_status lm__write_atomic(const char *path, const void *buf, size_t len)
 {
     size_t size = strlen(path) + 40;
-    char *tmp = malloc(size);
-    if (!tmp) return lm__err(LM_ENOMEM, "%s: out of memory", path);
+    char *tmp = lm__alloc(size, 1, path);
+    if (!tmp) return LM_ENOMEM;
     int fd = open_temp(path, tmp, size);
     if (fd < 0) {
         lm_status st = lm__err(LM_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));

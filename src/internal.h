@@ -45,6 +45,9 @@ void *lm__calloc(size_t n, size_t size, const char *what);
 /* lm__calloc through lm_big_alloc (huge pages), for the buffers every
  * training step streams through: parameters, gradients, optimizer state. */
 void *lm__alloc_big(size_t n, size_t size, const char *what);
+/* realloc of old to n * size bytes, checked the same way; on failure NULL
+ * (with lm__err set) and old is left as it was. */
+void *lm__realloc(void *old, size_t n, size_t size, const char *what);
 char *lm__strdup(const char *s);
 
 /* -------------------------------------------------------------- net */
@@ -85,8 +88,9 @@ struct lm_net {
     int n_layers, cap_layers;
     lm__layer *layers;
     size_t n_params;
-    float *params; /* (n_params), then grads: one allocation */
-    float *grads;  /* (n_params) */
+    size_t cap_params; /* floats the block holds for each of params, grads */
+    float *params; /* (n_params) at the block's start */
+    float *grads;  /* (n_params) at params + cap_params: one allocation */
     float *norm_mean, *norm_scale; /* (n_in) each, or NULL */
     int n_classes;
     char **class_names; /* (n_classes) or NULL */
@@ -102,11 +106,26 @@ struct lm_net {
     atomic_int users;
 };
 
+/* Makes room in an empty net for n_layers layers holding n_params
+ * parameters in all, so that adding them allocates and copies nothing:
+ * a loader that knows the whole architecture builds it in time linear in
+ * its size (one lm_net_add_dense after another copies the parameters
+ * each time). */
+lm_status lm__net_reserve(lm_net *net, int n_layers, size_t n_params);
+
 /* Marks net as used (+1) or no longer used (-1) by a trainer or workspace. */
 void lm__net_use(lm_net *net, int delta);
 
 int lm__max_width(const lm_net *net);
-lm_pool *lm__net_pool(lm_net *net); /* NULL means run serially */
+/* net's thread pool in *pool (NULL: run serially, one thread asked for),
+ * started on first use; LM_ENOMEM if it cannot start: a failure is
+ * reported, never hidden behind a serial run. */
+lm_status lm__net_pool(lm_net *net, lm_pool **pool);
+/* What a forward of up to rows rows of net through ws needs that is not
+ * in ws: the pool (into *pool, unless pool is NULL) and, where the GEMMs
+ * run, the calling thread's packing buffers. Called where shapes are set,
+ * so that no step allocates. */
+lm_status lm__net_prepare(lm_net *net, const lm_ws *ws, size_t rows, lm_pool **pool);
 
 /* Copies n rows of x (n, n_in) into ws->x0 applying the normalisation. */
 void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n);
@@ -122,6 +141,9 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool);
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
+/* Rows at a time for inference over n rows: the workspace is sized by
+ * the rows given, and bounded (net.c says how). */
+size_t lm__predict_rows(const lm_net *net, size_t n);
 
 /* ------------------------------------------------------- small nets */
 

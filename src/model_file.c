@@ -37,7 +37,7 @@ static void put(wbuf *b, const void *src, size_t n)
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n) cap *= 2;
-        unsigned char *np = realloc(b->p, cap);
+        unsigned char *np = lm__realloc(b->p, cap, 1, "model file image");
         if (!np) {
             b->oom = 1;
             return;
@@ -257,8 +257,8 @@ static lm_status get_str(rbuf *r, char **out, const char *what)
     if (n > LM_MAX_STRING) return lm__err(LM_EFORMAT, "byte %zu: %s of %u bytes is too long", r->base, what, n);
     if (!take(r, n, &q)) return short_read(r, n, what);
     if (memchr(q, 0, n)) return lm__err(LM_EFORMAT, "byte %zu: %s holds a NUL byte", r->base, what);
-    char *s = malloc((size_t)n + 1);
-    if (!s) return lm__err(LM_ENOMEM, "out of memory reading %s", what);
+    char *s = lm__alloc((size_t)n + 1, 1, what);
+    if (!s) return LM_ENOMEM;
     memcpy(s, q, n);
     s[n] = '\0';
     *out = s;
@@ -274,26 +274,45 @@ static lm_status read_arch(rbuf *r, size_t file_left, lm_net **out)
     if (n_in < 1 || n_in > LM_MAX_WIDTH) return lm__err(LM_EFORMAT, "input width %u is out of range", n_in);
     if (n_layers < 1 || n_layers > LM_MAX_LAYERS) return lm__err(LM_EFORMAT, "layer count %u is out of range", n_layers);
     if (r->left / 16 < n_layers) return short_read(r, (size_t)n_layers * 16, "layer table");
-    lm_status st = lm_net_new(out, (int)n_in);
+    /* Two passes over the table: the first checks every layer and sums
+     * the parameters, so the second builds the net into one block
+     * allocated once (adding layer by layer would copy the parameters
+     * once a layer: quadratic in a deep file). */
+    lm_status st = LM_OK;
+    size_t total = 0;
+    rbuf table = *r;
+    uint32_t prev = n_in;
+    for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
+        uint32_t kind = 0, n_out = 0, act = 0, bias = 0;
+        get_u32(&table, &kind);
+        get_u32(&table, &n_out);
+        get_u32(&table, &act);
+        get_u32(&table, &bias);
+        size_t nw;
+        if (kind != 0) st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
+        else if (act >= LM_ACT_COUNT) st = lm__err(LM_EFORMAT, "layer %u has unknown activation %u", l, act);
+        else if (bias > 1) st = lm__err(LM_EFORMAT, "layer %u has a bad bias flag %u", l, bias);
+        else if (n_out < 1 || n_out > LM_MAX_WIDTH) st = lm__err(LM_EFORMAT, "layer %u width %u is out of range", l, n_out);
+        /* Refuse before allocating: the parameters must be in the file. */
+        else if (!lm__mul_ok(prev, n_out, &nw) || nw + n_out > file_left / 4 ||
+                 total + nw + n_out > file_left / 4)
+            st = lm__err(LM_EFORMAT, "layer %u (%u x %u) is too large", l, prev, n_out);
+        else {
+            total += nw + (bias ? n_out : 0);
+            prev = n_out;
+        }
+    }
+    if (st) return st;
+    *out = NULL;
+    st = lm_net_new(out, (int)n_in);
+    if (!st) st = lm__net_reserve(*out, (int)n_layers, total);
     for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
         uint32_t kind = 0, n_out = 0, act = 0, bias = 0;
         get_u32(r, &kind);
         get_u32(r, &n_out);
         get_u32(r, &act);
         get_u32(r, &bias);
-        if (kind != 0) st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
-        else if (act >= LM_ACT_COUNT) st = lm__err(LM_EFORMAT, "layer %u has unknown activation %u", l, act);
-        else if (bias > 1) st = lm__err(LM_EFORMAT, "layer %u has a bad bias flag %u", l, bias);
-        else if (n_out < 1 || n_out > LM_MAX_WIDTH) st = lm__err(LM_EFORMAT, "layer %u width %u is out of range", l, n_out);
-        else {
-            /* Refuse before allocating: the parameters must be in the file. */
-            size_t nw;
-            int prev = lm_net_n_out(*out);
-            if (!lm__mul_ok((size_t)prev, n_out, &nw) || nw + n_out > file_left / 4 ||
-                (*out)->n_params + nw + n_out > file_left / 4)
-                st = lm__err(LM_EFORMAT, "layer %u (%d x %u) is too large", l, prev, n_out);
-            else st = lm_net_add_dense(*out, (int)n_out, (lm_act)act, bias ? LM_BIAS : LM_NO_BIAS);
-        }
+        st = lm_net_add_dense(*out, (int)n_out, (lm_act)act, bias ? LM_BIAS : LM_NO_BIAS);
     }
     if (st) {
         lm_net_free(*out);
@@ -376,8 +395,8 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         uint32_t n;
         if (!get_u32(r, &n)) return short_read(r, 4, "class count");
         if (n > (uint32_t)LM_MAX_WIDTH || n > r->left / 4) return lm__err(LM_EFORMAT, "class count %u is out of range", n);
-        char **names = calloc(n ? n : 1, sizeof *names);
-        if (!names) return lm__err(LM_ENOMEM, "out of memory reading class names");
+        char **names = lm__calloc(n ? n : 1, sizeof *names, "class names");
+        if (!names) return LM_ENOMEM;
         for (uint32_t i = 0; !st && i < n; i++) st = get_str(r, &names[i], "class name");
         if (!st) {
             st = lm_net_set_class_names(net, (int)n, (const char *const *)names);

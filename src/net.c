@@ -13,8 +13,8 @@ lm_status lm_net_new(lm_net **out, int n_in)
     *out = NULL;
     if (n_in < 1 || n_in > LM_MAX_WIDTH)
         return lm__err(LM_EINVAL, "input width %d is out of range 1..%d", n_in, LM_MAX_WIDTH);
-    lm_net *net = calloc(1, sizeof *net);
-    if (!net) return lm__err(LM_ENOMEM, "out of memory creating a net");
+    lm_net *net = lm__calloc(1, sizeof *net, "a net");
+    if (!net) return LM_ENOMEM;
     net->n_in = n_in;
     *out = net;
     return LM_OK;
@@ -77,6 +77,36 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
     return LM_OK;
 }
 
+/* Moves the parameters into a new block of cap floats for each of
+ * params and grads (cap >= n_params). */
+static lm_status param_block(lm_net *net, size_t cap)
+{
+    /* The gradients follow the parameters in one block, then
+     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
+     * row as a whole group of lanes (small_avx512.c, load_group) */
+    float *p = lm__alloc_big(2 * cap + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
+    if (!p) return LM_ENOMEM;
+    if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
+    free(net->params);
+    net->params = p;
+    net->grads = p + cap;
+    net->cap_params = cap;
+    return LM_OK;
+}
+
+lm_status lm__net_reserve(lm_net *net, int n_layers, size_t n_params)
+{
+    if (n_params > (SIZE_MAX - LM_SMALL_WIDTH) / 2 / sizeof(float))
+        return lm__err(LM_ENOMEM, "%zu parameters are too many", n_params);
+    if (n_layers > net->cap_layers) {
+        lm__layer *nl = lm__realloc(net->layers, (size_t)n_layers, sizeof *nl, "layer list");
+        if (!nl) return LM_ENOMEM;
+        net->layers = nl;
+        net->cap_layers = n_layers;
+    }
+    return n_params > net->cap_params ? param_block(net, n_params) : LM_OK;
+}
+
 void lm__net_use(lm_net *net, int delta) { atomic_fetch_add(&net->users, delta); }
 
 lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
@@ -104,20 +134,15 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
 
     if (net->n_layers == net->cap_layers) {
         int cap = net->cap_layers ? net->cap_layers * 2 : 4;
-        lm__layer *nl = realloc(net->layers, (size_t)cap * sizeof *nl);
-        if (!nl) return lm__err(LM_ENOMEM, "out of memory adding a layer");
+        lm__layer *nl = lm__realloc(net->layers, (size_t)cap, sizeof *nl, "layer list");
+        if (!nl) return LM_ENOMEM;
         net->layers = nl;
         net->cap_layers = cap;
     }
-    /* The gradients follow the parameters in one block, then
-     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
-     * row as a whole group of lanes (small_avx512.c, load_group) */
-    float *p = lm__alloc_big(2 * total + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
-    if (!p) return LM_ENOMEM;
-    if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
-    free(net->params);
-    net->params = p;
-    net->grads = p + total;
+    if (total > net->cap_params) {
+        lm_status st = param_block(net, total);
+        if (st) return st;
+    }
     lm__layer *L = &net->layers[net->n_layers++];
     *L = (lm__layer){n_in, n_out, act, bias, net->n_params, bias ? net->n_params + nw : SIZE_MAX};
     net->n_params = total;
@@ -235,14 +260,14 @@ lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
             return LM_OK;
         }
     char *k = lm__strdup(key);
-    char **nk = realloc(net->meta_keys, (size_t)(net->n_meta + 1) * sizeof *nk);
-    if (nk) net->meta_keys = nk;
-    char **nv = nk ? realloc(net->meta_vals, (size_t)(net->n_meta + 1) * sizeof *nv) : NULL;
+    char **nk = k ? lm__realloc(net->meta_keys, (size_t)net->n_meta + 1, sizeof *nk, "metadata") : NULL;
+    if (nk) net->meta_keys = nk; /* a larger list with the same entries: nothing changed yet */
+    char **nv = nk ? lm__realloc(net->meta_vals, (size_t)net->n_meta + 1, sizeof *nv, "metadata") : NULL;
     if (nv) net->meta_vals = nv;
     if (!k || !nk || !nv) {
         free(k);
         free(v);
-        return lm__err(LM_ENOMEM, "out of memory adding metadata");
+        return LM_ENOMEM;
     }
     net->meta_keys[net->n_meta] = k;
     net->meta_vals[net->n_meta++] = v;
@@ -286,11 +311,27 @@ int lm_net_threads(const lm_net *net)
     return net->threads > 0 ? net->threads : lm_cpu_count();
 }
 
-lm_pool *lm__net_pool(lm_net *net)
+lm_status lm__net_pool(lm_net *net, lm_pool **pool)
 {
-    if (lm_net_threads(net) <= 1) return NULL;
-    if (!net->pool && lm_pool_new(&net->pool, lm_net_threads(net)) != LM_OK) net->pool = NULL;
-    return net->pool; /* NULL (serial) if threads could not start */
+    *pool = NULL;
+    int n = lm_net_threads(net);
+    if (n <= 1) return LM_OK;
+    if (!net->pool && lm_pool_new(&net->pool, n) != LM_OK) {
+        net->pool = NULL;
+        return lm__err(LM_ENOMEM, "cannot start a pool of %d threads (out of memory)", n);
+    }
+    *pool = net->pool;
+    return LM_OK;
+}
+
+lm_status lm__net_prepare(lm_net *net, const lm_ws *ws, size_t rows, lm_pool **pool)
+{
+    lm_pool *p = NULL;
+    lm_status st = pool ? lm__net_pool(net, &p) : LM_OK;
+    if (!st && !lm__small_use(net, ws, rows) && lm__gemm_thread_prepare() != LM_OK)
+        st = lm__err(LM_ENOMEM, "out of memory for the GEMM packing buffers");
+    if (pool) *pool = st ? NULL : p;
+    return st;
 }
 
 /* ---------------------------------------------------------- workspace */
@@ -331,16 +372,17 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
     if ((uint64_t)bytes > lm_alloc_limit())
         return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
-    lm_ws *ws = calloc(1, sizeof *ws);
-    float **act = calloc((size_t)net->n_layers + 1, sizeof *act);
-    int *widths = calloc((size_t)net->n_layers + 1, sizeof *widths);
+    lm_ws *ws = lm__calloc(1, sizeof *ws, "workspace");
+    float **act = ws ? lm__calloc((size_t)net->n_layers + 1, sizeof *act, "workspace") : NULL;
+    int *widths = act ? lm__calloc((size_t)net->n_layers + 1, sizeof *widths, "workspace") : NULL;
     /* 64-byte aligned so SIMD kernels see aligned rows when widths allow */
-    float *mem = NULL;
-    if (ws && act && widths) mem = lm_big_alloc(bytes);
-    if (!mem) {
+    float *mem = widths ? lm_big_alloc(bytes) : NULL;
+    lm__small_plan *plan = mem && pad ? lm__small_plan_new(net, mem, small_rows) : NULL;
+    if (!mem || (pad && !plan)) {
         free(ws);
         free(act);
         free(widths);
+        free(mem);
         return lm__err(LM_ENOMEM, "out of memory for a workspace of %zu bytes", bytes);
     }
     widths[0] = net->n_in;
@@ -349,7 +391,7 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     ws->rows = rows;
     ws->n_layers = net->n_layers;
     ws->mem = mem;
-    ws->small = pad ? lm__small_plan_new(net, mem, small_rows) : NULL; /* NULL: the general path */
+    ws->small = plan; /* NULL: the general path */
     ws->small_rows = ws->small ? small_rows : 0;
     ws->x0 = mem + pad;
     float *p = ws->x0 + rows * (size_t)net->n_in;
@@ -459,20 +501,35 @@ static lm_status check_predict(const char *fn, const lm_net *net, const float *x
     return LM_OK;
 }
 
+/* Rows a predict runs at a time: at most 256 (past that a bigger block
+ * gains nothing), as many as it was given, and no more than a workspace
+ * of 8 MiB holds: a wide legal net (2^24 inputs) would otherwise ask for
+ * 256 rows of it, gigabytes, whatever the rows given. */
 #define LM_PREDICT_CHUNK 256
+#define LM_PREDICT_BYTES ((size_t)8 << 20)
+
+size_t lm__predict_rows(const lm_net *net, size_t n)
+{
+    size_t row_bytes, rows = LM_PREDICT_CHUNK;
+    if (ws_bytes(net, 1, 0, &row_bytes) && row_bytes && LM_PREDICT_BYTES / row_bytes < rows)
+        rows = LM_PREDICT_BYTES / row_bytes;
+    if (n < rows) rows = n;
+    return rows ? rows : 1;
+}
 
 lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
 {
     lm_status st = check_predict(__func__, net, x, y);
     if (st) return st;
-    size_t chunk = n < LM_PREDICT_CHUNK ? (n ? n : 1) : LM_PREDICT_CHUNK;
+    size_t chunk = lm__predict_rows(net, n);
     if (!net->ws || net->ws->rows < chunk) {
         lm_ws_free(net->ws);
         net->ws = NULL;
         if ((st = lm__ws_alloc(&net->ws, net, chunk))) return st;
     }
     /* A single row is latency-bound: no thread hand-off. */
-    lm_pool *pool = n > 1 ? lm__net_pool(net) : NULL;
+    lm_pool *pool = NULL;
+    if ((st = lm__net_prepare(net, net->ws, chunk, n > 1 ? &pool : NULL))) return st;
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
     for (size_t r = 0; r < n; r += chunk) {
         size_t m = n - r < chunk ? n - r : chunk;
@@ -489,6 +546,7 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
     int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in;
     for (int l = 0; fits && l < net->n_layers; l++) fits = ws->widths[l + 1] == net->layers[l].n_out;
     if (!fits) return lm__err(LM_EINVAL, "predict: the workspace was made for a net of another shape");
+    if ((st = lm__net_prepare((lm_net *)net, ws, ws->rows, NULL))) return st; /* (reads net only) */
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
     for (size_t r = 0; r < n; r += ws->rows) {
         size_t m = n - r < ws->rows ? n - r : ws->rows;
@@ -506,6 +564,7 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
     LM_NONNULL(net);
     lm_net *c;
     lm_status st = lm_net_new(&c, net->n_in);
+    if (st == LM_OK) st = lm__net_reserve(c, net->n_layers, net->n_params);
     for (int l = 0; st == LM_OK && l < net->n_layers; l++)
         st = lm_net_add_dense(c, net->layers[l].n_out, net->layers[l].act,
                               net->layers[l].has_bias ? LM_BIAS : LM_NO_BIAS);

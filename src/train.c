@@ -91,8 +91,8 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     LM_NONNULL(rng);
     lm_status st = check_fit_opts(net, opts);
     if (st) return st;
-    lm_train *t = calloc(1, sizeof *t);
-    if (!t) return lm__err(LM_ENOMEM, "out of memory creating a trainer");
+    lm_train *t = lm__calloc(1, sizeof *t, "trainer");
+    if (!t) return LM_ENOMEM;
     t->net = net;
     lm__net_use(net, 1); /* undone by lm_train_free, whatever fails below */
     t->o = *opts;
@@ -102,7 +102,8 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     t->n_out = lm_net_n_out(net);
     size_t n_out = (size_t)t->n_out;
     if ((st = lm__optim_init(&t->opt, &opts->optim, net)) ||
-        (st = lm__ws_alloc(&t->ws, net, t->batch))) {
+        (st = lm__ws_alloc(&t->ws, net, t->batch)) ||
+        (st = lm__net_prepare(net, t->ws, t->batch, &(lm_pool *){NULL}))) {
         lm_train_free(t);
         return st;
     }
@@ -177,8 +178,9 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const 
     if (st) return st;
     float ignored;
     if (!loss) loss = &ignored; /* optional, as for lm_train_step */
+    lm_pool *pool;
+    if ((st = lm__net_pool(t->net, &pool))) return st;
     lm__net_load_input(t->net, t->ws, x, n);
-    lm_pool *pool = lm__net_pool(t->net);
     st = forward_loss(t, y, labels, n, 1, loss, NULL, pool);
     if (!st) lm__net_backward(t->net, t->ws, n, t->fused, pool);
     return st;
@@ -189,9 +191,11 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
 {
     lm_status st = check_rows(__func__, t, x, y, labels, n);
     if (st) return st;
+    lm_pool *pool;
+    if ((st = lm__net_pool(t->net, &pool))) return st;
     lm__net_load_input(t->net, t->ws, x, n);
     float l;
-    st = train_step(t, y, labels, n, &l, NULL, lm__net_pool(t->net));
+    st = train_step(t, y, labels, n, &l, NULL, pool);
     if (loss) *loss = l;
     return st;
 }
@@ -363,7 +367,9 @@ static lm_status ensure_perm(lm_train *t, size_t n)
 /* Loss and accuracy over all of d with the trainer's buffers. */
 static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *acc)
 {
-    lm_pool *pool = lm__net_pool(t->net);
+    lm_pool *pool;
+    lm_status pst = lm__net_pool(t->net, &pool);
+    if (pst) return pst;
     double wsum = 0, psum = 0;
     size_t correct = 0;
     for (size_t r = 0; r < d->n; r += t->batch) {
@@ -388,6 +394,15 @@ static lm_status check_epoch_data(const lm_train *t, const lm_data *d)
     if (!st && t->o.val) st = check_data(t->net, t->o.val, "validation");
     if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the training set is empty");
     return st;
+}
+
+/* Checks d and sizes the row order for it: the one buffer the data's
+ * size decides, allocated before the epochs (once per size), never in
+ * one. */
+static lm_status prepare_epochs(lm_train *t, const lm_data *d)
+{
+    lm_status st = check_epoch_data(t, d);
+    return st || !t->o.shuffle ? st : ensure_perm(t, d->n);
 }
 
 /* The row order of an epoch in t->perm (Fisher-Yates), or NULL when the
@@ -420,7 +435,8 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     if (st) return st;
     int epoch = t->epochs_done + 1;
     t->opt.o.lr = scheduled_lr(&t->o, t->epochs_done);
-    lm_pool *pool = lm__net_pool(t->net);
+    lm_pool *pool;
+    if ((st = lm__net_pool(t->net, &pool))) return st;
     size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0, c = 0;
     double wsum = 0, psum = 0;
     for (size_t b = 0; b < nb; b++) {
@@ -465,7 +481,7 @@ lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
 {
     LM_NONNULL(t);
     LM_NONNULL(d);
-    lm_status st = check_epoch_data(t, d);
+    lm_status st = prepare_epochs(t, d);
     return st ? st : run_epoch(t, d, info);
 }
 
@@ -475,7 +491,7 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
     LM_NONNULL(d);
     lm_fit_opts o = lm_fit_defaults();
     o.loss = loss;
-    o.batch = 256;
+    o.batch = lm__predict_rows(net, d->n); /* a workspace sized by the rows given */
     lm_rng rng = lm_rng_seed(0);
     lm_train *t;
     lm_status st = check_data(net, d, "evaluation");
@@ -510,7 +526,7 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
         return LM_ENOMEM;
     }
     /* the data cannot change during the call: checked once, not per epoch */
-    if (opts->epochs > 0) st = check_epoch_data(t, d);
+    if (opts->epochs > 0) st = prepare_epochs(t, d);
     for (int e = 0; !st && e < opts->epochs; e++) {
         lm_epoch_info info = {0};
         st = run_epoch(t, d, opts->on_epoch || best ? &info : NULL);

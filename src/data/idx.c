@@ -217,9 +217,9 @@ static lm_status read_data_stream(idx_src *s, const idx_head *h, unsigned char *
         }
         if (cap == h->bytes) break;
         cap = h->bytes - cap < cap ? h->bytes : 2 * cap;
-        unsigned char *nb = realloc(b, cap);
+        unsigned char *nb = lm__realloc(b, cap, 1, s->path);
         if (!nb) {
-            st = lm__err(LM_ENOMEM, "%s: out of memory", s->path);
+            st = LM_ENOMEM;
             break;
         }
         b = nb;
