@@ -198,7 +198,8 @@ LM_API const char *lm_net_get_meta(const lm_net *net, const char *key); /* NULL 
 LM_API int lm_net_n_meta(const lm_net *net);
 LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value);
 
-/* Number of worker threads for this net's kernels (0 = all cores).
+/* Number of worker threads for this net's kernels (0 = all cores). Fixed
+ * (LM_EINVAL) while a trainer or workspace made for the net exists.
  * lm_net_threads answers the count in use (0 for a NULL net). */
 LM_API lm_status lm_net_set_threads(lm_net *net, int threads);
 LM_API int lm_net_threads(const lm_net *net);
@@ -206,7 +207,8 @@ LM_API int lm_net_threads(const lm_net *net);
 /* Runs the net on n rows of x (n, n_in) into y (n, n_out), applying the
  * normalisation and every activation (softmax included). Uses the net's
  * own workspace, so one net must not predict from two threads at once;
- * see lm_ws for that. */
+ * see lm_ws for that. The workspace is sized by the rows given: at most
+ * 256 rows and 8 MiB at a time, kept for the next call. */
 LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
 
 /* A per-caller workspace for concurrent inference on a shared net whose
@@ -357,7 +359,10 @@ typedef struct lm_train lm_train;
 
 /* Prepares training for net with opts (copied) and the shuffling RNG
  * (copied). Checks that the loss fits the output layer. Allocates every
- * buffer for batches of up to opts->batch rows. The net's shape is frozen
+ * buffer for batches of up to opts->batch rows and starts the net's
+ * threads (LM_ENOMEM if any of it fails): no step allocates, and no
+ * epoch, but for the row order an epoch sizes on a data set larger than
+ * any before (lm_fit sizes it before its first epoch). The net's shape is frozen
  * until lm_train_free (see lm_net_add_dense): free the trainer first. */
 LM_API lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
                        const lm_rng *rng);

@@ -297,6 +297,11 @@ lm_status lm_net_set_threads(lm_net *net, int threads)
 {
     LM_NONNULL(net);
     if (threads < 0 || threads > 1024) return lm__err(LM_EINVAL, "thread count %d is out of range 0..1024", threads);
+    if (threads != net->threads && atomic_load(&net->users))
+        /* a trainer holds the pool through its epoch (a batch callback
+         * changing it would free it under the running epoch) */
+        return lm__err(LM_EINVAL, "lm_net_set_threads: the thread count is fixed while a trainer or "
+                       "workspace made for the net exists");
     if (threads != net->threads) {
         lm_pool_free(net->pool);
         net->pool = NULL;

@@ -36,7 +36,6 @@
  * counts. */
 static atomic_long libc_allocs;
 #ifndef TH_ASAN
-#define TH_INTERPOSED 1
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -58,6 +57,20 @@ int posix_memalign(void **out, size_t al, size_t n)
     return 0;
 }
 #endif
+
+/* Whether this program's malloc is the one in use (valgrind, for one,
+ * puts its own in place of it). */
+static int interposed(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        atomic_store(&libc_allocs, 0);
+        void *volatile p = malloc(16);
+        free(p);
+        known = atomic_load(&libc_allocs) > 0;
+    }
+    return known;
+}
 
 typedef struct counts {
     uint64_t hook, bytes;
@@ -90,7 +103,7 @@ static lm_net *make_net(int threads)
     lm_net *net = NULL;
     lm_rng rng = lm_rng_seed(9);
     if (lm_net_new(&net, NX)) return NULL;
-    lm_net_add_dense(net, 40, LM_RELU, LM_BIAS);
+    lm_net_add_dense(net, 128, LM_RELU, LM_BIAS); /* batch x 24 x 128: a GEMM on both threads */
     lm_net_add_dense(net, NOUT, LM_SOFTMAX, LM_BIAS);
     lm_net_init(net, LM_INIT_HE, &rng);
     float mean[NX], scale[NX];
@@ -111,7 +124,7 @@ static lm_fit_opts fit_opts(int epochs)
     o.loss = LM_LOSS_CE;
     o.optim.kind = LM_ADAM;
     o.optim.lr = 0.01f;
-    o.batch = 16;
+    o.batch = 64;
     o.epochs = epochs;
     o.val = &val;
     return o;
@@ -181,7 +194,7 @@ static void no_allocation_in_an_epoch(void)
     CHECKF(a2.hook == a1.hook && a3.hook == a1.hook,
            "library allocations with 1, 2, 3 epochs: %llu, %llu, %llu", (unsigned long long)a1.hook,
            (unsigned long long)a2.hook, (unsigned long long)a3.hook);
-    CHECKF(a2.libc == a1.libc && a3.libc == a1.libc, "mallocs with 1, 2, 3 epochs: %ld, %ld, %ld",
+    CHECKF(!interposed() || (a2.libc == a1.libc && a3.libc == a1.libc), "mallocs with 1, 2, 3 epochs: %ld, %ld, %ld",
            a1.libc, a2.libc, a3.libc);
 
     /* The first epoch too: lm_fit's allocations are the trainer's setup
@@ -203,10 +216,8 @@ static void no_allocation_in_an_epoch(void)
                 (unsigned long long)setup.hook, setup.libc);
     CHECKF(a1.hook == setup.hook + 1, "lm_fit made %llu allocations, its setup %llu + 1 row order",
            (unsigned long long)a1.hook, (unsigned long long)setup.hook);
-#ifdef TH_INTERPOSED
-    CHECKF(a1.libc == setup.libc + 1, "lm_fit made %ld mallocs, its setup %ld + 1 row order", a1.libc,
-           setup.libc);
-#endif
+    CHECKF(!interposed() || a1.libc == setup.libc + 1, "lm_fit made %ld mallocs, its setup %ld + 1 row order",
+           a1.libc, setup.libc);
 
     /* Through lm_train_epoch without shuffling (no row order): none in
      * epoch 1 or 2, each batch stepping on two threads. */

@@ -189,6 +189,8 @@ static void shape_frozen_while_used(void)
     CHECK_OK(lm_ws_new(&w1, net, 4));
     CHECK_OK(lm_ws_new(&w2, net, 4));
     CHECK(lm_net_add_dense(net, 3, LM_RELU, LM_BIAS) == LM_EINVAL);
+    /* the thread count too: a trainer holds the pool through an epoch */
+    CHECK(lm_net_set_threads(net, lm_net_threads(net) + 1) == LM_EINVAL);
     lm_ws_free(w1);
     CHECK(lm_net_add_dense(net, 3, LM_RELU, LM_BIAS) == LM_EINVAL);
     lm_ws_free(w2);
