@@ -182,7 +182,8 @@ LM_API float *lm_net_grads(lm_net *net);
  * x' = (x - mean) * scale, per input feature. Both arrays (n_in); NULL
  * clears it. */
 LM_API lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale);
-/* Whether a normalisation is set; if so copies it into mean/scale (n_in). */
+/* Whether a normalisation is set; if so copies it into mean/scale (n_in),
+ * each of which may be NULL. */
 LM_API int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
 
 /* Names of the output classes (n_out strings), kept in model files so a

@@ -304,7 +304,11 @@ static lm_status run_train_new(void)
 {
     lm_fit_opts o = fit_opts(1);
     lm_rng rng = lm_rng_seed(1);
-    return lm_train_new(&g_t, g_net, &o, &rng);
+    lm_status st = lm_train_new(&g_t, g_net, &o, &rng);
+    if (st) /* nothing is left holding the net */
+        CHECKF(!g_t && lm_net_add_dense(g_net, 2, LM_SOFTMAX, LM_BIAS) == LM_OK,
+               "a failed lm_train_new left the net frozen");
+    return st;
 }
 static lm_status run_fit(void)
 {
@@ -359,6 +363,7 @@ static lm_status run_norm_stats(void)
     return lm_data_norm_stats(&d, m, s);
 }
 static lm_status run_idx(void) { return lm_idx_read(&g_a, idx_path, NULL); }
+static lm_status run_csv(void) { return lm_csv_read(&g_a, csv_path, NULL); }
 
 typedef struct op {
     const char *name;
@@ -415,6 +420,7 @@ static void every_setup_allocation_can_fail(void)
         {"lm_data_split", NULL, run_split},
         {"lm_data_norm_stats", NULL, run_norm_stats},
         {"lm_idx_read", NULL, run_idx},
+        {"lm_csv_read", NULL, run_csv},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0] && !th_case_failed; i++) fail_each(&ops[i]);
     free(g_buf);
