@@ -33,7 +33,19 @@
 extern "C" {
 #endif
 
-#define LM_VERSION_STRING "0.1.0"
+/* The one version number: the Makefile, the shared library's name and
+ * SONAME (liblamina.so.MAJOR) and lamina.pc are all read from these three.
+ * MAJOR changes only with a breaking change (docs/API.md); a program built
+ * against 1.x runs with any later 1.y. */
+#define LM_VERSION_MAJOR 1
+#define LM_VERSION_MINOR 0
+#define LM_VERSION_PATCH 0
+#define LM_VERSION_STR_(x) #x
+#define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
+/* "1.0.0": the header's version, fixed when the caller is compiled. */
+#define LM_VERSION_STRING                                                             \
+    LM_VERSION_XSTR_(LM_VERSION_MAJOR) "." LM_VERSION_XSTR_(LM_VERSION_MINOR) "."    \
+    LM_VERSION_XSTR_(LM_VERSION_PATCH)
 
 /* Marks the library's public functions: the shared library is built with
  * -fvisibility=hidden, so only what carries LM_API is exported. Every new
@@ -62,6 +74,10 @@ LM_API const char *lm_errmsg(void);
 
 /* A short constant name for a status ("LM_EFORMAT"). */
 LM_API const char *lm_status_name(lm_status st);
+
+/* The version of the library running ("1.0.0"), which may be later than
+ * the LM_VERSION_STRING the caller was compiled with. A constant string. */
+LM_API const char *lm_version(void);
 
 /* ------------------------------------------------------------------- rng */
 
