@@ -248,8 +248,10 @@ typedef struct lm_data {
 /* Frees what a reader allocated and zeroes *d. Safe on a zeroed struct. */
 LM_API void lm_data_free(lm_data *d);
 
-/* Options for lm_csv_read. */
+/* Options for lm_csv_read. Start from lm_csv_defaults() (it sets size);
+ * the struct grows at its end (docs/API.md, "Option structs"). */
 typedef struct lm_csv_opts {
+    size_t size;        /* sizeof(lm_csv_opts) where the caller was compiled */
     int header;         /* -1 detect (default), 0 no header, 1 header */
     char sep;           /* 0 detect among ',', ';', '\t' (default) */
     const char *target; /* column name or 0-based index as text; NULL = last */
@@ -257,9 +259,24 @@ typedef struct lm_csv_opts {
     int no_target;      /* 1: every column is a feature (for predict) */
 } lm_csv_opts;
 
-LM_API lm_csv_opts lm_csv_defaults(void);
+/* Fills the first size bytes of *o with the defaults and sets o->size =
+ * size; a library newer than the caller's header leaves the fields the
+ * caller cannot see alone. LM_EINVAL on NULL or a size below the first
+ * release's. Callers use lm_csv_defaults(), which passes their sizeof. */
+LM_API lm_status lm_csv_opts_init(lm_csv_opts *o, size_t size);
 
-/* Reads a CSV file: numeric features, one target column. Class targets
+/* The defaults, by value. Inline, so sizeof is the caller's: a program
+ * built against this header keeps working with later 1.x libraries whose
+ * lm_csv_opts has grown. */
+static inline lm_csv_opts lm_csv_defaults(void)
+{
+    lm_csv_opts o;
+    lm_csv_opts_init(&o, sizeof o);
+    return o;
+}
+
+/* Reads a CSV file: numeric features, one target column. o: NULL for
+ * the defaults; only its first o->size bytes are read. Class targets
  * (strings, or integers when target_kind says so) become labels with
  * class_names; numeric ones become y with ny = 1. Errors name the file,
  * line and column. */
@@ -289,6 +306,8 @@ LM_API lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_dat
 
 /* --------------------------------------------------------------- train */
 
+/* Optimizer settings, kept inside lm_fit_opts in a fixed room of
+ * LM_OPTIM_ROOM bytes, so fields appended here move nothing after it. */
 typedef struct lm_optim_opts {
     lm_optim_kind kind; /* default LM_SGD */
     float lr;           /* default 0.01 */
@@ -298,6 +317,8 @@ typedef struct lm_optim_opts {
     float weight_decay;      /* L2 (SGD, Adam) or decoupled (AdamW); default 0 */
     float clip_norm;         /* clip the global gradient norm to this; 0 = off */
 } lm_optim_opts;
+
+#define LM_OPTIM_ROOM 128 /* bytes lm_optim_opts may grow to (checked in src/opts.c) */
 
 typedef struct lm_epoch_info {
     int epoch;          /* 1-based */
@@ -335,9 +356,15 @@ typedef enum lm_lr_schedule {
     LM_LR_COUNT
 } lm_lr_schedule;
 
+/* Training options. Start from lm_fit_defaults() (it sets size), then
+ * change what you need; the struct grows at its end (docs/API.md). */
 typedef struct lm_fit_opts {
+    size_t size;           /* sizeof(lm_fit_opts) where the caller was compiled */
     lm_loss loss;          /* default LM_LOSS_MSE */
-    lm_optim_opts optim;
+    union {                /* o.optim.lr: the room only fixes the size */
+        lm_optim_opts optim;
+        uint64_t optim_room_[LM_OPTIM_ROOM / 8];
+    };
     lm_lr_schedule lr_schedule;
     float lr_min;          /* cosine: the last epochs' floor; default 0 */
     int lr_step;           /* step: epochs between decays; default 10 */
@@ -353,7 +380,17 @@ typedef struct lm_fit_opts {
     void *ctx;
 } lm_fit_opts;
 
-LM_API lm_fit_opts lm_fit_defaults(void);
+/* Fills the first size bytes of *o with the defaults and sets o->size =
+ * size (see lm_csv_opts_init). Callers use lm_fit_defaults(). */
+LM_API lm_status lm_fit_opts_init(lm_fit_opts *o, size_t size);
+
+/* The defaults, by value; inline so that sizeof is the caller's. */
+static inline lm_fit_opts lm_fit_defaults(void)
+{
+    lm_fit_opts o;
+    lm_fit_opts_init(&o, sizeof o);
+    return o;
+}
 
 /* A training session: the net, the optimizer state, the step count and
  * the RNG that shuffles. Several epochs, checkpoints and resumes go

@@ -32,7 +32,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-lm_fit_opts lm_fit_defaults(void)
+lm_fit_opts lm__fit_defaults(void)
 {
     lm_fit_opts o;
     memset(&o, 0, sizeof o);
@@ -84,6 +84,9 @@ void lm_train_free(lm_train *t)
 lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng)
 {
     if (!out || !net || !opts || !rng) return lm__err(LM_EINVAL, "lm_train_new: NULL argument");
+    lm_fit_opts full; /* the caller's fields, this library's defaults for the rest */
+    if (lm__fit_opts_import(&full, opts)) return LM_EINVAL;
+    opts = &full;
     *out = NULL;
     lm_status st = check_fit_opts(net, opts);
     if (st) return st;
@@ -469,7 +472,8 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
 lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng)
 {
     if (!d || !opts || !rng) return lm__err(LM_EINVAL, "lm_fit: NULL argument");
-    lm_fit_opts o = *opts;
+    lm_fit_opts o;
+    if (lm__fit_opts_import(&o, opts)) return LM_EINVAL;
     if (d->n && o.batch > d->n) o.batch = d->n; /* a batch beyond n is the whole set */
     opts = &o;
     lm_train *t;

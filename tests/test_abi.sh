@@ -64,3 +64,15 @@ else
     if [ "$got" = "$version $version" ]; then echo "ok abi_version ($version)"
     else echo "FAIL abi_version: lm_version() and LM_VERSION_STRING say '$got', the Makefile $version"; fi
 fi
+
+# A program built with a frozen copy of the 1.0.0 option-struct layouts
+# (tests/abi/caller_1_0.c) runs against this library: the growth rule.
+printf 'a,b\n1,x\n2,y\n3,x\n' >"$tmp/c.csv"
+# shellcheck disable=SC2086
+if ! ${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Wall -o "$tmp/old" tests/abi/caller_1_0.c -L"$BUILD" -llamina 2>"$tmp/err"; then
+    echo "FAIL abi_old_layout: cannot build tests/abi/caller_1_0.c: $(head -3 "$tmp/err" | tr '\n' ' ')"
+else
+    got=$(LD_LIBRARY_PATH=$BUILD "$tmp/old" "$tmp/c.csv" 2>&1)
+    if [ "$got" = ok ]; then echo "ok abi_old_layout"
+    else echo "FAIL abi_old_layout: a 1.0.0 caller: $got"; fi
+fi
