@@ -141,6 +141,9 @@ LM_API int lm_act_from_name(const char *s);       /* -1 if unknown */
 LM_API const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" */
 LM_API int lm_loss_from_name(const char *s);
 LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw" */
+LM_API int lm_optim_from_name(const char *s);      /* -1 if unknown */
+LM_API const char *lm_init_name(lm_init i);       /* "uniform01", "xavier", "he" */
+LM_API int lm_init_from_name(const char *s);      /* -1 if unknown */
 
 /* ------------------------------------------------------------------- net */
 
@@ -355,6 +358,9 @@ typedef enum lm_lr_schedule {
     LM_LR_STEP,         /* lr * lr_gamma^floor(e / lr_step) */
     LM_LR_COUNT
 } lm_lr_schedule;
+
+LM_API const char *lm_lr_schedule_name(lm_lr_schedule s); /* "constant", "cosine", "step" */
+LM_API int lm_lr_schedule_from_name(const char *s);      /* -1 if unknown */
 
 /* Training options. Start from lm_fit_defaults() (it sets size), then
  * change what you need; the struct grows at its end (docs/API.md). */
