@@ -86,7 +86,7 @@ examples: $(EXAMPLES)
 # The shell tests (tests/test_*.sh) build and link programs themselves:
 # they get the compiler and the sanitizer flags the library was built with.
 test: all $(TEST_BIN)
-	@BUILD=$(BUILD) CC="$(CC)" SAN="$(SAN)" TEST_LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) CC="$(CC)" TEST_LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(TEST_BIN)
 
 demo: all
 	@if [ -x $(BUILD)/lamina ]; then $(BUILD)/lamina demo --plot tutorial-loss.svg; \
