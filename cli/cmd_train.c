@@ -20,12 +20,25 @@ static void on_sigint(int sig)
     g_stop = 1;
 }
 
-static const char *const LOSSES[] = {"sse", "mse", "bce", "ce", NULL};
-static const char *const OPTIMS[] = {"sgd", "momentum", "nesterov", "adam", "adamw", NULL};
-enum { O_SGD, O_MOMENTUM, O_NESTEROV, O_ADAM, O_ADAMW };
-static const char *const INITS[] = {"uniform01", "xavier", "he", NULL};
+/* The choices of --loss, --init, --lr-schedule and --optimizer, filled
+ * from the library's names (lm_loss_name ...) by choices_init(), so an
+ * index is the enum value by construction. --optimizer also takes
+ * "momentum" and "nesterov", this CLI's spellings of SGD with --momentum
+ * (plain or Nesterov); the library's optimizer kinds come first. */
+static const char *LOSSES[LM_LOSS_COUNT + 1], *INITS[LM_INIT_COUNT + 1];
+static const char *SCHEDULES[LM_LR_COUNT + 1], *OPTIMS[LM_OPTIM_COUNT + 3];
+enum { O_MOMENTUM = LM_OPTIM_COUNT, O_NESTEROV };
 static const char *const TASKS[] = {"auto", "classes", "regression", NULL};
-static const char *const SCHEDULES[] = {"constant", "cosine", "step", NULL}; /* as lm_lr_schedule */
+
+static void choices_init(void)
+{
+    for (int i = 0; i < LM_LOSS_COUNT; i++) LOSSES[i] = lm_loss_name((lm_loss)i);
+    for (int i = 0; i < LM_INIT_COUNT; i++) INITS[i] = lm_init_name((lm_init)i);
+    for (int i = 0; i < LM_LR_COUNT; i++) SCHEDULES[i] = lm_lr_schedule_name((lm_lr_schedule)i);
+    for (int i = 0; i < LM_OPTIM_COUNT; i++) OPTIMS[i] = lm_optim_name((lm_optim_kind)i);
+    OPTIMS[O_MOMENTUM] = "momentum";
+    OPTIMS[O_NESTEROV] = "nesterov";
+}
 
 typedef struct train_cfg {
     const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
@@ -222,7 +235,7 @@ static int pick_loss(train_run *r)
     if (!opts_seen(r->specs, "loss")) c->loss = r->classes ? LM_LOSS_CE : LM_LOSS_MSE;
     if (!r->classes && (c->loss == LM_LOSS_CE || c->loss == LM_LOSS_BCE)) {
         cli_err("train: --loss %s needs class targets, but %s's target is numeric (try --task classes)",
-                LOSSES[c->loss], c->data);
+                lm_loss_name((lm_loss)c->loss), c->data);
         return CLI_EUSAGE;
     }
     return CLI_OK;
@@ -319,10 +332,10 @@ static void meta_settings(train_run *r)
     struct tm tm;
     set_meta(r->net, "data", c->data);
     set_meta(r->net, "labels", c->labels);
-    set_meta(r->net, "loss", LOSSES[c->loss]);
+    set_meta(r->net, "loss", lm_loss_name((lm_loss)c->loss));
     set_meta(r->net, "optimizer", OPTIMS[c->optim]);
     set_meta_f(r->net, "lr", c->lr);
-    set_meta(r->net, "lr-schedule", SCHEDULES[c->schedule]);
+    set_meta(r->net, "lr-schedule", lm_lr_schedule_name((lm_lr_schedule)c->schedule));
     if (c->optim == O_MOMENTUM || c->optim == O_NESTEROV) set_meta_f(r->net, "momentum", c->momentum);
     if (c->weight_decay > 0) set_meta_f(r->net, "weight-decay", c->weight_decay);
     if (c->clip > 0) set_meta_f(r->net, "clip-grad", c->clip);
@@ -475,7 +488,7 @@ static int write_plot(train_run *r)
     plot_series s[4];
     int ns = 0, any_val = 0;
     for (int i = 0; i < h->n; i++) any_val |= !isnan(h->val_loss[i]);
-    const char *loss_name = LOSSES[r->c.loss];
+    const char *loss_name = lm_loss_name((lm_loss)r->c.loss);
     char t1[64], t2[64], title[256];
     snprintf(t1, sizeof t1, "train loss (%s)", loss_name);
     snprintf(t2, sizeof t2, "val loss (%s)", loss_name);
@@ -687,7 +700,7 @@ static lm_fit_opts fit_opts(train_run *r)
     train_cfg *c = &r->c;
     lm_fit_opts o = lm_fit_defaults();
     o.loss = (lm_loss)c->loss;
-    o.optim.kind = c->optim == O_ADAM ? LM_ADAM : c->optim == O_ADAMW ? LM_ADAMW : LM_SGD;
+    o.optim.kind = c->optim < LM_OPTIM_COUNT ? (lm_optim_kind)c->optim : LM_SGD;
     if (!opts_seen(r->specs, "lr")) c->lr = o.optim.kind == LM_SGD ? 0.01f : 0.001f;
     o.optim.lr = c->lr;
     o.lr_schedule = (lm_lr_schedule)c->schedule;
@@ -825,6 +838,7 @@ static void run_free(train_run *r)
 
 int cmd_train(int argc, char **argv)
 {
+    choices_init();
     train_run *r = calloc(1, sizeof *r);
     if (!r) {
         cli_err("out of memory");
@@ -835,7 +849,7 @@ int cmd_train(int argc, char **argv)
     r->c.seed = 1;
     r->c.header = -1;
     r->c.momentum = 0.9f;
-    r->c.optim = O_ADAM;
+    r->c.optim = LM_ADAM;
     join_argv(r->argv_line, sizeof r->argv_line, argc, argv);
     int rc = parse(r, argc, argv);
     if (rc) {

@@ -290,4 +290,16 @@ lm_status lm__write_atomic(const char *path, const void *buf, size_t len);
 /* Reads a whole file (at most max bytes) into a new buffer. */
 lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
 
+/* ------------------------------------------------- option structs (opts.c) */
+
+/* This library's defaults, full size (train.c, csv.c). */
+lm_fit_opts lm__fit_defaults(void);
+lm_csv_opts lm__csv_defaults(void);
+/* Copies a caller's option struct into a full-size one: the fields that
+ * lie within src->size come from src, the rest are the defaults (src NULL:
+ * all defaults, for lm_csv_read). LM_EINVAL with a message if src->size
+ * was never set. */
+lm_status lm__fit_opts_import(lm_fit_opts *dst, const lm_fit_opts *src);
+lm_status lm__csv_opts_import(lm_csv_opts *dst, const lm_csv_opts *src);
+
 #endif

@@ -32,7 +32,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-lm_fit_opts lm_fit_defaults(void)
+lm_fit_opts lm__fit_defaults(void)
 {
     lm_fit_opts o;
     memset(&o, 0, sizeof o);
@@ -89,6 +89,9 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     LM_NONNULL(net);
     LM_NONNULL(opts);
     LM_NONNULL(rng);
+    lm_fit_opts full; /* the caller's fields, this library's defaults for the rest */
+    if (lm__fit_opts_import(&full, opts)) return LM_EINVAL;
+    opts = &full;
     lm_status st = check_fit_opts(net, opts);
     if (st) return st;
     lm_train *t = lm__calloc(1, sizeof *t, "trainer");
@@ -513,7 +516,8 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
     LM_NONNULL(d);
     LM_NONNULL(opts);
     LM_NONNULL(rng);
-    lm_fit_opts o = *opts;
+    lm_fit_opts o;
+    if (lm__fit_opts_import(&o, opts)) return LM_EINVAL;
     if (d->n && o.batch > d->n) o.batch = d->n; /* a batch beyond n is the whole set */
     opts = &o;
     lm_train *t;

@@ -26,7 +26,7 @@
  * price column with many distinct values stays numeric. */
 #define CSV_MAX_AUTO_CLASSES 20
 
-lm_csv_opts lm_csv_defaults(void)
+lm_csv_opts lm__csv_defaults(void)
 {
     lm_csv_opts o = {.header = -1, .sep = 0, .target = NULL, .target_kind = -1,
                      .no_target = 0};
@@ -829,8 +829,9 @@ lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *opts)
     LM_NONNULL(out);
     LM_NONNULL(path);
     memset(out, 0, sizeof *out);
-    lm_csv_opts defaults = lm_csv_defaults();
-    const lm_csv_opts *o = opts ? opts : &defaults;
+    lm_csv_opts full; /* the caller's fields (none if NULL), defaults for the rest */
+    if (lm__csv_opts_import(&full, opts)) return LM_EINVAL;
+    const lm_csv_opts *o = &full;
     lm_status st = check_opts(o);
     if (st != LM_OK) return st;
     char *buf = NULL;
