@@ -239,15 +239,33 @@ typedef struct lm_csv_opts {
     const char *target; /* column name or 0-based index as text; NULL = last */
     int target_kind;    /* -1 detect (default), 0 numeric, 1 classes */
     int no_target;      /* 1: every column is a feature (for predict) */
+    /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */
+    const char *ignore; /* columns left out of the features: names or 0-based
+                           indices, comma-separated; NULL = none */
+    int decimal_comma;  /* 1: numbers are written "5,1" (the separator must
+                           then be ';' or tab) */
+    const char *features; /* with a header: the feature columns by name,
+                             comma-separated, in this order; other columns
+                             are skipped unparsed. NULL = every column that
+                             is not a target or ignored */
 } lm_csv_opts;
 
 LM_API lm_csv_opts lm_csv_defaults(void);
 
-/* Reads a CSV file: numeric features, one target column. Class targets
- * (strings, or integers when target_kind says so) become labels with
- * class_names; numeric ones become y with ny = 1. Errors name the file,
- * line and column. */
+/* Reads a CSV file: numeric features and target column(s). target may
+ * list several columns ("a,b"): numeric targets only, y gets ny = that
+ * count. One target column: with target_kind -1 (detect), a column of
+ * numbers only is numeric (y, ny = 1); a column holding text is classes
+ * (labels and class_names, sorted by name; integers sorted numerically
+ * when target_kind is 1). Blank lines count toward nothing. Errors name
+ * the file, line and column (by name when there is a header). */
 LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);
+
+/* lm_csv_read on text already in memory (len bytes, copied; it need not
+ * end in NUL): for standard input and pipes, which can be read only once.
+ * name is used in messages. */
+LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *text, size_t len,
+                                 const lm_csv_opts *o);
 
 /* Reads MNIST-style IDX files, plain or gzip. images: any IDX dtype, dims
  * (n, d1, d2, ...) flattened to nx; u8 stays u8. labels: optional (NULL),
