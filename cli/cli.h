@@ -80,6 +80,10 @@ typedef struct cli_data_opts {
     int header;         /* -1 detect, 0, 1 */
     int target_kind;    /* -1 detect, 0 numeric, 1 classes */
     int no_target;      /* CSV: every column is a feature */
+    const char *ignore;   /* CSV columns left out (names or indices), or NULL */
+    const char *features; /* CSV: the model's inputs by name, or NULL */
+    char sep;             /* CSV separator, 0 = detect */
+    int decimal_comma;    /* CSV numbers written "5,1" */
 } cli_data_opts;
 
 cli_data_opts cli_data_defaults(void);
@@ -87,6 +91,25 @@ cli_data_opts cli_data_defaults(void);
 /* Whether path names an IDX file (by extension, or by the IDX or gzip
  * magic in its first bytes). */
 int cli_is_idx(const char *path);
+
+/* Whether path is standard input ("-") or another file that can be read
+ * only once (a pipe, FIFO, <(...) or device): such input is read whole
+ * into memory, once, and kept for the process's life. */
+int cli_is_stream(const char *path);
+
+/* lm_csv_read for the commands: a stream's bytes are read once and
+ * parsed from memory. Returns the library's status (message in
+ * lm_errmsg). */
+lm_status cli_csv_read(lm_data *d, const char *path, const lm_csv_opts *co);
+
+/* Parses a --sep value (",", ";", "tab" or a tab character) into *sep;
+ * 0 after a usage message if it is none of them. */
+int cli_parse_sep(const char *cmd, const char *s, char *sep);
+
+/* Prints what was read before training: rows, features, the target
+ * column(s), the task and why, and for classes their names and counts.
+ * task_given: the --task the user gave (0 auto, 1 classes, 2 regression). */
+void cli_data_describe(FILE *f, const cli_data *cd, int task_given);
 
 /* Loads a data set. Returns CLI_OK, or an exit code after one message. */
 int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o);

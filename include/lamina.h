@@ -229,6 +229,10 @@ typedef struct lm_data {
     void *owned_;         /* internal: memory freed by lm_data_free */
 } lm_data;
 
+/* The name of target column k of a data set lm_csv_read built (its header
+ * name, else "column J" with J 0-based), or NULL. Owned by d. */
+LM_API const char *lm_data_target_name(const lm_data *d, int k);
+
 /* Frees what a reader allocated and zeroes *d. Safe on a zeroed struct. */
 LM_API void lm_data_free(lm_data *d);
 

@@ -218,6 +218,9 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *p
 lm_status lm__data_adopt(lm_data *d);
 /* Frees those blocks of a data set not yet adopted, and zeroes it. */
 void lm__data_discard(lm_data *d);
+/* Hands names (a packed list of n target column names, from
+ * lm__names_pack) to an adopted data set; freed with it. */
+void lm__data_set_target_names(lm_data *d, char **names, int n);
 /* One block: n pointers, then the n strings s[i] (len[i] bytes each), each
  * NUL-terminated. NULL (with lm__err set) on failure. */
 char **lm__names_pack(int n, const char *const *s, const size_t *len);

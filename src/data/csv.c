@@ -1144,6 +1144,31 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
     return st;
 }
 
+/* The target columns' names (a header's, else "column K" 0-based), or
+ * NULL (out of memory: the names are informative only). */
+static char **target_names(const csv_job *j)
+{
+    if (j->nt == 0) return NULL;
+    char *num = malloc((size_t)j->nt * 24);
+    const char **s = malloc((size_t)j->nt * sizeof *s);
+    size_t *len = malloc((size_t)j->nt * sizeof *len);
+    char **names = NULL;
+    if (num && s && len) {
+        for (int t = 0; t < j->nt; t++) {
+            s[t] = col_name(j, j->tcols[t], &len[t]);
+            if (!s[t]) {
+                s[t] = num + 24 * t;
+                len[t] = (size_t)snprintf(num + 24 * t, 24, "column %d", j->tcols[t]);
+            }
+        }
+        names = lm__names_pack(j->nt, s, len);
+    }
+    free(num);
+    free(s);
+    free(len);
+    return names;
+}
+
 /* Parses buf (len bytes, buf[len] == '\0', modified in place) as name. */
 static lm_status csv_read_buf(lm_data *out, const char *name, char *buf, size_t len,
                               const lm_csv_opts *o)
@@ -1160,6 +1185,7 @@ static lm_status csv_read_buf(lm_data *out, const char *name, char *buf, size_t 
         uselocale(old);
         freelocale(cloc);
     }
+    char **tnames = st == LM_OK ? target_names(&job) : NULL;
     free(job.names.v);
     free(job.role);
     free(job.tcols);
@@ -1167,7 +1193,11 @@ static lm_status csv_read_buf(lm_data *out, const char *name, char *buf, size_t 
         lm__data_discard(&d);
         return st;
     }
-    if ((st = lm__data_adopt(&d)) != LM_OK) return st;
+    if ((st = lm__data_adopt(&d)) != LM_OK) {
+        free(tnames);
+        return st;
+    }
+    lm__data_set_target_names(&d, tnames, job.nt);
     *out = d;
     return LM_OK;
 }
