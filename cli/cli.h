@@ -133,6 +133,13 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net);
  * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
 
+/* The CSV reading options a model recorded at training (--ignore, its
+ * feature names, --sep, --decimal-comma) into o; sep and decimal_comma
+ * given on this command line (non-NULL sep, decimal_comma 1) win.
+ * Returns 0 after a usage message for a bad --sep. */
+int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
+                             const char *sep, int decimal_comma);
+
 /* Whether a model predicts classes (it has class names, its metadata says
  * so, or it ends with softmax), and the loss it was trained with. */
 int cli_model_classes(const lm_net *net);

@@ -379,6 +379,18 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     return CLI_EDATA;
 }
 
+int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
+                             const char *sep, int decimal_comma)
+{
+    o->ignore = lm_net_get_meta(net, "ignore");
+    o->features = lm_net_get_meta(net, "features");
+    const char *s = sep ? sep : lm_net_get_meta(net, "sep");
+    if (s && !cli_parse_sep(cmd, s, &o->sep)) return 0;
+    const char *dc = lm_net_get_meta(net, "decimal_comma");
+    o->decimal_comma = decimal_comma || (dc && strcmp(dc, "1") == 0);
+    return 1;
+}
+
 int cli_model_classes(const lm_net *net)
 {
     const char *task = lm_net_get_meta(net, "task");
