@@ -119,6 +119,12 @@ void cli_data_free(cli_data *cd);
  * standardisation otherwise. mean, scale: (nx). */
 int cli_data_norm(const cli_data *cd, float *mean, float *scale);
 
+/* Standardises a regression net's targets: mean and std of each target
+ * column of d (std 1 where a column is constant) into the net, which
+ * then trains on (y - mean) / std and predicts in the targets' units.
+ * CLI_OK or CLI_EFAIL after a message. */
+int cli_data_target_norm(const lm_data *d, lm_net *net);
+
 /* Rows [i0, i0 + n) of d as float32 into out (n, nx). */
 void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out);
 

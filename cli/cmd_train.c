@@ -395,6 +395,7 @@ static int describe_data(train_run *r)
     if (!rc && lm_net_set_norm(r->net, mean, scale)) rc = cli_lib_err(CLI_EFAIL, NULL);
     free(mean);
     free(scale);
+    if (!rc && !r->classes) rc = cli_data_target_norm(r->fit, r->net); // fit (y - mean) / std
     if (rc || !r->classes) return rc;
     const lm_data *d = &r->train.d;
     char **names = d->class_names, *digits = NULL, **gen = NULL;

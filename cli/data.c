@@ -230,6 +230,37 @@ int cli_data_norm(const cli_data *cd, float *mean, float *scale)
     return CLI_OK;
 }
 
+int cli_data_target_norm(const lm_data *d, lm_net *net)
+{
+    size_t k = (size_t)d->ny;
+    if (!d->y || k == 0 || d->n == 0) return CLI_OK;
+    double *acc = calloc(2 * k, sizeof *acc);
+    float *mean = malloc(2 * k * sizeof *mean), *sd = mean ? mean + k : NULL;
+    if (!acc || !mean) {
+        free(acc);
+        free(mean);
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t j = 0; j < k; j++) acc[j] += d->y[r * k + j];
+    for (size_t j = 0; j < k; j++) acc[j] /= (double)d->n;
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t j = 0; j < k; j++) {
+            double e = d->y[r * k + j] - acc[j];
+            acc[k + j] += e * e;
+        }
+    for (size_t j = 0; j < k; j++) {
+        double s = sqrt(acc[k + j] / (double)d->n);
+        mean[j] = (float)acc[j];
+        sd[j] = s > 1e-12 * fabs(acc[j]) && s > 1e-30 && isfinite(s) ? (float)s : 1.0f;
+    }
+    int rc = lm_net_set_target_norm(net, mean, sd) == LM_OK ? CLI_OK : cli_lib_err(CLI_EFAIL, NULL);
+    free(acc);
+    free(mean);
+    return rc;
+}
+
 void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out)
 {
     size_t nx = (size_t)d->nx;

@@ -193,8 +193,21 @@ LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const cha
 LM_API lm_status lm_net_set_threads(lm_net *net, int threads);
 LM_API int lm_net_threads(const lm_net *net);
 
+/* Target standardisation for regression: training (lm_train_epoch,
+ * lm_fit, lm_evaluate, which read targets from an lm_data) fits
+ * (y - mean) / std, and lm_net_predict / lm_net_predict_ws return
+ * outputs * std + mean, in the targets' own units. Losses are therefore on
+ * the standardised scale; lm_train_step takes targets as given. Set after
+ * the last layer is added; mean, std: (n_out), std > 0 and finite; both
+ * NULL removes it. Kept in model files (section TNRM). */
+LM_API lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std);
+/* 1 and copies into mean, std (n_out; either may be NULL) if the net
+ * has a target standardisation, else 0. */
+LM_API int lm_net_get_target_norm(const lm_net *net, float *mean, float *std);
+
 /* Runs the net on n rows of x (n, n_in) into y (n, n_out), applying the
- * normalisation and every activation (softmax included). Uses the net's
+ * normalisation and every activation (softmax included), and undoing the
+ * target standardisation if any. Uses the net's
  * own workspace, so one net must not predict from two threads at once;
  * see lm_ws for that. */
 LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);

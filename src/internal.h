@@ -85,7 +85,14 @@ struct lm_net {
     int threads;   /* requested; 0 = all cores */
     lm_pool *pool; /* created on first use */
     lm_ws *ws;     /* predict workspace, grown on demand */
+    float *tnorm;  /* (2, tnorm_n) target means then stds, or NULL */
+    int tnorm_n;   /* the output width tnorm was set for */
 };
+
+/* The target standardisation, if set and still fitting the output width:
+ * y (n, n_out) from the standardised scale to the targets' units, or
+ * the other way (to_std). */
+void lm__net_target_norm_apply(const lm_net *net, float *y, size_t n, int to_std);
 
 int lm__max_width(const lm_net *net);
 lm_pool *lm__net_pool(lm_net *net); /* NULL means run serially */
