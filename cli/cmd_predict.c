@@ -77,7 +77,7 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
  * model's other columns are skipped as for the inputs; id is taken out of
  * its ignore list. */
 static int load_ids(lm_data *ids, const char *path, const char *id, int header,
-                    const cli_data_opts *o, size_t n)
+                    const cli_data_opts *o, const char *target, size_t n)
 {
     char ignore[1024] = "";
     size_t at = 0;
@@ -97,7 +97,14 @@ static int load_ids(lm_data *ids, const char *path, const char *id, int header,
     co.features = o->features;
     co.sep = o->sep;
     co.decimal_comma = o->decimal_comma;
-    if (cli_csv_read(ids, path, &co) != LM_OK) return cli_lib_err(CLI_EDATA, path);
+    lm_status st = cli_csv_read(ids, path, &co);
+    if (st == LM_EFORMAT && target && at + strlen(target) + 2 < sizeof ignore) {
+        // The file may hold the training target (text, say): leave it out too.
+        snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", target);
+        co.ignore = ignore;
+        st = cli_csv_read(ids, path, &co);
+    }
+    if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
     if (ids->n != n || !ids->labels) {
         cli_err("%s: the --id column gave %zu values for %zu rows", path, ids->n, n);
         return CLI_EDATA;
@@ -210,7 +217,7 @@ int cmd_predict(int argc, char **argv)
     if (!rc && id) {
         cli_data_opts mo = cli_data_defaults();
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
-        rc = load_ids(&ids, data, id, header, &mo, cd.d.n);
+        rc = load_ids(&ids, data, id, header, &mo, target, cd.d.n);
     }
     if (!rc) {
         x = malloc((size_t)CHUNK * (size_t)lm_net_n_in(net) * sizeof *x);

@@ -80,8 +80,8 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
     char msg[160];
     while (b) {
         size_t got = fread(b + n, 1, cap - n, f);
-        if (n == 0 && got >= 2 && (((unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) ||
-                                   (b[0] == 0 && b[1] == 0))) {
+        if (n == 0 && got >= 4 && (((unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) ||
+                                   (b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0e))) {
             err = "holds gzip or IDX data, which is read from a named file only "
                   "(give its path)";
             break;

@@ -121,6 +121,14 @@ static void test_ignore_and_features(void)
     if (rd(&d, t, &o)) return;
     CHECK(d.nx == 2 && X(&d)[2] == 4);
     lm_data_free(&d);
+    /* Ignoring the last column makes the one before it the default target. */
+    o.ignore = "id,note";
+    if (rd(&d, "id,a,y,note\nx,1,2,hello\nz,3,4,bye\n", &o)) return;
+    CHECK(d.nx == 1 && d.y && d.y[1] == 4);
+    lm_data_free(&d);
+    o.target = "note";
+    bad("id,a,y,note\nx,1,2,hello\n", &o, LM_EFORMAT, "both a target and ignored");
+    o.target = NULL;
     o.ignore = "nope";
     bad(t, &o, LM_EFORMAT, "no column named 'nope'");
     /* Without ignoring, the text column is an error naming it. */

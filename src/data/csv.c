@@ -719,23 +719,26 @@ static lm_status assign_roles(csv_job *j)
         goto done;
     }
     for (int k = 0; k < n; k++) j->role[k] = 0;
-    j->nt = 0;
-    if (!o->no_target) {
-        if (o->target) st = find_columns(j, o->target, "target", j->tcols, &j->nt);
-        else j->tcols[j->nt++] = n - 1;
-        if (st != LM_OK) goto done;
-        for (int t = 0; t < j->nt; t++) j->role[j->tcols[t]] = ROLE_TARGET0 - t;
-    }
     int m = 0;
     if (o->ignore && *o->ignore) {
         if ((st = find_columns(j, o->ignore, "ignored", list, &m)) != LM_OK) goto done;
-        for (int k = 0; k < m; k++) {
-            if (j->role[list[k]] <= ROLE_TARGET0) {
-                st = lm__err(LM_EFORMAT, "%s: column %d is both the target and ignored",
-                             j->path, list[k]);
+        for (int k = 0; k < m; k++) j->role[list[k]] = ROLE_SKIP;
+    }
+    j->nt = 0;
+    if (!o->no_target) {
+        /* The default target is the last column not left out. */
+        int last = n - 1;
+        while (last > 0 && j->role[last] == ROLE_SKIP) last--;
+        if (o->target) st = find_columns(j, o->target, "target", j->tcols, &j->nt);
+        else j->tcols[j->nt++] = last;
+        if (st != LM_OK) goto done;
+        for (int t = 0; t < j->nt; t++) {
+            if (j->role[j->tcols[t]] == ROLE_SKIP) {
+                st = lm__err(LM_EFORMAT, "%s: column %d is both a target and ignored", j->path,
+                             j->tcols[t]);
                 goto done;
             }
-            j->role[list[k]] = ROLE_SKIP;
+            j->role[j->tcols[t]] = ROLE_TARGET0 - t;
         }
     }
     j->nx = 0;
