@@ -78,7 +78,7 @@ static int parse(train_run *r, int argc, char **argv)
     train_cfg *c = &r->c;
     static opt_spec specs[40];
     int i = 0;
-    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV, or IDX images (.gz ok)", NULL);
+    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), or IDX images (.gz ok)", NULL);
     specs[i++] = opt_str("labels", &c->labels, "FILE", "IDX labels for IDX images", NULL);
     specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
     specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);
@@ -135,7 +135,8 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_flag("header", &c->header, 1, "the CSV has a header row");
     specs[i++] = opt_flag("no-header", &c->header, 0, "the CSV has no header row [detect]");
     specs[i++] = opt_choice("task", &c->task, "NAME", TASKS,
-                            "auto, classes or regression: how to read the CSV target", "auto");
+                            "how to read the CSV target: auto (text: classes, numbers: "
+                            "regression), classes or regression", "auto");
     specs[i++] = opt_end();
     r->specs = specs;
     char *pos[1];

@@ -1152,9 +1152,9 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
 static char **target_names(const csv_job *j)
 {
     if (j->nt == 0) return NULL;
-    char *num = malloc((size_t)j->nt * 24);
-    const char **s = malloc((size_t)j->nt * sizeof *s);
-    size_t *len = malloc((size_t)j->nt * sizeof *len);
+    char *num = lm__alloc((size_t)j->nt, 24, "csv names");
+    const char **s = lm__alloc((size_t)j->nt, sizeof *s, "csv names");
+    size_t *len = lm__alloc((size_t)j->nt, sizeof *len, "csv names");
     char **names = NULL;
     if (num && s && len) {
         for (int t = 0; t < j->nt; t++) {
