@@ -198,7 +198,8 @@ static int load_data(train_run *r)
     o.header = c->header;
     o.target_kind = c->task == 1 ? 1 : c->task == 2 ? 0 : -1;
     o.ignore = c->ignore;
-    o.decimal_comma = c->decimal_comma;
+    const char *dc = r->net ? lm_net_get_meta(r->net, "decimal_comma") : NULL; // --resume
+    o.decimal_comma = c->decimal_comma || (dc && strcmp(dc, "1") == 0);
     if (c->sep) cli_parse_sep("train", c->sep, &o.sep);
     int rc = cli_data_load(&r->train, c->data, &o);
     if (rc) return rc;

@@ -92,6 +92,8 @@ sed 's/,/;/g; s/\([0-9]\)\.\([0-9]\)/\1,\2/g' "$I" >"$TMP/de.csv"
 "$L" eval "$TMP/de.lmn" --data "$TMP/de.csv" --json >"$TMP/o" 2>"$TMP/e"; rc=$?
 acc=$(jget accuracy <"$TMP/o")
 { [ "$rc" -eq 0 ] && ge "$acc" 0.8; }; res $? decimal_comma_eval_from_model "rc $rc, '$acc': $(cat "$TMP/e")"
+"$L" train --data "$TMP/de.csv" --resume "$TMP/de.lmn" --epochs 32 --out "$TMP/de2.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+[ "$rc" -eq 0 ]; res $? decimal_comma_resume "rc $rc: $(cat "$TMP/e")"
 tr ',' '\t' <"$I" >"$TMP/t.tsv"
 "$L" train --data "$TMP/t.tsv" --sep tab $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
 [ "$rc" -eq 0 ]; res $? sep_tab "rc $rc: $(cat "$TMP/e")"
