@@ -80,6 +80,10 @@ typedef struct cli_data_opts {
     int header;         /* -1 detect, 0, 1 */
     int target_kind;    /* -1 detect, 0 numeric, 1 classes */
     int no_target;      /* CSV: every column is a feature */
+    const char *ignore;   /* CSV columns left out (names or indices), or NULL */
+    const char *features; /* CSV: the model's inputs by name, or NULL */
+    char sep;             /* CSV separator, 0 = detect */
+    int decimal_comma;    /* CSV numbers written "5,1" */
 } cli_data_opts;
 
 cli_data_opts cli_data_defaults(void);
@@ -88,6 +92,25 @@ cli_data_opts cli_data_defaults(void);
  * magic in its first bytes). */
 int cli_is_idx(const char *path);
 
+/* Whether path is standard input ("-") or another file that can be read
+ * only once (a pipe, FIFO, <(...) or device): such input is read whole
+ * into memory, once, and kept for the process's life. */
+int cli_is_stream(const char *path);
+
+/* lm_csv_read for the commands: a stream's bytes are read once and
+ * parsed from memory. Returns the library's status (message in
+ * lm_errmsg). */
+lm_status cli_csv_read(lm_data *d, const char *path, const lm_csv_opts *co);
+
+/* Parses a --sep value (",", ";", "tab" or a tab character) into *sep;
+ * 0 after a usage message if it is none of them. */
+int cli_parse_sep(const char *cmd, const char *s, char *sep);
+
+/* Prints what was read before training: rows, features, the target
+ * column(s), the task and why, and for classes their names and counts.
+ * task_given: the --task the user gave (0 auto, 1 classes, 2 regression). */
+void cli_data_describe(FILE *f, const cli_data *cd, int task_given);
+
 /* Loads a data set. Returns CLI_OK, or an exit code after one message. */
 int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o);
 void cli_data_free(cli_data *cd);
@@ -95,6 +118,12 @@ void cli_data_free(cli_data *cd);
 /* The input normalisation for a data set: x/255 for u8 data, per-feature
  * standardisation otherwise. mean, scale: (nx). */
 int cli_data_norm(const cli_data *cd, float *mean, float *scale);
+
+/* Standardises a regression net's targets: mean and std of each target
+ * column of d (std 1 where a column is constant) into the net, which
+ * then trains on (y - mean) / std and predicts in the targets' units.
+ * CLI_OK or CLI_EFAIL after a message. */
+int cli_data_target_norm(const lm_data *d, lm_net *net);
 
 /* Rows [i0, i0 + n) of d as float32 into out (n, nx). */
 void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out);
@@ -109,6 +138,13 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net);
  * dropping column drop (0-based; -1 = the last) when the file has one
  * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
+
+/* The CSV reading options a model recorded at training (--ignore, its
+ * feature names, --sep, --decimal-comma) into o; sep and decimal_comma
+ * given on this command line (non-NULL sep, decimal_comma 1) win.
+ * Returns 0 after a usage message for a bad --sep. */
+int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
+                             const char *sep, int decimal_comma);
 
 /* Whether a model predicts classes (it has class names, its metadata says
  * so, or it ends with softmax), and the loss it was trained with. */

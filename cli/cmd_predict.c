@@ -29,11 +29,12 @@ static int column_index(const char *s)
 /* Reads the file with every column as a feature; a file with a text
  * target column fails that way, so then read it with its target. */
 static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const char *target,
-                             int header)
+                             int header, const char *sep, int decimal_comma)
 {
     cli_data_opts o = cli_data_defaults();
+    if (!cli_data_opts_from_model(&o, net, "predict", sep, decimal_comma)) return CLI_EUSAGE;
     o.header = header;
-    if (cli_is_idx(path)) {
+    if (!cli_is_stream(path) && cli_is_idx(path)) { // a stream is read once, as CSV
         int rc = cli_data_load(cd, path, &o);
         return rc ? rc : cli_data_fit_columns(cd, net, -1);
     }
@@ -41,8 +42,12 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     lm_csv_opts co = lm_csv_defaults();
     co.header = header;
     co.no_target = 1;
+    co.ignore = o.ignore;
+    co.features = o.features;
+    co.sep = o.sep;
+    co.decimal_comma = o.decimal_comma;
     lm_data probe = {0};
-    lm_status st = lm_csv_read(&probe, path, &co);
+    lm_status st = cli_csv_read(&probe, path, &co);
     if (st == LM_OK) {
         lm_data_free(&probe);
     } else if (st == LM_EFORMAT) {
@@ -55,7 +60,7 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
         co.no_target = 0;
         co.target = target;
         co.target_kind = o.target_kind;
-        if (lm_csv_read(&with_target, path, &co) != LM_OK) {
+        if (cli_csv_read(&with_target, path, &co) != LM_OK) {
             if (strstr(first, path)) cli_err("%s", first);
             else cli_err("%s: %s", path, first);
             return CLI_EDATA;
@@ -65,6 +70,46 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     int rc = cli_data_load(cd, path, &o);
     if (rc) return rc;
     return cli_data_fit_columns(cd, net, column_index(target));
+}
+
+/* The text of column id for every row, as "classes" of a second read
+ * (each distinct text a class): ids->class_names[ids->labels[r]]. The
+ * model's other columns are skipped as for the inputs; id is taken out of
+ * its ignore list. */
+static int load_ids(lm_data *ids, const char *path, const char *id, int header,
+                    const cli_data_opts *o, const char *target, size_t n)
+{
+    char ignore[1024] = "";
+    size_t at = 0;
+    for (const char *p = o->ignore; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!(len == strlen(id) && strncmp(p, id, len) == 0) && at + len + 2 < sizeof ignore)
+            at += (size_t)snprintf(ignore + at, sizeof ignore - at, "%s%.*s", at ? "," : "",
+                                   (int)len, p);
+        p = e ? e + 1 : p + len;
+    }
+    lm_csv_opts co = lm_csv_defaults();
+    co.header = header;
+    co.target = id;
+    co.target_kind = 1;
+    co.ignore = at ? ignore : NULL;
+    co.features = o->features;
+    co.sep = o->sep;
+    co.decimal_comma = o->decimal_comma;
+    lm_status st = cli_csv_read(ids, path, &co);
+    if (st == LM_EFORMAT && target && at + strlen(target) + 2 < sizeof ignore) {
+        // The file may hold the training target (text, say): leave it out too.
+        snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", target);
+        co.ignore = ignore;
+        st = cli_csv_read(ids, path, &co);
+    }
+    if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
+    if (ids->n != n || !ids->labels) {
+        cli_err("%s: the --id column gave %zu values for %zu rows", path, ids->n, n);
+        return CLI_EDATA;
+    }
+    return CLI_OK;
 }
 
 /* Prints a CSV field, quoted when it holds a separator or quote. */
@@ -89,11 +134,16 @@ static void print_class_name(const lm_net *net, int c)
     else printf("%d", c);
 }
 
-static void print_rows(const lm_net *net, const float *y, size_t n, int classes, int proba)
+static void print_rows(const lm_net *net, const float *y, size_t n, int classes, int proba,
+                       const lm_data *ids, size_t i0)
 {
     int k = lm_net_n_out(net);
     for (size_t r = 0; r < n; r++) {
         const float *p = y + r * (size_t)k;
+        if (ids) {
+            csv_field(ids->class_names[ids->labels[i0 + r]]);
+            putchar(',');
+        }
         if (classes) {
             int best = 0;
             if (k == 1) best = p[0] >= 0.5f;
@@ -109,10 +159,14 @@ static void print_rows(const lm_net *net, const float *y, size_t n, int classes,
     }
 }
 
-static void print_header(const lm_net *net, int classes, int proba)
+static void print_header(const lm_net *net, int classes, int proba, const char *id)
 {
     int k = lm_net_n_out(net);
     if (!classes || !proba) return;
+    if (id) {
+        csv_field(id);
+        putchar(',');
+    }
     fputs("class", stdout);
     for (int j = 0; j < k; j++) {
         putchar(',');
@@ -123,15 +177,19 @@ static void print_header(const lm_net *net, int classes, int proba)
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *data = NULL, *target = NULL;
-    int proba = 0, header = -1;
+    const char *data = NULL, *target = NULL, *sep = NULL, *id = NULL;
+    int proba = 0, header = -1, decimal_comma = 0;
     opt_spec specs[] = {
-        opt_str("data", &data, "FILE", "rows to predict: CSV or IDX images", NULL),
+        opt_str("data", &data, "FILE", "rows to predict: CSV (- for stdin) or IDX images", NULL),
         opt_flag("proba", &proba, 1, "add each class's probability, with a header line"),
+        opt_str("id", &id, "COL", "start each line with this column's value (an ID; name or "
+                "0-based index)", NULL),
         opt_str("target", &target, "NAME|INDEX",
                 "a target column to skip when the file has one", "as in training, else the last"),
         opt_flag("header", &header, 1, "the CSV has a header row"),
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
+        opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),
+        opt_flag("decimal-comma", &decimal_comma, 1, "CSV numbers are written 5,1 [as in training]"),
         opt_end(),
     };
     char *pos[1];
@@ -154,7 +212,13 @@ int cmd_predict(int argc, char **argv)
     int classes = cli_model_classes(net);
     cli_data cd = {0};
     float *x = NULL, *y = NULL;
-    rc = load_predict_data(&cd, net, data, target, header);
+    rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);
+    lm_data ids = {0};
+    if (!rc && id) {
+        cli_data_opts mo = cli_data_defaults();
+        cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
+        rc = load_ids(&ids, data, id, header, &mo, target, cd.d.n);
+    }
     if (!rc) {
         x = malloc((size_t)CHUNK * (size_t)lm_net_n_in(net) * sizeof *x);
         y = malloc((size_t)CHUNK * (size_t)lm_net_n_out(net) * sizeof *y);
@@ -163,12 +227,12 @@ int cmd_predict(int argc, char **argv)
             rc = CLI_EFAIL;
         }
     }
-    if (!rc) print_header(net, classes, proba);
+    if (!rc) print_header(net, classes, proba, id);
     for (size_t i = 0; !rc && i < cd.d.n; i += CHUNK) {
         size_t n = cd.d.n - i < CHUNK ? cd.d.n - i : CHUNK;
         cli_data_rows(&cd.d, i, n, x);
         if (lm_net_predict(net, x, n, y) != LM_OK) rc = cli_lib_err(CLI_EFAIL, NULL);
-        else print_rows(net, y, n, classes, proba);
+        else print_rows(net, y, n, classes, proba, id ? &ids : NULL, i);
     }
     if (!rc && fflush(stdout) != 0) {
         cli_err("cannot write the predictions to stdout");
@@ -176,6 +240,7 @@ int cmd_predict(int argc, char **argv)
     }
     free(x);
     free(y);
+    lm_data_free(&ids);
     cli_data_free(&cd);
     lm_net_free(net);
     return rc;

@@ -43,6 +43,8 @@ static void choices_init(void)
 typedef struct train_cfg {
     const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
     const char *log, *plot, *target;
+    const char *ignore, *sep; /* CSV: columns left out, separator */
+    int decimal_comma;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
     int schedule; /* lm_lr_schedule */
@@ -89,7 +91,7 @@ static int parse(train_run *r, int argc, char **argv)
     train_cfg *c = &r->c;
     static opt_spec specs[40];
     int i = 0;
-    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV, or IDX images (.gz ok)", NULL);
+    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), or IDX images (.gz ok)", NULL);
     specs[i++] = opt_str("labels", &c->labels, "FILE", "IDX labels for IDX images", NULL);
     specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
     specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);
@@ -134,11 +136,20 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_str("plot", &c->plot, "FILE.svg", "plot loss (and accuracy) per epoch", NULL);
     specs[i++] = opt_flag("quiet", &c->quiet, 1, "no progress output");
     specs[i++] = opt_flag("json", &c->json, 1, "end stdout with one JSON object of results");
-    specs[i++] = opt_str("target", &c->target, "NAME|INDEX", "CSV target column", "the last");
+    specs[i++] = opt_str("target", &c->target, "COLS",
+                         "CSV target column(s): names or 0-based indices, comma-separated "
+                         "(several: one output each)", "the last");
+    specs[i++] = opt_str("ignore", &c->ignore, "COLS",
+                         "CSV columns to leave out of the features (IDs...): names or indices",
+                         NULL);
+    specs[i++] = opt_str("sep", &c->sep, "SEP", "CSV separator: ',', ';' or tab", "detect");
+    specs[i++] = opt_flag("decimal-comma", &c->decimal_comma, 1,
+                          "CSV numbers are written 5,1 (with --sep ';' or tab)");
     specs[i++] = opt_flag("header", &c->header, 1, "the CSV has a header row");
     specs[i++] = opt_flag("no-header", &c->header, 0, "the CSV has no header row [detect]");
     specs[i++] = opt_choice("task", &c->task, "NAME", TASKS,
-                            "auto, classes or regression: how to read the CSV target", "auto");
+                            "how to read the CSV target: auto (text: classes, numbers: "
+                            "regression), classes or regression", "auto");
     specs[i++] = opt_end();
     r->specs = specs;
     char *pos[1];
@@ -161,6 +172,7 @@ static int parse(train_run *r, int argc, char **argv)
         cli_err("train: --test-labels needs --test");
         return CLI_EUSAGE;
     }
+    if (c->sep && !cli_parse_sep("train", c->sep, &(char){0})) return CLI_EUSAGE;
     if (c->ckpt_every && !c->checkpoint && !c->out) {
         cli_err("train: --checkpoint-every needs --out or --checkpoint to save to");
         return CLI_EUSAGE;
@@ -174,7 +186,7 @@ static int defaults_from_model(train_run *r)
 {
     static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
-                                       NULL};
+                                       "ignore", "sep", NULL};
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
@@ -198,6 +210,10 @@ static int load_data(train_run *r)
     o.target = c->target;
     o.header = c->header;
     o.target_kind = c->task == 1 ? 1 : c->task == 2 ? 0 : -1;
+    o.ignore = c->ignore;
+    const char *dc = r->net ? lm_net_get_meta(r->net, "decimal_comma") : NULL; // --resume
+    o.decimal_comma = c->decimal_comma || (dc && strcmp(dc, "1") == 0);
+    if (c->sep) cli_parse_sep("train", c->sep, &o.sep);
     int rc = cli_data_load(&r->train, c->data, &o);
     if (rc) return rc;
     if (r->train.is_idx && !r->train.d.labels) {
@@ -345,6 +361,9 @@ static void meta_settings(train_run *r)
     set_meta(r->net, "seed", b);
     if (c->val > 0) set_meta_f(r->net, "val", c->val);
     set_meta(r->net, "target", c->target);
+    set_meta(r->net, "ignore", c->ignore);
+    set_meta(r->net, "sep", c->sep);
+    if (c->decimal_comma) set_meta(r->net, "decimal_comma", "1");
     set_meta(r->net, "task", r->classes ? "classes" : "regression");
     set_meta(r->net, "lamina_version", LM_VERSION_STRING);
     set_meta(r->net, "command", r->argv_line);
@@ -391,6 +410,7 @@ static int describe_data(train_run *r)
     if (!rc && lm_net_set_norm(r->net, mean, scale)) rc = cli_lib_err(CLI_EFAIL, NULL);
     free(mean);
     free(scale);
+    if (!rc && !r->classes) rc = cli_data_target_norm(r->fit, r->net); // fit (y - mean) / std
     if (rc || !r->classes) return rc;
     const lm_data *d = &r->train.d;
     char **names = d->class_names, *digits = NULL, **gen = NULL;
@@ -866,6 +886,7 @@ int cmd_train(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     if (!(rc = check_outputs(&r->c)) && !(rc = setup(r, &rng))) {
+        if (!r->c.quiet) cli_data_describe(stderr, &r->train, r->c.task); // what was read
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
         rc = run_epochs(r, &train_secs);

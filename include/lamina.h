@@ -265,12 +265,25 @@ LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const cha
 LM_API lm_status lm_net_set_threads(lm_net *net, int threads);
 LM_API int lm_net_threads(const lm_net *net);
 
+/* Target standardisation for regression: training (lm_train_epoch,
+ * lm_fit, lm_evaluate, which read targets from an lm_data) fits
+ * (y - mean) / std, and lm_net_predict / lm_net_predict_ws return
+ * outputs * std + mean, in the targets' own units. Losses are therefore on
+ * the standardised scale; lm_train_step takes targets as given. Set after
+ * the last layer is added; mean, std: (n_out), std > 0 and finite; both
+ * NULL removes it. Kept in model files (section TNRM). Thread: per
+ * object. */
+LM_API lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std);
+/* 1 and copies into mean, std (n_out; either may be NULL) if the net
+ * has a target standardisation, else 0. Thread: read-only. */
+LM_API int lm_net_get_target_norm(const lm_net *net, float *mean, float *std);
+
 /* Runs the net on n rows of x (n, n_in) into the caller's y (n, n_out),
- * applying the normalisation and every activation (softmax included).
- * The workspace is sized by the rows given: at most 256 rows and 8 MiB at
- * a time, kept for the next call. Uses the net's own workspace: Thread:
- * per object (for concurrent inference on one net, give each thread an
- * lm_ws). */
+ * applying the normalisation and every activation (softmax included), and
+ * undoing the target standardisation if any. The workspace is sized by
+ * the rows given: at most 256 rows and 8 MiB at a time, kept for the next
+ * call. Uses the net's own workspace: Thread: per object (for concurrent
+ * inference on one net, give each thread an lm_ws). */
 LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
 
 /* A per-caller workspace for concurrent inference on a shared net whose
@@ -307,6 +320,11 @@ typedef struct lm_data {
     void *owned_;         /* internal: memory freed by lm_data_free */
 } lm_data;
 
+/* The name of target column k of a data set lm_csv_read built (its header
+ * name, else "column J" with J 0-based), or NULL. Owned by d.
+ * Thread: read-only. */
+LM_API const char *lm_data_target_name(const lm_data *d, int k);
+
 /* Frees what a reader or lm_data_split allocated and zeroes *d. Safe on a
  * zeroed struct; on a caller's own view it frees nothing. Thread: per
  * object. */
@@ -321,6 +339,15 @@ typedef struct lm_csv_opts {
     const char *target; /* column name or 0-based index as text; NULL = last */
     int target_kind;    /* -1 detect (default), 0 numeric, 1 classes */
     int no_target;      /* 1: every column is a feature (for predict) */
+    /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */
+    const char *ignore; /* columns left out of the features: names or 0-based
+                           indices, comma-separated; NULL = none */
+    int decimal_comma;  /* 1: numbers are written "5,1" (the separator must
+                           then be ';' or tab) */
+    const char *features; /* with a header: the feature columns by name,
+                             comma-separated, in this order; other columns
+                             are skipped unparsed. NULL = every column that
+                             is not a target or ignored */
 } lm_csv_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =
@@ -340,13 +367,22 @@ static inline lm_csv_opts lm_csv_defaults(void)
     return o;
 }
 
-/* Reads a CSV file: numeric features, one target column. o: NULL for
- * the defaults; only its first o->size bytes are read. Class targets
- * (strings, or integers when target_kind says so) become labels with
- * class_names; numeric ones become y with ny = 1. Errors name the file,
- * line and column. *out's memory is the caller's to free with
- * lm_data_free. Thread: any (distinct *out). */
+/* Reads a CSV file: numeric features and target column(s). o: NULL for
+ * the defaults; only its first o->size bytes are read. target may list
+ * several columns ("a,b"): numeric targets only, y gets ny = that count.
+ * One target column: with target_kind -1 (detect), a column of numbers
+ * only is numeric (y, ny = 1); a column holding text is classes (labels
+ * and class_names, sorted by name; integers sorted numerically when
+ * target_kind is 1). Blank lines count toward nothing. Errors name the
+ * file, line and column (by name when there is a header). *out's memory
+ * is the caller's to free with lm_data_free. Thread: any (distinct *out). */
 LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);
+
+/* lm_csv_read on text already in memory (len bytes, copied; it need not
+ * end in NUL): for standard input and pipes, which can be read only once.
+ * name is used in messages. Thread: any (distinct *out). */
+LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *text, size_t len,
+                                 const lm_csv_opts *o);
 
 /* Reads MNIST-style IDX files, plain or gzip. images: any IDX dtype, dims
  * (n, d1, d2, ...) flattened to nx; u8 stays u8. labels: optional (NULL),

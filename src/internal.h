@@ -104,6 +104,8 @@ struct lm_net {
      * frozen (lm_net_add_dense refuses). Atomic: workspaces for one
      * shared net may be made and freed from several threads. */
     atomic_int users;
+    float *tnorm;  /* (2, tnorm_n) target means then stds, or NULL */
+    int tnorm_n;   /* the output width tnorm was set for */
 };
 
 /* Makes room in an empty net for n_layers layers holding n_params
@@ -115,6 +117,11 @@ lm_status lm__net_reserve(lm_net *net, int n_layers, size_t n_params);
 
 /* Marks net as used (+1) or no longer used (-1) by a trainer or workspace. */
 void lm__net_use(lm_net *net, int delta);
+
+/* The target standardisation, if set and still fitting the output width:
+ * y (n, n_out) from the standardised scale to the targets' units, or
+ * the other way (to_std). */
+void lm__net_target_norm_apply(const lm_net *net, float *y, size_t n, int to_std);
 
 int lm__max_width(const lm_net *net);
 /* net's thread pool in *pool (NULL: run serially, one thread asked for),
@@ -258,6 +265,9 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *p
 lm_status lm__data_adopt(lm_data *d);
 /* Frees those blocks of a data set not yet adopted, and zeroes it. */
 void lm__data_discard(lm_data *d);
+/* Hands names (a packed list of n target column names, from
+ * lm__names_pack) to an adopted data set; freed with it. */
+void lm__data_set_target_names(lm_data *d, char **names, int n);
 /* One block: n pointers, then the n strings s[i] (len[i] bytes each), each
  * NUL-terminated. NULL (with lm__err set) on failure. */
 char **lm__names_pack(int n, const char *const *s, const size_t *len);

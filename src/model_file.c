@@ -22,6 +22,7 @@ static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\
 #define TAG_CLAS TAG('C', 'L', 'A', 'S')
 #define TAG_META TAG('M', 'E', 'T', 'A')
 #define TAG_TRAI TAG('T', 'R', 'A', 'I')
+#define TAG_TNRM TAG('T', 'N', 'R', 'M')
 
 /* ------------------------------------------------------------- writer */
 
@@ -104,7 +105,8 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
             return lm__err(LM_ENUMERIC, "parameter %zu is %s; the model is not saved", i,
                            isnan(net->params[i]) ? "NaN" : "infinite");
     wbuf b = {0};
-    uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL);
+    uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL) +
+                    (net->tnorm != NULL);
     put(&b, MAGIC, 8);
     put_u32(&b, LM_FORMAT_VERSION);
     put_u32(&b, nsec);
@@ -129,6 +131,13 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
         at = begin_sec(&b, TAG_NORM, SEC_REQUIRED);
         put_f32s(&b, net->norm_mean, (size_t)net->n_in);
         put_f32s(&b, net->norm_scale, (size_t)net->n_in);
+        end_sec(&b, at);
+    }
+    if (net->tnorm) {
+        /* Required: a reader that skipped it would predict on the wrong scale. */
+        at = begin_sec(&b, TAG_TNRM, SEC_REQUIRED);
+        put_u32(&b, (uint32_t)net->tnorm_n);
+        put_f32s(&b, net->tnorm, 2 * (size_t)net->tnorm_n);
         end_sec(&b, at);
     }
     if (net->class_names) {
@@ -391,6 +400,18 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "the normalisation holds a NaN or Inf");
         free(mean);
         free(scale);
+    } else if (tag == TAG_TNRM) {
+        uint32_t n;
+        float *v = NULL;
+        if (!get_u32(r, &n)) return short_read(r, 4, "target normalisation count");
+        if (n != (uint32_t)lm_net_n_out(net))
+            return lm__err(LM_EFORMAT, "target normalisation for %u outputs, the net has %d", n,
+                           lm_net_n_out(net));
+        st = get_f32s(r, 2 * (uint64_t)n, &v, "target normalisation");
+        if (!st) st = lm_net_set_target_norm(net, v, v + n);
+        if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "the target normalisation is not finite or "
+                                          "has a std <= 0");
+        free(v);
     } else if (tag == TAG_CLAS) {
         uint32_t n;
         if (!get_u32(r, &n)) return short_read(r, 4, "class count");
@@ -491,7 +512,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         }
         rbuf sec = {body, (size_t)slen, at};
         int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
-                    tag == TAG_META || tag == TAG_TRAI;
+                    tag == TAG_META || tag == TAG_TRAI || tag == TAG_TNRM;
         if (!known) {
             char tb[16];
             if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %s", tag_text(tag, tb));
@@ -504,7 +525,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         /* each known section at most once: a second one would overwrite
          * (and leak) the first */
         int bit = tag == TAG_ARCH ? 1 : tag == TAG_PARA ? 2 : tag == TAG_NORM ? 4 : tag == TAG_CLAS ? 8
-                : tag == TAG_META ? 16 : 32;
+                : tag == TAG_META ? 16 : tag == TAG_TRAI ? 32 : 64;
         if (seen & bit) {
             char tb[16];
             st = lm__err(LM_EFORMAT, "section %s appears twice", tag_text(tag, tb));

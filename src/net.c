@@ -34,6 +34,7 @@ void lm_net_free(lm_net *net)
     free(net->params); /* and the gradients after them */
     free(net->norm_mean);
     free(net->norm_scale);
+    free(net->tnorm);
     free_strings(net->class_names, net->n_classes);
     free_strings(net->meta_keys, net->n_meta);
     free_strings(net->meta_vals, net->n_meta);
@@ -539,6 +540,7 @@ lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
     for (size_t r = 0; r < n; r += chunk) {
         size_t m = n - r < chunk ? n - r : chunk;
         predict_rows(net, net->ws, x + r * in, m, y + r * out, pool);
+        lm__net_target_norm_apply(net, y + r * out, m, 0);
     }
     return LM_OK;
 }
@@ -556,6 +558,7 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
     for (size_t r = 0; r < n; r += ws->rows) {
         size_t m = n - r < ws->rows ? n - r : ws->rows;
         predict_rows(net, ws, x + r * in, m, y + r * out, NULL);
+        lm__net_target_norm_apply(net, y + r * out, m, 0);
     }
     return LM_OK;
 }
@@ -577,6 +580,8 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
         memcpy(c->params, net->params, net->n_params * sizeof(float));
         st = lm_net_set_norm(c, net->norm_mean, net->norm_scale);
     }
+    if (st == LM_OK && net->tnorm)
+        st = lm_net_set_target_norm(c, net->tnorm, net->tnorm + net->tnorm_n);
     if (st == LM_OK && net->class_names)
         st = lm_net_set_class_names(c, net->n_classes, (const char *const *)net->class_names);
     for (int i = 0; st == LM_OK && i < net->n_meta; i++)
@@ -588,4 +593,54 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
     }
     *out = c;
     return st;
+}
+
+/* ------------------------------------------------ target normalisation */
+
+lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std)
+{
+    if (!net) return lm__err(LM_EINVAL, "target normalisation: NULL net");
+    if (!mean && !std) {
+        free(net->tnorm);
+        net->tnorm = NULL;
+        net->tnorm_n = 0;
+        return LM_OK;
+    }
+    if (!mean || !std) return lm__err(LM_EINVAL, "target normalisation needs both mean and std");
+    if (net->n_layers == 0)
+        return lm__err(LM_EINVAL, "target normalisation: the net has no layers yet");
+    int n = lm_net_n_out(net);
+    for (int i = 0; i < n; i++)
+        if (!isfinite(mean[i]) || !isfinite(std[i]) || !(std[i] > 0))
+            return lm__err(LM_EINVAL, "target normalisation of output %d: mean %g, std %g "
+                           "(std must be finite and > 0)", i, (double)mean[i], (double)std[i]);
+    /* Validated first; the old one is replaced only when the new one is in. */
+    float *t = lm__alloc(2 * (size_t)n, sizeof *t, "target normalisation");
+    if (!t) return LM_ENOMEM;
+    memcpy(t, mean, (size_t)n * sizeof *t);
+    memcpy(t + n, std, (size_t)n * sizeof *t);
+    free(net->tnorm);
+    net->tnorm = t;
+    net->tnorm_n = n;
+    return LM_OK;
+}
+
+int lm_net_get_target_norm(const lm_net *net, float *mean, float *std)
+{
+    if (!net || !net->tnorm) return 0;
+    if (mean) memcpy(mean, net->tnorm, (size_t)net->tnorm_n * sizeof *mean);
+    if (std) memcpy(std, net->tnorm + net->tnorm_n, (size_t)net->tnorm_n * sizeof *std);
+    return 1;
+}
+
+void lm__net_target_norm_apply(const lm_net *net, float *y, size_t n, int to_std)
+{
+    if (!net->tnorm || net->n_layers == 0 || net->tnorm_n != lm_net_n_out(net)) return;
+    size_t k = (size_t)net->tnorm_n;
+    const float *mean = net->tnorm, *sd = net->tnorm + k;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) {
+            float *v = &y[r * k + j];
+            *v = to_std ? (*v - mean[j]) / sd[j] : *v * sd[j] + mean[j];
+        }
 }

@@ -266,7 +266,10 @@ static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const si
         else
             memcpy(o, (const float *)d->x + src * nx, nx * sizeof(float));
         if (lb && d->labels) lb[r] = d->labels[src];
-        else if (yb && !d->labels) memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
+        else if (yb && !d->labels) {
+            memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
+            lm__net_target_norm_apply(net, yb + r * (size_t)w, 1, 1); /* fit standardised */
+        }
     }
 }
 
@@ -338,6 +341,12 @@ static batch_targets load_batch(lm_train *t, const lm_data *d, const size_t *idx
         memcpy(t->ws->x0, (const float *)d->x + first * nx, n * nx * sizeof(float));
     else
         gather(net, t->ws, d, NULL, first, n, NULL, NULL, pool);
+    if (!d->labels && net->tnorm) { /* standardised targets: a copy to fit */
+        size_t w = (size_t)t->n_out;
+        memcpy(t->yb, d->y + first * w, n * w * sizeof(float));
+        lm__net_target_norm_apply(net, t->yb, n, 1);
+        return (batch_targets){t->yb, NULL};
+    }
     return d->labels ? (batch_targets){NULL, d->labels + first}
                      : (batch_targets){d->y + first * (size_t)t->n_out, NULL};
 }
@@ -606,6 +615,8 @@ lm_status lm_train_resume(lm_train *t, const char *path)
     /* The one step that can fail (it allocates) goes first and changes
      * nothing when it fails; the copies after it cannot fail. */
     if (!st) st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
+    if (!st && saved->tnorm)
+        st = lm_net_set_target_norm(t->net, saved->tnorm, saved->tnorm + saved->tnorm_n);
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
         if (t->opt.m) memcpy(t->opt.m, ts.m, ts.n * sizeof(float));
