@@ -172,6 +172,7 @@ int cmd_eval(int argc, char **argv)
     }
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    cli_model_state_warn(net, pos[0]);
     int classes = cli_model_classes(net);
     lm_loss loss = cli_model_loss(net);
     cli_data cd = {0};
