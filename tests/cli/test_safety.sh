@@ -166,4 +166,29 @@ res $? info_json_training_state "$("$L" info --json run/m.lmn)"
 "$L" info es.lmn | grep -q '^training: *no training state'
 res $? info_no_training_state "early-stopped model: $("$L" info es.lmn | grep training:)"
 
+# ------------------------------------------------ predict --out, --json
+"$L" predict es.lmn --data d.csv >p_stdout.csv 2>/dev/null
+"$L" predict es.lmn --data d.csv --out p.csv >p_none.txt 2>p.err; rc=$?
+{ [ "$rc" -eq 0 ] && cmp -s p.csv p_stdout.csv && [ ! -s p_none.txt ] && [ "$(wc -l <p.csv)" -eq 300 ]; }
+res $? predict_out_file "exit $rc ($(cat p.err)); p.csv should equal stdout's 300 lines and stdout stay empty"
+"$L" predict es.lmn --data d.csv --out ./d.csv >/dev/null 2>p.err; rc=$?
+{ [ "$rc" -eq 2 ] && cmp -s d.csv dsave.csv && grep -q -- '--data' p.err; }; res $? predict_out_is_data_refused "exit $rc: $(cat p.err)"
+"$L" predict es.lmn --data d.csv --out folder >/dev/null 2>p.err; rc=$?
+[ "$rc" -eq 1 ]; res $? predict_out_folder_refused "exit $rc: $(cat p.err)"
+"$L" predict es.lmn --data d.csv --json --proba >p.json 2>p.err; rc=$?
+if command -v python3 >/dev/null 2>&1; then
+    python3 - p.json p_stdout.csv <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+want = [l.strip() for l in open(sys.argv[2])]
+got = [p["class"] for p in o["predictions"]]
+assert o["n"] == 300 and got == want, (o["n"], got[:3], want[:3])
+assert o["classes"] == ["red", "green", "blue"]
+assert all(abs(sum(p["proba"]) - 1) < 1e-4 for p in o["predictions"])
+PY
+    res $? predict_json "exit $rc: $(head -c 300 p.json)"
+else
+    fail predict_json "python3 is needed to read the JSON"
+fi
+
 finish
