@@ -29,6 +29,10 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * path when the message does not already name it; returns code. */
 int cli_lib_err(int code, const char *path);
 
+/* The width in columns of the terminal on fd (TIOCGWINSZ), else $COLUMNS,
+ * else 0 (unknown: not a terminal). */
+int cli_term_width(int fd);
+
 /* Seconds from a monotonic clock. */
 double cli_now(void);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -267,4 +268,15 @@ uint64_t cli_params_hash(const lm_net *net)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+int cli_term_width(int fd)
+{
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    char *end;
+    long v = c ? strtol(c, &end, 10) : 0;
+    if (c && *c && !*end && v > 0 && v < 100000) return (int)v;
+    return 0;
 }

@@ -191,4 +191,28 @@ else
     fail predict_json "python3 is needed to read the JSON"
 fi
 
+# ------------------------------------------ eval: R^2, confusion labels
+"$L" train --data "$FIX/regress.csv" --layers 8 --epochs 2 --out reg.lmn --quiet >/dev/null 2>&1
+head -n 2 "$FIX/regress_test.csv" >one.csv
+"$L" eval reg.lmn --data one.csv --json >r2.json 2>&1; rc=$?
+"$L" eval reg.lmn --data one.csv >r2.txt 2>&1
+{ [ "$rc" -eq 0 ] && grep -q '"r2": null' r2.json && grep -q 'R^2: *undefined' r2.txt; }
+res $? eval_r2_undefined_one_row "exit $rc: $(cat r2.json) / $(grep R r2.txt)"
+sed 's/,red$/,versicolor_long/; s/,green$/,virginica_long/; s/,blue$/,setosa_long/' d.csv >long.csv
+"$L" train --data long.csv --layers 8:tanh --epochs 3 --out long.lmn --quiet >/dev/null 2>&1
+env -u COLUMNS "$L" eval long.lmn --data long.csv >cm.txt 2>&1
+{ grep -q ' versicolor_long  *virginica_long  *setosa_long$' cm.txt && grep -q '^versicolor_long ' cm.txt; }
+res $? eval_confusion_full_names "class names cut: $(grep -A1 confusion cm.txt | tail -n 1)"
+COLUMNS=120 "$L" eval long.lmn --data long.csv >cm.txt 2>&1
+grep -q ' versicolor_long  *virginica_long  *setosa_long$' cm.txt; res $? eval_confusion_room_120 "cut in 120 columns"
+
+# --------------------------------------- the plot's legend is off the curves
+"$L" train --data d.csv --layers 8:tanh --epochs 10 --val 0.2 --plot legend.svg --quiet >/dev/null 2>&1
+# every y of the legend lies above the plot frame's top edge
+frame=$(sed -n 's/.*<rect class="frame" x="[0-9]*" y="\([0-9]*\)".*/\1/p' legend.svg)
+low=$(sed -n '/<g class="legend">/,/<\/g>/p' legend.svg | grep -o ' y[12]\{0,1\}="[0-9.]*"' |
+    sed 's/.*"\(.*\)"/\1/' | sort -n | tail -n 1)
+{ [ -n "$frame" ] && [ -n "$low" ] && awk -v a="$low" -v b="$frame" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+res $? plot_legend_outside_curves "legend's lowest y '$low', plot area from y '$frame'"
+
 finish
