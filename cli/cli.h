@@ -130,6 +130,8 @@ typedef struct cli_progress {
     double t0;      /* start of the current epoch */
     double t_draw;  /* last redraw */
     int drawn;      /* a bar is on screen */
+    double epoch_secs; /* seconds of the epochs ended in this run, for the ETA */
+    int epochs_timed;
 } cli_progress;
 
 void progress_init(cli_progress *p, int quiet, int classes, int epochs);

@@ -215,4 +215,26 @@ low=$(sed -n '/<g class="legend">/,/<\/g>/p' legend.svg | grep -o ' y[12]\{0,1\}
 { [ -n "$frame" ] && [ -n "$low" ] && awk -v a="$low" -v b="$frame" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 res $? plot_legend_outside_curves "legend's lowest y '$low', plot area from y '$frame'"
 
+# ------------------------ the progress bar fits 80 columns; ETA of the run
+# On a pseudo-terminal 80 columns wide (script(1)), 20 epochs of about a
+# second, stopped after 3 s: no redraw may reach the last column (it would
+# wrap onto a new line), and early in epoch 1 the ETA must count the 19
+# epochs still to come, not just the rest of the epoch.
+if command -v script >/dev/null 2>&1; then
+    script -qec "stty cols 80; COLUMNS= timeout -s INT 3 '$L' train --data mid.csv --layers 256:relu,256:relu --batch 1 --epochs 20 --threads 1" /dev/null >tty.out 2>&1
+    tr '\r' '\n' <tty.out | sed 's/\x1b\[K//g' | grep 'ETA' >bars.txt
+    long=$(awk 'length($0) > 79' bars.txt | wc -l)
+    # epoch 1 past a tenth of its batches: the ETA in seconds
+    etas=$(sed -n 's|^epoch 1/20 .* \([0-9]*\)/4000 .*ETA \([0-9]*\)s$|\1 \2|p; s|^epoch 1/20 .* \([0-9]*\)/4000 .*ETA \([0-9]*\)m\([0-9]*\)s$|\1 \2 \3|p' bars.txt |
+        awk '$1 >= 400 { print ($3 == "" ? $2 : $2 * 60 + $3) }')
+    n=$(printf '%s\n' "$etas" | grep -c .)
+    short=$(printf '%s\n' "$etas" | awk 'NF && $1 < 5' | wc -l)
+    [ "$(wc -l <bars.txt)" -gt 0 ] && [ "$long" -eq 0 ]
+    res $? progress_fits_80_columns "$(wc -l <bars.txt) redraws, $long wider than 79: $(awk 'length($0) > 79' bars.txt | head -n 1)"
+    { [ "$n" -gt 0 ] && [ "$short" -eq 0 ]; }
+    res $? progress_eta_whole_run "$n ETAs in epoch 1 past 10%, $short under 5 s: $(grep '^epoch 1/20' bars.txt | tail -n 1)"
+else
+    fail progress_fits_80_columns "script(1) (util-linux) is needed for a pseudo-terminal"
+fi
+
 finish
