@@ -91,7 +91,7 @@ typedef struct train_run {
 static int parse(train_run *r, int argc, char **argv)
 {
     train_cfg *c = &r->c;
-    static opt_spec specs[40];
+    static opt_spec specs[64]; // room for more options: add a line below
     int i = 0;
     specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV, or IDX images (.gz ok)", NULL);
     specs[i++] = opt_str("labels", &c->labels, "FILE", "IDX labels for IDX images", NULL);
@@ -219,7 +219,7 @@ static int defaults_from_model(train_run *r)
 {
     static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
-                                       NULL};
+                                       "early-stop", NULL};
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
@@ -400,6 +400,10 @@ static void meta_settings(train_run *r)
     snprintf(b, sizeof b, "%llu", (unsigned long long)c->seed);
     set_meta(r->net, "seed", b);
     if (c->val > 0) set_meta_f(r->net, "val", c->val);
+    if (c->early_stop > 0) {
+        snprintf(b, sizeof b, "%d", c->early_stop);
+        set_meta(r->net, "early-stop", b);
+    }
     set_meta(r->net, "target", c->target);
     set_meta(r->net, "task", r->classes ? "classes" : "regression");
     set_meta(r->net, "lamina_version", LM_VERSION_STRING);
