@@ -876,8 +876,8 @@ static int setup(train_run *r, lm_rng *rng)
     r->save_to = r->ckpt;
     // An existing --out this run did not resume from stays as it was until
     // the run finishes: checkpoints and an interrupted state go beside it.
-    if (r->ckpt && !c->checkpoint && access(r->ckpt, F_OK) == 0 &&
-        !cli_same_file(r->ckpt, c->resume)) {
+    if (r->ckpt && (!c->checkpoint || cli_same_file(c->checkpoint, c->out)) &&
+        access(r->ckpt, F_OK) == 0 && !cli_same_file(r->ckpt, c->resume)) {
         if ((size_t)snprintf(r->partial, sizeof r->partial, "%s.partial", r->ckpt) >=
             sizeof r->partial) {
             cli_err("%s: path too long", r->ckpt);

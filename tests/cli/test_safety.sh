@@ -46,19 +46,23 @@ grep -q 'warning:.*untrained' pred.err; res $? predict_warns_untrained "$(cat pr
 # A later interruption never replaces an existing --out either: with
 # checkpoints every epoch, they go to OUT.partial; finishing the resumed
 # run replaces OUT and removes OUT.partial.
-rm -f keep.lmn.partial
-cp keep.copy keep.lmn
 awk 'BEGIN { srand(5); print "a,b,c,d,cls"
     for (i = 0; i < 4000; i++) { c = i % 3; printf "%.4f,%.4f,%.4f,%.4f,k%d\n", rand() + c, rand(), rand(), rand() - c, c } }' >mid.csv
-"$L" train --data mid.csv --layers 256:relu,256:relu --batch 1 --epochs 50 --threads 1 --checkpoint-every 1 \
-    --out keep.lmn --quiet >/dev/null 2>mid.err &
-pid=$!
-n=0
-while [ ! -e keep.lmn.partial ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
-sleep 0.3
-kill -INT $pid
-wait $pid; rc=$?
-{ [ "$rc" -eq 130 ] && cmp -s keep.lmn keep.copy; }; res $? later_interrupt_keeps_out "exit $rc or keep.lmn changed: $(cat mid.err)"
+# (also when --checkpoint names the --out file itself)
+for extra in "" "--checkpoint ./keep.lmn"; do
+    rm -f keep.lmn.partial
+    cp keep.copy keep.lmn
+    "$L" train --data mid.csv --layers 256:relu,256:relu --batch 1 --epochs 50 --threads 1 --checkpoint-every 1 \
+        --out keep.lmn $extra --quiet >/dev/null 2>mid.err &
+    pid=$!
+    n=0
+    while [ ! -e keep.lmn.partial ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+    sleep 0.3
+    kill -INT $pid
+    wait $pid; rc=$?
+    { [ "$rc" -eq 130 ] && cmp -s keep.lmn keep.copy; }
+    res $? "later_interrupt_keeps_out${extra:+_checkpoint_same}" "exit $rc or keep.lmn changed: $(cat mid.err)"
+done
 "$L" info keep.lmn.partial 2>&1 | grep -q 'PARTLY TRAINED: [1-9][0-9]* of 50'; res $? partial_info_says_partly "$("$L" info keep.lmn.partial 2>&1 | grep training:)"
 "$L" train --resume keep.lmn.partial --epochs 3 --quiet >/dev/null 2>res.err; rc=$?
 { [ "$rc" -eq 0 ] && [ ! -e keep.lmn.partial ] && ! cmp -s keep.lmn keep.copy; }
