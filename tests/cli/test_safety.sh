@@ -12,10 +12,10 @@ cd "$TMP" || exit 1
 cp "$B" d.csv
 
 # A run whose first epoch takes seconds (batch 1, wide layers, one
-# thread), so a signal sent 0.7 s in lands inside epoch 1.
+# thread: 5 s or more), so a signal sent 0.7 s in lands inside epoch 1.
 awk 'BEGIN { srand(3); print "a,b,c,d,cls"
     for (i = 0; i < 20000; i++) { c = i % 3; printf "%.4f,%.4f,%.4f,%.4f,k%d\n", rand() + c, rand(), rand(), rand() - c, c } }' >big.csv
-slow() { exec "$L" train --data big.csv --layers 256:relu,256:relu --batch 1 --epochs 3 --threads 1 --quiet "$@"; }
+slow() { exec "$L" train --data big.csv --layers 512:relu,512:relu --batch 1 --epochs 3 --threads 1 --quiet "$@"; }
 
 # ------------------------------------------- interrupts in the first epoch
 for sig in INT TERM; do
