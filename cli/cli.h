@@ -17,7 +17,8 @@ enum {
     CLI_EDATA = 3,     /* a data file is missing, unreadable or malformed */
     CLI_EMODEL = 4,    /* a model file is missing, corrupt or not lamina's */
     CLI_ENUMERIC = 5,  /* NaN or Inf during training */
-    CLI_EINTR = 130    /* interrupted (SIGINT) */
+    CLI_EINTR = 130,   /* interrupted (SIGINT) */
+    CLI_ETERM = 143    /* terminated (SIGTERM) */
 };
 
 /* ------------------------------------------------------------ messages */
@@ -27,6 +28,10 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the library's message (lm_errmsg) as one line, prefixed with
  * path when the message does not already name it; returns code. */
 int cli_lib_err(int code, const char *path);
+
+/* The width in columns of the terminal on fd (TIOCGWINSZ), else $COLUMNS,
+ * else 0 (unknown: not a terminal). */
+int cli_term_width(int fd);
 
 /* Seconds from a monotonic clock. */
 double cli_now(void);
@@ -161,6 +166,8 @@ typedef struct cli_progress {
     double t0;      /* start of the current epoch */
     double t_draw;  /* last redraw */
     int drawn;      /* a bar is on screen */
+    double epoch_secs; /* seconds of the epochs ended in this run, for the ETA */
+    int epochs_timed;
 } cli_progress;
 
 void progress_init(cli_progress *p, int quiet, int classes, int epochs);
@@ -197,9 +204,22 @@ void plot_sparkline(FILE *f, const float *v, size_t n, int width);
  * nothing is left behind; returns CLI_OK or CLI_EFAIL after a message. */
 int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 
-/* Whether a file can be created at path (its folder exists and is
- * writable); prints a message and returns 0 if not. */
+/* Whether a file can be written at path: its folder (the link target's,
+ * for a symbolic link) exists and is writable, and path is no folder,
+ * device or pipe. Prints a message and returns 0 if not. */
 int cli_check_writable(const char *path);
+
+/* Whether two paths name the same file, by device and inode (so "./d.csv",
+ * "d.csv", a hard link and a symbolic link to it all match); paths that do
+ * not exist yet match when they name the same entry of the same folder. */
+int cli_same_file(const char *a, const char *b);
+
+/* path made absolute against the working folder into buf; -1 if too long. */
+int cli_abspath(const char *path, char *buf, size_t size);
+
+/* Prints a warning when the model's metadata says it holds an untrained or
+ * partly trained state (an interrupted run or a checkpoint); 1 if it did. */
+int cli_model_state_warn(const lm_net *net, const char *path);
 
 /* ------------------------------------------------------------- json */
 

@@ -97,33 +97,54 @@ static int regression_metrics(lm_net *net, const lm_data *d, eval_out *e)
     int rc = predict_all(net, d, add_regression, &c);
     double sse = 0, r2 = 0;
     e->r2k = malloc((size_t)k * sizeof *e->r2k);
+    int defined = 0;
     for (int j = 0; j < k; j++) {
         double sst = c.sumsq[j] - c.sum[j] * c.sum[j] / (double)d->n;
-        double r2j = sst > 0 ? 1 - c.sse[j] / sst : (c.sse[j] == 0 ? 1 : 0);
         sse += c.sse[j];
-        r2 += r2j;
+        // R^2 compares with the targets' own spread; without one (one row,
+        // or all targets equal) it is undefined (NaN), not 0 or 1.
+        double r2j = NAN;
+        if (sst > 1e-12 * (c.sumsq[j] > 0 ? c.sumsq[j] : 1)) {
+            r2j = 1 - c.sse[j] / sst;
+            r2 += r2j;
+            defined++;
+        }
         if (e->r2k) e->r2k[j] = r2j;
     }
     e->mse = sse / ((double)d->n * k);
-    e->r2 = r2 / k;
+    e->r2 = defined ? r2 / defined : NAN;
     free(buf);
     return rc;
 }
 
+/* Columns as wide as the longest class name, cut only where the terminal
+ * is too narrow for them (off a terminal nothing is cut). */
 static void print_confusion(const lm_net *net, const eval_out *e)
 {
-    int k = e->k;
+    int k = e->k, longest = 1, term = cli_term_width(fileno(stdout));
     if (k > 40) return; // too wide to read
-    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%12s", "");
     for (int j = 0; j < k; j++) {
         const char *c = lm_net_class_name(net, j);
-        printf(" %8.8s", c ? c : "?");
+        int len = c ? (int)strlen(c) : 1;
+        longest = len > longest ? len : longest;
+    }
+    int rw = longest > 12 ? longest : 12, cw = longest > 8 ? longest : 8;
+    if (term > 0 && rw + k * (cw + 1) > term) {
+        rw = rw > 20 ? 20 : rw;
+        int fit = (term - rw) / k - 1;
+        cw = fit > cw ? cw : fit < 8 ? 8 : fit;
+    }
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", rw, "");
+    for (int j = 0; j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        printf(" %*.*s", cw, cw, c ? c : "?");
     }
     putchar('\n');
     for (int i = 0; i < k; i++) {
         const char *c = lm_net_class_name(net, i);
-        printf("%12.12s", c ? c : "?");
-        for (int j = 0; j < k; j++) printf(" %8zu", e->confusion[(size_t)i * (size_t)k + (size_t)j]);
+        printf("%*.*s", rw, rw, c ? c : "?");
+        for (int j = 0; j < k; j++)
+            printf(" %*zu", cw, e->confusion[(size_t)i * (size_t)k + (size_t)j]);
         putchar('\n');
     }
 }
@@ -180,6 +201,7 @@ int cmd_eval(int argc, char **argv)
     }
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    cli_model_state_warn(net, pos[0]);
     int classes = cli_model_classes(net);
     lm_loss loss = cli_model_loss(net);
     cli_data cd = {0};
@@ -231,11 +253,16 @@ int cmd_eval(int argc, char **argv)
             printf("accuracy:  %.4f\n", e.acc);
             if (e.k > 1) print_confusion(net, &e);
         } else {
-            printf("MSE:       %.6g\nR^2:       %.4f%s\n", e.mse, e.r2,
-                   n_out > 1 ? " (mean over the targets)" : "");
+            printf("MSE:       %.6g\n", e.mse);
+            if (isnan(e.r2))
+                printf("R^2:       undefined (the targets do not vary over these %zu rows)\n",
+                       cd.d.n);
+            else
+                printf("R^2:       %.4f%s\n", e.r2, n_out > 1 ? " (mean over the targets)" : "");
             for (int j = 0; n_out > 1 && e.r2k && j < n_out; j++) {
                 const char *t = lm_data_target_name(&cd.d, j);
-                printf("  R^2 %-20s %.4f\n", t ? t : "?", e.r2k[j]);
+                if (isnan(e.r2k[j])) printf("  R^2 %-20s undefined\n", t ? t : "?");
+                else printf("  R^2 %-20s %.4f\n", t ? t : "?", e.r2k[j]);
             }
         }
     }

@@ -112,73 +112,169 @@ static int load_ids(lm_data *ids, const char *path, const char *id, int header,
     return CLI_OK;
 }
 
-/* Prints a CSV field, quoted when it holds a separator or quote. */
-static void csv_field(const char *s)
+/* ------------------------------------------------------------ output
+ * All of predict's output goes through these functions, so a new column
+ * (an ID carried through, say) is added in one place for CSV and JSON. */
+
+typedef struct pred_out {
+    FILE *f;
+    lm_net *net;
+    const lm_data *d; /* the rows */
+    const char *model;
+    int classes, proba, json;
+    size_t written; /* rows written so far */
+    const lm_data *ids; /* --id: ids->class_names[ids->labels[row]], or NULL */
+    const char *id;     /* the --id column's name as given */
+} pred_out;
+
+/* A CSV field, quoted when it holds a separator or quote. */
+static void csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
+        fputs(s, f);
         return;
     }
-    putchar('"');
+    fputc('"', f);
     for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
     }
-    putchar('"');
+    fputc('"', f);
 }
 
-static void print_class_name(const lm_net *net, int c)
+static void class_name(const pred_out *o, int c)
 {
-    const char *name = lm_net_class_name(net, c);
-    if (name) csv_field(name);
-    else printf("%d", c);
+    const char *name = lm_net_class_name(o->net, c);
+    char b[16];
+    if (!name) {
+        snprintf(b, sizeof b, "%d", c);
+        name = b;
+    }
+    if (o->json) json_str(o->f, name);
+    else csv_field(o->f, name);
 }
 
-static void print_rows(const lm_net *net, const float *y, size_t n, int classes, int proba,
-                       const lm_data *ids, size_t i0)
+/* CSV: a header line only with --proba ("class,NAME1,NAME2..."). JSON:
+ * the opening of one object, the class names first. */
+static void out_begin(pred_out *o)
 {
-    int k = lm_net_n_out(net);
-    for (size_t r = 0; r < n; r++) {
-        const float *p = y + r * (size_t)k;
-        if (ids) {
-            csv_field(ids->class_names[ids->labels[i0 + r]]);
-            putchar(',');
+    int k = lm_net_n_out(o->net);
+    if (o->json) {
+        fputs("{\"model\": ", o->f);
+        json_str(o->f, o->model);
+        fprintf(o->f, ", \"task\": \"%s\"", o->classes ? "classes" : "regression");
+        if (o->classes) {
+            fputs(", \"classes\": [", o->f);
+            for (int j = 0; j < k; j++) {
+                if (j) fputs(", ", o->f);
+                class_name(o, j);
+            }
+            fputc(']', o->f);
         }
-        if (classes) {
-            int best = 0;
-            if (k == 1) best = p[0] >= 0.5f;
-            for (int j = 1; j < k; j++)
-                if (p[j] > p[best]) best = j;
-            print_class_name(net, best);
-            if (proba)
-                for (int j = 0; j < k; j++) printf(",%.6g", p[j]);
-        } else {
-            for (int j = 0; j < k; j++) printf("%s%.9g", j ? "," : "", p[j]);
-        }
-        putchar('\n');
+        fputs(", \"predictions\": [", o->f);
+        return;
     }
-}
-
-static void print_header(const lm_net *net, int classes, int proba, const char *id)
-{
-    int k = lm_net_n_out(net);
-    if (!classes || !proba) return;
-    if (id) {
-        csv_field(id);
-        putchar(',');
+    if (!o->classes || !o->proba) return;
+    if (o->ids) {
+        csv_field(o->f, o->id);
+        fputc(',', o->f);
     }
-    fputs("class", stdout);
+    fputs("class", o->f);
     for (int j = 0; j < k; j++) {
-        putchar(',');
-        print_class_name(net, j);
+        fputc(',', o->f);
+        class_name(o, j);
     }
-    putchar('\n');
+    fputc('\n', o->f);
+}
+
+/* One output row for input row i (0-based) from its outputs p (n_out). */
+static void out_row(pred_out *o, size_t i, const float *p)
+{
+    int k = lm_net_n_out(o->net);
+    FILE *f = o->f;
+    if (o->json) fprintf(f, "%s\n{\"row\": %zu, ", o->written ? "," : "", i + 1);
+    if (o->ids) {
+        const char *v = o->ids->class_names[o->ids->labels[i]];
+        if (o->json) {
+            fputs("\"id\": ", f);
+            json_str(f, v);
+            fputs(", ", f);
+        } else {
+            csv_field(f, v);
+            fputc(',', f);
+        }
+    }
+    if (o->classes) {
+        int best = 0;
+        if (k == 1) best = p[0] >= 0.5f;
+        for (int j = 1; j < k; j++)
+            if (p[j] > p[best]) best = j;
+        if (o->json) fputs("\"class\": ", f);
+        class_name(o, best);
+        if (o->proba && o->json) {
+            fputs(", \"proba\": [", f);
+            for (int j = 0; j < k; j++) {
+                if (j) fputs(", ", f);
+                json_num(f, p[j]);
+            }
+            fputc(']', f);
+        } else if (o->proba) {
+            for (int j = 0; j < k; j++) fprintf(f, ",%.6g", p[j]);
+        }
+    } else if (o->json) {
+        fputs(k == 1 ? "\"value\": " : "\"values\": [", f);
+        for (int j = 0; j < k; j++) {
+            if (j) fputs(", ", f);
+            json_num(f, p[j]);
+        }
+        if (k > 1) fputc(']', f);
+    } else {
+        for (int j = 0; j < k; j++) fprintf(f, "%s%.9g", j ? "," : "", p[j]);
+    }
+    fputs(o->json ? "}" : "\n", f);
+    o->written++;
+}
+
+static void out_end(pred_out *o)
+{
+    if (o->json) fprintf(o->f, "%s], \"n\": %zu}\n", o->written ? "\n" : "", o->written);
+}
+
+/* Predicts every row in chunks and writes the output to o->f (stdout, or
+ * the temporary file of an atomic write). 0, or -1 after a message. */
+static int write_predictions(FILE *f, void *ctx)
+{
+    pred_out *o = ctx;
+    o->f = f;
+    o->written = 0;
+    float *x = malloc((size_t)CHUNK * (size_t)lm_net_n_in(o->net) * sizeof *x);
+    float *y = malloc((size_t)CHUNK * (size_t)lm_net_n_out(o->net) * sizeof *y);
+    int rc = 0;
+    if (!x || !y) {
+        cli_err("out of memory");
+        rc = -1;
+    }
+    if (!rc) out_begin(o);
+    size_t k = (size_t)lm_net_n_out(o->net);
+    for (size_t i = 0; !rc && i < o->d->n; i += CHUNK) {
+        size_t n = o->d->n - i < CHUNK ? o->d->n - i : CHUNK;
+        cli_data_rows(o->d, i, n, x);
+        if (lm_net_predict(o->net, x, n, y) != LM_OK) {
+            cli_lib_err(CLI_EFAIL, NULL);
+            rc = -1;
+        }
+        for (size_t r = 0; !rc && r < n; r++) out_row(o, i + r, y + r * k);
+    }
+    if (!rc) out_end(o);
+    free(x);
+    free(y);
+    return rc;
 }
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *data = NULL, *target = NULL, *sep = NULL, *id = NULL;
-    int proba = 0, header = -1, decimal_comma = 0;
+    const char *data = NULL, *target = NULL, *out = NULL, *sep = NULL, *id = NULL;
+    int proba = 0, header = -1, json = 0, decimal_comma = 0;
     opt_spec specs[] = {
         opt_str("data", &data, "FILE", "rows to predict: CSV (- for stdin) or IDX images", NULL),
         opt_flag("proba", &proba, 1, "add each class's probability, with a header line"),
@@ -190,12 +286,15 @@ int cmd_predict(int argc, char **argv)
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
         opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),
         opt_flag("decimal-comma", &decimal_comma, 1, "CSV numbers are written 5,1 [as in training]"),
+        opt_str("out", &out, "FILE", "write the predictions here (atomically), not to stdout", NULL),
+        opt_flag("json", &json, 1, "one JSON object: model, task, classes, predictions (one "
+                 "object a row), n"),
         opt_end(),
     };
     char *pos[1];
     int n_pos;
     int rc = opts_parse("predict", specs, argc, argv, 2, pos, 1, &n_pos,
-                        "MODEL --data FILE [--proba]",
+                        "MODEL --data FILE [--proba] [--json] [--out FILE]",
                         "Prints one CSV line per input row: the predicted class as the training "
                         "data named it,\nor the predicted value(s) for a numeric target. Inputs "
                         "are matched to the model's features by\nheader name when both have "
@@ -203,15 +302,23 @@ int cmd_predict(int argc, char **argv)
                         "(--target, as in training, else the last).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
-        cli_err("predict: usage: lamina predict MODEL --data FILE [--proba]");
+        cli_err("predict: usage: lamina predict MODEL --data FILE [--proba] [--json] [--out FILE]");
         return CLI_EUSAGE;
     }
+    // The output must destroy neither input; checked before any work.
+    if (out && (cli_same_file(out, data) || cli_same_file(out, pos[0]))) {
+        cli_err("predict: --out %s and %s %s are the same file; writing the predictions would "
+                "destroy it (name another file)", out, cli_same_file(out, data) ? "--data" : "the model",
+                cli_same_file(out, data) ? data : pos[0]);
+        return CLI_EUSAGE;
+    }
+    if (out && !cli_check_writable(out)) return CLI_EFAIL;
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    cli_model_state_warn(net, pos[0]);
     if (!target) target = lm_net_get_meta(net, "target");
     int classes = cli_model_classes(net);
     cli_data cd = {0};
-    float *x = NULL, *y = NULL;
     rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);
     lm_data ids = {0};
     if (!rc && id) {
@@ -219,27 +326,16 @@ int cmd_predict(int argc, char **argv)
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
         rc = load_ids(&ids, data, id, header, &mo, target, cd.d.n);
     }
-    if (!rc) {
-        x = malloc((size_t)CHUNK * (size_t)lm_net_n_in(net) * sizeof *x);
-        y = malloc((size_t)CHUNK * (size_t)lm_net_n_out(net) * sizeof *y);
-        if (!x || !y) {
-            cli_err("out of memory");
+    pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0, id ? &ids : NULL, id};
+    if (!rc && out) {
+        rc = cli_write_atomic(out, write_predictions, &o);
+    } else if (!rc) {
+        rc = write_predictions(stdout, &o) ? CLI_EFAIL : CLI_OK;
+        if (!rc && fflush(stdout) != 0) {
+            cli_err("cannot write the predictions to stdout");
             rc = CLI_EFAIL;
         }
     }
-    if (!rc) print_header(net, classes, proba, id);
-    for (size_t i = 0; !rc && i < cd.d.n; i += CHUNK) {
-        size_t n = cd.d.n - i < CHUNK ? cd.d.n - i : CHUNK;
-        cli_data_rows(&cd.d, i, n, x);
-        if (lm_net_predict(net, x, n, y) != LM_OK) rc = cli_lib_err(CLI_EFAIL, NULL);
-        else print_rows(net, y, n, classes, proba, id ? &ids : NULL, i);
-    }
-    if (!rc && fflush(stdout) != 0) {
-        cli_err("cannot write the predictions to stdout");
-        rc = CLI_EFAIL;
-    }
-    free(x);
-    free(y);
     lm_data_free(&ids);
     cli_data_free(&cd);
     lm_net_free(net);

@@ -483,7 +483,8 @@ typedef struct lm_fit_opts {
     int shuffle;           /* default 1 */
     const lm_data *val;    /* optional validation set */
     int early_stop;        /* patience in epochs on val loss (train loss
-                              without val); 0 = off. Restores the best. */
+                              without val); 0 = off. lm_fit restores the
+                              best; see lm_train_should_stop */
     lm_epoch_cb on_epoch;
     lm_batch_cb on_batch;
     void *ctx;
@@ -541,10 +542,32 @@ LM_API lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *in
 LM_API int lm_train_epochs_done(const lm_train *t);
 LM_API uint64_t lm_train_steps(const lm_train *t);
 
+/* Early stopping, for callers that run epochs with lm_train_epoch (lm_fit
+ * does this itself). With opts.early_stop = N > 0 every completed epoch is
+ * judged by its val loss (train loss without a validation set); the epoch
+ * with the lowest one is the best, and its parameters are kept aside.
+ * The count restarts with each lm_train (a resumed run judges only its own
+ * epochs). */
+/* 1 when N epochs in a row have not beaten the best: time to stop. Thread: read-only. */
+LM_API int lm_train_should_stop(const lm_train *t);
+/* The best epoch's number (0 when early stopping is off or no epoch has
+ * finished), its losses and accuracies into *info unless NULL. Thread: read-only. */
+LM_API int lm_train_best(const lm_train *t, lm_epoch_info *info);
+/* Puts the best epoch's parameters back into the net when a later epoch
+ * moved them; returns that epoch's number, or 0 when nothing changed. The
+ * optimizer state stays that of the last epoch, so save the net with
+ * lm_net_save afterwards, not lm_train_save. Thread: per object. */
+LM_API int lm_train_restore_best(lm_train *t);
+
 /* Saves the net together with the optimizer state, the RNG and the epoch
  * count, atomically; lm_train_resume continues exactly from such a file.
  * Thread: read-only. */
 LM_API lm_status lm_train_save(const lm_train *t, const char *path);
+/* Whether the model file at path holds a training state (lm_train_save
+ * wrote it) and, if so, the epochs and optimizer steps it covers (either
+ * pointer may be NULL). A file without one is LM_OK with *has_state 0. */
+LM_API lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done,
+                                     uint64_t *steps);
 /* Loads the training state from path into t (whose net must have the same
  * architecture; parameters are replaced). The state is checked first
  * (LM_EFORMAT naming the field: NaN, infinite or negative moments, an

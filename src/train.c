@@ -23,6 +23,12 @@ struct lm_train {
     int n_out;     /* the net's output width */
     int fused;     /* loss fused with the output activation */
     int epochs_done;
+    /* early stopping (o.early_stop > 0): the best epoch by the monitored
+     * loss (val loss, else train loss) and its parameters */
+    float *best;          /* (n_params) or NULL when early stopping is off */
+    float best_loss;
+    lm_epoch_info best_info; /* epoch 0 until an epoch is recorded */
+    int since_best;       /* epochs since the best one */
 };
 
 static double now_seconds(void)
@@ -79,6 +85,7 @@ void lm_train_free(lm_train *t)
     free(t->yb);
     free(t->lb);
     free(t->perm);
+    free(t->best);
     free(t);
 }
 
@@ -112,7 +119,9 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     }
     t->yb = lm__alloc(t->batch, n_out * sizeof(float), "batch targets");
     t->lb = lm__alloc(t->batch, sizeof(int32_t), "batch labels");
-    if (!t->yb || !t->lb) {
+    t->best_loss = INFINITY;
+    if (opts->early_stop > 0) t->best = lm__alloc(net->n_params, sizeof(float), "best parameters");
+    if (!t->yb || !t->lb || (opts->early_stop > 0 && !t->best)) {
         lm_train_free(t);
         return LM_ENOMEM;
     }
@@ -121,6 +130,42 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
 }
 
 int lm_train_epochs_done(const lm_train *t) { return t ? t->epochs_done : 0; }
+
+/* Early stopping's bookkeeping after a completed epoch: a better monitored
+ * loss (strictly lower, finite) makes this epoch the best and keeps its
+ * parameters. */
+static void track_best(lm_train *t, const lm_epoch_info *e)
+{
+    if (!t->best) return;
+    float m = t->o.val && t->o.val->n ? e->val_loss : e->train_loss;
+    if (m < t->best_loss) {
+        t->best_loss = m;
+        t->best_info = *e;
+        t->since_best = 0;
+        memcpy(t->best, t->net->params, t->net->n_params * sizeof(float));
+    } else {
+        t->since_best++;
+    }
+}
+
+int lm_train_should_stop(const lm_train *t)
+{
+    return t && t->best && t->since_best >= t->o.early_stop;
+}
+
+int lm_train_best(const lm_train *t, lm_epoch_info *info)
+{
+    if (!t || !t->best || t->best_info.epoch == 0) return 0;
+    if (info) *info = t->best_info;
+    return t->best_info.epoch;
+}
+
+int lm_train_restore_best(lm_train *t)
+{
+    if (!t || !t->best || t->best_info.epoch == 0 || t->since_best == 0) return 0;
+    memcpy(t->net->params, t->best, t->net->n_params * sizeof(float));
+    return t->best_info.epoch;
+}
 uint64_t lm_train_steps(const lm_train *t) { return t ? t->opt.t : 0; }
 
 /* Forward from ws->x0 (n rows loaded) and the loss into *loss, its
@@ -474,7 +519,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         }
     }
     t->epochs_done = epoch;
-    if (!info && !(t->o.val && t->o.val->n)) return LM_OK;
+    if (!info && !t->best && !(t->o.val && t->o.val->n)) return LM_OK;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
                        reports_accuracy(t, d) ? (float)correct / (float)d->n : NAN,
                        NAN, NAN, 0, t->opt.t, t->opt.o.lr};
@@ -482,10 +527,9 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         lm__err_prefix("epoch %d, validation", epoch);
         return st;
     }
-    if (info) {
-        e.seconds = now_seconds() - t0;
-        *info = e;
-    }
+    e.seconds = info ? now_seconds() - t0 : 0;
+    track_best(t, &e);
+    if (info) *info = e;
     return LM_OK;
 }
 
@@ -532,34 +576,17 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
     lm_train *t;
     lm_status st = lm_train_new(&t, net, opts, rng);
     if (st) return st;
-    float *best = NULL, best_loss = INFINITY;
-    int since_best = 0;
-    if (opts->early_stop && !(best = lm__alloc(net->n_params, sizeof(float), "best parameters"))) {
-        lm_train_free(t);
-        return LM_ENOMEM;
-    }
     /* the data cannot change during the call: checked once, not per epoch */
     if (opts->epochs > 0) st = prepare_epochs(t, d);
     for (int e = 0; !st && e < opts->epochs; e++) {
         lm_epoch_info info = {0};
-        st = run_epoch(t, d, opts->on_epoch || best ? &info : NULL);
+        st = run_epoch(t, d, opts->on_epoch ? &info : NULL);
         if (st) break;
         if (opts->on_epoch && opts->on_epoch(&info, opts->ctx)) break;
-        if (best) {
-            float monitored = opts->val ? info.val_loss : info.train_loss;
-            if (monitored < best_loss) {
-                best_loss = monitored;
-                since_best = 0;
-                memcpy(best, net->params, net->n_params * sizeof(float));
-            } else if (++since_best >= opts->early_stop) {
-                break;
-            }
-        }
+        if (lm_train_should_stop(t)) break;
     }
-    if (best && best_loss < INFINITY && st != LM_ENUMERIC)
-        memcpy(net->params, best, net->n_params * sizeof(float));
+    if (st != LM_ENUMERIC) lm_train_restore_best(t);
     *rng = t->rng;
-    free(best);
     lm_train_free(t);
     return st == LM_ESTOPPED ? LM_OK : st;
 }
@@ -578,6 +605,33 @@ lm_status lm_train_save(const lm_train *t, const char *path)
     st = lm__write_atomic(path, buf, len);
     free(buf);
     return st;
+}
+
+lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done, uint64_t *steps)
+{
+    LM_NONNULL(path);
+    LM_NONNULL(has_state);
+    *has_state = 0;
+    if (epochs_done) *epochs_done = 0;
+    if (steps) *steps = 0;
+    unsigned char *buf;
+    size_t len;
+    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    if (st) return st;
+    lm_net *net = NULL;
+    lm__train_state ts = {0};
+    st = lm__model_decode(buf, len, &net, &ts, has_state);
+    free(buf);
+    if (st) {
+        lm__err_prefix("%s", path);
+        return st;
+    }
+    if (*has_state && epochs_done) *epochs_done = ts.epochs_done;
+    if (*has_state && steps) *steps = ts.step;
+    free(ts.m);
+    free(ts.v);
+    lm_net_free(net);
+    return LM_OK;
 }
 
 static int same_arch(const lm_net *a, const lm_net *b)
