@@ -20,11 +20,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TH_ASAN 1
+/* Sanitizers bring their own malloc: no interposition under them. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TH_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TH_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define TH_SANITIZER 1
 #endif
 #endif
 
@@ -35,7 +36,7 @@
  * shows here. Sanitizers bring their own malloc, so there only the hook
  * counts. */
 static atomic_long libc_allocs;
-#ifndef TH_ASAN
+#ifndef TH_SANITIZER
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
