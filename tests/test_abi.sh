@@ -16,6 +16,12 @@ sed -n 's/^LM_API[^(]*[^A-Za-z0-9_(]\([A-Za-z_][A-Za-z0-9_]*\) *(.*/\1/p' includ
 # Exported: every defined dynamic symbol, whatever its kind (data too).
 nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 }' | sed 's/@.*//' | sort -u >"$tmp/exported"
 
+# A prototype without LM_API would be hidden: the library would build and
+# no program could link to it.
+bare=$(grep -E '^[a-z_][a-z0-9_ ]*[ *]lm_[a-z0-9_]+ *\(' include/lamina.h | grep -v '^static inline' | head -3)
+if [ -n "$bare" ]; then echo "FAIL abi_lm_api: prototypes without LM_API in lamina.h: $bare"
+else echo "ok abi_lm_api"; fi
+
 if [ ! -s "$tmp/declared" ] || [ "$(wc -l <"$tmp/declared")" -lt 50 ]; then
     echo "FAIL abi_exports: found only $(wc -l <"$tmp/declared") LM_API prototypes in lamina.h"
 elif [ ! -s "$tmp/exported" ]; then
