@@ -462,7 +462,8 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
 {
     const lm_data *d = &cd->d;
     const char *name = strcmp(cd->path, "-") == 0 ? "stdin" : cd->path;
-    fprintf(f, "read %s: %zu rows, %d features", name, d->n, d->nx);
+    fprintf(f, "read %s: %zu row%s, %d feature%s", name, d->n, d->n == 1 ? "" : "s", d->nx,
+            d->nx == 1 ? "" : "s");
     if (d->feature_names) {
         fputs(" (header: ", f);
         for (int j = 0; j < d->nx && j < 8; j++) fprintf(f, "%s%s", j ? ", " : "", d->feature_names[j]);
@@ -500,7 +501,7 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
         fprintf(f, " -> regression (%s)\n", task_given == 2 ? "--task regression"
                                                          : "it holds numbers only");
     int k = nt == 1 && task_given != 2 ? few_integers(d->y, d->n, 20) : 0;
-    if (k)
+    if (k >= 2 && d->n >= 2 * (size_t)k) // a class guess would have a few rows a value
         fprintf(f, "note: the target holds only %d distinct integers; if they are class labels, "
                    "add --task classes\n", k);
 }
