@@ -1,14 +1,27 @@
 # lamina - build with the ordinary tools: make, make test, make demo, make install.
 CC      ?= cc
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
 BUILD   ?= build
+# The one version number lives in include/lamina.h (LM_VERSION_*); the
+# shared library's file name, its SONAME and lamina.pc are read from it.
+# The SONAME carries the major number only: a 1.x library runs programs
+# built against any earlier 1.x header (docs/API.md says what that rules out).
+hdr_num = $(shell sed -n 's/^\#define LM_VERSION_$(1)  *\([0-9][0-9]*\).*/\1/p' include/lamina.h)
+VERSION_MAJOR := $(call hdr_num,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call hdr_num,MINOR).$(call hdr_num,PATCH)
+SONAME  := liblamina.so.$(VERSION_MAJOR)
+SOFILE  := liblamina.so.$(VERSION)
 # -O3: gcc 12 vectorises loops of unknown count only from -O3. No
 # -ffast-math: results must not change (and -std=c11 keeps FMA contraction off).
 OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS_ALL := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
-BASEFLAGS := -std=c11 -fPIC -pthread $(WARN) $(CPPFLAGS_ALL)
+# -fvisibility=hidden: only what carries LM_API (the documented lm_ API)
+# is exported from liblamina.so; the lm__ internals and the kernels stay
+# inside it, so no program can come to depend on them.
+BASEFLAGS := -std=c11 -fPIC -pthread -fvisibility=hidden $(WARN) $(CPPFLAGS_ALL)
 LDLIBS  := -lz -lm -pthread
 SAN     ?=
 ifeq ($(SAN),1)
@@ -33,8 +46,8 @@ ifneq ($(CLI_SRC),)
   CLI_BIN := $(BUILD)/lamina
 endif
 
-.PHONY: all test demo install clean bench fuzz examples valgrind tsan
-all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(CLI_BIN) $(EXAMPLES)
+.PHONY: all test demo install uninstall clean bench fuzz examples valgrind tsan
+all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(BUILD)/$(SONAME) $(CLI_BIN) $(EXAMPLES)
 
 # Per-file ISA flags: the SIMD variants are compiled for their ISA and
 # chosen at run time, so the library still runs on any x86-64.
@@ -49,8 +62,13 @@ $(BUILD)/liblamina.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/liblamina.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The real file is liblamina.so.MAJOR.MINOR.PATCH; liblamina.so.MAJOR (the
+# SONAME, what programs load) and liblamina.so (what -llamina finds) are links.
+$(BUILD)/$(SOFILE): $(LIB_OBJ) include/lamina.h
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/$(SONAME) $(BUILD)/liblamina.so: $(BUILD)/$(SOFILE)
+	ln -sf $(SOFILE) $@
 
 $(BUILD)/lamina: $(CLI_OBJ) $(BUILD)/liblamina.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/liblamina.a $(LDLIBS)
@@ -65,21 +83,34 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h tests/fixture.h $(BUILD)/liblamina.a
 
 examples: $(EXAMPLES)
 
+# The shell tests (tests/test_*.sh) build and link programs themselves:
+# they get the compiler and the sanitizer flags the library was built with.
 test: all $(TEST_BIN)
-	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) CC="$(CC)" TEST_LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(TEST_BIN)
 
 demo: all
 	@if [ -x $(BUILD)/lamina ]; then $(BUILD)/lamina demo --plot tutorial-loss.svg; \
 	else $(BUILD)/examples/tutorial; fi
 
+# DESTDIR stages an install (packaging, tests/test_install.sh).
+INSTALLED := $(LIBDIR)/liblamina.a $(LIBDIR)/$(SOFILE) $(LIBDIR)/$(SONAME) \
+	$(LIBDIR)/liblamina.so $(PREFIX)/include/lamina.h $(LIBDIR)/pkgconfig/lamina.pc \
+	$(PREFIX)/bin/lamina $(PREFIX)/share/man/man1/lamina.1
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 $(BUILD)/liblamina.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/liblamina.so $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(BUILD)/liblamina.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(SOFILE) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblamina.so
 	install -m 644 include/lamina.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' lamina.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' lamina.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/lamina.pc
 	if [ -x $(BUILD)/lamina ]; then install -m 755 $(BUILD)/lamina $(DESTDIR)$(PREFIX)/bin/; fi
-	if [ -f docs/lamina.1 ]; then install -m 644 docs/lamina.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	if [ -f docs/lamina.1 ]; then sed -e '1s/"lamina [0-9.]*"/"lamina $(VERSION)"/' docs/lamina.1 > $(DESTDIR)$(PREFIX)/share/man/man1/lamina.1; fi
+
+# Removes every file install wrote (the folders stay: they are shared).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # Peers and lamina side by side; writes bench/RESULTS.md.
 bench: all

@@ -17,7 +17,8 @@ enum {
     CLI_EDATA = 3,     /* a data file is missing, unreadable or malformed */
     CLI_EMODEL = 4,    /* a model file is missing, corrupt or not lamina's */
     CLI_ENUMERIC = 5,  /* NaN or Inf during training */
-    CLI_EINTR = 130    /* interrupted (SIGINT) */
+    CLI_EINTR = 130,   /* interrupted (SIGINT) */
+    CLI_ETERM = 143    /* terminated (SIGTERM) */
 };
 
 /* ------------------------------------------------------------ messages */
@@ -27,6 +28,10 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the library's message (lm_errmsg) as one line, prefixed with
  * path when the message does not already name it; returns code. */
 int cli_lib_err(int code, const char *path);
+
+/* The width in columns of the terminal on fd (TIOCGWINSZ), else $COLUMNS,
+ * else 0 (unknown: not a terminal). */
+int cli_term_width(int fd);
 
 /* Seconds from a monotonic clock. */
 double cli_now(void);
@@ -92,6 +97,10 @@ typedef struct cli_data_opts {
     int header;         /* -1 detect, 0, 1 */
     int target_kind;    /* -1 detect, 0 numeric, 1 classes */
     int no_target;      /* CSV: every column is a feature */
+    const char *ignore;   /* CSV columns left out (names or indices), or NULL */
+    const char *features; /* CSV: the model's inputs by name, or NULL */
+    char sep;             /* CSV separator, 0 = detect */
+    int decimal_comma;    /* CSV numbers written "5,1" */
 } cli_data_opts;
 
 cli_data_opts cli_data_defaults(void);
@@ -100,6 +109,25 @@ cli_data_opts cli_data_defaults(void);
  * magic in its first bytes). */
 int cli_is_idx(const char *path);
 
+/* Whether path is standard input ("-") or another file that can be read
+ * only once (a pipe, FIFO, <(...) or device): such input is read whole
+ * into memory, once, and kept for the process's life. */
+int cli_is_stream(const char *path);
+
+/* lm_csv_read for the commands: a stream's bytes are read once and
+ * parsed from memory. Returns the library's status (message in
+ * lm_errmsg). */
+lm_status cli_csv_read(lm_data *d, const char *path, const lm_csv_opts *co);
+
+/* Parses a --sep value (",", ";", "tab" or a tab character) into *sep;
+ * 0 after a usage message if it is none of them. */
+int cli_parse_sep(const char *cmd, const char *s, char *sep);
+
+/* Prints what was read before training: rows, features, the target
+ * column(s), the task and why, and for classes their names and counts.
+ * task_given: the --task the user gave (0 auto, 1 classes, 2 regression). */
+void cli_data_describe(FILE *f, const cli_data *cd, int task_given);
+
 /* Loads a data set. Returns CLI_OK, or an exit code after one message. */
 int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o);
 void cli_data_free(cli_data *cd);
@@ -107,6 +135,12 @@ void cli_data_free(cli_data *cd);
 /* The input normalisation for a data set: x/255 for u8 data, per-feature
  * standardisation otherwise. mean, scale: (nx). */
 int cli_data_norm(const cli_data *cd, float *mean, float *scale);
+
+/* Standardises a regression net's targets: mean and std of each target
+ * column of d (std 1 where a column is constant) into the net, which
+ * then trains on (y - mean) / std and predicts in the targets' units.
+ * CLI_OK or CLI_EFAIL after a message. */
+int cli_data_target_norm(const lm_data *d, lm_net *net);
 
 /* Rows [i0, i0 + n) of d as float32 into out (n, nx). */
 void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out);
@@ -121,6 +155,13 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net);
  * dropping column drop (0-based; -1 = the last) when the file has one
  * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
+
+/* The CSV reading options a model recorded at training (--ignore, its
+ * feature names, --sep, --decimal-comma) into o; sep and decimal_comma
+ * given on this command line (non-NULL sep, decimal_comma 1) win.
+ * Returns 0 after a usage message for a bad --sep. */
+int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
+                             const char *sep, int decimal_comma);
 
 /* Whether a model predicts classes (it has class names, its metadata says
  * so, or it ends with softmax), and the loss it was trained with. */
@@ -137,6 +178,8 @@ typedef struct cli_progress {
     double t0;      /* start of the current epoch */
     double t_draw;  /* last redraw */
     int drawn;      /* a bar is on screen */
+    double epoch_secs; /* seconds of the epochs ended in this run, for the ETA */
+    int epochs_timed;
 } cli_progress;
 
 void progress_init(cli_progress *p, int quiet, int classes, int epochs);
@@ -173,9 +216,22 @@ void plot_sparkline(FILE *f, const float *v, size_t n, int width);
  * nothing is left behind; returns CLI_OK or CLI_EFAIL after a message. */
 int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 
-/* Whether a file can be created at path (its folder exists and is
- * writable); prints a message and returns 0 if not. */
+/* Whether a file can be written at path: its folder (the link target's,
+ * for a symbolic link) exists and is writable, and path is no folder,
+ * device or pipe. Prints a message and returns 0 if not. */
 int cli_check_writable(const char *path);
+
+/* Whether two paths name the same file, by device and inode (so "./d.csv",
+ * "d.csv", a hard link and a symbolic link to it all match); paths that do
+ * not exist yet match when they name the same entry of the same folder. */
+int cli_same_file(const char *a, const char *b);
+
+/* path made absolute against the working folder into buf; -1 if too long. */
+int cli_abspath(const char *path, char *buf, size_t size);
+
+/* Prints a warning when the model's metadata says it holds an untrained or
+ * partly trained state (an interrupted run or a checkpoint); 1 if it did. */
+int cli_model_state_warn(const lm_net *net, const char *path);
 
 /* ------------------------------------------------------------- json */
 

@@ -15,6 +15,7 @@ typedef struct eval_out {
     double mse, r2;
     size_t *confusion; /* (k, k) rows true, columns predicted */
     int k;
+    double *r2k;       /* (outputs) R^2 of each target, regression */
 } eval_out;
 
 static int argmax(const float *p, int k)
@@ -95,39 +96,65 @@ static int regression_metrics(lm_net *net, const lm_data *d, eval_out *e)
     reg_ctx c = {d, k, buf, buf + k, buf + 2 * k};
     int rc = predict_all(net, d, add_regression, &c);
     double sse = 0, r2 = 0;
+    e->r2k = malloc((size_t)k * sizeof *e->r2k);
+    int defined = 0;
     for (int j = 0; j < k; j++) {
         double sst = c.sumsq[j] - c.sum[j] * c.sum[j] / (double)d->n;
         sse += c.sse[j];
-        r2 += sst > 0 ? 1 - c.sse[j] / sst : (c.sse[j] == 0 ? 1 : 0);
+        // R^2 compares with the targets' own spread; without one (one row,
+        // or all targets equal) it is undefined (NaN), not 0 or 1.
+        double r2j = NAN;
+        if (sst > 1e-12 * (c.sumsq[j] > 0 ? c.sumsq[j] : 1)) {
+            r2j = 1 - c.sse[j] / sst;
+            r2 += r2j;
+            defined++;
+        }
+        if (e->r2k) e->r2k[j] = r2j;
     }
     e->mse = sse / ((double)d->n * k);
-    e->r2 = r2 / k;
+    e->r2 = defined ? r2 / defined : NAN;
     free(buf);
     return rc;
 }
 
+/* Columns as wide as the longest class name, cut only where the terminal
+ * is too narrow for them (off a terminal nothing is cut). */
 static void print_confusion(const lm_net *net, const eval_out *e)
 {
-    int k = e->k;
+    int k = e->k, longest = 1, term = cli_term_width(fileno(stdout));
     if (k > 40) return; // too wide to read
-    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%12s", "");
     for (int j = 0; j < k; j++) {
         const char *c = lm_net_class_name(net, j);
-        printf(" %8.8s", c ? c : "?");
+        int len = c ? (int)strlen(c) : 1;
+        longest = len > longest ? len : longest;
+    }
+    int rw = longest > 12 ? longest : 12, cw = longest > 8 ? longest : 8;
+    if (term > 0 && rw + k * (cw + 1) > term) {
+        rw = rw > 20 ? 20 : rw;
+        int fit = (term - rw) / k - 1;
+        cw = fit > cw ? cw : fit < 8 ? 8 : fit;
+    }
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", rw, "");
+    for (int j = 0; j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        printf(" %*.*s", cw, cw, c ? c : "?");
     }
     putchar('\n');
     for (int i = 0; i < k; i++) {
         const char *c = lm_net_class_name(net, i);
-        printf("%12.12s", c ? c : "?");
-        for (int j = 0; j < k; j++) printf(" %8zu", e->confusion[(size_t)i * (size_t)k + (size_t)j]);
+        printf("%*.*s", rw, rw, c ? c : "?");
+        for (int j = 0; j < k; j++)
+            printf(" %*zu", cw, e->confusion[(size_t)i * (size_t)k + (size_t)j]);
         putchar('\n');
     }
 }
 
 static int load_eval_data(cli_data *cd, lm_net *net, const char *path, const char *labels,
-                          const char *target, int header, int classes)
+                          const char *target, int header, int classes, const char *sep,
+                          int decimal_comma)
 {
     cli_data_opts o = cli_data_defaults();
+    if (!cli_data_opts_from_model(&o, net, "eval", sep, decimal_comma)) return CLI_EUSAGE;
     o.labels = labels;
     o.target = target ? target : lm_net_get_meta(net, "target");
     o.header = header;
@@ -149,14 +176,16 @@ static int load_eval_data(cli_data *cd, lm_net *net, const char *path, const cha
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *data = NULL, *labels = NULL, *target = NULL;
-    int json = 0, header = -1;
+    const char *data = NULL, *labels = NULL, *target = NULL, *sep = NULL;
+    int json = 0, header = -1, decimal_comma = 0;
     opt_spec specs[] = {
-        opt_str("data", &data, "FILE", "data to evaluate on: CSV or IDX images", NULL),
+        opt_str("data", &data, "FILE", "data to evaluate on: CSV (- for stdin) or IDX images", NULL),
         opt_str("labels", &labels, "FILE", "IDX labels for IDX images", NULL),
         opt_str("target", &target, "NAME|INDEX", "CSV target column", "as in training, else the last"),
         opt_flag("header", &header, 1, "the CSV has a header row"),
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
+        opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),
+        opt_flag("decimal-comma", &decimal_comma, 1, "CSV numbers are written 5,1 [as in training]"),
         opt_flag("json", &json, 1, "print one JSON object: n, loss, accuracy or r2"),
         opt_end(),
     };
@@ -172,11 +201,13 @@ int cmd_eval(int argc, char **argv)
     }
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    cli_model_state_warn(net, pos[0]);
     int classes = cli_model_classes(net);
     lm_loss loss = cli_model_loss(net);
     cli_data cd = {0};
-    eval_out e = {NAN, NAN, NAN, NAN, NULL, 0};
-    rc = load_eval_data(&cd, net, data, labels, target, header, classes);
+    eval_out e = {NAN, NAN, NAN, NAN, NULL, 0, NULL};
+    int n_out = lm_net_n_out(net);
+    rc = load_eval_data(&cd, net, data, labels, target, header, classes, sep, decimal_comma);
     if (!rc && lm_evaluate(net, &cd.d, loss, &e.loss, &e.acc) != LM_OK)
         rc = cli_lib_err(CLI_EDATA, data);
     if (!rc && classes) {
@@ -200,19 +231,43 @@ int cmd_eval(int argc, char **argv)
             json_num(stdout, e.mse);
             printf(", \"r2\": ");
             json_num(stdout, e.r2);
+            if (n_out > 1 && e.r2k) {
+                printf(", \"targets\": [");
+                for (int j = 0; j < n_out; j++) {
+                    const char *t = lm_data_target_name(&cd.d, j);
+                    printf("%s{\"name\": ", j ? ", " : "");
+                    if (t) json_str(stdout, t);
+                    else fputs("null", stdout);
+                    printf(", \"r2\": ");
+                    json_num(stdout, e.r2k[j]);
+                    putchar('}');
+                }
+                putchar(']');
+            }
         }
         printf("}\n");
     } else if (!rc) {
-        printf("%s on %s: %zu rows\nloss (%s): %.6g\n", pos[0], data, cd.d.n, lm_loss_name(loss),
-               e.loss);
+        printf("%s on %s: %zu rows\nloss (%s%s): %.6g\n", pos[0], data, cd.d.n, lm_loss_name(loss),
+               lm_net_get_target_norm(net, NULL, NULL) ? ", standardised targets" : "", e.loss);
         if (classes) {
             printf("accuracy:  %.4f\n", e.acc);
             if (e.k > 1) print_confusion(net, &e);
         } else {
-            printf("MSE:       %.6g\nR^2:       %.4f\n", e.mse, e.r2);
+            printf("MSE:       %.6g\n", e.mse);
+            if (isnan(e.r2))
+                printf("R^2:       undefined (the targets do not vary over these %zu rows)\n",
+                       cd.d.n);
+            else
+                printf("R^2:       %.4f%s\n", e.r2, n_out > 1 ? " (mean over the targets)" : "");
+            for (int j = 0; n_out > 1 && e.r2k && j < n_out; j++) {
+                const char *t = lm_data_target_name(&cd.d, j);
+                if (isnan(e.r2k[j])) printf("  R^2 %-20s undefined\n", t ? t : "?");
+                else printf("  R^2 %-20s %.4f\n", t ? t : "?", e.r2k[j]);
+            }
         }
     }
     free(e.confusion);
+    free(e.r2k);
     cli_data_free(&cd);
     lm_net_free(net);
     return rc;

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "opts.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,36 @@ static void print_layer_table(const lm_net *net)
     }
 }
 
-static void print_text(const char *path, const lm_net *net, const norm_summary *ns)
+/* What the file holds beyond the net: a training state (lm_train_save)
+ * and, from the metadata training wrote, whether training finished. */
+typedef struct state_summary {
+    int has_state, epochs; /* the training state and the epochs it covers */
+    uint64_t steps;
+    const char *state;     /* "trained", "partial", "untrained" or NULL (older files) */
+    const char *planned;   /* epochs the run was asked for, or NULL */
+} state_summary;
+
+static void print_state(const lm_net *net, const state_summary *ss)
+{
+    const char *kept = lm_net_get_meta(net, "epochs");
+    if (ss->has_state)
+        printf("training:   resumable state after %d epochs (%llu steps)", ss->epochs,
+               (unsigned long long)ss->steps);
+    else
+        printf("training:   no training state (not resumable)%s%s%s", kept ? "; " : "",
+               kept ? kept : "", kept ? " epochs" : "");
+    if (ss->state && !strcmp(ss->state, "untrained"))
+        printf("; UNTRAINED: interrupted before its first epoch ended");
+    else if (ss->state && !strcmp(ss->state, "partial"))
+        printf("; PARTLY TRAINED: %s of %s epochs", kept ? kept : "?",
+               ss->planned ? ss->planned : "?");
+    else if (ss->state)
+        printf("; training finished");
+    putchar('\n');
+}
+
+static void print_text(const char *path, const lm_net *net, const norm_summary *ns,
+                       const state_summary *ss)
 {
     char spec[2048];
     cli_spec_format(net, spec, sizeof spec);
@@ -85,6 +115,7 @@ static void print_text(const char *path, const lm_net *net, const norm_summary *
     else
         printf("input norm: standardised per input: mean in [%g, %g], 1/std in [%g, %g]\n",
                ns->mean_lo, ns->mean_hi, ns->scale_lo, ns->scale_hi);
+    print_state(net, ss);
     if (lm_net_class_name(net, 0)) {
         printf("classes:   ");
         for (int i = 0; i < lm_net_n_out(net); i++) {
@@ -101,7 +132,36 @@ static void print_text(const char *path, const lm_net *net, const norm_summary *
     }
 }
 
-static void print_json(const char *path, const lm_net *net, const norm_summary *ns)
+/* Whether s is a number as JSON writes one:
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int is_json_number(const char *s)
+{
+    if (*s == '-') s++;
+    if (*s == '0') s++;
+    else if (*s >= '1' && *s <= '9') while (isdigit((unsigned char)*s)) s++;
+    else return 0;
+    if (*s == '.') {
+        if (!isdigit((unsigned char)*++s)) return 0;
+        while (isdigit((unsigned char)*s)) s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        if (*++s == '+' || *s == '-') s++;
+        if (!isdigit((unsigned char)*s)) return 0;
+        while (isdigit((unsigned char)*s)) s++;
+    }
+    return *s == '\0';
+}
+
+/* A metadata value as JSON: a number when the whole text is one (so
+ * "epochs": 10 and "lr": 0.001 read as numbers), else a string. */
+static void json_meta_value(const char *v)
+{
+    if (is_json_number(v)) fputs(v, stdout);
+    else json_str(stdout, v);
+}
+
+static void print_json(const char *path, const lm_net *net, const norm_summary *ns,
+                       const state_summary *ss)
 {
     char spec[2048];
     cli_spec_format(net, spec, sizeof spec);
@@ -151,9 +211,17 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
         if (i) printf(", ");
         json_str(stdout, k);
         printf(": ");
-        json_str(stdout, v);
+        json_meta_value(v);
     }
-    printf("}}\n");
+    printf("}, \"training_state\": ");
+    if (ss->has_state)
+        printf("{\"epochs\": %d, \"steps\": %llu}", ss->epochs, (unsigned long long)ss->steps);
+    else
+        printf("null");
+    printf(", \"state\": ");
+    if (ss->state) json_str(stdout, ss->state);
+    else printf("null");
+    printf("}\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -176,10 +244,15 @@ int cmd_info(int argc, char **argv)
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
     norm_summary ns;
+    state_summary ss = {0};
     rc = summarise_norm(net, &ns);
+    if (!rc && lm_train_state_info(pos[0], &ss.has_state, &ss.epochs, &ss.steps) != LM_OK)
+        rc = cli_lib_err(CLI_EMODEL, pos[0]);
+    ss.state = lm_net_get_meta(net, "state");
+    ss.planned = lm_net_get_meta(net, "epochs_planned");
     if (!rc) {
-        if (json) print_json(pos[0], net, &ns);
-        else print_text(pos[0], net, &ns);
+        if (json) print_json(pos[0], net, &ns, &ss);
+        else print_text(pos[0], net, &ns, &ss);
     }
     lm_net_free(net);
     return rc;

@@ -29,11 +29,12 @@ static int column_index(const char *s)
 /* Reads the file with every column as a feature; a file with a text
  * target column fails that way, so then read it with its target. */
 static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const char *target,
-                             int header)
+                             int header, const char *sep, int decimal_comma)
 {
     cli_data_opts o = cli_data_defaults();
+    if (!cli_data_opts_from_model(&o, net, "predict", sep, decimal_comma)) return CLI_EUSAGE;
     o.header = header;
-    if (cli_is_idx(path)) {
+    if (!cli_is_stream(path) && cli_is_idx(path)) { // a stream is read once, as CSV
         int rc = cli_data_load(cd, path, &o);
         return rc ? rc : cli_data_fit_columns(cd, net, -1);
     }
@@ -41,8 +42,12 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     lm_csv_opts co = lm_csv_defaults();
     co.header = header;
     co.no_target = 1;
+    co.ignore = o.ignore;
+    co.features = o.features;
+    co.sep = o.sep;
+    co.decimal_comma = o.decimal_comma;
     lm_data probe = {0};
-    lm_status st = lm_csv_read(&probe, path, &co);
+    lm_status st = cli_csv_read(&probe, path, &co);
     if (st == LM_OK) {
         lm_data_free(&probe);
     } else if (st == LM_EFORMAT) {
@@ -55,7 +60,7 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
         co.no_target = 0;
         co.target = target;
         co.target_kind = o.target_kind;
-        if (lm_csv_read(&with_target, path, &co) != LM_OK) {
+        if (cli_csv_read(&with_target, path, &co) != LM_OK) {
             if (strstr(first, path)) cli_err("%s", first);
             else cli_err("%s: %s", path, first);
             return CLI_EDATA;
@@ -67,77 +72,229 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     return cli_data_fit_columns(cd, net, column_index(target));
 }
 
-/* Prints a CSV field, quoted when it holds a separator or quote. */
-static void csv_field(const char *s)
+/* The text of column id for every row, as "classes" of a second read
+ * (each distinct text a class): ids->class_names[ids->labels[r]]. The
+ * model's other columns are skipped as for the inputs; id is taken out of
+ * its ignore list. */
+static int load_ids(lm_data *ids, const char *path, const char *id, int header,
+                    const cli_data_opts *o, const char *target, size_t n)
+{
+    char ignore[1024] = "";
+    size_t at = 0;
+    for (const char *p = o->ignore; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!(len == strlen(id) && strncmp(p, id, len) == 0) && at + len + 2 < sizeof ignore)
+            at += (size_t)snprintf(ignore + at, sizeof ignore - at, "%s%.*s", at ? "," : "",
+                                   (int)len, p);
+        p = e ? e + 1 : p + len;
+    }
+    lm_csv_opts co = lm_csv_defaults();
+    co.header = header;
+    co.target = id;
+    co.target_kind = 1;
+    co.ignore = at ? ignore : NULL;
+    co.features = o->features;
+    co.sep = o->sep;
+    co.decimal_comma = o->decimal_comma;
+    lm_status st = cli_csv_read(ids, path, &co);
+    if (st == LM_EFORMAT && target && at + strlen(target) + 2 < sizeof ignore) {
+        // The file may hold the training target (text, say): leave it out too.
+        snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", target);
+        co.ignore = ignore;
+        st = cli_csv_read(ids, path, &co);
+    }
+    if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
+    if (ids->n != n || !ids->labels) {
+        cli_err("%s: the --id column gave %zu values for %zu rows", path, ids->n, n);
+        return CLI_EDATA;
+    }
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------ output
+ * All of predict's output goes through these functions, so a new column
+ * (an ID carried through, say) is added in one place for CSV and JSON. */
+
+typedef struct pred_out {
+    FILE *f;
+    lm_net *net;
+    const lm_data *d; /* the rows */
+    const char *model;
+    int classes, proba, json;
+    size_t written; /* rows written so far */
+    const lm_data *ids; /* --id: ids->class_names[ids->labels[row]], or NULL */
+    const char *id;     /* the --id column's name as given */
+} pred_out;
+
+/* A CSV field, quoted when it holds a separator or quote. */
+static void csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
+        fputs(s, f);
         return;
     }
-    putchar('"');
+    fputc('"', f);
     for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
     }
-    putchar('"');
+    fputc('"', f);
 }
 
-static void print_class_name(const lm_net *net, int c)
+static void class_name(const pred_out *o, int c)
 {
-    const char *name = lm_net_class_name(net, c);
-    if (name) csv_field(name);
-    else printf("%d", c);
+    const char *name = lm_net_class_name(o->net, c);
+    char b[16];
+    if (!name) {
+        snprintf(b, sizeof b, "%d", c);
+        name = b;
+    }
+    if (o->json) json_str(o->f, name);
+    else csv_field(o->f, name);
 }
 
-static void print_rows(const lm_net *net, const float *y, size_t n, int classes, int proba)
+/* CSV: a header line only with --proba ("class,NAME1,NAME2..."). JSON:
+ * the opening of one object, the class names first. */
+static void out_begin(pred_out *o)
 {
-    int k = lm_net_n_out(net);
-    for (size_t r = 0; r < n; r++) {
-        const float *p = y + r * (size_t)k;
-        if (classes) {
-            int best = 0;
-            if (k == 1) best = p[0] >= 0.5f;
-            for (int j = 1; j < k; j++)
-                if (p[j] > p[best]) best = j;
-            print_class_name(net, best);
-            if (proba)
-                for (int j = 0; j < k; j++) printf(",%.6g", p[j]);
-        } else {
-            for (int j = 0; j < k; j++) printf("%s%.9g", j ? "," : "", p[j]);
+    int k = lm_net_n_out(o->net);
+    if (o->json) {
+        fputs("{\"model\": ", o->f);
+        json_str(o->f, o->model);
+        fprintf(o->f, ", \"task\": \"%s\"", o->classes ? "classes" : "regression");
+        if (o->classes) {
+            fputs(", \"classes\": [", o->f);
+            for (int j = 0; j < k; j++) {
+                if (j) fputs(", ", o->f);
+                class_name(o, j);
+            }
+            fputc(']', o->f);
         }
-        putchar('\n');
+        fputs(", \"predictions\": [", o->f);
+        return;
     }
+    if (!o->classes || !o->proba) return;
+    if (o->ids) {
+        csv_field(o->f, o->id);
+        fputc(',', o->f);
+    }
+    fputs("class", o->f);
+    for (int j = 0; j < k; j++) {
+        fputc(',', o->f);
+        class_name(o, j);
+    }
+    fputc('\n', o->f);
 }
 
-static void print_header(const lm_net *net, int classes, int proba)
+/* One output row for input row i (0-based) from its outputs p (n_out). */
+static void out_row(pred_out *o, size_t i, const float *p)
 {
-    int k = lm_net_n_out(net);
-    if (!classes || !proba) return;
-    fputs("class", stdout);
-    for (int j = 0; j < k; j++) {
-        putchar(',');
-        print_class_name(net, j);
+    int k = lm_net_n_out(o->net);
+    FILE *f = o->f;
+    if (o->json) fprintf(f, "%s\n{\"row\": %zu, ", o->written ? "," : "", i + 1);
+    if (o->ids) {
+        const char *v = o->ids->class_names[o->ids->labels[i]];
+        if (o->json) {
+            fputs("\"id\": ", f);
+            json_str(f, v);
+            fputs(", ", f);
+        } else {
+            csv_field(f, v);
+            fputc(',', f);
+        }
     }
-    putchar('\n');
+    if (o->classes) {
+        int best = 0;
+        if (k == 1) best = p[0] >= 0.5f;
+        for (int j = 1; j < k; j++)
+            if (p[j] > p[best]) best = j;
+        if (o->json) fputs("\"class\": ", f);
+        class_name(o, best);
+        if (o->proba && o->json) {
+            fputs(", \"proba\": [", f);
+            for (int j = 0; j < k; j++) {
+                if (j) fputs(", ", f);
+                json_num(f, p[j]);
+            }
+            fputc(']', f);
+        } else if (o->proba) {
+            for (int j = 0; j < k; j++) fprintf(f, ",%.6g", p[j]);
+        }
+    } else if (o->json) {
+        fputs(k == 1 ? "\"value\": " : "\"values\": [", f);
+        for (int j = 0; j < k; j++) {
+            if (j) fputs(", ", f);
+            json_num(f, p[j]);
+        }
+        if (k > 1) fputc(']', f);
+    } else {
+        for (int j = 0; j < k; j++) fprintf(f, "%s%.9g", j ? "," : "", p[j]);
+    }
+    fputs(o->json ? "}" : "\n", f);
+    o->written++;
+}
+
+static void out_end(pred_out *o)
+{
+    if (o->json) fprintf(o->f, "%s], \"n\": %zu}\n", o->written ? "\n" : "", o->written);
+}
+
+/* Predicts every row in chunks and writes the output to o->f (stdout, or
+ * the temporary file of an atomic write). 0, or -1 after a message. */
+static int write_predictions(FILE *f, void *ctx)
+{
+    pred_out *o = ctx;
+    o->f = f;
+    o->written = 0;
+    float *x = malloc((size_t)CHUNK * (size_t)lm_net_n_in(o->net) * sizeof *x);
+    float *y = malloc((size_t)CHUNK * (size_t)lm_net_n_out(o->net) * sizeof *y);
+    int rc = 0;
+    if (!x || !y) {
+        cli_err("out of memory");
+        rc = -1;
+    }
+    if (!rc) out_begin(o);
+    size_t k = (size_t)lm_net_n_out(o->net);
+    for (size_t i = 0; !rc && i < o->d->n; i += CHUNK) {
+        size_t n = o->d->n - i < CHUNK ? o->d->n - i : CHUNK;
+        cli_data_rows(o->d, i, n, x);
+        if (lm_net_predict(o->net, x, n, y) != LM_OK) {
+            cli_lib_err(CLI_EFAIL, NULL);
+            rc = -1;
+        }
+        for (size_t r = 0; !rc && r < n; r++) out_row(o, i + r, y + r * k);
+    }
+    if (!rc) out_end(o);
+    free(x);
+    free(y);
+    return rc;
 }
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *data = NULL, *target = NULL;
-    int proba = 0, header = -1;
+    const char *data = NULL, *target = NULL, *out = NULL, *sep = NULL, *id = NULL;
+    int proba = 0, header = -1, json = 0, decimal_comma = 0;
     opt_spec specs[] = {
-        opt_str("data", &data, "FILE", "rows to predict: CSV or IDX images", NULL),
+        opt_str("data", &data, "FILE", "rows to predict: CSV (- for stdin) or IDX images", NULL),
         opt_flag("proba", &proba, 1, "add each class's probability, with a header line"),
+        opt_str("id", &id, "COL", "start each line with this column's value (an ID; name or "
+                "0-based index)", NULL),
         opt_str("target", &target, "NAME|INDEX",
                 "a target column to skip when the file has one", "as in training, else the last"),
         opt_flag("header", &header, 1, "the CSV has a header row"),
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
+        opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),
+        opt_flag("decimal-comma", &decimal_comma, 1, "CSV numbers are written 5,1 [as in training]"),
+        opt_str("out", &out, "FILE", "write the predictions here (atomically), not to stdout", NULL),
+        opt_flag("json", &json, 1, "one JSON object: model, task, classes, predictions (one "
+                 "object a row), n"),
         opt_end(),
     };
     char *pos[1];
     int n_pos;
     int rc = opts_parse("predict", specs, argc, argv, 2, pos, 1, &n_pos,
-                        "MODEL --data FILE [--proba]",
+                        "MODEL --data FILE [--proba] [--json] [--out FILE]",
                         "Prints one CSV line per input row: the predicted class as the training "
                         "data named it,\nor the predicted value(s) for a numeric target. Inputs "
                         "are matched to the model's features by\nheader name when both have "
@@ -145,37 +302,41 @@ int cmd_predict(int argc, char **argv)
                         "(--target, as in training, else the last).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
-        cli_err("predict: usage: lamina predict MODEL --data FILE [--proba]");
+        cli_err("predict: usage: lamina predict MODEL --data FILE [--proba] [--json] [--out FILE]");
         return CLI_EUSAGE;
     }
+    // The output must destroy neither input; checked before any work.
+    if (out && (cli_same_file(out, data) || cli_same_file(out, pos[0]))) {
+        cli_err("predict: --out %s and %s %s are the same file; writing the predictions would "
+                "destroy it (name another file)", out, cli_same_file(out, data) ? "--data" : "the model",
+                cli_same_file(out, data) ? data : pos[0]);
+        return CLI_EUSAGE;
+    }
+    if (out && !cli_check_writable(out)) return CLI_EFAIL;
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    cli_model_state_warn(net, pos[0]);
     if (!target) target = lm_net_get_meta(net, "target");
     int classes = cli_model_classes(net);
     cli_data cd = {0};
-    float *x = NULL, *y = NULL;
-    rc = load_predict_data(&cd, net, data, target, header);
-    if (!rc) {
-        x = malloc((size_t)CHUNK * (size_t)lm_net_n_in(net) * sizeof *x);
-        y = malloc((size_t)CHUNK * (size_t)lm_net_n_out(net) * sizeof *y);
-        if (!x || !y) {
-            cli_err("out of memory");
+    rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);
+    lm_data ids = {0};
+    if (!rc && id) {
+        cli_data_opts mo = cli_data_defaults();
+        cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
+        rc = load_ids(&ids, data, id, header, &mo, target, cd.d.n);
+    }
+    pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0, id ? &ids : NULL, id};
+    if (!rc && out) {
+        rc = cli_write_atomic(out, write_predictions, &o);
+    } else if (!rc) {
+        rc = write_predictions(stdout, &o) ? CLI_EFAIL : CLI_OK;
+        if (!rc && fflush(stdout) != 0) {
+            cli_err("cannot write the predictions to stdout");
             rc = CLI_EFAIL;
         }
     }
-    if (!rc) print_header(net, classes, proba);
-    for (size_t i = 0; !rc && i < cd.d.n; i += CHUNK) {
-        size_t n = cd.d.n - i < CHUNK ? cd.d.n - i : CHUNK;
-        cli_data_rows(&cd.d, i, n, x);
-        if (lm_net_predict(net, x, n, y) != LM_OK) rc = cli_lib_err(CLI_EFAIL, NULL);
-        else print_rows(net, y, n, classes, proba);
-    }
-    if (!rc && fflush(stdout) != 0) {
-        cli_err("cannot write the predictions to stdout");
-        rc = CLI_EFAIL;
-    }
-    free(x);
-    free(y);
+    lm_data_free(&ids);
     cli_data_free(&cd);
     lm_net_free(net);
     return rc;

@@ -1,15 +1,137 @@
 /* data.c - loads a data file for the commands: CSV through lm_csv_read,
  * IDX (plain or gzip) through lm_idx_read, chosen by the file's name or
- * its first bytes; normalisation and class mapping onto a model. */
+ * its first bytes; standard input and pipes read once into memory;
+ * normalisation and class mapping onto a model; the summary of what was
+ * read. */
 #include "cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 cli_data_opts cli_data_defaults(void)
 {
-    cli_data_opts o = {NULL, NULL, -1, -1, 0};
+    cli_data_opts o = {.labels = NULL, .target = NULL, .header = -1, .target_kind = -1};
     return o;
+}
+
+int cli_parse_sep(const char *cmd, const char *s, char *sep)
+{
+    if (!strcmp(s, ",") || !strcmp(s, "comma")) *sep = ',';
+    else if (!strcmp(s, ";") || !strcmp(s, "semicolon")) *sep = ';';
+    else if (!strcmp(s, "tab") || !strcmp(s, "\t") || !strcmp(s, "\\t")) *sep = '\t';
+    else {
+        cli_err("%s: --sep '%s': use ',', ';' or tab", cmd, s);
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ streams */
+
+/* Standard input and pipes can be read only once: their bytes are kept
+ * here, so the format check and every later reader (predict's second
+ * try, --test - after --data -) see the same text. */
+typedef struct stream_bytes {
+    char *path, *buf;
+    size_t len;
+} stream_bytes;
+static stream_bytes g_streams[4];
+static int g_n_streams;
+
+int cli_is_stream(const char *path)
+{
+    struct stat sb;
+    if (strcmp(path, "-") == 0) return 1;
+    return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode);
+}
+
+static const char *stream_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+/* Reads the whole stream at path once (later calls get the same bytes),
+ * refusing binary data at its first megabyte and anything larger than
+ * the allocation limit. */
+static lm_status stream_read(const char *path, const char **buf, size_t *len)
+{
+    for (int i = 0; i < g_n_streams; i++)
+        if (strcmp(g_streams[i].path, path) == 0) {
+            *buf = g_streams[i].buf;
+            *len = g_streams[i].len;
+            return LM_OK;
+        }
+    const char *name = stream_name(path);
+    if (g_n_streams == (int)(sizeof g_streams / sizeof *g_streams)) {
+        cli_err("%s: too many streams", name);
+        return LM_EINVAL;
+    }
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_err("%s: cannot open: %s", name, strerror(errno));
+        return LM_EIO;
+    }
+    uint64_t limit = lm_alloc_limit();
+    size_t cap = 1 << 20, n = 0;
+    char *b = malloc(cap), *err = NULL;
+    char msg[160];
+    while (b) {
+        size_t got = fread(b + n, 1, cap - n, f);
+        if (n == 0 && got >= 4 && (((unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) ||
+                                   (b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0e))) {
+            err = "holds gzip or IDX data, which is read from a named file only "
+                  "(give its path)";
+            break;
+        }
+        if (memchr(b + n, '\0', got)) {
+            err = "not a text file (byte 0x00)";
+            break;
+        }
+        n += got;
+        if (n < cap) break; /* end of input (or an error, checked below) */
+        if ((uint64_t)cap * 2 > limit || cap > SIZE_MAX / 2) {
+            snprintf(msg, sizeof msg, "larger than the allocation limit (%llu bytes)",
+                     (unsigned long long)limit);
+            err = msg;
+            break;
+        }
+        char *nb = realloc(b, cap * 2);
+        if (!nb) {
+            err = "out of memory";
+            break;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    int rerr = ferror(f);
+    if (f != stdin) fclose(f);
+    if (!b || err || rerr) {
+        cli_err("%s: %s", name, !b ? "out of memory" : err ? err : "read error");
+        free(b);
+        return err && strstr(err, "limit") ? LM_ENOMEM : LM_EFORMAT;
+    }
+    g_streams[g_n_streams++] = (stream_bytes){strdup(path), b, n};
+    if (!g_streams[g_n_streams - 1].path) {
+        cli_err("out of memory");
+        return LM_ENOMEM;
+    }
+    *buf = b;
+    *len = n;
+    return LM_OK;
+}
+
+lm_status cli_csv_read(lm_data *d, const char *path, const lm_csv_opts *co)
+{
+    if (!cli_is_stream(path)) return lm_csv_read(d, path, co);
+    const char *buf;
+    size_t len;
+    memset(d, 0, sizeof *d);
+    lm_status st = stream_read(path, &buf, &len);
+    if (st != LM_OK) return st;
+    return lm_csv_read_mem(d, stream_name(path), buf, len, co);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -39,7 +161,8 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
 {
     memset(cd, 0, sizeof *cd);
     cd->path = path;
-    cd->is_idx = cli_is_idx(path);
+    int stream = cli_is_stream(path);
+    cd->is_idx = !stream && cli_is_idx(path);
     lm_status st;
     if (cd->is_idx) {
         st = lm_idx_read(&cd->d, path, o->labels);
@@ -60,8 +183,21 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
         co.target = o->target;
         co.target_kind = o->target_kind;
         co.no_target = o->no_target;
-        st = lm_csv_read(&cd->d, path, &co);
-        if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
+        co.ignore = o->ignore;
+        co.features = o->features;
+        co.sep = o->sep;
+        co.decimal_comma = o->decimal_comma;
+        if (stream) {
+            const char *buf;
+            size_t len;
+            // A stream's own reader prints its refusals.
+            if (stream_read(path, &buf, &len) != LM_OK) return CLI_EDATA;
+            st = lm_csv_read_mem(&cd->d, stream_name(path), buf, len, &co);
+            if (st != LM_OK) return cli_lib_err(CLI_EDATA, stream_name(path));
+        } else {
+            st = lm_csv_read(&cd->d, path, &co);
+            if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
+        }
     }
     if (cd->d.n == 0) {
         cli_err("%s: holds no rows", path);
@@ -92,6 +228,37 @@ int cli_data_norm(const cli_data *cd, float *mean, float *scale)
     }
     if (lm_data_norm_stats(&cd->d, mean, scale) != LM_OK) return cli_lib_err(CLI_EDATA, cd->path);
     return CLI_OK;
+}
+
+int cli_data_target_norm(const lm_data *d, lm_net *net)
+{
+    size_t k = (size_t)d->ny;
+    if (!d->y || k == 0 || d->n == 0) return CLI_OK;
+    double *acc = calloc(2 * k, sizeof *acc);
+    float *mean = malloc(2 * k * sizeof *mean), *sd = mean ? mean + k : NULL;
+    if (!acc || !mean) {
+        free(acc);
+        free(mean);
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t j = 0; j < k; j++) acc[j] += d->y[r * k + j];
+    for (size_t j = 0; j < k; j++) acc[j] /= (double)d->n;
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t j = 0; j < k; j++) {
+            double e = d->y[r * k + j] - acc[j];
+            acc[k + j] += e * e;
+        }
+    for (size_t j = 0; j < k; j++) {
+        double s = sqrt(acc[k + j] / (double)d->n);
+        mean[j] = (float)acc[j];
+        sd[j] = s > 1e-12 * fabs(acc[j]) && s > 1e-30 && isfinite(s) ? (float)s : 1.0f;
+    }
+    int rc = lm_net_set_target_norm(net, mean, sd) == LM_OK ? CLI_OK : cli_lib_err(CLI_EFAIL, NULL);
+    free(acc);
+    free(mean);
+    return rc;
 }
 
 void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out)
@@ -243,6 +410,18 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     return CLI_EDATA;
 }
 
+int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
+                             const char *sep, int decimal_comma)
+{
+    o->ignore = lm_net_get_meta(net, "ignore");
+    o->features = lm_net_get_meta(net, "features");
+    const char *s = sep ? sep : lm_net_get_meta(net, "sep");
+    if (s && !cli_parse_sep(cmd, s, &o->sep)) return 0;
+    const char *dc = lm_net_get_meta(net, "decimal_comma");
+    o->decimal_comma = decimal_comma || (dc && strcmp(dc, "1") == 0);
+    return 1;
+}
+
 int cli_model_classes(const lm_net *net)
 {
     const char *task = lm_net_get_meta(net, "task");
@@ -257,4 +436,72 @@ lm_loss cli_model_loss(const lm_net *net)
     int l = lm_loss_from_name(lm_net_get_meta(net, "loss"));
     if (l >= 0) return (lm_loss)l;
     return cli_model_classes(net) ? LM_LOSS_CE : LM_LOSS_MSE;
+}
+
+/* ------------------------------------------------------------ summary */
+
+/* Distinct values of y (n) if they are all integers and at most max of
+ * them, else 0. */
+static int few_integers(const float *y, size_t n, int max)
+{
+    float seen[32];
+    int k = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (y[r] != floorf(y[r])) return 0;
+        int j = 0;
+        while (j < k && seen[j] != y[r]) j++;
+        if (j == k) {
+            if (k == max) return 0;
+            seen[k++] = y[r];
+        }
+    }
+    return k;
+}
+
+void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
+{
+    const lm_data *d = &cd->d;
+    const char *name = strcmp(cd->path, "-") == 0 ? "stdin" : cd->path;
+    fprintf(f, "read %s: %zu row%s, %d feature%s", name, d->n, d->n == 1 ? "" : "s", d->nx,
+            d->nx == 1 ? "" : "s");
+    if (d->feature_names) {
+        fputs(" (header: ", f);
+        for (int j = 0; j < d->nx && j < 8; j++) fprintf(f, "%s%s", j ? ", " : "", d->feature_names[j]);
+        if (d->nx > 8) fprintf(f, ", ... %d more", d->nx - 8);
+        fputc(')', f);
+    } else if (!cd->is_idx) {
+        fputs(" (no header)", f);
+    }
+    fputc('\n', f);
+    int nt = d->labels ? 1 : d->ny;
+    fputs(nt > 1 ? "targets: " : "target: ", f);
+    for (int k = 0; k < nt; k++) {
+        const char *t = lm_data_target_name(d, k);
+        fprintf(f, "%s%s", k ? ", " : "", t ? t : cd->is_idx ? "the labels file" : "?");
+    }
+    if (d->labels) {
+        fprintf(f, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
+                : cd->is_idx ? "IDX labels" : "it holds text", d->n_classes);
+        size_t *count = calloc((size_t)d->n_classes, sizeof *count);
+        for (size_t r = 0; count && r < d->n; r++)
+            if (d->labels[r] >= 0 && d->labels[r] < d->n_classes) count[d->labels[r]]++;
+        for (int c = 0; c < d->n_classes && c < 20; c++) {
+            if (d->class_names) fprintf(f, " %s", d->class_names[c]);
+            else fprintf(f, " %d", c);
+            if (count) fprintf(f, " (%zu)", count[c]);
+            if (c + 1 < d->n_classes) fputc(',', f);
+        }
+        if (d->n_classes > 20) fprintf(f, " ... %d more", d->n_classes - 20);
+        fputc('\n', f);
+        free(count);
+        return;
+    }
+    if (nt > 1) fprintf(f, " -> regression with %d outputs\n", nt);
+    else
+        fprintf(f, " -> regression (%s)\n", task_given == 2 ? "--task regression"
+                                                         : "it holds numbers only");
+    int k = nt == 1 && task_given != 2 ? few_integers(d->y, d->n, 20) : 0;
+    if (k >= 2 && d->n >= 2 * (size_t)k) // a class guess would have a few rows a value
+        fprintf(f, "note: the target holds only %d distinct integers; if they are class labels, "
+                   "add --task classes\n", k);
 }

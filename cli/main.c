@@ -37,7 +37,8 @@ static void usage(FILE *f)
                "  3    data: a data file is missing, unreadable or malformed\n"
                "  4    model: a model file is missing, corrupt or not lamina's\n"
                "  5    numeric: NaN or Inf appeared during training\n"
-               "  130  interrupted (Ctrl-C); training saves a checkpoint first\n");
+               "  130  interrupted (Ctrl-C); training saves a checkpoint first\n"
+               "  143  terminated (SIGTERM); saved as for Ctrl-C\n");
 }
 
 int main(int argc, char **argv)

@@ -207,5 +207,5 @@ void opts_help(FILE *f, const char *cmd, const opt_spec *specs, const char *usag
     }
     fprintf(f, "  %-26s %s\n", "--help", "show this help");
     fprintf(f, "\nexit codes: 0 ok, 1 error, 2 usage, 3 data file, 4 model file, "
-               "5 NaN/Inf in training, 130 interrupted\n");
+               "5 NaN/Inf in training, 130 interrupted, 143 terminated\n");
 }

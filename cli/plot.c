@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PW = 760, PH = 460, ML = 80, MR = 80, MT = 48, MB = 62 };
+/* The legend sits in the top margin, between the title and the plot
+ * area, in up to two rows: inside the area it covered the curves. */
+enum { PW = 760, PH = 480, ML = 80, MR = 80, MT = 82, MB = 62, LEGEND_Y = 52 };
 
 typedef struct axis {
     double lo, hi, step; /* nice range and tick step */
@@ -114,20 +116,27 @@ static void draw_series(FILE *f, const plot_series *s, const axis *x, const axis
                 px_y(y, s->v[0]), s->color);
 }
 
+/* The legend: entries left to right above the plot area, wrapping to a
+ * second row; text width estimated at 7 px a character (12 px sans). */
 static void draw_legend(FILE *f, const plot_series *s, int ns)
 {
-    int x0 = PW - MR - 170, y0 = MT + 10;
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"160\" height=\"%d\" fill=\"white\" "
-               "fill-opacity=\"0.85\" stroke=\"#999\"/>\n", x0, y0, 8 + 18 * ns);
+    int x = ML, y = LEGEND_Y;
+    fprintf(f, "<g class=\"legend\">\n");
     for (int k = 0; k < ns; k++) {
-        int y = y0 + 16 + 18 * k;
+        int w = 34 + 7 * (int)strlen(s[k].name) + 18;
+        if (x > ML && x + w > PW - MR) {
+            x = ML;
+            y += 18;
+        }
         fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-                   "stroke-width=\"2\"%s/>\n", x0 + 8, y - 4, x0 + 34, y - 4, s[k].color,
+                   "stroke-width=\"2\"%s/>\n", x, y - 4, x + 26, y - 4, s[k].color,
                 s[k].right ? " stroke-dasharray=\"6 3\"" : "");
-        fprintf(f, "<text x=\"%d\" y=\"%d\">", x0 + 40, y);
+        fprintf(f, "<text x=\"%d\" y=\"%d\">", x + 32, y);
         xml_text(f, s[k].name);
         fputs("</text>\n", f);
+        x += w;
     }
+    fputs("</g>\n", f);
 }
 
 static int write_svg(FILE *f, void *vctx)
@@ -150,8 +159,8 @@ static int write_svg(FILE *f, void *vctx)
     xml_text(f, c->title);
     fputs("</text>\n", f);
     draw_ticks(f, &x, &yl, &yr, has_right);
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n",
-            ML, MT, PW - ML - MR, PH - MT - MB);
+    fprintf(f, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+               "stroke=\"#333\"/>\n", ML, MT, PW - ML - MR, PH - MT - MB);
     for (int k = 0; k < c->ns; k++) draw_series(f, &c->s[k], &x, c->s[k].right ? &yr : &yl);
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (ML + PW - MR) / 2, PH - 18);
     xml_text(f, c->xlabel);

@@ -1,9 +1,11 @@
 /* progress.c - training progress on stderr: on a terminal a bar redrawn
- * at most ten times a second (batches, samples/s, running loss, ETA);
- * elsewhere one line per epoch. --quiet silences both. */
+ * at most ten times a second (batches, samples/s, running loss, ETA of
+ * the whole run), always one line narrower than the terminal so it never
+ * wraps; elsewhere one line per epoch. --quiet silences both. */
 #include "cli.h"
 
 #include <math.h>
+#include <string.h>
 #include <unistd.h>
 
 void progress_init(cli_progress *p, int quiet, int classes, int epochs)
@@ -15,6 +17,8 @@ void progress_init(cli_progress *p, int quiet, int classes, int epochs)
     p->t0 = cli_now();
     p->t_draw = 0;
     p->drawn = 0;
+    p->epoch_secs = 0;
+    p->epochs_timed = 0;
 }
 
 void progress_epoch_begin(cli_progress *p)
@@ -42,15 +46,38 @@ void progress_batch(cli_progress *p, const lm_batch_info *b)
     p->t_draw = now;
     double el = now - p->t0;
     double rate = el > 0 ? (double)b->samples / el : 0;
-    double eta = b->batch ? el * (double)(b->n_batches - b->batch) / (double)b->batch : 0;
-    enum { W = 24 };
-    char bar[W + 1], eta_s[16];
-    int fill = (int)((double)W * (double)b->batch / (double)(b->n_batches ? b->n_batches : 1));
-    for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
-    bar[W] = '\0';
+    // The ETA covers the whole run: the rest of this epoch, then the
+    // epochs still to come at the mean pace of those timed so far (this
+    // one's pace until one has ended).
+    double frac = b->n_batches ? (double)b->batch / (double)b->n_batches : 1;
+    double per_epoch = p->epochs_timed ? p->epoch_secs / p->epochs_timed
+                                       : frac > 0 ? el / frac : 0;
+    double eta = (frac > 0 ? el / frac - el : 0) +
+                 (b->epoch < p->epochs ? (double)(p->epochs - b->epoch) * per_epoch : 0);
+    char eta_s[16], left[96], right[128], line[512];
     fmt_secs(eta_s, sizeof eta_s, eta);
-    fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %zu/%zu  %.0f samples/s  loss %.4f  ETA %s",
-            b->epoch, p->epochs, bar, b->batch, b->n_batches, rate, b->loss, eta_s);
+    snprintf(left, sizeof left, "epoch %d/%d ", b->epoch, p->epochs);
+    // Numbers in fixed widths, so the bar does not jiggle as they grow.
+    int digits = snprintf(NULL, 0, "%zu", b->n_batches);
+    snprintf(right, sizeof right, " %*zu/%zu %7.0f rows/s  loss %.4f  ETA %s", digits, b->batch,
+             b->n_batches, rate, b->loss, eta_s);
+    // One column short of the terminal: a line filling the last column
+    // makes some terminals wrap, and every redraw then lands on a new line.
+    int width = cli_term_width(fileno(stderr));
+    if (width <= 0) width = 80;
+    int room = width - 1 - (int)strlen(left) - (int)strlen(right) - 2;
+    int bar_w = room > 40 ? 40 : room;
+    char bar[48] = "";
+    if (bar_w >= 5) {
+        int fill = (int)((double)bar_w * frac);
+        bar[0] = '[';
+        for (int i = 0; i < bar_w; i++) bar[i + 1] = i < fill ? '#' : '.';
+        bar[bar_w + 1] = ']';
+        bar[bar_w + 2] = '\0';
+    }
+    snprintf(line, sizeof line, "%s%s%s", left, bar, right);
+    if ((int)strlen(line) > width - 1 && width > 1) line[width - 1] = '\0';
+    fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     p->drawn = 1;
 }
@@ -66,6 +93,8 @@ void progress_clear(cli_progress *p)
 
 void progress_epoch_end(cli_progress *p, const lm_epoch_info *e)
 {
+    p->epoch_secs += e->seconds;
+    p->epochs_timed++;
     if (p->quiet) return;
     progress_clear(p);
     fprintf(stderr, "epoch %d/%d  loss %.6f", e->epoch, p->epochs, e->train_loss);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,26 +57,140 @@ static void dir_of(const char *path, char *buf, size_t size)
     }
 }
 
+/* Follows path's last part while it is a symbolic link (a relative
+ * target is relative to the link's folder) into buf: a write "through the
+ * link" lands there, as the library's atomic writer does. 0, or -1 when
+ * the result does not fit. */
+static int final_target(const char *path, char *buf, size_t size)
+{
+    if (strlen(path) >= size) return -1;
+    strcpy(buf, path);
+    for (int hop = 0; hop < 40; hop++) {
+        struct stat sb;
+        char link[4096];
+        if (lstat(buf, &sb) != 0 || !S_ISLNK(sb.st_mode)) return 0;
+        ssize_t n = readlink(buf, link, sizeof link - 1);
+        if (n < 0) return 0;
+        link[n] = '\0';
+        const char *slash = strrchr(buf, '/');
+        if (link[0] == '/' || !slash) {
+            if ((size_t)n >= size) return -1;
+            memcpy(buf, link, (size_t)n + 1);
+        } else {
+            size_t dl = (size_t)(slash - buf) + 1;
+            if (dl + (size_t)n >= size) return -1;
+            memcpy(buf + dl, link, (size_t)n + 1);
+        }
+    }
+    return 0;
+}
+
 int cli_check_writable(const char *path)
 {
-    char dir[4096];
-    if (strlen(path) >= sizeof dir - 16) {
+    char dir[4096], target[4096];
+    struct stat sb;
+    if (strlen(path) >= sizeof dir - 16 || final_target(path, target, sizeof target) != 0) {
         cli_err("%s: path too long", path);
         return 0;
     }
-    dir_of(path, dir, sizeof dir);
+    if (stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_err("%s: is a folder; name a file in it", path);
+        return 0;
+    }
+    if (stat(target, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        cli_err("%s: is not a regular file (a device or pipe would be replaced, not written)",
+                path);
+        return 0;
+    }
+    dir_of(target, dir, sizeof dir);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cli_err("%s: the folder %s does not exist", path, dir);
+        return 0;
+    }
     if (access(dir, W_OK | X_OK) != 0) {
-        cli_err("%s: cannot write here: %s", path, strerror(errno));
+        cli_err("%s: cannot write in %s: %s", path, dir, strerror(errno));
         return 0;
     }
     return 1;
 }
 
-int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx)
+/* A path's identity: the (device, inode) of the file when it exists, else
+ * of its folder with the last name beside it, so "./m.lmn" and "m.lmn"
+ * match before either exists. */
+typedef struct path_id {
+    dev_t dev;
+    ino_t ino;
+    int exists;
+    char name[256];
+} path_id;
+
+static int path_identity(const char *path, path_id *id)
 {
-    char tmp[4096];
-    if (strlen(path) + 16 >= sizeof tmp) {
-        cli_err("%s: path too long", path);
+    struct stat sb;
+    char dir[4096];
+    memset(id, 0, sizeof *id);
+    if (stat(path, &sb) == 0) {
+        id->dev = sb.st_dev;
+        id->ino = sb.st_ino;
+        id->exists = 1;
+        return 0;
+    }
+    if (strlen(path) >= sizeof dir) return -1;
+    dir_of(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (stat(dir, &sb) != 0 || strlen(base) >= sizeof id->name) return -1;
+    id->dev = sb.st_dev;
+    id->ino = sb.st_ino;
+    snprintf(id->name, sizeof id->name, "%s", base);
+    return 0;
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+    path_id ia, ib;
+    if (!a || !b || path_identity(a, &ia) != 0 || path_identity(b, &ib) != 0) return 0;
+    return ia.exists == ib.exists && ia.dev == ib.dev && ia.ino == ib.ino &&
+           strcmp(ia.name, ib.name) == 0;
+}
+
+int cli_abspath(const char *path, char *buf, size_t size)
+{
+    char cwd[4096];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) {
+        if (strlen(path) >= size) return -1;
+        strcpy(buf, path);
+        return 0;
+    }
+    const char *p = path;
+    while (p[0] == '.' && p[1] == '/') p += 2;
+    int n = snprintf(buf, size, "%s/%s", strcmp(cwd, "/") ? cwd : "", p);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int cli_model_state_warn(const lm_net *net, const char *path)
+{
+    const char *state = lm_net_get_meta(net, "state");
+    if (!state || strcmp(state, "trained") == 0) return 0;
+    const char *done = lm_net_get_meta(net, "epochs");
+    const char *planned = lm_net_get_meta(net, "epochs_planned");
+    if (strcmp(state, "untrained") == 0)
+        fprintf(stderr, "lamina: warning: %s holds an untrained state (training was interrupted "
+                        "before its first epoch ended); continue with lamina train --resume %s\n",
+                path, path);
+    else
+        fprintf(stderr, "lamina: warning: %s holds a partly trained state (%s of %s epochs); "
+                        "continue with lamina train --resume %s\n",
+                path, done ? done : "?", planned ? planned : "?", path);
+    return 1;
+}
+
+int cli_write_atomic(const char *path_given, int (*fn)(FILE *f, void *ctx), void *ctx)
+{
+    char tmp[4096], path[4096];
+    // Through a symbolic link to its target, keeping the link.
+    if (final_target(path_given, path, sizeof path) != 0 || strlen(path) + 16 >= sizeof tmp) {
+        cli_err("%s: path too long", path_given);
         return CLI_EFAIL;
     }
     snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
@@ -153,4 +268,15 @@ uint64_t cli_params_hash(const lm_net *net)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+int cli_term_width(int fd)
+{
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    char *end;
+    long v = c ? strtol(c, &end, 10) : 0;
+    if (c && *c && !*end && v > 0 && v < 100000) return (int)v;
+    return 0;
 }

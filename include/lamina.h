@@ -16,12 +16,36 @@
  *     lm_net_predict(net, X, 4, yhat);
  *     lm_net_free(net);
  *
- * Conventions
+ * Conventions (docs/API.md has the full rules, versioning included)
  *  - Every function that can fail returns an lm_status; on failure a message
- *    with context is kept per thread and read with lm_errmsg().
+ *    with context is kept per thread and read with lm_errmsg(). A NULL
+ *    pointer argument is LM_EINVAL, never a crash.
  *  - The library never prints and never exits.
  *  - Matrices are row-major float32. Shapes are noted as (rows, cols).
  *  - Randomness comes only from an lm_rng the caller passes in.
+ *  - Misuse gives a status, never a crash: a NULL pointer where a function
+ *    needs one is LM_EINVAL with a message naming the function and the
+ *    argument ("lm_net_init: rng is NULL"). Functions that return a value
+ *    return 0 (or NULL, -1 for the *_from_name lookups) for a NULL object;
+ *    the *_free functions accept NULL. Pointers documented as optional
+ *    (outputs such as a loss or an accuracy) may be NULL.
+ *  - A setter that refuses (or runs out of memory) changes nothing.
+ *  - Ownership: the caller owns every lm_net, lm_train and lm_ws it gets
+ *    from a _new, _clone or _load function and frees it with the matching
+ *    _free (NULL is a no-op); what a reader puts in an lm_data is freed by
+ *    lm_data_free. Pointers returned into an object (parameters, names,
+ *    metadata) belong to that object and live as long as it does, unless a
+ *    comment says sooner. The library keeps no pointer to caller memory
+ *    past the call, except the ones a comment names (an lm_train keeps
+ *    lm_fit_opts.val and the callbacks' ctx; an lm_train or lm_ws refers
+ *    to its net).
+ *  - Threads. Each prototype says which of these it is:
+ *      "Thread: any"       callable from any thread at any time;
+ *      "Thread: per object" calls on the same object (the first argument,
+ *                           or the one named) must not overlap; different
+ *                           objects in different threads are fine;
+ *      "Thread: read-only" may overlap other read-only calls on the same
+ *                           object, never a call that changes it.
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -33,7 +57,19 @@
 extern "C" {
 #endif
 
-#define LM_VERSION_STRING "0.1.0"
+/* The one version number: the Makefile, the shared library's name and
+ * SONAME (liblamina.so.MAJOR) and lamina.pc are all read from these three.
+ * MAJOR changes only with a breaking change (docs/API.md); a program built
+ * against 1.x runs with any later 1.y. */
+#define LM_VERSION_MAJOR 1
+#define LM_VERSION_MINOR 0
+#define LM_VERSION_PATCH 0
+#define LM_VERSION_STR_(x) #x
+#define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
+/* "1.0.0": the header's version, fixed when the caller is compiled. */
+#define LM_VERSION_STRING                                                             \
+    LM_VERSION_XSTR_(LM_VERSION_MAJOR) "." LM_VERSION_XSTR_(LM_VERSION_MINOR) "."    \
+    LM_VERSION_XSTR_(LM_VERSION_PATCH)
 
 /* Marks the library's public functions: the shared library is built with
  * -fvisibility=hidden, so only what carries LM_API is exported. Every new
@@ -56,21 +92,29 @@ typedef enum lm_status {
     LM_ESTOPPED  /* a callback asked training to stop (not an error) */
 } lm_status;
 
-/* The message of the last failure in this thread ("" if none). The pointer
- * stays valid until the next lamina call in the same thread. */
+/* The message of the last failure in this thread ("" if none). Owned by
+ * the library; valid until the next lamina call in the same thread.
+ * Thread: any (each thread has its own). */
 LM_API const char *lm_errmsg(void);
 
-/* A short constant name for a status ("LM_EFORMAT"). */
+/* A short constant name for a status ("LM_EFORMAT"), static storage.
+ * Thread: any. */
 LM_API const char *lm_status_name(lm_status st);
+
+/* The version of the library running ("1.0.0"), which may be later than
+ * the LM_VERSION_STRING the caller was compiled with. A constant string
+ * in static storage. Thread: any. */
+LM_API const char *lm_version(void);
 
 /* ------------------------------------------------------------------- rng */
 
 /* xoshiro256** state. Copyable by value; the same seed gives the same
- * stream on every platform. */
+ * stream on every platform. The caller owns it (no allocation). */
 typedef struct lm_rng {
     uint64_t s[4];
 } lm_rng;
 
+/* Thread: lm_rng_seed any; the others per object (the lm_rng). */
 LM_API lm_rng lm_rng_seed(uint64_t seed);
 LM_API uint64_t lm_rng_next(lm_rng *r);
 /* Uniform in [0, 1) with 24 random bits. */
@@ -137,6 +181,10 @@ typedef enum lm_layer_kind {
 #define LM_PAD_SAME (-1)
 #define LM_PAD_VALID (-2)
 
+/* Names of the enums as the CLI, model metadata and users spell them, and
+ * back: a name is a constant string in static storage ("?" for a value out
+ * of range); _from_name gives the value or -1 if unknown (NULL too).
+ * Thread: any. */
 LM_API const char *lm_act_name(lm_act a);         /* "sigmoid", ... */
 LM_API int lm_act_from_name(const char *s);       /* -1 if unknown */
 LM_API const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" */
@@ -145,17 +193,25 @@ LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw" */
 /* "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout",
  * "batchnorm"; "?" if unknown. */
 LM_API const char *lm_layer_kind_name(lm_layer_kind k);
+LM_API int lm_optim_from_name(const char *s);      /* -1 if unknown */
+LM_API const char *lm_init_name(lm_init i);       /* "uniform01", "xavier", "he" */
+LM_API int lm_init_from_name(const char *s);      /* -1 if unknown */
 
 /* ------------------------------------------------------------------- net */
 
 typedef struct lm_net lm_net;
 
-/* A new empty network taking n_in inputs. *out is NULL on failure. */
+/* A new empty network taking n_in inputs, owned by the caller (free with
+ * lm_net_free). *out is NULL on failure. Thread: any. */
 LM_API lm_status lm_net_new(lm_net **out, int n_in);
 
 /* Appends a dense layer y = act(x W + b) with n_out units. W is (in, out)
  * row-major, b is (out). flags: LM_BIAS or LM_NO_BIAS. Parameters are
- * zero until lm_net_init or lm_net_set_params. */
+ * zero until lm_net_init or a write through lm_net_params. Moves the
+ * buffers lm_net_params and lm_net_grads return. LM_EINVAL while a trainer
+ * (lm_train_new) or workspace (lm_ws_new) made for the net exists: their
+ * buffers are sized by its shape, which stays frozen until they are freed.
+ * Thread: per object. */
 LM_API lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags);
 
 /* Shapes. Activations between layers have a shape (C, H, W), stored
@@ -164,26 +220,30 @@ LM_API lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
  * unless set here, before any layer is added (c*h*w must equal n_in;
  * a 28x28 gray image is (1, 28, 28), the same memory as 784 values). A
  * dense layer reads its input row flat whatever its shape (flatten is
- * implicit) and outputs (n_out, 1, 1). */
+ * implicit) and outputs (n_out, 1, 1). Thread: per object. */
 LM_API lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w);
 
 /* A 2-D convolution with `filters` output channels, a kh x kw kernel,
  * stride >= 1, pad (LM_PAD_SAME, LM_PAD_VALID or a number >= 0 of zeros
  * on every side), a fused activation and LM_BIAS / LM_NO_BIAS. Its
  * weights are (kh, kw, C, filters) row-major: a (kh*kw*C, filters)
- * matrix, then the bias (filters). */
+ * matrix, then the bias (filters). Like lm_net_add_dense, it moves the
+ * parameter buffers and is refused while the net's shape is frozen.
+ * Thread: per object. */
 LM_API lm_status lm_net_add_conv2d(lm_net *net, int filters, int kh, int kw, int stride, int pad,
                                    lm_act act, int flags);
 /* Max and average pooling over size x size windows moved by stride
- * (without padding; average pooling divides by the window's size). */
+ * (without padding; average pooling divides by the window's size).
+ * Thread: per object. */
 LM_API lm_status lm_net_add_maxpool2d(lm_net *net, int size, int stride);
 LM_API lm_status lm_net_add_avgpool2d(lm_net *net, int size, int stride);
-/* The mean of each channel over H and W: (C, H, W) -> (C, 1, 1). */
+/* The mean of each channel over H and W: (C, H, W) -> (C, 1, 1).
+ * Thread: per object. */
 LM_API lm_status lm_net_add_global_avgpool(lm_net *net);
 /* Inverted dropout: in training each value is zeroed with probability
  * rate (in [0, 1)) and the rest scaled by 1/(1 - rate), with masks drawn
  * from the trainer's RNG (bit-reproducible, whatever the thread count);
- * in inference it is the identity. */
+ * in inference it is the identity. Thread: per object. */
 LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
 /* Batch normalisation per channel (the last axis: per unit after a dense
  * layer): y = gamma (x - mean) / sqrt(var + eps) + beta, with the batch's
@@ -191,18 +251,22 @@ LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
  * running = (1 - momentum) running + momentum batch (PyTorch's
  * convention: momentum 0.1, eps 1e-5; the running variance is unbiased).
  * gamma starts at 1 and beta at 0 (parameters), the running mean at 0 and
- * variance at 1 (state, see lm_net_state). */
+ * variance at 1 (state, see lm_net_state). Thread: per object. */
 LM_API lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps);
 
 /* Draws every parameter from the given initialiser, layer by layer in
- * order (weights row-major, then bias). */
+ * order (weights row-major, then bias). Thread: per object (net and rng). */
 LM_API lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng);
 
+/* Frees net and everything it owns; NULL is a no-op. No lm_train or
+ * lm_ws made from it may be used afterwards. Thread: per object. */
 LM_API void lm_net_free(lm_net *net);
 
-/* A deep copy (parameters, normalisation, names, metadata). */
+/* A deep copy (parameters, normalisation, names, metadata), owned by the
+ * caller (lm_net_free). Thread: read-only (net). */
 LM_API lm_status lm_net_clone(lm_net **out, const lm_net *net);
 
+/* Shape queries. Thread: read-only. */
 LM_API int lm_net_n_in(const lm_net *net);
 LM_API int lm_net_n_out(const lm_net *net);
 LM_API int lm_net_n_layers(const lm_net *net);
@@ -220,62 +284,95 @@ typedef struct lm_layer_info {
     int in_c, in_h, in_w;    /* input shape (C, H, W) */
     int out_c, out_h, out_w; /* output shape */
     size_t n_params;         /* the layer's parameters */
-    int kh, kw, stride, pad; /* conv2d and pools (pad: conv2d's, LM_PAD_* or >= 0) */
+    int kh, kw, stride, pad; /* conv2d and pools (pad: conv2d's, LM_PAD_SAME, LM_PAD_VALID or >= 0) */
     float rate;              /* dropout */
     float momentum, eps;     /* batchnorm */
 } lm_layer_info;
 
+/* Fills *info (the caller's) for layer i in [0, n_layers). Thread: read-only. */
 LM_API lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info);
 
-/* The one flat parameter buffer, (n_params). Owned by the net; the pointer
- * is stable once layers are added. */
+/* The one flat parameter buffer, (n_params). Owned by the net; valid until
+ * the next lm_net_add_dense or lm_net_free. Writing through it sets the
+ * parameters. Thread: per object (the _const one read-only). */
 LM_API float *lm_net_params(lm_net *net);
 LM_API const float *lm_net_params_const(const lm_net *net);
-/* The flat gradient buffer in the same layout, filled by lm_net_backward. */
+/* The flat gradient buffer in the same layout, owned by the net and valid
+ * as long as lm_net_params; filled by lm_train_loss_grad and each
+ * lm_train_step. Thread: per object. */
 LM_API float *lm_net_grads(lm_net *net);
 /* The flat state buffer: what layers keep that is not a parameter and
  * that no optimizer changes (batch norm's running mean, then running
  * variance, per channel), layer by layer; saved in model files. NULL
- * with n_state 0 when no layer keeps any. */
+ * with n_state 0 when no layer keeps any. A training step updates it.
+ * Thread: per object (lm_net_n_state read-only). */
 LM_API size_t lm_net_n_state(const lm_net *net);
 LM_API float *lm_net_state(lm_net *net);
 
 /* Input normalisation applied before the first layer:
- * x' = (x - mean) * scale, per input feature. Both arrays (n_in); NULL
- * clears it. */
+ * x' = (x - mean) * scale, per input feature. Both arrays (n_in), copied;
+ * NULL clears it. Thread: per object. */
 LM_API lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale);
-/* Whether a normalisation is set; if so copies it into mean/scale (n_in). */
+/* Whether a normalisation is set; if so copies it into the caller's
+ * mean/scale (n_in), each of which may be NULL. Thread: read-only. */
 LM_API int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
 
-/* Names of the output classes (n_out strings), kept in model files so a
- * predicted class prints as the training data named it. NULL clears. */
+/* Names of the output classes (n_out strings, copied), kept in model files
+ * so a predicted class prints as the training data named it. NULL clears.
+ * Thread: per object. */
 LM_API lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names);
-/* The i-th class name, or NULL if none is set. */
+/* The i-th class name, or NULL if none is set. Owned by the net; valid
+ * until the names are set again or the net is freed. Thread: read-only. */
 LM_API const char *lm_net_class_name(const lm_net *net, int i);
 
-/* Free-form metadata (key/value strings), kept in model files. Setting an
- * existing key replaces its value. */
+/* Free-form metadata (key/value strings, copied), kept in model files.
+ * Setting an existing key replaces its value. The strings that get_meta
+ * and meta_at return are owned by the net and valid until the next
+ * lm_net_set_meta or lm_net_free. Thread: set per object; the others
+ * read-only. */
 LM_API lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value);
 LM_API const char *lm_net_get_meta(const lm_net *net, const char *key); /* NULL if absent */
 LM_API int lm_net_n_meta(const lm_net *net);
 LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value);
 
-/* Number of worker threads for this net's kernels (0 = all cores). */
+/* Number of worker threads for this net's kernels (0 = all cores). Fixed
+ * (LM_EINVAL) while a trainer or workspace made for the net exists.
+ * lm_net_threads answers the count in use (0 for a NULL net).
+ * Thread: per object. */
 LM_API lm_status lm_net_set_threads(lm_net *net, int threads);
 LM_API int lm_net_threads(const lm_net *net);
 
-/* Runs the net on n rows of x (n, n_in) into y (n, n_out), applying the
- * normalisation and every activation (softmax included). Uses the net's
- * own workspace, so one net must not predict from two threads at once;
- * see lm_ws for that. */
+/* Target standardisation for regression: training (lm_train_epoch,
+ * lm_fit, lm_evaluate, which read targets from an lm_data) fits
+ * (y - mean) / std, and lm_net_predict / lm_net_predict_ws return
+ * outputs * std + mean, in the targets' own units. Losses are therefore on
+ * the standardised scale; lm_train_step takes targets as given. Set after
+ * the last layer is added; mean, std: (n_out), std > 0 and finite; both
+ * NULL removes it. Kept in model files (section TNRM). Thread: per
+ * object. */
+LM_API lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std);
+/* 1 and copies into mean, std (n_out; either may be NULL) if the net
+ * has a target standardisation, else 0. Thread: read-only. */
+LM_API int lm_net_get_target_norm(const lm_net *net, float *mean, float *std);
+
+/* Runs the net on n rows of x (n, n_in) into the caller's y (n, n_out),
+ * applying the normalisation and every activation (softmax included), and
+ * undoing the target standardisation if any. The workspace is sized by
+ * the rows given: at most 256 rows and 8 MiB at a time, kept for the next
+ * call. Uses the net's own workspace: Thread: per object (for concurrent
+ * inference on one net, give each thread an lm_ws). */
 LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
 
 /* A per-caller workspace for concurrent inference on a shared net whose
- * parameters are not being changed. */
+ * parameters are not being changed. Owned by the caller (lm_ws_free, before
+ * the net is freed); holds up to max_rows rows. The net's shape is frozen
+ * while the workspace exists (see lm_net_add_dense). Thread: lm_ws_new
+ * read-only (net); lm_ws_free per object (ws). */
 typedef struct lm_ws lm_ws;
 LM_API lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows);
 LM_API void lm_ws_free(lm_ws *ws);
-/* Like lm_net_predict, single-threaded, using ws; net is only read. */
+/* Like lm_net_predict, single-threaded, using ws; net is only read.
+ * Thread: read-only (net), per object (ws). */
 LM_API lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n,
                             float *y);
 
@@ -304,50 +401,98 @@ typedef struct lm_data {
     int c, h, w;
 } lm_data;
 
-/* Frees what a reader allocated and zeroes *d. Safe on a zeroed struct. */
+/* The name of target column k of a data set lm_csv_read built (its header
+ * name, else "column J" with J 0-based), or NULL. Owned by d.
+ * Thread: read-only. */
+LM_API const char *lm_data_target_name(const lm_data *d, int k);
+
+/* Frees what a reader or lm_data_split allocated and zeroes *d. Safe on a
+ * zeroed struct; on a caller's own view it frees nothing. Thread: per
+ * object. */
 LM_API void lm_data_free(lm_data *d);
 
-/* Options for lm_csv_read. */
+/* Options for lm_csv_read. Start from lm_csv_defaults() (it sets size);
+ * the struct grows at its end (docs/API.md, "Option structs"). */
 typedef struct lm_csv_opts {
+    size_t size;        /* sizeof(lm_csv_opts) where the caller was compiled */
     int header;         /* -1 detect (default), 0 no header, 1 header */
     char sep;           /* 0 detect among ',', ';', '\t' (default) */
     const char *target; /* column name or 0-based index as text; NULL = last */
     int target_kind;    /* -1 detect (default), 0 numeric, 1 classes */
     int no_target;      /* 1: every column is a feature (for predict) */
+    /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */
+    const char *ignore; /* columns left out of the features: names or 0-based
+                           indices, comma-separated; NULL = none */
+    int decimal_comma;  /* 1: numbers are written "5,1" (the separator must
+                           then be ';' or tab) */
+    const char *features; /* with a header: the feature columns by name,
+                             comma-separated, in this order; other columns
+                             are skipped unparsed. NULL = every column that
+                             is not a target or ignored */
 } lm_csv_opts;
 
-LM_API lm_csv_opts lm_csv_defaults(void);
+/* Fills the first size bytes of *o with the defaults and sets o->size =
+ * size; a library newer than the caller's header leaves the fields the
+ * caller cannot see alone. LM_EINVAL on NULL or a size too small to hold
+ * the first field. Callers use lm_csv_defaults(), which passes their
+ * sizeof. Thread: any. */
+LM_API lm_status lm_csv_opts_init(lm_csv_opts *o, size_t size);
 
-/* Reads a CSV file: numeric features, one target column. Class targets
- * (strings, or integers when target_kind says so) become labels with
- * class_names; numeric ones become y with ny = 1. Errors name the file,
- * line and column. */
+/* The defaults, by value. Inline, so sizeof is the caller's: a program
+ * built against this header keeps working with later 1.x libraries whose
+ * lm_csv_opts has grown. */
+static inline lm_csv_opts lm_csv_defaults(void)
+{
+    lm_csv_opts o;
+    lm_csv_opts_init(&o, sizeof o);
+    return o;
+}
+
+/* Reads a CSV file: numeric features and target column(s). o: NULL for
+ * the defaults; only its first o->size bytes are read. target may list
+ * several columns ("a,b"): numeric targets only, y gets ny = that count.
+ * One target column: with target_kind -1 (detect), a column of numbers
+ * only is numeric (y, ny = 1); a column holding text is classes (labels
+ * and class_names, sorted by name; integers sorted numerically when
+ * target_kind is 1). Blank lines count toward nothing. Errors name the
+ * file, line and column (by name when there is a header). *out's memory
+ * is the caller's to free with lm_data_free. Thread: any (distinct *out). */
 LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);
+
+/* lm_csv_read on text already in memory (len bytes, copied; it need not
+ * end in NUL): for standard input and pipes, which can be read only once.
+ * name is used in messages. Thread: any (distinct *out). */
+LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *text, size_t len,
+                                 const lm_csv_opts *o);
 
 /* Reads MNIST-style IDX files, plain or gzip. images: any IDX dtype, dims
  * (n, d1, d2, ...) flattened to nx; u8 stays u8. labels: optional (NULL),
- * 1-D, integer dtype; n_classes = max label + 1. */
+ * 1-D, integer dtype; n_classes = max label + 1. Free *out with
+ * lm_data_free. Thread: any (distinct *out). */
 LM_API lm_status lm_idx_read(lm_data *out, const char *images, const char *labels);
 
 /* The most bytes lamina allocates in one piece for anything sized by
  * untrusted input or by the caller: a data set's arrays, a model file, a
  * workspace (default 8 GiB). A larger claim is refused with LM_ENOMEM
- * before allocating. Safe to change from any thread. */
+ * before allocating. Thread: any (an atomic). */
 LM_API void lm_set_alloc_limit(uint64_t bytes);
 LM_API uint64_t lm_alloc_limit(void);
 
 /* Per-feature mean and 1/std of a data set (scale 1 where std is 0), for
- * lm_net_set_norm. mean, scale: (nx). */
+ * lm_net_set_norm, into the caller's mean, scale: (nx). Thread: read-only. */
 LM_API lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale);
 
 /* Splits d in two new data sets (copies) after shuffling the rows with
  * rng: a gets n - round(frac * n) rows, b the rest. Labels, targets and
- * names are copied too; free both with lm_data_free. */
+ * names are copied too; the caller frees both with lm_data_free.
+ * Thread: read-only (d), per object (rng). */
 LM_API lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a,
                         lm_data *b);
 
 /* --------------------------------------------------------------- train */
 
+/* Optimizer settings, kept inside lm_fit_opts in a fixed room of
+ * LM_OPTIM_ROOM bytes, so fields appended here move nothing after it. */
 typedef struct lm_optim_opts {
     lm_optim_kind kind; /* default LM_SGD */
     float lr;           /* default 0.01 */
@@ -357,6 +502,8 @@ typedef struct lm_optim_opts {
     float weight_decay;      /* L2 (SGD, Adam) or decoupled (AdamW); default 0 */
     float clip_norm;         /* clip the global gradient norm to this; 0 = off */
 } lm_optim_opts;
+
+#define LM_OPTIM_ROOM 128 /* bytes lm_optim_opts may grow to (checked in src/opts.c) */
 
 typedef struct lm_epoch_info {
     int epoch;          /* 1-based */
@@ -377,7 +524,8 @@ typedef struct lm_batch_info {
     float loss;              /* running mean loss over this epoch */
 } lm_batch_info;
 
-/* Called after every epoch; returning non-zero stops training. */
+/* Called after every epoch; returning non-zero stops training. info is
+ * valid during the call only. Called on the thread that called lm_fit. */
 typedef int (*lm_epoch_cb)(const lm_epoch_info *info, void *ctx);
 /* Called after every batch (keep it cheap); non-zero stops after it. The
  * step is taken but the epoch is not counted as done, so a checkpoint
@@ -394,9 +542,19 @@ typedef enum lm_lr_schedule {
     LM_LR_COUNT
 } lm_lr_schedule;
 
+/* Names of the schedules, as lm_act_name. Thread: any. */
+LM_API const char *lm_lr_schedule_name(lm_lr_schedule s); /* "constant", "cosine", "step" */
+LM_API int lm_lr_schedule_from_name(const char *s);      /* -1 if unknown */
+
+/* Training options. Start from lm_fit_defaults() (it sets size), then
+ * change what you need; the struct grows at its end (docs/API.md). */
 typedef struct lm_fit_opts {
+    size_t size;           /* sizeof(lm_fit_opts) where the caller was compiled */
     lm_loss loss;          /* default LM_LOSS_MSE */
-    lm_optim_opts optim;
+    union {                /* o.optim.lr: the room only fixes the size */
+        lm_optim_opts optim;
+        uint64_t optim_room_[LM_OPTIM_ROOM / 8];
+    };
     lm_lr_schedule lr_schedule;
     float lr_min;          /* cosine: the last epochs' floor; default 0 */
     int lr_step;           /* step: epochs between decays; default 10 */
@@ -406,55 +564,108 @@ typedef struct lm_fit_opts {
     int shuffle;           /* default 1 */
     const lm_data *val;    /* optional validation set */
     int early_stop;        /* patience in epochs on val loss (train loss
-                              without val); 0 = off. Restores the best. */
+                              without val); 0 = off. lm_fit restores the
+                              best; see lm_train_should_stop */
     lm_epoch_cb on_epoch;
     lm_batch_cb on_batch;
     void *ctx;
 } lm_fit_opts;
 
-LM_API lm_fit_opts lm_fit_defaults(void);
+/* Fills the first size bytes of *o with the defaults and sets o->size =
+ * size (see lm_csv_opts_init). Callers use lm_fit_defaults().
+ * Thread: any. */
+LM_API lm_status lm_fit_opts_init(lm_fit_opts *o, size_t size);
+
+/* The defaults, by value; inline so that sizeof is the caller's. */
+static inline lm_fit_opts lm_fit_defaults(void)
+{
+    lm_fit_opts o;
+    lm_fit_opts_init(&o, sizeof o);
+    return o;
+}
 
 /* A training session: the net, the optimizer state, the step count and
  * the RNG that shuffles. Several epochs, checkpoints and resumes go
  * through it; lm_fit wraps it for the common case. */
 typedef struct lm_train lm_train;
 
-/* Prepares training for net with opts (copied) and the shuffling RNG
- * (copied). Checks that the loss fits the output layer. Allocates every
- * buffer for batches of up to opts->batch rows. */
+/* Prepares training for net with opts (copied; opts->val and ctx are kept
+ * as pointers) and the shuffling RNG (copied). Checks that the loss fits
+ * the output layer. Allocates every buffer for batches of up to
+ * opts->batch rows and starts the net's threads (LM_ENOMEM if any of it
+ * fails): no step allocates, and no epoch, but for the row order an epoch
+ * sizes on a data set larger than any before (lm_fit sizes it before its
+ * first epoch). The trainer is the caller's (lm_train_free, before the net
+ * is freed); the net's shape is frozen until then (see lm_net_add_dense),
+ * and the net is not used elsewhere while the trainer runs. Thread: per
+ * object (net). */
 LM_API lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
                        const lm_rng *rng);
+/* Frees the trainer (not its net); NULL is a no-op. Thread: per object. */
 LM_API void lm_train_free(lm_train *t);
 
 /* One optimizer step on rows x (n, n_in) with targets: y (n, n_out) or
- * labels (n). The loss of the batch (before the step) goes to *loss.
- * n must not exceed the batch size given at lm_train_new. */
+ * labels (n). The loss of the batch (before the step) goes to *loss
+ * (loss may be NULL). n must not exceed the batch size given at
+ * lm_train_new. A label outside [0, n_out) (0 or 1 for a single output)
+ * is LM_EINVAL naming its row, before anything changes. Thread: per
+ * object (the trainer and its net). */
 LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,
                         const int32_t *labels, size_t n, float *loss);
 
 /* One epoch over d (shuffled if opts say so), then the validation set if
  * any. Calls on_batch; fills *info. Returns LM_ESTOPPED if the batch
  * callback asked to stop, LM_ENUMERIC (parameters left as they were
- * before the failing step) on NaN/Inf. */
+ * before the failing step) on NaN/Inf. Thread: per object. */
 LM_API lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info);
 
-/* Epochs completed and optimizer steps taken so far. */
+/* Epochs completed and optimizer steps taken so far. Thread: read-only. */
 LM_API int lm_train_epochs_done(const lm_train *t);
 LM_API uint64_t lm_train_steps(const lm_train *t);
 
+/* Early stopping, for callers that run epochs with lm_train_epoch (lm_fit
+ * does this itself). With opts.early_stop = N > 0 every completed epoch is
+ * judged by its val loss (train loss without a validation set); the epoch
+ * with the lowest one is the best, and its parameters are kept aside.
+ * The count restarts with each lm_train (a resumed run judges only its own
+ * epochs). */
+/* 1 when N epochs in a row have not beaten the best: time to stop. Thread: read-only. */
+LM_API int lm_train_should_stop(const lm_train *t);
+/* The best epoch's number (0 when early stopping is off or no epoch has
+ * finished), its losses and accuracies into *info unless NULL. Thread: read-only. */
+LM_API int lm_train_best(const lm_train *t, lm_epoch_info *info);
+/* Puts the best epoch's parameters back into the net when a later epoch
+ * moved them; returns that epoch's number, or 0 when nothing changed. The
+ * optimizer state stays that of the last epoch, so save the net with
+ * lm_net_save afterwards, not lm_train_save. Thread: per object. */
+LM_API int lm_train_restore_best(lm_train *t);
+
 /* Saves the net together with the optimizer state, the RNG and the epoch
- * count, atomically; lm_train_resume continues exactly from such a file. */
+ * count, atomically; lm_train_resume continues exactly from such a file.
+ * Thread: read-only. */
 LM_API lm_status lm_train_save(const lm_train *t, const char *path);
+/* Whether the model file at path holds a training state (lm_train_save
+ * wrote it) and, if so, the epochs and optimizer steps it covers (either
+ * pointer may be NULL). A file without one is LM_OK with *has_state 0. */
+LM_API lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done,
+                                     uint64_t *steps);
 /* Loads the training state from path into t (whose net must have the same
- * architecture; parameters are replaced). */
+ * architecture; parameters are replaced). The state is checked first
+ * (LM_EFORMAT naming the field: NaN, infinite or negative moments, an
+ * absurd step count); on any failure t and its net are left as they were.
+ * Thread: per object. */
 LM_API lm_status lm_train_resume(lm_train *t, const char *path);
 
-/* Loss and accuracy of net on d (accuracy NaN for regression). */
+/* Loss and accuracy of net on d (accuracy NaN for regression), into the
+ * caller's out_loss/out_acc (either may be NULL). Uses the net's thread
+ * pool: Thread: per object (net). */
 LM_API lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss,
                       float *out_acc);
 
 /* Trains net on d for opts->epochs (or until a callback or early stop
- * ends it). LM_ESTOPPED from a callback is returned as LM_OK. */
+ * ends it). LM_ESTOPPED from a callback is returned as LM_OK. d, opts
+ * and opts->val are read during the call only. Thread: per object (net,
+ * rng). */
 LM_API lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng);
 
 /* ----------------------------------------------------------- gradients */
@@ -462,7 +673,8 @@ LM_API lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, 
 /* Low-level access used by gradient checks and custom loops: forward n
  * rows (n <= the training batch) through the net and return the loss,
  * then backward into lm_net_grads (overwritten, not accumulated).
- * Needs an lm_train for its buffers. */
+ * Needs an lm_train for its buffers. Labels are checked as lm_train_step
+ * checks them; loss may be NULL. Thread: per object. */
 LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
                              const int32_t *labels, size_t n, float *loss);
 
@@ -470,14 +682,16 @@ LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
 
 /* Saves the net (architecture, parameters, normalisation, class names,
  * metadata) to path atomically: a temporary file, fsync, rename. The
- * format is in docs/FORMAT.md. */
+ * format is in docs/FORMAT.md. Thread: read-only. */
 LM_API lm_status lm_net_save(const lm_net *net, const char *path);
 
 /* Loads a net saved by lm_net_save or lm_train_save. A truncated, corrupt
- * or foreign file gives LM_EFORMAT with a message, never a crash. */
+ * or foreign file gives LM_EFORMAT with a message, never a crash. The new
+ * net is the caller's (lm_net_free). Thread: any. */
 LM_API lm_status lm_net_load(lm_net **out, const char *path);
 
-/* The same over memory buffers (used by the fuzzer and tests). */
+/* The same over memory buffers (used by the fuzzer and tests); buf is
+ * only read during the call, the new net is the caller's. Thread: any. */
 LM_API lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len);
 
 #ifdef __cplusplus

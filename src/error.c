@@ -63,13 +63,27 @@ static void *checked(size_t n, size_t size, const char *what, int zero)
                 what, n, size, (unsigned long long)alloc_limit);
         return NULL;
     }
-    void *p = zero ? calloc(bytes ? n : 1, bytes ? size : 1) : malloc(bytes ? bytes : 1);
+    void *p = lm__alloc_hook(bytes) ? NULL
+              : zero ? calloc(bytes ? n : 1, bytes ? size : 1) : malloc(bytes ? bytes : 1);
     if (!p) lm__err(LM_ENOMEM, "%s: out of memory allocating %zu bytes", what, bytes);
     return p;
 }
 
 void *lm__alloc(size_t n, size_t size, const char *what) { return checked(n, size, what, 0); }
 void *lm__calloc(size_t n, size_t size, const char *what) { return checked(n, size, what, 1); }
+
+void *lm__realloc(void *old, size_t n, size_t size, const char *what)
+{
+    size_t bytes;
+    if (!lm__mul_ok(n, size, &bytes) || (uint64_t)bytes > alloc_limit) {
+        lm__err(LM_ENOMEM, "%s: %zu x %zu bytes is over the allocation limit (%llu bytes)",
+                what, n, size, (unsigned long long)alloc_limit);
+        return NULL;
+    }
+    void *p = lm__alloc_hook(bytes) ? NULL : realloc(old, bytes ? bytes : 1);
+    if (!p) lm__err(LM_ENOMEM, "%s: out of memory allocating %zu bytes", what, bytes);
+    return p;
+}
 
 void *lm__alloc_big(size_t n, size_t size, const char *what)
 {

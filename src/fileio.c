@@ -28,10 +28,10 @@ lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_
         return lm__err(LM_ENOMEM, "%s: %lld bytes is over the limit of %zu", path, (long long)sb.st_size, max);
     }
     size_t size = (size_t)sb.st_size, got = 0;
-    unsigned char *p = malloc(size ? size : 1);
+    unsigned char *p = lm__alloc(size ? size : 1, 1, path);
     if (!p) {
         close(fd);
-        return lm__err(LM_ENOMEM, "%s: out of memory reading %zu bytes", path, size);
+        return LM_ENOMEM;
     }
     while (got < size) {
         ssize_t r = read(fd, p + got, size - got);
@@ -50,6 +50,8 @@ lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_
     *len = size;
     return LM_OK;
 }
+
+static lm_status write_atomic_at(const char *path, const void *buf, size_t len);
 
 static int write_all(int fd, const unsigned char *p, size_t len)
 {
@@ -97,11 +99,58 @@ static int open_temp(const char *path, char *tmp, size_t size)
     return -1;
 }
 
-lm_status lm__write_atomic(const char *path, const void *buf, size_t len)
+/* The file a path finally names when its last part is a symbolic link
+ * (followed up to 40 times, as the kernel does; a relative target is
+ * relative to the link's folder), newly allocated; a copy of path when it
+ * is no link. Writing there keeps the link: an editor saving through a
+ * link changes the file it points to, and so does lamina. */
+static char *final_target(const char *path)
+{
+    char *cur = strdup(path);
+    for (int hop = 0; cur && hop < 40; hop++) {
+        struct stat sb;
+        if (lstat(cur, &sb) != 0 || !S_ISLNK(sb.st_mode)) return cur;
+        size_t cap = (size_t)sb.st_size + 1 < 4096 ? 4096 : (size_t)sb.st_size + 1;
+        char *link = malloc(cap);
+        ssize_t n = link ? readlink(cur, link, cap - 1) : -1;
+        if (n < 0) {
+            free(link);
+            return cur; /* raced away or unreadable: write at the name given */
+        }
+        link[n] = '\0';
+        const char *slash = strrchr(cur, '/');
+        char *next;
+        if (link[0] == '/' || !slash) {
+            next = link;
+        } else {
+            size_t dl = (size_t)(slash - cur) + 1;
+            next = malloc(dl + (size_t)n + 1);
+            if (next) {
+                memcpy(next, cur, dl);
+                memcpy(next + dl, link, (size_t)n + 1);
+            }
+            free(link);
+        }
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+lm_status lm__write_atomic(const char *path_given, const void *buf, size_t len)
+{
+    char *path = final_target(path_given);
+    if (!path) return lm__err(LM_ENOMEM, "%s: out of memory", path_given);
+    lm_status st = write_atomic_at(path, buf, len);
+    free(path);
+    return st;
+}
+
+static lm_status write_atomic_at(const char *path, const void *buf, size_t len)
 {
     size_t size = strlen(path) + 40;
-    char *tmp = malloc(size);
-    if (!tmp) return lm__err(LM_ENOMEM, "%s: out of memory", path);
+    char *tmp = lm__alloc(size, 1, path);
+    if (!tmp) return LM_ENOMEM;
     int fd = open_temp(path, tmp, size);
     if (fd < 0) {
         lm_status st = lm__err(LM_EIO, "%s: cannot create a temporary file: %s", path, strerror(errno));

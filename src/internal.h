@@ -5,6 +5,7 @@
 #include "lamina.h"
 #include "kernels/kernels.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,14 @@ lm_status lm__err(lm_status st, const char *fmt, ...)
 /* Prepends "prefix: " to the current message (adds context going up). */
 void lm__err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm__err_clear(void);
+
+/* Misuse is answered with a status, never a crash: each public function
+ * starts with LM_NONNULL(arg) for every pointer it needs, so a NULL gives
+ * LM_EINVAL and "lm_net_init: rng is NULL". */
+#define LM_NONNULL(p)                                                              \
+    do {                                                                           \
+        if (!(p)) return lm__err(LM_EINVAL, "%s: %s is NULL", __func__, #p);      \
+    } while (0)
 
 /* ------------------------------------------------------- safe sizes */
 
@@ -36,6 +45,9 @@ void *lm__calloc(size_t n, size_t size, const char *what);
 /* lm__calloc through lm_big_alloc (huge pages), for the buffers every
  * training step streams through: parameters, gradients, optimizer state. */
 void *lm__alloc_big(size_t n, size_t size, const char *what);
+/* realloc of old to n * size bytes, checked the same way; on failure NULL
+ * (with lm__err set) and old is left as it was. */
+void *lm__realloc(void *old, size_t n, size_t size, const char *what);
 char *lm__strdup(const char *s);
 
 /* -------------------------------------------------------------- net */
@@ -98,6 +110,7 @@ struct lm_ws {
     float *tmp;    /* scratch any layer may use during one call, or NULL */
     size_t layer_floats; /* floats of saved and tmp: a net of other kinds needs others */
     float *mem;    /* the single allocation behind all of the above */
+    lm_net *frozen; /* the net lm_ws_new froze (see lm_net.users), else NULL */
 };
 
 struct lm_net {
@@ -106,8 +119,9 @@ struct lm_net {
     int n_layers, cap_layers;
     lm__layer *layers;
     size_t n_params;
-    float *params; /* (n_params), then grads: one allocation */
-    float *grads;  /* (n_params) */
+    size_t cap_params; /* floats the block holds for each of params, grads */
+    float *params; /* (n_params) at the block's start */
+    float *grads;  /* (n_params) at params + cap_params: one allocation */
     size_t n_state;
     float *state;  /* (n_state) the layers' non-parameter state, or NULL */
     int n_random;  /* layers that draw random numbers in training (dropout) */
@@ -119,10 +133,40 @@ struct lm_net {
     int threads;   /* requested; 0 = all cores */
     lm_pool *pool; /* created on first use */
     lm_ws *ws;     /* predict workspace, grown on demand */
+    /* Trainers and lm_ws_new workspaces referring to this net. Their
+     * buffers are sized by its shape, so while any exist the shape is
+     * frozen (lm_net_add_dense refuses). Atomic: workspaces for one
+     * shared net may be made and freed from several threads. */
+    atomic_int users;
+    float *tnorm;  /* (2, tnorm_n) target means then stds, or NULL */
+    int tnorm_n;   /* the output width tnorm was set for */
 };
 
+/* Makes room in an empty net for n_layers layers holding n_params
+ * parameters in all, so that adding them allocates and copies nothing:
+ * a loader that knows the whole architecture builds it in time linear in
+ * its size (one lm_net_add_dense after another copies the parameters
+ * each time). */
+lm_status lm__net_reserve(lm_net *net, int n_layers, size_t n_params);
+
+/* Marks net as used (+1) or no longer used (-1) by a trainer or workspace. */
+void lm__net_use(lm_net *net, int delta);
+
+/* The target standardisation, if set and still fitting the output width:
+ * y (n, n_out) from the standardised scale to the targets' units, or
+ * the other way (to_std). */
+void lm__net_target_norm_apply(const lm_net *net, float *y, size_t n, int to_std);
+
 int lm__max_width(const lm_net *net);
-lm_pool *lm__net_pool(lm_net *net); /* NULL means run serially */
+/* net's thread pool in *pool (NULL: run serially, one thread asked for),
+ * started on first use; LM_ENOMEM if it cannot start: a failure is
+ * reported, never hidden behind a serial run. */
+lm_status lm__net_pool(lm_net *net, lm_pool **pool);
+/* What a forward of up to rows rows of net through ws needs that is not
+ * in ws: the pool (into *pool, unless pool is NULL) and, where the GEMMs
+ * run, the calling thread's packing buffers. Called where shapes are set,
+ * so that no step allocates. */
+lm_status lm__net_prepare(lm_net *net, const lm_ws *ws, size_t rows, lm_pool **pool);
 
 /* Copies n rows of x (n, n_in) into ws->x0 applying the normalisation. */
 void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n);
@@ -142,6 +186,9 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool);
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
+/* Rows at a time for inference over n rows: the workspace is sized by
+ * the rows given, and bounded (net.c says how). */
+size_t lm__predict_rows(const lm_net *net, size_t n);
 
 /* ------------------------------------------------------- small nets */
 
@@ -256,6 +303,9 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *p
 lm_status lm__data_adopt(lm_data *d);
 /* Frees those blocks of a data set not yet adopted, and zeroes it. */
 void lm__data_discard(lm_data *d);
+/* Hands names (a packed list of n target column names, from
+ * lm__names_pack) to an adopted data set; freed with it. */
+void lm__data_set_target_names(lm_data *d, char **names, int n);
 /* One block: n pointers, then the n strings s[i] (len[i] bytes each), each
  * NUL-terminated. NULL (with lm__err set) on failure. */
 char **lm__names_pack(int n, const char *const *s, const size_t *len);
@@ -287,5 +337,17 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out,
 lm_status lm__write_atomic(const char *path, const void *buf, size_t len);
 /* Reads a whole file (at most max bytes) into a new buffer. */
 lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
+
+/* ------------------------------------------------- option structs (opts.c) */
+
+/* This library's defaults, full size (train.c, csv.c). */
+lm_fit_opts lm__fit_defaults(void);
+lm_csv_opts lm__csv_defaults(void);
+/* Copies a caller's option struct into a full-size one: the fields that
+ * lie within src->size come from src, the rest are the defaults (src NULL:
+ * all defaults, for lm_csv_read). LM_EINVAL with a message if src->size
+ * was never set. */
+lm_status lm__fit_opts_import(lm_fit_opts *dst, const lm_fit_opts *src);
+lm_status lm__csv_opts_import(lm_csv_opts *dst, const lm_csv_opts *src);
 
 #endif

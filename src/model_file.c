@@ -26,6 +26,7 @@ static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\
 #define TAG_META TAG('M', 'E', 'T', 'A')
 #define TAG_TRAI TAG('T', 'R', 'A', 'I')
 #define TAG_STAT TAG('S', 'T', 'A', 'T')
+#define TAG_TNRM TAG('T', 'N', 'R', 'M')
 
 /* ------------------------------------------------------------- writer */
 
@@ -41,7 +42,7 @@ static void put(wbuf *b, const void *src, size_t n)
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n) cap *= 2;
-        unsigned char *np = realloc(b->p, cap);
+        unsigned char *np = lm__realloc(b->p, cap, 1, "model file image");
         if (!np) {
             b->oom = 1;
             return;
@@ -115,7 +116,7 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
     for (int l = 0; l < net->n_layers; l++) v1 &= net->layers[l].kind->id == LM_LAYER_DENSE;
     wbuf b = {0};
     uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL) +
-                    (net->n_state > 0);
+                    (net->n_state > 0) + (net->tnorm != NULL);
     put(&b, MAGIC, 8);
     put_u32(&b, v1 ? 1u : 2u);
     put_u32(&b, nsec);
@@ -161,6 +162,13 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
         at = begin_sec(&b, TAG_NORM, SEC_REQUIRED);
         put_f32s(&b, net->norm_mean, (size_t)net->n_in);
         put_f32s(&b, net->norm_scale, (size_t)net->n_in);
+        end_sec(&b, at);
+    }
+    if (net->tnorm) {
+        /* Required: a reader that skipped it would predict on the wrong scale. */
+        at = begin_sec(&b, TAG_TNRM, SEC_REQUIRED);
+        put_u32(&b, (uint32_t)net->tnorm_n);
+        put_f32s(&b, net->tnorm, 2 * (size_t)net->tnorm_n);
         end_sec(&b, at);
     }
     if (net->class_names) {
@@ -212,7 +220,8 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
 
 lm_status lm_net_save(const lm_net *net, const char *path)
 {
-    if (!net || !path) return lm__err(LM_EINVAL, "lm_net_save: NULL argument");
+    LM_NONNULL(net);
+    LM_NONNULL(path);
     if (net->n_layers == 0) return lm__err(LM_EINVAL, "%s: a net without layers cannot be saved", path);
     unsigned char *buf;
     size_t len;
@@ -288,8 +297,8 @@ static lm_status get_str(rbuf *r, char **out, const char *what)
     if (n > LM_MAX_STRING) return lm__err(LM_EFORMAT, "byte %zu: %s of %u bytes is too long", r->base, what, n);
     if (!take(r, n, &q)) return short_read(r, n, what);
     if (memchr(q, 0, n)) return lm__err(LM_EFORMAT, "byte %zu: %s holds a NUL byte", r->base, what);
-    char *s = malloc((size_t)n + 1);
-    if (!s) return lm__err(LM_ENOMEM, "out of memory reading %s", what);
+    char *s = lm__alloc((size_t)n + 1, 1, what);
+    if (!s) return LM_ENOMEM;
     memcpy(s, q, n);
     s[n] = '\0';
     *out = s;
@@ -297,7 +306,8 @@ static lm_status get_str(rbuf *r, char **out, const char *what)
 }
 
 /* file_left: bytes of the file after this section, which must hold the
- * parameters, so a tiny file cannot make us allocate a huge net. */
+ * parameters, so a tiny file cannot make us allocate a huge net.
+ * Version 1 knows dense layers only (kind 0, 16 bytes a record). */
 static lm_status read_arch_v1(rbuf *r, size_t file_left, lm_net **out)
 {
     uint32_t n_in, n_layers;
@@ -305,26 +315,45 @@ static lm_status read_arch_v1(rbuf *r, size_t file_left, lm_net **out)
     if (n_in < 1 || n_in > LM_MAX_WIDTH) return lm__err(LM_EFORMAT, "input width %u is out of range", n_in);
     if (n_layers < 1 || n_layers > LM_MAX_LAYERS) return lm__err(LM_EFORMAT, "layer count %u is out of range", n_layers);
     if (r->left / 16 < n_layers) return short_read(r, (size_t)n_layers * 16, "layer table");
-    lm_status st = lm_net_new(out, (int)n_in);
+    /* Two passes over the table: the first checks every layer and sums
+     * the parameters, so the second builds the net into one block
+     * allocated once (adding layer by layer would copy the parameters
+     * once a layer: quadratic in a deep file). */
+    lm_status st = LM_OK;
+    size_t total = 0;
+    rbuf table = *r;
+    uint32_t prev = n_in;
     for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
-        /* version 1 knows one kind, whose record is 3 words */
-        uint32_t kind = 0, w[LM__MAX_WORDS] = {0};
-        get_u32(r, &kind);
-        const lm__kind *K = kind == LM_LAYER_DENSE ? lm__kind_of((int)kind) : NULL;
-        if (!K || K->n_words != 3) {
-            st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
-            break;
-        }
-        for (int i = 0; i < 3; i++) get_u32(r, &w[i]);
-        lm__layer_cfg cfg = {.kind = (lm_layer_kind)kind};
-        if ((st = K->get(&cfg, w, (int)l))) break;
+        uint32_t kind = 0, n_out = 0, act = 0, bias = 0;
+        get_u32(&table, &kind);
+        get_u32(&table, &n_out);
+        get_u32(&table, &act);
+        get_u32(&table, &bias);
+        size_t nw;
+        if (kind != 0) st = lm__err(LM_EFORMAT, "layer %u has unknown kind %u", l, kind);
+        else if (act >= LM_ACT_COUNT) st = lm__err(LM_EFORMAT, "layer %u has unknown activation %u", l, act);
+        else if (bias > 1) st = lm__err(LM_EFORMAT, "layer %u has a bad bias flag %u", l, bias);
+        else if (n_out < 1 || n_out > LM_MAX_WIDTH) st = lm__err(LM_EFORMAT, "layer %u width %u is out of range", l, n_out);
         /* Refuse before allocating: the parameters must be in the file. */
-        size_t nw, n_out = (size_t)cfg.units;
-        int prev = lm_net_n_out(*out);
-        if (!lm__mul_ok((size_t)prev, n_out, &nw) || nw + n_out > file_left / 4 ||
-            (*out)->n_params + nw + n_out > file_left / 4)
-            st = lm__err(LM_EFORMAT, "layer %u (%d x %zu) is too large", l, prev, n_out);
-        else st = lm__net_add(*out, &cfg);
+        else if (!lm__mul_ok(prev, n_out, &nw) || nw + n_out > file_left / 4 ||
+                 total + nw + n_out > file_left / 4)
+            st = lm__err(LM_EFORMAT, "layer %u (%u x %u) is too large", l, prev, n_out);
+        else {
+            total += nw + (bias ? n_out : 0);
+            prev = n_out;
+        }
+    }
+    if (st) return st;
+    *out = NULL;
+    st = lm_net_new(out, (int)n_in);
+    if (!st) st = lm__net_reserve(*out, (int)n_layers, total);
+    for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
+        uint32_t kind = 0, n_out = 0, act = 0, bias = 0;
+        get_u32(r, &kind);
+        get_u32(r, &n_out);
+        get_u32(r, &act);
+        get_u32(r, &bias);
+        st = lm_net_add_dense(*out, (int)n_out, (lm_act)act, bias ? LM_BIAS : LM_NO_BIAS);
     }
     if (st) {
         lm_net_free(*out);
@@ -335,21 +364,27 @@ static lm_status read_arch_v1(rbuf *r, size_t file_left, lm_net **out)
 
 /* Version 2: the input shape, then per layer its kind, its count of
  * settings words, the words, and its output shape (checked against what
- * the kind infers). */
+ * the kind infers). As for version 1, a first pass checks every layer
+ * (on a shadow net that holds layers but no buffers) and sums what it
+ * needs, so the net is built into blocks allocated once. */
 static lm_status read_arch_v2(rbuf *r, size_t file_left, lm_net **out)
 {
     uint32_t n_in, c, h, w, n_layers;
+    *out = NULL;
     if (!get_u32(r, &n_in) || !get_u32(r, &c) || !get_u32(r, &h) || !get_u32(r, &w) || !get_u32(r, &n_layers))
         return short_read(r, 20, "architecture");
     if (n_in < 1 || n_in > LM_MAX_WIDTH) return lm__err(LM_EFORMAT, "input width %u is out of range", n_in);
     if (n_layers < 1 || n_layers > LM_MAX_LAYERS) return lm__err(LM_EFORMAT, "layer count %u is out of range", n_layers);
     if (r->left / 20 < n_layers) return short_read(r, (size_t)n_layers * 20, "layer table");
-    lm_status st = lm_net_new(out, (int)n_in);
+    lm_net shadow = {.n_in = (int)n_in};
+    lm__layer_cfg *cfgs = lm__calloc(n_layers, sizeof *cfgs, "layer table");
+    shadow.layers = lm__calloc(n_layers, sizeof *shadow.layers, "layer table");
+    lm_status st = cfgs && shadow.layers ? LM_OK : LM_ENOMEM;
     if (!st && (c > LM_MAX_WIDTH || h > LM_MAX_WIDTH || w > LM_MAX_WIDTH ||
-                lm_net_set_input_shape(*out, (int)c, (int)h, (int)w)))
+                lm_net_set_input_shape(&shadow, (int)c, (int)h, (int)w)))
         st = lm__err(LM_EFORMAT, "input shape (%u, %u, %u) does not hold %u inputs", c, h, w, n_in);
     /* what the file has left for parameters and state, in floats */
-    size_t room = file_left / 4;
+    size_t room = file_left / 4, n_par = 0, n_state = 0;
     for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) {
         uint32_t kind = 0, nw = 0, words[LM__MAX_WORDS] = {0}, oc = 0, oh = 0, ow = 0;
         if (!get_u32(r, &kind) || !get_u32(r, &nw)) {
@@ -374,7 +409,7 @@ static lm_status read_arch_v2(rbuf *r, size_t file_left, lm_net **out)
         lm__layer_cfg cfg = {.kind = (lm_layer_kind)kind};
         if ((st = K->get(&cfg, words, (int)l + 1))) break;
         lm__layer L;
-        if ((st = lm__layer_make(*out, &cfg, &L))) {
+        if ((st = lm__layer_make(&shadow, &cfg, &L))) {
             st = LM_EFORMAT; /* the message names the layer and the shapes */
             break;
         }
@@ -385,13 +420,22 @@ static lm_status read_arch_v2(rbuf *r, size_t file_left, lm_net **out)
             break;
         }
         /* Refuse before allocating: the parameters and state must be in the file. */
-        if (L.n_par > room || (*out)->n_params > room - L.n_par || L.n_state > room - L.n_par - (*out)->n_params ||
-            (*out)->n_state > room - L.n_par - (*out)->n_params - L.n_state) {
+        if (L.n_par > room || n_par > room - L.n_par || L.n_state > room - L.n_par - n_par ||
+            n_state > room - L.n_par - n_par - L.n_state) {
             st = lm__err(LM_EFORMAT, "layer %u (%s) is too large for the file", l + 1, K->name);
             break;
         }
-        st = lm__net_add(*out, &cfg);
+        n_par += L.n_par;
+        n_state += L.n_state;
+        cfgs[l] = cfg;
+        shadow.layers[shadow.n_layers++] = L;
     }
+    if (!st) st = lm_net_new(out, (int)n_in);
+    if (!st) st = lm_net_set_input_shape(*out, (int)c, (int)h, (int)w);
+    if (!st) st = lm__net_reserve(*out, (int)n_layers, n_par);
+    for (uint32_t l = 0; st == LM_OK && l < n_layers; l++) st = lm__net_add(*out, &cfgs[l]);
+    free(cfgs);
+    free(shadow.layers);
     if (st) {
         lm_net_free(*out);
         *out = NULL;
@@ -413,6 +457,34 @@ static const char *tag_text(uint32_t tag, char buf[16])
     }
     buf[4] = '\0';
     return buf;
+}
+
+/* A checkpoint's training state passes the CRC when it was written
+ * corrupt, or forged: check what training would otherwise take on trust.
+ * A NaN or negative second moment, or an infinite one, makes Adam's step
+ * NaN or zero (training on silently with frozen weights); a step count
+ * near 2^64 wraps and divides by zero in the bias correction. */
+static lm_status check_train_state(const lm__train_state *t)
+{
+    /* 2^53: past it a double no longer counts steps exactly; at a step a
+     * nanosecond that is 285 years of training */
+    if (t->step > ((uint64_t)1 << 53))
+        return lm__err(LM_EFORMAT, "training state: step count %llu is out of range",
+                       (unsigned long long)t->step);
+    if (!(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]))
+        return lm__err(LM_EFORMAT, "training state: the RNG state is all zero (it would never change)");
+    int adam = t->optim_kind != LM_SGD;
+    if (adam ? !t->m || !t->v : t->v != NULL)
+        return lm__err(LM_EFORMAT, "training state: %s needs %s", lm_optim_name((lm_optim_kind)t->optim_kind),
+                       adam ? "first and second moments" : "no second moments");
+    for (size_t i = 0; t->m && i < t->n; i++)
+        if (!isfinite(t->m[i]))
+            return lm__err(LM_EFORMAT, "training state: first moment %zu is %s", i, isnan(t->m[i]) ? "NaN" : "infinite");
+    for (size_t i = 0; t->v && i < t->n; i++)
+        if (!(t->v[i] >= 0) || !isfinite(t->v[i]))
+            return lm__err(LM_EFORMAT, "training state: second moment %zu is %s", i,
+                           isnan(t->v[i]) ? "NaN" : t->v[i] < 0 ? "negative" : "infinite");
+    return LM_OK;
 }
 
 /* Everything in a section after ARCH needs the net it describes. */
@@ -441,12 +513,24 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "the normalisation holds a NaN or Inf");
         free(mean);
         free(scale);
+    } else if (tag == TAG_TNRM) {
+        uint32_t n;
+        float *v = NULL;
+        if (!get_u32(r, &n)) return short_read(r, 4, "target normalisation count");
+        if (n != (uint32_t)lm_net_n_out(net))
+            return lm__err(LM_EFORMAT, "target normalisation for %u outputs, the net has %d", n,
+                           lm_net_n_out(net));
+        st = get_f32s(r, 2 * (uint64_t)n, &v, "target normalisation");
+        if (!st) st = lm_net_set_target_norm(net, v, v + n);
+        if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "the target normalisation is not finite or "
+                                          "has a std <= 0");
+        free(v);
     } else if (tag == TAG_CLAS) {
         uint32_t n;
         if (!get_u32(r, &n)) return short_read(r, 4, "class count");
         if (n > (uint32_t)LM_MAX_WIDTH || n > r->left / 4) return lm__err(LM_EFORMAT, "class count %u is out of range", n);
-        char **names = calloc(n ? n : 1, sizeof *names);
-        if (!names) return lm__err(LM_ENOMEM, "out of memory reading class names");
+        char **names = lm__calloc(n ? n : 1, sizeof *names, "class names");
+        if (!names) return LM_ENOMEM;
         for (uint32_t i = 0; !st && i < n; i++) st = get_str(r, &names[i], "class name");
         if (!st) {
             st = lm_net_set_class_names(net, (int)n, (const char *const *)names);
@@ -497,6 +581,7 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         t.n = (size_t)n;
         if (has_m) st = get_f32s(r, n, &t.m, "optimizer moments");
         if (!st && has_v) st = get_f32s(r, n, &t.v, "optimizer moments");
+        if (!st) st = check_train_state(&t);
         if (st || !ts) {
             free(t.m);
             free(t.v);
@@ -553,7 +638,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         }
         rbuf sec = {body, (size_t)slen, at};
         int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
-                    tag == TAG_META || tag == TAG_TRAI || (tag == TAG_STAT && version >= 2);
+                    tag == TAG_META || tag == TAG_TRAI || tag == TAG_TNRM || (tag == TAG_STAT && version >= 2);
         if (!known) {
             char tb[16];
             if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %s", tag_text(tag, tb));
@@ -566,7 +651,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         /* each known section at most once: a second one would overwrite
          * (and leak) the first */
         int bit = tag == TAG_ARCH ? 1 : tag == TAG_PARA ? 2 : tag == TAG_NORM ? 4 : tag == TAG_CLAS ? 8
-                : tag == TAG_META ? 16 : tag == TAG_TRAI ? 32 : 64;
+                : tag == TAG_META ? 16 : tag == TAG_TRAI ? 32 : tag == TAG_TNRM ? 64 : 128;
         if (seen & bit) {
             char tb[16];
             st = lm__err(LM_EFORMAT, "section %s appears twice", tag_text(tag, tb));
@@ -579,7 +664,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         if (!st && sec.left) st = lm__err(LM_EFORMAT, "section %s has %zu stray bytes", tag_text(tag, tb), sec.left);
     }
     if (!st && !have_params) st = lm__err(LM_EFORMAT, "the file holds no parameters");
-    if (!st && net->n_state && !(seen & 64)) st = lm__err(LM_EFORMAT, "the file holds no layer state");
+    if (!st && net->n_state && !(seen & 128)) st = lm__err(LM_EFORMAT, "the file holds no layer state");
     if (!st && r.left) st = lm__err(LM_EFORMAT, "%zu stray bytes after the last section", r.left);
     if (!st)
         for (size_t i = 0; i < net->n_params; i++)
@@ -603,14 +688,17 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
 
 lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len)
 {
-    if (!out || (!buf && len)) return lm__err(LM_EINVAL, "lm_net_load_mem: NULL argument");
+    LM_NONNULL(out);
+    *out = NULL;
+    if (!buf && len) return lm__err(LM_EINVAL, "lm_net_load_mem: buf is NULL");
     return lm__model_decode(buf, len, out, NULL, NULL);
 }
 
 lm_status lm_net_load(lm_net **out, const char *path)
 {
-    if (!out || !path) return lm__err(LM_EINVAL, "lm_net_load: NULL argument");
+    LM_NONNULL(out);
     *out = NULL;
+    LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
     lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);

@@ -9,12 +9,12 @@
 
 lm_status lm_net_new(lm_net **out, int n_in)
 {
-    if (!out) return lm__err(LM_EINVAL, "lm_net_new: out is NULL");
+    LM_NONNULL(out);
     *out = NULL;
     if (n_in < 1 || n_in > LM_MAX_WIDTH)
         return lm__err(LM_EINVAL, "input width %d is out of range 1..%d", n_in, LM_MAX_WIDTH);
-    lm_net *net = calloc(1, sizeof *net);
-    if (!net) return lm__err(LM_ENOMEM, "out of memory creating a net");
+    lm_net *net = lm__calloc(1, sizeof *net, "a net");
+    if (!net) return LM_ENOMEM;
     net->n_in = n_in;
     net->in_shape = (lm__shape){n_in, 1, 1};
     *out = net;
@@ -36,6 +36,7 @@ void lm_net_free(lm_net *net)
     free(net->state);
     free(net->norm_mean);
     free(net->norm_scale);
+    free(net->tnorm);
     free_strings(net->class_names, net->n_classes);
     free_strings(net->meta_keys, net->n_meta);
     free_strings(net->meta_vals, net->n_meta);
@@ -44,17 +45,20 @@ void lm_net_free(lm_net *net)
     free(net);
 }
 
-int lm_net_n_in(const lm_net *net) { return net->n_in; }
-int lm_net_n_layers(const lm_net *net) { return net->n_layers; }
-size_t lm_net_n_params(const lm_net *net) { return net->n_params; }
-float *lm_net_params(lm_net *net) { return net->params; }
-const float *lm_net_params_const(const lm_net *net) { return net->params; }
-float *lm_net_grads(lm_net *net) { return net->grads; }
+/* The getters answer a NULL net with a neutral value (0 or NULL), as the
+ * header says. */
+int lm_net_n_in(const lm_net *net) { return net ? net->n_in : 0; }
+int lm_net_n_layers(const lm_net *net) { return net ? net->n_layers : 0; }
+size_t lm_net_n_params(const lm_net *net) { return net ? net->n_params : 0; }
+float *lm_net_params(lm_net *net) { return net ? net->params : NULL; }
+const float *lm_net_params_const(const lm_net *net) { return net ? net->params : NULL; }
+float *lm_net_grads(lm_net *net) { return net ? net->grads : NULL; }
 size_t lm_net_n_state(const lm_net *net) { return net ? net->n_state : 0; }
 float *lm_net_state(lm_net *net) { return net ? net->state : NULL; }
 
 int lm_net_n_out(const lm_net *net)
 {
+    if (!net) return 0;
     return net->n_layers ? net->layers[net->n_layers - 1].n_out : net->n_in;
 }
 
@@ -68,6 +72,8 @@ int lm__max_width(const lm_net *net)
 
 lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
 {
+    LM_NONNULL(net);
+    LM_NONNULL(info);
     if (i < 0 || i >= net->n_layers)
         return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
     const lm__layer *L = &net->layers[i];
@@ -79,6 +85,38 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
     return LM_OK;
 }
 
+/* Moves the parameters into a new block of cap floats for each of
+ * params and grads (cap >= n_params). */
+static lm_status param_block(lm_net *net, size_t cap)
+{
+    /* The gradients follow the parameters in one block, then
+     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
+     * row as a whole group of lanes (small_avx512.c, load_group) */
+    float *p = lm__alloc_big(2 * cap + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
+    if (!p) return LM_ENOMEM;
+    if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
+    free(net->params);
+    net->params = p;
+    net->grads = p + cap;
+    net->cap_params = cap;
+    return LM_OK;
+}
+
+lm_status lm__net_reserve(lm_net *net, int n_layers, size_t n_params)
+{
+    if (n_params > (SIZE_MAX - LM_SMALL_WIDTH) / 2 / sizeof(float))
+        return lm__err(LM_ENOMEM, "%zu parameters are too many", n_params);
+    if (n_layers > net->cap_layers) {
+        lm__layer *nl = lm__realloc(net->layers, (size_t)n_layers, sizeof *nl, "layer list");
+        if (!nl) return LM_ENOMEM;
+        net->layers = nl;
+        net->cap_layers = n_layers;
+    }
+    return n_params > net->cap_params ? param_block(net, n_params) : LM_OK;
+}
+
+void lm__net_use(lm_net *net, int delta) { atomic_fetch_add(&net->users, delta); }
+
 /* The shape the next layer takes. */
 static lm__shape next_shape(const lm_net *net)
 {
@@ -87,7 +125,7 @@ static lm__shape next_shape(const lm_net *net)
 
 lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w)
 {
-    if (!net) return lm__err(LM_EINVAL, "lm_net_set_input_shape: net is NULL");
+    LM_NONNULL(net);
     if (net->n_layers) return lm__err(LM_EINVAL, "the input shape is set before any layer is added");
     if (c < 1 || h < 1 || w < 1 || (size_t)c * (size_t)h * (size_t)w != (size_t)net->n_in)
         return lm__err(LM_EINVAL, "input shape (%d, %d, %d) does not hold the net's %d inputs", c, h, w,
@@ -98,8 +136,14 @@ lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w)
 
 lm_status lm__layer_make(const lm_net *net, const lm__layer_cfg *cfg, lm__layer *out)
 {
-    if (!net || !cfg) return lm__err(LM_EINVAL, "adding a layer: NULL argument");
+    LM_NONNULL(net);
+    LM_NONNULL(cfg);
     int index = net->n_layers + 1;
+    int users = atomic_load(&net->users);
+    if (users)
+        return lm__err(LM_EINVAL, "adding layer %d: the net's shape is frozen while %d trainer%s or "
+                       "workspace%s made for it exist%s; free them first", index, users, users > 1 ? "s" : "",
+                       users > 1 ? "s" : "", users > 1 ? "" : "s");
     const lm__kind *K = lm__kind_of((int)cfg->kind);
     if ((unsigned)cfg->kind >= LM_LAYER_KIND_COUNT)
         return lm__err(LM_EINVAL, "layer %d: unknown kind %d", index, (int)cfg->kind);
@@ -139,8 +183,8 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
 
     if (net->n_layers == net->cap_layers) {
         int cap = net->cap_layers ? net->cap_layers * 2 : 4;
-        lm__layer *nl = realloc(net->layers, (size_t)cap * sizeof *nl);
-        if (!nl) return lm__err(LM_ENOMEM, "out of memory adding a layer");
+        lm__layer *nl = lm__realloc(net->layers, (size_t)cap, sizeof *nl, "layer list");
+        if (!nl) return LM_ENOMEM;
         net->layers = nl;
         net->cap_layers = cap;
     }
@@ -150,19 +194,12 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
         if (!ns) return LM_ENOMEM;
         if (net->n_state) memcpy(ns, net->state, net->n_state * sizeof(float));
     }
-    if (add || !net->params) {
-        /* The gradients follow the parameters in one block, then
-         * LM_SMALL_WIDTH spare floats: the fused small-net path reads a
-         * weight row as a whole group of lanes (small_avx512.c, load_group) */
-        float *p = lm__alloc_big(2 * total + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
-        if (!p) {
+    if (total > net->cap_params || !net->params) {
+        st = param_block(net, total);
+        if (st) {
             free(ns);
-            return LM_ENOMEM;
+            return st;
         }
-        if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
-        free(net->params);
-        net->params = p;
-        net->grads = p + total;
     }
     if (ns) {
         free(net->state);
@@ -185,6 +222,7 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
 
 lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
 {
+    LM_NONNULL(net);
     if (n_out < 1 || n_out > LM_MAX_WIDTH)
         return lm__err(LM_EINVAL, "layer width %d is out of range 1..%d", n_out, LM_MAX_WIDTH);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_DENSE, .units = n_out, .act = act, .flags = flags});
@@ -193,39 +231,46 @@ lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
 lm_status lm_net_add_conv2d(lm_net *net, int filters, int kh, int kw, int stride, int pad, lm_act act,
                             int flags)
 {
+    LM_NONNULL(net);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_CONV2D, .units = filters, .kh = kh, .kw = kw,
                                              .stride = stride, .pad = pad, .act = act, .flags = flags});
 }
 
 lm_status lm_net_add_maxpool2d(lm_net *net, int size, int stride)
 {
+    LM_NONNULL(net);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_MAXPOOL2D, .kh = size, .kw = size, .stride = stride});
 }
 
 lm_status lm_net_add_avgpool2d(lm_net *net, int size, int stride)
 {
+    LM_NONNULL(net);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_AVGPOOL2D, .kh = size, .kw = size, .stride = stride});
 }
 
 lm_status lm_net_add_global_avgpool(lm_net *net)
 {
+    LM_NONNULL(net);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_GLOBAL_AVGPOOL});
 }
 
 lm_status lm_net_add_dropout(lm_net *net, float rate)
 {
+    LM_NONNULL(net);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_DROPOUT, .rate = rate});
 }
 
 lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps)
 {
+    LM_NONNULL(net);
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_BATCHNORM, .momentum = momentum, .eps = eps});
 }
 
 lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
 {
+    LM_NONNULL(net);
+    LM_NONNULL(rng);
     if ((unsigned)init >= LM_INIT_COUNT) return lm__err(LM_EINVAL, "unknown initialiser %d", (int)init);
-    if (!rng) return lm__err(LM_EINVAL, "lm_net_init: rng is NULL");
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
         if (L->kind->init)
@@ -238,30 +283,34 @@ lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
 
 lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *scale)
 {
+    LM_NONNULL(net);
+    /* Validated and copied before the old one is dropped: a refused or
+     * failed call leaves the net as it was. */
+    if (!mean != !scale) return lm__err(LM_EINVAL, "lm_net_set_norm: needs both mean and scale (or neither)");
+    float *m = NULL, *sc = NULL;
+    if (mean) {
+        for (int i = 0; i < net->n_in; i++)
+            if (!isfinite(mean[i]) || !isfinite(scale[i]))
+                return lm__err(LM_EINVAL, "lm_net_set_norm: normalisation of input %d is not finite", i);
+        m = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
+        sc = m ? lm__alloc((size_t)net->n_in, sizeof(float), "normalisation") : NULL;
+        if (!sc) {
+            free(m);
+            return LM_ENOMEM;
+        }
+        memcpy(m, mean, (size_t)net->n_in * sizeof(float));
+        memcpy(sc, scale, (size_t)net->n_in * sizeof(float));
+    }
     free(net->norm_mean);
     free(net->norm_scale);
-    net->norm_mean = net->norm_scale = NULL;
-    if (!mean && !scale) return LM_OK;
-    if (!mean || !scale) return lm__err(LM_EINVAL, "normalisation needs both mean and scale");
-    for (int i = 0; i < net->n_in; i++)
-        if (!isfinite(mean[i]) || !isfinite(scale[i]))
-            return lm__err(LM_EINVAL, "normalisation of input %d is not finite", i);
-    net->norm_mean = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
-    net->norm_scale = lm__alloc((size_t)net->n_in, sizeof(float), "normalisation");
-    if (!net->norm_mean || !net->norm_scale) {
-        free(net->norm_mean);
-        free(net->norm_scale);
-        net->norm_mean = net->norm_scale = NULL;
-        return LM_ENOMEM;
-    }
-    memcpy(net->norm_mean, mean, (size_t)net->n_in * sizeof(float));
-    memcpy(net->norm_scale, scale, (size_t)net->n_in * sizeof(float));
+    net->norm_mean = m;
+    net->norm_scale = sc;
     return LM_OK;
 }
 
 int lm_net_get_norm(const lm_net *net, float *mean, float *scale)
 {
-    if (!net->norm_mean) return 0;
+    if (!net || !net->norm_mean) return 0;
     if (mean) memcpy(mean, net->norm_mean, (size_t)net->n_in * sizeof(float));
     if (scale) memcpy(scale, net->norm_scale, (size_t)net->n_in * sizeof(float));
     return 1;
@@ -271,6 +320,7 @@ int lm_net_get_norm(const lm_net *net, float *mean, float *scale)
 
 lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
 {
+    LM_NONNULL(net);
     if (names && n != lm_net_n_out(net) && !(n == 2 && lm_net_n_out(net) == 1))
         return lm__err(LM_EINVAL, "%d class names for a net with %d outputs", n, lm_net_n_out(net));
     char **copy = NULL;
@@ -293,12 +343,15 @@ lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
 
 const char *lm_net_class_name(const lm_net *net, int i)
 {
-    return net->class_names && i >= 0 && i < net->n_classes ? net->class_names[i] : NULL;
+    return net && net->class_names && i >= 0 && i < net->n_classes ? net->class_names[i] : NULL;
 }
 
 lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
 {
-    if (!key || !value || !*key) return lm__err(LM_EINVAL, "metadata needs a key and a value");
+    LM_NONNULL(net);
+    LM_NONNULL(key);
+    LM_NONNULL(value);
+    if (!*key) return lm__err(LM_EINVAL, "lm_net_set_meta: the key is empty");
     if (strlen(key) > LM_MAX_STRING || strlen(value) > LM_MAX_STRING)
         return lm__err(LM_EINVAL, "metadata '%.40s' is longer than %u bytes", key, LM_MAX_STRING);
     char *v = lm__strdup(value);
@@ -310,14 +363,14 @@ lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
             return LM_OK;
         }
     char *k = lm__strdup(key);
-    char **nk = realloc(net->meta_keys, (size_t)(net->n_meta + 1) * sizeof *nk);
-    if (nk) net->meta_keys = nk;
-    char **nv = nk ? realloc(net->meta_vals, (size_t)(net->n_meta + 1) * sizeof *nv) : NULL;
+    char **nk = k ? lm__realloc(net->meta_keys, (size_t)net->n_meta + 1, sizeof *nk, "metadata") : NULL;
+    if (nk) net->meta_keys = nk; /* a larger list with the same entries: nothing changed yet */
+    char **nv = nk ? lm__realloc(net->meta_vals, (size_t)net->n_meta + 1, sizeof *nv, "metadata") : NULL;
     if (nv) net->meta_vals = nv;
     if (!k || !nk || !nv) {
         free(k);
         free(v);
-        return lm__err(LM_ENOMEM, "out of memory adding metadata");
+        return LM_ENOMEM;
     }
     net->meta_keys[net->n_meta] = k;
     net->meta_vals[net->n_meta++] = v;
@@ -326,16 +379,17 @@ lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
 
 const char *lm_net_get_meta(const lm_net *net, const char *key)
 {
+    if (!net || !key) return NULL;
     for (int i = 0; i < net->n_meta; i++)
         if (strcmp(net->meta_keys[i], key) == 0) return net->meta_vals[i];
     return NULL;
 }
 
-int lm_net_n_meta(const lm_net *net) { return net->n_meta; }
+int lm_net_n_meta(const lm_net *net) { return net ? net->n_meta : 0; }
 
 void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value)
 {
-    int ok = i >= 0 && i < net->n_meta;
+    int ok = net && i >= 0 && i < net->n_meta;
     if (key) *key = ok ? net->meta_keys[i] : NULL;
     if (value) *value = ok ? net->meta_vals[i] : NULL;
 }
@@ -344,7 +398,13 @@ void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **val
 
 lm_status lm_net_set_threads(lm_net *net, int threads)
 {
+    LM_NONNULL(net);
     if (threads < 0 || threads > 1024) return lm__err(LM_EINVAL, "thread count %d is out of range 0..1024", threads);
+    if (threads != net->threads && atomic_load(&net->users))
+        /* a trainer holds the pool through its epoch (a batch callback
+         * changing it would free it under the running epoch) */
+        return lm__err(LM_EINVAL, "lm_net_set_threads: the thread count is fixed while a trainer or "
+                       "workspace made for the net exists");
     if (threads != net->threads) {
         lm_pool_free(net->pool);
         net->pool = NULL;
@@ -355,14 +415,31 @@ lm_status lm_net_set_threads(lm_net *net, int threads)
 
 int lm_net_threads(const lm_net *net)
 {
+    if (!net) return 0;
     return net->threads > 0 ? net->threads : lm_cpu_count();
 }
 
-lm_pool *lm__net_pool(lm_net *net)
+lm_status lm__net_pool(lm_net *net, lm_pool **pool)
 {
-    if (lm_net_threads(net) <= 1) return NULL;
-    if (!net->pool && lm_pool_new(&net->pool, lm_net_threads(net)) != LM_OK) net->pool = NULL;
-    return net->pool; /* NULL (serial) if threads could not start */
+    *pool = NULL;
+    int n = lm_net_threads(net);
+    if (n <= 1) return LM_OK;
+    if (!net->pool && lm_pool_new(&net->pool, n) != LM_OK) {
+        net->pool = NULL;
+        return lm__err(LM_ENOMEM, "cannot start a pool of %d threads (out of memory)", n);
+    }
+    *pool = net->pool;
+    return LM_OK;
+}
+
+lm_status lm__net_prepare(lm_net *net, const lm_ws *ws, size_t rows, lm_pool **pool)
+{
+    lm_pool *p = NULL;
+    lm_status st = pool ? lm__net_pool(net, &p) : LM_OK;
+    if (!st && !lm__small_use(net, ws, rows) && lm__gemm_thread_prepare() != LM_OK)
+        st = lm__err(LM_ENOMEM, "out of memory for the GEMM packing buffers");
+    if (pool) *pool = st ? NULL : p;
+    return st;
 }
 
 /* ---------------------------------------------------------- workspace */
@@ -433,18 +510,19 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
     if ((uint64_t)bytes > lm_alloc_limit())
         return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
-    lm_ws *ws = calloc(1, sizeof *ws);
-    float **act = calloc((size_t)net->n_layers + 1, sizeof *act);
-    float **saved = calloc((size_t)net->n_layers + 1, sizeof *saved);
-    int *widths = calloc((size_t)net->n_layers + 1, sizeof *widths);
+    lm_ws *ws = lm__calloc(1, sizeof *ws, "workspace");
+    float **act = ws ? lm__calloc((size_t)net->n_layers + 1, sizeof *act, "workspace") : NULL;
+    float **saved = act ? lm__calloc((size_t)net->n_layers + 1, sizeof *saved, "workspace") : NULL;
+    int *widths = saved ? lm__calloc((size_t)net->n_layers + 1, sizeof *widths, "workspace") : NULL;
     /* 64-byte aligned so SIMD kernels see aligned rows when widths allow */
-    float *mem = NULL;
-    if (ws && act && saved && widths) mem = lm_big_alloc(bytes);
-    if (!mem) {
+    float *mem = widths ? lm_big_alloc(bytes) : NULL;
+    lm__small_plan *plan = mem && pad ? lm__small_plan_new(net, mem, small_rows) : NULL;
+    if (!mem || (pad && !plan)) {
         free(ws);
         free(act);
         free(saved);
         free(widths);
+        free(mem);
         return lm__err(LM_ENOMEM, "out of memory for a workspace of %zu bytes", bytes);
     }
     widths[0] = net->n_in;
@@ -453,7 +531,7 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     ws->rows = rows;
     ws->n_layers = net->n_layers;
     ws->mem = mem;
-    ws->small = pad ? lm__small_plan_new(net, mem, small_rows) : NULL; /* NULL: the general path */
+    ws->small = plan; /* NULL: the general path */
     ws->small_rows = ws->small ? small_rows : 0;
     ws->x0 = mem + pad;
     float *p = ws->x0 + rows * (size_t)net->n_in;
@@ -483,14 +561,23 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
 
 lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows)
 {
-    if (!out || !net) return lm__err(LM_EINVAL, "lm_ws_new: NULL argument");
-    if (net->n_layers == 0) return lm__err(LM_EINVAL, "the net has no layers");
-    return lm__ws_alloc(out, net, max_rows);
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(net);
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "lm_ws_new: the net has no layers");
+    lm_status st = lm__ws_alloc(out, net, max_rows);
+    if (st) return st;
+    /* the net is only read, but its shape is now frozen: the count is
+     * the one thing changed, and it is atomic */
+    (*out)->frozen = (lm_net *)net;
+    lm__net_use((*out)->frozen, 1);
+    return LM_OK;
 }
 
 void lm_ws_free(lm_ws *ws)
 {
     if (!ws) return;
+    if (ws->frozen) lm__net_use(ws->frozen, -1);
     lm__small_plan_free(ws->small);
     free(ws->mem);
     free(ws->act);
@@ -561,47 +648,67 @@ static void predict_rows(const lm_net *net, lm_ws *ws, const float *x, size_t n,
     memcpy(y, ws->act[net->n_layers - 1], n * (size_t)lm_net_n_out(net) * sizeof(float));
 }
 
-static lm_status check_predict(const lm_net *net, const float *x, const float *y)
+static lm_status check_predict(const char *fn, const lm_net *net, const float *x, const float *y)
 {
-    if (!net || !x || !y) return lm__err(LM_EINVAL, "predict: NULL argument");
-    if (net->n_layers == 0) return lm__err(LM_EINVAL, "predict: the net has no layers");
+    const char *null = !net ? "net" : !x ? "x" : !y ? "y" : NULL;
+    if (null) return lm__err(LM_EINVAL, "%s: %s is NULL", fn, null);
+    if (net->n_layers == 0) return lm__err(LM_EINVAL, "%s: the net has no layers", fn);
     return LM_OK;
 }
 
+/* Rows a predict runs at a time: at most 256 (past that a bigger block
+ * gains nothing), as many as it was given, and no more than a workspace
+ * of 8 MiB holds: a wide legal net (2^24 inputs) would otherwise ask for
+ * 256 rows of it, gigabytes, whatever the rows given. */
 #define LM_PREDICT_CHUNK 256
+#define LM_PREDICT_BYTES ((size_t)8 << 20)
+
+size_t lm__predict_rows(const lm_net *net, size_t n)
+{
+    size_t row_bytes, rows = LM_PREDICT_CHUNK;
+    if (ws_bytes(net, 1, 0, &row_bytes) && row_bytes && LM_PREDICT_BYTES / row_bytes < rows)
+        rows = LM_PREDICT_BYTES / row_bytes;
+    if (n < rows) rows = n;
+    return rows ? rows : 1;
+}
 
 lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
 {
-    lm_status st = check_predict(net, x, y);
+    lm_status st = check_predict(__func__, net, x, y);
     if (st) return st;
-    size_t chunk = n < LM_PREDICT_CHUNK ? (n ? n : 1) : LM_PREDICT_CHUNK;
+    size_t chunk = lm__predict_rows(net, n);
     if (!net->ws || net->ws->rows < chunk) {
         lm_ws_free(net->ws);
         net->ws = NULL;
         if ((st = lm__ws_alloc(&net->ws, net, chunk))) return st;
     }
     /* A single row is latency-bound: no thread hand-off. */
-    lm_pool *pool = n > 1 ? lm__net_pool(net) : NULL;
+    lm_pool *pool = NULL;
+    if ((st = lm__net_prepare(net, net->ws, chunk, n > 1 ? &pool : NULL))) return st;
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
     for (size_t r = 0; r < n; r += chunk) {
         size_t m = n - r < chunk ? n - r : chunk;
         predict_rows(net, net->ws, x + r * in, m, y + r * out, pool);
+        lm__net_target_norm_apply(net, y + r * out, m, 0);
     }
     return LM_OK;
 }
 
 lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n, float *y)
 {
-    lm_status st = check_predict(net, x, y);
+    lm_status st = check_predict(__func__, net, x, y);
     if (st) return st;
-    int fits = ws && ws->n_layers == net->n_layers && ws->widths[0] == net->n_in &&
+    LM_NONNULL(ws);
+    int fits = ws->n_layers == net->n_layers && ws->widths[0] == net->n_in &&
                ws->layer_floats == layer_floats(net, ws->rows);
     for (int l = 0; fits && l < net->n_layers; l++) fits = ws->widths[l + 1] == net->layers[l].n_out;
     if (!fits) return lm__err(LM_EINVAL, "predict: the workspace was made for a net of another shape");
+    if ((st = lm__net_prepare((lm_net *)net, ws, ws->rows, NULL))) return st; /* (reads net only) */
     size_t in = (size_t)net->n_in, out = (size_t)lm_net_n_out(net);
     for (size_t r = 0; r < n; r += ws->rows) {
         size_t m = n - r < ws->rows ? n - r : ws->rows;
         predict_rows(net, ws, x + r * in, m, y + r * out, NULL);
+        lm__net_target_norm_apply(net, y + r * out, m, 0);
     }
     return LM_OK;
 }
@@ -610,15 +717,21 @@ lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t
 
 lm_status lm_net_clone(lm_net **out, const lm_net *net)
 {
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(net);
     lm_net *c;
     lm_status st = lm_net_new(&c, net->n_in);
     if (st == LM_OK) c->in_shape = net->in_shape;
+    if (st == LM_OK) st = lm__net_reserve(c, net->n_layers, net->n_params);
     for (int l = 0; st == LM_OK && l < net->n_layers; l++) st = lm__net_add(c, &net->layers[l].cfg);
     if (st == LM_OK) {
         if (net->n_params) memcpy(c->params, net->params, net->n_params * sizeof(float));
         if (net->n_state) memcpy(c->state, net->state, net->n_state * sizeof(float));
         st = lm_net_set_norm(c, net->norm_mean, net->norm_scale);
     }
+    if (st == LM_OK && net->tnorm)
+        st = lm_net_set_target_norm(c, net->tnorm, net->tnorm + net->tnorm_n);
     if (st == LM_OK && net->class_names)
         st = lm_net_set_class_names(c, net->n_classes, (const char *const *)net->class_names);
     for (int i = 0; st == LM_OK && i < net->n_meta; i++)
@@ -630,4 +743,54 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
     }
     *out = c;
     return st;
+}
+
+/* ------------------------------------------------ target normalisation */
+
+lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std)
+{
+    if (!net) return lm__err(LM_EINVAL, "target normalisation: NULL net");
+    if (!mean && !std) {
+        free(net->tnorm);
+        net->tnorm = NULL;
+        net->tnorm_n = 0;
+        return LM_OK;
+    }
+    if (!mean || !std) return lm__err(LM_EINVAL, "target normalisation needs both mean and std");
+    if (net->n_layers == 0)
+        return lm__err(LM_EINVAL, "target normalisation: the net has no layers yet");
+    int n = lm_net_n_out(net);
+    for (int i = 0; i < n; i++)
+        if (!isfinite(mean[i]) || !isfinite(std[i]) || !(std[i] > 0))
+            return lm__err(LM_EINVAL, "target normalisation of output %d: mean %g, std %g "
+                           "(std must be finite and > 0)", i, (double)mean[i], (double)std[i]);
+    /* Validated first; the old one is replaced only when the new one is in. */
+    float *t = lm__alloc(2 * (size_t)n, sizeof *t, "target normalisation");
+    if (!t) return LM_ENOMEM;
+    memcpy(t, mean, (size_t)n * sizeof *t);
+    memcpy(t + n, std, (size_t)n * sizeof *t);
+    free(net->tnorm);
+    net->tnorm = t;
+    net->tnorm_n = n;
+    return LM_OK;
+}
+
+int lm_net_get_target_norm(const lm_net *net, float *mean, float *std)
+{
+    if (!net || !net->tnorm) return 0;
+    if (mean) memcpy(mean, net->tnorm, (size_t)net->tnorm_n * sizeof *mean);
+    if (std) memcpy(std, net->tnorm + net->tnorm_n, (size_t)net->tnorm_n * sizeof *std);
+    return 1;
+}
+
+void lm__net_target_norm_apply(const lm_net *net, float *y, size_t n, int to_std)
+{
+    if (!net->tnorm || net->n_layers == 0 || net->tnorm_n != lm_net_n_out(net)) return;
+    size_t k = (size_t)net->tnorm_n;
+    const float *mean = net->tnorm, *sd = net->tnorm + k;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) {
+            float *v = &y[r * k + j];
+            *v = to_std ? (*v - mean[j]) / sd[j] : *v * sd[j] + mean[j];
+        }
 }

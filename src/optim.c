@@ -15,6 +15,13 @@ const char *lm_optim_name(lm_optim_kind k)
     return (unsigned)k < LM_OPTIM_COUNT ? optim_names[k] : "?";
 }
 
+int lm_optim_from_name(const char *s)
+{
+    for (int i = 0; s && i < LM_OPTIM_COUNT; i++)
+        if (strcmp(s, optim_names[i]) == 0) return i;
+    return -1;
+}
+
 static lm_status check_opts(const lm_optim_opts *o)
 {
     if ((unsigned)o->kind >= LM_OPTIM_COUNT) return lm__err(LM_EINVAL, "unknown optimizer %d", (int)o->kind);

@@ -23,6 +23,7 @@ static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k
 
 uint64_t lm_rng_next(lm_rng *r)
 {
+    if (!r) return 0;
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -35,10 +36,11 @@ uint64_t lm_rng_next(lm_rng *r)
     return result;
 }
 
-float lm_rng_uniform(lm_rng *r) { return (float)(lm_rng_next(r) >> 40) * 0x1.0p-24f; }
+float lm_rng_uniform(lm_rng *r) { return r ? (float)(lm_rng_next(r) >> 40) * 0x1.0p-24f : 0.0f; }
 
 float lm_rng_normal(lm_rng *r)
 {
+    if (!r) return 0.0f;
     /* Box-Muller in double; u1 in (0,1] so log is finite. */
     double u1 = ((double)(lm_rng_next(r) >> 11) + 1.0) * 0x1.0p-53;
     double u2 = (double)(lm_rng_next(r) >> 11) * 0x1.0p-53;
@@ -49,6 +51,7 @@ uint64_t lm_rng_below(lm_rng *r, uint64_t n)
 {
     /* Rejection sampling: drop the top partial range so every value is
      * equally likely. */
+    if (!r || n == 0) return 0; /* misuse: a value, not a crash */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
     do x = lm_rng_next(r);

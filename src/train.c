@@ -23,6 +23,13 @@ struct lm_train {
     int n_out;     /* the net's output width */
     int fused;     /* loss fused with the output activation */
     int epochs_done;
+    /* early stopping (o.early_stop > 0): the best epoch by the monitored
+     * loss (val loss, else train loss) and its parameters */
+    float *best;          /* (n_params + n_state) the parameters, then the layers'
+                           * state that goes with them; NULL when early stopping is off */
+    float best_loss;
+    lm_epoch_info best_info; /* epoch 0 until an epoch is recorded */
+    int since_best;       /* epochs since the best one */
 };
 
 static double now_seconds(void)
@@ -32,7 +39,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-lm_fit_opts lm_fit_defaults(void)
+lm_fit_opts lm__fit_defaults(void)
 {
     lm_fit_opts o;
     memset(&o, 0, sizeof o);
@@ -73,23 +80,32 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
 void lm_train_free(lm_train *t)
 {
     if (!t) return;
+    if (t->net) lm__net_use(t->net, -1);
     lm__optim_free(&t->opt);
     lm_ws_free(t->ws);
     free(t->yb);
     free(t->lb);
     free(t->perm);
+    free(t->best);
     free(t);
 }
 
 lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng)
 {
-    if (!out || !net || !opts || !rng) return lm__err(LM_EINVAL, "lm_train_new: NULL argument");
+    LM_NONNULL(out);
     *out = NULL;
+    LM_NONNULL(net);
+    LM_NONNULL(opts);
+    LM_NONNULL(rng);
+    lm_fit_opts full; /* the caller's fields, this library's defaults for the rest */
+    if (lm__fit_opts_import(&full, opts)) return LM_EINVAL;
+    opts = &full;
     lm_status st = check_fit_opts(net, opts);
     if (st) return st;
-    lm_train *t = calloc(1, sizeof *t);
-    if (!t) return lm__err(LM_ENOMEM, "out of memory creating a trainer");
+    lm_train *t = lm__calloc(1, sizeof *t, "trainer");
+    if (!t) return LM_ENOMEM;
     t->net = net;
+    lm__net_use(net, 1); /* undone by lm_train_free, whatever fails below */
     t->o = *opts;
     t->rng = *rng;
     t->batch = opts->batch;
@@ -97,13 +113,16 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     t->n_out = lm_net_n_out(net);
     size_t n_out = (size_t)t->n_out;
     if ((st = lm__optim_init(&t->opt, &opts->optim, net)) ||
-        (st = lm__ws_alloc(&t->ws, net, t->batch))) {
+        (st = lm__ws_alloc(&t->ws, net, t->batch)) ||
+        (st = lm__net_prepare(net, t->ws, t->batch, &(lm_pool *){NULL}))) {
         lm_train_free(t);
         return st;
     }
     t->yb = lm__alloc(t->batch, n_out * sizeof(float), "batch targets");
     t->lb = lm__alloc(t->batch, sizeof(int32_t), "batch labels");
-    if (!t->yb || !t->lb) {
+    t->best_loss = INFINITY;
+    if (opts->early_stop > 0) t->best = lm__alloc(net->n_params + net->n_state, sizeof(float), "best parameters");
+    if (!t->yb || !t->lb || (opts->early_stop > 0 && !t->best)) {
         lm_train_free(t);
         return LM_ENOMEM;
     }
@@ -111,8 +130,47 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
     return LM_OK;
 }
 
-int lm_train_epochs_done(const lm_train *t) { return t->epochs_done; }
-uint64_t lm_train_steps(const lm_train *t) { return t->opt.t; }
+int lm_train_epochs_done(const lm_train *t) { return t ? t->epochs_done : 0; }
+
+/* Early stopping's bookkeeping after a completed epoch: a better monitored
+ * loss (strictly lower, finite) makes this epoch the best and keeps its
+ * parameters. */
+static void track_best(lm_train *t, const lm_epoch_info *e)
+{
+    if (!t->best) return;
+    float m = t->o.val && t->o.val->n ? e->val_loss : e->train_loss;
+    if (m < t->best_loss) {
+        t->best_loss = m;
+        t->best_info = *e;
+        t->since_best = 0;
+        memcpy(t->best, t->net->params, t->net->n_params * sizeof(float));
+        if (t->net->n_state)
+            memcpy(t->best + t->net->n_params, t->net->state, t->net->n_state * sizeof(float));
+    } else {
+        t->since_best++;
+    }
+}
+
+int lm_train_should_stop(const lm_train *t)
+{
+    return t && t->best && t->since_best >= t->o.early_stop;
+}
+
+int lm_train_best(const lm_train *t, lm_epoch_info *info)
+{
+    if (!t || !t->best || t->best_info.epoch == 0) return 0;
+    if (info) *info = t->best_info;
+    return t->best_info.epoch;
+}
+
+int lm_train_restore_best(lm_train *t)
+{
+    if (!t || !t->best || t->best_info.epoch == 0 || t->since_best == 0) return 0;
+    memcpy(t->net->params, t->best, t->net->n_params * sizeof(float));
+    if (t->net->n_state) memcpy(t->net->state, t->best + t->net->n_params, t->net->n_state * sizeof(float));
+    return t->best_info.epoch;
+}
+uint64_t lm_train_steps(const lm_train *t) { return t ? t->opt.t : 0; }
 
 /* The seed of the next step's random choices (dropout masks): a hash of
  * the trainer's RNG state and the step's number. The RNG state changes
@@ -162,22 +220,38 @@ static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, 
     return lm__optim_step(&t->opt, net->params, net->grads, pool);
 }
 
-static lm_status check_rows(const lm_train *t, const float *x, const float *y,
+/* What lm_train_step and lm_train_loss_grad check of their arguments;
+ * fn names the caller in messages. */
+static lm_status check_rows(const char *fn, const lm_train *t, const float *x, const float *y,
                             const int32_t *labels, size_t n)
 {
-    if (!x || (!y && !labels)) return lm__err(LM_EINVAL, "a step needs inputs and targets");
+    if (!t) return lm__err(LM_EINVAL, "%s: t is NULL", fn);
+    if (!x) return lm__err(LM_EINVAL, "%s: x is NULL", fn);
+    if (!y && !labels) return lm__err(LM_EINVAL, "%s: y and labels are both NULL", fn);
     if (n < 1 || n > t->batch)
-        return lm__err(LM_EINVAL, "%zu rows do not fit the batch size %zu", n, t->batch);
+        return lm__err(LM_EINVAL, "%s: %zu rows do not fit the batch size %zu", fn, n, t->batch);
+    if (labels) {
+        /* a label indexes the output row: one out of range reads or
+         * writes outside it */
+        int32_t hi = t->n_out == 1 ? 2 : t->n_out;
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] < 0 || labels[i] >= hi)
+                return lm__err(LM_EINVAL, "%s: row %zu: labels[%zu] = %d is outside [0, %d)%s", fn, i, i,
+                               (int)labels[i], (int)hi, t->n_out == 1 ? " (binary: 0 or 1)" : "");
+    }
     return LM_OK;
 }
 
 lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const int32_t *labels,
                              size_t n, float *loss)
 {
-    lm_status st = check_rows(t, x, y, labels, n);
+    lm_status st = check_rows(__func__, t, x, y, labels, n);
     if (st) return st;
+    float ignored;
+    if (!loss) loss = &ignored; /* optional, as for lm_train_step */
+    lm_pool *pool;
+    if ((st = lm__net_pool(t->net, &pool))) return st;
     lm__net_load_input(t->net, t->ws, x, n);
-    lm_pool *pool = lm__net_pool(t->net);
     st = forward_loss(t, y, labels, n, 1, loss, NULL, pool);
     if (!st) lm__net_backward(t->net, t->ws, n, t->fused, pool);
     return st;
@@ -186,11 +260,13 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const 
 lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32_t *labels,
                         size_t n, float *loss)
 {
-    lm_status st = check_rows(t, x, y, labels, n);
+    lm_status st = check_rows(__func__, t, x, y, labels, n);
     if (st) return st;
+    lm_pool *pool;
+    if ((st = lm__net_pool(t->net, &pool))) return st;
     lm__net_load_input(t->net, t->ws, x, n);
     float l;
-    st = train_step(t, y, labels, n, &l, NULL, lm__net_pool(t->net));
+    st = train_step(t, y, labels, n, &l, NULL, pool);
     if (loss) *loss = l;
     return st;
 }
@@ -214,7 +290,8 @@ static float scheduled_lr(const lm_fit_opts *o, int done)
 static lm_status check_data(const lm_net *net, const lm_data *d, const char *what)
 {
     int w = lm_net_n_out(net);
-    if (!d || !d->x) return lm__err(LM_EINVAL, "%s set has no inputs", what);
+    if (!d) return lm__err(LM_EINVAL, "the %s set is NULL", what);
+    if (!d->x) return lm__err(LM_EINVAL, "%s set has no inputs", what);
     if (d->nx != net->n_in)
         return lm__err(LM_EINVAL, "%s set has %d features but the net takes %d", what, d->nx, net->n_in);
     if (d->x_type != LM_F32 && d->x_type != LM_U8) return lm__err(LM_EINVAL, "%s set has an unknown type", what);
@@ -257,7 +334,10 @@ static void gather_rows(const lm_net *net, lm_ws *ws, const lm_data *d, const si
         else
             memcpy(o, (const float *)d->x + src * nx, nx * sizeof(float));
         if (lb && d->labels) lb[r] = d->labels[src];
-        else if (yb && !d->labels) memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
+        else if (yb && !d->labels) {
+            memcpy(yb + r * (size_t)w, d->y + src * (size_t)w, (size_t)w * sizeof(float));
+            lm__net_target_norm_apply(net, yb + r * (size_t)w, 1, 1); /* fit standardised */
+        }
     }
 }
 
@@ -329,6 +409,12 @@ static batch_targets load_batch(lm_train *t, const lm_data *d, const size_t *idx
         memcpy(t->ws->x0, (const float *)d->x + first * nx, n * nx * sizeof(float));
     else
         gather(net, t->ws, d, NULL, first, n, NULL, NULL, pool);
+    if (!d->labels && net->tnorm) { /* standardised targets: a copy to fit */
+        size_t w = (size_t)t->n_out;
+        memcpy(t->yb, d->y + first * w, n * w * sizeof(float));
+        lm__net_target_norm_apply(net, t->yb, n, 1);
+        return (batch_targets){t->yb, NULL};
+    }
     return d->labels ? (batch_targets){NULL, d->labels + first}
                      : (batch_targets){d->y + first * (size_t)t->n_out, NULL};
 }
@@ -361,7 +447,9 @@ static lm_status ensure_perm(lm_train *t, size_t n)
 /* Loss and accuracy over all of d with the trainer's buffers. */
 static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *acc)
 {
-    lm_pool *pool = lm__net_pool(t->net);
+    lm_pool *pool;
+    lm_status pst = lm__net_pool(t->net, &pool);
+    if (pst) return pst;
     double wsum = 0, psum = 0;
     size_t correct = 0;
     for (size_t r = 0; r < d->n; r += t->batch) {
@@ -386,6 +474,15 @@ static lm_status check_epoch_data(const lm_train *t, const lm_data *d)
     if (!st && t->o.val) st = check_data(t->net, t->o.val, "validation");
     if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the training set is empty");
     return st;
+}
+
+/* Checks d and sizes the row order for it: the one buffer the data's
+ * size decides, allocated before the epochs (once per size), never in
+ * one. */
+static lm_status prepare_epochs(lm_train *t, const lm_data *d)
+{
+    lm_status st = check_epoch_data(t, d);
+    return st || !t->o.shuffle ? st : ensure_perm(t, d->n);
 }
 
 /* The row order of an epoch in t->perm (Fisher-Yates), or NULL when the
@@ -418,7 +515,8 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     if (st) return st;
     int epoch = t->epochs_done + 1;
     t->opt.o.lr = scheduled_lr(&t->o, t->epochs_done);
-    lm_pool *pool = lm__net_pool(t->net);
+    lm_pool *pool;
+    if ((st = lm__net_pool(t->net, &pool))) return st;
     size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0, c = 0;
     double wsum = 0, psum = 0;
     for (size_t b = 0; b < nb; b++) {
@@ -444,7 +542,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         }
     }
     t->epochs_done = epoch;
-    if (!info && !(t->o.val && t->o.val->n)) return LM_OK;
+    if (!info && !t->best && !(t->o.val && t->o.val->n)) return LM_OK;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
                        reports_accuracy(t, d) ? (float)correct / (float)d->n : NAN,
                        NAN, NAN, 0, t->opt.t, t->opt.o.lr};
@@ -452,24 +550,27 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         lm__err_prefix("epoch %d, validation", epoch);
         return st;
     }
-    if (info) {
-        e.seconds = now_seconds() - t0;
-        *info = e;
-    }
+    e.seconds = info ? now_seconds() - t0 : 0;
+    track_best(t, &e);
+    if (info) *info = e;
     return LM_OK;
 }
 
 lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
 {
-    lm_status st = check_epoch_data(t, d);
+    LM_NONNULL(t);
+    LM_NONNULL(d);
+    lm_status st = prepare_epochs(t, d);
     return st ? st : run_epoch(t, d, info);
 }
 
 lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss, float *out_acc)
 {
+    LM_NONNULL(net);
+    LM_NONNULL(d);
     lm_fit_opts o = lm_fit_defaults();
     o.loss = loss;
-    o.batch = 256;
+    o.batch = lm__predict_rows(net, d->n); /* a workspace sized by the rows given */
     lm_rng rng = lm_rng_seed(0);
     lm_train *t;
     lm_status st = check_data(net, d, "evaluation");
@@ -487,45 +588,28 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
 
 lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng *rng)
 {
-    if (!d || !opts || !rng) return lm__err(LM_EINVAL, "lm_fit: NULL argument");
-    lm_fit_opts o = *opts;
+    LM_NONNULL(net);
+    LM_NONNULL(d);
+    LM_NONNULL(opts);
+    LM_NONNULL(rng);
+    lm_fit_opts o;
+    if (lm__fit_opts_import(&o, opts)) return LM_EINVAL;
     if (d->n && o.batch > d->n) o.batch = d->n; /* a batch beyond n is the whole set */
     opts = &o;
     lm_train *t;
     lm_status st = lm_train_new(&t, net, opts, rng);
     if (st) return st;
-    float *best = NULL, best_loss = INFINITY;
-    int since_best = 0;
-    /* the best parameters, then the layers' state that goes with them */
-    if (opts->early_stop && !(best = lm__alloc(net->n_params + net->n_state, sizeof(float), "best parameters"))) {
-        lm_train_free(t);
-        return LM_ENOMEM;
-    }
     /* the data cannot change during the call: checked once, not per epoch */
-    if (opts->epochs > 0) st = check_epoch_data(t, d);
+    if (opts->epochs > 0) st = prepare_epochs(t, d);
     for (int e = 0; !st && e < opts->epochs; e++) {
         lm_epoch_info info = {0};
-        st = run_epoch(t, d, opts->on_epoch || best ? &info : NULL);
+        st = run_epoch(t, d, opts->on_epoch ? &info : NULL);
         if (st) break;
         if (opts->on_epoch && opts->on_epoch(&info, opts->ctx)) break;
-        if (best) {
-            float monitored = opts->val ? info.val_loss : info.train_loss;
-            if (monitored < best_loss) {
-                best_loss = monitored;
-                since_best = 0;
-                memcpy(best, net->params, net->n_params * sizeof(float));
-                if (net->n_state) memcpy(best + net->n_params, net->state, net->n_state * sizeof(float));
-            } else if (++since_best >= opts->early_stop) {
-                break;
-            }
-        }
+        if (lm_train_should_stop(t)) break;
     }
-    if (best && best_loss < INFINITY && st != LM_ENUMERIC) {
-        memcpy(net->params, best, net->n_params * sizeof(float));
-        if (net->n_state) memcpy(net->state, best + net->n_params, net->n_state * sizeof(float));
-    }
+    if (st != LM_ENUMERIC) lm_train_restore_best(t);
     *rng = t->rng;
-    free(best);
     lm_train_free(t);
     return st == LM_ESTOPPED ? LM_OK : st;
 }
@@ -534,6 +618,8 @@ lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, lm_rng 
 
 lm_status lm_train_save(const lm_train *t, const char *path)
 {
+    LM_NONNULL(t);
+    LM_NONNULL(path);
     lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v};
     unsigned char *buf;
     size_t len;
@@ -542,6 +628,33 @@ lm_status lm_train_save(const lm_train *t, const char *path)
     st = lm__write_atomic(path, buf, len);
     free(buf);
     return st;
+}
+
+lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done, uint64_t *steps)
+{
+    LM_NONNULL(path);
+    LM_NONNULL(has_state);
+    *has_state = 0;
+    if (epochs_done) *epochs_done = 0;
+    if (steps) *steps = 0;
+    unsigned char *buf;
+    size_t len;
+    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    if (st) return st;
+    lm_net *net = NULL;
+    lm__train_state ts = {0};
+    st = lm__model_decode(buf, len, &net, &ts, has_state);
+    free(buf);
+    if (st) {
+        lm__err_prefix("%s", path);
+        return st;
+    }
+    if (*has_state && epochs_done) *epochs_done = ts.epochs_done;
+    if (*has_state && steps) *steps = ts.step;
+    free(ts.m);
+    free(ts.v);
+    lm_net_free(net);
+    return LM_OK;
 }
 
 static int same_arch(const lm_net *a, const lm_net *b)
@@ -564,6 +677,8 @@ static int same_arch(const lm_net *a, const lm_net *b)
 
 lm_status lm_train_resume(lm_train *t, const char *path)
 {
+    LM_NONNULL(t);
+    LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
     lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
@@ -582,6 +697,11 @@ lm_status lm_train_resume(lm_train *t, const char *path)
     else if (ts.optim_kind != (int)t->opt.o.kind || (!ts.m) != (!t->opt.m) || (!ts.v) != (!t->opt.v))
         st = lm__err(LM_EINVAL, "%s: its optimizer state (%s) does not match this run's optimizer (%s)",
                      path, lm_optim_name((lm_optim_kind)ts.optim_kind), lm_optim_name(t->opt.o.kind));
+    /* The one step that can fail (it allocates) goes first and changes
+     * nothing when it fails; the copies after it cannot fail. */
+    if (!st) st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
+    if (!st && saved->tnorm)
+        st = lm_net_set_target_norm(t->net, saved->tnorm, saved->tnorm + saved->tnorm_n);
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
         if (saved->n_state) memcpy(t->net->state, saved->state, saved->n_state * sizeof(float));
@@ -590,7 +710,6 @@ lm_status lm_train_resume(lm_train *t, const char *path)
         t->opt.t = ts.step;
         t->rng = ts.rng;
         t->epochs_done = ts.epochs_done;
-        st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
     }
     free(ts.m);
     free(ts.v);

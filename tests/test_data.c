@@ -144,9 +144,10 @@ static void test_csv_quotes(void)
     static const float x[] = {1, 2, 3, 4, 5, 6, 7, 8};
     CHECK(d.n == 4 && d.nx == 2 && xf_eq(&d, x, 8));
     CHECK(d.n_classes == 3);
-    CHECK(names_eq(d.class_names, (const char *[]){"x\"y", "multi\nline, too", "plain"}, 3));
-    CHECK(d.labels && d.labels[0] == 0 && d.labels[1] == 1 && d.labels[2] == 0 &&
-          d.labels[3] == 2);
+    /* Sorted by their bytes: "multi..." < "plain" < "x\"y". */
+    CHECK(names_eq(d.class_names, (const char *[]){"multi\nline, too", "plain", "x\"y"}, 3));
+    CHECK(d.labels && d.labels[0] == 2 && d.labels[1] == 0 && d.labels[2] == 2 &&
+          d.labels[3] == 1);
     CHECK(names_eq(d.feature_names, (const char *[]){"first", "b,c"}, 2));
     lm_data_free(&d);
     /* Lines after a quoted newline are still counted right. */
@@ -157,7 +158,9 @@ static void test_csv_quotes(void)
 static void test_csv_semicolon_int_classes(void)
 {
     lm_data d;
-    if (csv_text(&d, "semi.csv", "a;b;c\n1.5;2;1\n3;4;0\n5;6;1\n7;8;0\n", NULL)) return;
+    lm_csv_opts o = lm_csv_defaults();
+    o.target_kind = 1; /* integers are numbers unless asked for as classes */
+    if (csv_text(&d, "semi.csv", "a;b;c\n1.5;2;1\n3;4;0\n5;6;1\n7;8;0\n", &o)) return;
     static const float x[] = {1.5f, 2, 3, 4, 5, 6, 7, 8};
     CHECK(d.n == 4 && d.nx == 2 && xf_eq(&d, x, 8));
     CHECK(d.labels && d.n_classes == 2 && d.y == NULL);
@@ -197,15 +200,17 @@ static void test_csv_header_forced(void)
 static void test_csv_int_classes_sorted(void)
 {
     lm_data d;
+    lm_csv_opts o = lm_csv_defaults();
+    o.target_kind = 1;
     /* 10 and 9: sorted numerically (9 first), not as text. */
-    if (csv_text(&d, "sorted.csv", "f,t\n1,10\n2,9\n3,10\n4,9\n5,9\n", NULL)) return;
+    if (csv_text(&d, "sorted.csv", "f,t\n1,10\n2,9\n3,10\n4,9\n5,9\n", &o)) return;
     CHECK(d.n_classes == 2 && d.labels);
     CHECK(d.labels && d.labels[0] == 1 && d.labels[1] == 0 && d.labels[2] == 1 &&
           d.labels[4] == 0);
     CHECK(names_eq(d.class_names, (const char *[]){"9", "10"}, 2));
     lm_data_free(&d);
     /* 0..2 keep their numbers; negatives sort first; "1.0" is class 1. */
-    if (csv_text(&d, "sorted2.csv", "f,t\n1,2\n2,0\n3,1.0\n4,2\n5,-1\n6,0\n7,1\n8,-1\n", NULL))
+    if (csv_text(&d, "sorted2.csv", "f,t\n1,2\n2,0\n3,1.0\n4,2\n5,-1\n6,0\n7,1\n8,-1\n", &o))
         return;
     CHECK(d.n_classes == 4 && d.labels);
     static const int32_t want[] = {3, 1, 2, 3, 0, 1, 2, 0};

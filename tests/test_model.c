@@ -5,6 +5,7 @@
 
 #include <lamina.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -206,6 +207,61 @@ static void atomic_save_leaves_no_temp(void)
     lm_net_free(a);
 }
 
+/* A save through a symbolic link replaces the link's target (as editors
+ * do) and keeps the link, also through a chain of two relative links. */
+static void save_through_symlink(void)
+{
+    lm_net *a = make_net(), *b;
+    char target[256], link1[256], link2[256], got[256];
+    path_of(target, "target.lmn");
+    path_of(link1, "link1.lmn");
+    path_of(link2, "link2.lmn");
+    CHECK_OK(lm_net_save(a, target));
+    CHECK(symlink("target.lmn", link1) == 0 && symlink("link1.lmn", link2) == 0);
+    lm_net_set_meta(a, "epochs", "13");
+    CHECK_OK(lm_net_save(a, link2));
+    struct stat sb;
+    ssize_t n = readlink(link2, got, sizeof got - 1);
+    CHECK(lstat(link2, &sb) == 0 && S_ISLNK(sb.st_mode) && n == 9 && memcmp(got, "link1.lmn", 9) == 0);
+    CHECK(lstat(link1, &sb) == 0 && S_ISLNK(sb.st_mode));
+    CHECK_OK(lm_net_load(&b, target));
+    CHECK(b && lm_net_get_meta(b, "epochs") && strcmp(lm_net_get_meta(b, "epochs"), "13") == 0);
+    lm_net_free(b);
+    lm_net_free(a);
+}
+
+/* lm_train_state_info tells a checkpoint from a plain model file. */
+static void training_state_info(void)
+{
+    lm_net *a = make_net();
+    char plain[256], ckpt[256];
+    path_of(plain, "plain.lmn");
+    path_of(ckpt, "ckpt.lmn");
+    CHECK_OK(lm_net_save(a, plain));
+    int has = -1, epochs = -1;
+    uint64_t steps = 1;
+    CHECK_OK(lm_train_state_info(plain, &has, &epochs, &steps));
+    CHECK(has == 0 && epochs == 0 && steps == 0);
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.batch = 2;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, a, &o, &rng));
+    float x[10] = {0};
+    int32_t lab[2] = {0, 2};
+    lm_data d = {.n = 2, .nx = 5, .x = x, .labels = lab, .n_classes = 3};
+    lm_epoch_info e;
+    for (int i = 0; i < 3; i++) CHECK_OK(lm_train_epoch(t, &d, &e));
+    CHECK_OK(lm_train_save(t, ckpt));
+    CHECK_OK(lm_train_state_info(ckpt, &has, &epochs, &steps));
+    CHECKF(has == 1 && epochs == 3 && steps == 3, "has %d epochs %d steps %llu", has, epochs,
+           (unsigned long long)steps);
+    CHECK(lm_train_state_info("/nonexistent/x.lmn", &has, NULL, NULL) == LM_EIO && has == 0);
+    lm_train_free(t);
+    lm_net_free(a);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lm_model_XXXXXX");
@@ -215,6 +271,8 @@ int main(void)
     RUN(flipped_byte_anywhere);
     RUN(wrong_magic_version_counts);
     RUN(atomic_save_leaves_no_temp);
+    RUN(save_through_symlink);
+    RUN(training_state_info);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;

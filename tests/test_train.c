@@ -305,6 +305,60 @@ static void early_stop_restores_best(void)
     lm_net_free(net);
 }
 
+/* The same run driven epoch by epoch, as the CLI does: lm_train_should_stop
+ * says when, lm_train_best names the best epoch with its val loss, and
+ * lm_train_restore_best puts its parameters back. */
+static void early_stop_epoch_api(void)
+{
+    enum { N = 60 };
+    float x[N * 10], vals[200];
+    int32_t lab[N], flipped[N];
+    blobs(x, lab, N, 3);
+    for (int i = 0; i < N; i++) flipped[i] = (lab[i] + 1) % 3;
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(2);
+    lm_net_new(&net, 10);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    lm_data d = {.n = N, .nx = 10, .x = x, .labels = lab, .n_classes = 3};
+    lm_data v = {.n = N, .nx = 10, .x = x, .labels = flipped, .n_classes = 3};
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.optim.lr = 0.1f;
+    o.epochs = 200;
+    o.val = &v;
+    o.early_stop = 3;
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    CHECK(lm_train_best(t, NULL) == 0 && !lm_train_should_stop(t));
+    int ran = 0;
+    while (ran < 200 && !lm_train_should_stop(t)) {
+        lm_epoch_info e;
+        CHECK_OK(lm_train_epoch(t, &d, &e));
+        vals[ran++] = e.val_loss;
+    }
+    int best_i = 0;
+    for (int i = 1; i < ran; i++) best_i = vals[i] < vals[best_i] ? i : best_i;
+    lm_epoch_info b;
+    int be = lm_train_best(t, &b);
+    CHECKF(ran < 20 && be == best_i + 1 && ran - be == 3, "ran %d, best epoch %d, want %d", ran, be,
+           best_i + 1);
+    CHECKF(b.epoch == be && b.val_loss == vals[best_i], "best info epoch %d val %g", b.epoch, b.val_loss);
+    CHECK(lm_train_restore_best(t) == be);
+    float now;
+    CHECK_OK(lm_evaluate(net, &v, LM_LOSS_CE, &now, NULL));
+    CHECKF(fabsf(now - vals[best_i]) < 1e-6f, "restored val loss %g, best %g", now, vals[best_i]);
+    lm_train_free(t);
+    /* off: no best, never stops */
+    o.early_stop = 0;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    lm_epoch_info e;
+    CHECK_OK(lm_train_epoch(t, &d, &e));
+    CHECK(lm_train_best(t, NULL) == 0 && !lm_train_should_stop(t) && lm_train_restore_best(t) == 0);
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
 static int record_lr(const lm_epoch_info *e, void *ctx)
 {
     ((float *)ctx)[e->epoch - 1] = e->lr;
@@ -548,6 +602,7 @@ int main(void)
     RUN(nan_stops_with_params_intact);
     RUN(callback_stops_and_counts);
     RUN(early_stop_restores_best);
+    RUN(early_stop_epoch_api);
     RUN(lr_schedules);
     RUN(u8_equals_float);
     RUN(in_order_fit_matches_steps);

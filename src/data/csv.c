@@ -8,8 +8,15 @@
  * fields may hold separators, newlines and "" for a quote; a quote inside
  * an unquoted field is an error, which keeps both passes' record counts in
  * agreement. CRLF or LF line ends, a UTF-8 BOM, a missing final newline
- * and blank lines are accepted. Numbers use the C locale's syntax whatever
- * the process locale is. */
+ * and blank lines are accepted (they count toward nothing). Numbers use
+ * the C locale's syntax whatever the process locale is, or a decimal comma
+ * when asked.
+ *
+ * Memory: every allocation sized by the input goes through the allocation
+ * limit. Text with a NUL byte, or with no line end in its first
+ * CSV_FIRST_LINE_MAX bytes, is refused as soon as it is read, and the
+ * first record's fields are counted before its field array is allocated,
+ * so a runaway line costs no more than its own bytes. */
 #include "internal.h"
 
 #include <errno.h>
@@ -20,20 +27,40 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* An integer target column with at most this many distinct values, and
- * at least two rows per value on average, is read as classes when the
- * kind is detected: labels like 0/1 or 0..9 are classes, while a count or
- * price column with many distinct values stays numeric. */
-#define CSV_MAX_AUTO_CLASSES 20
+/* The longest first line (the header, or the first row) a data file may
+ * have: 16M columns of 4 bytes. Beyond it the file is not a CSV. */
+#define CSV_FIRST_LINE_MAX ((size_t)64 << 20)
+/* The most columns a record may have: the widest input a net takes. */
+#define CSV_MAX_COLS LM_MAX_WIDTH
 
-lm_csv_opts lm_csv_defaults(void)
+lm_csv_opts lm__csv_defaults(void)
 {
     lm_csv_opts o = {.header = -1, .sep = 0, .target = NULL, .target_kind = -1,
-                     .no_target = 0};
+                     .no_target = 0, .ignore = NULL, .decimal_comma = 0, .features = NULL};
     return o;
 }
 
 /* ------------------------------------------------------------ reading */
+
+/* Checks bytes [from, len) just read: a NUL byte is never text, and a
+ * first line longer than CSV_FIRST_LINE_MAX means this is no CSV file.
+ * *eol_seen carries over between calls. */
+static lm_status check_chunk(const char *path, const char *buf, size_t from, size_t len,
+                             int *eol_seen)
+{
+    const char *z = memchr(buf + from, '\0', len - from);
+    if (z) {
+        size_t line = 1;
+        for (const char *p = buf; p < z; p++) line += *p == '\n';
+        return lm__err(LM_EFORMAT, "%s:%zu: not a text file (byte 0x00)", path, line);
+    }
+    if (!*eol_seen)
+        *eol_seen = memchr(buf + from, '\n', len - from) || memchr(buf + from, '\r', len - from);
+    if (!*eol_seen && len > CSV_FIRST_LINE_MAX)
+        return lm__err(LM_EFORMAT, "%s: no line end in the first %zu MiB: not a CSV file", path,
+                       CSV_FIRST_LINE_MAX >> 20);
+    return LM_OK;
+}
 
 static lm_status read_whole(const char *path, char **out, size_t *out_len)
 {
@@ -45,7 +72,10 @@ static lm_status read_whole(const char *path, char **out, size_t *out_len)
         fclose(f);
         return lm__err(LM_EIO, "%s: cannot read: %s", path, strerror(e));
     }
-    /* A regular file is read in one go; a pipe grows the buffer. */
+    /* A regular file is read into one buffer of its size; a pipe or device
+     * grows the buffer (each size checked against the limit). Either way
+     * the bytes are read and checked a megabyte at a time, so /dev/zero or
+     * a binary file is refused at once. */
     uint64_t limit = lm_alloc_limit();
     size_t cap = 65536;
     if (S_ISREG(sb.st_mode) && sb.st_size > 0)
@@ -59,11 +89,20 @@ static lm_status read_whole(const char *path, char **out, size_t *out_len)
         return LM_ENOMEM;
     }
     size_t len = 0;
+    int eol_seen = 0;
     lm_status st = LM_OK;
     for (;;) {
-        size_t want = cap - 1 - len, got = fread(buf + len, 1, want, f);
+        size_t want = cap - 1 - len, got;
+        if (want > ((size_t)1 << 20)) want = (size_t)1 << 20;
+        got = want ? fread(buf + len, 1, want, f) : 0;
+        if (ferror(f)) {
+            st = lm__err(LM_EIO, "%s: read error: %s", path, strerror(errno));
+            break;
+        }
+        if ((st = check_chunk(path, buf, len, len + got, &eol_seen)) != LM_OK) break;
         len += got;
-        int ch = got < want || ferror(f) ? EOF : fgetc(f);
+        if (got == want && want) continue;
+        int ch = got < want ? EOF : fgetc(f);
         if (ferror(f)) {
             st = lm__err(LM_EIO, "%s: read error: %s", path, strerror(errno));
             break;
@@ -74,6 +113,7 @@ static lm_status read_whole(const char *path, char **out, size_t *out_len)
                          path, (unsigned long long)limit);
             break;
         }
+        /* realloc, but only to a size the limit allows (checked above). */
         char *nb = realloc(buf, cap * 2);
         if (!nb) {
             st = lm__err(LM_ENOMEM, "%s: out of memory reading the file", path);
@@ -81,7 +121,9 @@ static lm_status read_whole(const char *path, char **out, size_t *out_len)
         }
         buf = nb;
         cap *= 2;
-        buf[len++] = (char)ch;
+        buf[len] = (char)ch;
+        if ((st = check_chunk(path, buf, len, len + 1, &eol_seen)) != LM_OK) break;
+        len++;
     }
     fclose(f);
     if (st != LM_OK) {
@@ -95,11 +137,13 @@ static lm_status read_whole(const char *path, char **out, size_t *out_len)
 }
 
 /* Refuses bytes no text file holds and counts records: line ends outside
- * quotes, plus one. Blank lines count too, so this bounds the data rows. */
+ * quotes that end a line holding something other than spaces. Blank lines
+ * count toward nothing, so this bounds the data rows (a space or tab may
+ * be the separator, so both count as something: an upper bound still). */
 static lm_status scan_text(const char *path, const char *buf, size_t len, size_t *records)
 {
-    size_t recs = 1, line = 1;
-    int inq = 0;
+    size_t recs = 0, line = 1;
+    int inq = 0, content = 0;
     for (size_t i = 0; i < len;) {
         /* Most 32-byte blocks hold only printable bytes: test them without
          * branches (this vectorises) and step over. */
@@ -110,6 +154,7 @@ static lm_status scan_text(const char *path, const char *buf, size_t len, size_t
                 special |= (ch < 0x20) | (ch == '"');
             }
             if (!special) {
+                content = 1;
                 i += 32;
                 continue;
             }
@@ -119,18 +164,24 @@ static lm_status scan_text(const char *path, const char *buf, size_t len, size_t
             unsigned char ch = (unsigned char)buf[i];
             if (ch >= 0x20) {
                 if (ch == '"') inq ^= 1;
+                content = 1;
                 continue;
             }
             if (ch == '\n' || (ch == '\r' && (i + 1 == len || buf[i + 1] != '\n'))) {
                 line++;
-                recs += !inq;
-            } else if (ch != '\t' && ch != '\r') {
+                if (!inq) {
+                    recs += content;
+                    content = 0;
+                }
+            } else if (ch == '\t') {
+                content = 1;
+            } else if (ch != '\r') {
                 return lm__err(LM_EFORMAT, "%s:%zu: not a text file (byte 0x%02x)", path,
                                line, ch);
             }
         }
     }
-    *records = recs;
+    *records = recs + content;
     return LM_OK;
 }
 
@@ -141,6 +192,7 @@ typedef struct csv_ctx {
     char *p, *end; /* cursor and end of the text; *end == '\0' */
     size_t line;   /* 1-based line at p */
     char sep;
+    char dec;      /* the decimal point: '.' or ',' */
 } csv_ctx;
 
 typedef struct csv_field {
@@ -260,10 +312,11 @@ static const double pow10_tab[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Parses s[0..len) as [+-]digits[.digits][(e|E)[+-]digits] (at least one
- * mantissa digit), nothing else: no hex, inf, nan or decimal commas. The
+ * mantissa digit), nothing else: no hex, inf or nan. dec is the decimal
+ * point ('.', or ',' for files written with decimal commas). The
  * character after the field never continues a number (it is a separator,
  * line end, quote or the final NUL), so strtod stops exactly at len. */
-static num_res parse_num(const char *s, size_t len, double *out)
+static num_res parse_num(const char *s, size_t len, char dec, double *out)
 {
     const char *p = s, *e = s + len;
     int neg = 0, sig = 0, frac = 0, digits = 0;
@@ -276,7 +329,7 @@ static num_res parse_num(const char *s, size_t len, double *out)
             if (m || *p != '0') { /* significant digits only */
                 if (++sig <= 19) m = m * 10 + (uint64_t)(*p - '0');
             }
-        } else if (p < e && *p == '.' && !in_frac) {
+        } else if (p < e && *p == dec && !in_frac) {
             in_frac = 1;
         } else {
             break;
@@ -300,10 +353,18 @@ static num_res parse_num(const char *s, size_t len, double *out)
         v = frac ? (double)m / pow10_tab[frac] : (double)m;
         if (neg) v = -v;
     } else {
-        char *endp;
+        /* strtod reads '.' (the C locale); a decimal comma is copied over. */
+        char tmp[512], *endp;
+        const char *src = s;
+        if (dec != '.') {
+            if (len >= sizeof tmp) return NUM_BAD;
+            for (size_t i = 0; i < len; i++) tmp[i] = s[i] == dec ? '.' : s[i];
+            tmp[len] = '\0';
+            src = tmp;
+        }
         errno = 0;
-        v = strtod(s, &endp);
-        if (endp != e) return NUM_BAD;
+        v = strtod(src, &endp);
+        if (endp != src + len) return NUM_BAD;
         (void)errno; /* ERANGE on underflow is fine: the value is 0 or tiny */
     }
     /* Below this, rounding to float32 stays finite (FLT_MAX's midpoint
@@ -313,23 +374,29 @@ static num_res parse_num(const char *s, size_t len, double *out)
     return NUM_OK;
 }
 
-static int field_is_num(const csv_field *f)
+static int field_is_num(const csv_field *f, char dec)
 {
     double v;
-    return !f->escapes && parse_num(f->s, f->len, &v) == NUM_OK;
+    return !f->escapes && parse_num(f->s, f->len, dec, &v) == NUM_OK;
 }
 
-/* The error for a field that should be a number. */
+/* The error for a field that should be a number; cname (cnl bytes, or
+ * NULL without a header) names the column. */
 static lm_status num_error(const char *path, size_t line, int col, const char *s, size_t len,
-                           num_res r)
+                           num_res r, const char *cname, size_t cnl)
 {
     int show = len > 40 ? 40 : (int)len;
     const char *more = len > 40 ? "..." : "";
+    char where[80];
+    if (cname)
+        snprintf(where, sizeof where, " (column '%.*s')", (int)(cnl > 40 ? 40 : cnl), cname);
+    else
+        snprintf(where, sizeof where, " (column %d)", col + 1);
     if (r == NUM_RANGE)
-        return lm__err(LM_EFORMAT, "%s:%zu:%d: %.*s%s is out of float32 range", path, line,
-                       col + 1, show, s, more);
-    return lm__err(LM_EFORMAT, "%s:%zu:%d: expected a number, found '%.*s%s'", path, line,
-                   col + 1, show, s, more);
+        return lm__err(LM_EFORMAT, "%s:%zu:%d: %.*s%s is out of float32 range%s", path, line,
+                       col + 1, show, s, more, where);
+    return lm__err(LM_EFORMAT, "%s:%zu:%d: expected a number, found '%.*s%s'%s", path, line,
+                   col + 1, show, s, more, where);
 }
 
 /* The common field, fused: a plain unquoted [-]digits[.digits] with at
@@ -345,7 +412,7 @@ static inline int fast_number(csv_ctx *c, float *out, int *eor)
     uint64_t m = 0;
     int digits = 0, frac = 0;
     while (p < end && (unsigned)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0'), digits++;
-    if (p < end && *p == '.') {
+    if (p < end && *p == c->dec) {
         p++;
         while (p < end && (unsigned)(*p - '0') < 10)
             m = m * 10 + (uint64_t)(*p++ - '0'), digits++, frac++;
@@ -412,41 +479,81 @@ typedef struct field_vec {
     int n, cap;
 } field_vec;
 
-/* Reads one whole record into fv. */
-static lm_status read_record(csv_ctx *c, field_vec *fv)
+/* Fields in the record at p (separators outside quotes, plus one), up to
+ * max + 1: counted before the field array is allocated. */
+static size_t count_fields(const char *p, const char *end, char sep, size_t max)
 {
+    size_t n = 1;
+    int inq = 0;
+    for (; p < end && n <= max; p++) {
+        if (*p == '"') inq ^= 1;
+        else if (!inq && is_eol(*p)) break;
+        else if (!inq && *p == sep) n++;
+    }
+    return n;
+}
+
+/* Reads one whole record into fv (allocated to its field count through
+ * the allocation limit); fields past fv's capacity when fixed is set are
+ * read and dropped (the caller only compares the first ones). */
+static lm_status read_record(csv_ctx *c, field_vec *fv, int fixed)
+{
+    if (!fixed) {
+        size_t n = count_fields(c->p, c->end, c->sep, CSV_MAX_COLS);
+        if (n > CSV_MAX_COLS)
+            return lm__err(LM_EFORMAT, "%s:%zu: more than %d columns: not a data file "
+                           "(or a wrong separator)", c->path, c->line, CSV_MAX_COLS);
+        fv->v = lm__alloc(n, sizeof *fv->v, "csv columns");
+        if (!fv->v) {
+            lm__err_prefix("%s", c->path);
+            return LM_ENOMEM;
+        }
+        fv->cap = (int)n;
+    }
     int eor = 0;
     fv->n = 0;
+    csv_field spare;
     while (!eor) {
-        if (fv->n == fv->cap) {
-            if (fv->cap > (1 << 28))
-                return lm__err(LM_EFORMAT, "%s:%zu: too many columns", c->path, c->line);
-            int cap = fv->cap ? 2 * fv->cap : 64;
-            csv_field *nv = realloc(fv->v, (size_t)cap * sizeof *nv);
-            if (!nv) return lm__err(LM_ENOMEM, "%s: out of memory", c->path);
-            fv->v = nv;
-            fv->cap = cap;
-        }
-        lm_status st = read_field(c, fv->n, &fv->v[fv->n], &eor);
+        csv_field *f = fv->n < fv->cap ? &fv->v[fv->n] : &spare;
+        lm_status st = read_field(c, fv->n, f, &eor);
         if (st != LM_OK) return st;
-        fv->n++;
+        if (fv->n < fv->cap) fv->n++;
     }
     return LM_OK;
 }
 
-/* Header rule: the first record is a header if some column is not a number
- * there but is one in the second record; with a single record, if no field
- * of it is a number. */
-static int detect_header(const field_vec *r1, const field_vec *r2, int have2)
+/* Whether field f is the integer k written plainly ("0", "12"). */
+static int field_is_int(const csv_field *f, long k)
+{
+    if (f->len == 0 || f->len > 9 || f->quoted) return 0;
+    long v = 0;
+    for (size_t i = 0; i < f->len; i++) {
+        if (f->s[i] < '0' || f->s[i] > '9') return 0;
+        v = v * 10 + (f->s[i] - '0');
+    }
+    return v == k;
+}
+
+/* Header rule (one rule, the same for every file): the first record is a
+ * header when
+ *  - some column holds text in it and a number in the second record, or a
+ *    number in it and text in the second (it differs in kind from the
+ *    column below it), or
+ *  - it is the integers 0, 1, ..., n-1 with n >= 3 (what pandas writes
+ *    for a frame without column names);
+ * with a single record, when no field of it is a number. */
+static int detect_header(const field_vec *r1, const field_vec *r2, int have2, char dec)
 {
     if (!have2) {
         for (int j = 0; j < r1->n; j++)
-            if (field_is_num(&r1->v[j])) return 0;
+            if (field_is_num(&r1->v[j], dec)) return 0;
         return 1;
     }
     for (int j = 0; j < r1->n && j < r2->n; j++)
-        if (!field_is_num(&r1->v[j]) && field_is_num(&r2->v[j])) return 1;
-    return 0;
+        if (field_is_num(&r1->v[j], dec) != field_is_num(&r2->v[j], dec)) return 1;
+    int seq = r1->n >= 3;
+    for (int j = 0; seq && j < r1->n; j++) seq = field_is_int(&r1->v[j], j);
+    return seq;
 }
 
 static int span_eq(const char *a, size_t na, const char *b, size_t nb)
@@ -454,44 +561,211 @@ static int span_eq(const char *a, size_t na, const char *b, size_t nb)
     return na == nb && memcmp(a, b, na) == 0;
 }
 
-/* The target column from its name or 0-based index (NULL: the last). */
-static lm_status find_target(const char *path, const char *target, const field_vec *names,
-                             int ncols, int *tcol)
+/* ------------------------------------------------------------- columns */
+
+enum { ROLE_SKIP = -1, ROLE_TARGET0 = -2 }; /* role <= -2: target -2 - role */
+
+typedef struct csv_job {
+    const char *path;
+    const lm_csv_opts *o;
+    csv_ctx c;
+    size_t max_rows;
+    field_vec names; /* the first record's fields (unquoted when a header) */
+    int header, ncols, nx, nt;
+    int *role;  /* (ncols): feature index >= 0, ROLE_SKIP, or a target */
+    int *tcols; /* (nt) the target columns, in the order given */
+} csv_job;
+
+/* Column j's name (header only), for messages; NULL without a header. */
+static const char *col_name(const csv_job *j, int col, size_t *len)
 {
-    if (!target) {
-        *tcol = ncols - 1;
-        return LM_OK;
-    }
-    size_t tl = strlen(target);
-    for (int j = 0; names && j < names->n; j++)
-        if (span_eq(names->v[j].s, names->v[j].len, target, tl)) {
-            *tcol = j;
-            return LM_OK;
-        }
-    int digits = tl > 0 && tl < 10;
-    for (size_t i = 0; i < tl; i++) digits &= target[i] >= '0' && target[i] <= '9';
-    if (digits) {
-        long k = strtol(target, NULL, 10);
-        if (k >= ncols)
-            return lm__err(LM_EFORMAT, "%s: target column %ld is out of range (%d columns)",
-                           path, k, ncols);
-        *tcol = (int)k;
-        return LM_OK;
-    }
-    if (!names)
-        return lm__err(LM_EFORMAT,
-                       "%s: no header, so the target '%s' must be a 0-based column index",
-                       path, target);
-    char list[256];
+    if (!j->header || col < 0 || col >= j->names.n) return NULL;
+    *len = j->names.v[col].len;
+    return j->names.v[col].s;
+}
+
+/* "'a', 'b', ..." of the header's names, for messages. */
+static void name_list(const csv_job *j, char *list, size_t size)
+{
     size_t at = 0;
     list[0] = '\0';
-    for (int j = 0; j < names->n && at + 8 < sizeof list; j++) {
-        int w = snprintf(list + at, sizeof list - at, "%s'%.*s'", j ? ", " : "",
-                         (int)(names->v[j].len > 40 ? 40 : names->v[j].len), names->v[j].s);
+    for (int k = 0; k < j->names.n && at + 8 < size; k++) {
+        int w = snprintf(list + at, size - at, "%s'%.*s'", k ? ", " : "",
+                         (int)(j->names.v[k].len > 40 ? 40 : j->names.v[k].len),
+                         j->names.v[k].s);
         if (w < 0) break;
         at += (size_t)w;
     }
-    return lm__err(LM_EFORMAT, "%s: no column named '%s' (columns: %s)", path, target, list);
+    if (at + 8 >= size && size > 4) memcpy(list + size - 4, "...", 4);
+}
+
+/* The column named s (len bytes): by header name (which must be unique),
+ * else as a 0-based index. what says what the column is for. */
+static lm_status find_column(const csv_job *j, const char *s, size_t len, const char *what,
+                             int *col)
+{
+    int found = -1;
+    for (int k = 0; j->header && k < j->names.n; k++)
+        if (span_eq(j->names.v[k].s, j->names.v[k].len, s, len)) {
+            if (found >= 0)
+                return lm__err(LM_EFORMAT,
+                               "%s: %s column '%.*s' is ambiguous: columns %d and %d have that "
+                               "name (give a 0-based index)", j->path, what, (int)len, s,
+                               found, k);
+            found = k;
+        }
+    if (found >= 0) {
+        *col = found;
+        return LM_OK;
+    }
+    int digits = len > 0 && len < 10;
+    for (size_t i = 0; i < len; i++) digits &= s[i] >= '0' && s[i] <= '9';
+    if (digits) {
+        long k = strtol(s, NULL, 10);
+        if (k >= j->ncols)
+            return lm__err(LM_EFORMAT, "%s: %s column %ld is out of range (%d columns)",
+                           j->path, what, k, j->ncols);
+        *col = (int)k;
+        return LM_OK;
+    }
+    if (!j->header)
+        return lm__err(LM_EFORMAT,
+                       "%s: no header, so the %s column '%.*s' must be a 0-based column index",
+                       j->path, what, (int)len, s);
+    char list[256];
+    name_list(j, list, sizeof list);
+    return lm__err(LM_EFORMAT, "%s: no column named '%.*s' for the %s (columns: %s)", j->path,
+                   (int)len, s, what, list);
+}
+
+/* Columns listed in spec ("a,b,3"): each a name or a 0-based index; the
+ * whole of spec naming one column wins (a name may hold commas). cols has
+ * room for ncols entries; a column listed twice is an error. */
+static lm_status find_columns(const csv_job *j, const char *spec, const char *what, int *cols,
+                              int *n)
+{
+    *n = 0;
+    size_t sl = strlen(spec);
+    for (int k = 0; j->header && k < j->names.n; k++)
+        if (span_eq(j->names.v[k].s, j->names.v[k].len, spec, sl))
+            return find_column(j, spec, sl, what, &cols[(*n)++]);
+    for (const char *p = spec;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int col;
+        lm_status st = find_column(j, p, len, what, &col);
+        if (st != LM_OK) return st;
+        for (int i = 0; i < *n; i++)
+            if (cols[i] == col)
+                return lm__err(LM_EFORMAT, "%s: %s column %d is listed twice", j->path, what,
+                               col);
+        if (*n == j->ncols)
+            return lm__err(LM_EFORMAT, "%s: more %s columns than the file has", j->path, what);
+        cols[(*n)++] = col;
+        if (!e) return LM_OK;
+        p = e + 1;
+    }
+}
+
+typedef struct name_ref {
+    const char *s;
+    size_t len;
+    int col;
+} name_ref;
+
+static int cmp_name_ref(const void *a, const void *b)
+{
+    const name_ref *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    if (c) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+/* Two feature columns with one name would be fed to the wrong inputs by
+ * anything that matches columns by name (eval, predict): refused. */
+static lm_status check_unique_features(const csv_job *j)
+{
+    if (!j->header) return LM_OK;
+    name_ref *r = lm__alloc((size_t)j->nx, sizeof *r, "csv names");
+    if (!r) return LM_ENOMEM;
+    for (int k = 0; k < j->ncols; k++)
+        if (j->role[k] >= 0)
+            r[j->role[k]] = (name_ref){j->names.v[k].s, j->names.v[k].len, k};
+    qsort(r, (size_t)j->nx, sizeof *r, cmp_name_ref);
+    lm_status st = LM_OK;
+    for (int k = 1; k < j->nx && st == LM_OK; k++)
+        if (span_eq(r[k - 1].s, r[k - 1].len, r[k].s, r[k].len))
+            st = lm__err(LM_EFORMAT,
+                         "%s: columns %d and %d are both named '%.*s'; rename one or leave "
+                         "one out (--ignore %d)", j->path, r[k - 1].col, r[k].col,
+                         (int)(r[k].len > 40 ? 40 : r[k].len), r[k].s, r[k].col);
+    free(r);
+    return st;
+}
+
+/* Gives every column its role: targets, columns left out, features. */
+static lm_status assign_roles(csv_job *j)
+{
+    const lm_csv_opts *o = j->o;
+    int n = j->ncols, *list;
+    j->role = lm__alloc((size_t)n, sizeof *j->role, "csv columns");
+    j->tcols = lm__alloc((size_t)n, sizeof *j->tcols, "csv columns");
+    list = lm__alloc((size_t)n, sizeof *list, "csv columns");
+    lm_status st = LM_OK;
+    if (!j->role || !j->tcols || !list) {
+        st = LM_ENOMEM;
+        goto done;
+    }
+    for (int k = 0; k < n; k++) j->role[k] = 0;
+    int m = 0;
+    if (o->ignore && *o->ignore) {
+        if ((st = find_columns(j, o->ignore, "ignored", list, &m)) != LM_OK) goto done;
+        for (int k = 0; k < m; k++) j->role[list[k]] = ROLE_SKIP;
+    }
+    j->nt = 0;
+    if (!o->no_target) {
+        /* The default target is the last column not left out. */
+        int last = n - 1;
+        while (last > 0 && j->role[last] == ROLE_SKIP) last--;
+        if (o->target) st = find_columns(j, o->target, "target", j->tcols, &j->nt);
+        else j->tcols[j->nt++] = last;
+        if (st != LM_OK) goto done;
+        for (int t = 0; t < j->nt; t++) {
+            if (j->role[j->tcols[t]] == ROLE_SKIP) {
+                st = lm__err(LM_EFORMAT, "%s: column %d is both a target and ignored", j->path,
+                             j->tcols[t]);
+                goto done;
+            }
+            j->role[j->tcols[t]] = ROLE_TARGET0 - t;
+        }
+    }
+    j->nx = 0;
+    if (o->features && *o->features && j->header) {
+        /* The model's inputs by name, in its order; other columns skipped. */
+        for (int k = 0; k < n; k++)
+            if (j->role[k] >= 0) j->role[k] = ROLE_SKIP;
+        if ((st = find_columns(j, o->features, "input", list, &m)) != LM_OK) goto done;
+        for (int k = 0; k < m; k++) {
+            if (j->role[list[k]] <= ROLE_TARGET0) {
+                st = lm__err(LM_EFORMAT, "%s: column %d is both the target and an input",
+                             j->path, list[k]);
+                goto done;
+            }
+            j->role[list[k]] = j->nx++;
+        }
+    } else {
+        for (int k = 0; k < n; k++)
+            if (j->role[k] >= 0) j->role[k] = j->nx++;
+    }
+    if (j->nx == 0)
+        st = lm__err(LM_EFORMAT, "%s: no feature columns (only the target column)", j->path);
+    else
+        st = check_unique_features(j);
+done:
+    free(list);
+    return st;
 }
 
 /* ------------------------------------------------------------- targets */
@@ -509,7 +783,22 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
-/* Labels from text values, classes numbered in order of first appearance. */
+typedef struct class_ref {
+    const char *s;
+    size_t len;
+    int old;
+} class_ref;
+
+static int cmp_class_ref(const void *a, const void *b)
+{
+    const class_ref *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Labels from text values; classes are numbered in byte order of their
+ * names (sorted, as integer classes are), whatever order rows come in. */
 static lm_status classes_from_text(const char *path, const tgt_span *t, size_t n,
                                    int32_t *labels, char ***names, int *n_classes)
 {
@@ -538,16 +827,23 @@ static lm_status classes_from_text(const char *path, const tgt_span *t, size_t n
     }
     size_t *len = lm__alloc((size_t)k, sizeof *len, "csv classes");
     const char **sp = lm__alloc((size_t)k, sizeof *sp, "csv classes");
-    if (!len || !sp) {
+    class_ref *ord = lm__alloc((size_t)k, sizeof *ord, "csv classes");
+    if (!len || !sp || !ord) {
         free(len);
         free(sp);
+        free(ord);
         goto done;
     }
+    for (int c = 0; c < k; c++) ord[c] = (class_ref){t[first[c]].s, t[first[c]].len, c};
+    qsort(ord, (size_t)k, sizeof *ord, cmp_class_ref);
     for (int c = 0; c < k; c++) {
-        sp[c] = t[first[c]].s;
-        len[c] = t[first[c]].len;
+        sp[c] = ord[c].s;
+        len[c] = ord[c].len;
+        tab[ord[c].old] = c; /* tab's first k slots now map old -> sorted */
     }
+    for (size_t r = 0; r < n; r++) labels[r] = tab[labels[r]];
     *names = lm__names_pack(k, sp, len);
+    free(ord);
     free(sp);
     free(len);
     if (!*names) goto done;
@@ -608,9 +904,13 @@ static lm_status classes_from_ints(const float *v, size_t n, const int64_t *u, s
 }
 
 /* Turns the target column's text into y or labels, per kind (-1 detect,
- * 0 numeric, 1 classes). tcol is for messages. */
+ * 0 numeric, 1 classes). The kind rule, when detecting: a column of
+ * numbers only is numeric; a column holding text is classes (one per
+ * distinct text), except that fractional or out-of-range numbers with some
+ * text are refused (a regression target with a stray "NA"). tcol and
+ * cname (NULL without a header) are for messages. */
 static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind, int tcol,
-                              lm_data *d)
+                              const char *cname, size_t cnl, char dec, lm_data *d)
 {
     float *y = lm__alloc(n, sizeof *y, "csv targets");
     if (!y) return LM_ENOMEM;
@@ -618,7 +918,7 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
     int all_int = 1;
     for (size_t r = 0; r < n; r++) {
         double v;
-        num_res res = parse_num(t[r].s, t[r].len, &v);
+        num_res res = parse_num(t[r].s, t[r].len, dec, &v);
         if (res != NUM_OK) {
             if (bad == SIZE_MAX) bad = r;
             if (res == NUM_RANGE && range_bad == SIZE_MAX) range_bad = r;
@@ -628,16 +928,13 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
         y[r] = (float)v;
         all_int &= v == floor(v) && fabs(v) <= 16777216.0; /* exact in y */
     }
-    /* Numeric targets, and numbers mixed with text where the numbers are
-     * fractional or out of range (a regression target with a stray "NA"),
-     * must all be numbers. */
     if (kind != 1 && range_bad != SIZE_MAX) bad = range_bad;
     if (bad != SIZE_MAX && kind != 1 && (kind == 0 || !all_int || range_bad != SIZE_MAX)) {
         free(y);
         return num_error(path, t[bad].line, tcol, t[bad].s, t[bad].len,
-                         bad == range_bad ? NUM_RANGE : NUM_BAD);
+                         bad == range_bad ? NUM_RANGE : NUM_BAD, cname, cnl);
     }
-    if (bad == SIZE_MAX && (kind == 0 || (kind == -1 && !all_int))) {
+    if (bad == SIZE_MAX && kind != 1) {
         d->y = y;
         d->ny = 1;
         return LM_OK;
@@ -652,13 +949,6 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
         int64_t *u = lm__alloc(n, sizeof *u, "csv classes");
         if (!u) st = LM_ENOMEM;
         size_t k = u ? sorted_unique(y, n, u) : 0;
-        if (u && kind == -1 && !(k <= CSV_MAX_AUTO_CLASSES && 2 * k <= n)) {
-            free(u); /* too many distinct values: numeric after all */
-            free(labels);
-            d->y = y;
-            d->ny = 1;
-            return LM_OK;
-        }
         if (u) st = classes_from_ints(y, n, u, k, labels, &d->class_names);
         if (st == LM_OK) d->n_classes = (int)k;
         free(u);
@@ -674,19 +964,37 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
     return LM_OK;
 }
 
+/* Several target columns: numbers only, into y (n, nt). t: (n, nt). */
+static lm_status build_targets(const csv_job *j, tgt_span *t, size_t n, lm_data *d)
+{
+    size_t nt = (size_t)j->nt;
+    if (j->o->target_kind == 1)
+        return lm__err(LM_EFORMAT, "%s: several target columns are read as numbers only "
+                       "(one net, one output per column); classes need a single target", j->path);
+    float *y = lm__alloc(n, nt * sizeof *y, "csv targets");
+    if (!y) return LM_ENOMEM;
+    for (size_t r = 0; r < n; r++)
+        for (size_t k = 0; k < nt; k++) {
+            const tgt_span *f = &t[r * nt + k];
+            double v;
+            num_res res = parse_num(f->s, f->len, j->c.dec, &v);
+            if (res != NUM_OK) {
+                size_t cnl = 0;
+                const char *cn = col_name(j, j->tcols[k], &cnl);
+                free(y);
+                return num_error(j->path, f->line, j->tcols[k], f->s, f->len, res, cn, cnl);
+            }
+            y[r * nt + k] = (float)v;
+        }
+    d->y = y;
+    d->ny = (int)nt;
+    return LM_OK;
+}
+
 /* ---------------------------------------------------------------- read */
 
-typedef struct csv_job {
-    const char *path;
-    const lm_csv_opts *o;
-    csv_ctx c;
-    size_t max_rows;
-    field_vec names; /* the header's fields (unquoted) */
-    int header, ncols, tcol, nx;
-} csv_job;
-
-/* Separator, header, column count and target column from the first two
- * records; leaves the cursor on the first data record. */
+/* Separator, header, column roles from the first two records; leaves the
+ * cursor on the first data record. */
 static lm_status read_layout(csv_job *j)
 {
     csv_ctx *c = &j->c;
@@ -694,62 +1002,66 @@ static lm_status read_layout(csv_job *j)
     lm_status st;
     if (skip_blank_lines(c)) return lm__err(LM_EFORMAT, "%s: empty file", j->path);
     c->sep = j->o->sep ? j->o->sep : detect_sep(c->p, c->end);
+    if (c->sep == c->dec)
+        return lm__err(LM_EINVAL, "%s: decimal commas need another separator than ',' "
+                       "(';' or tab)", j->path);
     csv_ctx start = *c;
-    if ((st = read_record(c, &j->names)) != LM_OK) return st;
+    if ((st = read_record(c, &j->names, 0)) != LM_OK) return st;
     csv_ctx after1 = *c;
     int have2 = !skip_blank_lines(c);
-    if (have2 && (st = read_record(c, &r2)) != LM_OK) {
-        free(r2.v);
-        return st;
+    if (have2) {
+        r2.v = lm__alloc((size_t)j->names.n, sizeof *r2.v, "csv columns");
+        r2.cap = j->names.n;
+        st = r2.v ? read_record(c, &r2, 1) : LM_ENOMEM;
+        if (st != LM_OK) {
+            free(r2.v);
+            return st;
+        }
     }
-    j->header = j->o->header >= 0 ? j->o->header : detect_header(&j->names, &r2, have2);
+    j->header = j->o->header >= 0 ? j->o->header
+                                  : detect_header(&j->names, &r2, have2, c->dec);
     free(r2.v);
     j->ncols = j->names.n;
     *c = j->header ? after1 : start;
     if (j->header)
         for (int k = 0; k < j->names.n; k++) unquote(&j->names.v[k]);
-    j->tcol = -1;
-    if (!j->o->no_target) {
-        st = find_target(j->path, j->o->target, j->header ? &j->names : NULL, j->ncols,
-                         &j->tcol);
-        if (st != LM_OK) return st;
-    }
-    j->nx = j->ncols - (j->tcol >= 0);
-    if (j->nx == 0)
-        return lm__err(LM_EFORMAT, "%s: no feature columns (only the target column)",
-                       j->path);
-    return LM_OK;
+    return assign_roles(j);
 }
 
 /* Parses every data record: features into x (max_rows, nx), target text
- * into t (max_rows) when there is a target. */
+ * into t (max_rows, nt) when there are targets. */
 static lm_status read_rows(csv_job *j, float *x, tgt_span *t, size_t *n_rows)
 {
     csv_ctx *c = &j->c;
-    size_t r = 0, nx = (size_t)j->nx;
+    size_t r = 0, nx = (size_t)j->nx, nt = (size_t)j->nt;
+    const int *role = j->role;
     while (!skip_blank_lines(c)) {
         if (r == j->max_rows) /* cannot happen: scan_text bounds the rows */
             return lm__err(LM_EFORMAT, "%s:%zu: more rows than records", j->path, c->line);
         float *xr = x + r * nx;
         size_t line = c->line;
-        int col = 0, fi = 0, eor = 0;
+        int col = 0, eor = 0;
         while (!eor) {
-            if (col != j->tcol && col < j->ncols && fast_number(c, &xr[fi], &eor)) {
-                fi++;
+            int ro = col < j->ncols ? role[col] : ROLE_SKIP;
+            if (ro >= 0 && fast_number(c, &xr[ro], &eor)) {
                 col++;
                 continue;
             }
             csv_field f;
             lm_status st = read_field(c, col, &f, &eor);
             if (st != LM_OK) return st;
-            if (col == j->tcol) {
+            if (ro <= ROLE_TARGET0) {
                 unquote(&f);
-                t[r] = (tgt_span){f.s, f.len, f.line};
-            } else if (col < j->ncols) {
+                t[r * nt + (size_t)(ROLE_TARGET0 - ro)] = (tgt_span){f.s, f.len, f.line};
+            } else if (ro >= 0) {
                 double v;
-                num_res res = f.escapes ? NUM_BAD : parse_num(f.s, f.len, &v);
-                if (res != NUM_OK) return num_error(j->path, f.line, col, f.s, f.len, res);
-                xr[fi++] = (float)v;
+                num_res res = f.escapes ? NUM_BAD : parse_num(f.s, f.len, c->dec, &v);
+                if (res != NUM_OK) {
+                    size_t cnl = 0;
+                    const char *cn = col_name(j, col, &cnl);
+                    return num_error(j->path, f.line, col, f.s, f.len, res, cn, cnl);
+                }
+                xr[ro] = (float)v;
             }
             if (col == INT32_MAX - 1)
                 return lm__err(LM_EFORMAT, "%s:%zu: too many columns", j->path, line);
@@ -765,18 +1077,17 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, size_t *n_rows)
     return LM_OK;
 }
 
-/* Feature names from the header (every column but the target). */
+/* Feature names from the header, in input order. */
 static lm_status feature_names(csv_job *j, lm_data *d)
 {
     if (!j->header) return LM_OK;
     const char **s = lm__alloc((size_t)j->nx, sizeof *s, "csv names");
     size_t *len = lm__alloc((size_t)j->nx, sizeof *len, "csv names");
     if (s && len) {
-        int fi = 0;
         for (int k = 0; k < j->ncols; k++) {
-            if (k == j->tcol) continue;
-            s[fi] = j->names.v[k].s;
-            len[fi++] = j->names.v[k].len;
+            if (j->role[k] < 0) continue;
+            s[j->role[k]] = j->names.v[k].s;
+            len[j->role[k]] = j->names.v[k].len;
         }
         d->feature_names = lm__names_pack(j->nx, s, len);
     }
@@ -792,9 +1103,13 @@ static lm_status check_opts(const lm_csv_opts *o)
     if (o->target_kind < -1 || o->target_kind > 1)
         return lm__err(LM_EINVAL, "csv: target_kind must be -1, 0 or 1, not %d",
                        o->target_kind);
+    if (o->decimal_comma < 0 || o->decimal_comma > 1)
+        return lm__err(LM_EINVAL, "csv: decimal_comma must be 0 or 1, not %d", o->decimal_comma);
     char s = o->sep;
     if (s && (strchr("\"\r\n.+-eE", s) || (s >= '0' && s <= '9') || (unsigned char)s >= 0x80))
         return lm__err(LM_EINVAL, "csv: '%c' cannot be a separator", s);
+    if (s == ',' && o->decimal_comma)
+        return lm__err(LM_EINVAL, "csv: ',' cannot be both the separator and the decimal point");
     return LM_OK;
 }
 
@@ -804,13 +1119,14 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
     if (st != LM_OK) return st;
     char *p = buf;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* UTF-8 BOM */
-    j->c = (csv_ctx){.path = j->path, .p = p, .end = buf + len, .line = 1};
+    j->c = (csv_ctx){.path = j->path, .p = p, .end = buf + len, .line = 1,
+                     .dec = j->o->decimal_comma ? ',' : '.'};
     if ((st = read_layout(j)) != LM_OK) return st;
-    size_t rows = j->max_rows - (size_t)j->header;
+    size_t rows = j->max_rows - (size_t)j->header, nt = (size_t)j->nt;
     float *x = lm__alloc(rows, (size_t)j->nx * sizeof(float), "csv features");
     d->x = x;
-    tgt_span *t = j->tcol >= 0 ? lm__alloc(rows ? rows : 1, sizeof *t, "csv targets") : NULL;
-    if (!x || (j->tcol >= 0 && !t)) {
+    tgt_span *t = nt ? lm__alloc(rows ? rows : 1, nt * sizeof *t, "csv targets") : NULL;
+    if (!x || (nt && !t)) {
         free(t);
         lm__err_prefix("%s", j->path);
         return LM_ENOMEM;
@@ -818,41 +1134,123 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
     d->nx = j->nx;
     d->x_type = LM_F32;
     st = read_rows(j, x, t, &d->n);
-    if (st == LM_OK && t) st = build_target(j->path, t, d->n, j->o->target_kind, j->tcol, d);
+    if (st == LM_OK && nt == 1) {
+        size_t cnl = 0;
+        const char *cn = col_name(j, j->tcols[0], &cnl);
+        st = build_target(j->path, t, d->n, j->o->target_kind, j->tcols[0], cn, cnl, j->c.dec,
+                          d);
+    } else if (st == LM_OK && nt > 1) {
+        st = build_targets(j, t, d->n, d);
+    }
     free(t);
     if (st == LM_OK) st = feature_names(j, d);
     return st;
 }
 
+/* The target columns' names (a header's, else "column K" 0-based), or
+ * NULL (no targets, or out of memory with lm__err set). */
+static char **target_names(const csv_job *j)
+{
+    if (j->nt == 0) return NULL;
+    char *num = lm__alloc((size_t)j->nt, 24, "csv names");
+    const char **s = lm__alloc((size_t)j->nt, sizeof *s, "csv names");
+    size_t *len = lm__alloc((size_t)j->nt, sizeof *len, "csv names");
+    char **names = NULL;
+    if (num && s && len) {
+        for (int t = 0; t < j->nt; t++) {
+            s[t] = col_name(j, j->tcols[t], &len[t]);
+            if (!s[t]) {
+                s[t] = num + 24 * t;
+                len[t] = (size_t)snprintf(num + 24 * t, 24, "column %d", j->tcols[t]);
+            }
+        }
+        names = lm__names_pack(j->nt, s, len);
+    }
+    free(num);
+    free(s);
+    free(len);
+    return names;
+}
+
+/* Parses buf (len bytes, buf[len] == '\0', modified in place) as name. */
+static lm_status csv_read_buf(lm_data *out, const char *name, char *buf, size_t len,
+                              const lm_csv_opts *o)
+{
+    /* strtod follows LC_NUMERIC; parse under the C locale in this thread
+     * only, so "1.5" means the same whatever the program set. */
+    locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    locale_t old = cloc ? uselocale(cloc) : (locale_t)0;
+    csv_job job = {.path = name, .o = o};
+    lm_data d = {0};
+    lm_status st = len == 0 ? lm__err(LM_EFORMAT, "%s: empty file", name)
+                            : csv_parse(&job, buf, len, &d);
+    if (cloc) {
+        uselocale(old);
+        freelocale(cloc);
+    }
+    char **tnames = st == LM_OK ? target_names(&job) : NULL;
+    if (st == LM_OK && job.nt > 0 && !tnames) st = LM_ENOMEM; /* a reader fails whole */
+    free(job.names.v);
+    free(job.role);
+    free(job.tcols);
+    if (st != LM_OK) {
+        lm__data_discard(&d);
+        return st;
+    }
+    if ((st = lm__data_adopt(&d)) != LM_OK) {
+        free(tnames);
+        return st;
+    }
+    lm__data_set_target_names(&d, tnames, job.nt);
+    *out = d;
+    return LM_OK;
+}
+
 lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *opts)
 {
-    if (!out || !path) return lm__err(LM_EINVAL, "csv: NULL argument");
+    LM_NONNULL(out);
+    LM_NONNULL(path);
     memset(out, 0, sizeof *out);
-    lm_csv_opts defaults = lm_csv_defaults();
-    const lm_csv_opts *o = opts ? opts : &defaults;
+    lm_csv_opts full; /* the caller's fields (none if NULL), defaults for the rest */
+    if (lm__csv_opts_import(&full, opts)) return LM_EINVAL;
+    const lm_csv_opts *o = &full;
     lm_status st = check_opts(o);
     if (st != LM_OK) return st;
     char *buf = NULL;
     size_t len = 0;
     if ((st = read_whole(path, &buf, &len)) != LM_OK) return st;
-    /* strtod follows LC_NUMERIC; parse under the C locale in this thread
-     * only, so "1.5" means the same whatever the program set. */
-    locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    locale_t old = cloc ? uselocale(cloc) : (locale_t)0;
-    csv_job job = {.path = path, .o = o};
-    lm_data d = {0};
-    st = len == 0 ? lm__err(LM_EFORMAT, "%s: empty file", path) : csv_parse(&job, buf, len, &d);
-    if (cloc) {
-        uselocale(old);
-        freelocale(cloc);
-    }
-    free(job.names.v);
+    st = csv_read_buf(out, path, buf, len, o);
     free(buf);
-    if (st != LM_OK) {
-        lm__data_discard(&d);
+    return st;
+}
+
+lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *text, size_t len,
+                          const lm_csv_opts *opts)
+{
+    LM_NONNULL(out);
+    LM_NONNULL(name);
+    if (!text && len) return lm__err(LM_EINVAL, "lm_csv_read_mem: text is NULL");
+    memset(out, 0, sizeof *out);
+    lm_csv_opts full; /* the caller's fields (none if NULL), defaults for the rest */
+    if (lm__csv_opts_import(&full, opts)) return LM_EINVAL;
+    const lm_csv_opts *o = &full;
+    lm_status st = check_opts(o);
+    if (st != LM_OK) return st;
+    /* The same refusals as a file gets, before any copy is made. */
+    int eol_seen = 0;
+    size_t head = len < CSV_FIRST_LINE_MAX + 1 ? len : CSV_FIRST_LINE_MAX + 1;
+    if ((st = check_chunk(name, text, 0, head, &eol_seen)) != LM_OK ||
+        (head < len && (st = check_chunk(name, text, head, len, &eol_seen)) != LM_OK))
         return st;
+    if (len == SIZE_MAX) return lm__err(LM_ENOMEM, "%s: too large", name);
+    char *buf = lm__alloc(len + 1, 1, "csv text"); /* parsed in place: a copy */
+    if (!buf) {
+        lm__err_prefix("%s", name);
+        return LM_ENOMEM;
     }
-    if ((st = lm__data_adopt(&d)) != LM_OK) return st;
-    *out = d;
-    return LM_OK;
+    if (len) memcpy(buf, text, len);
+    buf[len] = '\0';
+    st = csv_read_buf(out, name, buf, len, o);
+    free(buf);
+    return st;
 }

@@ -15,6 +15,8 @@
 
 typedef struct lm__data_owned {
     void *x, *labels, *y, *class_names, *feature_names;
+    char **target_names; /* (n_targets) or NULL: the reader's target columns */
+    int n_targets;
 } lm__data_owned;
 
 /* Frees the blocks a reader built into d but has not adopted yet (an error
@@ -41,8 +43,29 @@ lm_status lm__data_adopt(lm_data *d)
     o->y = (void *)d->y;
     o->class_names = d->class_names;
     o->feature_names = d->feature_names;
+    o->target_names = NULL;
+    o->n_targets = 0;
     d->owned_ = o;
     return LM_OK;
+}
+
+void lm__data_set_target_names(lm_data *d, char **names, int n)
+{
+    lm__data_owned *o = d->owned_;
+    if (!o) {
+        free(names);
+        return;
+    }
+    free(o->target_names);
+    o->target_names = names;
+    o->n_targets = names ? n : 0;
+}
+
+const char *lm_data_target_name(const lm_data *d, int k)
+{
+    const lm__data_owned *o = d ? d->owned_ : NULL;
+    if (!o || !o->target_names || k < 0 || k >= o->n_targets) return NULL;
+    return o->target_names[k];
 }
 
 void lm_data_free(lm_data *d)
@@ -55,6 +78,7 @@ void lm_data_free(lm_data *d)
         free(o->y);
         free(o->class_names);
         free(o->feature_names);
+        free(o->target_names);
         free(o);
     }
     memset(d, 0, sizeof *d);
@@ -125,7 +149,9 @@ static void row_accumulate(const lm_data *d, size_t i, const double *mean, doubl
 
 lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
 {
-    if (!d || !mean || !scale) return lm__err(LM_EINVAL, "norm stats: NULL argument");
+    LM_NONNULL(d);
+    LM_NONNULL(mean);
+    LM_NONNULL(scale);
     if (!d->x || d->n == 0 || d->nx <= 0)
         return lm__err(LM_EINVAL, "norm stats: empty data set (%zu rows, %d features)", d->n,
                        d->nx);
@@ -198,7 +224,11 @@ fail:
 
 lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a, lm_data *b)
 {
-    if (!d || !rng || !a || !b || a == b) return lm__err(LM_EINVAL, "split: bad argument");
+    LM_NONNULL(d);
+    LM_NONNULL(rng);
+    LM_NONNULL(a);
+    LM_NONNULL(b);
+    if (a == b) return lm__err(LM_EINVAL, "lm_data_split: a and b are the same set");
     if (!(frac >= 0.0f && frac < 1.0f))
         return lm__err(LM_EINVAL, "split: fraction %g is not in [0, 1)", (double)frac);
     if (d->n == 0 || !d->x || d->nx <= 0)

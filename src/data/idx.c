@@ -217,9 +217,9 @@ static lm_status read_data_stream(idx_src *s, const idx_head *h, unsigned char *
         }
         if (cap == h->bytes) break;
         cap = h->bytes - cap < cap ? h->bytes : 2 * cap;
-        unsigned char *nb = realloc(b, cap);
+        unsigned char *nb = lm__realloc(b, cap, 1, s->path);
         if (!nb) {
-            st = lm__err(LM_ENOMEM, "%s: out of memory", s->path);
+            st = LM_ENOMEM;
             break;
         }
         b = nb;
@@ -397,7 +397,8 @@ static lm_status idx_read(lm_data *d, idx_src *si, idx_src *sl, const char *imag
 
 lm_status lm_idx_read(lm_data *out, const char *images, const char *labels)
 {
-    if (!out || !images) return lm__err(LM_EINVAL, "idx: NULL argument");
+    LM_NONNULL(out);
+    LM_NONNULL(images);
     memset(out, 0, sizeof *out);
     idx_src si = {0}, sl = {0};
     lm_data d = {0};

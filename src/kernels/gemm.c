@@ -156,6 +156,11 @@ static float *thread_scratch(void)
     return s;
 }
 
+lm_status lm__gemm_thread_prepare(void)
+{
+    return thread_scratch() ? LM_OK : LM_ENOMEM;
+}
+
 void lm__gemm_thread_release(void)
 {
     pthread_once(&g_scratch_once, scratch_key_init);

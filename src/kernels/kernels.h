@@ -39,6 +39,24 @@ int lm__cpu_has(const char *isa);
  * says why). Free with free(). NULL when out of memory. */
 void *lm_big_alloc(size_t bytes);
 
+/* The allocation test hook, for tests only (not part of the API): every
+ * allocation the library makes calls lm__alloc_hook first, which counts
+ * it and its bytes and says whether it must fail (the fail_at-th since
+ * the last reset; 0 never). Tests count allocations over a training run
+ * and make each allocation of a setup path fail in turn. In use it costs
+ * an atomic add and a compare per allocation, and the library allocates
+ * only when shapes are set, never per batch. */
+int lm__alloc_hook(size_t bytes);
+
+/* Allocates the calling thread's GEMM packing buffers now (they are made
+ * on a thread's first product otherwise, and a product that cannot have
+ * them falls back to the slow reference): where shapes are set, so that no
+ * step allocates and a failure is reported. LM_ENOMEM if out of memory. */
+lm_status lm__gemm_thread_prepare(void);
+void lm__alloc_hook_reset(uint64_t fail_at);
+uint64_t lm__alloc_hook_count(void); /* allocations since the reset */
+uint64_t lm__alloc_hook_bytes(void); /* their bytes */
+
 /* ------------------------------------------------------------- GEMM */
 
 /* Elementwise epilogue fused into the output pass of lm_gemm_nn. Softmax

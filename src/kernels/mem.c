@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE */
 #include "kernels.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -18,8 +19,28 @@
 #define BIG_MIN ((size_t)512 << 10)
 #define HUGE_PAGE ((size_t)2 << 20)
 
+static atomic_uint_fast64_t hook_count, hook_bytes, hook_fail_at;
+
+int lm__alloc_hook(size_t bytes)
+{
+    uint64_t k = atomic_fetch_add_explicit(&hook_count, 1, memory_order_relaxed) + 1;
+    atomic_fetch_add_explicit(&hook_bytes, bytes, memory_order_relaxed);
+    return k == atomic_load_explicit(&hook_fail_at, memory_order_relaxed);
+}
+
+void lm__alloc_hook_reset(uint64_t fail_at)
+{
+    atomic_store(&hook_fail_at, fail_at);
+    atomic_store(&hook_count, 0);
+    atomic_store(&hook_bytes, 0);
+}
+
+uint64_t lm__alloc_hook_count(void) { return atomic_load(&hook_count); }
+uint64_t lm__alloc_hook_bytes(void) { return atomic_load(&hook_bytes); }
+
 void *lm_big_alloc(size_t bytes)
 {
+    if (lm__alloc_hook(bytes)) return NULL;
     if (bytes < BIG_MIN) return aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (bytes > SIZE_MAX - HUGE_PAGE) return NULL;
     size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;

@@ -57,6 +57,7 @@ typedef struct home {
 typedef struct worker_arg {
     struct lm_pool *pool;
     int id; /* 1 .. n - 1 (the caller is 0) */
+    int ok; /* its GEMM buffers were allocated (written before `ready`) */
 } worker_arg;
 
 struct lm_pool {
@@ -77,6 +78,7 @@ struct lm_pool {
     int ntasks;
     atomic_int done;   /* tasks finished */
     atomic_int active; /* workers registered in the current job */
+    atomic_int ready;  /* workers that have started and set their ok */
 };
 
 int lm_cpu_count(void)
@@ -125,8 +127,12 @@ static unsigned wait_gen(lm_pool *p, unsigned seen)
 
 static void *worker_main(void *arg)
 {
-    const worker_arg *wa = arg;
+    worker_arg *wa = arg;
     lm_pool *p = wa->pool;
+    /* the packing buffers now, not in some step: lm_pool_new reports a
+     * failure (a worker without them would fall back to the reference) */
+    wa->ok = lm__gemm_thread_prepare() == LM_OK;
+    atomic_fetch_add_explicit(&p->ready, 1, memory_order_release);
     unsigned seen = 0;
     for (;;) {
         seen = wait_gen(p, seen);
@@ -185,17 +191,23 @@ static void pool_shutdown(lm_pool *p, int started)
     free(p);
 }
 
+/* calloc through the allocation test hook (kernels.h) */
+static void *pool_calloc(size_t n, size_t size)
+{
+    return lm__alloc_hook(n * size) ? NULL : calloc(n, size);
+}
+
 lm_status lm_pool_new(lm_pool **out, int threads)
 {
     *out = NULL;
     int n = threads > 0 ? threads : lm_cpu_count();
     if (n > 1024) n = 1024;
-    lm_pool *p = calloc(1, sizeof *p);
+    lm_pool *p = pool_calloc(1, sizeof *p);
     if (!p) return LM_ENOMEM;
     p->n = n;
-    p->threads = calloc((size_t)n, sizeof *p->threads);
-    p->args = calloc((size_t)n, sizeof *p->args);
-    p->homes = aligned_alloc(_Alignof(home), (size_t)n * sizeof *p->homes);
+    p->threads = pool_calloc((size_t)n, sizeof *p->threads);
+    p->args = p->threads ? pool_calloc((size_t)n, sizeof *p->args) : NULL;
+    p->homes = p->args ? lm_big_alloc((size_t)n * sizeof *p->homes) : NULL; /* 64-byte aligned */
     if (!p->threads || !p->args || !p->homes) {
         free(p->threads);
         free(p->args);
@@ -212,13 +224,22 @@ lm_status lm_pool_new(lm_pool **out, int threads)
     atomic_init(&p->closed, 0);
     atomic_init(&p->done, 0);
     atomic_init(&p->active, 0);
+    atomic_init(&p->ready, 0);
     p->n_workers = n - 1;
     for (int i = 0; i < n - 1; i++) {
-        p->args[i] = (worker_arg){p, i + 1};
+        p->args[i] = (worker_arg){p, i + 1, 0};
         if (pthread_create(&p->threads[i], NULL, worker_main, &p->args[i]) != 0) {
             pool_shutdown(p, i);
             return LM_ENOMEM;
         }
+    }
+    /* every worker has its buffers, or the pool is refused */
+    while (atomic_load_explicit(&p->ready, memory_order_acquire) < n - 1) sched_yield();
+    int ok = lm__gemm_thread_prepare() == LM_OK; /* the caller is thread 0 */
+    for (int i = 0; i < n - 1; i++) ok &= p->args[i].ok;
+    if (!ok) {
+        pool_shutdown(p, n - 1);
+        return LM_ENOMEM;
     }
     *out = p;
     return LM_OK;

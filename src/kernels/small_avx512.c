@@ -146,7 +146,8 @@ static void plan_indices(plan_layer *pl)
 lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
 {
     int L = net->n_layers, pmax = 1;
-    lm__small_plan *p = malloc(sizeof *p + (size_t)L * sizeof p->layer[0]);
+    size_t bytes = sizeof(lm__small_plan) + (size_t)L * sizeof(plan_layer);
+    lm__small_plan *p = lm__alloc_hook(bytes) ? NULL : malloc(bytes);
     if (!p) return NULL;
     for (int l = 0; l < L; l++) {
         const lm__layer *N = &net->layers[l];

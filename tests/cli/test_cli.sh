@@ -76,7 +76,7 @@ right=$(tail -n +2 "$BT" | cut -d, -f3 | paste -d' ' - "$TMP/pred.txt" | awk '$1
 { [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/pred.txt")" -eq 150 ] && [ "$right" -ge 143 ]; }
 res $? predict_class_names "rc $rc, $right of 150 right"
 "$L" predict "$TMP/b.lmn" --data "$BT" --proba >"$TMP/proba.txt" 2>&1
-[ "$(head -n 1 "$TMP/proba.txt")" = "class,red,green,blue" ]; res $? predict_proba_header "header line"
+[ "$(head -n 1 "$TMP/proba.txt")" = "class,blue,green,red" ]; res $? predict_proba_header "header line (classes sorted by name)"
 [ "$(awk -F, 'NF == 4' "$TMP/proba.txt" | wc -l)" -eq 151 ]; res $? predict_proba_rows "151 lines of 4 fields"
 cut -d, -f1,2 "$BT" >"$TMP/features.csv"
 "$L" predict "$TMP/b.lmn" --data "$TMP/features.csv" >"$TMP/pred2.txt" 2>&1; rc=$?
@@ -88,7 +88,7 @@ res $? predict_columns_by_name "rc $rc or predictions differ with swapped column
 
 "$L" info "$TMP/b.lmn" >"$TMP/info.txt" 2>&1; rc=$?
 grep -q '2 inputs -> 16:relu,3:softmax' "$TMP/info.txt"; res $? info_architecture "rc $rc or no architecture"
-grep -q 'red green blue' "$TMP/info.txt"; res $? info_classes "no class names"
+grep -q 'blue green red' "$TMP/info.txt"; res $? info_classes "no class names"
 grep -q 'standardised' "$TMP/info.txt"; res $? info_normalisation "no normalisation summary"
 "$L" info "$TMP/b.lmn" --json >"$TMP/info.json" 2>&1
 { grep -q '"params_hash": "[0-9a-f]\{16\}"' "$TMP/info.json" && grep -q '"params": 99' "$TMP/info.json"; }

@@ -35,6 +35,18 @@ res $? info_layer_table "rc $rc: $(cat "$TMP/info")"
     --out "$TMP/bn3.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'does not match' "$TMP/err"; }; res $? resume_other_rate "rc $rc: $(head -c 300 "$TMP/err")"
 
+# with dropout and batch norm, stopping and resuming gives the same bits
+S=16:relu,batchnorm,dropout:0.3
+"$L" train --data "$B" --layers $S --epochs 6 --seed 7 --out "$TMP/full.lmn" --quiet >/dev/null 2>&1
+"$L" train --data "$B" --layers $S --epochs 3 --seed 7 --out "$TMP/half.lmn" --quiet >/dev/null 2>&1
+"$L" train --data "$B" --layers $S --epochs 6 --resume "$TMP/half.lmn" --out "$TMP/res.lmn" --quiet >/dev/null 2>"$TMP/err"
+h1=$("$L" info --json "$TMP/full.lmn" | jget params_hash)
+h2=$("$L" info --json "$TMP/res.lmn" | jget params_hash)
+p1=$("$L" predict "$TMP/full.lmn" --data "$BT" --proba | md5sum)
+p2=$("$L" predict "$TMP/res.lmn" --data "$BT" --proba | md5sum)
+{ [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$p1" = "$p2" ]; }
+res $? resume_exact_dropout_batchnorm "hash $h1 vs $h2: $(head -c 300 "$TMP/err")"
+
 # the grammar: the issue's CNN parses and trains (conv and pooling are
 # built: src/layers/conv2d.c, pool2d.c)
 awk 'BEGIN { srand(5); for (r = 0; r < 20; r++) { for (j = 0; j < 784; j++) printf "%d,", int(rand() * 256);

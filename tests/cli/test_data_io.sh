@@ -1,0 +1,129 @@
+#!/bin/sh
+# test_data_io.sh - data is read as written, or refused with a reason
+# (issue 10), on scikit-learn's data sets as pandas writes them
+# (fixtures/make_sklearn.py): pipes, numeric headers, the target kind rule,
+# duplicate names, --ignore, several targets, separators and decimal
+# commas, standardised regression targets, and binary input (issue 11).
+. "$(dirname "$0")/fixtures/lib.sh"
+L=$LAMINA
+I=$FIX/iris.csv
+IN=$FIX/iris_nohdr.csv
+ID=$FIX/iris_id.csv
+D=$FIX/diabetes.csv
+LN=$FIX/linnerud.csv
+Q="--epochs 30 --layers 16 --lr 0.01"
+
+# --------------------------------------------------------------- pipes
+# The format sniff once ate the first 4096 bytes of a pipe.
+cat "$I" | "$L" train --data /dev/stdin $Q --out "$TMP/p.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '150 rows' "$TMP/e"; }; res $? pipe_dev_stdin "rc $rc: $(head -n 2 "$TMP/e")"
+"$L" train --data - $Q <"$I" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'read stdin: 150 rows' "$TMP/e"; }; res $? pipe_dash_stdin "rc $rc: $(head -n 1 "$TMP/e")"
+l1=$(cat "$I" | "$L" train --data - $Q --quiet --json | jget train_loss)
+l2=$("$L" train --data "$I" $Q --quiet --json | jget train_loss)
+{ [ -n "$l1" ] && [ "$l1" = "$l2" ]; }; res $? pipe_same_as_file "train loss $l1 from a pipe, $l2 from the file"
+mkfifo "$TMP/fifo" && (cat "$I" >"$TMP/fifo" &)
+timeout 20 "$L" train --data "$TMP/fifo" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '150 rows' "$TMP/e"; }; res $? pipe_named_fifo "rc $rc (124: hung): $(head -n 1 "$TMP/e")"
+cat "$I" | "$L" eval "$TMP/p.lmn" --data - --json >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '"n": 150' "$TMP/o"; }; res $? pipe_eval "rc $rc: $(cat "$TMP/o" "$TMP/e")"
+# predict reads its input twice when the first try fails: a pipe must
+# still give every row (process substitution is a pipe too).
+if [ -e /dev/fd/0 ] && command -v bash >/dev/null 2>&1; then
+    n=$(bash -c '"$1" predict "$2" --data <(cat "$3") | wc -l' sh "$L" "$TMP/p.lmn" "$I")
+    [ "$n" -eq 150 ]; res $? pipe_predict_process_substitution "$n lines, want 150"
+fi
+
+# ------------------------------------------------------ numeric header
+"$L" train --data "$IN" --task classes $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '150 rows' "$TMP/e" && grep -q '3 classes' "$TMP/e"; }
+res $? numeric_header "rc $rc: $(grep -v '^epoch' "$TMP/e")"
+"$L" train --data "$IN" --task classes --no-header $Q >"$TMP/o" 2>"$TMP/e"
+grep -q '151 rows' "$TMP/e"; res $? numeric_header_override "--no-header: $(head -n 2 "$TMP/e")"
+
+# ------------------------------------------------ what was read, and why
+"$L" train --data "$I" $Q >"$TMP/o" 2>"$TMP/e"
+{ grep -q '150 rows, 4 features' "$TMP/e" && grep -q 'target: species -> classes' "$TMP/e" &&
+  grep -q 'setosa (50), versicolor (50), virginica (50)' "$TMP/e"; }
+res $? describe_classes "$(head -n 2 "$TMP/e")"
+# A numeric target with few distinct integers stays numeric, and says so.
+awk -F, 'NR == 1 { print "a,b,grade"; next } { printf "%s,%s,%d\n", $1, $3, ($1 * 10) % 16 }' "$I" >"$TMP/g.csv"
+"$L" train --data "$TMP/g.csv" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'grade -> regression' "$TMP/e" && grep -q -- '--task classes' "$TMP/e"; }
+res $? target_kind_rule "rc $rc: $(head -n 3 "$TMP/e")"
+"$L" train --data "$TMP/g.csv" $Q --task classes >"$TMP/o" 2>"$TMP/e"
+grep -q 'classes (--task classes)' "$TMP/e"; res $? target_kind_forced "$(sed -n 2p "$TMP/e")"
+
+# ------------------------------------------------------ duplicate names
+awk -F, 'NR == 1 { print "x,x,color"; next } { print $1 "," $2 "," $5 }' "$I" >"$TMP/dup.csv"
+"$L" train --data "$TMP/dup.csv" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "named 'x'" "$TMP/e"; }; res $? duplicate_names "rc $rc: $(cat "$TMP/e")"
+
+# --------------------------------------------------------------- ignore
+"$L" train --data "$ID" --ignore id,note $Q --out "$TMP/id.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '4 features' "$TMP/e"; }; res $? ignore_train "rc $rc: $(head -n 2 "$TMP/e")"
+"$L" eval "$TMP/id.lmn" --data "$ID" --json >"$TMP/o" 2>"$TMP/e"; rc=$?
+acc=$(jget accuracy <"$TMP/o")
+{ [ "$rc" -eq 0 ] && ge "$acc" 0.8; }; res $? ignore_eval "rc $rc, accuracy '$acc': $(cat "$TMP/e")"
+"$L" predict "$TMP/id.lmn" --data "$ID" --id id >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/o")" -eq 150 ] && head -n 1 "$TMP/o" | grep -q '^f000,[a-z]'; }
+res $? predict_id "rc $rc: $(head -n 1 "$TMP/o") $(cat "$TMP/e")"
+# Without a header, by index (the id and note columns are 0 and 6).
+tail -n +2 "$ID" >"$TMP/idn.csv"
+"$L" train --data "$TMP/idn.csv" --ignore 0,6 --target 5 $Q --out "$TMP/idn.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+"$L" predict "$TMP/idn.lmn" --data "$TMP/idn.csv" --id 0 >"$TMP/o" 2>"$TMP/e"; rc2=$?
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$(wc -l <"$TMP/o")" -eq 150 ]; }
+res $? ignore_by_index "rc $rc/$rc2: $(cat "$TMP/e")"
+
+# ------------------------------------------------------ several targets
+"$L" train --data "$LN" --target Weight,Waist,Pulse --layers 8 --epochs 100 --out "$TMP/ln.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+grep -q 'targets: Weight, Waist, Pulse -> regression with 3 outputs' "$TMP/e"; res $? multi_target_train "rc $rc: $(head -n 2 "$TMP/e")"
+"$L" eval "$TMP/ln.lmn" --data "$LN" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'R^2 Weight' "$TMP/o" && grep -q 'R^2 Pulse' "$TMP/o" && grep -q 'mean over the targets' "$TMP/o"; }
+res $? multi_target_eval "rc $rc: $(cat "$TMP/o" "$TMP/e")"
+n=$("$L" predict "$TMP/ln.lmn" --data "$LN" | awk -F, 'NF == 3' | wc -l)
+[ "$n" -eq 20 ]; res $? multi_target_predict "$n lines of 3 values, want 20"
+
+# ----------------------------------------------- separators and decimals
+# Written as a German spreadsheet would: ';' between fields, "5,1" numbers.
+sed 's/,/;/g; s/\([0-9]\)\.\([0-9]\)/\1,\2/g' "$I" >"$TMP/de.csv"
+"$L" train --data "$TMP/de.csv" --sep ';' --decimal-comma $Q --out "$TMP/de.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '150 rows, 4 features' "$TMP/e"; }; res $? decimal_comma "rc $rc: $(head -n 2 "$TMP/e")"
+"$L" eval "$TMP/de.lmn" --data "$TMP/de.csv" --json >"$TMP/o" 2>"$TMP/e"; rc=$?
+acc=$(jget accuracy <"$TMP/o")
+{ [ "$rc" -eq 0 ] && ge "$acc" 0.8; }; res $? decimal_comma_eval_from_model "rc $rc, '$acc': $(cat "$TMP/e")"
+"$L" train --data "$TMP/de.csv" --resume "$TMP/de.lmn" --epochs 32 --out "$TMP/de2.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+[ "$rc" -eq 0 ]; res $? decimal_comma_resume "rc $rc: $(cat "$TMP/e")"
+tr ',' '\t' <"$I" >"$TMP/t.tsv"
+"$L" train --data "$TMP/t.tsv" --sep tab $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+[ "$rc" -eq 0 ]; res $? sep_tab "rc $rc: $(cat "$TMP/e")"
+"$L" train --data "$I" --sep '|' $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+[ "$rc" -eq 2 ]; res $? sep_bad "rc $rc, want 2"
+sed '7s/^[0-9.]*,/5.x,/' "$I" >"$TMP/bad.csv"
+"$L" train --data "$TMP/bad.csv" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "bad.csv:7:1: .*column 'sepal length (cm)'" "$TMP/e"; }
+res $? error_names_column "rc $rc: $(cat "$TMP/e")"
+
+# ----------------------------------------------------------- blank lines
+{ head -n 2 "$D"; head -c 200000 /dev/zero | tr '\0' '\n'; sed -n 3p "$D"; } >"$TMP/blank.csv"
+"$L" train --data "$TMP/blank.csv" --layers 4 --epochs 1 >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '2 rows' "$TMP/e"; }; res $? blank_lines "rc $rc: $(head -n 1 "$TMP/e")"
+
+# ---------------------------------------- standardised regression targets
+"$L" train --data "$D" --layers 16 --out "$TMP/d.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+"$L" eval "$TMP/d.lmn" --data "$D" --json >"$TMP/o" 2>"$TMP/e"
+r2=$(jget r2 <"$TMP/o")
+{ [ "$rc" -eq 0 ] && ge "$r2" 0.15; }; res $? diabetes_default_r2 "rc $rc, R^2 '$r2' (was -4.42 before targets were standardised)"
+m=$("$L" predict "$TMP/d.lmn" --data "$D" | awk '{ s += $1 } END { printf "%d", s / NR }')
+{ [ "$m" -gt 120 ] && [ "$m" -lt 185 ]; }; res $? diabetes_predict_units "mean prediction $m, the targets' mean is 152"
+
+# --------------------------------------------------------- text classes
+"$L" train --data "$I" $Q --out "$TMP/s.lmn" >"$TMP/o" 2>&1
+"$L" predict "$TMP/s.lmn" --data "$I" --proba | head -n 1 >"$TMP/o"
+[ "$(cat "$TMP/o")" = "class,setosa,versicolor,virginica" ]; res $? text_classes_sorted "header: $(cat "$TMP/o")"
+
+# --------------------------------------------------------- binary input
+timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'not a text file' "$TMP/e"; }; res $? dev_zero_refused "rc $rc (124: still reading): $(cat "$TMP/e")"
+
+finish

@@ -1,0 +1,31 @@
+#!/bin/sh
+# test_names.sh - lamina train takes every optimizer, initialiser and
+# schedule the library names (its choices come from lm_*_name, not from a
+# table of its own), and records them in the model as spelled.
+. "$(dirname "$0")/fixtures/lib.sh"
+L=$LAMINA
+B=$FIX/blobs.csv
+train() { "$L" train --data "$B" --layers 4:relu --epochs 1 --quiet --out "$TMP/m.lmn" "$@" >"$TMP/out" 2>&1; }
+meta() { "$L" info "$TMP/m.lmn" | sed -n "s/^  $1  *//p"; }
+
+for o in sgd momentum nesterov adam adamw; do
+    train --optimizer "$o"; rc=$?
+    got=$(meta optimizer); mom=$(meta momentum)
+    case $o in momentum | nesterov) want_mom=0.9 ;; *) want_mom= ;; esac
+    { [ "$rc" -eq 0 ] && [ "$got" = "$o" ] && [ "$mom" = "$want_mom" ]; }
+    res $? "names_optimizer_$o" "rc $rc, recorded optimizer '$got' momentum '$mom': $(head -2 "$TMP/out")"
+done
+for s in constant cosine step; do
+    train --lr-schedule "$s"; rc=$?
+    got=$(meta lr-schedule)
+    { [ "$rc" -eq 0 ] && [ "$got" = "$s" ]; }; res $? "names_schedule_$s" "rc $rc, recorded '$got'"
+done
+for i in uniform01 xavier he; do
+    train --init "$i"; rc=$?
+    [ "$rc" -eq 0 ]; res $? "names_init_$i" "rc $rc: $(head -2 "$TMP/out")"
+done
+# An unknown name is a usage error that lists the library's names.
+train --init glorot; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q uniform01 "$TMP/out" && grep -q xavier "$TMP/out"; }
+res $? names_init_unknown "rc $rc: $(head -2 "$TMP/out")"
+finish
