@@ -51,7 +51,7 @@ res $? resume_exact_dropout_batchnorm "hash $h1 vs $h2: $(head -c 300 "$TMP/err"
 # built: src/layers/conv2d.c, pool2d.c)
 awk 'BEGIN { srand(5); for (r = 0; r < 20; r++) { for (j = 0; j < 784; j++) printf "%d,", int(rand() * 256);
     print r % 10 } }' >"$TMP/img.csv"
-"$L" train --data "$TMP/img.csv" --input-shape 1x28x28 --epochs 1 --quiet \
+"$L" train --data "$TMP/img.csv" --task classes --input-shape 1x28x28 --epochs 1 --quiet \
     --layers conv:32:3x3:same:relu,maxpool:2,conv:64:3x3:same:relu,maxpool:2,128:relu,dropout:0.5,10:softmax \
     >/dev/null 2>"$TMP/err"; rc=$?
 { ! grep -q -- "--layers '" "$TMP/err"; } && [ "$rc" -eq 0 ]
