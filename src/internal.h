@@ -306,6 +306,8 @@ void lm__data_discard(lm_data *d);
 /* Hands names (a packed list of n target column names, from
  * lm__names_pack) to an adopted data set; freed with it. */
 void lm__data_set_target_names(lm_data *d, char **names, int n);
+/* Records the shape of d's rows (an adopted data set; else nothing). */
+void lm__data_set_shape(lm_data *d, int c, int h, int w);
 /* One block: n pointers, then the n strings s[i] (len[i] bytes each), each
  * NUL-terminated. NULL (with lm__err set) on failure. */
 char **lm__names_pack(int n, const char *const *s, const size_t *len);
