@@ -3,25 +3,26 @@
  * the special values; every other SIMD kernel against the portable
  * reference, bit for bit, at lengths that exercise the masked tails. */
 #include "harness.h"
-#include "kernels/vec_impl.h"
+#include "kernels/cpu.h"
 
 #include <float.h>
 #include <stdint.h>
 
 /* The SIMD variants this CPU and build have; each test runs on all. */
-static int simd_variants(const lm__vec_impl *out[2])
+static int simd_variants(const lm__vec_impl *out[3])
 {
+    static const char *const names[] = {"avx2", "avx512", "neon"};
     int n = 0;
-    if (lm__vec_force("avx2")) out[n++] = &lm__vec_avx2;
-    if (lm__vec_force("avx512")) out[n++] = &lm__vec_avx512;
-    lm__vec_force(NULL);
+    for (int i = 0; i < 3; i++)
+        if (lm__variant_force(names[i])) out[n++] = lm__variant_now()->vec;
+    lm__variant_force(NULL);
     return n;
 }
 
 /* Runs body (a function of one variant) on every SIMD variant here. */
 #define FOR_EACH_SIMD(body)                                                             \
     do {                                                                                \
-        const lm__vec_impl *vs_[2];                                                     \
+        const lm__vec_impl *vs_[3];                                                     \
         int nv_ = simd_variants(vs_);                                                   \
         if (nv_ == 0) printf("# %s: no SIMD variant here, only the reference runs\n", __func__); \
         for (int i_ = 0; i_ < nv_; i_++) body(vs_[i_]);                                 \
@@ -257,21 +258,23 @@ static void update_matches_reference(void) { FOR_EACH_SIMD(update_matches_refere
 /* vec_avx2.c claims the AVX-512 variant's exp bits, denormals included. */
 static void avx2_exp_matches_avx512(void)
 {
-    if (!lm__vec_avx2.name || !lm__vec_avx512.name || !lm__vec_force("avx512") || !lm__vec_force("avx2")) {
+    const lm__vec_impl *avx2 = NULL, *avx512 = NULL;
+    if (lm__variant_force("avx2")) avx2 = lm__variant_now()->vec;
+    if (lm__variant_force("avx512")) avx512 = lm__variant_now()->vec;
+    lm__variant_force(NULL);
+    if (!avx2 || !avx512) {
         printf("# avx2_exp_matches_avx512: needs both variants\n");
-        lm__vec_force(NULL);
         return;
     }
-    lm__vec_force(NULL);
     enum { N = 4096 };
     static float a[N], b[N];
     for (int pass = 0; pass < 64; pass++) {
         for (int i = 0; i < N; i++) a[i] = b[i] = -105.0f + 195.0f * (float)(pass * N + i) / (64.0f * N);
-        lm__vec_avx2.exp(a, N);
-        lm__vec_avx512.exp(b, N);
+        avx2->exp(a, N);
+        avx512->exp(b, N);
         CHECKF(memcmp(a, b, sizeof a) == 0, "pass %d: exp differs", pass);
-        lm__vec_avx2.act(LM_TANH, a, N);
-        lm__vec_avx512.act(LM_TANH, b, N);
+        avx2->act(LM_TANH, a, N);
+        avx512->act(LM_TANH, b, N);
         CHECKF(memcmp(a, b, sizeof a) == 0, "pass %d: tanh differs", pass);
     }
 }
