@@ -428,6 +428,67 @@ static void test_gemm_variant_choice(void)
     printf("# gemm variant: %s\n", lm_gemm_variant());
 }
 
+/* What every FMA variant (avx2, avx512, neon) computes, element by
+ * element, from C's fmaf (correctly rounded on every platform): a chain
+ * of one fused multiply-add per k from zero, in k order; an NN product
+ * with KC_MAX < K <= 2 KS_MAX (gemm.c: 256, 512) in two such chains
+ * split where gemm.c splits it, then added; then bias and relu. So the
+ * three give the same bits as each other, on any machine: x86 and ARM
+ * agree (the portable "ref" variant multiplies and adds separately and
+ * differs in the last bits). */
+static float fma_chain(const gcase *c, int i, int j, int k0, int k1)
+{
+    float s = 0.0f;
+    for (int k = k0; k < k1; k++) s = fmaf(a_at(c, i, k), b_at(c, k, j), s);
+    return s;
+}
+
+static void test_gemm_fma_variants_bits(void)
+{
+    /* one K block, two slices (NN), four blocks; a few rows (AVX-512's
+     * row path), narrow and ragged outputs */
+    static const gshape shapes[] = {{37, 45, 200}, {20, 33, 700}, {9, 70, 1100},
+                                    {3, 300, 300}, {1, 10, 784},  {64, 10, 128}};
+    static const char *const fma_variants[] = {"avx2", "avx512", "neon"};
+    lm_pool *pool;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    int ran = 0;
+    for (int v = 0; v < 3; v++) {
+        if (!lm__variant_force(fma_variants[v])) continue;
+        ran++;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int op = NN; op <= NT; op++) {
+                gcase c = make_case((op_t)op, shapes[s], (int)(s % 2));
+                lm_epilogue ep = {c.bias, LM_RELU};
+                float *got = new_c(&c);
+                run_fast(&c, got, op == NN ? &ep : NULL, s % 2 ? pool : NULL);
+                int ks = op == NN && c.K > 256 && c.K <= 1024 ? ((c.K + 1) / 2 + 7) & ~7 : 0;
+                int bad = 0;
+                for (int i = 0; i < c.M && !bad; i++)
+                    for (int j = 0; j < c.N && !bad; j++) {
+                        float want = ks ? fma_chain(&c, i, j, 0, ks) + fma_chain(&c, i, j, ks, c.K)
+                                        : fma_chain(&c, i, j, 0, c.K);
+                        if (op == NN) {
+                            want += c.bias[j];
+                            want = want > 0.0f ? want : 0.0f;
+                        }
+                        float g = got[(size_t)i * c.ldc + j];
+                        if (memcmp(&g, &want, sizeof g)) {
+                            CHECKF(0, "%s %s %dx%dx%d: C[%d][%d] = %.9g, fmaf chain %.9g",
+                                   fma_variants[v], OP_NAMES[op], c.M, c.N, c.K, i, j, g, want);
+                            bad = 1;
+                        }
+                    }
+                free(got);
+                free_case(&c);
+            }
+        }
+    }
+    lm__variant_force(NULL);
+    lm_pool_free(pool);
+    if (!ran) printf("# test_gemm_fma_variants_bits: no FMA variant here\n");
+}
+
 /* One selector for every kernel family: LAMINA_ISA names the variant
  * (LAMINA_GEMM is the older name, LAMINA_ISA wins), one this CPU or build
  * lacks gives the best there is, and a forced variant is every family's. */
@@ -540,6 +601,7 @@ int main(void)
     RUN(test_gemm_tiny_bits);
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
+    RUN(test_gemm_fma_variants_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
     RUN(test_vec_all_finite);
