@@ -68,24 +68,37 @@ static int usable(const lm__variant *v)
 }
 
 #ifdef LM_USE_CBLAS
-/* The BLAS GEMM with the best elementwise kernels here; filled at first
- * use (under the first-use race, every thread writes the same values). */
-static lm__variant g_blas;
+/* A BLAS build's GEMM beside each variant's elementwise kernels: row i
+ * goes with VARIANTS[i]. */
+static const lm__variant BLAS[] = {
+#ifdef LM_X86
+    {"blas", &lm__gemm_blas, &lm__vec_avx512, 0, lm__all_finite_avx512},
+    {"blas", &lm__gemm_blas, &lm__vec_avx2, 0, NULL},
+#endif
+#ifdef LM_ARM64
+    {"blas", &lm__gemm_blas, &lm__vec_neon, 0, NULL},
+#endif
+    {"blas", &lm__gemm_blas, &lm__vec_ref, 0, NULL},
+};
 #endif
 
+/* The variant called name if this CPU and build have it (NULL or "auto":
+ * the best here, BLAS's GEMM in a BLAS build), else NULL. */
 static const lm__variant *named(const char *name)
 {
     int any = !name || !*name || !strcmp(name, "auto");
 #ifdef LM_USE_CBLAS
-    if (any || !strcmp(name, "blas")) {
-        const lm__variant *best = named("best");
-        g_blas = (lm__variant){"blas", &lm__gemm_blas, best->vec, 0, best->all_finite};
-        return &g_blas;
-    }
-    if (!strcmp(name, "best")) any = 1;
+    int blas = any || !strcmp(name, "blas");
+    if (blas) any = 1;
 #endif
-    for (size_t i = 0; i < N_VARIANTS; i++)
-        if ((any || !strcmp(name, VARIANTS[i].name)) && usable(&VARIANTS[i])) return &VARIANTS[i];
+    for (size_t i = 0; i < N_VARIANTS; i++) {
+        if ((any || !strcmp(name, VARIANTS[i].name)) && usable(&VARIANTS[i])) {
+#ifdef LM_USE_CBLAS
+            if (blas) return &BLAS[i];
+#endif
+            return &VARIANTS[i];
+        }
+    }
     return NULL;
 }
 
