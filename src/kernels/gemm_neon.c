@@ -3,8 +3,10 @@
  * one fused multiply-add (FMLA by element, vfmaq_laneq_f32) per k and
  * element. A step loads B's 16 values into 4 registers and A's 6 into 2
  * (a q and a d register) and issues 24 FMLAs: 30 registers live, none
- * spilled. Built for aarch64 only (mk/isa.sh); cpu.c picks it when the
- * hwcaps say the CPU has Advanced SIMD (every aarch64 CPU does).
+ * spilled. A variant of it runs only the k steps where A's panel is not
+ * all zero (an image's blank background; gemm.c lists them). Built for
+ * aarch64 only (mk/isa.sh); cpu.c picks it when the hwcaps say the CPU
+ * has Advanced SIMD (every aarch64 CPU does).
  *
  * The same shape and summation as the AVX2 kernel (gemm_avx2.c): each
  * element summed over k in order, one correctly rounded FMA a step, from
@@ -41,9 +43,11 @@ static inline float32x4_t act_vec(float32x4_t v, lm_act act)
  * masked load, so each step's nr values are copied into a zeroed row). */
 enum { B_PACKED, B_ROWS, B_ROWS_RAGGED };
 
+/* IDX: only the kc steps listed in kidx (lm__ukernel_idx), else all. */
 static inline __attribute__((always_inline)) void
-kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int sb, float *c,
-          int ldc, int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+kern_body(const int BMODE, const int IDX, int kc, const int *kidx, const float *pa, int sa,
+          const float *pb, int sb, float *c, int ldc, int mr, int nr, int accumulate, int last,
+          const float *bias, lm_act act)
 {
     /* a ragged tile goes through this staging copy, full-size */
     float tile[MR * NR], brow[NR];
@@ -72,17 +76,18 @@ kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int
     }
     if (BMODE == B_ROWS_RAGGED)
         for (int q = nr; q < NR; q++) brow[q] = 0.0f;
-    for (int k = 0; k < kc; k++) {
-        const float *bk = pb;
+    for (int t = 0; t < kc; t++) {
+        const float *ak = IDX ? pa + (size_t)kidx[t] * sa : pa;
+        const float *bk = IDX ? pb + (size_t)kidx[t] * sb : pb;
         if (BMODE == B_ROWS_RAGGED) {
-            for (int q = 0; q < nr; q++) brow[q] = pb[q];
+            for (int q = 0; q < nr; q++) brow[q] = bk[q];
             bk = brow;
         }
         float32x4_t b[NV];
         UNROLL_FULL
         for (int q = 0; q < NV; q++) b[q] = vld1q_f32(bk + 4 * q);
-        float32x4_t a03 = vld1q_f32(pa);
-        float32x2_t a45 = vld1_f32(pa + 4);
+        float32x4_t a03 = vld1q_f32(ak);
+        float32x2_t a45 = vld1_f32(ak + 4);
         UNROLL_FULL
         for (int q = 0; q < NV; q++) {
             acc[0][q] = vfmaq_laneq_f32(acc[0][q], b[q], a03, 0);
@@ -92,8 +97,10 @@ kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int
             acc[4][q] = vfmaq_lane_f32(acc[4][q], b[q], a45, 0);
             acc[5][q] = vfmaq_lane_f32(acc[5][q], b[q], a45, 1);
         }
-        pa += sa;
-        pb += sb;
+        if (!IDX) {
+            pa += sa;
+            pb += sb;
+        }
     }
     if (accumulate == LM__ACC_ADD) {
         /* C + sum, as the AVX2 kernel adds them */
@@ -161,15 +168,49 @@ static void kern_6x16(int kc, const float *pa, int sa, const float *pb, int sb, 
     if (!sb) sb = NR;
     switch (mode) {
     case B_PACKED:
-        kern_body(B_PACKED, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
+        kern_body(B_PACKED, 0, kc, NULL, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
         break;
     case B_ROWS:
-        kern_body(B_ROWS, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
+        kern_body(B_ROWS, 0, kc, NULL, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
         break;
     default:
-        kern_body(B_ROWS_RAGGED, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
+        kern_body(B_ROWS_RAGGED, 0, kc, NULL, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last,
+                  bias, act);
         break;
     }
+}
+
+/* The same over the listed k steps only (lm__ukernel_idx: A's all-zero
+ * steps skipped, the bits unchanged); sb = 0: a packed panel, as for
+ * kern_6x16. */
+static void kern_6x16_idx(int kc, const int *kidx, const float *pa, int sa, const float *pb,
+                          int sb, float *c, int ldc, int mr, int nr, int accumulate, int last,
+                          const float *bias, lm_act act)
+{
+    if (!sb)
+        kern_body(B_PACKED, 1, kc, kidx, pa, sa, pb, NR, c, ldc, mr, nr, accumulate, last, bias, act);
+    else if (nr == NR)
+        kern_body(B_ROWS, 1, kc, kidx, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act);
+    else
+        kern_body(B_ROWS_RAGGED, 1, kc, kidx, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last,
+                  bias, act);
+}
+
+/* The 6-row panel's nonzero steps (see lm__gemm_impl): -0 counts as
+ * zero, so the sign bit is masked off; a step's index is written, then
+ * kept or not, without a branch. */
+static int nonzero_steps_6(const float *a, int sa, int kc, int *out)
+{
+    const uint32x4_t mag = vdupq_n_u32(0x7fffffffu);
+    int n = 0;
+    for (int k = 0; k < kc; k++) {
+        const float *ak = a + (size_t)k * sa;
+        uint32x4_t v = vandq_u32(vreinterpretq_u32_f32(vld1q_f32(ak)), mag);
+        uint32x2_t w = vand_u32(vreinterpret_u32_f32(vld1_f32(ak + 4)), vget_low_u32(mag));
+        out[n] = k;
+        n += (vmaxvq_u32(v) | vmaxv_u32(w)) != 0;
+    }
+    return n;
 }
 
 /* dst[t * ldd + i] = src[i * lds + t] for a 4x4 block: NT's B (N,K) read
@@ -223,7 +264,8 @@ static void pack_b_16(lm__gemm_op op, const float *B, int ldb, int k0, int kc, i
     }
 }
 
-const lm__gemm_impl lm__gemm_neon = {"neon", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0, NULL, NULL};
+const lm__gemm_impl lm__gemm_neon = {"neon", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0,
+                                     kern_6x16_idx, nonzero_steps_6};
 
 #else
 /* Built without NEON: a stub the variant choice never takes. */
