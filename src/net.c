@@ -766,16 +766,19 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
 
 lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std)
 {
-    if (!net) return lm__err(LM_EINVAL, "target normalisation: NULL net");
+    LM_NONNULL(net);
     if (!mean && !std) {
         free(net->tnorm);
         net->tnorm = NULL;
         net->tnorm_n = 0;
         return LM_OK;
     }
-    if (!mean || !std) return lm__err(LM_EINVAL, "target normalisation needs both mean and std");
+    /* One NULL is a mistake, not a request to clear: name it. */
+    if (!mean || !std)
+        return lm__err(LM_EINVAL, "lm_net_set_target_norm: %s is NULL (both NULL removes the "
+                       "standardisation)", mean ? "std" : "mean");
     if (net->n_layers == 0)
-        return lm__err(LM_EINVAL, "target normalisation: the net has no layers yet");
+        return lm__err(LM_EINVAL, "lm_net_set_target_norm: the net has no layers yet");
     int n = lm_net_n_out(net);
     for (int i = 0; i < n; i++)
         if (!isfinite(mean[i]) || !isfinite(std[i]) || !(std[i] > 0))
