@@ -85,6 +85,20 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_net_layer(NULL, 0, &info), "lm_net_layer", "net");
     EXPECT_NULL(lm_net_layer(net, 0, NULL), "lm_net_layer", "info");
     CHECK(lm_net_params(NULL) == NULL && lm_net_params_const(NULL) == NULL && lm_net_grads(NULL) == NULL);
+    /* the layer kinds (issue 12) */
+    lm_layer_desc desc = {.size = sizeof desc};
+    EXPECT_NULL(lm_net_layer_desc(NULL, 0, &desc), "lm_net_layer_desc", "net");
+    EXPECT_NULL(lm_net_layer_desc(net, 0, NULL), "lm_net_layer_desc", "d");
+    EXPECT_NULL(lm_net_set_input_shape(NULL, 1, 1, 2), "lm_net_set_input_shape", "net");
+    EXPECT_NULL(lm_net_add_conv2d(NULL, 1, 1, 1, 1, 0, LM_RELU, LM_BIAS), "lm_net_add_conv2d", "net");
+    EXPECT_NULL(lm_net_add_maxpool2d(NULL, 2, 2), "lm_net_add_maxpool2d", "net");
+    EXPECT_NULL(lm_net_add_avgpool2d(NULL, 2, 2), "lm_net_add_avgpool2d", "net");
+    EXPECT_NULL(lm_net_add_global_avgpool(NULL), "lm_net_add_global_avgpool", "net");
+    EXPECT_NULL(lm_net_add_dropout(NULL, 0.5f), "lm_net_add_dropout", "net");
+    EXPECT_NULL(lm_net_add_batchnorm(NULL, 0.1f, 1e-5f), "lm_net_add_batchnorm", "net");
+    CHECK(lm_net_n_state(NULL) == 0 && lm_net_state(NULL) == NULL);
+    CHECK(!strcmp(lm_layer_kind_name(LM_LAYER_KIND_COUNT), "?"));
+    CHECK(lm_data_shape(NULL, NULL, NULL, NULL) == 0);
     EXPECT_NULL(lm_net_set_norm(NULL, mean, scale), "lm_net_set_norm", "net");
     CHECK(lm_net_set_norm(net, NULL, scale) == LM_EINVAL && lm_net_set_norm(net, mean, NULL) == LM_EINVAL);
     CHECK(lm_net_get_norm(NULL, mean, scale) == 0);
