@@ -49,10 +49,17 @@ endif
 .PHONY: all test demo install uninstall clean bench fuzz examples valgrind tsan
 all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(BUILD)/$(SONAME) $(CLI_BIN) $(EXAMPLES)
 
-# Per-file ISA flags: the SIMD variants are compiled for their ISA and
-# chosen at run time, so the library still runs on any x86-64.
-$(BUILD)/obj/src/kernels/%_avx2.o: XFLAGS := -mavx2 -mfma
-$(BUILD)/obj/src/kernels/%_avx512.o: XFLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma
+# ---- SIMD variant files (mk/isa.sh holds the list and the flags) ----
+# Only the target architecture's variant files are built, each with its
+# ISA flags, and chosen at run time (src/kernels/cpu.c), so the library
+# runs on any CPU of that architecture: x86 builds *_avx2.c and
+# *_avx512.c, aarch64 *_neon.c, any other the portable C alone. The
+# target is the compiler's (CC=aarch64-linux-gnu-gcc cross-builds).
+ISA_ARCH := $(shell sh mk/isa.sh arch $(CC) $(CFLAGS))
+LIB_SRC := $(filter-out $(foreach v,$(shell sh mk/isa.sh others $(ISA_ARCH)),%_$(v).c),$(LIB_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+$(foreach v,$(shell sh mk/isa.sh variants $(ISA_ARCH)),$(eval $(BUILD)/obj/%_$(v).o: XFLAGS := $(shell sh mk/isa.sh flags $(v))))
+# ---- end of SIMD variant files ----
 
 $(BUILD)/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h cli/*.h)
 	@mkdir -p $(dir $@)

@@ -265,5 +265,7 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "| section | measurement | lamina | peer | peer value | ratio | notes |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"
     cat "$ROWS"
+    # what was (not) measured on ARM: written by hand, kept across runs
+    [ -f bench/ARM.md ] && { echo; cat bench/ARM.md; }
 } >"$RESULTS"
 cat "$RESULTS"

@@ -72,6 +72,9 @@ int cli_spec_parse(const char *spec, cli_layer_spec *out, int max);
 int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_act,
                      const char *what);
 
+/* Layer i of net in spec form (what its lm_net_add_* call was given). */
+lm_status cli_spec_of_layer(const lm_net *net, int i, cli_layer_spec *l);
+
 /* Adds the layer l to net through its lm_net_add_* function. */
 lm_status cli_spec_add(lm_net *net, const cli_layer_spec *l);
 

@@ -54,18 +54,17 @@ static const char *shape_text(char *buf, size_t size, int c, int h, int w)
 static void print_layer_table(const lm_net *net)
 {
     char sh[64];
-    lm_layer_info li;
-    if (lm_net_layer(net, 0, &li)) return;
+    lm_layer_desc d = {.size = sizeof d};
+    if (lm_net_layer_desc(net, 0, &d)) return;
     printf("  %-3s %-15s %-16s %10s  %s\n", "#", "layer", "output shape", "params", "spec");
-    printf("  %-3s %-15s %s\n", "", "input", shape_text(sh, sizeof sh, li.in_c, li.in_h, li.in_w));
+    printf("  %-3s %-15s %s\n", "", "input", shape_text(sh, sizeof sh, d.in_c, d.in_h, d.in_w));
     for (int i = 0; i < lm_net_n_layers(net); i++) {
-        if (lm_net_layer(net, i, &li)) break;
-        cli_layer_spec l = {li.kind, li.kind == LM_LAYER_DENSE ? li.n_out : li.out_c, li.act, !li.has_bias,
-                            li.kh, li.kw, li.stride, li.pad, li.rate, li.momentum, li.eps};
+        cli_layer_spec l;
+        if (lm_net_layer_desc(net, i, &d) || cli_spec_of_layer(net, i, &l)) break;
         char item[160];
         cli_spec_item_format(&l, item, sizeof item);
-        printf("  %-3d %-15s %-16s %10zu  %s\n", i + 1, lm_layer_kind_name(li.kind),
-               shape_text(sh, sizeof sh, li.out_c, li.out_h, li.out_w), li.n_params, item);
+        printf("  %-3d %-15s %-16s %10zu  %s\n", i + 1, lm_layer_kind_name(d.kind),
+               shape_text(sh, sizeof sh, d.out_c, d.out_h, d.out_w), d.n_params, item);
     }
 }
 
@@ -174,10 +173,11 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
     printf(", \"layers\": [");
     for (int i = 0; i < lm_net_n_layers(net); i++) {
         lm_layer_info li;
-        if (lm_net_layer(net, i, &li)) break;
+        lm_layer_desc d = {.size = sizeof d};
+        if (lm_net_layer(net, i, &li) || lm_net_layer_desc(net, i, &d)) break;
         printf("%s{\"kind\": \"%s\", \"in\": %d, \"out\": %d, \"out_shape\": [%d, %d, %d], \"params\": %zu, "
-               "\"activation\": \"%s\", \"bias\": %s}", i ? ", " : "", lm_layer_kind_name(li.kind), li.n_in, li.n_out,
-               li.out_c, li.out_h, li.out_w, li.n_params, lm_act_name(li.act), li.has_bias ? "true" : "false");
+               "\"activation\": \"%s\", \"bias\": %s}", i ? ", " : "", lm_layer_kind_name(d.kind), li.n_in, li.n_out,
+               d.out_c, d.out_h, d.out_w, d.n_params, lm_act_name(li.act), li.has_bias ? "true" : "false");
     }
     printf("], \"normalisation\": ");
     if (!ns->present) {

@@ -335,7 +335,8 @@ static int build_net(train_run *r, lm_rng *rng)
     n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, r->n_out, output_act((lm_loss)c->loss),
                          r->classes ? "classes" : "target values");
     if (n < 0) return CLI_EUSAGE;
-    int sc = r->fit->c, sh = r->fit->h, sw = r->fit->w;
+    int sc = 0, sh = 0, sw = 0;
+    lm_data_shape(r->fit, &sc, &sh, &sw);
     if (c->input_shape) {
         char extra;
         if (sscanf(c->input_shape, "%dx%dx%d%c", &sc, &sh, &sw, &extra) != 3 || sc < 1 || sh < 1 || sw < 1 ||

@@ -278,6 +278,15 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
     return n;
 }
 
+lm_status cli_spec_of_layer(const lm_net *net, int i, cli_layer_spec *l)
+{
+    lm_layer_desc d = {.size = sizeof d};
+    lm_status st = lm_net_layer_desc(net, i, &d);
+    if (st) return st;
+    *l = (cli_layer_spec){d.kind, d.units, d.act, !d.has_bias, d.kh, d.kw, d.stride, d.pad, d.rate, d.momentum, d.eps};
+    return LM_OK;
+}
+
 lm_status cli_spec_add(lm_net *net, const cli_layer_spec *l)
 {
     int bias = l->no_bias ? LM_NO_BIAS : LM_BIAS;
@@ -338,10 +347,8 @@ void cli_spec_format(const lm_net *net, char *buf, size_t size)
     size_t len = 0;
     buf[0] = '\0';
     for (int i = 0; i < lm_net_n_layers(net) && len < size; i++) {
-        lm_layer_info li;
-        if (lm_net_layer(net, i, &li) != LM_OK) break;
-        cli_layer_spec l = {li.kind, li.kind == LM_LAYER_DENSE ? li.n_out : li.out_c, li.act, !li.has_bias,
-                            li.kh, li.kw, li.stride, li.pad, li.rate, li.momentum, li.eps};
+        cli_layer_spec l;
+        if (cli_spec_of_layer(net, i, &l) != LM_OK) break;
         char item[160];
         cli_spec_item_format(&l, item, sizeof item);
         len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", item);

@@ -49,25 +49,23 @@ extra_src() {
 # compiler, flags or source folder changed (recorded in a stamp file).
 mkdir -p "$OUT/obj" "$OUT/crashes" "$OUT/logs" || die "cannot create $OUT"
 stamp="$OUT/obj/stamp"
-conf="$CC $CFLAGS $LIBSRC"
+conf="$CC $CFLAGS $LIBSRC $(cksum <mk/isa.sh)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$conf" ]; then
     rm -f "$OUT"/obj/*.o
     echo "$conf" >"$stamp"
 fi
+arch=$(sh mk/isa.sh arch $CC)
 newest_h=$(ls -t include/*.h "$LIBSRC"/*.h "$LIBSRC"/*/*.h 2>/dev/null | head -1)
 objs=""
 for src in "$LIBSRC"/*.c "$LIBSRC"/*/*.c; do
     [ -f "$src" ] || continue
+    # the target's variant files only, with their flags (mk/isa.sh)
+    isa=$(sh mk/isa.sh file "$src" "$arch") || continue
     obj="$OUT/obj/$(echo "${src#"$LIBSRC"/}" | tr / _ | sed 's/\.c$/.o/')"
     objs="$objs $obj"
     if [ -f "$obj" ] && [ "$obj" -nt "$src" ] && { [ -z "$newest_h" ] || [ "$obj" -nt "$newest_h" ]; }; then
         continue
     fi
-    isa=""
-    case $src in
-    *_avx2.c) isa="-mavx2 -mfma" ;;
-    *_avx512.c) isa="-mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma" ;;
-    esac
     # shellcheck disable=SC2086
     $CC $CFLAGS $isa -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || { rm -f "$obj"; die "cannot compile $src"; }
 done

@@ -278,19 +278,36 @@ typedef struct lm_layer_info {
     int has_bias;
     size_t w_offset; /* index of W in the flat parameter buffer */
     size_t b_offset; /* index of b, or (size_t)-1 without bias */
-    /* Appended with the layer kinds. n_in and n_out above are the flat
-     * sizes C*H*W; w_offset is where the layer's parameters start. */
-    lm_layer_kind kind;
-    int in_c, in_h, in_w;    /* input shape (C, H, W) */
-    int out_c, out_h, out_w; /* output shape */
-    size_t n_params;         /* the layer's parameters */
-    int kh, kw, stride, pad; /* conv2d and pools (pad: conv2d's, LM_PAD_SAME, LM_PAD_VALID or >= 0) */
-    float rate;              /* dropout */
-    float momentum, eps;     /* batchnorm */
 } lm_layer_info;
 
 /* Fills *info (the caller's) for layer i in [0, n_layers). Thread: read-only. */
 LM_API lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info);
+
+/* What lm_layer_info (frozen at 1.0) leaves out: a layer's kind, shapes
+ * and settings. An option-style struct that grows at its end: set size to
+ * sizeof(lm_layer_desc) (the fields the caller was compiled with are all
+ * lm_net_layer_desc writes). For dense layers n_in, n_out and the
+ * offsets are lm_net_layer's; every shape is (C, H, W) (see
+ * lm_net_set_input_shape). */
+typedef struct lm_layer_desc {
+    size_t size;             /* sizeof(lm_layer_desc) where the caller was compiled */
+    lm_layer_kind kind;
+    lm_act act;              /* the fused activation (identity for kinds without) */
+    int has_bias;
+    int in_c, in_h, in_w;    /* input shape */
+    int out_c, out_h, out_w; /* output shape */
+    int units;               /* dense: units; conv2d: filters; else 0 */
+    int kh, kw, stride, pad; /* conv2d and pools (pad: conv2d's, LM_PAD_SAME, LM_PAD_VALID or >= 0) */
+    float rate;              /* dropout */
+    float momentum, eps;     /* batchnorm */
+    size_t p_offset, n_params; /* the layer's slice of the parameter buffer */
+    size_t s_offset, n_state;  /* its slice of the state buffer (lm_net_state) */
+} lm_layer_desc;
+
+/* Fills *d (its first d->size bytes, size kept) for layer i in
+ * [0, n_layers). LM_EINVAL if d->size is smaller than the 1.1 layout's
+ * first fields (size and kind). Thread: read-only. */
+LM_API lm_status lm_net_layer_desc(const lm_net *net, int i, lm_layer_desc *d);
 
 /* The one flat parameter buffer, (n_params). Owned by the net; valid until
  * the next lm_net_add_dense or lm_net_free. Writing through it sets the
@@ -395,16 +412,19 @@ typedef struct lm_data {
     char **class_names;   /* (n_classes) or NULL: names from the file */
     char **feature_names; /* (nx) or NULL */
     void *owned_;         /* internal: memory freed by lm_data_free */
-    /* Appended: the shape (C, H, W) of a row, stored channels-last (see
-     * lm_net_set_input_shape), when the file has one (IDX images: (1, H, W)
-     * for N x H x W, (C, H, W) for N x H x W x C); all 0 for flat rows. */
-    int c, h, w;
 } lm_data;
 
 /* The name of target column k of a data set lm_csv_read built (its header
  * name, else "column J" with J 0-based), or NULL. Owned by d.
  * Thread: read-only. */
 LM_API const char *lm_data_target_name(const lm_data *d, int k);
+
+/* The shape (C, H, W) of a row of d, stored channels-last (see
+ * lm_net_set_input_shape), when its file has one: IDX images are (1, H, W)
+ * for N x H x W files and (C, H, W) for N x H x W x C. Returns 1 and fills
+ * the non-NULL pointers, or 0 (flat rows, a caller-built view, NULL d).
+ * lm_data_split keeps the shape. Thread: read-only. */
+LM_API int lm_data_shape(const lm_data *d, int *c, int *h, int *w);
 
 /* Frees what a reader or lm_data_split allocated and zeroes *d. Safe on a
  * zeroed struct; on a caller's own view it frees nothing. Thread: per

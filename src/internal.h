@@ -220,7 +220,7 @@ void lm__small_plan_free(lm__small_plan *p);
 /* Whether lm__net_forward and lm__net_backward take the fused path for
  * n rows of net with ws: the net is small, ws has its plan, the switch
  * allows it, the GEMM and elementwise variants in use are both AVX-512
- * (the arithmetic the fused path reproduces; LAMINA_GEMM=avx2|ref turns
+ * (the arithmetic the fused path reproduces; LAMINA_ISA=avx2|ref turns
  * it off), and the rows' products are few: past LM_SMALL_MAX_MACS
  * multiply-adds a forward the general path's packed kernels win (the
  * fused path works a few rows at a time; measured on Zen 4, 3-4-1 with 64
@@ -306,6 +306,8 @@ void lm__data_discard(lm_data *d);
 /* Hands names (a packed list of n target column names, from
  * lm__names_pack) to an adopted data set; freed with it. */
 void lm__data_set_target_names(lm_data *d, char **names, int n);
+/* Records the shape of d's rows (an adopted data set; else nothing). */
+void lm__data_set_shape(lm_data *d, int c, int h, int w);
 /* One block: n pointers, then the n strings s[i] (len[i] bytes each), each
  * NUL-terminated. NULL (with lm__err set) on failure. */
 char **lm__names_pack(int n, const char *const *s, const size_t *len);

@@ -78,10 +78,27 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
         return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
     const lm__layer *L = &net->layers[i];
     *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off != SIZE_MAX ? L->w_off : L->p_off,
-                            L->has_bias ? L->b_off : (size_t)-1, L->kind->id,
-                            L->in.c, L->in.h, L->in.w, L->out.c, L->out.h, L->out.w, L->n_par,
-                            L->cfg.kh, L->cfg.kw, L->cfg.stride, L->cfg.pad, L->cfg.rate,
-                            L->cfg.momentum, L->cfg.eps};
+                            L->has_bias ? L->b_off : (size_t)-1};
+    return LM_OK;
+}
+
+lm_status lm_net_layer_desc(const lm_net *net, int i, lm_layer_desc *d)
+{
+    LM_NONNULL(net);
+    LM_NONNULL(d);
+    size_t size = d->size;
+    if (size < offsetof(lm_layer_desc, kind) + sizeof d->kind)
+        return lm__err(LM_EINVAL, "lm_net_layer_desc: size %zu is too small (set it to sizeof(lm_layer_desc))", size);
+    if (i < 0 || i >= net->n_layers)
+        return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
+    const lm__layer *L = &net->layers[i];
+    lm_layer_desc full = {sizeof full, L->kind->id, L->act, L->has_bias, L->in.c, L->in.h, L->in.w,
+                          L->out.c, L->out.h, L->out.w, L->cfg.units, L->cfg.kh, L->cfg.kw, L->cfg.stride,
+                          L->cfg.pad, L->cfg.rate, L->cfg.momentum, L->cfg.eps, L->p_off, L->n_par,
+                          L->s_off, L->n_state};
+    /* a caller compiled with a shorter layout gets its own fields only */
+    memcpy(d, &full, size < sizeof full ? size : sizeof full);
+    d->size = size;
     return LM_OK;
 }
 
@@ -749,16 +766,19 @@ lm_status lm_net_clone(lm_net **out, const lm_net *net)
 
 lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std)
 {
-    if (!net) return lm__err(LM_EINVAL, "target normalisation: NULL net");
+    LM_NONNULL(net);
     if (!mean && !std) {
         free(net->tnorm);
         net->tnorm = NULL;
         net->tnorm_n = 0;
         return LM_OK;
     }
-    if (!mean || !std) return lm__err(LM_EINVAL, "target normalisation needs both mean and std");
+    /* One NULL is a mistake, not a request to clear: name it. */
+    if (!mean || !std)
+        return lm__err(LM_EINVAL, "lm_net_set_target_norm: %s is NULL (both NULL removes the "
+                       "standardisation)", mean ? "std" : "mean");
     if (net->n_layers == 0)
-        return lm__err(LM_EINVAL, "target normalisation: the net has no layers yet");
+        return lm__err(LM_EINVAL, "lm_net_set_target_norm: the net has no layers yet");
     int n = lm_net_n_out(net);
     for (int i = 0; i < n; i++)
         if (!isfinite(mean[i]) || !isfinite(std[i]) || !(std[i] > 0))

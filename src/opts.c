@@ -48,7 +48,7 @@ static lm_status check_size(const char *what, size_t size, size_t min)
 
 lm_status lm_fit_opts_init(lm_fit_opts *o, size_t size)
 {
-    if (!o) return lm__err(LM_EINVAL, "lm_fit_opts_init: NULL argument");
+    LM_NONNULL(o);
     lm_status st = check_size("lm_fit_opts", size, FIT_MIN_SIZE);
     if (st) return st;
     lm_fit_opts d = lm__fit_defaults();
@@ -58,7 +58,7 @@ lm_status lm_fit_opts_init(lm_fit_opts *o, size_t size)
 
 lm_status lm_csv_opts_init(lm_csv_opts *o, size_t size)
 {
-    if (!o) return lm__err(LM_EINVAL, "lm_csv_opts_init: NULL argument");
+    LM_NONNULL(o);
     lm_status st = check_size("lm_csv_opts", size, CSV_MIN_SIZE);
     if (st) return st;
     lm_csv_opts d = lm__csv_defaults();

@@ -1,8 +1,8 @@
-/* test_kernels.c - every GEMM variant this CPU has (ref, avx2, avx512)
+/* test_kernels.c - every GEMM variant this CPU has (ref, avx2, avx512, neon)
  * against the reference at many shapes, layouts and epilogues; the
  * same bits for 1, 2 and 3 threads; the pool runs each task once. */
 #include "harness.h"
-#include "kernels/gemm_impl.h"
+#include "kernels/cpu.h"
 
 #include <float.h>
 #include <stdatomic.h>
@@ -21,7 +21,8 @@ static const gshape SHAPES[] = {
 };
 #define N_SHAPES (sizeof SHAPES / sizeof SHAPES[0])
 
-static const char *VARIANTS[] = {"ref", "avx2", "avx512"};
+static const char *VARIANTS[] = {"ref", "avx2", "avx512", "neon"};
+#define N_VARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static float frand(void) /* uniform in [-1, 1) */
@@ -148,7 +149,7 @@ static void check_variant(const char *name)
 {
     const char *pinned = strcmp(name, "ref") ? th_variant_pinned_away(name) : NULL;
     if (pinned) SKIP("%s (%s)", pinned, name);
-    if (!lm__gemm_force(name)) SKIP("this CPU or build has no %s GEMM", name);
+    if (!lm__variant_force(name)) SKIP("this CPU or build has no %s variant", name);
     CHECKF(!strcmp(lm_gemm_variant(), name), "variant %s, wanted %s", lm_gemm_variant(), name);
     lm_pool *pool;
     CHECK_OK(lm_pool_new(&pool, 2));
@@ -182,20 +183,21 @@ static void check_variant(const char *name)
         }
     }
     lm_pool_free(pool);
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
 }
 
 static void test_gemm_ref(void) { check_variant("ref"); }
 static void test_gemm_avx2(void) { check_variant("avx2"); }
 static void test_gemm_avx512(void) { check_variant("avx512"); }
+static void test_gemm_neon(void) { check_variant("neon"); }
 
 /* K = 0 gives zeros (plus the epilogue), as the reference does. */
 static void test_gemm_k0(void)
 {
     float bias[3] = {1, -2, 3}, C[6];
     lm_epilogue ep = {bias, LM_RELU};
-    for (size_t v = 0; v < 3; v++) {
-        if (!lm__gemm_force(VARIANTS[v])) continue;
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
         for (int i = 0; i < 6; i++) C[i] = 99;
         lm_gemm_nn(2, 3, 0, NULL, 1, NULL, 3, C, 3, &ep, NULL);
         CHECK(C[0] == 1 && C[1] == 0 && C[2] == 3 && C[3] == 1 && C[4] == 0 && C[5] == 3);
@@ -203,7 +205,7 @@ static void test_gemm_k0(void)
         lm_gemm_tn(2, 3, 0, NULL, 2, NULL, 3, C, 3, NULL);
         CHECK(C[0] == 0 && C[5] == 0);
     }
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
 }
 
 /* Every variant gives the same bits on 1, 2 and 3 threads. */
@@ -220,8 +222,8 @@ static void test_gemm_thread_determinism(void)
     lm_pool *pools[4] = {NULL, NULL, NULL, NULL};
     CHECK_OK(lm_pool_new(&pools[2], 2));
     CHECK_OK(lm_pool_new(&pools[3], 3));
-    for (size_t v = 0; v < 3; v++) {
-        if (!lm__gemm_force(VARIANTS[v])) continue;
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
         for (size_t s = 0; s < sizeof big / sizeof big[0]; s++) {
             for (int op = NN; op <= NT; op++) {
                 gcase c = make_case((op_t)op, big[s], (int)(s % 2));
@@ -241,7 +243,7 @@ static void test_gemm_thread_determinism(void)
             }
         }
     }
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
     lm_pool_free(pools[2]);
     lm_pool_free(pools[3]);
 }
@@ -253,8 +255,8 @@ static void test_gemm_rows_consistent(void)
 {
     /* two K slices (wide and narrow outputs), and four K blocks */
     static const gshape shapes[] = {{13, 300, 700}, {13, 10, 784}, {13, 70, 1100}};
-    for (size_t v = 0; v < 3; v++) {
-        if (!lm__gemm_force(VARIANTS[v])) continue;
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
         for (int k = 0; k < 6; k++) {
             gcase c = make_case(NN, shapes[k / 2], 1);
             lm_epilogue ep = {c.bias, k % 2 ? LM_SIGMOID : LM_RELU};
@@ -272,7 +274,7 @@ static void test_gemm_rows_consistent(void)
             free_case(&c);
         }
     }
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
 }
 
 /* Tiny shapes (the tutorial's 3-4-1 net) take lean dot-product loops
@@ -281,8 +283,8 @@ static void test_gemm_tiny_bits(void)
 {
     static const gshape tiny[] = {{4, 4, 3}, {4, 1, 4}, {3, 4, 4}, {4, 4, 1}, {1, 1, 1},
                                   {5, 7, 3}, {2, 9, 13}, {7, 1, 9}, {3, 5, 0}, {1, 31, 16}};
-    for (size_t v = 0; v < 3; v++) {
-        if (!lm__gemm_force(VARIANTS[v])) continue;
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
         for (size_t s = 0; s < sizeof tiny / sizeof tiny[0]; s++) {
             for (int op = NN; op <= NT; op++) {
                 for (int pad = 0; pad <= 1; pad++) {
@@ -304,7 +306,7 @@ static void test_gemm_tiny_bits(void)
             }
         }
     }
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
 }
 
 /* Few rows read B in place, many rows pack it: the rows of a small GEMM
@@ -317,8 +319,8 @@ static void test_gemm_direct_b_matches_packed(void)
     static const int rows[] = {64, 9, 17, 128};
     lm_pool *pool;
     CHECK_OK(lm_pool_new(&pool, 2));
-    for (size_t v = 0; v < 3; v++) {
-        if (!lm__gemm_force(VARIANTS[v])) continue;
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
         for (size_t s = 0; s < sizeof big / sizeof big[0]; s++) {
             for (int op = NN; op <= TN; op++) {
                 gcase c = make_case((op_t)op, big[s], (int)(s % 2));
@@ -349,7 +351,7 @@ static void test_gemm_direct_b_matches_packed(void)
             }
         }
     }
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
     lm_pool_free(pool);
 }
 
@@ -380,8 +382,8 @@ static void test_gemm_sparse_a_same_bits(void)
     CHECK_OK(lm_pool_new(&pools[2], 2));
     CHECK_OK(lm_pool_new(&pools[3], 3));
     long skipped0 = lm__gemm_sparse_skipped();
-    for (size_t v = 0; v < 3; v++) {
-        if (!lm__gemm_force(VARIANTS[v])) continue;
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             for (int op = NN; op <= TN; op++) {
                 gcase c = make_case((op_t)op, shapes[s], (int)(s % 2));
@@ -404,9 +406,11 @@ static void test_gemm_sparse_a_same_bits(void)
             }
         }
     }
-    if (lm__gemm_force("avx512")) CHECK(lm__gemm_sparse_skipped() > skipped0);
+    /* the variants that skip: avx512, neon */
+    if (lm__variant_force("avx512") || lm__variant_force("neon"))
+        CHECK(lm__gemm_sparse_skipped() > skipped0);
     lm__gemm_sparse_a(1);
-    lm__gemm_force(NULL);
+    lm__variant_force(NULL);
     lm_pool_free(pools[2]);
     lm_pool_free(pools[3]);
 }
@@ -415,14 +419,103 @@ static void test_gemm_variant_choice(void)
 {
     const char *v = lm_gemm_variant();
     CHECKF(!strcmp(v, "ref") || !strcmp(v, "avx2") || !strcmp(v, "avx512") ||
-               !strcmp(v, "blas"),
+               !strcmp(v, "neon") || !strcmp(v, "blas"),
            "unknown variant %s", v);
-    CHECK(!lm__gemm_force("no-such-variant"));
-    CHECK(lm__gemm_force("ref"));
+    CHECK(!lm__variant_force("no-such-variant"));
+    CHECK(lm__variant_force("ref"));
     CHECK(!strcmp(lm_gemm_variant(), "ref"));
-    CHECK(lm__gemm_force(NULL));
-    CHECK(!strcmp(lm_gemm_variant(), v) || getenv("LAMINA_GEMM"));
+    CHECK(lm__variant_force(NULL));
+    CHECK(!strcmp(lm_gemm_variant(), v)); /* back to the first choice */
     printf("# gemm variant: %s\n", lm_gemm_variant());
+}
+
+/* What every FMA variant (avx2, avx512, neon) computes, element by
+ * element, from C's fmaf (correctly rounded on every platform): a chain
+ * of one fused multiply-add per k from zero, in k order; an NN product
+ * with KC_MAX < K <= 2 KS_MAX (gemm.c: 256, 512) in two such chains
+ * split where gemm.c splits it, then added; then bias and relu. So the
+ * three give the same bits as each other, on any machine: x86 and ARM
+ * agree (the portable "ref" variant multiplies and adds separately and
+ * differs in the last bits). */
+static float fma_chain(const gcase *c, int i, int j, int k0, int k1)
+{
+    float s = 0.0f;
+    for (int k = k0; k < k1; k++) s = fmaf(a_at(c, i, k), b_at(c, k, j), s);
+    return s;
+}
+
+static void test_gemm_fma_variants_bits(void)
+{
+    /* one K block, two slices (NN), four blocks; a few rows (AVX-512's
+     * row path), narrow and ragged outputs */
+    static const gshape shapes[] = {{37, 45, 200}, {20, 33, 700}, {9, 70, 1100},
+                                    {3, 300, 300}, {1, 10, 784},  {64, 10, 128}};
+    static const char *const fma_variants[] = {"avx2", "avx512", "neon"};
+    lm_pool *pool;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    int ran = 0;
+    for (int v = 0; v < 3; v++) {
+        if (!lm__variant_force(fma_variants[v])) continue;
+        ran++;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int op = NN; op <= NT; op++) {
+                gcase c = make_case((op_t)op, shapes[s], (int)(s % 2));
+                lm_epilogue ep = {c.bias, LM_RELU};
+                float *got = new_c(&c);
+                run_fast(&c, got, op == NN ? &ep : NULL, s % 2 ? pool : NULL);
+                int ks = op == NN && c.K > 256 && c.K <= 1024 ? ((c.K + 1) / 2 + 7) & ~7 : 0;
+                int bad = 0;
+                for (int i = 0; i < c.M && !bad; i++)
+                    for (int j = 0; j < c.N && !bad; j++) {
+                        float want = ks ? fma_chain(&c, i, j, 0, ks) + fma_chain(&c, i, j, ks, c.K)
+                                        : fma_chain(&c, i, j, 0, c.K);
+                        if (op == NN) {
+                            want += c.bias[j];
+                            want = want > 0.0f ? want : 0.0f;
+                        }
+                        float g = got[(size_t)i * c.ldc + j];
+                        if (memcmp(&g, &want, sizeof g)) {
+                            CHECKF(0, "%s %s %dx%dx%d: C[%d][%d] = %.9g, fmaf chain %.9g",
+                                   fma_variants[v], OP_NAMES[op], c.M, c.N, c.K, i, j, g, want);
+                            bad = 1;
+                        }
+                    }
+                free(got);
+                free_case(&c);
+            }
+        }
+    }
+    lm__variant_force(NULL);
+    lm_pool_free(pool);
+    if (!ran) printf("# test_gemm_fma_variants_bits: no FMA variant here\n");
+}
+
+/* One selector for every kernel family: LAMINA_ISA names the variant
+ * (LAMINA_GEMM is the older name, LAMINA_ISA wins), one this CPU or build
+ * lacks gives the best there is, and a forced variant is every family's. */
+static void test_variant_selector(void)
+{
+    const lm__variant *best = lm__variant_pick(NULL, NULL);
+    CHECK(best && lm__variant_pick("", "") == best);
+    CHECK(!strcmp(lm__variant_pick("ref", NULL)->name, "ref"));
+    CHECK(!strcmp(lm__variant_pick(NULL, "ref")->name, "ref"));
+    CHECK(!strcmp(lm__variant_pick("ref", "no-such")->name, "ref"));
+    CHECK(lm__variant_pick("no-such", "ref") == best); /* LAMINA_ISA wins, even unknown */
+    CHECK(lm__variant_pick("no-such", NULL) == best);
+    for (size_t v = 1; v < N_VARIANTS; v++) {
+        const lm__variant *p = lm__variant_pick(VARIANTS[v], NULL);
+        if (lm__variant_has(VARIANTS[v])) CHECKF(!strcmp(p->name, VARIANTS[v]), "%s", VARIANTS[v]);
+        else CHECKF(p == best, "%s is not here: the best, not %s", VARIANTS[v], p->name);
+    }
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
+        const lm__variant *now = lm__variant_now();
+        CHECKF(!strcmp(lm_gemm_variant(), VARIANTS[v]) && !strcmp(now->vec->name, VARIANTS[v]) &&
+                   now->small == !strcmp(VARIANTS[v], "avx512"),
+               "forced %s: gemm %s, vec %s, small %d", VARIANTS[v], lm_gemm_variant(),
+               now->vec->name, now->small);
+    }
+    lm__variant_force(NULL);
 }
 
 /* ------------------------------------------------------------- pool */
@@ -498,15 +591,18 @@ static void test_vec_all_finite(void)
 int main(void)
 {
     RUN(test_gemm_variant_choice);
+    RUN(test_variant_selector);
     RUN(test_gemm_ref);
     RUN(test_gemm_avx2);
     RUN(test_gemm_avx512);
+    RUN(test_gemm_neon);
     RUN(test_gemm_k0);
     RUN(test_gemm_thread_determinism);
     RUN(test_gemm_rows_consistent);
     RUN(test_gemm_tiny_bits);
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
+    RUN(test_gemm_fma_variants_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
     RUN(test_vec_all_finite);

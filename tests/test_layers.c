@@ -4,6 +4,15 @@
 #include "harness.h"
 
 #include <lamina.h>
+#include <stddef.h>
+
+/* Layer i's description (kind zero-filled on failure). */
+static lm_layer_desc desc(const lm_net *net, int i)
+{
+    lm_layer_desc d = {.size = sizeof d};
+    CHECK_OK(lm_net_layer_desc(net, i, &d));
+    return d;
+}
 
 static void kind_names(void)
 {
@@ -28,9 +37,19 @@ static void input_shape(void)
     CHECK_OK(lm_net_add_dense(net, 10, LM_SOFTMAX, LM_BIAS));
     lm_layer_info li;
     CHECK_OK(lm_net_layer(net, 0, &li));
-    CHECK(li.kind == LM_LAYER_DENSE && li.in_c == 1 && li.in_h == 28 && li.in_w == 28);
-    CHECK(li.out_c == 10 && li.out_h == 1 && li.out_w == 1 && li.n_in == 784 && li.n_out == 10);
-    CHECK(li.n_params == 7850 && li.w_offset == 0 && li.b_offset == 7840);
+    lm_layer_desc d = desc(net, 0);
+    CHECK(d.kind == LM_LAYER_DENSE && d.in_c == 1 && d.in_h == 28 && d.in_w == 28 && d.units == 10);
+    CHECK(d.out_c == 10 && d.out_h == 1 && d.out_w == 1 && li.n_in == 784 && li.n_out == 10);
+    CHECK(d.n_params == 7850 && d.p_offset == 0 && li.w_offset == 0 && li.b_offset == 7840);
+    /* a caller compiled with a shorter layout gets its fields only */
+    lm_layer_desc small;
+    memset(&small, 0x5a, sizeof small);
+    small.size = offsetof(lm_layer_desc, in_c);
+    CHECK_OK(lm_net_layer_desc(net, 0, &small));
+    CHECK(small.size == offsetof(lm_layer_desc, in_c) && small.kind == LM_LAYER_DENSE && small.in_c == 0x5a5a5a5a);
+    small.size = 4;
+    CHECK(lm_net_layer_desc(net, 0, &small) == LM_EINVAL && strstr(lm_errmsg(), "size"));
+    CHECK(lm_net_layer_desc(net, 1, &d) == LM_EINVAL);
     /* too late once a layer is there */
     CHECK(lm_net_set_input_shape(net, 784, 1, 1) == LM_EINVAL && strstr(lm_errmsg(), "before"));
     lm_net_free(net);
@@ -45,9 +64,11 @@ static void dense_info_offsets(void)
     lm_layer_info a, b;
     CHECK_OK(lm_net_layer(net, 0, &a));
     CHECK_OK(lm_net_layer(net, 1, &b));
-    CHECK(a.w_offset == 0 && a.b_offset == (size_t)-1 && a.n_params == 12 && !a.has_bias);
-    CHECK(a.in_c == 3 && a.in_h == 1 && a.out_c == 4);
-    CHECK(b.w_offset == 12 && b.b_offset == 20 && b.n_params == 10 && b.in_c == 4 && b.out_c == 2);
+    lm_layer_desc da = desc(net, 0), db = desc(net, 1);
+    CHECK(a.w_offset == 0 && a.b_offset == (size_t)-1 && da.n_params == 12 && !a.has_bias && !da.has_bias);
+    CHECK(da.in_c == 3 && da.in_h == 1 && da.out_c == 4);
+    CHECK(b.w_offset == 12 && b.b_offset == 20 && db.p_offset == 12 && db.n_params == 10 && db.in_c == 4 &&
+          db.out_c == 2 && db.act == LM_RELU);
     CHECK(lm_net_n_params(net) == 22);
     lm_net_free(net);
 }
@@ -90,8 +111,7 @@ static void clone_through_table(void)
     CHECK_OK(lm_net_init(a, LM_INIT_XAVIER, &rng));
     CHECK_OK(lm_net_clone(&b, a));
     if (!b) return;
-    lm_layer_info x;
-    CHECK_OK(lm_net_layer(b, 0, &x));
+    lm_layer_desc x = desc(b, 0);
     CHECK(x.in_c == 2 && x.in_h == 1 && x.in_w == 3);
     float in[12] = {1, -2, 3, 0.5f, 0, 1, 2, 2, -1, 0, 3, 1}, ya[6], yb[6];
     CHECK_OK(lm_net_predict(a, in, 2, ya));
@@ -195,9 +215,9 @@ static void grad_batchnorm(void)
     CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
     CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
     CHECK_OK(lm_net_add_dense(net, 2, LM_SIGMOID, LM_BIAS));
-    lm_layer_info li;
-    CHECK_OK(lm_net_layer(net, 0, &li));
+    lm_layer_desc li = desc(net, 0);
     CHECK(li.kind == LM_LAYER_BATCHNORM && li.n_params == 6 && li.out_c == 3 && li.out_h == 2 && li.out_w == 2);
+    CHECK(li.n_state == 6 && li.s_offset == 0 && desc(net, 1).s_offset == 6 && li.momentum == 0.1f);
     CHECK(lm_net_n_state(net) == 12);
     nz = fd_check(net, 3, 52, "spatial batchnorm");
     CHECKF(nz < 0 || nz > 20, "only %d clearly non-zero gradients", nz);
@@ -371,8 +391,7 @@ static void v1_file_loads(void)
     CHECK_OK(lm_net_load(&net, path));
     if (!net) return;
     CHECK(lm_net_n_layers(net) == 3 && lm_net_n_in(net) == 2 && lm_net_n_out(net) == 3);
-    lm_layer_info li;
-    CHECK_OK(lm_net_layer(net, 1, &li));
+    lm_layer_desc li = desc(net, 1);
     CHECK(li.kind == LM_LAYER_DENSE && li.act == LM_RELU && !li.has_bias && li.in_c == 6 && li.out_c == 5);
     size_t la, lb;
     unsigned char *a = slurp(path, &la), *b = NULL;
@@ -418,11 +437,11 @@ static void v2_round_trip(void)
     CHECK(memcmp(lm_net_params(a), lm_net_params(b), lm_net_n_params(a) * sizeof(float)) == 0);
     CHECK(memcmp(lm_net_state(a), lm_net_state(b), 6 * sizeof(float)) == 0);
     for (int l = 0; l < 4; l++) {
-        lm_layer_info x, y;
-        CHECK_OK(lm_net_layer(a, l, &x));
-        CHECK_OK(lm_net_layer(b, l, &y));
-        CHECK(x.kind == y.kind && x.n_in == y.n_in && x.n_out == y.n_out && x.in_c == y.in_c && x.in_h == y.in_h &&
-              x.out_w == y.out_w && x.act == y.act && x.has_bias == y.has_bias && x.n_params == y.n_params);
+        lm_layer_desc x = desc(a, l), y = desc(b, l);
+        CHECK(x.kind == y.kind && x.act == y.act && x.has_bias == y.has_bias && x.in_c == y.in_c && x.in_h == y.in_h &&
+              x.in_w == y.in_w && x.out_c == y.out_c && x.out_h == y.out_h && x.out_w == y.out_w && x.units == y.units &&
+              x.rate == y.rate && x.momentum == y.momentum && x.eps == y.eps && x.p_offset == y.p_offset &&
+              x.n_params == y.n_params && x.s_offset == y.s_offset && x.n_state == y.n_state);
     }
     float x[24], ya[6], yb[6];
     for (int i = 0; i < 24; i++) x[i] = (float)(i % 7) - 3;
@@ -556,6 +575,39 @@ static void ws_other_kinds_refused(void)
     lm_net_free(b);
 }
 
+/* IDX images keep their shape through lm_idx_read and lm_data_split; a
+ * view built by hand has none. */
+static void idx_shape(void)
+{
+    const char *pi = "/tmp/lamina_test_layers_i.idx", *pl = "/tmp/lamina_test_layers_l.idx";
+    unsigned char img[16 + 4 * 12], lab[8 + 4];
+    memset(img, 0, sizeof img);
+    memset(lab, 0, sizeof lab);
+    img[2] = 0x08, img[3] = 3, img[7] = 4, img[11] = 3, img[15] = 4; /* u8, 4 x 3 x 4 */
+    for (int i = 0; i < 48; i++) img[16 + i] = (unsigned char)(i * 5);
+    lab[2] = 0x08, lab[3] = 1, lab[7] = 4;
+    for (int i = 0; i < 4; i++) lab[8 + i] = (unsigned char)(i % 2);
+    FILE *f = fopen(pi, "wb");
+    if (f) fwrite(img, 1, sizeof img, f), fclose(f);
+    f = fopen(pl, "wb");
+    if (f) fwrite(lab, 1, sizeof lab, f), fclose(f);
+    lm_data d = {0}, a = {0}, b = {0};
+    CHECK_OK(lm_idx_read(&d, pi, pl));
+    int c = 0, h = 0, w = 0;
+    CHECK(lm_data_shape(&d, &c, &h, &w) == 1 && c == 1 && h == 3 && w == 4 && d.nx == 12);
+    lm_rng rng = lm_rng_seed(1);
+    CHECK_OK(lm_data_split(&d, 0.5f, &rng, &a, &b));
+    c = h = w = 0;
+    CHECK(lm_data_shape(&a, &c, &h, &w) == 1 && c == 1 && h == 3 && w == 4);
+    lm_data view = {.n = 4, .nx = 12, .x_type = LM_U8, .x = d.x, .labels = d.labels, .n_classes = 2};
+    CHECK(lm_data_shape(&view, &c, &h, &w) == 0 && lm_data_shape(NULL, NULL, NULL, NULL) == 0);
+    lm_data_free(&a);
+    lm_data_free(&b);
+    lm_data_free(&d);
+    remove(pi);
+    remove(pl);
+}
+
 int main(void)
 {
     RUN(kind_names);
@@ -573,5 +625,6 @@ int main(void)
     RUN(bad_specs_named);
     RUN(checkpoint_keeps_state);
     RUN(ws_other_kinds_refused);
+    RUN(idx_shape);
     TEST_MAIN_END();
 }

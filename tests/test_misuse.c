@@ -57,6 +57,18 @@ static void every_function_refuses_null(void)
     CHECK(lm_rng_next(NULL) == 0 && lm_rng_uniform(NULL) == 0.0f && lm_rng_normal(NULL) == 0.0f);
     CHECK(lm_rng_below(NULL, 5) == 0 && lm_rng_below(&rng, 0) == 0);
     CHECK(lm_act_from_name(NULL) == -1 && lm_loss_from_name(NULL) == -1);
+    CHECK(lm_optim_from_name(NULL) == -1 && lm_init_from_name(NULL) == -1);
+    CHECK(lm_lr_schedule_from_name(NULL) == -1);
+    /* the functions without a pointer argument: a value out of range */
+    CHECK(!strcmp(lm_act_name(LM_ACT_COUNT), "?") && !strcmp(lm_loss_name(-1), "?"));
+    CHECK(!strcmp(lm_optim_name(LM_OPTIM_COUNT), "?") && !strcmp(lm_init_name(LM_INIT_COUNT), "?"));
+    CHECK(!strcmp(lm_lr_schedule_name(LM_LR_COUNT), "?") && !strcmp(lm_status_name(99), "LM_E?"));
+    CHECK(lm_version() && lm_errmsg() && lm_rng_seed(0).s[0] == lm_rng_seed(0).s[0]);
+    uint64_t limit = lm_alloc_limit();
+    lm_set_alloc_limit(limit);
+    CHECK(lm_alloc_limit() == limit);
+    EXPECT_NULL(lm_fit_opts_init(NULL, sizeof o), "lm_fit_opts_init", "o");
+    EXPECT_NULL(lm_csv_opts_init(NULL, sizeof(lm_csv_opts)), "lm_csv_opts_init", "o");
 
     /* net */
     EXPECT_NULL(lm_net_new(NULL, 3), "lm_net_new", "out");
@@ -73,6 +85,20 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_net_layer(NULL, 0, &info), "lm_net_layer", "net");
     EXPECT_NULL(lm_net_layer(net, 0, NULL), "lm_net_layer", "info");
     CHECK(lm_net_params(NULL) == NULL && lm_net_params_const(NULL) == NULL && lm_net_grads(NULL) == NULL);
+    /* the layer kinds (issue 12) */
+    lm_layer_desc desc = {.size = sizeof desc};
+    EXPECT_NULL(lm_net_layer_desc(NULL, 0, &desc), "lm_net_layer_desc", "net");
+    EXPECT_NULL(lm_net_layer_desc(net, 0, NULL), "lm_net_layer_desc", "d");
+    EXPECT_NULL(lm_net_set_input_shape(NULL, 1, 1, 2), "lm_net_set_input_shape", "net");
+    EXPECT_NULL(lm_net_add_conv2d(NULL, 1, 1, 1, 1, 0, LM_RELU, LM_BIAS), "lm_net_add_conv2d", "net");
+    EXPECT_NULL(lm_net_add_maxpool2d(NULL, 2, 2), "lm_net_add_maxpool2d", "net");
+    EXPECT_NULL(lm_net_add_avgpool2d(NULL, 2, 2), "lm_net_add_avgpool2d", "net");
+    EXPECT_NULL(lm_net_add_global_avgpool(NULL), "lm_net_add_global_avgpool", "net");
+    EXPECT_NULL(lm_net_add_dropout(NULL, 0.5f), "lm_net_add_dropout", "net");
+    EXPECT_NULL(lm_net_add_batchnorm(NULL, 0.1f, 1e-5f), "lm_net_add_batchnorm", "net");
+    CHECK(lm_net_n_state(NULL) == 0 && lm_net_state(NULL) == NULL);
+    CHECK(!strcmp(lm_layer_kind_name(LM_LAYER_KIND_COUNT), "?"));
+    CHECK(lm_data_shape(NULL, NULL, NULL, NULL) == 0);
     EXPECT_NULL(lm_net_set_norm(NULL, mean, scale), "lm_net_set_norm", "net");
     CHECK(lm_net_set_norm(net, NULL, scale) == LM_EINVAL && lm_net_set_norm(net, mean, NULL) == LM_EINVAL);
     CHECK(lm_net_get_norm(NULL, mean, scale) == 0);
@@ -91,6 +117,15 @@ static void every_function_refuses_null(void)
     lm_net_meta_at(net, 0, NULL, NULL);
     EXPECT_NULL(lm_net_set_threads(NULL, 1), "lm_net_set_threads", "net");
     CHECK(lm_net_threads(NULL) == 0);
+    /* target standardisation: both NULL clears it, one NULL is refused */
+    EXPECT_NULL(lm_net_set_target_norm(NULL, mean, scale), "lm_net_set_target_norm", "net");
+    EXPECT_NULL(lm_net_set_target_norm(net, NULL, scale), "lm_net_set_target_norm", "mean");
+    EXPECT_NULL(lm_net_set_target_norm(net, mean, NULL), "lm_net_set_target_norm", "std");
+    CHECK(lm_net_get_target_norm(NULL, mean, scale) == 0);
+    CHECK_OK(lm_net_set_target_norm(net, mean, scale));
+    CHECK(lm_net_get_target_norm(net, NULL, NULL) == 1); /* outputs optional */
+    CHECK_OK(lm_net_set_target_norm(net, NULL, NULL));
+    CHECK(lm_net_get_target_norm(net, mean, scale) == 0);
     EXPECT_NULL(lm_net_predict(NULL, x, 4, y), "lm_net_predict", "net");
     EXPECT_NULL(lm_net_predict(net, NULL, 4, y), "lm_net_predict", "x");
     EXPECT_NULL(lm_net_predict(net, x, 4, NULL), "lm_net_predict", "y");
@@ -109,6 +144,11 @@ static void every_function_refuses_null(void)
     lm_csv_opts co = lm_csv_defaults();
     EXPECT_NULL(lm_csv_read(NULL, "no.csv", &co), "lm_csv_read", "out");
     EXPECT_NULL(lm_csv_read(&a, NULL, &co), "lm_csv_read", "path");
+    EXPECT_NULL(lm_csv_read_mem(NULL, "mem", "a,b\n1,2\n", 8, &co), "lm_csv_read_mem", "out");
+    EXPECT_NULL(lm_csv_read_mem(&a, NULL, "a,b\n1,2\n", 8, &co), "lm_csv_read_mem", "name");
+    EXPECT_NULL(lm_csv_read_mem(&a, "mem", NULL, 8, &co), "lm_csv_read_mem", "text");
+    CHECK(lm_data_target_name(NULL, 0) == NULL);
+    CHECK(lm_data_target_name(&d, 0) == NULL); /* a caller's view has no names */
     EXPECT_NULL(lm_idx_read(NULL, "no.idx", NULL), "lm_idx_read", "out");
     EXPECT_NULL(lm_idx_read(&a, NULL, NULL), "lm_idx_read", "images");
     EXPECT_NULL(lm_data_norm_stats(NULL, mean, scale), "lm_data_norm_stats", "d");
@@ -135,8 +175,19 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_train_epoch(t, NULL, NULL), "lm_train_epoch", "d");
     CHECK_OK(lm_train_epoch(t, &d, NULL)); /* info optional */
     CHECK(lm_train_epochs_done(NULL) == 0 && lm_train_steps(NULL) == 0);
+    lm_epoch_info ei;
+    CHECK(lm_train_should_stop(NULL) == 0 && lm_train_best(NULL, &ei) == 0);
+    CHECK(lm_train_restore_best(NULL) == 0);
+    CHECK(lm_train_best(t, NULL) == 0); /* info optional */
     EXPECT_NULL(lm_train_save(NULL, path), "lm_train_save", "t");
     EXPECT_NULL(lm_train_save(t, NULL), "lm_train_save", "path");
+    int has = 1, ep = 1;
+    uint64_t steps = 1;
+    EXPECT_NULL(lm_train_state_info(NULL, &has, &ep, &steps), "lm_train_state_info", "path");
+    EXPECT_NULL(lm_train_state_info(path, NULL, &ep, &steps), "lm_train_state_info", "has_state");
+    CHECK_OK(lm_train_save(t, path));
+    CHECK_OK(lm_train_state_info(path, &has, NULL, NULL)); /* counts optional */
+    CHECK(has == 1);
     EXPECT_NULL(lm_train_resume(NULL, path), "lm_train_resume", "t");
     EXPECT_NULL(lm_train_resume(t, NULL), "lm_train_resume", "path");
     EXPECT_NULL(lm_evaluate(NULL, &d, LM_LOSS_CE, &loss, NULL), "lm_evaluate", "net");

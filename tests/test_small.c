@@ -6,14 +6,13 @@
  * one and several blocks), every activation, loss, optimizer and bias
  * setting (the fused path forced on for every batch size). Nets that are
  * not small, and other kernel variants, must not take it. Where the
- * AVX-512 kernels are not in use (no AVX-512, or LAMINA_GEMM=avx2|ref)
+ * AVX-512 kernels are not in use (no AVX-512, or LAMINA_ISA=avx2|ref)
  * there is nothing to compare: the cases then only check that the path
  * stays off. */
 #include "harness.h"
 
 #include "internal.h"
-#include "kernels/gemm_impl.h"
-#include "kernels/vec_impl.h"
+#include "kernels/cpu.h"
 
 #include <lamina.h>
 
@@ -52,7 +51,7 @@ typedef struct outcome {
 
 static int fused_available(void)
 {
-    return !strcmp(lm_gemm_variant(), "avx512") && lm__vec_current() == &lm__vec_avx512;
+    return lm__variant_now()->small;
 }
 
 static lm_net *make_net(const net_spec *ns, uint64_t seed)
@@ -315,17 +314,13 @@ static void general_path_kept(void)
     lm_net *net = make_net(&ns, 3);
     lm_ws *ws;
     CHECK_OK(lm_ws_new(&ws, net, 4));
-    CHECK(lm__small_net(net) && (ws->small != NULL) == (lm__small_built && lm__cpu_has("avx512")));
+    CHECK(lm__small_net(net) && (ws->small != NULL) == (lm__small_built && lm__variant_has("avx512")));
     CHECK(lm__small_use(net, ws, 1) == fused_available());
-    static const char *const others[] = {"avx2", "ref"};
-    for (int v = 0; v < 2; v++) {
-        if (!lm__gemm_force(others[v])) continue;
-        CHECKF(!lm__small_use(net, ws, 1), "fused path on with the %s GEMM", others[v]);
-        lm__gemm_force(NULL);
-    }
-    if (lm__vec_force("ref")) {
-        CHECK(!lm__small_use(net, ws, 1));
-        lm__vec_force(NULL);
+    static const char *const others[] = {"avx2", "neon", "ref"};
+    for (int v = 0; v < 3; v++) {
+        if (!lm__variant_force(others[v])) continue;
+        CHECKF(!lm__small_use(net, ws, 1), "fused path on with the %s kernels", others[v]);
+        lm__variant_force(NULL);
     }
     lm__small_enable(LM_SMALL_OFF);
     CHECK(!lm__small_use(net, ws, 1));

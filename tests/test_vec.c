@@ -3,26 +3,28 @@
  * the special values; every other SIMD kernel against the portable
  * reference, bit for bit, at lengths that exercise the masked tails. */
 #include "harness.h"
-#include "kernels/vec_impl.h"
+#include "kernels/cpu.h"
 
 #include <float.h>
 #include <stdint.h>
 
 /* Whether the tests may use SIMD variant name: this CPU and build have it
- * and LAMINA_GEMM does not pin another one. */
+ * and LAMINA_ISA (or LAMINA_GEMM) does not pin another one. */
 static int simd_usable(const char *name)
 {
-    int ok = !th_variant_pinned_away(name) && lm__vec_force(name);
-    lm__vec_force(NULL);
+    int ok = !th_variant_pinned_away(name) && lm__variant_force(name);
+    lm__variant_force(NULL);
     return ok;
 }
 
 /* The SIMD variants the tests may use here; each test runs on all. */
-static int simd_variants(const lm__vec_impl *out[2])
+static int simd_variants(const lm__vec_impl *out[3])
 {
+    static const char *const names[] = {"avx2", "avx512", "neon"};
     int n = 0;
-    if (simd_usable("avx2")) out[n++] = &lm__vec_avx2;
-    if (simd_usable("avx512")) out[n++] = &lm__vec_avx512;
+    for (int i = 0; i < 3; i++)
+        if (simd_usable(names[i]) && lm__variant_force(names[i])) out[n++] = lm__variant_now()->vec;
+    lm__variant_force(NULL);
     return n;
 }
 
@@ -30,9 +32,9 @@ static int simd_variants(const lm__vec_impl *out[2])
  * none, the case has nothing to compare and skips. */
 #define FOR_EACH_SIMD(body)                                                             \
     do {                                                                                \
-        const lm__vec_impl *vs_[2];                                                     \
+        const lm__vec_impl *vs_[3];                                                     \
         int nv_ = simd_variants(vs_);                                                   \
-        if (nv_ == 0) SKIP("no SIMD variant to check on this CPU (or LAMINA_GEMM pins ref)"); \
+        if (nv_ == 0) SKIP("no SIMD variant to check on this CPU (or LAMINA_ISA pins ref)"); \
         for (int i_ = 0; i_ < nv_; i_++) body(vs_[i_]);                                 \
     } while (0)
 
@@ -266,20 +268,98 @@ static void update_matches_reference(void) { FOR_EACH_SIMD(update_matches_refere
 /* vec_avx2.c claims the AVX-512 variant's exp bits, denormals included. */
 static void avx2_exp_matches_avx512(void)
 {
-    if (!lm__vec_avx2.name || !lm__vec_avx512.name || !simd_usable("avx512") || !simd_usable("avx2"))
-        SKIP("needs both the AVX2 and the AVX-512 variant");
+    const lm__vec_impl *avx2 = NULL, *avx512 = NULL;
+    if (simd_usable("avx2") && lm__variant_force("avx2")) avx2 = lm__variant_now()->vec;
+    if (simd_usable("avx512") && lm__variant_force("avx512")) avx512 = lm__variant_now()->vec;
+    lm__variant_force(NULL);
+    if (!avx2 || !avx512) SKIP("needs both the AVX2 and the AVX-512 variant");
     enum { N = 4096 };
     static float a[N], b[N];
     for (int pass = 0; pass < 64; pass++) {
         for (int i = 0; i < N; i++) a[i] = b[i] = -105.0f + 195.0f * (float)(pass * N + i) / (64.0f * N);
-        lm__vec_avx2.exp(a, N);
-        lm__vec_avx512.exp(b, N);
+        avx2->exp(a, N);
+        avx512->exp(b, N);
         CHECKF(memcmp(a, b, sizeof a) == 0, "pass %d: exp differs", pass);
-        lm__vec_avx2.act(LM_TANH, a, N);
-        lm__vec_avx512.act(LM_TANH, b, N);
+        avx2->act(LM_TANH, a, N);
+        avx512->act(LM_TANH, b, N);
         CHECKF(memcmp(a, b, sizeof a) == 0, "pass %d: tanh differs", pass);
     }
 }
+
+/* The SIMD exp, sigmoid and tanh (vec_avx2.c, simd_avx512.h,
+ * vec_neon.c) written out in scalar C: fmaf for each fused step (one
+ * rounding, as VFMADD and FMLA), nearbyintf for the rounding to nearest
+ * even, 2^n as two exact power-of-two products. Every SIMD variant must
+ * give these bits, so x86 and ARM give the same ones. */
+static float pow2i(int n) /* 2^n for a normal power */
+{
+    uint32_t u = (uint32_t)(n + 127) << 23;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static float exp_model(float x)
+{
+    if (isnan(x)) return x;
+    x = x < 89.0f ? x : 89.0f;
+    x = x > -104.0f ? x : -104.0f;
+    float n = nearbyintf(x * EXP_LOG2E);
+    float r = fmaf(-n, EXP_LN2_HI, x);
+    r = fmaf(-n, EXP_LN2_LO, r);
+    float r2 = r * r, r4 = r2 * r2;
+    float s01 = fmaf(r, 0.5f, 1.0f), s23 = fmaf(r, 1.0f / 24, 1.0f / 6);
+    float s45 = fmaf(r, 1.0f / 720, 1.0f / 120), s46 = fmaf(r2, 1.0f / 5040, s45);
+    float s03 = fmaf(s23, r2, s01);
+    float p = fmaf(fmaf(s46, r4, s03), r, 1.0f);
+    int ni = (int)n, n1 = ni >> 1;
+    return p * pow2i(n1) * pow2i(ni - n1);
+}
+
+static float sigmoid_model(float x)
+{
+    float e = exp_model(0.0f - fabsf(x));
+    return (x < 0.0f ? e : 1.0f) / (1.0f + e);
+}
+
+static float tanh_model(float x)
+{
+    float ax = fabsf(x), x2 = x * x;
+    float p = fmaf(TANH_P4, x2, TANH_P3);
+    p = fmaf(p, x2, TANH_P2);
+    p = fmaf(p, x2, TANH_P1);
+    p = fmaf(p, x2, TANH_P0);
+    float t = ax < TANH_SMALL ? fmaf(x2 * x, p, x) : 1.0f - 2.0f / (exp_model(ax + ax) + 1.0f);
+    return isnan(t) ? t : copysignf(fabsf(t), x);
+}
+
+static void simd_bits_match_model_on(const lm__vec_impl *v)
+{
+    enum { N = 4099 };
+    static float x[N], y[N];
+    for (int pass = 0; pass < 40; pass++) {
+        for (int i = 0; i < N; i++) x[i] = -106.0f + 198.0f * (float)(pass * N + i) / (40.0f * N);
+        if (pass == 0) {
+            x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = 0.0f, x[4] = -0.0f, x[5] = 1e-30f;
+            x[6] = -87.5f, x[7] = -103.97f, x[8] = 0.625f, x[9] = -0.625f, x[10] = 9.0f;
+        }
+        for (int f = 0; f < 3; f++) {
+            memcpy(y, x, sizeof y);
+            if (f == 0) v->exp(y, N);
+            else v->act(f == 1 ? LM_SIGMOID : LM_TANH, y, N);
+            for (int i = 0; i < N; i++) {
+                float want = f == 0 ? exp_model(x[i]) : f == 1 ? sigmoid_model(x[i]) : tanh_model(x[i]);
+                if (memcmp(&want, &y[i], sizeof want) && !(isnan(want) && isnan(y[i]))) {
+                    CHECKF(0, "[%s] %s(%.9g) = %.9g, the model %.9g", v->name,
+                           f == 0 ? "exp" : f == 1 ? "sigmoid" : "tanh", x[i], y[i], want);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+static void simd_bits_match_model(void) { FOR_EACH_SIMD(simd_bits_match_model_on); }
 
 /* The portable update must flag a non-finite result too. */
 static void reference_update_flags_overflow(void)
@@ -299,5 +379,6 @@ int main(void)
     RUN(update_matches_reference);
     RUN(reference_update_flags_overflow);
     RUN(avx2_exp_matches_avx512);
+    RUN(simd_bits_match_model);
     TEST_MAIN_END();
 }

@@ -11,15 +11,13 @@ OUT=build-tsan
 CFLAGS="-std=c11 -g -O1 -pthread -fsanitize=thread -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L"
 mkdir -p "$OUT/obj" || exit 2
 rm -f "$OUT"/obj/*.o
+arch=$(sh mk/isa.sh arch $CC)
 objs=""
 for src in src/*.c src/*/*.c; do
     [ -f "$src" ] || continue
     obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
-    isa=""
-    case $src in
-    *_avx2.c) isa="-mavx2 -mfma" ;;
-    *_avx512.c) isa="-mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma" ;;
-    esac
+    # the target's variant files only, with their flags (mk/isa.sh)
+    isa=$(sh mk/isa.sh file "$src" "$arch") || continue
     # shellcheck disable=SC2086
     $CC $CFLAGS $isa -c "$src" -o "$obj" || { echo "FAIL tsan: cannot compile $src"; exit 1; }
     objs="$objs $obj"

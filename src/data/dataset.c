@@ -17,6 +17,7 @@ typedef struct lm__data_owned {
     void *x, *labels, *y, *class_names, *feature_names;
     char **target_names; /* (n_targets) or NULL: the reader's target columns */
     int n_targets;
+    int c, h, w; /* the rows' shape, or 0s: flat (lm_data_shape) */
 } lm__data_owned;
 
 /* Frees the blocks a reader built into d but has not adopted yet (an error
@@ -45,8 +46,28 @@ lm_status lm__data_adopt(lm_data *d)
     o->feature_names = d->feature_names;
     o->target_names = NULL;
     o->n_targets = 0;
+    o->c = o->h = o->w = 0;
     d->owned_ = o;
     return LM_OK;
+}
+
+void lm__data_set_shape(lm_data *d, int c, int h, int w)
+{
+    lm__data_owned *o = d->owned_;
+    if (!o || c < 1 || h < 1 || w < 1 || (long long)c * h * w != d->nx) return;
+    o->c = c;
+    o->h = h;
+    o->w = w;
+}
+
+int lm_data_shape(const lm_data *d, int *c, int *h, int *w)
+{
+    const lm__data_owned *o = d ? d->owned_ : NULL;
+    if (!o || !o->c || (long long)o->c * o->h * o->w != d->nx) return 0;
+    if (c) *c = o->c;
+    if (h) *h = o->h;
+    if (w) *w = o->w;
+    return 1;
 }
 
 void lm__data_set_target_names(lm_data *d, char **names, int n)
@@ -182,7 +203,7 @@ lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
 static lm_status take_rows(const lm_data *d, const size_t *perm, size_t n, lm_data *out)
 {
     lm_data r = {.n = n, .nx = d->nx, .x_type = d->x_type, .n_classes = d->n_classes,
-                 .ny = d->y ? d->ny : 0, .c = d->c, .h = d->h, .w = d->w};
+                 .ny = d->y ? d->ny : 0};
     size_t row_bytes = (size_t)d->nx * x_elem_size(d->x_type);
     lm_status st = LM_ENOMEM;
     memset(out, 0, sizeof *out);
@@ -215,7 +236,11 @@ static lm_status take_rows(const lm_data *d, const size_t *perm, size_t n, lm_da
     if (names_copy(d->class_names, d->n_classes, &r.class_names) != LM_OK) goto fail;
     if (names_copy(d->feature_names, d->nx, &r.feature_names) != LM_OK) goto fail;
     st = lm__data_adopt(&r);
-    if (st == LM_OK) *out = r;
+    if (st == LM_OK) {
+        int c, h, w;
+        if (lm_data_shape(d, &c, &h, &w)) lm__data_set_shape(&r, c, h, w);
+        *out = r;
+    }
     return st;
 fail:
     lm__data_discard(&r);

@@ -362,7 +362,7 @@ static lm_status read_labels(idx_src *s, const idx_head *h, lm_data *d)
 }
 
 static lm_status idx_read(lm_data *d, idx_src *si, idx_src *sl, const char *images,
-                          const char *labels)
+                          const char *labels, int shape[3])
 {
     idx_head hi, hl;
     lm_status st = open_head(si, images, &hi);
@@ -384,11 +384,12 @@ static lm_status idx_read(lm_data *d, idx_src *si, idx_src *sl, const char *imag
     }
     d->n = hi.dims[0];
     d->nx = (int)nx;
-    /* images keep their shape: rows (H, W) of C values each, channels-last */
+    /* images keep their shape: rows (H, W) of C values each, channels-last
+     * (recorded once the data set is adopted) */
     if (hi.ndims == 3 || hi.ndims == 4) {
-        d->c = hi.ndims == 4 ? (int)hi.dims[3] : 1;
-        d->h = (int)hi.dims[1];
-        d->w = (int)hi.dims[2];
+        shape[0] = hi.ndims == 4 ? (int)hi.dims[3] : 1;
+        shape[1] = (int)hi.dims[1];
+        shape[2] = (int)hi.dims[2];
     }
     if ((st = read_images(si, &hi, d)) != LM_OK) return st;
     if (labels) st = read_labels(sl, &hl, d);
@@ -402,7 +403,8 @@ lm_status lm_idx_read(lm_data *out, const char *images, const char *labels)
     memset(out, 0, sizeof *out);
     idx_src si = {0}, sl = {0};
     lm_data d = {0};
-    lm_status st = idx_read(&d, &si, &sl, images, labels);
+    int shape[3] = {0, 0, 0};
+    lm_status st = idx_read(&d, &si, &sl, images, labels, shape);
     src_close(&si);
     src_close(&sl);
     if (st != LM_OK) {
@@ -410,6 +412,7 @@ lm_status lm_idx_read(lm_data *out, const char *images, const char *labels)
         return st;
     }
     if ((st = lm__data_adopt(&d)) != LM_OK) return st;
+    if (shape[0]) lm__data_set_shape(&d, shape[0], shape[1], shape[2]);
     *out = d;
     return LM_OK;
 }

@@ -10,6 +10,7 @@
  * same way however they were computed. So the bits never depend on the
  * thread count.
  */
+#include "cpu.h"
 #include "gemm_impl.h"
 
 #include <pthread.h>
@@ -71,60 +72,14 @@ typedef lm__gemm_op gemm_op;
 
 /* ----------------------------------------------------- variant choice */
 
-static const lm__gemm_impl ref_impl = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+/* The portable GEMM (no micro-kernel: the reference loops) and the BLAS
+ * one; which runs is cpu.c's choice. */
+const lm__gemm_impl lm__gemm_ref = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #ifdef LM_USE_CBLAS
-static const lm__gemm_impl blas_impl = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_blas = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif
 
-static _Atomic(const lm__gemm_impl *) g_impl; /* NULL until first use */
-
-/* Whether this CPU has name's instruction set and this build its kernels. */
-static int cpu_has(const char *name)
-{
-    if (!strcmp(name, "avx512")) return lm__gemm_avx512.kern && lm__cpu_has("avx512");
-    if (!strcmp(name, "avx2")) return lm__gemm_avx2.kern && lm__cpu_has("avx2");
-    return 0;
-}
-
-/* The implementation called name, if this CPU and build have it. */
-static const lm__gemm_impl *impl_named(const char *name)
-{
-    if (!name || !*name || !strcmp(name, "auto")) {
-#ifdef LM_USE_CBLAS
-        return &blas_impl;
-#endif
-        if (cpu_has("avx512")) return &lm__gemm_avx512;
-        if (cpu_has("avx2")) return &lm__gemm_avx2;
-        return &ref_impl;
-    }
-    if (!strcmp(name, "ref")) return &ref_impl;
-#ifdef LM_USE_CBLAS
-    if (!strcmp(name, "blas")) return &blas_impl;
-#endif
-    if (!strcmp(name, "avx512") && cpu_has("avx512")) return &lm__gemm_avx512;
-    if (!strcmp(name, "avx2") && cpu_has("avx2")) return &lm__gemm_avx2;
-    return NULL;
-}
-
-static const lm__gemm_impl *current_impl(void)
-{
-    const lm__gemm_impl *p = atomic_load_explicit(&g_impl, memory_order_acquire);
-    if (p) return p;
-    /* LAMINA_GEMM=ref|avx2|avx512 lets a benchmark pin a variant. */
-    p = impl_named(getenv("LAMINA_GEMM"));
-    if (!p) p = impl_named(NULL);
-    const lm__gemm_impl *expected = NULL;
-    if (!atomic_compare_exchange_strong(&g_impl, &expected, p)) p = expected;
-    return p;
-}
-
-int lm__gemm_force(const char *name)
-{
-    const lm__gemm_impl *p = impl_named(name);
-    if (!p) return 0;
-    atomic_store_explicit(&g_impl, p, memory_order_release);
-    return 1;
-}
+static inline const lm__gemm_impl *current_impl(void) { return lm__variant_now()->gemm; }
 
 const char *lm_gemm_variant(void) { return current_impl()->name; }
 
@@ -171,16 +126,10 @@ void lm__gemm_thread_release(void)
 
 /* --------------------------------------------------------- vector ops */
 
-static atomic_int g_finite_simd = -1; /* -1 until checked */
-
 int lm_vec_all_finite(const float *x, size_t n)
 {
-    int simd = atomic_load_explicit(&g_finite_simd, memory_order_relaxed);
-    if (simd < 0) {
-        simd = cpu_has("avx512");
-        atomic_store_explicit(&g_finite_simd, simd, memory_order_relaxed);
-    }
-    if (simd) return lm__all_finite_avx512(x, n);
+    int (*simd)(const float *, size_t) = lm__variant_now()->all_finite;
+    if (simd) return simd(x, n);
     /* exponent bits all ones means NaN or Inf; 8 lanes keep it parallel */
     uint32_t bad[8] = {0};
     size_t i = 0;
@@ -659,7 +608,7 @@ void lm_gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, in
     if (M <= 0 || N <= 0) return;
     const lm__gemm_impl *impl = current_impl();
 #ifdef LM_USE_CBLAS
-    if (impl == &blas_impl) {
+    if (impl == &lm__gemm_blas) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb,
                     0.0f, C, ldc);
         blas_epilogue(M, N, C, ldc, ep);
@@ -698,7 +647,7 @@ void lm_gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, in
     if (M <= 0 || N <= 0) return;
     const lm__gemm_impl *impl = current_impl();
 #ifdef LM_USE_CBLAS
-    if (impl == &blas_impl) {
+    if (impl == &lm__gemm_blas) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb,
                     0.0f, C, ldc);
         return;
@@ -724,7 +673,7 @@ void lm_gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, in
     if (M <= 0 || N <= 0) return;
     const lm__gemm_impl *impl = current_impl();
 #ifdef LM_USE_CBLAS
-    if (impl == &blas_impl) {
+    if (impl == &lm__gemm_blas) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, B, ldb,
                     0.0f, C, ldc);
         return;

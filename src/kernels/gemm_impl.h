@@ -1,5 +1,5 @@
 /* gemm_impl.h - what the GEMM driver (gemm.c) shares with its SIMD
- * micro-kernels (gemm_avx2.c, gemm_avx512.c) and with the kernel tests.
+ * micro-kernels (gemm_avx2.c, gemm_avx512.c, gemm_neon.c) and with the kernel tests.
  * Internal: never included by users.
  *
  * Packed layouts (BLIS style):
@@ -67,7 +67,7 @@ typedef void (*lm__ukernel_idx)(int kc, const int *kidx, const float *pa, int sa
                                 int accumulate, int last, const float *bias, lm_act act);
 
 typedef struct lm__gemm_impl {
-    const char *name; /* "avx2", "avx512" */
+    const char *name; /* "ref", "avx2", "avx512", "neon", "blas" */
     int mr, nr;       /* tile shape of the micro-kernel */
     lm__ukernel kern;
     lm__pack_a_fn pack_a; /* NULL: the portable packing in gemm.c */
@@ -84,16 +84,12 @@ typedef struct lm__gemm_impl {
     int (*nonzero_steps)(const float *a, int sa, int kc, int *out);
 } lm__gemm_impl;
 
-/* The micro-kernels, each compiled for its ISA; only call them when the
- * CPU has it (lm__gemm_force checks). */
+/* The micro-kernels, each compiled for its ISA (only the target
+ * architecture's files are built, mk/isa.sh); only call them when the CPU
+ * has it (cpu.c checks). */
 extern const lm__gemm_impl lm__gemm_avx2;
 extern const lm__gemm_impl lm__gemm_avx512;
-
-/* Selects the variant used by lm_gemm_* from now on: "ref", "avx2",
- * "avx512", or NULL/"auto" for the best this CPU has. Returns 0 if the CPU
- * (or the build, for "blas") lacks it, leaving the choice unchanged. For
- * tests and benchmarks; not thread-safe against concurrent GEMMs. */
-int lm__gemm_force(const char *name);
+extern const lm__gemm_impl lm__gemm_neon;
 
 /* Turns the skipping of A's all-zero k steps on (the default) or off; for
  * tests comparing the two paths' bits. Not thread-safe against running

@@ -29,7 +29,9 @@ int lm_cpu_count(void);
 void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx);
 
 /* Whether this CPU has the instruction set "avx512" (F, VL, BW, DQ and
- * FMA, what the AVX-512 kernels are compiled for) or "avx2" (with FMA). */
+ * FMA, what the AVX-512 kernels are compiled for), "avx2" (with FMA) or
+ * "neon" (aarch64's Advanced SIMD). Which variant runs is cpu.c's choice
+ * (cpu.h). */
 int lm__cpu_has(const char *isa);
 
 /* Memory for buffers the kernels stream through every step (parameters,
@@ -89,8 +91,8 @@ void lm_gemm_nt_ref(int M, int N, int K, const float *A, int lda, const float *B
 
 /* ------------------------------------------------------ elementwise */
 
-/* Vectorised where the CPU allows (AVX-512), chosen at run time like the
- * GEMM. Each element is computed on its own, so results never depend on
+/* Vectorised where the CPU allows (AVX2, AVX-512, NEON), chosen at run
+ * time like the GEMM. Each element is computed on its own, so results never depend on
  * how threads split an array. The SIMD exp behind sigmoid, tanh and
  * softmax is within 2 ulp of the correctly rounded value (the portable
  * one uses libm). */
@@ -133,9 +135,10 @@ int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float 
 /* Whether all n values are finite (no NaN or Inf), vectorised. */
 int lm_vec_all_finite(const float *x, size_t n);
 
-/* The GEMM variant in use ("ref", "avx2", "avx512", "blas"). The
- * environment variable LAMINA_GEMM=ref|avx2|avx512 forces one, for the
- * elementwise kernels too (for tests and benchmarks). */
+/* The GEMM variant in use ("ref", "avx2", "avx512", "neon", "blas"). The
+ * environment variable LAMINA_ISA=ref|avx2|avx512|neon (LAMINA_GEMM is
+ * its older name) forces one for every kernel family (cpu.c), for tests
+ * and benchmarks. */
 const char *lm_gemm_variant(void);
 
 #endif

@@ -384,19 +384,7 @@ void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
 const int lm__small_built = 1;
 
 #else
-/* Built without AVX-512 flags: the general path always. */
-const int lm__small_built = 0;
-lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
-{
-    (void)net, (void)pad, (void)rows;
-    return NULL;
-}
-void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
-{
-    (void)net, (void)ws, (void)n, (void)skip_last_act;
-}
-void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
-{
-    (void)net, (void)ws, (void)n, (void)last_is_preact;
-}
+/* mk/isa.sh gives every *_avx512.c its flags; elsewhere than x86 the
+ * file is not built and small.c says the path is absent. */
+#error "small_avx512.c needs the AVX-512 flags of mk/isa.sh"
 #endif

@@ -1,7 +1,8 @@
 /* vec.c - the elementwise kernels: activations and their gradients, exp,
  * column sums, batch loading, optimizer updates. The portable versions
- * here are the reference; a SIMD variant (vec_avx512.c, vec_avx2.c) is
- * chosen once at run time when the CPU has it. */
+ * here are the reference; a SIMD variant (vec_avx512.c, vec_avx2.c,
+ * vec_neon.c) is chosen once at run time when the CPU has it (cpu.c). */
+#include "cpu.h"
 #include "vec_impl.h"
 
 #include <math.h>
@@ -118,62 +119,10 @@ static int update_ref(const lm_update *u, size_t n, float *p, const float *g, fl
 const lm__vec_impl lm__vec_ref = {"ref",       act_ref,      act_grad_ref, exp_ref,
                                   colsum_ref,  norm_u8_ref,  norm_f32_ref, update_ref};
 
-/* ----------------------------------------------------- variant choice */
-
-static _Atomic(const lm__vec_impl *) g_vec; /* NULL until first use */
-
-/* Whether this CPU has isa's instruction set and this build its kernels. */
-static int cpu_has(const char *isa)
-{
-    if (!strcmp(isa, "avx512")) return lm__vec_avx512.name && lm__cpu_has("avx512");
-    if (!strcmp(isa, "avx2")) return lm__vec_avx2.name && lm__cpu_has("avx2");
-    return 0;
-}
-
-/* The variant called name (NULL or "auto": the best this CPU has), or
- * NULL if this CPU or build lacks it. */
-static const lm__vec_impl *vec_named(const char *name)
-{
-    if (!name || !*name || !strcmp(name, "auto")) {
-        if (cpu_has("avx512")) return &lm__vec_avx512;
-        if (cpu_has("avx2")) return &lm__vec_avx2;
-        return &lm__vec_ref;
-    }
-    if (!strcmp(name, "ref")) return &lm__vec_ref;
-    if (!strcmp(name, "avx2")) return cpu_has("avx2") ? &lm__vec_avx2 : NULL;
-    if (!strcmp(name, "avx512")) return cpu_has("avx512") ? &lm__vec_avx512 : NULL;
-    return NULL;
-}
-
-/* The first use: the variant LAMINA_GEMM names, or the best one here. */
-static const lm__vec_impl *vec_choose(void)
-{
-    const lm__vec_impl *p;
-    /* LAMINA_GEMM=ref|avx2|avx512 pins these kernels too (tests, benchmarks) */
-    p = vec_named(getenv("LAMINA_GEMM"));
-    if (!p) p = vec_named(NULL);
-    const lm__vec_impl *expected = NULL;
-    if (!atomic_compare_exchange_strong(&g_vec, &expected, p)) p = expected;
-    return p;
-}
-
-/* Static, so the wrappers below inline it: a tiny net calls them a few
- * times a step, and -fPIC keeps a call to an exported function a call. */
-static inline const lm__vec_impl *current(void)
-{
-    const lm__vec_impl *p = atomic_load_explicit(&g_vec, memory_order_acquire);
-    return p ? p : vec_choose();
-}
-
-const lm__vec_impl *lm__vec_current(void) { return current(); }
-
-int lm__vec_force(const char *name)
-{
-    const lm__vec_impl *p = vec_named(name);
-    if (!p) return 0;
-    atomic_store_explicit(&g_vec, p, memory_order_release);
-    return 1;
-}
+/* The variant in use is cpu.c's choice (cpu.h). Static inline, so the
+ * wrappers below inline it: a tiny net calls them a few times a step,
+ * and -fPIC keeps a call to an exported function a call. */
+static inline const lm__vec_impl *current(void) { return lm__variant_now()->vec; }
 
 /* -------------------------------------------------------------- public */
 

@@ -1,5 +1,6 @@
 /* vec_impl.h - what vec.c (the portable elementwise kernels and the
- * run-time choice) shares with its SIMD bodies (vec_avx512.c) and the
+ * kernels) shares with its SIMD bodies (vec_avx2.c, vec_avx512.c,
+ * vec_neon.c), the variant choice (cpu.c) and the
  * kernel tests. Internal: never included by users. */
 #ifndef LM_VEC_IMPL_H
 #define LM_VEC_IMPL_H
@@ -9,7 +10,7 @@
 /* One variant of the elementwise kernels: every function has the meaning
  * of the lm_vec_* function of the same name in kernels.h. */
 typedef struct lm__vec_impl {
-    const char *name; /* "ref", "avx2", "avx512" */
+    const char *name; /* "ref", "avx2", "avx512", "neon" */
     void (*act)(lm_act act, float *x, size_t n);
     void (*act_grad)(lm_act act, const float *a, float *d, size_t n);
     void (*exp)(float *x, size_t n);
@@ -36,12 +37,10 @@ typedef struct lm__vec_impl {
 #define TANH_P0 (-3.333328664e-01f)
 
 extern const lm__vec_impl lm__vec_ref;
-extern const lm__vec_impl lm__vec_avx2;   /* name NULL when built without AVX2 */
-extern const lm__vec_impl lm__vec_avx512; /* name NULL when built without AVX-512 */
-
-/* The variant in use; lm__vec_force("ref"|"avx2"|"avx512"|NULL) picks
- * one (for tests; 0 if this CPU or build lacks it). */
-const lm__vec_impl *lm__vec_current(void);
-int lm__vec_force(const char *name);
+/* Only the target architecture's files are built (mk/isa.sh); a variant's
+ * name is NULL where its file was built without its ISA's flags. */
+extern const lm__vec_impl lm__vec_avx2;
+extern const lm__vec_impl lm__vec_avx512;
+extern const lm__vec_impl lm__vec_neon;
 
 #endif

@@ -14,7 +14,15 @@
  * (and of the gradient buffer, at the same offset); state that is not a
  * parameter (batch norm's running statistics) is one slice of the net's
  * flat state buffer, saved in model files and checkpoints but never seen
- * by the optimizer. */
+ * by the optimizer.
+ *
+ * Adding a kind (an embedding, a recurrent cell) touches: its file here
+ * with its row; one line in table.c and an extern below; an
+ * lm_layer_kind value and an lm_net_add_* function in lamina.h (net.c
+ * builds its lm__layer_cfg); its item in cli/spec.c's grammar; its record
+ * row in docs/FORMAT.md; its tests (a finite-difference check at least).
+ * net.c, train.c, optim.c and model_file.c do not change. A kind whose
+ * settings do not fit lm__layer_cfg adds fields there. */
 #ifndef LM_LAYER_H
 #define LM_LAYER_H
 

@@ -1,0 +1,55 @@
+/* cpu.h - the one CPU-variant selector (cpu.c): which variant of every
+ * kernel family runs. Internal: never included by users. */
+#ifndef LM_CPU_H
+#define LM_CPU_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "gemm_impl.h"
+#include "vec_impl.h"
+
+/* One variant: a member for each kernel family. The families are chosen
+ * together, never mixed: the fused small-net path reproduces the bits of
+ * the AVX-512 GEMM and elementwise kernels as a pair. */
+typedef struct lm__variant {
+    const char *name;          /* "ref", "avx2", "avx512", "neon", "blas" */
+    const lm__gemm_impl *gemm; /* the GEMM's micro-kernels; no kern: portable */
+    const lm__vec_impl *vec;   /* the elementwise kernels */
+    int small;                 /* the fused small-net path may run */
+    int (*all_finite)(const float *x, size_t n); /* NULL: the portable loop */
+} lm__variant;
+
+/* The variant in use: chosen at first use from the environment variable
+ * LAMINA_ISA=ref|avx2|avx512|neon (blas in a BLAS build; LAMINA_GEMM is
+ * its older name, read when LAMINA_ISA is unset) if this CPU and build
+ * have it, else the best they have. */
+extern _Atomic(const lm__variant *) lm__variant_cur;
+const lm__variant *lm__variant_init(void);
+static inline const lm__variant *lm__variant_now(void)
+{
+    const lm__variant *v = atomic_load_explicit(&lm__variant_cur, memory_order_acquire);
+    return v ? v : lm__variant_init();
+}
+
+/* Selects the variant called name for every family from now on; NULL or
+ * "auto" goes back to the choice at first use (LAMINA_ISA, or the best).
+ * Returns 0 if this CPU or build lacks it, leaving the choice unchanged.
+ * For tests and benchmarks; not thread-safe against running kernels. */
+int lm__variant_force(const char *name);
+
+/* The choice at first use given the values of LAMINA_ISA and LAMINA_GEMM
+ * (either may be NULL): the variant LAMINA_ISA names, else the one
+ * LAMINA_GEMM names, if this CPU and build have it; else the best here. */
+const lm__variant *lm__variant_pick(const char *isa, const char *gemm);
+
+/* Whether this CPU and build have the variant called name. */
+int lm__variant_has(const char *name);
+
+/* The portable GEMM (gemm.c) and, in a BLAS build, the BLAS one. */
+extern const lm__gemm_impl lm__gemm_ref;
+#ifdef LM_USE_CBLAS
+extern const lm__gemm_impl lm__gemm_blas;
+#endif
+
+#endif
