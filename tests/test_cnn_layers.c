@@ -138,7 +138,7 @@ static void grad_every_kind(void)
     for (int i = 0; i < N_CASES; i++) grad_case(&CASES[i], 40 + (uint64_t)i);
 }
 
-/* Shapes and parameter counts as lm_net_layer reports them. */
+/* Shapes and parameter counts as lm_net_layer_desc reports them. */
 static void shapes_reported(void)
 {
     lm_net *net;
@@ -158,8 +158,8 @@ static void shapes_reported(void)
                            {8, 3, 3, 4608, 64, 7, 7},     {8, 2, 2, 0, 8, 3, 3},
                            {8, 1, 1, 0, 8, 2, 2},         {10, 1, 1, 90, 8, 1, 1}};
     for (int l = 0; l < 8; l++) {
-        lm_layer_info li;
-        CHECK_OK(lm_net_layer(net, l, &li));
+        lm_layer_desc li = {.size = sizeof li};
+        CHECK_OK(lm_net_layer_desc(net, l, &li));
         CHECKF(li.out_c == want[l][0] && li.out_h == want[l][1] && li.out_w == want[l][2] &&
                    li.n_params == (size_t)want[l][3] && li.in_c == want[l][4] &&
                    li.in_h == want[l][5] && li.in_w == want[l][6],
@@ -321,11 +321,13 @@ static void model_file_round_trip(void)
     }
     CHECK(lm_net_n_layers(b) == 7 && lm_net_n_params(b) == lm_net_n_params(a));
     for (int l = 0; l < 7; l++) {
-        lm_layer_info x, y;
-        CHECK_OK(lm_net_layer(a, l, &x));
-        CHECK_OK(lm_net_layer(b, l, &y));
+        lm_layer_desc x = {.size = sizeof x}, y = {.size = sizeof y};
+        CHECK_OK(lm_net_layer_desc(a, l, &x));
+        CHECK_OK(lm_net_layer_desc(b, l, &y));
         CHECKF(x.kind == y.kind && x.out_c == y.out_c && x.out_h == y.out_h && x.out_w == y.out_w &&
-                   x.act == y.act && x.has_bias == y.has_bias && x.n_params == y.n_params,
+                   x.act == y.act && x.has_bias == y.has_bias && x.n_params == y.n_params &&
+                   x.units == y.units && x.kh == y.kh && x.kw == y.kw && x.stride == y.stride &&
+                   x.pad == y.pad,
                "layer %d differs after loading", l);
     }
     float x[3 * 144], ya[9], yb[9];
