@@ -667,20 +667,22 @@ static lm_status find_columns(const csv_job *j, const char *spec, const char *wh
     }
 }
 
-typedef struct name_ref {
+/* A piece of text (a column name, a class name) and where it came from:
+ * sorted in byte order, equal texts by index. */
+typedef struct text_ref {
     const char *s;
     size_t len;
-    int col;
-} name_ref;
+    int idx;
+} text_ref;
 
-static int cmp_name_ref(const void *a, const void *b)
+static int cmp_text_ref(const void *a, const void *b)
 {
-    const name_ref *x = a, *y = b;
+    const text_ref *x = a, *y = b;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->s, y->s, n);
     if (c) return c;
     if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return (x->col > y->col) - (x->col < y->col);
+    return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 /* Two feature columns with one name would be fed to the wrong inputs by
@@ -688,19 +690,19 @@ static int cmp_name_ref(const void *a, const void *b)
 static lm_status check_unique_features(const csv_job *j)
 {
     if (!j->header) return LM_OK;
-    name_ref *r = lm__alloc((size_t)j->nx, sizeof *r, "csv names");
+    text_ref *r = lm__alloc((size_t)j->nx, sizeof *r, "csv names");
     if (!r) return LM_ENOMEM;
     for (int k = 0; k < j->ncols; k++)
         if (j->role[k] >= 0)
-            r[j->role[k]] = (name_ref){j->names.v[k].s, j->names.v[k].len, k};
-    qsort(r, (size_t)j->nx, sizeof *r, cmp_name_ref);
+            r[j->role[k]] = (text_ref){j->names.v[k].s, j->names.v[k].len, k};
+    qsort(r, (size_t)j->nx, sizeof *r, cmp_text_ref);
     lm_status st = LM_OK;
     for (int k = 1; k < j->nx && st == LM_OK; k++)
         if (span_eq(r[k - 1].s, r[k - 1].len, r[k].s, r[k].len))
             st = lm__err(LM_EFORMAT,
                          "%s: columns %d and %d are both named '%.*s'; rename one or leave "
-                         "one out (--ignore %d)", j->path, r[k - 1].col, r[k].col,
-                         (int)(r[k].len > 40 ? 40 : r[k].len), r[k].s, r[k].col);
+                         "one out (--ignore %d)", j->path, r[k - 1].idx, r[k].idx,
+                         (int)(r[k].len > 40 ? 40 : r[k].len), r[k].s, r[k].idx);
     free(r);
     return st;
 }
@@ -783,20 +785,6 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
-typedef struct class_ref {
-    const char *s;
-    size_t len;
-    int old;
-} class_ref;
-
-static int cmp_class_ref(const void *a, const void *b)
-{
-    const class_ref *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
 /* Labels from text values; classes are numbered in byte order of their
  * names (sorted, as integer classes are), whatever order rows come in. */
 static lm_status classes_from_text(const char *path, const tgt_span *t, size_t n,
@@ -827,19 +815,19 @@ static lm_status classes_from_text(const char *path, const tgt_span *t, size_t n
     }
     size_t *len = lm__alloc((size_t)k, sizeof *len, "csv classes");
     const char **sp = lm__alloc((size_t)k, sizeof *sp, "csv classes");
-    class_ref *ord = lm__alloc((size_t)k, sizeof *ord, "csv classes");
+    text_ref *ord = lm__alloc((size_t)k, sizeof *ord, "csv classes");
     if (!len || !sp || !ord) {
         free(len);
         free(sp);
         free(ord);
         goto done;
     }
-    for (int c = 0; c < k; c++) ord[c] = (class_ref){t[first[c]].s, t[first[c]].len, c};
-    qsort(ord, (size_t)k, sizeof *ord, cmp_class_ref);
+    for (int c = 0; c < k; c++) ord[c] = (text_ref){t[first[c]].s, t[first[c]].len, c};
+    qsort(ord, (size_t)k, sizeof *ord, cmp_text_ref);
     for (int c = 0; c < k; c++) {
         sp[c] = ord[c].s;
         len[c] = ord[c].len;
-        tab[ord[c].old] = c; /* tab's first k slots now map old -> sorted */
+        tab[ord[c].idx] = c; /* tab's first k slots now map old -> sorted */
     }
     for (size_t r = 0; r < n; r++) labels[r] = tab[labels[r]];
     *names = lm__names_pack(k, sp, len);
