@@ -43,6 +43,9 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+/* `lamina export --format c` (export_c.c); argv as cmd_export got it. */
+int cli_export_c(int argc, char **argv);
 
 /* -------------------------------------------------------- layer spec */
 

@@ -13,6 +13,7 @@ static const struct {
     {"eval", cmd_eval, "loss and accuracy (or MSE and R^2) of a model on data"},
     {"predict", cmd_predict, "print a model's predictions for each row, as CSV"},
     {"info", cmd_info, "show a model's architecture, normalisation and metadata"},
+    {"export", cmd_export, "write a model as C source (--format c) for embedded targets"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -714,6 +714,31 @@ LM_API lm_status lm_net_load(lm_net **out, const char *path);
  * only read during the call, the new net is the caller's. Thread: any. */
 LM_API lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len);
 
+/* ---------------------------------------------------------- C export */
+
+/* lm_net_export_c flag: weights of dense and conv2d layers as int8 with a
+ * float scale per output channel (docs/EXPORT.md). */
+#define LM_EXPORT_INT8 1u
+
+/* Writes net as C99 source for targets without lamina: path (ending in
+ * ".c") and the header beside it (".h"), each atomically, declaring
+ * `void NAME_predict(const float *x, float *y)` (one row of raw inputs
+ * in, the outputs lm_net_predict gives out) and NAME_predict_ws with a
+ * caller's workspace of NAME_WORKSPACE_FLOATS floats (NAME upper-cased
+ * in macros). name: a C identifier of at most 40 characters. flags: 0 or
+ * LM_EXPORT_INT8. The generated code allocates nothing, has no mutable
+ * global and needs only libm. LM_EINVAL for a bad name or path, or a net
+ * with no layers or non-finite parameters; LM_EIO if a file cannot be
+ * written. Nothing is kept after the call. Thread: read-only (net). */
+LM_API lm_status lm_net_export_c(const lm_net *net, const char *path, const char *name,
+                                 unsigned flags);
+
+/* Replaces every dense and conv2d weight of net by its int8 round trip
+ * (q * scale, as LM_EXPORT_INT8 stores it), so that lm_net_predict and
+ * lm_evaluate show what the int8 export predicts (up to summation
+ * order). Biases, batch norm and normalisation stay. Thread: per object. */
+LM_API lm_status lm_net_quantize_int8(lm_net *net);
+
 #ifdef __cplusplus
 }
 #endif

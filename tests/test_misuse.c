@@ -211,6 +211,11 @@ static void every_function_refuses_null(void)
     CHECK(out == NULL);
     EXPECT_NULL(lm_net_load_mem(NULL, x, 8), "lm_net_load_mem", "out");
     EXPECT_NULL(lm_net_load_mem(&out, NULL, 8), "lm_net_load_mem", "buf");
+    /* C source export (issue 15) */
+    EXPECT_NULL(lm_net_export_c(NULL, "m.c", "m", 0), "lm_net_export_c", "net");
+    EXPECT_NULL(lm_net_export_c(net, NULL, "m", 0), "lm_net_export_c", "path");
+    EXPECT_NULL(lm_net_export_c(net, "m.c", NULL, 0), "lm_net_export_c", "name");
+    EXPECT_NULL(lm_net_quantize_int8(NULL), "lm_net_quantize_int8", "net");
 
     lm_ws_free(ws);
     lm_train_free(t);
