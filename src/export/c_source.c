@@ -195,29 +195,43 @@ enum {
  * size a model may have on the targets that run these. */
 static void put_helpers(sbuf *b, unsigned h)
 {
-    if (h & H_DENSE)
-        put(b, "/* y (n_out) = x (n_in) W + b, W (n_in, n_out) row-major. */\n"
-               "static void dense(const float *x, float *y, const float *w, const float *b,\n"
-               "                  long n_in, long n_out)\n{\n"
-               "    long i, j;\n"
+    /* dense: four input rows a step (fewer loads and stores of y per
+     * multiply-add), a step skipped when its four inputs are zero (relu
+     * outputs, image background); restrict lets compilers vectorise */
+    for (int quant = 0; quant < 2; quant++) {
+        if (!(h & (quant ? H_DENSE_Q : H_DENSE))) continue;
+        const char *t = quant ? "int8_t" : "float", *cv = quant ? "(float)" : "";
+        if (quant)
+            put(b, "/* dense with int8 weights: y[j] = s[j] * sum_i x[i] q[i][j] + b[j]. */\n"
+                   "static void dense_q(const float *restrict x, float *restrict y,\n"
+                   "                    const int8_t *restrict w, const float *restrict s,\n"
+                   "                    const float *restrict b, long n_in, long n_out)\n{\n");
+        else
+            put(b, "/* y (n_out) = x (n_in) W + b, W (n_in, n_out) row-major. */\n"
+                   "static void dense(const float *restrict x, float *restrict y,\n"
+                   "                  const float *restrict w, const float *restrict b, long n_in,\n"
+                   "                  long n_out)\n{\n");
+        put(b, "    long i, j, n4 = n_in - n_in %% 4;\n"
                "    for (j = 0; j < n_out; j++) y[j] = 0.0f;\n"
-               "    for (i = 0; i < n_in; i++) {\n"
-               "        const float xi = x[i], *wr = w + i * n_out;\n"
-               "        for (j = 0; j < n_out; j++) y[j] += xi * wr[j];\n"
+               "    for (i = 0; i < n4; i += 4) {\n"
+               "        const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];\n"
+               "        const %s *w0 = w + i * n_out, *w1 = w0 + n_out, *w2 = w1 + n_out,\n"
+               "                 *w3 = w2 + n_out;\n"
+               "        if (x0 == 0.0f && x1 == 0.0f && x2 == 0.0f && x3 == 0.0f) continue;\n"
+               "        for (j = 0; j < n_out; j++)\n"
+               "            y[j] += x0 * %sw0[j] + x1 * %sw1[j] + x2 * %sw2[j] + x3 * %sw3[j];\n"
                "    }\n"
-               "    if (b)\n        for (j = 0; j < n_out; j++) y[j] += b[j];\n}\n\n");
-    if (h & H_DENSE_Q)
-        put(b, "/* dense with int8 weights: y[j] = s[j] * sum_i x[i] q[i][j] + b[j]. */\n"
-               "static void dense_q(const float *x, float *y, const int8_t *q, const float *s,\n"
-               "                    const float *b, long n_in, long n_out)\n{\n"
-               "    long i, j;\n"
-               "    for (j = 0; j < n_out; j++) y[j] = 0.0f;\n"
-               "    for (i = 0; i < n_in; i++) {\n"
+               "    for (i = n4; i < n_in; i++) {\n"
                "        const float xi = x[i];\n"
-               "        const int8_t *qr = q + i * n_out;\n"
-               "        for (j = 0; j < n_out; j++) y[j] += xi * (float)qr[j];\n"
-               "    }\n"
-               "    for (j = 0; j < n_out; j++) y[j] = y[j] * s[j] + (b ? b[j] : 0.0f);\n}\n\n");
+               "        const %s *wr = w + i * n_out;\n"
+               "        for (j = 0; j < n_out; j++) y[j] += xi * %swr[j];\n"
+               "    }\n",
+            t, cv, cv, cv, cv, t, cv);
+        if (quant)
+            put(b, "    for (j = 0; j < n_out; j++) y[j] = y[j] * s[j] + (b ? b[j] : 0.0f);\n}\n\n");
+        else
+            put(b, "    if (b)\n        for (j = 0; j < n_out; j++) y[j] += b[j];\n}\n\n");
+    }
     if (h & (H_CONV | H_CONV_Q)) {
         put(b, "/* The geometry of a convolution or pooling sweep over a (h, w, c) input:\n"
                " * window kh x kw, stride, padding before (pt, pl), output (oh, ow). */\n"
@@ -231,8 +245,8 @@ static void put_helpers(sbuf *b, unsigned h)
         if (!(h & (quant ? H_CONV_Q : H_CONV))) continue;
         put(b, "/* y (oh, ow, f) = conv(x (h, w, c), W (kh, kw, c, f)) + b, zeros where the\n"
                " * window covers padding%s. */\n"
-               "static void %s(const float *x, float *y, const %s *w,%s const float *b, long f,\n"
-               "                   const struct geom *g)\n{\n"
+               "static void %s(const float *restrict x, float *restrict y, const %s *restrict w,\n"
+               "                   %sconst float *restrict b, long f, const struct geom *g)\n{\n"
                "    long oh, ow, kh, kw, c, j;\n"
                "    for (oh = 0; oh < g->oh; oh++)\n"
                "        for (ow = 0; ow < g->ow; ow++) {\n"
@@ -251,6 +265,7 @@ static void put_helpers(sbuf *b, unsigned h)
                "                    for (c = 0; c < g->c; c++) {\n"
                "                        const float xv = xp[c];\n"
                "                        const %s *wr = wp + c * f;\n"
+               "                        if (xv == 0.0f) continue;\n"
                "                        for (j = 0; j < f; j++) acc[j] += xv * %s;\n"
                "                    }\n"
                "                }\n"
@@ -259,7 +274,7 @@ static void put_helpers(sbuf *b, unsigned h)
                "        }\n}\n\n",
             quant ? "; int8 weights, each filter j scaled by s[j]" : "",
             quant ? "conv2d_q" : "conv2d", quant ? "int8_t" : "float",
-            quant ? " const float *s," : "", quant ? "int8_t" : "float",
+            quant ? "const float *restrict s, " : "", quant ? "int8_t" : "float",
             quant ? "int8_t" : "float", quant ? "(float)wr[j]" : "wr[j]",
             quant ? "for (j = 0; j < f; j++) acc[j] = acc[j] * s[j] + (b ? b[j] : 0.0f);"
                   : "if (b)\n                for (j = 0; j < f; j++) acc[j] += b[j];");
@@ -600,7 +615,9 @@ static void put_header(sbuf *b, const lm_net *net, const char *name, const char 
         " * %s_predict(x, y): x is one row of the model's %d inputs, raw (the input\n"
         " * normalisation lamina trained with is applied inside)",
         name, LM_VERSION_STRING, int8 ? " --int8" : "", name, net->n_in);
-    if (s.h > 1 || s.w > 1)
+    if ((s.h > 1 || s.w > 1) && s.c == 1)
+        put(b, ",\n * an image of (C, H, W) = (1, %d, %d), row by row: x[h * %d + w]", s.h, s.w, s.w);
+    else if (s.h > 1 || s.w > 1)
         put(b, ",\n * an image of shape (C, H, W) = (%d, %d, %d) stored channels-last:\n"
                " * x[(h * %d + w) * %d + c]", s.c, s.h, s.w, s.w, s.c);
     put(b,
