@@ -239,6 +239,7 @@ rss_row "numpy $NPV + OpenBLAS" "$L1" "$NP1"
 rss_row "FANN 2.2" "$L1" "$FN"
 
 # ------------------------------------------------------------- results
+BUILD="$BUILD" sh bench/export_c.sh >&2 || note "bench/export_c.sh (exported C latency) failed; bench/EXPORT_C.md is from an earlier run"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 {
     echo "# lamina benchmark results"
