@@ -195,89 +195,94 @@ enum {
  * size a model may have on the targets that run these. */
 static void put_helpers(sbuf *b, unsigned h)
 {
-    /* dense: four input rows a step (fewer loads and stores of y per
-     * multiply-add), a step skipped when its four inputs are zero (relu
-     * outputs, image background); restrict lets compilers vectorise */
+    /* The one inner kernel: acc (f) += x (n) W (n, f), four rows of W a
+     * step (a quarter of the loads and stores of acc per multiply-add),
+     * a step skipped when its four inputs are zero (relu outputs, image
+     * background); restrict lets compilers vectorise the j loop. Dense
+     * is one call; a convolution one call per kernel row, whose inputs
+     * (kw, c) lie contiguous in the channels-last image. The helpers are
+     * inline so that a build at -O2 specialises them for each call's
+     * sizes (measured with gcc 12 -O2: the Fashion CNN 600 -> 374 us a
+     * row, the MLP 21 -> 13 us). */
     for (int quant = 0; quant < 2; quant++) {
-        if (!(h & (quant ? H_DENSE_Q : H_DENSE))) continue;
+        if (!(h & (quant ? (H_DENSE_Q | H_CONV_Q) : (H_DENSE | H_CONV)))) continue;
         const char *t = quant ? "int8_t" : "float", *cv = quant ? "(float)" : "";
-        if (quant)
-            put(b, "/* dense with int8 weights: y[j] = s[j] * sum_i x[i] q[i][j] + b[j]. */\n"
-                   "static void dense_q(const float *restrict x, float *restrict y,\n"
-                   "                    const int8_t *restrict w, const float *restrict s,\n"
-                   "                    const float *restrict b, long n_in, long n_out)\n{\n");
-        else
-            put(b, "/* y (n_out) = x (n_in) W + b, W (n_in, n_out) row-major. */\n"
-                   "static void dense(const float *restrict x, float *restrict y,\n"
-                   "                  const float *restrict w, const float *restrict b, long n_in,\n"
-                   "                  long n_out)\n{\n");
-        put(b, "    long i, j, n4 = n_in - n_in %% 4;\n"
-               "    for (j = 0; j < n_out; j++) y[j] = 0.0f;\n"
+        const char *fn = quant ? "mac_rows_q" : "mac_rows";
+        put(b, "/* acc (f) += x (n) W (n, f)%s. */\n"
+               "static inline void %s(float *restrict acc, const float *restrict x,\n"
+               "                      const %s *restrict w, long n, long f)\n{\n"
+               "    long i, j, n4 = n - n %% 4;\n"
                "    for (i = 0; i < n4; i += 4) {\n"
                "        const float x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];\n"
-               "        const %s *w0 = w + i * n_out, *w1 = w0 + n_out, *w2 = w1 + n_out,\n"
-               "                 *w3 = w2 + n_out;\n"
+               "        const %s *w0 = w + i * f, *w1 = w0 + f, *w2 = w1 + f, *w3 = w2 + f;\n"
                "        if (x0 == 0.0f && x1 == 0.0f && x2 == 0.0f && x3 == 0.0f) continue;\n"
-               "        for (j = 0; j < n_out; j++)\n"
-               "            y[j] += x0 * %sw0[j] + x1 * %sw1[j] + x2 * %sw2[j] + x3 * %sw3[j];\n"
+               "        for (j = 0; j < f; j++)\n"
+               "            acc[j] += x0 * %sw0[j] + x1 * %sw1[j] + x2 * %sw2[j] + x3 * %sw3[j];\n"
                "    }\n"
-               "    for (i = n4; i < n_in; i++) {\n"
+               "    for (i = n4; i < n; i++) {\n"
                "        const float xi = x[i];\n"
-               "        const %s *wr = w + i * n_out;\n"
-               "        for (j = 0; j < n_out; j++) y[j] += xi * %swr[j];\n"
-               "    }\n",
-            t, cv, cv, cv, cv, t, cv);
-        if (quant)
-            put(b, "    for (j = 0; j < n_out; j++) y[j] = y[j] * s[j] + (b ? b[j] : 0.0f);\n}\n\n");
-        else
-            put(b, "    if (b)\n        for (j = 0; j < n_out; j++) y[j] += b[j];\n}\n\n");
+               "        const %s *wr = w + i * f;\n"
+               "        for (j = 0; j < f; j++) acc[j] += xi * %swr[j];\n"
+               "    }\n}\n\n",
+            quant ? ", W in int8 (unscaled)" : "", fn, t, t, cv, cv, cv, cv, t, cv);
     }
-    if (h & (H_CONV | H_CONV_Q)) {
+    /* the epilogue over o (f): the bias (float) or scale and bias (int8) */
+    static const char *const epi[2] = {
+        "if (b)\n%s    for (j = 0; j < f; j++) o[j] += b[j];\n",
+        "for (j = 0; j < f; j++) o[j] = o[j] * s[j] + (b ? b[j] : 0.0f);\n"};
+    if (h & H_DENSE) {
+        put(b, "/* y (f) = x (n) W + b, W (n, f) row-major. */\n"
+               "static inline void dense(const float *x, float *y, const float *w, const float *b,\n"
+               "                         long n, long f)\n{\n"
+               "    long j;\n"
+               "    float *const o = y;\n"
+               "    for (j = 0; j < f; j++) o[j] = 0.0f;\n"
+               "    mac_rows(o, x, w, n, f);\n    ");
+        put(b, epi[0], "    ");
+        put(b, "}\n\n");
+    }
+    if (h & H_DENSE_Q) {
+        put(b, "/* dense with int8 weights: y[j] = s[j] * sum_i x[i] q[i][j] + b[j]. */\n"
+               "static inline void dense_q(const float *x, float *y, const int8_t *w, const float *s,\n"
+               "                           const float *b, long n, long f)\n{\n"
+               "    long j;\n"
+               "    float *const o = y;\n"
+               "    for (j = 0; j < f; j++) o[j] = 0.0f;\n"
+               "    mac_rows_q(o, x, w, n, f);\n    ");
+        put(b, epi[1], "    ");
+        put(b, "}\n\n");
+    }
+    if (h & (H_CONV | H_CONV_Q | H_MAXPOOL | H_AVGPOOL))
         put(b, "/* The geometry of a convolution or pooling sweep over a (h, w, c) input:\n"
                " * window kh x kw, stride, padding before (pt, pl), output (oh, ow). */\n"
                "struct geom {\n    long h, w, c, kh, kw, stride, pt, pl, oh, ow;\n};\n\n");
-    } else if (h & (H_MAXPOOL | H_AVGPOOL)) {
-        put(b, "/* The geometry of a pooling sweep over a (h, w, c) input: window\n"
-               " * kh x kw, stride, output (oh, ow). */\n"
-               "struct geom {\n    long h, w, c, kh, kw, stride, pt, pl, oh, ow;\n};\n\n");
-    }
     for (int quant = 0; quant < 2; quant++) {
         if (!(h & (quant ? H_CONV_Q : H_CONV))) continue;
         put(b, "/* y (oh, ow, f) = conv(x (h, w, c), W (kh, kw, c, f)) + b, zeros where the\n"
                " * window covers padding%s. */\n"
-               "static void %s(const float *restrict x, float *restrict y, const %s *restrict w,\n"
-               "                   %sconst float *restrict b, long f, const struct geom *g)\n{\n"
-               "    long oh, ow, kh, kw, c, j;\n"
+               "static inline void %s(const float *x, float *y, const %s *w, %s\n"
+               "                          const float *b, long f, const struct geom *g)\n{\n"
+               "    long oh, ow, kh, j;\n"
                "    for (oh = 0; oh < g->oh; oh++)\n"
                "        for (ow = 0; ow < g->ow; ow++) {\n"
-               "            float *acc = y + (oh * g->ow + ow) * f;\n"
-               "            for (j = 0; j < f; j++) acc[j] = 0.0f;\n"
+               "            const long iw = ow * g->stride - g->pl;\n"
+               "            const long kw0 = iw < 0 ? -iw : 0;\n"
+               "            const long kw1 = iw + g->kw > g->w ? g->w - iw : g->kw;\n"
+               "            float *const o = y + (oh * g->ow + ow) * f;\n"
+               "            for (j = 0; j < f; j++) o[j] = 0.0f;\n"
                "            for (kh = 0; kh < g->kh; kh++) {\n"
-               "                long ih = oh * g->stride - g->pt + kh;\n"
+               "                const long ih = oh * g->stride - g->pt + kh;\n"
                "                if (ih < 0 || ih >= g->h) continue;\n"
-               "                for (kw = 0; kw < g->kw; kw++) {\n"
-               "                    long iw = ow * g->stride - g->pl + kw;\n"
-               "                    const float *xp;\n"
-               "                    const %s *wp;\n"
-               "                    if (iw < 0 || iw >= g->w) continue;\n"
-               "                    xp = x + (ih * g->w + iw) * g->c;\n"
-               "                    wp = w + (kh * g->kw + kw) * g->c * f;\n"
-               "                    for (c = 0; c < g->c; c++) {\n"
-               "                        const float xv = xp[c];\n"
-               "                        const %s *wr = wp + c * f;\n"
-               "                        if (xv == 0.0f) continue;\n"
-               "                        for (j = 0; j < f; j++) acc[j] += xv * %s;\n"
-               "                    }\n"
-               "                }\n"
+               "                %s(o, x + (ih * g->w + iw + kw0) * g->c,\n"
+               "                %*sw + (kh * g->kw + kw0) * g->c * f, (kw1 - kw0) * g->c, f);\n"
                "            }\n"
-               "            %s\n"
-               "        }\n}\n\n",
+               "            ",
             quant ? "; int8 weights, each filter j scaled by s[j]" : "",
             quant ? "conv2d_q" : "conv2d", quant ? "int8_t" : "float",
-            quant ? "const float *restrict s, " : "", quant ? "int8_t" : "float",
-            quant ? "int8_t" : "float", quant ? "(float)wr[j]" : "wr[j]",
-            quant ? "for (j = 0; j < f; j++) acc[j] = acc[j] * s[j] + (b ? b[j] : 0.0f);"
-                  : "if (b)\n                for (j = 0; j < f; j++) acc[j] += b[j];");
+            quant ? "const float *s," : "", quant ? "mac_rows_q" : "mac_rows",
+            quant ? 11 : 9, "");
+        put(b, epi[quant], "            ");
+        put(b, "        }\n}\n\n");
     }
     if (h & H_MAXPOOL)
         put(b, "/* y (oh, ow, c): the max of each window (the first maximum wins, NaN\n"
