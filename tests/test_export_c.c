@@ -1,0 +1,141 @@
+/* test_export_c.c - the library side of the C source export
+ * (lm_net_export_c, lm_net_quantize_int8): what it refuses, that a
+ * refused call writes nothing, the int8 round trip's scheme (per output
+ * channel, symmetric, max |w| kept exactly, zero channels stay zero), and
+ * that the header states the workspace the shapes need. Compiling and
+ * running the generated code is tests/cli/test_export_c.sh's part. */
+#include "harness.h"
+#include "lamina.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static lm_net *small_cnn(void)
+{
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(7);
+    if (lm_net_new(&net, 2 * 4 * 4) != LM_OK) return NULL;
+    lm_net_set_input_shape(net, 2, 4, 4);
+    lm_net_add_conv2d(net, 3, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS);
+    lm_net_add_maxpool2d(net, 2, 2);
+    lm_net_add_dense(net, 5, LM_SOFTMAX, LM_BIAS);
+    lm_net_init(net, LM_INIT_HE, &rng);
+    return net;
+}
+
+static int exists(const char *name)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static void refuses_bad_arguments(void)
+{
+    lm_net *net = small_cnn(), *empty;
+    char p[128];
+    CHECK(net != NULL);
+    snprintf(p, sizeof p, "%s/m.c", dir);
+    const char *bad[] = {"", "9lives", "_m", "my-model", "int", "while",
+                         "a_name_that_is_longer_than_forty_characters_x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lm_status st = lm_net_export_c(net, p, bad[i], 0);
+        CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "not a usable C name"), "name '%s': %s %s",
+               bad[i], lm_status_name(st), lm_errmsg());
+    }
+    snprintf(p, sizeof p, "%s/m.txt", dir);
+    CHECK(lm_net_export_c(net, p, "m", 0) == LM_EINVAL && strstr(lm_errmsg(), "ending in .c"));
+    snprintf(p, sizeof p, "%s/.c", dir);
+    CHECK(lm_net_export_c(net, p, "m", 0) == LM_EINVAL);
+    snprintf(p, sizeof p, "%s/m.c", dir);
+    CHECK(lm_net_export_c(net, p, "m", 2u) == LM_EINVAL && strstr(lm_errmsg(), "flags"));
+    /* a weight that is not finite never reaches a file */
+    float keep = lm_net_params(net)[3];
+    lm_net_params(net)[3] = NAN;
+    CHECK(lm_net_export_c(net, p, "m", 0) == LM_EINVAL && strstr(lm_errmsg(), "parameter 3"));
+    lm_net_params(net)[3] = keep;
+    CHECK_OK(lm_net_new(&empty, 3));
+    CHECK(lm_net_export_c(empty, p, "m", 0) == LM_EINVAL && strstr(lm_errmsg(), "no layers"));
+    CHECK(!exists("m.c") && !exists("m.h") && !exists("m.txt"));
+    /* an unwritable folder is LM_EIO and leaves nothing */
+    CHECK(lm_net_export_c(net, "/nonexistent-lamina-dir/m.c", "m", 0) == LM_EIO);
+    lm_net_free(empty);
+    lm_net_free(net);
+}
+
+static void writes_both_files(void)
+{
+    lm_net *net = small_cnn();
+    char p[128], buf[4096];
+    snprintf(p, sizeof p, "%s/cnn.c", dir);
+    CHECK_OK(lm_net_export_c(net, p, "cnn", LM_EXPORT_INT8));
+    CHECK(exists("cnn.c") && exists("cnn.h"));
+    snprintf(p, sizeof p, "%s/cnn.h", dir);
+    FILE *f = fopen(p, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f) fclose(f);
+    /* the conv writes (3, 4, 4) = 48 floats, the pool (3, 2, 2) = 12 into
+     * the input's buffer (32 floats): 48 + 32 */
+    CHECKF(strstr(buf, "#define CNN_WORKSPACE_FLOATS 80\n") && strstr(buf, "#define CNN_N_IN 32\n") &&
+               strstr(buf, "void cnn_predict(const float *x, float *y);") &&
+               strstr(buf, "void cnn_predict_ws(const float *x, float *y, float *ws);") &&
+               strstr(buf, "(320 bytes)"),
+           "header:\n%s", buf);
+    lm_net_free(net);
+}
+
+static void int8_round_trip(void)
+{
+    lm_net *net = small_cnn(), *q;
+    CHECK(net != NULL);
+    float *w = lm_net_params(net);
+    /* conv weights (3*3*2, 3): make filter 1 all zeros */
+    for (int i = 0; i < 18; i++) w[i * 3 + 1] = 0.0f;
+    CHECK_OK(lm_net_clone(&q, net));
+    CHECK_OK(lm_net_quantize_int8(q));
+    const float *a = lm_net_params_const(net), *b = lm_net_params_const(q);
+    lm_layer_desc d = {.size = sizeof d};
+    for (int l = 0; l < lm_net_n_layers(net); l++) {
+        CHECK_OK(lm_net_layer_desc(net, l, &d));
+        if (d.kind != LM_LAYER_CONV2D && d.kind != LM_LAYER_DENSE) continue;
+        int cols = d.units;
+        size_t rows = (d.n_params - (size_t)cols) / (size_t)cols;
+        for (int j = 0; j < cols; j++) {
+            float m = 0;
+            for (size_t i = 0; i < rows; i++) m = fmaxf(m, fabsf(a[d.p_offset + i * cols + j]));
+            float s = m / 127.0f;
+            for (size_t i = 0; i < rows; i++) {
+                float x = a[d.p_offset + i * cols + j], y = b[d.p_offset + i * cols + j];
+                float k = s > 0 ? roundf(x / s) : 0.0f;
+                CHECKF(y == k * s && fabsf(y - x) <= 0.5f * s * 1.0001f,
+                       "layer %d w[%zu][%d] %g -> %g (scale %g)", l, i, j, x, y, s);
+                if (fabsf(x) == m) CHECKF(fabsf(y) == 127.0f * s, "max of channel %d", j);
+            }
+            if (m == 0) CHECK(b[d.p_offset + j] == 0.0f);
+        }
+        /* biases untouched */
+        for (int j = 0; j < cols; j++)
+            CHECK(b[d.p_offset + rows * cols + j] == a[d.p_offset + rows * cols + j]);
+    }
+    lm_net_free(q);
+    lm_net_free(net);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/lm_export_c_XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    RUN(refuses_bad_arguments);
+    RUN(writes_both_files);
+    RUN(int8_round_trip);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    TEST_MAIN_END();
+}
