@@ -11,7 +11,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
     const char *about;
 } formats[] = {
-    {"c", cli_export_c, "C99 source and header for embedded targets (export_c.c)"},
+    {"c", cli_export_c, "C99 source and header for embedded targets (docs/EXPORT.md)"},
 };
 
 #define N_FORMATS (sizeof formats / sizeof formats[0])
