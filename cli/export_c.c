@@ -84,8 +84,10 @@ static int measure(lm_net *net, const cli_data *cd, int int8, int classes)
         if (int8)
             printf("accuracy int8:  %.4f (drop %.2f points)\n", a8, 100.0 * ((double)a32 - a8));
     } else {
-        printf("loss (%s) float: %.6g\n", lm_loss_name(loss), l32);
-        if (int8) printf("loss (%s) int8:  %.6g (%+.6g)\n", lm_loss_name(loss), l8, (double)l8 - l32);
+        const char *std = lm_net_get_target_norm(net, NULL, NULL) ? ", standardised targets" : "";
+        printf("loss (%s%s) float: %.6g\n", lm_loss_name(loss), std, l32);
+        if (int8)
+            printf("loss (%s%s) int8:  %.6g (%+.6g)\n", lm_loss_name(loss), std, l8, (double)l8 - l32);
     }
     return CLI_OK;
 }
@@ -149,8 +151,9 @@ int cli_export_c(int argc, char **argv)
      * (no layers, a weight that is not finite) */
     if (st) rc = cli_lib_err(st == LM_EINVAL ? CLI_EMODEL : CLI_EFAIL, st == LM_EINVAL ? pos[0] : out);
     if (!rc)
-        printf("wrote %s and %s: %s_predict, %d inputs -> %d outputs, %s weights\n", out, hdr, name,
-               lm_net_n_in(net), lm_net_n_out(net), int8 ? "int8" : "float");
+        printf("wrote %s and %s: %s_predict, %d input%s -> %d output%s, %s weights\n", out, hdr,
+               name, lm_net_n_in(net), lm_net_n_in(net) == 1 ? "" : "s", lm_net_n_out(net),
+               lm_net_n_out(net) == 1 ? "" : "s", int8 ? "int8" : "float");
     if (!rc && test) rc = measure(net, &cd, int8, classes);
     cli_data_free(&cd);
     lm_net_free(net);

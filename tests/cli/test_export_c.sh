@@ -126,6 +126,15 @@ tail -n +2 "$FIX/regress.csv" | cut -d, -f1-3 | "$TMP/drv_reg" >"$TMP/reg.c.out"
 d=$(maxdiff "$TMP/reg.c.out" "$TMP/reg.lm.out")
 { [ $bc -eq 0 ] && lt "$d" 1e-4 && grep -q target_std "$TMP/reg.c"; }
 res $? export_c_regression "build $bc, max difference $d (values of size ~3)"
+"$LAMINA" export "$TMP/reg.lmn" --format c --int8 --out "$TMP/reg8.c" --test "$FIX/regress_test.csv" \
+    >"$TMP/out" 2>&1; rc=$?
+{ [ $rc -eq 0 ] && grep -q '^loss (mse, standardised targets) float: [0-9]' "$TMP/out" &&
+    grep -q '^loss (mse, standardised targets) int8: ' "$TMP/out"; }
+res $? export_c_regression_test_loss "rc $rc: $(cat "$TMP/out")"
+"$LAMINA" export "$TMP/reg.lmn" --format c --out "$TMP/reg9.c" --test "$TMP/nonexistent.csv" \
+    >/dev/null 2>"$TMP/err"; rc=$?
+{ [ $rc -eq 3 ] && [ ! -f "$TMP/reg9.c" ]; }
+res $? export_c_test_missing "rc $rc: $(cat "$TMP/err")"
 
 # --- int8: compiles, references no allocator, and scores as the quantised net
 "$LAMINA" export "$TMP/all.lmn" --format c --int8 --out "$TMP/all8.c" --test "$TMP/img.csv" \
