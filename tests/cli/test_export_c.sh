@@ -104,6 +104,21 @@ syms_ok all; res $? export_c_no_allocator "undefined symbols: $(tr '\n' ' ' <"$T
 grep -q '^static const float w0\[' "$TMP/all.c" && ! grep -Eq '^(static )?(float|int|double|long)' "$TMP/all.c"
 res $? export_c_const_only "$(grep -E '^(static )?(float|int|double)' "$TMP/all.c" | head -3)"
 
+# --- strided convolutions: 'same' padding that is uneven (odd sizes), a
+# 2x3 kernel, valid padding, a 1x1 window
+awk 'BEGIN { srand(7); for (r = 0; r < 40; r++) { for (j = 0; j < 40; j++) printf "%.3f,", rand() * 4 - 2;
+    print "k" r % 4 } }' >"$TMP/odd.csv"
+"$LAMINA" train --data "$TMP/odd.csv" --input-shape 1x8x5 --epochs 3 --quiet --out "$TMP/odd.lmn" \
+    --layers conv:3:3x3:stride=2:same:relu,conv:4:2x3:stride=2:valid:tanh:nobias,conv:2:1x1:stride=1,4:softmax \
+    >/dev/null 2>"$TMP/err"
+"$LAMINA" export "$TMP/odd.lmn" --format c --out "$TMP/odd.c" >/dev/null 2>>"$TMP/err"
+build odd; bc=$?
+cut -d, -f1-40 "$TMP/odd.csv" | "$TMP/drv_odd" >"$TMP/odd.c.out"
+"$LAMINA" predict "$TMP/odd.lmn" --data "$TMP/odd.csv" --proba | tail -n +2 | cut -d, -f2- >"$TMP/odd.lm.out"
+d=$(maxdiff "$TMP/odd.c.out" "$TMP/odd.lm.out")
+{ [ $bc -eq 0 ] && lt "$d" 1e-5; }
+res $? export_c_strided_conv "build $bc, max difference $d: $(head -c 300 "$TMP/err") $(head -c 300 "$TMP/odd.cc.err")"
+
 # --- per-feature standardisation (iris) and the workspace variant
 "$LAMINA" train --data "$FIX/iris.csv" --layers 8:tanh,3:softmax --epochs 20 --quiet \
     --out "$TMP/iris.lmn" >/dev/null 2>&1
