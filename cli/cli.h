@@ -43,6 +43,12 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
+/* The formats of `lamina export`: each writes net to out, returning an
+ * exit code after its message. */
+int export_onnx(lm_net *net, const char *out, int opset);
 
 /* -------------------------------------------------------- layer spec */
 
