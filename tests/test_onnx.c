@@ -235,6 +235,8 @@ static void torch_fixture(const char *name)
 static void onnx_torch_mlp(void) { torch_fixture("mlp"); }
 static void onnx_torch_cnn(void) { torch_fixture("cnn"); }
 static void onnx_torch_cnn_gap(void) { torch_fixture("cnn_gap"); }
+/* hand-made: Conv, Add of a (1, F, 1, 1) bias, Relu, Transpose to NHWC */
+static void onnx_conv_add_bias(void) { torch_fixture("conv_add"); }
 
 static void expect_refused(const char *path, const char *words)
 {
@@ -247,6 +249,12 @@ static void expect_refused(const char *path, const char *words)
 static void onnx_refuses_unsupported_op(void)
 {
     expect_refused(FIXDIR "unsupported.onnx", "node '/1/Elu' (Elu)");
+}
+
+/* a (F) bias broadcasts along W in ONNX, not along the channels */
+static void onnx_refuses_misaligned_bias(void)
+{
+    expect_refused(FIXDIR "conv_add_w.onnx", "node 'bias' (Add)");
 }
 
 static void onnx_refuses_wrong_initializer(void)
@@ -316,6 +324,8 @@ int main(void)
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);
     RUN(onnx_torch_cnn_gap);
+    RUN(onnx_conv_add_bias);
+    RUN(onnx_refuses_misaligned_bias);
     RUN(onnx_refuses_unsupported_op);
     RUN(onnx_refuses_wrong_initializer);
     RUN(onnx_refuses_malformed);

@@ -476,7 +476,8 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
     if (s->n_layers == 0) {
         if (s->state != FLAT || (op == 0 && (s->mean || s->scale)) || (op == 1 && s->scale) || op == 2)
             return refuse(s, "only (x - mean) * scale of the flat input is taken before the first layer");
-        if (count != width && count != 1) return refuse(s, "its constant is not one value per input");
+        if ((count != width && count != 1) || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
+            return refuse(s, "its constant is not one value per input");
         float *v = floats(s, t, count, "constant", &st);
         if (!v) return st;
         float *full = lm__alloc(width, sizeof(float), "ONNX import");
@@ -493,9 +494,14 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
     imp_layer *L = &s->layers[s->n_layers - 1];
     if (op == 2 && s->bias_pending && !L->bias && L->act == LM_IDENTITY && !s->tstd) {
         size_t units = (size_t)L->units;
-        int shape_ok = count == units && (t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1) ||
-                                          (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1) ||
-                                          (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1));
+        /* broadcasting aligns the last axes: a dense output (N, K) takes
+         * (K) or (1, K), a convolution's (N, F, H, W) only (F, 1, 1) or
+         * (1, F, 1, 1) */
+        int shape_ok = count == units &&
+                       (L->kind == LM_LAYER_DENSE
+                            ? t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1)
+                            : (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1) ||
+                                  (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1));
         if (shape_ok) {
             if (!(L->b = floats(s, t, units, "bias", &st))) return st;
             L->bias = 1;
@@ -503,9 +509,9 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
             return LM_OK;
         }
     }
-    if (op == 0 || (s->state != FLAT && s->state != RAW4 && s->state != NHWC &&
-                    !(s->state == NCHW && s->cur.h * s->cur.w == 1)))
-        return refuse(s, "only a bias, or output scaling of a flat output, is taken here");
+    if (op == 0 || s->state != FLAT || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
+        return refuse(s, "only a bias, or output scaling of a flat (N, K) output by (K) values, "
+                      "is taken here");
     if ((op == 1 && (s->tstd || s->tmean)) || (op == 2 && s->tmean))
         return refuse(s, "output scaling is (y * std) + mean, once");
     if (count != width && count != 1) return refuse(s, "its constant is not one value per output");
@@ -645,6 +651,9 @@ static lm_status step(imp *s, ox_str *cur)
         return refuse(s, "it does not read the output of the node before it: lamina "
                       "imports chains of layers only");
     if (n->n_out < 1 || n->out[0].n == 0) return refuse(s, "it has no output");
+    /* the output scaling lamina applies after the last layer must be last */
+    if ((s->tstd || s->tmean) && !ox_is(n->op, "Add") && !ox_is(n->op, "Identity"))
+        return refuse(s, "only output scaling may follow output scaling");
     if (s->n_layers >= LM_MAX_LAYERS) return refuse(s, "too many layers");
     ox_str op = n->op;
     int64_t opset = s->m->opset;
