@@ -235,6 +235,15 @@ static void torch_fixture(const char *name)
 static void onnx_torch_mlp(void) { torch_fixture("mlp"); }
 static void onnx_torch_cnn(void) { torch_fixture("cnn"); }
 static void onnx_torch_cnn_gap(void) { torch_fixture("cnn_gap"); }
+/* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
+static void onnx_torch_bn_relu_folded(void)
+{
+    torch_fixture("mlp_bn_relu");
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load_onnx(&net, FIXDIR "mlp_bn_relu.onnx"));
+    CHECK(net && lm_net_n_layers(net) == 2);
+    lm_net_free(net);
+}
 /* hand-made: Conv, Add of a (1, F, 1, 1) bias, Relu, Transpose to NHWC */
 static void onnx_conv_add_bias(void) { torch_fixture("conv_add"); }
 
@@ -324,6 +333,7 @@ int main(void)
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);
     RUN(onnx_torch_cnn_gap);
+    RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_refuses_misaligned_bias);
     RUN(onnx_refuses_unsupported_op);

@@ -31,6 +31,7 @@ typedef struct imp_layer {
     lm_act act;
     float rate, momentum, eps;
     float *w, *b;  /* dense (K, N) and conv (kh, kw, C, F) in lamina's layout; bias */
+    size_t wn;     /* floats of w */
     float *bn;     /* gamma, beta, mean, var (4 C) */
 } imp_layer;
 
@@ -287,6 +288,7 @@ static lm_status do_gemm(imp *s, int matmul)
     imp_layer *L = add_layer(s, LM_LAYER_DENSE);
     L->units = (int)N;
     L->w = w;
+    L->wn = KN;
     if (!matmul && n->n_in == 3 && n->in[2].n) {
         const ox_tensor *Cb = arg(s, 2, &st);
         if (!Cb) return st;
@@ -338,6 +340,7 @@ static lm_status do_conv(imp *s)
     L->stride = stride;
     L->pad = pad;
     L->w = w;
+    L->wn = nw;
     if (s->node->n_in >= 3 && s->node->in[2].n) {
         const ox_tensor *B = arg(s, 2, &st);
         if (!B) return st;
@@ -425,6 +428,29 @@ static lm_status do_dropout(imp *s, int64_t opset)
     return LM_OK;
 }
 
+/* Folds batch norm B into the layer L before it: per output unit j,
+ * s = gamma / sqrt(var + eps), W[., j] *= s, b = (b - mean) s + beta. */
+static lm_status fold_bn(imp_layer *L, imp_layer *B)
+{
+    size_t F = (size_t)L->units, rows = 0;
+    if (!L->b) {
+        L->b = lm__calloc(F, sizeof(float), "ONNX import");
+        if (!L->b) return LM_ENOMEM;
+        L->bias = 1;
+    }
+    /* W is (rows, F) in both layouts: dense (K, N), conv (kh, kw, C, F) */
+    const float *g = B->bn, *beta = B->bn + F, *mean = B->bn + 2 * F, *var = B->bn + 3 * F;
+    rows = L->wn / F;
+    for (size_t j = 0; j < F; j++) {
+        double sc = (double)g[j] / sqrt((double)var[j] + (double)B->eps);
+        for (size_t r = 0; r < rows; r++) L->w[r * F + j] = (float)(L->w[r * F + j] * sc);
+        L->b[j] = (float)(((double)L->b[j] - mean[j]) * sc + beta[j]);
+    }
+    free(B->bn);
+    B->bn = NULL;
+    return LM_OK;
+}
+
 /* An activation node: the fused activation of the last dense or conv
  * layer, which may sit before max pools (for the monotone relu kinds:
  * act(max(x)) is max(act(x)) exactly) and dropouts (the identity in
@@ -446,6 +472,15 @@ static lm_status do_act(imp *s, lm_act act)
             return refuse(s, "lamina's softmax runs over a whole row: axis 1 of an (N, K) input");
     }
     if (s->tstd || s->tmean) return refuse(s, "an activation after the output scaling");
+    /* lamina's batch norm has no activation: one right after a dense or
+     * conv layer is folded into it, as PyTorch's export folds Conv+BN */
+    if (s->n_layers >= 2 && s->layers[s->n_layers - 1].kind == LM_LAYER_BATCHNORM) {
+        imp_layer *B = &s->layers[s->n_layers - 1], *L = &s->layers[s->n_layers - 2];
+        if ((L->kind == LM_LAYER_DENSE || L->kind == LM_LAYER_CONV2D) && L->act == LM_IDENTITY) {
+            TRY(fold_bn(L, B));
+            s->n_layers--;
+        }
+    }
     for (int j = s->n_layers - 1; j >= 0; j--) {
         imp_layer *L = &s->layers[j];
         if (L->kind == LM_LAYER_DENSE || L->kind == LM_LAYER_CONV2D) {
