@@ -46,6 +46,10 @@ int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 /* `lamina export --format c` (export_c.c); argv as cmd_export got it. */
 int cli_export_c(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+
+/* `lamina export --format onnx` (export_onnx.c); argv as cmd_export got it. */
+int cli_export_onnx(int argc, char **argv);
 
 /* -------------------------------------------------------- layer spec */
 

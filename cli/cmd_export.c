@@ -1,6 +1,6 @@
 /* cmd_export.c - `lamina export MODEL --format FMT --out FILE`: a model
  * in another form. This file only picks the format; each format parses
- * its own options in its own file (export_c.c: C source). */
+ * its own options in its own file (export_c.c: C source, export_onnx.c: ONNX). */
 #include "cli.h"
 
 #include <stdio.h>
@@ -12,6 +12,7 @@ static const struct {
     const char *about;
 } formats[] = {
     {"c", cli_export_c, "C99 source and header for embedded targets (docs/EXPORT.md)"},
+    {"onnx", cli_export_onnx, "an ONNX model for ONNX Runtime and others (docs/EXPORT.md)"},
 };
 
 #define N_FORMATS (sizeof formats / sizeof formats[0])

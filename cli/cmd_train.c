@@ -55,6 +55,7 @@ typedef struct train_cfg {
     const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
     const char *log, *plot, *target, *input_shape;
     const char *ignore, *sep; /* CSV: columns left out, separator */
+    const char *init_from;    /* start from this model's layers and parameters */
     int decimal_comma;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
@@ -153,6 +154,9 @@ static int parse(train_run *r, int argc, char **argv)
                          "where checkpoints (and Ctrl-C) save", "the --out file");
     specs[i++] = opt_str("resume", &c->resume, "MODEL",
                          "continue from a saved model or checkpoint to --epochs in all", NULL);
+    specs[i++] = opt_str("init-from", &c->init_from, "MODEL",
+                         "start from this model's layers, parameters and normalisation (e.g. one "
+                         "`lamina import` made) with a fresh optimizer", NULL);
     specs[i++] = opt_str("log", &c->log, "FILE.csv", "write per-epoch losses and accuracies", NULL);
     specs[i++] = opt_str("plot", &c->plot, "FILE.svg", "plot loss (and accuracy) per epoch", NULL);
     specs[i++] = opt_flag("quiet", &c->quiet, 1, "no progress output");
@@ -185,7 +189,12 @@ static int parse(train_run *r, int argc, char **argv)
         cli_err("train: --data FILE is required (see lamina train --help)");
         return CLI_EUSAGE;
     }
-    if (!c->layers && !c->resume) {
+    if (c->init_from && (c->resume || c->layers)) {
+        cli_err("train: --init-from takes its layers from the model: drop --%s",
+                c->resume ? "resume" : "layers");
+        return CLI_EUSAGE;
+    }
+    if (!c->layers && !c->resume && !c->init_from) {
         cli_err("train: --layers SPEC is required, e.g. --layers 64:relu (see lamina train --help)");
         return CLI_EUSAGE;
     }
@@ -326,9 +335,24 @@ static lm_act output_act(lm_loss loss)
 
 /* ---------------------------------------------------------------- net */
 
+/* --init-from: the model's net, checked against the data. */
+static int init_from_model(train_run *r)
+{
+    const char *path = r->c.init_from;
+    if (lm_net_load(&r->net, path) != LM_OK) return cli_lib_err(CLI_EMODEL, path);
+    if (lm_net_n_in(r->net) != r->fit->nx || lm_net_n_out(r->net) != r->n_out) {
+        cli_err("%s: the model takes %d inputs and gives %d outputs, but %s has %d features "
+                "and %d %s", path, lm_net_n_in(r->net), lm_net_n_out(r->net), r->c.data,
+                r->fit->nx, r->n_out, r->classes ? "classes" : "targets");
+        return CLI_EDATA;
+    }
+    return CLI_OK;
+}
+
 static int build_net(train_run *r, lm_rng *rng)
 {
     train_cfg *c = &r->c;
+    if (c->init_from) return init_from_model(r);
     cli_layer_spec l[CLI_MAX_SPEC_LAYERS + 1];
     int n = cli_spec_parse(c->layers, l, CLI_MAX_SPEC_LAYERS);
     if (n < 0) return CLI_EUSAGE;
@@ -489,19 +513,21 @@ static int describe_data(train_run *r)
     int nx = r->fit->nx;
     float *mean = malloc((size_t)nx * sizeof *mean), *scale = malloc((size_t)nx * sizeof *scale);
     int rc = CLI_OK;
+    // --init-from: the parameters were fitted to the model's own scaling
+    int keep = r->c.init_from != NULL;
     if (!mean || !scale) {
         rc = CLI_EFAIL;
         cli_err("out of memory");
     }
-    if (!rc) {
+    if (!rc && !keep) {
         cli_data tmp = r->train;
         tmp.d = *r->fit;
         rc = cli_data_norm(&tmp, mean, scale);
     }
-    if (!rc && lm_net_set_norm(r->net, mean, scale)) rc = cli_lib_err(CLI_EFAIL, NULL);
+    if (!rc && !keep && lm_net_set_norm(r->net, mean, scale)) rc = cli_lib_err(CLI_EFAIL, NULL);
     free(mean);
     free(scale);
-    if (!rc && !r->classes) rc = cli_data_target_norm(r->fit, r->net); // fit (y - mean) / std
+    if (!rc && !keep && !r->classes) rc = cli_data_target_norm(r->fit, r->net); // fit (y - mean) / std
     if (rc || !r->classes) return rc;
     const lm_data *d = &r->train.d;
     char **names = d->class_names, *digits = NULL, **gen = NULL;

@@ -13,7 +13,8 @@ static const struct {
     {"eval", cmd_eval, "loss and accuracy (or MSE and R^2) of a model on data"},
     {"predict", cmd_predict, "print a model's predictions for each row, as CSV"},
     {"info", cmd_info, "show a model's architecture, normalisation and metadata"},
-    {"export", cmd_export, "write a model as C source (--format c) for embedded targets"},
+    {"export", cmd_export, "write a model as ONNX (--format onnx) or C source (--format c)"},
+    {"import", cmd_import, "read an ONNX model (e.g. from PyTorch) as a lamina model"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

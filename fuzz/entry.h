@@ -185,6 +185,18 @@ static inline int fz_model_crc(const uint8_t *d, size_t n)
     return rc;
 }
 
+/* The ONNX importer on the raw bytes: a model it takes must be a net
+ * every check passes. */
+static inline int fz_onnx(const uint8_t *d, size_t n)
+{
+    lm_net *net = NULL;
+    lm_status st = lm_net_load_onnx_mem(&net, d, n);
+    if (st != LM_OK) return net ? fz_broken("a failed ONNX import returned a net") : (int)st;
+    int rc = fz_check_net(net);
+    lm_net_free(net);
+    return rc;
+}
+
 /* ------------------------------------------------------------- data */
 
 /* What every successfully read data set must satisfy, and what the rest

@@ -7,7 +7,7 @@
 # Exits non-zero on a crash, printing the path of the crashing input;
 # copy it into tests/regress/<target>/ once the bug is fixed.
 #
-# Targets: model model_crc csv idx (library readers, also replayed by
+# Targets: model model_crc csv idx onnx (library readers, also replayed by
 # tests/test_regress.c) and spec opts (the CLI's parsers, replayed here).
 # Environment: CC (default clang), FUZZ_FLAGS (extra libFuzzer flags),
 # LIBSRC (the library's source folder, default src; a patched copy lets a
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-model model_crc csv idx spec opts}
+TARGETS=${*:-model model_crc csv idx onnx spec opts}
 CC=${CC:-clang}
 OUT=build-fuzz
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -28,7 +28,7 @@ die() { echo "fuzz/run.sh: $*" >&2; exit 2; }
 
 max_len() {
     case $1 in
-    model | model_crc | idx) echo 65536 ;;
+    model | model_crc | idx | onnx) echo 65536 ;;
     csv) echo 16384 ;;
     spec) echo 512 ;;
     opts) echo 1024 ;;

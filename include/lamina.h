@@ -738,6 +738,29 @@ LM_API lm_status lm_net_export_c(const lm_net *net, const char *path, const char
  * lm_evaluate show what the int8 export predicts (up to summation
  * order). Biases, batch norm and normalisation stay. Thread: per object. */
 LM_API lm_status lm_net_quantize_int8(lm_net *net);
+/* ---------------------------------------------------------------- ONNX */
+
+/* Writes net as an ONNX model to path, atomically (docs/EXPORT.md): input
+ * "input" (N, n_in), a row as lm_net_predict takes it (channels-last for
+ * images); output "output" (N, n_out), what lm_net_predict returns (the
+ * normalisation, every activation and the target standardisation
+ * included). opset: 13 to 17, 0 for 13. LM_EINVAL for a net ONNX cannot
+ * express (no layers; a softmax over an image's H*W*C values).
+ * Thread: read-only (net). */
+LM_API lm_status lm_net_save_onnx(const lm_net *net, const char *path, int opset);
+
+/* Reads an ONNX model made of the ops lamina's layers are (docs/EXPORT.md:
+ * Gemm or MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool,
+ * Flatten/Reshape, BatchNormalization, Dropout and the activations) as a
+ * chain, into a new net that is the caller's (lm_net_free). Anything else
+ * is LM_EFORMAT with a message naming the first node it cannot take (op
+ * type and name); a truncated or malformed file is LM_EFORMAT, never a
+ * crash, and nothing larger than the allocation limit is allocated.
+ * Thread: any. */
+LM_API lm_status lm_net_load_onnx(lm_net **out, const char *path);
+/* The same over len bytes in memory, only read during the call; the new
+ * net is the caller's (lm_net_free). Thread: any. */
+LM_API lm_status lm_net_load_onnx_mem(lm_net **out, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }

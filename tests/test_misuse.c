@@ -216,6 +216,14 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_net_export_c(net, NULL, "m", 0), "lm_net_export_c", "path");
     EXPECT_NULL(lm_net_export_c(net, "m.c", NULL, 0), "lm_net_export_c", "name");
     EXPECT_NULL(lm_net_quantize_int8(NULL), "lm_net_quantize_int8", "net");
+    EXPECT_NULL(lm_net_save_onnx(NULL, path, 0), "lm_net_save_onnx", "net");
+    EXPECT_NULL(lm_net_save_onnx(net, NULL, 0), "lm_net_save_onnx", "path");
+    EXPECT_NULL(lm_net_load_onnx(NULL, path), "lm_net_load_onnx", "out");
+    out = net;
+    EXPECT_NULL(lm_net_load_onnx(&out, NULL), "lm_net_load_onnx", "path");
+    CHECK(out == NULL);
+    EXPECT_NULL(lm_net_load_onnx_mem(NULL, x, 8), "lm_net_load_onnx_mem", "out");
+    EXPECT_NULL(lm_net_load_onnx_mem(&out, NULL, 8), "lm_net_load_onnx_mem", "buf");
 
     lm_ws_free(ws);
     lm_train_free(t);

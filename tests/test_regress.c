@@ -149,6 +149,7 @@ static void regress_model(void) { replay("model", fz_model); }
 static void regress_model_crc(void) { replay("model_crc", fz_model_crc); }
 static void regress_csv(void) { replay("csv", fz_csv); }
 static void regress_idx(void) { replay("idx", fz_idx); }
+static void regress_onnx(void) { replay("onnx", fz_onnx); }
 
 /* The harness itself must be able to fail: a valid model with its CRC
  * fixed loads, and the same bytes cut short are refused with a message. */
@@ -212,6 +213,7 @@ int main(void)
     RUN(regress_model_crc);
     RUN(regress_csv);
     RUN(regress_idx);
+    RUN(regress_onnx);
     RUN(save_accepts_only_loadable);
     TEST_MAIN_END();
 }

@@ -1,0 +1,49 @@
+/* export_onnx.c - `lamina export MODEL --format onnx --out FILE.onnx`:
+ * the onnx branch of lamina export (cmd_export.c picks the format). */
+#include "cli.h"
+#include "opts.h"
+
+#include <stdio.h>
+
+static int write_onnx(lm_net *net, const char *out, int opset)
+{
+    lm_status st = lm_net_save_onnx(net, out, opset);
+    if (st == LM_EINVAL) return cli_lib_err(CLI_EMODEL, NULL);
+    if (st != LM_OK) return cli_lib_err(CLI_EFAIL, out);
+    printf("wrote %s: ONNX opset %d, input \"input\" (N, %d), output \"output\" (N, %d)\n", out,
+           opset ? opset : 13, lm_net_n_in(net), lm_net_n_out(net));
+    return CLI_OK;
+}
+
+int cli_export_onnx(int argc, char **argv)
+{
+    static const char *const formats[] = {"onnx", NULL};
+    const char *out = NULL;
+    int format = 0, opset = 0;
+    opt_spec specs[] = {
+        opt_choice("format", &format, "FMT", formats, "what to write: onnx", "onnx"),
+        opt_str("out", &out, "FILE", "the file to write (FILE.onnx)", NULL),
+        opt_int("opset", &opset, "N", "ONNX opset to declare, 13 to 17", "13", 13, 17),
+        opt_end(),
+    };
+    char *pos[1];
+    int n_pos = 0;
+    int rc = opts_parse("export", specs, argc, argv, 2, pos, 1, &n_pos,
+                        "MODEL --format onnx --out FILE.onnx [--opset N]",
+                        "Writes a model for another runtime. onnx: an ONNX model (opset 13 unless\n"
+                        "--opset) taking rows as `lamina predict` reads them and giving what\n"
+                        "`lamina predict --proba` prints: normalisation and activations included\n"
+                        "(docs/EXPORT.md).");
+    if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
+    if (n_pos != 1 || !out) {
+        cli_err("export: give a MODEL and --out FILE (see lamina export --format onnx --help)");
+        return CLI_EUSAGE;
+    }
+    if (!cli_check_writable(out)) return CLI_EFAIL;
+    lm_net *net;
+    if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
+    cli_model_state_warn(net, pos[0]);
+    rc = write_onnx(net, out, opset);
+    lm_net_free(net);
+    return rc;
+}

@@ -1,0 +1,933 @@
+/* onnx_read.c - an ONNX model as a net (lm_net_load_onnx).
+ *
+ * lamina holds a chain of layers, so the importer walks the graph as a
+ * chain: each node (but Constant) must read the tensor the one before it
+ * wrote, its other inputs being initializers or constants. It follows
+ * the tensor's layout as ONNX sees it (a flat row in lamina's order, or
+ * in (C, H, W) order after a Flatten of an NCHW tensor, an NCHW or NHWC
+ * image, or a flat row just reshaped to 4-D) and turns each node into a
+ * layer, an activation of the layer before, a bias, or the input or
+ * target normalisation. The first node it cannot take is refused by op
+ * type and name. Sizes come from the file, so each tensor's data is
+ * counted against its shape before anything is allocated for it. */
+#include "onnx/onnx.h"
+#include "layers/layer.h"
+#include "kernels/conv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        lm_status st_ = (x);                                                                       \
+        if (st_) return st_;                                                                       \
+    } while (0)
+
+typedef struct imp_layer {
+    lm_layer_kind kind;
+    int units, kh, kw, stride, pad, bias;
+    lm_act act;
+    float rate, momentum, eps;
+    float *w, *b;  /* dense (K, N) and conv (kh, kw, C, F) in lamina's layout; bias */
+    size_t wn;     /* floats of w */
+    float *bn;     /* gamma, beta, mean, var (4 C) */
+} imp_layer;
+
+enum { FLAT, FLAT_CHW, RAW4, NCHW, NHWC };
+
+typedef struct imp {
+    const ox_model *m;
+    const ox_node *node;      /* the node being read, for messages */
+    ox_tensor *consts;        /* Constant nodes' values */
+    int n_consts;
+    imp_layer *layers;
+    int n_layers;
+    int n_in, state;
+    lm__shape in, cur;        /* the input's shape; the current tensor's */
+    int raw[3];               /* RAW4: the 4-D dims after the batch */
+    float *mean, *scale;      /* (n_in) input normalisation, or NULL */
+    float *tstd, *tmean;      /* (n_out) target standardisation, or NULL */
+    int bias_pending;         /* the last layer came from MatMul: an Add may be its bias */
+} imp;
+
+static lm_status refuse(const imp *s, const char *why)
+{
+    const ox_node *n = s->node;
+    return lm__err(LM_EFORMAT, "node '%.*s' (%.*s): %s", (int)(n->name.n > 200 ? 200 : n->name.n),
+                   n->name.s, (int)(n->op.n > 64 ? 64 : n->op.n), n->op.s, why);
+}
+
+static const ox_tensor *find_tensor(const imp *s, ox_str name)
+{
+    for (int i = 0; i < s->m->n_inits; i++)
+        if (ox_eq(s->m->inits[i].name, name)) return &s->m->inits[i];
+    for (int i = s->n_consts - 1; i >= 0; i--)
+        if (ox_eq(s->consts[i].name, name)) return &s->consts[i];
+    return NULL;
+}
+
+/* Input k of the node as a constant tensor, or NULL after a message. */
+static const ox_tensor *arg(const imp *s, int k, lm_status *st)
+{
+    const ox_node *n = s->node;
+    const ox_tensor *t = k < n->n_in && k < OX_MAX_IO ? find_tensor(s, n->in[k]) : NULL;
+    if (!t) {
+        char m[80];
+        snprintf(m, sizeof m, "its input %d is not an initializer or a constant", k + 1);
+        *st = refuse(s, m);
+    }
+    return t;
+}
+
+/* n floats of t, counted against its data before allocating. */
+static float *floats(const imp *s, const ox_tensor *t, size_t n, const char *what, lm_status *st)
+{
+    size_t count, avail;
+    if ((*st = ox_tensor_count(t, &count)) || (*st = ox_tensor_avail(t, &avail))) return NULL;
+    if (count != n || avail != n) {
+        char m[160];
+        snprintf(m, sizeof m, "%s '%.*s' holds %zu values (data for %zu), expected %zu", what,
+                 (int)(t->name.n > 60 ? 60 : t->name.n), t->name.s, count, avail, n);
+        *st = refuse(s, m);
+        return NULL;
+    }
+    float *v = lm__alloc(n ? n : 1, sizeof(float), "ONNX tensor");
+    if (!v) {
+        *st = LM_ENOMEM;
+        return NULL;
+    }
+    if ((*st = ox_tensor_floats(t, v, n, what))) {
+        free(v);
+        return NULL;
+    }
+    /* a lamina model holds finite numbers only (its files refuse others) */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            char m[160];
+            snprintf(m, sizeof m, "%s '%.*s' holds a NaN or infinite value at %zu", what,
+                     (int)(t->name.n > 60 ? 60 : t->name.n), t->name.s, i);
+            free(v);
+            *st = refuse(s, m);
+            return NULL;
+        }
+    return v;
+}
+
+static size_t cur_size(const imp *s) { return lm__shape_size(s->cur); }
+
+static imp_layer *add_layer(imp *s, lm_layer_kind kind)
+{
+    imp_layer *L = &s->layers[s->n_layers++];
+    memset(L, 0, sizeof *L);
+    L->kind = kind;
+    s->bias_pending = 0;
+    return L;
+}
+
+/* The current tensor becomes an NCHW image (what Conv and the pools take). */
+static lm_status need_nchw(imp *s)
+{
+    if (s->state == NCHW) return LM_OK;
+    if (s->state == RAW4) {
+        lm__shape sh = {s->raw[0], s->raw[1], s->raw[2]};
+        if (sh.c > 1 && sh.h * sh.w > 1)
+            return refuse(s, "its input is a flat row reshaped to (N, C, H, W) with C > 1, "
+                          "but lamina's rows are channels-last (H, W, C)");
+        if (s->n_layers == 0) s->in = sh;
+        else if (sh.c != s->cur.c || sh.h != s->cur.h || sh.w != s->cur.w)
+            return refuse(s, "a Reshape to 4-D inside the net is not a lamina layer");
+        s->cur = sh;
+        s->state = NCHW;
+        return LM_OK;
+    }
+    return refuse(s, "its input is not an (N, C, H, W) image");
+}
+
+/* Up to max ints of attribute name, or the default def (n values). */
+static lm_status ints_attr(const imp *s, const char *name, int64_t *v, int max, int *n)
+{
+    lm_status st;
+    int k = ox_attr_ints(s->node, name, v, max, n, &st);
+    if (k < 0) return st;
+    if (k == 0) *n = -1;
+    return LM_OK;
+}
+
+static int64_t int_attr(const imp *s, const char *name, int64_t def, lm_status *st)
+{
+    int64_t v = def;
+    *st = LM_OK;
+    if (ox_attr_int(s->node, name, &v, st) < 0) return def;
+    return v;
+}
+
+#define MAX_SIDE 4096
+
+/* kernel_shape, strides, pads, dilations of Conv and the pools, checked
+ * against what lamina's layers can do. */
+static lm_status window(imp *s, int kh0, int kw0, int *kh, int *kw, int *stride, int *pad,
+                        int conv)
+{
+    int64_t v[8];
+    int n;
+    lm_status st;
+    TRY(ints_attr(s, "kernel_shape", v, 8, &n));
+    if (n == -1 && kh0 < 0) return refuse(s, "no kernel_shape");
+    if (n != -1 && (n != 2 || v[0] < 1 || v[1] < 1 || v[0] > MAX_SIDE || v[1] > MAX_SIDE))
+        return refuse(s, "kernel_shape is not two sides in 1..4096");
+    if (n != -1 && kh0 >= 0 && (v[0] != kh0 || v[1] != kw0))
+        return refuse(s, "kernel_shape differs from the weights' shape");
+    *kh = n == -1 ? kh0 : (int)v[0];
+    *kw = n == -1 ? kw0 : (int)v[1];
+    TRY(ints_attr(s, "strides", v, 8, &n));
+    if (n != -1 && (n != 2 || v[0] != v[1] || v[0] < 1 || v[0] > MAX_SIDE))
+        return refuse(s, "strides must be one stride in 1..4096 for both axes");
+    *stride = n == -1 ? 1 : (int)v[0];
+    TRY(ints_attr(s, "dilations", v, 8, &n));
+    if (n != -1 && (n != 2 || v[0] != 1 || v[1] != 1)) return refuse(s, "dilations are not 1");
+    if (int_attr(s, "ceil_mode", 0, &st) != 0 || st)
+        return st ? st : refuse(s, "ceil_mode 1 is not supported");
+    if (int_attr(s, "storage_order", 0, &st) != 0 || st)
+        return st ? st : refuse(s, "storage_order 1 is not supported");
+    ox_str ap = {"NOTSET", 6};
+    if (ox_attr_str(s->node, "auto_pad", &ap, &st) < 0) return st;
+    int64_t pads[8] = {0, 0, 0, 0};
+    TRY(ints_attr(s, "pads", pads, 8, &n));
+    if (n != -1 && n != 4) return refuse(s, "pads must have 4 values");
+    if (ox_is(ap, "SAME_UPPER")) {
+        if (!conv) return refuse(s, "padded pooling is not a lamina layer");
+        *pad = LM_PAD_SAME;
+        return LM_OK;
+    }
+    if (ox_is(ap, "VALID")) {
+        *pad = conv ? LM_PAD_VALID : 0;
+        return LM_OK;
+    }
+    if (!ox_is(ap, "NOTSET") && ap.n) return refuse(s, "auto_pad SAME_LOWER is not supported");
+    if (pads[0] == pads[1] && pads[1] == pads[2] && pads[2] == pads[3]) {
+        if (pads[0] && !conv) return refuse(s, "padded pooling is not a lamina layer");
+        if (pads[0] < 0 || pads[0] >= *kh || pads[0] >= *kw)
+            return refuse(s, "padding must be smaller than the kernel");
+        *pad = (int)pads[0];
+        return LM_OK;
+    }
+    /* asymmetric: lamina's SAME, if the numbers are SAME's */
+    int oh, ow, pt, pl;
+    if (conv && !lm_conv_geometry(s->cur.h, *kh, *stride, LM_PAD_SAME, &oh, &pt) &&
+        !lm_conv_geometry(s->cur.w, *kw, *stride, LM_PAD_SAME, &ow, &pl) && pads[0] == pt &&
+        pads[1] == pl && pads[2] == (int64_t)(oh - 1) * *stride + *kh - s->cur.h - pt &&
+        pads[3] == (int64_t)(ow - 1) * *stride + *kw - s->cur.w - pl) {
+        *pad = LM_PAD_SAME;
+        return LM_OK;
+    }
+    return refuse(s, "its padding is neither symmetric nor lamina's SAME");
+}
+
+static lm_status out_shape(imp *s, int kh, int kw, int stride, int pad, int filters)
+{
+    int gpad = pad == LM_PAD_VALID ? 0 : pad, oh, ow, t;
+    if (lm_conv_geometry(s->cur.h, kh, stride, gpad, &oh, &t) ||
+        lm_conv_geometry(s->cur.w, kw, stride, gpad, &ow, &t))
+        return refuse(s, "its window does not fit its input");
+    s->cur = (lm__shape){filters, oh, ow};
+    return LM_OK;
+}
+
+static lm_status do_gemm(imp *s, int matmul)
+{
+    lm_status st;
+    const ox_node *n = s->node;
+    if (s->state != FLAT && s->state != FLAT_CHW)
+        return refuse(s, "its input is not a flat (N, features) matrix: add a Flatten");
+    const ox_tensor *B = arg(s, 1, &st);
+    if (!B) return st;
+    int transB = 0;
+    if (!matmul) {
+        float alpha = 1, beta = 1;
+        if (ox_attr_float(n, "alpha", &alpha, &st) < 0 || ox_attr_float(n, "beta", &beta, &st) < 0)
+            return st;
+        int64_t ta = int_attr(s, "transA", 0, &st);
+        if (st) return st;
+        int64_t tb = int_attr(s, "transB", 0, &st);
+        if (st) return st;
+        if (alpha != 1 || beta != 1 || ta != 0 || (tb != 0 && tb != 1))
+            return refuse(s, "only alpha = beta = 1, transA = 0 are supported");
+        transB = (int)tb;
+        if (n->n_in > 3) return refuse(s, "too many inputs");
+    } else if (n->n_in != 2) {
+        return refuse(s, "MatMul takes two inputs");
+    }
+    size_t K = cur_size(s);
+    if (B->ndim != 2 || B->dims[transB ? 1 : 0] != (int64_t)K || B->dims[transB ? 0 : 1] < 1 ||
+        B->dims[transB ? 0 : 1] > LM_MAX_WIDTH) {
+        char m[96];
+        snprintf(m, sizeof m, "its weight is not a matrix with %zu %s", K, transB ? "columns" : "rows");
+        return refuse(s, m);
+    }
+    size_t N = (size_t)B->dims[transB ? 0 : 1], KN;
+    if (!lm__mul_ok(K, N, &KN)) return refuse(s, "its weight is too large");
+    float *src = floats(s, B, KN, "weight", &st);
+    if (!src) return st;
+    float *w = lm__alloc(KN, sizeof(float), "ONNX import");
+    if (!w) {
+        free(src);
+        return LM_ENOMEM;
+    }
+    int C = s->cur.c, H = s->cur.h, W = s->cur.w;
+    for (size_t r = 0; r < K; r++) {
+        size_t ro = r; /* the ONNX row holding lamina's row r */
+        if (s->state == FLAT_CHW) {
+            size_t ch = r % (size_t)C, hw = r / (size_t)C;
+            ro = ch * (size_t)H * (size_t)W + hw;
+        }
+        for (size_t j = 0; j < N; j++) w[r * N + j] = transB ? src[j * K + ro] : src[ro * N + j];
+    }
+    free(src);
+    imp_layer *L = add_layer(s, LM_LAYER_DENSE);
+    L->units = (int)N;
+    L->w = w;
+    L->wn = KN;
+    if (!matmul && n->n_in == 3 && n->in[2].n) {
+        const ox_tensor *Cb = arg(s, 2, &st);
+        if (!Cb) return st;
+        if (!(Cb->ndim == 1 || (Cb->ndim == 2 && Cb->dims[0] == 1)))
+            return refuse(s, "its bias is not a vector");
+        if (!(L->b = floats(s, Cb, N, "bias", &st))) return st;
+        L->bias = 1;
+    }
+    s->bias_pending = matmul;
+    s->cur = (lm__shape){(int)N, 1, 1};
+    s->state = FLAT;
+    return LM_OK;
+}
+
+static lm_status do_conv(imp *s)
+{
+    lm_status st;
+    TRY(need_nchw(s));
+    const ox_tensor *Wt = arg(s, 1, &st);
+    if (!Wt) return st;
+    int64_t group = int_attr(s, "group", 1, &st);
+    if (st) return st;
+    if (group != 1) return refuse(s, "grouped convolutions are not supported");
+    if (Wt->ndim != 4 || Wt->dims[1] != s->cur.c || Wt->dims[0] < 1 || Wt->dims[0] > LM_MAX_WIDTH ||
+        Wt->dims[2] < 1 || Wt->dims[3] < 1 || Wt->dims[2] > MAX_SIDE || Wt->dims[3] > MAX_SIDE)
+        return refuse(s, "its weight is not (filters, C, kh, kw) for its input's channels");
+    int F = (int)Wt->dims[0], C = s->cur.c, kh, kw, stride, pad;
+    TRY(window(s, (int)Wt->dims[2], (int)Wt->dims[3], &kh, &kw, &stride, &pad, 1));
+    size_t nw;
+    if (!lm__mul_ok((size_t)F * (size_t)C, (size_t)kh * (size_t)kw, &nw))
+        return refuse(s, "its weight is too large");
+    float *src = floats(s, Wt, nw, "weight", &st);
+    if (!src) return st;
+    float *w = lm__alloc(nw, sizeof(float), "ONNX import");
+    if (!w) {
+        free(src);
+        return LM_ENOMEM;
+    }
+    for (int f = 0; f < F; f++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++)
+                    w[(((size_t)i * kw + j) * C + c) * F + f] = src[(((size_t)f * C + c) * kh + i) * kw + j];
+    free(src);
+    imp_layer *L = add_layer(s, LM_LAYER_CONV2D);
+    L->units = F;
+    L->kh = kh;
+    L->kw = kw;
+    L->stride = stride;
+    L->pad = pad;
+    L->w = w;
+    L->wn = nw;
+    if (s->node->n_in >= 3 && s->node->in[2].n) {
+        const ox_tensor *B = arg(s, 2, &st);
+        if (!B) return st;
+        if (!(L->b = floats(s, B, (size_t)F, "bias", &st))) return st;
+        L->bias = 1;
+    } else {
+        s->bias_pending = 1;
+    }
+    return out_shape(s, kh, kw, stride, pad, F);
+}
+
+static lm_status do_pool(imp *s, lm_layer_kind kind)
+{
+    TRY(need_nchw(s));
+    int kh, kw, stride, pad;
+    TRY(window(s, -1, -1, &kh, &kw, &stride, &pad, 0));
+    if (kh != kw) return refuse(s, "lamina pools over square windows only");
+    imp_layer *L = add_layer(s, kind);
+    L->kh = L->kw = kh;
+    L->stride = stride;
+    return out_shape(s, kh, kw, stride, 0, s->cur.c);
+}
+
+static lm_status do_bn(imp *s)
+{
+    lm_status st;
+    if (s->state == RAW4) TRY(need_nchw(s));
+    if (!(s->state == NCHW || (s->state == FLAT && s->cur.h * s->cur.w == 1)))
+        return refuse(s, "its input is neither an image nor a vector of features");
+    if (s->node->n_in != 5) return refuse(s, "it needs scale, bias, mean and variance");
+    int64_t tm = int_attr(s, "training_mode", 0, &st);
+    if (st) return st;
+    if (tm) return refuse(s, "training_mode 1 is not supported");
+    float eps = 1e-5f, mom = 0.9f;
+    if (ox_attr_float(s->node, "epsilon", &eps, &st) < 0 || ox_attr_float(s->node, "momentum", &mom, &st) < 0)
+        return st;
+    if (!(eps > 0 && eps < 1) || !(mom >= 0 && mom < 1))
+        return refuse(s, "epsilon or momentum out of range");
+    size_t C = (size_t)s->cur.c;
+    float *bn = lm__alloc(4 * C, sizeof(float), "ONNX import");
+    if (!bn) return LM_ENOMEM;
+    static const char *what[4] = {"scale", "bias", "mean", "variance"};
+    for (int k = 0; k < 4; k++) {
+        const ox_tensor *t = arg(s, k + 1, &st);
+        float *v = t ? floats(s, t, C, what[k], &st) : NULL;
+        if (!v) {
+            free(bn);
+            return st;
+        }
+        memcpy(bn + k * C, v, C * sizeof(float));
+        free(v);
+    }
+    for (size_t c = 0; c < C; c++)
+        if (!(bn[3 * C + c] >= 0) || !isfinite(bn[3 * C + c])) {
+            free(bn);
+            return refuse(s, "a running variance is negative or not finite");
+        }
+    imp_layer *L = add_layer(s, LM_LAYER_BATCHNORM);
+    L->bn = bn;
+    L->eps = eps;
+    /* 1 - 0.9f is 0.100000024: the momentum people wrote had a few digits */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", 1.0 - (double)mom);
+    L->momentum = strtof(buf, NULL);
+    return LM_OK;
+}
+
+static lm_status do_dropout(imp *s, int64_t opset)
+{
+    lm_status st;
+    float rate = 0.5f;
+    if (opset < 12) {
+        if (ox_attr_float(s->node, "ratio", &rate, &st) < 0) return st;
+    } else if (s->node->n_in >= 2 && s->node->in[1].n) {
+        const ox_tensor *t = arg(s, 1, &st);
+        float *v = t ? floats(s, t, 1, "ratio", &st) : NULL;
+        if (!v) return st;
+        rate = *v;
+        free(v);
+    }
+    if (s->node->n_in >= 3 && s->node->in[2].n) return refuse(s, "training_mode is not supported");
+    if (!(rate >= 0 && rate < 1)) return refuse(s, "its ratio is not in [0, 1)");
+    imp_layer *L = add_layer(s, LM_LAYER_DROPOUT);
+    L->rate = rate;
+    return LM_OK;
+}
+
+/* Folds batch norm B into the layer L before it: per output unit j,
+ * s = gamma / sqrt(var + eps), W[., j] *= s, b = (b - mean) s + beta. */
+static lm_status fold_bn(imp_layer *L, imp_layer *B)
+{
+    size_t F = (size_t)L->units, rows = 0;
+    if (!L->b) {
+        L->b = lm__calloc(F, sizeof(float), "ONNX import");
+        if (!L->b) return LM_ENOMEM;
+        L->bias = 1;
+    }
+    /* W is (rows, F) in both layouts: dense (K, N), conv (kh, kw, C, F) */
+    const float *g = B->bn, *beta = B->bn + F, *mean = B->bn + 2 * F, *var = B->bn + 3 * F;
+    rows = L->wn / F;
+    for (size_t j = 0; j < F; j++) {
+        double sc = (double)g[j] / sqrt((double)var[j] + (double)B->eps);
+        for (size_t r = 0; r < rows; r++) L->w[r * F + j] = (float)(L->w[r * F + j] * sc);
+        L->b[j] = (float)(((double)L->b[j] - mean[j]) * sc + beta[j]);
+    }
+    free(B->bn);
+    B->bn = NULL;
+    return LM_OK;
+}
+
+/* An activation node: the fused activation of the last dense or conv
+ * layer, which may sit before max pools (for the monotone relu kinds:
+ * act(max(x)) is max(act(x)) exactly) and dropouts (the identity in
+ * inference). */
+static lm_status do_act(imp *s, lm_act act)
+{
+    lm_status st;
+    if (act == LM_LEAKY_RELU) {
+        float alpha = 0.01f;
+        if (ox_attr_float(s->node, "alpha", &alpha, &st) < 0) return st;
+        if (alpha != LM_LEAKY_SLOPE) return refuse(s, "lamina's leaky relu has alpha 0.01 only");
+    }
+    if (act == LM_SOFTMAX) {
+        int64_t axis = int_attr(s, "axis", s->m->opset >= 13 ? -1 : 1, &st);
+        if (st) return st;
+        int two_d = s->state == FLAT || s->state == FLAT_CHW;
+        if (!((two_d && (axis == 1 || axis == -1)) ||
+              (s->state == NCHW && s->cur.h * s->cur.w == 1 && axis == 1)))
+            return refuse(s, "lamina's softmax runs over a whole row: axis 1 of an (N, K) input");
+    }
+    if (s->tstd || s->tmean) return refuse(s, "an activation after the output scaling");
+    /* lamina's batch norm has no activation: one right after a dense or
+     * conv layer is folded into it, as PyTorch's export folds Conv+BN */
+    if (s->n_layers >= 2 && s->layers[s->n_layers - 1].kind == LM_LAYER_BATCHNORM) {
+        imp_layer *B = &s->layers[s->n_layers - 1], *L = &s->layers[s->n_layers - 2];
+        if ((L->kind == LM_LAYER_DENSE || L->kind == LM_LAYER_CONV2D) && L->act == LM_IDENTITY) {
+            TRY(fold_bn(L, B));
+            s->n_layers--;
+        }
+    }
+    for (int j = s->n_layers - 1; j >= 0; j--) {
+        imp_layer *L = &s->layers[j];
+        if (L->kind == LM_LAYER_DENSE || L->kind == LM_LAYER_CONV2D) {
+            if (L->act != LM_IDENTITY) break;
+            L->act = act;
+            s->bias_pending = 0;
+            return LM_OK;
+        }
+        if (L->kind == LM_LAYER_DROPOUT) continue;
+        if (L->kind == LM_LAYER_MAXPOOL2D && (act == LM_RELU || act == LM_LEAKY_RELU)) continue;
+        break;
+    }
+    return refuse(s, "no dense or convolution layer before it can take this activation");
+}
+
+/* Sub/Mul before the first layer (input normalisation), Add after a
+ * MatMul or bias-less Conv (its bias), Mul then Add after the last layer
+ * (target standardisation). */
+static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
+{
+    lm_status st;
+    const ox_tensor *t = arg(s, 1, &st);
+    if (!t) return st;
+    if (s->node->n_in != 2) return refuse(s, "it takes two inputs");
+    size_t count;
+    TRY(ox_tensor_count(t, &count));
+    size_t width = cur_size(s);
+    if (s->n_layers == 0) {
+        if (s->state != FLAT || (op == 0 && (s->mean || s->scale)) || (op == 1 && s->scale) || op == 2)
+            return refuse(s, "only (x - mean) * scale of the flat input is taken before the first layer");
+        if ((count != width && count != 1) || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
+            return refuse(s, "its constant is not one value per input");
+        float *v = floats(s, t, count, "constant", &st);
+        if (!v) return st;
+        float *full = lm__alloc(width, sizeof(float), "ONNX import");
+        if (!full) {
+            free(v);
+            return LM_ENOMEM;
+        }
+        for (size_t i = 0; i < width; i++) full[i] = v[count == 1 ? 0 : i];
+        free(v);
+        if (op == 0) s->mean = full;
+        else s->scale = full;
+        return LM_OK;
+    }
+    imp_layer *L = &s->layers[s->n_layers - 1];
+    if (op == 2 && s->bias_pending && !L->bias && L->act == LM_IDENTITY && !s->tstd) {
+        size_t units = (size_t)L->units;
+        /* broadcasting aligns the last axes: a dense output (N, K) takes
+         * (K) or (1, K), a convolution's (N, F, H, W) only (F, 1, 1) or
+         * (1, F, 1, 1) */
+        int shape_ok = count == units &&
+                       (L->kind == LM_LAYER_DENSE
+                            ? t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1)
+                            : (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1) ||
+                                  (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1));
+        if (shape_ok) {
+            if (!(L->b = floats(s, t, units, "bias", &st))) return st;
+            L->bias = 1;
+            s->bias_pending = 0;
+            return LM_OK;
+        }
+    }
+    if (op == 0 || s->state != FLAT || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
+        return refuse(s, "only a bias, or output scaling of a flat (N, K) output by (K) values, "
+                      "is taken here");
+    if ((op == 1 && (s->tstd || s->tmean)) || (op == 2 && s->tmean))
+        return refuse(s, "output scaling is (y * std) + mean, once");
+    if (count != width && count != 1) return refuse(s, "its constant is not one value per output");
+    float *v = floats(s, t, count, "constant", &st);
+    if (!v) return st;
+    float *full = lm__alloc(width, sizeof(float), "ONNX import");
+    if (!full) {
+        free(v);
+        return LM_ENOMEM;
+    }
+    for (size_t i = 0; i < width; i++) full[i] = v[count == 1 ? 0 : i];
+    free(v);
+    if (op == 1) s->tstd = full;
+    else s->tmean = full;
+    s->bias_pending = 0;
+    return LM_OK;
+}
+
+/* Reshape to 2-D or 4-D, and Flatten. */
+static lm_status do_reshape(imp *s, int flatten)
+{
+    lm_status st;
+    int64_t d[OX_MAX_DIMS];
+    size_t nd = 2;
+    size_t width = cur_size(s);
+    if (flatten) {
+        int64_t axis = int_attr(s, "axis", 1, &st);
+        if (st) return st;
+        if (axis != 1) return refuse(s, "only Flatten with axis 1 is supported");
+        d[0] = 0;
+        d[1] = (int64_t)width;
+    } else {
+        const ox_tensor *t = arg(s, 1, &st);
+        if (!t) return st;
+        TRY(ox_tensor_ints(t, d, OX_MAX_DIMS, &nd, "Reshape shape"));
+        if (nd != 2 && nd != 4) return refuse(s, "only reshapes to 2-D or 4-D are supported");
+        if (d[0] != -1 && d[0] != 0 && d[0] != 1) {
+            /* a fixed batch: only -1 elsewhere can say the rest */
+            int rest_free = 0;
+            for (size_t i = 1; i < nd; i++) rest_free |= d[i] == -1;
+            if (rest_free) return refuse(s, "a fixed batch size in the shape is not supported");
+        }
+        size_t known = 1;
+        int free_at = -1;
+        for (size_t i = 1; i < nd; i++) {
+            if (d[i] == -1 && free_at < 0) free_at = (int)i;
+            else if (d[i] < 1 || d[i] > LM_MAX_WIDTH) return refuse(s, "its shape is not supported");
+            else known *= (size_t)d[i];
+            if (known > width) return refuse(s, "its shape does not match its input's size");
+        }
+        if (free_at > 0) {
+            if (width % known) return refuse(s, "its shape does not match its input's size");
+            d[free_at] = (int64_t)(width / known);
+        } else if (known != width) {
+            return refuse(s, "its shape does not match its input's size");
+        }
+    }
+    if (nd == 2) {
+        if (s->state == NCHW) s->state = s->cur.c > 1 && s->cur.h * s->cur.w > 1 ? FLAT_CHW : FLAT;
+        else if (s->state != FLAT_CHW) s->state = FLAT;
+        return LM_OK;
+    }
+    if (s->state != FLAT) return refuse(s, "only a flat row may be reshaped to 4-D");
+    s->raw[0] = (int)d[1];
+    s->raw[1] = (int)d[2];
+    s->raw[2] = (int)d[3];
+    s->state = RAW4;
+    return LM_OK;
+}
+
+static lm_status do_transpose(imp *s)
+{
+    int64_t p[8];
+    int n;
+    TRY(ints_attr(s, "perm", p, 8, &n));
+    int to_nchw = n == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2;
+    int to_nhwc = n == 4 && p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1;
+    if (s->state == RAW4 && to_nchw) {
+        /* (N, H, W, C) over the flat row: lamina's own layout */
+        lm__shape sh = {s->raw[2], s->raw[0], s->raw[1]};
+        if (s->n_layers == 0) s->in = sh;
+        else if (sh.c != s->cur.c || sh.h != s->cur.h || sh.w != s->cur.w)
+            return refuse(s, "a Reshape to 4-D inside the net is not a lamina layer");
+        s->cur = sh;
+        s->state = NCHW;
+        return LM_OK;
+    }
+    if (s->state == NCHW && to_nhwc) {
+        s->state = NHWC;
+        return LM_OK;
+    }
+    if (s->state == NHWC && to_nchw) {
+        s->state = NCHW;
+        return LM_OK;
+    }
+    return refuse(s, "only NHWC <-> NCHW transposes of images are supported");
+}
+
+/* PyTorch writes AvgPool2d as a Pad (of zeros, without padding) then
+ * AveragePool: a Pad that adds nothing is the identity. */
+static lm_status do_pad(imp *s)
+{
+    lm_status st;
+    int64_t p[OX_MAX_DIMS];
+    size_t n = 0;
+    if (s->m->opset < 11) {
+        int k;
+        if (ints_attr(s, "pads", p, OX_MAX_DIMS, &k)) return LM_EFORMAT;
+        n = k < 0 ? 0 : (size_t)k;
+    } else {
+        const ox_tensor *t = arg(s, 1, &st);
+        if (!t) return st;
+        TRY(ox_tensor_ints(t, p, OX_MAX_DIMS, &n, "Pad pads"));
+    }
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0) return refuse(s, "only a Pad that adds nothing is supported");
+    return LM_OK;
+}
+
+static lm_status step(imp *s, ox_str *cur)
+{
+    const ox_node *n = s->node;
+    lm_status st;
+    if (n->domain.n && !ox_is(n->domain, "ai.onnx"))
+        return refuse(s, "ops outside the default ONNX domain are not supported");
+    if (ox_is(n->op, "Constant")) {
+        if (n->n_out != 1) return refuse(s, "a Constant has one output");
+        ox_tensor *t = &s->consts[s->n_consts];
+        int k = ox_attr_tensor(n, "value", t, &st);
+        if (k < 0) return st;
+        if (k == 0) return refuse(s, "only Constant nodes with a tensor value are supported");
+        t->name = n->out[0];
+        s->n_consts++;
+        return LM_OK;
+    }
+    if (n->n_in < 1 || !ox_eq(n->in[0], *cur))
+        return refuse(s, "it does not read the output of the node before it: lamina "
+                      "imports chains of layers only");
+    if (n->n_out < 1 || n->out[0].n == 0) return refuse(s, "it has no output");
+    /* the output scaling lamina applies after the last layer must be last */
+    if ((s->tstd || s->tmean) && !ox_is(n->op, "Add") && !ox_is(n->op, "Identity"))
+        return refuse(s, "only output scaling may follow output scaling");
+    if (s->n_layers >= LM_MAX_LAYERS) return refuse(s, "too many layers");
+    ox_str op = n->op;
+    int64_t opset = s->m->opset;
+    if (ox_is(op, "Gemm")) st = do_gemm(s, 0);
+    else if (ox_is(op, "MatMul")) st = do_gemm(s, 1);
+    else if (ox_is(op, "Conv")) st = do_conv(s);
+    else if (ox_is(op, "MaxPool")) st = do_pool(s, LM_LAYER_MAXPOOL2D);
+    else if (ox_is(op, "AveragePool")) st = do_pool(s, LM_LAYER_AVGPOOL2D);
+    else if (ox_is(op, "GlobalAveragePool")) {
+        st = need_nchw(s);
+        if (!st) {
+            add_layer(s, LM_LAYER_GLOBAL_AVGPOOL);
+            s->cur.h = s->cur.w = 1;
+        }
+    } else if (ox_is(op, "BatchNormalization")) st = do_bn(s);
+    else if (ox_is(op, "Dropout")) st = do_dropout(s, opset);
+    else if (ox_is(op, "Identity")) st = LM_OK;
+    else if (ox_is(op, "Pad")) st = do_pad(s);
+    else if (ox_is(op, "Relu")) st = do_act(s, LM_RELU);
+    else if (ox_is(op, "LeakyRelu")) st = do_act(s, LM_LEAKY_RELU);
+    else if (ox_is(op, "Sigmoid")) st = do_act(s, LM_SIGMOID);
+    else if (ox_is(op, "Tanh")) st = do_act(s, LM_TANH);
+    else if (ox_is(op, "Softmax")) st = do_act(s, LM_SOFTMAX);
+    else if (ox_is(op, "Sub")) st = do_affine(s, 0);
+    else if (ox_is(op, "Mul")) st = do_affine(s, 1);
+    else if (ox_is(op, "Add")) st = do_affine(s, 2);
+    else if (ox_is(op, "Flatten")) st = do_reshape(s, 1);
+    else if (ox_is(op, "Reshape")) st = do_reshape(s, 0);
+    else if (ox_is(op, "Transpose")) st = do_transpose(s);
+    else st = refuse(s, "lamina has no layer for this op");
+    if (st) return st;
+    *cur = n->out[0];
+    return LM_OK;
+}
+
+/* A copy of v as a C string (NULL when longer than lamina keeps). */
+static char *cstr(ox_str v)
+{
+    if (v.n >= LM_MAX_STRING) return NULL;
+    char *c = lm__alloc(v.n + 1, 1, "ONNX metadata");
+    if (!c) return NULL;
+    memcpy(c, v.s, v.n);
+    c[v.n] = '\0';
+    return c;
+}
+
+/* What lm_net_save_onnx put in metadata_props (class names, metadata);
+ * other entries, and ones lamina would refuse, are left out. */
+static lm_status restore_meta(const ox_model *m, lm_net *net)
+{
+    for (int i = 0; i < m->n_meta; i++) {
+        ox_str k = m->meta_keys[i], v = m->meta_vals[i];
+        if (ox_is(k, "lamina.class_names")) {
+            int n = 1;
+            for (size_t j = 0; j < v.n; j++) n += v.s[j] == '\n';
+            if (n != lm_net_n_out(net)) continue;
+            char *all = cstr(v);
+            const char **names = all ? lm__calloc((size_t)n, sizeof *names, "ONNX metadata") : NULL;
+            if (!names) {
+                free(all);
+                return LM_ENOMEM;
+            }
+            char *p = all;
+            for (int j = 0; j < n; j++) {
+                names[j] = p;
+                p = strchr(p, '\n');
+                if (p) *p++ = '\0';
+                else break;
+            }
+            lm_status st = lm_net_set_class_names(net, n, names);
+            free(names);
+            free(all);
+            if (st == LM_ENOMEM) return st;
+        } else if (k.n > 12 && memcmp(k.s, "lamina.meta.", 12) == 0) {
+            char *key = cstr((ox_str){k.s + 12, k.n - 12}), *val = cstr(v);
+            lm_status st = key && val ? lm_net_set_meta(net, key, val) : LM_OK;
+            free(key);
+            free(val);
+            if (st == LM_ENOMEM) return st;
+        }
+    }
+    lm__err_clear();
+    return LM_OK;
+}
+
+static lm_status build(imp *s, lm_net **out)
+{
+    lm_net *net = NULL;
+    lm_status st = lm_net_new(&net, s->n_in);
+    if (!st && (s->in.h != 1 || s->in.w != 1)) st = lm_net_set_input_shape(net, s->in.c, s->in.h, s->in.w);
+    for (int i = 0; i < s->n_layers && !st; i++) {
+        imp_layer *L = &s->layers[i];
+        int flags = L->bias ? LM_BIAS : LM_NO_BIAS;
+        switch (L->kind) {
+        case LM_LAYER_DENSE: st = lm_net_add_dense(net, L->units, L->act, flags); break;
+        case LM_LAYER_CONV2D:
+            st = lm_net_add_conv2d(net, L->units, L->kh, L->kw, L->stride, L->pad, L->act, flags);
+            break;
+        case LM_LAYER_MAXPOOL2D: st = lm_net_add_maxpool2d(net, L->kh, L->stride); break;
+        case LM_LAYER_AVGPOOL2D: st = lm_net_add_avgpool2d(net, L->kh, L->stride); break;
+        case LM_LAYER_GLOBAL_AVGPOOL: st = lm_net_add_global_avgpool(net); break;
+        case LM_LAYER_DROPOUT: st = lm_net_add_dropout(net, L->rate); break;
+        case LM_LAYER_BATCHNORM: st = lm_net_add_batchnorm(net, L->momentum, L->eps); break;
+        default: st = lm__err(LM_EFORMAT, "internal: kind %d", (int)L->kind);
+        }
+        if (st) {
+            lm__err_prefix("ONNX layer %d", i + 1);
+            st = LM_EFORMAT;
+        }
+    }
+    for (int i = 0; i < s->n_layers && !st; i++) {
+        imp_layer *L = &s->layers[i];
+        const lm__layer *NL = &net->layers[i];
+        float *p = net->params + NL->p_off;
+        if (L->kind == LM_LAYER_DENSE || L->kind == LM_LAYER_CONV2D) {
+            size_t nb = L->bias ? (size_t)L->units : 0;
+            memcpy(p, L->w, (NL->n_par - nb) * sizeof(float));
+            if (nb) memcpy(p + NL->n_par - nb, L->b, nb * sizeof(float));
+        } else if (L->kind == LM_LAYER_BATCHNORM) {
+            memcpy(p, L->bn, NL->n_par * sizeof(float));
+            memcpy(net->state + NL->s_off, L->bn + NL->n_par, NL->n_state * sizeof(float));
+        }
+    }
+    if (!st && (s->mean || s->scale)) {
+        size_t n = (size_t)s->n_in;
+        float *ones = lm__calloc(2 * n, sizeof(float), "ONNX import");
+        if (!ones) st = LM_ENOMEM;
+        for (size_t i = 0; ones && i < n; i++) {
+            ones[i] = s->mean ? s->mean[i] : 0.0f;
+            ones[n + i] = s->scale ? s->scale[i] : 1.0f;
+        }
+        if (!st) st = lm_net_set_norm(net, ones, ones + n);
+        free(ones);
+    }
+    if (!st && (s->tstd || s->tmean)) {
+        size_t n = (size_t)lm_net_n_out(net);
+        float *v = lm__calloc(2 * n, sizeof(float), "ONNX import");
+        if (!v) st = LM_ENOMEM;
+        for (size_t i = 0; v && i < n; i++) {
+            v[i] = s->tmean ? s->tmean[i] : 0.0f;
+            v[n + i] = s->tstd ? s->tstd[i] : 1.0f;
+        }
+        if (!st) st = lm_net_set_target_norm(net, v, v + n);
+        if (st) st = LM_EFORMAT;
+        free(v);
+    }
+    if (!st) st = restore_meta(s->m, net);
+    if (st) {
+        lm_net_free(net);
+        return st;
+    }
+    *out = net;
+    return LM_OK;
+}
+
+static lm_status import(const ox_model *m, lm_net **out)
+{
+    imp s = {.m = m};
+    ox_str cur = {0};
+    const ox_value *in = NULL;
+    for (int i = 0; i < m->n_inputs && !in; i++) {
+        int is_init = 0;
+        for (int j = 0; j < m->n_inits; j++) is_init |= ox_eq(m->inits[j].name, m->inputs[i].name);
+        if (!is_init) in = &m->inputs[i];
+    }
+    if (!in) return lm__err(LM_EFORMAT, "the graph has no input");
+    if (m->n_outputs != 1) return lm__err(LM_EFORMAT, "the graph has %d outputs; lamina's nets have one", m->n_outputs);
+    const int64_t *d = in->dims;
+    int ok = in->ndim == 2 ? d[1] >= 1 && d[1] <= LM_MAX_WIDTH
+             : in->ndim == 4 ? d[1] >= 1 && d[2] >= 1 && d[3] >= 1 && d[1] <= LM_MAX_WIDTH &&
+                               d[2] <= LM_MAX_WIDTH && d[3] <= LM_MAX_WIDTH &&
+                               d[1] * d[2] * d[3] <= LM_MAX_WIDTH
+                             : 0;
+    if (!ok)
+        return lm__err(LM_EFORMAT, "input '%.*s': lamina takes (N, features) or (N, C, H, W) "
+                       "inputs of known sizes", (int)(in->name.n > 100 ? 100 : in->name.n), in->name.s);
+    if (in->ndim == 2) {
+        s.in = s.cur = (lm__shape){(int)d[1], 1, 1};
+        s.state = FLAT;
+    } else {
+        s.in = s.cur = (lm__shape){(int)d[1], (int)d[2], (int)d[3]};
+        s.state = NCHW;
+    }
+    s.n_in = (int)lm__shape_size(s.in);
+    cur = in->name;
+    size_t nn = (size_t)m->n_nodes + 1;
+    s.consts = lm__calloc(nn, sizeof *s.consts, "ONNX import");
+    s.layers = lm__calloc(nn, sizeof *s.layers, "ONNX import");
+    lm_status st = s.consts && s.layers ? LM_OK : LM_ENOMEM;
+    for (int i = 0; i < m->n_nodes && !st; i++) {
+        s.node = &m->nodes[i];
+        st = step(&s, &cur);
+    }
+    if (!st && !ox_eq(cur, m->outputs[0].name))
+        st = lm__err(LM_EFORMAT, "the graph's output '%.*s' is not the end of its chain of nodes",
+                     (int)(m->outputs[0].name.n > 100 ? 100 : m->outputs[0].name.n), m->outputs[0].name.s);
+    if (!st && s.n_layers == 0) st = lm__err(LM_EFORMAT, "the graph holds no layer lamina can take");
+    if (!st && ((s.state == NCHW && s.cur.c > 1 && s.cur.h * s.cur.w > 1) ||
+                (s.state == FLAT_CHW)))
+        st = lm__err(LM_EFORMAT, "the graph's output is in (C, H, W) order; lamina's rows are (H, W, C)");
+    if (!st) st = build(&s, out);
+    for (int i = 0; s.layers && i < s.n_layers; i++) {
+        free(s.layers[i].w);
+        free(s.layers[i].b);
+        free(s.layers[i].bn);
+    }
+    free(s.layers);
+    free(s.consts);
+    free(s.mean);
+    free(s.scale);
+    free(s.tstd);
+    free(s.tmean);
+    return st;
+}
+
+lm_status lm_net_load_onnx_mem(lm_net **out, const void *buf, size_t len)
+{
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(buf);
+    ox_model m;
+    lm_status st = ox_parse(buf, len, &m);
+    if (!st) st = import(&m, out);
+    ox_model_free(&m);
+    return st;
+}
+
+lm_status lm_net_load_onnx(lm_net **out, const char *path)
+{
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(path);
+    unsigned char *buf;
+    size_t len;
+    size_t max = (size_t)(lm_alloc_limit() > SIZE_MAX ? SIZE_MAX : lm_alloc_limit());
+    lm_status st = lm__read_file(path, max, &buf, &len);
+    if (st) return st;
+    st = lm_net_load_onnx_mem(out, buf, len);
+    if (st) lm__err_prefix("%s", path);
+    free(buf);
+    return st;
+}

@@ -1,0 +1,34 @@
+"""onnx_ort.py MODEL.onnx DATA.csv PREDICT.json - runs an exported model in
+ONNX Runtime on the feature columns of DATA.csv (the first n_in columns;
+a header line) and prints the largest difference from what
+`lamina predict --proba --json` wrote. Exit 0 when it is at most 1e-5,
+1 when larger, 77 when onnxruntime (or numpy) cannot be imported."""
+import json
+import sys
+
+try:
+    import numpy as np
+    import onnxruntime as ort
+except ImportError as e:
+    print("no onnxruntime: %s" % e)
+    sys.exit(77)
+
+model, data, pred = sys.argv[1:4]
+sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+inp = sess.get_inputs()[0]
+nx = inp.shape[1]
+x = np.loadtxt(data, delimiter=",", skiprows=1, usecols=range(nx), dtype=np.float32, ndmin=2)
+y = sess.run(None, {inp.name: x})[0]
+rows = json.load(open(pred))["predictions"]
+want = []
+for r in rows:
+    if "proba" in r:
+        want.append(r["proba"])
+    elif "values" in r:
+        want.append(r["values"])
+    else:
+        want.append([r["value"]])
+want = np.array(want, dtype=np.float64)
+diff = float(np.abs(want - y.astype(np.float64)).max())
+print("max |onnxruntime - lamina| = %.3g over %d outputs (onnxruntime %s)" % (diff, y.size, ort.__version__))
+sys.exit(0 if y.shape == want.shape and diff <= 1e-5 else 1)

@@ -1,0 +1,107 @@
+#!/bin/sh
+# test_onnx.sh - `lamina export --format onnx` and `lamina import` from the
+# command line: exported models of every layer kind and activation run in
+# ONNX Runtime as lamina predicts them (within 1e-5; skipped where
+# onnxruntime is missing: .ci/run installs it into build-ci/venv), are
+# valid for onnx.checker (where Python's onnx is), import back to the same
+# parameters; PyTorch-made models import and then predict, evaluate,
+# export and train; bad files exit 4 with a message.
+. "$(dirname "$0")/fixtures/lib.sh"
+L=$LAMINA
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OX=$ROOT/tests/fixtures/onnx
+
+# The Python that has onnxruntime: LAMINA_ONNX_PYTHON, else CI's venv.
+PY=${LAMINA_ONNX_PYTHON:-$ROOT/build-ci/venv/bin/python}
+[ -x "$PY" ] || PY=/usr/bin/python3
+have_ort=0
+"$PY" -c 'import onnxruntime, numpy' >/dev/null 2>&1 && have_ort=1
+CHECKPY=/usr/bin/python3
+have_onnx=0
+"$CHECKPY" -c 'import onnx' >/dev/null 2>&1 && have_onnx=1
+
+# data: 72 features (2 channels of 6x6) with a class and two numeric targets
+awk 'BEGIN { srand(15); h = "f0"; for (j = 1; j < 72; j++) h = h ",f" j;
+  print h ",label" > "'"$TMP/img.csv"'"; print h ",ya,yb" > "'"$TMP/reg.csv"'";
+  for (i = 0; i < 48; i++) { s = 0; r = ""; for (j = 0; j < 72; j++) { v = 3 * (rand() - 0.5) + 1;
+      if (j < 8) s += v; r = r (j ? "," : "") sprintf("%.4f", v); if (j == 0) a = v; if (j == 1) b = v }
+    print r ",c" (s > 8 ? 2 : s > 6 ? 1 : 0) > "'"$TMP/img.csv"'";
+    print r "," sprintf("%.4f,%.4f", 5 * a + 2, b * 10 - 30) > "'"$TMP/reg.csv"'" } }'
+
+# name, data, task options, layers
+train() {
+    "$L" train --data "$2" --input-shape 2x6x6 --layers "$3" --epochs 2 --seed 5 --out "$TMP/$1.lmn" \
+        --quiet >/dev/null 2>"$TMP/err"
+}
+train all "$TMP/img.csv" 'conv:4:3x3:same:relu,batchnorm,maxpool:2,conv:4:2x2:pad=1:leaky,avgpool:2:1,dropout:0.2,16:sigmoid,batchnorm,8:tanh,3:softmax'
+rc1=$?
+"$L" train --data "$TMP/reg.csv" --target ya,yb --input-shape 2x6x6 --layers conv:3:3x3:stride=2:sigmoid,gap,4:relu \
+    --epochs 2 --seed 5 --out "$TMP/gap.lmn" --quiet >/dev/null 2>>"$TMP/err"; rc2=$?
+{ [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]; }; res $? onnx_train_models "$(head -c 300 "$TMP/err")"
+
+for m in all gap; do
+    data=$TMP/img.csv; [ $m = gap ] && data=$TMP/reg.csv
+    "$L" export "$TMP/$m.lmn" --format onnx --out "$TMP/$m.onnx" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 0 ] && grep -q 'opset 13' "$TMP/out"; }; res $? onnx_export_$m "rc $rc: $(head -c 300 "$TMP/err")"
+    if [ $have_onnx = 1 ]; then
+        "$CHECKPY" -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]))' "$TMP/$m.onnx" \
+            >"$TMP/err" 2>&1
+        res $? onnx_checker_$m "$(tail -c 300 "$TMP/err")"
+    else
+        echo "skip onnx_checker_$m: Python's onnx is not installed"
+    fi
+    "$L" predict "$TMP/$m.lmn" --data "$data" --proba --json >"$TMP/$m.json" 2>"$TMP/err"
+    if [ $have_ort = 1 ]; then
+        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$TMP/$m.onnx" "$data" "$TMP/$m.json" >"$TMP/ort" 2>&1; rc=$?
+        echo "# $m: $(cat "$TMP/ort")"
+        [ "$rc" -eq 0 ]; res $? onnx_runtime_matches_$m "$(tail -c 400 "$TMP/ort")"
+    else
+        echo "skip onnx_runtime_matches_$m: onnxruntime is not installed for $PY"
+    fi
+    # and back: the same parameters (checksum) and predictions
+    "$L" import "$TMP/$m.onnx" --out "$TMP/$m-back.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+    h1=$("$L" info --json "$TMP/$m.lmn" | jget params_hash)
+    h2=$("$L" info --json "$TMP/$m-back.lmn" | jget params_hash)
+    "$L" predict "$TMP/$m-back.lmn" --data "$data" --proba --json | sed 1d >"$TMP/b.json"
+    { [ "$rc" -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ] && sed 1d "$TMP/$m.json" | cmp -s - "$TMP/b.json"; }
+    res $? onnx_round_trip_$m "rc $rc, hash $h1 vs $h2: $(head -c 300 "$TMP/err")"
+done
+
+# A PyTorch MLP: import, info, predict, eval, export, and train from it.
+"$L" import "$OX/mlp.onnx" --out "$TMP/mlp.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '6 inputs -> 10:leaky,batchnorm:0.1:1e-05,8:sigmoid,6:tanh,3:softmax' "$TMP/out"; }
+res $? onnx_import_torch_mlp "rc $rc: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+awk 'BEGIN { srand(3); print "a,b,c,d,e,f,label";
+  for (i = 0; i < 40; i++) { r = ""; s = 0; for (j = 0; j < 6; j++) { v = rand() * 2 - 1; s += v; r = r sprintf("%.4f,", v) }
+    print r "c" (s > 0.5 ? 2 : s > -0.5 ? 1 : 0) } }' >"$TMP/six.csv"
+"$L" info "$TMP/mlp.lmn" >"$TMP/out" 2>&1 && "$L" predict "$TMP/mlp.lmn" --data "$TMP/six.csv" >/dev/null 2>>"$TMP/out" &&
+    "$L" eval "$TMP/mlp.lmn" --data "$TMP/six.csv" >>"$TMP/out" 2>&1 &&
+    "$L" export "$TMP/mlp.lmn" --format onnx --out "$TMP/mlp2.onnx" >>"$TMP/out" 2>&1
+res $? onnx_imported_predict_eval_info_export "$(tail -c 300 "$TMP/out")"
+"$L" train --init-from "$TMP/mlp.lmn" --data "$TMP/six.csv" --epochs 3 --out "$TMP/mlp-trained.lmn" --quiet \
+    >"$TMP/out" 2>&1; rc=$?
+h1=$("$L" info --json "$TMP/mlp.lmn" | jget params_hash)
+h2=$("$L" info --json "$TMP/mlp-trained.lmn" | jget params_hash)
+{ [ "$rc" -eq 0 ] && [ -n "$h2" ] && [ "$h1" != "$h2" ]; }
+res $? onnx_imported_trains "rc $rc, hash $h1 -> $h2: $(tail -c 300 "$TMP/out")"
+
+# Bad files: exit 4 with a message naming the problem.
+bad() { # name, file, words
+    "$L" import "$2" --out "$TMP/bad.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 4 ] && grep -q "$3" "$TMP/err" && [ ! -e "$TMP/bad.lmn" ]; }
+    res $? "$1" "rc $rc: $(head -c 300 "$TMP/err")"
+}
+head -c 700 "$OX/cnn.onnx" >"$TMP/trunc.onnx"
+printf '\010\377\377\377\377\377\377\377\377\377\377\001' >"$TMP/varint.onnx"
+printf '\072\200\200\200\200\200\040' >"$TMP/huge.onnx"
+bad onnx_import_truncated "$TMP/trunc.onnx" 'trunc.onnx: .*\(cut short\|claims\)'
+bad onnx_import_bad_varint "$TMP/varint.onnx" 'longer than'
+bad onnx_import_huge_length "$TMP/huge.onnx" 'claims'
+bad onnx_import_unsupported_op "$OX/unsupported.onnx" "node '/1/Elu' (Elu)"
+bad onnx_import_wrong_initializer "$OX/bad_init.onnx" 'holds 66 values'
+bad onnx_import_missing "$TMP/none.onnx" 'none.onnx'
+"$L" export "$TMP/trunc.onnx" --format onnx --out "$TMP/x.onnx" >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 4 ]; res $? onnx_export_bad_model "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" export "$TMP/all.lmn" --format tflite --out "$TMP/x.onnx" >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 2 ]; res $? onnx_export_bad_format "rc $rc: $(head -c 300 "$TMP/err")"
+finish

@@ -1,0 +1,344 @@
+/* test_onnx.c - ONNX export and import: a net of every layer kind and
+ * activation goes to ONNX and back bit for bit; PyTorch-made models
+ * (tests/fixtures/onnx/, made by make_onnx_fixtures.py) import and
+ * predict as PyTorch did within 1e-5; malformed and foreign files are
+ * refused with a message, never a crash. Running an export in ONNX
+ * Runtime is tests/cli/test_onnx.sh's. */
+#include "harness.h"
+#include "fixture.h"
+#include "lamina.h"
+
+#include <stdint.h>
+#include <unistd.h>
+
+#define FIXDIR "tests/fixtures/onnx/"
+
+static char tmp_path[64];
+
+static const char *tmp_file(void)
+{
+    snprintf(tmp_path, sizeof tmp_path, "/tmp/lamina-onnx-%ld.onnx", (long)getpid());
+    return tmp_path;
+}
+
+/* Parameters and batch-norm statistics away from their defaults. */
+static void randomise(lm_net *net, uint64_t seed)
+{
+    lm_rng rng = lm_rng_seed(seed);
+    lm_net_init(net, LM_INIT_XAVIER, &rng);
+    float *p = lm_net_params(net), *s = lm_net_state(net);
+    for (int i = 0; i < lm_net_n_layers(net); i++) {
+        lm_layer_desc d = {.size = sizeof d};
+        lm_net_layer_desc(net, i, &d);
+        if (d.kind == LM_LAYER_BATCHNORM) {
+            for (size_t j = 0; j < d.n_params; j++) p[d.p_offset + j] = lm_rng_uniform(&rng) + 0.5f;
+            for (size_t j = 0; j < d.n_state / 2; j++) {
+                s[d.s_offset + j] = lm_rng_normal(&rng);
+                s[d.s_offset + d.n_state / 2 + j] = lm_rng_uniform(&rng) + 0.5f;
+            }
+        } else {
+            /* biases too: xavier leaves them zero */
+            for (size_t j = 0; j < d.n_params; j++) p[d.p_offset + j] += 0.1f * lm_rng_normal(&rng);
+        }
+    }
+}
+
+static void set_norm(lm_net *net, uint64_t seed)
+{
+    int n = lm_net_n_in(net);
+    float *m = malloc((size_t)n * 2 * sizeof *m);
+    lm_rng rng = lm_rng_seed(seed);
+    for (int i = 0; i < n; i++) {
+        m[i] = lm_rng_normal(&rng);
+        m[n + i] = lm_rng_uniform(&rng) + 0.5f;
+    }
+    lm_net_set_norm(net, m, m + n);
+    free(m);
+}
+
+/* Every layer kind, every activation, SAME, VALID and numeric padding,
+ * with and without bias, a dense layer after an image (its rows permuted
+ * to ONNX's order), normalisation and class names. */
+static lm_net *net_all_kinds(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 72);
+    lm_net_set_input_shape(net, 2, 6, 6);
+    lm_net_add_conv2d(net, 4, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS);
+    lm_net_add_batchnorm(net, 0.1f, 1e-5f);
+    lm_net_add_maxpool2d(net, 2, 2);
+    lm_net_add_conv2d(net, 3, 2, 2, 1, 1, LM_LEAKY_RELU, LM_NO_BIAS);
+    lm_net_add_avgpool2d(net, 2, 1);
+    lm_net_add_dropout(net, 0.3f);
+    lm_net_add_dense(net, 7, LM_SIGMOID, LM_BIAS);
+    lm_net_add_batchnorm(net, 0.2f, 1e-3f);
+    lm_net_add_dense(net, 5, LM_TANH, LM_NO_BIAS);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    randomise(net, 1);
+    set_norm(net, 2);
+    const char *names[3] = {"cat", "dog", "émeu"};
+    lm_net_set_class_names(net, 3, names);
+    lm_net_set_meta(net, "note", "round trip");
+    return net;
+}
+
+/* Strided VALID convolution, global pooling and a regression output
+ * with target standardisation. */
+static lm_net *net_gap_regression(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 75);
+    lm_net_set_input_shape(net, 3, 5, 5);
+    lm_net_add_conv2d(net, 4, 3, 3, 2, LM_PAD_VALID, LM_SIGMOID, LM_BIAS);
+    lm_net_add_global_avgpool(net);
+    lm_net_add_dense(net, 2, LM_IDENTITY, LM_BIAS);
+    randomise(net, 3);
+    float mean[2] = {3.5f, -20.0f}, sd[2] = {2.0f, 0.25f};
+    lm_net_set_target_norm(net, mean, sd);
+    return net;
+}
+
+/* Ends on an image with several channels (the output goes back to
+ * channels-last rows) and has a batch norm on flat features. */
+static lm_net *net_image_out(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 16);
+    lm_net_set_input_shape(net, 1, 4, 4);
+    lm_net_add_conv2d(net, 2, 3, 3, 1, LM_PAD_SAME, LM_IDENTITY, LM_BIAS);
+    randomise(net, 4);
+    return net;
+}
+
+static lm_net *net_flat_bn(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 4);
+    lm_net_add_dense(net, 3, LM_IDENTITY, LM_BIAS);
+    lm_net_add_batchnorm(net, 0.1f, 1e-5f);
+    randomise(net, 5);
+    return net;
+}
+
+static void check_same(lm_net *a, lm_net *b)
+{
+    CHECK(lm_net_n_in(a) == lm_net_n_in(b) && lm_net_n_out(a) == lm_net_n_out(b));
+    CHECKF(lm_net_n_layers(a) == lm_net_n_layers(b), "%d layers, %d back", lm_net_n_layers(a),
+           lm_net_n_layers(b));
+    if (lm_net_n_layers(a) != lm_net_n_layers(b)) return;
+    for (int i = 0; i < lm_net_n_layers(a); i++) {
+        lm_layer_desc x = {.size = sizeof x}, y = {.size = sizeof y};
+        lm_net_layer_desc(a, i, &x);
+        lm_net_layer_desc(b, i, &y);
+        CHECKF(x.kind == y.kind && x.act == y.act && x.has_bias == y.has_bias && x.in_c == y.in_c &&
+                   x.in_h == y.in_h && x.in_w == y.in_w && x.out_c == y.out_c && x.out_h == y.out_h &&
+                   x.out_w == y.out_w && x.units == y.units && x.kh == y.kh && x.kw == y.kw &&
+                   x.stride == y.stride && x.pad == y.pad && x.rate == y.rate && x.eps == y.eps &&
+                   x.momentum == y.momentum && x.n_params == y.n_params && x.n_state == y.n_state,
+               "layer %d (%s) differs after the round trip", i + 1, lm_layer_kind_name(x.kind));
+    }
+    size_t np = lm_net_n_params(a), ns = lm_net_n_state(a);
+    CHECK(np == lm_net_n_params(b) && ns == lm_net_n_state(b));
+    CHECK(memcmp(lm_net_params(a), lm_net_params(b), np * sizeof(float)) == 0);
+    if (ns) CHECK(memcmp(lm_net_state(a), lm_net_state(b), ns * sizeof(float)) == 0);
+    int n = lm_net_n_in(a), k = lm_net_n_out(a);
+    float *na = calloc((size_t)n * 4, sizeof(float)), *nb = na + 2 * n;
+    int ha = lm_net_get_norm(a, na, na + n), hb = lm_net_get_norm(b, nb, nb + n);
+    CHECK(ha == hb && (!ha || memcmp(na, nb, 2 * (size_t)n * sizeof(float)) == 0));
+    float ta[2 * 16], tb[2 * 16];
+    if (k <= 16) {
+        ha = lm_net_get_target_norm(a, ta, ta + k);
+        hb = lm_net_get_target_norm(b, tb, tb + k);
+        CHECK(ha == hb && (!ha || memcmp(ta, tb, 2 * (size_t)k * sizeof(float)) == 0));
+    }
+    for (int i = 0; i < k; i++) {
+        const char *ca = lm_net_class_name(a, i), *cb = lm_net_class_name(b, i);
+        CHECK((!ca && !cb) || (ca && cb && !strcmp(ca, cb)));
+    }
+    /* the same arithmetic on the same bits: the same outputs */
+    enum { ROWS = 9 };
+    float *x = malloc((size_t)ROWS * n * sizeof *x), *ya = malloc((size_t)ROWS * k * sizeof *ya),
+          *yb = malloc((size_t)ROWS * k * sizeof *yb);
+    lm_rng rng = lm_rng_seed(9);
+    for (int i = 0; i < ROWS * n; i++) x[i] = 2 * lm_rng_normal(&rng);
+    CHECK_OK(lm_net_predict(a, x, ROWS, ya));
+    CHECK_OK(lm_net_predict(b, x, ROWS, yb));
+    CHECK(memcmp(ya, yb, (size_t)ROWS * k * sizeof *ya) == 0);
+    free(x);
+    free(ya);
+    free(yb);
+    free(na);
+}
+
+static void round_trip(lm_net *(*make)(void), int opset)
+{
+    lm_net *a = make(), *b = NULL;
+    CHECK_OK(lm_net_save_onnx(a, tmp_file(), opset));
+    CHECK_OK(lm_net_load_onnx(&b, tmp_file()));
+    if (b) check_same(a, b);
+    lm_net_free(a);
+    lm_net_free(b);
+    remove(tmp_file());
+}
+
+static void onnx_round_trip_all_kinds(void) { round_trip(net_all_kinds, 0); }
+static void onnx_round_trip_gap_regression(void) { round_trip(net_gap_regression, 17); }
+static void onnx_round_trip_image_output(void) { round_trip(net_image_out, 13); }
+static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); }
+
+static void onnx_export_refuses(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 4);
+    CHECK(lm_net_save_onnx(net, tmp_file(), 0) == LM_EINVAL); /* no layers */
+    lm_net_add_dense(net, 2, LM_RELU, LM_BIAS);
+    CHECK(lm_net_save_onnx(net, tmp_file(), 12) == LM_EINVAL);
+    CHECK(strstr(lm_errmsg(), "opset") != NULL);
+    lm_net_free(net);
+    remove(tmp_file());
+}
+
+/* A PyTorch export imports and predicts as PyTorch did. */
+static void torch_fixture(const char *name)
+{
+    char path[128], err[256];
+    snprintf(path, sizeof path, FIXDIR "%s.txt", name);
+    fx_file fx;
+    if (fx_read(&fx, path, err, sizeof err)) {
+        CHECKF(0, "%s", err);
+        return;
+    }
+    const fx_table *x = fx_get(&fx, "x", 0, 0), *y = fx_get(&fx, "y", 0, 0);
+    snprintf(path, sizeof path, FIXDIR "%s.onnx", name);
+    lm_net *net = NULL;
+    CHECK(x && y);
+    CHECK_OK(lm_net_load_onnx(&net, path));
+    if (net && x && y) {
+        CHECK((size_t)lm_net_n_in(net) == x->cols && (size_t)lm_net_n_out(net) == y->cols);
+        size_t n = x->rows, k = y->cols;
+        float *xf = malloc(n * x->cols * sizeof *xf), *yf = malloc(n * k * sizeof *yf);
+        for (size_t i = 0; i < n * x->cols; i++) xf[i] = (float)x->v[i];
+        if ((size_t)lm_net_n_in(net) == x->cols && (size_t)lm_net_n_out(net) == k) {
+            CHECK_OK(lm_net_predict(net, xf, n, yf));
+            double worst = 0;
+            for (size_t i = 0; i < n * k; i++) worst = fmax(worst, fabs(yf[i] - y->v[i]));
+            printf("# %s: max |lamina - torch| = %.3g over %zu outputs\n", name, worst, n * k);
+            CHECKF(worst <= 1e-5, "%s: max difference %g", name, worst);
+        }
+        free(xf);
+        free(yf);
+    }
+    lm_net_free(net);
+    fx_free(&fx);
+}
+
+static void onnx_torch_mlp(void) { torch_fixture("mlp"); }
+static void onnx_torch_cnn(void) { torch_fixture("cnn"); }
+static void onnx_torch_cnn_gap(void) { torch_fixture("cnn_gap"); }
+/* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
+static void onnx_torch_bn_relu_folded(void)
+{
+    torch_fixture("mlp_bn_relu");
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load_onnx(&net, FIXDIR "mlp_bn_relu.onnx"));
+    CHECK(net && lm_net_n_layers(net) == 2);
+    lm_net_free(net);
+}
+/* hand-made: Conv, Add of a (1, F, 1, 1) bias, Relu, Transpose to NHWC */
+static void onnx_conv_add_bias(void) { torch_fixture("conv_add"); }
+
+static void expect_refused(const char *path, const char *words)
+{
+    lm_net *net = (lm_net *)1;
+    lm_status st = lm_net_load_onnx(&net, path);
+    CHECKF(st == LM_EFORMAT && net == NULL && strstr(lm_errmsg(), words),
+           "%s: %s, '%s' (wanted '%s')", path, lm_status_name(st), lm_errmsg(), words);
+}
+
+static void onnx_refuses_unsupported_op(void)
+{
+    expect_refused(FIXDIR "unsupported.onnx", "node '/1/Elu' (Elu)");
+}
+
+/* a (F) bias broadcasts along W in ONNX, not along the channels */
+static void onnx_refuses_misaligned_bias(void)
+{
+    expect_refused(FIXDIR "conv_add_w.onnx", "node 'bias' (Add)");
+}
+
+static void onnx_refuses_wrong_initializer(void)
+{
+    expect_refused(FIXDIR "bad_init.onnx", "holds 66 values (data for 60)");
+}
+
+static void expect_mem_refused(const unsigned char *b, size_t n, const char *words)
+{
+    lm_net *net = NULL;
+    lm_status st = lm_net_load_onnx_mem(&net, b, n);
+    CHECKF(st == LM_EFORMAT && !net && strstr(lm_errmsg(), words), "%s: '%s' (wanted '%s')",
+           lm_status_name(st), lm_errmsg(), words);
+    lm_net_free(net);
+}
+
+static void onnx_refuses_malformed(void)
+{
+    /* ir_version whose varint never ends */
+    unsigned char v[12] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    expect_mem_refused(v, sizeof v, "longer than");
+    expect_mem_refused(v, 5, "cut short");
+    /* a graph claiming 2^40 bytes */
+    unsigned char h[8] = {0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x00};
+    expect_mem_refused(h, sizeof h, "claims");
+    /* a group wire type */
+    unsigned char g[2] = {0x0b, 0x00};
+    expect_mem_refused(g, sizeof g, "wire type");
+    expect_mem_refused(g, 0, "empty");
+    /* not ONNX at all */
+    expect_mem_refused((const unsigned char *)"hello, world", 12, "");
+}
+
+/* Every prefix of a real export is handled: no crash, no leak, and a
+ * prefix that cuts the graph is refused. */
+static void onnx_truncated(void)
+{
+    lm_net *a = net_all_kinds();
+    CHECK_OK(lm_net_save_onnx(a, tmp_file(), 0));
+    FILE *f = fopen(tmp_file(), "rb");
+    unsigned char *buf = malloc(1 << 20);
+    size_t len = f ? fread(buf, 1, 1 << 20, f) : 0;
+    if (f) fclose(f);
+    remove(tmp_file());
+    CHECK(len > 100);
+    size_t refused = 0, step = len / 400 + 1;
+    for (size_t n = 0; n < len; n += step) {
+        lm_net *b = NULL;
+        lm_status st = lm_net_load_onnx_mem(&b, buf, n);
+        CHECKF(st == LM_EFORMAT || st == LM_OK, "prefix %zu: %s", n, lm_status_name(st));
+        refused += st == LM_EFORMAT;
+        lm_net_free(b);
+    }
+    /* the graph (all but the metadata at the end) is most of the file */
+    CHECKF(refused * step > len / 2, "only %zu prefixes refused", refused);
+    free(buf);
+    lm_net_free(a);
+}
+
+int main(void)
+{
+    RUN(onnx_round_trip_all_kinds);
+    RUN(onnx_round_trip_gap_regression);
+    RUN(onnx_round_trip_image_output);
+    RUN(onnx_round_trip_flat_batchnorm);
+    RUN(onnx_export_refuses);
+    RUN(onnx_torch_mlp);
+    RUN(onnx_torch_cnn);
+    RUN(onnx_torch_cnn_gap);
+    RUN(onnx_torch_bn_relu_folded);
+    RUN(onnx_conv_add_bias);
+    RUN(onnx_refuses_misaligned_bias);
+    RUN(onnx_refuses_unsupported_op);
+    RUN(onnx_refuses_wrong_initializer);
+    RUN(onnx_refuses_malformed);
+    RUN(onnx_truncated);
+    TEST_MAIN_END();
+}
