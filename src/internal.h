@@ -4,6 +4,7 @@
 
 #include "lamina.h"
 #include "kernels/kernels.h"
+#include "kernels/small.h" /* LM_SMALL_WIDTH: the spare floats after the parameters */
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -193,26 +194,22 @@ size_t lm__predict_rows(const lm_net *net, size_t n);
 /* ------------------------------------------------------- small nets */
 
 /* A net is small when its input and every layer are at most
- * LM_SMALL_WIDTH wide (a row of any layer fits one AVX-512 register) and
- * no hidden layer is softmax. On AVX-512 such a net's forward and
- * backward run fused, a few rows at a time through all the layers with
- * no GEMM calls, in src/kernels/small_avx512.c; the bits are the general
- * path's. */
-#define LM_SMALL_WIDTH 16
-/* Floats of scratch a layer (small_avx512.c says what they hold) */
-#define LM_SMALL_SCRATCH (LM_SMALL_WIDTH * LM_SMALL_WIDTH + LM_SMALL_WIDTH)
+ * LM_SMALL_WIDTH wide (a row of any layer fits one AVX-512 register),
+ * every layer is a matrix layer (LM__KIND_MATMUL) and no hidden layer is
+ * softmax. On AVX-512 such a net's forward and backward run fused, a few
+ * rows at a time through all the layers with no GEMM calls: the fused
+ * kernels (src/kernels/small.h) see only widths and arrays; the plan
+ * (src/small_plan.c), owned by the workspace, hands them the net's
+ * weights and decides when they run. The bits are the general path's. */
 int lm__small_net(const lm_net *net);
-/* Whether this build has the fused path's AVX-512 kernels. */
-extern const int lm__small_built;
 
 /* The floats a workspace of rows rows needs for the fused path (a
  * multiple of 16), or 0 where it cannot run (not small, no AVX-512 in
  * the CPU or the build). */
 size_t lm__small_floats(const lm_net *net, size_t rows);
-/* What the fused path works out once for net's shape, over pad
- * (lm__small_floats(net, rows) floats, 64-byte aligned); NULL if out of
- * memory. Call only where lm__small_floats is not 0 (its code may use
- * AVX-512). */
+/* The plan for net's shape, over pad (lm__small_floats(net, rows)
+ * floats, 64-byte aligned, owned by the workspace); NULL (with lm__err
+ * set) if out of memory. Call only where lm__small_floats is not 0. */
 typedef struct lm__small_plan lm__small_plan;
 lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows);
 void lm__small_plan_free(lm__small_plan *p);

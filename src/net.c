@@ -107,8 +107,8 @@ lm_status lm_net_layer_desc(const lm_net *net, int i, lm_layer_desc *d)
 static lm_status param_block(lm_net *net, size_t cap)
 {
     /* The gradients follow the parameters in one block, then
-     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
-     * row as a whole group of lanes (small_avx512.c, load_group) */
+     * LM_SMALL_WIDTH spare floats: the fused small-net kernels read a
+     * weight row as a whole group of lanes (kernels/small.h) */
     float *p = lm__alloc_big(2 * cap + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
     if (!p) return LM_ENOMEM;
     if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
@@ -460,18 +460,6 @@ lm_status lm__net_prepare(lm_net *net, const lm_ws *ws, size_t rows, lm_pool **p
 }
 
 /* ---------------------------------------------------------- workspace */
-
-int lm__small_net(const lm_net *net)
-{
-    if (net->n_layers == 0 || net->n_in > LM_SMALL_WIDTH) return 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        const lm__layer *L = &net->layers[l];
-        if (!(L->kind->flags & LM__KIND_MATMUL) || L->n_out > LM_SMALL_WIDTH ||
-            (L->act == LM_SOFTMAX && l < net->n_layers - 1))
-            return 0;
-    }
-    return 1;
-}
 
 /* Rounds n floats up to whole 64-byte lines (SIZE_MAX stays). */
 static size_t lines(size_t n) { return n > SIZE_MAX - 15 ? SIZE_MAX : (n + 15) & ~(size_t)15; }

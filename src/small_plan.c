@@ -1,0 +1,144 @@
+/* small_plan.c - the fused small-net path as a plan the net owns.
+ *
+ * A tiny net (the tutorial's 3-4-1) spends most of a general step on
+ * per-call costs: GEMM dispatch, stride loops over a handful of values,
+ * separate activation passes. The fused kernels (kernels/small.h) run
+ * all the layers at once in registers instead. They know widths and
+ * arrays only; this file is where the net meets them:
+ *
+ *  - which nets may take the path (lm__small_net: matrix layers, every
+ *    width at most LM_SMALL_WIDTH, softmax only last);
+ *  - the plan a workspace owns (lm__small_plan_new, from lm__ws_alloc):
+ *    the kernel made for the net's widths over the workspace's buffers,
+ *    and room for the per-call description of the layers;
+ *  - when the path runs (lm__small_use: the kernel variant it reproduces
+ *    is in use, and the rows are few enough for it to win);
+ *  - each call: the layers' weights, biases and gradients as plain
+ *    pointers into the net's flat buffers, read from the net at every
+ *    call (a workspace may serve any net of its widths,
+ *    lm_net_predict_ws), and what is not elementwise: a softmax output
+ *    goes through act.c on the dense rows, before the backward and after
+ *    the forward, as the general path does it.
+ *
+ * So the call graph runs one way: net.c -> small_plan.c -> kernels/;
+ * nothing in kernels/ reads a net (tests/test_layering.sh checks). */
+#include "internal.h"
+#include "layers/layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct lm__small_plan {
+    lm_small *k;           /* the kernel for the net's widths */
+    int n_layers;
+    lm_small_layer *layer; /* (n_layers) the current call's layers */
+    int *widths;           /* (n_layers + 1) what k was made for */
+};
+
+static int g_small_mode = LM_SMALL_AUTO;
+void lm__small_enable(int mode) { g_small_mode = mode; }
+
+int lm__small_net(const lm_net *net)
+{
+    if (net->n_layers == 0 || net->n_in > LM_SMALL_WIDTH) return 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (!(L->kind->flags & LM__KIND_MATMUL) || L->n_out > LM_SMALL_WIDTH ||
+            (L->act == LM_SOFTMAX && l < net->n_layers - 1))
+            return 0;
+    }
+    return 1;
+}
+
+size_t lm__small_floats(const lm_net *net, size_t rows)
+{
+    return lm__small_net(net) ? lm_small_floats(net->n_layers, rows) : 0;
+}
+
+lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
+{
+    /* one block: the plan, its layer descriptions, the widths */
+    size_t L = (size_t)net->n_layers;
+    size_t bytes = sizeof(lm__small_plan) + L * sizeof(lm_small_layer) + (L + 1) * sizeof(int);
+    lm__small_plan *p = lm__alloc(1, bytes, "the small-net plan");
+    if (!p) return NULL;
+    p->n_layers = net->n_layers;
+    p->layer = (lm_small_layer *)(p + 1);
+    p->widths = (int *)(p->layer + L);
+    p->widths[0] = net->n_in;
+    for (size_t l = 0; l < L; l++) p->widths[l + 1] = net->layers[l].n_out;
+    p->k = lm_small_new(net->n_layers, p->widths, pad, rows);
+    if (!p->k) {
+        free(p);
+        lm__err(LM_ENOMEM, "out of memory for the small-net kernels");
+        return NULL;
+    }
+    return p;
+}
+
+void lm__small_plan_free(lm__small_plan *p)
+{
+    if (!p) return;
+    lm_small_free(p->k);
+    free(p);
+}
+
+int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n)
+{
+    /* the fused kernels reproduce the arithmetic of one variant's kernels
+     * (AVX-512's), so they run only where that variant is in use */
+    if (!ws->small || n > ws->small_rows || g_small_mode == LM_SMALL_OFF || !lm_small_matches_variant())
+        return 0;
+    /* The plan fixes the widths (a workspace only meets nets of its own
+     * widths); a net of those widths may still have a hidden softmax. */
+    size_t macs = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (L->act == LM_SOFTMAX && l < net->n_layers - 1) return 0;
+        macs += (size_t)L->n_in * (size_t)L->n_out;
+    }
+    return g_small_mode == LM_SMALL_ALWAYS || n <= LM_SMALL_MAX_MACS / macs;
+}
+
+/* The plan's layer descriptions for this call: net's layers as pointers
+ * into its flat buffers. last_act is the last layer's activation as the
+ * kernels apply it: its own, or LM_IDENTITY where the caller wants the
+ * pre-activation or applies a softmax itself. */
+static const lm_small_layer *describe(const lm_net *net, lm__small_plan *p, lm_act last_act)
+{
+    for (int l = 0; l < p->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        int bias = L->has_bias;
+        p->layer[l] = (lm_small_layer){L->act, net->params + L->w_off, bias ? net->params + L->b_off : NULL,
+                                       net->grads + L->w_off, bias ? net->grads + L->b_off : NULL};
+    }
+    p->layer[p->n_layers - 1].act = last_act;
+    return p->layer;
+}
+
+void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
+{
+    int last = net->n_layers - 1;
+    const lm__layer *top = &net->layers[last];
+    /* softmax (only ever last) is not elementwise: act.c applies it to
+     * the dense output, as the general path does */
+    int softmax = top->act == LM_SOFTMAX;
+    lm_act act = skip_last_act || softmax ? LM_IDENTITY : top->act;
+    lm_small_forward(ws->small->k, describe(net, ws->small, act), ws->x0, ws->act[last], n);
+    if (!skip_last_act && softmax) lm__act_forward(LM_SOFTMAX, ws->act[last], n, top->n_out);
+}
+
+void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
+{
+    int last = net->n_layers - 1;
+    const lm__layer *top = &net->layers[last];
+    if (n == 0) { /* no rows: zero gradients, as the general path's */
+        memset(net->grads, 0, net->n_params * sizeof(float));
+        return;
+    }
+    /* softmax's row Jacobian is act.c's, on the dense buffers */
+    int softmax = !last_is_preact && top->act == LM_SOFTMAX;
+    if (softmax) lm__act_backward(LM_SOFTMAX, ws->act[last], ws->d0, n, top->n_out);
+    lm_act act = last_is_preact || softmax ? LM_IDENTITY : top->act;
+    lm_small_backward(ws->small->k, describe(net, ws->small, act), ws->x0, ws->d0, n);
+}
