@@ -141,6 +141,11 @@ struct lm_net {
     atomic_int users;
     float *tnorm;  /* (2, tnorm_n) target means then stds, or NULL */
     int tnorm_n;   /* the output width tnorm was set for */
+    /* Never the same for two nets, nor for one net before and after its
+     * layers or parameter block change (lm__net_add, lm__net_reserve):
+     * what a small-net plan keys its description of the layers on
+     * (small_plan.c), so that a step need not build it again. */
+    uint64_t stamp;
 };
 
 /* Makes room in an empty net for n_layers layers holding n_params
@@ -229,12 +234,8 @@ void lm__small_plan_free(lm__small_plan *p);
 #define LM_SMALL_MAX_ROWS LM_SMALL_MAX_MACS
 int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n);
 
-/* The fused forward and backward, with lm__net_forward's and
- * lm__net_backward's contracts; only where lm__small_use says so. The
- * backward reads the activations the fused forward left in ws, so
- * lm__net_backward takes the path its forward took (ws->fused). */
-void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act);
-void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact);
+/* The fused forward and backward (lm__small_forward, lm__small_backward)
+ * are inline, in src/small_plan.h. */
 
 /* When the fused path runs: LM_SMALL_AUTO (the default, as above),
  * LM_SMALL_OFF, or LM_SMALL_ALWAYS whatever the rows (for tests comparing

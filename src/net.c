@@ -2,10 +2,19 @@
  * gradient buffer, forward and backward over the layers, predict. */
 #include "internal.h"
 #include "layers/layer.h"
+#include "small_plan.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A stamp no net has had (lm_net.stamp); atomic: nets are made and
+ * changed on many threads. */
+static uint64_t new_stamp(void)
+{
+    static atomic_uint_fast64_t next = 1;
+    return (uint64_t)atomic_fetch_add(&next, 1);
+}
 
 lm_status lm_net_new(lm_net **out, int n_in)
 {
@@ -17,6 +26,7 @@ lm_status lm_net_new(lm_net **out, int n_in)
     if (!net) return LM_ENOMEM;
     net->n_in = n_in;
     net->in_shape = (lm__shape){n_in, 1, 1};
+    net->stamp = new_stamp();
     *out = net;
     return LM_OK;
 }
@@ -116,6 +126,7 @@ static lm_status param_block(lm_net *net, size_t cap)
     net->params = p;
     net->grads = p + cap;
     net->cap_params = cap;
+    net->stamp = new_stamp();
     return LM_OK;
 }
 
@@ -232,6 +243,7 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     net->n_state += L.n_state;
     net->n_random += (K->flags & LM__KIND_RANDOM) != 0;
     if (K->start) K->start(&L, net->params + L.p_off, net->state ? net->state + L.s_off : NULL);
+    net->stamp = new_stamp();
     lm_ws_free(net->ws); /* shapes changed */
     net->ws = NULL;
     return LM_OK;

@@ -13,27 +13,21 @@
  *    and room for the per-call description of the layers;
  *  - when the path runs (lm__small_use: the kernel variant it reproduces
  *    is in use, and the rows are few enough for it to win);
- *  - each call: the layers' weights, biases and gradients as plain
- *    pointers into the net's flat buffers, read from the net at every
- *    call (a workspace may serve any net of its widths,
+ *  - each call (small_plan.h, inline in net.c's forward and backward):
+ *    the layers' weights, biases and gradients as plain pointers into
+ *    the net's flat buffers (lm__small_describe, made again whenever the
+ *    workspace meets another net: it may serve any net of its widths,
  *    lm_net_predict_ws), and what is not elementwise: a softmax output
  *    goes through act.c on the dense rows, before the backward and after
  *    the forward, as the general path does it.
  *
- * So the call graph runs one way: net.c -> small_plan.c -> kernels/;
+ * So the call graph runs one way: net.c -> small_plan.{c,h} -> kernels/;
  * nothing in kernels/ reads a net (tests/test_layering.sh checks). */
-#include "internal.h"
+#include "small_plan.h"
 #include "layers/layer.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct lm__small_plan {
-    lm_small *k;           /* the kernel for the net's widths */
-    int n_layers;
-    lm_small_layer *layer; /* (n_layers) the current call's layers */
-    int *widths;           /* (n_layers + 1) what k was made for */
-};
 
 static int g_small_mode = LM_SMALL_AUTO;
 void lm__small_enable(int mode) { g_small_mode = mode; }
@@ -100,11 +94,7 @@ int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n)
     return g_small_mode == LM_SMALL_ALWAYS || n <= LM_SMALL_MAX_MACS / macs;
 }
 
-/* The plan's layer descriptions for this call: net's layers as pointers
- * into its flat buffers. last_act is the last layer's activation as the
- * kernels apply it: its own, or LM_IDENTITY where the caller wants the
- * pre-activation or applies a softmax itself. */
-static const lm_small_layer *describe(const lm_net *net, lm__small_plan *p, lm_act last_act)
+void lm__small_describe(const lm_net *net, lm__small_plan *p)
 {
     for (int l = 0; l < p->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
@@ -112,33 +102,5 @@ static const lm_small_layer *describe(const lm_net *net, lm__small_plan *p, lm_a
         p->layer[l] = (lm_small_layer){L->act, net->params + L->w_off, bias ? net->params + L->b_off : NULL,
                                        net->grads + L->w_off, bias ? net->grads + L->b_off : NULL};
     }
-    p->layer[p->n_layers - 1].act = last_act;
-    return p->layer;
-}
-
-void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
-{
-    int last = net->n_layers - 1;
-    const lm__layer *top = &net->layers[last];
-    /* softmax (only ever last) is not elementwise: act.c applies it to
-     * the dense output, as the general path does */
-    int softmax = top->act == LM_SOFTMAX;
-    lm_act act = skip_last_act || softmax ? LM_IDENTITY : top->act;
-    lm_small_forward(ws->small->k, describe(net, ws->small, act), ws->x0, ws->act[last], n);
-    if (!skip_last_act && softmax) lm__act_forward(LM_SOFTMAX, ws->act[last], n, top->n_out);
-}
-
-void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
-{
-    int last = net->n_layers - 1;
-    const lm__layer *top = &net->layers[last];
-    if (n == 0) { /* no rows: zero gradients, as the general path's */
-        memset(net->grads, 0, net->n_params * sizeof(float));
-        return;
-    }
-    /* softmax's row Jacobian is act.c's, on the dense buffers */
-    int softmax = !last_is_preact && top->act == LM_SOFTMAX;
-    if (softmax) lm__act_backward(LM_SOFTMAX, ws->act[last], ws->d0, n, top->n_out);
-    lm_act act = last_is_preact || softmax ? LM_IDENTITY : top->act;
-    lm_small_backward(ws->small->k, describe(net, ws->small, act), ws->x0, ws->d0, n);
+    p->stamp = net->stamp;
 }

@@ -3,7 +3,6 @@
  * sizes, the variant check; and, for builds without small_avx512.c (not
  * x86, mk/isa.sh), the kernels' absence. */
 #include "small.h"
-#include "cpu.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,8 +17,6 @@ size_t lm_small_floats(int n_layers, size_t rows)
     per *= rows;
     return per + all < per ? 0 : per + all;
 }
-
-int lm_small_matches_variant(void) { return lm__variant_now()->small; }
 
 void lm_small_free(lm_small *k) { free(k); }
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "cpu.h"
 #include "lamina.h"
 
 /* The widest input or layer (a row of any layer fits one AVX-512
@@ -55,8 +56,9 @@ lm_small *lm_small_new(int n_layers, const int *widths, float *pad, size_t rows)
 void lm_small_free(lm_small *k);
 
 /* Whether the kernel variant in use (cpu.h) is the one whose bits these
- * kernels reproduce: AVX-512's GEMM and elementwise kernels. */
-int lm_small_matches_variant(void);
+ * kernels reproduce: AVX-512's GEMM and elementwise kernels. Inline: it
+ * is asked at every step. */
+static inline int lm_small_matches_variant(void) { return lm__variant_now()->small; }
 
 /* Forward of n rows (n <= the rows k was made for) of x (n, n_in)
  * through layer[0 .. n_layers): the last layer's output, dense, into out
