@@ -175,9 +175,7 @@ lm_status lm__layer_make(const lm_net *net, const lm__layer_cfg *cfg, lm__layer 
     const lm__kind *K = lm__kind_of((int)cfg->kind);
     if ((unsigned)cfg->kind >= LM_LAYER_KIND_COUNT)
         return lm__err(LM_EINVAL, "layer %d: unknown kind %d", index, (int)cfg->kind);
-    if (!K)
-        return lm__err(LM_EINVAL, "layer %d: %s layers are not built yet", index,
-                       lm_layer_kind_name(cfg->kind));
+    if (!K) return lm__err(LM_EINVAL, "layer %d: layers of kind %d are not built yet", index, (int)cfg->kind);
     if ((unsigned)cfg->act >= LM_ACT_COUNT) return lm__err(LM_EINVAL, "unknown activation %d", (int)cfg->act);
     if (cfg->flags != LM_BIAS && cfg->flags != LM_NO_BIAS)
         return lm__err(LM_EINVAL, "unknown layer flags %d", cfg->flags);
