@@ -81,22 +81,27 @@ int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n)
 {
     /* the fused kernels reproduce the arithmetic of one variant's kernels
      * (AVX-512's), so they run only where that variant is in use */
-    if (!ws->small || n > ws->small_rows || g_small_mode == LM_SMALL_OFF || !lm_small_matches_variant())
-        return 0;
-    /* The plan fixes the widths (a workspace only meets nets of its own
-     * widths); a net of those widths may still have a hidden softmax. */
-    size_t macs = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        const lm__layer *L = &net->layers[l];
-        if (L->act == LM_SOFTMAX && l < net->n_layers - 1) return 0;
-        macs += (size_t)L->n_in * (size_t)L->n_out;
-    }
-    return g_small_mode == LM_SMALL_ALWAYS || n <= LM_SMALL_MAX_MACS / macs;
+    lm__small_plan *p = ws->small;
+    if (!p || n > ws->small_rows || g_small_mode == LM_SMALL_OFF || !lm_small_matches_variant()) return 0;
+    if (p->stamp != net->stamp) lm__small_describe(net, p);
+    return p->fits && (g_small_mode == LM_SMALL_ALWAYS || n <= p->auto_rows);
 }
 
 void lm__small_describe(const lm_net *net, lm__small_plan *p)
 {
+    /* The plan fixes the widths (a workspace only meets nets of its own
+     * widths); a net of those widths may still have a hidden softmax, or
+     * a layer of another kind with a matrix's widths (a pooling of 1x1
+     * images): then it does not fit, and nothing of it is described. */
+    size_t macs = 0;
+    p->fits = 1;
     for (int l = 0; l < p->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (!(L->kind->flags & LM__KIND_MATMUL) || (L->act == LM_SOFTMAX && l < net->n_layers - 1)) p->fits = 0;
+        macs += (size_t)L->n_in * (size_t)L->n_out;
+    }
+    p->auto_rows = LM_SMALL_MAX_MACS / macs;
+    for (int l = 0; p->fits && l < p->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
         int bias = L->has_bias;
         p->layer[l] = (lm_small_layer){L->act, net->params + L->w_off, bias ? net->params + L->b_off : NULL,

@@ -16,12 +16,18 @@ struct lm__small_plan {
     int n_layers;
     lm_small_layer *layer; /* (n_layers) the layers of the net last run */
     uint64_t stamp;        /* that net's lm_net.stamp; 0: none yet */
+    int fits;              /* that net may run here: matrix layers only,
+                              softmax only last (the widths are the plan's) */
+    size_t auto_rows;      /* the most rows it runs here by default:
+                              LM_SMALL_MAX_MACS / its multiply-adds a row */
     int *widths;           /* (n_layers + 1) what k was made for */
 };
 
-/* Fills p's description of net's layers: pointers into its flat buffers,
- * each layer's own activation. Made again only when the workspace meets
- * another net, or a changed one (lm_net.stamp), not at every step. */
+/* Fills p's description of net (a net of p's widths): its layers as
+ * pointers into its flat buffers with their own activations, whether it
+ * fits, its auto_rows. Made again only when the workspace meets another
+ * net or a changed one (lm_net.stamp): a workspace may serve any net of
+ * its widths (lm_net_predict_ws), and a step must not pay for it. */
 void lm__small_describe(const lm_net *net, lm__small_plan *p) __attribute__((cold));
 
 /* The last layer's activation as the kernels apply it: its own, or

@@ -6,7 +6,8 @@
  *  - a workspace that serves several nets of its widths in turn
  *    (lm_net_predict_ws) runs each with its own weights, biases and
  *    activations: the plan's cached description of the layers follows
- *    the net it is given.
+ *    the net it is given, and a net of its widths that is no chain of
+ *    matrix layers takes the general path.
  * test_small.c compares the two paths over many shapes and trainings. */
 #include "harness.h"
 
@@ -65,6 +66,39 @@ static void one_workspace_many_nets(void)
         }
     lm_ws_free(ws);
     for (int i = 0; i < 3; i++) lm_net_free(net[i]);
+}
+
+/* A net of the workspace's widths that is not a chain of matrix layers
+ * (a 1x1 average pooling keeps its width) goes the general path through
+ * it, with its own results. */
+static void other_kinds_same_widths(void)
+{
+    if (!lm__variant_now()->small) SKIP("the AVX-512 kernels are not in use here");
+    lm_net *dense = make_net(1, LM_TANH, LM_SIGMOID, 4), *pool;
+    CHECK_OK(lm_net_new(&pool, 3));
+    CHECK_OK(lm_net_set_input_shape(pool, 3, 1, 1));
+    CHECK_OK(lm_net_add_dense(pool, 5, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_avgpool2d(pool, 1, 1));
+    CHECK_OK(lm_net_set_threads(pool, 1));
+    lm_rng rng = lm_rng_seed(4);
+    CHECK_OK(lm_net_init(pool, LM_INIT_HE, &rng));
+    lm_net *fits;
+    CHECK_OK(lm_net_new(&fits, 3)); /* the pooling net's widths in dense layers: 3-5-5 */
+    CHECK_OK(lm_net_add_dense(fits, 5, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dense(fits, 5, LM_IDENTITY, LM_BIAS));
+    float want[ROWS * 5], got[ROWS * 5];
+    CHECK_OK(lm_net_predict(pool, X, ROWS, want));
+    lm_ws *ws;
+    CHECK_OK(lm_ws_new(&ws, fits, ROWS));
+    CHECK(ws->small != NULL);
+    CHECK_OK(lm_net_predict_ws(pool, ws, X, ROWS, got));
+    CHECK(!ws->fused && !lm__small_use(pool, ws, 1));
+    CHECK(!memcmp(got, want, sizeof got));
+    CHECK(lm__small_use(fits, ws, 1)); /* and the net it was made for still takes it */
+    lm_ws_free(ws);
+    lm_net_free(fits);
+    lm_net_free(pool);
+    lm_net_free(dense);
 }
 
 /* The kernels with arrays of the caller's, no net: the same bits as the
@@ -129,6 +163,7 @@ int main(void)
 {
     fill_x();
     RUN(one_workspace_many_nets);
+    RUN(other_kinds_same_widths);
     RUN(kernels_take_plain_arrays);
     TEST_MAIN_END();
 }
