@@ -89,8 +89,9 @@ typedef struct lm__layer {
     size_t p_off, n_par;   /* parameters at params + p_off */
     size_t s_off, n_state; /* state at state + s_off */
     /* For kinds whose parameters are one (n_in, n_out) matrix W and a bias
-     * (the fused small-net path reads these): W at params + w_off, b at
-     * params + b_off or SIZE_MAX. Other kinds set what their file says. */
+     * (the small-net plan hands these to the fused kernels): W at
+     * params + w_off, b at params + b_off or SIZE_MAX. Other kinds set
+     * what their file says. */
     size_t w_off, b_off;
 } lm__layer;
 
@@ -102,8 +103,9 @@ struct lm_ws {
     float *x0;     /* (rows, n_in) the normalised input */
     float **act;   /* n_layers buffers, act[l] (rows, layer l n_out) */
     float *d0, *d1; /* (rows, max width) gradient ping-pong for backward */
-    /* For a small net (lm__small_net) the fused path's plan, else NULL;
-     * its buffers are the first lm__small_floats of mem (64-byte aligned) */
+    /* For a small net (lm__small_net) the fused path's plan (small_plan.c),
+     * else NULL; its kernel's buffers are the first lm__small_floats of
+     * mem (64-byte aligned) */
     struct lm__small_plan *small;
     size_t small_rows; /* the most rows the plan's buffers hold */
     int fused;     /* the last forward took the fused path */

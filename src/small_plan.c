@@ -12,14 +12,18 @@
  *    the kernel made for the net's widths over the workspace's buffers,
  *    and room for the per-call description of the layers;
  *  - when the path runs (lm__small_use: the kernel variant it reproduces
- *    is in use, and the rows are few enough for it to win);
+ *    is in use, the net given fits the plan, and the rows are few enough
+ *    for the path to win);
+ *  - the net's description (lm__small_describe): its layers' weights,
+ *    biases and gradients as plain pointers into its flat buffers, with
+ *    whether it fits and its row limit, made again only when the
+ *    workspace meets another net or a changed one (lm_net.stamp; a
+ *    workspace may serve any net of its widths, lm_net_predict_ws);
  *  - each call (small_plan.h, inline in net.c's forward and backward):
- *    the layers' weights, biases and gradients as plain pointers into
- *    the net's flat buffers (lm__small_describe, made again whenever the
- *    workspace meets another net: it may serve any net of its widths,
- *    lm_net_predict_ws), and what is not elementwise: a softmax output
- *    goes through act.c on the dense rows, before the backward and after
- *    the forward, as the general path does it.
+ *    the last activation as the kernels apply it, and what is not
+ *    elementwise: a softmax output goes through act.c on the dense rows,
+ *    after the forward and before the backward, as the general path
+ *    does it.
  *
  * So the call graph runs one way: net.c -> small_plan.{c,h} -> kernels/;
  * nothing in kernels/ reads a net (tests/test_layering.sh checks). */
