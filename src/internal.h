@@ -4,6 +4,7 @@
 
 #include "lamina.h"
 #include "kernels/kernels.h"
+#include "kernels/small.h" /* LM_SMALL_WIDTH: the spare floats after the parameters */
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -88,8 +89,9 @@ typedef struct lm__layer {
     size_t p_off, n_par;   /* parameters at params + p_off */
     size_t s_off, n_state; /* state at state + s_off */
     /* For kinds whose parameters are one (n_in, n_out) matrix W and a bias
-     * (the fused small-net path reads these): W at params + w_off, b at
-     * params + b_off or SIZE_MAX. Other kinds set what their file says. */
+     * (the small-net plan hands these to the fused kernels): W at
+     * params + w_off, b at params + b_off or SIZE_MAX. Other kinds set
+     * what their file says. */
     size_t w_off, b_off;
 } lm__layer;
 
@@ -101,8 +103,9 @@ struct lm_ws {
     float *x0;     /* (rows, n_in) the normalised input */
     float **act;   /* n_layers buffers, act[l] (rows, layer l n_out) */
     float *d0, *d1; /* (rows, max width) gradient ping-pong for backward */
-    /* For a small net (lm__small_net) the fused path's plan, else NULL;
-     * its buffers are the first lm__small_floats of mem (64-byte aligned) */
+    /* For a small net (lm__small_net) the fused path's plan (small_plan.c),
+     * else NULL; its kernel's buffers are the first lm__small_floats of
+     * mem (64-byte aligned) */
     struct lm__small_plan *small;
     size_t small_rows; /* the most rows the plan's buffers hold */
     int fused;     /* the last forward took the fused path */
@@ -140,6 +143,11 @@ struct lm_net {
     atomic_int users;
     float *tnorm;  /* (2, tnorm_n) target means then stds, or NULL */
     int tnorm_n;   /* the output width tnorm was set for */
+    /* Never the same for two nets, nor for one net before and after its
+     * layers or parameter block change (lm__net_add, lm__net_reserve):
+     * what a small-net plan keys its description of the layers on
+     * (small_plan.c), so that a step need not build it again. */
+    uint64_t stamp;
 };
 
 /* Makes room in an empty net for n_layers layers holding n_params
@@ -193,26 +201,22 @@ size_t lm__predict_rows(const lm_net *net, size_t n);
 /* ------------------------------------------------------- small nets */
 
 /* A net is small when its input and every layer are at most
- * LM_SMALL_WIDTH wide (a row of any layer fits one AVX-512 register) and
- * no hidden layer is softmax. On AVX-512 such a net's forward and
- * backward run fused, a few rows at a time through all the layers with
- * no GEMM calls, in src/kernels/small_avx512.c; the bits are the general
- * path's. */
-#define LM_SMALL_WIDTH 16
-/* Floats of scratch a layer (small_avx512.c says what they hold) */
-#define LM_SMALL_SCRATCH (LM_SMALL_WIDTH * LM_SMALL_WIDTH + LM_SMALL_WIDTH)
+ * LM_SMALL_WIDTH wide (a row of any layer fits one AVX-512 register),
+ * every layer is a matrix layer (LM__KIND_MATMUL) and no hidden layer is
+ * softmax. On AVX-512 such a net's forward and backward run fused, a few
+ * rows at a time through all the layers with no GEMM calls: the fused
+ * kernels (src/kernels/small.h) see only widths and arrays; the plan
+ * (src/small_plan.c), owned by the workspace, hands them the net's
+ * weights and decides when they run. The bits are the general path's. */
 int lm__small_net(const lm_net *net);
-/* Whether this build has the fused path's AVX-512 kernels. */
-extern const int lm__small_built;
 
 /* The floats a workspace of rows rows needs for the fused path (a
  * multiple of 16), or 0 where it cannot run (not small, no AVX-512 in
  * the CPU or the build). */
 size_t lm__small_floats(const lm_net *net, size_t rows);
-/* What the fused path works out once for net's shape, over pad
- * (lm__small_floats(net, rows) floats, 64-byte aligned); NULL if out of
- * memory. Call only where lm__small_floats is not 0 (its code may use
- * AVX-512). */
+/* The plan for net's shape, over pad (lm__small_floats(net, rows)
+ * floats, 64-byte aligned, owned by the workspace); NULL (with lm__err
+ * set) if out of memory. Call only where lm__small_floats is not 0. */
 typedef struct lm__small_plan lm__small_plan;
 lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows);
 void lm__small_plan_free(lm__small_plan *p);
@@ -232,12 +236,8 @@ void lm__small_plan_free(lm__small_plan *p);
 #define LM_SMALL_MAX_ROWS LM_SMALL_MAX_MACS
 int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n);
 
-/* The fused forward and backward, with lm__net_forward's and
- * lm__net_backward's contracts; only where lm__small_use says so. The
- * backward reads the activations the fused forward left in ws, so
- * lm__net_backward takes the path its forward took (ws->fused). */
-void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act);
-void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact);
+/* The fused forward and backward (lm__small_forward, lm__small_backward)
+ * are inline, in src/small_plan.h. */
 
 /* When the fused path runs: LM_SMALL_AUTO (the default, as above),
  * LM_SMALL_OFF, or LM_SMALL_ALWAYS whatever the rows (for tests comparing

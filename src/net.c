@@ -2,10 +2,19 @@
  * gradient buffer, forward and backward over the layers, predict. */
 #include "internal.h"
 #include "layers/layer.h"
+#include "small_plan.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A stamp no net has had (lm_net.stamp); atomic: nets are made and
+ * changed on many threads. */
+static uint64_t new_stamp(void)
+{
+    static atomic_uint_fast64_t next = 1;
+    return (uint64_t)atomic_fetch_add(&next, 1);
+}
 
 lm_status lm_net_new(lm_net **out, int n_in)
 {
@@ -17,6 +26,7 @@ lm_status lm_net_new(lm_net **out, int n_in)
     if (!net) return LM_ENOMEM;
     net->n_in = n_in;
     net->in_shape = (lm__shape){n_in, 1, 1};
+    net->stamp = new_stamp();
     *out = net;
     return LM_OK;
 }
@@ -107,8 +117,8 @@ lm_status lm_net_layer_desc(const lm_net *net, int i, lm_layer_desc *d)
 static lm_status param_block(lm_net *net, size_t cap)
 {
     /* The gradients follow the parameters in one block, then
-     * LM_SMALL_WIDTH spare floats: the fused small-net path reads a weight
-     * row as a whole group of lanes (small_avx512.c, load_group) */
+     * LM_SMALL_WIDTH spare floats: the fused small-net kernels read a
+     * weight row as a whole group of lanes (kernels/small.h) */
     float *p = lm__alloc_big(2 * cap + LM_SMALL_WIDTH, sizeof(float), "parameters and gradients");
     if (!p) return LM_ENOMEM;
     if (net->n_params) memcpy(p, net->params, net->n_params * sizeof(float));
@@ -116,6 +126,7 @@ static lm_status param_block(lm_net *net, size_t cap)
     net->params = p;
     net->grads = p + cap;
     net->cap_params = cap;
+    net->stamp = new_stamp();
     return LM_OK;
 }
 
@@ -164,9 +175,7 @@ lm_status lm__layer_make(const lm_net *net, const lm__layer_cfg *cfg, lm__layer 
     const lm__kind *K = lm__kind_of((int)cfg->kind);
     if ((unsigned)cfg->kind >= LM_LAYER_KIND_COUNT)
         return lm__err(LM_EINVAL, "layer %d: unknown kind %d", index, (int)cfg->kind);
-    if (!K)
-        return lm__err(LM_EINVAL, "layer %d: %s layers are not built yet", index,
-                       lm_layer_kind_name(cfg->kind));
+    if (!K) return lm__err(LM_EINVAL, "layer %d: layers of kind %d are not built yet", index, (int)cfg->kind);
     if ((unsigned)cfg->act >= LM_ACT_COUNT) return lm__err(LM_EINVAL, "unknown activation %d", (int)cfg->act);
     if (cfg->flags != LM_BIAS && cfg->flags != LM_NO_BIAS)
         return lm__err(LM_EINVAL, "unknown layer flags %d", cfg->flags);
@@ -232,6 +241,7 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     net->n_state += L.n_state;
     net->n_random += (K->flags & LM__KIND_RANDOM) != 0;
     if (K->start) K->start(&L, net->params + L.p_off, net->state ? net->state + L.s_off : NULL);
+    net->stamp = new_stamp();
     lm_ws_free(net->ws); /* shapes changed */
     net->ws = NULL;
     return LM_OK;
@@ -460,18 +470,6 @@ lm_status lm__net_prepare(lm_net *net, const lm_ws *ws, size_t rows, lm_pool **p
 }
 
 /* ---------------------------------------------------------- workspace */
-
-int lm__small_net(const lm_net *net)
-{
-    if (net->n_layers == 0 || net->n_in > LM_SMALL_WIDTH) return 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        const lm__layer *L = &net->layers[l];
-        if (!(L->kind->flags & LM__KIND_MATMUL) || L->n_out > LM_SMALL_WIDTH ||
-            (L->act == LM_SOFTMAX && l < net->n_layers - 1))
-            return 0;
-    }
-    return 1;
-}
 
 /* Rounds n floats up to whole 64-byte lines (SIZE_MAX stays). */
 static size_t lines(size_t n) { return n > SIZE_MAX - 15 ? SIZE_MAX : (n + 15) & ~(size_t)15; }

@@ -1,60 +1,41 @@
-/* small.c - when the fused small-net path (small_avx512.c) runs: the
- * parts that any CPU may execute, so they are compiled without the
- * AVX-512 flags; and, for builds without small_avx512.c (not x86,
- * mk/isa.sh), the path's absence. */
-#include "internal.h"
-#include "cpu.h"
+/* small.c - the parts of the fused small-chain kernels (small.h) that any
+ * CPU may execute, so they are compiled without the AVX-512 flags: the
+ * sizes, the variant check; and, for builds without small_avx512.c (not
+ * x86, mk/isa.sh), the kernels' absence. */
+#include "small.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
-static int g_small_mode = LM_SMALL_AUTO;
-void lm__small_enable(int mode) { g_small_mode = mode; }
-
-size_t lm__small_floats(const lm_net *net, size_t rows)
+size_t lm_small_floats(int n_layers, size_t rows)
 {
-    size_t L = (size_t)net->n_layers, per, all;
-    if (!lm__small_built || !lm__small_net(net) || !lm__variant_has("avx512")) return 0;
-    if (!lm__mul_ok(L * LM_SMALL_WIDTH, rows, &per) || !lm__mul_ok(L, LM_SMALL_SCRATCH, &all) ||
-        per + all < per)
-        return 0;
-    return per + all;
+    if (!lm__small_built || n_layers < 1 || !lm__variant_has("avx512")) return 0;
+    /* per layer: a chunk of 16 floats for each row's block (at most one a
+     * row), then the scratch */
+    size_t L = (size_t)n_layers, per = L * LM_SMALL_WIDTH, all = L * LM_SMALL_SCRATCH;
+    if (rows > SIZE_MAX / per) return 0;
+    per *= rows;
+    return per + all < per ? 0 : per + all;
 }
 
-void lm__small_plan_free(lm__small_plan *p) { free(p); }
-
-int lm__small_use(const lm_net *net, const lm_ws *ws, size_t n)
-{
-    /* the fused path reproduces the arithmetic of one variant's kernels
-     * (AVX-512's), so it runs only where that variant is in use */
-    if (!ws->small || n > ws->small_rows || g_small_mode == LM_SMALL_OFF ||
-        !lm__variant_now()->small)
-        return 0;
-    /* The plan fixes the widths (a workspace only meets nets of its own
-     * widths); a net of those widths may still have a hidden softmax. */
-    size_t macs = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        const lm__layer *L = &net->layers[l];
-        if (L->act == LM_SOFTMAX && l < net->n_layers - 1) return 0;
-        macs += (size_t)L->n_in * (size_t)L->n_out;
-    }
-    return g_small_mode == LM_SMALL_ALWAYS || n <= LM_SMALL_MAX_MACS / macs;
-}
+void lm_small_free(lm_small *k) { free(k); }
 
 #if !defined(__x86_64__) && !defined(__i386__)
-/* small_avx512.c is built for x86 only: elsewhere there is no fused path
- * (lm__small_floats is 0, so these are never called). */
+/* small_avx512.c is built for x86 only: elsewhere there are no fused
+ * kernels (lm_small_floats is 0, so these are never called). */
 const int lm__small_built = 0;
-lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
+lm_small *lm_small_new(int n_layers, const int *widths, float *pad, size_t rows)
 {
-    (void)net, (void)pad, (void)rows;
+    (void)n_layers, (void)widths, (void)pad, (void)rows;
     return NULL;
 }
-void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
+void lm_small_forward(lm_small *k, const lm_small_layer *layer, const float *x, float *out, size_t n)
 {
-    (void)net, (void)ws, (void)n, (void)skip_last_act;
+    (void)k, (void)layer, (void)x, (void)out, (void)n;
 }
-void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
+void lm_small_backward(lm_small *k, const lm_small_layer *layer, const float *x, const float *dout,
+                       size_t n)
 {
-    (void)net, (void)ws, (void)n, (void)last_is_preact;
+    (void)k, (void)layer, (void)x, (void)dout, (void)n;
 }
 #endif

@@ -1,5 +1,7 @@
-/* small_avx512.c - the fused forward and backward of a small net (every
- * layer at most 16 wide, see lm__small_net). The tutorial's 3-4-1 net
+/* small_avx512.c - the fused forward and backward of a small chain of
+ * matrix layers (input and every layer at most 16 wide, small.h), over
+ * plain arrays: the net's plan (src/small_plan.c) says which net runs
+ * here and hands its weights over. The tutorial's 3-4-1 net
  * spent most of its step on the general path's per-call costs: GEMM
  * dispatch, generic stride loops over a handful of values, separate
  * activation passes. Here a few rows at a time go through all the layers
@@ -16,7 +18,8 @@
  *  - the bias is added after the sum, then the activation or its
  *    gradient (simd_avx512.h: the elementwise kernels' own code);
  *  - the bias gradient sums the rows in order from +0, as lm_colsum;
- *  - a softmax output goes through act.c's code on the dense buffers.
+ *  - a softmax output goes through act.c's code on the dense buffers
+ *    (the plan's part: here it is LM_IDENTITY).
  * (The general path's K blocking of the weight gradient, beyond 256 rows,
  * only stores and reloads its accumulators, which is exact; its skipping
  * of all-zero input steps changes no sum of finite values.)
@@ -32,8 +35,9 @@
  * pick real lanes only, and dense stores keep only the real lanes.
  * B = 16 / (the widest P) rows, fewer if the block's dense input rows
  * would not fit two registers. */
-#include "internal.h"
+#include "small.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,9 +103,9 @@ ALWAYS_INLINE rows2 load_rows(const float *x, size_t cnt)
 
 /* -------------------------------------------------------------- plan */
 
-/* What a layer's widths fix, worked out once per workspace (activations,
- * biases and offsets are read from the net at each call: a workspace may
- * serve another net of the same widths). Index vectors hold, lane by
+/* What a layer's widths fix, worked out once per kernel (activations,
+ * weights and biases come with each call: the workspace owning the
+ * kernel may serve another net of the same widths). Index vectors hold, lane by
  * lane, where a permute picks from; "+ k" notes what a step adds. */
 typedef struct plan_layer {
     int nin, nout;
@@ -120,14 +124,15 @@ typedef struct plan_layer {
     int32_t wc[W16][W16]; /* column j of W, lane t: W[t % Pin][j] at (t % Pin) nout + j */
 } plan_layer;
 
-struct lm__small_plan {
+struct lm_small {
     size_t B; /* rows a block */
+    int n_layers, n_in;
     plan_layer layer[];
 };
 
 /* Per layer: the chunks of every block, then the sums. */
 #define SC_DB (W16 * W16)
-_Static_assert(SC_DB + W16 == LM_SMALL_SCRATCH, "internal.h's LM_SMALL_SCRATCH is the scratch's size");
+_Static_assert(SC_DB + W16 == LM_SMALL_SCRATCH, "small.h's LM_SMALL_SCRATCH is the scratch's size");
 
 static void plan_indices(plan_layer *pl)
 {
@@ -143,20 +148,21 @@ static void plan_indices(plan_layer *pl)
     }
 }
 
-lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
+lm_small *lm_small_new(int n_layers, const int *widths, float *pad, size_t rows)
 {
-    int L = net->n_layers, pmax = 1;
-    size_t bytes = sizeof(lm__small_plan) + (size_t)L * sizeof(plan_layer);
-    lm__small_plan *p = lm__alloc_hook(bytes) ? NULL : malloc(bytes);
+    int L = n_layers, pmax = 1;
+    size_t bytes = sizeof(lm_small) + (size_t)L * sizeof(plan_layer);
+    lm_small *p = lm__alloc_hook(bytes) ? NULL : malloc(bytes);
     if (!p) return NULL;
+    p->n_layers = L;
+    p->n_in = widths[0];
     for (int l = 0; l < L; l++) {
-        const lm__layer *N = &net->layers[l];
         plan_layer *pl = &p->layer[l];
         memset(pl, 0, sizeof *pl);
-        pl->nin = N->n_in;
-        pl->nout = N->n_out;
-        pl->P = group_width(N->n_out);
-        pl->Pin = l ? p->layer[l - 1].P : N->n_in;
+        pl->nin = widths[l];
+        pl->nout = widths[l + 1];
+        pl->P = group_width(pl->nout);
+        pl->Pin = l ? p->layer[l - 1].P : pl->nin;
         pl->Gw = W16 / pl->P;
         pl->nwc = (pl->nin + pl->Gw - 1) / pl->Gw;
         pl->chunks = pad + (size_t)l * rows * W16;
@@ -165,7 +171,7 @@ lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
         pmax = pl->P > pmax ? pl->P : pmax;
     }
     p->B = (size_t)(W16 / pmax);
-    if (p->B * (size_t)net->n_in > 2 * W16) p->B = 2 * W16 / (size_t)net->n_in;
+    if (p->B * (size_t)p->n_in > 2 * W16) p->B = 2 * W16 / (size_t)p->n_in;
     return p;
 }
 
@@ -198,8 +204,8 @@ ALWAYS_INLINE __m512 grad_any(lm_act act, __m512 a, __m512 d)
  * forwards from the optimizer's store of the parameters, where a masked
  * load (even of values inside the store) waits for the store to reach
  * the cache, about 11 cycles at the head of the step's longest chain.
- * Lanes past a layer's width read the next parameters (the allocation
- * has LM_SMALL_WIDTH floats to spare, see lm_net_add_dense): junk. */
+ * Lanes past a layer's width read whatever follows the weights or bias
+ * (the caller's buffer has LM_SMALL_WIDTH floats to spare, small.h): junk. */
 ALWAYS_INLINE __m512 load_group(const int P, const float *p)
 {
     switch (P) {
@@ -239,37 +245,32 @@ ALWAYS_INLINE __m512 fwd_product_p(const int FMA, const plan_layer *pl, const fl
     }
 }
 
-/* Rows [r0, r0 + rn) (block b) through every layer. */
-static void fwd_block(const lm_net *net, lm_ws *ws, size_t b, size_t r0, size_t rn, size_t n,
-                      int skip_last_act)
+/* Rows [r0, r0 + rn) (block b) of x through every layer, the last
+ * layer's rows into out. */
+static void fwd_block(const lm_small *k, const lm_small_layer *layer, const float *x0, float *out,
+                      size_t b, size_t r0, size_t rn, size_t n)
 {
-    const plan_layer *pl = ws->small->layer;
-    int last = net->n_layers - 1;
-    rows2 x = load_rows(ws->x0 + r0 * (size_t)net->n_in, rn * (size_t)net->n_in);
+    const plan_layer *pl = k->layer;
+    int last = k->n_layers - 1;
+    rows2 x = load_rows(x0 + r0 * (size_t)k->n_in, rn * (size_t)k->n_in);
     for (int l = 0; l <= last; l++, pl++) {
-        const lm__layer *L = &net->layers[l];
-        const float *w = net->params + L->w_off, *bias = L->has_bias ? net->params + L->b_off : NULL;
-        __m512 c = layer_fma(n, pl->nin, pl->nout) ? fwd_product_p(1, pl, w, bias, x)
-                                                   : fwd_product_p(0, pl, w, bias, x);
-        /* softmax (only ever last) is not elementwise: act.c applies it
-         * to the dense output, as the general path does */
-        if (!(l == last && skip_last_act)) c = act_any(L->act, c);
+        const lm_small_layer *L = &layer[l];
+        __m512 c = layer_fma(n, pl->nin, pl->nout) ? fwd_product_p(1, pl, L->w, L->b, x)
+                                                   : fwd_product_p(0, pl, L->w, L->b, x);
+        c = act_any(L->act, c);
         _mm512_store_ps(pl->chunks + b * W16, c); /* for the backward */
         if (l == last) /* the real lanes, in order, are the dense rows */
-            store_part(ws->act[l] + r0 * (size_t)pl->nout, rn * (size_t)pl->nout,
+            store_part(out + r0 * (size_t)pl->nout, rn * (size_t)pl->nout,
                        pl->P == pl->nout ? c : _mm512_maskz_compress_ps(pl->real, c));
         x = (rows2){c, c};
     }
 }
 
-void lm__small_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act)
+void lm_small_forward(lm_small *k, const lm_small_layer *layer, const float *x, float *out, size_t n)
 {
-    size_t B = ws->small->B;
+    size_t B = k->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
-        fwd_block(net, ws, b, r0, n - r0 < B ? n - r0 : B, n, skip_last_act);
-    int last = net->n_layers - 1;
-    if (!skip_last_act && net->layers[last].act == LM_SOFTMAX)
-        lm__act_forward(LM_SOFTMAX, ws->act[last], n, net->layers[last].n_out);
+        fwd_block(k, layer, x, out, b, r0, n - r0 < B ? n - r0 : B, n);
 }
 
 /* ----------------------------------------------------------- backward */
@@ -338,53 +339,43 @@ static __m512 load_dense(const plan_layer *pl, const float *d0, size_t r0, size_
 
 /* Block b (rows [r0, r0 + rn)) back through every layer; first and
  * final say whether it is the first and the last block. */
-static void bwd_block(lm_net *net, lm_ws *ws, size_t b, size_t r0, size_t rn, size_t n,
-                      lm_act last_gact, int first, int final)
+static void bwd_block(const lm_small *k, const lm_small_layer *layer, const float *x0, const float *dout,
+                      size_t b, size_t r0, size_t rn, size_t n, int first, int final)
 {
-    int last = net->n_layers - 1;
-    const plan_layer *pl = &ws->small->layer[last];
-    __m512 d = load_dense(pl, ws->d0, r0, rn);
+    int last = k->n_layers - 1;
+    const plan_layer *pl = &k->layer[last];
+    __m512 d = load_dense(pl, dout, r0, rn);
     for (int l = last; l >= 0; l--, pl--) {
-        const lm__layer *L = &net->layers[l];
-        const float *w = net->params + L->w_off;
-        __m512 dz = grad_any(l == last ? last_gact : L->act, _mm512_load_ps(pl->chunks + b * W16), d);
+        const lm_small_layer *L = &layer[l];
+        __m512 dz = grad_any(L->act, _mm512_load_ps(pl->chunks + b * W16), d);
         rows2 x;
         if (l) {
             x.lo = x.hi = _mm512_load_ps(pl[-1].chunks + b * W16);
         } else {
-            x = load_rows(ws->x0 + r0 * (size_t)net->n_in, rn * (size_t)net->n_in);
+            x = load_rows(x0 + r0 * (size_t)k->n_in, rn * (size_t)k->n_in);
         }
-        float *dw = net->grads + L->w_off, *db = L->has_bias ? net->grads + L->b_off : NULL;
         if (layer_fma(n, pl->nin, pl->nout)) {
-            grad_product(1, pl, dz, x, rn, first, final, dw, db);
-            if (l) d = din_product(1, pl, w, dz);
+            grad_product(1, pl, dz, x, rn, first, final, L->dw, L->db);
+            if (l) d = din_product(1, pl, L->w, dz);
         } else {
-            grad_product(0, pl, dz, x, rn, first, final, dw, db);
-            if (l) d = din_product(0, pl, w, dz);
+            grad_product(0, pl, dz, x, rn, first, final, L->dw, L->db);
+            if (l) d = din_product(0, pl, L->w, dz);
         }
     }
 }
 
-void lm__small_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact)
+void lm_small_backward(lm_small *k, const lm_small_layer *layer, const float *x, const float *dout,
+                       size_t n)
 {
-    int last = net->n_layers - 1, w_last = net->layers[last].n_out;
-    if (n == 0) { /* no rows: zero gradients, as the general path's */
-        memset(net->grads, 0, net->n_params * sizeof(float));
-        return;
-    }
-    /* softmax's row Jacobian is act.c's, on the dense buffers */
-    int softmax = !last_is_preact && net->layers[last].act == LM_SOFTMAX;
-    if (softmax) lm__act_backward(LM_SOFTMAX, ws->act[last], ws->d0, n, w_last);
-    lm_act last_gact = last_is_preact || softmax ? LM_IDENTITY : net->layers[last].act;
-    size_t B = ws->small->B;
+    size_t B = k->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
-        bwd_block(net, ws, b, r0, n - r0 < B ? n - r0 : B, n, last_gact, r0 == 0, r0 + B >= n);
+        bwd_block(k, layer, x, dout, b, r0, n - r0 < B ? n - r0 : B, n, r0 == 0, r0 + B >= n);
 }
 
 const int lm__small_built = 1;
 
 #else
 /* mk/isa.sh gives every *_avx512.c its flags; elsewhere than x86 the
- * file is not built and small.c says the path is absent. */
+ * file is not built and small.c says the kernels are absent. */
 #error "small_avx512.c needs the AVX-512 flags of mk/isa.sh"
 #endif

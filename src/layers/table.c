@@ -15,18 +15,16 @@ const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT] = {
     [LM_LAYER_BATCHNORM] = &lm__kind_batchnorm,
 };
 
-static const char *const kind_names[LM_LAYER_KIND_COUNT] = {
-    "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout", "batchnorm",
-};
-
-const char *lm_layer_kind_name(lm_layer_kind k)
-{
-    return (unsigned)k < LM_LAYER_KIND_COUNT ? kind_names[k] : "?";
-}
-
 const lm__kind *lm__kind_of(int id)
 {
     return id >= 0 && id < LM_LAYER_KIND_COUNT ? lm__kinds[id] : NULL;
+}
+
+/* The name is the kind's row's: a new kind names itself in its own file. */
+const char *lm_layer_kind_name(lm_layer_kind k)
+{
+    const lm__kind *K = lm__kind_of((int)k);
+    return K ? K->name : "?";
 }
 
 const char *lm__shape_str(lm__shape s, char *buf)
