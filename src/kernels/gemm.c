@@ -124,6 +124,15 @@ void lm__gemm_thread_release(void)
     pthread_setspecific(g_scratch_key, NULL);
 }
 
+/* The pool's threads get their packing buffers when it starts, so that
+ * no step allocates and a failure is reported there (a thread without
+ * them would fall back to the slow reference). The pool only calls the
+ * hooks: the dependency runs from the GEMM to the pool alone. */
+lm_status lm_pool_new(lm_pool **out, int threads)
+{
+    return lm_pool_start(out, threads, lm__gemm_thread_prepare, lm__gemm_thread_release);
+}
+
 /* --------------------------------------------------------- vector ops */
 
 int lm_vec_all_finite(const float *x, size_t n)
