@@ -568,6 +568,51 @@ static void test_pool_default_size(void)
     lm_pool_free(NULL);
 }
 
+/* Every CPU tune (cpu.h) gives the same bits: the tunes change the M and
+ * N blocks, never the K blocks. Shapes past both blocks of every tune
+ * (M > 192, N > 1024), in K blocks and in K slices, on 1 and 2 threads;
+ * the variants with micro-kernels (the reference has no blocking). */
+static void test_gemm_tunes_same_bits(void)
+{
+    static const gshape shapes[] = {{200, 1030, 40}, {64, 256, 784}, {1000, 40, 90},
+                                    {10, 40, 1025},  {193, 70, 300}};
+    static const char *tunes[] = {"zen4", "spr", "generic"};
+    CHECK(!lm__cpu_tune_force("no-such-cpu"));
+    lm_pool *pool;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    for (size_t v = 1; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int op = NN; op <= NT; op++) {
+                gcase c = make_case((op_t)op, shapes[s], 0);
+                lm_epilogue ep = {c.bias, LM_RELU};
+                float *first = NULL;
+                for (size_t t = 0; t < sizeof tunes / sizeof tunes[0]; t++) {
+                    CHECK(lm__cpu_tune_force(tunes[t]));
+                    CHECK(!strcmp(lm__cpu_tune_now()->name, tunes[t]));
+                    for (int th = 0; th < 2; th++) {
+                        float *got = new_c(&c);
+                        run_fast(&c, got, op == NN ? &ep : NULL, th ? pool : NULL);
+                        if (!first) {
+                            first = got;
+                            continue;
+                        }
+                        CHECKF(!memcmp(first, got, c.nc * sizeof *got),
+                               "%s %s %dx%dx%d: tune %s, %d thread(s) differs from zen4",
+                               VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, tunes[t], th + 1);
+                        free(got);
+                    }
+                }
+                free(first);
+                free_case(&c);
+            }
+        }
+    }
+    lm__cpu_tune_force(NULL);
+    lm__variant_force(NULL);
+    lm_pool_free(pool);
+}
+
 /* ---------------------------------------------- pool under contention */
 
 typedef struct stall_ctx {
@@ -694,6 +739,7 @@ int main(void)
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
     RUN(test_gemm_fma_variants_bits);
+    RUN(test_gemm_tunes_same_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
     RUN(test_pool_falls_back_when_a_worker_stalls);
