@@ -467,7 +467,9 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
     if (j->impl->narrow && j->N <= j->impl->narrow->nr) j->impl = j->impl->narrow;
     int MR = j->impl->mr, NR = j->impl->nr;
     int un = (j->N + NR - 1) / NR, um = (j->M + MR - 1) / MR;
-    int T = lm_pool_size(pool);
+    /* 1 while the pool's threads lose (a busy neighbour): the 1-thread
+     * plan then runs as fast as 1 thread does, with the same bits */
+    int T = lm_pool_width(pool);
     double macs = (double)j->M * j->N * j->K;
     j->kb = k_blocks(j->op, j->K);
     float *scratch = slices_at_once(j, T) ? thread_scratch() : NULL;

@@ -30,6 +30,11 @@ lm_status lm_pool_start(lm_pool **out, int threads, lm_status (*thread_init)(voi
 lm_status lm_pool_new(lm_pool **out, int threads);
 void lm_pool_free(lm_pool *p);
 int lm_pool_size(const lm_pool *p); /* 1 for a NULL pool */
+/* The threads a job should be planned for now: lm_pool_size, or 1 while
+ * the pool runs jobs on the caller alone because its threads lost
+ * (pool.c). Only for splitting work whose results do not depend on the
+ * split; size per-thread buffers by lm_pool_size. Caller's thread only. */
+int lm_pool_width(const lm_pool *p);
 int lm_cpu_count(void);
 /* How many times the pool has fallen back to running jobs on the caller
  * alone because its threads did not pay (tests; pool.c). */

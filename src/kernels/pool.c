@@ -323,6 +323,12 @@ int lm_pool_size(const lm_pool *p) { return p ? p->n : 1; }
 
 long lm__pool_serial_spells(const lm_pool *p) { return p ? p->pace.serial_spells : 0; }
 
+int lm_pool_width(const lm_pool *p)
+{
+    if (!p) return 1;
+    return p->n > 1 && now_sec() < p->pace.serial_until ? 1 : p->n;
+}
+
 /* Judges the window that has just filled (see the top). */
 static void judge_window(pace *pc, double now)
 {
