@@ -80,13 +80,17 @@
  * first serial spell lasts SERIAL_MIN_SEC, each one after a failed try
  * twice the last, at most SERIAL_MAX_SEC, so that the tries cost a small
  * share of a long slow spell and a quiet machine gets its threads back
- * within a second. */
+ * within a second; and at least LOSS_SPELLS times what the failed try
+ * lost, at most SERIAL_LONGEST_SEC (judge_window). */
 #define WINDOW_JOBS 32
 #define WINDOW_SEC 1e-3
 #define LOSS_RATIO 0.9
 #define STALL_SEC 5e-4
 #define SERIAL_MIN_SEC 0.05
 #define SERIAL_MAX_SEC 1.0
+#define LOSS_SPELLS 40
+#define SERIAL_LONGEST_SEC 4.0
+
 /* A thread's claim counter on its home tasks, on a cache line of its own
  * so that claiming never contends with the other threads' claims. */
 typedef struct home {
@@ -329,11 +333,17 @@ int lm_pool_width(const lm_pool *p)
     return p->n > 1 && now_sec() < p->pace.serial_until ? 1 : p->n;
 }
 
-/* Judges the window that has just filled (see the top). */
+/* Judges the window that has just filled (see the top). A failed try
+ * cost the window's wall time beyond the estimate alone; the spell after
+ * it lasts at least LOSS_SPELLS times that, so that on a loaded machine
+ * (where a descheduled worker stalls a job for tens of milliseconds) the
+ * tries cost at most 1/LOSS_SPELLS of the time. */
 static void judge_window(pace *pc, double now)
 {
     if (pc->wall > LOSS_RATIO * pc->alone) {
-        pc->serial_until = now + pc->backoff;
+        double spell = pc->backoff, lost = LOSS_SPELLS * (pc->wall - pc->alone);
+        if (spell < lost) spell = lost < SERIAL_LONGEST_SEC ? lost : SERIAL_LONGEST_SEC;
+        pc->serial_until = now + spell;
         pc->backoff = pc->backoff * 2 < SERIAL_MAX_SEC ? pc->backoff * 2 : SERIAL_MAX_SEC;
         pc->serial_spells++;
     } else {
