@@ -154,6 +154,8 @@ done
 } >"$OUT/gemm.txt"
 GEMM_HEAD=$(head -n 1 "$OUT/gemm.txt")
 VARIANT=$(kv "$GEMM_HEAD" variant)
+say "lamina's CPU tune: $(kv "$GEMM_HEAD" tune) (cpuid $(kv "$GEMM_HEAD" cpu); LAMINA_CPU_TUNE=zen4|spr|generic pins one)"
+VARIANT="$VARIANT, CPU tune $(kv "$GEMM_HEAD" tune) (cpuid $(kv "$GEMM_HEAD" cpu))"
 OBCORE=$(kv "$GEMM_HEAD" openblas_core)
 tail -n +2 "$OUT/gemm.txt" | while read -r line; do
     shape=$(kv "$line" shape)
