@@ -36,8 +36,9 @@
  * seconds per task times the tasks). When a window of jobs ran no faster
  * in parallel than it would have alone, the caller runs every task
  * itself for a while (the workers sleep), then tries the threads again,
- * waiting twice as long after each try that fails (up to a second). Who
- * runs a task never changes its bits (every task's work and order are
+ * waiting twice as long after each try that fails (up to a second) and
+ * at least 40 times what the try lost; lm_pool_width tells planners to
+ * split for one thread meanwhile. Who runs a task never changes its bits (every task's work and order are
  * fixed by the caller of lm_pool_run), so neither does this.
  *
  * Per-thread state: the pool knows nothing of its users. lm_pool_start
