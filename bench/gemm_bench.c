@@ -4,10 +4,13 @@
  * buffers, the forward ones with their bias+relu epilogue in lamina).
  * Prints one key=value line per shape (bench/run.sh makes the table):
  *   shape=NAME lam1=G blas1=G lam2=G blas2=G
- * after a first line naming the variants: variant=avx512 openblas=...
+ * after a first line naming the variants and the CPU tune (cpu.h; set it
+ * with LAMINA_CPU_TUNE=zen4|spr|generic): variant=avx512 tune=zen4
+ * cpu=AuthenticAMD/25/17/l2_1024k openblas_core=...
  * The step line adds us1= and us2=, lamina's microseconds per step.
  * Usage: gemm_bench [seconds per measurement, default 0.2] [lamina]
  * ("lamina" skips OpenBLAS, for quick before/after runs). */
+#include "kernels/cpu.h"
 #include "kernels/kernels.h"
 
 #include <cblas.h>
@@ -205,7 +208,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "gemm_bench: cannot make a thread pool\n");
         return 1;
     }
-    printf("variant=%s openblas_core=%s\n", lm_gemm_variant(), openblas_get_corename());
+    char vendor[13];
+    int family, model, l2;
+    lm__cpu_ident(vendor, &family, &model, &l2);
+    printf("variant=%s tune=%s cpu=%s/%d/%d/l2_%dk openblas_core=%s\n", lm_gemm_variant(),
+           lm__cpu_tune_now()->name, vendor[0] ? vendor : "unknown", family, model, l2,
+           openblas_get_corename());
     srand(1);
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
         const shape *s = &SHAPES[i];

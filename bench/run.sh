@@ -74,6 +74,8 @@ ${CC:-cc} $CFLAGS_B -o "$OUT/fashion_bench" bench/fashion_bench.c "$BUILD/liblam
     exit 1
 ${CC:-cc} $CFLAGS_B -o "$OUT/tutorial_bench" bench/tutorial_bench.c "$BUILD/liblamina.a" -lz -lm ||
     exit 1
+${CC:-cc} -O2 -pthread -o "$OUT/fma_peak" bench/fma_peak.c 2>"$OUT/fma_peak_build.log" ||
+    note "fma_peak did not build (see $OUT/fma_peak_build.log)"
 HAVE_FANN=1
 ${CC:-cc} $CFLAGS_B -o "$OUT/fann_bench" bench/fann_bench.c -lfloatfann -lz -lm 2>"$OUT/fann_build.log" ||
     { HAVE_FANN=0; note "FANN bench did not build (see $OUT/fann_build.log)"; }
@@ -106,6 +108,16 @@ NCPU=$(nproc)
 FLAGS=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f)$' | tr '\n' ' ')
 PEAK1=$(awk -v m="$MHZ" 'BEGIN { printf "%.1f", 32 * m / 1000 }')
 PEAK2=$(awk -v m="$MHZ" -v n="$NCPU" 'BEGIN { c = n < 2 ? n : 2; printf "%.1f", c * 32 * m / 1000 }')
+# the measured FMA peak (bench/fma_peak.c) replaces the nominal one
+PEAKHOW="nominal: cores x 32 FLOP/cycle (two 256-bit FMA pipes, or one 512-bit) x nominal clock; the cores boost above it, so measured rates can pass 100%"
+FMAP=$("$OUT/fma_peak" 2>/dev/null | tr '\n' ' ')
+if [ -n "$(kv "$FMAP" gflops)" ] && [ "$(kv "$FMAP" gflops)" != NA ]; then
+    PEAK1=$(printf '%s\n' "$FMAP" | sed -n 's/.*threads=1 gflops=\([0-9.]*\).*/\1/p')
+    PEAK2=$(printf '%s\n' "$FMAP" | sed -n 's/.*threads=2 gflops=\([0-9.]*\).*/\1/p')
+    PEAK2=${PEAK2:-$PEAK1}
+    PEAKHOW="measured in this run by bench/fma_peak.c ($(kv "$FMAP" isa), 12 independent FMA chains a thread, best of 5)"
+fi
+say "CPU: $CPU; fp32 FMA peak $PEAK1 GFLOP/s on 1 thread, $PEAK2 on 2 ($PEAKHOW)"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 BLASENV="OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset}"
 
@@ -142,6 +154,8 @@ done
 } >"$OUT/gemm.txt"
 GEMM_HEAD=$(head -n 1 "$OUT/gemm.txt")
 VARIANT=$(kv "$GEMM_HEAD" variant)
+say "lamina's CPU tune: $(kv "$GEMM_HEAD" tune) (cpuid $(kv "$GEMM_HEAD" cpu); LAMINA_CPU_TUNE=zen4|spr|generic pins one)"
+VARIANT="$VARIANT, CPU tune $(kv "$GEMM_HEAD" tune) (cpuid $(kv "$GEMM_HEAD" cpu))"
 OBCORE=$(kv "$GEMM_HEAD" openblas_core)
 tail -n +2 "$OUT/gemm.txt" | while read -r line; do
     shape=$(kv "$line" shape)
@@ -197,6 +211,18 @@ l1=$(kv "$L1" best_epoch)
 l2=$(kv "$L2" best_epoch)
 row "(b) Fashion epoch (s)" "lamina 2 threads against 1 (fastest epochs)" "$l2" "lamina, 1 thread" "$l1" \
     "$(ratio "$l1" "$l2")" "means: $(kv "$L2" sec_per_epoch) and $(kv "$L1" sec_per_epoch)"
+# the epoch's dense FLOP: 60000 x 2 x (forward 784x256 + 256x128 + 128x10,
+# weight gradients the same, input gradients of the last two layers)
+EPOCH_GF=60.43
+for t in 1 2; do
+    lt=$l1 pk=$PEAK1
+    [ "$t" = 2 ] && lt=$l2 pk=$PEAK2
+    gf=$(awk -v s="$lt" 'BEGIN { if (s == "NA" || s + 0 == 0) print "NA"; else printf "%.1f", 60.43 / s }')
+    row "(b) Fashion epoch GFLOP/s" "lamina, $t thread(s), $EPOCH_GF GFLOP an epoch" "$gf" \
+        "fp32 FMA peak, $t thread(s)" "$pk" "$(pct "$gf" "$pk")" "share of the measured peak"
+done
+
+note "MLP epoch quiet and with a busy neighbour (bench/threads.sh: program, quiet 1 / 2 threads, speedup, busy 1 / 2, busy 2/1): $(BUILD="$BUILD" bench/threads.sh "$OUT/fashion_bench" | tail -n 1)"
 
 # ----------------------------------------------------------- (c) tutorial
 say "(c) tutorial"
@@ -249,7 +275,7 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "## Machine"
     echo
     echo "- CPU: $CPU, $NCPU cores, nominal clock $MHZ MHz (/proc/cpuinfo); flags: $FLAGS"
-    echo "- fp32 peak assumed: cores x 32 FLOP/cycle (two 256-bit FMA pipes, or one 512-bit) x nominal clock = $PEAK1 GFLOP/s on 1 core, $PEAK2 on 2. The cores boost above the nominal clock, so measured rates can pass 100%."
+    echo "- fp32 FMA peak: $PEAK1 GFLOP/s on 1 thread, $PEAK2 on 2, $PEAKHOW. Shares of peak below divide by it."
     echo "- Load average before / after: $LOAD0 / $LOAD1 (other work on the machine makes timings noisy, 2-thread ones most)"
     echo "- $(${CC:-cc} --version | head -n 1); lamina GEMM variant: $VARIANT"
     echo "- OpenBLAS $(dpkg-query -W -f '${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), core $OBCORE; environment: $BLASENV. The OpenBLAS peers (GEMM bench, numpy) run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; lamina and PyTorch run with the environment as it is."

@@ -5,8 +5,10 @@
 #include "kernels/cpu.h"
 
 #include <float.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct gshape {
     int M, N, K;
@@ -566,6 +568,140 @@ static void test_pool_default_size(void)
     lm_pool_free(NULL);
 }
 
+/* Every CPU tune (cpu.h) gives the same bits: the tunes change the M and
+ * N blocks, never the K blocks. Shapes past both blocks of every tune
+ * (M > 192, N > 1024), in K blocks and in K slices, on 1 and 2 threads;
+ * the variants with micro-kernels (the reference has no blocking). */
+static void test_gemm_tunes_same_bits(void)
+{
+    static const gshape shapes[] = {{200, 1030, 40}, {64, 256, 784}, {1000, 40, 90},
+                                    {10, 40, 1025},  {193, 70, 300}};
+    static const char *tunes[] = {"zen4", "spr", "generic"};
+    CHECK(!lm__cpu_tune_force("no-such-cpu"));
+    lm_pool *pool;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    for (size_t v = 1; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int op = NN; op <= NT; op++) {
+                gcase c = make_case((op_t)op, shapes[s], 0);
+                lm_epilogue ep = {c.bias, LM_RELU};
+                float *first = NULL;
+                for (size_t t = 0; t < sizeof tunes / sizeof tunes[0]; t++) {
+                    CHECK(lm__cpu_tune_force(tunes[t]));
+                    CHECK(!strcmp(lm__cpu_tune_now()->name, tunes[t]));
+                    for (int th = 0; th < 2; th++) {
+                        float *got = new_c(&c);
+                        run_fast(&c, got, op == NN ? &ep : NULL, th ? pool : NULL);
+                        if (!first) {
+                            first = got;
+                            continue;
+                        }
+                        CHECKF(!memcmp(first, got, c.nc * sizeof *got),
+                               "%s %s %dx%dx%d: tune %s, %d thread(s) differs from zen4",
+                               VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, tunes[t], th + 1);
+                        free(got);
+                    }
+                }
+                free(first);
+                free_case(&c);
+            }
+        }
+    }
+    lm__cpu_tune_force(NULL);
+    lm__variant_force(NULL);
+    lm_pool_free(pool);
+}
+
+/* ---------------------------------------------- pool under contention */
+
+typedef struct stall_ctx {
+    pthread_t caller;
+    atomic_int on_caller; /* tasks of the last job the caller ran */
+} stall_ctx;
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A worker's task stalls for 3 ms, as if its CPU were taken away; the
+ * caller's takes 30 us. */
+static void stall_task(void *ctx, int i)
+{
+    (void)i;
+    stall_ctx *c = ctx;
+    if (pthread_equal(pthread_self(), c->caller)) {
+        atomic_fetch_add(&c->on_caller, 1);
+        double t0 = mono();
+        while (mono() - t0 < 30e-6) {}
+    } else {
+        struct timespec ts = {0, 3000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* When the threads lose against the caller alone (a worker stalls), the
+ * pool runs its jobs on the caller for a while: each task still runs
+ * exactly once, now all of them on the caller. */
+static void test_pool_falls_back_when_a_worker_stalls(void)
+{
+    lm_pool *p;
+    CHECK_OK(lm_pool_new(&p, 2));
+    stall_ctx c = {pthread_self(), 0};
+    int job = 0;
+    while (lm__pool_serial_spells(p) == 0 && job++ < 500) lm_pool_run(p, 2, stall_task, &c);
+    CHECKF(lm__pool_serial_spells(p) > 0, "no fallback after %d stalled jobs", job);
+    /* a spell lasts 50 ms or more: one of the next jobs runs on the
+     * caller alone (several, in case this thread lost its CPU a while) */
+    int alone = 0;
+    for (int k = 0; k < 5 && !alone; k++) {
+        atomic_store(&c.on_caller, 0);
+        lm_pool_run(p, 2, stall_task, &c);
+        alone = atomic_load(&c.on_caller) == 2;
+    }
+    CHECK(alone);
+    lm_pool_free(p);
+}
+
+static atomic_int g_inits, g_finis, g_init_fail_at;
+static lm_status count_init(void)
+{
+    int k = atomic_fetch_add(&g_inits, 1) + 1;
+    return k == atomic_load(&g_init_fail_at) ? LM_ENOMEM : LM_OK;
+}
+static void count_fini(void) { atomic_fetch_add(&g_finis, 1); }
+
+/* lm_pool_start's per-thread hooks: init on every thread (the caller
+ * too), fini on every started one, and a failing init refuses the pool. */
+static void test_pool_thread_hooks(void)
+{
+    for (int n = 1; n <= 3; n++) {
+        atomic_store(&g_inits, 0);
+        atomic_store(&g_finis, 0);
+        atomic_store(&g_init_fail_at, 0);
+        lm_pool *p;
+        CHECK_OK(lm_pool_start(&p, n, count_init, count_fini));
+        CHECKF(atomic_load(&g_inits) == n, "%d threads, %d inits", n, atomic_load(&g_inits));
+        lm_pool_free(p);
+        CHECKF(atomic_load(&g_finis) == n - 1, "%d threads, %d finis", n, atomic_load(&g_finis));
+        for (int fail = 1; fail <= n; fail++) {
+            atomic_store(&g_inits, 0);
+            atomic_store(&g_finis, 0);
+            atomic_store(&g_init_fail_at, fail);
+            p = (lm_pool *)&p;
+            CHECK(lm_pool_start(&p, n, count_init, count_fini) == LM_ENOMEM);
+            CHECK(p == NULL);
+            CHECK(atomic_load(&g_finis) == n - 1); /* the started threads are gone */
+        }
+    }
+    lm_pool *p;
+    CHECK_OK(lm_pool_start(&p, 2, NULL, NULL));
+    lm_pool_free(p);
+}
+
 static void test_vec_all_finite(void)
 {
     float x[100];
@@ -603,8 +739,11 @@ int main(void)
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
     RUN(test_gemm_fma_variants_bits);
+    RUN(test_gemm_tunes_same_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
+    RUN(test_pool_falls_back_when_a_worker_stalls);
+    RUN(test_pool_thread_hooks);
     RUN(test_vec_all_finite);
     TEST_MAIN_END();
 }

@@ -13,6 +13,9 @@
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define LM_X86 1
@@ -139,3 +142,90 @@ int lm__variant_force(const char *name)
 }
 
 int lm__variant_has(const char *name) { return name && named(name) != NULL; }
+
+/* ------------------------------------------------------------- tunes */
+
+static const lm__cpu_tune TUNES[] = {
+    {"zen4", 96, 512},
+    {"spr", 192, 1024},
+    {"generic", 96, 512},
+};
+#define N_TUNES (sizeof TUNES / sizeof TUNES[0])
+
+void lm__cpu_ident(char vendor[13], int *family, int *model, int *l2_kib)
+{
+    memset(vendor, 0, 13);
+    *family = *model = *l2_kib = 0;
+#ifdef LM_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return;
+    memcpy(vendor, &b, 4);
+    memcpy(vendor + 4, &d, 4);
+    memcpy(vendor + 8, &c, 4);
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        int fam = (int)((a >> 8) & 0xf), mod = (int)((a >> 4) & 0xf);
+        if (fam == 0xf) fam += (int)((a >> 20) & 0xff);
+        if (fam == 0x6 || fam >= 0xf) mod += (int)((a >> 12) & 0xf0);
+        *family = fam;
+        *model = mod;
+    }
+    /* L2 per core in KiB, ECX[31:16] of leaf 0x80000006 (AMD and Intel) */
+    if (__get_cpuid(0x80000000u, &a, &b, &c, &d) && a >= 0x80000006u &&
+        __get_cpuid(0x80000006u, &a, &b, &c, &d))
+        *l2_kib = (int)(c >> 16);
+#endif
+}
+
+static const lm__cpu_tune *tune_named(const char *name)
+{
+    for (size_t i = 0; i < N_TUNES; i++)
+        if (!strcmp(name, TUNES[i].name)) return &TUNES[i];
+    return NULL;
+}
+
+/* From the CPU's facts: AMD keeps the sizes it was tuned with; Intel with
+ * AVX-512 and a 2 MiB L2 gets spr's (cpu.h). */
+static const lm__cpu_tune *tune_detect(void)
+{
+    char vendor[13];
+    int family, model, l2;
+    lm__cpu_ident(vendor, &family, &model, &l2);
+    (void)family;
+    (void)model;
+    if (!strcmp(vendor, "AuthenticAMD")) return tune_named("zen4");
+    if (!strcmp(vendor, "GenuineIntel") && l2 >= 2048 && lm__cpu_has("avx512"))
+        return tune_named("spr");
+    return tune_named("generic");
+}
+
+static _Atomic(const lm__cpu_tune *) g_tune, g_tune_default;
+
+static const lm__cpu_tune *tune_default(void)
+{
+    const lm__cpu_tune *t = atomic_load_explicit(&g_tune_default, memory_order_acquire);
+    if (t) return t;
+    const char *env = getenv("LAMINA_CPU_TUNE");
+    t = env && *env ? tune_named(env) : NULL;
+    if (!t) t = tune_detect();
+    const lm__cpu_tune *expected = NULL;
+    if (!atomic_compare_exchange_strong(&g_tune_default, &expected, t)) t = expected;
+    return t;
+}
+
+const lm__cpu_tune *lm__cpu_tune_now(void)
+{
+    const lm__cpu_tune *t = atomic_load_explicit(&g_tune, memory_order_acquire);
+    if (t) return t;
+    t = tune_default();
+    const lm__cpu_tune *expected = NULL;
+    if (!atomic_compare_exchange_strong(&g_tune, &expected, t)) t = expected;
+    return t;
+}
+
+int lm__cpu_tune_force(const char *name)
+{
+    const lm__cpu_tune *t = !name || !strcmp(name, "auto") ? tune_default() : tune_named(name);
+    if (!t) return 0;
+    atomic_store_explicit(&g_tune, t, memory_order_release);
+    return 1;
+}

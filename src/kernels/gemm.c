@@ -24,12 +24,12 @@
 #endif
 
 /* Cache blocking. KC_MAX bounds a K block (the B micro-panel, KC x NR,
- * stays in L1); MC rows of A (MC x KC, ~96 KiB) sit in L2; NC columns of
- * B (KC x NC, 512 KiB) in L2/L3. MC is a multiple of every MR (6, 8) and
- * NC of every NR (16, 32). */
+ * stays in L1); MC rows of A (MC x KC) sit in L2; NC columns of B (KC x
+ * NC) in L2/L3. MC and NC are the CPU's tune (cpu.h: 96 and 512 on AMD,
+ * from its L2 on Intel); the buffers are sized for the largest. The K
+ * blocks alone fix each element's order of summation, and they depend on
+ * K alone, never on the tune. */
 #define KC_MAX 256
-#define MC 96
-#define NC 512
 /* An NN product with KC_MAX < K <= 2 * KS_MAX is summed in two K slices,
  * each one block of at most KS_MAX steps: C = (sum over the first slice)
  * + (sum over the second), each slice an FMA chain in k order. The split
@@ -42,12 +42,12 @@
 #define KS_MAX 512
 /* The second slice's sums when the two slices run at once (M x N). */
 #define PARTIAL_FLOATS ((size_t)65536)
-#define PA_FLOATS ((size_t)MC * KS_MAX)
-#define PB_FLOATS ((size_t)KC_MAX * NC)
+#define PA_FLOATS ((size_t)LM__MC_MAX * KS_MAX)
+#define PB_FLOATS ((size_t)KC_MAX * LM__NC_MAX)
 #define SCRATCH_FLOATS (PA_FLOATS + PB_FLOATS + PARTIAL_FLOATS)
 /* Lists of A's nonzero k steps, one per row panel of an MC block (every
  * MR is at least 4): ints after the floats of the same scratch block. */
-#define LIST_INTS ((size_t)(MC / 4) * KS_MAX)
+#define LIST_INTS ((size_t)(LM__MC_MAX / 4) * KS_MAX)
 
 /* Below this many multiply-adds the tiny dot-product loops beat packing. */
 #define TINY_MACS 512
@@ -122,6 +122,15 @@ void lm__gemm_thread_release(void)
     if (!g_scratch_key_ok) return;
     free(pthread_getspecific(g_scratch_key));
     pthread_setspecific(g_scratch_key, NULL);
+}
+
+/* The pool's threads get their packing buffers when it starts, so that
+ * no step allocates and a failure is reported there (a thread without
+ * them would fall back to the slow reference). The pool only calls the
+ * hooks: the dependency runs from the GEMM to the pool alone. */
+lm_status lm_pool_new(lm_pool **out, int threads)
+{
+    return lm_pool_start(out, threads, lm__gemm_thread_prepare, lm__gemm_thread_release);
 }
 
 /* --------------------------------------------------------- vector ops */
@@ -304,13 +313,15 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1, int k0
         return;
     }
     const int MR = j->impl->mr, NR = j->impl->nr, kcb = j->kb.len;
+    const lm__cpu_tune *tune = lm__cpu_tune_now();
+    const int MC = tune->mc, NC = tune->nc;
     float *pa = scratch, *pb = scratch + PA_FLOATS;
     int *lists = (int *)(scratch + SCRATCH_FLOATS);
     /* NT's A is a gradient, seldom zero in whole panels */
     int sparse = j->impl->kern_idx && j->impl->nonzero_steps && j->op != OP_NT && g_sparse_a;
     /* a K block longer than KC_MAX (a slice) packs fewer columns of B at
      * a time, so the packed panel still fits its buffer */
-    int ncb = kcb <= KC_MAX ? NC : (int)(PB_FLOATS / (size_t)kcb) / 32 * 32;
+    int ncb = kcb <= KC_MAX ? NC : (int)((size_t)KC_MAX * NC / (size_t)kcb) / 32 * 32;
     const float *bias = j->ep && epi ? j->ep->bias : NULL;
     lm_act act = j->ep && epi ? j->ep->act : LM_IDENTITY;
     for (int jc = j0; jc < j1; jc += ncb) {
@@ -342,7 +353,7 @@ static void gemm_block(const gemm_job *j, int i0, int i1, int j0, int j1, int k0
                 /* each row panel's nonzero k steps, listed once for all
                  * the column tiles that use it (NN and TN: A holds the
                  * data, often mostly zeros; -1: run dense) */
-                int nlist[MC / 4];
+                int nlist[LM__MC_MAX / 4];
                 for (int ir = 0, p = 0; ir < mc; ir += MR, p++) {
                     /* a dense first panel says the block is dense data (a
                      * hidden layer's activations): skip the scan */
@@ -456,7 +467,9 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
     if (j->impl->narrow && j->N <= j->impl->narrow->nr) j->impl = j->impl->narrow;
     int MR = j->impl->mr, NR = j->impl->nr;
     int un = (j->N + NR - 1) / NR, um = (j->M + MR - 1) / MR;
-    int T = lm_pool_size(pool);
+    /* 1 while the pool's threads lose (a busy neighbour): the 1-thread
+     * plan then runs as fast as 1 thread does, with the same bits */
+    int T = lm_pool_width(pool);
     double macs = (double)j->M * j->N * j->K;
     j->kb = k_blocks(j->op, j->K);
     float *scratch = slices_at_once(j, T) ? thread_scratch() : NULL;

@@ -18,11 +18,27 @@
 typedef struct lm_pool lm_pool;
 
 /* A pool of `threads` workers in all (the caller counts as one, so
- * threads - 1 are started); threads <= 0 means all cores. */
+ * threads - 1 are started); threads <= 0 means all cores. Each thread,
+ * the caller included, runs thread_init (if not NULL) once before its
+ * first task, and each started thread runs thread_fini (if not NULL)
+ * when it exits; LM_ENOMEM, and no pool, if any thread_init fails
+ * (pool.c). */
+lm_status lm_pool_start(lm_pool **out, int threads, lm_status (*thread_init)(void),
+                        void (*thread_fini)(void));
+/* lm_pool_start with the GEMM packing buffers as the per-thread state
+ * (gemm.c): the pool the kernels run on. */
 lm_status lm_pool_new(lm_pool **out, int threads);
 void lm_pool_free(lm_pool *p);
 int lm_pool_size(const lm_pool *p); /* 1 for a NULL pool */
+/* The threads a job should be planned for now: lm_pool_size, or 1 while
+ * the pool runs jobs on the caller alone because its threads lost
+ * (pool.c). Only for splitting work whose results do not depend on the
+ * split; size per-thread buffers by lm_pool_size. Caller's thread only. */
+int lm_pool_width(const lm_pool *p);
 int lm_cpu_count(void);
+/* How many times the pool has fallen back to running jobs on the caller
+ * alone because its threads did not pay (tests; pool.c). */
+long lm__pool_serial_spells(const lm_pool *p);
 
 /* Runs fn(ctx, i) for i in [0, ntasks) across the pool and returns when
  * all are done. A NULL pool runs them in order on the caller. */

@@ -25,15 +25,38 @@
  * registered and waits for it, or the worker sees the job closed and
  * leaves without touching it.
  *
+ * When threads lose their CPU: a task a worker has claimed cannot be
+ * taken back (it writes its part of the output as it goes), so when the
+ * worker is descheduled mid-task, by a busy neighbour or a host's slow
+ * spell, the caller waits for it for a scheduler time slice: milliseconds,
+ * against tens of microseconds a GEMM takes. Measured on 2 cores with a
+ * busy process pinned to one of them, the MLP epoch took 1.8x as long on
+ * 2 threads as on 1. So the caller measures each job: its wall time, and
+ * what the job would have cost on the caller alone (the caller's own
+ * seconds per task times the tasks). When a window of jobs ran no faster
+ * in parallel than it would have alone, the caller runs every task
+ * itself for a while (the workers sleep), then tries the threads again,
+ * waiting twice as long after each try that fails (up to a second) and
+ * at least 40 times what the try lost; lm_pool_width tells planners to
+ * split for one thread meanwhile. Who runs a task never changes its bits (every task's work and order are
+ * fixed by the caller of lm_pool_run), so neither does this.
+ *
+ * Per-thread state: the pool knows nothing of its users. lm_pool_start
+ * takes an optional hook each thread runs once before its first task
+ * (and its pair at exit): the GEMM driver uses them for its packing
+ * buffers (gemm.c, lm_pool_new), so that no step allocates and a failure
+ * is reported when the pool starts.
+ *
  * One caller at a time: a pool belongs to one net (or one benchmark), and
  * lm_pool_run must not be called on the same pool from two threads at
  * once, nor from inside one of its own tasks. */
-#include "gemm_impl.h"
+#include "kernels.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -47,6 +70,28 @@
  * enough to bridge the gaps between the GEMMs of one training step. */
 #define SPIN_ITERS 20000
 
+/* The fallback to the caller alone (see the top). A window is judged
+ * once it holds WINDOW_JOBS jobs and WINDOW_SEC of work estimated for
+ * the caller alone, so that a few tiny jobs decide nothing; it fails when
+ * parallel wall time exceeds LOSS_RATIO of that estimate (a quiet 2-core
+ * machine measures 0.5-0.6 on 2 threads; a busy neighbour, 1 and more).
+ * It fails at once, whatever its size, when the jobs have already lost
+ * STALL_SEC against the caller alone: one stalled task costs a time
+ * slice, and waiting for a window full of them cost 20% of an epoch. The
+ * first serial spell lasts SERIAL_MIN_SEC, each one after a failed try
+ * twice the last, at most SERIAL_MAX_SEC, so that the tries cost a small
+ * share of a long slow spell and a quiet machine gets its threads back
+ * within a second; and at least LOSS_SPELLS times what the failed try
+ * lost, at most SERIAL_LONGEST_SEC (judge_window). */
+#define WINDOW_JOBS 32
+#define WINDOW_SEC 1e-3
+#define LOSS_RATIO 0.9
+#define STALL_SEC 5e-4
+#define SERIAL_MIN_SEC 0.05
+#define SERIAL_MAX_SEC 1.0
+#define LOSS_SPELLS 40
+#define SERIAL_LONGEST_SEC 4.0
+
 /* A thread's claim counter on its home tasks, on a cache line of its own
  * so that claiming never contends with the other threads' claims. */
 typedef struct home {
@@ -57,14 +102,27 @@ typedef struct home {
 typedef struct worker_arg {
     struct lm_pool *pool;
     int id; /* 1 .. n - 1 (the caller is 0) */
-    int ok; /* its GEMM buffers were allocated (written before `ready`) */
+    int ok; /* its init hook succeeded (written before `ready`) */
 } worker_arg;
+
+/* The caller's measurements for the fallback; only the caller touches
+ * them. */
+typedef struct pace {
+    double serial_until; /* run on the caller alone until this time */
+    double backoff;      /* the next serial spell's length */
+    double wall, alone;  /* this window: wall seconds, estimate alone */
+    int jobs;            /* this window's jobs */
+    long serial_spells;  /* spells so far (tests, lm__pool_serial_spells) */
+} pace;
 
 struct lm_pool {
     int n;           /* threads in all, the caller included */
     int n_workers;   /* n - 1 started threads */
     pthread_t *threads;
     worker_arg *args; /* (n_workers) */
+    lm_status (*thread_init)(void); /* or NULL */
+    void (*thread_fini)(void);      /* or NULL */
+    pace pace;
     home *homes;      /* (n) one per thread, the caller's first */
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* workers sleep here for a new generation */
@@ -99,14 +157,26 @@ static void run_task(lm_pool *p, int i)
     }
 }
 
-/* Thread `self` runs its home tasks, then the others' that are left. */
-static void take_tasks(lm_pool *p, int self)
+/* Thread `self` runs its home tasks, then the others' that are left;
+ * returns how many it ran. */
+static int take_tasks(lm_pool *p, int self)
 {
-    int n = p->n;
+    int n = p->n, ran = 0;
     for (int k = 0; k < n; k++) {
         int t = self + k < n ? self + k : self + k - n, i;
-        while ((i = atomic_fetch_add(&p->homes[t].next, 1) * n + t) < p->ntasks) run_task(p, i);
+        while ((i = atomic_fetch_add(&p->homes[t].next, 1) * n + t) < p->ntasks) {
+            run_task(p, i);
+            ran++;
+        }
     }
+    return ran;
+}
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Waits until gen differs from seen; returns the new value. */
@@ -129,9 +199,9 @@ static void *worker_main(void *arg)
 {
     worker_arg *wa = arg;
     lm_pool *p = wa->pool;
-    /* the packing buffers now, not in some step: lm_pool_new reports a
-     * failure (a worker without them would fall back to the reference) */
-    wa->ok = lm__gemm_thread_prepare() == LM_OK;
+    /* the per-thread state now, not in some step: lm_pool_start reports
+     * a failure */
+    wa->ok = !p->thread_init || p->thread_init() == LM_OK;
     atomic_fetch_add_explicit(&p->ready, 1, memory_order_release);
     unsigned seen = 0;
     for (;;) {
@@ -142,7 +212,7 @@ static void *worker_main(void *arg)
         if (atomic_load(&p->gen) == seen && atomic_load(&p->closed) != seen) take_tasks(p, wa->id);
         atomic_fetch_sub(&p->active, 1);
     }
-    lm__gemm_thread_release();
+    if (p->thread_fini) p->thread_fini();
     return NULL;
 }
 
@@ -197,7 +267,8 @@ static void *pool_calloc(size_t n, size_t size)
     return lm__alloc_hook(n * size) ? NULL : calloc(n, size);
 }
 
-lm_status lm_pool_new(lm_pool **out, int threads)
+lm_status lm_pool_start(lm_pool **out, int threads, lm_status (*thread_init)(void),
+                        void (*thread_fini)(void))
 {
     *out = NULL;
     int n = threads > 0 ? threads : lm_cpu_count();
@@ -205,6 +276,9 @@ lm_status lm_pool_new(lm_pool **out, int threads)
     lm_pool *p = pool_calloc(1, sizeof *p);
     if (!p) return LM_ENOMEM;
     p->n = n;
+    p->thread_init = thread_init;
+    p->thread_fini = thread_fini;
+    p->pace.backoff = SERIAL_MIN_SEC;
     p->threads = pool_calloc((size_t)n, sizeof *p->threads);
     p->args = p->threads ? pool_calloc((size_t)n, sizeof *p->args) : NULL;
     p->homes = p->args ? lm_big_alloc((size_t)n * sizeof *p->homes) : NULL; /* 64-byte aligned */
@@ -233,9 +307,9 @@ lm_status lm_pool_new(lm_pool **out, int threads)
             return LM_ENOMEM;
         }
     }
-    /* every worker has its buffers, or the pool is refused */
+    /* every worker has its state, or the pool is refused */
     while (atomic_load_explicit(&p->ready, memory_order_acquire) < n - 1) sched_yield();
-    int ok = lm__gemm_thread_prepare() == LM_OK; /* the caller is thread 0 */
+    int ok = !thread_init || thread_init() == LM_OK; /* the caller is thread 0 */
     for (int i = 0; i < n - 1; i++) ok &= p->args[i].ok;
     if (!ok) {
         pool_shutdown(p, n - 1);
@@ -252,10 +326,44 @@ void lm_pool_free(lm_pool *p)
 
 int lm_pool_size(const lm_pool *p) { return p ? p->n : 1; }
 
+long lm__pool_serial_spells(const lm_pool *p) { return p ? p->pace.serial_spells : 0; }
+
+int lm_pool_width(const lm_pool *p)
+{
+    if (!p) return 1;
+    return p->n > 1 && now_sec() < p->pace.serial_until ? 1 : p->n;
+}
+
+/* Judges the window that has just filled (see the top). A failed try
+ * cost the window's wall time beyond the estimate alone; the spell after
+ * it lasts at least LOSS_SPELLS times that, so that on a loaded machine
+ * (where a descheduled worker stalls a job for tens of milliseconds) the
+ * tries cost at most 1/LOSS_SPELLS of the time. */
+static void judge_window(pace *pc, double now)
+{
+    if (pc->wall > LOSS_RATIO * pc->alone) {
+        double spell = pc->backoff, lost = LOSS_SPELLS * (pc->wall - pc->alone);
+        if (spell < lost) spell = lost < SERIAL_LONGEST_SEC ? lost : SERIAL_LONGEST_SEC;
+        pc->serial_until = now + spell;
+        pc->backoff = pc->backoff * 2 < SERIAL_MAX_SEC ? pc->backoff * 2 : SERIAL_MAX_SEC;
+        pc->serial_spells++;
+    } else {
+        pc->backoff = SERIAL_MIN_SEC;
+    }
+    pc->wall = pc->alone = 0;
+    pc->jobs = 0;
+}
+
 void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx)
 {
     if (ntasks <= 0) return;
     if (!p || p->n_workers == 0 || ntasks == 1) {
+        for (int i = 0; i < ntasks; i++) fn(ctx, i);
+        return;
+    }
+    pace *pc = &p->pace;
+    double t0 = now_sec();
+    if (t0 < pc->serial_until) {
         for (int i = 0; i < ntasks; i++) fn(ctx, i);
         return;
     }
@@ -265,8 +373,19 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
     for (int t = 0; t < p->n; t++) atomic_store(&p->homes[t].next, 0);
     atomic_store(&p->done, 0);
     publish(p);
-    take_tasks(p, 0);
+    double t1 = now_sec();
+    int mine = take_tasks(p, 0);
+    double t2 = now_sec();
     wait_done(p);
     atomic_store(&p->closed, atomic_load(&p->gen));
     wait_inactive(p);
+    double t3 = now_sec();
+    /* a job the caller ran no task of says nothing of the time alone */
+    if (mine > 0) {
+        pc->wall += t3 - t0;
+        pc->alone += (t2 - t1) * ntasks / mine;
+        if (pc->wall - pc->alone > STALL_SEC ||
+            (++pc->jobs >= WINDOW_JOBS && pc->alone >= WINDOW_SEC))
+            judge_window(pc, t3);
+    }
 }
