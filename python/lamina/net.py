@@ -58,13 +58,13 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  bias=True):
         self.filters = int(filters)
-        self.kernel_size = kernel_size
+        k = kernel_size
+        self.kernel_size = (int(k), int(k)) if np.isscalar(k) else tuple(int(v) for v in k)
         self.strides, self.padding = int(strides), padding
         self.activation, self.bias = activation, bool(bias)
 
     def _add(self, h):
-        k = self.kernel_size
-        kh, kw = (k, k) if np.isscalar(k) else tuple(k)
+        kh, kw = self.kernel_size
         pad = {"same": L.LM_PAD_SAME, "valid": L.LM_PAD_VALID}.get(self.padding, self.padding)
         if isinstance(pad, str):
             raise InvalidArgumentError("Conv2D: padding %r is not 'same', 'valid' or a number"
@@ -78,11 +78,11 @@ class MaxPool2D(Layer):
     _fn = "net_add_maxpool2d"
 
     def __init__(self, pool_size=2, strides=None):
-        self.pool_size, self.strides = int(pool_size), strides
+        self.pool_size = int(pool_size)
+        self.strides = self.pool_size if strides is None else int(strides)
 
     def _add(self, h):
-        s = self.pool_size if self.strides is None else int(self.strides)
-        return getattr(L, self._fn)(h, self.pool_size, s)
+        return getattr(L, self._fn)(h, self.pool_size, self.strides)
 
 
 class AvgPool2D(MaxPool2D):
@@ -127,16 +127,20 @@ BatchNormalization = BatchNorm
 _KINDS = ["dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout", "batchnorm"]
 
 
+def _f32(v):
+    """A float32 setting as the shortest decimal that reads back to it."""
+    return float(repr(np.float32(v)).replace("np.float32(", "").rstrip(")"))
+
+
 def _layer_from_desc(d):
     act = L.act_name(d.act).decode()
-    act = None if act == "identity" else act
+    act = {"identity": None, "leaky": "leaky_relu"}.get(act, act)
     kind = _KINDS[d.kind] if 0 <= d.kind < len(_KINDS) else "?"
     if kind == "dense":
         return Dense(d.units, act, bool(d.has_bias))
     if kind == "conv2d":
         pad = {L.LM_PAD_SAME: "same", L.LM_PAD_VALID: "valid"}.get(d.pad, d.pad)
-        k = d.kh if d.kh == d.kw else (d.kh, d.kw)
-        return Conv2D(d.units, k, d.stride, pad, act, bool(d.has_bias))
+        return Conv2D(d.units, (d.kh, d.kw), d.stride, pad, act, bool(d.has_bias))
     if kind == "maxpool2d":
         return MaxPool2D(d.kh, d.stride)
     if kind == "avgpool2d":
@@ -144,9 +148,9 @@ def _layer_from_desc(d):
     if kind == "global_avgpool":
         return GlobalAvgPool2D()
     if kind == "dropout":
-        return Dropout(round(float(d.rate), 6))
+        return Dropout(_f32(d.rate))
     if kind == "batchnorm":
-        return BatchNorm(round(float(d.momentum), 6), float(d.eps))
+        return BatchNorm(_f32(d.momentum), _f32(d.eps))
     raise InvalidArgumentError("layer kind %d is unknown to this lamina package" % d.kind)
 
 
