@@ -5,6 +5,7 @@ import os
 import signal
 import tempfile
 import threading
+import weakref
 
 import numpy as np
 
@@ -183,7 +184,9 @@ def as_rows(X, n_in, what, keep_u8=False):
     if keep_u8 and a.dtype == np.uint8:
         return np.ascontiguousarray(a)
     a = np.ascontiguousarray(a, dtype=np.float32)
-    if k == "f" and not np.isfinite(a).all():
+    # one reduction first (cheap for a single row); only a sum that is not
+    # finite (NaN, infinity, or an overflow of huge values) needs the full check
+    if k == "f" and not math.isfinite(a.sum()) and not np.isfinite(a).all():
         raise InvalidArgumentError("%s: X holds NaN or infinity (%s)" % (what, _where_bad(a)))
     return a
 
@@ -231,22 +234,39 @@ def _info_logs(info):
 
 
 class _Handle:
-    """Owns the lm_net; frees it (and the workspaces made for it) once."""
+    """Owns the lm_net and frees it once nothing refers to it: the Net, the
+    views of its buffers and the workspaces each hold one."""
 
     def __init__(self, h):
         self.h = h
-        self.ws = []  # lm_ws pointers made for this net, any thread's
+        self.ws = weakref.WeakSet()  # the live _Workspace objects, any thread's
 
     def free_ws(self):
-        ws, self.ws = self.ws, []
-        for w in ws:
-            L.ws_free(w)
+        for w in list(self.ws):
+            w.free()
 
     def __del__(self):
         if self.h:
-            self.free_ws()
             L.net_free(self.h)
             self.h = None
+
+
+class _Workspace:
+    """One thread's lm_ws. Kept in a threading.local, so it is freed when its
+    thread ends or the Net goes; it holds the handle, so the net outlives it."""
+
+    def __init__(self, own):
+        h = ctypes.c_void_p()
+        L.check(L.ws_new(ctypes.byref(h), own.h, 256))
+        self.own, self.p = own, h.value
+        own.ws.add(self)
+
+    def free(self):
+        p, self.p = self.p, None
+        if p:
+            L.ws_free(p)
+
+    __del__ = free
 
 
 _OPTIMS = {"sgd": (0, 0.0, 0), "momentum": (0, 0.9, 0), "nesterov": (0, 0.9, 1),
@@ -349,7 +369,6 @@ class Net:
     @threads.setter
     def threads(self, n):
         self._own.free_ws()  # the count is fixed while a workspace exists
-        self._tls = threading.local()
         L.check(L.net_set_threads(self._h, int(n)))
 
     def init(self, init="xavier", seed=1):
@@ -488,12 +507,9 @@ class Net:
         # One workspace per Python thread: lm_net_predict_ws only reads the
         # net, so threads predict at once (the GIL is released in the call).
         w = getattr(self._tls, "ws", None)
-        if w is None:
-            h = ctypes.c_void_p()
-            L.check(L.ws_new(ctypes.byref(h), self._h, 256))
-            w = self._tls.ws = h.value
-            self._own.ws.append(w)
-        return w
+        if w is None or w.p is None:
+            w = self._tls.ws = _Workspace(self._own)
+        return w.p
 
     def predict(self, X):
         """The net's outputs (n, n_outputs) as float32 for rows X (n, n_inputs)

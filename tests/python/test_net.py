@@ -341,3 +341,18 @@ def test_tutorial_example_prints_the_demos_loss(cli):
     want = [l for l in demo.splitlines() if l.startswith("iteration")]
     got = [l for l in ex.splitlines() if l.startswith("iteration")]
     assert len(want) == 16 and got == want
+
+
+def test_a_threads_workspace_goes_with_the_thread():
+    import gc
+    net = tutorial_net()
+    th = threading.Thread(target=net.predict, args=(X4,))
+    th.start()
+    th.join()
+    net.predict(X4)
+    gc.collect()
+    assert len(net._own.ws) == 1  # the ended thread's workspace is freed
+    view = net.params
+    del net
+    gc.collect()
+    assert np.isfinite(view).all()  # the view still holds the net
