@@ -267,14 +267,12 @@ def test_gil_released_while_predicting():
 
 
 def test_two_threads_predict_faster_than_one():
-    # Needs two cores free: skipped (saying so) when other processes keep
-    # them busy, as a timing is then no evidence either way.
+    # Needs two free cores: on a machine other processes keep busy a slow
+    # result is no evidence either way, so there it skips (saying so)
+    # instead of failing; a fast one passes whatever the load.
     cores = len(os.sched_getaffinity(0))
     if cores < 2:
         pytest.skip("fewer than 2 cores")
-    if os.getloadavg()[0] > cores - 0.5:
-        pytest.skip("load average %.1f on %d cores: no two free cores to measure on"
-                    % (os.getloadavg()[0], cores))
     net = lamina.Net(inputs=256, layers=[lamina.Dense(512, "relu"), lamina.Dense(512, "relu"),
                                          lamina.Dense(10, "softmax")], threads=1)
     X = np.random.RandomState(0).rand(256, 256).astype(np.float32)
@@ -286,7 +284,7 @@ def test_two_threads_predict_faster_than_one():
 
     net.predict(X)
     ratios = []
-    for _ in range(3):  # the best of three
+    for _ in range(5):  # the best of five
         t0 = time.perf_counter()
         work(2 * calls)
         one = time.perf_counter() - t0
@@ -297,9 +295,14 @@ def test_two_threads_predict_faster_than_one():
         for t in ts:
             t.join()
         two = time.perf_counter() - t0
-        ratios.append(two / one)
+        ratios.append(round(two / one, 3))
         if two / one < 0.8:
             break
+    print("two threads took %s of one thread's time" % ratios)
+    load = os.getloadavg()[0]
+    if min(ratios) >= 0.8 and load > cores - 0.5:
+        pytest.skip("two threads took %s of one thread's time, with load average %.1f on %d "
+                    "cores: no two free cores to measure on" % (min(ratios), load, cores))
     assert min(ratios) < 0.8, "two threads took %s of one thread's time" % ratios
 
 
