@@ -12,7 +12,7 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, Union, c_char_p, c_double, c_float, c_int,
                     c_int32, c_size_t, c_uint64, c_void_p)
 
-from .errors import raise_status
+from .errors import raise_status  # noqa: F401 (also used as L.raise_status)
 
 # LAMINA_LIBRARY overrides the bundled library (the tests point it at the
 # build folder of `make`).
@@ -65,7 +65,8 @@ class lm_fit_opts(Structure):
                 ("lr_schedule", c_int), ("lr_min", c_float), ("lr_step", c_int),
                 ("lr_gamma", c_float), ("epochs", c_int), ("batch", c_size_t),
                 ("shuffle", c_int), ("val", POINTER(lm_data)), ("early_stop", c_int),
-                ("on_epoch", EPOCH_CB), ("on_batch", BATCH_CB), ("ctx", c_void_p)]
+                ("on_epoch", EPOCH_CB), ("on_batch", BATCH_CB), ("ctx", c_void_p),
+                ("stop", POINTER(c_int))]  # appended in 1.1
 
 
 class lm_layer_desc(Structure):

@@ -269,6 +269,40 @@ class _Workspace:
     __del__ = free
 
 
+class _EpochRunner:
+    """Runs lm_train_epoch calls in one helper thread for the duration of a
+    fit; the caller waits on a semaphore, which Python interrupts to run
+    signal handlers. lm_errmsg is per thread: read here, passed back."""
+
+    def __init__(self, t, d):
+        self.t, self.d = t, d
+        self.go, self.done = threading.Semaphore(0), threading.Semaphore(0)
+        self.info, self.res, self.quit = None, None, False
+        self.thread = threading.Thread(target=self._loop, name="lamina-fit", daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            if self.quit:
+                return
+            st = L.train_epoch(self.t, ctypes.byref(self.d), ctypes.byref(self.info))
+            self.res = (st, L.errmsg().decode("utf-8", "replace") if st else "")
+            self.done.release()
+
+    def epoch(self, info):
+        self.info = info
+        self.go.release()
+        while not self.done.acquire(timeout=0.25):
+            pass
+        return self.res
+
+    def close(self):
+        self.quit = True
+        self.go.release()
+        self.thread.join()
+
+
 _OPTIMS = {"sgd": (0, 0.0, 0), "momentum": (0, 0.9, 0), "nesterov": (0, 0.9, 1),
            "adam": (1, 0.0, 0), "adamw": (2, 0.0, 0)}
 
@@ -321,7 +355,6 @@ class Net:
         self._h = h
         self._tls = threading.local()
         self._lock = threading.Lock()
-        self._stop = False
 
     @classmethod
     def _wrap(cls, h):
@@ -645,14 +678,13 @@ class Net:
         o.early_stop = int(early_stopping)
         if val is not None:
             o.val = ctypes.pointer(val)
-        self._stop = False
-        o.on_batch = L.BATCH_CB(self._on_batch)
+        # Ctrl-C: a flag the library reads after every batch (no callback,
+        # so no GIL taken per batch while other Python threads run)
+        stop = ctypes.c_int(0)
+        o.stop = ctypes.pointer(stop)
         if threads is not None:
             self.threads = threads
-        return self._run(o, d, callbacks, seed, verbose)
-
-    def _on_batch(self, info, ctx):
-        return 1 if self._stop else 0
+        return self._run(o, d, stop, callbacks, seed, verbose)
 
     def _normalize_from(self, X):
         a = X if isinstance(X, np.ndarray) else np.asarray(X)
@@ -667,30 +699,39 @@ class Net:
         L.check(L.data_norm_stats(ctypes.byref(d), _ptr(m), _ptr(s)))
         self.set_normalization(m, s)
 
-    def _run(self, o, d, callbacks, seed, verbose):
+    def _run(self, o, d, stop, callbacks, seed, verbose):
         hist = History()
         rng = L.rng_seed(int(seed))
+        # On the main thread the epochs run in a helper thread, so that the
+        # main thread, waiting, runs the SIGINT handler at once (Python runs
+        # handlers on the main thread only, between bytecodes); the handler
+        # sets the flag and the library stops after the current batch.
         on_main = threading.current_thread() is threading.main_thread()
         old = None
         if on_main:
             def on_sigint(signum, frame):
-                self._stop = True
+                stop.value = 1
             old = signal.signal(signal.SIGINT, on_sigint)
-        interrupted = False
         t = ctypes.c_void_p()
+        runner = None
         try:
             with self._lock:
                 L.check(L.train_new(ctypes.byref(t), self._h, ctypes.byref(o),
                                     ctypes.byref(rng)))
                 try:
+                    runner = _EpochRunner(t, d) if on_main else None
                     for _ in range(o.epochs):
                         info = L.lm_epoch_info()
-                        st = L.train_epoch(t, ctypes.byref(d), ctypes.byref(info))
+                        if runner:
+                            st, msg = runner.epoch(info)
+                        else:
+                            st = L.train_epoch(t, ctypes.byref(d), ctypes.byref(info))
+                            msg = L.errmsg().decode("utf-8", "replace") if st else ""
                         if st == L.LM_ESTOPPED:
-                            interrupted = self._stop
                             hist.stopped = True
                             break
-                        L.check(st)
+                        if st:
+                            L.raise_status(st, msg)
                         hist._add(info)
                         logs = _info_logs(info)
                         if verbose:
@@ -698,23 +739,22 @@ class Net:
                                 info.epoch, info.epochs, info.train_loss,
                                 "" if math.isnan(info.val_loss) else
                                 "  val_loss %.6g" % info.val_loss))
-                        if self._call_callbacks(callbacks, info.epoch, logs):
+                        if stop.value or self._call_callbacks(callbacks, info.epoch, logs):
                             hist.stopped = True
-                            break
-                        if self._stop:
-                            interrupted = True
                             break
                         if L.train_should_stop(t):
                             hist.stopped = True
                             break
                 finally:
+                    if runner:
+                        runner.close()
                     hist.best_epoch = L.train_best(t, None)
                     L.train_restore_best(t)
                     L.train_free(t)
         finally:
             if on_main:
                 signal.signal(signal.SIGINT, old)
-        if interrupted:
+        if stop.value:
             raise KeyboardInterrupt("lamina: fit stopped by Ctrl-C after %d complete epochs"
                                     % len(hist.epoch))
         return hist

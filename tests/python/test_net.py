@@ -359,3 +359,26 @@ def test_a_threads_workspace_goes_with_the_thread():
     del net
     gc.collect()
     assert np.isfinite(view).all()  # the view still holds the net
+
+
+def test_fit_from_another_thread_and_its_errors():
+    # off the main thread fit calls the library directly (no SIGINT handler)
+    out = {}
+
+    def run():
+        net = tutorial_net()
+        out["h"] = net.fit(X4, Y4, epochs=1500, batch_size=4, optimizer="sgd", lr=1.0,
+                           loss="sse", shuffle=False)
+        bad = lamina.Net(inputs=3, layers=[lamina.Dense(1)])
+        try:
+            bad.fit(X4 * 1e18, Y4 * 1e18, epochs=5, optimizer="sgd", lr=1e30, loss="sse")
+        except lamina.NumericError as e:
+            out["err"] = str(e)
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join()
+    main = tutorial_net().fit(X4, Y4, epochs=1500, batch_size=4, optimizer="sgd", lr=1.0,
+                              loss="sse", shuffle=False)
+    assert out["h"]["loss"] == main["loss"]
+    assert "epoch" in out["err"]  # lamina's message, from the thread that failed
