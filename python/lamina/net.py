@@ -163,11 +163,19 @@ def _where_bad(a):
     return "row %d" % i[0] + ("" if a.ndim < 2 else ", column %d" % i[1])
 
 
+_F32 = np.dtype(np.float32)
+
+
 def as_rows(X, n_in, what, keep_u8=False):
     """X as (n, n_in) float32 C-contiguous rows: the array itself when it is
     one already (no copy), else converted. keep_u8 keeps uint8 as it is (the
     trainer reads bytes). pandas frames go through np.asarray."""
     a = X if isinstance(X, np.ndarray) else np.asarray(X)
+    if a.dtype is _F32 and a.ndim == 2 and a.shape[1] == n_in and a.flags.c_contiguous:
+        # the common case, checked first: float32 rows used in place
+        if not math.isfinite(a.sum()) and not np.isfinite(a).all():
+            raise InvalidArgumentError("%s: X holds NaN or infinity (%s)" % (what, _where_bad(a)))
+        return a
     k = a.dtype.kind
     if k not in "fiub":
         raise LaminaTypeError("%s: X has dtype %s; lamina takes numbers (float, integer or bool)"
@@ -550,16 +558,19 @@ class Net:
         x = as_rows(X, L.net_n_in(self._h), "predict")
         n = x.shape[0]
         y = np.empty((n, L.net_n_out(self._h)), np.float32)
+        xp, yp = x.__array_interface__["data"][0], y.__array_interface__["data"][0]
         # Many rows: the net's own thread pool, one caller at a time; else
         # (or when another thread has it) this thread's single-threaded
         # workspace.
         if n >= 512 and self._lock.acquire(blocking=False):
             try:
-                st = L.net_predict(self._h, x.ctypes.data, n, y.ctypes.data)
+                st = L.net_predict(self._h, xp, n, yp)
             finally:
                 self._lock.release()
         else:
-            st = L.net_predict_ws(self._h, self._ws(), x.ctypes.data, n, y.ctypes.data)
+            w = getattr(self._tls, "ws", None)
+            st = L.net_predict_ws(self._h, w.p if w is not None and w.p else self._ws(), xp, n,
+                                  yp)
         if st:
             L.check(st)
         return y
