@@ -264,6 +264,7 @@ class _Workspace:
     thread ends or the Net goes; it holds the handle, so the net outlives it."""
 
     def __init__(self, own):
+        self.p = None  # for __del__ when lm_ws_new fails
         h = ctypes.c_void_p()
         L.check(L.ws_new(ctypes.byref(h), own.h, 256))
         self.own, self.p = own, h.value

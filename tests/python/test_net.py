@@ -159,6 +159,8 @@ def test_bad_inputs_raise_with_lamina_messages():
     with pytest.raises(lamina.InvalidArgumentError, match="conv2d") as e:
         lamina.Net(input_shape=(4, 4), layers=[lamina.Conv2D(2, 5)])
     assert isinstance(e.value, ValueError) and e.value.status == _lib.LM_EINVAL
+    with pytest.raises(lamina.InvalidArgumentError, match="no layers"):
+        lamina.Net(inputs=3).predict(X4)
     with pytest.raises(lamina.InvalidArgumentError, match="label"):
         lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")]).fit(X4, np.array([0, 1, 2, 0]))
 
