@@ -37,9 +37,8 @@
  *    metadata) belong to that object and live as long as it does, unless a
  *    comment says sooner. The library keeps no pointer to caller memory
  *    past the call, except the ones a comment names (an lm_train keeps
- *    lm_fit_opts.val, the callbacks' ctx and
- *    stop; an lm_train or lm_ws refers
- *    to its net).
+ *    lm_fit_opts.val, the callbacks' ctx and stop; an lm_train or lm_ws
+ *    refers to its net).
  *  - Threads. Each prototype says which of these it is:
  *      "Thread: any"       callable from any thread at any time;
  *      "Thread: per object" calls on the same object (the first argument,
