@@ -296,3 +296,4 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
     [ -f bench/ARM.md ] && { echo; cat bench/ARM.md; }
 } >"$RESULTS"
 cat "$RESULTS"
+BUILD="$BUILD" sh bench/python.sh >"$OUT/python.md" && { echo; echo "## Python package (bench/python.sh)"; echo; cat "$OUT/python.md"; } | tee -a "$RESULTS"

@@ -37,8 +37,8 @@
  *    metadata) belong to that object and live as long as it does, unless a
  *    comment says sooner. The library keeps no pointer to caller memory
  *    past the call, except the ones a comment names (an lm_train keeps
- *    lm_fit_opts.val and the callbacks' ctx; an lm_train or lm_ws refers
- *    to its net).
+ *    lm_fit_opts.val, the callbacks' ctx and stop; an lm_train or lm_ws
+ *    refers to its net).
  *  - Threads. Each prototype says which of these it is:
  *      "Thread: any"       callable from any thread at any time;
  *      "Thread: per object" calls on the same object (the first argument,
@@ -589,6 +589,13 @@ typedef struct lm_fit_opts {
     lm_epoch_cb on_epoch;
     lm_batch_cb on_batch;
     void *ctx;
+    /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */
+    const volatile int *stop; /* optional: read after every batch; non-zero
+                                 stops training as an on_batch returning
+                                 non-zero does. The caller's flag (kept as a
+                                 pointer, as ctx), for a signal handler or
+                                 another thread to set without a callback
+                                 (an int, as volatile sig_atomic_t is used) */
 } lm_fit_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =

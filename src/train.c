@@ -532,14 +532,14 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         wsum += (double)l * m;
         psum += l;
         correct += c;
-        if (t->o.on_batch) {
+        int stop = t->o.stop && *t->o.stop; /* a flag: no callback, so no lock in the caller */
+        if (t->o.on_batch && !stop) {
             lm_batch_info bi = {epoch, b + 1, nb, r + m, aggregate(t->o.loss, wsum, psum, r + m)};
             if (t->o.loss == LM_LOSS_SSE) bi.loss = (float)(psum / (double)(b + 1));
-            if (t->o.on_batch(&bi, t->o.ctx)) {
-                /* the step is taken; the epoch is not complete */
-                return lm__err(LM_ESTOPPED, "stopped during epoch %d after batch %zu", epoch, b + 1);
-            }
+            stop = t->o.on_batch(&bi, t->o.ctx);
         }
+        if (stop) /* the step is taken; the epoch is not complete */
+            return lm__err(LM_ESTOPPED, "stopped during epoch %d after batch %zu", epoch, b + 1);
     }
     t->epochs_done = epoch;
     if (!info && !t->best && !(t->o.val && t->o.val->n)) return LM_OK;

@@ -259,6 +259,31 @@ static void callback_stops_and_counts(void)
     lm_net_free(net);
 }
 
+/* lm_fit_opts.stop: a set flag stops after the batch it was seen in
+ * (LM_ESTOPPED from lm_train_epoch, one step taken, the epoch not counted;
+ * lm_fit returns LM_OK); a clear one changes nothing. */
+static void stop_flag_stops_after_a_batch(void)
+{
+    lm_net *net = xor_net(3);
+    lm_fit_opts o = xor_opts();
+    o.batch = 1;
+    volatile int flag = 1;
+    o.stop = &flag;
+    lm_rng rng = lm_rng_seed(1);
+    lm_data d = {.n = 4, .nx = 2, .x = XOR_X, .labels = XOR_L, .n_classes = 2};
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    CHECK(lm_train_epoch(t, &d, NULL) == LM_ESTOPPED);
+    CHECK(lm_train_steps(t) == 1 && lm_train_epochs_done(t) == 0);
+    flag = 0;
+    CHECK_OK(lm_train_epoch(t, &d, NULL));
+    CHECK(lm_train_steps(t) == 5 && lm_train_epochs_done(t) == 1);
+    lm_train_free(t);
+    flag = 1;
+    CHECK_OK(lm_fit(net, &d, &o, &rng));
+    lm_net_free(net);
+}
+
 static int record_val(const lm_epoch_info *e, void *ctx)
 {
     float *v = ctx;
@@ -601,6 +626,7 @@ int main(void)
     RUN(resume_matches_uninterrupted);
     RUN(nan_stops_with_params_intact);
     RUN(callback_stops_and_counts);
+    RUN(stop_flag_stops_after_a_batch);
     RUN(early_stop_restores_best);
     RUN(early_stop_epoch_api);
     RUN(lr_schedules);

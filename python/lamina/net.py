@@ -1,0 +1,840 @@
+"""lamina.Net: a network of the C library driven with numpy arrays."""
+import ctypes
+import math
+import os
+import signal
+import tempfile
+import threading
+import weakref
+
+import numpy as np
+
+from . import _lib as L
+from .errors import InvalidArgumentError, LaminaTypeError
+
+# ------------------------------------------------------------------ layers
+
+
+def _act(name):
+    if name is None or name == "linear":
+        return 0  # LM_IDENTITY, as Keras' activation=None
+    if name in ("leaky", "leaky_relu"):
+        name = "leaky_relu"
+    a = L.act_from_name(L.name(name))
+    if a < 0:
+        raise InvalidArgumentError("unknown activation %r (sigmoid, tanh, relu, leaky_relu, "
+                                   "identity, softmax)" % (name,))
+    return a
+
+
+class Layer:
+    """A layer kind of the C library; Net adds it in order."""
+
+    def _add(self, h):  # pragma: no cover - each kind defines it
+        raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join("%s=%r" % kv for kv in vars(self).items())
+        return "%s(%s)" % (type(self).__name__, args)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and vars(self) == vars(other)
+
+
+class Dense(Layer):
+    """y = activation(x W + b): W (inputs, units). activation None is identity
+    (Keras' default); the CLI's `WIDTH:ACT[:nobias]`."""
+
+    def __init__(self, units, activation=None, bias=True):
+        self.units, self.activation, self.bias = int(units), activation, bool(bias)
+
+    def _add(self, h):
+        return L.net_add_dense(h, self.units, _act(self.activation), 0 if self.bias else 1)
+
+
+class Conv2D(Layer):
+    """2-D convolution (the CLI's `conv:FILTERS:K`): kernel_size an int or (kh, kw),
+    padding "valid", "same" or a number of zeros. Weights (kh, kw, C, filters)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
+                 bias=True):
+        self.filters = int(filters)
+        k = kernel_size
+        self.kernel_size = (int(k), int(k)) if np.isscalar(k) else tuple(int(v) for v in k)
+        self.strides, self.padding = int(strides), padding
+        self.activation, self.bias = activation, bool(bias)
+
+    def _add(self, h):
+        kh, kw = self.kernel_size
+        pad = {"same": L.LM_PAD_SAME, "valid": L.LM_PAD_VALID}.get(self.padding, self.padding)
+        if isinstance(pad, str):
+            raise InvalidArgumentError("Conv2D: padding %r is not 'same', 'valid' or a number"
+                                       % (pad,))
+        return L.net_add_conv2d(h, self.filters, int(kh), int(kw), self.strides, int(pad),
+                                _act(self.activation), 0 if self.bias else 1)
+
+
+class MaxPool2D(Layer):
+    """Max pooling over pool_size windows, moved by strides (default pool_size)."""
+    _fn = "net_add_maxpool2d"
+
+    def __init__(self, pool_size=2, strides=None):
+        self.pool_size = int(pool_size)
+        self.strides = self.pool_size if strides is None else int(strides)
+
+    def _add(self, h):
+        return getattr(L, self._fn)(h, self.pool_size, self.strides)
+
+
+class AvgPool2D(MaxPool2D):
+    """Average pooling over pool_size windows (no padding)."""
+    _fn = "net_add_avgpool2d"
+
+
+class GlobalAvgPool2D(Layer):
+    """The mean of each channel: (H, W, C) -> (C)."""
+
+    def _add(self, h):
+        return L.net_add_global_avgpool(h)
+
+
+GlobalAvgPool = GlobalAvgPool2D
+MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D = MaxPool2D, AvgPool2D, GlobalAvgPool2D
+
+
+class Dropout(Layer):
+    """Inverted dropout at rate in [0, 1) in training; identity in inference."""
+
+    def __init__(self, rate):
+        self.rate = float(rate)
+
+    def _add(self, h):
+        return L.net_add_dropout(h, self.rate)
+
+
+class BatchNorm(Layer):
+    """Batch normalisation per channel, PyTorch's convention (momentum 0.1 is the
+    weight of the new batch in the running statistics; Keras' 0.99 is 0.01 here)."""
+
+    def __init__(self, momentum=0.1, eps=1e-5):
+        self.momentum, self.eps = float(momentum), float(eps)
+
+    def _add(self, h):
+        return L.net_add_batchnorm(h, self.momentum, self.eps)
+
+
+BatchNormalization = BatchNorm
+
+_KINDS = ["dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout", "batchnorm"]
+
+
+def _f32(v):
+    """A float32 setting as the shortest decimal that reads back to it."""
+    return float(repr(np.float32(v)).replace("np.float32(", "").rstrip(")"))
+
+
+def _layer_from_desc(d):
+    act = L.act_name(d.act).decode()
+    act = {"identity": None, "leaky": "leaky_relu"}.get(act, act)
+    kind = _KINDS[d.kind] if 0 <= d.kind < len(_KINDS) else "?"
+    if kind == "dense":
+        return Dense(d.units, act, bool(d.has_bias))
+    if kind == "conv2d":
+        pad = {L.LM_PAD_SAME: "same", L.LM_PAD_VALID: "valid"}.get(d.pad, d.pad)
+        return Conv2D(d.units, (d.kh, d.kw), d.stride, pad, act, bool(d.has_bias))
+    if kind == "maxpool2d":
+        return MaxPool2D(d.kh, d.stride)
+    if kind == "avgpool2d":
+        return AvgPool2D(d.kh, d.stride)
+    if kind == "global_avgpool":
+        return GlobalAvgPool2D()
+    if kind == "dropout":
+        return Dropout(_f32(d.rate))
+    if kind == "batchnorm":
+        return BatchNorm(_f32(d.momentum), _f32(d.eps))
+    raise InvalidArgumentError("layer kind %d is unknown to this lamina package" % d.kind)
+
+
+# ------------------------------------------------------------------ arrays
+
+
+def _where_bad(a):
+    i = np.argwhere(~np.isfinite(a))[0]
+    return "row %d" % i[0] + ("" if a.ndim < 2 else ", column %d" % i[1])
+
+
+_F32 = np.dtype(np.float32)
+
+
+def as_rows(X, n_in, what, keep_u8=False):
+    """X as (n, n_in) float32 C-contiguous rows: the array itself when it is
+    one already (no copy), else converted. keep_u8 keeps uint8 as it is (the
+    trainer reads bytes). pandas frames go through np.asarray."""
+    a = X if isinstance(X, np.ndarray) else np.asarray(X)
+    if a.dtype is _F32 and a.ndim == 2 and a.shape[1] == n_in and a.flags.c_contiguous:
+        # the common case, checked first: float32 rows used in place
+        if not math.isfinite(a.sum()) and not np.isfinite(a).all():
+            raise InvalidArgumentError("%s: X holds NaN or infinity (%s)" % (what, _where_bad(a)))
+        return a
+    k = a.dtype.kind
+    if k not in "fiub":
+        raise LaminaTypeError("%s: X has dtype %s; lamina takes numbers (float, integer or bool)"
+                              % (what, a.dtype))
+    if a.ndim == 0:
+        raise InvalidArgumentError("%s: X is a scalar, not rows of %d features" % (what, n_in))
+    if a.ndim == 1:
+        a = a.reshape(1, -1) if (n_in > 1 and a.shape[0] == n_in) else a.reshape(-1, 1)
+    elif a.ndim > 2:
+        a = a.reshape(a.shape[0], -1)
+    if a.shape[1] != n_in:
+        raise InvalidArgumentError("%s: X has %d features per row; the net takes %d"
+                                   % (what, a.shape[1], n_in))
+    if keep_u8 and a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    # one reduction first (cheap for a single row); only a sum that is not
+    # finite (NaN, infinity, or an overflow of huge values) needs the full check
+    if k == "f" and not math.isfinite(a.sum()) and not np.isfinite(a).all():
+        raise InvalidArgumentError("%s: X holds NaN or infinity (%s)" % (what, _where_bad(a)))
+    return a
+
+
+def _ptr(a):
+    return a.ctypes.data
+
+
+# ------------------------------------------------------------------- history
+
+
+class History:
+    """What fit returns: per-epoch lists in .history (Keras' shape):
+    loss, accuracy, val_loss, val_accuracy, lr, seconds (NaN where it does
+    not apply), and .epoch (1-based numbers)."""
+
+    KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+
+    def __init__(self):
+        self.epoch = []
+        self.history = {k: [] for k in self.KEYS}
+        self.best_epoch = 0
+        self.stopped = False
+
+    def _add(self, info):
+        self.epoch.append(info.epoch)
+        for k, v in zip(self.KEYS, (info.train_loss, info.train_acc, info.val_loss, info.val_acc,
+                                    info.lr, info.seconds)):
+            self.history[k].append(float(v))
+
+    def __getitem__(self, k):
+        return self.history[k]
+
+    def __repr__(self):
+        return "History(epochs=%d, loss=%s)" % (len(self.epoch), self.history["loss"][-1:])
+
+
+def _info_logs(info):
+    return {"loss": float(info.train_loss), "accuracy": float(info.train_acc),
+            "val_loss": float(info.val_loss), "val_accuracy": float(info.val_acc),
+            "lr": float(info.lr), "seconds": float(info.seconds)}
+
+
+# ------------------------------------------------------------------------ net
+
+
+class _Handle:
+    """Owns the lm_net and frees it once nothing refers to it: the Net, the
+    views of its buffers and the workspaces each hold one."""
+
+    def __init__(self, h):
+        self.h = h
+        self.ws = weakref.WeakSet()  # the live _Workspace objects, any thread's
+
+    def free_ws(self):
+        for w in list(self.ws):
+            w.free()
+
+    def __del__(self):
+        if self.h:
+            L.net_free(self.h)
+            self.h = None
+
+
+class _Workspace:
+    """One thread's lm_ws. Kept in a threading.local, so it is freed when its
+    thread ends or the Net goes; it holds the handle, so the net outlives it."""
+
+    def __init__(self, own):
+        self.p = None  # for __del__ when lm_ws_new fails
+        h = ctypes.c_void_p()
+        L.check(L.ws_new(ctypes.byref(h), own.h, 256))
+        self.own, self.p = own, h.value
+        own.ws.add(self)
+
+    def free(self):
+        p, self.p = self.p, None
+        if p:
+            L.ws_free(p)
+
+    __del__ = free
+
+
+class _EpochRunner:
+    """Runs lm_train_epoch calls in one helper thread for the duration of a
+    fit; the caller waits on a semaphore, which Python interrupts to run
+    signal handlers. lm_errmsg is per thread: read here, passed back."""
+
+    def __init__(self, t, d):
+        self.t, self.d = t, d
+        self.go, self.done = threading.Semaphore(0), threading.Semaphore(0)
+        self.info, self.res, self.quit = None, None, False
+        self.thread = threading.Thread(target=self._loop, name="lamina-fit", daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            if self.quit:
+                return
+            st = L.train_epoch(self.t, ctypes.byref(self.d), ctypes.byref(self.info))
+            self.res = (st, L.errmsg().decode("utf-8", "replace") if st else "")
+            self.done.release()
+
+    def epoch(self, info):
+        self.info = info
+        self.go.release()
+        while not self.done.acquire(timeout=0.25):
+            pass
+        return self.res
+
+    def close(self):
+        self.quit = True
+        self.go.release()
+        self.thread.join()
+
+
+_OPTIMS = {"sgd": (0, 0.0, 0), "momentum": (0, 0.9, 0), "nesterov": (0, 0.9, 1),
+           "adam": (1, 0.0, 0), "adamw": (2, 0.0, 0)}
+
+
+class Net:
+    """A feed-forward network of the C library.
+
+    Net(inputs=3, layers=[Dense(4, "sigmoid", bias=False), Dense(1, "sigmoid", bias=False)])
+    Net(input_shape=(28, 28, 1), layers=[Conv2D(32, 3, padding="same", activation="relu"), ...])
+
+    input_shape is one sample's numpy shape, channels last: (H, W) or (H, W, C)
+    (the library's (C, H, W) stored as H*W pixels of C channels). init:
+    "xavier" (the CLI's default), "he" or "uniform01" (the tutorial's);
+    parameters are drawn from lm_rng_seed(seed). threads: 0 all cores.
+    """
+
+    def __init__(self, inputs=None, layers=(), input_shape=None, init="xavier", seed=1,
+                 threads=0):
+        if input_shape is not None:
+            shp = tuple(int(s) for s in input_shape)
+            if len(shp) == 2:
+                shp = shp + (1,)
+            if len(shp) != 3:
+                raise InvalidArgumentError("input_shape %r is not (H, W) or (H, W, C)"
+                                           % (input_shape,))
+            n = shp[0] * shp[1] * shp[2]
+            if inputs is not None and int(inputs) != n:
+                raise InvalidArgumentError("inputs=%d does not match input_shape %r"
+                                           % (inputs, input_shape))
+            inputs = n
+        if inputs is None:
+            raise InvalidArgumentError("Net: give inputs= (features per row) or input_shape=")
+        h = ctypes.c_void_p()
+        L.check(L.net_new(ctypes.byref(h), int(inputs)))
+        self._init_handle(h)
+        if input_shape is not None:
+            L.check(L.net_set_input_shape(self._h, shp[2], shp[0], shp[1]))
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise LaminaTypeError("Net: %r is not a lamina layer" % (layer,))
+            L.check(layer._add(self._h))
+        self.layers = list(layers)
+        if threads:
+            self.threads = threads
+        if self.layers and init is not None:
+            self.init(init, seed)
+
+    def _init_handle(self, h):
+        self._own = _Handle(h)
+        self._h = h
+        self._tls = threading.local()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def _wrap(cls, h):
+        self = cls.__new__(cls)
+        self._init_handle(h)
+        self.layers = [_layer_from_desc(self._desc(i)) for i in range(L.net_n_layers(h))]
+        return self
+
+    # -- shape and settings
+
+    def _desc(self, i):
+        d = L.lm_layer_desc()
+        d.size = ctypes.sizeof(d)
+        L.check(L.net_layer_desc(self._h, i, ctypes.byref(d)))
+        return d
+
+    @property
+    def n_inputs(self):
+        return L.net_n_in(self._h)
+
+    @property
+    def n_outputs(self):
+        return L.net_n_out(self._h)
+
+    @property
+    def n_params(self):
+        return L.net_n_params(self._h)
+
+    @property
+    def input_shape(self):
+        """One sample's shape, channels last: (H, W, C), or (n_inputs,) when flat."""
+        if not self.layers:
+            return (self.n_inputs,)
+        d = self._desc(0)
+        return (d.in_c,) if d.in_h == 1 and d.in_w == 1 else (d.in_h, d.in_w, d.in_c)
+
+    @property
+    def output_activation(self):
+        return None if not self.layers else L.act_name(self._desc(len(self.layers) - 1).act).decode()
+
+    @property
+    def threads(self):
+        return L.net_threads(self._h)
+
+    @threads.setter
+    def threads(self, n):
+        self._own.free_ws()  # the count is fixed while a workspace exists
+        L.check(L.net_set_threads(self._h, int(n)))
+
+    def init(self, init="xavier", seed=1):
+        """Draws every parameter again from `init` with lm_rng_seed(seed)."""
+        i = L.init_from_name(L.name(init))
+        if i < 0:
+            raise InvalidArgumentError("unknown init %r (xavier, he, uniform01)" % (init,))
+        rng = L.rng_seed(int(seed))
+        L.check(L.net_init(self._h, i, ctypes.byref(rng)))
+        return self
+
+    def summary(self):
+        rows = []
+        for i, layer in enumerate(self.layers):
+            d = self._desc(i)
+            rows.append("%-3d %-60r (%d, %d, %d) %d params" % (i, layer, d.out_h, d.out_w, d.out_c,
+                                                               d.n_params))
+        return "\n".join(rows + ["total %d parameters" % self.n_params])
+
+    def __repr__(self):
+        return "Net(inputs=%d, layers=%r)" % (self.n_inputs, self.layers)
+
+    # -- normalisation, class names, metadata
+
+    def set_normalization(self, mean=None, scale=None):
+        """x' = (x - mean) * scale per input before the first layer (saved in
+        the model, as the CLI's); None clears it."""
+        if mean is None:
+            L.check(L.net_set_norm(self._h, None, None))
+            return
+        m = np.ascontiguousarray(mean, np.float32).reshape(-1)
+        s = np.ascontiguousarray(scale, np.float32).reshape(-1)
+        if m.size != self.n_inputs or s.size != self.n_inputs:
+            raise InvalidArgumentError("set_normalization: mean and scale need %d values"
+                                       % self.n_inputs)
+        L.check(L.net_set_norm(self._h, _ptr(m), _ptr(s)))
+
+    def get_normalization(self):
+        m = np.empty(self.n_inputs, np.float32)
+        s = np.empty(self.n_inputs, np.float32)
+        return (m, s) if L.net_get_norm(self._h, _ptr(m), _ptr(s)) else None
+
+    def set_target_normalization(self, mean=None, std=None):
+        """Regression: fit (y - mean) / std and predict in y's units (saved)."""
+        if mean is None:
+            L.check(L.net_set_target_norm(self._h, None, None))
+            return
+        m = np.ascontiguousarray(mean, np.float32).reshape(-1)
+        s = np.ascontiguousarray(std, np.float32).reshape(-1)
+        L.check(L.net_set_target_norm(self._h, _ptr(m), _ptr(s)))
+
+    def get_target_normalization(self):
+        m = np.empty(self.n_outputs, np.float32)
+        s = np.empty(self.n_outputs, np.float32)
+        return (m, s) if L.net_get_target_norm(self._h, _ptr(m), _ptr(s)) else None
+
+    @property
+    def class_names(self):
+        names = [L.net_class_name(self._h, i) for i in range(self.n_outputs)]
+        return None if names[0] is None else [n.decode() for n in names]
+
+    @class_names.setter
+    def class_names(self, names):
+        if names is None:
+            L.check(L.net_set_class_names(self._h, 0, None))
+            return
+        arr = (ctypes.c_char_p * len(names))(*[str(n).encode() for n in names])
+        L.check(L.net_set_class_names(self._h, len(names), arr))
+
+    def set_meta(self, key, value):
+        L.check(L.net_set_meta(self._h, L.name(key), L.name(str(value))))
+
+    def get_meta(self, key):
+        v = L.net_get_meta(self._h, L.name(key))
+        return None if v is None else v.decode()
+
+    # -- parameters
+
+    @property
+    def params(self):
+        """The flat parameter buffer as a float32 numpy VIEW: writing to it
+        changes the net. It keeps the net alive; it is valid until layers change."""
+        return self._view(L.net_params(self._h), self.n_params)
+
+    @property
+    def state(self):
+        """The flat state buffer (batch norm's running statistics), a VIEW."""
+        return self._view(L.net_state(self._h), L.net_n_state(self._h))
+
+    def _view(self, addr, n):
+        if not n:
+            return np.zeros(0, np.float32)
+        buf = (ctypes.c_float * n).from_address(addr)
+        buf._owner = self._own  # the view keeps the C net alive
+        return np.frombuffer(buf, np.float32)
+
+    def get_weights(self, copy=True):
+        """Keras' list: per layer its weights then bias (dense W (in, units),
+        conv W (kh, kw, C, filters)), batch norm's gamma, beta, running mean
+        and running variance. COPIES by default; copy=False gives views into
+        the flat buffers (writing them changes the net)."""
+        p, s, out = self.params, self.state, []
+        for i in range(len(self.layers)):
+            d = self._desc(i)
+            o = d.p_offset
+            if d.kind in (0, 1):
+                fan_in = d.in_c * d.in_h * d.in_w if d.kind == 0 else d.kh * d.kw * d.in_c
+                w = p[o:o + fan_in * d.units]
+                out.append(w.reshape((fan_in, d.units) if d.kind == 0 else
+                                     (d.kh, d.kw, d.in_c, d.units)))
+                if d.has_bias:
+                    out.append(p[o + fan_in * d.units:o + d.n_params])
+            elif d.kind == 6:
+                c = d.n_params // 2
+                out += [p[o:o + c], p[o + c:o + 2 * c]]
+                so, sc = d.s_offset, d.n_state // 2
+                out += [s[so:so + sc], s[so + sc:so + 2 * sc]]
+        return [a.copy() for a in out] if copy else out
+
+    def set_weights(self, weights):
+        """Copies arrays shaped as get_weights gives them into the net."""
+        views = self.get_weights(copy=False)
+        if len(weights) != len(views):
+            raise InvalidArgumentError("set_weights: %d arrays given, the net has %d"
+                                       % (len(weights), len(views)))
+        for i, (v, w) in enumerate(zip(views, weights)):
+            w = np.asarray(w, np.float32)
+            if w.shape != v.shape:
+                raise InvalidArgumentError("set_weights: array %d has shape %s, expected %s"
+                                           % (i, w.shape, v.shape))
+            v[...] = w
+
+    # -- inference
+
+    def _ws(self):
+        # One workspace per Python thread: lm_net_predict_ws only reads the
+        # net, so threads predict at once (the GIL is released in the call).
+        w = getattr(self._tls, "ws", None)
+        if w is None or w.p is None:
+            w = self._tls.ws = _Workspace(self._own)
+        return w.p
+
+    def predict(self, X):
+        """The net's outputs (n, n_outputs) as float32 for rows X (n, n_inputs)
+        or samples (n, *input_shape); softmax outputs are probabilities."""
+        x = as_rows(X, L.net_n_in(self._h), "predict")
+        n = x.shape[0]
+        y = np.empty((n, L.net_n_out(self._h)), np.float32)
+        xp, yp = x.__array_interface__["data"][0], y.__array_interface__["data"][0]
+        # Many rows: the net's own thread pool, one caller at a time; else
+        # (or when another thread has it) this thread's single-threaded
+        # workspace.
+        if n >= 512 and self._lock.acquire(blocking=False):
+            try:
+                st = L.net_predict(self._h, xp, n, yp)
+            finally:
+                self._lock.release()
+        else:
+            w = getattr(self._tls, "ws", None)
+            st = L.net_predict_ws(self._h, w.p if w is not None and w.p else self._ws(), xp, n,
+                                  yp)
+        if st:
+            L.check(st)
+        return y
+
+    def predict_proba(self, X):
+        """predict for nets whose output is probabilities (softmax or sigmoid)."""
+        if self.output_activation not in ("softmax", "sigmoid"):
+            raise InvalidArgumentError("predict_proba: the output layer is %s, not softmax or "
+                                       "sigmoid" % self.output_activation)
+        return self.predict(X)
+
+    def predict_classes(self, X):
+        """Class indices: argmax of the outputs (> 0.5 for a single output)."""
+        p = self.predict(X)
+        return (p[:, 0] > 0.5).astype(np.int64) if p.shape[1] == 1 else p.argmax(axis=1)
+
+    # -- training
+
+    def _default_loss(self):
+        act = self.output_activation
+        return "ce" if act == "softmax" else "bce" if act == "sigmoid" and self.n_outputs > 1 \
+            else "mse"
+
+    def _data(self, X, y, loss, what, keep):
+        """An lm_data over X and y; keep collects the arrays it points into."""
+        x = as_rows(X, self.n_inputs, what,
+                    keep_u8=L.net_get_norm(self._h, None, None) == 1)
+        d = L.lm_data(n=x.shape[0], nx=x.shape[1], x=x.ctypes.data,
+                      x_type=L.LM_U8 if x.dtype == np.uint8 else L.LM_F32)
+        keep.append(x)
+        ya = np.asarray(y)
+        if ya.shape[0] != x.shape[0]:
+            raise InvalidArgumentError("%s: X has %d rows but y has %d" % (what, x.shape[0],
+                                                                          ya.shape[0]))
+        if ya.dtype.kind not in "fiub":
+            raise LaminaTypeError("%s: y has dtype %s; give class indices or numbers "
+                                  "(lamina.sklearn's estimators take string labels)"
+                                  % (what, ya.dtype))
+        k = self.n_outputs
+        if ya.ndim == 1 and ya.dtype.kind in "iub" and loss in (2, 3) and not (k > 1 and loss == 2):
+            lab = np.ascontiguousarray(ya, np.int32)
+            top = max(k, 2)
+            if lab.size and (lab.min() < 0 or lab.max() >= top):
+                r = int(np.argmax((lab < 0) | (lab >= top)))
+                raise InvalidArgumentError("%s: label %d at row %d is outside [0, %d)"
+                                           % (what, lab[r], r, top))
+            d.labels, d.n_classes = lab.ctypes.data, top
+            keep.append(lab)
+        else:
+            yf = np.ascontiguousarray(ya, np.float32).reshape(x.shape[0], -1)
+            if yf.shape[1] != k:
+                raise InvalidArgumentError("%s: y has %d values per row; the net outputs %d"
+                                           % (what, yf.shape[1], k))
+            if not np.isfinite(yf).all():
+                raise InvalidArgumentError("%s: y holds NaN or infinity (%s)"
+                                           % (what, _where_bad(yf)))
+            d.y, d.ny = yf.ctypes.data, k
+            keep.append(yf)
+        return d
+
+    def _loss_id(self, loss):
+        name = self._default_loss() if loss is None else loss
+        i = L.loss_from_name(L.name(name))
+        if i < 0:
+            raise InvalidArgumentError("unknown loss %r (sse, mse, bce, ce)" % (name,))
+        return i
+
+    def fit(self, X, y, epochs=10, batch_size=32, optimizer="adam", lr=None, loss=None,
+            validation_data=None, callbacks=(), seed=1, threads=None, shuffle=True,
+            momentum=None, weight_decay=0.0, clip_norm=0.0, lr_schedule="constant",
+            early_stopping=0, normalize=False, verbose=0):
+        """Trains with the library's trainer (lm_train_epoch, one C call an epoch,
+        the GIL released) and returns a History.
+
+        X (n, n_inputs) or (n, *input_shape); y: class indices (n) for "ce"/"bce",
+        else targets (n, n_outputs). optimizer: sgd, momentum, nesterov, adam,
+        adamw; lr: 0.001 for adam/adamw, 0.01 for the SGD family (the CLI's).
+        loss: sse, mse, bce, ce (default: ce after softmax, else mse).
+        callbacks: callables f(epoch, logs) or objects with on_epoch_end(epoch,
+        logs); a true return stops training. early_stopping=N: stop after N
+        epochs without a better val loss and keep the best epoch's parameters.
+        normalize=True standardises inputs with X's statistics (uint8: x/255),
+        stored in the net as the CLI does. Ctrl-C stops after the current batch
+        and raises KeyboardInterrupt with the net usable.
+        """
+        lossid = self._loss_id(loss)
+        if optimizer not in _OPTIMS:
+            raise InvalidArgumentError("unknown optimizer %r (%s)" % (optimizer,
+                                                                       ", ".join(_OPTIMS)))
+        kind, mom, nest = _OPTIMS[optimizer]
+        keep = []
+        if normalize:
+            self._normalize_from(X)
+        d = self._data(X, y, lossid, "fit", keep)
+        val = None
+        if validation_data is not None:
+            val = self._data(validation_data[0], validation_data[1], lossid, "fit (validation)",
+                             keep)
+        o = L.lm_fit_opts()
+        L.check(L.fit_opts_init(ctypes.byref(o), ctypes.sizeof(o)))
+        o.loss = lossid
+        o.optim.kind = kind
+        o.optim.lr = float(lr if lr is not None else (0.001 if kind else 0.01))
+        o.optim.momentum = float(mom if momentum is None else momentum)
+        o.optim.nesterov = nest
+        o.optim.weight_decay = float(weight_decay)
+        o.optim.clip_norm = float(clip_norm)
+        sched = L.lr_schedule_from_name(L.name(lr_schedule))
+        if sched < 0:
+            raise InvalidArgumentError("unknown lr_schedule %r (constant, cosine, step)"
+                                       % (lr_schedule,))
+        o.lr_schedule = sched
+        o.epochs = int(epochs)
+        o.batch = max(1, min(int(batch_size), d.n))
+        o.shuffle = 1 if shuffle else 0
+        o.early_stop = int(early_stopping)
+        if val is not None:
+            o.val = ctypes.pointer(val)
+        # Ctrl-C: a flag the library reads after every batch (no callback,
+        # so no GIL taken per batch while other Python threads run)
+        stop = ctypes.c_int(0)
+        o.stop = ctypes.pointer(stop)
+        if threads is not None:
+            self.threads = threads
+        return self._run(o, d, stop, callbacks, seed, verbose)
+
+    def _normalize_from(self, X):
+        a = X if isinstance(X, np.ndarray) else np.asarray(X)
+        n_in = self.n_inputs
+        if a.dtype == np.uint8:
+            self.set_normalization(np.zeros(n_in), np.full(n_in, 1 / 255.0))
+            return
+        x = as_rows(a, n_in, "fit")
+        m = np.empty(n_in, np.float32)
+        s = np.empty(n_in, np.float32)
+        d = L.lm_data(n=x.shape[0], nx=n_in, x=x.ctypes.data)
+        L.check(L.data_norm_stats(ctypes.byref(d), _ptr(m), _ptr(s)))
+        self.set_normalization(m, s)
+
+    def _run(self, o, d, stop, callbacks, seed, verbose):
+        hist = History()
+        rng = L.rng_seed(int(seed))
+        # On the main thread the epochs run in a helper thread, so that the
+        # main thread, waiting, runs the SIGINT handler at once (Python runs
+        # handlers on the main thread only, between bytecodes); the handler
+        # sets the flag and the library stops after the current batch.
+        on_main = threading.current_thread() is threading.main_thread()
+        old = None
+        if on_main:
+            def on_sigint(signum, frame):
+                stop.value = 1
+            old = signal.signal(signal.SIGINT, on_sigint)
+        t = ctypes.c_void_p()
+        runner = None
+        try:
+            with self._lock:
+                L.check(L.train_new(ctypes.byref(t), self._h, ctypes.byref(o),
+                                    ctypes.byref(rng)))
+                try:
+                    runner = _EpochRunner(t, d) if on_main else None
+                    for _ in range(o.epochs):
+                        info = L.lm_epoch_info()
+                        if runner:
+                            st, msg = runner.epoch(info)
+                        else:
+                            st = L.train_epoch(t, ctypes.byref(d), ctypes.byref(info))
+                            msg = L.errmsg().decode("utf-8", "replace") if st else ""
+                        if st == L.LM_ESTOPPED:
+                            hist.stopped = True
+                            break
+                        if st:
+                            L.raise_status(st, msg)
+                        hist._add(info)
+                        logs = _info_logs(info)
+                        if verbose:
+                            print("epoch %d/%d  loss %.6g%s" % (
+                                info.epoch, info.epochs, info.train_loss,
+                                "" if math.isnan(info.val_loss) else
+                                "  val_loss %.6g" % info.val_loss))
+                        if stop.value or self._call_callbacks(callbacks, info.epoch, logs):
+                            hist.stopped = True
+                            break
+                        if L.train_should_stop(t):
+                            hist.stopped = True
+                            break
+                finally:
+                    if runner:
+                        runner.close()
+                    hist.best_epoch = L.train_best(t, None)
+                    L.train_restore_best(t)
+                    L.train_free(t)
+        finally:
+            if on_main:
+                signal.signal(signal.SIGINT, old)
+        if stop.value:
+            raise KeyboardInterrupt("lamina: fit stopped by Ctrl-C after %d complete epochs"
+                                    % len(hist.epoch))
+        return hist
+
+    @staticmethod
+    def _call_callbacks(callbacks, epoch, logs):
+        stop = False
+        for cb in callbacks or ():
+            f = getattr(cb, "on_epoch_end", cb)
+            if f(epoch, logs):
+                stop = True
+        return stop
+
+    def evaluate(self, X, y, loss=None):
+        """{"loss": ..., "accuracy": ...} on X, y (accuracy NaN for regression)."""
+        lossid = self._loss_id(loss)
+        keep = []
+        d = self._data(X, y, lossid, "evaluate", keep)
+        lo, acc = ctypes.c_float(), ctypes.c_float()
+        with self._lock:
+            L.check(L.evaluate(self._h, ctypes.byref(d), lossid, ctypes.byref(lo),
+                               ctypes.byref(acc)))
+        return {"loss": float(lo.value), "accuracy": float(acc.value)}
+
+    # -- files
+
+    def save(self, path):
+        """Writes the model file (the CLI's .lmn), atomically."""
+        L.check(L.net_save(self._h, os.fsencode(path)))
+
+    @classmethod
+    def load(cls, path):
+        """Reads a model file written by save or by `lamina train`."""
+        h = ctypes.c_void_p()
+        L.check(L.net_load(ctypes.byref(h), os.fsencode(path)))
+        return cls._wrap(h)
+
+    def to_bytes(self):
+        """The model file's bytes (through a temporary file: the library
+        writes files atomically)."""
+        fd, tmp = tempfile.mkstemp(suffix=".lmn")
+        os.close(fd)
+        try:
+            self.save(tmp)
+            with open(tmp, "rb") as f:
+                return f.read()
+        finally:
+            os.unlink(tmp)
+
+    @classmethod
+    def from_bytes(cls, b):
+        h = ctypes.c_void_p()
+        b = bytes(b)
+        L.check(L.net_load_mem(ctypes.byref(h), b, len(b)))
+        return cls._wrap(h)
+
+    def copy(self):
+        h = ctypes.c_void_p()
+        L.check(L.net_clone(ctypes.byref(h), self._h))
+        return Net._wrap(h)
+
+    def __getstate__(self):
+        return {"model": self.to_bytes()}
+
+    def __setstate__(self, state):
+        h = ctypes.c_void_p()
+        b = state["model"]
+        L.check(L.net_load_mem(ctypes.byref(h), b, len(b)))
+        self._init_handle(h)
+        self.layers = [_layer_from_desc(self._desc(i)) for i in range(L.net_n_layers(h))]
+

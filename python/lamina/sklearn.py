@@ -1,0 +1,211 @@
+"""scikit-learn estimators on lamina: LaminaClassifier and LaminaRegressor.
+
+They follow scikit-learn's conventions (parameters stored unchanged by
+__init__, get_params/set_params from BaseEstimator, fit returns self,
+fitted attributes end in "_"), so they work in Pipeline, GridSearchCV and
+cross_val_score, clone and pickle (the net pickles as its model file's
+bytes). Inputs are standardised inside the net by default (the CLI does the
+same), regression targets too, so the defaults train well on raw data.
+"""
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .net import Dense, Net
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate
+except ImportError:  # older: the estimator's own method
+    def _validate(est, *args, **kw):
+        return est._validate_data(*args, **kw)
+
+
+class _LaminaBase(BaseEstimator):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
+                 batch_size=32, epochs=400, weight_decay=0.0, early_stopping=0,
+                 validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
+                 threads=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.init = init
+        self.standardize = standardize
+        self.random_state = random_state
+        self.threads = threads
+        self.verbose = verbose
+
+    # -- the net
+
+    def _build(self, n_in, n_out, out_act, X, seed):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
+        layers = [Dense(int(s), self.activation) for s in sizes]
+        layers.append(Dense(n_out, out_act))
+        net = Net(inputs=n_in, layers=layers, init=self.init, seed=seed,
+                  threads=self.threads or 0)
+        if self.standardize:
+            net._normalize_from(X)
+        return net
+
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(1, 2 ** 31 - 1))
+
+    def _train(self, X, t, epochs, seed):
+        val = None
+        n = X.shape[0]
+        if self.early_stopping and n >= 10:
+            rs = np.random.RandomState(seed)
+            idx = rs.permutation(n)
+            k = max(1, int(round(self.validation_fraction * n)))
+            val = (X[idx[:k]], t[idx[:k]])
+            X, t = X[idx[k:]], t[idx[k:]]
+        self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
+                                      optimizer=self.optimizer, lr=self.lr,
+                                      weight_decay=self.weight_decay,
+                                      early_stopping=self.early_stopping,
+                                      validation_data=val, seed=seed, verbose=self.verbose)
+        self.n_iter_ = getattr(self, "n_iter_", 0) + len(self.history_.epoch)
+        self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + self.history_["loss"]
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def _more_tags(self):
+        return {"allow_nan": False}
+
+
+class LaminaClassifier(ClassifierMixin, _LaminaBase):
+    """A dense net with softmax output trained with cross-entropy.
+
+    Parameters: hidden_layer_sizes (tuple of widths), activation (relu, tanh,
+    sigmoid, leaky_relu), optimizer (adam, adamw, sgd, momentum, nesterov), lr,
+    batch_size, epochs, weight_decay, early_stopping (patience in epochs on a
+    validation_fraction held out; 0 off), init (xavier, he, uniform01),
+    standardize (inputs to mean 0, std 1 inside the net), random_state,
+    threads (None: all cores), verbose.
+
+    Fitted: classes_, n_features_in_, feature_names_in_ (for frames with
+    string column names), net_ (a lamina.Net), history_, n_iter_, loss_curve_.
+    """
+
+    def _prepare(self, X, y, reset):
+        X, y = _validate(self, X, y, reset=reset, dtype=[np.float32, np.float64])
+        check_classification_targets(y)
+        return X, y
+
+    def fit(self, X, y):
+        for a in ("net_", "classes_", "n_iter_", "loss_curve_"):
+            self.__dict__.pop(a, None)
+        X, y = self._prepare(X, y, reset=True)
+        self.classes_ = np.unique(y)
+        return self._fit_epochs(X, y, self.epochs)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over X, y (the first call needs classes, as scikit-learn's)."""
+        first = not hasattr(self, "net_")
+        X, y = self._prepare(X, y, reset=first)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.classes_ = np.unique(classes)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError("classes %r differ from the first call's %r"
+                             % (classes, self.classes_))
+        return self._fit_epochs(X, y, 1)
+
+    def _fit_epochs(self, X, y, epochs):
+        if len(self.classes_) < 2:
+            raise ValueError("LaminaClassifier needs at least 2 classes; y has 1 class: %r"
+                             % (self.classes_[0],))
+        lab = np.searchsorted(self.classes_, y)
+        if np.any(lab >= len(self.classes_)) or np.any(self.classes_[np.minimum(
+                lab, len(self.classes_) - 1)] != y):
+            raise ValueError("y holds labels not in classes_ %r" % (self.classes_,))
+        seed = self._seed()
+        if not hasattr(self, "net_"):
+            self.net_ = self._build(X.shape[1], len(self.classes_), "softmax", X, seed)
+            self.net_.class_names = [str(c) for c in self.classes_]
+        return self._train(X, lab.astype(np.int32), epochs, seed)
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = _validate(self, X, reset=False, dtype=[np.float32, np.float64])
+        return self.net_.predict(X).astype(np.float64)
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        p = self.predict_proba(X)
+        return self.classes_[p.argmax(axis=1)]
+
+
+class LaminaRegressor(RegressorMixin, _LaminaBase):
+    """A dense net with identity output trained with mean squared error; y may
+    have several columns (multi-output). Targets are standardised inside the
+    net (lm_net_set_target_norm) so predictions come back in y's units.
+    Parameters and fitted attributes as LaminaClassifier's (no classes_), but
+    early_stopping defaults to 10: on scikit-learn's diabetes data 400 epochs
+    overfit (R^2 0.01) where stopping on a held-out 10% gives 0.33
+    (python/bench/compare_sklearn.py)."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
+                 batch_size=32, epochs=400, weight_decay=0.0, early_stopping=10,
+                 validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
+                 threads=None, verbose=0):
+        super().__init__(hidden_layer_sizes, activation, optimizer, lr, batch_size, epochs,
+                         weight_decay, early_stopping, validation_fraction, init, standardize,
+                         random_state, threads, verbose)
+
+    def _more_tags(self):
+        return {"allow_nan": False, "multioutput": True}
+
+    def _prepare(self, X, y, reset):
+        return _validate(self, X, y, reset=reset, dtype=[np.float32, np.float64],
+                         multi_output=True, y_numeric=True)
+
+    def fit(self, X, y):
+        for a in ("net_", "n_iter_", "loss_curve_"):
+            self.__dict__.pop(a, None)
+        X, y = self._prepare(X, y, reset=True)
+        return self._fit_epochs(X, y, self.epochs)
+
+    def partial_fit(self, X, y):
+        """One epoch over X, y."""
+        first = not hasattr(self, "net_")
+        X, y = self._prepare(X, y, reset=first)
+        return self._fit_epochs(X, y, 1)
+
+    def _fit_epochs(self, X, y, epochs):
+        y = np.asarray(y, np.float64)
+        if not hasattr(self, "net_"):
+            self._y_1d = y.ndim == 1
+        Y = y.reshape(len(y), -1)
+        seed = self._seed()
+        if not hasattr(self, "net_"):
+            self.net_ = self._build(X.shape[1], Y.shape[1], None, X, seed)
+            if self.standardize:
+                sd = Y.std(axis=0)
+                sd[~(sd > 1e-12 * np.abs(Y.mean(axis=0))) | ~(sd > 1e-30)] = 1.0
+                self.net_.set_target_normalization(Y.mean(axis=0), sd)
+        elif Y.shape[1] != self.net_.n_outputs:
+            raise ValueError("y has %d targets; the net was fitted with %d"
+                             % (Y.shape[1], self.net_.n_outputs))
+        # the trainer reads targets through the net's standardisation itself
+        return self._train(X, Y.astype(np.float32), epochs, seed)
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = _validate(self, X, reset=False, dtype=[np.float32, np.float64])
+        p = self.net_.predict(X).astype(np.float64)
+        return p[:, 0] if self._y_1d else p
