@@ -269,3 +269,5 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
     [ -f bench/ARM.md ] && { echo; cat bench/ARM.md; }
 } >"$RESULTS"
 cat "$RESULTS"
+# 2 processes against 1 (MPI data parallelism): bench/MPI.md and a section here
+sh bench/mpi.sh --append "$RESULTS"

@@ -671,6 +671,12 @@ static void print_json(train_run *r, double secs_per_epoch)
         printf(", \"test_accuracy\": ");
         json_num(stdout, r->test_acc);
     }
+    cli_dist_stats ds;
+    cli_dist_get_stats(&ds);
+    if (ds.processes > 1) // data-parallel: process 0's time in the gradient sums
+        printf(", \"processes\": %d, \"allreduce_steps\": %llu, \"allreduce_seconds\": %.6f, "
+               "\"allreduce_wait_seconds\": %.6f", ds.processes, (unsigned long long)ds.steps, ds.sum_s,
+               ds.wait_s);
     printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
     if (r->c.out) json_str(stdout, r->c.out);
     else fputs("null", stdout);
@@ -1105,6 +1111,11 @@ static int train_main(int argc, char **argv)
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
         rc = run_epochs(r, &train_secs);
+        // every process took the same steps: their copies must be equal
+        if (!rc && !cli_dist_same(lm_net_params(r->net), lm_net_n_params(r->net))) {
+            cli_err("the processes' copies of the net differ after training (an MPI fault)");
+            rc = CLI_EFAIL;
+        }
         if (!rc) rc = finish(r, train_secs, lm_train_epochs_done(r->t) - done0);
     }
     sigaction(SIGINT, &old_int, NULL);

@@ -39,8 +39,19 @@ int cli_dist_max(int v);
  * not share, so one message says what went wrong wherever it happened. */
 int cli_dist_agree(int rc);
 
-/* Seconds spent summing gradients so far, and the steps that did (the
- * bench's allreduce share); 0 with one process. */
-double cli_dist_reduce_seconds(uint64_t *steps);
+/* Whether every process holds the same bits in v (n floats): the copies
+ * of the net must not drift apart (1 with one process). */
+int cli_dist_same(const float *v, size_t n);
+
+/* Where the steps' time went in summing gradients (bench/mpi.sh): sum_s
+ * is in the allreduce; with LAMINA_MPI_PROFILE=1 in the environment a
+ * barrier before it measures the wait for the slowest process apart
+ * (wait_s), else that wait is inside sum_s. Zeros with one process. */
+typedef struct cli_dist_stats {
+    int processes;
+    uint64_t steps;
+    double wait_s, sum_s;
+} cli_dist_stats;
+void cli_dist_get_stats(cli_dist_stats *s);
 
 #endif

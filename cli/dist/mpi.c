@@ -12,8 +12,8 @@
 #include <string.h>
 
 static int g_rank, g_size = 1, g_on; /* g_on: MPI_Init was called */
-static double g_reduce_secs;
-static uint64_t g_reduce_steps;
+static int g_profile;                 /* LAMINA_MPI_PROFILE=1: time the wait apart */
+static cli_dist_stats g_stats;
 
 typedef struct grads_ctx {
     volatile sig_atomic_t *stop;
@@ -41,6 +41,8 @@ int cli_dist_start(void)
         return CLI_EFAIL;
     }
     g_on = 1;
+    const char *prof = getenv("LAMINA_MPI_PROFILE");
+    g_profile = prof && !strcmp(prof, "1");
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     // Only process 0 speaks; the others keep their last message for
@@ -75,9 +77,15 @@ static lm_status on_grads(lm_grads_info *g, void *ctx)
 {
     grads_ctx *c = ctx;
     double t0 = MPI_Wtime();
+    if (g_profile) { // the slowest process's lag, apart from the transfer
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t1 = MPI_Wtime();
+        g_stats.wait_s += t1 - t0;
+        t0 = t1;
+    }
     sum_floats(g->grads, g->n_grads);
-    g_reduce_secs += MPI_Wtime() - t0;
-    g_reduce_steps++;
+    g_stats.sum_s += MPI_Wtime() - t0;
+    g_stats.steps++;
     // loss, correct rows, and who asked to stop: SIGTERM outranks SIGINT
     int sig = *c->stop;
     double small[4] = {g->sums[0], g->sums[1], sig == SIGTERM, sig != 0 && sig != SIGTERM};
@@ -133,8 +141,20 @@ int cli_dist_agree(int rc)
     return code;
 }
 
-double cli_dist_reduce_seconds(uint64_t *steps)
+int cli_dist_same(const float *v, size_t n)
 {
-    if (steps) *steps = g_reduce_steps;
-    return g_reduce_secs;
+    if (g_size < 2) return 1;
+    // FNV-1a over the bytes; equal hashes everywhere when min == max
+    const unsigned char *b = (const unsigned char *)v;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n * sizeof *v; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    uint64_t mm[2] = {h, ~h};
+    MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    return mm[0] == ~mm[1];
+}
+
+void cli_dist_get_stats(cli_dist_stats *s)
+{
+    *s = g_stats;
+    s->processes = g_size;
 }

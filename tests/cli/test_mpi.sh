@@ -102,6 +102,13 @@ $MPIRUN -np 3 "$LAMINA" train --data "$F" --layers 16:relu --optimizer sgd --lr 
     "$LAMINA" info "$TMP/nan.lmn" | grep -q 'state after 1 epoch'; }
 res $? mpi_nan_stops_all "rc $rc: $(head -c 300 "$TMP/err")"
 
+# copies that drift apart are caught: two processes started with other
+# seeds (other initial weights) end with different nets, and say so
+$MPIRUN -np 1 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --seed 1 --quiet : \
+    -np 1 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --seed 2 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 1 ] && grep -q "copies of the net differ" "$TMP/err"; }
+res $? mpi_copies_checked "rc $rc: $(head -c 300 "$TMP/err")"
+
 # a long run, for the signal and the killed process
 awk 'BEGIN { srand(5); for (r = 0; r < 20000; r++) { s = 0; for (j = 0; j < 20; j++) { v = rand(); s += v * (j % 3 - 1)
     printf "%.4f,", v }; print (s > 0) } }' >"$TMP/big.csv"
