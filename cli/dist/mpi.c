@@ -35,6 +35,12 @@ static int launched(void)
 int cli_dist_start(void)
 {
     if (!launched()) return CLI_OK;
+    // A process waiting in MPI yields its core instead of spinning on it:
+    // lamina's worker threads, or the process it waits for on a shared
+    // machine, need that core (an epoch ran 1.6-2.3x slower spinning on a
+    // busy 2-core machine, docs/SCALING.md). Open MPI's setting; the
+    // user's wins.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     int provided;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         cli_err("MPI_Init failed");
