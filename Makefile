@@ -2,6 +2,15 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
+# make MPI=1: data-parallel training over MPI (docs/SCALING.md), compiled
+# by mpicc into its own folder, so its objects never mix with the plain
+# build's; without it nothing needs MPI.
+MPI     ?=
+ifeq ($(MPI),1)
+  MPICC ?= mpicc
+  CC    := $(MPICC)
+  BUILD ?= build-mpi
+endif
 BUILD   ?= build
 # The one version number lives in include/lamina.h (LM_VERSION_*); the
 # shared library's file name, its SONAME and lamina.pc are read from it.
@@ -37,10 +46,15 @@ endif
 LIB_SRC := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
+# The trainer's processes (cli/dist.h): MPI, or one process.
+CLI_SRC += $(if $(filter 1,$(MPI)),cli/dist/mpi.c,cli/dist/none.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+ifeq ($(MPI),1)
+  EXAMPLES += $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/mpi/*.c))
+endif
 
 ifneq ($(CLI_SRC),)
   CLI_BIN := $(BUILD)/lamina

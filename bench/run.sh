@@ -297,3 +297,5 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 } >"$RESULTS"
 cat "$RESULTS"
 BUILD="$BUILD" sh bench/python.sh >"$OUT/python.md" && { echo; echo "## Python package (bench/python.sh)"; echo; cat "$OUT/python.md"; } | tee -a "$RESULTS"
+# 2 processes against 1 (MPI data parallelism): bench/MPI.md and a section here
+sh bench/mpi.sh --append "$RESULTS"

@@ -23,8 +23,12 @@ enum {
 
 /* ------------------------------------------------------------ messages */
 
-/* Prints "lamina: <message>" as one line on stderr. */
+/* Prints "lamina: <message>" as one line on stderr, and keeps it in
+ * cli_err_last; with cli_err_hold set it only keeps it (a data-parallel
+ * process other than 0: process 0 reports for all, cli/dist.h). */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int cli_err_hold;
+extern char cli_err_last[1024];
 /* Prints the library's message (lm_errmsg) as one line, prefixed with
  * path when the message does not already name it; returns code. */
 int cli_lib_err(int code, const char *path);

@@ -8,6 +8,7 @@
  * an existing --out it did not resume from is left alone (checkpoints and
  * an interrupted state go to OUT.partial instead). */
 #include "cli.h"
+#include "dist.h"
 #include "opts.h"
 
 #include <math.h>
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t g_stop; /* the signal that asked to stop, or 0 */
+/* The stop every process agreed on (cli/dist.h): the run acts on this, not
+ * on g_stop, so that all processes stop at the same batch. */
+static int g_agreed;
 
 static void on_stop_signal(int sig)
 {
@@ -28,7 +32,15 @@ static void on_stop_signal(int sig)
 /* The exit code for the signal that stopped the run: 128 + its number. */
 static int stop_code(void)
 {
-    return g_stop == SIGTERM ? CLI_ETERM : CLI_EINTR;
+    return g_agreed == SIGTERM ? CLI_ETERM : CLI_EINTR;
+}
+
+/* Whether a signal asks to stop, agreed over the processes (an epoch
+ * boundary: every process asks at the same point). */
+static int stop_asked(void)
+{
+    g_agreed = cli_dist_max(g_stop);
+    return g_agreed != 0;
 }
 
 /* The choices of --loss, --init, --lr-schedule and --optimizer, filled
@@ -574,7 +586,8 @@ static int on_batch(const lm_batch_info *b, void *ctx)
 {
     train_run *r = ctx;
     progress_batch(&r->prog, b);
-    return g_stop != 0;
+    if (!r->fo.on_grads) g_agreed = g_stop; // one process: the gradient hook agrees otherwise
+    return g_agreed != 0;
 }
 
 static int history_add(history *h, const lm_epoch_info *e)
@@ -684,6 +697,12 @@ static void print_json(train_run *r, double secs_per_epoch)
         printf(", \"test_accuracy\": ");
         json_num(stdout, r->test_acc);
     }
+    cli_dist_stats ds;
+    cli_dist_get_stats(&ds);
+    if (ds.processes > 1) // data-parallel: process 0's time in the gradient sums
+        printf(", \"processes\": %d, \"allreduce_steps\": %llu, \"allreduce_seconds\": %.6f, "
+               "\"allreduce_wait_seconds\": %.6f", ds.processes, (unsigned long long)ds.steps, ds.sum_s,
+               ds.wait_s);
     printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
     if (r->c.out) json_str(stdout, r->c.out);
     else fputs("null", stdout);
@@ -737,7 +756,7 @@ static lm_status save_state(train_run *r, int done)
  * whatever it holds (the interrupted state may be worse). */
 static int interrupted(train_run *r, int epoch, int mid_epoch)
 {
-    const char *path = r->save_to, *what = g_stop == SIGTERM ? "terminated" : "interrupted";
+    const char *path = r->save_to, *what = g_agreed == SIGTERM ? "terminated" : "interrupted";
     int done = lm_train_epochs_done(r->t);
     lm_status st = LM_OK;
     const char *how = "saved";
@@ -781,7 +800,7 @@ static int run_epochs(train_run *r, double *train_secs)
     while (lm_train_epochs_done(r->t) < r->c.epochs) {
         int epoch = lm_train_epochs_done(r->t) + 1;
         lm_epoch_info e;
-        if (g_stop) return interrupted(r, epoch, 0);
+        if (stop_asked()) return interrupted(r, epoch, 0);
         progress_epoch_begin(&r->prog);
         lm_status st = lm_train_epoch(r->t, r->fit, &e);
         if (st == LM_ESTOPPED) return interrupted(r, epoch, 1);
@@ -807,9 +826,11 @@ static int run_epochs(train_run *r, double *train_secs)
             cli_err("out of memory");
             return CLI_EFAIL;
         }
+        int rc = CLI_OK;
         if (r->c.ckpt_every && epoch % r->c.ckpt_every == 0 && save_state(r, epoch))
-            return cli_lib_err(CLI_EFAIL, ckpt);
-        if (g_stop) return interrupted(r, epoch + 1, 0);
+            rc = cli_lib_err(CLI_EFAIL, ckpt);
+        if ((rc = cli_dist_agree(rc))) return rc; // a checkpoint failed: all stop
+        if (stop_asked()) return interrupted(r, epoch + 1, 0);
         if (lm_train_should_stop(r->t)) {
             r->early_stopped = epoch < r->c.epochs;
             break;
@@ -908,6 +929,7 @@ static lm_fit_opts fit_opts(train_run *r)
     o.early_stop = c->early_stop; // the library judges; run_epochs reports
     o.on_batch = on_batch;
     o.ctx = r;
+    cli_dist_fit(&o, &g_stop, &g_agreed); // with several processes: a shard each
     return o;
 }
 
@@ -1053,7 +1075,31 @@ static void run_free(train_run *r)
     free(r);
 }
 
+/* A process other than 0 of a data-parallel run trains alike but writes
+ * no file and prints nothing (process 0 reports for all). */
+static void follower(train_cfg *c)
+{
+    c->out = c->checkpoint = c->log = c->plot = NULL;
+    c->ckpt_every = 0;
+    c->test = c->test_labels = NULL; // process 0 alone evaluates the test set
+    c->quiet = 1;
+    c->json = 0;
+    fflush(stdout);
+    if (!freopen("/dev/null", "w", stdout)) clearerr(stdout);
+}
+
+static int train_main(int argc, char **argv);
+
 int cmd_train(int argc, char **argv)
+{
+    int rc = cli_dist_start();
+    if (rc) return rc;
+    rc = train_main(argc, argv);
+    cli_dist_end();
+    return rc;
+}
+
+static int train_main(int argc, char **argv)
 {
     choices_init();
     train_run *r = calloc(1, sizeof *r);
@@ -1073,6 +1119,7 @@ int cmd_train(int argc, char **argv)
         free(r);
         return rc < 0 ? CLI_OK : rc;
     }
+    if (cli_dist_rank() != 0) follower(&r->c);
     double train_secs = 0;
     lm_rng rng;
     // Ctrl-C and SIGTERM from here on stop cleanly (after the current
@@ -1084,11 +1131,17 @@ int cmd_train(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    if (!(rc = setup(r, &rng))) {
+    // every process sets up alone; one failure anywhere ends them all
+    if (!(rc = cli_dist_agree(setup(r, &rng)))) {
         if (!r->c.quiet) cli_data_describe(stderr, &r->train, r->c.task); // what was read
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
         rc = run_epochs(r, &train_secs);
+        // every process took the same steps: their copies must be equal
+        if (!rc && !cli_dist_same(lm_net_params(r->net), lm_net_n_params(r->net))) {
+            cli_err("the processes' copies of the net differ after training (an MPI fault)");
+            rc = CLI_EFAIL;
+        }
         if (!rc) rc = finish(r, train_secs, lm_train_epochs_done(r->t) - done0);
     }
     sigaction(SIGINT, &old_int, NULL);

@@ -12,16 +12,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int cli_err_hold;
+char cli_err_last[1024];
+
 void cli_err(const char *fmt, ...)
 {
-    char msg[1024];
+    char *msg = cli_err_last;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg, sizeof cli_err_last, fmt, ap);
     va_end(ap);
     // One line, whatever the message held.
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
+    if (cli_err_hold) return;
     fflush(stdout);
     fprintf(stderr, "lamina: %s\n", msg);
 }

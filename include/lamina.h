@@ -553,6 +553,31 @@ typedef int (*lm_epoch_cb)(const lm_epoch_info *info, void *ctx);
  * for an exact resume, save at epoch boundaries. */
 typedef int (*lm_batch_cb)(const lm_batch_info *info, void *ctx);
 
+/* What the gradient hook (lm_fit_opts.on_grads) gets after each
+ * backward pass, before the optimizer step. */
+typedef struct lm_grads_info {
+    float *grads;     /* (n_grads) the flat gradient buffer (lm_net_grads): the
+                         gradient of this process's rows, divided by the whole
+                         batch's rows for mean losses */
+    size_t n_grads;
+    double *sums;     /* (n_sums) this process's share of the batch: [0] its
+                         part of the batch loss, [1] its correct rows */
+    size_t n_sums;
+    size_t rows;      /* rows of the whole batch */
+    size_t first, n;  /* this process's rows: first..first+n-1 of the batch */
+    uint64_t step;    /* optimizer steps taken before this one */
+    float *state;     /* (n_state) the layers' state after this forward (batch
+                         norm's running statistics from this process's rows):
+                         a data-parallel caller averages it */
+    size_t n_state;
+} lm_grads_info;
+/* The gradient hook: may change grads and sums in place (a data-parallel
+ * caller sums both over its processes, e.g. with MPI_Allreduce); the
+ * optimizer then steps on grads, and the batch's loss is sums[0]. A
+ * status other than LM_OK ends the step and the epoch with it, nothing
+ * changed. Called on the thread that trains. */
+typedef lm_status (*lm_grads_cb)(lm_grads_info *g, void *ctx);
+
 /* Learning-rate schedules, applied at the start of each epoch from the
  * number of epochs done (so a resumed run follows the same curve). */
 typedef enum lm_lr_schedule {
@@ -596,6 +621,16 @@ typedef struct lm_fit_opts {
                                  pointer, as ctx), for a signal handler or
                                  another thread to set without a callback
                                  (an int, as volatile sig_atomic_t is used) */
+    /* Data-parallel training (docs/SCALING.md). With shards > 1 an epoch
+     * computes only part shard (0-based) of each batch of m rows: rows
+     * m*shard/shards .. m*(shard+1)/shards - 1, in the batch order every
+     * process draws alike from the same seed; on_grads must then sum the
+     * gradients and sums over the shards so that every process takes the
+     * same step. 0 or 1: the whole batch (default). lm_train_step ignores
+     * shards (its rows are the batch) but calls on_grads. */
+    int shards, shard;
+    lm_grads_cb on_grads; /* NULL: none (default) */
+    void *grads_ctx;      /* on_grads's ctx, kept as a pointer */
 } lm_fit_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =
@@ -704,6 +739,13 @@ LM_API lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, 
  * checks them; loss may be NULL. Thread: per object. */
 LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
                              const int32_t *labels, size_t n, float *loss);
+
+/* The optimizer step on the gradients in lm_net_grads as they are now
+ * (left there by lm_train_loss_grad, then combined by the caller: summed
+ * over processes, clipped, ...): what lm_train_step does after its
+ * backward pass. Counts a step. LM_ENUMERIC, nothing changed, if a
+ * gradient is NaN or infinite. Thread: per object. */
+LM_API lm_status lm_train_apply_grads(lm_train *t);
 
 /* --------------------------------------------------------------- files */
 

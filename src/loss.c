@@ -69,9 +69,9 @@ static double squared(const float *out, const float *y, const int32_t *labels, s
 }
 
 static double bce(int fused, const float *out, const float *y, const int32_t *labels,
-                  size_t n, int w, float *dout)
+                  size_t n, size_t norm, int w, float *dout)
 {
-    double sum = 0, inv = 1.0 / ((double)n * w);
+    double sum = 0, inv = 1.0 / ((double)norm * w);
     for (size_t r = 0; r < n; r++)
         for (int j = 0; j < w; j++) {
             size_t i = r * (size_t)w + j;
@@ -109,9 +109,9 @@ static double sum_exp(const float *z, int w, float mx, float *e)
 }
 
 static double ce(int fused, const float *out, const float *y, const int32_t *labels,
-                 size_t n, int w, float *dout)
+                 size_t n, size_t norm, int w, float *dout)
 {
-    double sum = 0, inv = 1.0 / (double)n;
+    double sum = 0, inv = 1.0 / (double)norm;
     for (size_t r = 0; r < n; r++) {
         const float *z = out + r * (size_t)w;
         float *d = dout ? dout + r * (size_t)w : NULL;
@@ -142,16 +142,16 @@ static double ce(int fused, const float *out, const float *y, const int32_t *lab
 }
 
 double lm__loss(lm_loss loss, int fused, const float *out, const float *y,
-                const int32_t *labels, size_t n, int w, float *dout)
+                const int32_t *labels, size_t n, size_t norm, int w, float *dout)
 {
     switch (loss) {
     case LM_LOSS_SSE: return squared(out, y, labels, n, w, dout, 1.0f);
     case LM_LOSS_MSE: {
-        double inv = 1.0 / ((double)n * w);
+        double inv = 1.0 / ((double)norm * w);
         return squared(out, y, labels, n, w, dout, (float)inv) * inv;
     }
-    case LM_LOSS_BCE: return bce(fused, out, y, labels, n, w, dout);
-    case LM_LOSS_CE: return ce(fused, out, y, labels, n, w, dout);
+    case LM_LOSS_BCE: return bce(fused, out, y, labels, n, norm, w, dout);
+    case LM_LOSS_CE: return ce(fused, out, y, labels, n, norm, w, dout);
     default: return NAN;
     }
 }

@@ -617,7 +617,7 @@ void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n)
 void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
                      const lm__mode *mode, lm_pool *pool)
 {
-    static const lm__mode inference = {0, 0};
+    static const lm__mode inference = {0, 0, 0};
     ws->fused = lm__small_use(net, ws, n);
     if (ws->fused) {
         lm__small_forward(net, ws, n, skip_last_act);

@@ -65,6 +65,10 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->batch < 1 || o->batch > ((size_t)1 << 24))
         return lm__err(LM_EINVAL, "batch size %zu is out of range 1..%d", o->batch, 1 << 24);
     if (o->early_stop < 0) return lm__err(LM_EINVAL, "early-stop patience %d must not be negative", o->early_stop);
+    if (o->shards < 0 || (o->shards > 1 && (o->shard < 0 || o->shard >= o->shards)))
+        return lm__err(LM_EINVAL, "shard %d of %d: shards must be >= 0 and shard in [0, shards)", o->shard, o->shards);
+    if (o->shards > 1 && !o->on_grads)
+        return lm__err(LM_EINVAL, "%d shards need a gradient hook (on_grads) to sum them", o->shards);
     if ((unsigned)o->lr_schedule >= LM_LR_COUNT) return lm__err(LM_EINVAL, "unknown learning-rate schedule %d", (int)o->lr_schedule);
     if (o->lr_schedule == LM_LR_COSINE && !(o->lr_min >= 0 && o->lr_min <= o->optim.lr))
         return lm__err(LM_EINVAL, "cosine schedule floor %g must be in [0, lr]", o->lr_min);
@@ -189,34 +193,77 @@ static uint64_t step_seed(const lm_train *t)
     return h;
 }
 
-/* Forward from ws->x0 (n rows loaded) and the loss into *loss, its
- * gradient into ws->d0 if grads; counts correct rows if correct is not
- * NULL. */
-static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels, size_t n,
-                              int grads, float *loss, size_t *correct, lm_pool *pool)
+/* A batch's loss, judged as a float (1e39 is Inf there). */
+static lm_status check_loss(double l, float *loss)
 {
-    lm_net *net = t->net;
-    int w = t->n_out;
-    /* A step (grads) runs in training mode, an evaluation in inference. */
-    lm__mode mode = {grads, grads && net->n_random ? step_seed(t) : 0};
-    lm__net_forward(net, t->ws, n, t->fused, &mode, pool);
-    const float *out = t->ws->act[net->n_layers - 1];
-    double l = lm__loss(t->o.loss, t->fused, out, y, labels, n, w, grads ? t->ws->d0 : NULL);
-    if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
-    *loss = (float)l; /* judged as a float: 1e39 is Inf there */
+    *loss = (float)l;
     if (!isfinite(*loss)) return lm__err(LM_ENUMERIC, "the loss is %s", isnan(l) ? "NaN" : "infinite");
     return LM_OK;
 }
 
-/* One optimizer step on the n rows in ws->x0: forward, loss, backward,
- * update. */
-static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, size_t n,
-                            float *loss, size_t *correct, lm_pool *pool)
+/* Forward from ws->x0 (n rows loaded: rows row0.. of a batch of norm
+ * rows) and the loss (unchecked) into *loss, its gradient into ws->d0 if
+ * grads; counts correct rows if correct is not NULL. */
+static void forward_loss_rows(lm_train *t, const float *y, const int32_t *labels, size_t n,
+                              size_t row0, size_t norm, int grads, double *loss, size_t *correct,
+                              lm_pool *pool)
 {
-    lm_status st = forward_loss(t, y, labels, n, 1, loss, correct, pool);
-    if (st) return st;
     lm_net *net = t->net;
-    lm__net_backward(net, t->ws, n, t->fused, pool);
+    int w = t->n_out;
+    /* A step (grads) runs in training mode, an evaluation in inference. */
+    lm__mode mode = {grads, grads && net->n_random ? step_seed(t) : 0, row0};
+    lm__net_forward(net, t->ws, n, t->fused, &mode, pool);
+    const float *out = t->ws->act[net->n_layers - 1];
+    *loss = lm__loss(t->o.loss, t->fused, out, y, labels, n, norm, w, grads ? t->ws->d0 : NULL);
+    if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
+}
+
+/* forward_loss_rows on a whole batch of n rows, the loss checked. */
+static lm_status forward_loss(lm_train *t, const float *y, const int32_t *labels, size_t n,
+                              int grads, float *loss, size_t *correct, lm_pool *pool)
+{
+    double l;
+    forward_loss_rows(t, y, labels, n, 0, n, grads, &l, correct, pool);
+    return check_loss(l, loss);
+}
+
+/* Calls the gradient hook on the gradients of rows first..first+n-1 of
+ * a batch of `rows`; sums holds their loss and correct rows. */
+static lm_status call_grads_hook(lm_train *t, size_t rows, size_t first, size_t n, double *sums)
+{
+    lm_grads_info g = {t->net->grads, t->net->n_params, sums, 2, rows, first, n, t->opt.t,
+                       t->net->state, t->net->n_state};
+    lm_status st = t->o.on_grads(&g, t->o.grads_ctx);
+    return st ? lm__err(st, "the gradient hook failed (%s)", lm_status_name(st)) : LM_OK;
+}
+
+/* One optimizer step on the n rows in ws->x0, rows first.. of a batch of
+ * `rows` (n = rows unless the batch is sharded): forward, loss,
+ * backward, the gradient hook, update. With a hook the loss is judged
+ * after it (a data-parallel hook sums it), so every process calls it,
+ * even one whose loss is NaN or that has no rows (zero gradients). */
+static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, size_t n,
+                            size_t first, size_t rows, float *loss, size_t *correct, lm_pool *pool)
+{
+    lm_net *net = t->net;
+    lm_status st;
+    if (!t->o.on_grads) {
+        if ((st = forward_loss(t, y, labels, n, 1, loss, correct, pool))) return st;
+        lm__net_backward(net, t->ws, n, t->fused, pool);
+        return lm__optim_step(&t->opt, net->params, net->grads, pool);
+    }
+    double sums[2] = {0, 0};
+    if (n) {
+        size_t c = 0;
+        forward_loss_rows(t, y, labels, n, first, rows, 1, &sums[0], correct ? &c : NULL, pool);
+        lm__net_backward(net, t->ws, n, t->fused, pool);
+        sums[1] = (double)c;
+    } else {
+        memset(net->grads, 0, net->n_params * sizeof(float));
+    }
+    if ((st = call_grads_hook(t, rows, first, n, sums))) return st;
+    if (correct) *correct = (size_t)sums[1];
+    if ((st = check_loss(sums[0], loss))) return st;
     return lm__optim_step(&t->opt, net->params, net->grads, pool);
 }
 
@@ -266,9 +313,17 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
     if ((st = lm__net_pool(t->net, &pool))) return st;
     lm__net_load_input(t->net, t->ws, x, n);
     float l;
-    st = train_step(t, y, labels, n, &l, NULL, pool);
+    st = train_step(t, y, labels, n, 0, n, &l, NULL, pool);
     if (loss) *loss = l;
     return st;
+}
+
+lm_status lm_train_apply_grads(lm_train *t)
+{
+    LM_NONNULL(t);
+    lm_pool *pool;
+    lm_status st = lm__net_pool(t->net, &pool);
+    return st ? st : lm__optim_step(&t->opt, t->net->params, t->net->grads, pool);
 }
 
 /* ------------------------------------------------------------- epochs */
@@ -519,12 +574,16 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     if ((st = lm__net_pool(t->net, &pool))) return st;
     size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0, c = 0;
     double wsum = 0, psum = 0;
+    /* a sharded batch: this process's part of it (see lm_fit_opts.shards) */
+    size_t shards = t->o.shards > 1 ? (size_t)t->o.shards : 1, shard = shards > 1 ? (size_t)t->o.shard : 0;
     for (size_t b = 0; b < nb; b++) {
         size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch;
-        batch_targets bt = load_batch(t, d, order ? order + r : NULL, r, m, pool);
+        size_t lo = m * shard / shards, hi = m * (shard + 1) / shards;
+        batch_targets bt = {NULL, NULL};
+        if (hi > lo) bt = load_batch(t, d, order ? order + r + lo : NULL, r + lo, hi - lo, pool);
         if (order && b + 1 < nb) prefetch_rows(d, order + r + m, d->n - r - m < t->batch ? d->n - r - m : t->batch);
         float l;
-        st = train_step(t, bt.y, bt.labels, m, &l, info ? &c : NULL, pool);
+        st = train_step(t, bt.y, bt.labels, hi - lo, lo, m, &l, info ? &c : NULL, pool);
         if (st) {
             lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
             return st;

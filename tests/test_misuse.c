@@ -201,6 +201,7 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_train_loss_grad(t, NULL, NULL, lab, 4, &loss), "lm_train_loss_grad", "x");
     EXPECT_NULL(lm_train_loss_grad(t, x, NULL, NULL, 4, &loss), "lm_train_loss_grad", "labels");
     CHECK_OK(lm_train_loss_grad(t, x, NULL, lab, 4, NULL)); /* loss optional */
+    EXPECT_NULL(lm_train_apply_grads(NULL), "lm_train_apply_grads", "t");
 
     /* files */
     EXPECT_NULL(lm_net_save(NULL, path), "lm_net_save", "net");

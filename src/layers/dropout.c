@@ -18,12 +18,13 @@ static inline uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* The keep mask (0 or 1/(1 - rate)) of n values of a layer into mask. */
-static void dropout_mask(float *mask, size_t n, float rate, uint64_t seed, int layer)
+/* The keep mask (0 or 1/(1 - rate)) of n values of a layer into mask,
+ * the values from place first of the batch on. */
+static void dropout_mask(float *mask, size_t n, float rate, uint64_t seed, int layer, size_t first)
 {
     float scale = 1.0f / (1.0f - rate);
     /* keep when the top 24 bits, as a fraction in [0, 1), are >= rate */
-    uint64_t key = mix64(seed ^ mix64((uint64_t)layer + 0x632be59bd9b4e019ull));
+    uint64_t key = mix64(seed ^ mix64((uint64_t)layer + 0x632be59bd9b4e019ull)) + first;
     for (size_t i = 0; i < n; i++) {
         float u = (float)(mix64(key + i) >> 40) * (1.0f / 16777216.0f);
         mask[i] = u >= rate ? scale : 0.0f;
@@ -60,7 +61,7 @@ static void dropout_fwd(const lm__layer *L, const lm__fwd *a)
             for (size_t i = 0; i < n; i++) a->saved[i] = 1.0f;
         return;
     }
-    dropout_mask(a->saved, n, L->cfg.rate, a->mode->seed, a->index);
+    dropout_mask(a->saved, n, L->cfg.rate, a->mode->seed, a->index, a->mode->row0 * (size_t)L->n_in);
     for (size_t i = 0; i < n; i++) a->out[i] = a->in[i] * a->saved[i];
 }
 

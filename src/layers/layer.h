@@ -34,6 +34,9 @@
 typedef struct lm__mode {
     int training;
     uint64_t seed; /* per step; the same seed gives the same masks */
+    size_t row0;   /* the first row's place in the whole batch: a process
+                    * computing rows row0.. of it (data-parallel training)
+                    * draws the masks those rows get in one process */
 } lm__mode;
 
 /* One forward call's arguments. */

@@ -1,0 +1,142 @@
+#!/bin/sh
+# test_mpi.sh - data-parallel training (docs/SCALING.md) with Open MPI:
+# `mpirun -np 2` and `-np 3` against one process for a small MLP and a
+# small CNN, both with dropout (per-epoch losses and final parameters
+# within the stated tolerance), faults (a bad file on every process or on
+# one, a NaN, a killed process, Ctrl-C to mpirun) and a resume with
+# another process count. Runs against an MPI build (make MPI=1 test, or
+# CI's "gcc MPI" suite); skipped on the plain build or without mpirun.
+#
+# Tolerance: the processes sum their shards' gradients, where one process
+# sums all rows in one product, so float sums run in another order; each
+# step differs by an ulp or so and training carries that on. Over these
+# few epochs losses agree to 1e-5 relative and parameters to 1e-5 of
+# (1 + |value|) (measured: 6e-8 at most).
+. "$(dirname "$0")/fixtures/lib.sh"
+: "${BUILD:=build}"
+if [ ! -f "$BUILD/obj/cli/dist/mpi.o" ]; then
+    echo "skip mpi: $BUILD is not an MPI build (make MPI=1 test runs this)"; exit 0
+fi
+if ! command -v mpirun >/dev/null 2>&1; then echo "skip mpi: no mpirun"; exit 0; fi
+MPIRUN="mpirun -q --oversubscribe"
+[ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+# stay off the network: the shared-memory and self transports only
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+PD=$TMP/params_diff
+${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Iinclude -o "$PD" tests/cli/params_diff.c "$BUILD/liblamina.a" \
+    -lz -lm -pthread 2>"$TMP/cc" || { fail mpi_params_diff_builds "$(head -c 300 "$TMP/cc")"; exit 1; }
+
+# close A.csv B.csv: the per-epoch losses (column 2) agree to 1e-5 relative.
+close() {
+    paste -d, "$1" "$2" | awk -F, -v n="$(awk -F, 'NR == 1 { print NF }' "$1")" '
+        NR > 1 { a = $2; b = $(n + 2); d = a - b; if (d < 0) d = -d; s = a < 0 ? -a : a
+                 if (!(d <= 1e-5 * (1 + s))) bad++; rows++ }
+        END { exit !(rows > 0 && !bad) }'
+}
+# params_ok A.lmn B.lmn: scaled parameter difference at most 1e-5.
+params_ok() { "$PD" "$1" "$2" | awk '{ exit !($2 <= 1e-5) }'; }
+
+# compare NAME "ARGS": one process, then 2 and 3 processes, same seed.
+compare() {
+    name=$1; args=$2
+    # shellcheck disable=SC2086
+    "$LAMINA" train $args --threads 1 --quiet --log "$TMP/$name-1.csv" --out "$TMP/$name-1.lmn" >/dev/null 2>"$TMP/err"
+    for n in 2 3; do
+        ls "$TMP" >"$TMP/before"
+        # shellcheck disable=SC2086
+        $MPIRUN -np $n "$LAMINA" train $args --threads 1 --log "$TMP/$name-$n.csv" \
+            --out "$TMP/$name-$n.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+        diffs=$("$PD" "$TMP/$name-1.lmn" "$TMP/$name-$n.lmn" 2>&1)
+        # one process reports: one summary, one "saved" line
+        { [ "$rc" -eq 0 ] && close "$TMP/$name-1.csv" "$TMP/$name-$n.csv" &&
+            params_ok "$TMP/$name-1.lmn" "$TMP/$name-$n.lmn" &&
+            [ "$(grep -c '^saved ' "$TMP/out")" -eq 1 ] && [ "$(grep -c '^trained ' "$TMP/out")" -eq 1 ]; }
+        res $? "mpi_${name}_np$n" "rc $rc; params (max abs, scaled, bits differing): $diffs; $(head -c 300 "$TMP/err")"
+    done
+}
+
+F=$FIX/iris.csv
+compare mlp "--data $F --layers 16:relu,dropout:0.2,8:relu --epochs 6 --batch 16"
+# 8x8 images of four classes (bright left, right, top or bottom half)
+awk 'BEGIN { srand(7); for (r = 0; r < 240; r++) { c = r % 4; for (y = 0; y < 8; y++) for (x = 0; x < 8; x++) {
+    v = rand() * 3; if ((c == 0 && x < 4) || (c == 1 && x >= 4) || (c == 2 && y < 4) || (c == 3 && y >= 4)) v += 5
+    printf "%.0f,", v }; print "c" c } }' >"$TMP/img.csv"
+compare cnn "--data $TMP/img.csv --input-shape 1x8x8 --layers conv:4:3x3:relu,maxpool:2,dropout:0.3,16:relu --epochs 4 --batch 20"
+
+# Batch norm normalises by each process's rows (docs/SCALING.md): it
+# trains, and stays near the one-process run, not equal to it.
+$MPIRUN -np 2 "$LAMINA" train --data "$F" --layers 16:relu,bn --epochs 4 --batch 16 --threads 1 --quiet \
+    --out "$TMP/bn.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && "$LAMINA" info "$TMP/bn.lmn" >/dev/null; }
+res $? mpi_batchnorm_trains "rc $rc: $(head -c 300 "$TMP/err")"
+
+# resume with another process count: 2 epochs on 3 processes, 2 more on
+# 2, ends where 4 epochs on one process end
+A="--data $F --layers 16:relu --epochs 4 --batch 16 --threads 1 --quiet"
+# shellcheck disable=SC2086
+"$LAMINA" train $A --out "$TMP/r1.lmn" >/dev/null 2>&1
+# shellcheck disable=SC2086
+$MPIRUN -np 3 "$LAMINA" train $A --epochs 2 --out "$TMP/r3.lmn" >/dev/null 2>"$TMP/err"
+# shellcheck disable=SC2086
+$MPIRUN -np 2 "$LAMINA" train $A --resume "$TMP/r3.lmn" --out "$TMP/r2.lmn" >/dev/null 2>>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && params_ok "$TMP/r1.lmn" "$TMP/r2.lmn"; }
+res $? mpi_resume_other_count "rc $rc: $("$PD" "$TMP/r1.lmn" "$TMP/r2.lmn" 2>&1) $(head -c 300 "$TMP/err")"
+
+# faults. One bad file everywhere: one message, the data exit code.
+printf '1,2,x\n' >"$TMP/bad.csv"
+$MPIRUN -np 2 "$LAMINA" train --data "$TMP/bad.csv" --layers 4:relu --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ]; }
+res $? mpi_bad_file_everywhere "rc $rc: $(head -c 300 "$TMP/err")"
+# ... and on process 1 only (its own folder): process 0 names it
+mkdir "$TMP/a" "$TMP/b" && cp "$F" "$TMP/a/d.csv" && cp "$TMP/bad.csv" "$TMP/b/d.csv"
+$MPIRUN -np 1 -wdir "$TMP/a" "$LAMINA" train --data d.csv --layers 4:relu --quiet : \
+    -np 1 -wdir "$TMP/b" "$LAMINA" train --data d.csv --layers 4:relu --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] && grep -q 'process 1 of 2: d.csv' "$TMP/err"; }
+res $? mpi_bad_file_one_process "rc $rc: $(head -c 300 "$TMP/err")"
+
+# a NaN (a huge learning rate) in epoch 2: every process stops at the same
+# step, one message, the numeric exit code, the epoch-1 checkpoint intact
+$MPIRUN -np 3 "$LAMINA" train --data "$F" --layers 16:relu --optimizer sgd --lr 1e5 --epochs 5 --quiet \
+    --checkpoint "$TMP/nan.lmn" --checkpoint-every 1 >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 5 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] && grep -q 'diverged in epoch 2' "$TMP/err" &&
+    "$LAMINA" info "$TMP/nan.lmn" | grep -q 'state after 1 epoch'; }
+res $? mpi_nan_stops_all "rc $rc: $(head -c 300 "$TMP/err")"
+
+# copies that drift apart are caught: two processes started with other
+# seeds (other initial weights) end with different nets, and say so
+$MPIRUN -np 1 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --seed 1 --quiet : \
+    -np 1 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --seed 2 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 1 ] && grep -q "copies of the net differ" "$TMP/err"; }
+res $? mpi_copies_checked "rc $rc: $(head -c 300 "$TMP/err")"
+
+# a long run, for the signal and the killed process
+awk 'BEGIN { srand(5); for (r = 0; r < 20000; r++) { s = 0; for (j = 0; j < 20; j++) { v = rand(); s += v * (j % 3 - 1)
+    printf "%.4f,", v }; print (s > 0) } }' >"$TMP/big.csv"
+LONG="train --data $TMP/big.csv --task classes --layers 64:relu --epochs 500 --batch 32 --threads 1 --checkpoint-every 1"
+# waits until FILE exists (10 s at most)
+wait_for() { i=0; while [ ! -f "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; }
+# now_ds: tenths of seconds since the epoch
+now_ds() { date +%s%N | cut -c1-11; }
+
+# Ctrl-C to mpirun (which passes it on as SIGTERM): all stop at the same
+# batch within seconds, process 0 keeps the last epoch's checkpoint
+# shellcheck disable=SC2086
+$MPIRUN -np 2 "$LAMINA" $LONG --quiet --checkpoint "$TMP/int.lmn" >/dev/null 2>"$TMP/err" &
+mp=$!
+wait_for "$TMP/int.lmn"; t0=$(now_ds); kill -INT $mp; wait $mp; rc=$?; dt=$(( $(now_ds) - t0 ))
+{ [ "$rc" -ne 0 ] && [ "$dt" -lt 100 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q 'the training state after [0-9]* complete epochs' "$TMP/err" &&
+    "$LAMINA" info "$TMP/int.lmn" | grep -q 'resumable state'; }
+res $? mpi_ctrl_c_stops_all "rc $rc after ${dt}/10 s: $(head -c 300 "$TMP/err")"
+
+# a process killed: mpirun ends the others within seconds; the
+# checkpoint written before is whole
+# shellcheck disable=SC2086
+$MPIRUN -np 3 "$LAMINA" $LONG --quiet --checkpoint "$TMP/kill.lmn" >/dev/null 2>"$TMP/err" &
+mp=$!
+wait_for "$TMP/kill.lmn"
+victim=$(ps -o pid= --ppid $mp | tail -n 1)
+t0=$(now_ds); [ -n "$victim" ] && kill -KILL $victim; wait $mp; rc=$?; dt=$(( $(now_ds) - t0 ))
+{ [ -n "$victim" ] && [ "$rc" -ne 0 ] && [ "$dt" -lt 150 ] && "$LAMINA" info "$TMP/kill.lmn" | grep -q 'resumable state'; }
+res $? mpi_killed_process_ends_all "victim '$victim', rc $rc after ${dt}/10 s: $(head -c 300 "$TMP/err")"
+finish
