@@ -294,6 +294,8 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
     cat "$ROWS"
     # what was (not) measured on ARM: written by hand, kept across runs
     [ -f bench/ARM.md ] && { echo; cat bench/ARM.md; }
+    # profile, threads, CPU tunes, exported C: by hand, kept across runs
+    [ -f bench/NOTES.md ] && { echo; sed -n '5,$p' bench/NOTES.md; }
 } >"$RESULTS"
 cat "$RESULTS"
 BUILD="$BUILD" sh bench/python.sh >"$OUT/python.md" && { echo; echo "## Python package (bench/python.sh)"; echo; cat "$OUT/python.md"; } | tee -a "$RESULTS"
