@@ -150,6 +150,19 @@ static void filter_grad(int C, int F, const float *dU, float *dw)
 /* Channels the transforms handle at a time (their stack arrays). */
 #define CB 64
 
+#if defined(__GNUC__)
+#define LM_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define LM_ALWAYS_INLINE
+#endif
+/* x86 builds with GCC or clang compile the transforms once more for
+ * AVX2 and AVX-512 (function target attributes). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define LM_X86_CLONES 1
+#else
+#define LM_X86_CLONES 0
+#endif
+
 typedef struct wjob {
     const lm_conv_shape *s;
     int F;
@@ -160,7 +173,17 @@ typedef struct wjob {
     lm_act act;
     float *y, *dx;
     float *V, *U, *Z, *dV, *dU;
+    const struct transforms *tf;
 } wjob;
+
+typedef struct transforms {
+    void (*input)(const wjob *, int);
+    void (*output)(const wjob *, int);
+    void (*grad)(const wjob *, int);
+    void (*input_grad)(const wjob *, int);
+} transforms;
+
+static transforms pick_transforms(void);
 
 /* Images a chunk: about 192 tiles, so that a chunk's V, Z and the
  * products' panels stay in its core's L2 and the GEMMs have rows enough
@@ -174,7 +197,7 @@ static int chunk_imgs(int per_img)
 /* V rows of image b's tiles: V[xi][t][c] = (B^T d B)[xi] with d the 4x4
  * input window of tile t, zero outside the image. B^T = [1 0 -1 0;
  * 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
-static void input_transform(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void input_transform_body(const wjob *j, int b)
 {
     const lm_conv_shape *s = j->s;
     const int C = s->C, TH = tiles_h(s), TW = tiles_w(s);
@@ -219,7 +242,7 @@ static void input_transform(const wjob *j, int b)
 
 /* y of image b = act(A^T Z A + bias) from Z's rows of its tiles;
  * A^T = [1 1 1 0; 0 1 -1 -1]. Outputs past OH, OW are dropped. */
-static void output_transform(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void output_transform_body(const wjob *j, int b)
 {
     const lm_conv_shape *s = j->s;
     const int F = j->F, TH = tiles_h(s), TW = tiles_w(s);
@@ -277,17 +300,19 @@ static void fwd_chunk(void *ctx, int k)
     int b0, b1;
     size_t t0, t1;
     chunk_range(j, k, &b0, &b1, &t0, &t1);
-    for (int b = b0; b < b1; b++) input_transform(j, b);
+    for (int b = b0; b < b1; b++) j->tf->input(j, b);
     for (int xi = 0; xi < 16; xi++)
         lm_gemm_nn((int)(t1 - t0), F, C, j->V + (xi * j->T + t0) * C, C,
                    j->U + (size_t)xi * C * F, F, j->Z + (xi * j->T + t0) * F, F, NULL, NULL);
-    for (int b = b0; b < b1; b++) output_transform(j, b);
+    for (int b = b0; b < b1; b++) j->tf->output(j, b);
 }
 
 static int n_chunks(const wjob *j) { return (j->s->B + j->imgs - 1) / j->imgs; }
 
-static void setup(wjob *j, const lm_conv_shape *s, int F)
+static void setup(wjob *j, const lm_conv_shape *s, int F, transforms *tf)
 {
+    *tf = pick_transforms();
+    j->tf = tf;
     j->s = s;
     j->F = F;
     j->T = n_tiles(s);
@@ -300,7 +325,8 @@ void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float 
                      lm_pool *pool)
 {
     wjob j = {0};
-    setup(&j, s, F);
+    transforms tf;
+    setup(&j, s, F, &tf);
     j.x = x;
     j.b = b;
     j.act = act;
@@ -314,7 +340,7 @@ void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float 
 
 /* dZ rows of image b's tiles: dZ = A dy A^T with dy the 2x2 output
  * gradient of the tile (zero past OH, OW); A = [1 0; 1 1; 1 -1; 0 -1]. */
-static void grad_transform(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b)
 {
     const lm_conv_shape *s = j->s;
     const int F = j->F, TH = tiles_h(s), TW = tiles_w(s);
@@ -359,7 +385,7 @@ static void grad_transform(const wjob *j, int b)
 /* dx of image b (overwritten) = the sum over its tiles, in tile order, of
  * B dV B^T placed on each tile's 4x4 input window (the part inside the
  * image). B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1]. */
-static void input_grad(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void input_grad_body(const wjob *j, int b)
 {
     const lm_conv_shape *s = j->s;
     const int C = s->C, TH = tiles_h(s), TW = tiles_w(s);
@@ -414,6 +440,42 @@ static void input_grad(const wjob *j, int b)
         }
 }
 
+/* The tile transforms compiled for the widest vectors the CPU has:
+ * their loops over channels are plain additions, which the compiler
+ * vectorises; the baseline build (SSE2) does them 4 at a time, and they
+ * were a fifth of a training step. Additions only (no products to fuse),
+ * so every version gives the same bits. */
+#define TRANSFORMS(SFX, ATTR)                                                                 \
+    ATTR static void input_transform_##SFX(const wjob *j, int b) { input_transform_body(j, b); } \
+    ATTR static void output_transform_##SFX(const wjob *j, int b) { output_transform_body(j, b); } \
+    ATTR static void grad_transform_##SFX(const wjob *j, int b) { grad_transform_body(j, b); } \
+    ATTR static void input_grad_##SFX(const wjob *j, int b) { input_grad_body(j, b); }
+TRANSFORMS(base, )
+#if LM_X86_CLONES
+#ifdef __clang__
+TRANSFORMS(avx512, __attribute__((target("avx512f"))))
+#else
+TRANSFORMS(avx512, __attribute__((target("avx512f,prefer-vector-width=512"))))
+#endif
+TRANSFORMS(avx2, __attribute__((target("avx2"))))
+#endif
+
+/* The version for the kernel variant in use (LAMINA_ISA pins it). */
+static transforms pick_transforms(void)
+{
+#if LM_X86_CLONES
+    const char *v = lm_gemm_variant();
+    if (!strcmp(v, "avx512"))
+        return (transforms){input_transform_avx512, output_transform_avx512,
+                            grad_transform_avx512, input_grad_avx512};
+    if (!strcmp(v, "avx2"))
+        return (transforms){input_transform_avx2, output_transform_avx2, grad_transform_avx2,
+                            input_grad_avx2};
+#endif
+    return (transforms){input_transform_base, output_transform_base, grad_transform_base,
+                        input_grad_base};
+}
+
 static void bwd_chunk(void *ctx, int k)
 {
     const wjob *j = ctx;
@@ -421,12 +483,12 @@ static void bwd_chunk(void *ctx, int k)
     int b0, b1;
     size_t t0, t1;
     chunk_range(j, k, &b0, &b1, &t0, &t1);
-    for (int b = b0; b < b1; b++) grad_transform(j, b);
+    for (int b = b0; b < b1; b++) j->tf->grad(j, b);
     if (!j->dx) return;
     for (int xi = 0; xi < 16; xi++)
         lm_gemm_nt((int)(t1 - t0), C, F, j->Z + (xi * j->T + t0) * F, F,
                    j->U + (size_t)xi * C * F, F, j->dV + (xi * j->T + t0) * C, C, NULL);
-    for (int b = b0; b < b1; b++) input_grad(j, b);
+    for (int b = b0; b < b1; b++) j->tf->input_grad(j, b);
 }
 
 static void dw_point(void *ctx, int xi)
@@ -441,7 +503,8 @@ void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const floa
                       float *dw, float *db, float *dx, float *tmp, lm_pool *pool)
 {
     wjob j = {0};
-    setup(&j, s, F);
+    transforms tf;
+    setup(&j, s, F, &tf);
     j.dz = dz;
     j.dx = dx;
     j.V = (float *)saved;
