@@ -35,6 +35,7 @@
 #include "conv.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,15 +173,20 @@ typedef struct wjob {
     const float *x, *w, *b, *dz;
     lm_act act;
     float *y, *dx;
-    float *V, *U, *Z, *dV, *dU;
+    float *V, *U, *Z, *dU;
     const struct transforms *tf;
+    size_t slot_tiles; /* tiles of the largest chunk */
+    float *slots;      /* one scratch slot a task: (16, slot_tiles, F or C) */
+    int nchunks;
+    atomic_int next;   /* the next chunk to claim */
 } wjob;
 
+/* A tile transform of image b on the transform-domain matrices at m:
+ * entry (xi, tile t, channel) at m[(xi * rows + t - t0) * channels + ...]
+ * (the whole array: rows = T, t0 = 0; a chunk's slot: its tiles). */
+typedef void (*tile_fn)(const wjob *j, int b, float *m, size_t rows, size_t t0);
 typedef struct transforms {
-    void (*input)(const wjob *, int);
-    void (*output)(const wjob *, int);
-    void (*grad)(const wjob *, int);
-    void (*input_grad)(const wjob *, int);
+    tile_fn input, output, grad, input_grad;
 } transforms;
 
 static transforms pick_transforms(void);
@@ -197,11 +203,12 @@ static int chunk_imgs(int per_img)
 /* V rows of image b's tiles: V[xi][t][c] = (B^T d B)[xi] with d the 4x4
  * input window of tile t, zero outside the image. B^T = [1 0 -1 0;
  * 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
-static inline LM_ALWAYS_INLINE void input_transform_body(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void input_transform_body(const wjob *j, int b, float *m,
+                                                   size_t rows, size_t t0)
 {
     const lm_conv_shape *s = j->s;
     const int C = s->C, TH = tiles_h(s), TW = tiles_w(s);
-    const size_t TC = j->T * C;
+    const size_t TC = rows * C;
     const float *xb = j->x + (size_t)b * s->H * s->W * C;
     float d[4][4][CB], r[4][4][CB];
     for (int th = 0; th < TH; th++)
@@ -226,7 +233,7 @@ static inline LM_ALWAYS_INLINE void input_transform_body(const wjob *j, int b)
                         r[2][k][c] = d[2][k][c] - d[1][k][c];
                         r[3][k][c] = d[1][k][c] - d[3][k][c];
                     }
-                float *v = j->V + t * C + c0;
+                float *v = m + (t - t0) * C + c0;
                 for (int i = 0; i < 4; i++) {
                     float *v0 = v + (i * 4) * TC, *v1 = v0 + TC, *v2 = v1 + TC, *v3 = v2 + TC;
                     for (int c = 0; c < n; c++) {
@@ -242,11 +249,12 @@ static inline LM_ALWAYS_INLINE void input_transform_body(const wjob *j, int b)
 
 /* y of image b = act(A^T Z A + bias) from Z's rows of its tiles;
  * A^T = [1 1 1 0; 0 1 -1 -1]. Outputs past OH, OW are dropped. */
-static inline LM_ALWAYS_INLINE void output_transform_body(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void output_transform_body(const wjob *j, int b, float *m,
+                                                   size_t rows, size_t t0)
 {
     const lm_conv_shape *s = j->s;
     const int F = j->F, TH = tiles_h(s), TW = tiles_w(s);
-    const size_t TF = j->T * F;
+    const size_t TF = rows * F;
     float *yb = j->y + (size_t)b * s->OH * s->OW * F;
     float r[2][4][CB];
     for (int th = 0; th < TH; th++)
@@ -254,7 +262,7 @@ static inline LM_ALWAYS_INLINE void output_transform_body(const wjob *j, int b)
             size_t t = ((size_t)b * TH + th) * TW + tw;
             for (int f0 = 0; f0 < F; f0 += CB) {
                 int n = F - f0 < CB ? F - f0 : CB;
-                const float *z = j->Z + t * F + f0;
+                const float *z = m + (t - t0) * F + f0;
                 const float *bias = j->b ? j->b + f0 : NULL;
                 for (int k = 0; k < 4; k++) {
                     const float *z0 = z + k * TF, *z1 = z0 + 4 * TF, *z2 = z1 + 4 * TF,
@@ -293,21 +301,38 @@ static void chunk_range(const wjob *j, int k, int *b0, int *b1, size_t *t0, size
     *t1 = (size_t)*b1 * j->per_img;
 }
 
-static void fwd_chunk(void *ctx, int k)
+/* Task `task`: claims chunks until none is left, each chunk's
+ * transform-domain products in the task's own slot, which stays in its
+ * core's cache from one chunk to the next (the whole array, 16 times the
+ * output, would go out to memory and back). Claiming keeps a late thread
+ * from holding up the others; the bits do not depend on who runs which
+ * chunk. */
+static void fwd_task(void *ctx, int task)
 {
-    const wjob *j = ctx;
+    wjob *j = ctx;
     const int C = j->s->C, F = j->F;
-    int b0, b1;
-    size_t t0, t1;
-    chunk_range(j, k, &b0, &b1, &t0, &t1);
-    for (int b = b0; b < b1; b++) j->tf->input(j, b);
-    for (int xi = 0; xi < 16; xi++)
-        lm_gemm_nn((int)(t1 - t0), F, C, j->V + (xi * j->T + t0) * C, C,
-                   j->U + (size_t)xi * C * F, F, j->Z + (xi * j->T + t0) * F, F, NULL, NULL);
-    for (int b = b0; b < b1; b++) j->tf->output(j, b);
+    float *z = j->slots + (size_t)task * 16 * j->slot_tiles * F;
+    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
+        int b0, b1;
+        size_t t0, t1;
+        chunk_range(j, k, &b0, &b1, &t0, &t1);
+        for (int b = b0; b < b1; b++) j->tf->input(j, b, j->V, j->T, 0);
+        for (int xi = 0; xi < 16; xi++)
+            lm_gemm_nn((int)(t1 - t0), F, C, j->V + (xi * j->T + t0) * C, C,
+                       j->U + (size_t)xi * C * F, F, z + xi * j->slot_tiles * F, F, NULL, NULL);
+        for (int b = b0; b < b1; b++) j->tf->output(j, b, z, j->slot_tiles, t0);
+    }
 }
 
-static int n_chunks(const wjob *j) { return (j->s->B + j->imgs - 1) / j->imgs; }
+/* Tasks (and slots): one a thread, as many as fit the scratch the
+ * layer sized for the whole array (rows T): slot_tiles * tasks <= T. */
+static int n_tasks(const wjob *j, lm_pool *pool)
+{
+    int most = (int)(j->T / j->slot_tiles), n = lm_pool_size(pool);
+    if (n > most) n = most;
+    if (n > j->nchunks) n = j->nchunks;
+    return n < 1 ? 1 : n;
+}
 
 static void setup(wjob *j, const lm_conv_shape *s, int F, transforms *tf)
 {
@@ -318,6 +343,10 @@ static void setup(wjob *j, const lm_conv_shape *s, int F, transforms *tf)
     j->T = n_tiles(s);
     j->per_img = tiles_h(s) * tiles_w(s);
     j->imgs = chunk_imgs(j->per_img);
+    if (j->imgs > s->B) j->imgs = s->B;
+    j->slot_tiles = (size_t)j->imgs * j->per_img;
+    j->nchunks = (s->B + j->imgs - 1) / j->imgs;
+    atomic_init(&j->next, 0);
 }
 
 void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float *w,
@@ -333,18 +362,19 @@ void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float 
     j.y = y;
     j.V = saved;
     j.U = saved + 16 * j.T * s->C;
-    j.Z = tmp;
+    j.slots = tmp;
     filter_transform(s->C, F, w, j.U);
-    lm_pool_run(pool, n_chunks(&j), fwd_chunk, &j);
+    lm_pool_run(pool, n_tasks(&j, pool), fwd_task, &j);
 }
 
 /* dZ rows of image b's tiles: dZ = A dy A^T with dy the 2x2 output
  * gradient of the tile (zero past OH, OW); A = [1 0; 1 1; 1 -1; 0 -1]. */
-static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b, float *m,
+                                                   size_t rows, size_t t0)
 {
     const lm_conv_shape *s = j->s;
     const int F = j->F, TH = tiles_h(s), TW = tiles_w(s);
-    const size_t TF = j->T * F;
+    const size_t TF = rows * F;
     const float *db = j->dz + (size_t)b * s->OH * s->OW * F;
     float g[2][2][CB], r[4][2][CB];
     for (int th = 0; th < TH; th++)
@@ -368,7 +398,7 @@ static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b)
                         r[2][e][f] = g[0][e][f] - g[1][e][f];
                         r[3][e][f] = -g[1][e][f];
                     }
-                float *z = j->Z + t * F + f0;
+                float *z = m + (t - t0) * F + f0;
                 for (int i = 0; i < 4; i++) {
                     float *z0 = z + (i * 4) * TF, *z1 = z0 + TF, *z2 = z1 + TF, *z3 = z2 + TF;
                     for (int f = 0; f < n; f++) {
@@ -385,11 +415,12 @@ static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b)
 /* dx of image b (overwritten) = the sum over its tiles, in tile order, of
  * B dV B^T placed on each tile's 4x4 input window (the part inside the
  * image). B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1]. */
-static inline LM_ALWAYS_INLINE void input_grad_body(const wjob *j, int b)
+static inline LM_ALWAYS_INLINE void input_grad_body(const wjob *j, int b, float *m,
+                                                   size_t rows, size_t t0)
 {
     const lm_conv_shape *s = j->s;
     const int C = s->C, TH = tiles_h(s), TW = tiles_w(s);
-    const size_t TC = j->T * C;
+    const size_t TC = rows * C;
     float *xb = j->dx + (size_t)b * s->H * s->W * C;
     float r[4][4][CB];
     memset(xb, 0, (size_t)s->H * s->W * C * sizeof *xb);
@@ -399,7 +430,7 @@ static inline LM_ALWAYS_INLINE void input_grad_body(const wjob *j, int b)
             int ih0 = 2 * th - s->PT, iw0 = 2 * tw - s->PL;
             for (int c0 = 0; c0 < C; c0 += CB) {
                 int n = C - c0 < CB ? C - c0 : CB;
-                const float *v = j->dV + t * C + c0;
+                const float *v = m + (t - t0) * C + c0;
                 /* columns: r[i][k] = entry k of (row i of dV) B^T */
                 for (int i = 0; i < 4; i++) {
                     const float *v0 = v + (i * 4) * TC, *v1 = v0 + TC, *v2 = v1 + TC,
@@ -445,11 +476,23 @@ static inline LM_ALWAYS_INLINE void input_grad_body(const wjob *j, int b)
  * vectorises; the baseline build (SSE2) does them 4 at a time, and they
  * were a fifth of a training step. Additions only (no products to fuse),
  * so every version gives the same bits. */
-#define TRANSFORMS(SFX, ATTR)                                                                 \
-    ATTR static void input_transform_##SFX(const wjob *j, int b) { input_transform_body(j, b); } \
-    ATTR static void output_transform_##SFX(const wjob *j, int b) { output_transform_body(j, b); } \
-    ATTR static void grad_transform_##SFX(const wjob *j, int b) { grad_transform_body(j, b); } \
-    ATTR static void input_grad_##SFX(const wjob *j, int b) { input_grad_body(j, b); }
+#define TRANSFORMS(SFX, ATTR)                                                              \
+    ATTR static void input_transform_##SFX(const wjob *j, int b, float *m, size_t r, size_t t) \
+    {                                                                                      \
+        input_transform_body(j, b, m, r, t);                                               \
+    }                                                                                      \
+    ATTR static void output_transform_##SFX(const wjob *j, int b, float *m, size_t r, size_t t) \
+    {                                                                                      \
+        output_transform_body(j, b, m, r, t);                                              \
+    }                                                                                      \
+    ATTR static void grad_transform_##SFX(const wjob *j, int b, float *m, size_t r, size_t t) \
+    {                                                                                      \
+        grad_transform_body(j, b, m, r, t);                                                \
+    }                                                                                      \
+    ATTR static void input_grad_##SFX(const wjob *j, int b, float *m, size_t r, size_t t)   \
+    {                                                                                      \
+        input_grad_body(j, b, m, r, t);                                                    \
+    }
 TRANSFORMS(base, )
 #if LM_X86_CLONES
 #ifdef __clang__
@@ -476,19 +519,24 @@ static transforms pick_transforms(void)
                         input_grad_base};
 }
 
-static void bwd_chunk(void *ctx, int k)
+/* As fwd_task: dZ into the whole array (the weight gradient sums over
+ * every tile), dV into the task's slot. */
+static void bwd_task(void *ctx, int task)
 {
-    const wjob *j = ctx;
+    wjob *j = ctx;
     const int C = j->s->C, F = j->F;
-    int b0, b1;
-    size_t t0, t1;
-    chunk_range(j, k, &b0, &b1, &t0, &t1);
-    for (int b = b0; b < b1; b++) j->tf->grad(j, b);
-    if (!j->dx) return;
-    for (int xi = 0; xi < 16; xi++)
-        lm_gemm_nt((int)(t1 - t0), C, F, j->Z + (xi * j->T + t0) * F, F,
-                   j->U + (size_t)xi * C * F, F, j->dV + (xi * j->T + t0) * C, C, NULL);
-    for (int b = b0; b < b1; b++) j->tf->input_grad(j, b);
+    float *v = j->slots + (size_t)task * 16 * j->slot_tiles * C;
+    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
+        int b0, b1;
+        size_t t0, t1;
+        chunk_range(j, k, &b0, &b1, &t0, &t1);
+        for (int b = b0; b < b1; b++) j->tf->grad(j, b, j->Z, j->T, 0);
+        if (!j->dx) continue;
+        for (int xi = 0; xi < 16; xi++)
+            lm_gemm_nt((int)(t1 - t0), C, F, j->Z + (xi * j->T + t0) * F, F,
+                       j->U + (size_t)xi * C * F, F, v + xi * j->slot_tiles * C, C, NULL);
+        for (int b = b0; b < b1; b++) j->tf->input_grad(j, b, v, j->slot_tiles, t0);
+    }
 }
 
 static void dw_point(void *ctx, int xi)
@@ -510,9 +558,9 @@ void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const floa
     j.V = (float *)saved;
     j.U = (float *)saved + 16 * j.T * s->C;
     j.Z = tmp;
-    j.dV = tmp + 16 * j.T * F;
-    j.dU = j.dV + 16 * j.T * s->C;
-    lm_pool_run(pool, n_chunks(&j), bwd_chunk, &j);
+    j.slots = tmp + 16 * j.T * F;
+    j.dU = j.slots + 16 * j.T * s->C;
+    lm_pool_run(pool, n_tasks(&j, pool), bwd_task, &j);
     lm_pool_run(pool, 16, dw_point, &j);
     filter_grad(s->C, F, j.dU, dw);
     if (db) lm_colsum(s->B * s->OH * s->OW, F, dz, F, db);
