@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         lm_act_grad(LM_RELU, a2, da2, n_a2);
         LAP(T_BPOOL2);
         if (wino) { /* all three gradients in one call: timed as "dw" */
-            lm_wino_backward(&c2, F2, da2, wsaved, dw2, db2, dq1, wtmp, pool);
+            lm_wino_backward(&c2, F2, da2, q1, wsaved, dw2, db2, dq1, wtmp, pool);
             LAP(T_BCONV2W);
             LAP(T_BCONV2X);
             LAP(T_COL2IM);

@@ -218,7 +218,7 @@ static void wino_one(const lm_conv_shape *s, int F, const float *x, const float 
         CHECKF(close_d(y, yr, ny, 2e-5, &at), "%s winograd relu%d forward [%zu] %g vs %g",
                what, relu, at, y[at], yr[at]);
     }
-    lm_wino_backward(s, F, g, saved, dw, db, dx, tmp, NULL);
+    lm_wino_backward(s, F, g, x, saved, dw, db, dx, tmp, NULL);
     double *fx = malloc(nx * sizeof *fx), *fw = malloc(nw * sizeof *fw), *fb = malloc(F * sizeof *fb);
     fd_grad(s, F, xd, wd, bd, gd, yr, xd, nx, fx);
     fd_grad(s, F, xd, wd, bd, gd, yr, wd, nw, fw);
@@ -231,7 +231,7 @@ static void wino_one(const lm_conv_shape *s, int F, const float *x, const float 
            fb[at]);
     /* without dx (a first layer) the weight gradient is the same */
     float *dw2 = malloc(nw * sizeof *dw2);
-    lm_wino_backward(s, F, g, saved, dw2, NULL, NULL, tmp, NULL);
+    lm_wino_backward(s, F, g, x, saved, dw2, NULL, NULL, tmp, NULL);
     CHECKF(!memcmp(dw, dw2, nw * sizeof *dw), "%s winograd dw without dx differs", what);
     free(y), free(dx), free(dw), free(dw2), free(db), free(saved), free(tmp), free(yr);
     free(fx), free(fw), free(fb);
@@ -522,7 +522,7 @@ static void test_winograd_threads(void)
         float **o = out[th];
         o[0] = malloc(ny * 4), o[1] = malloc(nx * 4), o[2] = malloc(nw * 4), o[3] = malloc(F * 4);
         lm_wino_forward(&s, F, x, w, b, LM_RELU, o[0], saved, tmp, pools[th]);
-        lm_wino_backward(&s, F, g, saved, o[2], o[3], o[1], tmp, pools[th]);
+        lm_wino_backward(&s, F, g, x, saved, o[2], o[3], o[1], tmp, pools[th]);
         size_t n[4] = {ny, nx, nw, F};
         if (th > 1)
             for (int k = 0; k < 4; k++)

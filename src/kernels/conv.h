@@ -124,15 +124,16 @@ size_t lm_wino_tmp_size(const lm_conv_shape *s, int F);
 
 /* y (B, OH, OW, F) = act(conv(x, w) + b), as lm_conv2d_forward, for a
  * shape lm_conv_winograd_fits. saved (lm_wino_saved_size) gets the
- * transformed input and filters; tmp is scratch (lm_wino_tmp_size). */
+ * transformed filters; tmp is scratch (lm_wino_tmp_size). */
 void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float *w,
                      const float *b, lm_act act, float *y, float *saved, float *tmp,
                      lm_pool *pool);
 
-/* From dz (B*OH*OW, F) and what the forward saved: dw (3*3*C, F), db (F)
- * or NULL, dx (B, H, W, C) or NULL, all overwritten, as
+/* From dz (B*OH*OW, F), the forward's input x and what it saved: dw
+ * (3*3*C, F), db (F) or NULL, dx (B, H, W, C) or NULL, all overwritten, as
  * lm_conv2d_backward. tmp is scratch (lm_wino_tmp_size). */
-void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const float *saved,
-                      float *dw, float *db, float *dx, float *tmp, lm_pool *pool);
+void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const float *x,
+                      const float *saved, float *dw, float *db, float *dx, float *tmp,
+                      lm_pool *pool);
 
 #endif

@@ -84,14 +84,16 @@ static inline size_t n_tiles(const lm_conv_shape *s)
     return (size_t)s->B * tiles_h(s) * tiles_w(s);
 }
 
-size_t lm_wino_saved_size(const lm_conv_shape *s, int F)
-{
-    return 16 * n_tiles(s) * s->C + 16 * (size_t)s->C * F;
-}
+static int chunk_imgs(const lm_conv_shape *s);
+
+size_t lm_wino_saved_size(const lm_conv_shape *s, int F) { return 16 * (size_t)s->C * F; }
 
 size_t lm_wino_tmp_size(const lm_conv_shape *s, int F)
 {
-    return 16 * n_tiles(s) * ((size_t)F + s->C) + 16 * (size_t)s->C * F;
+    /* the tasks' slots (at most T tiles in all), then each chunk's partial
+     * dU and their sum */
+    size_t chunks = (size_t)(s->B + chunk_imgs(s) - 1) / chunk_imgs(s);
+    return 16 * n_tiles(s) * (2 * (size_t)s->C + F) + 16 * (size_t)s->C * F * (chunks + 1);
 }
 
 /* ------------------------------------------------------- the filters */
@@ -173,7 +175,7 @@ typedef struct wjob {
     const float *x, *w, *b, *dz;
     lm_act act;
     float *y, *dx;
-    float *V, *U, *Z, *dU;
+    float *U, *dU; /* U (16, C, F); dU and the chunks' partials after it */
     const struct transforms *tf;
     size_t slot_tiles; /* tiles of the largest chunk */
     float *slots;      /* one scratch slot a task: (16, slot_tiles, F or C) */
@@ -194,9 +196,10 @@ static transforms pick_transforms(void);
 /* Images a chunk: about 192 tiles, so that a chunk's V, Z and the
  * products' panels stay in its core's L2 and the GEMMs have rows enough
  * to run near peak. Depends on the shape alone. */
-static int chunk_imgs(int per_img)
+static int chunk_imgs(const lm_conv_shape *s)
 {
-    int n = 192 / per_img;
+    int n = 192 / (tiles_h(s) * tiles_w(s));
+    if (n > s->B) n = s->B;
     return n < 1 ? 1 : n;
 }
 
@@ -311,16 +314,17 @@ static void fwd_task(void *ctx, int task)
 {
     wjob *j = ctx;
     const int C = j->s->C, F = j->F;
-    float *z = j->slots + (size_t)task * 16 * j->slot_tiles * F;
+    const size_t st = j->slot_tiles;
+    float *v = j->slots + (size_t)task * 16 * st * (2 * (size_t)C + F), *z = v + 16 * st * C;
     for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
         int b0, b1;
         size_t t0, t1;
         chunk_range(j, k, &b0, &b1, &t0, &t1);
-        for (int b = b0; b < b1; b++) j->tf->input(j, b, j->V, j->T, 0);
+        for (int b = b0; b < b1; b++) j->tf->input(j, b, v, st, t0);
         for (int xi = 0; xi < 16; xi++)
-            lm_gemm_nn((int)(t1 - t0), F, C, j->V + (xi * j->T + t0) * C, C,
-                       j->U + (size_t)xi * C * F, F, z + xi * j->slot_tiles * F, F, NULL, NULL);
-        for (int b = b0; b < b1; b++) j->tf->output(j, b, z, j->slot_tiles, t0);
+            lm_gemm_nn((int)(t1 - t0), F, C, v + xi * st * C, C, j->U + (size_t)xi * C * F, F,
+                       z + xi * st * F, F, NULL, NULL);
+        for (int b = b0; b < b1; b++) j->tf->output(j, b, z, st, t0);
     }
 }
 
@@ -342,8 +346,7 @@ static void setup(wjob *j, const lm_conv_shape *s, int F, transforms *tf)
     j->F = F;
     j->T = n_tiles(s);
     j->per_img = tiles_h(s) * tiles_w(s);
-    j->imgs = chunk_imgs(j->per_img);
-    if (j->imgs > s->B) j->imgs = s->B;
+    j->imgs = chunk_imgs(s);
     j->slot_tiles = (size_t)j->imgs * j->per_img;
     j->nchunks = (s->B + j->imgs - 1) / j->imgs;
     atomic_init(&j->next, 0);
@@ -360,8 +363,7 @@ void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float 
     j.b = b;
     j.act = act;
     j.y = y;
-    j.V = saved;
-    j.U = saved + 16 * j.T * s->C;
+    j.U = saved;
     j.slots = tmp;
     filter_transform(s->C, F, w, j.U);
     lm_pool_run(pool, n_tasks(&j, pool), fwd_task, &j);
@@ -519,49 +521,67 @@ static transforms pick_transforms(void)
                         input_grad_base};
 }
 
-/* As fwd_task: dZ into the whole array (the weight gradient sums over
- * every tile), dV into the task's slot. */
+/* As fwd_task, all in the task's slot: V again from x (cheaper than
+ * keeping it: x is 1/16 of its size), dZ, dV (when dx is wanted), and the
+ * chunk's share of dU, summed over its tiles, into the chunk's partial. */
 static void bwd_task(void *ctx, int task)
 {
     wjob *j = ctx;
     const int C = j->s->C, F = j->F;
-    float *v = j->slots + (size_t)task * 16 * j->slot_tiles * C;
+    const size_t st = j->slot_tiles;
+    float *v = j->slots + (size_t)task * 16 * st * (2 * (size_t)C + F), *z = v + 16 * st * C;
+    float *dv = z + 16 * st * F;
     for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->nchunks;) {
         int b0, b1;
         size_t t0, t1;
         chunk_range(j, k, &b0, &b1, &t0, &t1);
-        for (int b = b0; b < b1; b++) j->tf->grad(j, b, j->Z, j->T, 0);
+        int tc = (int)(t1 - t0);
+        for (int b = b0; b < b1; b++) {
+            j->tf->input(j, b, v, st, t0);
+            j->tf->grad(j, b, z, st, t0);
+        }
+        float *part = j->dU + ((size_t)k + 1) * 16 * C * F;
+        for (int xi = 0; xi < 16; xi++)
+            lm_gemm_tn(C, F, tc, v + xi * st * C, C, z + xi * st * F, F, part + (size_t)xi * C * F,
+                       F, NULL);
         if (!j->dx) continue;
         for (int xi = 0; xi < 16; xi++)
-            lm_gemm_nt((int)(t1 - t0), C, F, j->Z + (xi * j->T + t0) * F, F,
-                       j->U + (size_t)xi * C * F, F, v + xi * j->slot_tiles * C, C, NULL);
-        for (int b = b0; b < b1; b++) j->tf->input_grad(j, b, v, j->slot_tiles, t0);
+            lm_gemm_nt(tc, C, F, z + xi * st * F, F, j->U + (size_t)xi * C * F, F,
+                       dv + xi * st * C, C, NULL);
+        for (int b = b0; b < b1; b++) j->tf->input_grad(j, b, dv, st, t0);
     }
 }
 
-static void dw_point(void *ctx, int xi)
+/* dU rows [16 C F * i / 16, ...) (one transform point's C x F) = the
+ * chunks' partials summed in chunk order, whoever computed them. */
+static void reduce_point(void *ctx, int xi)
 {
     const wjob *j = ctx;
-    const int C = j->s->C, F = j->F;
-    lm_gemm_tn(C, F, (int)j->T, j->V + (size_t)xi * j->T * C, C, j->Z + (size_t)xi * j->T * F,
-               F, j->dU + (size_t)xi * C * F, F, NULL);
+    const size_t n = (size_t)j->s->C * j->F, all = 16 * n;
+    float *d = j->dU + (size_t)xi * n;
+    const float *p = d + all;
+    memcpy(d, p, n * sizeof *d);
+    for (int k = 1; k < j->nchunks; k++) {
+        p += all;
+        for (size_t i = 0; i < n; i++) d[i] += p[i];
+    }
 }
 
-void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const float *saved,
-                      float *dw, float *db, float *dx, float *tmp, lm_pool *pool)
+void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const float *x,
+                      const float *saved, float *dw, float *db, float *dx, float *tmp,
+                      lm_pool *pool)
 {
     wjob j = {0};
     transforms tf;
     setup(&j, s, F, &tf);
     j.dz = dz;
     j.dx = dx;
-    j.V = (float *)saved;
-    j.U = (float *)saved + 16 * j.T * s->C;
-    j.Z = tmp;
-    j.slots = tmp + 16 * j.T * F;
-    j.dU = j.slots + 16 * j.T * s->C;
+    j.x = x;
+    j.U = (float *)saved;
+    j.slots = tmp;
+    j.dU = tmp + 16 * j.T * (2 * (size_t)s->C + F);
     lm_pool_run(pool, n_tasks(&j, pool), bwd_task, &j);
-    lm_pool_run(pool, 16, dw_point, &j);
+    lm_pool_run(pool, 16, reduce_point, &j);
     filter_grad(s->C, F, j.dU, dw);
     if (db) lm_colsum(s->B * s->OH * s->OW, F, dz, F, db);
 }

@@ -140,7 +140,7 @@ static void conv_bwd(const lm__layer *L, const lm__bwd *a)
     size_t nw = (size_t)s.KH * s.KW * s.C * F;
     float *db = L->has_bias ? a->g + nw : NULL;
     if (lm_conv_algo(&s, F) == LM_CONV_WINOGRAD)
-        lm_wino_backward(&s, F, a->dz, a->saved, a->g, db, a->din, a->tmp, a->pool);
+        lm_wino_backward(&s, F, a->dz, a->in, a->saved, a->g, db, a->din, a->tmp, a->pool);
     else
         lm_conv2d_backward(&s, F, a->dz, a->in, a->saved, a->p, a->g, db, a->din, a->tmp,
                            a->pool);
