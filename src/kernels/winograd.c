@@ -152,6 +152,8 @@ static void filter_grad(int C, int F, const float *dU, float *dw)
 
 /* Channels the transforms handle at a time (their stack arrays). */
 #define CB 64
+/* What a window reads where it covers padding. */
+static const float g_zeros[CB];
 
 #if defined(__GNUC__)
 #define LM_ALWAYS_INLINE __attribute__((always_inline))
@@ -213,29 +215,32 @@ static inline LM_ALWAYS_INLINE void input_transform_body(const wjob *j, int b, f
     const int C = s->C, TH = tiles_h(s), TW = tiles_w(s);
     const size_t TC = rows * C;
     const float *xb = j->x + (size_t)b * s->H * s->W * C;
-    float d[4][4][CB], r[4][4][CB];
+    float r[4][4][CB];
+    const float *d[4][4];
     for (int th = 0; th < TH; th++)
         for (int tw = 0; tw < TW; tw++) {
             int ih0 = 2 * th - s->PT, iw0 = 2 * tw - s->PL;
             size_t t = ((size_t)b * TH + th) * TW + tw;
             for (int c0 = 0; c0 < C; c0 += CB) {
                 int n = C - c0 < CB ? C - c0 : CB;
+                /* the window's pixels in place, zeros outside (a memcpy of
+                 * a few channels became rep movs, slower than the math) */
                 for (int i = 0; i < 4; i++)
                     for (int k = 0; k < 4; k++) {
                         int ih = ih0 + i, iw = iw0 + k;
-                        if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W)
-                            memset(d[i][k], 0, n * sizeof(float));
-                        else
-                            memcpy(d[i][k], xb + ((size_t)ih * s->W + iw) * C + c0,
-                                   n * sizeof(float));
+                        d[i][k] = ih < 0 || ih >= s->H || iw < 0 || iw >= s->W
+                                      ? g_zeros
+                                      : xb + ((size_t)ih * s->W + iw) * C + c0;
                     }
-                for (int k = 0; k < 4; k++)
+                for (int k = 0; k < 4; k++) {
+                    const float *d0 = d[0][k], *d1 = d[1][k], *d2 = d[2][k], *d3 = d[3][k];
                     for (int c = 0; c < n; c++) {
-                        r[0][k][c] = d[0][k][c] - d[2][k][c];
-                        r[1][k][c] = d[1][k][c] + d[2][k][c];
-                        r[2][k][c] = d[2][k][c] - d[1][k][c];
-                        r[3][k][c] = d[1][k][c] - d[3][k][c];
+                        r[0][k][c] = d0[c] - d2[c];
+                        r[1][k][c] = d1[c] + d2[c];
+                        r[2][k][c] = d2[c] - d1[c];
+                        r[3][k][c] = d1[c] - d3[c];
                     }
+                }
                 float *v = m + (t - t0) * C + c0;
                 for (int i = 0; i < 4; i++) {
                     float *v0 = v + (i * 4) * TC, *v1 = v0 + TC, *v2 = v1 + TC, *v3 = v2 + TC;
@@ -378,7 +383,8 @@ static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b, fl
     const int F = j->F, TH = tiles_h(s), TW = tiles_w(s);
     const size_t TF = rows * F;
     const float *db = j->dz + (size_t)b * s->OH * s->OW * F;
-    float g[2][2][CB], r[4][2][CB];
+    float r[4][2][CB];
+    const float *g[2][2];
     for (int th = 0; th < TH; th++)
         for (int tw = 0; tw < TW; tw++) {
             size_t t = ((size_t)b * TH + th) * TW + tw;
@@ -387,19 +393,19 @@ static inline LM_ALWAYS_INLINE void grad_transform_body(const wjob *j, int b, fl
                 for (int a = 0; a < 2; a++)
                     for (int e = 0; e < 2; e++) {
                         int oh = 2 * th + a, ow = 2 * tw + e;
-                        if (oh >= s->OH || ow >= s->OW)
-                            memset(g[a][e], 0, n * sizeof(float));
-                        else
-                            memcpy(g[a][e], db + ((size_t)oh * s->OW + ow) * F + f0,
-                                   n * sizeof(float));
+                        g[a][e] = oh >= s->OH || ow >= s->OW
+                                      ? g_zeros
+                                      : db + ((size_t)oh * s->OW + ow) * F + f0;
                     }
-                for (int e = 0; e < 2; e++)
+                for (int e = 0; e < 2; e++) {
+                    const float *g0 = g[0][e], *g1 = g[1][e];
                     for (int f = 0; f < n; f++) {
-                        r[0][e][f] = g[0][e][f];
-                        r[1][e][f] = g[0][e][f] + g[1][e][f];
-                        r[2][e][f] = g[0][e][f] - g[1][e][f];
-                        r[3][e][f] = -g[1][e][f];
+                        r[0][e][f] = g0[f];
+                        r[1][e][f] = g0[f] + g1[f];
+                        r[2][e][f] = g0[f] - g1[f];
+                        r[3][e][f] = -g1[f];
                     }
+                }
                 float *z = m + (t - t0) * F + f0;
                 for (int i = 0; i < 4; i++) {
                     float *z0 = z + (i * 4) * TF, *z1 = z0 + TF, *z2 = z1 + TF, *z3 = z2 + TF;
