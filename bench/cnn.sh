@@ -155,6 +155,8 @@ WHAT="$STEPS batches an epoch"
     echo "    cd bench/peers && PY fashion_cnn_torch.py --data \$D --threads T   # PY: /usr/bin/python3 or bench/.venv/bin/python"
     echo
     echo "LAMINA_CONV=im2col (or winograd) forces the convolution algorithm (src/kernels/winograd.c says when each runs)."
+    # measurements made by hand (A/B of the algorithms): kept across runs
+    [ -f bench/CNN-notes.md ] && { echo; cat bench/CNN-notes.md; }
 } >bench/CNN.md
 cat bench/CNN.md
 

@@ -15,6 +15,17 @@
 
 #include <string.h>
 
+#if defined(__GNUC__)
+#define MP_INLINE __attribute__((always_inline))
+#else
+#define MP_INLINE
+#endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define MP_X86 1
+#else
+#define MP_X86 0
+#endif
+
 /* Below this many floats of work a kernel runs on the caller alone: the
  * pool's wake-up costs more than the work. */
 #define PAR_MIN 32768
@@ -244,7 +255,7 @@ static inline void window(const lm_conv_shape *s, int oh, int ow, int *h0, int *
 }
 
 /* Rows r = (b, oh). */
-static void maxpool_rows(const rowjob *j, long r0, long r1)
+static inline MP_INLINE void maxpool_rows_body(const rowjob *j, long r0, long r1)
 {
     const lm_conv_shape *s = j->s;
     const int C = s->C;
@@ -286,10 +297,32 @@ static void maxpool_rows(const rowjob *j, long r0, long r1)
     }
 }
 
+/* The loops over channels above compiled once more for AVX2 and AVX-512
+ * on x86 (function target attributes): max pooling reads the largest
+ * activations of a CNN, and the baseline SSE2 compares 4 channels at a
+ * time. Compares and selects only, so every version gives the same bits. */
+static void maxpool_rows(const rowjob *j, long r0, long r1) { maxpool_rows_body(j, r0, r1); }
+#if MP_X86
+__attribute__((target("avx2"))) static void maxpool_rows_avx2(const rowjob *j, long r0, long r1)
+{
+    maxpool_rows_body(j, r0, r1);
+}
+__attribute__((target("avx512f,avx512bw"))) static void maxpool_rows_avx512(const rowjob *j,
+                                                                             long r0, long r1)
+{
+    maxpool_rows_body(j, r0, r1);
+}
+#endif
+
 void lm_maxpool_forward(const lm_conv_shape *s, const float *x, float *y, int32_t *arg,
                         lm_pool *pool)
 {
     rowjob j = {.s = s, .x = x, .y = y, .arg = arg, .rows = maxpool_rows};
+#if MP_X86
+    const char *v = lm_gemm_variant();
+    if (!strcmp(v, "avx512")) j.rows = maxpool_rows_avx512;
+    else if (!strcmp(v, "avx2")) j.rows = maxpool_rows_avx2;
+#endif
     run_rows(&j, (long)s->B * s->OH,
              (size_t)s->B * s->OH * s->OW * s->C * ((size_t)s->KH * s->KW), pool);
 }

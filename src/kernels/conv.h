@@ -1,6 +1,7 @@
 /* conv.h - the spatial kernels behind conv2d and the pooling layers:
  * im2col/col2im (a convolution becomes one packed GEMM), the conv pair
- * built on them, and max, average and global average pooling.
+ * built on them, and max, average and global average pooling; and the
+ * Winograd F(2x2, 3x3) conv pair (winograd.c), declared at the end.
  *
  * Layout: activations are channels-last, (B, H, W, C) row-major, so the C
  * values of one pixel are contiguous and one kernel row of one output

@@ -6,9 +6,10 @@
  * Why: im2col spends 9 multiply-adds per input channel per output; a 2x2
  * output tile from a 4x4 input tile costs 16 instead of 36, so all three
  * of a training step's products shrink 2.25x, and the transforms are only
- * additions. F(4x4, 3x3) would save more (4x) but loses about a decimal
- * digit of float32 accuracy and wastes tiles on 14x14 images; F(2x2) is
- * exact up to a few ulps and tiles 14x14 and 28x28 exactly.
+ * additions. F(4x4, 3x3) would save more (4x) but its transforms' larger
+ * constants cost float32 accuracy, and it wastes tiles on 14x14 images;
+ * F(2x2)'s transforms use only 0, +-1 and +-1/2, and it tiles 14x14 and
+ * 28x28 exactly.
  *
  * The algebra, per tile and channel pair, with d the 4x4 input tile, g
  * the 3x3 filter, y the 2x2 output tile:
@@ -16,22 +17,27 @@
  * Its adjoint gives the backward from dy: dZ = A dy A^T, and then
  *   dV = sum over f of U (.) dZ, dd = B dV B^T (tiles overlap: added),
  *   dU = sum over tiles of V (.) dZ, dg = G^T dU G.
- * So the forward's V is saved for the weight gradient (it replaces the
- * im2col matrix, at 16/36 of its size), and dZ serves both gradients.
+ * dZ serves both gradients.
  *
- * Layouts (T tiles, numbered (b, tile row, tile column)): V (16, T, C),
- * U (16, C, F), Z and dZ (16, T, F), dV (16, T, C), dU (16, C, F): for
- * each of the 16 transform points xi one row-major matrix, so point xi's
- * product is one GEMM: Z[xi] = V[xi] U[xi], dV[xi] = dZ[xi] U[xi]^T,
- * dU[xi] = V[xi]^T dZ[xi].
+ * Layouts (tiles numbered (b, tile row, tile column)): U (16, C, F) and dU
+ * (16, C, F); a chunk's V (16, tiles, C), Z and dZ (16, tiles, F), dV (16,
+ * tiles, C): for each of the 16 transform points xi one row-major matrix,
+ * so point xi's product is one GEMM: Z[xi] = V[xi] U[xi], dV[xi] = dZ[xi]
+ * U[xi]^T, dU[xi] = V[xi]^T dZ[xi].
  *
- * Threads and bits: the forward and the input gradient run in chunks of
- * whole images (a chunk's size depends on the shape alone), each chunk
- * transforming, multiplying and transforming back while its data are in
- * its core's cache; a chunk's GEMM rows give the same bits whatever rows
- * surround them (kernels.h). The weight gradient sums over every tile, so
- * it runs one task per transform point, each summing all tiles in order.
- * Nothing depends on the thread count. */
+ * Memory: the transform-domain matrices are 16/4 = 4 times the data they
+ * come from, so none is kept whole: the work runs in chunks of whole
+ * images (about 192 tiles), each transformed, multiplied and transformed
+ * back inside one slot of scratch per task, which stays in that core's
+ * cache. The backward transforms x again rather than saving V (V holds
+ * 16 values for each 4-pixel tile, 4 times x), so the layer saves only U.
+ *
+ * Threads and bits: tasks claim chunks from a counter, so a late thread
+ * holds nobody up. Each chunk's result is the same whoever computes it:
+ * its GEMM rows give the same bits whatever rows surround them
+ * (kernels.h), and its dU is summed over its own tiles into its own
+ * partial; the partials are then added in chunk order. Chunks depend on
+ * the shape alone, so nothing depends on the thread count. */
 #include "conv.h"
 
 #include <pthread.h>

@@ -7,9 +7,10 @@
  * and activation fused (src/kernels/conv.c), or for a 3x3 stride-1
  * window with 8 channels or more, Winograd F(2x2, 3x3), 2.25x fewer
  * multiply-adds (src/kernels/winograd.c; lm_conv_algo chooses, from the
- * shape alone). The training forward keeps
- * its im2col matrix for the backward (the weight gradient is col^T dz),
- * so the backward does not build it again; the scratch holds dcol. */
+ * shape alone). On im2col the training forward keeps its im2col matrix
+ * for the backward (the weight gradient is col^T dz), so the backward
+ * does not build it again, and the scratch holds dcol; Winograd keeps its
+ * transformed filters and works in the scratch. */
 #include "layers/layer.h"
 #include "kernels/conv.h"
 
