@@ -142,7 +142,7 @@ int main(int argc, char **argv)
         lm_maxpool_backward(&p1, dq1, arg1, da1, pool);
         lm_act_grad(LM_RELU, a1, da1, n_a1);
         LAP(T_BPOOL1);
-        lm_conv2d_backward(&c1, F1, da1, x, col1, w1, dw1, db1, NULL, NULL, pool);
+        lm_conv2d_backward(&c1, F1, da1, x, col1, w1, dw1, db1, NULL, dcol, pool);
         LAP(T_BCONV1);
         if (it == 0) continue;
         for (int k = 0; k < T_N; k++) {

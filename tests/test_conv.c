@@ -562,6 +562,43 @@ static void test_winograd_threads(void)
     lm_pool_free(pools[3]);
 }
 
+/* A first layer's weight gradient at a training batch (28x28, 64
+ * images) is summed in parts of whole images: it and the one-GEMM sum
+ * (dcol NULL) against a double sum, and the same bits on 1, 2 and 3
+ * threads. */
+static void test_dw_parts(void)
+{
+    lm_pool *pools[4] = {NULL};
+    CHECK_OK(lm_pool_new(&pools[2], 2));
+    CHECK_OK(lm_pool_new(&pools[3], 3));
+    lm_conv_shape s;
+    const int F = 32;
+    CHECK(make_shape(&s, 64, 28, 28, 1, 3, 3, 1, LM_PAD_SAME) == 0);
+    size_t nx = (size_t)64 * 784, ny = nx * F, nc = lm_conv_col_size(&s), nw = (size_t)9 * F, at = 0;
+    float *x = rand_buf(nx), *g = rand_buf(ny), *col = malloc(nc * 4), *dcol = malloc(nc * 4);
+    float *one = malloc(nw * 4), *dw[4] = {NULL};
+    lm_im2col(&s, x, col, NULL);
+    lm_conv2d_backward(&s, F, g, x, col, NULL, one, NULL, NULL, NULL, NULL);
+    /* the sum in double: 50176 terms of +-1 products, so float sums of
+     * either order are off by about 1e-3 where they cancel to ~0.1 */
+    double *r = calloc(nw, sizeof *r);
+    for (size_t m = 0; m < nx; m++)
+        for (int k = 0; k < 9; k++)
+            for (int f = 0; f < F; f++) r[k * F + f] += (double)col[m * 9 + k] * g[m * F + f];
+    CHECKF(close_d(one, r, nw, 2e-3, &at), "dw by one GEMM [%zu] %g vs %g", at, one[at], r[at]);
+    for (int th = 1; th <= 3; th++) {
+        dw[th] = malloc(nw * 4);
+        lm_conv2d_backward(&s, F, g, x, col, NULL, dw[th], NULL, NULL, dcol, pools[th]);
+        if (th > 1) CHECKF(!memcmp(dw[th], dw[1], nw * 4), "dw in parts differs on %d threads", th);
+    }
+    CHECKF(close_d(dw[1], r, nw, 2e-3, &at), "dw in parts [%zu] %g vs %g", at, dw[1][at], r[at]);
+    CHECK(memcmp(dw[1], one, nw * 4) != 0); /* the parts did run: other rounding */
+    for (int th = 1; th <= 3; th++) free(dw[th]);
+    free(x), free(g), free(col), free(dcol), free(one), free(r);
+    lm_pool_free(pools[2]);
+    lm_pool_free(pools[3]);
+}
+
 int main(void)
 {
     RUN(test_geometry);
@@ -572,5 +609,6 @@ int main(void)
     RUN(test_maxpool_ties);
     RUN(test_threads_bits);
     RUN(test_winograd_threads);
+    RUN(test_dw_parts);
     TEST_MAIN_END();
 }

@@ -72,8 +72,9 @@ void lm_conv2d_forward(const lm_conv_shape *s, int F, const float *x, const floa
  * matrix the forward built (still in `col`; or x itself when
  * lm_conv_col_is_input): dw (KH*KW*C, F) = col^T dz, db (F) = column sums
  * of dz, dx (B, H, W, C) = col2im(dz w^T). All overwritten; db, dx may be
- * NULL. dcol is workspace of lm_conv_col_size floats (unused when dx is
- * NULL or lm_conv_col_is_input). */
+ * NULL. dcol is workspace of lm_conv_col_size floats (unused when
+ * lm_conv_col_is_input; may be NULL when dx is, and then dw is one GEMM
+ * rather than a sum of per-image parts, with other rounding). */
 void lm_conv2d_backward(const lm_conv_shape *s, int F, const float *dz, const float *x,
                         const float *col, const float *w, float *dw, float *db, float *dx,
                         float *dcol, lm_pool *pool);
