@@ -11,6 +11,9 @@
  *   cc -O3 -std=c11 -pthread -Iinclude -Isrc -o build/conv_bench \
  *      bench/conv_bench.c build/liblamina.a -lz -lm
  *   build/conv_bench [iterations, default 10] [threads, default 1]
+ * LAMINA_CONV=im2col|winograd picks the second conv's algorithm (default:
+ * the layer's choice, Winograd); the Winograd backward is one call, timed
+ * in the "bwd conv2 dw" row. FLOPs are always counted as direct.
  */
 #include "kernels/conv.h"
 
@@ -76,6 +79,9 @@ int main(int argc, char **argv)
     float *dw1 = buf(K1 * F1, 0), *db1 = buf(F1, 0), *dw2 = buf((size_t)K2 * F2, 0);
     float *db2 = buf(F2, 0), *dw3 = buf((size_t)FLAT * D1, 0), *db3 = buf(D1, 0);
     float *dw4 = buf(D1 * D2, 0), *db4 = buf(D2, 0);
+    /* the second conv's algorithm, as the layer picks it (LAMINA_CONV) */
+    int wino = lm_conv_algo(&c2, F2) == LM_CONV_WINOGRAD;
+    float *wsaved = buf(lm_wino_saved_size(&c2, F2), 0), *wtmp = buf(lm_wino_tmp_size(&c2, F2), 0);
     int32_t *arg1 = malloc(n_p1 * sizeof *arg1), *arg2 = malloc(n_p2 * sizeof *arg2);
 
     double t[T_N] = {0}, tmin[T_N], best = 1e30;
@@ -90,10 +96,15 @@ int main(int argc, char **argv)
         LAP(T_CONV1);
         lm_maxpool_forward(&p1, a1, q1, arg1, pool);
         LAP(T_POOL1);
-        lm_im2col(&c2, q1, col2, pool);
-        LAP(T_IM2COL2);
-        lm_epilogue ep2 = {b2, LM_RELU};
-        lm_gemm_nn(B * 196, F2, K2, col2, K2, w2, F2, a2, F2, &ep2, pool);
+        if (wino) {
+            LAP(T_IM2COL2);
+            lm_wino_forward(&c2, F2, q1, w2, b2, LM_RELU, a2, wsaved, wtmp, pool);
+        } else {
+            lm_im2col(&c2, q1, col2, pool);
+            LAP(T_IM2COL2);
+            lm_epilogue ep2 = {b2, LM_RELU};
+            lm_gemm_nn(B * 196, F2, K2, col2, K2, w2, F2, a2, F2, &ep2, pool);
+        }
         LAP(T_CONV2);
         lm_maxpool_forward(&p2, a2, q2, arg2, pool);
         LAP(T_POOL2);
@@ -113,18 +124,25 @@ int main(int argc, char **argv)
         lm_maxpool_backward(&p2, dq2, arg2, da2, pool);
         lm_act_grad(LM_RELU, a2, da2, n_a2);
         LAP(T_BPOOL2);
-        /* lm_conv2d_backward(&c2, ...) in its three parts */
-        lm_gemm_tn(K2, F2, B * 196, col2, K2, da2, F2, dw2, F2, pool);
-        lm_colsum(B * 196, F2, da2, F2, db2);
-        LAP(T_BCONV2W);
-        lm_gemm_nt(B * 196, K2, F2, da2, F2, w2, F2, dcol, K2, pool);
-        LAP(T_BCONV2X);
-        lm_col2im(&c2, dcol, dq1, pool);
-        LAP(T_COL2IM);
+        if (wino) { /* all three gradients in one call: timed as "dw" */
+            lm_wino_backward(&c2, F2, da2, q1, wsaved, dw2, db2, dq1, wtmp, pool);
+            LAP(T_BCONV2W);
+            LAP(T_BCONV2X);
+            LAP(T_COL2IM);
+        } else {
+            /* lm_conv2d_backward(&c2, ...) in its three parts */
+            lm_gemm_tn(K2, F2, B * 196, col2, K2, da2, F2, dw2, F2, pool);
+            lm_colsum(B * 196, F2, da2, F2, db2);
+            LAP(T_BCONV2W);
+            lm_gemm_nt(B * 196, K2, F2, da2, F2, w2, F2, dcol, K2, pool);
+            LAP(T_BCONV2X);
+            lm_col2im(&c2, dcol, dq1, pool);
+            LAP(T_COL2IM);
+        }
         lm_maxpool_backward(&p1, dq1, arg1, da1, pool);
         lm_act_grad(LM_RELU, a1, da1, n_a1);
         LAP(T_BPOOL1);
-        lm_conv2d_backward(&c1, F1, da1, x, col1, w1, dw1, db1, NULL, NULL, pool);
+        lm_conv2d_backward(&c1, F1, da1, x, col1, w1, dw1, db1, NULL, dcol, pool);
         LAP(T_BCONV1);
         if (it == 0) continue;
         for (int k = 0; k < T_N; k++) {
@@ -138,8 +156,8 @@ int main(int argc, char **argv)
     double flops = 3 * (conv1 + conv2 + dense) - conv1; /* no input gradient for conv1 */
     double total = 0;
     for (int k = 0; k < T_N; k++) total += t[k];
-    printf("conv_bench: batch %d, %d thread(s), variant %s, %d iterations\n", B,
-           threads > 1 ? threads : 1, lm_gemm_variant(), iters);
+    printf("conv_bench: batch %d, %d thread(s), variant %s, conv2 %s, %d iterations\n", B,
+           threads > 1 ? threads : 1, lm_gemm_variant(), wino ? "winograd" : "im2col", iters);
     for (int k = 0; k < T_N; k++)
         printf("  %-15s mean %7.3f ms (%4.1f%%)  min %7.3f ms\n", NAMES[k], 1e3 * t[k] / iters,
                100 * t[k] / total, 1e3 * tmin[k]);

@@ -264,6 +264,7 @@ rss_row "PyTorch $TPV (PyPI)" "$L1" "$TP1"
 rss_row "numpy $NPV + OpenBLAS" "$L1" "$NP1"
 rss_row "FANN 2.2" "$L1" "$FN"
 
+BUILD="$BUILD" CNN_VENV="$VENV" sh bench/cnn.sh --rows "$ROWS" >"$OUT/cnn.log" 2>&1 || note "the CNN bench failed (see $OUT/cnn.log)" # (f), bench/CNN.md
 # ------------------------------------------------------------- results
 BUILD="$BUILD" sh bench/export_c.sh >&2 || note "bench/export_c.sh (exported C latency) failed; bench/EXPORT_C.md is from an earlier run"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)

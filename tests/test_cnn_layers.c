@@ -76,6 +76,12 @@ static const netcase CASES[] = {
     {"conv-s2-same-max-s1", 4, 7, 7, 4,
      {CONV(3, 3, 3, 2, LM_PAD_SAME, LM_TANH, 1), MAXP(2, 1), GAVG, DENSE(3, LM_SOFTMAX, 1)},
      LM_LOSS_CE, 1},
+    /* the second conv (3x3, stride 1, 8 channels in and out) runs Winograd
+     * (src/kernels/winograd.c): odd width, a tile past the edge */
+    {"conv-winograd", 2, 6, 5, 3,
+     {CONV(8, 3, 3, 1, LM_PAD_SAME, LM_TANH, 1), CONV(8, 3, 3, 1, 1, LM_TANH, 1),
+      DENSE(3, LM_SOFTMAX, 1)},
+     LM_LOSS_CE, 0},
 };
 #define N_CASES (int)(sizeof CASES / sizeof CASES[0])
 

@@ -196,6 +196,47 @@ static void fd_grad(const lm_conv_shape *s, int F, double *x, double *w, double 
     }
 }
 
+/* The Winograd path (src/kernels/winograd.c) on the same case: its
+ * forward against the direct loops, its backward against finite
+ * differences, each to float tolerance (its rounding differs from
+ * im2col's, by a few ulps of the transforms). */
+static void wino_one(const lm_conv_shape *s, int F, const float *x, const float *w,
+                     const float *b, const float *g, double *xd, double *wd, double *bd,
+                     const double *gd, const char *what)
+{
+    size_t nx = (size_t)s->B * s->H * s->W * s->C, nw = (size_t)9 * s->C * F;
+    size_t ny = (size_t)s->B * s->OH * s->OW * F, at = 0;
+    float *y = malloc(ny * sizeof *y), *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw);
+    float *db = malloc(F * sizeof *db), *saved = malloc(lm_wino_saved_size(s, F) * sizeof(float));
+    float *tmp = malloc(lm_wino_tmp_size(s, F) * sizeof(float));
+    double *yr = malloc(ny * sizeof *yr);
+    for (int relu = 0; relu < 2; relu++) {
+        lm_wino_forward(s, F, x, w, b, relu ? LM_RELU : LM_IDENTITY, y, saved, tmp, NULL);
+        conv_ref(s, F, xd, wd, bd, yr);
+        if (relu)
+            for (size_t i = 0; i < ny; i++) yr[i] = yr[i] > 0 ? yr[i] : 0;
+        CHECKF(close_d(y, yr, ny, 2e-5, &at), "%s winograd relu%d forward [%zu] %g vs %g",
+               what, relu, at, y[at], yr[at]);
+    }
+    lm_wino_backward(s, F, g, x, saved, dw, db, dx, tmp, NULL);
+    double *fx = malloc(nx * sizeof *fx), *fw = malloc(nw * sizeof *fw), *fb = malloc(F * sizeof *fb);
+    fd_grad(s, F, xd, wd, bd, gd, yr, xd, nx, fx);
+    fd_grad(s, F, xd, wd, bd, gd, yr, wd, nw, fw);
+    fd_grad(s, F, xd, wd, bd, gd, yr, bd, F, fb);
+    CHECKF(close_d(dx, fx, nx, 1e-4, &at), "%s winograd dx[%zu] %g vs fd %g", what, at, dx[at],
+           fx[at]);
+    CHECKF(close_d(dw, fw, nw, 1e-4, &at), "%s winograd dw[%zu] %g vs fd %g", what, at, dw[at],
+           fw[at]);
+    CHECKF(close_d(db, fb, F, 1e-4, &at), "%s winograd db[%zu] %g vs fd %g", what, at, db[at],
+           fb[at]);
+    /* without dx (a first layer) the weight gradient is the same */
+    float *dw2 = malloc(nw * sizeof *dw2);
+    lm_wino_backward(s, F, g, x, saved, dw2, NULL, NULL, tmp, NULL);
+    CHECKF(!memcmp(dw, dw2, nw * sizeof *dw), "%s winograd dw without dx differs", what);
+    free(y), free(dx), free(dw), free(dw2), free(db), free(saved), free(tmp), free(yr);
+    free(fx), free(fw), free(fb);
+}
+
 static void conv_one(const lm_conv_shape *s, int F, int S, int pad, int check_grad)
 {
     size_t nx = (size_t)s->B * s->H * s->W * s->C, K = (size_t)s->KH * s->KW * s->C;
@@ -231,6 +272,7 @@ static void conv_one(const lm_conv_shape *s, int F, int S, int pad, int check_gr
         CHECKF(close_d(db, fb, F, 1e-4, &at), "%s db[%zu] %g vs fd %g", what, at, db[at], fb[at]);
         free(fx), free(fw), free(fb);
     }
+    if (lm_conv_winograd_fits(s)) wino_one(s, F, x, w, b, g, xd, wd, bd, gd, what);
     free(x), free(w), free(b), free(g), free(y), free(col), free(dcol), free(dx), free(dw);
     free(db), free(xd), free(wd), free(bd), free(gd), free(yr);
 }
@@ -455,6 +497,108 @@ static void test_threads_bits(void)
     lm_pool_free(pools[3]);
 }
 
+/* Winograd on the issue's second conv layer (14x14, 32 -> 64 channels,
+ * chunks of several images) against im2col to float tolerance, the
+ * same bits on 1, 2 and 3 threads, and the choice lm_conv_algo makes. */
+static void test_winograd_threads(void)
+{
+    lm_pool *pools[4] = {NULL};
+    CHECK_OK(lm_pool_new(&pools[2], 2));
+    CHECK_OK(lm_pool_new(&pools[3], 3));
+    lm_conv_shape s;
+    const int F = 64;
+    CHECK(make_shape(&s, 9, 14, 14, 32, 3, 3, 1, LM_PAD_SAME) == 0);
+    size_t nx = (size_t)s.B * 14 * 14 * 32, nw = (size_t)9 * 32 * F, ny = (size_t)s.B * 196 * F;
+    size_t nc = lm_conv_col_size(&s), at = 0;
+    float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(F), *g = rand_buf(ny);
+    for (size_t i = 0; i < nx; i++) x[i] = x[i] > 0 ? x[i] : 0; /* relu'd, as a net's */
+    float *col = malloc(nc * 4), *dcol = malloc(nc * 4);
+    float *yi = malloc(ny * 4), *dxi = malloc(nx * 4), *dwi = malloc(nw * 4), *dbi = malloc(F * 4);
+    lm_conv2d_forward(&s, F, x, w, b, LM_RELU, yi, col, NULL);
+    lm_conv2d_backward(&s, F, g, x, col, w, dwi, dbi, dxi, dcol, NULL);
+    float *out[4][4] = {{0}};
+    float *saved = malloc(lm_wino_saved_size(&s, F) * 4), *tmp = malloc(lm_wino_tmp_size(&s, F) * 4);
+    for (int th = 1; th <= 3; th++) {
+        float **o = out[th];
+        o[0] = malloc(ny * 4), o[1] = malloc(nx * 4), o[2] = malloc(nw * 4), o[3] = malloc(F * 4);
+        lm_wino_forward(&s, F, x, w, b, LM_RELU, o[0], saved, tmp, pools[th]);
+        lm_wino_backward(&s, F, g, x, saved, o[2], o[3], o[1], tmp, pools[th]);
+        size_t n[4] = {ny, nx, nw, F};
+        if (th > 1)
+            for (int k = 0; k < 4; k++)
+                CHECKF(!memcmp(o[k], out[1][k], n[k] * 4), "winograd output %d differs on %d threads",
+                       k, th);
+    }
+    /* against im2col: sums of 288 (forward, dx) and 1764 (dw) terms */
+    double *r = malloc(nx * sizeof *r > ny * sizeof *r ? nx * sizeof *r : ny * sizeof *r);
+    for (size_t i = 0; i < ny; i++) r[i] = yi[i];
+    CHECKF(close_d(out[1][0], r, ny, 1e-5, &at), "forward [%zu] %g vs im2col %g", at,
+           out[1][0][at], yi[at]);
+    for (size_t i = 0; i < nx; i++) r[i] = dxi[i];
+    CHECKF(close_d(out[1][1], r, nx, 1e-5, &at), "dx [%zu] %g vs im2col %g", at, out[1][1][at],
+           dxi[at]);
+    for (size_t i = 0; i < nw; i++) r[i] = dwi[i];
+    CHECKF(close_d(out[1][2], r, nw, 1e-4, &at), "dw [%zu] %g vs im2col %g", at, out[1][2][at],
+           dwi[at]);
+    CHECK(!memcmp(out[1][3], dbi, F * 4)); /* the same column sums */
+
+    CHECK(lm_conv_algo(&s, F) == LM_CONV_WINOGRAD || getenv("LAMINA_CONV"));
+    lm__conv_force(LM_CONV_IM2COL);
+    CHECK(lm_conv_algo(&s, F) == LM_CONV_IM2COL);
+    lm__conv_force(LM_CONV_WINOGRAD);
+    lm_conv_shape first;
+    CHECK(make_shape(&first, 2, 28, 28, 1, 3, 3, 1, LM_PAD_SAME) == 0);
+    CHECK(lm_conv_algo(&first, 32) == LM_CONV_WINOGRAD);
+    lm__conv_force(LM_CONV_AUTO);
+    CHECK(lm_conv_algo(&first, 32) == LM_CONV_IM2COL); /* C = 1: im2col */
+    CHECK(make_shape(&first, 2, 28, 28, 32, 3, 3, 2, LM_PAD_SAME) == 0);
+    CHECK(lm_conv_algo(&first, 32) == LM_CONV_IM2COL); /* stride 2 */
+    lm__conv_force(-1);
+    for (int th = 1; th <= 3; th++)
+        for (int k = 0; k < 4; k++) free(out[th][k]);
+    free(x), free(w), free(b), free(g), free(col), free(dcol), free(yi), free(dxi), free(dwi);
+    free(dbi), free(saved), free(tmp), free(r);
+    lm_pool_free(pools[2]);
+    lm_pool_free(pools[3]);
+}
+
+/* A first layer's weight gradient at a training batch (28x28, 64
+ * images) is summed in parts of whole images: it and the one-GEMM sum
+ * (dcol NULL) against a double sum, and the same bits on 1, 2 and 3
+ * threads. */
+static void test_dw_parts(void)
+{
+    lm_pool *pools[4] = {NULL};
+    CHECK_OK(lm_pool_new(&pools[2], 2));
+    CHECK_OK(lm_pool_new(&pools[3], 3));
+    lm_conv_shape s;
+    const int F = 32;
+    CHECK(make_shape(&s, 64, 28, 28, 1, 3, 3, 1, LM_PAD_SAME) == 0);
+    size_t nx = (size_t)64 * 784, ny = nx * F, nc = lm_conv_col_size(&s), nw = (size_t)9 * F, at = 0;
+    float *x = rand_buf(nx), *g = rand_buf(ny), *col = malloc(nc * 4), *dcol = malloc(nc * 4);
+    float *one = malloc(nw * 4), *dw[4] = {NULL};
+    lm_im2col(&s, x, col, NULL);
+    lm_conv2d_backward(&s, F, g, x, col, NULL, one, NULL, NULL, NULL, NULL);
+    /* the sum in double: 50176 terms of +-1 products, so float sums of
+     * either order are off by about 1e-3 where they cancel to ~0.1 */
+    double *r = calloc(nw, sizeof *r);
+    for (size_t m = 0; m < nx; m++)
+        for (int k = 0; k < 9; k++)
+            for (int f = 0; f < F; f++) r[k * F + f] += (double)col[m * 9 + k] * g[m * F + f];
+    CHECKF(close_d(one, r, nw, 2e-3, &at), "dw by one GEMM [%zu] %g vs %g", at, one[at], r[at]);
+    for (int th = 1; th <= 3; th++) {
+        dw[th] = malloc(nw * 4);
+        lm_conv2d_backward(&s, F, g, x, col, NULL, dw[th], NULL, NULL, dcol, pools[th]);
+        if (th > 1) CHECKF(!memcmp(dw[th], dw[1], nw * 4), "dw in parts differs on %d threads", th);
+    }
+    CHECKF(close_d(dw[1], r, nw, 2e-3, &at), "dw in parts [%zu] %g vs %g", at, dw[1][at], r[at]);
+    CHECK(memcmp(dw[1], one, nw * 4) != 0); /* the parts did run: other rounding */
+    for (int th = 1; th <= 3; th++) free(dw[th]);
+    free(x), free(g), free(col), free(dcol), free(one), free(r);
+    lm_pool_free(pools[2]);
+    lm_pool_free(pools[3]);
+}
+
 int main(void)
 {
     RUN(test_geometry);
@@ -464,5 +608,7 @@ int main(void)
     RUN(test_gavgpool);
     RUN(test_maxpool_ties);
     RUN(test_threads_bits);
+    RUN(test_winograd_threads);
+    RUN(test_dw_parts);
     TEST_MAIN_END();
 }

@@ -3,7 +3,8 @@ peer of lamina's CNN epoch: conv 32 3x3 same relu, maxpool 2, conv 64 3x3
 same relu, maxpool 2, dense 128 relu, dense 10 (softmax + cross-entropy),
 Adam lr 0.001, batch 64, no dropout (as the benchmark specifies). Prints
 one key=value line: sec_per_epoch (the fastest epoch), test_acc, rss_mb
-(peak RSS)."""
+(peak RSS). --batches N trains on the first N batches of each epoch only
+(a quick run; bench/cnn.sh gives lamina the same N*64 images)."""
 import argparse
 import resource
 import time
@@ -18,11 +19,14 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--batches", type=int, default=0, help="batches an epoch, 0 all")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
     xtr, ytr, xte, yte = (torch.from_numpy(v) for v in mnist.load(a.data))
     xtr, xte = xtr.reshape(-1, 1, 28, 28), xte.reshape(-1, 1, 28, 28)
+    if a.batches > 0:
+        xtr, ytr = xtr[:a.batches * 64], ytr[:a.batches * 64]
     nn = torch.nn
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

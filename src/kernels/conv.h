@@ -1,6 +1,7 @@
 /* conv.h - the spatial kernels behind conv2d and the pooling layers:
  * im2col/col2im (a convolution becomes one packed GEMM), the conv pair
- * built on them, and max, average and global average pooling.
+ * built on them, and max, average and global average pooling; and the
+ * Winograd F(2x2, 3x3) conv pair (winograd.c), declared at the end.
  *
  * Layout: activations are channels-last, (B, H, W, C) row-major, so the C
  * values of one pixel are contiguous and one kernel row of one output
@@ -71,8 +72,9 @@ void lm_conv2d_forward(const lm_conv_shape *s, int F, const float *x, const floa
  * matrix the forward built (still in `col`; or x itself when
  * lm_conv_col_is_input): dw (KH*KW*C, F) = col^T dz, db (F) = column sums
  * of dz, dx (B, H, W, C) = col2im(dz w^T). All overwritten; db, dx may be
- * NULL. dcol is workspace of lm_conv_col_size floats (unused when dx is
- * NULL or lm_conv_col_is_input). */
+ * NULL. dcol is workspace of lm_conv_col_size floats (unused when
+ * lm_conv_col_is_input; may be NULL when dx is, and then dw is one GEMM
+ * rather than a sum of per-image parts, with other rounding). */
 void lm_conv2d_backward(const lm_conv_shape *s, int F, const float *dz, const float *x,
                         const float *col, const float *w, float *dw, float *db, float *dx,
                         float *dcol, lm_pool *pool);
@@ -98,5 +100,42 @@ void lm_avgpool_backward(const lm_conv_shape *s, const float *dy, float *dx, lm_
  * x (B, HW, C); backward spreads dy / HW over every pixel. */
 void lm_gavgpool_forward(int B, int HW, int C, const float *x, float *y);
 void lm_gavgpool_backward(int B, int HW, int C, const float *dy, float *dx);
+
+/* ---------------------------------------------------------- Winograd */
+
+/* The algorithms for a convolution (src/kernels/winograd.c). */
+enum { LM_CONV_AUTO = 0, LM_CONV_IM2COL = 1, LM_CONV_WINOGRAD = 2 };
+
+/* Whether the shape suits Winograd F(2x2, 3x3): a 3x3 window, stride 1
+ * (any padding). */
+int lm_conv_winograd_fits(const lm_conv_shape *s);
+
+/* The algorithm conv2d runs for s with F filters: LM_CONV_WINOGRAD where
+ * it fits and both channel counts are at least 8, else LM_CONV_IM2COL. The
+ * environment variable LAMINA_CONV=im2col|winograd (read once) forces one
+ * where it fits, for tests and benchmarks; so does lm__conv_force (tests;
+ * LM_CONV_AUTO, or -1 to go back to the environment's choice). The choice
+ * depends on the shape alone, never on the thread count. */
+int lm_conv_algo(const lm_conv_shape *s, int F);
+void lm__conv_force(int algo);
+
+/* Floats lm_wino_forward saves for lm_wino_backward, and the scratch
+ * either needs. */
+size_t lm_wino_saved_size(const lm_conv_shape *s, int F);
+size_t lm_wino_tmp_size(const lm_conv_shape *s, int F);
+
+/* y (B, OH, OW, F) = act(conv(x, w) + b), as lm_conv2d_forward, for a
+ * shape lm_conv_winograd_fits. saved (lm_wino_saved_size) gets the
+ * transformed filters; tmp is scratch (lm_wino_tmp_size). */
+void lm_wino_forward(const lm_conv_shape *s, int F, const float *x, const float *w,
+                     const float *b, lm_act act, float *y, float *saved, float *tmp,
+                     lm_pool *pool);
+
+/* From dz (B*OH*OW, F), the forward's input x and what it saved: dw
+ * (3*3*C, F), db (F) or NULL, dx (B, H, W, C) or NULL, all overwritten, as
+ * lm_conv2d_backward. tmp is scratch (lm_wino_tmp_size). */
+void lm_wino_backward(const lm_conv_shape *s, int F, const float *dz, const float *x,
+                      const float *saved, float *dw, float *db, float *dx, float *tmp,
+                      lm_pool *pool);
 
 #endif

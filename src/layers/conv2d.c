@@ -4,9 +4,13 @@
  * Layout (see layers/layer.h): x (B, H, W, C) channels-last, W
  * (KH, KW, C, F) row-major = a (KH*KW*C, F) matrix, then b (F), y
  * (B, OH, OW, F). The work is im2col and one packed GEMM with the bias
- * and activation fused (src/kernels/conv.c). The training forward keeps
- * its im2col matrix for the backward (the weight gradient is col^T dz),
- * so the backward does not build it again; the scratch holds dcol. */
+ * and activation fused (src/kernels/conv.c), or for a 3x3 stride-1
+ * window with 8 channels or more, Winograd F(2x2, 3x3), 2.25x fewer
+ * multiply-adds (src/kernels/winograd.c; lm_conv_algo chooses, from the
+ * shape alone). On im2col the training forward keeps its im2col matrix
+ * for the backward (the weight gradient is col^T dz), so the backward
+ * does not build it again, and the scratch holds dcol; Winograd keeps its
+ * transformed filters and works in the scratch. */
 #include "layers/layer.h"
 #include "kernels/conv.h"
 
@@ -107,7 +111,14 @@ static size_t conv_workspace(const lm__layer *L, size_t rows, size_t *tmp)
     lm_conv_shape s = shape_of(L, 1);
     if (n != SIZE_MAX && lm_conv_col_is_input(&s)) n = 0; /* x is its own col */
     *tmp = n;
-    return n;
+    if (n == SIZE_MAX || !lm_conv_winograd_fits(&s)) return n;
+    /* Winograd's buffers too, whichever algorithm runs, so that forcing
+     * one (tests, benchmarks) never outgrows the workspace. They are
+     * within a small factor of col's, which col_floats checked. */
+    s.B = (int)rows;
+    size_t ws = lm_wino_saved_size(&s, L->cfg.units), wt = lm_wino_tmp_size(&s, L->cfg.units);
+    if (wt > *tmp) *tmp = wt;
+    return ws > n ? ws : n;
 }
 
 static void conv_fwd(const lm__layer *L, const lm__fwd *a)
@@ -116,8 +127,11 @@ static void conv_fwd(const lm__layer *L, const lm__fwd *a)
     int F = L->cfg.units;
     size_t nw = (size_t)s.KH * s.KW * s.C * F;
     lm_act act = a->skip_act ? LM_IDENTITY : L->act;
-    lm_conv2d_forward(&s, F, a->in, a->p, L->has_bias ? a->p + nw : NULL, act, a->out, a->saved,
-                      a->pool);
+    const float *b = L->has_bias ? a->p + nw : NULL;
+    if (lm_conv_algo(&s, F) == LM_CONV_WINOGRAD)
+        lm_wino_forward(&s, F, a->in, a->p, b, act, a->out, a->saved, a->tmp, a->pool);
+    else
+        lm_conv2d_forward(&s, F, a->in, a->p, b, act, a->out, a->saved, a->pool);
 }
 
 static void conv_bwd(const lm__layer *L, const lm__bwd *a)
@@ -125,8 +139,12 @@ static void conv_bwd(const lm__layer *L, const lm__bwd *a)
     lm_conv_shape s = shape_of(L, a->n);
     int F = L->cfg.units;
     size_t nw = (size_t)s.KH * s.KW * s.C * F;
-    lm_conv2d_backward(&s, F, a->dz, a->in, a->saved, a->p, a->g, L->has_bias ? a->g + nw : NULL,
-                       a->din, a->tmp, a->pool);
+    float *db = L->has_bias ? a->g + nw : NULL;
+    if (lm_conv_algo(&s, F) == LM_CONV_WINOGRAD)
+        lm_wino_backward(&s, F, a->dz, a->in, a->saved, a->g, db, a->din, a->tmp, a->pool);
+    else
+        lm_conv2d_backward(&s, F, a->dz, a->in, a->saved, a->p, a->g, db, a->din, a->tmp,
+                           a->pool);
 }
 
 static int conv_regions(const lm__layer *L, lm__region *r)
