@@ -177,6 +177,15 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
 int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
                              const char *sep, int decimal_comma);
 
+/* Reads data to score a model on (eval, export --test) with o's options,
+ * the model's target column unless o->target names one: then checks it has
+ * what the model predicts (class labels, or one number a model output;
+ * labels_opt names the option that adds IDX labels, for the hint) and maps
+ * its columns and classes onto the model's. CLI_OK or an exit code after
+ * a message. */
+int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
+                         cli_data_opts *o, int classes, const char *labels_opt);
+
 /* Whether a model predicts classes (it has class names, its metadata says
  * so, or it ends with softmax), and the loss it was trained with. */
 int cli_model_classes(const lm_net *net);

@@ -156,22 +156,9 @@ static int load_eval_data(cli_data *cd, lm_net *net, const char *path, const cha
     cli_data_opts o = cli_data_defaults();
     if (!cli_data_opts_from_model(&o, net, "eval", sep, decimal_comma)) return CLI_EUSAGE;
     o.labels = labels;
-    o.target = target ? target : lm_net_get_meta(net, "target");
+    o.target = target;
     o.header = header;
-    o.target_kind = classes;
-    int rc = cli_data_load(cd, path, &o);
-    if (rc) return rc;
-    if (classes && !cd->d.labels) {
-        cli_err("%s: has no class labels to compare with%s", path,
-                cd->is_idx ? " (add --labels FILE)" : "");
-        return cd->is_idx ? CLI_EUSAGE : CLI_EDATA;
-    }
-    if (!classes && (!cd->d.y || cd->d.ny != lm_net_n_out(net))) {
-        cli_err("%s: has no numeric target for the model's %d outputs", path, lm_net_n_out(net));
-        return CLI_EDATA;
-    }
-    if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;
-    return classes ? cli_data_map_classes(cd, net) : CLI_OK;
+    return cli_data_load_scored(cd, net, path, &o, classes, "--labels");
 }
 
 int cmd_eval(int argc, char **argv)

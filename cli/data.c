@@ -505,3 +505,23 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
         fprintf(f, "note: the target holds only %d distinct integers; if they are class labels, "
                    "add --task classes\n", k);
 }
+
+int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
+                         cli_data_opts *o, int classes, const char *labels_opt)
+{
+    if (!o->target) o->target = lm_net_get_meta(net, "target");
+    o->target_kind = classes;
+    int rc = cli_data_load(cd, path, o);
+    if (rc) return rc;
+    if (classes && !cd->d.labels) {
+        cli_err("%s: has no class labels to compare with%s%s%s", path,
+                cd->is_idx ? " (add " : "", cd->is_idx ? labels_opt : "", cd->is_idx ? " FILE)" : "");
+        return cd->is_idx ? CLI_EUSAGE : CLI_EDATA;
+    }
+    if (!classes && (!cd->d.y || cd->d.ny != lm_net_n_out(net))) {
+        cli_err("%s: has no numeric target for the model's %d outputs", path, lm_net_n_out(net));
+        return CLI_EDATA;
+    }
+    if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;
+    return classes ? cli_data_map_classes(cd, net) : CLI_OK;
+}

@@ -46,21 +46,7 @@ static int load_test(cli_data *cd, lm_net *net, const char *path, const char *la
     cli_data_opts o = cli_data_defaults();
     if (!cli_data_opts_from_model(&o, net, "export", NULL, 0)) return CLI_EUSAGE;
     o.labels = labels;
-    o.target = lm_net_get_meta(net, "target");
-    o.target_kind = classes;
-    int rc = cli_data_load(cd, path, &o);
-    if (rc) return rc;
-    if (classes && !cd->d.labels) {
-        cli_err("%s: has no class labels to compare with%s", path,
-                cd->is_idx ? " (add --test-labels FILE)" : "");
-        return cd->is_idx ? CLI_EUSAGE : CLI_EDATA;
-    }
-    if (!classes && (!cd->d.y || cd->d.ny != lm_net_n_out(net))) {
-        cli_err("%s: has no numeric target for the model's %d outputs", path, lm_net_n_out(net));
-        return CLI_EDATA;
-    }
-    if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;
-    return classes ? cli_data_map_classes(cd, net) : CLI_OK;
+    return cli_data_load_scored(cd, net, path, &o, classes, "--test-labels");
 }
 
 /* Prints the float (and int8) scores on the test data. */

@@ -115,6 +115,22 @@ static float *floats(const imp *s, const ox_tensor *t, size_t n, const char *wha
     return v;
 }
 
+/* The count (1 or width) floats of constant t as width floats: one value
+ * broadcast to every input or output, or one each. */
+static float *widened(const imp *s, const ox_tensor *t, size_t count, size_t width,
+                      lm_status *st)
+{
+    float *v = floats(s, t, count, "constant", st);
+    if (!v) return NULL;
+    float *full = lm__alloc(width, sizeof(float), "ONNX import");
+    if (full)
+        for (size_t i = 0; i < width; i++) full[i] = v[count == 1 ? 0 : i];
+    else
+        *st = LM_ENOMEM;
+    free(v);
+    return full;
+}
+
 static size_t cur_size(const imp *s) { return lm__shape_size(s->cur); }
 
 static imp_layer *add_layer(imp *s, lm_layer_kind kind)
@@ -513,15 +529,8 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
             return refuse(s, "only (x - mean) * scale of the flat input is taken before the first layer");
         if ((count != width && count != 1) || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
             return refuse(s, "its constant is not one value per input");
-        float *v = floats(s, t, count, "constant", &st);
-        if (!v) return st;
-        float *full = lm__alloc(width, sizeof(float), "ONNX import");
-        if (!full) {
-            free(v);
-            return LM_ENOMEM;
-        }
-        for (size_t i = 0; i < width; i++) full[i] = v[count == 1 ? 0 : i];
-        free(v);
+        float *full = widened(s, t, count, width, &st);
+        if (!full) return st;
         if (op == 0) s->mean = full;
         else s->scale = full;
         return LM_OK;
@@ -550,15 +559,8 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
     if ((op == 1 && (s->tstd || s->tmean)) || (op == 2 && s->tmean))
         return refuse(s, "output scaling is (y * std) + mean, once");
     if (count != width && count != 1) return refuse(s, "its constant is not one value per output");
-    float *v = floats(s, t, count, "constant", &st);
-    if (!v) return st;
-    float *full = lm__alloc(width, sizeof(float), "ONNX import");
-    if (!full) {
-        free(v);
-        return LM_ENOMEM;
-    }
-    for (size_t i = 0; i < width; i++) full[i] = v[count == 1 ? 0 : i];
-    free(v);
+    float *full = widened(s, t, count, width, &st);
+    if (!full) return st;
     if (op == 1) s->tstd = full;
     else s->tmean = full;
     s->bias_pending = 0;
