@@ -27,6 +27,11 @@ int cmd_import(int argc, char **argv)
         cli_err("import: give FILE.onnx and --out MODEL (see lamina import --help)");
         return CLI_EUSAGE;
     }
+    if (cli_same_file(out, pos[0])) {
+        cli_err("import: --out %s is the ONNX file %s; writing it would destroy it (name another "
+                "file)", out, pos[0]);
+        return CLI_EUSAGE;
+    }
     if (!cli_check_writable(out)) return CLI_EFAIL;
     lm_net *net;
     lm_status st = lm_net_load_onnx(&net, pos[0]);

@@ -39,6 +39,11 @@ int cli_export_onnx(int argc, char **argv)
         cli_err("export: give a MODEL and --out FILE (see lamina export --format onnx --help)");
         return CLI_EUSAGE;
     }
+    if (cli_same_file(out, pos[0])) {
+        cli_err("export: --out %s is the model %s; writing it would destroy it (name another file)",
+                out, pos[0]);
+        return CLI_EUSAGE;
+    }
     if (!cli_check_writable(out)) return CLI_EFAIL;
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);

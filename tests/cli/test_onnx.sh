@@ -104,4 +104,15 @@ bad onnx_import_missing "$TMP/none.onnx" 'none.onnx'
 [ "$rc" -eq 4 ]; res $? onnx_export_bad_model "rc $rc: $(head -c 300 "$TMP/err")"
 "$L" export "$TMP/all.lmn" --format tflite --out "$TMP/x.onnx" >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 2 ]; res $? onnx_export_bad_format "rc $rc: $(head -c 300 "$TMP/err")"
+# --out naming the input (a careless path, or the same file by another name)
+# is refused before anything is written: the model and the ONNX file stay
+cp "$TMP/all.lmn" "$TMP/keep.lmn"; sum0=$(cksum <"$TMP/keep.lmn")
+(cd "$TMP" && "$L" export keep.lmn --format onnx --out ./keep.lmn) >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 2 ] && [ "$(cksum <"$TMP/keep.lmn")" = "$sum0" ] && grep -q 'is the model' "$TMP/err"
+res $? onnx_export_refuses_overwriting_the_model "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" export "$TMP/all.lmn" --format onnx --out "$TMP/keep.onnx" >/dev/null 2>&1
+sum0=$(cksum <"$TMP/keep.onnx")
+"$L" import "$TMP/keep.onnx" --out "$TMP/keep.onnx" >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 2 ] && [ "$(cksum <"$TMP/keep.onnx")" = "$sum0" ] && grep -q 'is the ONNX file' "$TMP/err"
+res $? onnx_import_refuses_overwriting_its_input "rc $rc: $(head -c 300 "$TMP/err")"
 finish
