@@ -60,6 +60,11 @@ lm__small_plan *lm__small_plan_new(const lm_net *net, float *pad, size_t rows)
     size_t bytes = sizeof(lm__small_plan) + L * sizeof(lm_small_layer) + (L + 1) * sizeof(int);
     lm__small_plan *p = lm__alloc(1, bytes, "the small-net plan");
     if (!p) return NULL;
+    /* no net described yet: stamp 0 is no net's (stamps start at 1).
+     * Left as malloc gave it, a stale word equal to the net's stamp
+     * skipped the description and ran the kernels on garbage pointers */
+    p->stamp = 0;
+    p->fits = 0;
     p->n_layers = net->n_layers;
     p->layer = (lm_small_layer *)(p + 1);
     p->widths = (int *)(p->layer + L);
