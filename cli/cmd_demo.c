@@ -56,8 +56,8 @@ int cmd_demo(int argc, char **argv)
     int n_pos;
     int rc = opts_parse("demo", specs, argc, argv, 2, pos, 0, &n_pos, "[options]",
                         "Trains the tutorial's network (3 inputs -> 4 sigmoid -> 1 sigmoid, no "
-                        "biases, weights uniform in [0,1)) on\nX = [[0,0,1],[0,1,1],[1,0,1],"
-                        "[1,1,1]], y = [0,1,1,0] with the sum of squared errors and\ngradient "
+                        "biases, weights uniform in [0,1)) on X=[[0,0,1],[0,1,1],[1,0,1],"
+                        "[1,1,1]], y=[0,1,1,0] with the sum of squared errors and gradient "
                         "descent at rate 1 for 1500 iterations, and shows the loss falling.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (plot && !cli_check_writable(plot)) return CLI_EFAIL;

@@ -180,7 +180,7 @@ int cmd_eval(int argc, char **argv)
     int n_pos;
     int rc = opts_parse("eval", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL --data FILE [options]",
                         "Evaluates a model: loss, accuracy and a confusion matrix for classes "
-                        "(matched by name),\nloss, MSE and R^2 for numeric targets.");
+                        "(matched by name), loss, MSE and R^2 for numeric targets.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
         cli_err("eval: usage: lamina eval MODEL --data FILE [--labels FILE] [--json]");
