@@ -99,6 +99,14 @@ for w in 80 60; do
         awk '{ print (substr($0, 49, 3) ~ /^[0-9s]  $/ && substr($0, 52, 1) != " ") }' | sort -u >"$TMP/tab"
     [ "$(cat "$TMP/tab")" = 1 ]; res $? "width_info_table_$w" "$(sed -n '/^  #/,/^params/p' "$TMP/info")"
 done
+# eval of 10 classes (as Fashion-MNIST's): the confusion matrix fits 80
+awk 'BEGIN { print "a,b,label"; for (i = 0; i < 200; i++) printf "%d,%d,c%d\n", i % 10, (i * 3) % 7, i % 10 }' >"$TMP/ten.csv"
+"$L" train --data "$TMP/ten.csv" --layers 8 --epochs 1 --out "$TMP/ten.lmn" --quiet >/dev/null 2>&1
+COLUMNS=80 "$L" eval "$TMP/ten.lmn" --data "$TMP/ten.csv" >"$TMP/cm" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '^ *c9 ' "$TMP/cm"; }; res $? width_eval_runs "rc $rc: $(head -n 3 "$TMP/cm")"
+grep -v "^ten.lmn on " "$TMP/cm" | sed "s|^$TMP/ten.lmn on .*||" >"$TMP/cm2"
+fits "$TMP/cm2" 80 width_eval_confusion_80
+
 # An error message on a terminal 80 columns wide (script(1)) is wrapped
 # at spaces, no word lost; written to a pipe or file it stays one line.
 "$L" train --data "$TMP/wide.csv" --layers 4 --optimizer no-such-optimizer-at-all >"$TMP/o" 2>"$TMP/err"
