@@ -8,8 +8,9 @@
 # --json stays one line.
 . "$(dirname "$0")/fixtures/lib.sh"
 L=$LAMINA
-# longest FILE: the length of its longest line (characters, not bytes)
-longest() { LC_ALL=C.UTF-8 awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$1"; }
+# longest FILE: the length of its longest line in characters (UTF-8
+# continuation bytes dropped: awk may count bytes)
+longest() { LC_ALL=C tr -d '\200-\277' <"$1" | LC_ALL=C awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }'; }
 # fits FILE N NAME: every line of FILE has at most N columns
 fits() {
     n=$(longest "$1")
@@ -99,6 +100,11 @@ for w in 80 60; do
         awk '{ print (substr($0, 49, 3) ~ /^[0-9s]  $/ && substr($0, 52, 1) != " ") }' | sort -u >"$TMP/tab"
     [ "$(cat "$TMP/tab")" = 1 ]; res $? "width_info_table_$w" "$(sed -n '/^  #/,/^params/p' "$TMP/info")"
 done
+# demo: its sparkline of Unicode blocks
+LC_ALL=C.UTF-8 COLUMNS=80 "$L" demo >"$TMP/demo" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '^loss .* -> ' "$TMP/demo"; }; res $? width_demo_runs "rc $rc: $(head -n 3 "$TMP/demo")"
+fits "$TMP/demo" 80 width_demo_80
+
 # eval of 10 classes (as Fashion-MNIST's): the confusion matrix fits 80
 awk 'BEGIN { print "a,b,label"; for (i = 0; i < 200; i++) printf "%d,%d,c%d\n", i % 10, (i * 3) % 7, i % 10 }' >"$TMP/ten.csv"
 "$L" train --data "$TMP/ten.csv" --layers 8 --epochs 1 --out "$TMP/ten.lmn" --quiet >/dev/null 2>&1
