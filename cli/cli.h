@@ -23,7 +23,8 @@ enum {
 
 /* ------------------------------------------------------------ messages */
 
-/* Prints "lamina: <message>" as one line on stderr, and keeps it in
+/* Prints "lamina: <message>" on stderr, as one line (on a terminal
+ * wrapped at spaces to its width, see cli_wrap), and keeps it in
  * cli_err_last; with cli_err_hold set it only keeps it (a data-parallel
  * process other than 0: process 0 reports for all, cli/dist.h). */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -33,9 +34,32 @@ extern char cli_err_last[1024];
  * path when the message does not already name it; returns code. */
 int cli_lib_err(int code, const char *path);
 
-/* The width in columns of the terminal on fd (TIOCGWINSZ), else $COLUMNS,
- * else 0 (unknown: not a terminal). */
+/* The width in columns of the output on fd: $COLUMNS when it is a number
+ * in [1, 99999] (the user's word wins, as for ls), else the terminal's
+ * (TIOCGWINSZ) when fd is one, else 0 (unknown: not a terminal). */
 int cli_term_width(int fd);
+
+/* ------------------------------------------------------------ wrapping */
+
+/* The narrowest width text is wrapped to: below it a key/value layout
+ * leaves no room for the value. */
+#define CLI_MIN_WIDTH 40
+/* The width lamina wraps help texts to: one column short of an 80-column
+ * terminal, so a full line never makes the terminal wrap it. */
+#define CLI_HELP_WIDTH 79
+
+/* cli_term_width(fd), or 80 when unknown; at least CLI_MIN_WIDTH. */
+int cli_out_width(int fd);
+
+/* Prints text on f wrapped to width columns, then a newline. The caller
+ * has already printed col columns on the first line; later lines start
+ * with indent spaces. A line may break after any character of seps: at a
+ * space (give " " to break between words) or after another separator,
+ * which stays at the line's end (so "a,b,c" wrapped at "," joins back as
+ * it was); the spaces where it breaks are dropped. A piece wider than
+ * the line is printed whole on a line of its own, never cut. A newline in
+ * text starts a new (indented) line. Columns count UTF-8 characters. */
+void cli_wrap(FILE *f, const char *text, int col, int indent, int width, const char *seps);
 
 /* Seconds from a monotonic clock. */
 double cli_now(void);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { DEMO_EPOCHS = 1500 };
 
@@ -56,8 +57,8 @@ int cmd_demo(int argc, char **argv)
     int n_pos;
     int rc = opts_parse("demo", specs, argc, argv, 2, pos, 0, &n_pos, "[options]",
                         "Trains the tutorial's network (3 inputs -> 4 sigmoid -> 1 sigmoid, no "
-                        "biases, weights uniform in [0,1)) on\nX = [[0,0,1],[0,1,1],[1,0,1],"
-                        "[1,1,1]], y = [0,1,1,0] with the sum of squared errors and\ngradient "
+                        "biases, weights uniform in [0,1)) on X=[[0,0,1],[0,1,1],[1,0,1],"
+                        "[1,1,1]], y=[0,1,1,0] with the sum of squared errors and gradient "
                         "descent at rate 1 for 1500 iterations, and shows the loss falling.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (plot && !cli_check_writable(plot)) return CLI_EFAIL;
@@ -98,10 +99,14 @@ int cmd_demo(int argc, char **argv)
     if (json) {
         print_json(log, yhat, Y);
     } else {
+        // The sparkline takes what the width leaves beside "loss " and the
+        // two numbers, at most 60 cells.
+        char ends[64];
+        snprintf(ends, sizeof ends, "  %.4g -> %.4g", log->loss[0], log->loss[log->n - 1]);
+        int cells = cli_out_width(fileno(stdout)) - 5 - (int)strlen(ends);
         printf("loss ");
-        plot_sparkline(stdout, log->loss, (size_t)log->n, 60);
-        printf("  %.4g -> %.4g\n\n   input    target  prediction\n", log->loss[0],
-               log->loss[log->n - 1]);
+        plot_sparkline(stdout, log->loss, (size_t)log->n, cells < 60 ? cells : 60);
+        printf("%s\n\n   input    target  prediction\n", ends);
         for (int i = 0; i < 4; i++)
             printf("  [%g %g %g]   %g     %.4f\n", X[3 * i], X[3 * i + 1], X[3 * i + 2], Y[i],
                    yhat[i]);

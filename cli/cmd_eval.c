@@ -128,11 +128,18 @@ static void print_confusion(const lm_net *net, const eval_out *e)
         int len = c ? (int)strlen(c) : 1;
         longest = len > longest ? len : longest;
     }
+    // Narrowed to the terminal, a column keeps room for its largest count
+    // (10 classes fit 80 columns: Fashion-MNIST's needed 102 at 8 a column).
+    int digits = 3;
+    for (size_t i = 0; i < (size_t)k * (size_t)k; i++) {
+        int d = snprintf(NULL, 0, "%zu", e->confusion[i]);
+        digits = d > digits ? d : digits;
+    }
     int rw = longest > 12 ? longest : 12, cw = longest > 8 ? longest : 8;
     if (term > 0 && rw + k * (cw + 1) > term) {
         rw = rw > 20 ? 20 : rw;
         int fit = (term - rw) / k - 1;
-        cw = fit > cw ? cw : fit < 8 ? 8 : fit;
+        cw = fit > cw ? cw : fit < digits ? digits : fit;
     }
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", rw, "");
     for (int j = 0; j < k; j++) {
@@ -180,7 +187,7 @@ int cmd_eval(int argc, char **argv)
     int n_pos;
     int rc = opts_parse("eval", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL --data FILE [options]",
                         "Evaluates a model: loss, accuracy and a confusion matrix for classes "
-                        "(matched by name),\nloss, MSE and R^2 for numeric targets.");
+                        "(matched by name), loss, MSE and R^2 for numeric targets.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
         cli_err("eval: usage: lamina eval MODEL --data FILE [--labels FILE] [--json]");

@@ -33,7 +33,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: lamina export MODEL --format FMT --out FILE [options]\n\n"
                "Writes a trained model in another form. Formats (%s):\n",
             format_list(list, sizeof list));
-    for (size_t i = 0; i < N_FORMATS; i++) fprintf(f, "  %-6s %s\n", formats[i].name, formats[i].about);
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        int col = fprintf(f, "  %-6s ", formats[i].name);
+        cli_wrap(f, formats[i].about, col, 9, CLI_HELP_WIDTH, " ");
+    }
     fprintf(f, "\nlamina export --format FMT --help shows a format's options.\n");
 }
 

@@ -17,10 +17,10 @@ int cmd_import(int argc, char **argv)
     char *pos[1];
     int n_pos = 0;
     int rc = opts_parse("import", specs, argc, argv, 2, pos, 1, &n_pos, "FILE.onnx --out MODEL",
-                        "Reads an ONNX model whose graph is a chain of lamina's layers (Gemm,\n"
-                        "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape,\n"
-                        "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax) and\n"
-                        "saves it as a lamina model; any other graph is refused naming the first\n"
+                        "Reads an ONNX model whose graph is a chain of lamina's layers (Gemm, "
+                        "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, "
+                        "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax) and "
+                        "saves it as a lamina model; any other graph is refused naming the first "
                         "node lamina cannot take (docs/EXPORT.md).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !out) {

@@ -77,57 +77,108 @@ typedef struct state_summary {
     const char *planned;   /* epochs the run was asked for, or NULL */
 } state_summary;
 
-static void print_state(const lm_net *net, const state_summary *ss)
+/* Lines of the text form: "key:       value", the value wrapped to the
+ * output's width with its later lines under its first (VALUE_COL). */
+enum { VALUE_COL = 12, META_COL = 19 };
+
+static void print_field(const char *key, const char *value, int width, const char *seps)
+{
+    int col = printf("%-*s", VALUE_COL, key);
+    cli_wrap(stdout, value, col, VALUE_COL, width, seps);
+}
+
+static void print_state(const lm_net *net, const state_summary *ss, int width)
 {
     const char *kept = lm_net_get_meta(net, "epochs");
+    char b[512];
+    int n;
     if (ss->has_state)
-        printf("training:   resumable state after %d epochs (%llu steps)", ss->epochs,
-               (unsigned long long)ss->steps);
+        n = snprintf(b, sizeof b, "resumable state after %d epochs (%llu steps)", ss->epochs,
+                     (unsigned long long)ss->steps);
     else
-        printf("training:   no training state (not resumable)%s%s%s", kept ? "; " : "",
-               kept ? kept : "", kept ? " epochs" : "");
+        n = snprintf(b, sizeof b, "no training state (not resumable)%s%.64s%s", kept ? "; " : "",
+                     kept ? kept : "", kept ? " epochs" : "");
+    size_t at = n > 0 && (size_t)n < sizeof b ? (size_t)n : strlen(b);
     if (ss->state && !strcmp(ss->state, "untrained"))
-        printf("; UNTRAINED: interrupted before its first epoch ended");
+        snprintf(b + at, sizeof b - at, "; UNTRAINED: interrupted before its first epoch ended");
     else if (ss->state && !strcmp(ss->state, "partial"))
-        printf("; PARTLY TRAINED: %s of %s epochs", kept ? kept : "?",
-               ss->planned ? ss->planned : "?");
+        snprintf(b + at, sizeof b - at, "; PARTLY TRAINED: %.64s of %.64s epochs",
+                 kept ? kept : "?", ss->planned ? ss->planned : "?");
     else if (ss->state)
-        printf("; training finished");
-    putchar('\n');
+        snprintf(b + at, sizeof b - at, "; training finished");
+    print_field("training:", b, width, " ");
+}
+
+/* The class names, one space between them, as one string (NULL when out
+ * of memory). */
+static char *class_list(const lm_net *net)
+{
+    size_t len = 1;
+    for (int i = 0; i < lm_net_n_out(net); i++) {
+        const char *c = lm_net_class_name(net, i);
+        len += strlen(c ? c : "?") + 1;
+    }
+    char *s = malloc(len);
+    if (!s) return NULL;
+    s[0] = '\0';
+    size_t at = 0;
+    for (int i = 0; i < lm_net_n_out(net); i++) {
+        const char *c = lm_net_class_name(net, i);
+        at += (size_t)sprintf(s + at, "%s%s", i ? " " : "", c ? c : "?");
+    }
+    return s;
+}
+
+/* One metadata entry: the key in a column of 16, the value wrapped under
+ * itself. The files training recorded (absolute paths) are never broken:
+ * a path stays one piece to copy. features is a list of names joined by
+ * ',' (a name may hold spaces): it breaks after the commas only, so
+ * joining its lines gives the list back. */
+static void print_meta(const char *k, const char *v, int width)
+{
+    static const char *const paths[] = {"data", "labels", "test", "test-labels", "out",
+                                        "checkpoint"};
+    const char *seps = !strcmp(k, "features") ? "," : " ,";
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (!strcmp(k, paths[i])) seps = "";
+    int col = printf("  %-16s ", k);
+    cli_wrap(stdout, v, col, META_COL, width, seps);
 }
 
 static void print_text(const char *path, const lm_net *net, const norm_summary *ns,
                        const state_summary *ss)
 {
-    char spec[2048];
+    // Wrapped to the terminal (or $COLUMNS, else 80); the layer table is
+    // not: its columns are fixed and it fits 80 as it is.
+    int width = cli_out_width(fileno(stdout));
+    char spec[2048], b[512];
     cli_spec_format(net, spec, sizeof spec);
-    printf("model:      %s\n", path);
-    printf("layers:     %d inputs -> %s\n", lm_net_n_in(net), spec);
+    printf("model:      %s\n", path); // the user's own path, never broken
+    int col = printf("layers:     %d inputs -> ", lm_net_n_in(net));
+    cli_wrap(stdout, spec, col, VALUE_COL, width, ",");
     print_layer_table(net);
     printf("params:     %zu (checksum %016llx)\n", lm_net_n_params(net),
            (unsigned long long)cli_params_hash(net));
     if (lm_net_n_state(net)) printf("state:      %zu values (running statistics)\n", lm_net_n_state(net));
     if (!ns->present)
-        printf("input norm: none\n");
+        snprintf(b, sizeof b, "none");
     else if (ns->uniform)
-        printf("input norm: (x - %g) * %g for every input\n", ns->mean_lo, ns->scale_lo);
+        snprintf(b, sizeof b, "(x - %g) * %g for every input", ns->mean_lo, ns->scale_lo);
     else
-        printf("input norm: standardised per input: mean in [%g, %g], 1/std in [%g, %g]\n",
-               ns->mean_lo, ns->mean_hi, ns->scale_lo, ns->scale_hi);
-    print_state(net, ss);
+        snprintf(b, sizeof b, "standardised per input: mean in [%g, %g], 1/std in [%g, %g]",
+                 ns->mean_lo, ns->mean_hi, ns->scale_lo, ns->scale_hi);
+    print_field("input norm:", b, width, " ");
+    print_state(net, ss, width);
     if (lm_net_class_name(net, 0)) {
-        printf("classes:   ");
-        for (int i = 0; i < lm_net_n_out(net); i++) {
-            const char *c = lm_net_class_name(net, i);
-            printf(" %s", c ? c : "?");
-        }
-        putchar('\n');
+        char *list = class_list(net);
+        print_field("classes:", list ? list : "(out of memory)", width, " ");
+        free(list);
     }
     if (lm_net_n_meta(net)) printf("metadata:\n");
     for (int i = 0; i < lm_net_n_meta(net); i++) {
         const char *k, *v;
         lm_net_meta_at(net, i, &k, &v);
-        printf("  %-16s %s\n", k, v);
+        print_meta(k, v, width);
     }
 }
 
@@ -235,7 +286,7 @@ int cmd_info(int argc, char **argv)
     int n_pos;
     int rc = opts_parse("info", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL [--json]",
                         "Shows a model's layers, parameter count and checksum, input "
-                        "normalisation, class names\nand the metadata training recorded.");
+                        "normalisation, class names and the metadata training recorded.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1) {
         cli_err("info: which model? usage: lamina info MODEL [--json]");

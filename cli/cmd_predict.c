@@ -296,13 +296,13 @@ int cmd_predict(int argc, char **argv)
     int rc = opts_parse("predict", specs, argc, argv, 2, pos, 1, &n_pos,
                         "MODEL --data FILE [--proba] [--json] [--out FILE]",
                         "Prints one CSV line per input row: the predicted class as the training "
-                        "data named it,\nor the predicted value(s) for a numeric target. Inputs "
-                        "are matched to the model's features by\nheader name when both have "
-                        "names; else a file with one column too many drops its target\ncolumn "
+                        "data named it, or the predicted value(s) for a numeric target. Inputs "
+                        "are matched to the model's features by header name when both have "
+                        "names; else a file with one column too many drops its target column "
                         "(--target, as in training, else the last).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
-        cli_err("predict: usage: lamina predict MODEL --data FILE [--proba] [--json] [--out FILE]");
+        cli_err("predict: usage: lamina predict MODEL --data FILE [options]");
         return CLI_EUSAGE;
     }
     // The output must destroy neither input; checked before any work.

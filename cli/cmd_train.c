@@ -193,8 +193,8 @@ static int parse(train_run *r, int argc, char **argv)
     int n_pos;
     int rc = opts_parse("train", specs, argc, argv, 2, pos, 0, &n_pos, "--data FILE --layers SPEC [options]",
                         "Trains a network. Class targets (a CSV column of names, or IDX labels) "
-                        "give a softmax\noutput with cross-entropy; numeric targets an identity "
-                        "output with mean squared error.\nInputs are standardised per feature (CSV) "
+                        "give a softmax output with cross-entropy; numeric targets an identity "
+                        "output with mean squared error. Inputs are standardised per feature (CSV) "
                         "or scaled by 1/255 (byte images); the model keeps it.");
     if (rc) return rc == 1 ? -1 : CLI_EUSAGE;
     if (!c->data && !c->resume) {
@@ -207,7 +207,7 @@ static int parse(train_run *r, int argc, char **argv)
         return CLI_EUSAGE;
     }
     if (!c->layers && !c->resume && !c->init_from) {
-        cli_err("train: --layers SPEC is required, e.g. --layers 64:relu (see lamina train --help)");
+        cli_err("train: --layers SPEC is required, e.g. --layers 64:relu (see --help)");
         return CLI_EUSAGE;
     }
     if (c->test_labels && !c->test) {
@@ -1034,17 +1034,25 @@ static int finish(train_run *r, double train_secs, int epochs_run)
     if (!c->json || !c->quiet) {
         FILE *f = c->json ? stderr : stdout;
         if (last >= 0) {
+            // One summary, wrapped to the output's width after its ';',
+            // ',' and ':' (each part reads on its own).
+            char line[512];
+            int n;
             if (k->epoch != h->epoch[last])
-                fprintf(f, "trained %d epochs (%.2fs per epoch); kept epoch %d (best %s loss): "
-                           "train loss %.6g", h->epoch[last], spe, k->epoch,
-                        r->val ? "val" : "train", k->train_loss);
+                n = snprintf(line, sizeof line, "trained %d epochs (%.2fs per epoch); kept epoch %d "
+                             "(best %s loss): train loss %.6g", h->epoch[last], spe, k->epoch,
+                             r->val ? "val" : "train", k->train_loss);
             else
-                fprintf(f, "trained %d epochs (%.2fs per epoch): train loss %.6g", k->epoch, spe,
-                        k->train_loss);
-            if (r->classes) fprintf(f, ", accuracy %.4f", k->train_acc);
-            if (r->val) fprintf(f, "; val loss %.6g", k->val_loss);
-            if (r->val && r->classes) fprintf(f, ", accuracy %.4f", k->val_acc);
-            fputc('\n', f);
+                n = snprintf(line, sizeof line, "trained %d epochs (%.2fs per epoch): train loss %.6g",
+                             k->epoch, spe, k->train_loss);
+            size_t at = (size_t)n;
+            if (r->classes)
+                at += (size_t)snprintf(line + at, sizeof line - at, ", accuracy %.4f", k->train_acc);
+            if (r->val)
+                at += (size_t)snprintf(line + at, sizeof line - at, "; val loss %.6g", k->val_loss);
+            if (r->val && r->classes)
+                snprintf(line + at, sizeof line - at, ", accuracy %.4f", k->val_acc);
+            cli_wrap(f, line, 0, 2, cli_out_width(fileno(f)), ";,:");
         } else {
             fprintf(f, "already trained %d epochs; nothing to do (raise --epochs)\n",
                     lm_train_epochs_done(r->t));

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -458,52 +459,78 @@ static int few_integers(const float *y, size_t n, int max)
     return k;
 }
 
+/* Appends printf-style text to the string *s of length *len (cap size);
+ * what does not fit is dropped. */
+static void append(char *s, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *s, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
 void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
 {
+    // Lines wrapped to the output's width after the commas (a feature or
+    // class name may hold spaces) and the target line's colons; the
+    // file's path is never broken.
     const lm_data *d = &cd->d;
     const char *name = strcmp(cd->path, "-") == 0 ? "stdin" : cd->path;
-    fprintf(f, "read %s: %zu row%s, %d feature%s", name, d->n, d->n == 1 ? "" : "s", d->nx,
-            d->nx == 1 ? "" : "s");
+    int width = cli_out_width(fileno(f));
+    char b[2048];
+    size_t len = 0;
+    append(b, sizeof b, &len, "%zu row%s, %d feature%s", d->n, d->n == 1 ? "" : "s", d->nx,
+           d->nx == 1 ? "" : "s");
     if (d->feature_names) {
-        fputs(" (header: ", f);
-        for (int j = 0; j < d->nx && j < 8; j++) fprintf(f, "%s%s", j ? ", " : "", d->feature_names[j]);
-        if (d->nx > 8) fprintf(f, ", ... %d more", d->nx - 8);
-        fputc(')', f);
+        append(b, sizeof b, &len, " (header: ");
+        for (int j = 0; j < d->nx && j < 8; j++)
+            append(b, sizeof b, &len, "%s%s", j ? ", " : "", d->feature_names[j]);
+        if (d->nx > 8) append(b, sizeof b, &len, ", ... %d more", d->nx - 8);
+        append(b, sizeof b, &len, ")");
     } else if (!cd->is_idx) {
-        fputs(" (no header)", f);
+        append(b, sizeof b, &len, " (no header)");
     }
-    fputc('\n', f);
+    int col = fprintf(f, "read %s: ", name);
+    cli_wrap(f, b, col, 2, width, ",");
     int nt = d->labels ? 1 : d->ny;
-    fputs(nt > 1 ? "targets: " : "target: ", f);
+    len = 0;
+    append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");
     for (int k = 0; k < nt; k++) {
         const char *t = lm_data_target_name(d, k);
-        fprintf(f, "%s%s", k ? ", " : "", t ? t : cd->is_idx ? "the labels file" : "?");
+        append(b, sizeof b, &len, "%s%s", k ? ", " : "", t ? t : cd->is_idx ? "the labels file" : "?");
     }
     if (d->labels) {
-        fprintf(f, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
-                : cd->is_idx ? "IDX labels" : "it holds text", d->n_classes);
+        append(b, sizeof b, &len, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
+               : cd->is_idx ? "IDX labels" : "it holds text", d->n_classes);
         size_t *count = calloc((size_t)d->n_classes, sizeof *count);
         for (size_t r = 0; count && r < d->n; r++)
             if (d->labels[r] >= 0 && d->labels[r] < d->n_classes) count[d->labels[r]]++;
         for (int c = 0; c < d->n_classes && c < 20; c++) {
-            if (d->class_names) fprintf(f, " %s", d->class_names[c]);
-            else fprintf(f, " %d", c);
-            if (count) fprintf(f, " (%zu)", count[c]);
-            if (c + 1 < d->n_classes) fputc(',', f);
+            if (d->class_names) append(b, sizeof b, &len, " %s", d->class_names[c]);
+            else append(b, sizeof b, &len, " %d", c);
+            if (count) append(b, sizeof b, &len, " (%zu)", count[c]);
+            if (c + 1 < d->n_classes) append(b, sizeof b, &len, ",");
         }
-        if (d->n_classes > 20) fprintf(f, " ... %d more", d->n_classes - 20);
-        fputc('\n', f);
+        if (d->n_classes > 20) append(b, sizeof b, &len, " ... %d more", d->n_classes - 20);
+        cli_wrap(f, b, 0, 2, width, ",:");
         free(count);
         return;
     }
-    if (nt > 1) fprintf(f, " -> regression with %d outputs\n", nt);
+    if (nt > 1) append(b, sizeof b, &len, " -> regression with %d outputs", nt);
     else
-        fprintf(f, " -> regression (%s)\n", task_given == 2 ? "--task regression"
+        append(b, sizeof b, &len, " -> regression (%s)", task_given == 2 ? "--task regression"
                                                          : "it holds numbers only");
+    cli_wrap(f, b, 0, 2, width, ",:");
     int k = nt == 1 && task_given != 2 ? few_integers(d->y, d->n, 20) : 0;
-    if (k >= 2 && d->n >= 2 * (size_t)k) // a class guess would have a few rows a value
-        fprintf(f, "note: the target holds only %d distinct integers; if they are class labels, "
-                   "add --task classes\n", k);
+    if (k >= 2 && d->n >= 2 * (size_t)k) { // a class guess would have a few rows a value
+        snprintf(b, sizeof b, "note: the target holds only %d distinct integers; if they are "
+                              "class labels, add --task classes", k);
+        cli_wrap(f, b, 0, 2, width, ";,");
+    }
 }
 
 int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,

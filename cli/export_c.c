@@ -95,11 +95,11 @@ int cli_export_c(int argc, char **argv)
     int n_pos;
     int rc = opts_parse("export", specs, argc, argv, 2, pos, 1, &n_pos,
                         "MODEL --format c --out NAME.c [--int8] [--test FILE [--test-labels FILE]]",
-                        "Writes the model as C99 source: NAME.c and NAME.h declaring\n"
+                        "Writes the model as C99 source: NAME.c and NAME.h declaring "
                         "void NAME_predict(const float *x, float *y); no allocation, only libm.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !out) {
-        cli_err("export: usage: lamina export MODEL --format c --out NAME.c [--int8] [--test FILE]");
+        cli_err("export: give MODEL and --out NAME.c (lamina export --format c --help)");
         return CLI_EUSAGE;
     }
     char derived[256];

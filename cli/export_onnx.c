@@ -30,13 +30,13 @@ int cli_export_onnx(int argc, char **argv)
     int n_pos = 0;
     int rc = opts_parse("export", specs, argc, argv, 2, pos, 1, &n_pos,
                         "MODEL --format onnx --out FILE.onnx [--opset N]",
-                        "Writes a model for another runtime. onnx: an ONNX model (opset 13 unless\n"
-                        "--opset) taking rows as `lamina predict` reads them and giving what\n"
-                        "`lamina predict --proba` prints: normalisation and activations included\n"
+                        "Writes a model for another runtime. onnx: an ONNX model (opset 13 unless "
+                        "--opset) taking rows as `lamina predict` reads them and giving what "
+                        "`lamina predict --proba` prints: normalisation and activations included "
                         "(docs/EXPORT.md).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !out) {
-        cli_err("export: give a MODEL and --out FILE (see lamina export --format onnx --help)");
+        cli_err("export: give MODEL and --out FILE (lamina export --format onnx --help)");
         return CLI_EUSAGE;
     }
     if (cli_same_file(out, pos[0])) {

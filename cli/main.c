@@ -21,11 +21,14 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: lamina COMMAND [options]   (lamina COMMAND --help for its options)\n\n"
+    fprintf(f, "usage: lamina COMMAND [options]   (lamina COMMAND --help for its options)\n"
+               "       lamina help COMMAND        (the same)\n\n"
                "lamina trains dense neural networks on CSV and IDX (MNIST-style) data.\n\n"
                "commands:\n");
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].about);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int col = fprintf(f, "  %-9s ", commands[i].name);
+        cli_wrap(f, commands[i].about, col, 12, CLI_HELP_WIDTH, " ");
+    }
     fprintf(f, "\noptions:\n  --help     show this help\n  --version  print the version\n"
                "\nexamples:\n"
                "  lamina demo --plot tutorial-loss.svg\n"
@@ -50,6 +53,14 @@ int main(int argc, char **argv)
         return CLI_EUSAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 && argc > 2) {
+        // "lamina help CMD" is "lamina CMD --help"
+        char *args[] = {argv[0], argv[2], "--help", NULL};
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (strcmp(argv[2], commands[i].name) == 0) return commands[i].fn(3, args);
+        cli_err("help: unknown command '%s' (see lamina --help)", argv[2]);
+        return CLI_EUSAGE;
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return CLI_OK;

@@ -177,7 +177,7 @@ int opts_parse(const char *cmd, opt_spec *specs, int argc, char **argv, int firs
             int rc = parse_long(cmd, specs, argc, argv, &i);
             if (rc) return rc;
         } else if (!only_pos && a[0] == '-' && a[1]) {
-            cli_err("%s: unknown option '%s' (options are long: --name; see lamina %s --help)",
+            cli_err("%s: '%s': options are long, --name (see lamina %s --help)",
                     cmd, a, cmd);
             return 2;
         } else {
@@ -194,18 +194,28 @@ int opts_parse(const char *cmd, opt_spec *specs, int argc, char **argv, int firs
 void opts_help(FILE *f, const char *cmd, const opt_spec *specs, const char *usage,
                const char *about)
 {
-    fprintf(f, "usage: lamina %s %s\n\n%s\n\noptions:\n", cmd, usage, about);
+    // Texts are paragraphs; the layout (the description column, the
+    // width) is made here, so a longer text stays inside 79 columns.
+    enum { DESC_COL = 29 }; // "  " + 26 columns of option + " "
+    const int width = CLI_HELP_WIDTH;
+    int col = fprintf(f, "usage: lamina %s ", cmd);
+    cli_wrap(f, usage, col, col, width, " ");
+    fputc('\n', f);
+    cli_wrap(f, about, 0, 0, width, " ");
+    fprintf(f, "\noptions:\n");
     for (const opt_spec *s = specs; s->name; s++) {
-        char left[64];
+        char left[64], text[1024];
         if (s->kind == OPT_FLAG)
             snprintf(left, sizeof left, "--%s", s->name);
         else
             snprintf(left, sizeof left, "--%s %s", s->name, s->metavar ? s->metavar : "X");
-        fprintf(f, "  %-26s %s", left, s->help);
-        if (s->def) fprintf(f, " [%s]", s->def);
-        fputc('\n', f);
+        snprintf(text, sizeof text, "%s%s%s%s", s->help, s->def ? " [" : "",
+                 s->def ? s->def : "", s->def ? "]" : "");
+        col = fprintf(f, "  %-26s ", left);
+        cli_wrap(f, text, col, DESC_COL, width, " ");
     }
     fprintf(f, "  %-26s %s\n", "--help", "show this help");
-    fprintf(f, "\nexit codes: 0 ok, 1 error, 2 usage, 3 data file, 4 model file, "
-               "5 NaN/Inf in training, 130 interrupted, 143 terminated\n");
+    col = fprintf(f, "\nexit codes: ") - 1;
+    cli_wrap(f, "0 ok, 1 error, 2 usage, 3 data file, 4 model file, 5 NaN/Inf in training, "
+                "130 interrupted, 143 terminated", col, col, width, ",");
 }

@@ -97,10 +97,27 @@ void progress_epoch_end(cli_progress *p, const lm_epoch_info *e)
     p->epochs_timed++;
     if (p->quiet) return;
     progress_clear(p);
-    fprintf(stderr, "epoch %d/%d  loss %.6f", e->epoch, p->epochs, e->train_loss);
-    if (p->classes && !isnan(e->train_acc)) fprintf(stderr, "  acc %.4f", e->train_acc);
-    if (!isnan(e->val_loss)) fprintf(stderr, "  val_loss %.6f", e->val_loss);
-    if (p->classes && !isnan(e->val_acc)) fprintf(stderr, "  val_acc %.4f", e->val_acc);
-    fprintf(stderr, "  %.2fs\n", e->seconds);
+    char f[6][48];
+    int n = 0, len = 0, width = cli_out_width(fileno(stderr));
+    snprintf(f[n++], sizeof f[0], "epoch %d/%d", e->epoch, p->epochs);
+    snprintf(f[n++], sizeof f[0], "loss %.6f", e->train_loss);
+    if (p->classes && !isnan(e->train_acc)) snprintf(f[n++], sizeof f[0], "acc %.4f", e->train_acc);
+    if (!isnan(e->val_loss)) snprintf(f[n++], sizeof f[0], "val_loss %.6f", e->val_loss);
+    if (p->classes && !isnan(e->val_acc)) snprintf(f[n++], sizeof f[0], "val_acc %.4f", e->val_acc);
+    snprintf(f[n++], sizeof f[0], "%.2fs", e->seconds);
+    // Fields two spaces apart; one where that would pass the width (100
+    // epochs with a validation set in 80 columns; judged on the last
+    // epoch's number, so every line of a run looks alike), and on a
+    // narrower terminal a field that does not fit starts a new line,
+    // indented, so a value stays by its name.
+    len = snprintf(NULL, 0, "epoch %d/%d", p->epochs, p->epochs) - (int)strlen(f[0]);
+    for (int i = 0; i < n; i++) len += (int)strlen(f[i]) + 2;
+    int gap = len - 2 <= width ? 2 : 1, col = 0;
+    for (int i = 0; i < n; i++) {
+        int w = (int)strlen(f[i]);
+        if (i && col + gap + w > width) col = fprintf(stderr, "\n ");
+        col += fprintf(stderr, "%*s%s", i ? gap : 0, "", f[i]);
+    }
+    fputc('\n', stderr);
     fflush(stderr);
 }

@@ -15,6 +15,20 @@
 int cli_err_hold;
 char cli_err_last[1024];
 
+/* "lamina: msg" on stderr: on a terminal wrapped at spaces to its width,
+ * later lines under the message; elsewhere one line, whole, for logs and
+ * grep. */
+static void print_msg(const char *msg)
+{
+    fflush(stdout);
+    if (isatty(fileno(stderr))) {
+        int col = fprintf(stderr, "lamina: ");
+        cli_wrap(stderr, msg, col, col, cli_out_width(fileno(stderr)), " ");
+    } else {
+        fprintf(stderr, "lamina: %s\n", msg);
+    }
+}
+
 void cli_err(const char *fmt, ...)
 {
     char *msg = cli_err_last;
@@ -26,8 +40,7 @@ void cli_err(const char *fmt, ...)
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     if (cli_err_hold) return;
-    fflush(stdout);
-    fprintf(stderr, "lamina: %s\n", msg);
+    print_msg(msg);
 }
 
 int cli_lib_err(int code, const char *path)
@@ -178,14 +191,16 @@ int cli_model_state_warn(const lm_net *net, const char *path)
     if (!state || strcmp(state, "trained") == 0) return 0;
     const char *done = lm_net_get_meta(net, "epochs");
     const char *planned = lm_net_get_meta(net, "epochs_planned");
+    char msg[1024];
     if (strcmp(state, "untrained") == 0)
-        fprintf(stderr, "lamina: warning: %s holds an untrained state (training was interrupted "
-                        "before its first epoch ended); continue with lamina train --resume %s\n",
-                path, path);
+        snprintf(msg, sizeof msg, "warning: %s holds an untrained state (training was "
+                 "interrupted before its first epoch ended); continue with lamina train "
+                 "--resume %s", path, path);
     else
-        fprintf(stderr, "lamina: warning: %s holds a partly trained state (%s of %s epochs); "
-                        "continue with lamina train --resume %s\n",
-                path, done ? done : "?", planned ? planned : "?", path);
+        snprintf(msg, sizeof msg, "warning: %s holds a partly trained state (%.32s of %.32s "
+                 "epochs); continue with lamina train --resume %s",
+                 path, done ? done : "?", planned ? planned : "?", path);
+    print_msg(msg);
     return 1;
 }
 
@@ -276,11 +291,13 @@ uint64_t cli_params_hash(const lm_net *net)
 
 int cli_term_width(int fd)
 {
-    struct winsize ws;
-    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    // $COLUMNS first: a user who sets it means it (GNU ls and Python's
+    // shutil do the same), and it is the only width a pipe has.
     const char *c = getenv("COLUMNS");
     char *end;
     long v = c ? strtol(c, &end, 10) : 0;
     if (c && *c && !*end && v > 0 && v < 100000) return (int)v;
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
     return 0;
 }

@@ -42,7 +42,8 @@ res $? numeric_header "rc $rc: $(grep -v '^epoch' "$TMP/e")"
 grep -q '151 rows' "$TMP/e"; res $? numeric_header_override "--no-header: $(head -n 2 "$TMP/e")"
 
 # ------------------------------------------------ what was read, and why
-"$L" train --data "$I" $Q >"$TMP/o" 2>"$TMP/e"
+# (wide: these lines wrap to the width, and the checks read whole lines)
+COLUMNS=200 "$L" train --data "$I" $Q >"$TMP/o" 2>"$TMP/e"
 { grep -q '150 rows, 4 features' "$TMP/e" && grep -q 'target: species -> classes' "$TMP/e" &&
   grep -q 'setosa (50), versicolor (50), virginica (50)' "$TMP/e"; }
 res $? describe_classes "$(head -n 2 "$TMP/e")"
@@ -87,7 +88,7 @@ n=$("$L" predict "$TMP/ln.lmn" --data "$LN" | awk -F, 'NF == 3' | wc -l)
 # ----------------------------------------------- separators and decimals
 # Written as a German spreadsheet would: ';' between fields, "5,1" numbers.
 sed 's/,/;/g; s/\([0-9]\)\.\([0-9]\)/\1,\2/g' "$I" >"$TMP/de.csv"
-"$L" train --data "$TMP/de.csv" --sep ';' --decimal-comma $Q --out "$TMP/de.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+COLUMNS=200 "$L" train --data "$TMP/de.csv" --sep ';' --decimal-comma $Q --out "$TMP/de.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '150 rows, 4 features' "$TMP/e"; }; res $? decimal_comma "rc $rc: $(head -n 2 "$TMP/e")"
 "$L" eval "$TMP/de.lmn" --data "$TMP/de.csv" --json >"$TMP/o" 2>"$TMP/e"; rc=$?
 acc=$(jget accuracy <"$TMP/o")

@@ -20,7 +20,8 @@ acc=$(jget test_accuracy <"$TMP/bn.json")
 res $? train_batchnorm_dropout "rc $rc, test accuracy '$acc': $(head -c 300 "$TMP/err")"
 
 # info: one row a layer (kind, output shape, parameters) and the totals
-"$L" info "$TMP/bn.lmn" >"$TMP/info" 2>&1; rc=$?
+# (wide, so the layers line is one line)
+COLUMNS=200 "$L" info "$TMP/bn.lmn" >"$TMP/info" 2>&1; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '2 inputs -> 16:relu,batchnorm:0.1:1e-05,dropout:0.25,8:tanh,3:softmax' "$TMP/info" &&
   grep -Eq '^ +1 +dense +\(16\) +48 ' "$TMP/info" && grep -Eq '^ +2 +batchnorm +\(16\) +32 ' "$TMP/info" &&
   grep -Eq '^ +3 +dropout +\(16\) +0 ' "$TMP/info" && grep -Eq '^ +5 +dense +\(3\) +27 ' "$TMP/info" &&
