@@ -302,3 +302,7 @@ cat "$RESULTS"
 BUILD="$BUILD" sh bench/python.sh >"$OUT/python.md" && { echo; echo "## Python package (bench/python.sh)"; echo; cat "$OUT/python.md"; } | tee -a "$RESULTS"
 # 2 processes against 1 (MPI data parallelism): bench/MPI.md and a section here
 sh bench/mpi.sh --append "$RESULTS"
+# what bit-identical results across process counts would cost: bench/MPI_EXACT.md and a section here
+BUILD="$BUILD" sh bench/mpi_exact.sh --append "$RESULTS"
+# what synchronised batch norm costs a 2-process step: bench/MPI_SYNCBN.md and a section here
+sh bench/mpi_syncbn.sh --append "$RESULTS"

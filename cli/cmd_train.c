@@ -930,6 +930,7 @@ static lm_fit_opts fit_opts(train_run *r)
     o.on_batch = on_batch;
     o.ctx = r;
     cli_dist_fit(&o, &g_stop, &g_agreed); // with several processes: a shard each
+    cli_dist_sync_bn(&o);                 // ... and batch norm over the whole batch
     return o;
 }
 

@@ -29,6 +29,12 @@ int cli_dist_size(void);
  * process stops on. A no-op with one process. */
 void cli_dist_fit(lm_fit_opts *o, volatile sig_atomic_t *stop, int *agreed);
 
+/* Makes o's batch norm layers normalise by the whole batch: their
+ * statistics are summed over the processes (lm_fit_opts.on_reduce), so
+ * N processes compute what one does and hold the same running
+ * statistics. A no-op with one process. */
+void cli_dist_sync_bn(lm_fit_opts *o);
+
 /* The largest v over the processes (v itself with one): a stop request
  * at an epoch boundary, agreed. */
 int cli_dist_max(int v);

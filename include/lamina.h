@@ -62,7 +62,7 @@ extern "C" {
  * MAJOR changes only with a breaking change (docs/API.md); a program built
  * against 1.x runs with any later 1.y. */
 #define LM_VERSION_MAJOR 1
-#define LM_VERSION_MINOR 1
+#define LM_VERSION_MINOR 2
 #define LM_VERSION_PATCH 0
 #define LM_VERSION_STR_(x) #x
 #define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
@@ -567,8 +567,9 @@ typedef struct lm_grads_info {
     size_t first, n;  /* this process's rows: first..first+n-1 of the batch */
     uint64_t step;    /* optimizer steps taken before this one */
     float *state;     /* (n_state) the layers' state after this forward (batch
-                         norm's running statistics from this process's rows):
-                         a data-parallel caller averages it */
+                         norm's running statistics): with on_reduce the same
+                         on every process; without it, from this process's
+                         rows, and a data-parallel caller averages it */
     size_t n_state;
 } lm_grads_info;
 /* The gradient hook: may change grads and sums in place (a data-parallel
@@ -577,6 +578,18 @@ typedef struct lm_grads_info {
  * status other than LM_OK ends the step and the epoch with it, nothing
  * changed. Called on the thread that trains. */
 typedef lm_status (*lm_grads_cb)(lm_grads_info *g, void *ctx);
+/* The reduce hook (lm_fit_opts.on_reduce, 1.2): sums v (n doubles) over
+ * the processes in place, e.g. MPI_Allreduce(MPI_IN_PLACE, v, n,
+ * MPI_DOUBLE, MPI_SUM, comm), so every process ends with the same n sums.
+ * v is the trainer's scratch, valid during the call only. A training
+ * step's batch norm layers call it: in the forward twice a layer, in
+ * layer order (its per-channel sums with the row count, then its sums of
+ * squared deviations), in the backward once a layer, last layer first
+ * (its sums of dy and dy * xhat with the row count). Every process makes
+ * the same calls in the same order, a process with no rows too. It
+ * cannot fail: a transport that can must end the process (MPI's default
+ * error handler does). Called on the thread that trains. */
+typedef void (*lm_reduce_cb)(double *v, size_t n, void *ctx);
 
 /* Learning-rate schedules, applied at the start of each epoch from the
  * number of epochs done (so a resumed run follows the same curve). */
@@ -631,6 +644,14 @@ typedef struct lm_fit_opts {
     int shards, shard;
     lm_grads_cb on_grads; /* NULL: none (default) */
     void *grads_ctx;      /* on_grads's ctx, kept as a pointer */
+    /* Synchronised batch norm (appended in 1.2, docs/SCALING.md): a
+     * training step's batch norm layers sum their statistics over the
+     * processes through on_reduce, so each normalises by the whole
+     * batch's mean and variance, its input gradient is the one of one
+     * process, and its running statistics are the same on every process.
+     * NULL (default): batch norm normalises by this process's rows. */
+    lm_reduce_cb on_reduce;
+    void *reduce_ctx;     /* on_reduce's ctx, kept as a pointer */
 } lm_fit_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =

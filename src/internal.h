@@ -114,6 +114,9 @@ struct lm_ws {
     size_t layer_floats; /* floats of saved and tmp: a net of other kinds needs others */
     float *mem;    /* the single allocation behind all of the above */
     lm_net *frozen; /* the net lm_ws_new froze (see lm_net.users), else NULL */
+    /* the last forward's reduce hook (lm__mode), for its backward */
+    lm_reduce_cb reduce;
+    void *reduce_ctx;
 };
 
 struct lm_net {

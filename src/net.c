@@ -617,7 +617,9 @@ void lm__net_load_input(const lm_net *net, lm_ws *ws, const float *x, size_t n)
 void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
                      const lm__mode *mode, lm_pool *pool)
 {
-    static const lm__mode inference = {0, 0, 0};
+    static const lm__mode inference = {0, 0, 0, NULL, NULL};
+    ws->reduce = mode && mode->training ? mode->reduce : NULL;
+    ws->reduce_ctx = mode ? mode->reduce_ctx : NULL;
     ws->fused = lm__small_use(net, ws, n);
     if (ws->fused) {
         lm__small_forward(net, ws, n, skip_last_act);
@@ -646,7 +648,7 @@ void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_p
         if (!(last_is_preact && l == net->n_layers - 1))
             lm__act_backward(L->act, ws->act[l], d, n, L->n_out);
         lm__bwd a = {l ? other : NULL, net->grads + L->p_off, d, l ? ws->act[l - 1] : ws->x0, ws->act[l], n,
-                     net->params + L->p_off, ws->saved[l], ws->tmp, pool};
+                     net->params + L->p_off, ws->saved[l], ws->tmp, pool, ws->reduce, ws->reduce_ctx};
         L->kind->backward(L, &a);
         float *t = d; /* the input gradient becomes the next layer's output gradient */
         d = other;

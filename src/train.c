@@ -211,7 +211,8 @@ static void forward_loss_rows(lm_train *t, const float *y, const int32_t *labels
     lm_net *net = t->net;
     int w = t->n_out;
     /* A step (grads) runs in training mode, an evaluation in inference. */
-    lm__mode mode = {grads, grads && net->n_random ? step_seed(t) : 0, row0};
+    lm__mode mode = {grads, grads && net->n_random ? step_seed(t) : 0, row0,
+                     grads ? t->o.on_reduce : NULL, t->o.reduce_ctx};
     lm__net_forward(net, t->ws, n, t->fused, &mode, pool);
     const float *out = t->ws->act[net->n_layers - 1];
     *loss = lm__loss(t->o.loss, t->fused, out, y, labels, n, norm, w, grads ? t->ws->d0 : NULL);
@@ -253,7 +254,9 @@ static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, 
         return lm__optim_step(&t->opt, net->params, net->grads, pool);
     }
     double sums[2] = {0, 0};
-    if (n) {
+    /* a shard with no rows still runs its (empty) passes when batch norm
+     * sums statistics over the shards: every shard makes the same calls */
+    if (n || t->o.on_reduce) {
         size_t c = 0;
         forward_loss_rows(t, y, labels, n, first, rows, 1, &sums[0], correct ? &c : NULL, pool);
         lm__net_backward(net, t->ws, n, t->fused, pool);

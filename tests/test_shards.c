@@ -6,6 +6,9 @@
  * lm_fit over whole batches (the sums run in another order: see
  * docs/SCALING.md). Dropout draws the masks one process would; a shard
  * with no rows (a batch smaller than the shards) still joins each step.
+ * Batch norm with a reduce hook (lm_fit_opts.on_reduce) that sums the
+ * copies' statistics normalises by the whole batch: the copies match one
+ * process, running statistics included; without it they do not.
  * Also: loss_grad + apply_grads is lm_train_step, a hook that does
  * nothing changes nothing, and a hook's error ends the fit. */
 #include "harness.h"
@@ -16,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NX = 6, NY = 3, ROWS = 50, MAXS = 3 };
+enum { NX = 6, NY = 3, ROWS = 50, MAXS = 3, MAXR = 64 };
+/* what a net has and how its shards train */
+enum { DROPOUT = 1, BN = 2, SYNC = 4 };
 static float X[ROWS * NX];
 static int32_t LAB[ROWS];
 
@@ -33,13 +38,14 @@ static void make_data(void)
     }
 }
 
-static lm_net *make_net(int dropout)
+static lm_net *make_net(int flags)
 {
     lm_net *net;
     lm_rng rng = lm_rng_seed(5);
     lm_net_new(&net, NX);
     lm_net_add_dense(net, 12, LM_RELU, LM_BIAS);
-    if (dropout) lm_net_add_dropout(net, 0.3f);
+    if (flags & BN) lm_net_add_batchnorm(net, 0.1f, 1e-5f);
+    if (flags & DROPOUT) lm_net_add_dropout(net, 0.3f);
     lm_net_add_dense(net, NY, LM_SOFTMAX, LM_BIAS);
     lm_net_init(net, LM_INIT_HE, &rng);
     lm_net_set_threads(net, 1);
@@ -67,6 +73,9 @@ typedef struct group {
     size_t n_grads;
     float epoch_loss[MAXS][8];
     int epochs_seen[MAXS];
+    int sync;                    /* members install reduce_hook */
+    double rslot[MAXS][MAXR];    /* reduce_hook's slots */
+    unsigned long reduces[MAXS]; /* its calls, per member */
 } group;
 
 typedef struct member {
@@ -99,6 +108,23 @@ static lm_status sum_hook(lm_grads_info *gi, void *ctx)
     return LM_OK;
 }
 
+/* Batch norm's sums, added up over the "processes" as the gradients are. */
+static void reduce_hook(double *v, size_t n, void *ctx)
+{
+    member *m = ctx;
+    group *g = m->g;
+    g->reduces[m->k]++;
+    if (n > MAXR) abort(); /* the test's nets need a few */
+    memcpy(g->rslot[m->k], v, n * sizeof *v);
+    pthread_barrier_wait(&g->bar);
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int k = 0; k < g->n; k++) s += g->rslot[k][i];
+        v[i] = s;
+    }
+    pthread_barrier_wait(&g->bar);
+}
+
 static int on_epoch(const lm_epoch_info *e, void *ctx)
 {
     member *m = ctx;
@@ -117,6 +143,10 @@ static void *member_run(void *arg)
     o.grads_ctx = m;
     o.on_epoch = on_epoch;
     o.ctx = m;
+    if (m->g->sync) {
+        o.on_reduce = reduce_hook;
+        o.reduce_ctx = m;
+    }
     lm_rng rng = lm_rng_seed(3);
     lm_data d = {.n = ROWS, .nx = NX, .x = X, .labels = LAB, .n_classes = NY};
     m->st = lm_fit(m->net, &d, &o, &rng);
@@ -134,11 +164,13 @@ static double scaled_diff(const float *a, const float *b, size_t n)
     return worst;
 }
 
-static void shards_match_one_process(int n, size_t batch, int dropout)
+/* n shards against one process; returns how far the parameters and
+ * state end from it (the scaled difference), checked only with check. */
+static double shards_against_one_process(int n, size_t batch, int flags, int check)
 {
     make_data();
     /* one process, whole batches */
-    lm_net *ref = make_net(dropout);
+    lm_net *ref = make_net(flags);
     lm_fit_opts o = base_opts(batch);
     group g = {0};
     member one = {&g, 0, ref, LM_OK, batch};
@@ -152,30 +184,41 @@ static void shards_match_one_process(int n, size_t batch, int dropout)
 
     memset(&g, 0, sizeof g);
     g.n = n;
+    g.sync = !!(flags & SYNC);
     pthread_barrier_init(&g.bar, NULL, (unsigned)n);
     member m[MAXS];
     pthread_t th[MAXS];
     for (int k = 0; k < n; k++) {
-        m[k] = (member){&g, k, make_net(dropout), LM_OK, batch};
+        m[k] = (member){&g, k, make_net(flags), LM_OK, batch};
         g.n_grads = lm_net_n_params(m[k].net);
         g.slot[k] = calloc(g.n_grads, sizeof(float));
     }
     for (int k = 0; k < n; k++) pthread_create(&th[k], NULL, member_run, &m[k]);
     for (int k = 0; k < n; k++) pthread_join(th[k], NULL);
-    size_t np = lm_net_n_params(ref);
-    for (int k = 0; k < n; k++) {
+    size_t np = lm_net_n_params(ref), ns = lm_net_n_state(ref);
+    for (int k = 0; k < n && check; k++) {
         CHECK_OK(m[k].st);
         CHECK(g.epochs_seen[k] == 4);
-        /* every copy took the same steps: the same bits */
+        /* every copy took the same steps: the same bits (batch norm's
+         * running statistics too, when they are synchronised) */
         CHECK(memcmp(lm_net_params(m[k].net), lm_net_params(m[0].net), np * sizeof(float)) == 0);
+        if (g.sync) {
+            if (ns) CHECK(memcmp(lm_net_state(m[k].net), lm_net_state(m[0].net), ns * sizeof(float)) == 0);
+            /* 2 calls a batch norm layer forward, 1 backward, every step */
+            unsigned long want = flags & BN ? 3ul * 4 * ((ROWS + batch - 1) / batch) : 0;
+            CHECKF(g.reduces[k] == want, "member %d: %lu reduces, not %lu", k, g.reduces[k], want);
+        }
         for (int e = 0; e < 4; e++)
             CHECKF(fabs(g.epoch_loss[k][e] - ref_loss[e]) <= 1e-5 * (1 + fabs(ref_loss[e])),
                    "%d shards, batch %zu: epoch %d loss %.9g, one process %.9g", n, batch, e + 1,
                    g.epoch_loss[k][e], ref_loss[e]);
     }
     double diff = scaled_diff(lm_net_params(ref), lm_net_params(m[0].net), np);
-    CHECKF(diff <= 1e-5, "%d shards, batch %zu, dropout %d: parameters differ by %g", n, batch,
-           dropout, diff);
+    double sdiff = ns ? scaled_diff(lm_net_state(ref), lm_net_state(m[0].net), ns) : 0;
+    if (sdiff > diff) diff = sdiff;
+    if (check)
+        CHECKF(diff <= 1e-5, "%d shards, batch %zu, flags %d: parameters (or state) differ by %g", n,
+               batch, flags, diff);
     /* and not by accident: the shards did split the batches (a shard that
      * trained on whole batches alone would be far off) */
     for (int k = 0; k < n; k++) {
@@ -184,12 +227,42 @@ static void shards_match_one_process(int n, size_t batch, int dropout)
     }
     pthread_barrier_destroy(&g.bar);
     lm_net_free(ref);
+    return diff;
+}
+
+static void shards_match_one_process(int n, size_t batch, int flags)
+{
+    shards_against_one_process(n, batch, flags, 1);
 }
 
 static void two_shards(void) { shards_match_one_process(2, 10, 0); }
-static void three_shards_dropout(void) { shards_match_one_process(3, 10, 1); }
+static void three_shards_dropout(void) { shards_match_one_process(3, 10, DROPOUT); }
 /* batch 2 on 3 shards: one shard has no rows in every step */
-static void empty_shard(void) { shards_match_one_process(3, 2, 1); }
+static void empty_shard(void) { shards_match_one_process(3, 2, DROPOUT); }
+
+/* Synchronised batch norm: 5 or 3-4 rows a shard normalised by the
+ * batch's 10; with batch 16 each epoch ends on a batch of 2 rows, so one
+ * of 3 shards has none and must still join every reduce (it would hang
+ * the others otherwise). Not batch 2 throughout: batch norm over 2-3 rows
+ * is ill-conditioned (a channel's spread can be tiny, and its inverse
+ * scales the gradient), so an ulp of summation order grows to 1e-3 -
+ * 1e-2 within 4 epochs, as it would between any two summation orders. */
+static void batchnorm_synced(void)
+{
+    shards_match_one_process(2, 10, BN | SYNC);
+    shards_match_one_process(3, 10, BN | DROPOUT | SYNC);
+    shards_match_one_process(3, 16, BN | SYNC);
+    /* a reduce hook on a net without batch norm: never called, and the
+     * empty shards' zero-row passes (the small-net path's too) are sound */
+    shards_match_one_process(3, 2, SYNC);
+}
+
+/* Batch norm by each shard's own rows is another function: far off. */
+static void batchnorm_unsynced_differs(void)
+{
+    double d = shards_against_one_process(2, 10, BN, 0);
+    CHECKF(d > 1e-3, "per-shard batch norm ended %g from one process", d);
+}
 
 /* A lone shard's gradient is not the batch's: with the hook summing
  * nothing, 2 shards train differently from one process. */
@@ -283,6 +356,8 @@ int main(void)
     RUN(two_shards);
     RUN(three_shards_dropout);
     RUN(empty_shard);
+    RUN(batchnorm_synced);
+    RUN(batchnorm_unsynced_differs);
     RUN(unsummed_shards_differ);
     RUN(hook_identity_and_error);
     RUN(apply_grads_is_step);

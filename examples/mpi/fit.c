@@ -6,8 +6,9 @@
  * Every process builds the same net and data and calls lm_fit with the
  * same seed; lm_fit_opts.shards makes each compute its part of every
  * batch, and the gradient hook sums the parts with MPI_Allreduce, so all
- * take the same steps: the result is one process's training to float
- * tolerance (docs/SCALING.md). Process 0 reports and saves. */
+ * take the same steps; the reduce hook sums batch norm's statistics, so
+ * it normalises by the whole batch. The result is one process's training
+ * to float tolerance (docs/SCALING.md). Process 0 reports and saves. */
 #include <lamina.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -24,6 +25,12 @@ static lm_status sum_grads(lm_grads_info *g, void *ctx)
     MPI_Allreduce(MPI_IN_PLACE, g->grads, (int)g->n_grads, MPI_FLOAT, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, g->sums, (int)g->n_sums, MPI_DOUBLE, MPI_SUM, comm);
     return LM_OK;
+}
+
+/* Sums batch norm's per-channel statistics over the processes. */
+static void sum_stats(double *v, size_t n, void *ctx)
+{
+    MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, *(MPI_Comm *)ctx);
 }
 
 static int report(const lm_epoch_info *e, void *ctx)
@@ -56,6 +63,7 @@ int main(int argc, char **argv)
     lm_rng rng = lm_rng_seed(1);
     lm_status st = lm_net_new(&net, NX);
     if (!st) st = lm_net_add_dense(net, 32, LM_RELU, LM_BIAS);
+    if (!st) st = lm_net_add_batchnorm(net, 0.1f, 1e-5f);
     if (!st) st = lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS);
     if (!st) st = lm_net_init(net, LM_INIT_HE, &rng);
 
@@ -71,6 +79,8 @@ int main(int argc, char **argv)
     o.shard = rank;
     o.on_grads = sum_grads;
     o.grads_ctx = &comm;
+    o.on_reduce = sum_stats;
+    o.reduce_ctx = &comm;
     if (!st) st = lm_fit(net, &d, &o, &rng);
     if (!st && rank == 0 && argc > 1) st = lm_net_save(net, argv[1]);
     if (st && rank == 0) fprintf(stderr, "fit: %s\n", lm_errmsg());

@@ -6,7 +6,19 @@
  * running mean (C) then the running variance (C).
  *
  * Sums run in double over the rows in order, on one thread: the result
- * depends on the shapes alone, never on the thread count. */
+ * depends on the shapes alone, never on the thread count.
+ *
+ * Synchronised across processes (lm__mode.reduce, data-parallel
+ * training): each process holds some rows of the batch, and the
+ * per-channel sums are summed over the processes before they are used,
+ * so every process normalises by the whole batch's mean and variance,
+ * updates the running statistics alike, and its backward gives the input
+ * gradient one process would. The variance stays two-pass (the mean's
+ * sums reduced first, then the squared deviations from it), not one pass
+ * of sum and sum of squares: that would lose digits to cancellation
+ * where the mean is large against the spread, and it keeps the
+ * one-process arithmetic exactly. A row count travels with the sums, so
+ * a layer needs no word of how the batch was split. */
 #include "layers/layer.h"
 
 #include <math.h>
@@ -49,8 +61,8 @@ static void bn_init(const lm__layer *L, float *p, float *state, lm_init init, lm
 static size_t bn_ws(const lm__layer *L, size_t rows, size_t *tmp)
 {
     /* saved: the batch's mean and 1/sqrt(var + eps) per channel; scratch:
-     * two double sums per channel */
-    *tmp = 4 * (size_t)L->in.c;
+     * two double sums per channel and a row count */
+    *tmp = 2 * (2 * (size_t)L->in.c + 1);
     return 2 * (size_t)L->in.c;
 }
 
@@ -70,23 +82,30 @@ static void bn_fwd(const lm__layer *L, const lm__fwd *a)
             for (size_t c = 0; c < C; c++) y[r * C + c] = x[r * C + c] * a->tmp[c] + a->tmp[C + c];
         return;
     }
-    double *sum = (double *)a->tmp, *sq = sum + C;
+    /* sum (C) then the rows (1), sq (C): the batch's rows are M, m here */
+    double *sum = (double *)a->tmp, *sq = sum + C + 1, M = (double)m;
     float *mean = a->saved, *inv = a->saved + C;
     for (size_t c = 0; c < C; c++) sum[c] = sq[c] = 0;
     for (size_t r = 0; r < m; r++)
         for (size_t c = 0; c < C; c++) sum[c] += x[r * C + c];
-    for (size_t c = 0; c < C; c++) mean[c] = (float)(sum[c] / (double)m);
+    if (a->mode->reduce) {
+        sum[C] = M;
+        a->mode->reduce(sum, C + 1, a->mode->reduce_ctx);
+        M = sum[C];
+    }
+    for (size_t c = 0; c < C; c++) mean[c] = (float)(sum[c] / M);
     for (size_t r = 0; r < m; r++)
         for (size_t c = 0; c < C; c++) {
             double d = (double)x[r * C + c] - mean[c];
             sq[c] += d * d;
         }
+    if (a->mode->reduce) a->mode->reduce(sq, C, a->mode->reduce_ctx);
     float mom = L->cfg.momentum;
     for (size_t c = 0; c < C; c++) {
-        double var = sq[c] / (double)m;
+        double var = sq[c] / M;
         inv[c] = (float)(1.0 / sqrt(var + L->cfg.eps));
         /* the running variance is unbiased, as PyTorch keeps it */
-        double unbiased = m > 1 ? sq[c] / (double)(m - 1) : var;
+        double unbiased = M > 1 ? sq[c] / (M - 1) : var;
         rmean[c] = (1.0f - mom) * rmean[c] + mom * mean[c];
         rvar[c] = (1.0f - mom) * rvar[c] + mom * (float)unbiased;
     }
@@ -98,10 +117,11 @@ static void bn_fwd(const lm__layer *L, const lm__fwd *a)
 static void bn_bwd(const lm__layer *L, const lm__bwd *a)
 {
     /* With xhat = (x - mean) inv: dbeta = sum dy, dgamma = sum dy xhat,
-     * dx = gamma inv / m (m dy - dbeta - xhat dgamma). */
+     * dx = gamma inv / M (M dy - dbeta - xhat dgamma), the sums over the
+     * batch's M rows. */
     size_t C = (size_t)L->in.c, m = a->n * (size_t)L->in.h * (size_t)L->in.w;
     const float *gamma = a->p, *x = a->in, *dy = a->dz, *mean = a->saved, *inv = a->saved + C;
-    double *db = (double *)a->tmp, *dg = db + C;
+    double *db = (double *)a->tmp, *dg = db + C, M = (double)m;
     for (size_t c = 0; c < C; c++) db[c] = dg[c] = 0;
     for (size_t r = 0; r < m; r++)
         for (size_t c = 0; c < C; c++) {
@@ -109,16 +129,23 @@ static void bn_bwd(const lm__layer *L, const lm__bwd *a)
             db[c] += d;
             dg[c] += d * (double)((x[r * C + c] - mean[c]) * inv[c]);
         }
+    /* this process's rows' parameter gradients: the gradient hook sums
+     * them with all the others */
     for (size_t c = 0; c < C; c++) {
         a->g[c] = (float)dg[c];
         a->g[C + c] = (float)db[c];
     }
-    if (!a->din) return;
+    if (!a->din) return; /* the first layer on every process alike: no call */
+    if (a->reduce) {
+        dg[C] = M;
+        a->reduce(db, 2 * C + 1, a->reduce_ctx);
+        M = dg[C];
+    }
     for (size_t r = 0; r < m; r++)
         for (size_t c = 0; c < C; c++) {
             float xhat = (x[r * C + c] - mean[c]) * inv[c];
-            double v = (double)m * dy[r * C + c] - db[c] - (double)xhat * dg[c];
-            a->din[r * C + c] = (float)((double)gamma[c] * inv[c] / (double)m * v);
+            double v = M * dy[r * C + c] - db[c] - (double)xhat * dg[c];
+            a->din[r * C + c] = (float)((double)gamma[c] * inv[c] / M * v);
         }
 }
 

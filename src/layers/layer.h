@@ -37,6 +37,10 @@ typedef struct lm__mode {
     size_t row0;   /* the first row's place in the whole batch: a process
                     * computing rows row0.. of it (data-parallel training)
                     * draws the masks those rows get in one process */
+    /* training: sums per-channel statistics over the processes
+     * (lm_fit_opts.on_reduce), or NULL: this process's rows are the batch */
+    lm_reduce_cb reduce;
+    void *reduce_ctx;
 } lm__mode;
 
 /* One forward call's arguments. */
@@ -69,6 +73,8 @@ typedef struct lm__bwd {
     float *saved;     /* what its training forward saved */
     float *tmp;
     lm_pool *pool;
+    lm_reduce_cb reduce; /* the training forward's mode's, see lm__mode */
+    void *reduce_ctx;
 } lm__bwd;
 
 /* The kind's row. Every function gets the layer with cfg, in and the

@@ -25,14 +25,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "params_diff: %zu and %zu parameters\n", n, lm_net_n_params(b));
         return 1;
     }
-    const float *pa = lm_net_params(a), *pb = lm_net_params(b);
+    size_t ns = lm_net_n_state(a);
+    if (ns != lm_net_n_state(b)) {
+        fprintf(stderr, "params_diff: %zu and %zu floats of layer state\n", ns, lm_net_n_state(b));
+        return 1;
+    }
     double max_abs = 0, max_scaled = 0;
     size_t differ = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)pa[i] - pb[i]);
-        if (memcmp(&pa[i], &pb[i], sizeof(float))) differ++;
+    /* the parameters, then batch norm's running statistics */
+    for (size_t i = 0; i < n + ns; i++) {
+        const float *pa = i < n ? &lm_net_params(a)[i] : &lm_net_state(a)[i - n];
+        const float *pb = i < n ? &lm_net_params(b)[i] : &lm_net_state(b)[i - n];
+        double d = fabs((double)*pa - *pb);
+        if (memcmp(pa, pb, sizeof(float))) differ++;
         if (!(d <= max_abs)) max_abs = d; /* NaN counts as the largest */
-        double s = d / (1 + fabs((double)pa[i]));
+        double s = d / (1 + fabs((double)*pa));
         if (!(s <= max_scaled)) max_scaled = s;
     }
     printf("%.3g %.3g %zu\n", max_abs, max_scaled, differ);
