@@ -30,6 +30,7 @@ static int g_sum_how;
 static shm_sum *g_shm;
 static MPI_Comm g_node = MPI_COMM_NULL, g_leaders = MPI_COMM_NULL;
 static int g_node_rank, g_node_size;
+static size_t g_sum_n; /* the floats g_shm sums */
 
 typedef struct grads_ctx {
     volatile sig_atomic_t *stop;
@@ -87,7 +88,7 @@ int cli_dist_rank(void) { return g_rank; }
 int cli_dist_size(void) { return g_size; }
 
 /* Sums n floats over comm's processes in place, in pieces an int counts. */
-static void sum_floats(float *v, size_t n, MPI_Comm comm)
+static void sum_floats_on(float *v, size_t n, MPI_Comm comm)
 {
     while (n) {
         int k = n > (size_t)INT_MAX ? INT_MAX : (int)n;
@@ -96,6 +97,9 @@ static void sum_floats(float *v, size_t n, MPI_Comm comm)
         n -= (size_t)k;
     }
 }
+
+/* sum_floats_on over all processes. */
+static void sum_floats(float *v, size_t n) { sum_floats_on(v, n, MPI_COMM_WORLD); }
 
 /* The processes that share this one's memory, by MPI or, for tests,
  * LAMINA_MPI_NODE=K: "machines" of K consecutive processes. */
@@ -132,6 +136,7 @@ static void choose_sum(size_t n, size_t nd)
         g_shm = NULL;
     }
     g_sum_how = ok ? SUM_SHM : SUM_MPI;
+    g_sum_n = n;
 }
 
 /* Sums the step's n floats v and nd doubles d over all processes; every
@@ -140,15 +145,16 @@ static void choose_sum(size_t n, size_t nd)
 static void sum_step(float *v, size_t n, double *d, int nd)
 {
     if (g_sum_how == SUM_UNSET) choose_sum(n, (size_t)nd);
-    if (g_sum_how == SUM_MPI) {
-        sum_floats(v, n, MPI_COMM_WORLD);
+    // another net (never in one lamina run, the same everywhere): MPI
+    if (g_sum_how == SUM_MPI || n != g_sum_n) {
+        sum_floats(v, n);
         MPI_Allreduce(MPI_IN_PLACE, d, nd, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
         return;
     }
     if (g_shm) shm_sum_run(g_shm, v, d);
     if (g_node_size == g_size) return; // one machine: done
     if (g_leaders != MPI_COMM_NULL) {
-        sum_floats(v, n, g_leaders);
+        sum_floats_on(v, n, g_leaders);
         MPI_Allreduce(MPI_IN_PLACE, d, nd, MPI_DOUBLE, MPI_SUM, g_leaders);
     }
     if (g_node_size > 1) {
@@ -186,7 +192,7 @@ static lm_status on_grads(lm_grads_info *g, void *ctx)
     // Batch norm's running statistics, from each process's rows: their
     // mean over the processes, so every copy of the net holds the same.
     if (g->n_state) {
-        sum_floats(g->state, g->n_state, MPI_COMM_WORLD);
+        sum_floats(g->state, g->n_state);
         float inv = 1.0f / (float)g_size;
         for (size_t i = 0; i < g->n_state; i++) g->state[i] *= inv;
     }
