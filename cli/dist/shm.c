@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -51,10 +52,29 @@ static char *slot_of(const shm_sum *s, int j, uint64_t seq)
     return s->part[j] + sizeof(flag_line) + (seq & 1) * s->slot_bytes;
 }
 
+/* Whether the file system behind Open MPI's shared windows has room for
+ * `bytes` more. It must be asked first: when the process that creates
+ * the window's file fails (no room, no such folder), Open MPI 4.1 returns
+ * an error there but leaves the others waiting in
+ * MPI_Win_allocate_shared for ever (a 2 MB tmpfs hung a 4 MB window). */
+static int has_room(size_t bytes)
+{
+    const char *dir = getenv("OMPI_MCA_osc_sm_backing_directory"); // mpirun --mca sets it
+    struct statvfs fs;
+    if (!dir || !*dir) dir = "/dev/shm"; // Open MPI's default on Linux
+    if (statvfs(dir, &fs) != 0) return 0;
+    double room = (double)fs.f_bavail * (double)fs.f_frsize;
+    return room >= (double)bytes * 1.125 + (1 << 20); // with the pages' rounding
+}
+
 shm_sum *shm_sum_open(MPI_Comm comm, size_t n, size_t nd)
 {
     shm_sum *s = calloc(1, sizeof *s);
-    int ok = s != NULL;
+    int size;
+    MPI_Comm_size(comm, &size);
+    // the window: every process's flag line and two slots
+    double need = ((double)n * sizeof(float) + (double)nd * sizeof(double) + 2 * ALIGN) * 2 * size;
+    int ok = s != NULL && need < (double)PTRDIFF_MAX / 2 && has_room((size_t)need);
     // agree on every step below, so that all get a summer or none does
     MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
     if (!ok) {

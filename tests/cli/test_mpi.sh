@@ -91,10 +91,12 @@ res $? mpi_resume_other_count "rc $rc: $("$PD" "$TMP/r1.lmn" "$TMP/r2.lmn" 2>&1)
 A="--data $F --layers 16:relu,dropout:0.2,8:relu --epochs 6 --batch 16 --threads 1 --quiet"
 # shellcheck disable=SC2086
 "$LAMINA" train $A --log "$TMP/how-1.csv" --out "$TMP/how-1.lmn" >/dev/null 2>&1
+TIMEOUT=
+command -v timeout >/dev/null 2>&1 && TIMEOUT="timeout 60" # a hang fails, not stalls
 how() {
     name=$1; np=$2; expect=$3; env=${4:-}
     # shellcheck disable=SC2086
-    $MPIRUN ${env:+-x $env} -np "$np" "$LAMINA" train $A --json --log "$TMP/how.csv" --out "$TMP/how.lmn" \
+    $TIMEOUT $MPIRUN ${env:+-x $env} -np "$np" "$LAMINA" train $A --json --log "$TMP/how.csv" --out "$TMP/how.lmn" \
         >"$TMP/out" 2>"$TMP/err"; rc=$?
     got=$(jget allreduce <"$TMP/out")
     { [ "$rc" -eq 0 ] && [ "$got" = "$expect" ] && close "$TMP/how-1.csv" "$TMP/how.csv" &&
@@ -106,6 +108,10 @@ how shm_np3 3 shm
 how mpi_asked 3 mpi LAMINA_MPI_REDUCE=mpi
 how shm_then_mpi 3 shm+mpi LAMINA_MPI_NODE=2
 how one_a_machine 2 mpi LAMINA_MPI_NODE=1
+# no room for the window (here: no such folder; a small /dev/shm in a
+# container alike): every process falls back to MPI_Allreduce, where
+# Open MPI alone would leave all but one waiting for ever
+how no_room 2 mpi OMPI_MCA_osc_sm_backing_directory=/nonexistent/lamina
 
 # faults. One bad file everywhere: one message, the data exit code.
 printf '1,2,x\n' >"$TMP/bad.csv"
