@@ -40,7 +40,6 @@ struct shm_sum {
     char **part;                  /* (size) each process's part of the window */
     int64_t *pid;                 /* (size) each process's id, 0 where kill cannot see it */
     uint64_t seq;
-    double wait_s;
 };
 
 #define ALIGN 128
@@ -173,10 +172,8 @@ void shm_sum_run(shm_sum *s, float *v, double *d)
     if (s->nd) memcpy(own, d, s->nd * sizeof *d);
     memcpy(own + s->floats_at, v, s->n * sizeof *v);
     atomic_store_explicit(&flag_of(s, s->rank)->seq, seq, memory_order_release);
-    double t0 = MPI_Wtime();
     for (int j = 0; j < s->size; j++)
         if (j != s->rank) wait_for(s, j, seq);
-    s->wait_s += MPI_Wtime() - t0;
 
     // the doubles, few: in process order from the slots
     for (size_t i = 0; i < s->nd; i++) {
@@ -216,5 +213,3 @@ void shm_sum_close(shm_sum *s)
     free(s->pid);
     free(s);
 }
-
-double shm_sum_wait_s(const shm_sum *s) { return s ? s->wait_s : 0; }

@@ -23,8 +23,5 @@ shm_sum *shm_sum_open(MPI_Comm comm, size_t n, size_t nd);
 void shm_sum_run(shm_sum *s, float *v, double *d);
 /* Collective; NULL is ignored. */
 void shm_sum_close(shm_sum *s);
-/* Seconds spent waiting for the other processes' flags (load imbalance),
- * apart from copying and adding. */
-double shm_sum_wait_s(const shm_sum *s);
 
 #endif
