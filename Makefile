@@ -47,7 +47,7 @@ LIB_SRC := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
 # The trainer's processes (cli/dist.h): MPI, or one process.
-CLI_SRC += $(if $(filter 1,$(MPI)),cli/dist/mpi.c,cli/dist/none.c)
+CLI_SRC += $(if $(filter 1,$(MPI)),cli/dist/mpi.c cli/dist/shm.c,cli/dist/none.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

@@ -1,9 +1,11 @@
 #!/bin/sh
 # bench/mpi.sh - data-parallel training (issue 16): Fashion-MNIST epochs
 # of the MLP and the CNN on 1 process and on 2 (mpirun -np 2), 1 thread
-# each, and the share of process 0's epoch spent in the gradient
-# allreduce, apart from the wait for the slower process (a barrier before
-# the allreduce, LAMINA_MPI_PROFILE=1). Writes bench/MPI.md; with
+# each, and the share of process 0's epoch spent in the gradient sum,
+# apart from the wait for the slower process (a barrier before the sum,
+# LAMINA_MPI_PROFILE=1). 2 processes run twice: summing through shared
+# memory (the default, cli/dist/shm.c) and with MPI_Allreduce
+# (LAMINA_MPI_REDUCE=mpi), for the comparison. Writes bench/MPI.md; with
 # --append FILE also adds a short section to FILE (bench/run.sh passes
 # bench/RESULTS.md).
 #
@@ -35,13 +37,16 @@ CNN="--layers conv:32:3x3:same:relu,maxpool:2,conv:64:3x3:same:relu,maxpool:2,12
 TMP=$(mktemp -d) && trap 'rm -rf "$TMP"' EXIT
 
 jget() { sed -n 's/.*"'"$1"'": *\([^,}]*\).*/\1/p'; }
-# one NAME NP ARGS...: one epoch; prints "secs allreduce wait loss"
+# one NAME NP ARGS...: one epoch; prints "secs allreduce wait loss". NP
+# "2mpi": 2 processes summing with MPI_Allreduce.
 one() {
     name=$1; np=$2; shift 2
+    how=shm
+    [ "$np" = 2mpi ] && { np=2; how=mpi; }
     if [ "$np" -eq 1 ]; then
         "$B/lamina" train $DATA "$@" --epochs 1 --threads 1 --json --quiet >"$TMP/j" 2>"$TMP/e"
     else
-        $MPIRUN -np "$np" "$B/lamina" train $DATA "$@" --epochs 1 --threads 1 --json --quiet >"$TMP/j" 2>"$TMP/e"
+        LAMINA_MPI_REDUCE=$how $MPIRUN -np "$np" "$B/lamina" train $DATA "$@" --epochs 1 --threads 1 --json --quiet >"$TMP/j" 2>"$TMP/e"
     fi || { echo "NA NA NA NA"; return; }
     for k in seconds_per_epoch allreduce_seconds allreduce_wait_seconds train_loss; do
         v=$(jget $k <"$TMP/j"); printf '%s ' "${v:-0}"
@@ -52,7 +57,7 @@ one() {
 best() { if [ -z "$1" ] || awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(y[1] + 0 < x[1] + 0) }'; then echo "$2"; else echo "$1"; fi; }
 
 # the allreduce alone at the two gradient sizes (floats: the nets' parameters)
-mpicc -O2 -o "$TMP/ar" bench/mpi_allreduce.c || exit 1
+mpicc -O2 -o "$TMP/ar" bench/mpi_allreduce.c cli/dist/shm.c || exit 1
 ARM=$($MPIRUN -np 2 "$TMP/ar" 235146 300)
 ARC=$($MPIRUN -np 2 "$TMP/ar" 421642 300)
 # The machine's room for a second process, whatever MPI does: two
@@ -65,21 +70,23 @@ pair() {
     wait
     cat "$TMP/p1" "$TMP/p2" | jget seconds_per_epoch | sort -n | tail -n 1
 }
-M1= M2= C1= C2= P=
+M1= M2= M3= C1= C2= C3= P=
 r=0
 while [ $r -lt "$ROUNDS" ]; do
     r=$((r + 1))
     P=$(best "$P" "$(pair)")
     M1=$(best "$M1" "$(one mlp 1 $MLP)"); M2=$(best "$M2" "$(one mlp 2 $MLP)")
+    M3=$(best "$M3" "$(one mlp 2mpi $MLP)")
     C1=$(best "$C1" "$(one cnn 1 $CNN)"); C2=$(best "$C2" "$(one cnn 2 $CNN)")
-    echo "round $r: pair [$P]; mlp 1p [$M1] 2p [$M2]; cnn 1p [$C1] 2p [$C2]" >&2
+    C3=$(best "$C3" "$(one cnn 2mpi $CNN)")
+    echo "round $r: pair [$P]; mlp 1p [$M1] 2p [$M2] 2p mpi [$M3]; cnn 1p [$C1] 2p [$C2] 2p mpi [$C3]" >&2
 done
 # row NAME ONE TWO: a table row
 row() {
     echo "$2|$3" | awk -F'|' -v n="$1" '{ split($1, a, " "); split($2, b, " ")
         sp = b[1] > 0 ? a[1] / b[1] : 0
         printf "| %s | %.2f s | %.2f s | %.2fx | %.1f%% | %.1f%% | %.6g | %.6g |\n", n, a[1], b[1], sp,
-            100 * b[2] / b[1], 100 * b[3] / b[1], a[4], b[4] }'
+            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4] }'
 }
 {
     echo "# Data-parallel training: 1 process against 2 (bench/mpi.sh)"
@@ -88,18 +95,24 @@ row() {
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(mpirun --version | head -n 1)."
     echo "Fashion-MNIST, one epoch (60000 images, batch 64 = 938 steps), 1 thread a process,"
     echo "shared-memory transport (btl vader); each figure the fastest of $ROUNDS interleaved rounds."
-    echo "Allreduce and wait: process 0's share of its epoch in MPI_Allreduce of the gradients, and"
-    echo "in a barrier before it (waiting for the slower process: load imbalance and noise)."
+    echo "Sum and wait: process 0's share of its epoch in summing the gradients, and in a barrier"
+    echo "before it (waiting for the slower process: load imbalance and noise). 2 processes sum"
+    echo "through shared memory (cli/dist/shm.c, the default), \"MPI\" rows with MPI_Allreduce."
     echo
-    echo "| net | 1 process | 2 processes | speed-up | allreduce | wait | loss (1) | loss (2) |"
+    echo "| net | 1 process | 2 processes | speed-up | sum | wait | loss (1) | loss (2) |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
     row "MLP 784-256-128-10 (SGD momentum)" "$M1" "$M2"
+    row "MLP, MPI_Allreduce" "$M1" "$M3"
     row "CNN conv32-pool-conv64-pool-128-10 (Adam)" "$C1" "$C2"
+    row "CNN, MPI_Allreduce" "$C1" "$C3"
     echo
     echo "$M1|$P" | awk -F'|' '{ split($1, a, " "); printf "Room for a second process now: two independent one-process MLP epochs at once took %.2f s each (the slower), one alone %.2f s: at most %.2fx from 2 processes (2.00 on an idle machine).\n", $2, a[1], 2 * a[1] / $2 }'
     echo
-    echo "MPI_Allreduce alone, 2 processes, 300 calls (bench/mpi_allreduce.c): MLP gradient $ARM;"
-    echo "CNN gradient $ARC (mean: with the waits for a descheduled partner; best: the transfer)."
+    echo "The sum alone, 2 processes, 300 calls of each, interleaved (bench/mpi_allreduce.c; mean:"
+    echo "with the waits for a descheduled partner; best: the transfer):"
+    echo
+    echo "$ARM" | sed 's/^/    MLP /'
+    echo "$ARC" | sed 's/^/    CNN /'
     echo
     echo "Target: 2 processes at least 1.8x one. Repeat: \`BENCH_MPI_ROUNDS=$ROUNDS sh bench/mpi.sh\`."
 } >"$TMP/md"
@@ -111,5 +124,5 @@ else
 fi
 if [ -n "$APPEND" ]; then
     { echo; echo "## Data-parallel (MPI), 1 vs 2 processes (bench/mpi.sh, bench/MPI.md)"; echo
-      sed -n '/^| net/,/^| CNN/p' "$TMP/md"; } >>"$APPEND"
+      sed -n '/^| net/,/^| CNN, MPI/p' "$TMP/md"; } >>"$APPEND"
 fi

@@ -701,8 +701,8 @@ static void print_json(train_run *r, double secs_per_epoch)
     cli_dist_get_stats(&ds);
     if (ds.processes > 1) // data-parallel: process 0's time in the gradient sums
         printf(", \"processes\": %d, \"allreduce_steps\": %llu, \"allreduce_seconds\": %.6f, "
-               "\"allreduce_wait_seconds\": %.6f", ds.processes, (unsigned long long)ds.steps, ds.sum_s,
-               ds.wait_s);
+               "\"allreduce_wait_seconds\": %.6f, \"allreduce\": \"%s\"", ds.processes,
+               (unsigned long long)ds.steps, ds.sum_s, ds.wait_s, ds.reduce);
     printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
     if (r->c.out) json_str(stdout, r->c.out);
     else fputs("null", stdout);

@@ -52,11 +52,15 @@ int cli_dist_same(const float *v, size_t n);
 /* Where the steps' time went in summing gradients (bench/mpi.sh): sum_s
  * is in the allreduce; with LAMINA_MPI_PROFILE=1 in the environment a
  * barrier before it measures the wait for the slowest process apart
- * (wait_s), else that wait is inside sum_s. Zeros with one process. */
+ * (wait_s), else that wait is inside sum_s. Zeros with one process.
+ * reduce says how the sums went: "shm" (shared memory, one machine),
+ * "shm+mpi" (shared memory on each machine, MPI_Allreduce between them),
+ * "mpi" (MPI_Allreduce over all), "" (none yet). */
 typedef struct cli_dist_stats {
     int processes;
     uint64_t steps;
     double wait_s, sum_s;
+    const char *reduce;
 } cli_dist_stats;
 void cli_dist_get_stats(cli_dist_stats *s);
 

@@ -1,10 +1,15 @@
-/* mpi.c - cli/dist.h over MPI (built by make MPI=1 only). One
- * MPI_Allreduce per step sums the flat gradient buffer; a second, of a
- * few doubles, sums the batch's loss and correct rows and the stop
- * requests, so every process learns of a NaN or a Ctrl-C at the same
- * step. The main thread alone calls MPI (MPI_THREAD_FUNNELED): the
- * library's worker threads never do. */
+/* mpi.c - cli/dist.h over MPI (built by make MPI=1 only). One sum per
+ * step of the flat gradient buffer together with a few doubles: the
+ * batch's loss and correct rows and the stop requests, so every process
+ * learns of a NaN or a Ctrl-C at the same step. The processes of one
+ * machine sum through shared memory (shm.c; about half the cost of
+ * MPI_Allreduce there, bench/MPI.md), one process a machine then
+ * MPI_Allreduces the machines' sums and passes the total on
+ * (MPI_Bcast); LAMINA_MPI_REDUCE=mpi makes it one MPI_Allreduce over all.
+ * The main thread alone calls MPI (MPI_THREAD_FUNNELED): the library's
+ * worker threads never do. */
 #include "../dist.h"
+#include "shm.h"
 
 #include <limits.h>
 #include <mpi.h>
@@ -14,6 +19,18 @@
 static int g_rank, g_size = 1, g_on; /* g_on: MPI_Init was called */
 static int g_profile;                 /* LAMINA_MPI_PROFILE=1: time the wait apart */
 static cli_dist_stats g_stats;
+
+/* How a step's sum goes (chosen at the first step, alike everywhere):
+ * g_shm sums over this machine's processes (NULL: MPI_Allreduce over
+ * all, the fallback), then, when there are several machines, their
+ * leaders (g_node_rank 0) MPI_Allreduce over g_leaders and MPI_Bcast the
+ * total on g_node. */
+enum { SUM_UNSET, SUM_MPI, SUM_SHM };
+static int g_sum_how;
+static shm_sum *g_shm;
+static MPI_Comm g_node = MPI_COMM_NULL, g_leaders = MPI_COMM_NULL;
+static int g_node_rank, g_node_size;
+static size_t g_sum_n; /* the floats g_shm sums */
 
 typedef struct grads_ctx {
     volatile sig_atomic_t *stop;
@@ -59,6 +76,10 @@ int cli_dist_start(void)
 
 void cli_dist_end(void)
 {
+    shm_sum_close(g_shm);
+    g_shm = NULL;
+    if (g_node != MPI_COMM_NULL) MPI_Comm_free(&g_node);
+    if (g_leaders != MPI_COMM_NULL) MPI_Comm_free(&g_leaders);
     if (g_on) MPI_Finalize();
     g_on = 0;
 }
@@ -66,14 +87,83 @@ void cli_dist_end(void)
 int cli_dist_rank(void) { return g_rank; }
 int cli_dist_size(void) { return g_size; }
 
-/* Sums n floats over the processes in place, in pieces an int counts. */
-static void sum_floats(float *v, size_t n)
+/* Sums n floats over comm's processes in place, in pieces an int counts. */
+static void sum_floats_on(float *v, size_t n, MPI_Comm comm)
 {
     while (n) {
         int k = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-        MPI_Allreduce(MPI_IN_PLACE, v, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, v, k, MPI_FLOAT, MPI_SUM, comm);
         v += k;
         n -= (size_t)k;
+    }
+}
+
+/* sum_floats_on over all processes. */
+static void sum_floats(float *v, size_t n) { sum_floats_on(v, n, MPI_COMM_WORLD); }
+
+/* The processes that share this one's memory, by MPI or, for tests,
+ * LAMINA_MPI_NODE=K: "machines" of K consecutive processes. */
+static int split_nodes(void)
+{
+    const char *k = getenv("LAMINA_MPI_NODE");
+    int per = k ? atoi(k) : 0, rc;
+    if (per > 0) rc = MPI_Comm_split(MPI_COMM_WORLD, g_rank / per, g_rank, &g_node);
+    else rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &g_node);
+    if (rc != MPI_SUCCESS) return 0;
+    MPI_Comm_rank(g_node, &g_node_rank);
+    MPI_Comm_size(g_node, &g_node_size);
+    // one leader a machine sums the machines' sums
+    return MPI_Comm_split(MPI_COMM_WORLD, g_node_rank == 0 ? 0 : MPI_UNDEFINED, g_rank, &g_leaders) ==
+           MPI_SUCCESS;
+}
+
+/* Chooses how the steps sum n floats and nd doubles (collective, at the
+ * first step): shared memory unless LAMINA_MPI_REDUCE=mpi, a machine
+ * holds one process, or a window failed anywhere. */
+static void choose_sum(size_t n, size_t nd)
+{
+    const char *how = getenv("LAMINA_MPI_REDUCE");
+    int ok = !(how && !strcmp(how, "mpi")) && split_nodes();
+    // the same choice everywhere: a window on every machine, or none
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (ok) {
+        if (g_node_size > 1) g_shm = shm_sum_open(g_node, n, nd);
+        ok = g_node_size == 1 || g_shm;
+        MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    }
+    if (!ok) {
+        shm_sum_close(g_shm);
+        g_shm = NULL;
+    }
+    g_sum_how = ok ? SUM_SHM : SUM_MPI;
+    g_sum_n = n;
+}
+
+/* Sums the step's n floats v and nd doubles d over all processes; every
+ * process gets the same bits (one machine: added in process order; more:
+ * the leaders' MPI_Allreduce, then a copy of its result). */
+static void sum_step(float *v, size_t n, double *d, int nd)
+{
+    if (g_sum_how == SUM_UNSET) choose_sum(n, (size_t)nd);
+    // another net (never in one lamina run, the same everywhere): MPI
+    if (g_sum_how == SUM_MPI || n != g_sum_n) {
+        sum_floats(v, n);
+        MPI_Allreduce(MPI_IN_PLACE, d, nd, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        return;
+    }
+    if (g_shm) shm_sum_run(g_shm, v, d);
+    if (g_node_size == g_size) return; // one machine: done
+    if (g_leaders != MPI_COMM_NULL) {
+        sum_floats_on(v, n, g_leaders);
+        MPI_Allreduce(MPI_IN_PLACE, d, nd, MPI_DOUBLE, MPI_SUM, g_leaders);
+    }
+    if (g_node_size > 1) {
+        for (size_t at = 0; at < n;) {
+            int k = n - at > (size_t)INT_MAX ? INT_MAX : (int)(n - at);
+            MPI_Bcast(v + at, k, MPI_FLOAT, 0, g_node);
+            at += (size_t)k;
+        }
+        MPI_Bcast(d, nd, MPI_DOUBLE, 0, g_node);
     }
 }
 
@@ -89,13 +179,13 @@ static lm_status on_grads(lm_grads_info *g, void *ctx)
         g_stats.wait_s += t1 - t0;
         t0 = t1;
     }
-    sum_floats(g->grads, g->n_grads);
-    g_stats.sum_s += MPI_Wtime() - t0;
-    g_stats.steps++;
-    // loss, correct rows, and who asked to stop: SIGTERM outranks SIGINT
+    // the gradients with loss, correct rows, and who asked to stop
+    // (SIGTERM outranks SIGINT), in one sum
     int sig = *c->stop;
     double small[4] = {g->sums[0], g->sums[1], sig == SIGTERM, sig != 0 && sig != SIGTERM};
-    MPI_Allreduce(MPI_IN_PLACE, small, 4, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    sum_step(g->grads, g->n_grads, small, 4);
+    g_stats.sum_s += MPI_Wtime() - t0;
+    g_stats.steps++;
     g->sums[0] = small[0];
     g->sums[1] = small[1];
     *c->agreed = small[2] > 0 ? SIGTERM : small[3] > 0 ? SIGINT : 0;
@@ -158,6 +248,8 @@ void cli_dist_get_stats(cli_dist_stats *s)
 {
     *s = g_stats;
     s->processes = g_size;
+    s->reduce = g_sum_how == SUM_MPI ? "mpi" : g_sum_how == SUM_UNSET ? ""
+              : g_node_size == g_size ? "shm" : g_node_size > 1 ? "shm+mpi" : "mpi";
 }
 
 /* Batch norm's per-channel sums (lm_fit_opts.on_reduce), summed over the

@@ -13,6 +13,6 @@ int cli_dist_same(const float *v, size_t n) { return 1; }
 
 void cli_dist_get_stats(cli_dist_stats *s)
 {
-    *s = (cli_dist_stats){1, 0, 0, 0};
+    *s = (cli_dist_stats){1, 0, 0, 0, ""};
 }
 void cli_dist_sync_bn(lm_fit_opts *o) {}

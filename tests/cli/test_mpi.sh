@@ -85,6 +85,37 @@ $MPIRUN -np 2 "$LAMINA" train $A --resume "$TMP/r3.lmn" --out "$TMP/r2.lmn" >/de
 { [ "$rc" -eq 0 ] && params_ok "$TMP/r1.lmn" "$TMP/r2.lmn"; }
 res $? mpi_resume_other_count "rc $rc: $("$PD" "$TMP/r1.lmn" "$TMP/r2.lmn" 2>&1) $(head -c 300 "$TMP/err")"
 
+# How the sums go (cli/dist/mpi.c): through shared memory on one machine
+# (the default), MPI_Allreduce when asked (LAMINA_MPI_REDUCE=mpi), or
+# both: shared memory inside each "machine" and MPI_Allreduce between
+# them, here machines of 2 processes (LAMINA_MPI_NODE=2) out of 3 or of 1
+# out of 2. Each ends where one process ends, within the tolerance.
+# how NAME NP EXPECT [VAR=VALUE]: --json says EXPECT; losses, params close
+A="--data $F --layers 16:relu,dropout:0.2,8:relu --epochs 6 --batch 16 --threads 1 --quiet"
+# shellcheck disable=SC2086
+"$LAMINA" train $A --log "$TMP/how-1.csv" --out "$TMP/how-1.lmn" >/dev/null 2>&1
+TIMEOUT=
+command -v timeout >/dev/null 2>&1 && TIMEOUT="timeout 60" # a hang fails, not stalls
+how() {
+    name=$1; np=$2; expect=$3; env=${4:-}
+    # shellcheck disable=SC2086
+    $TIMEOUT $MPIRUN ${env:+-x $env} -np "$np" "$LAMINA" train $A --json --log "$TMP/how.csv" --out "$TMP/how.lmn" \
+        >"$TMP/out" 2>"$TMP/err"; rc=$?
+    got=$(jget allreduce <"$TMP/out")
+    { [ "$rc" -eq 0 ] && [ "$got" = "$expect" ] && close "$TMP/how-1.csv" "$TMP/how.csv" &&
+        params_ok "$TMP/how-1.lmn" "$TMP/how.lmn"; }
+    res $? "mpi_sum_$name" "rc $rc, allreduce '$got' (want $expect): $("$PD" "$TMP/how-1.lmn" "$TMP/how.lmn" 2>&1) $(head -c 300 "$TMP/err")"
+}
+how shm_np2 2 shm
+how shm_np3 3 shm
+how mpi_asked 3 mpi LAMINA_MPI_REDUCE=mpi
+how shm_then_mpi 3 shm+mpi LAMINA_MPI_NODE=2
+how one_a_machine 2 mpi LAMINA_MPI_NODE=1
+# no room for the window (here: no such folder; a small /dev/shm in a
+# container alike): every process falls back to MPI_Allreduce, where
+# Open MPI alone would leave all but one waiting for ever
+how no_room 2 mpi OMPI_MCA_osc_sm_backing_directory=/nonexistent/lamina
+
 # faults. One bad file everywhere: one message, the data exit code.
 printf '1,2,x\n' >"$TMP/bad.csv"
 $MPIRUN -np 2 "$LAMINA" train --data "$TMP/bad.csv" --layers 4:relu --quiet >/dev/null 2>"$TMP/err"; rc=$?
