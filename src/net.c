@@ -623,14 +623,23 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
         lm__small_forward(net, ws, n, skip_last_act);
         return;
     }
-    const float *in = ws->x0;
+    lm__net_forward_shards(net, &ws, &n, 1, skip_last_act, mode ? mode : &inference, pool);
+}
+
+void lm__net_forward_shards(const lm_net *net, lm_ws *const *ws, const size_t *n, int shards,
+                            int skip_last_act, const lm__mode *modes, lm_pool *pool)
+{
+    for (int s = 0; s < shards; s++) ws[s]->fused = 0;
+    /* layer by layer, each layer's shards one after the other: its
+     * weights are read from the cache by the shards after the first */
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
-        lm__fwd a = {in, ws->act[l], n, net->params + L->p_off, net->state ? net->state + L->s_off : NULL,
-                     ws->saved[l], ws->tmp, skip_last_act && l == net->n_layers - 1,
-                     mode ? mode : &inference, l, pool};
-        L->kind->forward(L, &a);
-        in = ws->act[l];
+        for (int s = 0; s < shards; s++) {
+            lm__fwd a = {l ? ws[s]->act[l - 1] : ws[s]->x0, ws[s]->act[l], n[s], net->params + L->p_off,
+                         net->state ? net->state + L->s_off : NULL, ws[s]->saved[l], ws[s]->tmp,
+                         skip_last_act && l == net->n_layers - 1, &modes[s], l, pool};
+            L->kind->forward(L, &a);
+        }
     }
 }
 
@@ -640,18 +649,45 @@ void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_p
         lm__small_backward(net, ws, n, last_is_preact);
         return;
     }
-    float *d = ws->d0, *other = ws->d1;
-    for (int l = net->n_layers - 1; l >= 0; l--) {
-        const lm__layer *L = &net->layers[l];
-        if (!(last_is_preact && l == net->n_layers - 1))
-            lm__act_backward(L->act, ws->act[l], d, n, L->n_out);
-        lm__bwd a = {l ? other : NULL, net->grads + L->p_off, d, l ? ws->act[l - 1] : ws->x0, ws->act[l], n,
-                     net->params + L->p_off, ws->saved[l], ws->tmp, pool};
-        L->kind->backward(L, &a);
-        float *t = d; /* the input gradient becomes the next layer's output gradient */
-        d = other;
-        other = t;
+    float *g = net->grads;
+    lm__net_backward_shards(net, &ws, &g, &n, 1, last_is_preact, pool);
+}
+
+/* g[0..n) += e[0..n); whether the sums are all finite. In chunks that
+ * stay in L1 between the sum and its check: the check is then nearly
+ * free, and saves the optimizer its own pass over the gradient. */
+static int add_finite(float *restrict g, const float *restrict e, size_t n)
+{
+    int ok = 1;
+    for (size_t c = 0; c < n; c += 2048) {
+        size_t m = n - c < 2048 ? n - c : 2048;
+        for (size_t i = 0; i < m; i++) g[c + i] += e[c + i];
+        ok &= lm_vec_all_finite(g + c, m);
     }
+    return ok;
+}
+
+int lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, const size_t *n,
+                             int shards, int last_is_preact, lm_pool *pool)
+{
+    int top = net->n_layers - 1, finite = 1;
+    for (int l = top; l >= 0; l--) {
+        const lm__layer *L = &net->layers[l];
+        for (int s = 0; s < shards; s++) {
+            /* d0 holds the output gradient of layers top, top - 2, ...;
+             * d1 of the others: each layer's input gradient becomes the
+             * next one's output gradient */
+            float *d = (top - l) % 2 ? ws[s]->d1 : ws[s]->d0, *other = (top - l) % 2 ? ws[s]->d0 : ws[s]->d1;
+            if (!(last_is_preact && l == top)) lm__act_backward(L->act, ws[s]->act[l], d, n[s], L->n_out);
+            lm__bwd a = {l ? other : NULL, grads[s] + L->p_off, d, l ? ws[s]->act[l - 1] : ws[s]->x0,
+                         ws[s]->act[l], n[s], net->params + L->p_off, ws[s]->saved[l], ws[s]->tmp, pool};
+            L->kind->backward(L, &a);
+        }
+        /* the layer's gradient summed in shard order while it is in the
+         * cache (g0 + g1 is what a step on shards run apart adds, optim.c) */
+        for (int s = 1; s < shards; s++) finite &= add_finite(grads[0] + L->p_off, grads[s] + L->p_off, L->n_par);
+    }
+    return finite;
 }
 
 /* Runs n rows through net with ws (which must hold at least n rows). */

@@ -120,12 +120,14 @@ typedef struct update_job {
     lm__optim *opt;
     lm_update u;
     float *params, *grads;
+    const float *extra; /* added into grads by the check round, or NULL */
     int tasks, threads;
     int ok[MAX_TASKS];
 } update_job;
 
 /* Fills j (ok[] is written by the tasks). */
-static void make_job(update_job *j, lm__optim *opt, float *params, float *grads, lm_pool *pool)
+static void make_job(update_job *j, lm__optim *opt, float *params, float *grads,
+                     const float *extra, lm_pool *pool)
 {
     int T = lm_pool_size(pool), tasks = 1;
     if (opt->n >= PARALLEL_MIN && T > 1) tasks = T * CHUNKS <= MAX_TASKS ? T * CHUNKS : T;
@@ -133,6 +135,7 @@ static void make_job(update_job *j, lm__optim *opt, float *params, float *grads,
     j->u = step_constants(opt, opt->t + 1);
     j->params = params;
     j->grads = grads;
+    j->extra = extra;
     j->tasks = tasks < MAX_TASKS ? tasks : MAX_TASKS;
     j->threads = T;
 }
@@ -152,6 +155,13 @@ static void task_range(const update_job *j, const lm__region *r, int i, size_t *
     *hi = r->off + r1 * (size_t)r->cols;
 }
 
+/* g[0..n) += e[0..n): the shards' gradients summed in a fixed order,
+ * then checked while the sum is still in the cache. */
+static void add_into(float *restrict g, const float *restrict e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) g[i] += e[i];
+}
+
 static void check_task(void *ctx, int i)
 {
     update_job *j = ctx;
@@ -159,6 +169,7 @@ static void check_task(void *ctx, int i)
     for (int r = 0; r < j->opt->n_regions; r++) {
         size_t lo, hi;
         task_range(j, &j->opt->regions[r], i, &lo, &hi);
+        if (j->extra) add_into(j->grads + lo, j->extra + lo, hi - lo);
         ok &= lm_vec_all_finite(j->grads + lo, hi - lo);
     }
     j->ok[i] = ok;
@@ -213,9 +224,11 @@ static lm_status overflowed(void)
 
 /* The step of a small buffer in one task: the pool job's arithmetic
  * without its bookkeeping, which costs as much as a tiny net's update. */
-static lm_status step_serial(lm__optim *opt, float *params, float *grads)
+static lm_status step_serial(lm__optim *opt, float *params, float *grads, const float *extra,
+                             int checked)
 {
-    if (!lm_vec_all_finite(grads, opt->n)) return bad_gradient();
+    if (extra) add_into(grads, extra, opt->n);
+    if (!checked && !lm_vec_all_finite(grads, opt->n)) return bad_gradient();
     lm_status st = opt->o.clip_norm > 0 ? clip(opt, grads) : LM_OK;
     if (st) return st;
     opt->t++;
@@ -225,10 +238,18 @@ static lm_status step_serial(lm__optim *opt, float *params, float *grads)
 
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool)
 {
-    if (opt->n < PARALLEL_MIN || lm_pool_size(pool) <= 1) return step_serial(opt, params, grads);
+    return lm__optim_step_sum(opt, params, grads, NULL, 0, pool);
+}
+
+lm_status lm__optim_step_sum(lm__optim *opt, float *params, float *grads, const float *extra,
+                             int checked, lm_pool *pool)
+{
+    checked = checked && !extra;
+    if (opt->n < PARALLEL_MIN || lm_pool_size(pool) <= 1)
+        return step_serial(opt, params, grads, extra, checked);
     update_job job;
-    make_job(&job, opt, params, grads, pool);
-    if (!run_all(&job, check_task, pool)) return bad_gradient();
+    make_job(&job, opt, params, grads, extra, pool);
+    if (!checked && !run_all(&job, check_task, pool)) return bad_gradient();
     lm_status st = opt->o.clip_norm > 0 ? clip(opt, grads) : LM_OK;
     if (st) return st;
     opt->t++;
