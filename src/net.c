@@ -650,27 +650,14 @@ void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_p
         return;
     }
     float *g = net->grads;
-    lm__net_backward_shards(net, &ws, &g, &n, 1, last_is_preact, pool);
+    lm__net_backward_shards(net, &ws, &g, &n, 1, last_is_preact, NULL, pool);
 }
 
-/* g[0..n) += e[0..n); whether the sums are all finite. In chunks that
- * stay in L1 between the sum and its check: the check is then nearly
- * free, and saves the optimizer its own pass over the gradient. */
-static int add_finite(float *restrict g, const float *restrict e, size_t n)
+void lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, const size_t *n,
+                             int shards, int last_is_preact, int *finite, lm_pool *pool)
 {
-    int ok = 1;
-    for (size_t c = 0; c < n; c += 2048) {
-        size_t m = n - c < 2048 ? n - c : 2048;
-        for (size_t i = 0; i < m; i++) g[c + i] += e[c + i];
-        ok &= lm_vec_all_finite(g + c, m);
-    }
-    return ok;
-}
-
-int lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, const size_t *n,
-                             int shards, int last_is_preact, lm_pool *pool)
-{
-    int top = net->n_layers - 1, finite = 1;
+    int top = net->n_layers - 1;
+    if (finite) *finite = 1;
     for (int l = top; l >= 0; l--) {
         const lm__layer *L = &net->layers[l];
         for (int s = 0; s < shards; s++) {
@@ -682,12 +669,10 @@ int lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, 
             lm__bwd a = {l ? other : NULL, grads[s] + L->p_off, d, l ? ws[s]->act[l - 1] : ws[s]->x0,
                          ws[s]->act[l], n[s], net->params + L->p_off, ws[s]->saved[l], ws[s]->tmp, pool};
             L->kind->backward(L, &a);
+            /* checked while the layer's gradient is in the cache */
+            if (finite) *finite &= lm_vec_all_finite(grads[s] + L->p_off, L->n_par);
         }
-        /* the layer's gradient summed in shard order while it is in the
-         * cache (g0 + g1 is what a step on shards run apart adds, optim.c) */
-        for (int s = 1; s < shards; s++) finite &= add_finite(grads[0] + L->p_off, grads[s] + L->p_off, L->n_par);
     }
-    return finite;
 }
 
 /* Runs n rows through net with ws (which must hold at least n rows). */

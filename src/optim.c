@@ -120,7 +120,8 @@ typedef struct update_job {
     lm__optim *opt;
     lm_update u;
     float *params, *grads;
-    const float *extra; /* added into grads by the check round, or NULL */
+    const float *extra; /* added into grads (see lm__optim_step_sum), or NULL */
+    int fused;          /* extra is added in the update round, not the check */
     int tasks, threads;
     int ok[MAX_TASKS];
 } update_job;
@@ -175,6 +176,24 @@ static void check_task(void *ctx, int i)
     j->ok[i] = ok;
 }
 
+/* The update of values [lo, hi); with extra, first added into grads a
+ * piece at a time, so that the sum is still in L1 when the update reads
+ * it (one pass over memory, not two). */
+static int update_range(const lm__optim *opt, const lm_update *u, float *params, float *grads,
+                        const float *extra, size_t lo, size_t hi)
+{
+    enum { PIECE = 2048 };
+    int ok = 1;
+    for (size_t a = lo; a < hi;) {
+        size_t b = extra && hi - a > PIECE ? a + PIECE : hi;
+        if (extra) add_into(grads + a, extra + a, b - a);
+        ok &= lm_vec_update(u, b - a, params + a, grads + a, opt->m ? opt->m + a : NULL,
+                            opt->v ? opt->v + a : NULL);
+        a = b;
+    }
+    return ok;
+}
+
 static void update_task(void *ctx, int i)
 {
     update_job *j = ctx;
@@ -184,8 +203,7 @@ static void update_task(void *ctx, int i)
         size_t lo, hi;
         task_range(j, &opt->regions[r], i, &lo, &hi);
         if (hi > lo)
-            ok &= lm_vec_update(&j->u, hi - lo, j->params + lo, j->grads + lo,
-                                opt->m ? opt->m + lo : NULL, opt->v ? opt->v + lo : NULL);
+            ok &= update_range(opt, &j->u, j->params, j->grads, j->fused ? j->extra : NULL, lo, hi);
     }
     j->ok[i] = ok;
 }
@@ -225,15 +243,15 @@ static lm_status overflowed(void)
 /* The step of a small buffer in one task: the pool job's arithmetic
  * without its bookkeeping, which costs as much as a tiny net's update. */
 static lm_status step_serial(lm__optim *opt, float *params, float *grads, const float *extra,
-                             int checked)
+                             int fused)
 {
-    if (extra) add_into(grads, extra, opt->n);
-    if (!checked && !lm_vec_all_finite(grads, opt->n)) return bad_gradient();
+    if (extra && !fused) add_into(grads, extra, opt->n);
+    if (!fused && !lm_vec_all_finite(grads, opt->n)) return bad_gradient();
     lm_status st = opt->o.clip_norm > 0 ? clip(opt, grads) : LM_OK;
     if (st) return st;
     opt->t++;
     lm_update u = step_constants(opt, opt->t);
-    return lm_vec_update(&u, opt->n, params, grads, opt->m, opt->v) ? LM_OK : overflowed();
+    return update_range(opt, &u, params, grads, fused ? extra : NULL, 0, opt->n) ? LM_OK : overflowed();
 }
 
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool)
@@ -242,14 +260,16 @@ lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *p
 }
 
 lm_status lm__optim_step_sum(lm__optim *opt, float *params, float *grads, const float *extra,
-                             int checked, lm_pool *pool)
+                             int finite, lm_pool *pool)
 {
-    checked = checked && !extra;
+    /* clipping needs the whole sum's norm before any update */
+    int fused = extra && finite && !(opt->o.clip_norm > 0);
     if (opt->n < PARALLEL_MIN || lm_pool_size(pool) <= 1)
-        return step_serial(opt, params, grads, extra, checked);
+        return step_serial(opt, params, grads, extra, fused);
     update_job job;
     make_job(&job, opt, params, grads, extra, pool);
-    if (!checked && !run_all(&job, check_task, pool)) return bad_gradient();
+    job.fused = fused;
+    if (!fused && !run_all(&job, check_task, pool)) return bad_gradient();
     lm_status st = opt->o.clip_norm > 0 ? clip(opt, grads) : LM_OK;
     if (st) return st;
     opt->t++;

@@ -19,6 +19,7 @@ struct lm_train {
     lm_ws *ws1;    /* shard 1's activations, or NULL where batches are never
                     * sharded (see sharded_step) */
     float *grads1; /* (n_params) shard 1's gradients, with ws1 */
+    size_t shard_min; /* with ws1: the fewest rows a sharded batch has */
     float *yb;     /* (batch, n_out) gathered float targets */
     int32_t *lb;   /* (batch) gathered labels */
     size_t *perm;  /* (perm_cap) row order of the current epoch */
@@ -99,17 +100,43 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
  * busy). How the batch is split depends only on its rows and the net,
  * never on the thread count, and the ops of a shard give the same bits
  * however many threads share them, so a run's bits do not depend on the
- * thread count either. Not sharded: a net with a layer that couples rows
- * (batch norm), a small net (the fused path, src/small_plan.c), a
- * data-parallel run (lm_fit_opts.on_grads: each process's rows are its
- * shard), batches under SHARD_MIN_ROWS rows. */
-enum { SHARDS = 2, SHARD_MIN_ROWS = 64, SHARD_SEQ_THREADS = 4 };
+ * thread count either.
+ *
+ * The shards cost what grows with the parameters: a second gradient
+ * buffer written and summed, and on two threads both cores reading all
+ * the weights and each fetching the half of the sum the other wrote
+ * (bench/THREADS.md). They pay where a batch's arithmetic is large
+ * against that: rows * (multiply-adds a row / parameters) of at least
+ * SHARD_WORK. Measured on 2 Zen 4 cores at batch 64: the CNN of
+ * bench/cnn.sh (about 10 multiply-adds a row per parameter: 640) gains,
+ * the Fashion-MNIST MLP (1 per parameter: 64) loses, 1 thread and 2, to
+ * today's split of each op. Not sharded either: a net with a layer that
+ * couples rows (batch norm), a small net (the fused path,
+ * src/small_plan.c), a data-parallel run (lm_fit_opts.on_grads: each
+ * process's rows are its shard), an evaluation's trainer, batches under
+ * SHARD_MIN_ROWS rows. */
+enum { SHARDS = 2, SHARD_MIN_ROWS = 64, SHARD_SEQ_THREADS = 4, SHARD_WORK = 256 };
 
-/* Whether a trainer of net with opts shards its batches of
- * SHARD_MIN_ROWS rows and more. */
-static int shardable(const lm_net *net, const lm_fit_opts *o)
+/* Multiply-adds a row of net takes forward, per parameter: each weight
+ * (not a bias) is used once per output position of its layer. */
+static double work_per_param(const lm_net *net)
 {
-    if (o->on_grads || o->batch < SHARD_MIN_ROWS || lm__small_net(net)) return 0;
+    double macs = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        size_t w = L->n_par - (L->has_bias ? (size_t)L->out.c : 0);
+        if (L->n_par) macs += (double)w * L->out.h * L->out.w;
+    }
+    return net->n_params ? macs / (double)net->n_params : 0;
+}
+
+/* Whether a batch of n rows of net is split into shards (the rule
+ * above); o is the trainer's options. */
+static int shard_rows_pay(const lm_net *net, const lm_fit_opts *o, size_t n)
+{
+    if (o->on_grads || n < SHARD_MIN_ROWS || lm__small_net(net) ||
+        (double)n * work_per_param(net) < SHARD_WORK)
+        return 0;
     for (int l = 0; l < net->n_layers; l++)
         if (net->layers[l].kind->flags & LM__KIND_BATCH) return 0;
     return 1;
@@ -130,13 +157,10 @@ void lm_train_free(lm_train *t)
     free(t);
 }
 
-lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng)
+/* lm_train_new; an evaluation's trainer (evaluate) never shards. */
+static lm_status train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng,
+                           int evaluate)
 {
-    LM_NONNULL(out);
-    *out = NULL;
-    LM_NONNULL(net);
-    LM_NONNULL(opts);
-    LM_NONNULL(rng);
     lm_fit_opts full; /* the caller's fields, this library's defaults for the rest */
     if (lm__fit_opts_import(&full, opts)) return LM_EINVAL;
     opts = &full;
@@ -158,7 +182,8 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
         lm_train_free(t);
         return st;
     }
-    if (shardable(net, opts) && ((st = lm__ws_alloc(&t->ws1, net, t->batch - t->batch / SHARDS)) ||
+    if (!evaluate && shard_rows_pay(net, opts, t->batch) &&
+        ((st = lm__ws_alloc(&t->ws1, net, t->batch - t->batch / SHARDS)) ||
                                  !(t->grads1 = lm__alloc_big(net->n_params, sizeof(float), "shard gradients")))) {
         lm_train_free(t);
         return st ? st : LM_ENOMEM;
@@ -171,8 +196,22 @@ lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, con
         lm_train_free(t);
         return LM_ENOMEM;
     }
+    if (t->ws1) { /* the rule's least rows (ws1: the batch's pass it) */
+        double least = ceil(SHARD_WORK / work_per_param(net));
+        t->shard_min = least > SHARD_MIN_ROWS ? (size_t)least : SHARD_MIN_ROWS;
+    }
     *out = t;
     return LM_OK;
+}
+
+lm_status lm_train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts, const lm_rng *rng)
+{
+    LM_NONNULL(out);
+    *out = NULL;
+    LM_NONNULL(net);
+    LM_NONNULL(opts);
+    LM_NONNULL(rng);
+    return train_new(out, net, opts, rng, 0);
 }
 
 int lm_train_epochs_done(const lm_train *t) { return t ? t->epochs_done : 0; }
@@ -320,8 +359,7 @@ typedef struct shard_job {
     const int32_t *labels;
     size_t n;
     int count;     /* count the correct rows */
-    int summed;    /* grads holds g0 + g1 (the shards ran one after the other) */
-    int finite;    /* with summed: whether g0 + g1 is all finite */
+    int finite[SHARDS]; /* shard s's gradients are all finite */
     double loss[SHARDS];
     size_t correct[SHARDS];
 } shard_job;
@@ -365,7 +403,7 @@ lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y, const 
         shard_job j = {.t = t, .x = x, .y = y, .labels = labels, .n = n};
         st = run_shards(t, &j, loss, NULL, pool);
         float *g = t->net->grads;
-        for (size_t i = 0; !st && !j.summed && i < t->net->n_params; i++) g[i] += t->grads1[i];
+        for (size_t i = 0; !st && i < t->net->n_params; i++) g[i] += t->grads1[i];
         return st;
     }
     lm__net_load_input(t->net, t->ws, x, n);
@@ -618,11 +656,11 @@ static void shard_task(void *ctx, int s)
     batch_targets bt = shard_load(j, s, NULL);
     lm__net_forward_shards(t->net, &ws, &k, 1, t->fused, &mode, NULL);
     shard_loss(j, s, bt);
-    lm__net_backward_shards(t->net, &ws, &g, &k, 1, t->fused, NULL);
+    lm__net_backward_shards(t->net, &ws, &g, &k, 1, t->fused, &j->finite[s], NULL);
 }
 
 /* Whether a batch of n rows is sharded. */
-static int sharded(const lm_train *t, size_t n) { return t->ws1 && n >= SHARD_MIN_ROWS; }
+static int sharded(const lm_train *t, size_t n) { return t->ws1 && n >= t->shard_min; }
 
 /* The shards' forward and backward (see SHARDS): the loss (checked) and
  * correct rows (if correct is not NULL) of the whole batch; the
@@ -633,10 +671,9 @@ static lm_status run_shards(lm_train *t, shard_job *j, float *loss, size_t *corr
     j->count = correct != NULL;
     if (threads >= 2 && threads < SHARD_SEQ_THREADS) {
         lm_pool_run(pool, SHARDS, shard_task, j);
-        j->summed = 0;
     } else {
         /* one after the other, layer by layer, every op on all the
-         * threads; the backward sums g0 + g1 as it goes */
+         * threads */
         lm_ws *ws[SHARDS];
         lm__mode modes[SHARDS];
         float *grads[SHARDS] = {j->t->net->grads, j->t->grads1};
@@ -650,8 +687,8 @@ static lm_status run_shards(lm_train *t, shard_job *j, float *loss, size_t *corr
         }
         lm__net_forward_shards(j->t->net, ws, k, SHARDS, j->t->fused, modes, pool);
         for (int s = 0; s < SHARDS; s++) shard_loss(j, s, bt[s]);
-        j->finite = lm__net_backward_shards(j->t->net, ws, grads, k, SHARDS, j->t->fused, pool);
-        j->summed = 1;
+        lm__net_backward_shards(j->t->net, ws, grads, k, SHARDS, j->t->fused, &j->finite[0], pool);
+        j->finite[1] = j->finite[0];
     }
     double l = 0; /* in shard order, whoever ran them */
     size_t c = 0;
@@ -668,10 +705,8 @@ static lm_status sharded_step(lm_train *t, shard_job *j, float *loss, size_t *co
 {
     lm_status st = run_shards(t, j, loss, correct, pool);
     if (st) return st;
-    if (j->summed && !j->finite) /* as lm__optim_step says it */
-        return lm__optim_step(&t->opt, t->net->params, t->net->grads, pool);
-    return lm__optim_step_sum(&t->opt, t->net->params, t->net->grads, j->summed ? NULL : t->grads1,
-                              j->summed, pool);
+    return lm__optim_step_sum(&t->opt, t->net->params, t->net->grads, t->grads1,
+                              j->finite[0] && j->finite[1], pool);
 }
 
 static int reports_accuracy(const lm_train *t, const lm_data *d)
@@ -839,7 +874,7 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
     lm_rng rng = lm_rng_seed(0);
     lm_train *t;
     lm_status st = check_data(net, d, "evaluation");
-    if (!st) st = lm_train_new(&t, net, &o, &rng);
+    if (!st) st = train_new(&t, net, &o, &rng, 1);
     if (st) return st;
     float l = NAN, a = NAN;
     st = eval_with(t, d, &l, &a);

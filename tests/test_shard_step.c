@@ -1,14 +1,16 @@
 /* test_shard_step.c - the sharded training step inside one process
- * (src/train.c, SHARDS): a batch of 64 rows or more is split into two
+ * (src/train.c, SHARDS): a batch with enough arithmetic (rows times
+ * multiply-adds a row per parameter, at least 64 rows) is split into two
  * fixed row halves whose gradients are summed, g0 + g1. The split never
  * depends on the thread count, so the bits are the same on 1 thread
  * (halves one after the other), 2 and 3 (halves side by side) and 4
  * (one after the other, each op on all the threads); within float
  * tolerance of one step over the whole batch (the plain step, which a
- * gradient hook selects), but not its bits (so the halves did run); a
- * net with batch norm is not sharded (its bits are the plain step's);
- * checkpoints resume exactly; loss_grad + apply_grads is lm_train_step;
- * a non-finite gradient in one half changes no parameter. */
+ * gradient hook selects), but not its bits (so the halves did run). Not
+ * sharded, so the plain step's very bits: a net with batch norm, an MLP
+ * at batch 64. Checkpoints resume exactly; loss_grad + apply_grads is
+ * lm_train_step; a non-finite gradient in one half changes no
+ * parameter. */
 #include "harness.h"
 
 #include <lamina.h>
@@ -17,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { ROWS = 160, BATCH = 64, CLASSES = 4, SIDE = 8, MAXP = 1 << 14 };
+enum { ROWS = 384, BATCH = 64, MLP_BATCH = 320, CLASSES = 4, SIDE = 8, MAXP = 1 << 14 };
 
 /* Inputs (SIDE x SIDE images, flat) whose class shows in them. */
 static float X[ROWS * SIDE * SIDE];
@@ -34,10 +36,11 @@ static void make_data(void)
     }
 }
 
-typedef enum { MLP, CNN, BN } kind;
+typedef enum { MLP, CNN, BN, MLP64 } kind;
 
-/* An MLP wider than the fused small-net path, a CNN with dropout (the
- * halves must draw the whole batch's masks), or an MLP with batch norm. */
+/* An MLP wider than the fused small-net path (batch 320, or 64: too
+ * little arithmetic to shard), a CNN with dropout (the halves must draw
+ * the whole batch's masks), or an MLP with batch norm. */
 static lm_net *make_net(kind k, int threads)
 {
     lm_net *net = NULL;
@@ -78,7 +81,7 @@ static lm_fit_opts opts(kind k, int plain)
     o.optim.kind = k == CNN ? LM_ADAM : LM_SGD;
     o.optim.lr = k == CNN ? 0.003f : 0.05f;
     o.optim.momentum = k == CNN ? 0.0f : 0.9f;
-    o.batch = BATCH;
+    o.batch = k == MLP ? MLP_BATCH : BATCH;
     if (plain) o.on_grads = keep_grads;
     return o;
 }
@@ -146,6 +149,17 @@ static void same_bits_any_threads(kind k, const char *name)
 static void mlp_same_bits_any_threads(void) { same_bits_any_threads(MLP, "mlp"); }
 static void cnn_same_bits_any_threads(void) { same_bits_any_threads(CNN, "cnn"); }
 
+/* Too little arithmetic a row for its parameters: the plain step. */
+static void mlp_batch64_not_sharded(void)
+{
+    make_data();
+    size_t np = n_params(MLP64);
+    float l1 = train(MLP64, 1, 0, 2, ref), l2 = train(MLP64, 2, 0, 2, got), lp = train(MLP64, 1, 1, 2, plain);
+    CHECK(!memcmp(ref, got, np * sizeof *ref));
+    CHECK(!memcmp(ref, plain, np * sizeof *ref));
+    CHECK(l1 == l2 && l1 == lp);
+}
+
 /* Batch norm couples the rows: no shards, the plain step's very bits,
  * and it trains. */
 static void batchnorm_not_sharded(void)
@@ -204,11 +218,11 @@ static void resume_exact(void)
 static void loss_grad_then_apply_is_step(void)
 {
     make_data();
-    size_t np = n_params(MLP);
+    size_t np = n_params(CNN);
     for (int th = 1; th <= 2; th++) {
         float la, lb;
-        lm_net *a = make_net(MLP, th), *b = make_net(MLP, th);
-        lm_fit_opts o = opts(MLP, 0);
+        lm_net *a = make_net(CNN, th), *b = make_net(CNN, th);
+        lm_fit_opts o = opts(CNN, 0);
         lm_rng rng = lm_rng_seed(8);
         lm_train *ta = NULL, *tb = NULL;
         CHECK_OK(lm_train_new(&ta, a, &o, &rng));
@@ -231,13 +245,13 @@ static void loss_grad_then_apply_is_step(void)
 static void nan_in_one_half_changes_nothing(void)
 {
     make_data();
-    size_t np = n_params(MLP);
+    size_t np = n_params(CNN);
     static float x[BATCH * SIDE * SIDE];
     memcpy(x, X, sizeof x);
     x[(BATCH - 3) * SIDE * SIDE + 5] = NAN;
     for (int th = 1; th <= 2; th++) {
-        lm_net *net = make_net(MLP, th);
-        lm_fit_opts o = opts(MLP, 0);
+        lm_net *net = make_net(CNN, th);
+        lm_fit_opts o = opts(CNN, 0);
         lm_rng rng = lm_rng_seed(8);
         lm_train *t = NULL;
         CHECK_OK(lm_train_new(&t, net, &o, &rng));
@@ -255,6 +269,7 @@ int main(void)
 {
     RUN(mlp_same_bits_any_threads);
     RUN(cnn_same_bits_any_threads);
+    RUN(mlp_batch64_not_sharded);
     RUN(batchnorm_not_sharded);
     RUN(resume_exact);
     RUN(loss_grad_then_apply_is_step);
