@@ -623,7 +623,17 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
         lm__small_forward(net, ws, n, skip_last_act);
         return;
     }
-    lm__net_forward_shards(net, &ws, &n, 1, skip_last_act, mode ? mode : &inference, pool);
+    /* the loop of lm__net_forward_shards for one shard, kept apart: a
+     * single row's latency is a few microseconds, a call counts */
+    const float *in = ws->x0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        lm__fwd a = {in, ws->act[l], n, net->params + L->p_off, net->state ? net->state + L->s_off : NULL,
+                     ws->saved[l], ws->tmp, skip_last_act && l == net->n_layers - 1,
+                     mode ? mode : &inference, l, pool};
+        L->kind->forward(L, &a);
+        in = ws->act[l];
+    }
 }
 
 void lm__net_forward_shards(const lm_net *net, lm_ws *const *ws, const size_t *n, int shards,
