@@ -195,6 +195,17 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
  * layer's output (its pre-activation if last_is_preact). Writes every
  * gradient into net->grads (overwriting); ws->d0 and d1 are clobbered. */
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool);
+/* Row shards of one batch (train.c), never through the fused path: shard
+ * s has n[s] rows in ws[s] (its own workspace) and mode modes[s]. Each
+ * layer runs on every shard before the next layer (its weights stay in
+ * the cache). The backward writes shard s's gradients into grads[s]
+ * (n_params floats each; grads[0] may be net->grads) and, if finite is
+ * not NULL, sets *finite to whether every one is finite. With shards = 1
+ * these are lm__net_forward and lm__net_backward on the general path. */
+void lm__net_forward_shards(const lm_net *net, lm_ws *const *ws, const size_t *n, int shards,
+                            int skip_last_act, const struct lm__mode *modes, lm_pool *pool);
+void lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, const size_t *n,
+                             int shards, int last_is_preact, int *finite, lm_pool *pool);
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
 /* Rows at a time for inference over n rows: the workspace is sized by
@@ -300,6 +311,16 @@ void lm__optim_free(lm__optim *opt);
 /* One update of params from grads. Returns LM_ENUMERIC (changing nothing)
  * if the gradient holds a NaN or Inf. */
 lm_status lm__optim_step(lm__optim *opt, float *params, float *grads, lm_pool *pool);
+/* lm__optim_step on the gradient grads + extra, summed in that order
+ * into grads: the two row shards of a batch (train.c). With finite set
+ * (both were checked as they were made) the sum is made in the update's
+ * pass, a cache-sized piece at a time, and not checked again: only a sum
+ * that overflows (two finite halves beyond 1.7e38) reaches the update,
+ * which then reports an overflowed parameter as for any gradient too
+ * large. Otherwise a first pass sums and checks, changing no parameter
+ * when the sum is not finite. extra NULL is lm__optim_step. */
+lm_status lm__optim_step_sum(lm__optim *opt, float *params, float *grads, const float *extra,
+                             int finite, lm_pool *pool);
 
 /* -------------------------------------------------------------- data */
 

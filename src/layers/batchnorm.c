@@ -176,6 +176,7 @@ static lm_status bn_get(lm__layer_cfg *c, const uint32_t *w, int index)
 const lm__kind lm__kind_batchnorm = {
     .name = "batchnorm",
     .id = LM_LAYER_BATCHNORM,
+    .flags = LM__KIND_BATCH, /* batch statistics: no row shards (train.c) */
     .infer = bn_infer,
     .start = bn_start,
     .init = bn_init,

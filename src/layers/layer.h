@@ -117,6 +117,10 @@ typedef struct lm__kind {
 #define LM__KIND_MATMUL 1u
 /* The kind draws random numbers in training (from lm__mode.seed). */
 #define LM__KIND_RANDOM 2u
+/* The kind couples the rows of a batch in training (batch norm's batch
+ * statistics): a batch then cannot be split into row shards computed
+ * apart (train.c). */
+#define LM__KIND_BATCH 4u
 #define LM__MAX_REGIONS 2
 #define LM__MAX_WORDS 16
 
