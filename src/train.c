@@ -633,7 +633,8 @@ static batch_targets shard_load(shard_job *j, int s, lm_pool *pool)
 static lm__mode shard_mode(const shard_job *j, int s)
 {
     size_t k;
-    return (lm__mode){1, j->t->net->n_random ? step_seed(j->t) : 0, shard_rows(j, s, &k)};
+    /* no reduce hook: nets whose layers sum over rows are never sharded */
+    return (lm__mode){1, j->t->net->n_random ? step_seed(j->t) : 0, shard_rows(j, s, &k), NULL, NULL};
 }
 
 /* Shard s's loss (its share of the batch's) and its gradient into its
