@@ -38,8 +38,8 @@ max_len() {
 
 extra_src() {
     case $1 in
-    spec) echo "cli/spec.c cli/util.c" ;;
-    opts) echo "cli/opts.c cli/util.c" ;;
+    spec) echo "cli/spec.c cli/util.c cli/wrap.c" ;;
+    opts) echo "cli/opts.c cli/util.c cli/wrap.c" ;;
     *) echo "" ;;
     esac
 }
