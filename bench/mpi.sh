@@ -21,16 +21,13 @@ D=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
 B=${BUILD_MPI:-build-mpi}
 ROUNDS=${BENCH_MPI_ROUNDS:-2}
 OUTMD=bench/MPI.md
-if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
-    echo "bench/mpi.sh: skipped (no mpicc/mpirun: apt-get install openmpi-bin libopenmpi-dev)"; exit 0
-fi
+. bench/mpi_lib.sh
+mpi_setup mpi.sh
 if [ ! -f "$D/train-images-idx3-ubyte.gz" ]; then echo "bench/mpi.sh: skipped (no $D)"; exit 0; fi
 make -j2 MPI=1 BUILD="$B" all >/dev/null 2>&1 || { echo "bench/mpi.sh: make MPI=1 failed"; exit 1; }
-MPIRUN="mpirun -q --oversubscribe --bind-to none"
-[ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 # shared memory; a process waiting in MPI yields its core (on a busy
 # machine a spinning waiter otherwise takes the core its partner needs)
-export OMPI_MCA_btl=self,vader OMPI_MCA_mpi_yield_when_idle=1 LAMINA_MPI_PROFILE=1
+export LAMINA_MPI_PROFILE=1
 DATA="--data $D/train-images-idx3-ubyte.gz --labels $D/train-labels-idx1-ubyte.gz"
 MLP="--layers 256:relu,128:relu,10:softmax --init he --optimizer momentum --lr 0.05 --batch 64"
 CNN="--layers conv:32:3x3:same:relu,maxpool:2,conv:64:3x3:same:relu,maxpool:2,128:relu,10:softmax --optimizer adam --lr 0.001 --batch 64"
@@ -117,12 +114,5 @@ row() {
     echo "Target: 2 processes at least 1.8x one. Repeat: \`BENCH_MPI_ROUNDS=$ROUNDS sh bench/mpi.sh\`."
 } >"$TMP/md"
 cat "$TMP/md"
-if [ -f "$OUTMD" ] && grep -q '^## Notes' "$OUTMD"; then # hand-written notes stay
-    sed -n '/^## Notes/,$p' "$OUTMD" >"$TMP/notes"; { cat "$TMP/md"; echo; cat "$TMP/notes"; } >"$OUTMD"
-else
-    cp "$TMP/md" "$OUTMD"
-fi
-if [ -n "$APPEND" ]; then
-    { echo; echo "## Data-parallel (MPI), 1 vs 2 processes (bench/mpi.sh, bench/MPI.md)"; echo
-      sed -n '/^| net/,/^| CNN, MPI/p' "$TMP/md"; } >>"$APPEND"
-fi
+mpi_write "$TMP/md" "$OUTMD" "$APPEND" "## Data-parallel (MPI), 1 vs 2 processes (bench/mpi.sh, bench/MPI.md)" \
+    '^| net' '^| CNN, MPI'

@@ -14,18 +14,14 @@ B=${BUILD:-build}
 STEPS=${BENCH_EXACT_STEPS:-300}
 ROUNDS=${BENCH_EXACT_ROUNDS:-5}
 OUTMD=bench/MPI_EXACT.md
-if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
-    echo "bench/mpi_exact.sh: skipped (no mpicc/mpirun)"; exit 0
-fi
+. bench/mpi_lib.sh
+mpi_setup mpi_exact.sh
 make -j2 BUILD="$B" "$B/liblamina.a" >/dev/null 2>&1 ||
     { echo "bench/mpi_exact.sh: make failed"; exit 1; }
 TMP=$(mktemp -d) && trap 'rm -rf "$TMP"' EXIT
 # -march=native: the fixed-point conversion gets its vector instructions
 mpicc -std=c11 -O3 -march=native -Iinclude -o "$TMP/ex" bench/mpi_exact.c "$B/liblamina.a" -lz -lm -pthread ||
     { echo "bench/mpi_exact.sh: mpicc failed"; exit 1; }
-MPIRUN="mpirun -q --oversubscribe --bind-to none"
-[ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
-export OMPI_MCA_btl=self,vader OMPI_MCA_mpi_yield_when_idle=1
 {
     echo "# Bit-identical across process counts: the cost (bench/mpi_exact.sh)"
     echo
@@ -49,12 +45,5 @@ export OMPI_MCA_btl=self,vader OMPI_MCA_mpi_yield_when_idle=1
     echo "Repeat: \`BENCH_EXACT_ROUNDS=$ROUNDS BENCH_EXACT_STEPS=$STEPS sh bench/mpi_exact.sh\`."
 } >"$TMP/md"
 cat "$TMP/md"
-if [ -f "$OUTMD" ] && grep -q '^## Notes' "$OUTMD"; then
-    sed -n '/^## Notes/,$p' "$OUTMD" >"$TMP/notes"; { cat "$TMP/md"; echo; cat "$TMP/notes"; } >"$OUTMD"
-else
-    cp "$TMP/md" "$OUTMD"
-fi
-if [ -n "$APPEND" ]; then
-    { echo; echo "## Bit-identical MPI reduction, its cost (bench/mpi_exact.sh, bench/MPI_EXACT.md)"; echo
-      sed -n '/^| processes/,/^$/p' "$TMP/md"; } >>"$APPEND"
-fi
+mpi_write "$TMP/md" "$OUTMD" "$APPEND" \
+    "## Bit-identical MPI reduction, its cost (bench/mpi_exact.sh, bench/MPI_EXACT.md)" '^| processes' '^$'

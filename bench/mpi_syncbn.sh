@@ -18,16 +18,12 @@ D=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
 B=${BUILD_MPI:-build-mpi}
 ROUNDS=${BENCH_SYNCBN_ROUNDS:-3}
 OUTMD=bench/MPI_SYNCBN.md
-if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
-    echo "bench/mpi_syncbn.sh: skipped (no mpicc/mpirun)"; exit 0
-fi
+. bench/mpi_lib.sh
+mpi_setup mpi_syncbn.sh
 if [ ! -f "$D/train-images-idx3-ubyte.gz" ]; then echo "bench/mpi_syncbn.sh: skipped (no $D)"; exit 0; fi
 make -j2 MPI=1 BUILD="$B" all >/dev/null 2>&1 || { echo "bench/mpi_syncbn.sh: make MPI=1 failed"; exit 1; }
 TMP=$(mktemp -d) && trap 'rm -rf "$TMP"' EXIT
 mpicc -shared -fPIC -O2 -o "$TMP/prof.so" bench/mpi_prof.c || { echo "bench/mpi_syncbn.sh: mpicc failed"; exit 1; }
-MPIRUN="mpirun -q --oversubscribe --bind-to none"
-[ "$(id -u)" -eq 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
-export OMPI_MCA_btl=self,vader OMPI_MCA_mpi_yield_when_idle=1
 NET="--layers 256:relu,bn,128:relu,bn,10:softmax --init he --optimizer momentum --lr 0.05 --batch 64"
 best='' line=''
 r=0
@@ -62,12 +58,5 @@ done
     echo "Repeat: \`BENCH_SYNCBN_ROUNDS=$ROUNDS sh bench/mpi_syncbn.sh\`."
 } >"$TMP/md"
 cat "$TMP/md"
-if [ -f "$OUTMD" ] && grep -q '^## Notes' "$OUTMD"; then
-    sed -n '/^## Notes/,$p' "$OUTMD" >"$TMP/notes"; { cat "$TMP/md"; echo; cat "$TMP/notes"; } >"$OUTMD"
-else
-    cp "$TMP/md" "$OUTMD"
-fi
-if [ -n "$APPEND" ]; then
-    { echo; echo "## Synchronised batch norm over MPI, its cost (bench/mpi_syncbn.sh, bench/MPI_SYNCBN.md)"; echo
-      sed -n '/^| epoch/,/^$/p' "$TMP/md"; } >>"$APPEND"
-fi
+mpi_write "$TMP/md" "$OUTMD" "$APPEND" \
+    "## Synchronised batch norm over MPI, its cost (bench/mpi_syncbn.sh, bench/MPI_SYNCBN.md)" '^| epoch' '^$'
