@@ -195,17 +195,12 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
  * layer's output (its pre-activation if last_is_preact). Writes every
  * gradient into net->grads (overwriting); ws->d0 and d1 are clobbered. */
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool);
-/* Row shards of one batch (train.c), never through the fused path: shard
- * s has n[s] rows in ws[s] (its own workspace) and mode modes[s]. Each
- * layer runs on every shard before the next layer (its weights stay in
- * the cache). The backward writes shard s's gradients into grads[s]
- * (n_params floats each; grads[0] may be net->grads) and, if finite is
- * not NULL, sets *finite to whether every one is finite. With shards = 1
- * these are lm__net_forward and lm__net_backward on the general path. */
-void lm__net_forward_shards(const lm_net *net, lm_ws *const *ws, const size_t *n, int shards,
-                            int skip_last_act, const struct lm__mode *modes, lm_pool *pool);
-void lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, const size_t *n,
-                             int shards, int last_is_preact, int *finite, lm_pool *pool);
+/* lm__net_backward on the general path (never the fused one) into grads
+ * (n_params floats: net->grads, or a row shard's own buffer, train.c);
+ * if finite is not NULL, sets *finite to whether every gradient is
+ * finite, checked layer by layer while each is in the cache. */
+void lm__net_backward_to(const lm_net *net, lm_ws *ws, float *grads, size_t n, int last_is_preact,
+                         int *finite, lm_pool *pool);
 
 lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows);
 /* Rows at a time for inference over n rows: the workspace is sized by

@@ -625,8 +625,6 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
         lm__small_forward(net, ws, n, skip_last_act);
         return;
     }
-    /* the loop of lm__net_forward_shards for one shard, kept apart: a
-     * single row's latency is a few microseconds, a call counts */
     const float *in = ws->x0;
     for (int l = 0; l < net->n_layers; l++) {
         const lm__layer *L = &net->layers[l];
@@ -638,53 +636,32 @@ void lm__net_forward(const lm_net *net, lm_ws *ws, size_t n, int skip_last_act,
     }
 }
 
-void lm__net_forward_shards(const lm_net *net, lm_ws *const *ws, const size_t *n, int shards,
-                            int skip_last_act, const lm__mode *modes, lm_pool *pool)
-{
-    for (int s = 0; s < shards; s++) ws[s]->fused = 0;
-    /* layer by layer, each layer's shards one after the other: its
-     * weights are read from the cache by the shards after the first */
-    for (int l = 0; l < net->n_layers; l++) {
-        const lm__layer *L = &net->layers[l];
-        for (int s = 0; s < shards; s++) {
-            lm__fwd a = {l ? ws[s]->act[l - 1] : ws[s]->x0, ws[s]->act[l], n[s], net->params + L->p_off,
-                         net->state ? net->state + L->s_off : NULL, ws[s]->saved[l], ws[s]->tmp,
-                         skip_last_act && l == net->n_layers - 1, &modes[s], l, pool};
-            L->kind->forward(L, &a);
-        }
-    }
-}
-
 void lm__net_backward(lm_net *net, lm_ws *ws, size_t n, int last_is_preact, lm_pool *pool)
 {
     if (ws->fused) {
         lm__small_backward(net, ws, n, last_is_preact);
         return;
     }
-    float *g = net->grads;
-    lm__net_backward_shards(net, &ws, &g, &n, 1, last_is_preact, NULL, pool);
+    lm__net_backward_to(net, ws, net->grads, n, last_is_preact, NULL, pool);
 }
 
-void lm__net_backward_shards(lm_net *net, lm_ws *const *ws, float *const *grads, const size_t *n,
-                             int shards, int last_is_preact, int *finite, lm_pool *pool)
+void lm__net_backward_to(const lm_net *net, lm_ws *ws, float *grads, size_t n, int last_is_preact,
+                         int *finite, lm_pool *pool)
 {
-    int top = net->n_layers - 1;
+    float *d = ws->d0, *other = ws->d1;
     if (finite) *finite = 1;
-    for (int l = top; l >= 0; l--) {
+    for (int l = net->n_layers - 1; l >= 0; l--) {
         const lm__layer *L = &net->layers[l];
-        for (int s = 0; s < shards; s++) {
-            /* d0 holds the output gradient of layers top, top - 2, ...;
-             * d1 of the others: each layer's input gradient becomes the
-             * next one's output gradient */
-            float *d = (top - l) % 2 ? ws[s]->d1 : ws[s]->d0, *other = (top - l) % 2 ? ws[s]->d0 : ws[s]->d1;
-            if (!(last_is_preact && l == top)) lm__act_backward(L->act, ws[s]->act[l], d, n[s], L->n_out);
-            lm__bwd a = {l ? other : NULL, grads[s] + L->p_off, d, l ? ws[s]->act[l - 1] : ws[s]->x0,
-                         ws[s]->act[l], n[s], net->params + L->p_off, ws[s]->saved[l], ws[s]->tmp, pool,
-                         ws[s]->reduce, ws[s]->reduce_ctx};
-            L->kind->backward(L, &a);
-            /* checked while the layer's gradient is in the cache */
-            if (finite) *finite &= lm_vec_all_finite(grads[s] + L->p_off, L->n_par);
-        }
+        if (!(last_is_preact && l == net->n_layers - 1))
+            lm__act_backward(L->act, ws->act[l], d, n, L->n_out);
+        lm__bwd a = {l ? other : NULL, grads + L->p_off, d, l ? ws->act[l - 1] : ws->x0, ws->act[l], n,
+                     net->params + L->p_off, ws->saved[l], ws->tmp, pool, ws->reduce, ws->reduce_ctx};
+        L->kind->backward(L, &a);
+        /* checked while the layer's gradient is in the cache */
+        if (finite) *finite &= lm_vec_all_finite(grads + L->p_off, L->n_par);
+        float *t = d; /* the input gradient becomes the next layer's output gradient */
+        d = other;
+        other = t;
     }
 }
 

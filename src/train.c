@@ -663,9 +663,9 @@ static void shard_task(void *ctx, int s)
     float *g = s ? t->grads1 : t->net->grads;
     lm__mode mode = shard_mode(j, s);
     batch_targets bt = shard_load(j, s, j->pool);
-    lm__net_forward_shards(t->net, &ws, &k, 1, t->fused, &mode, j->pool);
+    lm__net_forward(t->net, ws, k, t->fused, &mode, j->pool); /* never fused: see SHARDS */
     shard_loss(j, s, bt);
-    lm__net_backward_shards(t->net, &ws, &g, &k, 1, t->fused, &j->finite[s], j->pool);
+    lm__net_backward_to(t->net, ws, g, k, t->fused, &j->finite[s], j->pool);
 }
 
 /* Whether a batch of n rows is sharded. */
