@@ -35,6 +35,8 @@ make -s BUILD="$BUILD" "$BUILD/lamina" >"$OUT/cnn_make.log" 2>&1 || {
     cat "$OUT/cnn_make.log" >&2
     exit 1
 }
+. bench/placement.sh
+placement_build "$OUT"
 PEAK1=NA PEAK2=NA
 if [ -f ../shared/tools/fma_peak.c ] &&
     ${CC:-cc} -O2 -pthread ../shared/tools/fma_peak.c -o "$OUT/fma_peak" 2>/dev/null; then
@@ -63,6 +65,7 @@ fi
 # lamina T: "sec_per_epoch=S test_acc=A rss_mb=M" from the CLI's own
 # per-epoch time (training only) and GNU time's peak RSS.
 lamina() {
+    c0=$(placement_ns)
     /usr/bin/time -f "rss_kb=%M" -o "$OUT/cnn_time.txt" "$BUILD/lamina" train --data "$TRI" \
         --labels "$TRL" --test "$DATA/t10k-images-idx3-ubyte.gz" \
         --test-labels "$DATA/t10k-labels-idx1-ubyte.gz" --layers "$SPEC" --optimizer adam \
@@ -71,7 +74,7 @@ lamina() {
     s=$(sed -n 's/^trained 1 epochs (\([0-9.]*\)s per epoch.*/\1/p' "$OUT/cnn_lamina.log")
     a=$(sed -n 's/^test: .*accuracy \([0-9.]*\).*/\1/p' "$OUT/cnn_lamina.log")
     m=$(sed -n 's/^rss_kb=//p' "$OUT/cnn_time.txt")
-    echo "sec_per_epoch=${s:-NA} test_acc=${a:-NA} rss_mb=$(awk -v k="${m:-0}" 'BEGIN { printf "%.1f", k / 1024 }')"
+    echo "sec_per_epoch=${s:-NA} test_acc=${a:-NA} rss_mb=$(awk -v k="${m:-0}" 'BEGIN { printf "%.1f", k / 1024 }') c2c=$c0/$(placement_ns)"
 }
 torch() { # PY T
     (cd bench/peers && "$1" fashion_cnn_torch.py --data "$DATA" --threads "$2" --batches "$BATCHES") \
@@ -86,6 +89,8 @@ best() {
     elif awk -v a="$a" -v b="$b" 'BEGIN { exit !(b < a) }'; then echo "$2"
     else echo "$1"; fi
 }
+# Seconds scaled to a full epoch of 938 batches
+full() { awk -v s="$(kv "$1" sec_per_epoch)" -v n="$STEPS" 'BEGIN { if (s == "NA") print "NA"; else printf "%.2f", s * 938 / n }'; }
 HAVE_VENV=0
 "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1 && HAVE_VENV=1
 HAVE_DEB=0
@@ -94,13 +99,16 @@ TPV=NA TDV=NA
 [ $HAVE_VENV = 1 ] && TPV=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
 [ $HAVE_DEB = 1 ] && TDV=$($SYSPY -c 'import torch; print(torch.__version__)')
 
-L1="" L2="" P1="" P2="" D1="" D2=""
+L1="" L2="" P1="" P2="" D1="" D2="" ROUNDLOG=""
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 r=1
 while [ $r -le "$ROUNDS" ]; do
     say "round $r of $ROUNDS ($STEPS batches an epoch)"
     L1=$(best "$L1" "$(lamina 1)")
-    L2=$(best "$L2" "$(lamina 2)")
+    x=$(lamina 2)
+    L2=$(best "$L2" "$x")
+    # each round's 2-thread epoch and the placement around it
+    ROUNDLOG="$ROUNDLOG${ROUNDLOG:+, }$(full "$x") s ($(kv "$x" c2c) ns)"
     if [ $HAVE_VENV = 1 ]; then
         P1=$(best "$P1" "$(torch "$VENV/bin/python" 1)")
         P2=$(best "$P2" "$(torch "$VENV/bin/python" 2)")
@@ -113,9 +121,8 @@ while [ $r -le "$ROUNDS" ]; do
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# Seconds scaled to a full epoch of 938 batches; FLOPs of a full epoch:
-# 1.50 TFLOP counted as direct convolution (2 per multiply-add).
-full() { awk -v s="$(kv "$1" sec_per_epoch)" -v n="$STEPS" 'BEGIN { if (s == "NA") print "NA"; else printf "%.2f", s * 938 / n }'; }
+# FLOPs of a full epoch: 1.50 TFLOP counted as direct convolution (2 per
+# multiply-add).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 share() { awk -v s="$1" -v p="$2" 'BEGIN { if (s == "NA" || p == "NA" || p == "") print "NA"; else printf "%.0f%%", 100 * 1500 / s / p }'; }
 minof() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA") print b; else if (b == "NA") print a; else print (a < b ? a : b) }'; }
@@ -129,7 +136,8 @@ TABLE=$(
     echo "| PyTorch $TPV (PyPI) | $p1 | $p2 | $(ratio "$pbest" "$l2")x | $(kv "$P1" test_acc) / $(kv "$P2" test_acc) | $(kv "$P1" rss_mb) / $(kv "$P2" rss_mb) |"
     echo "| PyTorch $TDV (Debian) | $d1 | $d2 | $(ratio "$dbest" "$l2")x | $(kv "$D1" test_acc) / $(kv "$D2" test_acc) | $(kv "$D1" rss_mb) / $(kv "$D2" rss_mb) |"
 )
-SUMMARY="lamina 1 -> 2 threads: $(ratio "$l1" "$l2")x (target 1.8x); 2 threads vs PyPI PyTorch's best: $(ratio "$pbest" "$l2")x (target 2x); peak RSS PyPI PyTorch / lamina (2 threads): $(ratio "$(kv "$P2" rss_mb)" "$(kv "$L2" rss_mb)")x (target 4x)."
+C2C=$(kv "$L2" c2c)
+SUMMARY="lamina 1 -> 2 threads: $(ratio "$l1" "$l2")x (target 1.8x; the 2-thread epoch kept ran with the vCPUs $(placement_word "${C2C%%/*}")/$(placement_word "${C2C##*/}") before/after, $C2C ns, bench/c2c.c); 2 threads vs PyPI PyTorch's best: $(ratio "$pbest" "$l2")x (target 2x); peak RSS PyPI PyTorch / lamina (2 threads): $(ratio "$(kv "$P2" rss_mb)" "$(kv "$L2" rss_mb)")x (target 4x)."
 WHAT="$STEPS batches an epoch"
 [ "$STEPS" != 938 ] && WHAT="$STEPS of the 938 batches (the first $((STEPS * 64)) images), seconds scaled to 938"
 
@@ -146,6 +154,8 @@ WHAT="$STEPS batches an epoch"
     echo "$TABLE"
     echo
     echo "$SUMMARY"
+    echo
+    echo "Every round's lamina 2-thread epoch (a cache line's round trip between the two CPUs before/after it; near is at most 150 ns): $ROUNDLOG."
     echo
     echo "Repeat: \`CNN_BATCHES=$BATCHES CNN_ROUNDS=$ROUNDS sh bench/cnn.sh\`. The single commands (D=$DATA):"
     echo

@@ -22,6 +22,7 @@ B=${BUILD_MPI:-build-mpi}
 ROUNDS=${BENCH_MPI_ROUNDS:-2}
 OUTMD=bench/MPI.md
 . bench/mpi_lib.sh
+. bench/placement.sh
 mpi_setup mpi.sh
 if [ ! -f "$D/train-images-idx3-ubyte.gz" ]; then echo "bench/mpi.sh: skipped (no $D)"; exit 0; fi
 make -j2 MPI=1 BUILD="$B" all >/dev/null 2>&1 || { echo "bench/mpi.sh: make MPI=1 failed"; exit 1; }
@@ -32,12 +33,15 @@ DATA="--data $D/train-images-idx3-ubyte.gz --labels $D/train-labels-idx1-ubyte.g
 MLP="--layers 256:relu,128:relu,10:softmax --init he --optimizer momentum --lr 0.05 --batch 64"
 CNN="--layers conv:32:3x3:same:relu,maxpool:2,conv:64:3x3:same:relu,maxpool:2,128:relu,10:softmax --optimizer adam --lr 0.001 --batch 64"
 TMP=$(mktemp -d) && trap 'rm -rf "$TMP"' EXIT
+placement_build "$TMP"
 
 jget() { sed -n 's/.*"'"$1"'": *\([^,}]*\).*/\1/p'; }
-# one NAME NP ARGS...: one epoch; prints "secs allreduce wait loss". NP
-# "2mpi": 2 processes summing with MPI_Allreduce.
+# one NAME NP ARGS...: one epoch; prints "secs allreduce wait loss c2c"
+# (c2c: the CPUs' placement just before, bench/c2c.c). NP "2mpi": 2
+# processes summing with MPI_Allreduce.
 one() {
     name=$1; np=$2; shift 2
+    c=$(placement_ns)
     how=shm
     [ "$np" = 2mpi ] && { np=2; how=mpi; }
     if [ "$np" -eq 1 ]; then
@@ -48,7 +52,7 @@ one() {
     for k in seconds_per_epoch allreduce_seconds allreduce_wait_seconds train_loss; do
         v=$(jget $k <"$TMP/j"); printf '%s ' "${v:-0}"
     done
-    echo
+    echo "$c"
 }
 # best OLD NEW: the line with the smaller first field
 best() { if [ -z "$1" ] || awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(y[1] + 0 < x[1] + 0) }'; then echo "$2"; else echo "$1"; fi; }
@@ -82,8 +86,9 @@ done
 row() {
     echo "$2|$3" | awk -F'|' -v n="$1" '{ split($1, a, " "); split($2, b, " ")
         sp = b[1] > 0 ? a[1] / b[1] : 0
-        printf "| %s | %.2f s | %.2f s | %.2fx | %.1f%% | %.1f%% | %.6g | %.6g |\n", n, a[1], b[1], sp,
-            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4] }'
+        printf "| %s | %.2f s | %.2f s | %.2fx | %.1f%% | %.1f%% | %.6g | %.6g | %s ns (%s) |\n", n, a[1], b[1], sp,
+            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4], b[5],
+            b[5] == "NA" ? "NA" : (b[5] + 0 <= 150 ? "near" : "far") }'
 }
 {
     echo "# Data-parallel training: 1 process against 2 (bench/mpi.sh)"
@@ -95,9 +100,11 @@ row() {
     echo "Sum and wait: process 0's share of its epoch in summing the gradients, and in a barrier"
     echo "before it (waiting for the slower process: load imbalance and noise). 2 processes sum"
     echo "through shared memory (cli/dist/shm.c, the default), \"MPI\" rows with MPI_Allreduce."
+    echo "c2c: a cache line's round trip between the two CPUs just before the 2-process epoch kept"
+    echo "(bench/c2c.c; near: at most 150 ns, the vCPUs share a cache; far: the host put them apart)."
     echo
-    echo "| net | 1 process | 2 processes | speed-up | sum | wait | loss (1) | loss (2) |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| net | 1 process | 2 processes | speed-up | sum | wait | loss (1) | loss (2) | c2c (2 processes) |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     row "MLP 784-256-128-10 (SGD momentum)" "$M1" "$M2"
     row "MLP, MPI_Allreduce" "$M1" "$M3"
     row "CNN conv32-pool-conv64-pool-128-10 (Adam)" "$C1" "$C2"

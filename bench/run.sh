@@ -118,6 +118,13 @@ if [ -n "$(kv "$FMAP" gflops)" ] && [ "$(kv "$FMAP" gflops)" != NA ]; then
     PEAKHOW="measured in this run by bench/fma_peak.c ($(kv "$FMAP" isa), 12 independent FMA chains a thread, best of 5)"
 fi
 say "CPU: $CPU; fp32 FMA peak $PEAK1 GFLOP/s on 1 thread, $PEAK2 on 2 ($PEAKHOW)"
+# where the host has put the two vCPUs now: every 2-thread and 2-process
+# figure depends on it (bench/c2c.c); cnn.sh, threads.sh and mpi.sh also
+# measure it next to their runs
+. bench/placement.sh
+placement_build "$OUT"
+C2C0=$(placement_ns)
+note "placement at the start: a cache line's round trip between the two CPUs $C2C0 ns ($(placement_word "$C2C0"); near is at most 150 ns: the vCPUs share a cache; bench/c2c.c)"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 BLASENV="OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset}"
 
@@ -222,7 +229,7 @@ for t in 1 2; do
         "fp32 FMA peak, $t thread(s)" "$pk" "$(pct "$gf" "$pk")" "share of the measured peak"
 done
 
-note "MLP epoch quiet and with a busy neighbour (bench/threads.sh: program, quiet 1 / 2 threads, speedup, busy 1 / 2, busy 2/1): $(BUILD="$BUILD" bench/threads.sh "$OUT/fashion_bench" | tail -n 1)"
+note "MLP epoch quiet and with a busy neighbour (bench/threads.sh: program, quiet 1 / 2 threads, speedup, busy 1 / 2, busy 2/1, placement of the quiet 2-thread epoch): $(BUILD="$BUILD" bench/threads.sh "$OUT/fashion_bench" | tail -n 1)"
 
 # ----------------------------------------------------------- (c) tutorial
 say "(c) tutorial"

@@ -13,7 +13,9 @@
 # spell of a shared machine hits them alike. Each figure is the best of
 # THREADS_ROUNDS rounds (default 3) of THREADS_EPOCHS epochs (default 1).
 # Default program: $BUILD/bench/fashion_bench (bench/run.sh builds it).
-# Prints a markdown table; bench/THREADS.md holds measured ones.
+# Prints a markdown table; bench/THREADS.md holds measured ones. The last
+# column is the placement the kept quiet 2-thread epoch ran in (a cache
+# line's round trip between the CPUs just before it, bench/c2c.c).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -24,12 +26,14 @@ EPOCHS=${THREADS_EPOCHS:-1}
 for b in "$@"; do
     [ -x "$b" ] || { echo "threads.sh: no program $b (run bench/run.sh or build it)" >&2; exit 1; }
 done
+. bench/placement.sh
 NCPU=$(nproc)
 BUSYCPU=$((NCPU - 1))
 TMP=$(mktemp -d) || exit 1
 BUSY=""
 stop_busy() { [ -n "$BUSY" ] && kill "$BUSY" 2>/dev/null; wait 2>/dev/null; BUSY=""; }
 trap 'stop_busy; rm -rf "$TMP"' EXIT
+placement_build "$TMP"
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -57,7 +61,14 @@ while [ "$r" -lt "$ROUNDS" ]; do
         i=0
         for b in "$@"; do
             i=$((i + 1))
-            for t in 1 2; do keep "$TMP/$i.$mode.$t" "$(epoch "$b" "$t")"; done
+            keep "$TMP/$i.$mode.1" "$(epoch "$b" 1)"
+            # the quiet 2-thread epoch with the placement it ran in (c2c.c)
+            c=NA
+            [ "$mode" = quiet ] && c=$(placement_ns)
+            v=$(epoch "$b" 2)
+            old=$(cat "$TMP/$i.$mode.2" 2>/dev/null || echo NA)
+            keep "$TMP/$i.$mode.2" "$v"
+            [ "$(cat "$TMP/$i.$mode.2")" != "$old" ] && echo "$c" >"$TMP/$i.$mode.2.c2c"
         done
         stop_busy
     done
@@ -66,12 +77,13 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 echo "MLP epoch (s), best of $ROUNDS round(s) of $EPOCHS epoch(s), $NCPU CPUs, busy neighbour on CPU $BUSYCPU:"
 echo
-echo "| program | quiet 1 thr | quiet 2 thr | 1->2 speedup | busy 1 thr | busy 2 thr | busy 2 thr / 1 thr |"
-echo "|---|---|---|---|---|---|---|"
+echo "| program | quiet 1 thr | quiet 2 thr | 1->2 speedup | busy 1 thr | busy 2 thr | busy 2 thr / 1 thr | c2c before quiet 2 thr |"
+echo "|---|---|---|---|---|---|---|---|"
 i=0
 for b in "$@"; do
     i=$((i + 1))
     q1=$(cat "$TMP/$i.quiet.1") q2=$(cat "$TMP/$i.quiet.2")
     b1=$(cat "$TMP/$i.busy.1") b2=$(cat "$TMP/$i.busy.2")
-    echo "| $b | $q1 | $q2 | $(ratio "$q1" "$q2")x | $b1 | $b2 | $(ratio "$b2" "$b1") |"
+    c=$(cat "$TMP/$i.quiet.2.c2c" 2>/dev/null || echo NA)
+    echo "| $b | $q1 | $q2 | $(ratio "$q1" "$q2")x | $b1 | $b2 | $(ratio "$b2" "$b1") | $c ns ($(placement_word "$c")) |"
 done
