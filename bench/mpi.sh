@@ -84,11 +84,11 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 # row NAME ONE TWO: a table row
 row() {
-    echo "$2|$3" | awk -F'|' -v n="$1" '{ split($1, a, " "); split($2, b, " ")
+    c=$(echo "$3" | cut -d' ' -f5)
+    echo "$2|$3" | awk -F'|' -v n="$1" -v w="$(placement_word "$c")" '{ split($1, a, " "); split($2, b, " ")
         sp = b[1] > 0 ? a[1] / b[1] : 0
         printf "| %s | %.2f s | %.2f s | %.2fx | %.1f%% | %.1f%% | %.6g | %.6g | %s ns (%s) |\n", n, a[1], b[1], sp,
-            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4], b[5],
-            b[5] == "NA" ? "NA" : (b[5] + 0 <= 150 ? "near" : "far") }'
+            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4], b[5], w }'
 }
 {
     echo "# Data-parallel training: 1 process against 2 (bench/mpi.sh)"
