@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "fixture.h"
 #include "lamina.h"
+#include "onnx/onnx.h"
 
 #include <stdint.h>
 #include <unistd.h>
@@ -280,6 +281,69 @@ static void expect_mem_refused(const unsigned char *b, size_t n, const char *wor
     lm_net_free(net);
 }
 
+/* The raw float data of the initializer named by input k of the first
+ * node whose op is op, in buf (a parsed ONNX file): a pointer into buf,
+ * and its count in *n; NULL when absent. */
+static unsigned char *init_raw(unsigned char *buf, size_t len, const char *op, int k, size_t *n)
+{
+    ox_model m;
+    unsigned char *p = NULL;
+    if (ox_parse(buf, len, &m) != LM_OK) return NULL;
+    for (int i = 0; i < m.n_nodes && !p; i++) {
+        if (!ox_is(m.nodes[i].op, op) || m.nodes[i].n_in <= k) continue;
+        for (int j = 0; j < m.n_inits && !p; j++)
+            if (ox_eq(m.inits[j].name, m.nodes[i].in[k]) && m.inits[j].raw) {
+                p = buf + (m.inits[j].raw - buf);
+                *n = m.inits[j].raw_len / 4;
+            }
+    }
+    ox_model_free(&m);
+    return p;
+}
+
+static void set_floats(unsigned char *p, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++) memcpy(p + 4 * i, &v, 4);
+}
+
+/* A batch norm of finite numbers whose fold into the layer before it
+ * overflows float (gamma 3e38 over a zero variance; a mean of -3e38
+ * against a bias): refused with the node named, never a net holding
+ * infinities (found by fuzz_onnx, which checks that an imported net
+ * saves). */
+static void onnx_refuses_overflowing_fold(void)
+{
+    FILE *f = fopen(FIXDIR "mlp_bn_relu.onnx", "rb");
+    unsigned char *buf = malloc(1 << 20);
+    size_t len = f ? fread(buf, 1, 1 << 20, f) : 0;
+    if (f) fclose(f);
+    CHECK(len > 100);
+    for (int variant = 0; variant < 2; variant++) {
+        unsigned char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        size_t ng = 0, nm = 0, nv = 0;
+        unsigned char *gamma = init_raw(copy, len, "BatchNormalization", 1, &ng);
+        unsigned char *mean = init_raw(copy, len, "BatchNormalization", 3, &nm);
+        unsigned char *var = init_raw(copy, len, "BatchNormalization", 4, &nv);
+        CHECK(gamma && mean && var && ng > 1 && nm == ng && nv == ng);
+        if (!(gamma && mean && var)) {
+            free(copy);
+            break;
+        }
+        if (variant == 0) {
+            set_floats(gamma + 4, 1, 3e38f); /* unit 1's weights */
+            set_floats(var + 4, 1, 0.0f);
+        } else {
+            set_floats(gamma + 4, 1, 1e6f); /* unit 1's bias: (b + 3e38) * 1e6 / sqrt(1 + eps) */
+            set_floats(mean + 4, 1, -3e38f);
+            set_floats(var + 4, 1, 1.0f);
+        }
+        expect_mem_refused(copy, len, "gives unit 1 a weight or bias beyond the float range");
+        free(copy);
+    }
+    free(buf);
+}
+
 static void onnx_refuses_malformed(void)
 {
     /* ir_version whose varint never ends */
@@ -335,6 +399,7 @@ int main(void)
     RUN(onnx_torch_cnn_gap);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
+    RUN(onnx_refuses_overflowing_fold);
     RUN(onnx_refuses_misaligned_bias);
     RUN(onnx_refuses_unsupported_op);
     RUN(onnx_refuses_wrong_initializer);

@@ -446,7 +446,7 @@ static lm_status do_dropout(imp *s, int64_t opset)
 
 /* Folds batch norm B into the layer L before it: per output unit j,
  * s = gamma / sqrt(var + eps), W[., j] *= s, b = (b - mean) s + beta. */
-static lm_status fold_bn(imp_layer *L, imp_layer *B)
+static lm_status fold_bn(const imp *s, imp_layer *L, imp_layer *B)
 {
     size_t F = (size_t)L->units, rows = 0;
     if (!L->b) {
@@ -457,6 +457,21 @@ static lm_status fold_bn(imp_layer *L, imp_layer *B)
     /* W is (rows, F) in both layouts: dense (K, N), conv (kh, kw, C, F) */
     const float *g = B->bn, *beta = B->bn + F, *mean = B->bn + 2 * F, *var = B->bn + 3 * F;
     rows = L->wn / F;
+    /* Every input is finite, but a large gamma over a tiny variance can
+     * take a folded value past FLT_MAX: refuse it here, as a lamina
+     * model holds finite numbers only. Nothing is written until every
+     * value is known to fit, so a refusal leaves L as it was. */
+    for (size_t j = 0; j < F; j++) {
+        double sc = (double)g[j] / sqrt((double)var[j] + (double)B->eps);
+        int ok = isfinite((float)(((double)L->b[j] - mean[j]) * sc + beta[j]));
+        for (size_t r = 0; r < rows && ok; r++) ok = isfinite((float)(L->w[r * F + j] * sc));
+        if (!ok) {
+            char m[160];
+            snprintf(m, sizeof m, "folding the batch norm before it into layer %d gives unit %zu a "
+                     "weight or bias beyond the float range", s->n_layers - 1, j);
+            return refuse(s, m);
+        }
+    }
     for (size_t j = 0; j < F; j++) {
         double sc = (double)g[j] / sqrt((double)var[j] + (double)B->eps);
         for (size_t r = 0; r < rows; r++) L->w[r * F + j] = (float)(L->w[r * F + j] * sc);
@@ -493,7 +508,7 @@ static lm_status do_act(imp *s, lm_act act)
     if (s->n_layers >= 2 && s->layers[s->n_layers - 1].kind == LM_LAYER_BATCHNORM) {
         imp_layer *B = &s->layers[s->n_layers - 1], *L = &s->layers[s->n_layers - 2];
         if ((L->kind == LM_LAYER_DENSE || L->kind == LM_LAYER_CONV2D) && L->act == LM_IDENTITY) {
-            TRY(fold_bn(L, B));
+            TRY(fold_bn(s, L, B));
             s->n_layers--;
         }
     }
