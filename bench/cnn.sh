@@ -66,6 +66,7 @@ fi
 # per-epoch time (training only) and GNU time's peak RSS.
 lamina() {
     c0=$(placement_ns)
+    m0=$(steal_mark)
     /usr/bin/time -f "rss_kb=%M" -o "$OUT/cnn_time.txt" "$BUILD/lamina" train --data "$TRI" \
         --labels "$TRL" --test "$DATA/t10k-images-idx3-ubyte.gz" \
         --test-labels "$DATA/t10k-labels-idx1-ubyte.gz" --layers "$SPEC" --optimizer adam \
@@ -74,7 +75,7 @@ lamina() {
     s=$(sed -n 's/^trained 1 epochs (\([0-9.]*\)s per epoch.*/\1/p' "$OUT/cnn_lamina.log")
     a=$(sed -n 's/^test: .*accuracy \([0-9.]*\).*/\1/p' "$OUT/cnn_lamina.log")
     m=$(sed -n 's/^rss_kb=//p' "$OUT/cnn_time.txt")
-    echo "sec_per_epoch=${s:-NA} test_acc=${a:-NA} rss_mb=$(awk -v k="${m:-0}" 'BEGIN { printf "%.1f", k / 1024 }') c2c=$c0/$(placement_ns)"
+    echo "sec_per_epoch=${s:-NA} test_acc=${a:-NA} rss_mb=$(awk -v k="${m:-0}" 'BEGIN { printf "%.1f", k / 1024 }') c2c=$c0/$(placement_ns) steal=$(steal_pct "$m0")"
 }
 torch() { # PY T
     (cd bench/peers && "$1" fashion_cnn_torch.py --data "$DATA" --threads "$2" --batches "$BATCHES") \
@@ -108,7 +109,7 @@ while [ $r -le "$ROUNDS" ]; do
     x=$(lamina 2)
     L2=$(best "$L2" "$x")
     # each round's 2-thread epoch and the placement around it
-    ROUNDLOG="$ROUNDLOG${ROUNDLOG:+, }$(full "$x") s ($(kv "$x" c2c) ns)"
+    ROUNDLOG="$ROUNDLOG${ROUNDLOG:+, }$(full "$x") s ($(kv "$x" c2c) ns, steal $(kv "$x" steal)%)"
     if [ $HAVE_VENV = 1 ]; then
         P1=$(best "$P1" "$(torch "$VENV/bin/python" 1)")
         P2=$(best "$P2" "$(torch "$VENV/bin/python" 2)")
@@ -137,7 +138,7 @@ TABLE=$(
     echo "| PyTorch $TDV (Debian) | $d1 | $d2 | $(ratio "$dbest" "$l2")x | $(kv "$D1" test_acc) / $(kv "$D2" test_acc) | $(kv "$D1" rss_mb) / $(kv "$D2" rss_mb) |"
 )
 C2C=$(kv "$L2" c2c)
-SUMMARY="lamina 1 -> 2 threads: $(ratio "$l1" "$l2")x (target 1.8x; the 2-thread epoch kept ran with the vCPUs $(placement_word "${C2C%%/*}")/$(placement_word "${C2C##*/}") before/after, $C2C ns, bench/c2c.c); 2 threads vs PyPI PyTorch's best: $(ratio "$pbest" "$l2")x (target 2x); peak RSS PyPI PyTorch / lamina (2 threads): $(ratio "$(kv "$P2" rss_mb)" "$(kv "$L2" rss_mb)")x (target 4x)."
+SUMMARY="lamina 1 -> 2 threads: $(ratio "$l1" "$l2")x (target 1.8x; the 2-thread epoch kept ran with the vCPUs $(placement_word "${C2C%%/*}")/$(placement_word "${C2C##*/}") before/after, $C2C ns, bench/c2c.c, the host stealing $(kv "$L2" steal)% of the CPU time); 2 threads vs PyPI PyTorch's best: $(ratio "$pbest" "$l2")x (target 2x); peak RSS PyPI PyTorch / lamina (2 threads): $(ratio "$(kv "$P2" rss_mb)" "$(kv "$L2" rss_mb)")x (target 4x)."
 WHAT="$STEPS batches an epoch"
 [ "$STEPS" != 938 ] && WHAT="$STEPS of the 938 batches (the first $((STEPS * 64)) images), seconds scaled to 938"
 
@@ -155,7 +156,7 @@ WHAT="$STEPS batches an epoch"
     echo
     echo "$SUMMARY"
     echo
-    echo "Every round's lamina 2-thread epoch (a cache line's round trip between the two CPUs before/after it; near is at most 150 ns): $ROUNDLOG."
+    echo "Every round's lamina 2-thread epoch (a cache line's round trip between the two CPUs before/after it; near is at most 150 ns; and the share of CPU time the host stole during it): $ROUNDLOG."
     echo
     echo "Repeat: \`CNN_BATCHES=$BATCHES CNN_ROUNDS=$ROUNDS sh bench/cnn.sh\`. The single commands (D=$DATA):"
     echo

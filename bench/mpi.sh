@@ -36,12 +36,14 @@ TMP=$(mktemp -d) && trap 'rm -rf "$TMP"' EXIT
 placement_build "$TMP"
 
 jget() { sed -n 's/.*"'"$1"'": *\([^,}]*\).*/\1/p'; }
-# one NAME NP ARGS...: one epoch; prints "secs allreduce wait loss c2c"
-# (c2c: the CPUs' placement just before, bench/c2c.c). NP "2mpi": 2
-# processes summing with MPI_Allreduce.
+# one NAME NP ARGS...: one epoch; prints "secs allreduce wait loss c2c
+# steal" (c2c: the CPUs' placement just before, bench/c2c.c; steal: the
+# share of CPU time the host took during it, bench/placement.sh). NP
+# "2mpi": 2 processes summing with MPI_Allreduce.
 one() {
     name=$1; np=$2; shift 2
     c=$(placement_ns)
+    m0=$(steal_mark)
     how=shm
     [ "$np" = 2mpi ] && { np=2; how=mpi; }
     if [ "$np" -eq 1 ]; then
@@ -52,7 +54,7 @@ one() {
     for k in seconds_per_epoch allreduce_seconds allreduce_wait_seconds train_loss; do
         v=$(jget $k <"$TMP/j"); printf '%s ' "${v:-0}"
     done
-    echo "$c"
+    echo "$c $(steal_pct "$m0")"
 }
 # best OLD NEW: the line with the smaller first field
 best() { if [ -z "$1" ] || awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(y[1] + 0 < x[1] + 0) }'; then echo "$2"; else echo "$1"; fi; }
@@ -66,10 +68,11 @@ ARC=$($MPIRUN -np 2 "$TMP/ar" 421642 300)
 # alone / pair is the most 2 processes can gain now (2.0 on an idle
 # machine with 2 free cores; about 1 when other work fills them).
 pair() {
+    m0=$(steal_mark)
     "$B/lamina" train $DATA $MLP --epochs 1 --threads 1 --json --quiet >"$TMP/p1" 2>/dev/null &
     "$B/lamina" train $DATA $MLP --epochs 1 --threads 1 --json --quiet >"$TMP/p2" 2>/dev/null
     wait
-    cat "$TMP/p1" "$TMP/p2" | jget seconds_per_epoch | sort -n | tail -n 1
+    echo "$(cat "$TMP/p1" "$TMP/p2" | jget seconds_per_epoch | sort -n | tail -n 1) $(steal_pct "$m0")"
 }
 M1= M2= M3= C1= C2= C3= P=
 r=0
@@ -87,8 +90,8 @@ row() {
     c=$(echo "$3" | cut -d' ' -f5)
     echo "$2|$3" | awk -F'|' -v n="$1" -v w="$(placement_word "$c")" '{ split($1, a, " "); split($2, b, " ")
         sp = b[1] > 0 ? a[1] / b[1] : 0
-        printf "| %s | %.2f s | %.2f s | %.2fx | %.1f%% | %.1f%% | %.6g | %.6g | %s ns (%s) |\n", n, a[1], b[1], sp,
-            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4], b[5], w }'
+        printf "| %s | %.2f s | %.2f s | %.2fx | %.1f%% | %.1f%% | %.6g | %.6g | %s ns (%s) | %s%% |\n", n, a[1], b[1], sp,
+            100 * (b[1] > 0 ? b[2] / b[1] : 0), 100 * (b[1] > 0 ? b[3] / b[1] : 0), a[4], b[4], b[5], w, b[6] }'
 }
 {
     echo "# Data-parallel training: 1 process against 2 (bench/mpi.sh)"
@@ -102,15 +105,16 @@ row() {
     echo "through shared memory (cli/dist/shm.c, the default), \"MPI\" rows with MPI_Allreduce."
     echo "c2c: a cache line's round trip between the two CPUs just before the 2-process epoch kept"
     echo "(bench/c2c.c; near: at most 150 ns, the vCPUs share a cache; far: the host put them apart)."
+    echo "Steal: the share of CPU time the host gave other guests during that epoch (/proc/stat)."
     echo
-    echo "| net | 1 process | 2 processes | speed-up | sum | wait | loss (1) | loss (2) | c2c (2 processes) |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| net | 1 process | 2 processes | speed-up | sum | wait | loss (1) | loss (2) | c2c (2 processes) | steal (2 processes) |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     row "MLP 784-256-128-10 (SGD momentum)" "$M1" "$M2"
     row "MLP, MPI_Allreduce" "$M1" "$M3"
     row "CNN conv32-pool-conv64-pool-128-10 (Adam)" "$C1" "$C2"
     row "CNN, MPI_Allreduce" "$C1" "$C3"
     echo
-    echo "$M1|$P" | awk -F'|' '{ split($1, a, " "); printf "Room for a second process now: two independent one-process MLP epochs at once took %.2f s each (the slower), one alone %.2f s: at most %.2fx from 2 processes (2.00 on an idle machine).\n", $2, a[1], 2 * a[1] / $2 }'
+    echo "$M1|$P" | awk -F'|' '{ split($1, a, " "); split($2, p, " "); printf "Room for a second process now: two independent one-process MLP epochs at once took %.2f s each (the slower; the host stealing %s%% of the CPU time), one alone %.2f s: at most %.2fx from 2 processes (2.00 on an idle machine).\n", p[1], p[2], a[1], 2 * a[1] / p[1] }'
     echo
     echo "The sum alone, 2 processes, 300 calls of each, interleaved (bench/mpi_allreduce.c; mean:"
     echo "with the waits for a descheduled partner; best: the transfer):"

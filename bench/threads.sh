@@ -14,8 +14,9 @@
 # THREADS_ROUNDS rounds (default 3) of THREADS_EPOCHS epochs (default 1).
 # Default program: $BUILD/bench/fashion_bench (bench/run.sh builds it).
 # Prints a markdown table; bench/THREADS.md holds measured ones. The last
-# column is the placement the kept quiet 2-thread epoch ran in (a cache
-# line's round trip between the CPUs just before it, bench/c2c.c).
+# two columns are the placement the kept quiet 2-thread epoch ran in (a
+# cache line's round trip between the CPUs just before it, bench/c2c.c)
+# and the share of CPU time the host stole during it (bench/placement.sh).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -65,10 +66,12 @@ while [ "$r" -lt "$ROUNDS" ]; do
             # the quiet 2-thread epoch with the placement it ran in (c2c.c)
             c=NA
             [ "$mode" = quiet ] && c=$(placement_ns)
+            m0=$(steal_mark)
             v=$(epoch "$b" 2)
+            st=$(steal_pct "$m0")
             old=$(cat "$TMP/$i.$mode.2" 2>/dev/null || echo NA)
             keep "$TMP/$i.$mode.2" "$v"
-            [ "$(cat "$TMP/$i.$mode.2")" != "$old" ] && echo "$c" >"$TMP/$i.$mode.2.c2c"
+            [ "$(cat "$TMP/$i.$mode.2")" != "$old" ] && echo "$c $st" >"$TMP/$i.$mode.2.c2c"
         done
         stop_busy
     done
@@ -77,13 +80,14 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 echo "MLP epoch (s), best of $ROUNDS round(s) of $EPOCHS epoch(s), $NCPU CPUs, busy neighbour on CPU $BUSYCPU:"
 echo
-echo "| program | quiet 1 thr | quiet 2 thr | 1->2 speedup | busy 1 thr | busy 2 thr | busy 2 thr / 1 thr | c2c before quiet 2 thr |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| program | quiet 1 thr | quiet 2 thr | 1->2 speedup | busy 1 thr | busy 2 thr | busy 2 thr / 1 thr | c2c before quiet 2 thr | steal during it |"
+echo "|---|---|---|---|---|---|---|---|---|"
 i=0
 for b in "$@"; do
     i=$((i + 1))
     q1=$(cat "$TMP/$i.quiet.1") q2=$(cat "$TMP/$i.quiet.2")
     b1=$(cat "$TMP/$i.busy.1") b2=$(cat "$TMP/$i.busy.2")
-    c=$(cat "$TMP/$i.quiet.2.c2c" 2>/dev/null || echo NA)
-    echo "| $b | $q1 | $q2 | $(ratio "$q1" "$q2")x | $b1 | $b2 | $(ratio "$b2" "$b1") | $c ns ($(placement_word "$c")) |"
+    cs=$(cat "$TMP/$i.quiet.2.c2c" 2>/dev/null || echo "NA NA")
+    c=${cs%% *} st=${cs##* }
+    echo "| $b | $q1 | $q2 | $(ratio "$q1" "$q2")x | $b1 | $b2 | $(ratio "$b2" "$b1") | $c ns ($(placement_word "$c")) | $st% |"
 done

@@ -9,7 +9,12 @@
 #                        (skip on one CPU, where it prints NA, exit 1);
 #   bench_c2c_short      a run of 100 round trips a run still answers;
 #   bench_placement_word placement.sh's word for 54, 150, 151, 385, NA;
-#   bench_placement_ns   placement_ns prints a number (or NA on one CPU).
+#   bench_placement_ns   placement_ns prints a number (or NA on one CPU);
+#   bench_steal_pct      steal_mark / steal_pct on made-up /proc/stat
+#                        lines: 10.0 for 100 of 1000 jiffies stolen, 0.0
+#                        where the line has no steal column, NA for a
+#                        missing file, a bad mark or no time passed;
+#   bench_steal_live     on this machine's /proc/stat: a number in [0, 100].
 # Prints "ok NAME" / "FAIL NAME: why" / "skip NAME: why".
 cd "$(dirname "$0")/.." || exit 2
 tmp=$(mktemp -d) || exit 2
@@ -45,3 +50,28 @@ if [ "$(nproc)" -lt 2 ]; then
 else
     echo "$ns" | grep -Eq '^[0-9]+(\.[0-9]+)?$'; res $? bench_placement_ns "got '$ns'"
 fi
+
+# steal_mark / steal_pct on made-up lines (fields: user nice system idle
+# iowait irq softirq steal guest guest_nice)
+PLACEMENT_STAT=$tmp/stat
+printf 'cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n' >"$PLACEMENT_STAT"
+m=$(steal_mark)
+printf 'cpu  200 0 200 1500 0 0 0 100 0 0\n' >"$PLACEMENT_STAT"
+a=$(steal_pct "$m")
+b=$(steal_pct "$(steal_mark)")
+printf 'cpu 10 0 10 80\n' >"$PLACEMENT_STAT"
+m=$(steal_mark)
+printf 'cpu 20 0 20 160\n' >"$PLACEMENT_STAT"
+c=$(steal_pct "$m")
+d=$(steal_pct "garbage")
+PLACEMENT_STAT=$tmp/none
+e=$(steal_mark)
+got="$m|$a|$b|$c|$d|$e"
+[ "$got" = "0 100|10.0|NA|0.0|NA|NA" ]; res $? bench_steal_pct "got '$got'"
+unset PLACEMENT_STAT
+m=$(steal_mark)
+sleep 0.5
+v=$(steal_pct "$m")
+{ [ -r /proc/stat ] && echo "$v" | awk '{ exit !($1 ~ /^[0-9]+(\.[0-9])?$/ && $1 >= 0 && $1 <= 100) }'; } ||
+    { [ ! -r /proc/stat ] && [ "$v" = NA ]; }
+res $? bench_steal_live "got '$v' (mark '$m')"
