@@ -815,6 +815,8 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         size_t r = b * t->batch, m = d->n - r < t->batch ? d->n - r : t->batch;
         size_t lo = m * shard / shards, hi = m * (shard + 1) / shards;
         float l;
+        /* full batches are the steps the pool times (threads or not) */
+        lm__pool_step(pool, m == t->batch ? m : 0);
         if (sharded(t, m)) { /* (never with shards: on_grads) */
             shard_job j = {.t = t, .d = d, .idx = order ? order + r : NULL, .first = r, .n = m};
             if (order && b + 1 < nb) prefetch_rows(d, order + r + m, d->n - r - m < t->batch ? d->n - r - m : t->batch);
@@ -826,6 +828,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
             st = train_step(t, bt.y, bt.labels, hi - lo, lo, m, &l, info ? &c : NULL, pool);
         }
         if (st) {
+            lm__pool_step(pool, 0);
             lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
             return st;
         }
@@ -838,9 +841,12 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
             if (t->o.loss == LM_LOSS_SSE) bi.loss = (float)(psum / (double)(b + 1));
             stop = t->o.on_batch(&bi, t->o.ctx);
         }
-        if (stop) /* the step is taken; the epoch is not complete */
+        if (stop) { /* the step is taken; the epoch is not complete */
+            lm__pool_step(pool, 0);
             return lm__err(LM_ESTOPPED, "stopped during epoch %d after batch %zu", epoch, b + 1);
+        }
     }
+    lm__pool_step(pool, 0); /* the last step ends here, not at the next epoch */
     t->epochs_done = epoch;
     if (!info && !t->best && !(t->o.val && t->o.val->n)) return LM_OK;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),

@@ -666,6 +666,113 @@ static void test_pool_falls_back_when_a_worker_stalls(void)
     lm_pool_free(p);
 }
 
+/* ------------------------------------------- steps against steps */
+
+typedef struct ab_ctx {
+    double spin; /* seconds each task spins */
+} ab_ctx;
+
+static void spin_task(void *ctx, int i)
+{
+    (void)i;
+    const ab_ctx *c = ctx;
+    double t0 = mono();
+    while (mono() - t0 < c->spin) {}
+}
+
+/* Runs `steps` steps of two empty tasks on p, each marked with the fake
+ * clock *now advanced by par or ser seconds, as the step ran on the
+ * threads or on the caller (lm_pool_width at its start); returns how
+ * many ran on the threads. */
+static int fake_steps(lm_pool *p, int steps, double par, double ser, double *now)
+{
+    ab_ctx c = {0};
+    int on_threads = 0;
+    for (int s = 0; s < steps; s++) {
+        int wide = lm_pool_width(p) == 2;
+        on_threads += wide;
+        lm_pool_run(p, 2, spin_task, &c);
+        *now += wide ? par : ser;
+        lm__pool_step_at(p, 64, *now);
+    }
+    return on_threads;
+}
+
+/* The step comparison (pool.c, AB_K) on a fake clock, the window
+ * fallback off: while steps on the threads take 1 ms and on the caller
+ * 1.7 ms, probes come and are lost by the caller; when the caller alone
+ * takes 0.6 ms, it wins and the steps run on the caller; when the
+ * threads are faster again, they get the steps back after the spell. */
+static void test_pool_compares_steps(void)
+{
+    lm_pool *p;
+    CHECK_OK(lm_pool_new(&p, 2));
+    lm__pool_window_off(p);
+    double now = 1000;
+    lm__pool_step_at(p, 64, now);
+    int wide = fake_steps(p, 3000, 1e-3, 1.7e-3, &now);
+    long probes = lm__pool_ab_probes(p);
+    CHECKF(probes >= 3 && lm__pool_ab_losses(p) == 0, "threads faster: %ld probes, %ld losses",
+           probes, lm__pool_ab_losses(p));
+    /* probing costs AB_K steps a probe: under 2% of 3000 here */
+    CHECKF(wide == 3000 - 3 * probes && 3 * probes < 60, "%d of 3000 steps on the threads, %ld probes",
+           wide, probes);
+    /* the caller alone faster: lost within the next probe's distance */
+    int steps = 0;
+    while (lm__pool_ab_losses(p) == 0 && steps < 20000) {
+        fake_steps(p, 1, 1e-3, 0.6e-3, &now);
+        steps++;
+    }
+    CHECKF(lm__pool_ab_losses(p) == 1, "caller faster: no loss after %d steps", steps);
+    CHECKF(lm_pool_width(p) == 1, "after the loss the pool still plans %d threads", lm_pool_width(p));
+    wide = fake_steps(p, 50, 1e-3, 0.6e-3, &now);
+    CHECKF(wide == 0, "%d of 50 steps of the spell on the threads", wide);
+    /* threads faster again: back after the spell (64 steps, AB_K on the
+     * threads, then the comparison) */
+    fake_steps(p, 100, 1e-3, 1.7e-3, &now);
+    wide = fake_steps(p, 100, 1e-3, 1.7e-3, &now);
+    CHECKF(lm__pool_ab_losses(p) == 1, "threads faster again, %ld losses", lm__pool_ab_losses(p));
+    CHECKF(wide == 100, "%d of 100 steps back on the threads", wide);
+    /* a step of another kind, or an untimed one, is no sample */
+    long before = lm__pool_ab_probes(p);
+    for (int s = 0; s < 2000; s++) {
+        ab_ctx c = {1e-6};
+        lm_pool_run(p, 2, spin_task, &c);
+        now += 1e-3;
+        lm__pool_step_at(p, s % 2 ? 0 : 32, now);
+    }
+    CHECKF(lm__pool_ab_probes(p) == before, "%ld probes on untimed steps", lm__pool_ab_probes(p) - before);
+    lm_pool_free(p);
+}
+
+/* The same in real time, as a VM whose vCPUs the host put apart: each
+ * task takes 300 us while the step runs on both threads (every line
+ * crosses between the cores) and 100 us on the caller alone, so the
+ * window fallback, which compares a job with the caller's own tasks,
+ * sees nothing wrong, while the caller alone does the step in 200 us
+ * against 300. */
+static void test_pool_steps_slow_together(void)
+{
+    lm_pool *p;
+    CHECK_OK(lm_pool_new(&p, 2));
+    ab_ctx c;
+    int s = 0;
+    for (; s < 3000 && lm__pool_ab_losses(p) == 0; s++) {
+        c.spin = lm_pool_width(p) == 2 ? 300e-6 : 100e-6;
+        lm_pool_run(p, 2, spin_task, &c);
+        lm__pool_step(p, 64);
+    }
+    if (lm__pool_ab_losses(p) == 0 && lm__pool_serial_spells(p) > 0) {
+        long spells = lm__pool_serial_spells(p);
+        lm_pool_free(p);
+        SKIP("the window fallback ran the caller alone (%ld spells): a machine this slow decides nothing here",
+             spells);
+    }
+    CHECKF(lm__pool_ab_losses(p) >= 1, "no loss in %d steps of 300 us on the threads against 200 us alone", s);
+    CHECK(lm_pool_width(p) == 1);
+    lm_pool_free(p);
+}
+
 static atomic_int g_inits, g_finis, g_init_fail_at;
 static lm_status count_init(void)
 {
@@ -743,6 +850,8 @@ int main(void)
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
     RUN(test_pool_falls_back_when_a_worker_stalls);
+    RUN(test_pool_compares_steps);
+    RUN(test_pool_steps_slow_together);
     RUN(test_pool_thread_hooks);
     RUN(test_vec_all_finite);
     TEST_MAIN_END();

@@ -39,6 +39,20 @@ int lm_cpu_count(void);
 /* How many times the pool has fallen back to running jobs on the caller
  * alone because its threads did not pay (tests; pool.c). */
 long lm__pool_serial_spells(const lm_pool *p);
+/* A trainer's mark at the start of each step (pool.c, AB_K), and once
+ * after its last: key is the step's kind (its rows), 0 for a step not to
+ * be timed (a short last batch; what follows the last step). The pool
+ * compares whole steps run on its threads and on the caller alone, and
+ * runs the next ones the faster way. Caller's thread only.
+ * lm__pool_step_at takes the time (tests); the counters are the probes
+ * run and the comparisons the caller alone won. */
+void lm__pool_step(lm_pool *p, size_t key);
+void lm__pool_step_at(lm_pool *p, size_t key, double now);
+long lm__pool_ab_probes(const lm_pool *p);
+long lm__pool_ab_losses(const lm_pool *p);
+/* Turns the window fallback off, so that only the step comparison
+ * decides (tests of it on a fake clock). */
+void lm__pool_window_off(lm_pool *p);
 
 /* Runs fn(ctx, i) for i in [0, ntasks) across the pool and returns when
  * all are done. A NULL pool runs them in order on the caller. */

@@ -92,6 +92,33 @@
 #define LOSS_SPELLS 40
 #define SERIAL_LONGEST_SEC 4.0
 
+/* Steps against steps. The window above compares a job's wall time with
+ * the caller's own time for its tasks, so it misses a machine on which
+ * both threads are slow together: on a VM whose two vCPUs the host puts
+ * on cores that share no cache (bench/c2c.c), every line one core wrote
+ * and the other reads costs five times as much, the caller's own tasks
+ * slow down as much as the job, and the 2-thread MLP epoch took 0.90 s
+ * against 0.57 s on one thread with the window content. So a trainer
+ * also marks its steps (lm__pool_step, once a step, with the step's
+ * rows as its key), and the pool compares the steps themselves: after
+ * `interval` parallel steps it runs AB_K steps on the caller alone (a
+ * probe) and compares the medians of the last AB_K steps each way. When
+ * the caller alone is faster by more than 1 - AB_MARGIN, it stays alone
+ * for `spell` steps (AB_SPELL_MIN, doubling after each comparison it
+ * wins again, at most AB_SPELL_MAX), then runs AB_K parallel steps and
+ * compares them with the spell's last ones, with no probe. When the
+ * threads win, the next probe comes twice as late (AB_FIRST, doubling
+ * to AB_MAX steps), so that on a quiet machine probing costs little:
+ * AB_K serial steps in AB_FIRST + 2 AB_FIRST + ..., under 1% of a
+ * training run's time after its first thousand steps. Only steps with
+ * the same key, and whose jobs all ran the same way, are compared. */
+#define AB_K 3
+#define AB_FIRST 256
+#define AB_MAX 8192
+#define AB_MARGIN 0.92
+#define AB_SPELL_MIN 64
+#define AB_SPELL_MAX 8192
+
 /* A thread's claim counter on its home tasks, on a cache line of its own
  * so that claiming never contends with the other threads' claims. */
 typedef struct home {
@@ -113,7 +140,24 @@ typedef struct pace {
     double wall, alone;  /* this window: wall seconds, estimate alone */
     int jobs;            /* this window's jobs */
     long serial_spells;  /* spells so far (tests, lm__pool_serial_spells) */
+    int off;             /* no judging (tests, lm__pool_window_off) */
 } pace;
+
+/* The step comparison (see AB_K); only the caller touches it. */
+typedef struct ab {
+    double last;                 /* the last mark's time; 0: no step open */
+    size_t key;                  /* the key the samples are for */
+    size_t open_key;             /* the open step's key; 0: not a step to time */
+    int jobs_par, jobs_ser;      /* jobs since the last mark, by how they ran */
+    double par[AB_K], ser[AB_K]; /* the newest step times each way (rings) */
+    int n_par, n_ser;            /* samples in the rings (at most AB_K counted) */
+    int ser_fresh;               /* ser[] came from the spell just ended */
+    long force;                  /* steps left to run on the caller alone */
+    int probing;                 /* those steps are a probe */
+    long until;                  /* parallel steps until the next comparison */
+    long interval, spell;
+    long probes, losses;         /* tests: lm__pool_ab_probes, _losses */
+} ab;
 
 struct lm_pool {
     int n;           /* threads in all, the caller included */
@@ -123,6 +167,7 @@ struct lm_pool {
     lm_status (*thread_init)(void); /* or NULL */
     void (*thread_fini)(void);      /* or NULL */
     pace pace;
+    ab ab;
     home *homes;      /* (n) one per thread, the caller's first */
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* workers sleep here for a new generation */
@@ -279,6 +324,8 @@ lm_status lm_pool_start(lm_pool **out, int threads, lm_status (*thread_init)(voi
     p->thread_init = thread_init;
     p->thread_fini = thread_fini;
     p->pace.backoff = SERIAL_MIN_SEC;
+    p->ab.interval = p->ab.until = AB_FIRST;
+    p->ab.spell = AB_SPELL_MIN;
     p->threads = pool_calloc((size_t)n, sizeof *p->threads);
     p->args = p->threads ? pool_calloc((size_t)n, sizeof *p->args) : NULL;
     p->homes = p->args ? lm_big_alloc((size_t)n * sizeof *p->homes) : NULL; /* 64-byte aligned */
@@ -331,7 +378,93 @@ long lm__pool_serial_spells(const lm_pool *p) { return p ? p->pace.serial_spells
 int lm_pool_width(const lm_pool *p)
 {
     if (!p) return 1;
-    return p->n > 1 && now_sec() < p->pace.serial_until ? 1 : p->n;
+    return p->n > 1 && (p->ab.force > 0 || now_sec() < p->pace.serial_until) ? 1 : p->n;
+}
+
+void lm__pool_window_off(lm_pool *p) { p->pace.off = 1; }
+long lm__pool_ab_probes(const lm_pool *p) { return p ? p->ab.probes : 0; }
+long lm__pool_ab_losses(const lm_pool *p) { return p ? p->ab.losses : 0; }
+
+static void push(double *ring, int *n, double v)
+{
+    ring[*n % AB_K] = v;
+    ++*n;
+}
+
+_Static_assert(AB_K == 3, "median() takes three values");
+static double median(const double *v)
+{
+    double a = v[0], b = v[1], c = v[2]; /* AB_K == 3 */
+    if (a > b) { double t = a; a = b; b = t; }
+    if (b > c) b = c;
+    return a > b ? a : b;
+}
+
+/* Compares the rings (both full) and sets what comes next. */
+static void ab_decide(ab *a)
+{
+    if (median(a->ser) < AB_MARGIN * median(a->par)) {
+        a->losses++;
+        a->force = a->spell;
+        a->spell = a->spell * 2 < AB_SPELL_MAX ? a->spell * 2 : AB_SPELL_MAX;
+        a->until = AB_K; /* after the spell: AB_K parallel steps, then compare */
+        a->n_par = a->n_ser = 0;
+    } else {
+        a->spell = AB_SPELL_MIN;
+        a->interval = a->interval * 2 < AB_MAX ? a->interval * 2 : AB_MAX;
+        a->until = a->interval;
+    }
+    a->ser_fresh = 0;
+}
+
+void lm__pool_step_at(lm_pool *p, size_t key, double now)
+{
+    if (!p || p->n_workers == 0) return;
+    ab *a = &p->ab;
+    /* the step that ends here: a sample if it ran one way only */
+    if (a->last > 0 && a->open_key) {
+        if (a->open_key != a->key) { /* another kind of step: start over */
+            a->key = a->open_key;
+            a->n_par = a->n_ser = 0;
+            a->ser_fresh = 0;
+        }
+        double dt = now - a->last;
+        if (a->jobs_par && !a->jobs_ser) {
+            push(a->par, &a->n_par, dt);
+            a->until--;
+        } else if (a->jobs_ser && !a->jobs_par) {
+            push(a->ser, &a->n_ser, dt);
+        }
+    }
+    /* the next one */
+    a->jobs_par = a->jobs_ser = 0;
+    a->open_key = key;
+    a->last = key ? now : 0;
+    if (a->force > 0) {
+        if (--a->force > 0) return;
+        if (a->probing) { /* the probe is over: compare */
+            a->probing = 0;
+            if (a->n_par >= AB_K && a->n_ser >= AB_K) ab_decide(a);
+            else a->until = a->interval;
+        } else {
+            a->ser_fresh = a->n_ser >= AB_K; /* the spell is over */
+        }
+        return;
+    }
+    if (a->until > 0 || a->n_par < AB_K) return;
+    if (a->ser_fresh && a->n_ser >= AB_K) {
+        ab_decide(a);
+    } else { /* a probe: the next AB_K steps on the caller */
+        a->probes++;
+        a->probing = 1;
+        a->force = AB_K;
+        a->n_ser = 0;
+    }
+}
+
+void lm__pool_step(lm_pool *p, size_t key)
+{
+    if (p && p->n_workers > 0) lm__pool_step_at(p, key, now_sec());
 }
 
 /* Judges the window that has just filled (see the top). A failed try
@@ -363,10 +496,12 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
     }
     pace *pc = &p->pace;
     double t0 = now_sec();
-    if (t0 < pc->serial_until) {
+    if (p->ab.force > 0 || t0 < pc->serial_until) {
+        p->ab.jobs_ser++;
         for (int i = 0; i < ntasks; i++) fn(ctx, i);
         return;
     }
+    p->ab.jobs_par++;
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
@@ -381,7 +516,7 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
     wait_inactive(p);
     double t3 = now_sec();
     /* a job the caller ran no task of says nothing of the time alone */
-    if (mine > 0) {
+    if (mine > 0 && !pc->off) {
         pc->wall += t3 - t0;
         pc->alone += (t2 - t1) * ntasks / mine;
         if (pc->wall - pc->alone > STALL_SEC ||
