@@ -808,6 +808,10 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     lm_pool *pool;
     if ((st = lm__net_pool(t->net, &pool))) return st;
     size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0, c = 0;
+    /* the pool times the steps (lm__pool_step), except a small net's:
+     * its steps run on this thread alone, and two clock reads are a fair
+     * share of the tutorial's epoch */
+    lm_pool *timer = pool && !lm__small_net(t->net) ? pool : NULL;
     double wsum = 0, psum = 0;
     /* a sharded batch: this process's part of it (see lm_fit_opts.shards) */
     size_t shards = t->o.shards > 1 ? (size_t)t->o.shards : 1, shard = shards > 1 ? (size_t)t->o.shard : 0;
@@ -816,7 +820,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         size_t lo = m * shard / shards, hi = m * (shard + 1) / shards;
         float l;
         /* full batches are the steps the pool times (threads or not) */
-        lm__pool_step(pool, m == t->batch ? m : 0);
+        lm__pool_step(timer, m == t->batch ? m : 0);
         if (sharded(t, m)) { /* (never with shards: on_grads) */
             shard_job j = {.t = t, .d = d, .idx = order ? order + r : NULL, .first = r, .n = m};
             if (order && b + 1 < nb) prefetch_rows(d, order + r + m, d->n - r - m < t->batch ? d->n - r - m : t->batch);
@@ -828,7 +832,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
             st = train_step(t, bt.y, bt.labels, hi - lo, lo, m, &l, info ? &c : NULL, pool);
         }
         if (st) {
-            lm__pool_step(pool, 0);
+            lm__pool_step(timer, 0);
             lm__err_prefix("epoch %d, batch %zu of %zu", epoch, b + 1, nb);
             return st;
         }
@@ -842,11 +846,11 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
             stop = t->o.on_batch(&bi, t->o.ctx);
         }
         if (stop) { /* the step is taken; the epoch is not complete */
-            lm__pool_step(pool, 0);
+            lm__pool_step(timer, 0);
             return lm__err(LM_ESTOPPED, "stopped during epoch %d after batch %zu", epoch, b + 1);
         }
     }
-    lm__pool_step(pool, 0); /* the last step ends here, not at the next epoch */
+    lm__pool_step(timer, 0); /* the last step ends here, not at the next epoch */
     t->epochs_done = epoch;
     if (!info && !t->best && !(t->o.val && t->o.val->n)) return LM_OK;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
