@@ -50,6 +50,9 @@ void lm__pool_step(lm_pool *p, size_t key);
 void lm__pool_step_at(lm_pool *p, size_t key, double now);
 long lm__pool_ab_probes(const lm_pool *p);
 long lm__pool_ab_losses(const lm_pool *p);
+/* Stalls the window fallback forgave, as no other came within
+ * STALL_REPEAT_SEC (tests; pool.c). */
+long lm__pool_lone_stalls(const lm_pool *p);
 /* Turns the window fallback off, so that only the step comparison
  * decides (tests of it on a fake clock). */
 void lm__pool_window_off(lm_pool *p);

@@ -76,8 +76,13 @@
  * parallel wall time exceeds LOSS_RATIO of that estimate (a quiet 2-core
  * machine measures 0.5-0.6 on 2 threads; a busy neighbour, 1 and more).
  * It fails at once, whatever its size, when the jobs have already lost
- * STALL_SEC against the caller alone: one stalled task costs a time
- * slice, and waiting for a window full of them cost 20% of an epoch. The
+ * STALL_SEC against the caller alone and another stall came less than
+ * STALL_REPEAT_SEC before: one stalled task costs a time slice, and
+ * waiting for a window full of them cost 20% of an epoch; but a stall
+ * alone is a host's hiccup (a vCPU stopped for a moment, about once an
+ * epoch on this VM), and the 50 ms spell it started cost the 2-thread
+ * MLP epoch several percent, so it only starts the window over. A busy
+ * neighbour stalls every few jobs and is caught at its second. The
  * first serial spell lasts SERIAL_MIN_SEC, each one after a failed try
  * twice the last, at most SERIAL_MAX_SEC, so that the tries cost a small
  * share of a long slow spell and a quiet machine gets its threads back
@@ -87,6 +92,7 @@
 #define WINDOW_SEC 1e-3
 #define LOSS_RATIO 0.9
 #define STALL_SEC 5e-4
+#define STALL_REPEAT_SEC 0.1
 #define SERIAL_MIN_SEC 0.05
 #define SERIAL_MAX_SEC 1.0
 #define LOSS_SPELLS 40
@@ -141,6 +147,8 @@ typedef struct pace {
     int jobs;            /* this window's jobs */
     long serial_spells;  /* spells so far (tests, lm__pool_serial_spells) */
     int off;             /* no judging (tests, lm__pool_window_off) */
+    double last_stall;   /* when a job last stalled */
+    long lone_stalls;    /* stalls forgiven (tests, lm__pool_lone_stalls) */
 } pace;
 
 /* The step comparison (see AB_K); only the caller touches it. */
@@ -382,6 +390,7 @@ int lm_pool_width(const lm_pool *p)
 }
 
 void lm__pool_window_off(lm_pool *p) { p->pace.off = 1; }
+long lm__pool_lone_stalls(const lm_pool *p) { return p ? p->pace.lone_stalls : 0; }
 long lm__pool_ab_probes(const lm_pool *p) { return p ? p->ab.probes : 0; }
 long lm__pool_ab_losses(const lm_pool *p) { return p ? p->ab.losses : 0; }
 
@@ -519,8 +528,16 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
     if (mine > 0 && !pc->off) {
         pc->wall += t3 - t0;
         pc->alone += (t2 - t1) * ntasks / mine;
-        if (pc->wall - pc->alone > STALL_SEC ||
-            (++pc->jobs >= WINDOW_JOBS && pc->alone >= WINDOW_SEC))
+        int stalled = pc->wall - pc->alone > STALL_SEC;
+        if (stalled && t3 - pc->last_stall > STALL_REPEAT_SEC) {
+            /* a stall alone: note it and start the window over */
+            pc->last_stall = t3;
+            pc->wall = pc->alone = 0;
+            pc->jobs = 0;
+            pc->lone_stalls++;
+        } else if (stalled || (++pc->jobs >= WINDOW_JOBS && pc->alone >= WINDOW_SEC)) {
+            if (stalled) pc->last_stall = t3;
             judge_window(pc, t3);
+        }
     }
 }
