@@ -461,7 +461,7 @@ void lm__pool_step_at(lm_pool *p, size_t key, double now)
         return;
     }
     if (a->until > 0 || a->n_par < AB_K) return;
-    if (a->ser_fresh && a->n_ser >= AB_K) {
+    if (a->ser_fresh) {
         ab_decide(a);
     } else { /* a probe: the next AB_K steps on the caller */
         a->probes++;
@@ -474,6 +474,12 @@ void lm__pool_step_at(lm_pool *p, size_t key, double now)
 void lm__pool_step(lm_pool *p, size_t key)
 {
     if (p && p->n_workers > 0) lm__pool_step_at(p, key, now_sec());
+}
+
+static void window_reset(pace *pc)
+{
+    pc->wall = pc->alone = 0;
+    pc->jobs = 0;
 }
 
 /* Judges the window that has just filled (see the top). A failed try
@@ -492,8 +498,7 @@ static void judge_window(pace *pc, double now)
     } else {
         pc->backoff = SERIAL_MIN_SEC;
     }
-    pc->wall = pc->alone = 0;
-    pc->jobs = 0;
+    window_reset(pc);
 }
 
 void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx)
@@ -532,8 +537,7 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
         if (stalled && t3 - pc->last_stall > STALL_REPEAT_SEC) {
             /* a stall alone: note it and start the window over */
             pc->last_stall = t3;
-            pc->wall = pc->alone = 0;
-            pc->jobs = 0;
+            window_reset(pc);
             pc->lone_stalls++;
         } else if (stalled || (++pc->jobs >= WINDOW_JOBS && pc->alone >= WINDOW_SEC)) {
             if (stalled) pc->last_stall = t3;
