@@ -686,6 +686,12 @@ static void test_idx_bad_values(void)
     be_store(data + 4, 0, 4);
     nl = idx_build(lab, 0x0C, 1, dims, data, 8);
     idx_bad(pi, write_file("biglab.idx", lab, nl), LM_EFORMAT, "biglab.idx", "70000");
+    /* The largest int32 label: refused without n_classes = label + 1
+     * overflowing (UBSan caught it in the fuzzer). */
+    be_store(data, 0, 4);
+    be_store(data + 4, 0x7fffffff, 4);
+    nl = idx_build(lab, 0x0C, 1, dims, data, 8);
+    idx_bad(pi, write_file("maxlab.idx", lab, nl), LM_EFORMAT, "maxlab.idx", "2147483647");
 }
 
 static void test_idx_bad_headers(void)

@@ -347,11 +347,15 @@ static lm_status read_labels(idx_src *s, const idx_head *h, lm_data *d)
         return LM_ENOMEM;
     }
     double max = -1;
-    for (size_t i = 0; i < h->count && st == LM_OK; i++) {
+    for (size_t i = 0; i < h->count; i++) {
         double v = raw_value(h->dtype, raw, i);
-        if (v < 0 || v >= IDX_MAX_CLASSES)
+        if (v < 0 || v >= IDX_MAX_CLASSES) {
+            /* A bad label must not reach max: an int32 label of INT32_MAX
+             * would overflow n_classes below. */
             st = lm__err(LM_EFORMAT, "%s: label %.0f at index %zu is not in [0, %d)", s->path,
                          v, i, IDX_MAX_CLASSES);
+            break;
+        }
         l[i] = (int32_t)v;
         if (v > max) max = v;
     }
