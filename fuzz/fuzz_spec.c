@@ -20,17 +20,28 @@ static void check(int ok, const char *why)
 }
 
 /* Builds a 4-input net from l (n) unless it would be large; NULL then, or
- * when a spatial layer does not fit the flat input (the library's check). */
+ * when a spatial layer does not fit the flat input (the library's check).
+ * The parameters are bounded from above: a layer's input has at most ch
+ * channels and flat values (4 inputs: at most 4 positions a channel).
+ * Conv layers count too: "conv:39:1,conv:999999:1,conv:99:1" asked for
+ * 1.1 GB, over the fuzzer's memory limit (tests/regress/spec). */
 static lm_net *build(const cli_layer_spec *l, int n)
 {
-    size_t params = 0;
-    int prev = 4;
+    double params = 0, ch = 4, flat = 4;
     for (int i = 0; i < n; i++) {
-        if (l[i].kind != LM_LAYER_DENSE) continue;
-        params += (size_t)prev * (size_t)l[i].width + (size_t)l[i].width;
-        prev = l[i].width;
+        double w = l[i].width;
+        if (l[i].kind == LM_LAYER_DENSE) {
+            params += flat * w + w;
+            ch = flat = w;
+        } else if (l[i].kind == LM_LAYER_CONV2D) {
+            params += ch * w * l[i].kh * l[i].kw + w;
+            ch = w;
+            flat = 4 * w;
+        } else if (l[i].kind == LM_LAYER_BATCHNORM) {
+            params += 2 * ch;
+        }
     }
-    if (params > ((size_t)1 << 20)) return NULL;
+    if (params > (double)(1 << 20)) return NULL;
     lm_net *net = NULL;
     check(lm_net_new(&net, 4) == LM_OK, "lm_net_new failed");
     for (int i = 0; i < n; i++) {
