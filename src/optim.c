@@ -108,7 +108,8 @@ static lm_update step_constants(const lm__optim *opt, uint64_t t)
  * The shares follow the layers: thread t of T takes rows [t/T, (t+1)/T)
  * of every layer's weights (in units of 8 rows), the rows the GEMMs of
  * the same thread read and wrote (task t runs on thread t, see pool.c):
- * lm_gemm_tn gives thread t those rows of the weight gradient, and the
+ * lm_gemm_tn gives thread t those rows of the weight gradient (on two
+ * threads give or take the few panels its balancing moves), and the
  * first layer's forward pass its slice of the weights (gemm.c). The
  * update is memory-bound, and on these machines a line another core
  * holds costs several times one of its own: sharing the flat buffer out

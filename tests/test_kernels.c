@@ -5,6 +5,7 @@
 #include "kernels/cpu.h"
 
 #include <float.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -415,6 +416,78 @@ static void test_gemm_sparse_a_same_bits(void)
     lm__variant_force(NULL);
     lm_pool_free(pools[2]);
     lm_pool_free(pools[3]);
+}
+
+/* A weight gradient's two row halves on 2 threads: wherever the boundary
+ * between them moves (gemm.c's balancing), the bits are those of 1
+ * thread, including a ragged last row panel and the largest moves. */
+static void test_gemm_balance_same_bits(void)
+{
+    static const gshape shapes[] = {{784, 256, 64}, {203, 70, 61}};
+    static const int shifts[] = {-12, -5, -1, 1, 3, 12};
+    lm_pool *pool = NULL;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    lm__pool_window_off(pool);
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            gcase c = make_case(TN, shapes[s], (int)s);
+            zero_runs(&c);
+            float *one = new_c(&c);
+            run_fast(&c, one, NULL, NULL);
+            int units = (c.M + 7) / 8;
+            for (size_t i = 0; i < sizeof shifts / sizeof shifts[0]; i++) {
+                int shift = shifts[i] * units / 98; /* within an eighth of the panels */
+                float *two = new_c(&c);
+                lm__gemm_balance_force(shift);
+                run_fast(&c, two, NULL, pool);
+                lm__gemm_balance_force(INT_MIN);
+                CHECKF(!memcmp(one, two, c.nc * sizeof *one),
+                       "%s tn %dx%dx%d, boundary moved by %d panels: bits changed", VARIANTS[v],
+                       c.M, c.N, c.K, shift);
+                free(two);
+            }
+            free(one);
+            free_case(&c);
+        }
+    }
+    lm__variant_force(NULL);
+    lm_pool_free(pool);
+}
+
+/* The boundary follows the work: with the first half of the rows all
+ * zero in A (skipped), task 1 holds all of it, and within a few dozen
+ * products the boundary has moved most of the way to its limit (an
+ * eighth of the panels) toward task 1's side, whatever the machine's
+ * noise; the products stay exact throughout. */
+static void test_gemm_balance_follows_work(void)
+{
+    if (!lm__variant_force("avx512") && !lm__variant_force("neon")) {
+        printf("  (skipped: no variant that skips zero steps)\n");
+        lm__variant_force(NULL);
+        return;
+    }
+    lm_pool *pool = NULL;
+    CHECK_OK(lm_pool_new(&pool, 2));
+    lm__pool_window_off(pool);
+    gcase c = make_case(TN, (gshape){784, 256, 64}, 0);
+    for (int k = 0; k < c.K; k++)
+        for (int i = 0; i < c.M / 2; i++) c.A[(size_t)k * c.lda + i] = 0.0f;
+    float *one = new_c(&c), *two = new_c(&c);
+    run_fast(&c, one, NULL, NULL);
+    int same = 1;
+    for (int it = 0; it < 200; it++) {
+        run_fast(&c, two, NULL, pool);
+        same &= !memcmp(one, two, c.nc * sizeof *one);
+    }
+    int shift = lm__gemm_balance_shift(two, c.M, c.N, c.K);
+    CHECK(same);
+    CHECKF(shift >= 6, "boundary moved by %d panels, expected 6 to 12", shift);
+    free(one);
+    free(two);
+    free_case(&c);
+    lm__variant_force(NULL);
+    lm_pool_free(pool);
 }
 
 static void test_gemm_variant_choice(void)
@@ -864,6 +937,8 @@ int main(void)
     RUN(test_gemm_thread_determinism);
     RUN(test_gemm_rows_consistent);
     RUN(test_gemm_tiny_bits);
+    RUN(test_gemm_balance_same_bits);
+    RUN(test_gemm_balance_follows_work);
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
     RUN(test_gemm_fma_variants_bits);

@@ -13,11 +13,13 @@
 #include "cpu.h"
 #include "gemm_impl.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef LM_USE_CBLAS
 #include <cblas.h>
@@ -277,6 +279,9 @@ typedef struct gemm_job {
     int ntasks;
     int parts;      /* slices at once: tasks per slice (they split N) */
     float *partial; /* slices at once: the second slice's sums (M, N) */
+    int shift;      /* two row halves: row panels moved from task 1 to task 0 */
+    int timed;      /* two row halves: each task writes its seconds in dur */
+    double dur[2];
 } gemm_job;
 
 /* The reference on one block of C over k [k0, k1), into C (leading
@@ -299,6 +304,86 @@ static void block_ref(const gemm_job *j, int i0, int i1, int j0, int j1, int k0,
         lm_gemm_nt_ref(m, n, kc, j->A + (size_t)i0 * j->lda + k0, j->lda,
                        j->B + (size_t)j0 * j->ldb + k0, j->ldb, c, ldc);
     }
+}
+
+/* ------------------------------------------- balancing two row halves */
+
+/* A weight gradient (TN) split by rows between two tasks: each element
+ * is summed over the batch alone, so which task computes a row never
+ * changes its bits, and the boundary between the halves can follow the
+ * work. Sparse inputs make rows uneven: in Fashion-MNIST's images the
+ * lower rows of pixels hold more ink (54% of their values nonzero against
+ * 46%), the row panels with more nonzero steps take longer, and the task
+ * with the lower half took 6-17 us longer of ~100 us while the other
+ * thread waited (bench/THREADS.md). So each product (told apart by the
+ * output it writes and its shape) keeps a shift of the boundary in row
+ * panels, moved one panel at a time toward equal task times: when the
+ * smoothed difference of the two tasks' seconds exceeds two panels' share,
+ * moving a panel shrinks it. The shift stays within an eighth of the
+ * panels, so a task slowed by the machine (a busy neighbour, a host's
+ * pause) moves it little and only for a while. The state is per calling
+ * thread (a pool has one caller at a time); two tasks only, as on the
+ * 2-core machines this was measured on: with more threads the rows are
+ * shared evenly as before. */
+enum { BAL_SITES = 8 };
+typedef struct bal_site {
+    const float *C;
+    int M, N, K;
+    int shift;
+    double gap; /* smoothed seconds of task 1 minus task 0 */
+} bal_site;
+static _Thread_local bal_site g_bal[BAL_SITES];
+static _Thread_local int g_bal_next;
+static int g_bal_force = INT_MIN; /* tests: a fixed shift */
+
+void lm__gemm_balance_force(int shift) { g_bal_force = shift; }
+
+static bal_site *bal_find(const gemm_job *j)
+{
+    for (int i = 0; i < BAL_SITES; i++) {
+        bal_site *b = &g_bal[i];
+        if (b->C == j->C && b->M == j->M && b->N == j->N && b->K == j->K) return b;
+    }
+    bal_site *b = &g_bal[g_bal_next];
+    g_bal_next = (g_bal_next + 1) % BAL_SITES;
+    *b = (bal_site){j->C, j->M, j->N, j->K, 0, 0.0};
+    return b;
+}
+
+int lm__gemm_balance_shift(const float *C, int M, int N, int K)
+{
+    for (int i = 0; i < BAL_SITES; i++) {
+        const bal_site *b = &g_bal[i];
+        if (b->C == C && b->M == M && b->N == N && b->K == K) return b->shift;
+    }
+    return 0;
+}
+
+/* After a job of `units` row panels: the two tasks' seconds move the
+ * boundary. One job's times swing by a fifth on a shared machine, ten
+ * panels' worth, so the difference is averaged over about 32 jobs and a
+ * panel moves only when that exceeds two panels' share. */
+static void bal_learn(bal_site *b, const gemm_job *j)
+{
+    double d0 = j->dur[0], d1 = j->dur[1];
+    if (!(d0 > 0 && d1 > 0)) return;
+    double panel = (d0 + d1) / j->units;
+    int lim = j->units / 8;
+    b->gap += (d1 - d0 - b->gap) / 32;
+    if (b->gap > 2 * panel && b->shift < lim) {
+        b->shift++;
+        b->gap -= 2 * panel; /* what the move should do to the difference */
+    } else if (b->gap < -2 * panel && b->shift > -lim) {
+        b->shift--;
+        b->gap += 2 * panel;
+    }
+}
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* C[i0:i1, j0:j1] (C with leading dimension ldc) summed over k [k0, k1),
@@ -406,7 +491,7 @@ static void share(int units, int parts, int t, int *u0, int *u1)
 
 static void gemm_task(void *ctx, int t)
 {
-    const gemm_job *j = ctx;
+    gemm_job *j = ctx;
     int u0, u1;
     if (j->partial) {
         /* slices at once: task t sums slice t / parts over its share of
@@ -420,6 +505,14 @@ static void gemm_task(void *ctx, int t)
     }
     /* task t gets units [u0, u1) of the split dimension */
     share(j->units, j->ntasks, t, &u0, &u1);
+    if (j->shift) {
+        /* two row halves: the boundary moved (see bal_learn) */
+        int mid = j->units / 2 + j->shift;
+        mid = mid < 0 ? 0 : mid > j->units ? j->units : mid;
+        u0 = t ? mid : 0;
+        u1 = t ? j->units : mid;
+    }
+    double t0 = j->timed ? now_sec() : 0;
     int lo = u0 * j->unit, hi = u1 * j->unit;
     if (j->split_n) {
         if (hi > j->N) hi = j->N;
@@ -428,6 +521,7 @@ static void gemm_task(void *ctx, int t)
         if (hi > j->M) hi = j->M;
         if (lo < hi) gemm_block(j, lo, hi, 0, j->N, 0, j->K, j->C, j->ldc, 1);
     }
+    if (j->timed) j->dur[t] = now_sec() - t0;
 }
 
 /* Slices at once, second round: task t adds the second slice's sums to
@@ -489,8 +583,11 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
      * few panels: task t then writes a contiguous part of the gradient,
      * the part of the weights the optimizer's task t updates (optim.c)
      * and, for the first layer, the slice thread t reads in the forward
-     * pass. Otherwise split N when it has a unit per thread: each thread
-     * then packs only its share of B. */
+     * pass. On two threads the boundary may move by up to an eighth of
+     * the rows toward equal work (bal_learn); the rows it moves are then
+     * the only ones whose lines cross between the cores. Otherwise split
+     * N when it has a unit per thread: each thread then packs only its
+     * share of B. */
     if (j->op == OP_TN && um >= 4 * T) j->split_n = 0;
     else j->split_n = un >= T || un >= um;
     j->units = j->split_n ? un : um;
@@ -504,9 +601,15 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
     if (j->ntasks <= 1) {
         j->ntasks = 1;
         gemm_task(j, 0);
-    } else {
-        lm_pool_run(pool, j->ntasks, gemm_task, j);
+        return;
     }
+    bal_site *b = j->op == OP_TN && !j->split_n && j->ntasks == 2 ? bal_find(j) : NULL;
+    if (b) {
+        j->shift = g_bal_force != INT_MIN ? g_bal_force : b->shift;
+        j->timed = g_bal_force == INT_MIN;
+    }
+    lm_pool_run(pool, j->ntasks, gemm_task, j);
+    if (b && j->timed) bal_learn(b, j);
 }
 
 /* -------------------------------------------------------- tiny shapes */

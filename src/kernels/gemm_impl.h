@@ -99,6 +99,13 @@ void lm__gemm_sparse_a(int on);
  * (tests; a serial GEMM runs on the caller). */
 long lm__gemm_sparse_skipped(void);
 
+/* Tests: every TN product split into two row halves moves its boundary
+ * by `shift` row panels (INT_MIN: learn it, the default); not
+ * thread-safe against running GEMMs. And the shift this thread's
+ * TN product writing C (M x N over K) has learnt, 0 if none. */
+void lm__gemm_balance_force(int shift);
+int lm__gemm_balance_shift(const float *C, int M, int N, int K);
+
 /* The AVX-512 body of lm_vec_all_finite (call only with AVX-512). */
 int lm__all_finite_avx512(const float *x, size_t n);
 
