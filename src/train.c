@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct lm_train {
     lm_net *net;
@@ -35,13 +34,6 @@ struct lm_train {
     lm_epoch_info best_info; /* epoch 0 until an epoch is recorded */
     int since_best;       /* epochs since the best one */
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 lm_fit_opts lm__fit_defaults(void)
 {
@@ -799,7 +791,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
 {
     /* timed only for a caller that reads it: a clock read is a fair share
      * of a tiny net's epoch */
-    double t0 = info ? now_seconds() : 0;
+    double t0 = info ? lm__now_sec() : 0;
     const size_t *order;
     lm_status st = epoch_order(t, d->n, &order);
     if (st) return st;
@@ -860,7 +852,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
         lm__err_prefix("epoch %d, validation", epoch);
         return st;
     }
-    e.seconds = info ? now_seconds() - t0 : 0;
+    e.seconds = info ? lm__now_sec() - t0 : 0;
     track_best(t, &e);
     if (info) *info = e;
     return LM_OK;

@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef LM_USE_CBLAS
 #include <cblas.h>
@@ -338,13 +337,22 @@ static int g_bal_force = INT_MIN; /* tests: a fixed shift */
 
 void lm__gemm_balance_force(int shift) { g_bal_force = shift; }
 
-static bal_site *bal_find(const gemm_job *j)
+/* This thread's state of the product writing C (M x N over K), or NULL. */
+static bal_site *bal_lookup(const float *C, int M, int N, int K)
 {
     for (int i = 0; i < BAL_SITES; i++) {
         bal_site *b = &g_bal[i];
-        if (b->C == j->C && b->M == j->M && b->N == j->N && b->K == j->K) return b;
+        if (b->C == C && b->M == M && b->N == N && b->K == K) return b;
     }
-    bal_site *b = &g_bal[g_bal_next];
+    return NULL;
+}
+
+/* j's state, made (over the oldest) if it has none. */
+static bal_site *bal_find(const gemm_job *j)
+{
+    bal_site *b = bal_lookup(j->C, j->M, j->N, j->K);
+    if (b) return b;
+    b = &g_bal[g_bal_next];
     g_bal_next = (g_bal_next + 1) % BAL_SITES;
     *b = (bal_site){j->C, j->M, j->N, j->K, 0, 0.0};
     return b;
@@ -352,11 +360,8 @@ static bal_site *bal_find(const gemm_job *j)
 
 int lm__gemm_balance_shift(const float *C, int M, int N, int K)
 {
-    for (int i = 0; i < BAL_SITES; i++) {
-        const bal_site *b = &g_bal[i];
-        if (b->C == C && b->M == M && b->N == N && b->K == K) return b->shift;
-    }
-    return 0;
+    const bal_site *b = bal_lookup(C, M, N, K);
+    return b ? b->shift : 0;
 }
 
 /* After a job of `units` row panels: the two tasks' seconds move the
@@ -377,13 +382,6 @@ static void bal_learn(bal_site *b, const gemm_job *j)
         b->shift--;
         b->gap += 2 * panel;
     }
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* C[i0:i1, j0:j1] (C with leading dimension ldc) summed over k [k0, k1),
@@ -512,7 +510,7 @@ static void gemm_task(void *ctx, int t)
         u0 = t ? mid : 0;
         u1 = t ? j->units : mid;
     }
-    double t0 = j->timed ? now_sec() : 0;
+    double t0 = j->timed ? lm__now_sec() : 0;
     int lo = u0 * j->unit, hi = u1 * j->unit;
     if (j->split_n) {
         if (hi > j->N) hi = j->N;
@@ -521,7 +519,7 @@ static void gemm_task(void *ctx, int t)
         if (hi > j->M) hi = j->M;
         if (lo < hi) gemm_block(j, lo, hi, 0, j->N, 0, j->K, j->C, j->ldc, 1);
     }
-    if (j->timed) j->dur[t] = now_sec() - t0;
+    if (j->timed) j->dur[t] = lm__now_sec() - t0;
 }
 
 /* Slices at once, second round: task t adds the second slice's sums to

@@ -47,6 +47,9 @@ long lm__pool_serial_spells(const lm_pool *p);
  * lm__pool_step_at takes the time (tests); the counters are the probes
  * run and the comparisons the caller alone won. */
 void lm__pool_step(lm_pool *p, size_t key);
+/* Seconds on the monotonic clock (the pool's, the trainer's and the
+ * GEMM's timings). */
+double lm__now_sec(void);
 void lm__pool_step_at(lm_pool *p, size_t key, double now);
 long lm__pool_ab_probes(const lm_pool *p);
 long lm__pool_ab_losses(const lm_pool *p);

@@ -225,7 +225,7 @@ static int take_tasks(lm_pool *p, int self)
     return ran;
 }
 
-static double now_sec(void)
+double lm__now_sec(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -386,7 +386,7 @@ long lm__pool_serial_spells(const lm_pool *p) { return p ? p->pace.serial_spells
 int lm_pool_width(const lm_pool *p)
 {
     if (!p) return 1;
-    return p->n > 1 && (p->ab.force > 0 || now_sec() < p->pace.serial_until) ? 1 : p->n;
+    return p->n > 1 && (p->ab.force > 0 || lm__now_sec() < p->pace.serial_until) ? 1 : p->n;
 }
 
 void lm__pool_window_off(lm_pool *p) { p->pace.off = 1; }
@@ -473,7 +473,7 @@ void lm__pool_step_at(lm_pool *p, size_t key, double now)
 
 void lm__pool_step(lm_pool *p, size_t key)
 {
-    if (p && p->n_workers > 0) lm__pool_step_at(p, key, now_sec());
+    if (p && p->n_workers > 0) lm__pool_step_at(p, key, lm__now_sec());
 }
 
 static void window_reset(pace *pc)
@@ -509,7 +509,7 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
         return;
     }
     pace *pc = &p->pace;
-    double t0 = now_sec();
+    double t0 = lm__now_sec();
     if (p->ab.force > 0 || t0 < pc->serial_until) {
         p->ab.jobs_ser++;
         for (int i = 0; i < ntasks; i++) fn(ctx, i);
@@ -522,13 +522,13 @@ void lm_pool_run(lm_pool *p, int ntasks, void (*fn)(void *ctx, int i), void *ctx
     for (int t = 0; t < p->n; t++) atomic_store(&p->homes[t].next, 0);
     atomic_store(&p->done, 0);
     publish(p);
-    double t1 = now_sec();
+    double t1 = lm__now_sec();
     int mine = take_tasks(p, 0);
-    double t2 = now_sec();
+    double t2 = lm__now_sec();
     wait_done(p);
     atomic_store(&p->closed, atomic_load(&p->gen));
     wait_inactive(p);
-    double t3 = now_sec();
+    double t3 = lm__now_sec();
     /* a job the caller ran no task of says nothing of the time alone */
     if (mine > 0 && !pc->off) {
         pc->wall += t3 - t0;
