@@ -72,7 +72,10 @@ all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(BUILD)/$(SONAME) $(CLI_BIN) $(
 ISA_ARCH := $(shell sh mk/isa.sh arch $(CC) $(CFLAGS))
 LIB_SRC := $(filter-out $(foreach v,$(shell sh mk/isa.sh others $(ISA_ARCH)),%_$(v).c),$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-$(foreach v,$(shell sh mk/isa.sh variants $(ISA_ARCH)),$(eval $(BUILD)/obj/%_$(v).o: XFLAGS := $(shell sh mk/isa.sh flags $(v))))
+# (SAN=1: with mk/isa.sh's flags that keep clang's build of the kernels
+# under a minute)
+VARIANT_SAN := $(if $(filter 1,$(SAN)),$(shell sh mk/isa.sh san $(CC)))
+$(foreach v,$(shell sh mk/isa.sh variants $(ISA_ARCH)),$(eval $(BUILD)/obj/%_$(v).o: XFLAGS := $(shell sh mk/isa.sh flags $(v)) $(VARIANT_SAN)))
 # ---- end of SIMD variant files ----
 
 $(BUILD)/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h cli/*.h)

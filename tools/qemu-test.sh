@@ -10,7 +10,9 @@
 # (tests/cli/test_cli.sh); default all of them. .ci/run names a subset
 # that fits its time.
 # Environment: CC (default aarch64-linux-gnu-gcc), BUILD (build-arm),
-# QEMU (qemu-aarch64).
+# QEMU (qemu-aarch64), QEMU_JOBS (test programs run at once; default the
+# number of CPUs; the CLI scripts run one at a time, as tests/run.sh runs
+# them).
 #
 # The programs run through qemu-aarch64 without -L: the arm64 libc and
 # zlib come from Debian's multiarch packages (/lib/ld-linux-aarch64.so.1,
@@ -21,6 +23,13 @@
 # tests/run.sh and the CLI tests run them unchanged.
 set -u
 cd "$(dirname "$0")/.." || exit 2
+# (this script calls itself through xargs -P for each test program: its
+# output into BUILD/qemu-logs/NAME.log, its status into NAME.rc)
+if [ "${1:-}" = --one ]; then
+    "$2" >"$3.log" 2>&1
+    echo $? >"$3.rc"
+    exit 0
+fi
 CC=${CC:-aarch64-linux-gnu-gcc}
 BUILD=${BUILD:-build-arm}
 QEMU=${QEMU:-qemu-aarch64}
@@ -71,10 +80,19 @@ fi
 # counted as tests/run.sh counts (which would run every CLI script)
 passed=0 failed=0
 log=$(mktemp) && trap 'rm -f "$log"' EXIT
+JOBS=${QEMU_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+[ "$JOBS" -ge 1 ] 2>/dev/null || JOBS=1
+logs="$BUILD/qemu-logs"
+rm -rf "$logs" && mkdir -p "$logs" || exit 2
+# shellcheck disable=SC2086
+for p in $progs; do printf '%s %s\n' "$p" "$logs/$(basename "$p")"; done |
+    xargs -n 2 -P "$JOBS" sh tools/qemu-test.sh --one
 for p in $progs; do
-    "$p" >"$log" 2>&1
-    rc=$?
+    out="$logs/$(basename "$p")"
+    cat "$out.log" >"$log" 2>/dev/null
     cat "$log"
+    rc=$(cat "$out.rc" 2>/dev/null)
+    [ -n "$rc" ] || rc=1
     np=$(grep -c '^ok ' "$log"); nf=$(grep -c '^FAIL ' "$log")
     if [ $rc -ne 0 ] && [ "$nf" -eq 0 ]; then echo "FAIL $(basename "$p"): exited with status $rc"; nf=1; fi
     passed=$((passed + np)); failed=$((failed + nf))

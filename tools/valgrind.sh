@@ -7,21 +7,17 @@
 # (exit 99), when the test itself fails, or when it runs past
 # VALGRIND_TIMEOUT seconds (default 600). Full logs go to
 # $BUILD/valgrind/NAME.log.
-# Environment: VALGRIND_FLAGS (more valgrind options).
+# Environment: VALGRIND_FLAGS (more valgrind options), VALGRIND_JOBS
+# (programs run at once; default the number of CPUs: valgrind runs a
+# program's threads one at a time, so each takes one CPU).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 LIMIT=${VALGRIND_TIMEOUT:-600}
-command -v valgrind >/dev/null 2>&1 || { echo "FAIL valgrind: valgrind is not installed"; exit 1; }
-if [ $# -eq 0 ]; then
-    set -- "$BUILD"/tests/test_*
-    [ -e "$1" ] || { echo "FAIL valgrind: no test programs in $BUILD/tests (run make first)"; exit 1; }
-fi
-mkdir -p "$BUILD/valgrind" || exit 2
-passed=0
-failed=0
-for t in "$@"; do
-    [ -x "$t" ] || continue
+
+# One program: its line; non-zero when it fails.
+run_one() {
+    t=$1
     name=$(basename "$t")
     log="$BUILD/valgrind/$name.log"
     start=$(date +%s)
@@ -33,16 +29,37 @@ for t in "$@"; do
     secs=$(($(date +%s) - start))
     if [ $rc -eq 0 ]; then
         echo "ok valgrind $name (${secs}s)"
-        passed=$((passed + 1))
-        continue
+        return 0
     fi
-    failed=$((failed + 1))
     case $rc in
     99) why="memory errors or leaks: $(grep -E 'ERROR SUMMARY|definitely lost|indirectly lost' "$log" | sed 's/^==[0-9]*== *//' | tr '\n' ';')" ;;
     124) why="timed out after ${LIMIT}s (needs a reduced mode under valgrind)" ;;
     *) why="exit $rc; failing cases: $(grep '^FAIL ' "$log" | head -3 | tr '\n' ';')" ;;
     esac
     echo "FAIL valgrind $name: $why (log $log)"
-done
+    return 1
+}
+
+# (this script calls itself through xargs -P for each program)
+if [ "${1:-}" = --one ]; then
+    run_one "$2"
+    exit
+fi
+
+command -v valgrind >/dev/null 2>&1 || { echo "FAIL valgrind: valgrind is not installed"; exit 1; }
+if [ $# -eq 0 ]; then
+    set -- "$BUILD"/tests/test_*
+    [ -e "$1" ] || { echo "FAIL valgrind: no test programs in $BUILD/tests (run make first)"; exit 1; }
+fi
+mkdir -p "$BUILD/valgrind" || exit 2
+JOBS=${VALGRIND_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+[ "$JOBS" -ge 1 ] 2>/dev/null || JOBS=1
+out=$(mktemp) || exit 2
+trap 'rm -f "$out"' EXIT
+for t in "$@"; do
+    [ -x "$t" ] && printf '%s\n' "$t"
+done | BUILD=$BUILD xargs -I{} -P "$JOBS" sh tools/valgrind.sh --one {} | tee "$out"
+passed=$(grep -c '^ok valgrind ' "$out")
+failed=$(grep -c '^FAIL valgrind ' "$out")
 echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+[ "$failed" -eq 0 ]
