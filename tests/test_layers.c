@@ -5,6 +5,21 @@
 
 #include <lamina.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The test's files go in a folder of its own (made in main), so that two
+ * runs at once (make test in two checkouts, tools/valgrind.sh) do not
+ * overwrite or remove each other's. */
+static char g_dir[64] = "/tmp";
+
+/* g_dir/name in buf (one of a call's few paths). */
+static const char *tmp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", g_dir, name);
+    return buf;
+}
 
 /* Layer i's description (kind zero-filled on failure). */
 static lm_layer_desc desc(const lm_net *net, int i)
@@ -396,14 +411,16 @@ static void v1_file_loads(void)
     size_t la, lb;
     unsigned char *a = slurp(path, &la), *b = NULL;
     CHECK(a && la > 20 && a[8] == 1);
-    CHECK_OK(lm_net_save(net, "/tmp/lamina_test_layers_v1.lmn"));
-    b = slurp("/tmp/lamina_test_layers_v1.lmn", &lb);
+    char v1[128];
+    tmp_path(v1, sizeof v1, "v1.lmn");
+    CHECK_OK(lm_net_save(net, v1));
+    b = slurp(v1, &lb);
     /* the fixture is a CLI checkpoint: its sections, then TRAI (which
      * lm_net_save leaves out), so all but the section count and the tail
      * must be the same bytes */
     CHECK(b && la > lb && lb > 20 && memcmp(a, b, 12) == 0 && a[12] == b[12] + 1 &&
           memcmp(a + 16, b + 16, lb - 20) == 0);
-    remove("/tmp/lamina_test_layers_v1.lmn");
+    remove(v1);
     free(a);
     free(b);
     lm_net_free(net);
@@ -427,7 +444,8 @@ static void v2_round_trip(void)
     for (size_t i = 0; i < lm_net_n_state(a); i++) st[i] = 0.5f + (float)i;
     unsigned char *buf;
     size_t len, len2;
-    const char *p = "/tmp/lamina_test_layers_v2.lmn", *q = "/tmp/lamina_test_layers_v2b.lmn";
+    char pb[128], qb[128];
+    const char *p = tmp_path(pb, sizeof pb, "v2.lmn"), *q = tmp_path(qb, sizeof qb, "v2b.lmn");
     CHECK_OK(lm_net_save(a, p));
     CHECK_OK(lm_net_load(&b, p));
     if (!b) return;
@@ -512,7 +530,8 @@ static void checkpoint_keeps_state(void)
      * fresh trainer over a fresh net and trains 2 more */
     for (int e = 0; e < 4; e++) CHECK_OK(lm_train_epoch(tr[0], &d, NULL));
     for (int e = 0; e < 2; e++) CHECK_OK(lm_train_epoch(tr[1], &d, NULL));
-    const char *p = "/tmp/lamina_test_layers_ck.lmn";
+    char pb[128];
+    const char *p = tmp_path(pb, sizeof pb, "ck.lmn");
     CHECK_OK(lm_train_save(tr[1], p));
     lm_train_free(tr[1]);
     lm_net_free(nets[1]);
@@ -579,7 +598,8 @@ static void ws_other_kinds_refused(void)
  * view built by hand has none. */
 static void idx_shape(void)
 {
-    const char *pi = "/tmp/lamina_test_layers_i.idx", *pl = "/tmp/lamina_test_layers_l.idx";
+    char ib[128], lbuf[128];
+    const char *pi = tmp_path(ib, sizeof ib, "i.idx"), *pl = tmp_path(lbuf, sizeof lbuf, "l.idx");
     unsigned char img[16 + 4 * 12], lab[8 + 4];
     memset(img, 0, sizeof img);
     memset(lab, 0, sizeof lab);
@@ -610,6 +630,11 @@ static void idx_shape(void)
 
 int main(void)
 {
+    snprintf(g_dir, sizeof g_dir, "/tmp/lm_layers_XXXXXX");
+    if (!mkdtemp(g_dir)) {
+        perror("test_layers: mkdtemp");
+        return 1;
+    }
     RUN(kind_names);
     RUN(input_shape);
     RUN(dense_info_offsets);
@@ -626,5 +651,10 @@ int main(void)
     RUN(checkpoint_keeps_state);
     RUN(ws_other_kinds_refused);
     RUN(idx_shape);
+    /* what a failed case may have left, then the folder */
+    static const char *const names[] = {"v1.lmn", "v2.lmn", "v2b.lmn", "ck.lmn", "i.idx", "l.idx"};
+    char buf[128];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(tmp_path(buf, sizeof buf, names[i]));
+    rmdir(g_dir);
     TEST_MAIN_END();
 }
