@@ -456,10 +456,14 @@ static void test_gemm_balance_same_bits(void)
 }
 
 /* The boundary follows the work: with the first half of the rows all
- * zero in A (skipped), task 1 holds all of it, and within a few dozen
- * products the boundary has moved most of the way to its limit (an
- * eighth of the panels) toward task 1's side, whatever the machine's
- * noise; the products stay exact throughout. */
+ * zero in A (skipped), task 1 holds all of it, and the boundary moves
+ * most of the way to its limit (an eighth of the panels) toward task 1's
+ * side; the products stay exact throughout. It learns from the tasks'
+ * measured times, so a pause of the machine (a host's slow spell: one
+ * of a few ms weighs as much as several panels) can set it back for a
+ * few dozen products. So the test stops once it has moved 6 panels (6-7
+ * products here, 13-18 under ASan) and allows 2000: checking the shift
+ * after a fixed 200 once found it set back to 1 panel in CI. */
 static void test_gemm_balance_follows_work(void)
 {
     if (!lm__variant_force("avx512") && !lm__variant_force("neon")) {
@@ -475,14 +479,14 @@ static void test_gemm_balance_follows_work(void)
         for (int i = 0; i < c.M / 2; i++) c.A[(size_t)k * c.lda + i] = 0.0f;
     float *one = new_c(&c), *two = new_c(&c);
     run_fast(&c, one, NULL, NULL);
-    int same = 1;
-    for (int it = 0; it < 200; it++) {
+    int same = 1, shift = 0, it = 0;
+    for (; it < 2000 && shift < 6; it++) {
         run_fast(&c, two, NULL, pool);
         same &= !memcmp(one, two, c.nc * sizeof *one);
+        shift = lm__gemm_balance_shift(two, c.M, c.N, c.K);
     }
-    int shift = lm__gemm_balance_shift(two, c.M, c.N, c.K);
     CHECK(same);
-    CHECKF(shift >= 6, "boundary moved by %d panels, expected 6 to 12", shift);
+    CHECKF(shift >= 6, "boundary moved by %d panels in %d products, expected 6 to 12", shift, it);
     free(one);
     free(two);
     free_case(&c);
