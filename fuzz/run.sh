@@ -46,11 +46,13 @@ extra_src() {
     esac
 }
 
-# One object, for the parallel build below: SRC OBJ ARCH.
+# One object, for the parallel build below: SRC OBJ ARCH. A variant file
+# (one of FUZZ_VARIANTS) also gets FUZZ_VARIANT_SAN; the build below
+# sets both once.
 compile_one() {
     isa=$(sh mk/isa.sh file "$1" "$3") || return 0
-    for v in $(sh mk/isa.sh variants "$3"); do
-        case $1 in *_"$v".c) isa="$isa $(sh mk/isa.sh san $CC)" ;; esac
+    for v in ${FUZZ_VARIANTS:-}; do
+        case $1 in *_"$v".c) isa="$isa ${FUZZ_VARIANT_SAN:-}" ;; esac
     done
     # shellcheck disable=SC2086
     $CC $CFLAGS $isa -fsanitize=fuzzer-no-link -c "$1" -o "$2" || {
@@ -121,6 +123,9 @@ for src in "$LIBSRC"/*.c "$LIBSRC"/*/*.c; do
     todo="$todo $src $obj $arch"
 done
 if [ -n "$todo" ]; then
+    FUZZ_VARIANTS=$(sh mk/isa.sh variants "$arch")
+    FUZZ_VARIANT_SAN=$(sh mk/isa.sh san $CC)
+    export FUZZ_VARIANTS FUZZ_VARIANT_SAN
     # shellcheck disable=SC2086
     printf '%s\n' $todo | xargs -n 3 -P "$JOBS" sh fuzz/run.sh --compile-one || die "cannot compile the library"
 fi

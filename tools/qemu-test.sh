@@ -89,11 +89,10 @@ for p in $progs; do printf '%s %s\n' "$p" "$logs/$(basename "$p")"; done |
     xargs -n 2 -P "$JOBS" sh tools/qemu-test.sh --one
 for p in $progs; do
     out="$logs/$(basename "$p")"
-    cat "$out.log" >"$log" 2>/dev/null
-    cat "$log"
+    cat "$out.log"
     rc=$(cat "$out.rc" 2>/dev/null)
     [ -n "$rc" ] || rc=1
-    np=$(grep -c '^ok ' "$log"); nf=$(grep -c '^FAIL ' "$log")
+    np=$(grep -c '^ok ' "$out.log"); nf=$(grep -c '^FAIL ' "$out.log")
     if [ $rc -ne 0 ] && [ "$nf" -eq 0 ]; then echo "FAIL $(basename "$p"): exited with status $rc"; nf=1; fi
     passed=$((passed + np)); failed=$((failed + nf))
 done
