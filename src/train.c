@@ -74,6 +74,11 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->loss == LM_LOSS_CE && last != LM_SOFTMAX && lm_net_n_out(net) > 1 && last != LM_SIGMOID)
         return lm__err(LM_EINVAL, "cross-entropy needs probabilities: end the net with softmax (it ends with %s)",
                        lm_act_name(last));
+    /* log(yhat) and log(1 - yhat): outside [0, 1] the loss goes negative
+     * and its gradient explodes (PyTorch's BCELoss refuses such inputs) */
+    if (o->loss == LM_LOSS_BCE && last != LM_SIGMOID && last != LM_SOFTMAX)
+        return lm__err(LM_EINVAL, "binary cross-entropy needs probabilities in [0, 1]: end the net "
+                       "with sigmoid (it ends with %s)", lm_act_name(last));
     return LM_OK;
 }
 

@@ -527,6 +527,52 @@ static void in_order_fit_matches_steps(void)
     }
 }
 
+/* Binary cross-entropy reads its outputs as probabilities: after a tanh,
+ * relu or identity output they leave [0, 1], the loss went negative
+ * (-log 3 for an output of 3 with target 1) and the gradients reached
+ * 1e12, silently. PyTorch refuses such inputs; so do lm_train_new and
+ * lm_evaluate, before anything runs. */
+static void bce_needs_probabilities(void)
+{
+    static const lm_act bad[] = {LM_IDENTITY, LM_TANH, LM_RELU, LM_LEAKY_RELU};
+    static const lm_act good[] = {LM_SIGMOID, LM_SOFTMAX};
+    float x[4] = {0, 1, 1, 0};
+    int32_t lab[2] = {1, 0};
+    lm_rng rng = lm_rng_seed(1);
+    for (int w = 1; w <= 2; w++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            lm_net *net;
+            CHECK_OK(lm_net_new(&net, 2));
+            CHECK_OK(lm_net_add_dense(net, 3, LM_TANH, LM_BIAS));
+            CHECK_OK(lm_net_add_dense(net, w, bad[i], LM_BIAS));
+            lm_fit_opts o = lm_fit_defaults();
+            o.loss = LM_LOSS_BCE;
+            lm_train *t = NULL;
+            lm_status st = lm_train_new(&t, net, &o, &rng);
+            CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "binary cross-entropy") &&
+                       strstr(lm_errmsg(), lm_act_name(bad[i])),
+                   "%d %s outputs: %s: %s", w, lm_act_name(bad[i]), lm_status_name(st), lm_errmsg());
+            CHECK(t == NULL);
+            lm_data d = {.n = 2, .nx = 2, .x = x, .labels = lab, .n_classes = 2};
+            float loss = 0;
+            if (w == 1) CHECK(lm_evaluate(net, &d, LM_LOSS_BCE, &loss, NULL) == LM_EINVAL);
+            lm_train_free(t);
+            lm_net_free(net);
+        }
+        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+            lm_net *net;
+            CHECK_OK(lm_net_new(&net, 2));
+            CHECK_OK(lm_net_add_dense(net, w, good[i], LM_BIAS));
+            lm_fit_opts o = lm_fit_defaults();
+            o.loss = LM_LOSS_BCE;
+            lm_train *t = NULL;
+            CHECK_OK(lm_train_new(&t, net, &o, &rng));
+            lm_train_free(t);
+            lm_net_free(net);
+        }
+    }
+}
+
 static void bad_arguments_refused(void)
 {
     lm_net *net;
@@ -633,6 +679,7 @@ int main(void)
     RUN(u8_equals_float);
     RUN(in_order_fit_matches_steps);
     RUN(bad_arguments_refused);
+    RUN(bce_needs_probabilities);
     RUN(concurrent_predict);
     TEST_MAIN_END();
 }
