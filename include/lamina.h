@@ -699,8 +699,11 @@ LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,
 
 /* One epoch over d (shuffled if opts say so), then the validation set if
  * any. Calls on_batch; fills *info. Returns LM_ESTOPPED if the batch
- * callback asked to stop, LM_ENUMERIC (parameters left as they were
- * before the failing step) on NaN/Inf. Thread: per object. */
+ * callback asked to stop, LM_ENUMERIC on NaN/Inf: a non-finite loss or
+ * gradient leaves the parameters as they were before the failing step;
+ * a finite step that overflows a parameter (a learning rate far too
+ * high) has been applied, and lm_net_save then refuses the net
+ * (docs/RELIABILITY.md). Thread: per object. */
 LM_API lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info);
 
 /* Epochs completed and optimizer steps taken so far. Thread: read-only. */
@@ -766,7 +769,8 @@ LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
  * (left there by lm_train_loss_grad, then combined by the caller: summed
  * over processes, clipped, ...): what lm_train_step does after its
  * backward pass. Counts a step. LM_ENUMERIC, nothing changed, if a
- * gradient is NaN or infinite. Thread: per object. */
+ * gradient is NaN or infinite; LM_ENUMERIC after the step if it
+ * overflowed a parameter (as lm_train_epoch). Thread: per object. */
 LM_API lm_status lm_train_apply_grads(lm_train *t);
 
 /* --------------------------------------------------------------- files */
