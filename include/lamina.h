@@ -529,7 +529,9 @@ typedef struct lm_optim_opts {
 typedef struct lm_epoch_info {
     int epoch;          /* 1-based */
     int epochs;         /* planned total */
-    float train_loss;   /* mean of the batch losses over the epoch */
+    float train_loss;   /* the epoch's loss: the batch losses' mean
+                           weighted by their rows (SSE: their sum, the
+                           epoch's sum of squares, as lm_evaluate gives) */
     float train_acc;    /* fraction correct, or NaN for regression */
     float val_loss;     /* NaN without a validation set */
     float val_acc;      /* NaN without a validation set or for regression */
@@ -542,7 +544,8 @@ typedef struct lm_batch_info {
     int epoch;
     size_t batch, n_batches; /* batch is 1-based */
     size_t samples;          /* samples done in this epoch */
-    float loss;              /* running mean loss over this epoch */
+    float loss;              /* running mean loss over this epoch (SSE: the
+                                mean of the batch sums so far) */
 } lm_batch_info;
 
 /* Called after every epoch; returning non-zero stops training. info is
