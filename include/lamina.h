@@ -250,7 +250,9 @@ LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
  * layer): y = gamma (x - mean) / sqrt(var + eps) + beta, with the batch's
  * statistics in training and running ones in inference, updated as
  * running = (1 - momentum) running + momentum batch (PyTorch's
- * convention: momentum 0.1, eps 1e-5; the running variance is unbiased).
+ * convention: momentum 0.1, eps 1e-5; the running variance is unbiased;
+ * a training batch with one value per channel, which PyTorch refuses,
+ * leaves them as they were).
  * gamma starts at 1 and beta at 0 (parameters), the running mean at 0 and
  * variance at 1 (state, see lm_net_state). Thread: per object. */
 LM_API lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps);

@@ -338,6 +338,57 @@ static void batchnorm_modes(void)
     lm_net_free(net);
 }
 
+/* A training batch with one value per channel (one row after a dense
+ * layer) has no variance: PyTorch refuses it. It used to count as
+ * variance 0, so a last batch of one row (33 rows in batches of 32)
+ * pulled the running variance toward 0 every epoch, to half the data's
+ * after 100 epochs, and inference scaled by sqrt(2). It now leaves the
+ * running statistics as they were; two rows move them. */
+static void batchnorm_one_row_keeps_running_stats(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 2));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    float *st = lm_net_state(net);
+    st[0] = 1; st[1] = -2; st[2] = 4; st[3] = 0.25f;
+    lm_fit_opts o = lm_fit_defaults();
+    o.batch = 2;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t;
+    float x[4] = {3, 5, 7, 9}, tgt[4] = {0}, loss;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    CHECK_OK(lm_train_loss_grad(t, x, tgt, NULL, 1, &loss));
+    CHECKF(st[0] == 1 && st[1] == -2 && st[2] == 4 && st[3] == 0.25f,
+           "one row moved the running statistics to %g %g %g %g", st[0], st[1], st[2], st[3]);
+    CHECK_OK(lm_train_loss_grad(t, x, tgt, NULL, 2, &loss));
+    /* columns 3, 7 and 5, 9: means 5 and 7, unbiased variances 8 */
+    CHECKF(fabsf(st[0] - (0.9f * 1 + 0.1f * 5)) < 1e-6f && fabsf(st[1] - (0.9f * -2 + 0.1f * 7)) < 1e-6f &&
+               fabsf(st[2] - (0.9f * 4 + 0.1f * 8)) < 1e-5f && fabsf(st[3] - (0.9f * 0.25f + 0.1f * 8)) < 1e-5f,
+           "two rows: running statistics %g %g %g %g", st[0], st[1], st[2], st[3]);
+    lm_train_free(t);
+    /* a whole fit whose last batch has one row keeps the data's variance */
+    enum { N = 33 };
+    lm_net *fit;
+    CHECK_OK(lm_net_new(&fit, 1));
+    CHECK_OK(lm_net_add_batchnorm(fit, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(fit, 1, LM_IDENTITY, LM_BIAS));
+    float xs[N], ys[N] = {0};
+    double mean = 0, var = 0;
+    for (int i = 0; i < N; i++) mean += xs[i] = 3 * lm_rng_normal(&rng) + 5;
+    mean /= N;
+    for (int i = 0; i < N; i++) var += (xs[i] - mean) * (xs[i] - mean);
+    var /= N - 1;
+    lm_data d = {.n = N, .nx = 1, .x = xs, .y = ys, .ny = 1};
+    o.batch = 32;
+    o.epochs = 100;
+    o.optim.lr = 1e-9f;
+    CHECK_OK(lm_fit(fit, &d, &o, &rng));
+    float rv = lm_net_state(fit)[1];
+    CHECKF(fabs(rv - var) < 0.25 * var, "running variance %g, the data's %g", rv, var);
+    lm_net_free(fit);
+    lm_net_free(net);
+}
+
 /* Training a net with dropout and batch norm gives the same bits on one
  * and two threads, and twice from the same seed. */
 static void train_bits_threads(void)
@@ -643,6 +694,7 @@ int main(void)
     RUN(grad_batchnorm);
     RUN(dropout_masks);
     RUN(batchnorm_modes);
+    RUN(batchnorm_one_row_keeps_running_stats);
     RUN(train_bits_threads);
     RUN(v1_file_loads);
     RUN(v2_round_trip);

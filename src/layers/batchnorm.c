@@ -100,14 +100,19 @@ static void bn_fwd(const lm__layer *L, const lm__fwd *a)
             sq[c] += d * d;
         }
     if (a->mode->reduce) a->mode->reduce(sq, C, a->mode->reduce_ctx);
+    /* The running variance is unbiased, as PyTorch keeps it. One value
+     * per channel (a last batch of one row after a dense layer) has none:
+     * PyTorch refuses such a batch, and taking its variance as 0 pulled
+     * the running variance toward 0 every epoch, so the statistics stay
+     * as they were. */
     float mom = L->cfg.momentum;
     for (size_t c = 0; c < C; c++) {
         double var = sq[c] / M;
         inv[c] = (float)(1.0 / sqrt(var + L->cfg.eps));
-        /* the running variance is unbiased, as PyTorch keeps it */
-        double unbiased = M > 1 ? sq[c] / (M - 1) : var;
-        rmean[c] = (1.0f - mom) * rmean[c] + mom * mean[c];
-        rvar[c] = (1.0f - mom) * rvar[c] + mom * (float)unbiased;
+        if (M > 1) {
+            rmean[c] = (1.0f - mom) * rmean[c] + mom * mean[c];
+            rvar[c] = (1.0f - mom) * rvar[c] + mom * (float)(sq[c] / (M - 1));
+        }
     }
     for (size_t r = 0; r < m; r++)
         for (size_t c = 0; c < C; c++)
