@@ -460,6 +460,10 @@ class Net:
             return
         m = np.ascontiguousarray(mean, np.float32).reshape(-1)
         s = np.ascontiguousarray(std, np.float32).reshape(-1)
+        # the library reads n_outputs values from each: check before it does
+        if m.size != self.n_outputs or s.size != self.n_outputs:
+            raise InvalidArgumentError("set_target_normalization: mean and std need %d values"
+                                       % self.n_outputs)
         L.check(L.net_set_target_norm(self._h, _ptr(m), _ptr(s)))
 
     def get_target_normalization(self):

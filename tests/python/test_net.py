@@ -384,3 +384,17 @@ def test_fit_from_another_thread_and_its_errors():
                               loss="sse", shuffle=False)
     assert out["h"]["loss"] == main["loss"]
     assert "epoch" in out["err"]  # lamina's message, from the thread that failed
+
+
+def test_target_normalization_needs_one_value_per_output():
+    # The library reads n_outputs floats from each array: a shorter one was
+    # read past its end (garbage accepted as a std), a longer one cut short.
+    net = lamina.Net(inputs=2, layers=[lamina.Dense(4, "relu"), lamina.Dense(2)])
+    for mean, std in (([0.0], [1.0]), ([0.0, 1.0, 2.0], [1.0, 1.0, 1.0]), ([0.0, 1.0], [1.0])):
+        with pytest.raises(lamina.InvalidArgumentError, match="need 2 values"):
+            net.set_target_normalization(mean, std)
+    assert net.get_target_normalization() is None
+    net.set_target_normalization([1.0, -2.0], [3.0, 0.5])
+    m, s = net.get_target_normalization()
+    np.testing.assert_array_equal(m, [1.0, -2.0])
+    np.testing.assert_array_equal(s, [3.0, 0.5])
