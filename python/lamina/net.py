@@ -27,6 +27,15 @@ def _act(name):
     return a
 
 
+def _cint(v, what):
+    """v as a C int for the library, which checks its own ranges; ctypes
+    would wrap a larger number silently (2**32 + 4 units became 4)."""
+    v = int(v)
+    if not -2 ** 31 <= v < 2 ** 31:
+        raise InvalidArgumentError("%s %d is out of range" % (what, v))
+    return v
+
+
 class Layer:
     """A layer kind of the C library; Net adds it in order."""
 
@@ -49,7 +58,8 @@ class Dense(Layer):
         self.units, self.activation, self.bias = int(units), activation, bool(bias)
 
     def _add(self, h):
-        return L.net_add_dense(h, self.units, _act(self.activation), 0 if self.bias else 1)
+        return L.net_add_dense(h, _cint(self.units, "Dense: units"), _act(self.activation),
+                               0 if self.bias else 1)
 
 
 class Conv2D(Layer):
@@ -70,7 +80,9 @@ class Conv2D(Layer):
         if isinstance(pad, str):
             raise InvalidArgumentError("Conv2D: padding %r is not 'same', 'valid' or a number"
                                        % (pad,))
-        return L.net_add_conv2d(h, self.filters, int(kh), int(kw), self.strides, int(pad),
+        return L.net_add_conv2d(h, _cint(self.filters, "Conv2D: filters"),
+                                _cint(kh, "Conv2D: kernel height"), _cint(kw, "Conv2D: kernel width"),
+                                _cint(self.strides, "Conv2D: strides"), _cint(pad, "Conv2D: padding"),
                                 _act(self.activation), 0 if self.bias else 1)
 
 
@@ -83,7 +95,9 @@ class MaxPool2D(Layer):
         self.strides = self.pool_size if strides is None else int(strides)
 
     def _add(self, h):
-        return getattr(L, self._fn)(h, self.pool_size, self.strides)
+        name = type(self).__name__
+        return getattr(L, self._fn)(h, _cint(self.pool_size, name + ": pool_size"),
+                                    _cint(self.strides, name + ": strides"))
 
 
 class AvgPool2D(MaxPool2D):
@@ -331,7 +345,7 @@ class Net:
     def __init__(self, inputs=None, layers=(), input_shape=None, init="xavier", seed=1,
                  threads=0):
         if input_shape is not None:
-            shp = tuple(int(s) for s in input_shape)
+            shp = tuple(_cint(s, "Net: input_shape side") for s in input_shape)
             if len(shp) == 2:
                 shp = shp + (1,)
             if len(shp) != 3:
@@ -345,7 +359,7 @@ class Net:
         if inputs is None:
             raise InvalidArgumentError("Net: give inputs= (features per row) or input_shape=")
         h = ctypes.c_void_p()
-        L.check(L.net_new(ctypes.byref(h), int(inputs)))
+        L.check(L.net_new(ctypes.byref(h), _cint(inputs, "Net: inputs")))
         self._init_handle(h)
         if input_shape is not None:
             L.check(L.net_set_input_shape(self._h, shp[2], shp[0], shp[1]))
@@ -411,7 +425,7 @@ class Net:
     @threads.setter
     def threads(self, n):
         self._own.free_ws()  # the count is fixed while a workspace exists
-        L.check(L.net_set_threads(self._h, int(n)))
+        L.check(L.net_set_threads(self._h, _cint(n, "threads")))
 
     def init(self, init="xavier", seed=1):
         """Draws every parameter again from `init` with lm_rng_seed(seed)."""
@@ -688,10 +702,10 @@ class Net:
             raise InvalidArgumentError("unknown lr_schedule %r (constant, cosine, step)"
                                        % (lr_schedule,))
         o.lr_schedule = sched
-        o.epochs = int(epochs)
+        o.epochs = _cint(epochs, "fit: epochs")
         o.batch = max(1, min(int(batch_size), d.n))
         o.shuffle = 1 if shuffle else 0
-        o.early_stop = int(early_stopping)
+        o.early_stop = _cint(early_stopping, "fit: early_stopping")
         if val is not None:
             o.val = ctypes.pointer(val)
         # Ctrl-C: a flag the library reads after every batch (no callback,

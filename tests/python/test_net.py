@@ -398,3 +398,23 @@ def test_target_normalization_needs_one_value_per_output():
     m, s = net.get_target_normalization()
     np.testing.assert_array_equal(m, [1.0, -2.0])
     np.testing.assert_array_equal(s, [3.0, 0.5])
+
+
+def test_numbers_beyond_a_c_int_are_refused_not_wrapped():
+    # ctypes passes an int argument modulo 2**32: Dense(2**32 + 4) made a
+    # layer of 4 units and epochs=2**32 + 1 trained one epoch, silently.
+    big = 2 ** 32 + 4
+    for make in (lambda: lamina.Net(inputs=3, layers=[lamina.Dense(big)]),
+                 lambda: lamina.Net(inputs=big, layers=[lamina.Dense(2)]),
+                 lambda: lamina.Net(input_shape=(big, 2), layers=[lamina.Dense(2)]),
+                 lambda: lamina.Net(input_shape=(6, 6), layers=[lamina.Conv2D(big, 3)]),
+                 lambda: lamina.Net(input_shape=(6, 6), layers=[lamina.Conv2D(2, 3, strides=big)]),
+                 lambda: lamina.Net(input_shape=(6, 6), layers=[lamina.MaxPool2D(big)])):
+        with pytest.raises(lamina.InvalidArgumentError, match="%d is out of range" % big):
+            make()
+    net = tutorial_net()
+    with pytest.raises(lamina.InvalidArgumentError, match="epochs %d is out of range" % big):
+        net.fit(X4, Y4, epochs=big)
+    with pytest.raises(lamina.InvalidArgumentError, match="out of range"):
+        net.threads = big
+    assert net.threads == 1
