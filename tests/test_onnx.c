@@ -121,6 +121,36 @@ static lm_net *net_flat_bn(void)
     return net;
 }
 
+/* A dropout on the input image, before any spatial layer, then a dense
+ * layer after a pool: the export's Reshape to an image must come before
+ * the Dropout, where the importer takes it. */
+static lm_net *net_image_dropout_first(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 32);
+    lm_net_set_input_shape(net, 2, 4, 4);
+    lm_net_add_dropout(net, 0.2f);
+    lm_net_add_conv2d(net, 3, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS);
+    lm_net_add_dropout(net, 0.1f);
+    lm_net_add_maxpool2d(net, 2, 2);
+    lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS);
+    randomise(net, 6);
+    return net;
+}
+
+/* Only a dropout before a dense layer: the image is flattened again. */
+static lm_net *net_image_dropout_dense(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 18);
+    lm_net_set_input_shape(net, 2, 3, 3);
+    lm_net_add_dropout(net, 0.5f);
+    lm_net_add_dense(net, 3, LM_TANH, LM_BIAS);
+    randomise(net, 7);
+    set_norm(net, 8);
+    return net;
+}
+
 static void check_same(lm_net *a, lm_net *b)
 {
     CHECK(lm_net_n_in(a) == lm_net_n_in(b) && lm_net_n_out(a) == lm_net_n_out(b));
@@ -186,6 +216,8 @@ static void onnx_round_trip_all_kinds(void) { round_trip(net_all_kinds, 0); }
 static void onnx_round_trip_gap_regression(void) { round_trip(net_gap_regression, 17); }
 static void onnx_round_trip_image_output(void) { round_trip(net_image_out, 13); }
 static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); }
+static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dropout_first, 13); }
+static void onnx_round_trip_image_dropout_dense(void) { round_trip(net_image_dropout_dense, 13); }
 
 static void onnx_export_refuses(void)
 {
@@ -393,6 +425,8 @@ int main(void)
     RUN(onnx_round_trip_gap_regression);
     RUN(onnx_round_trip_image_output);
     RUN(onnx_round_trip_flat_batchnorm);
+    RUN(onnx_round_trip_image_dropout_first);
+    RUN(onnx_round_trip_image_dropout_dense);
     RUN(onnx_export_refuses);
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);
