@@ -378,6 +378,10 @@ class Net:
         self._h = h
         self._tls = threading.local()
         self._lock = threading.Lock()
+        # predictions running on workspaces, counted under _ws_lock, so the
+        # threads setter never frees a workspace a thread is predicting with
+        self._ws_lock = threading.Lock()
+        self._ws_busy = 0
 
     @classmethod
     def _wrap(cls, h):
@@ -424,8 +428,15 @@ class Net:
 
     @threads.setter
     def threads(self, n):
-        self._own.free_ws()  # the count is fixed while a workspace exists
-        L.check(L.net_set_threads(self._h, _cint(n, "threads")))
+        n = _cint(n, "threads")
+        # the count is fixed while a workspace exists: free them all, which
+        # needs every other thread out of predict (and fit: _lock)
+        with self._lock, self._ws_lock:
+            if self._ws_busy:
+                raise InvalidArgumentError("threads cannot change while another thread predicts "
+                                           "with this net")
+            self._own.free_ws()
+            L.check(L.net_set_threads(self._h, n))
 
     def init(self, init="xavier", seed=1):
         """Draws every parameter again from `init` with lm_rng_seed(seed)."""
@@ -587,9 +598,15 @@ class Net:
             finally:
                 self._lock.release()
         else:
-            w = getattr(self._tls, "ws", None)
-            st = L.net_predict_ws(self._h, w.p if w is not None and w.p else self._ws(), xp, n,
-                                  yp)
+            with self._ws_lock:
+                self._ws_busy += 1
+            try:
+                w = getattr(self._tls, "ws", None)
+                st = L.net_predict_ws(self._h, w.p if w is not None and w.p else self._ws(), xp,
+                                      n, yp)
+            finally:
+                with self._ws_lock:
+                    self._ws_busy -= 1
         if st:
             L.check(st)
         return y

@@ -418,3 +418,48 @@ def test_numbers_beyond_a_c_int_are_refused_not_wrapped():
     with pytest.raises(lamina.InvalidArgumentError, match="out of range"):
         net.threads = big
     assert net.threads == 1
+
+
+SET_THREADS_WHILE_PREDICTING = r"""
+import sys, threading, time
+import numpy as np
+import lamina
+net = lamina.Net(inputs=64, layers=[lamina.Dense(512, "relu"), lamina.Dense(512, "relu"),
+                                    lamina.Dense(10)])
+X = np.random.RandomState(0).randn(200, 64).astype(np.float32)
+ref = net.predict(X)
+stop, bad, refused, done = [], [], [], [0]
+def work():
+    while not stop:
+        if not np.allclose(net.predict(X), ref, atol=1e-4):
+            bad.append(1)
+ts = [threading.Thread(target=work) for _ in range(3)]
+for t in ts:
+    t.start()
+t0 = time.time()
+while time.time() - t0 < 1.5:
+    try:
+        net.threads = 1 + done[0] % 2
+        done[0] += 1
+    except lamina.InvalidArgumentError as e:
+        refused.append(str(e))
+stop.append(1)
+for t in ts:
+    t.join()
+print(done[0], len(refused), len(bad), refused[:1])
+sys.exit(1 if bad else 0)
+"""
+
+
+def test_setting_threads_while_other_threads_predict():
+    # The setter freed every thread's workspace, also one a thread was
+    # predicting with (the GIL released): a segfault within a second. Now a
+    # change while another thread predicts is refused, never a crash.
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    r = subprocess.run([sys.executable, "-c", SET_THREADS_WHILE_PREDICTING], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, "exit %d: %s %s" % (r.returncode, r.stdout, r.stderr[-800:])
+    done, refused = (int(v) for v in r.stdout.split()[:2])
+    assert done + refused > 0
+    if refused:
+        assert "while another thread predicts" in r.stdout
