@@ -151,6 +151,22 @@ static lm_net *net_image_dropout_dense(void)
     return net;
 }
 
+/* Batch norms with the momenta people write (Keras' 0.99 and 0.999 are
+ * lamina's 0.01 and 0.001): ONNX keeps 1 - momentum as a float, and the
+ * import must find the very momentum again. */
+static lm_net *net_bn_momenta(void)
+{
+    static const float mom[] = {0.01f, 0.001f, 0.05f, 0.25f, 0.003f, 0.0f, 0.99f};
+    lm_net *net;
+    lm_net_new(&net, 3);
+    for (size_t i = 0; i < sizeof mom / sizeof mom[0]; i++) {
+        lm_net_add_dense(net, 3, LM_IDENTITY, LM_BIAS);
+        lm_net_add_batchnorm(net, mom[i], 1e-5f);
+    }
+    randomise(net, 9);
+    return net;
+}
+
 static void check_same(lm_net *a, lm_net *b)
 {
     CHECK(lm_net_n_in(a) == lm_net_n_in(b) && lm_net_n_out(a) == lm_net_n_out(b));
@@ -218,6 +234,7 @@ static void onnx_round_trip_image_output(void) { round_trip(net_image_out, 13); 
 static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); }
 static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dropout_first, 13); }
 static void onnx_round_trip_image_dropout_dense(void) { round_trip(net_image_dropout_dense, 13); }
+static void onnx_round_trip_bn_momenta(void) { round_trip(net_bn_momenta, 13); }
 
 static void onnx_export_refuses(void)
 {
@@ -427,6 +444,7 @@ int main(void)
     RUN(onnx_round_trip_flat_batchnorm);
     RUN(onnx_round_trip_image_dropout_first);
     RUN(onnx_round_trip_image_dropout_dense);
+    RUN(onnx_round_trip_bn_momenta);
     RUN(onnx_export_refuses);
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);

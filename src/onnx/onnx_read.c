@@ -380,6 +380,23 @@ static lm_status do_pool(imp *s, lm_layer_kind kind)
     return out_shape(s, kh, kw, stride, 0, s->cur.c);
 }
 
+/* lamina's batch norm momentum (the new batch's share) from ONNX's (the
+ * old statistics' share), which an export writes as the float 1 - momentum
+ * and which cannot hold every momentum: 1 - 0.01f is 0.99000001f, and 1 -
+ * that is 0.0099999905. The shortest decimal that gives the same ONNX
+ * value is the momentum people wrote (0.01: Keras' 0.99), and a lamina
+ * export of such a momentum comes back as it went out. */
+static float momentum_from_onnx(float mom)
+{
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, 1.0 - (double)mom);
+        float m = strtof(buf, NULL);
+        if ((float)(1.0 - (double)m) == mom) return m;
+    }
+    return (float)(1.0 - (double)mom);
+}
+
 static lm_status do_bn(imp *s)
 {
     lm_status st;
@@ -393,7 +410,7 @@ static lm_status do_bn(imp *s)
     float eps = 1e-5f, mom = 0.9f;
     if (ox_attr_float(s->node, "epsilon", &eps, &st) < 0 || ox_attr_float(s->node, "momentum", &mom, &st) < 0)
         return st;
-    if (!(eps > 0 && eps < 1) || !(mom >= 0 && mom < 1))
+    if (!(eps > 0 && eps < 1) || !(mom >= 0 && mom <= 1))
         return refuse(s, "epsilon or momentum out of range");
     size_t C = (size_t)s->cur.c;
     float *bn = lm__alloc(4 * C, sizeof(float), "ONNX import");
@@ -417,10 +434,7 @@ static lm_status do_bn(imp *s)
     imp_layer *L = add_layer(s, LM_LAYER_BATCHNORM);
     L->bn = bn;
     L->eps = eps;
-    /* 1 - 0.9f is 0.100000024: the momentum people wrote had a few digits */
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.6g", 1.0 - (double)mom);
-    L->momentum = strtof(buf, NULL);
+    L->momentum = momentum_from_onnx(mom);
     return LM_OK;
 }
 
