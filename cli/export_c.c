@@ -40,6 +40,18 @@ static int valid_c_name(const char *s)
     return 1;
 }
 
+/* Whether the header's file name can stand in the source's #include "...":
+ * no quote, apostrophe, backslash or control character (the library
+ * refuses those too; checked here so that the refusal is a usage error). */
+static int include_ok(const char *out)
+{
+    const char *base = strrchr(out, '/');
+    for (const char *c = base ? base + 1 : out; *c; c++)
+        if (*c == '"' || *c == '\'' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* The test data mapped onto the model as eval maps it. */
 static int load_test(cli_data *cd, lm_net *net, const char *path, const char *labels, int classes)
 {
@@ -111,6 +123,11 @@ int cli_export_c(int argc, char **argv)
     if (!valid_c_name(name)) {
         cli_err("export: '%s' is not a usable C name (a letter, then letters, digits or _, at "
                 "most 40, not a keyword): pass --name NAME", name);
+        return CLI_EUSAGE;
+    }
+    if (!include_ok(out)) {
+        cli_err("export: --out '%s': the generated source includes its header by this file "
+                "name, which cannot hold quotes, backslashes or control characters", out);
         return CLI_EUSAGE;
     }
     if (test_labels && !test) {

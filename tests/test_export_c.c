@@ -52,6 +52,22 @@ static void refuses_bad_arguments(void)
     CHECK(lm_net_export_c(net, p, "m", 0) == LM_EINVAL && strstr(lm_errmsg(), "ending in .c"));
     snprintf(p, sizeof p, "%s/.c", dir);
     CHECK(lm_net_export_c(net, p, "m", 0) == LM_EINVAL);
+    /* the .c file includes the header by its file name, in quotes: a name
+     * C cannot say there would make a file that does not compile */
+    const char *odd[] = {"we\"ird.c", "back\\slash.c", "it's.c", "new\nline.c", "tab\t.c"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, odd[i]);
+        lm_status st = lm_net_export_c(net, p, "m", 0);
+        CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "#include"), "file '%s': %s %s", odd[i],
+               lm_status_name(st), lm_errmsg());
+    }
+    snprintf(p, sizeof p, "%s/9 lives-v2.c", dir); /* spaces, dashes, a digit first: fine */
+    CHECK_OK(lm_net_export_c(net, p, "m", 0));
+    CHECK(exists("9 lives-v2.c") && exists("9 lives-v2.h"));
+    snprintf(p, sizeof p, "%s/9 lives-v2.c", dir);
+    remove(p);
+    p[strlen(p) - 1] = 'h';
+    remove(p);
     snprintf(p, sizeof p, "%s/m.c", dir);
     CHECK(lm_net_export_c(net, p, "m", 2u) == LM_EINVAL && strstr(lm_errmsg(), "flags"));
     /* a weight that is not finite never reaches a file */
@@ -61,7 +77,8 @@ static void refuses_bad_arguments(void)
     lm_net_params(net)[3] = keep;
     CHECK_OK(lm_net_new(&empty, 3));
     CHECK(lm_net_export_c(empty, p, "m", 0) == LM_EINVAL && strstr(lm_errmsg(), "no layers"));
-    CHECK(!exists("m.c") && !exists("m.h") && !exists("m.txt"));
+    CHECK(!exists("m.c") && !exists("m.h") && !exists("m.txt") && !exists("we\"ird.h") &&
+          !exists("it's.h"));
     /* an unwritable folder is LM_EIO and leaves nothing */
     CHECK(lm_net_export_c(net, "/nonexistent-lamina-dir/m.c", "m", 0) == LM_EIO);
     lm_net_free(empty);

@@ -459,6 +459,20 @@ static lm_status check_name(const char *name)
     return LM_OK;
 }
 
+/* The .c file names its header in `#include "FILE.h"`, where C has no
+ * escapes: a quote or a line break ends it, and ', \ are undefined there
+ * (C99 6.4.7). Such a file name would give source that does not compile. */
+static lm_status check_include(const char *file)
+{
+    for (const char *c = file; *c; c++)
+        if (*c == '"' || *c == '\'' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
+            return lm__err(LM_EINVAL,
+                           "export: the file name '%s' cannot stand in the #include \"...\" of "
+                           "the generated source (no quotes, backslashes or control characters)",
+                           file);
+    return LM_OK;
+}
+
 static lm_status check_net(const lm_net *net)
 {
     if (net->n_layers == 0) return lm__err(LM_EINVAL, "export: the net has no layers");
@@ -764,7 +778,9 @@ lm_status lm_net_export_c(const lm_net *net, const char *path, const char *name,
     if (n < 3 || strcmp(path + n - 2, ".c") != 0 || path[n - 3] == '/')
         return lm__err(LM_EINVAL, "export: '%s' must be a file name ending in .c (the header "
                                   "goes beside it as .h)", path);
-    if ((st = check_name(name)) || (st = check_net(net))) return st;
+    if ((st = check_name(name)) || (st = check_include(base_name(path))) ||
+        (st = check_net(net)))
+        return st;
     int int8 = (flags & LM_EXPORT_INT8) != 0;
 
     char *hpath = lm__strdup(path);

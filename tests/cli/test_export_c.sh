@@ -166,6 +166,14 @@ res $? export_c_unwritable "rc $rc: $(cat "$TMP/err")"
 "$LAMINA" export "$TMP/all.lmn" --format c --out "$TMP/my-model.c" >/dev/null 2>"$TMP/err"; rc=$?
 { [ $rc -eq 2 ] && grep -q "'my-model' is not a usable C name" "$TMP/err" && [ ! -f "$TMP/my-model.c" ]; }
 res $? export_c_bad_name "rc $rc: $(cat "$TMP/err")"
+# the .c includes its header by file name: a quote there would not compile;
+# spaces, dashes and a digit first are fine with --name
+"$LAMINA" export "$TMP/all.lmn" --format c --out "$TMP/we\"ird.c" --name m >/dev/null 2>"$TMP/err"; rc=$?
+{ [ $rc -eq 2 ] && grep -q "cannot hold quotes" "$TMP/err" && [ ! -f "$TMP/we\"ird.c" ] && [ ! -f "$TMP/we\"ird.h" ]; }
+res $? export_c_quote_in_file_name "rc $rc: $(cat "$TMP/err")"
+"$LAMINA" export "$TMP/all.lmn" --format c --out "$TMP/9 lives-v2.c" --name lives >/dev/null 2>"$TMP/err"; rc=$?
+{ [ $rc -eq 0 ] && (cd "$TMP" && "$CC_EXPORT" $CFLAGS_EXPORT -c "9 lives-v2.c" -o lives.o) 2>>"$TMP/err"; }
+res $? export_c_odd_file_name_compiles "rc $rc: $(cat "$TMP/err")"
 "$LAMINA" export "$TMP/all.lmn" --format c --out "$TMP/m.c" --name for >/dev/null 2>"$TMP/err"; rc=$?
 { [ $rc -eq 2 ] && grep -q "'for' is not a usable C name" "$TMP/err"; }
 res $? export_c_keyword_name "rc $rc: $(cat "$TMP/err")"
