@@ -81,8 +81,10 @@ class Conv2D(Layer):
             raise InvalidArgumentError("Conv2D: padding %r is not 'same', 'valid' or a number"
                                        % (pad,))
         return L.net_add_conv2d(h, _cint(self.filters, "Conv2D: filters"),
-                                _cint(kh, "Conv2D: kernel height"), _cint(kw, "Conv2D: kernel width"),
-                                _cint(self.strides, "Conv2D: strides"), _cint(pad, "Conv2D: padding"),
+                                _cint(kh, "Conv2D: kernel height"),
+                                _cint(kw, "Conv2D: kernel width"),
+                                _cint(self.strides, "Conv2D: strides"),
+                                _cint(pad, "Conv2D: padding"),
                                 _act(self.activation), 0 if self.bias else 1)
 
 
@@ -720,7 +722,9 @@ class Net:
                                        % (lr_schedule,))
         o.lr_schedule = sched
         o.epochs = _cint(epochs, "fit: epochs")
-        o.batch = max(1, min(int(batch_size), d.n))
+        if int(batch_size) < 1:
+            raise InvalidArgumentError("fit: batch_size %d must be at least 1" % int(batch_size))
+        o.batch = max(1, min(int(batch_size), d.n))  # capped at the rows (none: the library says)
         o.shuffle = 1 if shuffle else 0
         o.early_stop = _cint(early_stopping, "fit: early_stopping")
         if val is not None:

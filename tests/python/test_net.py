@@ -463,3 +463,13 @@ def test_setting_threads_while_other_threads_predict():
     assert done + refused > 0
     if refused:
         assert "while another thread predicts" in r.stdout
+
+
+def test_batch_size_below_one_is_refused():
+    # It became 1 without a word (the CLI refuses --batch 0): a slip such
+    # as batch_size=0 trained one row a step, slowly and differently.
+    net = tutorial_net()
+    for b in (0, -5):
+        with pytest.raises(lamina.InvalidArgumentError, match="batch_size %d" % b):
+            net.fit(X4, Y4, epochs=1, batch_size=b)
+    assert len(net.fit(X4, Y4, epochs=1, batch_size=1000).epoch) == 1  # capped at n: fine
