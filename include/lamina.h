@@ -143,7 +143,8 @@ typedef enum lm_loss {
     LM_LOSS_MSE,     /* mean over batch and outputs of (yhat - y)^2 */
     LM_LOSS_BCE,     /* mean binary cross-entropy over batch and outputs; the
                         net ends with sigmoid (fused) or softmax */
-    LM_LOSS_CE,      /* mean over batch of -sum y log(yhat); fused with softmax */
+    LM_LOSS_CE,      /* mean over batch of -sum y log(yhat); fused with softmax;
+                        over one (sigmoid) output the binary one, as BCE */
     LM_LOSS_COUNT
 } lm_loss;
 

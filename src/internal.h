@@ -266,7 +266,7 @@ void lm__act_backward(lm_act act, const float *a, float *d, size_t rows, int wid
 
 /* Whether the loss is fused with the output activation (softmax + CE,
  * sigmoid + BCE): then the net's last buffer holds logits. */
-int lm__loss_fused(lm_loss loss, lm_act last_act);
+int lm__loss_fused(lm_loss loss, lm_act last_act, int n_out);
 
 /* The loss of out (n, w) against y (n, w) or labels (n), and its
  * gradient into dout (n, w) if dout is not NULL. If fused, out holds

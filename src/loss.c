@@ -4,6 +4,9 @@
  * a label stands for a one-hot row when w > 1 and for the value itself
  * when w == 1 (binary classification with one sigmoid output).
  *
+ * Cross-entropy over one output is the binary one: that output is the
+ * probability of class 1, and -t log p alone would leave class 0 out.
+ *
  * Softmax + cross-entropy and sigmoid + binary cross-entropy are fused:
  * the loss reads the logits and uses log-sum-exp forms, so huge logits
  * give finite losses and exact gradients (p - y). */
@@ -27,10 +30,10 @@ int lm_loss_from_name(const char *s)
     return -1;
 }
 
-int lm__loss_fused(lm_loss loss, lm_act last_act)
+int lm__loss_fused(lm_loss loss, lm_act last_act, int n_out)
 {
-    return (loss == LM_LOSS_CE && last_act == LM_SOFTMAX) ||
-           (loss == LM_LOSS_BCE && last_act == LM_SIGMOID);
+    int binary = loss == LM_LOSS_BCE || (loss == LM_LOSS_CE && n_out == 1);
+    return (loss == LM_LOSS_CE && last_act == LM_SOFTMAX) || (binary && last_act == LM_SIGMOID);
 }
 
 /* The target of row r, column j (see the note at the top). */
@@ -151,7 +154,9 @@ double lm__loss(lm_loss loss, int fused, const float *out, const float *y,
         return squared(out, y, labels, n, w, dout, (float)inv) * inv;
     }
     case LM_LOSS_BCE: return bce(fused, out, y, labels, n, norm, w, dout);
-    case LM_LOSS_CE: return ce(fused, out, y, labels, n, norm, w, dout);
+    case LM_LOSS_CE: /* one output: p(class 1), so -(t log p + (1 - t) log(1 - p)) */
+        if (w == 1) return bce(fused, out, y, labels, n, norm, w, dout);
+        return ce(fused, out, y, labels, n, norm, w, dout);
     default: return NAN;
     }
 }

@@ -74,6 +74,11 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->loss == LM_LOSS_CE && last != LM_SOFTMAX && lm_net_n_out(net) > 1 && last != LM_SIGMOID)
         return lm__err(LM_EINVAL, "cross-entropy needs probabilities: end the net with softmax (it ends with %s)",
                        lm_act_name(last));
+    /* one output is one probability: the cross-entropy of class 1 against
+     * class 0 (lm__loss computes it as binary cross-entropy) */
+    if (o->loss == LM_LOSS_CE && lm_net_n_out(net) == 1 && last != LM_SIGMOID)
+        return lm__err(LM_EINVAL, "cross-entropy over one output is binary: end the net with one "
+                       "sigmoid output (it ends with %s)", lm_act_name(last));
     /* log(yhat) and log(1 - yhat): outside [0, 1] the loss goes negative
      * and its gradient explodes (PyTorch's BCELoss refuses such inputs) */
     if (o->loss == LM_LOSS_BCE && last != LM_SIGMOID && last != LM_SOFTMAX)
@@ -170,7 +175,7 @@ static lm_status train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
     t->o = *opts;
     t->rng = *rng;
     t->batch = opts->batch;
-    t->fused = lm__loss_fused(opts->loss, net->layers[net->n_layers - 1].act);
+    t->fused = lm__loss_fused(opts->loss, net->layers[net->n_layers - 1].act, lm_net_n_out(net));
     t->n_out = lm_net_n_out(net);
     size_t n_out = (size_t)t->n_out;
     if ((st = lm__optim_init(&t->opt, &opts->optim, net)) ||
@@ -881,6 +886,7 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
     lm_rng rng = lm_rng_seed(0);
     lm_train *t;
     lm_status st = check_data(net, d, "evaluation");
+    if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the evaluation set is empty");
     if (!st) st = train_new(&t, net, &o, &rng, 1);
     if (st) return st;
     float l = NAN, a = NAN;

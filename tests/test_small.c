@@ -197,13 +197,14 @@ static const size_t ROWS[] = {1, 3, 4, 17, 64};
 enum { N_ROWS = sizeof ROWS / sizeof ROWS[0] };
 
 /* A loss and target form that suit the output act (CE needs softmax or
- * sigmoid outputs, or one output). */
+ * sigmoid outputs, one output a sigmoid). */
 static train_spec pick_training(lm_act last, int w, int k, size_t batch, uint64_t seed)
 {
     train_spec ts = {LM_LOSS_MSE, k % 4, batch, batch * 2 + 1, k % 5 == 2, 0, seed};
     static const lm_loss losses[] = {LM_LOSS_SSE, LM_LOSS_MSE, LM_LOSS_BCE, LM_LOSS_CE};
     ts.loss = losses[k % 4];
     if (ts.loss == LM_LOSS_CE && last != LM_SOFTMAX && last != LM_SIGMOID && w > 1) ts.loss = LM_LOSS_SSE;
+    if (ts.loss == LM_LOSS_CE && last != LM_SIGMOID && w == 1) ts.loss = LM_LOSS_SSE;
     if (ts.loss == LM_LOSS_BCE && last != LM_SIGMOID && last != LM_SOFTMAX) ts.loss = LM_LOSS_MSE;
     ts.labels = (ts.loss == LM_LOSS_CE || (ts.loss == LM_LOSS_BCE && w == 1)) && (k & 4);
     if (ts.n > MAX_ROWS) ts.n = MAX_ROWS;
@@ -252,6 +253,7 @@ static void tutorial_shape_grid(void)
                         net_spec ns = {3, 2, {4, w}, {ACTS[h], last}, bias};
                         train_spec ts = {(lm_loss)loss, opt, 4, 4, 0, (loss == LM_LOSS_CE) && (k & 1), (uint64_t)k};
                         if (ts.loss == LM_LOSS_BCE && last != LM_SIGMOID && last != LM_SOFTMAX) ts.loss = LM_LOSS_SSE;
+                        if (ts.loss == LM_LOSS_CE && last != LM_SIGMOID && w == 1) ts.loss = LM_LOSS_SSE;
                         compare(&ns, &ts);
                     }
     grid_verdict();
@@ -284,6 +286,7 @@ static void shapes(void)
                 lm_act last = ns->acts[ns->n_layers - 1];
                 int w = ns->widths[ns->n_layers - 1];
                 if (loss == LM_LOSS_CE && last != LM_SOFTMAX && last != LM_SIGMOID && w > 1) continue;
+                if (loss == LM_LOSS_CE && last != LM_SIGMOID && w == 1) continue;
                 train_spec ts = {(lm_loss)loss, k % 4, batches[b], batches[b] == 300 ? 300 : batches[b] * 3 + 2,
                                  k % 3 == 1, loss == LM_LOSS_CE && (k & 1), (uint64_t)k + 1000};
                 if (ts.n > MAX_ROWS) ts.n = MAX_ROWS;

@@ -527,6 +527,60 @@ static void in_order_fit_matches_steps(void)
     }
 }
 
+/* Cross-entropy over one output: the output is p(class 1), and the loss
+ * is the binary cross-entropy. It was -t log p alone, which left every
+ * row of class 0 out of the loss and its gradient: trained, such a net
+ * called everything class 1. CE and BCE now give the same loss and the
+ * same trained bits; other single outputs are refused. lm_evaluate
+ * refuses an empty set, as training does, instead of a NaN loss. */
+static void ce_one_output_is_binary(void)
+{
+    float x[8] = {1, 0, 2, 0, 0, 3, 0, 4};
+    int32_t lab[4] = {0, 0, 1, 1};
+    lm_data d = {.n = 4, .nx = 2, .x = x, .labels = lab, .n_classes = 2};
+    float params[2][16], loss[2], acc[2];
+    for (int k = 0; k < 2; k++) {
+        lm_net *net;
+        lm_rng rng = lm_rng_seed(3);
+        CHECK_OK(lm_net_new(&net, 2));
+        CHECK_OK(lm_net_add_dense(net, 3, LM_TANH, LM_BIAS));
+        CHECK_OK(lm_net_add_dense(net, 1, LM_SIGMOID, LM_BIAS));
+        CHECK_OK(lm_net_init(net, LM_INIT_XAVIER, &rng));
+        lm_fit_opts o = lm_fit_defaults();
+        o.loss = k ? LM_LOSS_BCE : LM_LOSS_CE;
+        o.optim.kind = LM_SGD;
+        o.optim.lr = 0.5f;
+        o.epochs = 200;
+        o.batch = 4;
+        CHECK_OK(lm_fit(net, &d, &o, &rng));
+        CHECK_OK(lm_evaluate(net, &d, o.loss, &loss[k], &acc[k]));
+        CHECK(lm_net_n_params(net) == 13);
+        memcpy(params[k], lm_net_params(net), 13 * sizeof(float));
+        lm_data empty = d;
+        empty.n = 0;
+        CHECK(lm_evaluate(net, &empty, o.loss, &loss[k], NULL) == LM_EINVAL &&
+              strstr(lm_errmsg(), "empty"));
+        lm_net_free(net);
+    }
+    CHECKF(loss[0] == loss[1] && acc[0] == 1.0f, "CE %g (accuracy %g), BCE %g", loss[0], acc[0], loss[1]);
+    CHECK(memcmp(params[0], params[1], 13 * sizeof(float)) == 0);
+    static const lm_act bad[] = {LM_IDENTITY, LM_TANH, LM_RELU, LM_SOFTMAX};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lm_net *net;
+        lm_rng rng = lm_rng_seed(1);
+        CHECK_OK(lm_net_new(&net, 2));
+        CHECK_OK(lm_net_add_dense(net, 1, bad[i], LM_BIAS));
+        lm_fit_opts o = lm_fit_defaults();
+        o.loss = LM_LOSS_CE;
+        lm_train *t = NULL;
+        lm_status st = lm_train_new(&t, net, &o, &rng);
+        CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "one sigmoid output"), "%s: %s: %s",
+               lm_act_name(bad[i]), lm_status_name(st), lm_errmsg());
+        lm_train_free(t);
+        lm_net_free(net);
+    }
+}
+
 /* Binary cross-entropy reads its outputs as probabilities: after a tanh,
  * relu or identity output they leave [0, 1], the loss went negative
  * (-log 3 for an output of 3 with target 1) and the gradients reached
@@ -680,6 +734,7 @@ int main(void)
     RUN(in_order_fit_matches_steps);
     RUN(bad_arguments_refused);
     RUN(bce_needs_probabilities);
+    RUN(ce_one_output_is_binary);
     RUN(concurrent_predict);
     TEST_MAIN_END();
 }
