@@ -226,8 +226,9 @@ LM_API lm_status lm_net_add_dense(lm_net *net, int n_out, lm_act act, int flags)
 LM_API lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w);
 
 /* A 2-D convolution with `filters` output channels, a kh x kw kernel,
- * stride >= 1, pad (LM_PAD_SAME, LM_PAD_VALID or a number >= 0 of zeros
- * on every side), a fused activation and LM_BIAS / LM_NO_BIAS. Its
+ * stride >= 1, pad (LM_PAD_SAME, LM_PAD_VALID or a number of zeros on
+ * every side, >= 0 and smaller than kh and kw: a window of padding alone
+ * sees nothing), a fused activation and LM_BIAS / LM_NO_BIAS. Its
  * weights are (kh, kw, C, filters) row-major: a (kh*kw*C, filters)
  * matrix, then the bias (filters). Like lm_net_add_dense, it moves the
  * parameter buffers and is refused while the net's shape is frozen.
