@@ -147,7 +147,7 @@ static int parse(train_run *r, int argc, char **argv)
                            "weight decay (L2; decoupled for adamw)", "0", 0, 0, 1e3);
     specs[i++] = opt_float("clip-grad", &c->clip, "X", "clip the gradient norm to X, 0 off", "0",
                            0, 0, 1e9);
-    specs[i++] = opt_int("epochs", &c->epochs, "N", "epochs in all (with --resume: the total)",
+    specs[i++] = opt_int("epochs", &c->epochs, "N", "epochs in all (--resume: its planned total)",
                          "10", 1, 1000000);
     specs[i++] = opt_int("batch", &c->batch, "N", "rows per batch", "32", 1, 1 << 24);
     specs[i++] = opt_float("val", &c->val, "FRACTION", "hold out this fraction for validation",
@@ -276,6 +276,19 @@ static int defaults_from_model(train_run *r)
         if (!s || s->seen || !v) continue;
         if (opts_set("train", s, v) != 0) {
             cli_err("%s: metadata '%s' = '%s' is not usable", r->c.resume, keys[i], v);
+            return CLI_EMODEL;
+        }
+        s->seen = 1;
+    }
+    // The total the resumed run planned (its metadata "epochs" is the
+    // count done): "continue with --resume FILE" continues that run,
+    // rather than stopping at the default 10, or finishing a run already
+    // past 10 epochs as it is.
+    opt_spec *s = opts_find(r->specs, "epochs");
+    const char *v = lm_net_get_meta(r->net, "epochs_planned");
+    if (s && !s->seen && v) {
+        if (opts_set("train", s, v) != 0) {
+            cli_err("%s: metadata 'epochs_planned' = '%s' is not usable", r->c.resume, v);
             return CLI_EMODEL;
         }
         s->seen = 1;

@@ -137,6 +137,19 @@ cp d.csv run/d.csv
 ep=$("$L" info --json run/m.lmn | sed 's/.*"meta": {//' | jget epochs)
 { [ "$rc" -eq 0 ] && [ "$ep" = 4 ] && grep -q '"test_accuracy": [0-9]' other/r.json; }
 res $? resume_reuses_paths "rc $rc, epochs in run/m.lmn $ep: $(cat other/r.err)"
+# "continue with --resume FILE", as an interrupt says, continues the run to
+# the epochs it planned: a checkpoint after 36 of 40 epochs (past the
+# default 10) is trained to 40, bit-identical to the uninterrupted run,
+# not declared finished at 36 over the --out file.
+"$L" train --data d.csv --layers 8 --epochs 40 --checkpoint-every 12 --checkpoint ck36.lmn \
+    --out full40.lmn --threads 1 --quiet >/dev/null 2>&1
+cp es.lmn keep40.lmn
+"$L" train --resume ck36.lmn --out keep40.lmn --threads 1 --quiet >/dev/null 2>r40.err; rc=$?
+h_full=$("$L" info --json full40.lmn | jget params_hash)
+h_res=$("$L" info --json keep40.lmn | jget params_hash)
+ep=$("$L" info --json keep40.lmn | sed 's/.*"meta": {//' | jget epochs)
+{ [ "$rc" -eq 0 ] && [ "$ep" = 40 ] && [ -n "$h_full" ] && [ "$h_res" = "$h_full" ]; }
+res $? resume_without_epochs_finishes_planned "exit $rc ($(cat r40.err)): epochs $ep, params $h_res, uninterrupted $h_full"
 # a model that records no output path (metadata stripped), none given
 if python3 -c 'import zlib' 2>/dev/null; then
     python3 - run/m.lmn nometa.lmn <<'PY'
