@@ -722,12 +722,39 @@ static void print_json(train_run *r, double secs_per_epoch)
     puts("}");
 }
 
+/* A write to path failed (a full disk, say): one line with the library's
+ * message and what the files still hold, so nobody has to guess what
+ * was lost. Writes are atomic, so a failed one left its file as it was:
+ * the checkpoint this run last wrote (or resumed from) still holds its
+ * state, and an existing --out its model. */
+static int write_failed(train_run *r, const char *path)
+{
+    char msg[1024], note[3 * 4200] = "";
+    size_t at = 0;
+    snprintf(msg, sizeof msg, "%s", lm_errmsg());
+    const char *ckpt = r->saved_epoch >= 0 ? r->save_to : NULL, *out = r->c.out;
+    if (ckpt)
+        at += (size_t)snprintf(note + at, sizeof note - at, "; %s %s the training state after %d "
+                               "epochs (continue with --resume %s)", ckpt,
+                               cli_same_file(ckpt, path) ? "still holds" : "holds", r->saved_epoch,
+                               ckpt);
+    if (!cli_same_file(path, ckpt) && access(path, F_OK) == 0 && at < sizeof note)
+        at += (size_t)snprintf(note + at, sizeof note - at, "; %s is left as it was", path);
+    if (out && !cli_same_file(out, path) && !cli_same_file(out, ckpt) && access(out, F_OK) == 0 &&
+        at < sizeof note)
+        at += (size_t)snprintf(note + at, sizeof note - at, "; %s is left as it was", out);
+    if (!at) snprintf(note, sizeof note, "; nothing was saved");
+    if (strstr(msg, path)) cli_err("%s%s", msg, note);
+    else cli_err("%s: %s%s", path, msg, note);
+    return CLI_EFAIL;
+}
+
 /* Saves the final model: the training state too (so --resume can go on)
  * unless early stopping put back an earlier epoch's parameters. */
 static int save_model(train_run *r, const char *path)
 {
     lm_status st = r->restored ? lm_net_save(r->net, path) : lm_train_save(r->t, path);
-    return st ? cli_lib_err(CLI_EFAIL, path) : CLI_OK;
+    return st ? write_failed(r, path) : CLI_OK;
 }
 
 /* ------------------------------------------------------------- epochs */
@@ -799,7 +826,7 @@ static int interrupted(train_run *r, int epoch, int mid_epoch)
         }
     }
     if (st != LM_OK) {
-        cli_lib_err(CLI_EFAIL, path);
+        write_failed(r, path);
         return stop_code();
     }
     cli_err("%s during epoch %d; %s the training state after %d complete epochs in %s%s "
@@ -841,7 +868,7 @@ static int run_epochs(train_run *r, double *train_secs)
         }
         int rc = CLI_OK;
         if (r->c.ckpt_every && epoch % r->c.ckpt_every == 0 && save_state(r, epoch))
-            rc = cli_lib_err(CLI_EFAIL, ckpt);
+            rc = write_failed(r, ckpt);
         if ((rc = cli_dist_agree(rc))) return rc; // a checkpoint failed: all stop
         if (stop_asked()) return interrupted(r, epoch + 1, 0);
         if (lm_train_should_stop(r->t)) {

@@ -4,7 +4,8 @@
 # existing --out, outputs equal to inputs are refused before training,
 # output paths are checked first, --out through a symbolic link keeps the
 # link, early stopping reports the epoch it kept, --resume reuses the
-# recorded paths, info --json gives numbers and the training state.
+# recorded paths, a failed write (a file size limit for a full disk) says
+# what the files still hold, info --json gives numbers and the training state.
 . "$(dirname "$0")/fixtures/lib.sh"
 L=$LAMINA
 B=$FIX/blobs.csv
@@ -170,6 +171,34 @@ PY
 else
     echo "skip resume_without_output_refused: python3 is needed to strip a model's metadata"
 fi
+
+# -------------------------- a write that fails says what the files still hold
+# A file size limit (with SIGXFSZ ignored, writes fail with EFBIG) stands
+# in for a full disk: every model write of the run fails, the files from
+# before stay, and the one-line error says which hold what.
+"$L" train --data d.csv --layers 8 --epochs 2 --checkpoint-every 1 --checkpoint wf_ck.lmn \
+    --out wf_out.lmn --quiet >/dev/null 2>&1
+cp wf_out.lmn wf_out.copy
+cp wf_ck.lmn wf_ck.copy
+(trap '' XFSZ; ulimit -f 1; exec "$L" train --data d.csv --layers 8 --epochs 2 --out wf_out.lmn --quiet) \
+    >/dev/null 2>wf.err; rc=$?
+{ [ "$rc" -eq 1 ] && cmp -s wf_out.lmn wf_out.copy && grep -q 'wf_out.lmn is left as it was' wf.err &&
+    [ "$(wc -l <wf.err)" -eq 1 ]; }
+res $? write_fails_out_left_as_it_was "exit $rc: $(cat wf.err)"
+(trap '' XFSZ; ulimit -f 1; exec "$L" train --resume wf_ck.lmn --epochs 4 --quiet) >/dev/null 2>wf.err; rc=$?
+{ [ "$rc" -eq 1 ] && cmp -s wf_out.lmn wf_out.copy && cmp -s wf_ck.lmn wf_ck.copy &&
+    grep -q 'wf_ck.lmn holds the training state after 2 epochs (continue with --resume .*wf_ck.lmn)' wf.err &&
+    grep -q 'wf_out.lmn is left as it was' wf.err; }
+res $? write_fails_names_checkpoint "exit $rc: $(cat wf.err)"
+rm -f wf_new.lmn
+(trap '' XFSZ; ulimit -f 1; exec "$L" train --data d.csv --layers 8 --epochs 2 --checkpoint-every 1 --out wf_new.lmn \
+    --quiet) >/dev/null 2>wf.err; rc=$?
+{ [ "$rc" -eq 1 ] && [ ! -e wf_new.lmn ] && grep -q 'nothing was saved' wf.err; }
+res $? write_fails_nothing_saved "exit $rc: $(cat wf.err)"
+(trap '' XFSZ; ulimit -f 1; exec "$L" train --data d.csv --layers 8 --epochs 2 --checkpoint-every 1 --out wf_out.lmn \
+    --quiet) >/dev/null 2>wf.err; rc=$?
+{ [ "$rc" -eq 1 ] && cmp -s wf_out.lmn wf_out.copy && grep -q 'wf_out.lmn.partial: .*; wf_out.lmn is left as it was' wf.err; }
+res $? write_fails_checkpoint_out_left "exit $rc: $(cat wf.err)"
 
 # ------------------------------------------------ info: numbers and state
 "$L" info --json es.lmn >i.json
