@@ -511,10 +511,11 @@ static void meta_settings(train_run *r)
         set_meta(r->net, "date", b);
     const lm_data *d = &r->train.d;
     if (d->feature_names) {
-        size_t len = 0, cap = 65536;
+        // As long as a metadata value may be (1 MiB): thousands of columns.
+        size_t len = 0, cap = (size_t)1 << 20;
         char *s = malloc(cap);
-        int ok = s != NULL;
-        for (int j = 0; ok && j < d->nx; j++) {
+        int ok = s != NULL, j = 0;
+        for (; ok && j < d->nx; j++) {
             const char *f = d->feature_names[j] ? d->feature_names[j] : "";
             size_t fl = strlen(f);
             ok = !strchr(f, ',') && len + fl + 2 < cap;
@@ -527,6 +528,16 @@ static void meta_settings(train_run *r)
         if (ok) {
             s[len] = '\0';
             set_meta(r->net, "features", s);
+        } else if (s && !r->c.quiet) {
+            // eval and predict then match columns by position only: say so
+            const char *f = d->feature_names[j - 1] ? d->feature_names[j - 1] : "";
+            char why[160];
+            if (strchr(f, ','))
+                snprintf(why, sizeof why, "column '%.100s' has a comma in its name", f);
+            else
+                snprintf(why, sizeof why, "the names are longer than 1 MiB in all");
+            fprintf(stderr, "warning: the model does not record the feature names (%s): eval "
+                    "and predict will take the columns by position, not by name\n", why);
         }
         free(s);
     }

@@ -123,6 +123,24 @@ m=$("$L" predict "$TMP/d.lmn" --data "$D" | awk '{ s += $1 } END { printf "%d", 
 "$L" predict "$TMP/s.lmn" --data "$I" --proba | head -n 1 >"$TMP/o"
 [ "$(cat "$TMP/o")" = "class,setosa,versicolor,virginica" ]; res $? text_classes_sorted "header: $(cat "$TMP/o")"
 
+# ------------------------------- feature names kept for thousands of columns
+# 5000 columns of 20-byte names (100 KB of names): the model records them
+# all, so predict matches a file with its columns reversed by name.
+awk 'BEGIN { srand(7); n = 5000
+    for (j = 0; j < n; j++) printf "feature_name_%07d,", j; print "y"
+    for (r = 0; r < 6; r++) { for (j = 0; j < n; j++) printf "%d,", int(rand() * 10); print (r % 2 ? "a" : "b") } }' >"$TMP/wide.csv"
+awk -F, '{ for (j = NF - 1; j >= 1; j--) printf "%s,", $j; print $NF }' "$TMP/wide.csv" >"$TMP/wide_rev.csv"
+"$L" train --data "$TMP/wide.csv" --layers 4 --epochs 3 --out "$TMP/wide.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+"$L" predict "$TMP/wide.lmn" --data "$TMP/wide.csv" --proba >"$TMP/p1" 2>&1
+"$L" predict "$TMP/wide.lmn" --data "$TMP/wide_rev.csv" --proba >"$TMP/p2" 2>&1
+{ [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/p1")" -eq 7 ] && cmp -s "$TMP/p1" "$TMP/p2"; }
+res $? wide_feature_names_by_name "rc $rc ($(cat "$TMP/e" | tail -n 1)): $(head -n 3 "$TMP/p2")"
+# a name with a comma cannot be recorded: train says columns go by position
+printf '"size, cm",weight,y\n1,2,a\n3,4,b\n5,6,a\n7,8,b\n' >"$TMP/comma.csv"
+"$L" train --data "$TMP/comma.csv" --layers 4 --epochs 1 >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "warning: .*'size, cm'.*by position" "$TMP/e"; }
+res $? comma_feature_name_warns "rc $rc: $(cat "$TMP/e")"
+
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'not a text file' "$TMP/e"; }; res $? dev_zero_refused "rc $rc (124: still reading): $(cat "$TMP/e")"
