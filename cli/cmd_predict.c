@@ -219,7 +219,7 @@ static void out_row(pred_out *o, size_t i, const float *p)
             }
             fputc(']', f);
         } else if (o->proba) {
-            for (int j = 0; j < k; j++) fprintf(f, ",%.6g", p[j]);
+            for (int j = 0; j < k; j++) fprintf(f, ",%.9g", p[j]); // round-trips a float
         }
     } else if (o->json) {
         fputs(k == 1 ? "\"value\": " : "\"values\": [", f);

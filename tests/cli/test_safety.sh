@@ -233,6 +233,18 @@ assert o["classes"] == ["blue", "green", "red"]  # text classes are sorted
 assert all(abs(sum(p["proba"]) - 1) < 1e-4 for p in o["predictions"])
 PY
     res $? predict_json "exit $rc: $(head -c 300 p.json)"
+    # the CSV's probabilities are the JSON's, to the digit (enough to
+    # give back the float)
+    "$L" predict es.lmn --data d.csv --proba >p_proba.csv 2>/dev/null
+    python3 - p.json p_proba.csv <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+rows = [l.rstrip("\n").split(",") for l in open(sys.argv[2])][1:]
+assert len(rows) == o["n"] == 300
+for p, r in zip(o["predictions"], rows):
+    assert [float(v) for v in r[1:]] == p["proba"], (r, p["proba"])
+PY
+    res $? predict_proba_csv_digits "$(sed -n 2p p_proba.csv) vs $(sed -n 2p p.json)"
 else
     echo "skip predict_json: python3 is needed to read the JSON"
 fi
