@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 cli_data_opts cli_data_defaults(void)
 {
@@ -174,6 +175,10 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
             return cli_lib_err(CLI_EDATA, names_one ? NULL : path);
         }
     } else {
+        if (o->labels && access(path, R_OK) != 0) { // not a CSV file: no file (a typo)
+            cli_err("%s: cannot open: %s", path, strerror(errno));
+            return CLI_EDATA;
+        }
         if (o->labels) {
             cli_err("%s: --labels goes with IDX images; a CSV file holds its own target "
                     "column (choose it with --target)", path);

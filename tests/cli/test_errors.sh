@@ -69,6 +69,8 @@ train_bad idx_wrong_magic 3 magic.idx "$IN/magic.idx" --labels "$IN/lab2.idx"
 train_bad idx_overflowing_dims 3 overflow.idx "$IN/overflow.idx" --labels "$IN/lab2.idx"
 train_bad idx_count_mismatch 3 short.idx "$IN/short.idx" --labels "$IN/lab9.idx"
 train_bad idx_needs_labels 2 labels "$IN/img2.idx"
+# a data file that is not there, with --labels: missing (3), not "a CSV file"
+train_bad idx_missing_gz 3 'nosuch.idx3.gz: cannot open' "$IN/nosuch.idx3.gz" --labels "$IN/lab2.idx"
 if command -v gzip >/dev/null 2>&1; then
     # 4000 images of 1x2 random bytes, cut off halfway through the stream.
     { printf '\000\000\010\003\000\000\017\240\000\000\000\001\000\000\000\002'
