@@ -124,6 +124,7 @@ void cli_spec_format(const lm_net *net, char *buf, size_t size);
 typedef struct cli_data {
     lm_data d;
     const char *path;
+    const char *labels_path; /* IDX: the labels file, or NULL */
     int is_idx;
     int32_t *labels_own; /* (n) labels remapped to a model's classes, or NULL */
     float *x_own;        /* (n, nx) columns picked for a model, or NULL */

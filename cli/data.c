@@ -167,6 +167,7 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
     cd->is_idx = !stream && cli_is_idx(path);
     lm_status st;
     if (cd->is_idx) {
+        cd->labels_path = o->labels;
         st = lm_idx_read(&cd->d, path, o->labels);
         if (st != LM_OK) {
             // Name whichever file the message is about.
@@ -307,15 +308,17 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net)
         map[i] = have_names ? net_class(net, d->class_names[i]) : i;
         if (map[i] < 0 && n_out == 1) map[i] = -1;
     }
+    // IDX labels come from their own file: name it
+    const char *where = cd->labels_path ? cd->labels_path : cd->path;
     for (size_t r = 0; r < d->n; r++) {
         int32_t c = d->labels[r];
         int m = c >= 0 && c < d->n_classes ? map[c] : -1;
         if (m < 0 || m >= n_cls) {
             if (have_names && c >= 0 && c < d->n_classes)
-                cli_err("%s: row %zu: class '%s' is not one of the model's %d classes", cd->path,
+                cli_err("%s: row %zu: class '%s' is not one of the model's %d classes", where,
                         r + 1, d->class_names[c], n_cls);
             else
-                cli_err("%s: row %zu: class %d is out of the model's range 0..%d", cd->path, r + 1,
+                cli_err("%s: row %zu: class %d is out of the model's range 0..%d", where, r + 1,
                         (int)c, n_cls - 1);
             free(map);
             free(lab);

@@ -71,6 +71,12 @@ train_bad idx_count_mismatch 3 short.idx "$IN/short.idx" --labels "$IN/lab9.idx"
 train_bad idx_needs_labels 2 labels "$IN/img2.idx"
 # a data file that is not there, with --labels: missing (3), not "a CSV file"
 train_bad idx_missing_gz 3 'nosuch.idx3.gz: cannot open' "$IN/nosuch.idx3.gz" --labels "$IN/lab2.idx"
+# a label beyond the model's classes: the labels file is named, not the images
+printf '\000\000\010\001\000\000\000\002\000\005' >"$IN/lab2_oor.idx"
+"$L" train --data "$IN/img2.idx" --labels "$IN/lab2.idx" --layers 4 --epochs 1 --out "$IN/idx.lmn" --quiet \
+    >/dev/null 2>&1
+expect idx_label_out_of_range 3 'lab2_oor.idx: row 2: class 5' eval "$IN/idx.lmn" --data "$IN/img2.idx" \
+    --labels "$IN/lab2_oor.idx"
 if command -v gzip >/dev/null 2>&1; then
     # 4000 images of 1x2 random bytes, cut off halfway through the stream.
     { printf '\000\000\010\003\000\000\017\240\000\000\000\001\000\000\000\002'
