@@ -321,6 +321,11 @@ int cmd_predict(int argc, char **argv)
     cli_data cd = {0};
     rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);
     lm_data ids = {0};
+    if (!rc && id && cd.is_idx) {
+        cli_err("predict: --id takes a CSV column; %s holds IDX images (output line N is "
+                "image N)", data);
+        rc = CLI_EUSAGE;
+    }
     if (!rc && id) {
         cli_data_opts mo = cli_data_defaults();
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);

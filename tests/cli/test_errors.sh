@@ -77,6 +77,7 @@ printf '\000\000\010\001\000\000\000\002\000\005' >"$IN/lab2_oor.idx"
     >/dev/null 2>&1
 expect idx_label_out_of_range 3 'lab2_oor.idx: row 2: class 5' eval "$IN/idx.lmn" --data "$IN/img2.idx" \
     --labels "$IN/lab2_oor.idx"
+expect predict_id_on_idx 2 'id' predict "$IN/idx.lmn" --data "$IN/img2.idx" --id 0
 if command -v gzip >/dev/null 2>&1; then
     # 4000 images of 1x2 random bytes, cut off halfway through the stream.
     { printf '\000\000\010\003\000\000\017\240\000\000\000\001\000\000\000\002'
