@@ -480,7 +480,9 @@ static void meta_settings(train_run *r)
                  {"test-labels", c->test_labels}, {"out", c->out}, {"checkpoint", c->checkpoint}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char abs[4096];
-        if (files[i].path && cli_abspath(files[i].path, abs, sizeof abs) == 0)
+        if (files[i].path && strcmp(files[i].path, "-") == 0) // standard input, from any folder
+            set_meta(r->net, files[i].key, "-");
+        else if (files[i].path && cli_abspath(files[i].path, abs, sizeof abs) == 0)
             set_meta(r->net, files[i].key, abs);
     }
     set_meta(r->net, "loss", lm_loss_name((lm_loss)c->loss));

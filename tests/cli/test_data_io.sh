@@ -22,6 +22,12 @@ cat "$I" | "$L" train --data /dev/stdin $Q --out "$TMP/p.lmn" >"$TMP/o" 2>"$TMP/
 l1=$(cat "$I" | "$L" train --data - $Q --quiet --json | jget train_loss)
 l2=$("$L" train --data "$I" $Q --quiet --json | jget train_loss)
 { [ -n "$l1" ] && [ "$l1" = "$l2" ]; }; res $? pipe_same_as_file "train loss $l1 from a pipe, $l2 from the file"
+# a model trained from standard input records '-', not FOLDER/-: resuming
+# it reads standard input again (from any folder)
+(cd "$TMP" && "$L" train --data - --layers 16 --epochs 2 --out "$TMP/dash.lmn" --quiet <"$I" >/dev/null 2>&1)
+"$L" train --resume "$TMP/dash.lmn" --epochs 3 --quiet <"$I" >"$TMP/o" 2>"$TMP/e"; rc=$?
+ep=$("$L" info --json "$TMP/dash.lmn" | sed 's/.*"meta": {//' | jget epochs)
+{ [ "$rc" -eq 0 ] && [ "$ep" = 3 ]; }; res $? pipe_dash_resume "rc $rc, epochs $ep: $(cat "$TMP/e")"
 mkfifo "$TMP/fifo" && (cat "$I" >"$TMP/fifo" &)
 timeout 20 "$L" train --data "$TMP/fifo" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '150 rows' "$TMP/e"; }; res $? pipe_named_fifo "rc $rc (124: hung): $(head -n 1 "$TMP/e")"
