@@ -69,7 +69,20 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     }
     int rc = cli_data_load(cd, path, &o);
     if (rc) return rc;
-    return cli_data_fit_columns(cd, net, column_index(target));
+    // One column too many is the target: by index, or by name in the
+    // header. Without a header a name cannot be found, and taking the
+    // last column for it would feed the real target to the net (eval
+    // refuses it too).
+    int drop = column_index(target);
+    const lm_data *d = &cd->d;
+    for (int j = 0; drop < 0 && target && d->feature_names && j < d->nx; j++)
+        if (d->feature_names[j] && strcmp(d->feature_names[j], target) == 0) drop = j;
+    if (target && drop < 0 && !d->feature_names && d->nx == lm_net_n_in(net) + 1) {
+        cli_err("%s: no header, so the target column '%s' must be a 0-based column index "
+                "(give --target INDEX)", path, target);
+        return CLI_EDATA;
+    }
+    return cli_data_fit_columns(cd, net, drop);
 }
 
 /* The text of column id for every row, as "classes" of a second read

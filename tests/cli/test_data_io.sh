@@ -147,6 +147,27 @@ printf '"size, cm",weight,y\n1,2,a\n3,4,b\n5,6,a\n7,8,b\n' >"$TMP/comma.csv"
 { [ "$rc" -eq 0 ] && grep -q "warning: .*'size, cm'.*by position" "$TMP/e"; }
 res $? comma_feature_name_warns "rc $rc: $(cat "$TMP/e")"
 
+# ------------------------- predict drops the named target, not the last column
+# The target is the first column, named in training. A file with it is
+# predicted as the file without it: found by name in a header (also when
+# the model could not record its feature names), refused without one
+# (a name cannot be found there), by index when --target gives one.
+awk 'BEGIN { srand(11); print "y,\"a, x\",b"
+    for (r = 0; r < 100; r++) { a = rand() * 2 - 1; b = rand() * 2 - 1; printf "%.4f,%.4f,%.4f\n", 3 * a - 2 * b, a, b } }' \
+    >"$TMP/yfirst.csv"
+sed 1d "$TMP/yfirst.csv" >"$TMP/yfirst_nohdr.csv"
+cut -d, -f2- "$TMP/yfirst_nohdr.csv" >"$TMP/yx.csv"
+"$L" train --data "$TMP/yfirst.csv" --target y --layers 8 --epochs 5 --out "$TMP/yf.lmn" --quiet >/dev/null 2>&1
+"$L" predict "$TMP/yf.lmn" --data "$TMP/yx.csv" >"$TMP/p_x" 2>&1
+"$L" predict "$TMP/yf.lmn" --data "$TMP/yfirst.csv" >"$TMP/p_hdr" 2>&1
+{ [ "$(wc -l <"$TMP/p_x")" -eq 100 ] && cmp -s "$TMP/p_x" "$TMP/p_hdr"; }
+res $? predict_named_target_by_header "$(head -n 2 "$TMP/p_hdr") vs $(head -n 2 "$TMP/p_x")"
+"$L" predict "$TMP/yf.lmn" --data "$TMP/yfirst_nohdr.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && [ ! -s "$TMP/o" ] && grep -q -- "'y'.*--target INDEX" "$TMP/e"; }
+res $? predict_named_target_no_header_refused "rc $rc: $(cat "$TMP/e") $(head -n 2 "$TMP/o")"
+"$L" predict "$TMP/yf.lmn" --data "$TMP/yfirst_nohdr.csv" --target 0 >"$TMP/p_idx" 2>&1
+cmp -s "$TMP/p_x" "$TMP/p_idx"; res $? predict_target_index_no_header "$(head -n 2 "$TMP/p_idx")"
+
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'not a text file' "$TMP/e"; }; res $? dev_zero_refused "rc $rc (124: still reading): $(cat "$TMP/e")"
