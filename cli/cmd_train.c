@@ -1082,8 +1082,10 @@ static int finish(train_run *r, double train_secs, int epochs_run)
     // The finished model is in place: the interrupted states beside it
     // that this run wrote or continued are now out of date.
     if (c->out && r->wrote_partial) unlink(r->partial);
-    if (c->log && (rc = cli_write_atomic(c->log, write_log, &r->h))) return rc;
-    if (c->plot && (rc = write_plot(r))) return rc;
+    // A log or plot that cannot be written is an error, but the model is
+    // saved: the summary still says so.
+    int rc_files = c->log ? cli_write_atomic(c->log, write_log, &r->h) : CLI_OK;
+    if (c->plot && (rc = write_plot(r)) && !rc_files) rc_files = rc;
     double spe = epochs_run ? train_secs / epochs_run : NAN;
     if (!c->json || !c->quiet) {
         FILE *f = c->json ? stderr : stdout;
@@ -1120,7 +1122,7 @@ static int finish(train_run *r, double train_secs, int epochs_run)
         else fprintf(f, "hint: the model was not saved; add --out MODEL to keep it\n");
     }
     if (c->json) print_json(r, spe);
-    return CLI_OK;
+    return rc_files;
 }
 
 static void run_free(train_run *r)

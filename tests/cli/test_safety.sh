@@ -199,6 +199,14 @@ res $? write_fails_nothing_saved "exit $rc: $(cat wf.err)"
     --quiet) >/dev/null 2>wf.err; rc=$?
 { [ "$rc" -eq 1 ] && cmp -s wf_out.lmn wf_out.copy && grep -q 'wf_out.lmn.partial: .*; wf_out.lmn is left as it was' wf.err; }
 res $? write_fails_checkpoint_out_left "exit $rc: $(cat wf.err)"
+# a plot that cannot be written (11 KB over a 4 or 8 KB limit) is an
+# error, but the model (1.5 KB) is saved, and the summary says so
+rm -f wf_plot.lmn
+(trap '' XFSZ; ulimit -f 8; exec "$L" train --data d.csv --layers 8 --epochs 300 --out wf_plot.lmn \
+    --plot wf_plot.svg --quiet) >wf.out 2>wf.err; rc=$?
+{ [ "$rc" -eq 1 ] && grep -q 'wf_plot.svg' wf.err && grep -q '^saved wf_plot.lmn' wf.out &&
+    "$L" info wf_plot.lmn >/dev/null 2>&1; }
+res $? plot_fails_model_saved_says_so "exit $rc: $(cat wf.err) / $(cat wf.out)"
 
 # ------------------------------------------------ info: numbers and state
 "$L" info --json es.lmn >i.json
