@@ -585,8 +585,9 @@ static int describe_data(train_run *r)
         }
         names = gen;
     }
-    if (lm_net_set_class_names(r->net, r->n_out, (const char *const *)names))
-        rc = cli_lib_err(CLI_EFAIL, NULL);
+    lm_status st = lm_net_set_class_names(r->net, r->n_out, (const char *const *)names);
+    if (st) // a name the model file cannot hold (over 1 MiB) is the data's
+        rc = cli_lib_err(st == LM_EINVAL ? CLI_EDATA : CLI_EFAIL, r->c.data);
     free(gen);
     free(digits);
     return rc;

@@ -53,6 +53,9 @@ train_bad nan_value 3 'nan.csv:2' "$IN/nan.csv"
 train_bad value_1e39 3 'huge.csv:2' "$IN/huge.csv"
 train_bad random_bytes 3 random.bin "$IN/random.bin"
 train_bad one_class 3 oneclass.csv "$IN/oneclass.csv"
+# a class name longer than a model file holds (1 MiB): the data's fault
+{ printf 'a,b,c\n1,2,x\n3,4,'; head -c 1100000 /dev/zero | tr '\0' y; printf '\n'; } >"$IN/longclass.csv"
+train_bad class_name_too_long 3 'longclass.csv.*class name' "$IN/longclass.csv"
 
 # ------------------------------------------------------------- IDX data
 # 2 images of 1x2 bytes; labels for 3; a wrong magic; overflowing dims;
