@@ -269,7 +269,8 @@ static int defaults_from_model(train_run *r)
 {
     static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
-                                       "ignore", "sep", "early-stop", NULL};
+                                       "ignore", "sep", "early-stop", "checkpoint-every",
+                                       NULL};
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
@@ -501,6 +502,10 @@ static void meta_settings(train_run *r)
     if (c->early_stop > 0) {
         snprintf(b, sizeof b, "%d", c->early_stop);
         set_meta(r->net, "early-stop", b);
+    }
+    if (c->ckpt_every > 0) {
+        snprintf(b, sizeof b, "%d", c->ckpt_every);
+        set_meta(r->net, "checkpoint-every", b);
     }
     set_meta(r->net, "target", c->target);
     set_meta(r->net, "ignore", c->ignore);

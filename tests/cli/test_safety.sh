@@ -151,6 +151,13 @@ h_res=$("$L" info --json keep40.lmn | jget params_hash)
 ep=$("$L" info --json keep40.lmn | sed 's/.*"meta": {//' | jget epochs)
 { [ "$rc" -eq 0 ] && [ "$ep" = 40 ] && [ -n "$h_full" ] && [ "$h_res" = "$h_full" ]; }
 res $? resume_without_epochs_finishes_planned "exit $rc ($(cat r40.err)): epochs $ep, params $h_res, uninterrupted $h_full"
+# ... and keeps checkpointing as it did: the checkpoint file moves on
+"$L" train --data d.csv --layers 8 --epochs 4 --checkpoint-every 1 --checkpoint ck_every.lmn \
+    --out ce_out.lmn --quiet >/dev/null 2>&1
+"$L" train --resume ck_every.lmn --epochs 6 --quiet >/dev/null 2>ce.err; rc=$?
+ep=$("$L" info --json ck_every.lmn | sed 's/.*"meta": {//' | jget epochs)
+{ [ "$rc" -eq 0 ] && [ "$ep" = 6 ]; }
+res $? resume_keeps_checkpoint_every "exit $rc ($(cat ce.err)): the checkpoint holds epoch $ep, want 6"
 # a model that records no output path (metadata stripped), none given
 if python3 -c 'import zlib' 2>/dev/null; then
     python3 - run/m.lmn nometa.lmn <<'PY'
@@ -185,7 +192,8 @@ cp wf_ck.lmn wf_ck.copy
 { [ "$rc" -eq 1 ] && cmp -s wf_out.lmn wf_out.copy && grep -q 'wf_out.lmn is left as it was' wf.err &&
     [ "$(wc -l <wf.err)" -eq 1 ]; }
 res $? write_fails_out_left_as_it_was "exit $rc: $(cat wf.err)"
-(trap '' XFSZ; ulimit -f 1; exec "$L" train --resume wf_ck.lmn --epochs 4 --quiet) >/dev/null 2>wf.err; rc=$?
+(trap '' XFSZ; ulimit -f 1; exec "$L" train --resume wf_ck.lmn --epochs 4 --checkpoint-every 0 --quiet) \
+    >/dev/null 2>wf.err; rc=$?
 { [ "$rc" -eq 1 ] && cmp -s wf_out.lmn wf_out.copy && cmp -s wf_ck.lmn wf_ck.copy &&
     grep -q 'wf_ck.lmn holds the training state after 2 epochs (continue with --resume .*wf_ck.lmn)' wf.err &&
     grep -q 'wf_out.lmn is left as it was' wf.err; }
