@@ -993,6 +993,8 @@ static lm_fit_opts fit_opts(train_run *r)
     return o;
 }
 
+static void follower(train_cfg *c);
+
 static int setup(train_run *r, lm_rng *rng)
 {
     train_cfg *c = &r->c;
@@ -1001,6 +1003,8 @@ static int setup(train_run *r, lm_rng *rng)
     if (c->resume) {
         if ((st = lm_net_load(&r->net, c->resume))) return cli_lib_err(CLI_EMODEL, c->resume);
         if ((rc = defaults_from_model(r))) return rc;
+        // the recorded files and checkpointing are process 0's alone
+        if (cli_dist_rank() != 0) follower(c);
     }
     if ((rc = check_outputs(c))) return rc;
     *rng = lm_rng_seed(c->seed); // after the model's defaults: its seed splits alike

@@ -80,10 +80,13 @@ A="--data $F --layers 16:relu --epochs 4 --batch 16 --threads 1 --quiet"
 "$LAMINA" train $A --out "$TMP/r1.lmn" >/dev/null 2>&1
 # shellcheck disable=SC2086
 $MPIRUN -np 3 "$LAMINA" train $A --epochs 2 --out "$TMP/r3.lmn" >/dev/null 2>"$TMP/err"
+cp "$TMP/r3.lmn" "$TMP/r3.copy"
 # shellcheck disable=SC2086
 $MPIRUN -np 2 "$LAMINA" train $A --resume "$TMP/r3.lmn" --out "$TMP/r2.lmn" >/dev/null 2>>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && params_ok "$TMP/r1.lmn" "$TMP/r2.lmn"; }
 res $? mpi_resume_other_count "rc $rc: $("$PD" "$TMP/r1.lmn" "$TMP/r2.lmn" 2>&1) $(head -c 300 "$TMP/err")"
+# process 1 writes nothing: not the --out the resumed file recorded either
+cmp -s "$TMP/r3.lmn" "$TMP/r3.copy"; res $? mpi_resume_follower_writes_nothing "r3.lmn was rewritten"
 
 # How the sums go (cli/dist/mpi.c): through shared memory on one machine
 # (the default), MPI_Allreduce when asked (LAMINA_MPI_REDUCE=mpi), or
