@@ -299,6 +299,23 @@ static int defaults_from_model(train_run *r)
 
 /* --------------------------------------------------------------- data */
 
+/* A class named "" is a blank target cell: missing data, not a class to
+ * learn (it would become one, listed as " (1)" among the classes). */
+static int blank_class(const cli_data *cd)
+{
+    const lm_data *d = &cd->d;
+    for (int c = 0; d->labels && d->class_names && c < d->n_classes; c++) {
+        if (d->class_names[c] && d->class_names[c][0]) continue;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->labels[i] == c) {
+                cli_err("%s: row %zu: the target cell is empty; a class cannot be blank (fill it "
+                        "in or leave the row out)", cd->path, i + 1);
+                return CLI_EDATA;
+            }
+    }
+    return CLI_OK;
+}
+
 static int load_data(train_run *r)
 {
     train_cfg *c = &r->c;
@@ -317,6 +334,7 @@ static int load_data(train_run *r)
         cli_err("%s: IDX images need their labels: add --labels FILE", c->data);
         return CLI_EUSAGE;
     }
+    if ((rc = blank_class(&r->train))) return rc;
     r->classes = r->train.d.labels != NULL;
     r->n_out = r->classes ? r->train.d.n_classes : r->train.d.ny;
     if (r->classes && r->n_out < 2) {
@@ -327,7 +345,7 @@ static int load_data(train_run *r)
         o.labels = c->test_labels;
         o.target_kind = r->classes ? 1 : 0;
         rc = cli_data_load(&r->test, c->test, &o);
-        if (rc) return rc;
+        if (rc || (rc = blank_class(&r->test))) return rc;
         if (r->test.is_idx && r->classes && !r->test.d.labels) {
             cli_err("%s: IDX test images need their labels: add --test-labels FILE", c->test);
             return CLI_EUSAGE;

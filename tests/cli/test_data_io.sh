@@ -40,6 +40,19 @@ if [ -e /dev/fd/0 ] && command -v bash >/dev/null 2>&1; then
     [ "$n" -eq 150 ]; res $? pipe_predict_process_substitution "$n lines, want 150"
 fi
 
+# ------------------------------------------------------- blank classes
+# An empty cell in a class target is missing data: it once became a class
+# named "" ("3 classes:  (1), x (1), y (1)"). train refuses it, naming the
+# row, in the training and in the test file.
+printf 'a,b,label\n1,2,x\n3,4,\n5,6,y\n7,8,x\n' >"$TMP/blank.csv"
+"$L" train --data "$TMP/blank.csv" --layers 4 --epochs 1 --out "$TMP/blank.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'blank.csv: row 2: the target cell is empty' "$TMP/e" && [ ! -e "$TMP/blank.lmn" ]; }
+res $? blank_class_refused "rc $rc: $(cat "$TMP/e")"
+printf 'a,b,label\n1,2,x\n3,4,y\n5,6,y\n7,8,x\n' >"$TMP/full.csv"
+"$L" train --data "$TMP/full.csv" --test "$TMP/blank.csv" --layers 4 --epochs 1 --quiet >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'blank.csv: row 2: the target cell is empty' "$TMP/e"; }
+res $? blank_class_refused_in_test "rc $rc: $(cat "$TMP/e")"
+
 # ------------------------------------------------------ numeric header
 "$L" train --data "$IN" --task classes $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '150 rows' "$TMP/e" && grep -q '3 classes' "$TMP/e"; }
