@@ -252,15 +252,19 @@ static void test_gemm_thread_determinism(void)
 }
 
 /* A row of C has the same bits whether computed alone (the few-rows
- * path), in a block of four, or in a big packed GEMM: one row predicted
- * alone matches the same row predicted in a batch. */
+ * path, or the tiny loops), in a block of four, or in a big packed GEMM:
+ * one row predicted alone matches the same row predicted in a batch. */
 static void test_gemm_rows_consistent(void)
 {
-    /* two K slices (wide and narrow outputs), and four K blocks */
-    static const gshape shapes[] = {{13, 300, 700}, {13, 10, 784}, {13, 70, 1100}};
+    /* two K slices (wide and narrow outputs), and four K blocks; rows
+     * whose products are tiny alone (fewer than 512 multiply-adds: the
+     * tutorial's 3-4-1 layers, a 16-wide one, a narrow output), and one
+     * tiny by count but past one K block */
+    static const gshape shapes[] = {{13, 300, 700}, {13, 10, 784}, {13, 70, 1100}, {50, 4, 3},
+                                    {50, 1, 4},     {50, 16, 16},  {50, 3, 40},    {50, 1, 300}};
     for (size_t v = 0; v < N_VARIANTS; v++) {
         if (!lm__variant_force(VARIANTS[v])) continue;
-        for (int k = 0; k < 6; k++) {
+        for (int k = 0; k < 2 * (int)(sizeof shapes / sizeof shapes[0]); k++) {
             gcase c = make_case(NN, shapes[k / 2], 1);
             lm_epilogue ep = {c.bias, k % 2 ? LM_SIGMOID : LM_RELU};
             float *all = new_c(&c), *part = new_c(&c);
@@ -270,8 +274,8 @@ static void test_gemm_rows_consistent(void)
                 lm_gemm_nn(m, c.N, c.K, c.A + (size_t)i * c.lda, c.lda, c.B, c.ldb,
                            part + (size_t)i * c.ldc, c.ldc, &ep, NULL);
             }
-            CHECKF(!memcmp(all, part, c.nc * sizeof *all), "%s: rows alone differ from the batch",
-                   VARIANTS[v]);
+            CHECKF(!memcmp(all, part, c.nc * sizeof *all),
+                   "%s %dx%dx%d: rows alone differ from the batch", VARIANTS[v], c.M, c.N, c.K);
             free(all);
             free(part);
             free_case(&c);
@@ -281,31 +285,34 @@ static void test_gemm_rows_consistent(void)
 }
 
 /* Tiny shapes (the tutorial's 3-4-1 net) take lean dot-product loops
- * that must give the reference's bits exactly, whatever the variant. */
+ * that sum as the variant's other kernels do: in the reference (a
+ * multiply and an add a step) they give its bits exactly; the FMA
+ * variants' tiny loops are checked against the fmaf chain below
+ * (test_gemm_fma_variants_bits). */
+static const gshape TINY[] = {{4, 4, 3}, {4, 1, 4}, {3, 4, 4}, {4, 4, 1}, {1, 1, 1}, {5, 7, 3},
+                              {2, 9, 13}, {7, 1, 9}, {3, 5, 0}, {1, 31, 16}, {1, 1, 300}};
+#define N_TINY (sizeof TINY / sizeof TINY[0])
+
 static void test_gemm_tiny_bits(void)
 {
-    static const gshape tiny[] = {{4, 4, 3}, {4, 1, 4}, {3, 4, 4}, {4, 4, 1}, {1, 1, 1},
-                                  {5, 7, 3}, {2, 9, 13}, {7, 1, 9}, {3, 5, 0}, {1, 31, 16}};
-    for (size_t v = 0; v < N_VARIANTS; v++) {
-        if (!lm__variant_force(VARIANTS[v])) continue;
-        for (size_t s = 0; s < sizeof tiny / sizeof tiny[0]; s++) {
-            for (int op = NN; op <= NT; op++) {
-                for (int pad = 0; pad <= 1; pad++) {
-                    gcase c = make_case((op_t)op, tiny[s], pad);
-                    for (int e = 0; e < 3; e++) {
-                        lm_epilogue ep = {e == 2 ? c.bias : NULL, e ? LM_SIGMOID : LM_IDENTITY};
-                        const lm_epilogue *epp = e && op == NN ? &ep : NULL;
-                        float *ref = new_c(&c), *got = new_c(&c);
-                        run_ref(&c, ref, epp);
-                        run_fast(&c, got, epp, NULL);
-                        CHECKF(!memcmp(ref, got, c.nc * sizeof *ref),
-                               "%s %s %dx%dx%d pad %d ep %d: not the reference's bits",
-                               VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, pad, e);
-                        free(ref);
-                        free(got);
-                    }
-                    free_case(&c);
+    CHECK(lm__variant_force("ref"));
+    for (size_t s = 0; s < N_TINY; s++) {
+        for (int op = NN; op <= NT; op++) {
+            for (int pad = 0; pad <= 1; pad++) {
+                gcase c = make_case((op_t)op, TINY[s], pad);
+                for (int e = 0; e < 3; e++) {
+                    lm_epilogue ep = {e == 2 ? c.bias : NULL, e ? LM_SIGMOID : LM_IDENTITY};
+                    const lm_epilogue *epp = e && op == NN ? &ep : NULL;
+                    float *ref = new_c(&c), *got = new_c(&c);
+                    run_ref(&c, ref, epp);
+                    run_fast(&c, got, epp, NULL);
+                    CHECKF(!memcmp(ref, got, c.nc * sizeof *ref),
+                           "ref %s %dx%dx%d pad %d ep %d: not the reference's bits", OP_NAMES[op],
+                           c.M, c.N, c.K, pad, e);
+                    free(ref);
+                    free(got);
                 }
+                free_case(&c);
             }
         }
     }
@@ -526,9 +533,13 @@ static float fma_chain(const gcase *c, int i, int j, int k0, int k1)
 static void test_gemm_fma_variants_bits(void)
 {
     /* one K block, two slices (NN), four blocks; a few rows (AVX-512's
-     * row path), narrow and ragged outputs */
-    static const gshape shapes[] = {{37, 45, 200}, {20, 33, 700}, {9, 70, 1100},
-                                    {3, 300, 300}, {1, 10, 784},  {64, 10, 128}};
+     * row path), narrow and ragged outputs; then the tiny shapes (the
+     * tiny loops, or past one K block the kernels) */
+    static const gshape big[] = {{37, 45, 200}, {20, 33, 700}, {9, 70, 1100},
+                                 {3, 300, 300}, {1, 10, 784},  {64, 10, 128}};
+    gshape shapes[sizeof big / sizeof big[0] + N_TINY];
+    memcpy(shapes, big, sizeof big);
+    memcpy(shapes + sizeof big / sizeof big[0], TINY, sizeof TINY);
     static const char *const fma_variants[] = {"avx2", "avx512", "neon"};
     lm_pool *pool;
     CHECK_OK(lm_pool_new(&pool, 2));

@@ -75,9 +75,9 @@ typedef lm__gemm_op gemm_op;
 
 /* The portable GEMM (no micro-kernel: the reference loops) and the BLAS
  * one; which runs is cpu.c's choice. */
-const lm__gemm_impl lm__gemm_ref = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_ref = {"ref", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #ifdef LM_USE_CBLAS
-const lm__gemm_impl lm__gemm_blas = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_blas = {"blas", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif
 
 static inline const lm__gemm_impl *current_impl(void) { return lm__variant_now()->gemm; }
@@ -614,9 +614,14 @@ static void gemm_run(gemm_job *j, lm_pool *pool)
 
 /* Below TINY_MACS (the tutorial's 4x4x3 and such) the time goes to call
  * overhead, not arithmetic, so these are plain dot products with no
- * packing, no threads and no vectorised-loop prologues. Each element is
- * summed over k in order from 0 with a multiply and an add, as the
- * reference does, so the bits are the reference's. */
+ * packing, no threads and no vectorised-loop prologues (gemm_impl.h's
+ * lm__tiny). Each element is summed over k in order from 0 as the
+ * variant's other kernels sum it: one FMA a step in an FMA variant (its
+ * lm__tiny_fn, in its own file), a multiply and an add in the reference.
+ * So the bits never depend on whether a product is tiny, which depends
+ * on its rows: a row alone (tiny) gets the bits it gets in a batch
+ * (packed). In an FMA variant only one K block is tiny: a longer K is
+ * summed in the kernels' blocks or slices. */
 
 /* The reference's epilogue on one row: bias, then the activation. */
 static void tiny_epilogue(float *c, int N, const lm_epilogue *ep)
@@ -626,65 +631,21 @@ static void tiny_epilogue(float *c, int N, const lm_epilogue *ep)
     lm_act_apply(ep->act, c, (size_t)N);
 }
 
-/* c[0..N) = sum over k of a[k * sa] * b[k * sk + j * sj]: one row of C,
- * for any of the three layouts (NN: sa = 1, sk = ldb, sj = 1; TN: A's
- * column, sa = lda; NT: sk = 1, sj = ldb). Four columns at a time keep
- * four independent sums in flight. Inlined, so the strides that are 1
- * are constants. */
-static inline void tiny_row(int N, int K, const float *a, size_t sa, const float *b,
-                            size_t sk, size_t sj, float *c)
+/* A tiny product in the variant's sums, then (NN) the epilogue. */
+static void tiny(const lm__gemm_impl *impl, gemm_op op, int M, int N, int K, const float *A,
+                 int lda, const float *B, int ldb, float *C, int ldc, const lm_epilogue *ep)
 {
-    int j = 0;
-    for (; j + 4 <= N; j += 4) {
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        const float *bk = b + j * sj;
-        for (int k = 0; k < K; k++, bk += sk) {
-            float ak = a[k * sa];
-            s0 += ak * bk[0];
-            s1 += ak * bk[sj];
-            s2 += ak * bk[2 * sj];
-            s3 += ak * bk[3 * sj];
-        }
-        c[j] = s0;
-        c[j + 1] = s1;
-        c[j + 2] = s2;
-        c[j + 3] = s3;
-    }
-    for (; j < N; j++) {
-        float s = 0.0f;
-        for (int k = 0; k < K; k++) s += a[k * sa] * b[k * sk + j * sj];
-        c[j] = s;
-    }
-}
-
-static void tiny_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc, const lm_epilogue *ep)
-{
-    for (int i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
-        tiny_row(N, K, A + (size_t)i * lda, 1, B, (size_t)ldb, 1, c);
-        if (ep && ep->bias)
-            for (int j = 0; j < N; j++) c[j] += ep->bias[j];
-    }
+    if (impl->tiny) impl->tiny(op, M, N, K, A, lda, B, ldb, C, ldc);
+    else lm__tiny(0, op, M, N, K, A, lda, B, ldb, C, ldc);
+    if (!ep) return;
+    if (ep->bias)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] += ep->bias[j];
     /* the activation in one call when C is contiguous: a vectorised
      * activation pays a fixed cost per call (elementwise, so the same bits) */
-    if (ep && ldc == N) lm_act_apply(ep->act, C, (size_t)M * N);
-    else if (ep)
+    if (ldc == N) lm_act_apply(ep->act, C, (size_t)M * N);
+    else
         for (int i = 0; i < M; i++) lm_act_apply(ep->act, C + (size_t)i * ldc, (size_t)N);
-}
-
-static void tiny_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc)
-{
-    for (int i = 0; i < M; i++)
-        tiny_row(N, K, A + i, (size_t)lda, B, (size_t)ldb, 1, C + (size_t)i * ldc);
-}
-
-static void tiny_nt(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc)
-{
-    for (int i = 0; i < M; i++)
-        tiny_row(N, K, A + (size_t)i * lda, 1, B, 1, (size_t)ldb, C + (size_t)i * ldc);
 }
 
 /* K = 0: C is zero (then the epilogue), and A and B may be NULL. */
@@ -697,7 +658,10 @@ static void zero_c(int M, int N, float *C, int ldc, const lm_epilogue *ep)
     }
 }
 
-static int is_tiny(int M, int N, int K) { return (long long)M * N * K < TINY_MACS; }
+static int is_tiny(const lm__gemm_impl *impl, int M, int N, int K)
+{
+    return (long long)M * N * K < TINY_MACS && (!impl->tiny || K <= KC_MAX);
+}
 
 /* ------------------------------------------------------- BLAS backend */
 
@@ -729,9 +693,9 @@ void lm_gemm_nn(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
 #endif
-    if (K <= 0 || is_tiny(M, N, K)) {
+    if (K <= 0 || is_tiny(impl, M, N, K)) {
         if (K <= 0) zero_c(M, N, C, ldc, ep);
-        else tiny_nn(M, N, K, A, lda, B, ldb, C, ldc, ep);
+        else tiny(impl, OP_NN, M, N, K, A, lda, B, ldb, C, ldc, ep);
         return;
     }
     if (!impl->kern) {
@@ -767,9 +731,9 @@ void lm_gemm_tn(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
 #endif
-    if (K <= 0 || is_tiny(M, N, K)) {
+    if (K <= 0 || is_tiny(impl, M, N, K)) {
         if (K <= 0) zero_c(M, N, C, ldc, NULL);
-        else tiny_tn(M, N, K, A, lda, B, ldb, C, ldc);
+        else tiny(impl, OP_TN, M, N, K, A, lda, B, ldb, C, ldc, NULL);
         return;
     }
     if (!impl->kern) {
@@ -793,9 +757,9 @@ void lm_gemm_nt(int M, int N, int K, const float *A, int lda, const float *B, in
         return;
     }
 #endif
-    if (K <= 0 || is_tiny(M, N, K)) {
+    if (K <= 0 || is_tiny(impl, M, N, K)) {
         if (K <= 0) zero_c(M, N, C, ldc, NULL);
-        else tiny_nt(M, N, K, A, lda, B, ldb, C, ldc);
+        else tiny(impl, OP_NT, M, N, K, A, lda, B, ldb, C, ldc, NULL);
         return;
     }
     if (!impl->kern) {

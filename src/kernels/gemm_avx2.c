@@ -173,9 +173,16 @@ static void pack_b_16(lm__gemm_op op, const float *B, int ldb, int k0, int kc, i
     }
 }
 
-const lm__gemm_impl lm__gemm_avx2 = {"avx2", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0, NULL, NULL};
+/* Tiny products (gemm_impl.h), one FMA a step as kern sums. */
+static void tiny_fma(lm__gemm_op op, int M, int N, int K, const float *A, int lda, const float *B,
+                     int ldb, float *C, int ldc)
+{
+    lm__tiny(1, op, M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+const lm__gemm_impl lm__gemm_avx2 = {"avx2", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0, NULL, NULL, tiny_fma};
 
 #else
 /* Built without AVX2 flags: a stub the driver never selects. */
-const lm__gemm_impl lm__gemm_avx2 = {"avx2", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_avx2 = {"avx2", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -445,15 +445,22 @@ static int nonzero_steps_8(const float *a, int sa, int kc, int *out)
     return n;
 }
 
+/* Tiny products (gemm_impl.h), one FMA a step as kern sums. */
+static void tiny_fma(lm__gemm_op op, int M, int N, int K, const float *A, int lda, const float *B,
+                     int ldb, float *C, int ldc)
+{
+    lm__tiny(1, op, M, N, K, A, lda, B, ldb, C, ldc);
+}
+
 static const lm__gemm_impl narrow_16x16 = {"avx512", 16, 16, kern_t16, pack_a_16,
-                                           pack_b_16, NULL, small_m, 4, NULL, NULL};
+                                           pack_b_16, NULL, small_m, 4, NULL, NULL, tiny_fma};
 const lm__gemm_impl lm__gemm_avx512 = {"avx512", 8, 32, kern_8x32, pack_a_8, pack_b_32,
                                        &narrow_16x16, small_m, 4, kern_8x32_idx,
-                                       nonzero_steps_8};
+                                       nonzero_steps_8, tiny_fma};
 
 #else
 /* Built without AVX-512 flags: stubs the driver never selects. */
-const lm__gemm_impl lm__gemm_avx512 = {"avx512", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const lm__gemm_impl lm__gemm_avx512 = {"avx512", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 int lm__all_finite_avx512(const float *x, size_t n)
 {
     (void)x;

@@ -13,6 +13,9 @@
 
 #include "kernels.h"
 
+#include <math.h>
+#include <stddef.h>
+
 /* How a micro-kernel starts a tile's sum (its `accumulate` argument):
  * from zero; from C (a later K block continuing the same sum); or from
  * zero, adding C once its own steps are summed (the second K slice of an
@@ -66,6 +69,69 @@ typedef void (*lm__ukernel_idx)(int kc, const int *kidx, const float *pa, int sa
                                 const float *pb, int sb, float *c, int ldc, int mr, int nr,
                                 int accumulate, int last, const float *bias, lm_act act);
 
+/* A tiny product (gemm.c: few multiply-adds, one K block): C (M, N) =
+ * op(A) op(B) as plain dot products, no packing, no threads, no
+ * epilogue. An FMA variant sums each element as its micro-kernels do,
+ * one FMA a step over k in order from +0, so whether a product is tiny
+ * (which depends on its rows M) never changes its bits: a row predicted
+ * alone gets the bits it gets among many rows. */
+typedef void (*lm__tiny_fn)(lm__gemm_op op, int M, int N, int K, const float *A, int lda,
+                            const float *B, int ldb, float *C, int ldc);
+
+/* The tiny loops, with a multiply and an add a step (fused 0: the
+ * reference's sums, gemm.c) or one FMA (fused 1: only in a variant's
+ * file, compiled for FMA, where fmaf is one instruction). c[0..N) = the
+ * sum over k of a[k * sa] * b[k * sk + j * sj]: one row of C for any of
+ * the three layouts (NN: sa = 1, sk = ldb, sj = 1; TN: A's column, sa =
+ * lda; NT: sk = 1, sj = ldb). Four columns at a time keep four
+ * independent sums in flight. Inlined, so the strides that are 1 are
+ * constants. */
+static inline float lm__tiny_madd(const int fused, float a, float b, float s)
+{
+    return fused ? fmaf(a, b, s) : s + a * b;
+}
+
+static inline void lm__tiny_row(const int fused, int N, int K, const float *a, size_t sa,
+                                const float *b, size_t sk, size_t sj, float *c)
+{
+    int j = 0;
+    for (; j + 4 <= N; j += 4) {
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        const float *bk = b + j * sj;
+        for (int k = 0; k < K; k++, bk += sk) {
+            float ak = a[k * sa];
+            s0 = lm__tiny_madd(fused, ak, bk[0], s0);
+            s1 = lm__tiny_madd(fused, ak, bk[sj], s1);
+            s2 = lm__tiny_madd(fused, ak, bk[2 * sj], s2);
+            s3 = lm__tiny_madd(fused, ak, bk[3 * sj], s3);
+        }
+        c[j] = s0;
+        c[j + 1] = s1;
+        c[j + 2] = s2;
+        c[j + 3] = s3;
+    }
+    for (; j < N; j++) {
+        float s = 0.0f;
+        for (int k = 0; k < K; k++) s = lm__tiny_madd(fused, a[k * sa], b[k * sk + j * sj], s);
+        c[j] = s;
+    }
+}
+
+/* A whole tiny product (lm__tiny_fn's contract) with lm__tiny_row. */
+static inline void lm__tiny(const int fused, lm__gemm_op op, int M, int N, int K, const float *A,
+                            int lda, const float *B, int ldb, float *C, int ldc)
+{
+    if (op == LM__OP_NN)
+        for (int i = 0; i < M; i++)
+            lm__tiny_row(fused, N, K, A + (size_t)i * lda, 1, B, (size_t)ldb, 1, C + (size_t)i * ldc);
+    else if (op == LM__OP_TN)
+        for (int i = 0; i < M; i++)
+            lm__tiny_row(fused, N, K, A + i, (size_t)lda, B, (size_t)ldb, 1, C + (size_t)i * ldc);
+    else
+        for (int i = 0; i < M; i++)
+            lm__tiny_row(fused, N, K, A + (size_t)i * lda, 1, B, 1, (size_t)ldb, C + (size_t)i * ldc);
+}
+
 typedef struct lm__gemm_impl {
     const char *name; /* "ref", "avx2", "avx512", "neon", "blas" */
     int mr, nr;       /* tile shape of the micro-kernel */
@@ -82,6 +148,7 @@ typedef struct lm__gemm_impl {
      * at a + k * sa) where some value is nonzero (-0 counts as zero);
      * returns how many. With kern_idx. */
     int (*nonzero_steps)(const float *a, int sa, int kc, int *out);
+    lm__tiny_fn tiny; /* tiny products, FMA variants; NULL: the reference's loops */
 } lm__gemm_impl;
 
 /* The micro-kernels, each compiled for its ISA (only the target

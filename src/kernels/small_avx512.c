@@ -10,11 +10,10 @@
  * The bits are the general path's (src/net.c, layers/dense.c), operation
  * for operation:
  *  - each of a layer's three products (forward x W, weight gradient
- *    x^T dz, input gradient dz W^T) has n * n_in * n_out multiply-adds,
- *    so one test says whether the general path takes its tiny GEMM
- *    (gemm.c's is_tiny: a rounded product, then an add) or its packed
- *    kernels (one FMA per step); either way every element is summed over
- *    k in order from +0, as here;
+ *    x^T dz, input gradient dz W^T) sums every element over k in order
+ *    from +0 with one FMA a step, as the variant's GEMM does whether it
+ *    takes its tiny loops or its packed kernels (gemm.c), so the bits
+ *    do not depend on the rows;
  *  - the bias is added after the sum, then the activation or its
  *    gradient (simd_avx512.h: the elementwise kernels' own code);
  *  - the bias gradient sums the rows in order from +0, as lm_colsum;
@@ -45,19 +44,6 @@
 #include "simd_avx512.h"
 
 #define W16 LM_SMALL_WIDTH
-
-/* acc + a b, as the general path's GEMM of that shape sums: one FMA
- * (packed kernels) or a rounded product and then an add (tiny GEMM). */
-ALWAYS_INLINE __m512 madd(const int FMA, __m512 a, __m512 b, __m512 acc)
-{
-    return FMA ? _mm512_fmadd_ps(a, b, acc) : _mm512_add_ps(acc, _mm512_mul_ps(a, b));
-}
-
-/* Whether the general path multiplies a layer's products with FMA. */
-static int layer_fma(size_t n, int nin, int nout)
-{
-    return (long long)n * nin * nout >= 512; /* gemm.c's TINY_MACS */
-}
 
 /* The smallest power of two >= w, for 1 <= w <= 16. */
 static int group_width(int w)
@@ -219,7 +205,7 @@ ALWAYS_INLINE __m512 load_group(const int P, const float *p)
 
 /* The block's chunk of x W + b (b NULL: none): lane g P + j = sum over
  * k in order of x_g[k] W[k][j], then b[j]. */
-ALWAYS_INLINE __m512 fwd_product(const int FMA, const int P, const plan_layer *pl,
+ALWAYS_INLINE __m512 fwd_product(const int P, const plan_layer *pl,
                                  const float *w, // (nin, nout)
                                  const float *b, // (nout) or NULL
                                  rows2 x)
@@ -228,36 +214,33 @@ ALWAYS_INLINE __m512 fwd_product(const int FMA, const int P, const plan_layer *p
     __m512i idx = load_idx(pl->fx);
     __m512 acc = _mm512_setzero_ps();
     for (int k = 0; k < pl->nin; k++, w += pl->nout, idx = _mm512_add_epi32(idx, one))
-        acc = madd(FMA, pick(x, idx), load_group(P, w), acc);
+        acc = _mm512_fmadd_ps(pick(x, idx), load_group(P, w), acc);
     return b ? _mm512_add_ps(acc, load_group(P, b)) : acc;
 }
 
-/* fwd_product with constant FMA and P, the group width switched on. */
-ALWAYS_INLINE __m512 fwd_product_p(const int FMA, const plan_layer *pl, const float *w, const float *b,
-                                   rows2 x)
+/* fwd_product with constant P, the group width switched on. */
+ALWAYS_INLINE __m512 fwd_product_p(const plan_layer *pl, const float *w, const float *b, rows2 x)
 {
     switch (pl->P) {
-    case 1: return fwd_product(FMA, 1, pl, w, b, x);
-    case 2: return fwd_product(FMA, 2, pl, w, b, x);
-    case 4: return fwd_product(FMA, 4, pl, w, b, x);
-    case 8: return fwd_product(FMA, 8, pl, w, b, x);
-    default: return fwd_product(FMA, 16, pl, w, b, x);
+    case 1: return fwd_product(1, pl, w, b, x);
+    case 2: return fwd_product(2, pl, w, b, x);
+    case 4: return fwd_product(4, pl, w, b, x);
+    case 8: return fwd_product(8, pl, w, b, x);
+    default: return fwd_product(16, pl, w, b, x);
     }
 }
 
 /* Rows [r0, r0 + rn) (block b) of x through every layer, the last
  * layer's rows into out. */
 static void fwd_block(const lm_small *k, const lm_small_layer *layer, const float *x0, float *out,
-                      size_t b, size_t r0, size_t rn, size_t n)
+                      size_t b, size_t r0, size_t rn)
 {
     const plan_layer *pl = k->layer;
     int last = k->n_layers - 1;
     rows2 x = load_rows(x0 + r0 * (size_t)k->n_in, rn * (size_t)k->n_in);
     for (int l = 0; l <= last; l++, pl++) {
         const lm_small_layer *L = &layer[l];
-        __m512 c = layer_fma(n, pl->nin, pl->nout) ? fwd_product_p(1, pl, L->w, L->b, x)
-                                                   : fwd_product_p(0, pl, L->w, L->b, x);
-        c = act_any(L->act, c);
+        __m512 c = act_any(L->act, fwd_product_p(pl, L->w, L->b, x));
         _mm512_store_ps(pl->chunks + b * W16, c); /* for the backward */
         if (l == last) /* the real lanes, in order, are the dense rows */
             store_part(out + r0 * (size_t)pl->nout, rn * (size_t)pl->nout,
@@ -270,7 +253,7 @@ void lm_small_forward(lm_small *k, const lm_small_layer *layer, const float *x, 
 {
     size_t B = k->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
-        fwd_block(k, layer, x, out, b, r0, n - r0 < B ? n - r0 : B, n);
+        fwd_block(k, layer, x, out, b, r0, n - r0 < B ? n - r0 : B);
 }
 
 /* ----------------------------------------------------------- backward */
@@ -281,7 +264,7 @@ void lm_small_forward(lm_small *k, const lm_small_layer *layer, const float *x, 
  * the scratch between blocks; after the last they go to dw and db, dense
  * (masked stores: the optimizer reads the gradient in 16-value pieces
  * that span several rows, which no store of ours could forward anyway). */
-ALWAYS_INLINE void grad_product(const int FMA, const plan_layer *pl, __m512 dz, rows2 x, size_t rn,
+ALWAYS_INLINE void grad_product(const plan_layer *pl, __m512 dz, rows2 x, size_t rn,
                                 int first, int final,
                                 float *dw,  // (nin, nout)
                                 float *db)  // (nout) or NULL
@@ -293,7 +276,7 @@ ALWAYS_INLINE void grad_product(const int FMA, const plan_layer *pl, __m512 dz, 
         __m512i xi = load_idx(pl->wx[c]), di = rep;
         for (size_t g = 0; g < rn; g++, xi = _mm512_add_epi32(xi, by_in), di = _mm512_add_epi32(di, by_p)) {
             __m512 dr = _mm512_permutexvar_ps(di, dz); /* row g of dz, in every group */
-            acc = madd(FMA, pick(x, xi), dr, acc);
+            acc = _mm512_fmadd_ps(pick(x, xi), dr, acc);
             if (c == 0) gb = _mm512_add_ps(gb, dr);
         }
         if (!final) {
@@ -312,7 +295,7 @@ ALWAYS_INLINE void grad_product(const int FMA, const plan_layer *pl, __m512 dz, 
  * g Pin + i = sum over j in order of dz_g[j] W[i][j]. W's column j sits
  * in every Pin-wide group, permuted out of W's registers (gathered, past
  * 32 weights). */
-ALWAYS_INLINE __m512 din_product(const int FMA, const plan_layer *pl, const float *w, // (nin, nout)
+ALWAYS_INLINE __m512 din_product(const plan_layer *pl, const float *w, // (nin, nout)
                                  __m512 dz)
 {
     const int nw = pl->nin * pl->nout;
@@ -325,7 +308,7 @@ ALWAYS_INLINE __m512 din_product(const int FMA, const plan_layer *pl, const floa
         __m512i ci = load_idx(pl->wc[j]);
         __m512 col = nw <= 2 * W16 ? _mm512_maskz_permutex2var_ps(pl->in_lanes, wv.lo, ci, wv.hi)
                                    : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), pl->in_lanes, ci, w, 4);
-        acc = madd(FMA, _mm512_permutexvar_ps(di, dz), col, acc);
+        acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(di, dz), col, acc);
     }
     return acc;
 }
@@ -340,7 +323,7 @@ static __m512 load_dense(const plan_layer *pl, const float *d0, size_t r0, size_
 /* Block b (rows [r0, r0 + rn)) back through every layer; first and
  * final say whether it is the first and the last block. */
 static void bwd_block(const lm_small *k, const lm_small_layer *layer, const float *x0, const float *dout,
-                      size_t b, size_t r0, size_t rn, size_t n, int first, int final)
+                      size_t b, size_t r0, size_t rn, int first, int final)
 {
     int last = k->n_layers - 1;
     const plan_layer *pl = &k->layer[last];
@@ -354,13 +337,8 @@ static void bwd_block(const lm_small *k, const lm_small_layer *layer, const floa
         } else {
             x = load_rows(x0 + r0 * (size_t)k->n_in, rn * (size_t)k->n_in);
         }
-        if (layer_fma(n, pl->nin, pl->nout)) {
-            grad_product(1, pl, dz, x, rn, first, final, L->dw, L->db);
-            if (l) d = din_product(1, pl, L->w, dz);
-        } else {
-            grad_product(0, pl, dz, x, rn, first, final, L->dw, L->db);
-            if (l) d = din_product(0, pl, L->w, dz);
-        }
+        grad_product(pl, dz, x, rn, first, final, L->dw, L->db);
+        if (l) d = din_product(pl, L->w, dz);
     }
 }
 
@@ -369,7 +347,7 @@ void lm_small_backward(lm_small *k, const lm_small_layer *layer, const float *x,
 {
     size_t B = k->B;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += B, b++)
-        bwd_block(k, layer, x, dout, b, r0, n - r0 < B ? n - r0 : B, n, r0 == 0, r0 + B >= n);
+        bwd_block(k, layer, x, dout, b, r0, n - r0 < B ? n - r0 : B, r0 == 0, r0 + B >= n);
 }
 
 const int lm__small_built = 1;
