@@ -381,8 +381,11 @@ LM_API int lm_net_get_target_norm(const lm_net *net, float *mean, float *std);
  * applying the normalisation and every activation (softmax included), and
  * undoing the target standardisation if any. The workspace is sized by
  * the rows given: at most 256 rows and 8 MiB at a time, kept for the next
- * call. Uses the net's own workspace: Thread: per object (for concurrent
- * inference on one net, give each thread an lm_ws). */
+ * call. A row's outputs depend on that row alone: the same bits predicted
+ * alone or among any number of rows, here or through lm_net_predict_ws
+ * (docs/RELIABILITY.md, "A row's bits"; not in a BLAS build). Uses the
+ * net's own workspace: Thread: per object (for concurrent inference on
+ * one net, give each thread an lm_ws). */
 LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y);
 
 /* A per-caller workspace for concurrent inference on a shared net whose
@@ -393,7 +396,8 @@ LM_API lm_status lm_net_predict(lm_net *net, const float *x, size_t n, float *y)
 typedef struct lm_ws lm_ws;
 LM_API lm_status lm_ws_new(lm_ws **out, const lm_net *net, size_t max_rows);
 LM_API void lm_ws_free(lm_ws *ws);
-/* Like lm_net_predict, single-threaded, using ws; net is only read.
+/* Like lm_net_predict, single-threaded, using ws (in chunks of its
+ * max_rows, with lm_net_predict's bits); net is only read.
  * Thread: read-only (net), per object (ws). */
 LM_API lm_status lm_net_predict_ws(const lm_net *net, lm_ws *ws, const float *x, size_t n,
                             float *y);
