@@ -339,8 +339,9 @@ LM_API lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *sc
  * mean/scale (n_in), each of which may be NULL. Thread: read-only. */
 LM_API int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
 
-/* Names of the output classes (n_out strings, copied), kept in model files
- * so a predicted class prints as the training data named it. NULL clears.
+/* Names of the output classes (n_out strings, copied, all different),
+ * kept in model files so a predicted class prints as the training data
+ * named it. NULL clears.
  * Thread: per object. */
 LM_API lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names);
 /* The i-th class name, or NULL if none is set. Owned by the net; valid

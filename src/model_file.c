@@ -534,7 +534,11 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         for (uint32_t i = 0; !st && i < n; i++) st = get_str(r, &names[i], "class name");
         if (!st) {
             st = lm_net_set_class_names(net, (int)n, (const char *const *)names);
-            if (st == LM_EINVAL) st = lm__err(LM_EFORMAT, "%u class names for %d outputs", n, lm_net_n_out(net));
+            if (st == LM_EINVAL) { /* too many or too few, or two alike: the library says which */
+                char why[320];
+                snprintf(why, sizeof why, "%s", lm_errmsg());
+                st = lm__err(LM_EFORMAT, "the class names: %s", why);
+            }
         }
         for (uint32_t i = 0; i < n; i++) free(names[i]);
         free(names);

@@ -345,6 +345,27 @@ int lm_net_get_norm(const lm_net *net, float *mean, float *scale)
 
 /* ------------------------------------------------- names and metadata */
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names given twice are refused: eval, predict and the CLI find a class
+ * by its name, and would find only the first of two. */
+static lm_status check_distinct(char **names, int n)
+{
+    char **sorted = lm__calloc((size_t)n, sizeof *sorted, "class names");
+    if (!sorted) return LM_ENOMEM;
+    memcpy(sorted, names, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+    lm_status st = LM_OK;
+    for (int i = 1; i < n && !st; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0)
+            st = lm__err(LM_EINVAL, "class names must differ: '%.200s' is given twice", sorted[i]);
+    free(sorted);
+    return st;
+}
+
 lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
 {
     LM_NONNULL(net);
@@ -361,6 +382,11 @@ lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names)
                            ? LM_ENOMEM
                            : lm__err(LM_EINVAL, "class name %d is missing or longer than %u bytes", i, LM_MAX_STRING);
             }
+        lm_status st = check_distinct(copy, n);
+        if (st) {
+            free_strings(copy, n);
+            return st;
+        }
     }
     free_strings(net->class_names, net->n_classes);
     net->class_names = copy;

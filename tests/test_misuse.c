@@ -285,9 +285,12 @@ static void refused_setters_change_nothing(void)
            "a refused normalisation dropped the old one");
 
     const char *names[2] = {"cat", "dog"}, *three[3] = {"a", "b", "c"}, *holed[2] = {"a", NULL};
+    const char *twice[2] = {"cat", "cat"};
     CHECK_OK(lm_net_set_class_names(net, 2, names));
     CHECK(lm_net_set_class_names(net, 3, three) == LM_EINVAL);
     CHECK(lm_net_set_class_names(net, 2, holed) == LM_EINVAL);
+    /* a class is found by its name: two alike would make one unreachable */
+    CHECK(lm_net_set_class_names(net, 2, twice) == LM_EINVAL && strstr(lm_errmsg(), "'cat' is given twice"));
     CHECK(lm_net_set_class_names(net, -1, names) == LM_EINVAL);
     CHECK(lm_net_class_name(net, 1) && strcmp(lm_net_class_name(net, 1), "dog") == 0);
 
