@@ -36,6 +36,15 @@ def _cint(v, what):
     return v
 
 
+def _ctext(v, what):
+    """str(v) encoded for the library; a C string ends at a NUL, so ctypes
+    would cut "a\0b" to "a" (two class names then read alike)."""
+    s = str(v)
+    if "\0" in s:
+        raise InvalidArgumentError("%s %r holds a NUL character, which C strings cannot" % (what, s))
+    return s.encode()
+
+
 class Layer:
     """A layer kind of the C library; Net adds it in order."""
 
@@ -508,11 +517,11 @@ class Net:
         if names is None:
             L.check(L.net_set_class_names(self._h, 0, None))
             return
-        arr = (ctypes.c_char_p * len(names))(*[str(n).encode() for n in names])
+        arr = (ctypes.c_char_p * len(names))(*[_ctext(n, "class name") for n in names])
         L.check(L.net_set_class_names(self._h, len(names), arr))
 
     def set_meta(self, key, value):
-        L.check(L.net_set_meta(self._h, L.name(key), L.name(str(value))))
+        L.check(L.net_set_meta(self._h, _ctext(key, "metadata key"), _ctext(value, "metadata value")))
 
     def get_meta(self, key):
         v = L.net_get_meta(self._h, L.name(key))

@@ -473,3 +473,17 @@ def test_batch_size_below_one_is_refused():
         with pytest.raises(lamina.InvalidArgumentError, match="batch_size %d" % b):
             net.fit(X4, Y4, epochs=1, batch_size=b)
     assert len(net.fit(X4, Y4, epochs=1, batch_size=1000).epoch) == 1  # capped at n: fine
+
+
+def test_class_names_must_differ_and_hold_no_nul():
+    # A NUL ended the C string: "a\0b" and "a\0c" both became "a", and a
+    # class found by its name could then be only the first of the two.
+    net = lamina.Net(inputs=2, layers=[lamina.Dense(2, "softmax")])
+    with pytest.raises(lamina.InvalidArgumentError, match="NUL"):
+        net.class_names = ["a\0b", "a\0c"]
+    with pytest.raises(lamina.InvalidArgumentError, match="'a' is given twice"):
+        net.class_names = ["a", "a"]
+    with pytest.raises(lamina.InvalidArgumentError, match="NUL"):
+        net.set_meta("note", "x\0y")
+    net.class_names = ["a", "b"]
+    assert net.class_names == ["a", "b"]
