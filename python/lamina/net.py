@@ -45,6 +45,18 @@ def _ctext(v, what):
     return s.encode()
 
 
+def _square(v, what):
+    """An int, or Keras' (n, n) for a square window or stride: lamina's
+    pools and strides are square, so (n, m) with m != n is refused."""
+    if np.isscalar(v):
+        return int(v)
+    t = tuple(v)
+    if len(t) != 2 or int(t[0]) != int(t[1]):
+        raise InvalidArgumentError("%s %r: lamina takes one number here (a square window or "
+                                   "stride), or a pair of equal ones" % (what, v))
+    return int(t[0])
+
+
 class Layer:
     """A layer kind of the C library; Net adds it in order."""
 
@@ -80,7 +92,7 @@ class Conv2D(Layer):
         self.filters = int(filters)
         k = kernel_size
         self.kernel_size = (int(k), int(k)) if np.isscalar(k) else tuple(int(v) for v in k)
-        self.strides, self.padding = int(strides), padding
+        self.strides, self.padding = _square(strides, "Conv2D: strides"), padding
         self.activation, self.bias = activation, bool(bias)
 
     def _add(self, h):
@@ -102,8 +114,9 @@ class MaxPool2D(Layer):
     _fn = "net_add_maxpool2d"
 
     def __init__(self, pool_size=2, strides=None):
-        self.pool_size = int(pool_size)
-        self.strides = self.pool_size if strides is None else int(strides)
+        name = type(self).__name__
+        self.pool_size = _square(pool_size, name + ": pool_size")
+        self.strides = self.pool_size if strides is None else _square(strides, name + ": strides")
 
     def _add(self, h):
         name = type(self).__name__

@@ -487,3 +487,16 @@ def test_class_names_must_differ_and_hold_no_nul():
         net.set_meta("note", "x\0y")
     net.class_names = ["a", "b"]
     assert net.class_names == ["a", "b"]
+
+
+def test_keras_pairs_for_square_windows_and_strides():
+    # Keras writes MaxPool2D((2, 2)) and strides=(2, 2): a pair of equal
+    # numbers is that number; an unequal pair is refused with a clear
+    # error (it was a bare TypeError from int()).
+    assert lamina.MaxPool2D((2, 2)).pool_size == 2
+    assert lamina.AvgPool2D(3, strides=(1, 1)).strides == 1
+    assert lamina.Conv2D(4, 3, strides=(2, 2)).strides == 2
+    with pytest.raises(lamina.InvalidArgumentError, match="MaxPool2D: pool_size"):
+        lamina.MaxPool2D((2, 3))
+    with pytest.raises(lamina.InvalidArgumentError, match="Conv2D: strides"):
+        lamina.Conv2D(4, 3, strides=(1, 2))
