@@ -500,3 +500,14 @@ def test_keras_pairs_for_square_windows_and_strides():
         lamina.MaxPool2D((2, 3))
     with pytest.raises(lamina.InvalidArgumentError, match="Conv2D: strides"):
         lamina.Conv2D(4, 3, strides=(1, 2))
+
+
+def test_onnx_export_warns_when_class_names_cannot_go(cli, tmp_path):
+    # The ONNX file keeps class names one a line; a name with a line break
+    # was left out without a word.
+    net = lamina.Net(inputs=2, layers=[lamina.Dense(2, "softmax")])
+    net.class_names = ["a\nb", "c"]
+    net.save(str(tmp_path / "m.lmn"))
+    r = subprocess.run([cli, "export", str(tmp_path / "m.lmn"), "--format", "onnx", "--out",
+                        str(tmp_path / "m.onnx")], capture_output=True, text=True)
+    assert r.returncode == 0 and "line break" in r.stderr and "keeps no class names" in r.stderr
