@@ -43,9 +43,11 @@ static inline __m256 act_vec(__m256 v, lm_act act)
  * ragged (masked loads: slow on AMD, so only the last panel pays). */
 enum { B_PACKED, B_ROWS, B_ROWS_MASKED };
 
+/* IDX: only the kc steps listed in kidx (see lm__ukernel_idx). */
 static inline __attribute__((always_inline)) void
-kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int sb, float *c,
-          int ldc, int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+kern_body(const int BMODE, const int IDX, int kc, const int *kidx, const float *pa, int sa,
+          const float *pb, int sb, float *c, int ldc, int mr, int nr, int accumulate, int last,
+          const float *bias, lm_act act)
 {
     __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
     __m256 acc[MR][2];
@@ -62,26 +64,30 @@ kern_body(const int BMODE, int kc, const float *pa, int sa, const float *pb, int
             acc[r][1] = _mm256_setzero_ps();
         }
     }
-    for (int k = 0; k < kc; k++) {
+    for (int t = 0; t < kc; t++) {
+        const float *ak = IDX ? pa + (size_t)kidx[t] * sa : pa;
+        const float *bk = IDX ? pb + (size_t)kidx[t] * sb : pb;
         __m256 b0, b1;
         if (BMODE == B_PACKED) {
-            b0 = _mm256_load_ps(pb);
-            b1 = _mm256_load_ps(pb + 8);
+            b0 = _mm256_load_ps(bk);
+            b1 = _mm256_load_ps(bk + 8);
         } else if (BMODE == B_ROWS) {
-            b0 = _mm256_loadu_ps(pb);
-            b1 = _mm256_loadu_ps(pb + 8);
+            b0 = _mm256_loadu_ps(bk);
+            b1 = _mm256_loadu_ps(bk + 8);
         } else {
-            b0 = _mm256_maskload_ps(pb, m0);
-            b1 = _mm256_maskload_ps(pb + 8, m1);
+            b0 = _mm256_maskload_ps(bk, m0);
+            b1 = _mm256_maskload_ps(bk + 8, m1);
         }
         UNROLL_FULL
         for (int r = 0; r < MR; r++) {
-            __m256 a = _mm256_broadcast_ss(pa + r);
+            __m256 a = _mm256_broadcast_ss(ak + r);
             acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
             acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
         }
-        pa += sa;
-        pb += sb;
+        if (!IDX) {
+            pa += sa;
+            pb += sb;
+        }
     }
     if (accumulate == LM__ACC_ADD) {
         UNROLL_FULL
@@ -127,13 +133,50 @@ static void kern_6x16(int kc, const float *pa, int sa, const float *pb, int sb, 
 {
     int mode = !sb ? B_PACKED : nr == NR ? B_ROWS : B_ROWS_MASKED;
     if (!sb) sb = NR;
-#define K6_CASE(m)                                                                    \
-    case m: kern_body(m, kc, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act); break;
+#define K6_CASE(m)                                                                            \
+    case m:                                                                                       \
+        kern_body(m, 0, kc, NULL, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act); \
+        break;
     switch (mode) {
         K6_CASE(B_PACKED) K6_CASE(B_ROWS) K6_CASE(B_ROWS_MASKED)
     default: break;
     }
 #undef K6_CASE
+}
+
+static void kern_6x16_idx(int kc, const int *kidx, const float *pa, int sa, const float *pb,
+                          int sb, float *c, int ldc, int mr, int nr, int accumulate, int last,
+                          const float *bias, lm_act act)
+{
+    int mode = !sb ? B_PACKED : nr == NR ? B_ROWS : B_ROWS_MASKED;
+    if (!sb) sb = NR;
+#define K6_CASE(m)                                                                            \
+    case m:                                                                                       \
+        kern_body(m, 1, kc, kidx, pa, sa, pb, sb, c, ldc, mr, nr, accumulate, last, bias, act); \
+        break;
+    switch (mode) {
+        K6_CASE(B_PACKED) K6_CASE(B_ROWS) K6_CASE(B_ROWS_MASKED)
+    default: break;
+    }
+#undef K6_CASE
+}
+
+/* The 6-row panel's nonzero steps (see lm__gemm_impl): the six values of
+ * a step in one 128-bit and one 64-bit load (nothing past them is read:
+ * a TN panel is read in place), tested at once, branch-free (a step's
+ * index is written, then kept or not). */
+static int nonzero_steps_6(const float *a, int sa, int kc, int *out)
+{
+    const __m128i mag = _mm_set1_epi32(0x7fffffff);
+    int n = 0;
+    for (int k = 0; k < kc; k++) {
+        const float *ak = a + (size_t)k * sa;
+        __m128i lo = _mm_loadu_si128((const __m128i *)ak);
+        __m128i hi = _mm_loadl_epi64((const __m128i *)(ak + 4));
+        out[n] = k;
+        n += !_mm_testz_si128(_mm_or_si128(lo, hi), mag);
+    }
+    return n;
 }
 
 /* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into 16-column
@@ -180,7 +223,9 @@ static void tiny_fma(lm__gemm_op op, int M, int N, int K, const float *A, int ld
     lm__tiny(1, op, M, N, K, A, lda, B, ldb, C, ldc);
 }
 
-const lm__gemm_impl lm__gemm_avx2 = {"avx2", MR, NR, kern_6x16, NULL, pack_b_16, NULL, NULL, 0, NULL, NULL, tiny_fma};
+const lm__gemm_impl lm__gemm_avx2 = {"avx2",   MR,   NR,      kern_6x16,     NULL,
+                                     pack_b_16, NULL, NULL, 0, kern_6x16_idx, nonzero_steps_6,
+                                     tiny_fma};
 
 #else
 /* Built without AVX2 flags: a stub the driver never selects. */
