@@ -12,8 +12,10 @@
  * stay in registers (clang wants its own spelling). */
 #ifdef __clang__
 #define UNROLL_FULL _Pragma("unroll")
+#define UNROLL_4 _Pragma("unroll 4")
 #else
 #define UNROLL_FULL _Pragma("GCC unroll 16")
+#define UNROLL_4 _Pragma("GCC unroll 4")
 #endif
 
 #define MR 6
@@ -64,6 +66,10 @@ kern_body(const int BMODE, const int IDX, int kc, const int *kidx, const float *
             acc[r][1] = _mm256_setzero_ps();
         }
     }
+    /* unrolled: with B's rows read in place and not 32-byte aligned
+     * (a row then crosses a cache line) 64x256x784 runs at 81 GFLOP/s
+     * rather than 77 on Zen 4; the same elsewhere */
+    UNROLL_4
     for (int t = 0; t < kc; t++) {
         const float *ak = IDX ? pa + (size_t)kidx[t] * sa : pa;
         const float *bk = IDX ? pb + (size_t)kidx[t] * sb : pb;
@@ -92,8 +98,11 @@ kern_body(const int BMODE, const int IDX, int kc, const int *kidx, const float *
     if (accumulate == LM__ACC_ADD) {
         UNROLL_FULL
         for (int r = 0; r < MR; r++) {
-            if (r < mr) {
-                const float *cr = c + (size_t)r * ldc;
+            const float *cr = c + (size_t)r * ldc;
+            if (r < mr && nr == NR) { /* masked moves are slow on AMD */
+                acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(cr), acc[r][0]);
+                acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(cr + 8), acc[r][1]);
+            } else if (r < mr) {
                 acc[r][0] = _mm256_add_ps(_mm256_maskload_ps(cr, m0), acc[r][0]);
                 acc[r][1] = _mm256_add_ps(_mm256_maskload_ps(cr + 8, m1), acc[r][1]);
             }
@@ -179,6 +188,60 @@ static int nonzero_steps_6(const float *a, int sa, int kc, int *out)
     return n;
 }
 
+/* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into 6-row panels
+ * (zero past mc). NN and NT read A (M,K): eight k steps of the six rows
+ * at a time, transposed in registers (rows 0-3 to one 128-bit store a
+ * step, rows 4-5 to one 64-bit store), so nothing is written past a
+ * step's six values. TN reads A (K,M): a row copy a step. */
+static void pack_a_6(lm__gemm_op op, const float *A, int lda, int i0, int mc, int k0, int kc,
+                     float *pa)
+{
+    for (int p = 0; p < mc; p += MR, pa += (size_t)MR * kc) {
+        int mr = mc - p < MR ? mc - p : MR;
+        if (op == LM__OP_TN) {
+            const float *src = A + (size_t)k0 * lda + i0 + p;
+            for (int k = 0; k < kc; k++, src += lda)
+                for (int r = 0; r < MR; r++) pa[(size_t)k * MR + r] = r < mr ? src[r] : 0.0f;
+            continue;
+        }
+        const float *src = A + (size_t)(i0 + p) * lda + k0;
+        const float *row[MR];
+        for (int r = 0; r < MR; r++) row[r] = src + (size_t)(r < mr ? r : 0) * lda;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 v[MR];
+            UNROLL_FULL
+            for (int r = 0; r < MR; r++)
+                v[r] = r < mr ? _mm256_loadu_ps(row[r] + k) : _mm256_setzero_ps();
+            __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+            __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+            __m256 u0 = _mm256_unpacklo_ps(v[4], v[5]), u1 = _mm256_unpackhi_ps(v[4], v[5]);
+            /* s[t] holds rows 0-3 of steps t (low half) and t + 4 (high) */
+            __m256 s[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                           _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+            float *d = pa + (size_t)k * MR;
+            UNROLL_FULL
+            for (int t = 0; t < 4; t++) {
+                _mm_storeu_ps(d + t * MR, _mm256_castps256_ps128(s[t]));
+                _mm_storeu_ps(d + (t + 4) * MR, _mm256_extractf128_ps(s[t], 1));
+            }
+            /* u0 holds rows 4-5 of steps 0, 1 | 4, 5; u1 of 2, 3 | 6, 7 */
+            __m128 l0 = _mm256_castps256_ps128(u0), h0 = _mm256_extractf128_ps(u0, 1);
+            __m128 l1 = _mm256_castps256_ps128(u1), h1 = _mm256_extractf128_ps(u1, 1);
+            _mm_storel_pi((__m64 *)(d + 0 * MR + 4), l0);
+            _mm_storeh_pi((__m64 *)(d + 1 * MR + 4), l0);
+            _mm_storel_pi((__m64 *)(d + 2 * MR + 4), l1);
+            _mm_storeh_pi((__m64 *)(d + 3 * MR + 4), l1);
+            _mm_storel_pi((__m64 *)(d + 4 * MR + 4), h0);
+            _mm_storeh_pi((__m64 *)(d + 5 * MR + 4), h0);
+            _mm_storel_pi((__m64 *)(d + 6 * MR + 4), h1);
+            _mm_storeh_pi((__m64 *)(d + 7 * MR + 4), h1);
+        }
+        for (; k < kc; k++)
+            for (int r = 0; r < MR; r++) pa[(size_t)k * MR + r] = r < mr ? row[r][k] : 0.0f;
+    }
+}
+
 /* Packs k [k0, k0+kc) x columns [j0, j0+nc) of op(B) into 16-column
  * panels (zero past nc): row copies for NN/TN, 8x8 transposes for NT. */
 static void pack_b_16(lm__gemm_op op, const float *B, int ldb, int k0, int kc, int j0, int nc,
@@ -223,7 +286,7 @@ static void tiny_fma(lm__gemm_op op, int M, int N, int K, const float *A, int ld
     lm__tiny(1, op, M, N, K, A, lda, B, ldb, C, ldc);
 }
 
-const lm__gemm_impl lm__gemm_avx2 = {"avx2",   MR,   NR,      kern_6x16,     NULL,
+const lm__gemm_impl lm__gemm_avx2 = {"avx2",   MR,   NR,      kern_6x16,     pack_a_6,
                                      pack_b_16, NULL, NULL, 0, kern_6x16_idx, nonzero_steps_6,
                                      tiny_fma};
 
