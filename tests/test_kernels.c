@@ -533,10 +533,11 @@ static float fma_chain(const gcase *c, int i, int j, int k0, int k1)
 static void test_gemm_fma_variants_bits(void)
 {
     /* one K block, two slices (NN), four blocks; a few rows (AVX-512's
-     * row path), narrow and ragged outputs; then the tiny shapes (the
-     * tiny loops, or past one K block the kernels) */
-    static const gshape big[] = {{37, 45, 200}, {20, 33, 700}, {9, 70, 1100},
-                                 {3, 300, 300}, {1, 10, 784},  {64, 10, 128}};
+     * row path), narrow and ragged outputs (the narrow kernels, B packed
+     * and in place, several K blocks); then the tiny shapes (the tiny
+     * loops, or past one K block the kernels) */
+    static const gshape big[] = {{37, 45, 200}, {20, 33, 700},  {9, 70, 1100}, {3, 300, 300},
+                                 {1, 10, 784},  {64, 10, 128},  {150, 12, 600}, {13, 5, 520}};
     gshape shapes[sizeof big / sizeof big[0] + N_TINY];
     memcpy(shapes, big, sizeof big);
     memcpy(shapes + sizeof big / sizeof big[0], TINY, sizeof TINY);

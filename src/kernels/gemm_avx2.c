@@ -188,6 +188,114 @@ static int nonzero_steps_6(const float *a, int sa, int kc, int *out)
     return n;
 }
 
+/* The narrow kernel (N <= NRN, e.g. a 10-class layer): vectors run down
+ * 8 rows of C and each of the NRT columns is one accumulator, so no lane
+ * is wasted on missing columns (the 6x16 tile uses 10 of 16 lanes for N
+ * = 10). pa is an A panel of 8 rows, B a panel NRN wide or its rows in
+ * place (only NRT values a step are read). Each element is still acc =
+ * fma(a, b, acc) over k in order, so the bits match kern_6x16. The tile
+ * goes through a column-major buffer on its way in and out of C, the
+ * 8x8 part with transpose8. */
+#define MRN 8
+#define NRN 12
+
+/* C's (mr, NRT) tile into t (column j at t + 8 j), zero past mr. */
+static inline __attribute__((always_inline)) void
+tile_in(const int NRT, const float *c, int ldc, int mr, float *t)
+{
+    int j = 0;
+    if (mr == MRN && NRT >= 8) {
+        transpose8(c, (size_t)ldc, t, MRN);
+        j = 8;
+    }
+    for (; j < NRT; j++)
+        for (int r = 0; r < MRN; r++) t[j * MRN + r] = r < mr ? c[(size_t)r * ldc + j] : 0.0f;
+}
+
+static inline __attribute__((always_inline)) void
+kt_body(const int NRT, int kc, const float *pa, int sa, const float *pb, int sb, float *c,
+        int ldc, int mr, int accumulate, int last, const float *bias, lm_act act)
+{
+    __attribute__((aligned(32))) float t[NRN * MRN];
+    __m256 acc[NRN];
+    if (accumulate == LM__ACC_LOAD) {
+        tile_in(NRT, c, ldc, mr, t);
+        UNROLL_FULL
+        for (int j = 0; j < NRT; j++) acc[j] = _mm256_load_ps(t + j * MRN);
+    } else {
+        UNROLL_FULL
+        for (int j = 0; j < NRT; j++) acc[j] = _mm256_setzero_ps();
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 a = _mm256_loadu_ps(pa);
+        UNROLL_FULL
+        for (int j = 0; j < NRT; j++)
+            acc[j] = _mm256_fmadd_ps(a, _mm256_broadcast_ss(pb + j), acc[j]);
+        pa += sa;
+        pb += sb;
+    }
+    if (accumulate == LM__ACC_ADD) {
+        tile_in(NRT, c, ldc, mr, t);
+        UNROLL_FULL
+        for (int j = 0; j < NRT; j++) acc[j] = _mm256_add_ps(_mm256_load_ps(t + j * MRN), acc[j]);
+    }
+    UNROLL_FULL
+    for (int j = 0; j < NRT; j++) {
+        if (last) {
+            if (bias) acc[j] = _mm256_add_ps(acc[j], _mm256_set1_ps(bias[j]));
+            acc[j] = act_vec(acc[j], act);
+        }
+        _mm256_store_ps(t + j * MRN, acc[j]);
+    }
+    int j = 0;
+    if (mr == MRN && NRT >= 8) {
+        transpose8(t, MRN, c, (size_t)ldc);
+        j = 8;
+    }
+    for (; j < NRT; j++)
+        for (int r = 0; r < mr; r++) c[(size_t)r * ldc + j] = t[j * MRN + r];
+    /* sigmoid and tanh go through the shared code while the tile is hot */
+    if (last && (act == LM_SIGMOID || act == LM_TANH))
+        for (int r = 0; r < mr; r++) lm_act_apply(act, c + (size_t)r * ldc, (size_t)NRT);
+}
+
+static void kern_t8(int kc, const float *pa, int sa, const float *pb, int sb, float *c, int ldc,
+                    int mr, int nr, int accumulate, int last, const float *bias, lm_act act)
+{
+    if (!sb) sb = NRN;
+#define KT_CASE(n)                                                                    \
+    case n: kt_body(n, kc, pa, sa, pb, sb, c, ldc, mr, accumulate, last, bias, act); break;
+    switch (nr) {
+        KT_CASE(1) KT_CASE(2) KT_CASE(3) KT_CASE(4) KT_CASE(5) KT_CASE(6) KT_CASE(7)
+        KT_CASE(8) KT_CASE(9) KT_CASE(10) KT_CASE(11) KT_CASE(12)
+    default: break;
+    }
+#undef KT_CASE
+}
+
+/* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into 8-row panels
+ * (zero past mc): 8x8 transposes for NN and NT, row copies for TN. */
+static void pack_a_8(lm__gemm_op op, const float *A, int lda, int i0, int mc, int k0, int kc,
+                     float *pa)
+{
+    for (int p = 0; p < mc; p += MRN, pa += (size_t)MRN * kc) {
+        int mr = mc - p < MRN ? mc - p : MRN;
+        if (op == LM__OP_TN) {
+            const float *src = A + (size_t)k0 * lda + i0 + p;
+            for (int k = 0; k < kc; k++, src += lda)
+                for (int r = 0; r < MRN; r++) pa[(size_t)k * MRN + r] = r < mr ? src[r] : 0.0f;
+            continue;
+        }
+        const float *src = A + (size_t)(i0 + p) * lda + k0;
+        int k = 0;
+        if (mr == MRN)
+            for (; k + 8 <= kc; k += 8) transpose8(src + k, (size_t)lda, pa + (size_t)k * MRN, MRN);
+        for (; k < kc; k++)
+            for (int r = 0; r < MRN; r++)
+                pa[(size_t)k * MRN + r] = r < mr ? src[(size_t)r * lda + k] : 0.0f;
+    }
+}
+
 /* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into 6-row panels
  * (zero past mc). NN and NT read A (M,K): eight k steps of the six rows
  * at a time, transposed in registers (rows 0-3 to one 128-bit store a
@@ -286,9 +394,12 @@ static void tiny_fma(lm__gemm_op op, int M, int N, int K, const float *A, int ld
     lm__tiny(1, op, M, N, K, A, lda, B, ldb, C, ldc);
 }
 
-const lm__gemm_impl lm__gemm_avx2 = {"avx2",   MR,   NR,      kern_6x16,     pack_a_6,
-                                     pack_b_16, NULL, NULL, 0, kern_6x16_idx, nonzero_steps_6,
-                                     tiny_fma};
+/* B panels of the narrow kernel: gemm.c's portable packing (N <= NRN). */
+static const lm__gemm_impl narrow_8x12 = {"avx2", MRN,  NRN,  kern_t8, pack_a_8, NULL,
+                                          NULL,   NULL, 0,    NULL,    NULL,     tiny_fma};
+const lm__gemm_impl lm__gemm_avx2 = {"avx2",       MR,   NR,      kern_6x16,     pack_a_6,
+                                     pack_b_16,    &narrow_8x12, NULL, 0, kern_6x16_idx,
+                                     nonzero_steps_6, tiny_fma};
 
 #else
 /* Built without AVX2 flags: a stub the driver never selects. */
