@@ -195,6 +195,10 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net);
  * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
 
+/* The column of d whose header name is name[0..len), or -1 (also when d
+ * has no header). */
+int cli_data_column(const lm_data *d, const char *name, size_t len);
+
 /* The CSV reading options a model recorded at training (--ignore, its
  * feature names, --sep, --decimal-comma) into o; sep and decimal_comma
  * given on this command line (non-NULL sep, decimal_comma 1) win.
@@ -263,6 +267,11 @@ void plot_sparkline(FILE *f, const float *v, size_t n, int width);
  * folder, which is flushed, fsynced and renamed over path. On failure
  * nothing is left behind; returns CLI_OK or CLI_EFAIL after a message. */
 int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
+
+/* Appends printf-style text to s (size bytes, *len used so far), cut
+ * at the end of the buffer and always terminated. */
+void cli_append(char *s, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Whether a file can be written at path: its folder (the link target's,
  * for a symbolic link) exists and is writable, and path is no folder,

@@ -75,8 +75,7 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     // refuses it too).
     int drop = column_index(target);
     const lm_data *d = &cd->d;
-    for (int j = 0; drop < 0 && target && d->feature_names && j < d->nx; j++)
-        if (d->feature_names[j] && strcmp(d->feature_names[j], target) == 0) drop = j;
+    if (drop < 0 && target) drop = cli_data_column(d, target, strlen(target));
     if (target && drop < 0 && !d->feature_names && d->nx == lm_net_n_in(net) + 1) {
         cli_err("%s: no header, so the target column '%s' must be a 0-based column index "
                 "(give --target INDEX)", path, target);

@@ -766,21 +766,19 @@ static void print_json(train_run *r, double secs_per_epoch)
  * state, and an existing --out its model. */
 static int write_failed(train_run *r, const char *path)
 {
-    char msg[1024], note[3 * 4200] = "";
+    char msg[1024], note[3 * 4200] = ""; // room for three paths
     size_t at = 0;
     snprintf(msg, sizeof msg, "%s", lm_errmsg());
     const char *ckpt = r->saved_epoch >= 0 ? r->save_to : NULL, *out = r->c.out;
     if (ckpt)
-        at += (size_t)snprintf(note + at, sizeof note - at, "; %s %s the training state after %d "
-                               "epochs (continue with --resume %s)", ckpt,
-                               cli_same_file(ckpt, path) ? "still holds" : "holds", r->saved_epoch,
-                               ckpt);
-    if (!cli_same_file(path, ckpt) && access(path, F_OK) == 0 && at < sizeof note)
-        at += (size_t)snprintf(note + at, sizeof note - at, "; %s is left as it was", path);
-    if (out && !cli_same_file(out, path) && !cli_same_file(out, ckpt) && access(out, F_OK) == 0 &&
-        at < sizeof note)
-        at += (size_t)snprintf(note + at, sizeof note - at, "; %s is left as it was", out);
-    if (!at) snprintf(note, sizeof note, "; nothing was saved");
+        cli_append(note, sizeof note, &at, "; %s %s the training state after %d epochs (continue "
+                   "with --resume %s)", ckpt, cli_same_file(ckpt, path) ? "still holds" : "holds",
+                   r->saved_epoch, ckpt);
+    if (!cli_same_file(path, ckpt) && access(path, F_OK) == 0)
+        cli_append(note, sizeof note, &at, "; %s is left as it was", path);
+    if (out && !cli_same_file(out, path) && !cli_same_file(out, ckpt) && access(out, F_OK) == 0)
+        cli_append(note, sizeof note, &at, "; %s is left as it was", out);
+    if (!at) cli_append(note, sizeof note, &at, "; nothing was saved");
     if (strstr(msg, path)) cli_err("%s%s", msg, note);
     else cli_err("%s: %s%s", path, msg, note);
     return CLI_EFAIL;

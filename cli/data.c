@@ -355,10 +355,9 @@ static int pick_columns(cli_data *cd, const int *cols, int m)
     return CLI_OK;
 }
 
-/* The column of d named name, or -1. */
-static int data_column(const lm_data *d, const char *name, size_t len)
+int cli_data_column(const lm_data *d, const char *name, size_t len)
 {
-    for (int j = 0; j < d->nx; j++)
+    for (int j = 0; d->feature_names && j < d->nx; j++)
         if (d->feature_names[j] && strlen(d->feature_names[j]) == len &&
             strncmp(d->feature_names[j], name, len) == 0)
             return j;
@@ -375,7 +374,7 @@ static int by_names(cli_data *cd, const char *names, int n_in, int *rc)
     while (m < n_in) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        int c = data_column(d, p, len);
+        int c = cli_data_column(d, p, len);
         if (c < 0) {
             cli_err("%s: has no column '%.*s', which the model takes as input %d", cd->path,
                     (int)len, p, m + 1);
@@ -469,18 +468,6 @@ static int few_integers(const float *y, size_t n, int max)
 
 /* Appends printf-style text to the string *s of length *len (cap size);
  * what does not fit is dropped. */
-static void append(char *s, size_t size, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void append(char *s, size_t size, size_t *len, const char *fmt, ...)
-{
-    if (*len >= size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(s + *len, size - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0) *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
-}
-
 void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
 {
     // Lines wrapped to the output's width after the commas (a feature or
@@ -491,46 +478,46 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     int width = cli_out_width(fileno(f));
     char b[2048];
     size_t len = 0;
-    append(b, sizeof b, &len, "%zu row%s, %d feature%s", d->n, d->n == 1 ? "" : "s", d->nx,
+    cli_append(b, sizeof b, &len, "%zu row%s, %d feature%s", d->n, d->n == 1 ? "" : "s", d->nx,
            d->nx == 1 ? "" : "s");
     if (d->feature_names) {
-        append(b, sizeof b, &len, " (header: ");
+        cli_append(b, sizeof b, &len, " (header: ");
         for (int j = 0; j < d->nx && j < 8; j++)
-            append(b, sizeof b, &len, "%s%s", j ? ", " : "", d->feature_names[j]);
-        if (d->nx > 8) append(b, sizeof b, &len, ", ... %d more", d->nx - 8);
-        append(b, sizeof b, &len, ")");
+            cli_append(b, sizeof b, &len, "%s%s", j ? ", " : "", d->feature_names[j]);
+        if (d->nx > 8) cli_append(b, sizeof b, &len, ", ... %d more", d->nx - 8);
+        cli_append(b, sizeof b, &len, ")");
     } else if (!cd->is_idx) {
-        append(b, sizeof b, &len, " (no header)");
+        cli_append(b, sizeof b, &len, " (no header)");
     }
     int col = fprintf(f, "read %s: ", name);
     cli_wrap(f, b, col, 2, width, ",");
     int nt = d->labels ? 1 : d->ny;
     len = 0;
-    append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");
+    cli_append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");
     for (int k = 0; k < nt; k++) {
         const char *t = lm_data_target_name(d, k);
-        append(b, sizeof b, &len, "%s%s", k ? ", " : "", t ? t : cd->is_idx ? "the labels file" : "?");
+        cli_append(b, sizeof b, &len, "%s%s", k ? ", " : "", t ? t : cd->is_idx ? "the labels file" : "?");
     }
     if (d->labels) {
-        append(b, sizeof b, &len, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
+        cli_append(b, sizeof b, &len, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
                : cd->is_idx ? "IDX labels" : "it holds text", d->n_classes);
         size_t *count = calloc((size_t)d->n_classes, sizeof *count);
         for (size_t r = 0; count && r < d->n; r++)
             if (d->labels[r] >= 0 && d->labels[r] < d->n_classes) count[d->labels[r]]++;
         for (int c = 0; c < d->n_classes && c < 20; c++) {
-            if (d->class_names) append(b, sizeof b, &len, " %s", d->class_names[c]);
-            else append(b, sizeof b, &len, " %d", c);
-            if (count) append(b, sizeof b, &len, " (%zu)", count[c]);
-            if (c + 1 < d->n_classes) append(b, sizeof b, &len, ",");
+            if (d->class_names) cli_append(b, sizeof b, &len, " %s", d->class_names[c]);
+            else cli_append(b, sizeof b, &len, " %d", c);
+            if (count) cli_append(b, sizeof b, &len, " (%zu)", count[c]);
+            if (c + 1 < d->n_classes) cli_append(b, sizeof b, &len, ",");
         }
-        if (d->n_classes > 20) append(b, sizeof b, &len, " ... %d more", d->n_classes - 20);
+        if (d->n_classes > 20) cli_append(b, sizeof b, &len, " ... %d more", d->n_classes - 20);
         cli_wrap(f, b, 0, 2, width, ",:");
         free(count);
         return;
     }
-    if (nt > 1) append(b, sizeof b, &len, " -> regression with %d outputs", nt);
+    if (nt > 1) cli_append(b, sizeof b, &len, " -> regression with %d outputs", nt);
     else
-        append(b, sizeof b, &len, " -> regression (%s)", task_given == 2 ? "--task regression"
+        cli_append(b, sizeof b, &len, " -> regression (%s)", task_given == 2 ? "--task regression"
                                                          : "it holds numbers only");
     cli_wrap(f, b, 0, 2, width, ",:");
     int k = nt == 1 && task_given != 2 ? few_integers(d->y, d->n, 20) : 0;

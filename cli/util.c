@@ -102,6 +102,16 @@ static int final_target(const char *path, char *buf, size_t size)
     return 0;
 }
 
+void cli_append(char *s, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
 int cli_check_writable(const char *path)
 {
     char dir[4096], target[4096];

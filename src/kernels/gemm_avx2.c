@@ -273,6 +273,14 @@ static void kern_t8(int kc, const float *pa, int sa, const float *pb, int sb, fl
 #undef KT_CASE
 }
 
+/* A TN panel (A stored (K,M)): each of its kc steps is mr values in a
+ * row of A, copied and padded with zeros to the panel's width. */
+static inline void pack_a_rows(const float *src, int lda, int kc, int mr, int width, float *pa)
+{
+    for (int k = 0; k < kc; k++, src += lda)
+        for (int r = 0; r < width; r++) pa[(size_t)k * width + r] = r < mr ? src[r] : 0.0f;
+}
+
 /* Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) into 8-row panels
  * (zero past mc): 8x8 transposes for NN and NT, row copies for TN. */
 static void pack_a_8(lm__gemm_op op, const float *A, int lda, int i0, int mc, int k0, int kc,
@@ -281,9 +289,7 @@ static void pack_a_8(lm__gemm_op op, const float *A, int lda, int i0, int mc, in
     for (int p = 0; p < mc; p += MRN, pa += (size_t)MRN * kc) {
         int mr = mc - p < MRN ? mc - p : MRN;
         if (op == LM__OP_TN) {
-            const float *src = A + (size_t)k0 * lda + i0 + p;
-            for (int k = 0; k < kc; k++, src += lda)
-                for (int r = 0; r < MRN; r++) pa[(size_t)k * MRN + r] = r < mr ? src[r] : 0.0f;
+            pack_a_rows(A + (size_t)k0 * lda + i0 + p, lda, kc, mr, MRN, pa);
             continue;
         }
         const float *src = A + (size_t)(i0 + p) * lda + k0;
@@ -307,9 +313,7 @@ static void pack_a_6(lm__gemm_op op, const float *A, int lda, int i0, int mc, in
     for (int p = 0; p < mc; p += MR, pa += (size_t)MR * kc) {
         int mr = mc - p < MR ? mc - p : MR;
         if (op == LM__OP_TN) {
-            const float *src = A + (size_t)k0 * lda + i0 + p;
-            for (int k = 0; k < kc; k++, src += lda)
-                for (int r = 0; r < MR; r++) pa[(size_t)k * MR + r] = r < mr ? src[r] : 0.0f;
+            pack_a_rows(A + (size_t)k0 * lda + i0 + p, lda, kc, mr, MR, pa);
             continue;
         }
         const float *src = A + (size_t)(i0 + p) * lda + k0;
