@@ -580,6 +580,134 @@ static void test_gemm_fma_variants_bits(void)
     if (!ran) printf("# test_gemm_fma_variants_bits: no FMA variant here\n");
 }
 
+/* A dimension for test_gemm_random_shapes: about every remainder against
+ * the tiles (6x16, 8x12, AVX-512's and NEON's), the cache blocks (MC 96
+ * or 192, NC 512 or 1024), the K blocks (256) and slices (512, 1024), or
+ * any size up to 1100. */
+static int random_dim(void)
+{
+    static const int edge[] = {1,   2,   3,   5,   6,   7,   8,   9,   11,  12,  13,  15,
+                               16,  17,  18,  23,  24,  25,  31,  32,  33,  47,  48,  49,
+                               95,  96,  97,  127, 128, 129, 191, 192, 193, 255, 256, 257,
+                               384, 385, 511, 512, 513, 767, 1023, 1024, 1025, 1100};
+    unsigned r = (unsigned)((frand() + 1.0f) * 8388608.0f);
+    if (r % 3 == 0) return 1 + (int)(r / 3 % 1100);
+    return edge[r / 3 % (sizeof edge / sizeof edge[0])];
+}
+
+/* Zeros in A, by mode: none; whole k steps (some -0); all of A; whole
+ * runs of rows (row panels); scattered. */
+static void random_zeros(gcase *c, int mode)
+{
+    int stride = 2 + (int)((frand() + 1.0f) * 2.0f), run = 1 + (int)((frand() + 1.0f) * 6.0f);
+    for (int i = 0; i < c->M; i++)
+        for (int k = 0; k < c->K; k++) {
+            float *a = c->op == TN ? &c->A[(size_t)k * c->lda + i] : &c->A[(size_t)i * c->lda + k];
+            int zero = mode == 1   ? k % stride != 0
+                       : mode == 2 ? 1
+                       : mode == 3 ? (i / run) % 2 == 0
+                       : mode == 4 ? frand() < 0.6f
+                                   : 0;
+            if (zero) *a = (i + k) % 3 ? 0.0f : -0.0f;
+        }
+}
+
+/* Random shapes, layouts, zeros in A and epilogues (a fixed seed, so the
+ * same cases each run), on every variant here: an FMA variant gives the
+ * fmaf chain's bits exactly (as test_gemm_fma_variants_bits), the
+ * reference is close to the double sums; 2 and 3 threads, skipping A's
+ * zero steps or not, and a block of rows alone all give the same bits. */
+static void test_gemm_random_shapes(void)
+{
+    uint64_t keep = rng_state;
+    rng_state = 0x5DEECE66Dull;
+    lm_pool *pools[4] = {NULL, NULL, NULL, NULL};
+    CHECK_OK(lm_pool_new(&pools[2], 2));
+    CHECK_OK(lm_pool_new(&pools[3], 3));
+    char why[200];
+    for (int n = 0; n < 150 && !th_case_failed; n++) {
+        gcase c = {(op_t)((frand() + 1.0f) * 1.5f), 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0};
+        do {
+            c.M = random_dim();
+            c.N = random_dim();
+            c.K = random_dim();
+        } while ((double)c.M * c.N * c.K > 3e6);
+        int ar = c.op == TN ? c.K : c.M, ac = c.op == TN ? c.M : c.K;
+        int br = c.op == NT ? c.N : c.K, bc = c.op == NT ? c.K : c.N;
+        c.lda = ac + (n % 2 ? n % 9 : 0);
+        c.ldb = bc + (n % 3 ? n % 7 : 0);
+        c.ldc = c.N + (n % 5 ? n % 11 : 0);
+        c.A = rand_buf((size_t)ar * c.lda);
+        c.B = rand_buf((size_t)br * c.ldb);
+        c.bias = rand_buf((size_t)c.N);
+        c.nc = (size_t)c.M * c.ldc;
+        int mode = n % 5;
+        random_zeros(&c, mode);
+        lm_epilogue ep = {n % 4 ? c.bias : NULL, EPI_ACTS[n % 5]};
+        const lm_epilogue *epp = c.op == NN && n % 3 ? &ep : NULL;
+        int ks = c.op == NN && c.K > 256 && c.K <= 1024 ? ((c.K + 1) / 2 + 7) & ~7 : 0;
+        for (size_t v = 0; v < N_VARIANTS && !th_case_failed; v++) {
+            if (!lm__variant_force(VARIANTS[v])) continue;
+            char tag[120];
+            snprintf(tag, sizeof tag, "%s %s %dx%dx%d ld %d,%d,%d zeros %d ep %d", VARIANTS[v],
+                     OP_NAMES[c.op], c.M, c.N, c.K, c.lda, c.ldb, c.ldc, mode,
+                     epp ? (int)ep.act * 2 + (ep.bias != NULL) : -1);
+            float *got = new_c(&c);
+            run_fast(&c, got, epp, NULL);
+            if (v == 0) {
+                float *ref = new_c(&c);
+                run_ref(&c, ref, epp);
+                if (!close_to_ref(&c, got, ref, why, sizeof why)) CHECKF(0, "%s: %s", tag, why);
+                free(ref);
+            } else {
+                for (int i = 0; i < c.M && !th_case_failed; i++)
+                    for (int j = 0; j < c.N && !th_case_failed; j++) {
+                        float want = ks ? fma_chain(&c, i, j, 0, ks) + fma_chain(&c, i, j, ks, c.K)
+                                        : fma_chain(&c, i, j, 0, c.K);
+                        if (epp) {
+                            if (ep.bias) want += ep.bias[j];
+                            lm_act_apply(ep.act, &want, 1);
+                        }
+                        float g = got[(size_t)i * c.ldc + j];
+                        CHECKF(!memcmp(&g, &want, sizeof g), "%s: C[%d][%d] = %.9g, fmaf chain %.9g",
+                               tag, i, j, g, want);
+                    }
+            }
+            for (int t = 0; t < 4 && !th_case_failed; t++) {
+                /* t 0: 1 thread, dense; 1: a block of rows alone; 2, 3: threads */
+                float *other = new_c(&c);
+                int i0 = 0, m = c.M;
+                if (t == 0) {
+                    lm__gemm_sparse_a(0);
+                    run_fast(&c, other, epp, NULL);
+                    lm__gemm_sparse_a(1);
+                } else if (t == 1) {
+                    i0 = (int)((frand() + 1.0f) * 0.5f * c.M) % c.M;
+                    m = 1 + (int)((frand() + 1.0f) * 0.5f * (c.M - i0)) % (c.M - i0);
+                    gcase part = c;
+                    part.M = m;
+                    part.A = c.op == TN ? c.A + i0 : c.A + (size_t)i0 * c.lda;
+                    run_fast(&part, other + (size_t)i0 * c.ldc, epp, NULL);
+                } else {
+                    run_fast(&c, other, epp, pools[t]);
+                }
+                CHECKF(!memcmp(other + (size_t)i0 * c.ldc, got + (size_t)i0 * c.ldc,
+                               ((size_t)(m - 1) * c.ldc + c.N) * sizeof *got),
+                       "%s: %s differs", tag,
+                       t == 0 ? "dense (no skipped steps)" : t == 1 ? "a block of rows alone"
+                                                                    : "2 or 3 threads");
+                free(other);
+            }
+            free(got);
+        }
+        free_case(&c);
+    }
+    lm__variant_force(NULL);
+    lm_pool_free(pools[2]);
+    lm_pool_free(pools[3]);
+    rng_state = keep;
+}
+
 /* One selector for every kernel family: LAMINA_ISA names the variant
  * (LAMINA_GEMM is the older name, LAMINA_ISA wins), one this CPU or build
  * lacks gives the best there is, and a forced variant is every family's. */
@@ -957,6 +1085,7 @@ int main(void)
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
     RUN(test_gemm_fma_variants_bits);
+    RUN(test_gemm_random_shapes);
     RUN(test_gemm_tunes_same_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
