@@ -425,6 +425,47 @@ static void test_gemm_sparse_a_same_bits(void)
     lm_pool_free(pools[3]);
 }
 
+/* A NaN or Inf in B reaches every element of C whose sum multiplies it
+ * by a nonzero value of A, in every variant, whatever the zero steps of
+ * A around it (the skipped steps are those where a row panel's values
+ * are all zero; gemm_impl.h says what happens there). A NaN weight that
+ * an input uses is never hidden. */
+static void test_gemm_nonfinite_b(void)
+{
+    static const gshape shapes[] = {{64, 256, 784}, {61, 70, 300}, {13, 10, 40}, {300, 45, 61}};
+    for (size_t v = 0; v < N_VARIANTS; v++) {
+        if (!lm__variant_force(VARIANTS[v])) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int op = NN; op <= TN; op++) {
+                gcase c = make_case((op_t)op, shapes[s], (int)(s % 2));
+                zero_runs(&c);
+                /* non-finite values on steps that are zero for most rows,
+                 * and on steps that are not */
+                for (int k = 1; k < c.K; k += 11)
+                    c.B[(size_t)k * c.ldb + (k * 7) % c.N] = k % 2 ? NAN : -INFINITY;
+                float *got = new_c(&c);
+                run_fast(&c, got, NULL, NULL);
+                int bad = 0;
+                for (int i = 0; i < c.M && !bad; i++)
+                    for (int j = 0; j < c.N && !bad; j++) {
+                        int hit = 0;
+                        for (int k = 0; k < c.K; k++)
+                            hit |= a_at(&c, i, k) != 0.0f && !isfinite(b_at(&c, k, j));
+                        if (hit && isfinite(got[(size_t)i * c.ldc + j])) {
+                            CHECKF(0, "%s %s %dx%dx%d: C[%d][%d] = %g hides a non-finite B",
+                                   VARIANTS[v], OP_NAMES[op], c.M, c.N, c.K, i, j,
+                                   got[(size_t)i * c.ldc + j]);
+                            bad = 1;
+                        }
+                    }
+                free(got);
+                free_case(&c);
+            }
+        }
+    }
+    lm__variant_force(NULL);
+}
+
 /* A weight gradient's two row halves on 2 threads: wherever the boundary
  * between them moves (gemm.c's balancing), the bits are those of 1
  * thread, including a ragged last row panel and the largest moves. */
@@ -1084,6 +1125,7 @@ int main(void)
     RUN(test_gemm_balance_follows_work);
     RUN(test_gemm_direct_b_matches_packed);
     RUN(test_gemm_sparse_a_same_bits);
+    RUN(test_gemm_nonfinite_b);
     RUN(test_gemm_fma_variants_bits);
     RUN(test_gemm_random_shapes);
     RUN(test_gemm_tunes_same_bits);

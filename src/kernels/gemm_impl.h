@@ -63,8 +63,14 @@ typedef void (*lm__small_m_fn)(int m, int N, int K, const float *A, int lda, con
  * pb + k * sb (sb = NR for a packed panel). For A whose MR values are all
  * zero at many k (an image's blank background): a zero step adds +-0,
  * and an accumulator that starts at +0 and is only ever rounded to
- * nearest is never -0, so skipping those steps leaves the bits as they
- * were (for finite B). */
+ * nearest is -0 only where a negative sum underflows to zero (below
+ * 2^-149: a product of two values under about 1e-23), so skipping those
+ * steps leaves the bits as they were for finite B and sums that never
+ * underflow to zero. Otherwise a skipped step is not computed: 0 * Inf
+ * or 0 * NaN (a NaN) does not reach C, and an underflowed -0 keeps its
+ * sign where the dense kernel would give +0; then the bits may depend on
+ * the other rows of a row's panel (tests/test_kernels.c,
+ * test_gemm_nonfinite_b). */
 typedef void (*lm__ukernel_idx)(int kc, const int *kidx, const float *pa, int sa,
                                 const float *pb, int sb, float *c, int ldc, int mr, int nr,
                                 int accumulate, int last, const float *bias, lm_act act);
