@@ -316,7 +316,12 @@ LM_API lm_status lm_net_layer_desc(const lm_net *net, int i, lm_layer_desc *d);
 
 /* The one flat parameter buffer, (n_params). Owned by the net; valid until
  * the next lm_net_add_dense or lm_net_free. Writing through it sets the
- * parameters. Thread: per object (the _const one read-only). */
+ * parameters. They must be finite (model files and ONNX imports holding
+ * others are refused, training stops on them): what a net holding a NaN
+ * or infinity predicts is unspecified, and may differ between kernel
+ * variants and with the rows predicted alongside (the kernels skip inputs
+ * that are zero, so 0 * NaN is not always computed). Thread: per object
+ * (the _const one read-only). */
 LM_API float *lm_net_params(lm_net *net);
 LM_API const float *lm_net_params_const(const lm_net *net);
 /* The flat gradient buffer in the same layout, owned by the net and valid
