@@ -74,10 +74,23 @@ static void dir_of(const char *path, char *buf, size_t size)
     }
 }
 
+/* Whether the symbolic link at path lies in /proc: a process's open
+ * descriptor (/dev/stdout, /dev/fd/N and /proc/self/fd/N lead there), whose
+ * "target" is wherever the descriptor points, a pipe or a file the shell
+ * opened. Renaming a new file over that would take the file from under
+ * the descriptor. */
+static int in_proc(const char *path)
+{
+    char dir[4096];
+    struct stat sd, sp;
+    dir_of(path, dir, sizeof dir);
+    return stat(dir, &sd) == 0 && stat("/proc", &sp) == 0 && sd.st_dev == sp.st_dev;
+}
+
 /* Follows path's last part while it is a symbolic link (a relative
  * target is relative to the link's folder) into buf: a write "through the
- * link" lands there, as the library's atomic writer does. 0, or -1 when
- * the result does not fit. */
+ * link" lands there, as the library's atomic writer does. 0, -1 when
+ * the result does not fit, or -2 when a link is a descriptor (in_proc). */
 static int final_target(const char *path, char *buf, size_t size)
 {
     if (strlen(path) >= size) return -1;
@@ -86,6 +99,7 @@ static int final_target(const char *path, char *buf, size_t size)
         struct stat sb;
         char link[4096];
         if (lstat(buf, &sb) != 0 || !S_ISLNK(sb.st_mode)) return 0;
+        if (in_proc(buf)) return -2;
         ssize_t n = readlink(buf, link, sizeof link - 1);
         if (n < 0) return 0;
         link[n] = '\0';
@@ -116,7 +130,13 @@ int cli_check_writable(const char *path)
 {
     char dir[4096], target[4096];
     struct stat sb;
-    if (strlen(path) >= sizeof dir - 16 || final_target(path, target, sizeof target) != 0) {
+    int ft = strlen(path) >= sizeof dir - 16 ? -1 : final_target(path, target, sizeof target);
+    if (ft == -2) {
+        cli_err("%s: is an open descriptor (as /dev/stdout, /dev/fd/N), not a file: an "
+                "output is written to a new file renamed into place; name a file", path);
+        return 0;
+    }
+    if (ft != 0) {
         cli_err("%s: path too long", path);
         return 0;
     }

@@ -103,6 +103,23 @@ check_first log_no_folder --out m.lmn --log nowhere/log.csv
 check_first plot_folder --plot folder/
 check_first checkpoint_no_folder --checkpoint nowhere/c.lmn
 [ ! -e m.lmn ]; res $? outputs_checked_nothing_written "m.lmn was written although --log was refused"
+# An open descriptor (/dev/stdout, /dev/fd/N) is refused first too, whether
+# it points at a pipe or at a file the shell opened (a rename over that
+# file would take it from under the shell's redirection, losing stdout).
+desc_first() { # name (of the run just made: $rc, chk.err)
+    name=$1
+    { [ "$rc" -eq 1 ] && ! grep -q 'epoch' chk.err && grep -q 'descriptor' chk.err; }
+    res $? "outputs_checked_$name" "exit $rc, want 1 before training: $(cat chk.err)"
+}
+echo kept >so.txt
+"$L" train --data d.csv --layers 8 --epochs 50 --log /dev/stdout >>so.txt 2>chk.err; rc=$?
+desc_first log_stdout_file
+[ "$(cat so.txt)" = kept ]; res $? outputs_checked_stdout_file_kept "stdout's file became: $(head -c 200 so.txt)"
+{ "$L" train --data d.csv --layers 8 --epochs 50 --plot /dev/fd/1 2>chk.err; echo $? >rc.txt; } | cat >/dev/null
+rc=$(cat rc.txt)
+desc_first plot_fd_pipe
+"$L" train --data d.csv --layers 8 --epochs 50 --out /dev/fd/3 3>>so.txt >/dev/null 2>chk.err; rc=$?
+desc_first out_fd3_file
 
 # --out on a symbolic link writes through to the target, keeping the link
 "$L" train --data d.csv --layers 8 --epochs 2 --out real.lmn --quiet >/dev/null 2>&1
