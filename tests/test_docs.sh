@@ -3,7 +3,9 @@
 # constant that lamina.h's comments or docs/API.md mention is declared in
 # lamina.h (no comment may name a function that does not exist), and
 # every public prototype says whether it is thread-safe ("Thread:") and,
-# when it hands back a pointer or a new object, who owns it.
+# when it hands back a pointer or a new object, who owns it. And the
+# examples run: README's C fragment compiles and trains, and the iris
+# command examples of README.md and docs/CLI.md succeed as written.
 cd "$(dirname "$0")/.." || exit 2
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -60,3 +62,67 @@ awk '
     /^LM_API/ { protos[++np] = $0; n++ }
     END { check(); if (!bad) print "ok docs_thread_owner (" n " prototypes)" }
 ' "$H"
+
+# The examples run as written. README's "The library in 15 lines" is a
+# fragment: declared X, Y and yhat around it, it must compile without a
+# warning, train the tutorial and write tutorial.lmn.
+BUILD=${BUILD:-build}
+awk '/^## The library in 15 lines/ { f = 1 } f && /^```c/ { g = 1; next } g && /^```/ { exit } g' \
+    README.md >"$tmp/snippet.c"
+{
+    echo '#include <stdio.h>'
+    sed -n 1p "$tmp/snippet.c"
+    echo 'static const float X[12] = {0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1}, Y[4] = {0, 1, 1, 0};'
+    echo 'int main(void) {'
+    echo 'float yhat[4];'
+    sed 1d "$tmp/snippet.c"
+    printf '%s\n' 'printf("%.2f %.2f %.2f %.2f\n", yhat[0], yhat[1], yhat[2], yhat[3]); return 0; }'
+} >"$tmp/readme.c"
+if [ ! -s "$tmp/snippet.c" ]; then
+    echo "FAIL docs_readme_c: no C block under README's \"The library in 15 lines\""
+elif [ ! -f "$BUILD/liblamina.so" ]; then
+    echo "skip docs_readme_c: $BUILD/liblamina.so is not built"
+# shellcheck disable=SC2086
+elif ! ${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Wall -Wextra -Werror -Iinclude -o "$tmp/readme" \
+        "$tmp/readme.c" -L"$BUILD" -llamina 2>"$tmp/err"; then
+    echo "FAIL docs_readme_c: README's C example does not compile: $(head -3 "$tmp/err" | tr '\n' ' ')"
+else
+    got=$(cd "$tmp" && LD_LIBRARY_PATH=$OLDPWD/$BUILD ./readme 2>&1)
+    # The tutorial's targets are 0 1 1 0; 1500 iterations get within 0.1.
+    if echo "$got" | awk '{ exit !($1 < 0.1 && $2 > 0.9 && $3 > 0.9 && $4 < 0.1) }' && [ -s "$tmp/tutorial.lmn" ]; then
+        echo "ok docs_readme_c"
+    else echo "FAIL docs_readme_c: README's C example printed '$got' (or wrote no tutorial.lmn)"; fi
+fi
+
+# The iris command examples of README.md and docs/CLI.md, run as written
+# (lamina and build/lamina are the built CLI) on scikit-learn's iris.
+if [ ! -x "$BUILD/lamina" ]; then
+    echo "skip docs_cli_examples: $BUILD/lamina is not built"
+else
+    ex=$tmp/ex; mkdir "$ex"
+    cp tests/cli/fixtures/iris_train.csv "$ex/iris.csv"
+    cp tests/cli/fixtures/iris_test.csv "$ex/iris-test.csv"
+    cut -d, -f1-4 tests/cli/fixtures/iris_test.csv >"$ex/new.csv"
+    cp "$ex/new.csv" "$ex/new-flowers.csv"
+    bin=$PWD/$BUILD/lamina
+    (cd "$ex" && "$bin" train --data iris.csv --layers 4 --epochs 1 --out m.lmn --quiet &&
+        "$bin" export m.lmn --format onnx --out model.onnx && rm m.lmn) >/dev/null 2>&1
+    block() { # file heading: the first sh block after the heading's line
+        awk -v h="$2" 'index($0, h) == 1 { f = 1 } f && /^```sh/ { g = 1; next } g && /^```/ { exit } g' "$1"
+    }
+    for doc in "README.md:## Train on your data" "docs/CLI.md:# The \`lamina\` command"; do
+        f=${doc%%:*}; name=docs_cli_examples_$(basename "$f" .md | tr 'A-Z.' 'a-z_')
+        block "$f" "${doc#*:}" | grep -v '^make$' | sed 's#build/lamina#lamina#g' >"$tmp/cmds"
+        if [ "$(grep -c '^lamina ' "$tmp/cmds")" -lt 3 ]; then
+            echo "FAIL $name: found no lamina commands in $f"; continue
+        fi
+        # set -e: each command must succeed (the status of one in an if
+        # list would be ignored, so the subshell is run first).
+        (set -e; cd "$ex"; lamina() { "$bin" "$@"; }; . "$tmp/cmds") >"$tmp/out" 2>&1
+        if [ $? -eq 0 ]; then
+            echo "ok $name"
+        else
+            echo "FAIL $name: a command of $f's example failed: $(grep 'lamina:' "$tmp/out" | head -2 | tr '\n' ' ')"
+        fi
+    done
+fi
