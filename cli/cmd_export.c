@@ -55,8 +55,8 @@ int cmd_export(int argc, char **argv)
     }
     char list[128];
     if (!fmt) {
-        cli_err("export: --format is required (one of: %s)", format_list(list, sizeof list));
-        usage(stderr);
+        cli_err("export: --format is required (one of: %s; lamina export --help)",
+                format_list(list, sizeof list));
         return CLI_EUSAGE;
     }
     for (size_t i = 0; i < N_FORMATS; i++)

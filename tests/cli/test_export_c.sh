@@ -187,7 +187,7 @@ res $? export_c_model_missing "rc $rc: $(cat "$TMP/err")"
 { [ $rc -eq 2 ] && grep -q "unknown format 'bogus' (accepted: c" "$TMP/err"; }
 res $? export_unknown_format "rc $rc: $(cat "$TMP/err")"
 "$LAMINA" export "$TMP/all.lmn" --out "$TMP/m.c" >/dev/null 2>"$TMP/err"; rc=$?
-{ [ $rc -eq 2 ] && grep -q "format is required" "$TMP/err"; }
+{ [ $rc -eq 2 ] && grep -q "format is required" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -eq 1 ]; }
 res $? export_format_required "rc $rc: $(cat "$TMP/err")"
 
 # --- Fashion-MNIST slice: float and int8 MLP
