@@ -109,7 +109,24 @@ static int load_ids(lm_data *ids, const char *path, const char *id, int header,
     co.features = o->features;
     co.sep = o->sep;
     co.decimal_comma = o->decimal_comma;
-    lm_status st = cli_csv_read(ids, path, &co);
+    // Only the id column is wanted: naming one of the model's inputs as
+    // the features skips every other column unparsed. The id may itself be
+    // an input (a column the net reads too), which a read cannot take as
+    // both target and feature: then the next input is named instead.
+    char one[1024];
+    const char *f = o->features;
+    lm_status st = LM_EFORMAT;
+    for (int k = 0; k < 2 && st == LM_EFORMAT; k++) {
+        size_t len = f ? strcspn(f, ",") : 0;
+        if (len && len < sizeof one) {
+            memcpy(one, f, len);
+            one[len] = '\0';
+            co.features = one;
+        }
+        f = f && f[len] ? f + len + 1 : NULL;
+        st = cli_csv_read(ids, path, &co);
+        if (!co.features || co.features == o->features || !f) break;
+    }
     if (st == LM_EFORMAT && target && at + strlen(target) + 2 < sizeof ignore) {
         // The file may hold the training target (text, say): leave it out too.
         snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", target);

@@ -88,6 +88,13 @@ acc=$(jget accuracy <"$TMP/o")
 "$L" predict "$TMP/id.lmn" --data "$ID" --id id >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/o")" -eq 150 ] && head -n 1 "$TMP/o" | grep -q '^f000,[a-z]'; }
 res $? predict_id "rc $rc: $(head -n 1 "$TMP/o") $(cat "$TMP/e")"
+# The --id column may be one of the model's inputs too (by name or index,
+# with a header), as it may without a header.
+"$L" predict "$TMP/id.lmn" --data "$ID" --id 'sepal length (cm)' >"$TMP/o" 2>"$TMP/e"; rc=$?
+"$L" predict "$TMP/id.lmn" --data "$ID" --id 1 >"$TMP/o2" 2>>"$TMP/e"; rc2=$?
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$(wc -l <"$TMP/o")" -eq 150 ] && cmp -s "$TMP/o" "$TMP/o2" &&
+    head -n 1 "$TMP/o" | grep -q '^5.8,virginica$'; }
+res $? predict_id_an_input "rc $rc/$rc2: $(head -n 1 "$TMP/o") $(cat "$TMP/e")"
 # Without a header, by index (the id and note columns are 0 and 6).
 tail -n +2 "$ID" >"$TMP/idn.csv"
 "$L" train --data "$TMP/idn.csv" --ignore 0,6 --target 5 $Q --out "$TMP/idn.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
