@@ -256,9 +256,12 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
     cli_layer_spec *last = &l[n - 1];
     if (last->kind != LM_LAYER_DENSE || last->width != n_out) {
         if (last->kind == LM_LAYER_DENSE && last->act >= 0 && output_only(last->act)) {
+            // Suggest a layer the loss takes: identity is no output for
+            // ce or bce (out_act softmax or sigmoid), which need probabilities.
+            lm_act act = last->act == LM_IDENTITY ? out_act : (lm_act)last->act;
             cli_err("--layers: the output layer has %d units but the data has %d %s "
                     "(make the last layer %d:%s, or drop it to have it added)",
-                    last->width, n_out, what, n_out, lm_act_name((lm_act)last->act));
+                    last->width, n_out, what, n_out, lm_act_name(act));
             return -1;
         }
         if (n >= max) {

@@ -100,6 +100,9 @@ expect bad_layer_syntax 2 layers train --data "$B" --layers 4,,3 $(outs)
 expect absurd_layer_size 2 99999999 train --data "$B" --layers 99999999 $(outs)
 expect zero_width 2 layers train --data "$B" --layers 0 $(outs)
 expect output_width_mismatch 2 '3 classes' train --data "$B" --layers 4,5:softmax $(outs)
+# The layer it suggests is one the loss takes: identity would be refused
+# next by cross-entropy, so softmax (and 3:softmax then trains).
+expect output_width_suggestion 2 'make the last layer 3:softmax' train --data "$B" --layers 4,5:identity $(outs)
 expect unknown_flag 2 frob train --data "$B" --layers 4 --frob $(outs)
 expect epochs_negative 2 epochs train --data "$B" --layers 4 --epochs -1 $(outs)
 expect epochs_1e99 2 epochs train --data "$B" --layers 4 --epochs 1e99 $(outs)
