@@ -794,7 +794,10 @@ LM_API lm_status lm_train_apply_grads(lm_train *t);
 
 /* Saves the net (architecture, parameters, normalisation, class names,
  * metadata) to path atomically: a temporary file, fsync, rename. The
- * format is in docs/FORMAT.md. Thread: read-only. */
+ * format is in docs/FORMAT.md. A path that names something other than a
+ * regular file (a device, pipe or folder, or an open descriptor such as
+ * /dev/stdout) is LM_EIO and left as it was; so for every file lamina
+ * writes. Thread: read-only. */
 LM_API lm_status lm_net_save(const lm_net *net, const char *path);
 
 /* Loads a net saved by lm_net_save or lm_train_save. A truncated, corrupt

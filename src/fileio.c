@@ -99,17 +99,36 @@ static int open_temp(const char *path, char *tmp, size_t size)
     return -1;
 }
 
+/* Whether the symbolic link at path lies in /proc (on its file system):
+ * an open descriptor (/dev/stdout, /dev/fd/N lead to /proc/self/fd/N),
+ * whose "target" is whatever the descriptor points at. */
+static int in_proc(const char *path)
+{
+    char *copy = strdup(path);
+    struct stat sd, sp;
+    int in = copy && stat(dirname(copy), &sd) == 0 && stat("/proc", &sp) == 0 &&
+             sd.st_dev == sp.st_dev;
+    free(copy);
+    return in;
+}
+
 /* The file a path finally names when its last part is a symbolic link
  * (followed up to 40 times, as the kernel does; a relative target is
  * relative to the link's folder), newly allocated; a copy of path when it
  * is no link. Writing there keeps the link: an editor saving through a
- * link changes the file it points to, and so does lamina. */
-static char *final_target(const char *path)
+ * link changes the file it points to, and so does lamina. *proc is set
+ * when a link is a descriptor (in_proc). */
+static char *final_target(const char *path, int *proc)
 {
     char *cur = strdup(path);
+    *proc = 0;
     for (int hop = 0; cur && hop < 40; hop++) {
         struct stat sb;
         if (lstat(cur, &sb) != 0 || !S_ISLNK(sb.st_mode)) return cur;
+        if (in_proc(cur)) {
+            *proc = 1;
+            return cur;
+        }
         size_t cap = (size_t)sb.st_size + 1 < 4096 ? 4096 : (size_t)sb.st_size + 1;
         char *link = malloc(cap);
         ssize_t n = link ? readlink(cur, link, cap - 1) : -1;
@@ -139,9 +158,23 @@ static char *final_target(const char *path)
 
 lm_status lm__write_atomic(const char *path_given, const void *buf, size_t len)
 {
-    char *path = final_target(path_given);
+    int proc;
+    char *path = final_target(path_given, &proc);
     if (!path) return lm__err(LM_ENOMEM, "%s: out of memory", path_given);
-    lm_status st = write_atomic_at(path, buf, len);
+    // A rename replaces whatever the name held: a device (/dev/null
+    // itself, for root), a pipe, or the file behind a descriptor that
+    // another writer (a shell's redirection) still holds. Only a regular
+    // file, or none, is replaced.
+    struct stat sb;
+    lm_status st;
+    if (proc)
+        st = lm__err(LM_EIO, "%s: is an open descriptor, not a file: a file is written "
+                     "to a new file renamed into place", path_given);
+    else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        st = lm__err(LM_EIO, "%s: is not a regular file (a %s would be replaced, not written)",
+                     path_given, S_ISDIR(sb.st_mode) ? "folder" : "device or pipe");
+    else
+        st = write_atomic_at(path, buf, len);
     free(path);
     return st;
 }

@@ -230,6 +230,34 @@ static void save_through_symlink(void)
     lm_net_free(a);
 }
 
+/* A save replaces a regular file only: a pipe, a folder and an open
+ * descriptor (/dev/fd/N, where a shell's redirection holds a file) are
+ * refused with LM_EIO and left as they were, not renamed over. */
+static void save_refuses_non_regular(void)
+{
+    lm_net *a = make_net();
+    char fifo[256], dir[256], file[256], fdpath[64], got[8] = {0};
+    struct stat sb, before;
+    path_of(fifo, "fifo.lmn");
+    path_of(dir, "dir.lmn");
+    path_of(file, "held.txt");
+    CHECK(mkfifo(fifo, 0600) == 0 && mkdir(dir, 0700) == 0);
+    CHECK(lm_net_save(a, fifo) == LM_EIO && strstr(lm_errmsg(), "not a regular file"));
+    CHECK(stat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    CHECK(lm_net_save(a, dir) == LM_EIO && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
+    FILE *f = fopen(file, "w+");
+    CHECK(f && fputs("kept", f) >= 0 && fflush(f) == 0 && stat(file, &before) == 0);
+    snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", f ? fileno(f) : 0);
+    if (f && stat("/dev/fd", &sb) == 0) {
+        CHECK(lm_net_save(a, fdpath) == LM_EIO && strstr(lm_errmsg(), "descriptor"));
+        CHECK(stat(file, &sb) == 0 && sb.st_ino == before.st_ino);
+        rewind(f);
+        CHECK(fread(got, 1, 4, f) == 4 && memcmp(got, "kept", 4) == 0);
+    }
+    if (f) fclose(f);
+    lm_net_free(a);
+}
+
 /* lm_train_state_info tells a checkpoint from a plain model file. */
 static void training_state_info(void)
 {
@@ -272,6 +300,7 @@ int main(void)
     RUN(wrong_magic_version_counts);
     RUN(atomic_save_leaves_no_temp);
     RUN(save_through_symlink);
+    RUN(save_refuses_non_regular);
     RUN(training_state_info);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
