@@ -87,7 +87,7 @@ elif ! ${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Wall -Wextra -Werror -Iinclude -o "
         "$tmp/readme.c" -L"$BUILD" -llamina 2>"$tmp/err"; then
     echo "FAIL docs_readme_c: README's C example does not compile: $(head -3 "$tmp/err" | tr '\n' ' ')"
 else
-    got=$(cd "$tmp" && LD_LIBRARY_PATH=$OLDPWD/$BUILD ./readme 2>&1)
+    got=$(libdir=$(cd "$BUILD" && pwd) && cd "$tmp" && LD_LIBRARY_PATH=$libdir ./readme 2>&1)
     # The tutorial's targets are 0 1 1 0; 1500 iterations get within 0.1.
     if echo "$got" | awk '{ exit !($1 < 0.1 && $2 > 0.9 && $3 > 0.9 && $4 < 0.1) }' && [ -s "$tmp/tutorial.lmn" ]; then
         echo "ok docs_readme_c"
@@ -104,7 +104,7 @@ else
     cp tests/cli/fixtures/iris_test.csv "$ex/iris-test.csv"
     cut -d, -f1-4 tests/cli/fixtures/iris_test.csv >"$ex/new.csv"
     cp "$ex/new.csv" "$ex/new-flowers.csv"
-    bin=$PWD/$BUILD/lamina
+    bin=$(cd "$BUILD" && pwd)/lamina
     (cd "$ex" && "$bin" train --data iris.csv --layers 4 --epochs 1 --out m.lmn --quiet &&
         "$bin" export m.lmn --format onnx --out model.onnx && rm m.lmn) >/dev/null 2>&1
     block() { # file heading: the first sh block after the heading's line
