@@ -57,7 +57,8 @@ for extra in "" "--checkpoint ./keep.lmn"; do
         --out keep.lmn $extra --quiet >/dev/null 2>mid.err &
     pid=$!
     n=0
-    while [ ! -e keep.lmn.partial ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+    # (up to a minute: a sanitizer build takes seconds for the first epoch)
+    while [ ! -e keep.lmn.partial ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
     sleep 0.3
     kill -INT $pid
     wait $pid; rc=$?
