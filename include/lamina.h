@@ -346,7 +346,8 @@ LM_API int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
 
 /* Names of the output classes (n_out strings, copied, all different),
  * kept in model files so a predicted class prints as the training data
- * named it. NULL clears.
+ * named it. NULL clears. Set after the last layer is added: while names
+ * are set, adding a layer of another output width is LM_EINVAL.
  * Thread: per object. */
 LM_API lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names);
 /* The i-th class name, or NULL if none is set. Owned by the net; valid
@@ -375,7 +376,8 @@ LM_API int lm_net_threads(const lm_net *net);
  * (y - mean) / std, and lm_net_predict / lm_net_predict_ws return
  * outputs * std + mean, in the targets' own units. Losses are therefore on
  * the standardised scale; lm_train_step takes targets as given. Set after
- * the last layer is added; mean, std: (n_out), std > 0 and finite; both
+ * the last layer is added (while it is set, adding a layer of another
+ * output width is LM_EINVAL); mean, std: (n_out), std > 0 and finite; both
  * NULL removes it. Kept in model files (section TNRM). Thread: per
  * object. */
 LM_API lm_status lm_net_set_target_norm(lm_net *net, const float *mean, const float *std);

@@ -202,6 +202,16 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     lm__layer L;
     lm_status st = lm__layer_make(net, cfg, &L);
     if (st) return st;
+    /* Class names and a target standardisation describe the outputs: a
+     * layer that changes their width would leave them describing nothing
+     * (a model file the reader refuses, a clone reading past them). */
+    int index = net->n_layers + 1;
+    if (net->class_names && net->n_classes != L.n_out && !(net->n_classes == 2 && L.n_out == 1))
+        return lm__err(LM_EINVAL, "layer %d: its %d outputs do not fit the net's %d class names; set "
+                       "them after the last layer (or clear them first)", index, L.n_out, net->n_classes);
+    if (net->tnorm && net->tnorm_n != L.n_out)
+        return lm__err(LM_EINVAL, "layer %d: its %d outputs do not fit the net's target standardisation "
+                       "for %d; set it after the last layer (or clear it first)", index, L.n_out, net->tnorm_n);
     const lm__kind *K = L.kind;
     size_t add = L.n_par, total = net->n_params + add;
     if (total < add || total > (SIZE_MAX - LM_SMALL_WIDTH) / 2 || net->n_state + L.n_state < L.n_state)

@@ -307,7 +307,7 @@ static lm_status run_train_new(void)
     lm_rng rng = lm_rng_seed(1);
     lm_status st = lm_train_new(&g_t, g_net, &o, &rng);
     if (st) /* nothing is left holding the net */
-        CHECKF(!g_t && lm_net_add_dense(g_net, 2, LM_SOFTMAX, LM_BIAS) == LM_OK,
+        CHECKF(!g_t && lm_net_add_dense(g_net, NOUT, LM_SOFTMAX, LM_BIAS) == LM_OK,
                "a failed lm_train_new left the net frozen");
     return st;
 }

@@ -290,6 +290,43 @@ static void training_state_info(void)
     lm_net_free(a);
 }
 
+/* What a setter accepts, a model file holds: no sequence of calls that
+ * succeed may leave a net that lm_net_save writes and lm_net_load then
+ * refuses. Class names and a target standardisation set before a layer
+ * that changes the output width used to be saved stale (and read past by
+ * lm_net_clone). */
+static void setters_keep_the_net_loadable(void)
+{
+    char p[256];
+    path_of(p, "setters.lmn");
+    lm_net *net = NULL, *back = NULL;
+    const char *two[2] = {"no", "yes"};
+    float mean = 5, sd = 2;
+    CHECK_OK(lm_net_new(&net, 3));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS));
+    CHECK_OK(lm_net_set_class_names(net, 2, two));
+    CHECK(lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS) == LM_EINVAL);
+    CHECKF(strstr(lm_errmsg(), "class names") != NULL, "message: %s", lm_errmsg());
+    CHECK(lm_net_n_layers(net) == 1 && lm_net_n_params(net) == 8);
+    CHECK_OK(lm_net_add_dense(net, 1, LM_SIGMOID, LM_BIAS)); /* 2 names fit one sigmoid */
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS));
+    CHECK_OK(lm_net_set_class_names(net, 0, NULL));
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_set_target_norm(net, &mean, &sd));
+    CHECK(lm_net_add_dense(net, 4, LM_IDENTITY, LM_BIAS) == LM_EINVAL);
+    CHECKF(strstr(lm_errmsg(), "target standardisation") != NULL, "message: %s", lm_errmsg());
+    CHECK(lm_net_n_layers(net) == 4 && lm_net_n_out(net) == 1);
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS)); /* same width: still fits */
+    lm_net *c = NULL;
+    CHECK_OK(lm_net_clone(&c, net));
+    lm_net_free(c);
+    CHECK_OK(lm_net_save(net, p));
+    CHECK_OK(lm_net_load(&back, p));
+    if (back) CHECK(lm_net_n_out(back) == 1 && lm_net_get_target_norm(back, NULL, NULL) == 1);
+    lm_net_free(back);
+    lm_net_free(net);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lm_model_XXXXXX");
@@ -302,6 +339,7 @@ int main(void)
     RUN(save_through_symlink);
     RUN(save_refuses_non_regular);
     RUN(training_state_info);
+    RUN(setters_keep_the_net_loadable);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;
