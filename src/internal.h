@@ -58,6 +58,8 @@ char *lm__strdup(const char *s);
 #define LM_MAX_LAYERS 1024
 /* Longest class name, metadata key or value a net (and a file) holds. */
 #define LM_MAX_STRING (1u << 20)
+/* Most metadata keys a net (and a file) holds. */
+#define LM_MAX_META 4096
 
 /* A shape (C, H, W); stored channels-last, see src/layers/layer.h. */
 typedef struct lm__shape {

@@ -545,7 +545,7 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
     } else if (tag == TAG_META) {
         uint32_t n;
         if (!get_u32(r, &n)) return short_read(r, 4, "metadata count");
-        if (n > 4096 || n > r->left / 8) return lm__err(LM_EFORMAT, "metadata count %u is out of range", n);
+        if (n > LM_MAX_META || n > r->left / 8) return lm__err(LM_EFORMAT, "metadata count %u is out of range", n);
         for (uint32_t i = 0; !st && i < n; i++) {
             char *k = NULL, *v = NULL;
             st = get_str(r, &k, "metadata key");

@@ -425,6 +425,10 @@ lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
             net->meta_vals[i] = v;
             return LM_OK;
         }
+    if (net->n_meta >= LM_MAX_META) {
+        free(v);
+        return lm__err(LM_EINVAL, "metadata '%.40s': a net holds at most %d keys", key, LM_MAX_META);
+    }
     char *k = lm__strdup(key);
     char **nk = k ? lm__realloc(net->meta_keys, (size_t)net->n_meta + 1, sizeof *nk, "metadata") : NULL;
     if (nk) net->meta_keys = nk; /* a larger list with the same entries: nothing changed yet */

@@ -327,6 +327,31 @@ static void setters_keep_the_net_loadable(void)
     lm_net_free(net);
 }
 
+/* A 4097th metadata key was taken, saved, and refused on load. */
+static void meta_count_fits_the_file(void)
+{
+    char p[256];
+    path_of(p, "meta.lmn");
+    lm_net *net = NULL, *back = NULL;
+    CHECK_OK(lm_net_new(&net, 3));
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS));
+    char key[32];
+    lm_status st = LM_OK;
+    int i;
+    for (i = 0; i < 5000 && st == LM_OK; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        st = lm_net_set_meta(net, key, "v");
+    }
+    CHECKF(st == LM_EINVAL && i == 4097, "the %dth key: %s", i, lm_status_name(st));
+    CHECK(lm_net_n_meta(net) == 4096 && lm_net_get_meta(net, "k4096") == NULL);
+    CHECK_OK(lm_net_set_meta(net, "k0", "replaced")); /* replacing still works */
+    CHECK_OK(lm_net_save(net, p));
+    CHECK_OK(lm_net_load(&back, p));
+    if (back) CHECK(lm_net_n_meta(back) == 4096 && strcmp(lm_net_get_meta(back, "k0"), "replaced") == 0);
+    lm_net_free(back);
+    lm_net_free(net);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lm_model_XXXXXX");
@@ -340,6 +365,7 @@ int main(void)
     RUN(save_refuses_non_regular);
     RUN(training_state_info);
     RUN(setters_keep_the_net_loadable);
+    RUN(meta_count_fits_the_file);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;
