@@ -71,6 +71,13 @@ else
     else echo "FAIL abi_version: lm_version() and LM_VERSION_STRING say '$got', the Makefile $version"; fi
 fi
 
+# The 1.2.0 ABI, frozen (tests/abi/frozen_1_2.c): every function's type,
+# enum value and struct field where it was. The checks above see names
+# only; this sees a changed parameter, a renumbered enum, a moved field.
+# shellcheck disable=SC2086
+if ${CC:-cc} -std=c11 -fsyntax-only -Iinclude tests/abi/frozen_1_2.c 2>"$tmp/err"; then echo "ok abi_frozen_1_2"
+else echo "FAIL abi_frozen_1_2: include/lamina.h breaks the 1.2.0 ABI: $(grep -m3 -i 'error' "$tmp/err" | tr '\n' ' ')"; fi
+
 # A program built with a frozen copy of the 1.0.0 option-struct layouts
 # (tests/abi/caller_1_0.c) runs against this library: the growth rule.
 printf 'a,b\n1,x\n2,y\n3,x\n' >"$tmp/c.csv"
