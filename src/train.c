@@ -1010,11 +1010,23 @@ lm_status lm_train_resume(lm_train *t, const char *path)
     else if (ts.optim_kind != (int)t->opt.o.kind || (!ts.m) != (!t->opt.m) || (!ts.v) != (!t->opt.v))
         st = lm__err(LM_EINVAL, "%s: its optimizer state (%s) does not match this run's optimizer (%s)",
                      path, lm_optim_name((lm_optim_kind)ts.optim_kind), lm_optim_name(t->opt.o.kind));
-    /* The one step that can fail (it allocates) goes first and changes
-     * nothing when it fails; the copies after it cannot fail. */
+    /* What can fail (it allocates) goes first and changes nothing when it
+     * fails: the target standardisation is copied aside, then the
+     * normalisation set (the last step that can fail); the rest cannot. */
+    float *tnorm = NULL;
+    if (!st && saved->tnorm) {
+        tnorm = lm__alloc(2 * (size_t)saved->tnorm_n, sizeof *tnorm, "target normalisation");
+        if (!tnorm) st = LM_ENOMEM;
+        else memcpy(tnorm, saved->tnorm, 2 * (size_t)saved->tnorm_n * sizeof *tnorm);
+    }
     if (!st) st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
-    if (!st && saved->tnorm)
-        st = lm_net_set_target_norm(t->net, saved->tnorm, saved->tnorm + saved->tnorm_n);
+    if (!st && tnorm) {
+        free(t->net->tnorm);
+        t->net->tnorm = tnorm;
+        t->net->tnorm_n = saved->tnorm_n;
+        tnorm = NULL;
+    }
+    free(tnorm);
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
         if (saved->n_state) memcpy(t->net->state, saved->state, saved->n_state * sizeof(float));

@@ -91,7 +91,7 @@ static counts count_read(void)
 
 /* ---------------------------------------------------------- fixtures */
 
-static char tmpdir[64], model_path[128], ckpt_path[128], idx_path[128], csv_path[128];
+static char tmpdir[64], model_path[128], model2_path[128], ckpt_path[128], idx_path[128], csv_path[128];
 
 enum { NX = 24, NOUT = 3, NROWS = 200, NVAL = 40 };
 static float X[NROWS * NX];
@@ -148,6 +148,10 @@ static void make_fixtures(void)
     lm_train_new(&t, net, &o, &rng);
     lm_data d = train_set();
     lm_train_epoch(t, &d, NULL);
+    /* a checkpoint with a target standardisation too, so a resume has
+     * two things to restore that allocate */
+    float tmean[NOUT] = {1, 2, 3}, tstd[NOUT] = {4, 5, 6};
+    lm_net_set_target_norm(net, tmean, tstd);
     lm_train_save(t, ckpt_path);
     lm_train_free(t);
     lm_net_free(net);
@@ -333,12 +337,15 @@ static void setup_trainer(void)
     memcpy(g_p0, lm_net_params(g_net), n * sizeof(float));
     lm_net_set_norm(g_net, NULL, NULL); /* the checkpoint's comes back with it */
 }
-static lm_status run_train_save(void) { return lm_train_save(g_t, ckpt_path); }
+/* (not over ckpt_path: the resume below reads the fixture's checkpoint,
+ * whose net has a normalisation and a target standardisation to restore) */
+static lm_status run_train_save(void) { return lm_train_save(g_t, model2_path); }
 static lm_status run_resume(void)
 {
     lm_status st = lm_train_resume(g_t, ckpt_path);
     if (st) /* a failed resume leaves the run as it was */
         CHECKF(lm_train_steps(g_t) == 0 && !lm_net_get_norm(g_net, NULL, NULL) &&
+                   !lm_net_get_target_norm(g_net, NULL, NULL) &&
                    memcmp(g_p0, lm_net_params(g_net), lm_net_n_params(g_net) * sizeof(float)) == 0,
                "a resume that ran out of memory changed the run");
     return st;
@@ -542,6 +549,7 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     snprintf(model_path, sizeof model_path, "%s/m.lmn", tmpdir);
     snprintf(ckpt_path, sizeof ckpt_path, "%s/c.lmn", tmpdir);
+    snprintf(model2_path, sizeof model2_path, "%s/m2.lmn", tmpdir);
     snprintf(idx_path, sizeof idx_path, "%s/i.idx", tmpdir);
     snprintf(csv_path, sizeof csv_path, "%s/d.csv", tmpdir);
     make_fixtures();
