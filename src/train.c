@@ -428,7 +428,7 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
     if (st) return st;
     lm_pool *pool;
     if ((st = lm__net_pool(t->net, &pool))) return st;
-    float l;
+    float l = NAN;
     if (sharded(t, n)) {
         shard_job j = {.t = t, .x = x, .y = y, .labels = labels, .n = n};
         st = sharded_step(t, &j, &l, NULL, pool);
@@ -436,7 +436,9 @@ lm_status lm_train_step(lm_train *t, const float *x, const float *y, const int32
         lm__net_load_input(t->net, t->ws, x, n);
         st = train_step(t, y, labels, n, 0, n, &l, NULL, pool);
     }
-    if (loss) *loss = l;
+    /* the loss when there is one (a NaN or Inf one included); a failed
+     * gradient hook leaves *loss as it was */
+    if (loss && (st == LM_OK || st == LM_ENUMERIC)) *loss = l;
     return st;
 }
 

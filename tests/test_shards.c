@@ -303,6 +303,14 @@ static void hook_identity_and_error(void)
     CHECK(lm_fit(c, &d, &o, &r3) == LM_EIO);
     CHECK(calls == 1 && lm_net_params(c)[0] == before);
     CHECK(strstr(lm_errmsg(), "gradient hook") != NULL);
+    /* lm_train_step too, leaving *loss as it was (it wrote an
+     * uninitialised float there) */
+    lm_train *t = NULL;
+    CHECK_OK(lm_train_new(&t, c, &o, &r3));
+    float loss = 123;
+    if (t) CHECK(lm_train_step(t, X, NULL, LAB, 8, &loss) == LM_EIO && loss == 123 && calls == 2);
+    CHECK(lm_net_params(c)[0] == before && lm_train_steps(t) == 0);
+    lm_train_free(t);
     /* shards without a hook to sum them, or a shard out of range */
     o.on_grads = NULL;
     o.shards = 2;
