@@ -34,6 +34,12 @@ else
     else echo "ok abi_exports ($(wc -l <"$tmp/declared") functions)"; fi
 fi
 
+# The static library defines no global symbol outside the lm_ prefix: a
+# program linked with liblamina.a may have a pb_varint of its own.
+stray=$(nm -g --defined-only "$BUILD/liblamina.a" 2>/dev/null | awk 'NF >= 3 { print $3 }' | grep -v '^lm_' | sort -u | head -5 | tr '\n' ' ')
+if [ -n "$stray" ]; then echo "FAIL abi_static_prefix: liblamina.a defines global symbols without the lm_ prefix: $stray"
+else echo "ok abi_static_prefix"; fi
+
 num() { sed -n "s/^#define LM_VERSION_$1  *\([0-9][0-9]*\).*/\1/p" include/lamina.h; }
 major=$(num MAJOR); version=$major.$(num MINOR).$(num PATCH)
 soname=$(readelf -d "$BUILD/liblamina.so.$version" 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')

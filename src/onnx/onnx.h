@@ -7,6 +7,20 @@
 
 #include "onnx/pb.h"
 
+/* The library's prefix on the functions below, as in pb.h. */
+#define ox_parse lm__ox_parse
+#define ox_model_free lm__ox_model_free
+#define ox_parse_tensor lm__ox_parse_tensor
+#define ox_attr_int lm__ox_attr_int
+#define ox_attr_float lm__ox_attr_float
+#define ox_attr_str lm__ox_attr_str
+#define ox_attr_ints lm__ox_attr_ints
+#define ox_attr_tensor lm__ox_attr_tensor
+#define ox_tensor_count lm__ox_tensor_count
+#define ox_tensor_avail lm__ox_tensor_avail
+#define ox_tensor_floats lm__ox_tensor_floats
+#define ox_tensor_ints lm__ox_tensor_ints
+
 /* ModelProto */
 enum { OX_MODEL_IR_VERSION = 1, OX_MODEL_PRODUCER = 2, OX_MODEL_PRODUCER_VERSION = 3,
        OX_MODEL_DOC = 6, OX_MODEL_GRAPH = 7, OX_MODEL_OPSET = 8, OX_MODEL_META = 14 };

@@ -7,6 +7,21 @@
 
 #include "internal.h"
 
+/* The functions declared here are the library's, shared between its
+ * files: in liblamina.a they are global symbols, so they carry its
+ * internal prefix (a program linked statically may have a pb_varint of its
+ * own); the source keeps the short names. */
+#define pb_varint lm__pb_varint
+#define pb_next lm__pb_next
+#define pb_buf_free lm__pb_buf_free
+#define pb_put_raw lm__pb_put_raw
+#define pb_put_varint lm__pb_put_varint
+#define pb_put_int lm__pb_put_int
+#define pb_put_float lm__pb_put_float
+#define pb_put_bytes lm__pb_put_bytes
+#define pb_put_str lm__pb_put_str
+#define pb_put_msg lm__pb_put_msg
+
 /* Wire types (the low three bits of a field's key). */
 enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
 
