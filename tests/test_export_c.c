@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "lamina.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,54 @@ static void int8_round_trip(void)
     lm_net_free(net);
 }
 
+/* A locale that writes 0.5 as "0,5": an installed one, else one made with
+ * localedef into dir (LOCPATH). NULL if there is none to be had. */
+static const char *comma_locale(void)
+{
+    static const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE", NULL};
+    char t[16];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; names[i]; i++)
+            if (setlocale(LC_NUMERIC, names[i]) && snprintf(t, sizeof t, "%g", 0.5) > 0 && strcmp(t, "0,5") == 0)
+                return names[i];
+        setlocale(LC_NUMERIC, "C");
+        if (pass) break;
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+        if (system(cmd) != 0) return NULL;
+        setenv("LOCPATH", dir, 1);
+    }
+    return NULL;
+}
+
+/* Numbers in the source do not follow the program's locale: under a
+ * decimal comma the weight 0.25 was written "0,25.0f", two initialisers,
+ * and the source compiled (with warnings) into wrong weights. */
+static void numbers_ignore_the_locale(void)
+{
+    const char *loc = comma_locale();
+    if (!loc) SKIP("no locale with a decimal comma here");
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 2));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SIGMOID, LM_BIAS));
+    float *p = lm_net_params(net);
+    for (int i = 0; i < 6; i++) p[i] = 0.25f * (float)(i + 1);
+    char path[128], buf[8192];
+    snprintf(path, sizeof path, "%s/loc.c", dir);
+    CHECK_OK(lm_net_export_c(net, path, "loc", 0));
+    char t[16];
+    snprintf(t, sizeof t, "%g", 0.5);
+    CHECKF(strcmp(t, "0,5") == 0, "the program's locale was changed: 0.5 prints as %s", t);
+    setlocale(LC_NUMERIC, "C");
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f) fclose(f);
+    CHECKF(strstr(buf, "0.25f, 0.5f, 0.75f, 1.0f,") && strstr(buf, "1.25f, 1.5f,") && !strstr(buf, "0,25"),
+           "under %s the weights read:\n%s", loc, buf);
+    lm_net_free(net);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/lm_export_c_XXXXXX");
@@ -151,6 +200,7 @@ int main(void)
     RUN(refuses_bad_arguments);
     RUN(writes_both_files);
     RUN(int8_round_trip);
+    RUN(numbers_ignore_the_locale);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

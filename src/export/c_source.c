@@ -22,6 +22,7 @@
 #include "layers/layer.h"
 #include "kernels/conv.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -797,8 +798,18 @@ lm_status lm_net_export_c(const lm_net *net, const char *path, const char *name,
     upper(up, name);
     sbuf src = {0}, hdr = {0};
     size_t param_bytes = 0;
-    st = put_source(&src, net, name, up, base_name(hpath), int8, &p, &param_bytes);
+    /* printf's numbers follow LC_NUMERIC: under a decimal-comma locale
+     * 0.25 would print as "0,25", two initialisers in C. Written under
+     * the C locale in this thread only, whatever the program set. */
+    locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    locale_t old = cloc ? uselocale(cloc) : (locale_t)0;
+    st = cloc ? put_source(&src, net, name, up, base_name(hpath), int8, &p, &param_bytes)
+              : lm__err(LM_ENOMEM, "export: cannot make the C locale to print numbers in");
     if (st == LM_OK) put_header(&hdr, net, name, up, int8, &p, param_bytes);
+    if (cloc) {
+        uselocale(old);
+        freelocale(cloc);
+    }
     if (st == LM_OK && hdr.failed) st = LM_ENOMEM;
     /* the header first: a .c without its header would not compile */
     if (st == LM_OK) st = lm__write_atomic(hpath, hdr.p, hdr.n);
