@@ -87,8 +87,12 @@ lm_status lm_net_layer(const lm_net *net, int i, lm_layer_info *info)
     if (i < 0 || i >= net->n_layers)
         return lm__err(LM_EINVAL, "layer %d does not exist (the net has %d)", i, net->n_layers);
     const lm__layer *L = &net->layers[i];
-    *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off != SIZE_MAX ? L->w_off : L->p_off,
-                            L->has_bias ? L->b_off : (size_t)-1};
+    /* Only matmul kinds keep w_off and b_off; a conv2d's W comes first and
+     * its bias (filters) last, as lamina.h lays them out. */
+    size_t b = !L->has_bias           ? (size_t)-1
+               : L->b_off != SIZE_MAX ? L->b_off
+                                      : L->p_off + L->n_par - (size_t)L->cfg.units;
+    *info = (lm_layer_info){L->n_in, L->n_out, L->act, L->has_bias, L->w_off != SIZE_MAX ? L->w_off : L->p_off, b};
     return LM_OK;
 }
 

@@ -173,6 +173,16 @@ static void shapes_reported(void)
                li.out_w, li.n_params, li.in_c, li.in_h, li.in_w);
     }
     CHECK(lm_net_n_params(net) == 320 + 18496 + 4608 + 90);
+    /* lm_net_layer's offsets for a conv2d: W first, the bias its last
+     * `filters` values ((size_t)-1 only without one; it was -1 with one) */
+    const size_t at[][2] = {{0, 288}, {320, 320 + 18432}, {320 + 18496, (size_t)-1}};
+    const int conv[3] = {0, 2, 4};
+    for (int k = 0; k < 3; k++) {
+        lm_layer_info f;
+        CHECK_OK(lm_net_layer(net, conv[k], &f));
+        CHECKF(f.w_offset == at[k][0] && f.b_offset == at[k][1] && f.has_bias == (k < 2),
+               "conv layer %d: W at %zu, b at %zu (bias %d)", conv[k], f.w_offset, f.b_offset, f.has_bias);
+    }
     lm_net_free(net);
 }
 
