@@ -543,6 +543,8 @@ typedef struct lm_optim_opts {
 
 #define LM_OPTIM_ROOM 128 /* bytes lm_optim_opts may grow to (checked in src/opts.c) */
 
+/* Filled by lm_train_epoch and lm_train_best in the caller's memory, and
+ * lent to on_epoch: its layout is fixed within a major version. */
 typedef struct lm_epoch_info {
     int epoch;          /* 1-based */
     int epochs;         /* planned total */

@@ -289,8 +289,8 @@ typedef struct lm_fit_opts_frozen {
 
 /* F: field f of T sits where it did, with its size and type. S: T has
  * its size (the structs that never grow within a major version). G: T
- * has at least its size (the option and info structs, which grow at
- * their end). */
+ * has at least its size (the option structs, lm_layer_desc and the info
+ * structs only lent to callbacks, which grow at their end). */
 #define F_AT(T, f)                                                                          \
     _Static_assert(offsetof(T, f) == offsetof(T##_frozen, f) &&                             \
                    sizeof(((T *)0)->f) == sizeof(((T##_frozen *)0)->f), #T "." #f " moved")
@@ -374,7 +374,7 @@ F(lm_epoch_info, val_acc);
 F(lm_epoch_info, seconds);
 F(lm_epoch_info, step);
 F(lm_epoch_info, lr);
-G(lm_epoch_info);
+S(lm_epoch_info); /* the caller's memory in lm_train_epoch, lm_train_best */
 F(lm_batch_info, epoch);
 F(lm_batch_info, batch);
 F(lm_batch_info, n_batches);
