@@ -522,7 +522,9 @@ LM_API lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
 
 /* Splits d in two new data sets (copies) after shuffling the rows with
  * rng: a gets n - round(frac * n) rows, b the rest. Labels, targets and
- * names are copied too; the caller frees both with lm_data_free.
+ * names are copied too; the caller frees both with lm_data_free. a or b
+ * may be d itself (on failure nothing is written); d's own memory is not
+ * freed then: keep a copy of the struct to lm_data_free it.
  * Thread: read-only (d), per object (rng). */
 LM_API lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a,
                         lm_data *b);
