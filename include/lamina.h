@@ -715,8 +715,8 @@ LM_API void lm_train_free(lm_train *t);
 /* One optimizer step on rows x (n, n_in) with targets: y (n, n_out) or
  * labels (n). The loss of the batch (before the step) goes to *loss
  * (loss may be NULL), also with LM_ENUMERIC (then NaN or infinite); any
- * other failure leaves *loss as it was. n must not exceed the batch size given at
- * lm_train_new. A label outside [0, n_out) (0 or 1 for a single output)
+ * other failure leaves *loss as it was. n is at least 1 and at most the batch
+ * size given at lm_train_new. A label outside [0, n_out) (0 or 1 for a single output)
  * is LM_EINVAL naming its row, before anything changes. Thread: per
  * object (the trainer and its net). */
 LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,

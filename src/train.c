@@ -384,7 +384,8 @@ static lm_status check_rows(const char *fn, const lm_train *t, const float *x, c
     if (!t) return lm__err(LM_EINVAL, "%s: t is NULL", fn);
     if (!x) return lm__err(LM_EINVAL, "%s: x is NULL", fn);
     if (!y && !labels) return lm__err(LM_EINVAL, "%s: y and labels are both NULL", fn);
-    if (n < 1 || n > t->batch)
+    if (n < 1) return lm__err(LM_EINVAL, "%s: n is 0 (a step needs at least one row)", fn);
+    if (n > t->batch)
         return lm__err(LM_EINVAL, "%s: %zu rows do not fit the batch size %zu", fn, n, t->batch);
     if (labels) {
         /* a label indexes the output row: one out of range reads or

@@ -171,6 +171,7 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_train_step(t, NULL, NULL, lab, 4, &loss), "lm_train_step", "x");
     EXPECT_NULL(lm_train_step(t, x, NULL, NULL, 4, &loss), "lm_train_step", "labels");
     CHECK_OK(lm_train_step(t, x, NULL, lab, 4, NULL)); /* loss optional */
+    EXPECT_NULL(lm_train_step(t, x, NULL, lab, 0, &loss), "lm_train_step", "at least one row");
     EXPECT_NULL(lm_train_epoch(NULL, &d, NULL), "lm_train_epoch", "t");
     EXPECT_NULL(lm_train_epoch(t, NULL, NULL), "lm_train_epoch", "d");
     CHECK_OK(lm_train_epoch(t, &d, NULL)); /* info optional */
