@@ -1178,6 +1178,93 @@ static void follower(train_cfg *c)
     if (!freopen("/dev/null", "w", stdout)) clearerr(stdout);
 }
 
+/* A fingerprint of n bytes, 8 at a time (the data can be hundreds of
+ * megabytes: one multiply per 8 bytes, where FNV-1a takes one a byte). */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (; n >= 8; n -= 8, b += 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 31;
+    }
+    for (; n; n--, b++) h = (h ^ *b) * 0x100000001b3ull;
+    return h;
+}
+
+/* The rows' features and targets. */
+static uint64_t hash_data(uint64_t h, const lm_data *d)
+{
+    if (!d) return h;
+    size_t xb = d->x_type == LM_U8 ? 1 : sizeof(float);
+    h = hash_bytes(h, d->x, d->n * (size_t)d->nx * xb);
+    if (d->labels) h = hash_bytes(h, d->labels, d->n * sizeof *d->labels);
+    if (d->y) h = hash_bytes(h, d->y, d->n * (size_t)d->ny * sizeof *d->y);
+    return h;
+}
+
+/* Whether this process is set to run what process 0 runs (one process:
+ * always). The steps' sums pair up only when every process takes as many
+ * batches of as many epochs, and train the one-process net only when
+ * they start equal and see equal rows: a data file or checkpoint that
+ * differs between machines, or other options given to one process, would
+ * otherwise leave the processes waiting on each other for ever, or train
+ * silently on a mix of the files (the copies step on one summed gradient
+ * and stay equal). CLI_OK, or an exit code after a message. */
+static int check_same_run(train_run *r)
+{
+    if (cli_dist_size() < 2) return CLI_OK;
+    enum { ROWS, VAL_ROWS, FEATURES, DATA, BATCH, EPOCHS, EARLY, DONE, PARAMS, HASH, N };
+    const lm_data *f = r->fit, *v = r->val;
+    uint64_t mine[N] = {
+        [ROWS] = f->n, [VAL_ROWS] = v ? v->n : 0, [FEATURES] = (uint64_t)f->nx,
+        [DATA] = hash_data(hash_data(0, f), v), [BATCH] = (uint64_t)r->c.batch,
+        [EPOCHS] = (uint64_t)r->c.epochs, [EARLY] = (uint64_t)r->c.early_stop,
+        [DONE] = (uint64_t)r->start_epochs, [PARAMS] = lm_net_n_params(r->net),
+        [HASH] = cli_params_hash(r->net),
+    };
+    uint64_t first[N];
+    memcpy(first, mine, sizeof first);
+    cli_dist_first(first, N);
+    const char *data = r->c.data;
+    const char *why = "every process must read the same data with the same --val (the same file at "
+                      "the same path on every machine)";
+    if (mine[ROWS] != first[ROWS] || mine[VAL_ROWS] != first[VAL_ROWS] ||
+        mine[FEATURES] != first[FEATURES]) {
+        cli_err("%s: %zu training and %zu validation rows of %d features here, %llu and %llu of "
+                "%llu on process 0: %s", data, f->n, v ? v->n : 0, f->nx,
+                (unsigned long long)first[ROWS], (unsigned long long)first[VAL_ROWS],
+                (unsigned long long)first[FEATURES], why);
+        return CLI_EDATA;
+    }
+    static const char *const opt[] = {[BATCH] = "batch", [EPOCHS] = "epochs", [EARLY] = "early-stop"};
+    for (int i = BATCH; i <= EARLY; i++)
+        if (mine[i] != first[i]) {
+            cli_err("train: --%s %llu here, %llu on process 0: every process needs the same options",
+                    opt[i], (unsigned long long)mine[i], (unsigned long long)first[i]);
+            return CLI_EUSAGE;
+        }
+    if (mine[DONE] != first[DONE]) {
+        cli_err("%s: resumes after epoch %llu here, after epoch %llu on process 0: every process must "
+                "resume from the same file", r->c.resume ? r->c.resume : "the model",
+                (unsigned long long)mine[DONE], (unsigned long long)first[DONE]);
+        return CLI_EMODEL;
+    }
+    if (mine[PARAMS] != first[PARAMS] || mine[HASH] != first[HASH]) {
+        cli_err("the processes' copies of the net differ before training: process 0 starts from "
+                "other parameters (give every process the same --seed and --layers, or the same "
+                "--resume file)");
+        return CLI_EFAIL;
+    }
+    // (after the parameters: another --seed also draws another --val split)
+    if (mine[DATA] != first[DATA]) {
+        cli_err("%s: the rows differ from those process 0 read: %s", data, why);
+        return CLI_EDATA;
+    }
+    return CLI_OK;
+}
+
 static int train_main(int argc, char **argv);
 
 int cmd_train(int argc, char **argv)
@@ -1222,7 +1309,7 @@ static int train_main(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     // every process sets up alone; one failure anywhere ends them all
-    if (!(rc = cli_dist_agree(setup(r, &rng)))) {
+    if (!(rc = cli_dist_agree(setup(r, &rng))) && !(rc = cli_dist_agree(check_same_run(r)))) {
         if (!r->c.quiet) cli_data_describe(stderr, &r->train, r->c.task); // what was read
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);

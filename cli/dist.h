@@ -49,6 +49,10 @@ int cli_dist_agree(int rc);
  * of the net must not drift apart (1 with one process). */
 int cli_dist_same(const float *v, size_t n);
 
+/* Copies process 0's n values of v into every process's v (nothing with
+ * one): what each compares with its own before training. */
+void cli_dist_first(uint64_t *v, int n);
+
 /* Where the steps' time went in summing gradients (bench/mpi.sh): sum_s
  * is in the allreduce; with LAMINA_MPI_PROFILE=1 in the environment a
  * barrier before it measures the wait for the slowest process apart

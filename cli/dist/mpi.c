@@ -244,6 +244,11 @@ int cli_dist_same(const float *v, size_t n)
     return mm[0] == ~mm[1];
 }
 
+void cli_dist_first(uint64_t *v, int n)
+{
+    if (g_size > 1) MPI_Bcast(v, n, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+}
+
 void cli_dist_get_stats(cli_dist_stats *s)
 {
     *s = g_stats;

@@ -131,6 +131,39 @@ $MPIRUN -np 1 -wdir "$TMP/a" "$LAMINA" train --data d.csv --layers 4:relu --quie
 { [ "$rc" -eq 3 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] && grep -q 'process 1 of 2: d.csv' "$TMP/err"; }
 res $? mpi_bad_file_one_process "rc $rc: $(head -c 300 "$TMP/err")"
 
+# Files that differ between machines (the same path, other contents)
+# and options given to one process only: the processes would take other
+# numbers of steps and wait on each other for ever, or, with other values
+# in as many rows, train on a mix of both files and say nothing (the
+# copies step on one summed gradient and stay equal). Each is refused
+# before training, process 0 naming the process and what differs. one_vs_two "ARGS 0" "ARGS 1":
+# process 0 runs in $TMP/a, process 1 in $TMP/b.
+one_vs_two() {
+    # shellcheck disable=SC2086
+    $TIMEOUT $MPIRUN -np 1 -wdir "$TMP/a" "$LAMINA" train $1 --quiet : \
+        -np 1 -wdir "$TMP/b" "$LAMINA" train $2 --quiet >/dev/null 2>"$TMP/err"
+}
+D="--data d.csv --layers 4:relu --epochs 2 --batch 16 --threads 1"
+head -n 141 "$F" >"$TMP/b/d.csv" # 140 rows: 9 steps an epoch, not 10
+one_vs_two "$D" "$D"; rc=$?
+{ [ "$rc" -eq 3 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q 'process 1 of 2: d.csv: 140 training and 0 validation rows .* 150 and 0 of 4 on process 0' "$TMP/err"; }
+res $? mpi_data_rows_differ "rc $rc: $(head -c 300 "$TMP/err")"
+sed '5s/^[0-9]/9/' "$F" >"$TMP/b/d.csv" # one value
+one_vs_two "$D" "$D"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'process 1 of 2: d.csv: the rows differ from those process 0 read' "$TMP/err"; }
+res $? mpi_data_values_differ "rc $rc: $(head -c 300 "$TMP/err")"
+cp "$F" "$TMP/b/d.csv"
+one_vs_two "$D" "$D --batch 8"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --batch 8 here, 16 on process 0' "$TMP/err"; }
+res $? mpi_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
+# a checkpoint copied to process 1's machine one epoch earlier
+"$LAMINA" train --data "$F" --layers 4:relu --epochs 2 --quiet --out "$TMP/a/c.lmn" >/dev/null 2>&1
+"$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --quiet --out "$TMP/b/c.lmn" >/dev/null 2>&1
+one_vs_two "--resume c.lmn --epochs 4" "--resume c.lmn --epochs 4"; rc=$?
+{ [ "$rc" -eq 4 ] && grep -q 'process 1 of 2: c.lmn: resumes after epoch 1 here, after epoch 2 on process 0' "$TMP/err"; }
+res $? mpi_resume_file_differs "rc $rc: $(head -c 300 "$TMP/err")"
+
 # a NaN (a huge learning rate) in epoch 2: every process stops at the same
 # step, one message, the numeric exit code, the epoch-1 checkpoint intact
 $MPIRUN -np 3 "$LAMINA" train --data "$F" --layers 16:relu --optimizer sgd --lr 1e5 --epochs 5 --quiet \
