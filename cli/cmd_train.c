@@ -319,6 +319,18 @@ static int blank_class(const cli_data *cd)
 static int load_data(train_run *r)
 {
     train_cfg *c = &r->c;
+    // Every process reads the training data itself (docs/SCALING.md): a
+    // stream is read once, by one of them (mpirun passes standard input to
+    // process 0 alone), and the others would find it empty or read a part
+    // of it. (--test is process 0's alone: it may be a stream.)
+    const char *in[] = {c->data, c->labels}, *name[] = {"data", "labels"};
+    for (int i = 0; i < 2 && cli_dist_size() > 1; i++)
+        if (in[i] && cli_is_stream(in[i])) {
+            cli_err("--%s %s: %s is read once, by one process, but under mpirun every process "
+                    "reads the training data itself: name a regular file", name[i], in[i],
+                    strcmp(in[i], "-") == 0 ? "standard input" : "a pipe");
+            return CLI_EUSAGE;
+        }
     cli_data_opts o = cli_data_defaults();
     o.labels = c->labels;
     o.target = c->target;

@@ -163,6 +163,12 @@ res $? mpi_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
 one_vs_two "--resume c.lmn --epochs 4" "--resume c.lmn --epochs 4"; rc=$?
 { [ "$rc" -eq 4 ] && grep -q 'process 1 of 2: c.lmn: resumes after epoch 1 here, after epoch 2 on process 0' "$TMP/err"; }
 res $? mpi_resume_file_differs "rc $rc: $(head -c 300 "$TMP/err")"
+# standard input reaches process 0 alone (a pipe, one reader): process 1
+# said "stdin: empty file", which it was not
+$TIMEOUT $MPIRUN -np 2 "$LAMINA" train --data - --layers 4:relu --quiet <"$F" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q -- '--data -: standard input is read once, by one process' "$TMP/err"; }
+res $? mpi_stdin_refused "rc $rc: $(head -c 300 "$TMP/err")"
 
 # a NaN (a huge learning rate) in epoch 2: every process stops at the same
 # step, one message, the numeric exit code, the epoch-1 checkpoint intact
