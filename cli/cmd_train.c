@@ -1303,7 +1303,12 @@ static int train_main(int argc, char **argv)
     r->c.momentum = 0.9f;
     r->c.optim = LM_ADAM;
     join_argv(r->argv_line, sizeof r->argv_line, argc, argv);
-    int rc = parse(r, argc, argv);
+    // Process 0 alone prints (--help too); the processes agree on their
+    // options as on their setup, since a process that stopped here would
+    // leave the others waiting for it for ever (other options a process:
+    // mpirun's -np 1 A : -np 1 B).
+    if (cli_dist_rank() != 0 && !freopen("/dev/null", "w", stdout)) clearerr(stdout);
+    int rc = cli_dist_agree(parse(r, argc, argv));
     if (rc) {
         free(r);
         return rc < 0 ? CLI_OK : rc;

@@ -157,6 +157,15 @@ cp "$F" "$TMP/b/d.csv"
 one_vs_two "$D" "$D --batch 8"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --batch 8 here, 16 on process 0' "$TMP/err"; }
 res $? mpi_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
+# ... or one process's options do not parse: it stopped alone, silent,
+# and the other waited for it for ever
+one_vs_two "$D" "$D --bogus"; rc=$?
+{ [ "$rc" -eq 2 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q "process 1 of 2: train: unknown option '--bogus'" "$TMP/err"; }
+res $? mpi_bad_option_one_process "rc $rc: $(head -c 300 "$TMP/err")"
+# process 0 alone prints, --help too
+n=$($TIMEOUT $MPIRUN -np 2 "$LAMINA" train --help 2>&1 | grep -c '^usage: lamina train')
+[ "$n" -eq 1 ]; res $? mpi_help_once "the usage was printed $n times"
 # a checkpoint copied to process 1's machine one epoch earlier
 "$LAMINA" train --data "$F" --layers 4:relu --epochs 2 --quiet --out "$TMP/a/c.lmn" >/dev/null 2>&1
 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --quiet --out "$TMP/b/c.lmn" >/dev/null 2>&1
