@@ -164,6 +164,7 @@ one_vs_two "$D" "$D --bogus"; rc=$?
     grep -q "process 1 of 2: train: unknown option '--bogus'" "$TMP/err"; }
 res $? mpi_bad_option_one_process "rc $rc: $(head -c 300 "$TMP/err")"
 # process 0 alone prints, --help too
+# shellcheck disable=SC2086
 n=$($TIMEOUT $MPIRUN -np 2 "$LAMINA" train --help 2>&1 | grep -c '^usage: lamina train')
 [ "$n" -eq 1 ]; res $? mpi_help_once "the usage was printed $n times"
 # a checkpoint copied to process 1's machine one epoch earlier
@@ -174,6 +175,7 @@ one_vs_two "--resume c.lmn --epochs 4" "--resume c.lmn --epochs 4"; rc=$?
 res $? mpi_resume_file_differs "rc $rc: $(head -c 300 "$TMP/err")"
 # standard input reaches process 0 alone (a pipe, one reader): process 1
 # said "stdin: empty file", which it was not
+# shellcheck disable=SC2086
 $TIMEOUT $MPIRUN -np 2 "$LAMINA" train --data - --layers 4:relu --quiet <"$F" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
     grep -q -- '--data -: standard input is read once, by one process' "$TMP/err"; }
