@@ -28,7 +28,8 @@
 typedef struct flag_line {
     _Atomic uint64_t seq; /* the last sum whose slot this process filled */
     int64_t pid;          /* to tell a dead process from a slow one */
-    char pad[128 - 16];   /* its own cache lines (and the next's prefetch) */
+    int64_t world;        /* its number in MPI_COMM_WORLD, for messages */
+    char pad[128 - 24];   /* its own cache lines (and the next's prefetch) */
 } flag_line;
 
 struct shm_sum {
@@ -116,6 +117,9 @@ shm_sum *shm_sum_open(MPI_Comm comm, size_t n, size_t nd)
         memset(mine, 0, bytes);
         atomic_store(&((flag_line *)mine)->seq, 0);
         ((flag_line *)mine)->pid = (int64_t)getpid();
+        int w;
+        MPI_Comm_rank(MPI_COMM_WORLD, &w);
+        ((flag_line *)mine)->world = w;
     }
     // all or none; and after it every flag is zeroed, every pid written
     MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, s->comm);
@@ -132,9 +136,20 @@ shm_sum *shm_sum_open(MPI_Comm comm, size_t n, size_t nd)
     return s;
 }
 
+/* Whether a process numbered below this one, other than j, is alive as
+ * far as kill can tell: it is waiting for j too and will say so. */
+static int lower_alive(const shm_sum *s, int j)
+{
+    for (int i = 0; i < s->rank; i++)
+        if (i != j && s->pid[i] && kill((pid_t)s->pid[i], 0) == 0) return 1;
+    return 0;
+}
+
 /* Waits until process j has filled its slot for sum seq. A process that
  * has died never will: mpirun normally ends the job within seconds, and
- * this checks every second or so, for launchers that do not. */
+ * this checks every second or so, for launchers that do not. The lowest
+ * living process says so and ends the job; the others keep waiting, so
+ * that one message says it. */
 static void wait_for(shm_sum *s, int j, uint64_t seq)
 {
     flag_line *f = flag_of(s, j);
@@ -155,9 +170,12 @@ static void wait_for(shm_sum *s, int j, uint64_t seq)
             if (next_check == 0) next_check = now + 1;
             else if (now >= next_check) {
                 next_check = now + 1;
-                if (s->pid[j] && kill((pid_t)s->pid[j], 0) != 0 && errno == ESRCH) {
-                    fprintf(stderr, "lamina: process %d of %d ended while the others waited for it\n", j,
-                            s->size);
+                if (s->pid[j] && kill((pid_t)s->pid[j], 0) != 0 && errno == ESRCH &&
+                    !lower_alive(s, j)) {
+                    int size;
+                    MPI_Comm_size(MPI_COMM_WORLD, &size);
+                    fprintf(stderr, "lamina: process %d of %d ended while the others waited for it\n",
+                            (int)flag_of(s, j)->world, size);
                     MPI_Abort(MPI_COMM_WORLD, 1);
                 }
             }

@@ -226,4 +226,9 @@ victim=$(ps -o pid= --ppid $mp | tail -n 1)
 t0=$(now_ds); [ -n "$victim" ] && kill -KILL $victim; wait $mp; rc=$?; dt=$(( $(now_ds) - t0 ))
 { [ -n "$victim" ] && [ "$rc" -ne 0 ] && [ "$dt" -lt 150 ] && "$LAMINA" info "$TMP/kill.lmn" | grep -q 'resumable state'; }
 res $? mpi_killed_process_ends_all "victim '$victim', rc $rc after ${dt}/10 s: $(head -c 300 "$TMP/err")"
+# ... said once at most (mpirun may end the others first): both processes
+# left waiting for it said it, and said it by the right number
+n=$(grep -c '^lamina: ' "$TMP/err")
+{ [ "$n" -eq 0 ] || { [ "$n" -eq 1 ] && grep -q '^lamina: process [0-2] of 3 ended while' "$TMP/err"; }; }
+res $? mpi_killed_process_said_once "$n messages: $(head -c 300 "$TMP/err")"
 finish
