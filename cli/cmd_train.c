@@ -1227,14 +1227,19 @@ static uint64_t hash_data(uint64_t h, const lm_data *d)
 static int check_same_run(train_run *r)
 {
     if (cli_dist_size() < 2) return CLI_OK;
-    enum { ROWS, VAL_ROWS, FEATURES, DATA, BATCH, EPOCHS, EARLY, DONE, PARAMS, HASH, N };
+    enum { ROWS, VAL_ROWS, FEATURES, DATA, BATCH, EPOCHS, EARLY, DONE, STEP, PARAMS, HASH, N };
     const lm_data *f = r->fit, *v = r->val;
+    const lm_fit_opts *o = &r->fo;
+    // how a step is taken: other values train copies that drift apart
+    const double step[] = {o->loss, o->optim.kind, o->optim.lr, o->optim.momentum,
+                           o->optim.nesterov, o->optim.weight_decay, o->optim.clip_norm,
+                           o->lr_schedule, o->lr_min, o->lr_gamma, o->lr_step};
     uint64_t mine[N] = {
         [ROWS] = f->n, [VAL_ROWS] = v ? v->n : 0, [FEATURES] = (uint64_t)f->nx,
         [DATA] = hash_data(hash_data(0, f), v), [BATCH] = (uint64_t)r->c.batch,
         [EPOCHS] = (uint64_t)r->c.epochs, [EARLY] = (uint64_t)r->c.early_stop,
-        [DONE] = (uint64_t)r->start_epochs, [PARAMS] = lm_net_n_params(r->net),
-        [HASH] = cli_params_hash(r->net),
+        [DONE] = (uint64_t)r->start_epochs, [STEP] = hash_bytes(0, step, sizeof step),
+        [PARAMS] = lm_net_n_params(r->net), [HASH] = cli_params_hash(r->net),
     };
     uint64_t first[N];
     memcpy(first, mine, sizeof first);
@@ -1262,6 +1267,11 @@ static int check_same_run(train_run *r)
                 "resume from the same file", r->c.resume ? r->c.resume : "the model",
                 (unsigned long long)mine[DONE], (unsigned long long)first[DONE]);
         return CLI_EMODEL;
+    }
+    if (mine[STEP] != first[STEP]) {
+        cli_err("train: --loss, --optimizer, --lr, --momentum, --weight-decay, --clip-grad or "
+                "--lr-schedule differ from process 0's: every process needs the same options");
+        return CLI_EUSAGE;
     }
     if (mine[PARAMS] != first[PARAMS] || mine[HASH] != first[HASH]) {
         cli_err("the processes' copies of the net differ before training: process 0 starts from "

@@ -157,6 +157,9 @@ cp "$F" "$TMP/b/d.csv"
 one_vs_two "$D" "$D --batch 8"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --batch 8 here, 16 on process 0' "$TMP/err"; }
 res $? mpi_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
+one_vs_two "$D" "$D --lr 0.1"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, --optimizer, --lr' "$TMP/err"; }
+res $? mpi_step_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
 # ... or one process's options do not parse: it stopped alone, silent,
 # and the other waited for it for ever
 one_vs_two "$D" "$D --bogus"; rc=$?
