@@ -745,6 +745,7 @@ static void print_json(train_run *r, double secs_per_epoch)
     }
     printf(", \"seconds_per_epoch\": ");
     json_num(stdout, secs_per_epoch);
+    printf(", \"threads\": %d", lm_net_threads(r->net));
     if (r->val) {
         printf(", \"val_loss\": ");
         json_num(stdout, any ? k->val_loss : NAN);
@@ -1056,6 +1057,14 @@ static int setup(train_run *r, lm_rng *rng)
     if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
     if (c->test && (rc = cli_data_map_classes(&r->test, r->net))) return rc;
     if (c->threads && lm_net_set_threads(r->net, c->threads)) return cli_lib_err(CLI_EUSAGE, NULL);
+    if (!c->threads && cli_dist_local_size() > 1) {
+        // The processes on one machine share its cores: each takes its
+        // part rather than all of them (N x cores threads would wait for
+        // each other in every step). mpirun's binding may already have
+        // narrowed the cores a process sees; then at least one.
+        int t = lm_net_threads(r->net) / cli_dist_local_size();
+        if (lm_net_set_threads(r->net, t > 0 ? t : 1)) return cli_lib_err(CLI_EFAIL, NULL);
+    }
     r->fo = fit_opts(r);
     r->rng0 = *rng;
     meta_settings(r);

@@ -22,6 +22,9 @@ void cli_dist_end(void);
 /* This process's number (0 prints and writes) and the number of them. */
 int cli_dist_rank(void);
 int cli_dist_size(void);
+/* How many of the processes run on this machine (1 with one process):
+ * they share its cores. */
+int cli_dist_local_size(void);
 
 /* Makes o train this process's shard of every batch and sum the
  * gradients over the processes; *stop is the signal this process got

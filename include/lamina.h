@@ -365,7 +365,8 @@ LM_API const char *lm_net_get_meta(const lm_net *net, const char *key); /* NULL 
 LM_API int lm_net_n_meta(const lm_net *net);
 LM_API void lm_net_meta_at(const lm_net *net, int i, const char **key, const char **value);
 
-/* Number of worker threads for this net's kernels (0 = all cores). Fixed
+/* Number of worker threads for this net's kernels (0 = all the cores this
+ * process may run on: its CPU affinity, as taskset or a cpuset sets it). Fixed
  * (LM_EINVAL) while a trainer or workspace made for the net exists.
  * lm_net_threads answers the count in use (0 for a NULL net).
  * Thread: per object. */

@@ -1,6 +1,9 @@
 /* test_kernels.c - every GEMM variant this CPU has (ref, avx2, avx512, neon)
  * against the reference at many shapes, layouts and epilogues; the
  * same bits for 1, 2 and 3 threads; the pool runs each task once. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_setaffinity (test_cpu_count_follows_affinity) */
+#endif
 #include "harness.h"
 #include "kernels/cpu.h"
 
@@ -825,6 +828,33 @@ static void test_pool_default_size(void)
     lm_pool_free(NULL);
 }
 
+/* The default thread count is the CPUs the process may run on, not all
+ * the machine's: under taskset -c 0 (or mpirun's binding, a container's
+ * cpuset) a pool of every core would put threads on one core that wait
+ * for each other in every job. */
+static void test_cpu_count_follows_affinity(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t old, one;
+    if (sched_getaffinity(0, sizeof old, &old) != 0 || CPU_COUNT(&old) < 2)
+        SKIP("fewer than 2 CPUs to narrow from");
+    int first = 0;
+    while (!CPU_ISSET(first, &old)) first++;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+    CHECKF(lm_cpu_count() == 1, "lm_cpu_count %d under a one-CPU mask", lm_cpu_count());
+    lm_pool *p;
+    CHECK_OK(lm_pool_new(&p, 0));
+    CHECK(lm_pool_size(p) == 1);
+    lm_pool_free(p);
+    CHECK(sched_setaffinity(0, sizeof old, &old) == 0);
+    CHECK(lm_cpu_count() == CPU_COUNT(&old));
+#else
+    SKIP("no CPU affinity on this system");
+#endif
+}
+
 /* Every CPU tune (cpu.h) gives the same bits: the tunes change the M and
  * N blocks, never the K blocks. Shapes past both blocks of every tune
  * (M > 192, N > 1024), in K blocks and in K slices, on 1 and 2 threads;
@@ -1131,6 +1161,7 @@ int main(void)
     RUN(test_gemm_tunes_same_bits);
     RUN(test_pool_each_task_once);
     RUN(test_pool_default_size);
+    RUN(test_cpu_count_follows_affinity);
     RUN(test_pool_falls_back_when_a_worker_stalls);
     RUN(test_pool_forgives_a_lone_stall);
     RUN(test_pool_compares_steps);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 static int g_rank, g_size = 1, g_on; /* g_on: MPI_Init was called */
+static int g_local = 1;                /* processes on this machine */
 static int g_profile;                 /* LAMINA_MPI_PROFILE=1: time the wait apart */
 static cli_dist_stats g_stats;
 
@@ -68,6 +69,15 @@ int cli_dist_start(void)
     g_profile = prof && !strcmp(prof, "1");
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    // the processes that share this machine (its cores), counted while
+    // every process is here to take part
+    MPI_Comm local;
+    if (g_size > 1 &&
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local) ==
+            MPI_SUCCESS) {
+        MPI_Comm_size(local, &g_local);
+        MPI_Comm_free(&local);
+    }
     // Only process 0 speaks; the others keep their last message for
     // cli_dist_agree to pass to it.
     cli_err_hold = g_rank != 0;
@@ -86,6 +96,7 @@ void cli_dist_end(void)
 
 int cli_dist_rank(void) { return g_rank; }
 int cli_dist_size(void) { return g_size; }
+int cli_dist_local_size(void) { return g_local; }
 
 /* Sums n floats over comm's processes in place, in pieces an int counts. */
 static void sum_floats_on(float *v, size_t n, MPI_Comm comm)

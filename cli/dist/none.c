@@ -9,6 +9,7 @@ int cli_dist_size(void) { return 1; }
 void cli_dist_fit(lm_fit_opts *o, volatile sig_atomic_t *stop, int *agreed) {}
 int cli_dist_max(int v) { return v; }
 int cli_dist_agree(int rc) { return rc; }
+int cli_dist_local_size(void) { return 1; }
 int cli_dist_same(const float *v, size_t n) { return 1; }
 void cli_dist_first(uint64_t *v, int n) {}
 

@@ -50,6 +50,11 @@
  * One caller at a time: a pool belongs to one net (or one benchmark), and
  * lm_pool_run must not be called on the same pool from two threads at
  * once, nor from inside one of its own tasks. */
+/* sched_getaffinity (lm_cpu_count), a GNU extension that glibc and musl
+ * both have; before the first system header. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 #include "kernels.h"
 
 #include <pthread.h>
@@ -192,8 +197,16 @@ struct lm_pool {
     atomic_int ready;  /* workers that have started and set their ok */
 };
 
+/* The CPUs this process may run on: its affinity mask where the system
+ * has one (taskset, a container's cpuset and mpirun's binding narrow
+ * it), else the CPUs online. More threads than that would share cores
+ * and wait for each other in every job. */
 int lm_cpu_count(void)
 {
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }

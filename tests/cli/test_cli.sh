@@ -48,6 +48,16 @@ acc=$(echo "$last" | jget test_accuracy)
 { echo "$last" | grep -q '"epochs": 40' && echo "$last" | grep -q '"seconds_per_epoch": [0-9]' &&
   echo "$last" | grep -q '"model": ".*b.lmn"' && echo "$last" | grep -q '"test_loss": [0-9]'; }
 res $? train_json_fields "last stdout line lacks fields: $last"
+# the default --threads is the cores the process may run on, not all of
+# the machine's (taskset, a container's cpuset)
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    taskset -c 0 "$L" train --data "$B" --layers 4 --epochs 1 --quiet --json >"$TMP/ts.out" 2>&1
+    grep -q '"threads": 1,' "$TMP/ts.out"; res $? train_threads_follow_affinity "$(tail -c 300 "$TMP/ts.out")"
+    "$L" train --data "$B" --layers 4 --epochs 1 --threads 3 --quiet --json >"$TMP/ts.out" 2>&1
+    grep -q '"threads": 3,' "$TMP/ts.out"; res $? train_threads_given "$(tail -c 300 "$TMP/ts.out")"
+else
+    echo "skip train_threads_follow_affinity: no taskset or one CPU"
+fi
 [ "$(grep -c '^epoch ' "$TMP/train.err")" -eq 40 ]; res $? train_epoch_lines "expected 40 epoch lines on stderr"
 [ "$(wc -l <"$TMP/b.csv")" -eq 41 ]; res $? train_log_lines "the log should have 41 lines"
 grep -q '^epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds$' "$TMP/b.csv"

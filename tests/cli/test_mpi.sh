@@ -170,6 +170,16 @@ res $? mpi_bad_option_one_process "rc $rc: $(head -c 300 "$TMP/err")"
 # shellcheck disable=SC2086
 n=$($TIMEOUT $MPIRUN -np 2 "$LAMINA" train --help 2>&1 | grep -c '^usage: lamina train')
 [ "$n" -eq 1 ]; res $? mpi_help_once "the usage was printed $n times"
+# without --threads, the processes on a machine share its cores rather
+# than each taking all of them (N x cores threads); unbound, so that each
+# process sees every core
+cores=$(nproc)
+want=$((cores / 2)); [ "$want" -ge 1 ] || want=1
+# shellcheck disable=SC2086
+$TIMEOUT $MPIRUN --bind-to none -np 2 "$LAMINA" train --data "$F" --layers 8 --epochs 1 --quiet --json \
+    >"$TMP/out" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "\"threads\": $want," "$TMP/out"; }
+res $? mpi_threads_share_cores "rc $rc, $cores cores, wanted $want threads a process: $(tail -c 300 "$TMP/out") $(head -c 300 "$TMP/err")"
 # a checkpoint copied to process 1's machine one epoch earlier
 "$LAMINA" train --data "$F" --layers 4:relu --epochs 2 --quiet --out "$TMP/a/c.lmn" >/dev/null 2>&1
 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --quiet --out "$TMP/b/c.lmn" >/dev/null 2>&1
