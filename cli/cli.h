@@ -268,6 +268,9 @@ void plot_sparkline(FILE *f, const float *v, size_t n, int width);
  * nothing is left behind; returns CLI_OK or CLI_EFAIL after a message. */
 int cli_write_atomic(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 
+/* "s" for a count other than one: "%zu row%s", n, cli_s(n). */
+static inline const char *cli_s(size_t n) { return n == 1 ? "" : "s"; }
+
 /* Appends printf-style text to s (size bytes, *len used so far), cut
  * at the end of the buffer and always terminated. */
 void cli_append(char *s, size_t size, size_t *len, const char *fmt, ...)

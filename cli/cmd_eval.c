@@ -241,7 +241,8 @@ int cmd_eval(int argc, char **argv)
         }
         printf("}\n");
     } else if (!rc) {
-        printf("%s on %s: %zu rows\nloss (%s%s): %.6g\n", pos[0], data, cd.d.n, lm_loss_name(loss),
+        printf("%s on %s: %zu row%s\nloss (%s%s): %.6g\n", pos[0], data, cd.d.n, cli_s(cd.d.n),
+               lm_loss_name(loss),
                lm_net_get_target_norm(net, NULL, NULL) ? ", standardised targets" : "", e.loss);
         if (classes) {
             printf("accuracy:  %.4f\n", e.acc);

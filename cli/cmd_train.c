@@ -1142,12 +1142,13 @@ static int finish(train_run *r, double train_secs, int epochs_run)
             char line[512];
             int n;
             if (k->epoch != h->epoch[last])
-                n = snprintf(line, sizeof line, "trained %d epochs (%.2fs per epoch); kept epoch %d "
-                             "(best %s loss): train loss %.6g", h->epoch[last], spe, k->epoch,
+                n = snprintf(line, sizeof line, "trained %d epoch%s (%.2fs per epoch); kept epoch %d "
+                             "(best %s loss): train loss %.6g", h->epoch[last],
+                             cli_s((size_t)h->epoch[last]), spe, k->epoch,
                              r->val ? "val" : "train", k->train_loss);
             else
-                n = snprintf(line, sizeof line, "trained %d epochs (%.2fs per epoch): train loss %.6g",
-                             k->epoch, spe, k->train_loss);
+                n = snprintf(line, sizeof line, "trained %d epoch%s (%.2fs per epoch): train loss %.6g",
+                             k->epoch, cli_s((size_t)k->epoch), spe, k->train_loss);
             size_t at = (size_t)n;
             if (r->classes)
                 at += (size_t)snprintf(line + at, sizeof line - at, ", accuracy %.4f", k->train_acc);
@@ -1161,10 +1162,10 @@ static int finish(train_run *r, double train_secs, int epochs_run)
                     lm_train_epochs_done(r->t));
         }
         if (c->test && r->classes)
-            fprintf(f, "test: loss %.6g, accuracy %.4f (%zu rows)\n", r->test_loss, r->test_acc,
-                    r->test.d.n);
+            fprintf(f, "test: loss %.6g, accuracy %.4f (%zu row%s)\n", r->test_loss, r->test_acc,
+                    r->test.d.n, cli_s(r->test.d.n));
         else if (c->test)
-            fprintf(f, "test: loss %.6g (%zu rows)\n", r->test_loss, r->test.d.n);
+            fprintf(f, "test: loss %.6g (%zu row%s)\n", r->test_loss, r->test.d.n, cli_s(r->test.d.n));
         if (c->out) fprintf(f, "saved %s\n", c->out);
         else fprintf(f, "hint: the model was not saved; add --out MODEL to keep it\n");
     }
