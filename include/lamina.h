@@ -764,7 +764,8 @@ LM_API lm_status lm_train_save(const lm_train *t, const char *path);
 LM_API lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done,
                                      uint64_t *steps);
 /* Loads the training state from path into t (whose net must have the same
- * architecture; parameters are replaced). The state is checked first
+ * architecture): parameters, normalisation and target standardisation
+ * are replaced by the file's (none where it holds none). The state is checked first
  * (LM_EFORMAT naming the field: NaN, infinite or negative moments, an
  * absurd step count); on any failure t and its net are left as they were.
  * Thread: per object. */

@@ -1023,13 +1023,12 @@ lm_status lm_train_resume(lm_train *t, const char *path)
         else memcpy(tnorm, saved->tnorm, 2 * (size_t)saved->tnorm_n * sizeof *tnorm);
     }
     if (!st) st = lm_net_set_norm(t->net, saved->norm_mean, saved->norm_scale);
-    if (!st && tnorm) {
+    if (!st) { /* the file's, or none when it holds none (as the normalisation) */
         free(t->net->tnorm);
         t->net->tnorm = tnorm;
-        t->net->tnorm_n = saved->tnorm_n;
+        t->net->tnorm_n = tnorm ? saved->tnorm_n : 0;
         tnorm = NULL;
     }
-    free(tnorm);
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
         if (saved->n_state) memcpy(t->net->state, saved->state, saved->n_state * sizeof(float));

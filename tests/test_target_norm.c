@@ -75,6 +75,43 @@ static void test_file_and_clone(void)
     lm_net_free(net);
 }
 
+/* lm_train_resume restores the file's target standardisation, and none
+ * where the checkpoint holds none (as it does the input normalisation):
+ * a net that had one would otherwise predict in units its parameters
+ * were never trained for. */
+static void test_resume_takes_the_files(void)
+{
+    lm_net *plain = line_net(), *scaled = line_net();
+    if (!plain || !scaled) return;
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_MSE;
+    o.batch = 4;
+    lm_rng rng = lm_rng_seed(2);
+    lm_train *tp = NULL, *ts = NULL;
+    CHECK_OK(lm_train_new(&tp, plain, &o, &rng));
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/lamina-tnorm-ck-%d.lmn", (int)getpid());
+    CHECK_OK(lm_train_save(tp, path));
+    float mean = 7, sd = 3, gm, gs;
+    CHECK_OK(lm_net_set_target_norm(scaled, &mean, &sd));
+    CHECK_OK(lm_train_new(&ts, scaled, &o, &rng));
+    CHECK_OK(lm_train_resume(ts, path));
+    CHECK(lm_net_get_target_norm(scaled, NULL, NULL) == 0);
+    /* and the other way: a checkpoint with one gives it to a net without */
+    lm_train_free(ts);
+    ts = NULL;
+    CHECK_OK(lm_net_set_target_norm(scaled, &mean, &sd));
+    CHECK_OK(lm_train_new(&ts, scaled, &o, &rng));
+    CHECK_OK(lm_train_save(ts, path));
+    CHECK_OK(lm_train_resume(tp, path));
+    CHECK(lm_net_get_target_norm(plain, &gm, &gs) == 1 && gm == 7 && gs == 3);
+    unlink(path);
+    lm_train_free(tp);
+    lm_train_free(ts);
+    lm_net_free(plain);
+    lm_net_free(scaled);
+}
+
 /* lm_evaluate and lm_fit see standardised targets: a net that outputs 0
  * has MSE 1 (the targets' variance after standardising), and training
  * on targets around 1000 converges from the default settings. */
@@ -118,6 +155,7 @@ int main(void)
 {
     RUN(test_predict_undoes);
     RUN(test_file_and_clone);
+    RUN(test_resume_takes_the_files);
     RUN(test_fit_standardised);
     TEST_MAIN_END();
 }
