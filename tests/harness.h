@@ -7,6 +7,7 @@
 #ifndef LM_HARNESS_H
 #define LM_HARNESS_H
 
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,28 @@ static inline double th_close_ratio(const float *a, const float *b, size_t n, do
     }
     if (worst) *worst = w;
     return r;
+}
+
+/* Sets LC_NUMERIC to a locale that writes 0.5 as "0,5" and returns its
+ * name: an installed one, else one made with localedef into dir (LOCPATH
+ * then points there). NULL, with LC_NUMERIC back at "C", if there is none
+ * to be had. */
+static inline const char *th_comma_locale(const char *dir)
+{
+    static const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE", NULL};
+    char t[16];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; names[i]; i++)
+            if (setlocale(LC_NUMERIC, names[i]) && snprintf(t, sizeof t, "%g", 0.5) > 0 && strcmp(t, "0,5") == 0)
+                return names[i];
+        setlocale(LC_NUMERIC, "C");
+        if (pass) break;
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+        if (system(cmd) != 0) return NULL;
+        setenv("LOCPATH", dir, 1);
+    }
+    return NULL;
 }
 
 #endif

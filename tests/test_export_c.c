@@ -145,32 +145,12 @@ static void int8_round_trip(void)
     lm_net_free(net);
 }
 
-/* A locale that writes 0.5 as "0,5": an installed one, else one made with
- * localedef into dir (LOCPATH). NULL if there is none to be had. */
-static const char *comma_locale(void)
-{
-    static const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE", NULL};
-    char t[16];
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; names[i]; i++)
-            if (setlocale(LC_NUMERIC, names[i]) && snprintf(t, sizeof t, "%g", 0.5) > 0 && strcmp(t, "0,5") == 0)
-                return names[i];
-        setlocale(LC_NUMERIC, "C");
-        if (pass) break;
-        char cmd[256];
-        snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
-        if (system(cmd) != 0) return NULL;
-        setenv("LOCPATH", dir, 1);
-    }
-    return NULL;
-}
-
 /* Numbers in the source do not follow the program's locale: under a
  * decimal comma the weight 0.25 was written "0,25.0f", two initialisers,
  * and the source compiled (with warnings) into wrong weights. */
 static void numbers_ignore_the_locale(void)
 {
-    const char *loc = comma_locale();
+    const char *loc = th_comma_locale(dir);
     if (!loc) SKIP("no locale with a decimal comma here");
     lm_net *net;
     CHECK_OK(lm_net_new(&net, 2));
