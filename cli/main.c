@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lamina COMMAND [options]   (lamina COMMAND --help for its options)\n"
                "       lamina help COMMAND        (the same)\n\n"
-               "lamina trains dense neural networks on CSV and IDX (MNIST-style) data.\n\n"
+               "lamina trains neural networks (dense and convolutional) on CSV and IDX\n(MNIST-style) data.\n\n"
                "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         int col = fprintf(f, "  %-9s ", commands[i].name);
