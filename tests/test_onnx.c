@@ -99,6 +99,20 @@ static lm_net *net_gap_regression(void)
     return net;
 }
 
+/* Two classes as one sigmoid output (the probability of class 1): two
+ * class names for one output. */
+static lm_net *net_binary(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 5);
+    lm_net_add_dense(net, 3, LM_RELU, LM_BIAS);
+    lm_net_add_dense(net, 1, LM_SIGMOID, LM_BIAS);
+    randomise(net, 6);
+    const char *names[2] = {"no", "yes"};
+    lm_net_set_class_names(net, 2, names);
+    return net;
+}
+
 /* Ends on an image with several channels (the output goes back to
  * channels-last rows) and has a batch norm on flat features. */
 static lm_net *net_image_out(void)
@@ -198,7 +212,7 @@ static void check_same(lm_net *a, lm_net *b)
         hb = lm_net_get_target_norm(b, tb, tb + k);
         CHECK(ha == hb && (!ha || memcmp(ta, tb, 2 * (size_t)k * sizeof(float)) == 0));
     }
-    for (int i = 0; i < k; i++) {
+    for (int i = 0; i <= k; i++) { // k + 1: a one-output net has two classes
         const char *ca = lm_net_class_name(a, i), *cb = lm_net_class_name(b, i);
         CHECK((!ca && !cb) || (ca && cb && !strcmp(ca, cb)));
     }
@@ -230,6 +244,7 @@ static void round_trip(lm_net *(*make)(void), int opset)
 
 static void onnx_round_trip_all_kinds(void) { round_trip(net_all_kinds, 0); }
 static void onnx_round_trip_gap_regression(void) { round_trip(net_gap_regression, 17); }
+static void onnx_round_trip_binary(void) { round_trip(net_binary, 13); }
 static void onnx_round_trip_image_output(void) { round_trip(net_image_out, 13); }
 static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); }
 static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dropout_first, 13); }
@@ -440,6 +455,7 @@ int main(void)
 {
     RUN(onnx_round_trip_all_kinds);
     RUN(onnx_round_trip_gap_regression);
+    RUN(onnx_round_trip_binary);
     RUN(onnx_round_trip_image_output);
     RUN(onnx_round_trip_flat_batchnorm);
     RUN(onnx_round_trip_image_dropout_first);

@@ -775,7 +775,8 @@ static lm_status restore_meta(const ox_model *m, lm_net *net)
         if (ox_is(k, "lamina.class_names")) {
             int n = 1;
             for (size_t j = 0; j < v.n; j++) n += v.s[j] == '\n';
-            if (n != lm_net_n_out(net)) continue;
+            // one a class, or two for one sigmoid output (class 1's probability)
+            if (n != lm_net_n_out(net) && !(n == 2 && lm_net_n_out(net) == 1)) continue;
             char *all = cstr(v);
             const char **names = all ? lm__calloc((size_t)n, sizeof *names, "ONNX metadata") : NULL;
             if (!names) {
