@@ -522,7 +522,12 @@ class Net:
 
     @property
     def class_names(self):
-        names = [L.net_class_name(self._h, i) for i in range(self.n_outputs)]
+        # one sigmoid output may carry two classes (its value class 1's
+        # probability): the library then holds a name past the outputs
+        k = self.n_outputs
+        names = [L.net_class_name(self._h, i) for i in range(max(k, 2))]
+        if k == 1 and names[1] is None:
+            names = names[:1]
         return None if names[0] is None else [n.decode() for n in names]
 
     @class_names.setter

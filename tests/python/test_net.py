@@ -489,6 +489,15 @@ def test_class_names_must_differ_and_hold_no_nul():
     assert net.class_names == ["a", "b"]
 
 
+def test_one_sigmoid_output_keeps_two_class_names():
+    # One sigmoid output is two classes (its value the probability of the
+    # second): the library keeps both names, class_names gave the first.
+    net = lamina.Net(inputs=2, layers=[lamina.Dense(1, "sigmoid")])
+    net.class_names = ["no", "yes"]
+    assert net.class_names == ["no", "yes"]
+    assert lamina.Net.from_bytes(net.to_bytes()).class_names == ["no", "yes"]
+
+
 def test_keras_pairs_for_square_windows_and_strides():
     # Keras writes MaxPool2D((2, 2)) and strides=(2, 2): a pair of equal
     # numbers is that number; an unequal pair is refused with a clear
