@@ -220,6 +220,13 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
 int cli_model_classes(const lm_net *net);
 lm_loss cli_model_loss(const lm_net *net);
 
+/* A class model's classes: its outputs, or 2 for one sigmoid output (the
+ * probability of class 1). */
+int cli_model_n_classes(const lm_net *net);
+/* The class one output row p (k) predicts: the largest, or for one output
+ * class 1 when p > 0.5, the rule lm_evaluate's accuracy uses. */
+int cli_predicted_class(const float *p, int k);
+
 /* ---------------------------------------------------------- progress */
 
 typedef struct cli_progress {

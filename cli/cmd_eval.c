@@ -18,14 +18,6 @@ typedef struct eval_out {
     double *r2k;       /* (outputs) R^2 of each target, regression */
 } eval_out;
 
-static int argmax(const float *p, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (p[j] > p[best]) best = j;
-    return best;
-}
-
 /* Runs the net over d in chunks, calling fn on each chunk's outputs. */
 static int predict_all(lm_net *net, const lm_data *d,
                        void (*fn)(const float *yhat, size_t i0, size_t n, void *ctx), void *ctx)
@@ -52,15 +44,16 @@ static int predict_all(lm_net *net, const lm_data *d,
 typedef struct conf_ctx {
     const lm_data *d;
     eval_out *e;
+    int w;
 } conf_ctx;
 
 static void add_confusion(const float *yhat, size_t i0, size_t n, void *vctx)
 {
     conf_ctx *c = vctx;
-    int k = c->e->k;
+    int k = c->e->k, w = c->w; // w: outputs a row (1 for two classes as one)
     for (size_t r = 0; r < n; r++) {
         int t = c->d->labels[i0 + r];
-        int p = argmax(yhat + r * (size_t)k, k);
+        int p = cli_predicted_class(yhat + r * (size_t)w, w);
         c->e->confusion[(size_t)t * (size_t)k + (size_t)p]++;
     }
 }
@@ -205,11 +198,11 @@ int cmd_eval(int argc, char **argv)
     if (!rc && lm_evaluate(net, &cd.d, loss, &e.loss, &e.acc) != LM_OK)
         rc = cli_lib_err(CLI_EDATA, data);
     if (!rc && classes) {
-        e.k = lm_net_n_out(net);
+        e.k = cli_model_n_classes(net);
         e.confusion = calloc((size_t)e.k * (size_t)e.k, sizeof *e.confusion);
-        conf_ctx c = {&cd.d, &e};
+        conf_ctx c = {&cd.d, &e, n_out};
         if (!e.confusion) rc = CLI_EFAIL;
-        else if (e.k > 1) rc = predict_all(net, &cd.d, add_confusion, &c);
+        else rc = predict_all(net, &cd.d, add_confusion, &c);
     } else if (!rc) {
         rc = regression_metrics(net, &cd.d, &e);
     }
@@ -246,7 +239,7 @@ int cmd_eval(int argc, char **argv)
                lm_net_get_target_norm(net, NULL, NULL) ? ", standardised targets" : "", e.loss);
         if (classes) {
             printf("accuracy:  %.4f\n", e.acc);
-            if (e.k > 1) print_confusion(net, &e);
+            print_confusion(net, &e);
         } else {
             printf("MSE:       %.6g\n", e.mse);
             if (isnan(e.r2))

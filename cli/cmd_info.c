@@ -114,7 +114,7 @@ static void print_state(const lm_net *net, const state_summary *ss, int width)
 static char *class_list(const lm_net *net)
 {
     size_t len = 1;
-    for (int i = 0; i < lm_net_n_out(net); i++) {
+    for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
         const char *c = lm_net_class_name(net, i);
         len += strlen(c ? c : "?") + 1;
     }
@@ -122,7 +122,7 @@ static char *class_list(const lm_net *net)
     if (!s) return NULL;
     s[0] = '\0';
     size_t at = 0;
-    for (int i = 0; i < lm_net_n_out(net); i++) {
+    for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
         const char *c = lm_net_class_name(net, i);
         at += (size_t)sprintf(s + at, "%s%s", i ? " " : "", c ? c : "?");
     }
@@ -170,8 +170,15 @@ static void print_text(const char *path, const lm_net *net, const norm_summary *
     print_field("input norm:", b, width, " ");
     print_state(net, ss, width);
     if (lm_net_class_name(net, 0)) {
-        char *list = class_list(net);
-        print_field("classes:", list ? list : "(out of memory)", width, " ");
+        char *list = class_list(net), *one = NULL;
+        const char *second = lm_net_n_out(net) == 1 ? lm_net_class_name(net, 1) : NULL;
+        if (list && second) { // two classes as one sigmoid output
+            size_t size = strlen(list) + strlen(second) + 48;
+            if ((one = malloc(size)))
+                snprintf(one, size, "%s (one output: the probability of %s)", list, second);
+        }
+        print_field("classes:", one ? one : list ? list : "(out of memory)", width, " ");
+        free(one);
         free(list);
     }
     if (lm_net_n_meta(net)) printf("metadata:\n");
@@ -249,7 +256,7 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
         printf("null");
     } else {
         putchar('[');
-        for (int i = 0; i < lm_net_n_out(net); i++) {
+        for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
             if (i) printf(", ");
             json_str(stdout, lm_net_class_name(net, i) ? lm_net_class_name(net, i) : "");
         }

@@ -184,10 +184,11 @@ static void class_name(const pred_out *o, int c)
 }
 
 /* CSV: a header line only with --proba ("class,NAME1,NAME2..."). JSON:
- * the opening of one object, the class names first. */
+ * the opening of one object, the class names first. A model with one
+ * sigmoid output has two classes: its output is the probability of class 1. */
 static void out_begin(pred_out *o)
 {
-    int k = lm_net_n_out(o->net);
+    int k = o->classes ? cli_model_n_classes(o->net) : lm_net_n_out(o->net);
     if (o->json) {
         fputs("{\"model\": ", o->f);
         json_str(o->f, o->model);
@@ -234,21 +235,21 @@ static void out_row(pred_out *o, size_t i, const float *p)
         }
     }
     if (o->classes) {
-        int best = 0;
-        if (k == 1) best = p[0] >= 0.5f;
-        for (int j = 1; j < k; j++)
-            if (p[j] > p[best]) best = j;
+        // one output: the probability of class 1, and 1 - it of class 0
+        float two[2] = {1.0f - p[0], p[0]};
+        const float *q = k == 1 ? two : p;
+        int n_cls = k == 1 ? 2 : k;
         if (o->json) fputs("\"class\": ", f);
-        class_name(o, best);
+        class_name(o, cli_predicted_class(p, k));
         if (o->proba && o->json) {
             fputs(", \"proba\": [", f);
-            for (int j = 0; j < k; j++) {
+            for (int j = 0; j < n_cls; j++) {
                 if (j) fputs(", ", f);
-                json_num(f, p[j]);
+                json_num(f, q[j]);
             }
             fputc(']', f);
         } else if (o->proba) {
-            for (int j = 0; j < k; j++) fprintf(f, ",%.9g", p[j]); // round-trips a float
+            for (int j = 0; j < n_cls; j++) fprintf(f, ",%.9g", q[j]); // round-trips a float
         }
     } else if (o->json) {
         fputs(k == 1 ? "\"value\": " : "\"values\": [", f);

@@ -95,7 +95,7 @@ typedef struct train_run {
     cli_progress prog;
     history h;
     int classes;   /* class targets */
-    int n_out;
+    int n_out;     /* classes or targets; a net may give 2 classes as one output */
     int restored;  /* early stopping put back an earlier epoch's parameters */
     float test_loss, test_acc;
     const char *ckpt;    /* --checkpoint, else --out, or NULL */
@@ -389,6 +389,26 @@ static lm_act output_act(lm_loss loss)
     return loss == LM_LOSS_CE ? LM_SOFTMAX : loss == LM_LOSS_BCE ? LM_SIGMOID : LM_IDENTITY;
 }
 
+/* The outputs a net gives for the data: n_out, or for two classes one
+ * sigmoid output, the probability of class 1 (Keras' Dense(1, sigmoid)).
+ * A spec ending in 1:sigmoid asks for that; any other last layer of width
+ * 1 stays a hidden one, as before (1:softmax and 1:linear are refused by
+ * cli_spec_resolve: they give no probability of two classes). */
+static int spec_outputs(const train_run *r, const cli_layer_spec *l, int n)
+{
+    const cli_layer_spec *last = &l[n - 1];
+    int binary = r->classes && r->n_out == 2 && last->kind == LM_LAYER_DENSE && last->width == 1 &&
+                 last->act == LM_SIGMOID;
+    return binary ? 1 : r->n_out;
+}
+
+/* Whether the net's outputs fit the data (see spec_outputs). */
+static int outputs_fit(const train_run *r)
+{
+    int k = lm_net_n_out(r->net);
+    return k == r->n_out || (r->classes && r->n_out == 2 && k == 1);
+}
+
 /* ---------------------------------------------------------------- net */
 
 /* --init-from: the model's net, checked against the data. */
@@ -396,9 +416,10 @@ static int init_from_model(train_run *r)
 {
     const char *path = r->c.init_from;
     if (lm_net_load(&r->net, path) != LM_OK) return cli_lib_err(CLI_EMODEL, path);
-    if (lm_net_n_in(r->net) != r->fit->nx || lm_net_n_out(r->net) != r->n_out) {
-        cli_err("%s: the model takes %d inputs and gives %d outputs, but %s has %d features "
-                "and %d %s", path, lm_net_n_in(r->net), lm_net_n_out(r->net), r->c.data,
+    if (lm_net_n_in(r->net) != r->fit->nx || !outputs_fit(r)) {
+        cli_err("%s: the model takes %d inputs and gives %d output%s, but %s has %d features "
+                "and %d %s", path, lm_net_n_in(r->net), lm_net_n_out(r->net),
+                lm_net_n_out(r->net) == 1 ? "" : "s", r->c.data,
                 r->fit->nx, r->n_out, r->classes ? "classes" : "targets");
         return CLI_EDATA;
     }
@@ -412,7 +433,8 @@ static int build_net(train_run *r, lm_rng *rng)
     cli_layer_spec l[CLI_MAX_SPEC_LAYERS + 1];
     int n = cli_spec_parse(c->layers, l, CLI_MAX_SPEC_LAYERS);
     if (n < 0) return CLI_EUSAGE;
-    n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, r->n_out, output_act((lm_loss)c->loss),
+    n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, spec_outputs(r, l, n),
+                         output_act((lm_loss)c->loss),
                          r->classes ? "classes" : "target values");
     if (n < 0) return CLI_EUSAGE;
     int sc = 0, sh = 0, sw = 0;
@@ -446,9 +468,10 @@ static int build_net(train_run *r, lm_rng *rng)
 static int check_resumed(train_run *r)
 {
     char have[1024], want[1024];
-    if (lm_net_n_in(r->net) != r->train.d.nx || lm_net_n_out(r->net) != r->n_out) {
-        cli_err("%s: the model takes %d inputs and gives %d outputs, but %s has %d features "
-                "and %d %s", r->c.resume, lm_net_n_in(r->net), lm_net_n_out(r->net), r->c.data,
+    if (lm_net_n_in(r->net) != r->train.d.nx || !outputs_fit(r)) {
+        cli_err("%s: the model takes %d inputs and gives %d output%s, but %s has %d features "
+                "and %d %s", r->c.resume, lm_net_n_in(r->net),
+                lm_net_n_out(r->net), lm_net_n_out(r->net) == 1 ? "" : "s", r->c.data,
                 r->train.d.nx, r->n_out, r->classes ? "classes" : "targets");
         return CLI_EDATA;
     }
@@ -456,7 +479,7 @@ static int check_resumed(train_run *r)
     cli_layer_spec l[CLI_MAX_SPEC_LAYERS + 1];
     int n = cli_spec_parse(r->c.layers, l, CLI_MAX_SPEC_LAYERS);
     if (n < 0) return CLI_EUSAGE;
-    n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, r->n_out,
+    n = cli_spec_resolve(l, n, CLI_MAX_SPEC_LAYERS + 1, spec_outputs(r, l, n),
                          output_act((lm_loss)r->c.loss), "outputs");
     if (n < 0) return CLI_EUSAGE;
     size_t len = 0;

@@ -282,8 +282,8 @@ void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out)
 /* The model's class whose name is name, or -1. */
 static int net_class(const lm_net *net, const char *name)
 {
-    int n_out = lm_net_n_out(net);
-    for (int j = 0; j < n_out; j++) {
+    int n_cls = cli_model_n_classes(net);
+    for (int j = 0; j < n_cls; j++) {
         const char *c = lm_net_class_name(net, j);
         if (c && strcmp(c, name) == 0) return j;
     }
@@ -293,7 +293,7 @@ static int net_class(const lm_net *net, const char *name)
 int cli_data_map_classes(cli_data *cd, const lm_net *net)
 {
     lm_data *d = &cd->d;
-    int n_out = lm_net_n_out(net), n_cls = n_out == 1 ? 2 : n_out;
+    int n_cls = cli_model_n_classes(net);
     if (!d->labels) return CLI_OK;
     int have_names = d->class_names && lm_net_class_name(net, 0);
     int *map = calloc((size_t)d->n_classes + 1, sizeof *map);
@@ -304,10 +304,7 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net)
         cli_err("%s: out of memory", cd->path);
         return CLI_EFAIL;
     }
-    for (int i = 0; i < d->n_classes; i++) {
-        map[i] = have_names ? net_class(net, d->class_names[i]) : i;
-        if (map[i] < 0 && n_out == 1) map[i] = -1;
-    }
+    for (int i = 0; i < d->n_classes; i++) map[i] = have_names ? net_class(net, d->class_names[i]) : i;
     // IDX labels come from their own file: name it
     const char *where = cd->labels_path ? cd->labels_path : cd->path;
     for (size_t r = 0; r < d->n; r++) {
@@ -437,6 +434,21 @@ int cli_model_classes(const lm_net *net)
     if (lm_net_class_name(net, 0)) return 1;
     if (task) return strcmp(task, "classes") == 0;
     return lm_net_layer(net, lm_net_n_layers(net) - 1, &li) == LM_OK && li.act == LM_SOFTMAX;
+}
+
+int cli_model_n_classes(const lm_net *net)
+{
+    int k = lm_net_n_out(net);
+    return k == 1 ? 2 : k;
+}
+
+int cli_predicted_class(const float *p, int k)
+{
+    if (k == 1) return p[0] > 0.5f; // a tie is class 0, as argmax's first
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (p[j] > p[best]) best = j;
+    return best;
 }
 
 lm_loss cli_model_loss(const lm_net *net)

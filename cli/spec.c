@@ -259,9 +259,13 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
             // Suggest a layer the loss takes: identity is no output for
             // ce or bce (out_act softmax or sigmoid), which need probabilities.
             lm_act act = last->act == LM_IDENTITY ? out_act : (lm_act)last->act;
-            cli_err("--layers: the output layer has %d units but the data has %d %s "
-                    "(make the last layer %d:%s, or drop it to have it added)",
-                    last->width, n_out, what, n_out, lm_act_name(act));
+            // two classes may also be one sigmoid output (the train command
+            // passes n_out 1 for a last layer 1:sigmoid)
+            int two = n_out == 2 && strcmp(what, "classes") == 0;
+            cli_err("--layers: the output layer has %d unit%s but the data has %d %s "
+                    "(make the last layer %d:%s%s, or drop it to have it added)",
+                    last->width, last->width == 1 ? "" : "s", n_out, what, n_out, lm_act_name(act),
+                    two ? " or 1:sigmoid" : "");
             return -1;
         }
         if (n >= max) {

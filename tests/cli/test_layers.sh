@@ -72,4 +72,69 @@ done
 "$L" info "$TMP/s.lmn" >"$TMP/info" 2>&1
 { [ "$rc" -eq 0 ] && grep -Eq '^ +input +\(1, 1, 2\)' "$TMP/info"; }; res $? input_shape_kept "rc $rc: $(cat "$TMP/info")"
 
+
+# Two classes as one sigmoid output (Keras' Dense(1, sigmoid)): a last
+# layer 1:sigmoid is the output, the probability of the second class, not
+# a bottleneck before an appended 2:softmax.
+gen_bin() { awk -v s="$1" -v t="$2" 'BEGIN { srand(s); print "a,b,c,cls"; for (i = 0; i < 200; i++) { c = i % 2
+    printf "%.3f,%.3f,%.3f,%s\n", rand() + c, rand(), rand() - c, c ? (t ? 1 : "yes") : (t ? 0 : "no") } }'; }
+gen_bin 3 0 >"$TMP/bin.csv"
+gen_bin 4 0 >"$TMP/bin_test.csv"
+"$L" train --data "$TMP/bin.csv" --test "$TMP/bin_test.csv" --layers 4,1:sigmoid --lr 0.01 --epochs 40 \
+    --out "$TMP/bin.lmn" --quiet --json >"$TMP/bin.json" 2>"$TMP/err"; rc=$?
+acc=$(jget test_accuracy <"$TMP/bin.json")
+"$L" info --json "$TMP/bin.lmn" >"$TMP/info.json" 2>&1
+COLUMNS=200 "$L" info "$TMP/bin.lmn" >"$TMP/info" 2>&1
+{ [ "$rc" -eq 0 ] && ge "$acc" 0.95 && grep -q '"outputs": 1,' "$TMP/info.json" &&
+  grep -q '"classes": \["no", "yes"\]' "$TMP/info.json" && grep -q '3 inputs -> 4:relu,1:sigmoid$' "$TMP/info" &&
+  grep -q '^classes: *no yes (one output: the probability of yes)' "$TMP/info"; }
+res $? binary_sigmoid_is_the_output "rc $rc, test accuracy '$acc': $(head -c 300 "$TMP/err") $(head -c 300 "$TMP/info")"
+# predict: the class names, right on an easy set (p > 0.5 is the second)
+"$L" predict "$TMP/bin.lmn" --data "$TMP/bin_test.csv" >"$TMP/p" 2>"$TMP/err"; rc=$?
+right=$(tail -n +2 "$TMP/bin_test.csv" | cut -d, -f4 | paste -d, - "$TMP/p" | awk -F, '$1 == $2 { n++ } END { print n + 0 }')
+{ [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/p")" -eq 200 ] && [ "$(sort -u "$TMP/p" | tr '\n' ' ')" = "no yes " ] &&
+  [ "$right" -ge 190 ]; }
+res $? binary_predict_names "rc $rc, $right of 200 right: $(head -c 300 "$TMP/err") $(head -3 "$TMP/p")"
+# --proba: both classes' probabilities (1 - p, p) under the softmax header
+"$L" predict "$TMP/bin.lmn" --data "$TMP/bin_test.csv" --proba --id a >"$TMP/p" 2>"$TMP/err"; rc=$?
+bad=$(awk -F, 'NR == 1 { if ($0 != "a,class,no,yes") print "header " $0; next }
+    { d = $3 + $4 - 1; if (NF != 4 || d > 1e-6 || d < -1e-6 || ($2 == "yes") != ($4 > 0.5)) print NR ": " $0 }' "$TMP/p" | head -3)
+{ [ "$rc" -eq 0 ] && [ -z "$bad" ] && [ "$(wc -l <"$TMP/p")" -eq 201 ]; }
+res $? binary_predict_proba_two_columns "rc $rc: $bad $(head -c 300 "$TMP/err")"
+"$L" predict "$TMP/bin.lmn" --data "$TMP/bin_test.csv" --proba --json >"$TMP/p" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '"classes": \["no", "yes"\]' "$TMP/p" &&
+  grep -Eq '^\{"row": 1, "class": "(no|yes)", "proba": \[[^],]+, [^],]+\]\}' "$TMP/p"; }
+res $? binary_predict_json "rc $rc: $(head -c 300 "$TMP/p") $(head -c 300 "$TMP/err")"
+# eval: accuracy as training's, a 2 x 2 confusion matrix
+"$L" eval "$TMP/bin.lmn" --data "$TMP/bin_test.csv" --json >"$TMP/e.json" 2>"$TMP/err"; rc=$?
+"$L" eval "$TMP/bin.lmn" --data "$TMP/bin_test.csv" >"$TMP/e" 2>&1
+eacc=$(jget accuracy <"$TMP/e.json")
+sum=$(awk '$1 == "no" || $1 == "yes" { n += $2 + $3 } END { print n + 0 }' "$TMP/e")
+{ [ "$rc" -eq 0 ] && [ "$eacc" = "$acc" ] && grep -q '"loss_name": "ce"' "$TMP/e.json" &&
+  grep -Eq '^ +no +yes$' "$TMP/e" && [ "$sum" -eq 200 ]; }
+res $? binary_eval_confusion "rc $rc, accuracy '$eacc' vs '$acc', matrix sum $sum: $(cat "$TMP/e")"
+# --loss bce is the same binary cross-entropy: the same parameters
+"$L" train --data "$TMP/bin.csv" --layers 4,1:sigmoid --lr 0.01 --epochs 40 --loss bce \
+    --out "$TMP/bce.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+h1=$("$L" info --json "$TMP/bin.lmn" | jget params_hash)
+h2=$("$L" info --json "$TMP/bce.lmn" | jget params_hash)
+{ [ "$rc" -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ]; }
+res $? binary_bce_same_as_ce "rc $rc, hash $h1 vs $h2: $(head -c 300 "$TMP/err")"
+# 0/1 as classes: class 1 is the probability; the names come back
+gen_bin 3 1 >"$TMP/bin01.csv"
+"$L" train --data "$TMP/bin01.csv" --task classes --layers 4,1:sigmoid --lr 0.01 --epochs 40 \
+    --out "$TMP/b01.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+"$L" predict "$TMP/b01.lmn" --data "$TMP/bin01.csv" --proba >"$TMP/p" 2>>"$TMP/err"
+{ [ "$rc" -eq 0 ] && [ "$(head -1 "$TMP/p")" = "class,0,1" ] && sed -n 3p "$TMP/p" | grep -q '^1,'; }
+res $? binary_task_classes_01 "rc $rc: $(head -3 "$TMP/p") $(head -c 300 "$TMP/err")"
+# 1:softmax cannot be two classes: an error naming both ways
+"$L" train --data "$TMP/bin.csv" --layers 4,1:softmax --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q '2:softmax or 1:sigmoid' "$TMP/err"; }
+res $? binary_softmax_1_refused "rc $rc: $(head -c 300 "$TMP/err")"
+# three classes: 1:sigmoid stays a hidden layer
+awk -F, 'NR > 1 && NR % 3 == 0 { $4 = "maybe" } 1' OFS=, "$TMP/bin.csv" >"$TMP/tri.csv"
+"$L" train --data "$TMP/tri.csv" --layers 4,1:sigmoid --epochs 1 --out "$TMP/tri.lmn" --quiet >/dev/null 2>"$TMP/err"
+COLUMNS=200 "$L" info "$TMP/tri.lmn" 2>&1 | grep -q '3 inputs -> 4:relu,1:sigmoid,3:softmax$'
+res $? binary_three_classes_unchanged "$(head -c 300 "$TMP/err")"
+
 exit 0

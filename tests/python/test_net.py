@@ -498,6 +498,30 @@ def test_one_sigmoid_output_keeps_two_class_names():
     assert lamina.Net.from_bytes(net.to_bytes()).class_names == ["no", "yes"]
 
 
+def test_cli_predicts_and_evaluates_a_one_output_model(cli, tmp_path):
+    # A Python-made one-sigmoid-output model in the CLI: --proba printed p
+    # under "class,no" (p is yes's), and eval refused every "yes" row.
+    X = np.array([[0.0], [1.0], [0.1], [0.9]], np.float32)
+    net = lamina.Net(inputs=1, layers=[lamina.Dense(1, "sigmoid")])
+    net.fit(X, np.array([0, 1, 0, 1]), epochs=300, lr=0.1)
+    net.class_names = ["no", "yes"]
+    model, data = str(tmp_path / "b.lmn"), str(tmp_path / "b.csv")
+    net.save(model)
+    with open(data, "w") as f:
+        f.write("x,cls\n0,no\n1,yes\n0.1,no\n0.9,yes\n")
+    out = subprocess.run([cli, "predict", model, "--data", data, "--proba"], check=True,
+                         capture_output=True, text=True).stdout.split("\n")
+    assert out[0] == "class,no,yes"
+    rows = [r.split(",") for r in out[1:] if r]
+    p = net.predict(X)[:, 0]
+    assert [r[0] for r in rows] == ["no", "yes", "no", "yes"]
+    np.testing.assert_allclose([[float(r[1]), float(r[2])] for r in rows],
+                               np.stack([1 - p, p], axis=1), atol=2e-6)
+    ev = subprocess.run([cli, "eval", model, "--data", data, "--json"], check=True,
+                        capture_output=True, text=True).stdout
+    assert '"accuracy": 1' in ev
+
+
 def test_keras_pairs_for_square_windows_and_strides():
     # Keras writes MaxPool2D((2, 2)) and strides=(2, 2): a pair of equal
     # numbers is that number; an unequal pair is refused with a clear
