@@ -643,10 +643,15 @@ static void put_header(sbuf *b, const lm_net *net, const char *name, const char 
     else if (s.h > 1 || s.w > 1)
         put(b, ",\n * an image of shape (C, H, W) = (%d, %d, %d) stored channels-last:\n"
                " * x[(h * %d + w) * %d + c]", s.c, s.h, s.w, s.w, s.c);
+    if (net->class_names && net->n_classes == 2 && lm_net_n_out(net) == 1) // two classes, one output
+        put(b, ";\n * y gets the 1 output, the probability of the second class (class 1\n"
+               " * when above 0.5): the last of the two `lamina predict --proba` prints.\n"
+               " * C99; no allocation, no mutable global state, only libm; reentrant.\n");
+    else
+        put(b, ";\n * y gets the %d outputs with the final activation applied: what\n"
+               " * `lamina predict --proba` prints. C99; no allocation, no mutable global\n"
+               " * state, only libm; reentrant.\n", lm_net_n_out(net));
     put(b,
-        ";\n * y gets the %d outputs with the final activation applied: what\n"
-        " * `lamina predict --proba` prints. C99; no allocation, no mutable global\n"
-        " * state, only libm; reentrant.\n"
         " *\n"
         " * Stack: %s_predict keeps its workspace of %s_WORKSPACE_FLOATS floats\n"
         " * (%zu bytes) on the stack, plus the frames of the small functions it\n"
@@ -664,7 +669,7 @@ static void put_header(sbuf *b, const lm_net *net, const char *name, const char 
         "/* The same with the caller's workspace ws (%s_WORKSPACE_FLOATS). */\n"
         "void %s_predict_ws(const float *x, float *y, float *ws);\n\n"
         "#ifdef __cplusplus\n}\n#endif\n#endif\n",
-        lm_net_n_out(net), name, up, ws * sizeof(float), name, up, param_bytes,
+        name, up, ws * sizeof(float), name, up, param_bytes,
         int8 ? " (int8 weights, float scales, biases and normalisation)" : "", up, up, up,
         net->n_in, up, lm_net_n_out(net), up, ws ? ws : 1, up, up, name, up, name);
 }

@@ -120,6 +120,14 @@ h1=$("$L" info --json "$TMP/bin.lmn" | jget params_hash)
 h2=$("$L" info --json "$TMP/bce.lmn" | jget params_hash)
 { [ "$rc" -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ]; }
 res $? binary_bce_same_as_ce "rc $rc, hash $h1 vs $h2: $(head -c 300 "$TMP/err")"
+# exported, the one output is the second class's probability: the C
+# header says so; ONNX keeps both names for lamina import
+(cd "$TMP" && "$L" export bin.lmn --format c --out binc.c >/dev/null 2>"$TMP/err") &&
+    "$L" export "$TMP/bin.lmn" --format onnx --out "$TMP/bin.onnx" >/dev/null 2>>"$TMP/err" &&
+    "$L" import "$TMP/bin.onnx" --out "$TMP/back.lmn" >/dev/null 2>>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'y gets the 1 output, the probability of the second class' "$TMP/binc.h" &&
+  "$L" info --json "$TMP/back.lmn" 2>&1 | grep -q '"classes": \["no", "yes"\]'; }
+res $? binary_export_c_onnx "rc $rc: $(head -c 300 "$TMP/err") $(sed -n 5,6p "$TMP/binc.h")"
 # 0/1 as classes: class 1 is the probability; the names come back
 gen_bin 3 1 >"$TMP/bin01.csv"
 "$L" train --data "$TMP/bin01.csv" --task classes --layers 4,1:sigmoid --lr 0.01 --epochs 40 \
