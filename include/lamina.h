@@ -344,9 +344,10 @@ LM_API lm_status lm_net_set_norm(lm_net *net, const float *mean, const float *sc
  * mean/scale (n_in), each of which may be NULL. Thread: read-only. */
 LM_API int lm_net_get_norm(const lm_net *net, float *mean, float *scale);
 
-/* Names of the output classes (n_out strings, copied, all different),
- * kept in model files so a predicted class prints as the training data
- * named it. NULL clears. Set after the last layer is added: while names
+/* Names of the output classes (n_out strings, copied, all different; or
+ * two for a net with one sigmoid output, its value the probability of the
+ * second), kept in model files so a predicted class prints as the training
+ * data named it. NULL clears. Set after the last layer is added: while names
  * are set, adding a layer of another output width is LM_EINVAL.
  * Thread: per object. */
 LM_API lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *names);
