@@ -33,7 +33,8 @@ int cli_export_onnx(int argc, char **argv)
                         "MODEL --format onnx --out FILE.onnx [--opset N]",
                         "Writes a model for another runtime. onnx: an ONNX model (opset 13 unless "
                         "--opset) taking rows as `lamina predict` reads them and giving what "
-                        "`lamina predict --proba` prints: normalisation and activations included "
+                        "`lamina predict --proba` prints (a one-output class model: the second "
+                        "class's probability alone): normalisation and activations included "
                         "(docs/EXPORT.md).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !out) {
