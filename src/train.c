@@ -1029,6 +1029,7 @@ lm_status lm_train_resume(lm_train *t, const char *path)
         t->net->tnorm_n = tnorm ? saved->tnorm_n : 0;
         tnorm = NULL;
     }
+    free(tnorm); /* a failure after the copy */
     if (!st) {
         memcpy(t->net->params, saved->params, saved->n_params * sizeof(float));
         if (saved->n_state) memcpy(t->net->state, saved->state, saved->n_state * sizeof(float));
