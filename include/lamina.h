@@ -62,7 +62,7 @@ extern "C" {
  * MAJOR changes only with a breaking change (docs/API.md); a program built
  * against 1.x runs with any later 1.y. */
 #define LM_VERSION_MAJOR 1
-#define LM_VERSION_MINOR 2
+#define LM_VERSION_MINOR 3
 #define LM_VERSION_PATCH 0
 #define LM_VERSION_STR_(x) #x
 #define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
@@ -679,6 +679,19 @@ typedef struct lm_fit_opts {
      * NULL (default): batch norm normalises by this process's rows. */
     lm_reduce_cb on_reduce;
     void *reduce_ctx;     /* on_reduce's ctx, kept as a pointer */
+    /* Class weights (appended in 1.3), as Keras' class_weight: in
+     * training a row of class c counts w[c] times, so the batch's loss
+     * and gradient are the mean over its rows of w[c_i] * loss_i (divided
+     * by the rows, not by the sum of the weights, so data-parallel shards
+     * add up to one process's step). For cross-entropy (softmax, or one
+     * sigmoid output) and binary cross-entropy with targets as labels;
+     * one weight a class (a one-output net: two, classes 0 and 1), each
+     * finite and >= 0, at least one > 0. Copied by lm_train_new (the
+     * array need not outlive the call). Evaluation (the validation loss,
+     * lm_evaluate) stays unweighted; the train loss an epoch reports is
+     * the weighted one. NULL and 0 (default): every row counts once. */
+    const float *class_weights; /* (n_class_weights) */
+    int n_class_weights;
 } lm_fit_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =
@@ -719,8 +732,9 @@ LM_API void lm_train_free(lm_train *t);
  * (loss may be NULL), also with LM_ENUMERIC (then NaN or infinite); any
  * other failure leaves *loss as it was. n is at least 1 and at most the batch
  * size given at lm_train_new. A label outside [0, n_out) (0 or 1 for a single output)
- * is LM_EINVAL naming its row, before anything changes. Thread: per
- * object (the trainer and its net). */
+ * is LM_EINVAL naming its row, before anything changes. With class
+ * weights (lm_fit_opts.class_weights) the targets must be labels: y is
+ * LM_EINVAL. Thread: per object (the trainer and its net). */
 LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,
                         const int32_t *labels, size_t n, float *loss);
 

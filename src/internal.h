@@ -275,9 +275,11 @@ int lm__loss_fused(lm_loss loss, lm_act last_act, int n_out);
  * logits and dout is the gradient with respect to them. Mean losses
  * divide by norm rows, not n: a process that computes n rows of a batch
  * of norm rows (data-parallel training) gets the rows' exact share of
- * the batch's loss and gradient; norm = n otherwise. */
+ * the batch's loss and gradient; norm = n otherwise. With cw (class
+ * weights, labels only; NULL: none) row r's loss and gradient are
+ * multiplied by cw[labels[r]], still divided by norm. */
 double lm__loss(lm_loss loss, int fused, const float *out, const float *y,
-                const int32_t *labels, size_t n, size_t norm, int w, float *dout);
+                const int32_t *labels, const float *cw, size_t n, size_t norm, int w, float *dout);
 
 /* Number of correct rows (argmax, or threshold 0.5 for one output; with
  * fused logits 0). y or labels as for lm__loss. */

@@ -71,27 +71,39 @@ static double squared(const float *out, const float *y, const int32_t *labels, s
     return sum;
 }
 
-static double bce(int fused, const float *out, const float *y, const int32_t *labels,
-                  size_t n, size_t norm, int w, float *dout)
+/* Row r's class weight: 1 without weights (then every product with it
+ * is exact, so the unweighted bits stay as they were). */
+static inline double row_weight(const float *cw, const int32_t *labels, size_t r)
 {
-    double sum = 0, inv = 1.0 / ((double)norm * w);
-    for (size_t r = 0; r < n; r++)
+    return cw ? (double)cw[labels[r]] : 1.0;
+}
+
+static double bce(int fused, const float *out, const float *y, const int32_t *labels,
+                  const float *cw, size_t n, size_t norm, int w, float *dout)
+{
+    double sum = 0, inv0 = 1.0 / ((double)norm * w);
+    for (size_t r = 0; r < n; r++) {
+        /* class weights: row r's terms and gradient, w[c] times */
+        double wr = row_weight(cw, labels, r), inv = inv0 * wr, rsum = 0;
+        double *acc = cw ? &rsum : &sum; /* unweighted: summed as before */
         for (int j = 0; j < w; j++) {
             size_t i = r * (size_t)w + j;
             double t = target(y, labels, r, j, w), z = out[i];
             if (fused) {
                 /* -(t log s(z) + (1-t) log(1-s(z))) = max(z,0) - z t + log(1+e^-|z|) */
-                sum += fmax(z, 0.0) - z * t + log1p(exp(-fabs(z)));
+                *acc += fmax(z, 0.0) - z * t + log1p(exp(-fabs(z)));
                 if (dout) dout[i] = (float)((1.0 / (1.0 + exp(-z)) - t) * inv);
             } else {
-                sum -= t * safe_log(z) + (1 - t) * safe_log(1 - z);
+                *acc -= t * safe_log(z) + (1 - t) * safe_log(1 - z);
                 if (dout) {
                     double den = fmax(z * (1 - z), 1e-12);
                     dout[i] = (float)((z - t) / den * inv);
                 }
             }
         }
-    return sum * inv;
+        if (cw) sum += wr * rsum;
+    }
+    return sum * inv0;
 }
 
 /* The sum over j of exp(z_j - mx) (in double); the exps themselves go to
@@ -112,10 +124,12 @@ static double sum_exp(const float *z, int w, float mx, float *e)
 }
 
 static double ce(int fused, const float *out, const float *y, const int32_t *labels,
-                 size_t n, size_t norm, int w, float *dout)
+                 const float *cw, size_t n, size_t norm, int w, float *dout)
 {
-    double sum = 0, inv = 1.0 / (double)norm;
+    double sum = 0, inv0 = 1.0 / (double)norm;
     for (size_t r = 0; r < n; r++) {
+        double wr = row_weight(cw, labels, r), inv = inv0 * wr, rsum = 0;
+        double *acc = cw ? &rsum : &sum; /* unweighted: summed as before */
         const float *z = out + r * (size_t)w;
         float *d = dout ? dout + r * (size_t)w : NULL;
         if (fused) {
@@ -128,7 +142,7 @@ static double ce(int fused, const float *out, const float *y, const int32_t *lab
                 tsum += t;
                 tz += t * z[j];
             }
-            sum += lse * tsum - tz;
+            *acc += lse * tsum - tz;
             /* d holds exp(z - mx); exp(z - lse) = that / se */
             if (d)
                 for (int j = 0; j < w; j++)
@@ -136,27 +150,29 @@ static double ce(int fused, const float *out, const float *y, const int32_t *lab
         } else {
             for (int j = 0; j < w; j++) {
                 double t = target(y, labels, r, j, w);
-                sum -= t * safe_log(z[j]);
+                *acc -= t * safe_log(z[j]);
                 if (d) d[j] = (float)(-t / fmax(z[j], 1e-12) * inv);
             }
         }
+        if (cw) sum += wr * rsum;
     }
-    return sum * inv;
+    return sum * inv0;
 }
 
 double lm__loss(lm_loss loss, int fused, const float *out, const float *y,
-                const int32_t *labels, size_t n, size_t norm, int w, float *dout)
+                const int32_t *labels, const float *cw, size_t n, size_t norm, int w, float *dout)
 {
+    if (!labels) cw = NULL; /* weights go with labels (lm_train_new checks) */
     switch (loss) {
     case LM_LOSS_SSE: return squared(out, y, labels, n, w, dout, 1.0f);
     case LM_LOSS_MSE: {
         double inv = 1.0 / ((double)norm * w);
         return squared(out, y, labels, n, w, dout, (float)inv) * inv;
     }
-    case LM_LOSS_BCE: return bce(fused, out, y, labels, n, norm, w, dout);
+    case LM_LOSS_BCE: return bce(fused, out, y, labels, cw, n, norm, w, dout);
     case LM_LOSS_CE: /* one output: p(class 1), so -(t log p + (1 - t) log(1 - p)) */
-        if (w == 1) return bce(fused, out, y, labels, n, norm, w, dout);
-        return ce(fused, out, y, labels, n, norm, w, dout);
+        if (w == 1) return bce(fused, out, y, labels, cw, n, norm, w, dout);
+        return ce(fused, out, y, labels, cw, n, norm, w, dout);
     default: return NAN;
     }
 }

@@ -25,6 +25,7 @@ struct lm_train {
     size_t perm_cap;
     int n_out;     /* the net's output width */
     int fused;     /* loss fused with the output activation */
+    float *cw;     /* (o.n_class_weights) the class weights, copied; NULL: none */
     int epochs_done;
     /* early stopping (o.early_stop > 0): the best epoch by the monitored
      * loss (val loss, else train loss) and its parameters */
@@ -51,6 +52,31 @@ lm_fit_opts lm__fit_defaults(void)
     o.batch = 32;
     o.shuffle = 1;
     return o;
+}
+
+/* Class weights: one a class (two for one output), finite, >= 0, not all
+ * zero, and only for the losses of classes. */
+static lm_status check_class_weights(const lm_net *net, const lm_fit_opts *o)
+{
+    if (!o->class_weights && !o->n_class_weights) return LM_OK;
+    if (o->loss != LM_LOSS_CE && o->loss != LM_LOSS_BCE)
+        return lm__err(LM_EINVAL, "class weights need a classification loss (ce or bce), not %s",
+                       lm_loss_name(o->loss));
+    int n_out = lm_net_n_out(net), want = n_out == 1 ? 2 : n_out;
+    if (!o->class_weights)
+        return lm__err(LM_EINVAL, "class_weights is NULL but n_class_weights is %d", o->n_class_weights);
+    if (o->n_class_weights != want)
+        return lm__err(LM_EINVAL, "%d class weights for %d classes: give one a class%s", o->n_class_weights,
+                       want, n_out == 1 ? " (one output: classes 0 and 1)" : "");
+    int positive = 0;
+    for (int c = 0; c < want; c++) {
+        float v = o->class_weights[c];
+        if (!isfinite(v) || v < 0)
+            return lm__err(LM_EINVAL, "class weight %d is %g: weights must be finite and >= 0", c, (double)v);
+        positive |= v > 0;
+    }
+    if (!positive) return lm__err(LM_EINVAL, "the class weights are all 0: at least one must be > 0");
+    return LM_OK;
 }
 
 static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
@@ -84,7 +110,7 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->loss == LM_LOSS_BCE && last != LM_SIGMOID && last != LM_SOFTMAX)
         return lm__err(LM_EINVAL, "binary cross-entropy needs probabilities in [0, 1]: end the net "
                        "with sigmoid (it ends with %s)", lm_act_name(last));
-    return LM_OK;
+    return check_class_weights(net, o);
 }
 
 /* Row shards. A batch of at least SHARD_MIN_ROWS rows is split into
@@ -156,6 +182,7 @@ void lm_train_free(lm_train *t)
     free(t->lb);
     free(t->perm);
     free(t->best);
+    free(t->cw);
     free(t);
 }
 
@@ -192,6 +219,14 @@ static lm_status train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
     }
     t->yb = lm__alloc(t->batch, n_out * sizeof(float), "batch targets");
     t->lb = lm__alloc(t->batch, sizeof(int32_t), "batch labels");
+    if (opts->class_weights) { /* copied: the caller's array need not outlive the call */
+        if (!(t->cw = lm__alloc((size_t)opts->n_class_weights, sizeof(float), "class weights"))) {
+            lm_train_free(t);
+            return LM_ENOMEM;
+        }
+        memcpy(t->cw, opts->class_weights, (size_t)opts->n_class_weights * sizeof(float));
+    }
+    t->o.class_weights = t->cw; /* no pointer to the caller's memory kept */
     t->best_loss = INFINITY;
     if (opts->early_stop > 0) t->best = lm__alloc(net->n_params + net->n_state, sizeof(float), "best parameters");
     if (!t->yb || !t->lb || (opts->early_stop > 0 && !t->best)) {
@@ -297,7 +332,9 @@ static void forward_loss_rows(const lm_train *t, lm_ws *ws, const float *y, cons
                      grads ? t->o.on_reduce : NULL, t->o.reduce_ctx};
     lm__net_forward(net, ws, n, t->fused, &mode, pool);
     const float *out = ws->act[net->n_layers - 1];
-    *loss = lm__loss(t->o.loss, t->fused, out, y, labels, n, norm, w, grads ? ws->d0 : NULL);
+    /* the class weights weigh training only: an evaluation is unweighted */
+    *loss = lm__loss(t->o.loss, t->fused, out, y, labels, grads ? t->cw : NULL, n, norm, w,
+                     grads ? ws->d0 : NULL);
     if (correct) *correct = lm__correct(t->fused, out, y, labels, n, w);
 }
 
@@ -384,6 +421,8 @@ static lm_status check_rows(const char *fn, const lm_train *t, const float *x, c
     if (!t) return lm__err(LM_EINVAL, "%s: t is NULL", fn);
     if (!x) return lm__err(LM_EINVAL, "%s: x is NULL", fn);
     if (!y && !labels) return lm__err(LM_EINVAL, "%s: y and labels are both NULL", fn);
+    if (t->cw && !labels)
+        return lm__err(LM_EINVAL, "%s: class weights need targets as labels, not y", fn);
     if (n < 1) return lm__err(LM_EINVAL, "%s: n is 0 (a step needs at least one row)", fn);
     if (n > t->batch)
         return lm__err(LM_EINVAL, "%s: %zu rows do not fit the batch size %zu", fn, n, t->batch);
@@ -651,7 +690,7 @@ static void shard_loss(shard_job *j, int s, batch_targets bt)
     shard_rows(j, s, &k);
     lm_ws *ws = shard_ws(t, s);
     const float *out = ws->act[t->net->n_layers - 1];
-    j->loss[s] = lm__loss(t->o.loss, t->fused, out, bt.y, bt.labels, k, j->n, t->n_out, ws->d0);
+    j->loss[s] = lm__loss(t->o.loss, t->fused, out, bt.y, bt.labels, t->cw, k, j->n, t->n_out, ws->d0);
     j->correct[s] = j->count ? lm__correct(t->fused, out, bt.y, bt.labels, k, t->n_out) : 0;
 }
 
@@ -766,6 +805,8 @@ static lm_status eval_with(lm_train *t, const lm_data *d, float *loss, float *ac
 static lm_status check_epoch_data(const lm_train *t, const lm_data *d)
 {
     lm_status st = check_data(t->net, d, "training");
+    if (!st && t->cw && !d->labels)
+        st = lm__err(LM_EINVAL, "class weights need the training set's targets as labels, not y");
     if (!st && t->o.val) st = check_data(t->net, t->o.val, "validation");
     if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the training set is empty");
     return st;

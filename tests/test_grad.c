@@ -16,6 +16,9 @@ typedef struct gcase {
     size_t batch;
 } gcase;
 
+/* Unequal class weights, one of them 0 (that class's rows drop out). */
+static const float class_weights[8] = {0.3f, 2.5f, 0.0f, 1.7f, 1.0f, 0.6f, 3.0f, 0.9f};
+
 /* Fills targets that suit the loss: probabilities for CE/BCE, anything
  * for squared losses. */
 static void make_targets(const gcase *c, lm_rng *rng, float *y, int32_t *lab)
@@ -38,7 +41,8 @@ static void make_targets(const gcase *c, lm_rng *rng, float *y, int32_t *lab)
 
 /* Returns the number of parameters checked with a clearly non-zero
  * gradient, or -1 after recording a failure. */
-static int check_case(const gcase *c, uint64_t seed)
+/* weighted: train with class_weights (labels only). */
+static int check_case(const gcase *c, uint64_t seed, int weighted)
 {
     lm_net *net;
     lm_rng rng = lm_rng_seed(seed);
@@ -62,6 +66,10 @@ static int check_case(const gcase *c, uint64_t seed)
     lm_fit_opts o = lm_fit_defaults();
     o.loss = c->loss;
     o.batch = c->batch;
+    if (weighted) {
+        o.class_weights = class_weights;
+        o.n_class_weights = c->n_out == 1 ? 2 : c->n_out;
+    }
     lm_train *t;
     CHECK_OK(lm_train_new(&t, net, &o, &rng));
     float loss, lp, lm_;
@@ -100,15 +108,17 @@ static int check_case(const gcase *c, uint64_t seed)
     return bad ? -1 : nonzero;
 }
 
-static void run_cases(const gcase *cases, int n)
+static void run_cases_weighted(const gcase *cases, int n, int weighted)
 {
     for (int i = 0; i < n; i++) {
-        int nz = check_case(&cases[i], 100 + (uint64_t)i);
+        int nz = check_case(&cases[i], 100 + (uint64_t)i, weighted);
         if (nz < 0) return;
         /* The guard: a broken backward that writes zeros must not pass. */
         CHECKF(nz * 2 > (int)(cases[i].n_in * cases[i].hidden), "case %d: only %d clearly non-zero gradients", i, nz);
     }
 }
+
+static void run_cases(const gcase *cases, int n) { run_cases_weighted(cases, n, 0); }
 
 static void grad_activations(void)
 {
@@ -147,6 +157,20 @@ static void grad_losses(void)
         {3, 5, 3, LM_TANH, LM_SIGMOID, 1, 1, LM_LOSS_CE, 0, 5},     /* unfused */
     };
     run_cases(cs, 9);
+}
+
+static void grad_class_weights(void)
+{
+    /* the weighted losses: each row's term and gradient w[class] times */
+    gcase cs[] = {
+        {3, 5, 1, LM_TANH, LM_SIGMOID, 1, 1, LM_LOSS_BCE, 1, 7},  /* fused, two weights */
+        {3, 5, 1, LM_TANH, LM_SIGMOID, 1, 1, LM_LOSS_CE, 1, 9},   /* one output: binary CE */
+        {3, 5, 3, LM_TANH, LM_SOFTMAX, 1, 1, LM_LOSS_BCE, 1, 6},  /* unfused, one-hot */
+        {3, 5, 4, LM_RELU, LM_SOFTMAX, 1, 1, LM_LOSS_CE, 1, 8},   /* fused */
+        {3, 5, 4, LM_TANH, LM_SIGMOID, 1, 1, LM_LOSS_CE, 1, 8},   /* unfused */
+        {4, 6, 8, LM_TANH, LM_SOFTMAX, 1, 1, LM_LOSS_CE, 1, 33},  /* fused, 8 classes */
+    };
+    run_cases_weighted(cs, 6, 1);
 }
 
 static void grad_dense_shapes(void)
@@ -192,6 +216,7 @@ int main(void)
     RUN(grad_activations);
     RUN(grad_output_softmax_jacobian);
     RUN(grad_losses);
+    RUN(grad_class_weights);
     RUN(grad_dense_shapes);
     RUN(loss_large_logits_finite);
     TEST_MAIN_END();

@@ -21,7 +21,9 @@
 
 enum { NX = 6, NY = 3, ROWS = 50, MAXS = 3, MAXR = 64 };
 /* what a net has and how its shards train */
-enum { DROPOUT = 1, BN = 2, SYNC = 4 };
+enum { DROPOUT = 1, BN = 2, SYNC = 4, WEIGHTED = 8 };
+/* unequal class weights (lm_fit_opts.class_weights) for WEIGHTED runs */
+static const float CW[NY] = {0.4f, 2.5f, 1.2f};
 static float X[ROWS * NX];
 static int32_t LAB[ROWS];
 
@@ -52,7 +54,7 @@ static lm_net *make_net(int flags)
     return net;
 }
 
-static lm_fit_opts base_opts(size_t batch)
+static lm_fit_opts base_opts(size_t batch, int flags)
 {
     lm_fit_opts o = lm_fit_defaults();
     o.loss = LM_LOSS_CE;
@@ -60,6 +62,10 @@ static lm_fit_opts base_opts(size_t batch)
     o.optim.lr = 0.01f;
     o.epochs = 4;
     o.batch = batch;
+    if (flags & WEIGHTED) {
+        o.class_weights = CW;
+        o.n_class_weights = NY;
+    }
     return o;
 }
 
@@ -74,6 +80,7 @@ typedef struct group {
     float epoch_loss[MAXS][8];
     int epochs_seen[MAXS];
     int sync;                    /* members install reduce_hook */
+    int flags;                   /* the run's flags (WEIGHTED) */
     double rslot[MAXS][MAXR];    /* reduce_hook's slots */
     unsigned long reduces[MAXS]; /* its calls, per member */
 } group;
@@ -136,7 +143,7 @@ static int on_epoch(const lm_epoch_info *e, void *ctx)
 static void *member_run(void *arg)
 {
     member *m = arg;
-    lm_fit_opts o = base_opts(m->batch);
+    lm_fit_opts o = base_opts(m->batch, m->g->flags);
     o.shards = m->g->n;
     o.shard = m->k;
     o.on_grads = sum_hook;
@@ -164,7 +171,7 @@ static double shards_against_one_process(int n, size_t batch, int flags, int che
     make_data();
     /* one process, whole batches */
     lm_net *ref = make_net(flags);
-    lm_fit_opts o = base_opts(batch);
+    lm_fit_opts o = base_opts(batch, flags);
     group g = {0};
     member one = {&g, 0, ref, LM_OK, batch};
     o.on_epoch = on_epoch;
@@ -178,6 +185,7 @@ static double shards_against_one_process(int n, size_t batch, int flags, int che
     memset(&g, 0, sizeof g);
     g.n = n;
     g.sync = !!(flags & SYNC);
+    g.flags = flags;
     pthread_barrier_init(&g.bar, NULL, (unsigned)n);
     member m[MAXS];
     pthread_t th[MAXS];
@@ -230,6 +238,14 @@ static void shards_match_one_process(int n, size_t batch, int flags)
 
 static void two_shards(void) { shards_match_one_process(2, 10, 0); }
 static void three_shards_dropout(void) { shards_match_one_process(3, 10, DROPOUT); }
+/* class weights: each shard weighs its rows and divides by the whole
+ * batch's, so the shards add up to one process's weighted step */
+static void class_weights_sharded(void)
+{
+    shards_match_one_process(2, 10, WEIGHTED);
+    shards_match_one_process(3, 10, WEIGHTED | DROPOUT);
+    shards_match_one_process(3, 2, WEIGHTED);
+}
 /* batch 2 on 3 shards: one shard has no rows in every step */
 static void empty_shard(void) { shards_match_one_process(3, 2, DROPOUT); }
 
@@ -266,7 +282,7 @@ static void unsummed_shards_differ(void)
     make_data();
     lm_net *a = make_net(0), *b = make_net(0);
     lm_data d = {.n = ROWS, .nx = NX, .x = X, .labels = LAB, .n_classes = NY};
-    lm_fit_opts o = base_opts(10);
+    lm_fit_opts o = base_opts(10, 0);
     lm_rng r1 = lm_rng_seed(3), r2 = lm_rng_seed(3);
     CHECK_OK(lm_fit(a, &d, &o, &r1));
     o.shards = 2;
@@ -290,7 +306,7 @@ static void hook_identity_and_error(void)
     make_data();
     lm_net *a = make_net(1), *b = make_net(1), *c = make_net(1);
     lm_data d = {.n = ROWS, .nx = NX, .x = X, .labels = LAB, .n_classes = NY};
-    lm_fit_opts o = base_opts(8);
+    lm_fit_opts o = base_opts(8, 0);
     lm_rng r1 = lm_rng_seed(3), r2 = lm_rng_seed(3), r3 = lm_rng_seed(3);
     CHECK_OK(lm_fit(a, &d, &o, &r1));
     o.on_grads = no_sum;
@@ -328,7 +344,7 @@ static void apply_grads_is_step(void)
 {
     make_data();
     lm_net *a = make_net(0), *b = make_net(0);
-    lm_fit_opts o = base_opts(10);
+    lm_fit_opts o = base_opts(10, 0);
     lm_rng rng = lm_rng_seed(3);
     lm_train *ta, *tb;
     CHECK_OK(lm_train_new(&ta, a, &o, &rng));
@@ -357,6 +373,7 @@ int main(void)
     RUN(two_shards);
     RUN(three_shards_dropout);
     RUN(empty_shard);
+    RUN(class_weights_sharded);
     RUN(batchnorm_synced);
     RUN(batchnorm_unsynced_differs);
     RUN(unsummed_shards_differ);
