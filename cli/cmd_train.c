@@ -11,6 +11,8 @@
 #include "dist.h"
 #include "opts.h"
 
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -68,6 +70,7 @@ typedef struct train_cfg {
     const char *log, *plot, *target, *input_shape;
     const char *ignore, *sep; /* CSV: columns left out, separator */
     const char *init_from;    /* start from this model's layers and parameters */
+    const char *class_weight; /* "balanced" or NAME=W,NAME=W */
     int decimal_comma;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
@@ -109,6 +112,8 @@ typedef struct train_run {
     int n_owned;
     int start_epochs;    /* epochs done when this run started */
     float *init_params;  /* (n_params) the starting parameters of a fresh run */
+    float *cw;           /* (n_cw) --class-weight's weights, one a class, or NULL */
+    int n_cw;
     lm_fit_opts fo;      /* what lm_train_new got, to rebuild the start state */
     lm_rng rng0;
     char argv_line[2048];
@@ -150,6 +155,9 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_int("epochs", &c->epochs, "N", "epochs in all (--resume: its planned total)",
                          "10", 1, 1000000);
     specs[i++] = opt_int("batch", &c->batch, "N", "rows per batch", "32", 1, 1 << 24);
+    specs[i++] = opt_str("class-weight", &c->class_weight, "SPEC",
+                         "weigh classes in training: balanced (rows / (classes x the class's rows)) "
+                         "or NAME=W,NAME=W (classes not named: 1)", "none");
     specs[i++] = opt_float("val", &c->val, "FRACTION", "hold out this fraction for validation",
                            "none", 0, 1, 0.9);
     specs[i++] = opt_int("early-stop", &c->early_stop, "N",
@@ -270,7 +278,7 @@ static int defaults_from_model(train_run *r)
     static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
                                        "ignore", "sep", "early-stop", "checkpoint-every",
-                                       NULL};
+                                       "class-weight", NULL};
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
@@ -559,6 +567,16 @@ static void meta_settings(train_run *r)
     if (c->ckpt_every > 0) {
         snprintf(b, sizeof b, "%d", c->ckpt_every);
         set_meta(r->net, "checkpoint-every", b);
+    }
+    if (r->cw) { // the spec (a resumed run recomputes from it) and what it gave
+        char w[1024];
+        size_t len = 0;
+        for (int k = 0; k < r->n_cw && len + 32 < sizeof w; k++) {
+            fmt_float(b, sizeof b, r->cw[k]);
+            len += (size_t)snprintf(w + len, sizeof w - len, "%s%s", k ? "," : "", b);
+        }
+        set_meta(r->net, "class-weight", c->class_weight);
+        if (len + 32 < sizeof w) set_meta(r->net, "class-weights", w);
     }
     set_meta(r->net, "target", c->target);
     set_meta(r->net, "ignore", c->ignore);
@@ -1038,11 +1056,115 @@ static lm_fit_opts fit_opts(train_run *r)
     o.batch = (size_t)c->batch;
     o.val = r->val;
     o.early_stop = c->early_stop; // the library judges; run_epochs reports
+    o.class_weights = r->cw;
+    o.n_class_weights = r->n_cw;
     o.on_batch = on_batch;
     o.ctx = r;
     cli_dist_fit(&o, &g_stop, &g_agreed); // with several processes: a shard each
     cli_dist_sync_bn(&o);                 // ... and batch norm over the whole batch
     return o;
+}
+
+/* The name of class k: the net's, or its number. */
+static const char *class_label(const train_run *r, int k, char *buf, size_t size)
+{
+    const char *name = lm_net_class_name(r->net, k);
+    if (name) return name;
+    snprintf(buf, size, "%d", k);
+    return buf;
+}
+
+/* --class-weight NAME=W,NAME=W: the classes named get W, the rest 1. */
+static int class_weights_named(train_run *r, const char *spec)
+{
+    char *copy = strdup(spec), *save = NULL, buf[16];
+    unsigned char *seen = calloc((size_t)r->n_cw, 1);
+    int rc = copy && seen ? CLI_OK : CLI_EFAIL;
+    if (rc) cli_err("out of memory");
+    for (int k = 0; k < r->n_cw; k++) r->cw[k] = 1;
+    for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; item && !rc;
+         item = strtok_r(NULL, ",", &save)) {
+        char *eq = strrchr(item, '='), *end;
+        if (!eq || eq == item) {
+            cli_err("train: --class-weight: '%s' is not NAME=W (or use balanced)", item);
+            rc = CLI_EUSAGE;
+            break;
+        }
+        *eq = '\0';
+        errno = 0;
+        double w = strtod(eq + 1, &end);
+        if (end == eq + 1 || *end || errno || !isfinite(w) || w < 0 || (float)w > FLT_MAX) {
+            cli_err("train: --class-weight: class '%s': the weight '%s' is not a number >= 0", item, eq + 1);
+            rc = CLI_EUSAGE;
+            break;
+        }
+        int k = 0;
+        while (k < r->n_cw && strcmp(class_label(r, k, buf, sizeof buf), item) != 0) k++;
+        if (k == r->n_cw) {
+            cli_err("train: --class-weight: no class '%s' in %s (its classes: %s%s)", item, r->c.data,
+                    class_label(r, 0, buf, sizeof buf), r->n_cw > 1 ? ", ..." : "");
+            rc = CLI_EUSAGE;
+        } else if (seen[k]) {
+            cli_err("train: --class-weight: class '%s' is given twice", item);
+            rc = CLI_EUSAGE;
+        } else {
+            seen[k] = 1;
+            r->cw[k] = (float)w;
+        }
+    }
+    int positive = 0;
+    for (int k = 0; k < r->n_cw; k++) positive |= r->cw[k] > 0;
+    if (!rc && !positive) {
+        cli_err("train: --class-weight %s: every class weighs 0; at least one must weigh more", spec);
+        rc = CLI_EUSAGE;
+    }
+    free(copy);
+    free(seen);
+    return rc;
+}
+
+/* --class-weight: one weight a class into r->cw, in the net's class
+ * order. balanced is scikit-learn's rule on the rows trained on (after
+ * --val): rows / (classes x the class's rows). */
+static int class_weights(train_run *r)
+{
+    const char *spec = r->c.class_weight;
+    if (!spec) return CLI_OK;
+    if (!r->classes) {
+        cli_err("train: --class-weight needs class targets, but %s's target is numeric", r->c.data);
+        return CLI_EUSAGE;
+    }
+    if (r->c.loss != LM_LOSS_CE && r->c.loss != LM_LOSS_BCE) {
+        cli_err("train: --class-weight needs --loss ce or bce, not %s", lm_loss_name((lm_loss)r->c.loss));
+        return CLI_EUSAGE;
+    }
+    r->n_cw = r->n_out;
+    if (!(r->cw = calloc((size_t)r->n_cw, sizeof *r->cw))) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    if (strcmp(spec, "balanced") != 0) return class_weights_named(r, spec);
+    const lm_data *d = r->fit;
+    size_t *count = calloc((size_t)r->n_cw, sizeof *count);
+    if (!count) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    for (size_t i = 0; i < d->n; i++) count[d->labels[i]]++;
+    int rc = CLI_OK;
+    for (int k = 0; k < r->n_cw && !rc; k++) {
+        char buf[16];
+        if (count[k] == 0) {
+            cli_err("train: --class-weight balanced: class '%s' has no rows in the %s of %s: its "
+                    "weight would be infinite (name the weights instead)", class_label(r, k, buf, sizeof buf),
+                    r->val ? "training part (after --val)" : "training data", r->c.data);
+            rc = CLI_EDATA;
+        } else {
+            r->cw[k] = (float)((double)d->n / ((double)r->n_cw * (double)count[k]));
+        }
+    }
+    free(count);
+    return rc;
 }
 
 static void follower(train_cfg *c);
@@ -1088,6 +1210,7 @@ static int setup(train_run *r, lm_rng *rng)
         int t = lm_net_threads(r->net) / cli_dist_local_size();
         if (lm_net_set_threads(r->net, t > 0 ? t : 1)) return cli_lib_err(CLI_EFAIL, NULL);
     }
+    if ((rc = class_weights(r))) return rc;
     r->fo = fit_opts(r);
     r->rng0 = *rng;
     meta_settings(r);
@@ -1206,6 +1329,7 @@ static void run_free(train_run *r)
     cli_data_free(&r->test);
     history_free(&r->h);
     free(r->init_params);
+    free(r->cw);
     for (int i = 0; i < r->n_owned; i++) free(r->owned[i]);
     free(r);
 }
@@ -1271,7 +1395,8 @@ static int check_same_run(train_run *r)
         [ROWS] = f->n, [VAL_ROWS] = v ? v->n : 0, [FEATURES] = (uint64_t)f->nx,
         [DATA] = hash_data(hash_data(0, f), v), [BATCH] = (uint64_t)r->c.batch,
         [EPOCHS] = (uint64_t)r->c.epochs, [EARLY] = (uint64_t)r->c.early_stop,
-        [DONE] = (uint64_t)r->start_epochs, [STEP] = hash_bytes(0, step, sizeof step),
+        [DONE] = (uint64_t)r->start_epochs,
+        [STEP] = hash_bytes(hash_bytes(0, step, sizeof step), r->cw, (size_t)r->n_cw * sizeof *r->cw),
         [PARAMS] = lm_net_n_params(r->net), [HASH] = cli_params_hash(r->net),
     };
     uint64_t first[N];
@@ -1302,8 +1427,9 @@ static int check_same_run(train_run *r)
         return CLI_EMODEL;
     }
     if (mine[STEP] != first[STEP]) {
-        cli_err("train: --loss, --optimizer, --lr, --momentum, --weight-decay, --clip-grad or "
-                "--lr-schedule differ from process 0's: every process needs the same options");
+        cli_err("train: --loss, --optimizer, --lr, --momentum, --weight-decay, --clip-grad, "
+                "--lr-schedule or --class-weight differ from process 0's: every process needs the "
+                "same options");
         return CLI_EUSAGE;
     }
     if (mine[PARAMS] != first[PARAMS] || mine[HASH] != first[HASH]) {

@@ -63,6 +63,8 @@ compare mlp "--data $F --layers 16:relu,dropout:0.2,8:relu --epochs 6 --batch 16
 awk 'BEGIN { srand(7); for (r = 0; r < 240; r++) { c = r % 4; for (y = 0; y < 8; y++) for (x = 0; x < 8; x++) {
     v = rand() * 3; if ((c == 0 && x < 4) || (c == 1 && x >= 4) || (c == 2 && y < 4) || (c == 3 && y >= 4)) v += 5
     printf "%.0f,", v }; print "c" c } }' >"$TMP/img.csv"
+# class weights: each process weighs its rows and divides by the batch's
+compare mlp_cw "--data $F --layers 16:relu --epochs 6 --batch 16 --class-weight setosa=0.3,virginica=2.5"
 compare cnn "--data $TMP/img.csv --input-shape 1x8x8 --layers conv:4:3x3:relu,maxpool:2,dropout:0.3,16:relu --epochs 4 --batch 20"
 
 # Synchronised batch norm: the processes sum its statistics, so with 5-6
@@ -160,6 +162,9 @@ res $? mpi_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
 one_vs_two "$D" "$D --lr 0.1"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, --optimizer, --lr' "$TMP/err"; }
 res $? mpi_step_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
+one_vs_two "$D" "$D --class-weight setosa=2"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, .*--class-weight differ' "$TMP/err"; }
+res $? mpi_class_weights_differ "rc $rc: $(head -c 300 "$TMP/err")"
 # ... or one process's options do not parse: it stopped alone, silent,
 # and the other waited for it for ever
 one_vs_two "$D" "$D --bogus"; rc=$?
