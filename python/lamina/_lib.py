@@ -66,7 +66,11 @@ class lm_fit_opts(Structure):
                 ("lr_gamma", c_float), ("epochs", c_int), ("batch", c_size_t),
                 ("shuffle", c_int), ("val", POINTER(lm_data)), ("early_stop", c_int),
                 ("on_epoch", EPOCH_CB), ("on_batch", BATCH_CB), ("ctx", c_void_p),
-                ("stop", POINTER(c_int))]  # appended in 1.1
+                ("stop", POINTER(c_int)),  # appended in 1.1
+                ("shards", c_int), ("shard", c_int), ("on_grads", c_void_p),
+                ("grads_ctx", c_void_p),
+                ("on_reduce", c_void_p), ("reduce_ctx", c_void_p),  # appended in 1.2
+                ("class_weights", POINTER(c_float)), ("n_class_weights", c_int)]  # 1.3
 
 
 class lm_layer_desc(Structure):

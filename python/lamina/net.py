@@ -706,7 +706,7 @@ class Net:
     def fit(self, X, y, epochs=10, batch_size=32, optimizer="adam", lr=None, loss=None,
             validation_data=None, callbacks=(), seed=1, threads=None, shuffle=True,
             momentum=None, weight_decay=0.0, clip_norm=0.0, lr_schedule="constant",
-            early_stopping=0, normalize=False, verbose=0):
+            early_stopping=0, normalize=False, verbose=0, class_weight=None):
         """Trains with the library's trainer (lm_train_epoch, one C call an epoch,
         the GIL released) and returns a History.
 
@@ -718,8 +718,12 @@ class Net:
         logs); a true return stops training. early_stopping=N: stop after N
         epochs without a better val loss and keep the best epoch's parameters.
         normalize=True standardises inputs with X's statistics (uint8: x/255),
-        stored in the net as the CLI does. Ctrl-C stops after the current batch
-        and raises KeyboardInterrupt with the net usable.
+        stored in the net as the CLI does. class_weight: one weight a class
+        (two for one sigmoid output), as Keras' class_weight: a row of class c
+        counts w[c] times in the training loss (the batch's mean of w[c] *
+        loss); needs y as class indices with "ce" or "bce"; validation losses
+        stay unweighted. Ctrl-C stops after the current batch and raises
+        KeyboardInterrupt with the net usable.
         """
         lossid = self._loss_id(loss)
         if optimizer not in _OPTIMS:
@@ -756,6 +760,11 @@ class Net:
         o.early_stop = _cint(early_stopping, "fit: early_stopping")
         if val is not None:
             o.val = ctypes.pointer(val)
+        if class_weight is not None:
+            cw = np.ascontiguousarray(class_weight, np.float32).ravel()
+            keep.append(cw)
+            o.class_weights = cw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            o.n_class_weights = _cint(cw.size, "fit: class_weight's length")
         # Ctrl-C: a flag the library reads after every batch (no callback,
         # so no GIL taken per batch while other Python threads run)
         stop = ctypes.c_int(0)

@@ -58,7 +58,7 @@ class _LaminaBase(BaseEstimator):
     def _seed(self):
         return int(check_random_state(self.random_state).randint(1, 2 ** 31 - 1))
 
-    def _train(self, X, t, epochs, seed):
+    def _train(self, X, t, epochs, seed, class_weight=None):
         val = None
         n = X.shape[0]
         if self.early_stopping and n >= 10:
@@ -71,7 +71,8 @@ class _LaminaBase(BaseEstimator):
                                       optimizer=self.optimizer, lr=self.lr,
                                       weight_decay=self.weight_decay,
                                       early_stopping=self.early_stopping,
-                                      validation_data=val, seed=seed, verbose=self.verbose)
+                                      validation_data=val, seed=seed, verbose=self.verbose,
+                                      class_weight=class_weight)
         self.n_iter_ = getattr(self, "n_iter_", 0) + len(self.history_.epoch)
         self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + self.history_["loss"]
         return self
@@ -91,23 +92,76 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     batch_size, epochs, weight_decay, early_stopping (patience in epochs on a
     validation_fraction held out; 0 off), init (xavier, he, uniform01),
     standardize (inputs to mean 0, std 1 inside the net), random_state,
-    threads (None: all cores), verbose.
+    threads (None: all cores), verbose, class_weight (None; "balanced":
+    n_samples / (n_classes * np.bincount(y)) over the y given to fit, as
+    scikit-learn's compute_class_weight; or a dict {class: weight}, classes
+    not in it weighing 1): a row of class c counts weight[c] times in the
+    training loss, as Keras' class_weight (the batch's mean of weight * loss);
+    the validation loss of early_stopping stays unweighted.
 
     Fitted: classes_, n_features_in_, feature_names_in_ (for frames with
     string column names), net_ (a lamina.Net), history_, n_iter_, loss_curve_.
     """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
+                 batch_size=32, epochs=400, weight_decay=0.0, early_stopping=0,
+                 validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
+                 threads=None, verbose=0, class_weight=None):
+        super().__init__(hidden_layer_sizes, activation, optimizer, lr, batch_size, epochs,
+                         weight_decay, early_stopping, validation_fraction, init, standardize,
+                         random_state, threads, verbose)
+        self.class_weight = class_weight
 
     def _prepare(self, X, y, reset):
         X, y = _validate(self, X, y, reset=reset, dtype=[np.float32, np.float64])
         check_classification_targets(y)
         return X, y
 
+    def _class_weights(self, lab, partial):
+        """class_weight as one float a class of classes_ (None: unweighted)."""
+        cw, k = self.class_weight, len(self.classes_)
+        if cw is None:
+            return None
+        if isinstance(cw, str) and cw == "balanced":
+            if partial:
+                raise ValueError("class_weight='balanced' is not supported by partial_fit "
+                                 "(it needs the whole y): pass a dict")
+            count = np.bincount(lab, minlength=k)
+            if np.any(count == 0):
+                raise ValueError("class_weight='balanced': class %r has no rows in y"
+                                 % (self.classes_[int(np.argmin(count))],))
+            return len(lab) / (k * count.astype(np.float64))
+        if not isinstance(cw, dict):
+            raise ValueError("class_weight must be None, 'balanced' or a dict {class: weight}, "
+                             "not %r" % (cw,))
+        w = np.ones(k)
+        for c, v in cw.items():
+            i = np.searchsorted(self.classes_, c) if len(self.classes_) else 0
+            try:
+                found = i < k and self.classes_[i] == c
+            except (TypeError, ValueError):
+                found = False
+            if not found:
+                raise ValueError("class_weight: class %r is not among the classes %r"
+                                 % (c, self.classes_))
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                raise ValueError("class_weight[%r] = %r is not a number" % (c, v)) from None
+            if not (np.isfinite(f) and f >= 0):
+                raise ValueError("class_weight[%r] = %r: a weight must be finite and >= 0"
+                                 % (c, v))
+            w[i] = f
+        if not np.any(w > 0):
+            raise ValueError("class_weight: every class weighs 0; at least one must weigh more")
+        return w
+
     def fit(self, X, y):
         for a in ("net_", "classes_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
         self.classes_ = np.unique(y)
-        return self._fit_epochs(X, y, self.epochs)
+        return self._fit_epochs(X, y, self.epochs, False)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y (the first call needs classes, as scikit-learn's)."""
@@ -120,9 +174,9 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError("classes %r differ from the first call's %r"
                              % (classes, self.classes_))
-        return self._fit_epochs(X, y, 1)
+        return self._fit_epochs(X, y, 1, True)
 
-    def _fit_epochs(self, X, y, epochs):
+    def _fit_epochs(self, X, y, epochs, partial):
         if len(self.classes_) < 2:
             raise ValueError("LaminaClassifier needs at least 2 classes; y has 1 class: %r"
                              % (self.classes_[0],))
@@ -130,11 +184,12 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         if np.any(lab >= len(self.classes_)) or np.any(self.classes_[np.minimum(
                 lab, len(self.classes_) - 1)] != y):
             raise ValueError("y holds labels not in classes_ %r" % (self.classes_,))
+        cw = self._class_weights(lab, partial)
         seed = self._seed()
         if not hasattr(self, "net_"):
             self.net_ = self._build(X.shape[1], len(self.classes_), "softmax", X, seed)
             self.net_.class_names = [str(c) for c in self.classes_]
-        return self._train(X, lab.astype(np.int32), epochs, seed)
+        return self._train(X, lab.astype(np.int32), epochs, seed, cw)
 
     def predict_proba(self, X):
         check_is_fitted(self)

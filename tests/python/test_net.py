@@ -544,3 +544,29 @@ def test_onnx_export_warns_when_class_names_cannot_go(cli, tmp_path):
     r = subprocess.run([cli, "export", str(tmp_path / "m.lmn"), "--format", "onnx", "--out",
                         str(tmp_path / "m.onnx")], capture_output=True, text=True)
     assert r.returncode == 0 and "line break" in r.stderr and "keeps no class names" in r.stderr
+
+
+def test_fit_class_weight_reaches_the_library():
+    X, names = iris()
+    y = np.unique(names, return_inverse=True)[1].astype(np.int32)
+
+    def run(cw):
+        net = lamina.Net(inputs=4, layers=[lamina.Dense(8, "relu"), lamina.Dense(3, "softmax")],
+                         seed=1)
+        h = net.fit(X, y, epochs=3, seed=2, normalize=True, class_weight=cw)
+        return net.predict(X), h["loss"]
+
+    p0, l0 = run(None)
+    p1, l1 = run([1.0, 1.0, 1.0])
+    p2, l2 = run([0.2, 1.0, 5.0])
+    np.testing.assert_array_equal(p0, p1)  # ones: no weights, to the bit
+    assert l0 == l1 and l2 != l0
+    assert not np.array_equal(p0, p2)
+    for bad, msg in (([1.0, 2.0], "2 class weights for 3 classes"),
+                     ([1.0, -1.0, 1.0], "finite and >= 0"),
+                     ([0.0, 0.0, 0.0], "all 0")):
+        with pytest.raises(lamina.InvalidArgumentError, match=re.escape(msg)):
+            run(bad)
+    with pytest.raises(lamina.InvalidArgumentError, match="classification loss"):
+        net = lamina.Net(inputs=4, layers=[lamina.Dense(3)], seed=1)
+        net.fit(X, np.eye(3, dtype=np.float32)[y], epochs=1, class_weight=[1, 2, 3])
