@@ -116,6 +116,42 @@ static void weighted_binary_matches_reference(void)
     check_against_reference(1, cw, 2);
 }
 
+/* A batch large enough for the trainer to split into row shards (a conv
+ * net, 128 rows: train.c's SHARDS rule) weighs each shard's rows: its
+ * loss is the weighted mean of -log p over the predicted probabilities. */
+static void weighted_sharded_batch_matches_reference(void)
+{
+    enum { N = 128, IN = 64, K = 3 };
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(8);
+    CHECK_OK(lm_net_new(&net, IN));
+    CHECK_OK(lm_net_set_input_shape(net, 1, 8, 8));
+    CHECK_OK(lm_net_add_conv2d(net, 4, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dense(net, K, LM_SOFTMAX, LM_BIAS));
+    CHECK_OK(lm_net_init(net, LM_INIT_HE, &rng));
+    static float x[N * IN], p[N * K];
+    int32_t lab[N];
+    for (int i = 0; i < N * IN; i++) x[i] = lm_rng_uniform(&rng);
+    for (int r = 0; r < N; r++) lab[r] = (int32_t)lm_rng_below(&rng, K);
+    const float cw[K] = {0.5f, 3.0f, 1.25f};
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_CE;
+    o.batch = N;
+    o.class_weights = cw;
+    o.n_class_weights = K;
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    float loss = NAN;
+    CHECK_OK(lm_train_loss_grad(t, x, NULL, lab, N, &loss));
+    CHECK_OK(lm_net_predict(net, x, N, p));
+    double want = 0;
+    for (int r = 0; r < N; r++) want += cw[lab[r]] * -log((double)p[r * K + lab[r]]);
+    want /= N;
+    CHECKF(fabs(loss - want) <= 1e-5 * (1 + fabs(want)), "loss %.9g, reference %.9g", loss, want);
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
 /* Trains with cw (NULL: none) for 3 epochs; the parameters into p. */
 static void fit_params(const float *cw, int n_cw, int n_out, float *p, float *val_loss, float *train_loss)
 {
@@ -256,6 +292,7 @@ int main(void)
 {
     RUN(weighted_softmax_matches_reference);
     RUN(weighted_binary_matches_reference);
+    RUN(weighted_sharded_batch_matches_reference);
     RUN(unit_weights_are_unweighted);
     RUN(weights_are_copied);
     RUN(misuse_refused);
