@@ -166,7 +166,7 @@ def test_class_weight_params_and_clone():
     ({"setosa": 0, "versicolor": 0, "virginica": 0}, "every class weighs 0"),
     ("balance", "None, 'balanced' or a dict"),
     ([1.0, 2.0, 3.0], "None, 'balanced' or a dict"),
-])
+], ids=["unknown", "negative", "nan", "text", "all_zero", "typo", "list"])
 def test_class_weight_bad_raises_value_error(cw, msg):
     X, names = iris()
     with pytest.raises(ValueError, match=msg):
