@@ -1101,8 +1101,13 @@ static int class_weights_named(train_run *r, const char *spec)
         int k = 0;
         while (k < r->n_cw && strcmp(class_label(r, k, buf, sizeof buf), item) != 0) k++;
         if (k == r->n_cw) {
+            char list[512];
+            size_t at = 0;
+            list[0] = '\0';
+            for (int j = 0; j < r->n_cw && j < 8; j++)
+                cli_append(list, sizeof list, &at, "%s%.40s", j ? ", " : "", class_label(r, j, buf, sizeof buf));
             cli_err("train: --class-weight: no class '%s' in %s (its classes: %s%s)", item, r->c.data,
-                    class_label(r, 0, buf, sizeof buf), r->n_cw > 1 ? ", ..." : "");
+                    list, r->n_cw > 8 ? ", ..." : "");
             rc = CLI_EUSAGE;
         } else if (seen[k]) {
             cli_err("train: --class-weight: class '%s' is given twice", item);
