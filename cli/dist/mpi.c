@@ -69,6 +69,9 @@ int cli_dist_start(void)
     g_profile = prof && !strcmp(prof, "1");
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    // The barrier it adds must be on every process or none: process 0's
+    // environment decides (it prints the profile), as with mpirun -x.
+    if (g_size > 1) MPI_Bcast(&g_profile, 1, MPI_INT, 0, MPI_COMM_WORLD);
     // the processes that share this machine (its cores), counted while
     // every process is here to take part
     MPI_Comm local;

@@ -121,6 +121,26 @@ how one_a_machine 2 mpi LAMINA_MPI_NODE=1
 # Open MPI alone would leave all but one waiting for ever
 how no_room 2 mpi OMPI_MCA_osc_sm_backing_directory=/nonexistent/lamina
 
+# LAMINA_MPI_PROFILE set on process 0 alone (no -x): its barrier must be
+# on every process or none, else the processes' collectives pair wrongly
+# and the job hangs; process 0's setting decides. And set on process 1
+# alone: no wait is timed.
+for who in 0 1; do
+    if [ $who -eq 0 ]; then
+        # shellcheck disable=SC2086
+        $TIMEOUT $MPIRUN -np 1 env LAMINA_MPI_PROFILE=1 "$LAMINA" train $A --json --out "$TMP/prof.lmn" : \
+            -np 1 "$LAMINA" train $A --json --out "$TMP/prof.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    else
+        # shellcheck disable=SC2086
+        $TIMEOUT $MPIRUN -np 1 "$LAMINA" train $A --json --out "$TMP/prof.lmn" : \
+            -np 1 env LAMINA_MPI_PROFILE=1 "$LAMINA" train $A --json --out "$TMP/prof.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    fi
+    w=$(jget allreduce_wait_seconds <"$TMP/out")
+    { [ "$rc" -eq 0 ] && params_ok "$TMP/how-1.lmn" "$TMP/prof.lmn" &&
+        if [ $who -eq 0 ]; then awk -v w="$w" 'BEGIN { exit !(w > 0) }'; else [ "$w" = "0.000000" ]; fi; }
+    res $? "mpi_profile_on_process_$who" "rc $rc, wait '$w': $(head -c 300 "$TMP/err")"
+done
+
 # faults. One bad file everywhere: one message, the data exit code.
 printf '1,2,x\n' >"$TMP/bad.csv"
 $MPIRUN -np 2 "$LAMINA" train --data "$TMP/bad.csv" --layers 4:relu --quiet >/dev/null 2>"$TMP/err"; rc=$?
