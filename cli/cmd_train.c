@@ -1074,16 +1074,22 @@ static const char *class_label(const train_run *r, int k, char *buf, size_t size
     return buf;
 }
 
-/* --class-weight NAME=W,NAME=W: the classes named get W, the rest 1. */
+/* --class-weight NAME=W,NAME=W: the classes named get W, the rest 1. A
+ * class name may hold commas (a quoted CSV field): a piece with no '=' is
+ * joined to the next one, so "a,b=2" weighs the class "a,b". */
 static int class_weights_named(train_run *r, const char *spec)
 {
-    char *copy = strdup(spec), *save = NULL, buf[16];
+    char *copy = strdup(spec), *next = copy, buf[16];
     unsigned char *seen = calloc((size_t)r->n_cw, 1);
     int rc = copy && seen ? CLI_OK : CLI_EFAIL;
     if (rc) cli_err("out of memory");
     for (int k = 0; k < r->n_cw; k++) r->cw[k] = 1;
-    for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; item && !rc;
-         item = strtok_r(NULL, ",", &save)) {
+    while (next && *next && !rc) {
+        char *item = next, *cut = item + strcspn(item, ",");
+        while (*cut && !memchr(item, '=', (size_t)(cut - item))) cut += 1 + strcspn(cut + 1, ",");
+        next = *cut ? cut + 1 : NULL;
+        *cut = '\0';
+        if (!*item) continue; // ",," or a trailing comma: nothing named
         char *eq = strrchr(item, '='), *end;
         if (!eq || eq == item) {
             cli_err("train: --class-weight: '%s' is not NAME=W (or use balanced)", item);

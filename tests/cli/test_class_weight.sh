@@ -97,6 +97,18 @@ bad mse "needs --loss ce or bce, not mse" balanced --loss mse
 "$L" train --data "$TMP/ghost.csv" --layers 4 --epochs 1 --quiet --val 0.5 --seed 2 --class-weight balanced >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q "class 'ghost' has no rows in the training part (after --val)" "$TMP/err"; }
 res $? class_weight_balanced_empty_class "rc $rc: $(cat "$TMP/err")"
+# a class name holding a comma (a quoted CSV field): a piece with no '='
+# joins the next, so "a,b=2" weighs the class "a,b"
+printf 'x,y\n1,"a,b"\n2,c\n3,"a,b"\n4,c\n' >"$TMP/comma.csv"
+"$L" train --data "$TMP/comma.csv" --layers 4 --epochs 1 --quiet --class-weight 'a,b=2.5' \
+    --out "$TMP/comma.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && "$L" info "$TMP/comma.lmn" | grep -q 'class-weights  *2.5,1$'; }
+res $? class_weight_name_with_comma "rc $rc: $(cat "$TMP/err") $("$L" info "$TMP/comma.lmn" 2>&1 | grep class-weight)"
+"$L" train --data "$TMP/comma.csv" --layers 4 --epochs 1 --quiet --class-weight 'c=3,a,b=0.5' \
+    --out "$TMP/comma.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && "$L" info "$TMP/comma.lmn" | grep -q 'class-weights  *0.5,3$'; }
+res $? class_weight_name_with_comma_second "rc $rc: $(cat "$TMP/err")"
+bad trailing_piece "'major' is not NAME=W" minor=2,major
 # the help says it
 "$L" train --help 2>&1 | grep -q -- '--class-weight SPEC'; res $? class_weight_help "no --class-weight in train --help"
 finish
