@@ -246,6 +246,29 @@ static void onnx_round_trip_all_kinds(void) { round_trip(net_all_kinds, 0); }
 static void onnx_round_trip_gap_regression(void) { round_trip(net_gap_regression, 17); }
 static void onnx_round_trip_binary(void) { round_trip(net_binary, 13); }
 static void onnx_round_trip_image_output(void) { round_trip(net_image_out, 13); }
+
+/* Class names with newlines (a quoted CSV field can hold one) and
+ * backslashes, next to a name that looks escaped: all come back as they
+ * were (they were dropped before, the list being one a line). */
+static void onnx_class_names_with_newlines(void)
+{
+    lm_net *a, *b = NULL;
+    lm_net_new(&a, 3);
+    lm_net_add_dense(a, 4, LM_SOFTMAX, LM_BIAS);
+    randomise(a, 2);
+    const char *names[4] = {"line\none", "back\\slash\\n", "\n", "plain"};
+    CHECK_OK(lm_net_set_class_names(a, 4, names));
+    CHECK_OK(lm_net_save_onnx(a, tmp_file(), 0));
+    CHECK_OK(lm_net_load_onnx(&b, tmp_file()));
+    for (int i = 0; b && i < 4; i++) {
+        const char *c = lm_net_class_name(b, i);
+        CHECKF(c && !strcmp(c, names[i]), "class %d: '%s' back as '%s'", i, names[i], c ? c : "(none)");
+    }
+    if (b) check_same(a, b);
+    lm_net_free(a);
+    lm_net_free(b);
+    remove(tmp_file());
+}
 static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); }
 static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dropout_first, 13); }
 static void onnx_round_trip_image_dropout_dense(void) { round_trip(net_image_dropout_dense, 13); }
@@ -456,6 +479,7 @@ int main(void)
     RUN(onnx_round_trip_all_kinds);
     RUN(onnx_round_trip_gap_regression);
     RUN(onnx_round_trip_binary);
+    RUN(onnx_class_names_with_newlines);
     RUN(onnx_round_trip_image_output);
     RUN(onnx_round_trip_flat_batchnorm);
     RUN(onnx_round_trip_image_dropout_first);

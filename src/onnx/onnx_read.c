@@ -772,7 +772,8 @@ static lm_status restore_meta(const ox_model *m, lm_net *net)
 {
     for (int i = 0; i < m->n_meta; i++) {
         ox_str k = m->meta_keys[i], v = m->meta_vals[i];
-        if (ox_is(k, "lamina.class_names")) {
+        int esc = ox_is(k, "lamina.class_names_escaped");
+        if (esc || ox_is(k, "lamina.class_names")) {
             int n = 1;
             for (size_t j = 0; j < v.n; j++) n += v.s[j] == '\n';
             // one a class, or two for one sigmoid output (class 1's probability)
@@ -789,6 +790,15 @@ static lm_status restore_meta(const ox_model *m, lm_net *net)
                 p = strchr(p, '\n');
                 if (p) *p++ = '\0';
                 else break;
+            }
+            for (int j = 0; esc && j < n && names[j]; j++) { // \\ and \n back, in place
+                char *w = (char *)names[j];
+                for (const char *r = names[j]; *r; r++) {
+                    if (*r == '\\' && r[1] == 'n') *w++ = '\n', r++;
+                    else if (*r == '\\' && r[1] == '\\') *w++ = '\\', r++;
+                    else *w++ = *r;
+                }
+                *w = '\0';
             }
             lm_status st = lm_net_set_class_names(net, n, names);
             free(names);

@@ -349,18 +349,30 @@ static void entry(pb_buf *out, const char *k1, const char *k2, const char *v, si
 
 /* The class names and metadata as the model's metadata_props, so that an
  * import gives them back: "lamina.class_names" (one a line) and
- * "lamina.meta.KEY". */
+ * "lamina.meta.KEY". A class name may hold a newline (a quoted CSV
+ * field): then the names go as "lamina.class_names_escaped", one a line
+ * with each backslash written as two and each newline as backslash, n. */
 static lm_status put_meta(const lm_net *net, pb_buf *out)
 {
     if (net->class_names) {
         pb_buf names = {0};
-        int ok = 1;
+        int esc = 0;
+        for (int i = 0; i < net->n_classes; i++) esc |= strchr(net->class_names[i], '\n') != NULL;
         for (int i = 0; i < net->n_classes; i++) {
-            ok &= strchr(net->class_names[i], '\n') == NULL;
             if (i) pb_put_raw(&names, "\n", 1);
-            pb_put_raw(&names, net->class_names[i], strlen(net->class_names[i]));
+            const char *c = net->class_names[i];
+            if (!esc) {
+                pb_put_raw(&names, c, strlen(c));
+                continue;
+            }
+            for (; *c; c++) {
+                if (*c == '\\') pb_put_raw(&names, "\\\\", 2);
+                else if (*c == '\n') pb_put_raw(&names, "\\n", 2);
+                else pb_put_raw(&names, c, 1);
+            }
         }
-        if (ok) entry(out, "lamina.class_names", "", (const char *)names.p, names.n);
+        entry(out, esc ? "lamina.class_names_escaped" : "lamina.class_names", "",
+              (const char *)names.p, names.n);
         if (names.err) out->err = names.err;
         pb_buf_free(&names);
     }
