@@ -93,11 +93,12 @@ static void print_state(const lm_net *net, const state_summary *ss, int width)
     char b[512];
     int n;
     if (ss->has_state)
-        n = snprintf(b, sizeof b, "resumable state after %d epochs (%llu steps)", ss->epochs,
-                     (unsigned long long)ss->steps);
+        n = snprintf(b, sizeof b, "resumable state after %d epoch%s (%llu step%s)", ss->epochs,
+                     ss->epochs == 1 ? "" : "s", (unsigned long long)ss->steps,
+                     ss->steps == 1 ? "" : "s");
     else
         n = snprintf(b, sizeof b, "no training state (not resumable)%s%.64s%s", kept ? "; " : "",
-                     kept ? kept : "", kept ? " epochs" : "");
+                     kept ? kept : "", !kept ? "" : strcmp(kept, "1") ? " epochs" : " epoch");
     size_t at = n > 0 && (size_t)n < sizeof b ? (size_t)n : strlen(b);
     if (ss->state && !strcmp(ss->state, "untrained"))
         snprintf(b + at, sizeof b - at, "; UNTRAINED: interrupted before its first epoch ended");
@@ -109,22 +110,44 @@ static void print_state(const lm_net *net, const state_summary *ss, int width)
     print_field("training:", b, width, " ");
 }
 
+/* A class name as the list shows it: as it is, or in double quotes with
+ * C escapes where it holds a space, a quote, a backslash or a control
+ * character (a quoted CSV field can), so that the list reads one way.
+ * Writes at most 4 * strlen(c) + 3 bytes to out (NUL included). */
+static size_t class_shown(char *out, const char *c)
+{
+    int plain = *c != '\0';
+    for (const unsigned char *p = (const unsigned char *)c; *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 127) plain = 0;
+    if (plain) return (size_t)sprintf(out, "%s", c);
+    size_t at = 0;
+    out[at++] = '"';
+    for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
+        const char *e = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r"
+                      : *p == '"' ? "\\\"" : *p == '\\' ? "\\\\" : NULL;
+        if (e) at += (size_t)sprintf(out + at, "%s", e);
+        else if (*p < ' ' || *p == 127) at += (size_t)sprintf(out + at, "\\x%02x", *p);
+        else out[at++] = (char)*p;
+    }
+    out[at++] = '"';
+    out[at] = '\0';
+    return at;
+}
+
 /* The class names, one space between them, as one string (NULL when out
  * of memory). */
 static char *class_list(const lm_net *net)
 {
     size_t len = 1;
-    for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
-        const char *c = lm_net_class_name(net, i);
-        len += strlen(c ? c : "?") + 1;
-    }
+    for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++)
+        len += 4 * strlen(lm_net_class_name(net, i)) + 4;
     char *s = malloc(len);
     if (!s) return NULL;
     s[0] = '\0';
     size_t at = 0;
     for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
-        const char *c = lm_net_class_name(net, i);
-        at += (size_t)sprintf(s + at, "%s%s", i ? " " : "", c ? c : "?");
+        if (i) s[at++] = ' ';
+        at += class_shown(s + at, lm_net_class_name(net, i));
     }
     return s;
 }

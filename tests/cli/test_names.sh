@@ -28,4 +28,13 @@ done
 train --init glorot; rc=$?
 { [ "$rc" -eq 2 ] && grep -q uniform01 "$TMP/out" && grep -q xavier "$TMP/out"; }
 res $? names_init_unknown "rc $rc: $(head -2 "$TMP/out")"
+# info's class list reads one way: a name holding a space, a quote, a
+# backslash or a newline (quoted CSV fields) is shown quoted, C-escaped
+printf 'x,y\n1,big cat\n2,dog\n3,"q""uote"\n4,back\\slash\n5,"a\nb"\n' >"$TMP/sp.csv"
+"$L" train --data "$TMP/sp.csv" --layers 4 --epochs 1 --quiet --out "$TMP/sp.lmn" >/dev/null 2>"$TMP/err"
+"$L" info "$TMP/sp.lmn" >"$TMP/info" 2>&1
+grep -qxF 'classes:    "a\nb" "back\\slash" "big cat" dog "q\"uote"' "$TMP/info"
+res $? names_info_classes_quoted "$(grep -A1 '^classes' "$TMP/info") $(cat "$TMP/err")"
+grep -q '^training: *resumable state after 1 epoch (1 step);' "$TMP/info"
+res $? names_info_one_epoch_singular "$(grep '^training' "$TMP/info")"
 finish
