@@ -770,6 +770,15 @@ static int write_plot(train_run *r)
     return plot_svg(r->c.plot, title, "epoch", "loss", r->classes ? "accuracy" : NULL, s, ns);
 }
 
+/* The name of class k: the net's, or its number. */
+static const char *class_label(const train_run *r, int k, char *buf, size_t size)
+{
+    const char *name = lm_net_class_name(r->net, k);
+    if (name) return name;
+    snprintf(buf, size, "%d", k);
+    return buf;
+}
+
 static void print_json(train_run *r, double secs_per_epoch)
 {
     const lm_epoch_info *k = &r->kept;
@@ -787,6 +796,17 @@ static void print_json(train_run *r, double secs_per_epoch)
     printf(", \"seconds_per_epoch\": ");
     json_num(stdout, secs_per_epoch);
     printf(", \"threads\": %d", lm_net_threads(r->net));
+    if (r->cw) { // --class-weight: the weight each class trained with
+        char buf[16];
+        printf(", \"class_weights\": {");
+        for (int c = 0; c < r->n_cw; c++) {
+            printf("%s", c ? ", " : "");
+            json_str(stdout, class_label(r, c, buf, sizeof buf));
+            printf(": ");
+            json_num(stdout, r->cw[c]);
+        }
+        printf("}");
+    }
     if (r->val) {
         printf(", \"val_loss\": ");
         json_num(stdout, any ? k->val_loss : NAN);
@@ -1063,15 +1083,6 @@ static lm_fit_opts fit_opts(train_run *r)
     cli_dist_fit(&o, &g_stop, &g_agreed); // with several processes: a shard each
     cli_dist_sync_bn(&o);                 // ... and batch norm over the whole batch
     return o;
-}
-
-/* The name of class k: the net's, or its number. */
-static const char *class_label(const train_run *r, int k, char *buf, size_t size)
-{
-    const char *name = lm_net_class_name(r->net, k);
-    if (name) return name;
-    snprintf(buf, size, "%d", k);
-    return buf;
 }
 
 /* --class-weight NAME=W,NAME=W: the classes named get W, the rest 1. A

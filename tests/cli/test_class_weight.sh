@@ -108,6 +108,11 @@ res $? class_weight_name_with_comma "rc $rc: $(cat "$TMP/err") $("$L" info "$TMP
     --out "$TMP/comma.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && "$L" info "$TMP/comma.lmn" | grep -q 'class-weights  *0.5,3$'; }
 res $? class_weight_name_with_comma_second "rc $rc: $(cat "$TMP/err")"
+# --json names each class's weight
+"$L" train --data "$TMP/comma.csv" --layers 4 --epochs 1 --quiet --json --class-weight 'a,b=2.5' >"$TMP/out" 2>"$TMP/err"
+grep -qF '"class_weights": {"a,b": 2.5, "c": 1}' "$TMP/out"; res $? class_weight_json "$(tail -n 1 "$TMP/out") $(cat "$TMP/err")"
+"$L" train --data "$TMP/comma.csv" --layers 4 --epochs 1 --quiet --json >"$TMP/out" 2>&1
+! grep -q 'class_weights' "$TMP/out"; res $? class_weight_json_none "$(tail -n 1 "$TMP/out")"
 bad trailing_piece "'major' is not NAME=W" minor=2,major
 # the help says it
 "$L" train --help 2>&1 | grep -q -- '--class-weight SPEC'; res $? class_weight_help "no --class-weight in train --help"
