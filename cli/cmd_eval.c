@@ -1,5 +1,6 @@
 /* cmd_eval.c - `lamina eval MODEL --data FILE`: loss and accuracy with a
- * confusion matrix for classes, MSE and R^2 for numbers. Class labels in
+ * confusion matrix and per-class precision, recall and F1 for classes, MSE
+ * and R^2 for numbers. Class labels in
  * the file are matched to the model's classes by name. */
 #include "cli.h"
 #include "opts.h"
@@ -149,6 +150,149 @@ static void print_confusion(const lm_net *net, const eval_out *e)
     }
 }
 
+/* Per-class scores from the confusion matrix, as scikit-learn's
+ * classification_report: precision TP / (TP + FP), recall TP / (TP + FN),
+ * F1 2TP / (2TP + FP + FN), support TP + FN. A precision with no row
+ * predicted as the class, a recall with no row of it, is undefined (NaN:
+ * "-" and null). The averages run over the classes that occur in the rows
+ * or the predictions, an undefined value counting 0 (sklearn's
+ * zero_division=0); balanced accuracy is the mean recall over the classes
+ * that occur in the rows. */
+typedef struct class_score {
+    double precision, recall, f1;
+    size_t support, predicted;
+} class_score;
+
+typedef struct report {
+    class_score *c;    /* (k) */
+    double macro[3], weighted[3]; /* precision, recall, f1 */
+    double balanced;
+} report;
+
+static int make_report(const eval_out *e, report *r)
+{
+    int k = e->k;
+    r->c = calloc((size_t)k, sizeof *r->c);
+    if (!r->c) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    size_t total = 0;
+    int seen = 0, present = 0;
+    double recall_sum = 0;
+    for (int i = 0; i < 3; i++) r->macro[i] = r->weighted[i] = 0;
+    for (int j = 0; j < k; j++) {
+        class_score *c = &r->c[j];
+        size_t tp = e->confusion[(size_t)j * (size_t)k + (size_t)j];
+        for (int i = 0; i < k; i++) {
+            c->support += e->confusion[(size_t)j * (size_t)k + (size_t)i];
+            c->predicted += e->confusion[(size_t)i * (size_t)k + (size_t)j];
+        }
+        c->precision = c->predicted ? (double)tp / (double)c->predicted : NAN;
+        c->recall = c->support ? (double)tp / (double)c->support : NAN;
+        size_t den = c->support + c->predicted; // 2TP + FP + FN
+        c->f1 = den ? 2.0 * (double)tp / (double)den : NAN;
+        total += c->support;
+        if (!den) continue; // in neither the rows nor the predictions
+        seen++;
+        double v[3] = {c->precision, c->recall, c->f1};
+        for (int i = 0; i < 3; i++) {
+            double x = isnan(v[i]) ? 0 : v[i];
+            r->macro[i] += x;
+            r->weighted[i] += x * (double)c->support;
+        }
+        if (c->support) {
+            present++;
+            recall_sum += c->recall;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        r->macro[i] = seen ? r->macro[i] / seen : NAN;
+        r->weighted[i] = total ? r->weighted[i] / (double)total : NAN;
+    }
+    r->balanced = present ? recall_sum / present : NAN;
+    return CLI_OK;
+}
+
+/* A score in a column of 9: 4 decimals, or "-" when undefined. */
+static void print_score(double v)
+{
+    if (isnan(v)) printf(" %9s", "-");
+    else printf(" %9.4f", v);
+}
+
+static void print_report(const lm_net *net, const eval_out *e, const report *r, size_t n)
+{
+    int k = e->k, rw = 12;
+    for (int j = 0; j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        int len = c ? (int)strlen(c) : 1;
+        rw = len > rw ? len : rw;
+    }
+    rw = rw > 30 ? 30 : rw;
+    printf("\n%*s %9s %9s %9s %9s\n", rw, "", "precision", "recall", "f1", "support");
+    for (int j = 0; j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        char num[16];
+        if (!c) snprintf(num, sizeof num, "%d", j);
+        printf("%*.*s", rw, rw, c ? c : num);
+        print_score(r->c[j].precision);
+        print_score(r->c[j].recall);
+        print_score(r->c[j].f1);
+        printf(" %9zu\n", r->c[j].support);
+    }
+    const char *names[2] = {"macro avg", "weighted avg"};
+    const double *v[2] = {r->macro, r->weighted};
+    for (int i = 0; i < 2; i++) {
+        printf("%*s", rw, names[i]);
+        for (int m = 0; m < 3; m++) print_score(v[i][m]);
+        printf(" %9zu\n", n);
+    }
+    printf("balanced accuracy: ");
+    if (isnan(r->balanced)) printf("undefined\n");
+    else printf("%.4f (the mean recall over the classes in the data)\n", r->balanced);
+}
+
+static void json_report(const lm_net *net, const eval_out *e, const report *r)
+{
+    int k = e->k;
+    printf(", \"balanced_accuracy\": ");
+    json_num(stdout, r->balanced);
+    const char *avg[2] = {"macro_avg", "weighted_avg"};
+    const double *v[2] = {r->macro, r->weighted};
+    for (int i = 0; i < 2; i++) {
+        printf(", \"%s\": {\"precision\": ", avg[i]);
+        json_num(stdout, v[i][0]);
+        printf(", \"recall\": ");
+        json_num(stdout, v[i][1]);
+        printf(", \"f1\": ");
+        json_num(stdout, v[i][2]);
+        putchar('}');
+    }
+    printf(", \"per_class\": [");
+    for (int j = 0; j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        printf("%s{\"name\": ", j ? ", " : "");
+        if (c) json_str(stdout, c);
+        else printf("\"%d\"", j);
+        printf(", \"precision\": ");
+        json_num(stdout, r->c[j].precision);
+        printf(", \"recall\": ");
+        json_num(stdout, r->c[j].recall);
+        printf(", \"f1\": ");
+        json_num(stdout, r->c[j].f1);
+        printf(", \"support\": %zu}", r->c[j].support);
+    }
+    printf("], \"confusion_matrix\": [");
+    for (int i = 0; i < k; i++) {
+        printf("%s[", i ? ", " : "");
+        for (int j = 0; j < k; j++)
+            printf("%s%zu", j ? ", " : "", e->confusion[(size_t)i * (size_t)k + (size_t)j]);
+        putchar(']');
+    }
+    putchar(']');
+}
+
 static int load_eval_data(cli_data *cd, lm_net *net, const char *path, const char *labels,
                           const char *target, int header, int classes, const char *sep,
                           int decimal_comma)
@@ -173,14 +317,15 @@ int cmd_eval(int argc, char **argv)
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
         opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),
         opt_flag("decimal-comma", &decimal_comma, 1, "CSV numbers are written 5,1 [as in training]"),
-        opt_flag("json", &json, 1, "print one JSON object: n, loss, accuracy or r2"),
+        opt_flag("json", &json, 1, "print one JSON object: n, loss, accuracy (with per-class scores and the confusion matrix) or r2"),
         opt_end(),
     };
     char *pos[1];
     int n_pos;
     int rc = opts_parse("eval", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL --data FILE [options]",
-                        "Evaluates a model: loss, accuracy and a confusion matrix for classes "
-                        "(matched by name), loss, MSE and R^2 for numeric targets.");
+                        "Evaluates a model: loss, accuracy, a confusion matrix and per-class "
+                        "precision, recall and F1 for classes (matched by name), loss, MSE and "
+                        "R^2 for numeric targets.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
         cli_err("eval: usage: lamina eval MODEL --data FILE [--labels FILE] [--json]");
@@ -193,6 +338,7 @@ int cmd_eval(int argc, char **argv)
     lm_loss loss = cli_model_loss(net);
     cli_data cd = {0};
     eval_out e = {NAN, NAN, NAN, NAN, NULL, 0, NULL};
+    report rep = {0};
     int n_out = lm_net_n_out(net);
     rc = load_eval_data(&cd, net, data, labels, target, header, classes, sep, decimal_comma);
     if (!rc && lm_evaluate(net, &cd.d, loss, &e.loss, &e.acc) != LM_OK)
@@ -203,6 +349,7 @@ int cmd_eval(int argc, char **argv)
         conf_ctx c = {&cd.d, &e, n_out};
         if (!e.confusion) rc = CLI_EFAIL;
         else rc = predict_all(net, &cd.d, add_confusion, &c);
+        if (!rc) rc = make_report(&e, &rep);
     } else if (!rc) {
         rc = regression_metrics(net, &cd.d, &e);
     }
@@ -213,6 +360,7 @@ int cmd_eval(int argc, char **argv)
         if (classes) {
             printf(", \"accuracy\": ");
             json_num(stdout, e.acc);
+            json_report(net, &e, &rep);
         } else {
             printf(", \"mse\": ");
             json_num(stdout, e.mse);
@@ -240,6 +388,7 @@ int cmd_eval(int argc, char **argv)
         if (classes) {
             printf("accuracy:  %.4f\n", e.acc);
             print_confusion(net, &e);
+            print_report(net, &e, &rep, cd.d.n);
         } else {
             printf("MSE:       %.6g\n", e.mse);
             if (isnan(e.r2))
@@ -256,6 +405,7 @@ int cmd_eval(int argc, char **argv)
     }
     free(e.confusion);
     free(e.r2k);
+    free(rep.c);
     cli_data_free(&cd);
     lm_net_free(net);
     return rc;

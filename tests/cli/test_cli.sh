@@ -77,6 +77,32 @@ res $? eval_confusion_matrix "no confusion matrix with class names"
 "$L" eval "$TMP/b.lmn" --data "$TMP/two.csv" --json >"$TMP/two.json" 2>&1; rc=$?
 tacc=$(jget accuracy <"$TMP/two.json")
 { [ "$rc" -eq 0 ] && ge "$tacc" 0.95; }; res $? eval_maps_class_names "rc $rc, accuracy '$tacc' on reordered classes"
+# Per-class precision, recall and F1, balanced accuracy and the confusion
+# matrix against scikit-learn on the same predictions: the whole test set,
+# the two-class subset (red has no rows: its recall is undefined), and a
+# net trained for one step (here some class was never predicted), and one
+# row (two classes neither in the rows nor predicted: left out of the
+# averages, every score undefined)
+{ head -n 2 "$BT"; } >"$TMP/one.csv"
+if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
+    "$L" train --data "$B" --layers 16:relu --epochs 1 --batch 300 --seed 1 --quiet --out "$TMP/raw.lmn" >/dev/null 2>&1
+    for c in "b.lmn $BT full" "b.lmn $TMP/two.csv two_classes" "raw.lmn $BT undertrained" "b.lmn $TMP/one.csv one_row"; do
+        set -- $c
+        "$L" eval "$TMP/$1" --data "$2" --json >"$TMP/rep.json" 2>"$TMP/err"; rc=$?
+        "$L" predict "$TMP/$1" --data "$2" >"$TMP/rep.pred" 2>>"$TMP/err"
+        tail -n +2 "$2" | cut -d, -f3 >"$TMP/rep.true"
+        why=$(/usr/bin/python3 tests/cli/eval_report_check.py "$TMP/rep.json" "$TMP/rep.true" "$TMP/rep.pred" 2>&1)
+        { [ "$rc" -eq 0 ] && [ "${why#agree}" != "$why" ]; }; res $? "eval_report_matches_sklearn_$3" "rc $rc: $why $(head -c 300 "$TMP/err")"
+    done
+    [ "$(grep -o '"precision": null, "recall": null, "f1": null, "support": 0' "$TMP/rep.json" | wc -l)" -eq 2 ]
+    res $? eval_report_undefined_is_null "$(head -c 600 "$TMP/rep.json")"
+else
+    echo "skip eval_report_matches_sklearn: no scikit-learn for /usr/bin/python3"
+fi
+"$L" eval "$TMP/b.lmn" --data "$TMP/two.csv" >"$TMP/eval.txt" 2>&1
+{ grep -q '^ *precision *recall *f1 *support$' "$TMP/eval.txt" && grep -q '^ *red .* - .* 0$' "$TMP/eval.txt" &&
+    grep -q '^ *macro avg ' "$TMP/eval.txt" && grep -q '^balanced accuracy: [0-9]' "$TMP/eval.txt"; }
+res $? eval_report_text "$(tail -n 7 "$TMP/eval.txt")"
 { echo "x1,x2,color"; echo "1,1,purple"; } >"$TMP/purple.csv"
 "$L" eval "$TMP/b.lmn" --data "$TMP/purple.csv" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q purple "$TMP/err"; }; res $? eval_unknown_class "exit $rc: $(cat "$TMP/err")"

@@ -109,7 +109,8 @@ res $? binary_predict_json "rc $rc: $(head -c 300 "$TMP/p") $(head -c 300 "$TMP/
 "$L" eval "$TMP/bin.lmn" --data "$TMP/bin_test.csv" --json >"$TMP/e.json" 2>"$TMP/err"; rc=$?
 "$L" eval "$TMP/bin.lmn" --data "$TMP/bin_test.csv" >"$TMP/e" 2>&1
 eacc=$(jget accuracy <"$TMP/e.json")
-sum=$(awk '$1 == "no" || $1 == "yes" { n += $2 + $3 } END { print n + 0 }' "$TMP/e")
+sum=$(awk '/^confusion/ { on = 1 } /^$/ { on = 0 } on && ($1 == "no" || $1 == "yes") { n += $2 + $3 }
+           END { print n + 0 }' "$TMP/e")
 { [ "$rc" -eq 0 ] && [ "$eacc" = "$acc" ] && grep -q '"loss_name": "ce"' "$TMP/e.json" &&
   grep -Eq '^ +no +yes$' "$TMP/e" && [ "$sum" -eq 200 ]; }
 res $? binary_eval_confusion "rc $rc, accuracy '$eacc' vs '$acc', matrix sum $sum: $(cat "$TMP/e")"
