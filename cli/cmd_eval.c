@@ -13,7 +13,7 @@ enum { CHUNK = 1024 };
 
 typedef struct eval_out {
     float loss, acc;
-    double mse, r2;
+    double mse, rmse, mae, r2;
     size_t *confusion; /* (k, k) rows true, columns predicted */
     int k;
     double *r2k;       /* (outputs) R^2 of each target, regression */
@@ -62,7 +62,7 @@ static void add_confusion(const float *yhat, size_t i0, size_t n, void *vctx)
 typedef struct reg_ctx {
     const lm_data *d;
     int k;
-    double *sse, *sum, *sumsq; /* (k) each */
+    double *sse, *sae, *sum, *sumsq; /* (k) each */
 } reg_ctx;
 
 static void add_regression(const float *yhat, size_t i0, size_t n, void *vctx)
@@ -73,28 +73,33 @@ static void add_regression(const float *yhat, size_t i0, size_t n, void *vctx)
             double t = c->d->y[(i0 + r) * (size_t)c->k + (size_t)j];
             double e = yhat[r * (size_t)c->k + (size_t)j] - t;
             c->sse[j] += e * e;
+            c->sae[j] += fabs(e);
             c->sum[j] += t;
             c->sumsq[j] += t * t;
         }
 }
 
-/* MSE over every output, R^2 as the mean over outputs of 1 - SSE/SST. */
+/* MSE and MAE over every output; RMSE and R^2 as the means over outputs
+ * of each one's sqrt(MSE) and 1 - SSE/SST (scikit-learn's metrics with
+ * multioutput='uniform_average'). */
 static int regression_metrics(lm_net *net, const lm_data *d, eval_out *e)
 {
     int k = lm_net_n_out(net);
-    double *buf = calloc(3 * (size_t)k, sizeof *buf);
+    double *buf = calloc(4 * (size_t)k, sizeof *buf);
     if (!buf) {
         cli_err("out of memory");
         return CLI_EFAIL;
     }
-    reg_ctx c = {d, k, buf, buf + k, buf + 2 * k};
+    reg_ctx c = {d, k, buf, buf + k, buf + 2 * k, buf + 3 * k};
     int rc = predict_all(net, d, add_regression, &c);
-    double sse = 0, r2 = 0;
+    double sse = 0, sae = 0, rmse = 0, r2 = 0;
     e->r2k = malloc((size_t)k * sizeof *e->r2k);
     int defined = 0;
     for (int j = 0; j < k; j++) {
         double sst = c.sumsq[j] - c.sum[j] * c.sum[j] / (double)d->n;
         sse += c.sse[j];
+        sae += c.sae[j];
+        rmse += sqrt(c.sse[j] / (double)d->n);
         // R^2 compares with the targets' own spread; without one (one row,
         // or all targets equal) it is undefined (NaN), not 0 or 1.
         double r2j = NAN;
@@ -106,6 +111,8 @@ static int regression_metrics(lm_net *net, const lm_data *d, eval_out *e)
         if (e->r2k) e->r2k[j] = r2j;
     }
     e->mse = sse / ((double)d->n * k);
+    e->mae = sae / ((double)d->n * k);
+    e->rmse = rmse / k;
     e->r2 = defined ? r2 / defined : NAN;
     free(buf);
     return rc;
@@ -317,15 +324,15 @@ int cmd_eval(int argc, char **argv)
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
         opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),
         opt_flag("decimal-comma", &decimal_comma, 1, "CSV numbers are written 5,1 [as in training]"),
-        opt_flag("json", &json, 1, "print one JSON object: n, loss, accuracy (with per-class scores and the confusion matrix) or r2"),
+        opt_flag("json", &json, 1, "print one JSON object: n, loss, accuracy (with per-class scores and the confusion matrix) or mse, rmse, mae and r2"),
         opt_end(),
     };
     char *pos[1];
     int n_pos;
     int rc = opts_parse("eval", specs, argc, argv, 2, pos, 1, &n_pos, "MODEL --data FILE [options]",
                         "Evaluates a model: loss, accuracy, a confusion matrix and per-class "
-                        "precision, recall and F1 for classes (matched by name), loss, MSE and "
-                        "R^2 for numeric targets.");
+                        "precision, recall and F1 for classes (matched by name), loss, MSE, "
+                        "RMSE, MAE and R^2 for numeric targets.");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !data) {
         cli_err("eval: usage: lamina eval MODEL --data FILE [--labels FILE] [--json]");
@@ -337,7 +344,7 @@ int cmd_eval(int argc, char **argv)
     int classes = cli_model_classes(net);
     lm_loss loss = cli_model_loss(net);
     cli_data cd = {0};
-    eval_out e = {NAN, NAN, NAN, NAN, NULL, 0, NULL};
+    eval_out e = {NAN, NAN, NAN, NAN, NAN, NAN, NULL, 0, NULL};
     report rep = {0};
     int n_out = lm_net_n_out(net);
     rc = load_eval_data(&cd, net, data, labels, target, header, classes, sep, decimal_comma);
@@ -364,6 +371,10 @@ int cmd_eval(int argc, char **argv)
         } else {
             printf(", \"mse\": ");
             json_num(stdout, e.mse);
+            printf(", \"rmse\": ");
+            json_num(stdout, e.rmse);
+            printf(", \"mae\": ");
+            json_num(stdout, e.mae);
             printf(", \"r2\": ");
             json_num(stdout, e.r2);
             if (n_out > 1 && e.r2k) {
@@ -390,7 +401,8 @@ int cmd_eval(int argc, char **argv)
             print_confusion(net, &e);
             print_report(net, &e, &rep, cd.d.n);
         } else {
-            printf("MSE:       %.6g\n", e.mse);
+            printf("MSE:       %.6g\nRMSE:      %.6g%s\nMAE:       %.6g\n", e.mse, e.rmse,
+                   n_out > 1 ? " (mean over the targets)" : "", e.mae);
             if (isnan(e.r2))
                 printf("R^2:       undefined (the targets do not vary over these %zu rows)\n",
                        cd.d.n);

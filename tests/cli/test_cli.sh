@@ -137,6 +137,22 @@ r2=$(jget r2 <"$TMP/r.json")
 { [ "$rc" -eq 0 ] && ge "$r2" 0.95; }; res $? regression_r2 "rc $rc, R^2 '$r2' < 0.95"
 "$L" predict "$TMP/r.lmn" --data "$RT" >"$TMP/rp.txt" 2>&1
 [ "$(grep -c '^-\{0,1\}[0-9]' "$TMP/rp.txt")" -eq 100 ]; res $? regression_predict "100 numeric lines"
+# MSE, RMSE, MAE and R^2 against scikit-learn on the same predictions: one
+# target, and three (linnerud: RMSE and R^2 are means over the targets)
+if /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
+    LN=$FIX/linnerud.csv
+    "$L" train --data "$LN" --target Weight,Waist,Pulse --layers 8:relu --epochs 30 --quiet --out "$TMP/ln.lmn" >/dev/null 2>&1
+    for c in "r.lmn $RT 4 one_target" "ln.lmn $LN 4-6 three_targets"; do
+        set -- $c
+        "$L" eval "$TMP/$1" --data "$2" --json >"$TMP/rr.json" 2>"$TMP/err"; rc=$?
+        "$L" predict "$TMP/$1" --data "$2" >"$TMP/rr.pred" 2>>"$TMP/err"
+        tail -n +2 "$2" | cut -d, -f"$3" >"$TMP/rr.true"
+        why=$(/usr/bin/python3 tests/cli/eval_report_check.py --regression "$TMP/rr.json" "$TMP/rr.true" "$TMP/rr.pred" 2>&1)
+        { [ "$rc" -eq 0 ] && [ "${why#agree}" != "$why" ]; }; res $? "eval_regression_matches_sklearn_$4" "rc $rc: $why $(head -c 300 "$TMP/err")"
+    done
+else
+    echo "skip eval_regression_matches_sklearn: no scikit-learn for /usr/bin/python3"
+fi
 
 # ------------------------------------------------ validation, quiet, json
 "$L" train --data "$B" --layers 8 --epochs 3 --val 0.25 --quiet --json >"$TMP/v.out" 2>"$TMP/v.err"; rc=$?
