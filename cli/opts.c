@@ -131,6 +131,56 @@ int opts_set(const char *cmd, opt_spec *s, const char *value)
     return set_value(cmd, s, value);
 }
 
+/* Edit distance between a[0..na) and b (insertions, deletions,
+ * substitutions and swaps of neighbours), given up past 3. */
+static int distance(const char *a, size_t na, const char *b)
+{
+    enum { MAXLEN = 40 };
+    size_t nb = strlen(b);
+    if (na > MAXLEN || nb > MAXLEN) return 99;
+    int d[MAXLEN + 1][MAXLEN + 1];
+    for (size_t i = 0; i <= na; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= nb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= na; i++)
+        for (size_t j = 1; j <= nb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[na][nb];
+}
+
+/* The option an unknown --name most likely meant: the only one it starts
+ * (--epoch) or the only one of 4 letters or more that starts it
+ * (--batchsize), else the nearest within 2 edits (1 for names of 3 or 4
+ * letters; none for shorter ones). */
+static const opt_spec *nearest(const opt_spec *specs, const char *name, size_t len)
+{
+    const opt_spec *best = NULL, *prefix = NULL, *stem = NULL;
+    int best_d = 99, prefixes = 0, stems = 0;
+    for (const opt_spec *s = specs; s->name; s++) {
+        size_t n = strlen(s->name);
+        if (len >= 3 && strncmp(s->name, name, len) == 0) {
+            prefix = s;
+            prefixes++;
+        }
+        if (n >= 4 && n < len && strncmp(s->name, name, n) == 0) {
+            stem = s;
+            stems++;
+        }
+        int d = distance(name, len, s->name);
+        if (d < best_d) best_d = d, best = s;
+    }
+    if (prefixes == 1) return prefix;
+    if (stems == 1) return stem;
+    if (len < 3) return NULL;
+    return best_d <= (len <= 4 ? 1 : 2) ? best : NULL;
+}
+
 /* One "--name[=value]" at argv[*i]; may consume the next argument. */
 static int parse_long(const char *cmd, opt_spec *specs, int argc, char **argv, int *i)
 {
@@ -139,8 +189,13 @@ static int parse_long(const char *cmd, opt_spec *specs, int argc, char **argv, i
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     opt_spec *s = find_n(specs, arg, len);
     if (!s) {
-        cli_err("%s: unknown option '--%.*s' (see lamina %s --help)", cmd, (int)len, arg,
-                cmd);
+        const opt_spec *near = strcmp(arg, "help") ? nearest(specs, arg, len) : NULL;
+        if (near)
+            cli_err("%s: unknown option '--%.*s'; did you mean --%s? (see lamina %s --help)", cmd,
+                    (int)len, arg, near->name, cmd);
+        else
+            cli_err("%s: unknown option '--%.*s' (see lamina %s --help)", cmd, (int)len, arg,
+                    cmd);
         return 2;
     }
     s->seen = 1;
@@ -182,7 +237,13 @@ int opts_parse(const char *cmd, opt_spec *specs, int argc, char **argv, int firs
             return 2;
         } else {
             if (*n_pos >= max_pos) {
-                cli_err("%s: unexpected argument '%s' (see lamina %s --help)", cmd, a, cmd);
+                // "lamina predict m.lmn new.csv": the file wants --data
+                const opt_spec *d = opts_find(specs, "data");
+                if (d && !d->seen)
+                    cli_err("%s: unexpected argument '%s'; did you mean --data %s? (see lamina "
+                            "%s --help)", cmd, a, a, cmd);
+                else
+                    cli_err("%s: unexpected argument '%s' (see lamina %s --help)", cmd, a, cmd);
                 return 2;
             }
             pos[(*n_pos)++] = argv[i];

@@ -104,6 +104,14 @@ expect output_width_mismatch 2 '3 classes' train --data "$B" --layers 4,5:softma
 # next by cross-entropy, so softmax (and 3:softmax then trains).
 expect output_width_suggestion 2 'make the last layer 3:softmax' train --data "$B" --layers 4,5:identity $(outs)
 expect unknown_flag 2 frob train --data "$B" --layers 4 --frob $(outs)
+# a near miss names the option meant: a prefix, a stem, a typo
+expect unknown_flag_prefix 2 "'--epoch'; did you mean --epochs?" train --data "$B" --layers 4 --epoch 3 $(outs)
+expect unknown_flag_stem 2 "did you mean --batch?" train --data "$B" --layers 4 --batchsize 8 $(outs)
+expect unknown_flag_typo 2 "did you mean --optimizer?" train --data "$B" --layers 4 --optimiser sgd $(outs)
+expect unknown_flag_swap 2 "did you mean --epochs?" train --data "$B" --layers 4 --epcohs 3 $(outs)
+expect unknown_flag_far 2 "unknown option '--frobnicate' (see" train --data "$B" --layers 4 --frobnicate $(outs)
+# the data file given without --data
+expect data_without_flag 2 "did you mean --data $B?" predict "$IN/idx.lmn" "$B"
 expect epochs_negative 2 epochs train --data "$B" --layers 4 --epochs -1 $(outs)
 expect epochs_1e99 2 epochs train --data "$B" --layers 4 --epochs 1e99 $(outs)
 expect lr_nan 2 lr train --data "$B" --layers 4 --lr nan $(outs)
