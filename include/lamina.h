@@ -62,7 +62,7 @@ extern "C" {
  * MAJOR changes only with a breaking change (docs/API.md); a program built
  * against 1.x runs with any later 1.y. */
 #define LM_VERSION_MAJOR 1
-#define LM_VERSION_MINOR 3
+#define LM_VERSION_MINOR 4
 #define LM_VERSION_PATCH 0
 #define LM_VERSION_STR_(x) #x
 #define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
@@ -469,6 +469,33 @@ typedef struct lm_csv_opts {
                              comma-separated, in this order; other columns
                              are skipped unparsed. NULL = every column that
                              is not a target or ignored */
+    /* Appended in 1.4: categorical columns and missing values. */
+    const char *categorical; /* feature columns to one-hot encode (names or
+                                0-based indices, comma-separated, as ignore):
+                                each becomes K 0/1 inputs, K its distinct
+                                values in this file, in place of the column.
+                                Values are texts ("1" and "01" differ),
+                                sorted numerically when all are integers,
+                                else in byte order (as class names); input
+                                names "COLUMN=VALUE". NULL = none */
+    const char *categories;  /* an encoding lm_data_categories gave (a
+                                model's): its columns are one-hot encoded
+                                with its values, in its order; a value it
+                                lacks gives all-zero inputs (counted, see
+                                lm_data_category). Not with categorical.
+                                NULL = none */
+    int max_categories;      /* the most distinct values a categorical
+                                column may have (more is LM_EFORMAT: an ID
+                                or a numeric column); 0 = 1000 */
+    int missing;             /* 1: an empty feature cell or a missing
+                                marker (NA N/A n/a NaN nan null NULL None ?,
+                                exactly so, quoted or not) is missing: NaN
+                                in a numeric column, all-zero inputs in a
+                                categorical one; a missing target is an
+                                error. 0 (default): such a cell in a numeric
+                                column is an error, and in a categorical
+                                column an empty cell is, while the markers
+                                are ordinary values */
 } lm_csv_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =
@@ -505,6 +532,28 @@ LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *
 LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *text, size_t len,
                                  const lm_csv_opts *o);
 
+/* The one-hot encoding of a data set lm_csv_read built with
+ * lm_csv_opts.categorical or .categories, as text to keep (a model's
+ * metadata) and give back as lm_csv_opts.categories, so that another file
+ * is encoded the same way; NULL when it has no categorical columns. One
+ * entry per column, ';' between them: "INPUT:NAME=V1,V2,..." with INPUT
+ * the 0-based index of its first one-hot input and NAME the header's name
+ * (else the 0-based column index); in NAME and the values the bytes
+ * '%' ',' ';' '=' ':' and those below 0x20 or 0x7f are written %XX (two
+ * upper-case hex digits), other bytes (UTF-8) as they are. Owned by d.
+ * Thread: read-only. */
+LM_API const char *lm_data_categories(const lm_data *d);
+
+/* Categorical column k (0-based, in the order of lm_data_categories) of a
+ * data set lm_csv_read built: its name, its first one-hot input, its value
+ * count (inputs), the rows where it was missing (lm_csv_opts.missing),
+ * the rows whose value the given categories lacked and the first such
+ * value (NULL if none). Each pointer may be NULL; strings are owned by d.
+ * Returns 1, or 0 when d has no column k. Thread: read-only. */
+LM_API int lm_data_category(const lm_data *d, int k, const char **name, int *first_input,
+                            int *n_values, size_t *n_missing, size_t *n_unseen,
+                            const char **unseen_example);
+
 /* Reads MNIST-style IDX files, plain or gzip. images: any IDX dtype, dims
  * (n, d1, d2, ...) flattened to nx; u8 stays u8. labels: optional (NULL),
  * 1-D, integer dtype; n_classes = max label + 1. Free *out with
@@ -519,7 +568,11 @@ LM_API void lm_set_alloc_limit(uint64_t bytes);
 LM_API uint64_t lm_alloc_limit(void);
 
 /* Per-feature mean and 1/std of a data set (scale 1 where std is 0), for
- * lm_net_set_norm, into the caller's mean, scale: (nx). Thread: read-only. */
+ * lm_net_set_norm, into the caller's mean, scale: (nx). NaN cells (missing
+ * values, lm_csv_opts.missing) are left out: a feature's mean and std are
+ * those of its present values (mean 0, scale 1 when it has none), so a
+ * caller that then fills the NaN cells with mean imputes the mean of the
+ * present values, 0 after normalisation. Thread: read-only. */
 LM_API lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale);
 
 /* Splits d in two new data sets (copies) after shuffling the rows with

@@ -332,6 +332,19 @@ void lm__data_discard(lm_data *d);
 /* Hands names (a packed list of n target column names, from
  * lm__names_pack) to an adopted data set; freed with it. */
 void lm__data_set_target_names(lm_data *d, char **names, int n);
+/* What the CSV reader did to one categorical column (lm_data_category). */
+typedef struct lm__cat_info {
+    char *name;    /* malloc'd */
+    char *example; /* malloc'd, or NULL: the first value not in the encoding */
+    int first, k;  /* first one-hot input, value count */
+    size_t missing, unseen;
+} lm__cat_info;
+/* Hands an encoding (malloc'd text, lm_data_categories) and the info of
+ * its n columns (a malloc'd array) to an adopted data set; freed with it
+ * (also on a data set not adopted: then freed at once). */
+void lm__data_set_categories(lm_data *d, char *text, lm__cat_info *info, int n);
+/* Frees info[0..n) and the array. */
+void lm__cat_info_free(lm__cat_info *info, int n);
 /* Records the shape of d's rows (an adopted data set; else nothing). */
 void lm__data_set_shape(lm_data *d, int c, int h, int w);
 /* One block: n pointers, then the n strings s[i] (len[i] bytes each), each

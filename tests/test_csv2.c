@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "lamina.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -267,6 +268,189 @@ static void test_runaway_line(void)
 }
 
 /* /dev/zero is refused at its first byte, not at the allocation limit. */
+/* Categorical columns: each becomes one 0/1 input per distinct value, in
+ * its place, values in byte order (numerically when all are integers),
+ * named "COLUMN=VALUE"; the encoding reads back (lm_csv_opts.categories)
+ * on a file with other columns and values: by name, unseen values all 0. */
+static void test_categorical(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    o.categorical = "c";
+    lm_data d;
+    if (rd(&d, "x,c,n,y\n1,b,10,0\n2,a,9,1\n3,b,2,0\n4,10,2,1\n", &o) != LM_OK) return;
+    CHECK(d.nx == 5 && d.n == 4);
+    const char *names[] = {"x", "c=10", "c=a", "c=b", "n"};
+    CHECK(names_eq(d.feature_names, names, 5));
+    static const float want[4][5] = {{1, 0, 0, 1, 10}, {2, 0, 1, 0, 9}, {3, 0, 0, 1, 2},
+                                      {4, 1, 0, 0, 2}};
+    const float *x = d.x;
+    int same = 1;
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 5; j++) same &= x[r * 5 + j] == want[r][j];
+    CHECK(same);
+    CHECKF(lm_data_categories(&d) && !strcmp(lm_data_categories(&d), "1:c=10,a,b"), "%s",
+           lm_data_categories(&d) ? lm_data_categories(&d) : "(null)");
+    const char *name, *ex;
+    int first, k;
+    size_t miss, unseen;
+    CHECK(lm_data_category(&d, 0, &name, &first, &k, &miss, &unseen, &ex) == 1);
+    CHECK(!strcmp(name, "c") && first == 1 && k == 3 && miss == 0 && unseen == 0 && !ex);
+    CHECK(lm_data_category(&d, 1, NULL, NULL, NULL, NULL, NULL, NULL) == 0);
+    lm_data_free(&d);
+    /* integers in numeric order; two columns, by index */
+    o.categorical = "2,1";
+    if (rd(&d, "x,c,n,y\n1,b,10,0\n2,a,9,1\n3,b,2,0\n", &o) != LM_OK) return;
+    CHECKF(!strcmp(lm_data_categories(&d), "1:c=a,b;3:n=2,9,10"), "%s", lm_data_categories(&d));
+    lm_data_free(&d);
+    /* no header: names are the column indices */
+    o.categorical = "1";
+    o.header = 0;
+    if (rd(&d, "1,b,0\n2,a,1\n", &o) != LM_OK) return;
+    CHECK(d.nx == 3 && !d.feature_names);
+    CHECKF(!strcmp(lm_data_categories(&d), "1:1=a,b"), "%s", lm_data_categories(&d));
+    lm_data_free(&d);
+}
+
+static void test_categories_round_trip(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    /* a name and values holding the separators of the encoding, quotes,
+     * '%' and UTF-8 */
+    o.categorical = "na,m=e;\"ü%:";
+    const char *train = "x,\"na,m=e;\"\"ü%:\",y\n1,\"a,b\",0\n2,x=1;y,1\n3,\"q\"\"%20\",0\n"
+                        "4,é:,1\n";
+    lm_data a;
+    if (rd(&a, train, &o) != LM_OK) return;
+    const char *enc = lm_data_categories(&a);
+    CHECKF(enc && !strcmp(enc, "1:na%2Cm%3De%3B\"ü%25%3A=a%2Cb,q\"%2520,x%3D1%3By,é%3A"),
+           "%s", enc ? enc : "(null)");
+    const char *names[] = {"x", "na,m=e;\"ü%:=a,b", "na,m=e;\"ü%:=q\"%20",
+                           "na,m=e;\"ü%:=x=1;y", "na,m=e;\"ü%:=é:"};
+    CHECK(names_eq(a.feature_names, names, 5));
+    char *keep = strdup(enc);
+    /* another file read with the encoding: an extra column left out, no
+     * target, values unseen in training all 0 (counted, first kept) */
+    lm_csv_opts p = lm_csv_defaults();
+    p.categories = keep;
+    p.no_target = 1;
+    p.ignore = "z";
+    lm_data b;
+    if (rd(&b, "x,\"na,m=e;\"\"ü%:\",z\n1,é:,7\n2,new,7\n3,x=1;y,7\n4,other,7\n", &p) == LM_OK) {
+        static const float want[4][5] = {{1, 0, 0, 0, 1}, {2, 0, 0, 0, 0}, {3, 0, 0, 1, 0},
+                                         {4, 0, 0, 0, 0}};
+        const float *x = b.x;
+        int same = b.nx == 5 && b.n == 4;
+        for (int r = 0; same && r < 4; r++)
+            for (int j = 0; j < 5; j++) same &= x[r * 5 + j] == want[r][j];
+        CHECK(same);
+        CHECK(!strcmp(lm_data_categories(&b), enc)); /* the same encoding out */
+        const char *ex;
+        size_t unseen;
+        CHECK(lm_data_category(&b, 0, NULL, NULL, NULL, NULL, &unseen, &ex) && unseen == 2 &&
+              !strcmp(ex, "new"));
+        lm_data_free(&b);
+    }
+    /* the column at another input than the encoding says: refused */
+    p.ignore = NULL;
+    bad("\"na,m=e;\"\"ü%:\",x\n\"a,b\",1\n", &p, LM_EFORMAT,
+        "puts categorical column 'na,m=e;\"ü%:' at input 1, but in this file it comes at input 0");
+    /* encodings that are not lm_data_categories' */
+    const char *broken[] = {"c=a,b", "1:=a", "1:c=", "1:c=a,,b", "x:c=a", "1:c=a%2", "1:c=a%zz",
+                            "1:c=a,a", NULL};
+    for (int i = 0; broken[i]; i++) {
+        p.categories = broken[i];
+        lm_data e;
+        lm_status st = lm_csv_read_mem(&e, "t.csv", "x,c\n1,a\n", 8, &p);
+        CHECKF(st == LM_EINVAL && contains(lm_errmsg(), "malformed"), "%s: %s (%s)", broken[i],
+               lm_status_name(st), lm_errmsg());
+        lm_data_free(&e);
+    }
+    /* categorical and categories together */
+    p.categories = keep;
+    p.categorical = "c";
+    bad("x,c\n1,a\n", &p, LM_EINVAL, "not both");
+    free(keep);
+    lm_data_free(&a);
+}
+
+/* Refusals: the target or a left-out column as categorical, too many
+ * values, an empty cell; hints naming the CLI's flags. */
+static void test_categorical_errors(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    o.categorical = "y";
+    bad("x,y\n1,a\n2,b\n", &o, LM_EFORMAT, "column 'y' is the target; it cannot also be categorical");
+    o.categorical = "x";
+    o.ignore = "x";
+    bad("x,z,y\n1,2,a\n2,3,b\n", &o, LM_EFORMAT, "categorical column 'x' is not an input");
+    o.ignore = NULL;
+    o.categorical = "nope";
+    bad("x,y\n1,a\n", &o, LM_EFORMAT, "no column named 'nope' for the categorical");
+    o.categorical = "c";
+    o.max_categories = 2;
+    bad("c,y\na,0\nb,1\nc,0\n", &o, LM_EFORMAT, "column 'c' has more than 2 distinct values");
+    o.max_categories = 3;
+    lm_data d;
+    if (rd(&d, "c,y\na,0\nb,1\nc,0\n", &o) == LM_OK) CHECK(d.nx == 3);
+    lm_data_free(&d);
+    bad("x,c,y\n1,a,0\n2,,1\n", &o, LM_EFORMAT,
+        "t.csv:3:2: empty cell in categorical column 'c'; to read empty cells and NA, ? ... as "
+        "missing: --missing mean");
+    o.categorical = NULL;
+    bad("x,c,y\n1,a,0\n2,b,1\n", &o, LM_EFORMAT,
+        "t.csv:2:2: expected a number, found 'a' (column 'c'); to one-hot encode it: --categorical c");
+    o.header = 0;
+    bad("1,a,0\n2,b,1\n", &o, LM_EFORMAT, "to one-hot encode it: --categorical 1");
+}
+
+/* Missing cells (lm_csv_opts.missing): empty and the markers, exactly
+ * so, are NaN in numeric columns, all 0 in categorical ones; a missing
+ * target is an error; without the option they are refused with a hint;
+ * lm_data_norm_stats leaves them out. */
+static void test_missing(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    const char *text = "a,b,c,y\n1,NA,u,0\n,2,?,1\n3,N/A,NULL,0\nnan,n/a,v,1\nNaN,null,None,0\n"
+                       "\"\",5,,1\n7,?,u,0\n";
+    bad(text, &o, LM_EFORMAT, "t.csv:2:2: expected a number, found 'NA' (column 'b'); to fill "
+        "missing cells with the column's mean: --missing mean");
+    o.missing = 1;
+    o.categorical = "c";
+    lm_data d;
+    if (rd(&d, text, &o) != LM_OK) return;
+    CHECK(d.nx == 4 && d.n == 7);
+    const float *x = d.x;
+    int holes = 0;
+    for (size_t i = 0; i < d.n * 4; i++) holes += isnan(x[i]);
+    CHECKF(holes == 9, "%d NaN cells", holes); /* a: 3 (of 7), b: 6 */
+    CHECK(x[0] == 1 && isnan(x[1]) && x[2] == 1 && x[3] == 0); /* row 1: u */
+    CHECK(isnan(x[4]) && x[5] == 2 && x[6] == 0 && x[7] == 0); /* row 2: ? -> 0 0 */
+    size_t miss;
+    CHECK(lm_data_category(&d, 0, NULL, NULL, NULL, &miss, NULL, NULL) && miss == 4);
+    float mean[4], scale[4];
+    CHECK_OK(lm_data_norm_stats(&d, mean, scale));
+    /* a: 1, 3, 7 present: mean 11/3, std sqrt(56/9); b: 2, 5 */
+    CHECKF(fabsf(mean[0] - 11.0f / 3) < 1e-6f && fabsf(scale[0] - 1 / sqrtf(56.0f / 9)) < 1e-6f &&
+           mean[1] == 3.5f && scale[1] == 1 / 1.5f, "%g %g %g %g", mean[0], scale[0], mean[1],
+           scale[1]);
+    lm_data_free(&d);
+    /* markers are exact: "na", "Na", "NONE" are text */
+    o.categorical = NULL;
+    bad("a,y\n1,0\nNONE,1\n", &o, LM_EFORMAT, "found 'NONE'");
+    /* a missing target */
+    bad("a,y\n1,0\n2,NA\n", &o, LM_EFORMAT, "t.csv:3:2: the target is missing ('NA') in column 'y'");
+    bad("a,y\n1,x\n2,\n", &o, LM_EFORMAT, "t.csv:3:2: the target is missing ('')");
+    /* the header is found though the first row has no numbers below names */
+    if (rd(&d, "a,b,y\n,NA,0\n2,3,1\n", &o) == LM_OK) CHECK(d.n == 2 && d.feature_names);
+    lm_data_free(&d);
+    /* a column all missing: mean 0, scale 1 */
+    if (rd(&d, "a,b,y\n1,NA,0\n2,,1\n", &o) == LM_OK) {
+        CHECK_OK(lm_data_norm_stats(&d, mean, scale));
+        CHECK(mean[1] == 0 && scale[1] == 1 && mean[0] == 1.5f);
+    }
+    lm_data_free(&d);
+}
+
 static void test_dev_zero(void)
 {
     if (access("/dev/zero", R_OK) != 0) return;
@@ -292,5 +476,9 @@ int main(void)
     RUN(test_text_classes_sorted);
     RUN(test_runaway_line);
     RUN(test_dev_zero);
+    RUN(test_categorical);
+    RUN(test_categories_round_trip);
+    RUN(test_categorical_errors);
+    RUN(test_missing);
     TEST_MAIN_END();
 }

@@ -149,6 +149,10 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_csv_read_mem(&a, "mem", NULL, 8, &co), "lm_csv_read_mem", "text");
     CHECK(lm_data_target_name(NULL, 0) == NULL);
     CHECK(lm_data_target_name(&d, 0) == NULL); /* a caller's view has no names */
+    CHECK(lm_data_categories(NULL) == NULL);
+    CHECK(lm_data_categories(&d) == NULL); /* nor an encoding */
+    CHECK(lm_data_category(NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL) == 0);
+    CHECK(lm_data_category(&d, 0, NULL, NULL, NULL, NULL, NULL, NULL) == 0);
     EXPECT_NULL(lm_idx_read(NULL, "no.idx", NULL), "lm_idx_read", "out");
     EXPECT_NULL(lm_idx_read(&a, NULL, NULL), "lm_idx_read", "images");
     EXPECT_NULL(lm_data_norm_stats(NULL, mean, scale), "lm_data_norm_stats", "d");

@@ -36,7 +36,9 @@
 lm_csv_opts lm__csv_defaults(void)
 {
     lm_csv_opts o = {.header = -1, .sep = 0, .target = NULL, .target_kind = -1,
-                     .no_target = 0, .ignore = NULL, .decimal_comma = 0, .features = NULL};
+                     .no_target = 0, .ignore = NULL, .decimal_comma = 0, .features = NULL,
+                     .categorical = NULL, .categories = NULL, .max_categories = 0,
+                     .missing = 0};
     return o;
 }
 
@@ -383,7 +385,7 @@ static int field_is_num(const csv_field *f, char dec)
 /* The error for a field that should be a number; cname (cnl bytes, or
  * NULL without a header) names the column. */
 static lm_status num_error(const char *path, size_t line, int col, const char *s, size_t len,
-                           num_res r, const char *cname, size_t cnl)
+                           num_res r, const char *cname, size_t cnl, const char *hint)
 {
     int show = len > 40 ? 40 : (int)len;
     const char *more = len > 40 ? "..." : "";
@@ -395,8 +397,20 @@ static lm_status num_error(const char *path, size_t line, int col, const char *s
     if (r == NUM_RANGE)
         return lm__err(LM_EFORMAT, "%s:%zu:%d: %.*s%s is out of float32 range%s", path, line,
                        col + 1, show, s, more, where);
-    return lm__err(LM_EFORMAT, "%s:%zu:%d: expected a number, found '%.*s%s'%s", path, line,
-                   col + 1, show, s, more, where);
+    return lm__err(LM_EFORMAT, "%s:%zu:%d: expected a number, found '%.*s%s'%s%s", path, line,
+                   col + 1, show, s, more, where, hint ? hint : "");
+}
+
+/* Whether a field is missing data: empty (or blanks), or one of the usual
+ * markers, exactly so (pandas' defaults without the '#N/A' family). */
+static int is_missing(const char *s, size_t len)
+{
+    static const char *const mark[] = {"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL",
+                                       "None", "?", NULL};
+    if (len == 0) return 1;
+    for (int i = 0; mark[i]; i++)
+        if (strlen(mark[i]) == len && memcmp(mark[i], s, len) == 0) return 1;
+    return 0;
 }
 
 /* The common field, fused: a plain unquoted [-]digits[.digits] with at
@@ -541,16 +555,21 @@ static int field_is_int(const csv_field *f, long k)
  *    column below it), or
  *  - it is the integers 0, 1, ..., n-1 with n >= 3 (what pandas writes
  *    for a frame without column names);
- * with a single record, when no field of it is a number. */
-static int detect_header(const field_vec *r1, const field_vec *r2, int have2, char dec)
+ * with a single record, when no field of it is a number. With missing
+ * cells allowed (lm_csv_opts.missing), a missing cell in the second record
+ * says nothing about its column's kind and is passed over. */
+static int detect_header(const field_vec *r1, const field_vec *r2, int have2, char dec,
+                         int missing)
 {
     if (!have2) {
         for (int j = 0; j < r1->n; j++)
             if (field_is_num(&r1->v[j], dec)) return 0;
         return 1;
     }
-    for (int j = 0; j < r1->n && j < r2->n; j++)
+    for (int j = 0; j < r1->n && j < r2->n; j++) {
+        if (missing && is_missing(r2->v[j].s, r2->v[j].len)) continue;
         if (field_is_num(&r1->v[j], dec) != field_is_num(&r2->v[j], dec)) return 1;
+    }
     int seq = r1->n >= 3;
     for (int j = 0; seq && j < r1->n; j++) seq = field_is_int(&r1->v[j], j);
     return seq;
@@ -574,7 +593,27 @@ typedef struct csv_job {
     int header, ncols, nx, nt;
     int *role;  /* (ncols): feature index >= 0, ROLE_SKIP, or a target */
     int *tcols; /* (nt) the target columns, in the order given */
+    /* Categorical columns (lm_csv_opts.categorical or .categories). */
+    int ncat;
+    int *cat_of;        /* (ncols) the column's slot in voc, or -1; NULL if ncat is 0 */
+    struct cat_vocab *voc; /* (ncat) */
+    char *enc;          /* the decoded copy of o->categories the vocabularies point into */
+    char *enc_out;      /* the encoding made (lm_data_categories) */
+    lm__cat_info *info; /* (ncat) in input order */
 } csv_job;
+
+/* One categorical column's values, in input order, and what became of its
+ * cells. */
+typedef struct cat_vocab {
+    int col;            /* the file's column */
+    int first;          /* the stored first input (given categories), or -1 */
+    int k;
+    const char **v;     /* (k) values, not NUL-terminated: see vl */
+    size_t *vl;         /* (k) */
+    size_t missing, unseen;
+    const char *ex;     /* the first unseen value (ex_len bytes) */
+    size_t ex_len;
+} cat_vocab;
 
 /* Column j's name (header only), for messages; NULL without a header. */
 static const char *col_name(const csv_job *j, int col, size_t *len)
@@ -707,6 +746,159 @@ static lm_status check_unique_features(const csv_job *j)
     return st;
 }
 
+/* --------------------------------------------------------- categories */
+
+#define CAT_MAX_DEFAULT 1000
+
+/* Whether byte c is written %XX in an encoding (lm_data_categories). */
+static int enc_escaped(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f || c == '%' || c == ',' || c == ';' || c == '=' || c == ':';
+}
+
+static int hex_val(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes %XX in s[0..len) in place; returns the new length, or SIZE_MAX
+ * for a bad escape. */
+static size_t enc_decode(char *s, size_t len)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '%') {
+            s[w++] = s[i];
+            continue;
+        }
+        if (len - i < 3 || hex_val(s[i + 1]) < 0 || hex_val(s[i + 2]) < 0) return SIZE_MAX;
+        s[w++] = (char)(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2]));
+        i += 2;
+    }
+    return w;
+}
+
+static lm_status enc_bad(const csv_job *j, const char *why)
+{
+    return lm__err(LM_EINVAL, "%s: the categories given (an encoding from lm_data_categories) "
+                   "are malformed: %s", j->path, why);
+}
+
+/* Reads o->categories into j->voc (j->ncat entries), each column found in
+ * the file by name (or 0-based index). */
+static lm_status parse_categories(csv_job *j)
+{
+    size_t tl = strlen(j->o->categories), nent = 1, nval = 0;
+    for (size_t i = 0; i < tl; i++) {
+        nent += j->o->categories[i] == ';';
+        nval += j->o->categories[i] == ',';
+    }
+    nval += nent;
+    if (nent > (size_t)j->ncols) return enc_bad(j, "more columns than the file has");
+    j->enc = lm__alloc(tl + 1, 1, "csv categories");
+    j->voc = lm__calloc(nent, sizeof *j->voc, "csv categories");
+    const char **v = lm__alloc(nval, sizeof *v, "csv categories");
+    size_t *vl = lm__alloc(nval, sizeof *vl, "csv categories");
+    if (!j->enc || !j->voc || !v || !vl) {
+        free(v);
+        free(vl);
+        return LM_ENOMEM;
+    }
+    memcpy(j->enc, j->o->categories, tl + 1);
+    j->voc[0].v = v; /* the arrays' owner: freed with voc[0] */
+    j->voc[0].vl = vl;
+    char *p = j->enc, *end = j->enc + tl;
+    for (size_t e = 0; e < nent; e++) {
+        cat_vocab *c = &j->voc[e];
+        char *stop = memchr(p, ';', (size_t)(end - p));
+        if (!stop) stop = end;
+        char *colon = memchr(p, ':', (size_t)(stop - p));
+        char *eq = colon ? memchr(colon, '=', (size_t)(stop - colon)) : NULL;
+        if (!colon || !eq || colon == p || colon - p > 9)
+            return enc_bad(j, "an entry is not INPUT:NAME=VALUES");
+        long first = 0;
+        for (char *q = p; q < colon; q++) {
+            if (*q < '0' || *q > '9') return enc_bad(j, "an input index is not a number");
+            first = first * 10 + (*q - '0');
+        }
+        c->first = (int)first;
+        size_t nl = enc_decode(colon + 1, (size_t)(eq - colon - 1));
+        if (nl == SIZE_MAX || nl == 0) return enc_bad(j, "a column name is empty or badly escaped");
+        lm_status st = find_column(j, colon + 1, nl, "categorical", &c->col);
+        if (st != LM_OK) return st;
+        for (size_t f = 0; f < e; f++)
+            if (j->voc[f].col == c->col) return enc_bad(j, "a column is listed twice");
+        c->v = v;
+        c->vl = vl;
+        for (char *q = eq + 1;;) {
+            char *comma = memchr(q, ',', (size_t)(stop - q));
+            char *ve = comma ? comma : stop;
+            size_t len = enc_decode(q, (size_t)(ve - q));
+            if (len == SIZE_MAX || len == 0) return enc_bad(j, "a value is empty or badly escaped");
+            c->v[c->k] = q;
+            c->vl[c->k++] = len;
+            if (!comma) break;
+            q = comma + 1;
+        }
+        v += c->k;
+        vl += c->k;
+        p = stop + 1;
+    }
+    j->ncat = (int)nent;
+    return LM_OK;
+}
+
+/* Resolves the categorical columns (o->categorical or o->categories),
+ * once the other roles are known: each must be a feature. */
+static lm_status assign_categorical(csv_job *j)
+{
+    const lm_csv_opts *o = j->o;
+    lm_status st = LM_OK;
+    int *list = NULL, m = 0;
+    if (o->categories) {
+        if ((st = parse_categories(j)) != LM_OK) return st;
+    } else {
+        list = lm__alloc((size_t)j->ncols, sizeof *list, "csv columns");
+        if (!list) return LM_ENOMEM;
+        if ((st = find_columns(j, o->categorical, "categorical", list, &m)) != LM_OK) goto done;
+        j->voc = lm__calloc((size_t)m, sizeof *j->voc, "csv categories");
+        if (!j->voc) {
+            st = LM_ENOMEM;
+            goto done;
+        }
+        for (int k = 0; k < m; k++) j->voc[k] = (cat_vocab){.col = list[k], .first = -1};
+        j->ncat = m;
+    }
+    j->cat_of = lm__alloc((size_t)j->ncols, sizeof *j->cat_of, "csv columns");
+    if (!j->cat_of) {
+        st = LM_ENOMEM;
+        goto done;
+    }
+    for (int k = 0; k < j->ncols; k++) j->cat_of[k] = -1;
+    for (int e = 0; e < j->ncat; e++) {
+        int col = j->voc[e].col;
+        size_t cnl = 0;
+        const char *cn = col_name(j, col, &cnl);
+        char what[80];
+        if (cn) snprintf(what, sizeof what, "'%.*s'", (int)(cnl > 40 ? 40 : cnl), cn);
+        else snprintf(what, sizeof what, "%d", col);
+        if (j->role[col] <= ROLE_TARGET0) {
+            st = lm__err(LM_EFORMAT, "%s: column %s is the target; it cannot also be "
+                         "categorical (an input)", j->path, what);
+            goto done;
+        }
+        if (j->role[col] < 0) {
+            st = lm__err(LM_EFORMAT, "%s: categorical column %s is not an input (it is left "
+                         "out)", j->path, what);
+            goto done;
+        }
+        j->cat_of[col] = e;
+    }
+done:
+    free(list);
+    return st;
+}
+
 /* Gives every column its role: targets, columns left out, features. */
 static lm_status assign_roles(csv_job *j)
 {
@@ -765,6 +957,8 @@ static lm_status assign_roles(csv_job *j)
         st = lm__err(LM_EFORMAT, "%s: no feature columns (only the target column)", j->path);
     else
         st = check_unique_features(j);
+    if (st == LM_OK && ((o->categorical && *o->categorical) || o->categories))
+        st = assign_categorical(j);
 done:
     free(list);
     return st;
@@ -920,7 +1114,7 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
     if (bad != SIZE_MAX && kind != 1 && (kind == 0 || !all_int || range_bad != SIZE_MAX)) {
         free(y);
         return num_error(path, t[bad].line, tcol, t[bad].s, t[bad].len,
-                         bad == range_bad ? NUM_RANGE : NUM_BAD, cname, cnl);
+                         bad == range_bad ? NUM_RANGE : NUM_BAD, cname, cnl, NULL);
     }
     if (bad == SIZE_MAX && kind != 1) {
         d->y = y;
@@ -970,7 +1164,8 @@ static lm_status build_targets(const csv_job *j, tgt_span *t, size_t n, lm_data 
                 size_t cnl = 0;
                 const char *cn = col_name(j, j->tcols[k], &cnl);
                 free(y);
-                return num_error(j->path, f->line, j->tcols[k], f->s, f->len, res, cn, cnl);
+                return num_error(j->path, f->line, j->tcols[k], f->s, f->len, res, cn, cnl,
+                                 NULL);
             }
             y[r * nt + k] = (float)v;
         }
@@ -979,7 +1174,377 @@ static lm_status build_targets(const csv_job *j, tgt_span *t, size_t n, lm_data 
     return LM_OK;
 }
 
+/* ---------------------------------------------------------- one-hot */
+
+/* Integer value of a category's text for ordering, when it is one. */
+static int cat_int(const char *s, size_t len, double *v)
+{
+    return parse_num(s, len, '.', v) == NUM_OK && *v == floor(*v);
+}
+
+typedef struct cat_ref {
+    const char *s;
+    size_t len;
+    double v;
+} cat_ref;
+
+static int cmp_cat_ref(const void *a, const void *b)
+{
+    const cat_ref *x = a, *y = b;
+    if (x->v != y->v) return x->v < y->v ? -1 : 1;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    if (c) return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* An open-addressing table of k texts; returns the slot of s or an empty one. */
+static size_t cat_slot(const int32_t *tab, size_t cap, const char *const *v, const size_t *vl,
+                       const char *s, size_t len)
+{
+    size_t h = (size_t)hash_bytes(s, len) & (cap - 1);
+    while (tab[h] >= 0 && !span_eq(v[tab[h]], vl[tab[h]], s, len)) h = (h + 1) & (cap - 1);
+    return h;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t cap = 16;
+    while (cap < n) cap *= 2;
+    return cap;
+}
+
+/* Column e's distinct values in its n cells (cs, stride ncat), sorted: as
+ * numbers when all are integers, else in byte order. */
+static lm_status cat_discover(csv_job *j, int e, const tgt_span *cs, size_t n)
+{
+    cat_vocab *c = &j->voc[e];
+    int max = j->o->max_categories > 0 ? j->o->max_categories : CAT_MAX_DEFAULT;
+    size_t cap = pow2_at_least(2 * (size_t)max + 2), stride = (size_t)j->ncat;
+    int32_t *tab = lm__alloc(cap, sizeof *tab, "csv categories");
+    c->v = lm__alloc((size_t)max + 1, sizeof *c->v, "csv categories");
+    c->vl = lm__alloc((size_t)max + 1, sizeof *c->vl, "csv categories");
+    cat_ref *ord = lm__alloc((size_t)max + 1, sizeof *ord, "csv categories");
+    lm_status st = LM_ENOMEM;
+    size_t cnl = 0;
+    const char *cn = col_name(j, c->col, &cnl);
+    char what[80];
+    if (cn) snprintf(what, sizeof what, "'%.*s'", (int)(cnl > 40 ? 40 : cnl), cn);
+    else snprintf(what, sizeof what, "%d", c->col);
+    if (!tab || !c->v || !c->vl || !ord) goto done;
+    memset(tab, 0xff, cap * sizeof *tab);
+    for (size_t r = 0; r < n; r++) {
+        const tgt_span *f = &cs[r * stride + (size_t)e];
+        if (is_missing(f->s, f->len) && (j->o->missing || f->len == 0)) {
+            if (!j->o->missing) {
+                st = lm__err(LM_EFORMAT, "%s:%zu:%d: empty cell in categorical column %s; to "
+                             "read empty cells and NA, ? ... as missing: --missing mean",
+                             j->path, f->line, c->col + 1, what);
+                goto done;
+            }
+            continue;
+        }
+        size_t h = cat_slot(tab, cap, c->v, c->vl, f->s, f->len);
+        if (tab[h] >= 0) continue;
+        if (c->k == max) {
+            st = lm__err(LM_EFORMAT, "%s: categorical column %s has more than %d distinct values "
+                         "(an ID, or a numeric column?); if it really is categorical, raise "
+                         "the limit (--max-categories N)", j->path, what, max);
+            goto done;
+        }
+        tab[h] = c->k;
+        c->v[c->k] = f->s;
+        c->vl[c->k++] = f->len;
+    }
+    if (c->k == 0) {
+        st = lm__err(LM_EFORMAT, "%s: categorical column %s has no values (every cell is "
+                     "missing)", j->path, what);
+        goto done;
+    }
+    int numeric = 1;
+    for (int i = 0; i < c->k; i++) {
+        ord[i] = (cat_ref){c->v[i], c->vl[i], 0.0};
+        numeric = numeric && cat_int(c->v[i], c->vl[i], &ord[i].v);
+    }
+    if (!numeric)
+        for (int i = 0; i < c->k; i++) ord[i].v = 0.0;
+    qsort(ord, (size_t)c->k, sizeof *ord, cmp_cat_ref);
+    for (int i = 0; i < c->k; i++) {
+        c->v[i] = ord[i].s;
+        c->vl[i] = ord[i].len;
+    }
+    st = LM_OK;
+done:
+    free(tab);
+    free(ord);
+    return st;
+}
+
+/* Appends s[0..len) escaped (enc_escaped) at *at of out (NULL: counts). */
+static size_t enc_put(char *out, size_t at, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (enc_escaped(ch)) {
+            if (out) {
+                out[at] = '%';
+                out[at + 1] = hex[ch >> 4];
+                out[at + 2] = hex[ch & 15];
+            }
+            at += 3;
+        } else {
+            if (out) out[at] = (char)ch;
+            at++;
+        }
+    }
+    return at;
+}
+
+/* The encoding text and the per-column info, columns in input order
+ * (ord: the voc slots in that order, first: their first inputs). */
+static lm_status cat_describe(csv_job *j, const int *ord, const int *first)
+{
+    char num[24];
+    j->info = lm__calloc((size_t)j->ncat, sizeof *j->info, "csv categories");
+    if (!j->info) return LM_ENOMEM;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t at = 0;
+        for (int i = 0; i < j->ncat; i++) {
+            const cat_vocab *c = &j->voc[ord[i]];
+            size_t nl = 0;
+            const char *name = col_name(j, c->col, &nl);
+            if (!name) {
+                nl = (size_t)snprintf(num, sizeof num, "%d", c->col);
+                name = num;
+            }
+            if (pass == 1) {
+                lm__cat_info *in = &j->info[i];
+                in->first = first[i];
+                in->k = c->k;
+                in->missing = c->missing;
+                in->unseen = c->unseen;
+                in->name = lm__alloc(nl + 1, 1, "csv categories");
+                in->example = c->ex ? lm__alloc(c->ex_len + 1, 1, "csv categories") : NULL;
+                if (!in->name || (c->ex && !in->example)) return LM_ENOMEM;
+                memcpy(in->name, name, nl);
+                in->name[nl] = '\0';
+                if (c->ex) {
+                    memcpy(in->example, c->ex, c->ex_len);
+                    in->example[c->ex_len] = '\0';
+                }
+            }
+            char *out = pass ? j->enc_out : NULL;
+            if (i) {
+                if (out) out[at] = ';';
+                at++;
+            }
+            int w = snprintf(out ? out + at : NULL, out ? 24 : 0, "%d:", first[i]);
+            at += (size_t)w;
+            at = enc_put(out, at, name, nl);
+            if (out) out[at] = '=';
+            at++;
+            for (int v = 0; v < c->k; v++) {
+                if (v) {
+                    if (out) out[at] = ',';
+                    at++;
+                }
+                at = enc_put(out, at, c->v[v], c->vl[v]);
+            }
+        }
+        if (pass == 0) {
+            j->enc_out = lm__alloc(at + 24, 1, "csv categories");
+            if (!j->enc_out) return LM_ENOMEM;
+        } else {
+            j->enc_out[at] = '\0';
+        }
+    }
+    return LM_OK;
+}
+
+/* Replaces d's raw features (x with a placeholder per categorical column)
+ * by the encoded ones: each categorical column becomes its k one-hot
+ * inputs in its place; names "COLUMN=VALUE" with a header. cs: (n, ncat)
+ * the categorical cells. */
+static lm_status encode_categories(csv_job *j, lm_data *d, const tgt_span *cs)
+{
+    size_t n = d->n, nraw = (size_t)j->nx, stride = (size_t)j->ncat;
+    lm_status st = LM_OK;
+    for (int e = 0; e < j->ncat && !j->o->categories; e++)
+        if ((st = cat_discover(j, e, cs, n)) != LM_OK) return st;
+    int *rawcat = lm__alloc(nraw, sizeof *rawcat, "csv categories"); /* voc slot or -1 */
+    size_t *off = lm__alloc(nraw + 1, sizeof *off, "csv categories");
+    int *ord = lm__alloc((size_t)j->ncat, sizeof *ord, "csv categories");
+    int *first = lm__alloc((size_t)j->ncat, sizeof *first, "csv categories");
+    float *x = NULL;
+    const char **ns = NULL;
+    size_t *nls = NULL;
+    char *nbuf = NULL;
+    if (!rawcat || !off || !ord || !first) {
+        st = LM_ENOMEM;
+        goto done;
+    }
+    for (size_t f = 0; f < nraw; f++) rawcat[f] = -1;
+    for (int col = 0; col < j->ncols; col++)
+        if (j->cat_of[col] >= 0) rawcat[j->role[col]] = j->cat_of[col];
+    off[0] = 0;
+    int m = 0;
+    for (size_t f = 0; f < nraw; f++) {
+        if (rawcat[f] >= 0) {
+            ord[m] = rawcat[f];
+            first[m++] = (int)off[f];
+        }
+        off[f + 1] = off[f] + (rawcat[f] >= 0 ? (size_t)j->voc[rawcat[f]].k : 1);
+    }
+    size_t nx = off[nraw];
+    if (nx > (size_t)LM_MAX_WIDTH) {
+        st = lm__err(LM_EFORMAT, "%s: %zu inputs after one-hot encoding, more than %d", j->path,
+                     nx, LM_MAX_WIDTH);
+        goto done;
+    }
+    for (int i = 0; i < m; i++) {
+        const cat_vocab *c = &j->voc[ord[i]];
+        if (c->first >= 0 && c->first != first[i]) {
+            size_t cnl = 0;
+            const char *cn = col_name(j, c->col, &cnl);
+            st = lm__err(LM_EFORMAT, "%s: the encoding puts categorical column '%.*s' at input "
+                         "%d, but in this file it comes at input %d (other columns differ)",
+                         j->path, (int)(cn ? (cnl > 40 ? 40 : cnl) : 1), cn ? cn : "?",
+                         c->first, first[i]);
+            goto done;
+        }
+    }
+    x = lm__alloc(n ? n : 1, nx * sizeof *x, "csv features");
+    if (!x) {
+        st = LM_ENOMEM;
+        goto done;
+    }
+    const float *raw = d->x;
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < nraw; f++)
+            if (rawcat[f] < 0) x[r * nx + off[f]] = raw[r * nraw + f];
+    for (int e = 0; e < j->ncat; e++) {
+        cat_vocab *c = &j->voc[e];
+        size_t cap = pow2_at_least(2 * (size_t)c->k + 2), f = (size_t)j->role[c->col];
+        int32_t *tab = lm__alloc(cap, sizeof *tab, "csv categories");
+        if (!tab) {
+            st = LM_ENOMEM;
+            goto done;
+        }
+        memset(tab, 0xff, cap * sizeof *tab);
+        for (int v = 0; v < c->k; v++) {
+            size_t h = cat_slot(tab, cap, c->v, c->vl, c->v[v], c->vl[v]);
+            if (tab[h] >= 0) {
+                free(tab);
+                st = enc_bad(j, "a value is listed twice");
+                goto done;
+            }
+            tab[h] = v;
+        }
+        for (size_t r = 0; r < n; r++) {
+            const tgt_span *s = &cs[r * stride + (size_t)e];
+            float *xr = x + r * nx + off[f];
+            for (int v = 0; v < c->k; v++) xr[v] = 0.0f;
+            if (j->o->missing && is_missing(s->s, s->len)) {
+                c->missing++;
+                continue;
+            }
+            if (!j->o->missing && s->len == 0) { /* given categories: checked here */
+                free(tab);
+                size_t cnl = 0;
+                const char *cn = col_name(j, c->col, &cnl);
+                st = lm__err(LM_EFORMAT, "%s:%zu:%d: empty cell in categorical column '%.*s'; "
+                             "to read empty cells and NA, ? ... as missing: --missing mean",
+                             j->path, s->line, c->col + 1,
+                             (int)(cn ? (cnl > 40 ? 40 : cnl) : 1), cn ? cn : "?");
+                goto done;
+            }
+            int32_t k = tab[cat_slot(tab, cap, c->v, c->vl, s->s, s->len)];
+            if (k >= 0) {
+                xr[k] = 1.0f;
+            } else if (c->unseen++ == 0) {
+                c->ex = s->s;
+                c->ex_len = s->len;
+            }
+        }
+        free(tab);
+    }
+    if (j->header) {
+        /* Names: numeric columns' own, "COLUMN=VALUE" for the one-hot ones. */
+        size_t total = 0;
+        for (int col = 0; col < j->ncols; col++) {
+            if (j->role[col] < 0) continue;
+            size_t nl = j->names.v[col].len;
+            if (j->cat_of[col] < 0) continue;
+            const cat_vocab *c = &j->voc[j->cat_of[col]];
+            for (int v = 0; v < c->k; v++) total += nl + 1 + c->vl[v];
+        }
+        ns = lm__alloc(nx, sizeof *ns, "csv names");
+        nls = lm__alloc(nx, sizeof *nls, "csv names");
+        nbuf = lm__alloc(total ? total : 1, 1, "csv names");
+        if (!ns || !nls || !nbuf) {
+            st = LM_ENOMEM;
+            goto done;
+        }
+        char *w = nbuf;
+        for (int col = 0; col < j->ncols; col++) {
+            if (j->role[col] < 0) continue;
+            const csv_field *h = &j->names.v[col];
+            size_t at = off[j->role[col]];
+            if (j->cat_of[col] < 0) {
+                ns[at] = h->s;
+                nls[at] = h->len;
+                continue;
+            }
+            const cat_vocab *c = &j->voc[j->cat_of[col]];
+            for (int v = 0; v < c->k; v++) {
+                ns[at + (size_t)v] = w;
+                nls[at + (size_t)v] = h->len + 1 + c->vl[v];
+                memcpy(w, h->s, h->len);
+                w[h->len] = '=';
+                memcpy(w + h->len + 1, c->v[v], c->vl[v]);
+                w += nls[at + (size_t)v];
+            }
+        }
+        d->feature_names = lm__names_pack((int)nx, ns, nls);
+        if (!d->feature_names) {
+            st = LM_ENOMEM;
+            goto done;
+        }
+    }
+    if ((st = cat_describe(j, ord, first)) != LM_OK) goto done;
+    free((void *)d->x);
+    d->x = x;
+    x = NULL;
+    d->nx = (int)nx;
+done:
+    free(x);
+    free(rawcat);
+    free(off);
+    free(ord);
+    free(first);
+    free(ns);
+    free(nls);
+    free(nbuf);
+    return st;
+}
+
 /* ---------------------------------------------------------------- read */
+
+/* Whether every name of the comma-separated list is a field of r. */
+static int names_all_there(const field_vec *r, const char *list)
+{
+    for (const char *p = list;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int found = 0;
+        for (int k = 0; k < r->n && !found; k++)
+            found = !r->v[k].escapes && span_eq(r->v[k].s, r->v[k].len, p, len);
+        if (!found) return 0;
+        if (!e) return 1;
+        p = e + 1;
+    }
+}
 
 /* Separator, header, column roles from the first two records; leaves the
  * cursor on the first data record. */
@@ -1007,7 +1572,12 @@ static lm_status read_layout(csv_job *j)
         }
     }
     j->header = j->o->header >= 0 ? j->o->header
-                                  : detect_header(&j->names, &r2, have2, c->dec);
+                                  : detect_header(&j->names, &r2, have2, c->dec, j->o->missing);
+    /* A model's file whose first row lacks numbers below its names (missing
+     * cells, categories): the model's input names in it make it a header. */
+    if (!j->header && j->o->header < 0 && j->o->features && *j->o->features &&
+        (j->o->missing || j->o->categories) && names_all_there(&j->names, j->o->features))
+        j->header = 1;
     free(r2.v);
     j->ncols = j->names.n;
     *c = j->header ? after1 : start;
@@ -1018,7 +1588,7 @@ static lm_status read_layout(csv_job *j)
 
 /* Parses every data record: features into x (max_rows, nx), target text
  * into t (max_rows, nt) when there are targets. */
-static lm_status read_rows(csv_job *j, float *x, tgt_span *t, size_t *n_rows)
+static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size_t *n_rows)
 {
     csv_ctx *c = &j->c;
     size_t r = 0, nx = (size_t)j->nx, nt = (size_t)j->nt;
@@ -1031,7 +1601,8 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, size_t *n_rows)
         int col = 0, eor = 0;
         while (!eor) {
             int ro = col < j->ncols ? role[col] : ROLE_SKIP;
-            if (ro >= 0 && fast_number(c, &xr[ro], &eor)) {
+            int cat = j->ncat && ro >= 0 ? j->cat_of[col] : -1;
+            if (ro >= 0 && cat < 0 && fast_number(c, &xr[ro], &eor)) {
                 col++;
                 continue;
             }
@@ -1040,14 +1611,40 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, size_t *n_rows)
             if (st != LM_OK) return st;
             if (ro <= ROLE_TARGET0) {
                 unquote(&f);
+                if (j->o->missing && is_missing(f.s, f.len)) {
+                    size_t cnl = 0;
+                    const char *cn = col_name(j, col, &cnl);
+                    return lm__err(LM_EFORMAT, "%s:%zu:%d: the target is missing ('%.*s') in "
+                                   "column '%.*s'; fill it in or leave the row out", j->path,
+                                   f.line, col + 1, (int)f.len, f.s,
+                                   (int)(cn ? (cnl > 40 ? 40 : cnl) : 0), cn ? cn : "");
+                }
                 t[r * nt + (size_t)(ROLE_TARGET0 - ro)] = (tgt_span){f.s, f.len, f.line};
+            } else if (cat >= 0) {
+                unquote(&f);
+                cs[r * (size_t)j->ncat + (size_t)cat] = (tgt_span){f.s, f.len, f.line};
+                xr[ro] = 0.0f;
             } else if (ro >= 0) {
                 double v;
                 num_res res = f.escapes ? NUM_BAD : parse_num(f.s, f.len, c->dec, &v);
+                if (res != NUM_OK && j->o->missing && !f.escapes && is_missing(f.s, f.len)) {
+                    v = NAN;
+                    res = NUM_OK;
+                }
                 if (res != NUM_OK) {
                     size_t cnl = 0;
                     const char *cn = col_name(j, col, &cnl);
-                    return num_error(j->path, f.line, col, f.s, f.len, res, cn, cnl);
+                    char hint[120] = "";
+                    if (res == NUM_BAD && is_missing(f.s, f.len))
+                        snprintf(hint, sizeof hint, "; to fill missing cells with the "
+                                 "column's mean: --missing mean");
+                    else if (res == NUM_BAD && cn)
+                        snprintf(hint, sizeof hint, "; to one-hot encode it: --categorical "
+                                 "%.*s", (int)(cnl > 40 ? 40 : cnl), cn);
+                    else if (res == NUM_BAD)
+                        snprintf(hint, sizeof hint, "; to one-hot encode it: --categorical %d",
+                                 col);
+                    return num_error(j->path, f.line, col, f.s, f.len, res, cn, cnl, hint);
                 }
                 xr[ro] = (float)v;
             }
@@ -1096,6 +1693,13 @@ static lm_status check_opts(const lm_csv_opts *o)
     char s = o->sep;
     if (s && (strchr("\"\r\n.+-eE", s) || (s >= '0' && s <= '9') || (unsigned char)s >= 0x80))
         return lm__err(LM_EINVAL, "csv: '%c' cannot be a separator", s);
+    if (o->missing < 0 || o->missing > 1)
+        return lm__err(LM_EINVAL, "csv: missing must be 0 or 1, not %d", o->missing);
+    if (o->max_categories < 0)
+        return lm__err(LM_EINVAL, "csv: max_categories must be >= 0, not %d", o->max_categories);
+    if (o->categorical && *o->categorical && o->categories)
+        return lm__err(LM_EINVAL, "csv: give categorical (columns to encode) or categories (an "
+                       "encoding to use), not both");
     if (s == ',' && o->decimal_comma)
         return lm__err(LM_EINVAL, "csv: ',' cannot be both the separator and the decimal point");
     return LM_OK;
@@ -1114,14 +1718,17 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
     float *x = lm__alloc(rows, (size_t)j->nx * sizeof(float), "csv features");
     d->x = x;
     tgt_span *t = nt ? lm__alloc(rows ? rows : 1, nt * sizeof *t, "csv targets") : NULL;
-    if (!x || (nt && !t)) {
+    tgt_span *cs = j->ncat ? lm__alloc(rows ? rows : 1, (size_t)j->ncat * sizeof *cs,
+                                       "csv categories") : NULL;
+    if (!x || (nt && !t) || (j->ncat && !cs)) {
         free(t);
+        free(cs);
         lm__err_prefix("%s", j->path);
         return LM_ENOMEM;
     }
     d->nx = j->nx;
     d->x_type = LM_F32;
-    st = read_rows(j, x, t, &d->n);
+    st = read_rows(j, x, t, cs, &d->n);
     if (st == LM_OK && nt == 1) {
         size_t cnl = 0;
         const char *cn = col_name(j, j->tcols[0], &cnl);
@@ -1131,7 +1738,9 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
         st = build_targets(j, t, d->n, d);
     }
     free(t);
-    if (st == LM_OK) st = feature_names(j, d);
+    if (st == LM_OK && j->ncat) st = encode_categories(j, d, cs);
+    else if (st == LM_OK) st = feature_names(j, d);
+    free(cs);
     return st;
 }
 
@@ -1181,15 +1790,27 @@ static lm_status csv_read_buf(lm_data *out, const char *name, char *buf, size_t 
     free(job.names.v);
     free(job.role);
     free(job.tcols);
+    free(job.cat_of);
+    for (int e = 0; job.voc && e < (o->categories ? 1 : job.ncat); e++) {
+        free(job.voc[e].v);
+        free(job.voc[e].vl);
+    }
+    free(job.voc);
+    free(job.enc);
     if (st != LM_OK) {
+        free(job.enc_out);
+        lm__cat_info_free(job.info, job.ncat);
         lm__data_discard(&d);
         return st;
     }
     if ((st = lm__data_adopt(&d)) != LM_OK) {
         free(tnames);
+        free(job.enc_out);
+        lm__cat_info_free(job.info, job.ncat);
         return st;
     }
     lm__data_set_target_names(&d, tnames, job.nt);
+    if (job.enc_out) lm__data_set_categories(&d, job.enc_out, job.info, job.ncat);
     *out = d;
     return LM_OK;
 }

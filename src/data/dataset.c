@@ -18,6 +18,9 @@ typedef struct lm__data_owned {
     char **target_names; /* (n_targets) or NULL: the reader's target columns */
     int n_targets;
     int c, h, w; /* the rows' shape, or 0s: flat (lm_data_shape) */
+    char *categories;   /* lm_data_categories, or NULL */
+    lm__cat_info *cats; /* (n_cats) */
+    int n_cats;
 } lm__data_owned;
 
 /* Frees the blocks a reader built into d but has not adopted yet (an error
@@ -47,6 +50,9 @@ lm_status lm__data_adopt(lm_data *d)
     o->target_names = NULL;
     o->n_targets = 0;
     o->c = o->h = o->w = 0;
+    o->categories = NULL;
+    o->cats = NULL;
+    o->n_cats = 0;
     d->owned_ = o;
     return LM_OK;
 }
@@ -82,6 +88,52 @@ void lm__data_set_target_names(lm_data *d, char **names, int n)
     o->n_targets = names ? n : 0;
 }
 
+void lm__cat_info_free(lm__cat_info *info, int n)
+{
+    for (int k = 0; info && k < n; k++) {
+        free(info[k].name);
+        free(info[k].example);
+    }
+    free(info);
+}
+
+void lm__data_set_categories(lm_data *d, char *text, lm__cat_info *info, int n)
+{
+    lm__data_owned *o = d->owned_;
+    if (!o) {
+        free(text);
+        lm__cat_info_free(info, n);
+        return;
+    }
+    free(o->categories);
+    lm__cat_info_free(o->cats, o->n_cats);
+    o->categories = text;
+    o->cats = info;
+    o->n_cats = info ? n : 0;
+}
+
+const char *lm_data_categories(const lm_data *d)
+{
+    const lm__data_owned *o = d ? d->owned_ : NULL;
+    return o ? o->categories : NULL;
+}
+
+int lm_data_category(const lm_data *d, int k, const char **name, int *first_input,
+                     int *n_values, size_t *n_missing, size_t *n_unseen,
+                     const char **unseen_example)
+{
+    const lm__data_owned *o = d ? d->owned_ : NULL;
+    if (!o || k < 0 || k >= o->n_cats) return 0;
+    const lm__cat_info *c = &o->cats[k];
+    if (name) *name = c->name;
+    if (first_input) *first_input = c->first;
+    if (n_values) *n_values = c->k;
+    if (n_missing) *n_missing = c->missing;
+    if (n_unseen) *n_unseen = c->unseen;
+    if (unseen_example) *unseen_example = c->example;
+    return 1;
+}
+
 const char *lm_data_target_name(const lm_data *d, int k)
 {
     const lm__data_owned *o = d ? d->owned_ : NULL;
@@ -100,6 +152,8 @@ void lm_data_free(lm_data *d)
         free(o->class_names);
         free(o->feature_names);
         free(o->target_names);
+        free(o->categories);
+        lm__cat_info_free(o->cats, o->n_cats);
         free(o);
     }
     memset(d, 0, sizeof *d);
@@ -168,6 +222,29 @@ static void row_accumulate(const lm_data *d, size_t i, const double *mean, doubl
     }
 }
 
+/* row_accumulate over F32 data, skipping NaN cells: with cnt, the sums
+ * into m and the counts into cnt (both reset first); without, the squared
+ * deviations from the means m into ss. */
+static void present_sums(const lm_data *d, double *m, double *ss, double *cnt)
+{
+    size_t nx = (size_t)d->nx;
+    const float *x = d->x;
+    if (cnt)
+        for (size_t j = 0; j < nx; j++) m[j] = cnt[j] = 0.0;
+    for (size_t i = 0; i < d->n; i++) {
+        const float *r = x + i * nx;
+        for (size_t j = 0; j < nx; j++) {
+            if (isnan(r[j])) continue;
+            if (cnt) {
+                m[j] += r[j];
+                cnt[j] += 1.0;
+            } else {
+                ss[j] += (r[j] - m[j]) * (r[j] - m[j]);
+            }
+        }
+    }
+}
+
 lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
 {
     LM_NONNULL(d);
@@ -179,16 +256,26 @@ lm_status lm_data_norm_stats(const lm_data *d, float *mean, float *scale)
     if (d->x_type != LM_F32 && d->x_type != LM_U8)
         return lm__err(LM_EINVAL, "norm stats: unknown x_type %d", (int)d->x_type);
     size_t nx = (size_t)d->nx;
-    double *m = lm__calloc(2 * nx, sizeof *m, "norm stats"); // (nx) mean, (nx) sum sq
+    // (nx) mean, (nx) sum sq, (nx) present values
+    double *m = lm__calloc(3 * nx, sizeof *m, "norm stats");
     if (!m) return LM_ENOMEM;
-    double *ss = m + nx;
+    double *ss = m + nx, *cnt = m + 2 * nx;
     /* Two passes (mean, then squared deviations) in double: no cancellation
      * of the kind sum(x^2) - n mean^2 suffers on pixel-like data. */
     for (size_t i = 0; i < d->n; i++) row_accumulate(d, i, NULL, m);
-    for (size_t j = 0; j < nx; j++) m[j] /= (double)d->n;
-    for (size_t i = 0; i < d->n; i++) row_accumulate(d, i, m, ss);
+    int holes = 0;
     for (size_t j = 0; j < nx; j++) {
-        double sd = sqrt(ss[j] / (double)d->n);
+        holes |= isnan(m[j]);
+        cnt[j] = (double)d->n;
+    }
+    if (holes) /* missing values (NaN, F32 only): the same sums over the present ones */
+        present_sums(d, m, ss, cnt);
+    for (size_t j = 0; j < nx; j++) m[j] = cnt[j] > 0 ? m[j] / cnt[j] : 0.0;
+    if (holes) present_sums(d, m, ss, NULL);
+    else
+        for (size_t i = 0; i < d->n; i++) row_accumulate(d, i, m, ss);
+    for (size_t j = 0; j < nx; j++) {
+        double sd = cnt[j] > 0 ? sqrt(ss[j] / cnt[j]) : 0.0;
         mean[j] = (float)m[j];
         /* A constant feature (std 0, or only rounding noise relative to its
          * mean) is left unscaled rather than blown up. */
