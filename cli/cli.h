@@ -140,6 +140,10 @@ typedef struct cli_data_opts {
     const char *features; /* CSV: the model's inputs by name, or NULL */
     char sep;             /* CSV separator, 0 = detect */
     int decimal_comma;    /* CSV numbers written "5,1" */
+    const char *categorical; /* CSV columns to one-hot encode, or NULL */
+    const char *categories;  /* CSV: a model's encoding (lm_data_categories), or NULL */
+    int max_categories;      /* 0: the library's default */
+    int missing;             /* 1: missing cells read as missing (--missing mean) */
 } cli_data_opts;
 
 cli_data_opts cli_data_defaults(void);
@@ -195,12 +199,23 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net);
  * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
 
+/* After a data set is read for a model (eval, predict, train's --test):
+ * warns once per categorical column on stderr about rows whose value the
+ * model's encoding lacks (their one-hot inputs are 0), unless quiet, and
+ * fills missing numeric cells (NaN) with the model's normalisation mean.
+ * Returns the rows with unseen values in all. */
+size_t cli_data_apply_model(cli_data *cd, const lm_net *net, int quiet);
+
+/* Fills the NaN cells of d (F32, the reader's own memory) with mean (nx);
+ * counts per feature into filled (nx) when not NULL. */
+void cli_data_impute(lm_data *d, const float *mean, size_t *filled);
+
 /* The column of d whose header name is name[0..len), or -1 (also when d
  * has no header). */
 int cli_data_column(const lm_data *d, const char *name, size_t len);
 
 /* The CSV reading options a model recorded at training (--ignore, its
- * feature names, --sep, --decimal-comma) into o; sep and decimal_comma
+ * feature names, --sep, --decimal-comma, its one-hot encoding, --missing) into o; sep and decimal_comma
  * given on this command line (non-NULL sep, decimal_comma 1) win.
  * Returns 0 after a usage message for a bad --sep. */
 int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,

@@ -168,6 +168,91 @@ static void print_meta(const char *k, const char *v, int width)
     cli_wrap(stdout, v, col, META_COL, width, seps);
 }
 
+/* ------------------------------------------------------------ one-hot */
+
+/* Decodes %XX escapes of the encoding (lm_data_categories) from s[0..len)
+ * into out (at least len + 1 bytes). */
+static void enc_unescape(const char *s, size_t len, char *out)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], '\0'};
+            out[w++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            out[w++] = s[i];
+        }
+    }
+    out[w] = '\0';
+}
+
+/* Calls fn for each column of the model's "categories" metadata (one-hot
+ * inputs): its first input, name and values (k of them, decoded). */
+static void each_category(const lm_net *net, void (*fn)(int i, int first, const char *name,
+                                                       char **vals, int k, void *ctx),
+                          void *ctx)
+{
+    const char *e = lm_net_get_meta(net, "categories");
+    if (!e) return;
+    size_t n = strlen(e);
+    char *buf = malloc(n + 1), **vals = malloc((n + 1) * sizeof *vals), *w = buf;
+    char *tmp = malloc(n + 1);
+    for (int i = 0; buf && vals && tmp && *e; i++) {
+        size_t el = strcspn(e, ";");
+        const char *colon = memchr(e, ':', el), *eq = colon ? memchr(colon, '=', el - (size_t)(colon - e)) : NULL;
+        if (!colon || !eq) break;
+        int first = atoi(e);
+        enc_unescape(colon + 1, (size_t)(eq - colon - 1), tmp);
+        int k = 0;
+        for (const char *v = eq + 1; v <= e + el;) {
+            size_t vl = strcspn(v, ",;");
+            if (v + vl > e + el) vl = (size_t)(e + el - v);
+            enc_unescape(v, vl, w);
+            vals[k++] = w;
+            w += strlen(w) + 1;
+            v += vl + 1;
+        }
+        fn(i, first, tmp, vals, k, ctx);
+        w = buf;
+        e += el + (e[el] == ';');
+    }
+    free(buf);
+    free(vals);
+    free(tmp);
+}
+
+typedef struct cat_print {
+    int width;
+} cat_print;
+
+static void print_category(int i, int first, const char *name, char **vals, int k, void *ctx)
+{
+    const cat_print *cp = ctx;
+    size_t len = 0, cap = 64 + strlen(name);
+    for (int v = 0; v < k; v++) cap += strlen(vals[v]) + 2;
+    char *b = malloc(cap);
+    if (!b) return;
+    cli_append(b, cap, &len, "%s -> inputs %d..%d:", name, first, first + k - 1);
+    for (int v = 0; v < k; v++) cli_append(b, cap, &len, "%s %s", v ? "," : "", vals[v]);
+    print_field(i ? "" : "one-hot:", b, cp->width, ",");
+    free(b);
+}
+
+static void json_category(int i, int first, const char *name, char **vals, int k, void *ctx)
+{
+    (void)ctx;
+    printf("%s{\"column\": ", i ? ", " : "");
+    json_str(stdout, name);
+    printf(", \"first_input\": %d, \"values\": [", first);
+    for (int v = 0; v < k; v++) {
+        if (v) printf(", ");
+        json_str(stdout, vals[v]);
+    }
+    printf("]}");
+}
+
 static void print_text(const char *path, const lm_net *net, const norm_summary *ns,
                        const state_summary *ss)
 {
@@ -204,6 +289,12 @@ static void print_text(const char *path, const lm_net *net, const norm_summary *
         free(one);
         free(list);
     }
+    cat_print cp = {width};
+    each_category(net, print_category, &cp);
+    const char *mv = lm_net_get_meta(net, "missing");
+    if (mv && !strcmp(mv, "mean"))
+        print_field("missing:", "a missing cell (empty, NA, N/A, n/a, NaN, nan, null, NULL, None, "
+                    "?) is the training mean; in a one-hot column, all 0", width, " ");
     if (lm_net_n_meta(net)) printf("metadata:\n");
     for (int i = 0; i < lm_net_n_meta(net); i++) {
         const char *k, *v;
@@ -294,7 +385,9 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
         printf(": ");
         json_meta_value(v);
     }
-    printf("}, \"training_state\": ");
+    printf("}, \"one_hot\": [");
+    each_category(net, json_category, NULL);
+    printf("], \"training_state\": ");
     if (ss->has_state)
         printf("{\"epochs\": %d, \"steps\": %llu}", ss->epochs, (unsigned long long)ss->steps);
     else

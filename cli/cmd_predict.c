@@ -46,6 +46,8 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     co.features = o.features;
     co.sep = o.sep;
     co.decimal_comma = o.decimal_comma;
+    co.categories = o.categories;
+    co.missing = o.missing;
     lm_data probe = {0};
     lm_status st = cli_csv_read(&probe, path, &co);
     if (st == LM_OK) {
@@ -81,7 +83,9 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
                 "(give --target INDEX)", path, target);
         return CLI_EDATA;
     }
-    return cli_data_fit_columns(cd, net, drop);
+    if ((rc = cli_data_fit_columns(cd, net, drop))) return rc;
+    cli_data_apply_model(cd, net, 0);
+    return CLI_OK;
 }
 
 /* The text of column id for every row, as "classes" of a second read
@@ -109,6 +113,7 @@ static int load_ids(lm_data *ids, const char *path, const char *id, int header,
     co.features = o->features;
     co.sep = o->sep;
     co.decimal_comma = o->decimal_comma;
+    co.missing = o->missing;
     // Only the id column is wanted: naming one of the model's inputs as
     // the features skips every other column unparsed. The id may itself be
     // an input (a column the net reads too), which a read cannot take as

@@ -54,6 +54,7 @@ static const char *LOSSES[LM_LOSS_COUNT + 1], *INITS[LM_INIT_COUNT + 1];
 static const char *SCHEDULES[LM_LR_COUNT + 1], *OPTIMS[LM_OPTIM_COUNT + 3];
 enum { O_MOMENTUM = LM_OPTIM_COUNT, O_NESTEROV };
 static const char *const TASKS[] = {"auto", "classes", "regression", NULL};
+static const char *const MISSING[] = {"error", "mean", NULL};
 
 static void choices_init(void)
 {
@@ -71,6 +72,8 @@ typedef struct train_cfg {
     const char *ignore, *sep; /* CSV: columns left out, separator */
     const char *init_from;    /* start from this model's layers and parameters */
     const char *class_weight; /* "balanced" or NAME=W,NAME=W */
+    const char *categorical;  /* CSV columns to one-hot encode */
+    int missing, max_categories; /* --missing (0 error, 1 mean), --max-categories */
     int decimal_comma;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
@@ -117,6 +120,10 @@ typedef struct train_run {
     lm_fit_opts fo;      /* what lm_train_new got, to rebuild the start state */
     lm_rng rng0;
     char argv_line[2048];
+    char *encoding;      /* the one-hot encoding of a --resume or --init-from model, or NULL */
+    char fill_note[1200]; /* what --missing filled, printed after the data's summary */
+    size_t n_filled;      /* cells --missing filled in the training data */
+    int n_onehot;         /* categorical columns */
 } train_run;
 
 /* ------------------------------------------------------------ options */
@@ -187,6 +194,16 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_str("ignore", &c->ignore, "COLS",
                          "CSV columns to leave out of the features (IDs...): names or indices",
                          NULL);
+    specs[i++] = opt_str("categorical", &c->categorical, "COLS",
+                         "CSV columns to one-hot encode (text or labels): names or indices; "
+                         "each becomes one 0/1 input per value, named COLUMN=VALUE", NULL);
+    specs[i++] = opt_int("max-categories", &c->max_categories, "N",
+                         "refuse a --categorical column with more distinct values (an ID?)",
+                         "1000", 1, 1 << 20);
+    specs[i++] = opt_choice("missing", &c->missing, "MODE", MISSING,
+                            "CSV cells empty or NA, N/A, n/a, NaN, nan, null, NULL, None, ?: "
+                            "error, or mean (the column's training mean; a categorical "
+                            "column's inputs all 0)", "error");
     specs[i++] = opt_str("sep", &c->sep, "SEP", "CSV separator: ',', ';' or tab", "detect");
     specs[i++] = opt_flag("decimal-comma", &c->decimal_comma, 1,
                           "CSV numbers are written 5,1 (with --sep ';' or tab)");
@@ -278,7 +295,7 @@ static int defaults_from_model(train_run *r)
     static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
                                        "ignore", "sep", "early-stop", "checkpoint-every",
-                                       "class-weight", NULL};
+                                       "class-weight", "missing", NULL};
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
@@ -324,9 +341,47 @@ static int blank_class(const cli_data *cd)
     return CLI_OK;
 }
 
+/* The one-hot encoding of the model training continues from (--resume,
+ * --init-from), which the data is then read with: the inputs are the
+ * model's. */
+static int model_encoding(train_run *r)
+{
+    const char *from = r->c.resume ? r->c.resume : r->c.init_from;
+    lm_net *net = r->net;
+    if (!from || r->encoding) return CLI_OK;
+    if (!net && lm_net_load(&net, from) != LM_OK) return cli_lib_err(CLI_EMODEL, from);
+    const char *e = lm_net_get_meta(net, "categories");
+    if (e && !(r->encoding = strdup(e))) {
+        cli_err("out of memory");
+        if (net != r->net) lm_net_free(net);
+        return CLI_EFAIL;
+    }
+    if (net != r->net) lm_net_free(net);
+    return CLI_OK;
+}
+
+/* Training data read with a model's encoding may not hold values it
+ * lacks: their inputs would be all 0 in training, silently. */
+static int unseen_refused(const train_run *r, const cli_data *cd)
+{
+    const char *name, *ex;
+    size_t unseen;
+    for (int k = 0; lm_data_category(&cd->d, k, &name, NULL, NULL, NULL, &unseen, &ex); k++)
+        if (unseen) {
+            cli_err("%s: %zu row%s ha%s values of '%s' that %s was not trained with, e.g. "
+                    "'%.60s'; its one-hot inputs are fixed: train a new model (without "
+                    "--resume or --init-from) to add them", cd->path, unseen, cli_s(unseen),
+                    unseen == 1 ? "s" : "ve", name,
+                    r->c.resume ? r->c.resume : r->c.init_from, ex ? ex : "");
+            return CLI_EDATA;
+        }
+    return CLI_OK;
+}
+
 static int load_data(train_run *r)
 {
     train_cfg *c = &r->c;
+    int rc;
     // Every process reads the training data itself (docs/SCALING.md): a
     // stream is read once, by one of them (mpirun passes standard input to
     // process 0 alone), and the others would find it empty or read a part
@@ -345,11 +400,23 @@ static int load_data(train_run *r)
     o.header = c->header;
     o.target_kind = c->task == 1 ? 1 : c->task == 2 ? 0 : -1;
     o.ignore = c->ignore;
+    o.categorical = c->categorical;
+    o.max_categories = c->max_categories;
+    o.missing = c->missing;
+    if (c->categorical && !*c->categorical) {
+        cli_err("train: --categorical needs column names or 0-based indices");
+        return CLI_EUSAGE;
+    }
+    if ((rc = model_encoding(r))) return rc;
+    if (r->encoding) { // the model's inputs are fixed: its encoding, not the data's values
+        o.categorical = NULL;
+        o.categories = r->encoding;
+    }
     const char *dc = r->net ? lm_net_get_meta(r->net, "decimal_comma") : NULL; // --resume
     o.decimal_comma = c->decimal_comma || (dc && strcmp(dc, "1") == 0);
     if (c->sep) cli_parse_sep("train", c->sep, &o.sep);
-    int rc = cli_data_load(&r->train, c->data, &o);
-    if (rc) return rc;
+    if ((rc = cli_data_load(&r->train, c->data, &o))) return rc;
+    if (r->encoding && (rc = unseen_refused(r, &r->train))) return rc;
     if (r->train.is_idx && !r->train.d.labels) {
         cli_err("%s: IDX images need their labels: add --labels FILE", c->data);
         return CLI_EUSAGE;
@@ -364,6 +431,9 @@ static int load_data(train_run *r)
     if (c->test) {
         o.labels = c->test_labels;
         o.target_kind = r->classes ? 1 : 0;
+        // The test set is encoded as the training data was.
+        o.categorical = NULL;
+        o.categories = lm_data_categories(&r->train.d);
         rc = cli_data_load(&r->test, c->test, &o);
         if (rc || (rc = blank_class(&r->test))) return rc;
         if (r->test.is_idx && r->classes && !r->test.d.labels) {
@@ -588,13 +658,34 @@ static void meta_settings(train_run *r)
     if (gmtime_r(&now, &tm) && strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm))
         set_meta(r->net, "date", b);
     const lm_data *d = &r->train.d;
-    if (d->feature_names) {
+    const char *enc = lm_data_categories(d);
+    if (enc) { // the reader's encoding, for eval and predict (and a resumed run)
+        set_meta(r->net, "categories", enc);
+        if (c->categorical) set_meta(r->net, "categorical", c->categorical);
+    }
+    if (c->missing) set_meta(r->net, "missing", MISSING[c->missing]);
+    // The file's columns the inputs come from: a categorical column once,
+    // for its one-hot inputs.
+    const char **cols = d->feature_names ? malloc((size_t)d->nx * sizeof *cols) : NULL;
+    int ncols = 0;
+    for (int j = 0, k = 0; cols && j < d->nx; j++) {
+        const char *cname;
+        int first, nv;
+        if (lm_data_category(d, k, &cname, &first, &nv, NULL, NULL, NULL) && first == j) {
+            cols[ncols++] = cname;
+            j += nv - 1;
+            k++;
+        } else {
+            cols[ncols++] = d->feature_names[j];
+        }
+    }
+    if (cols) {
         // As long as a metadata value may be (1 MiB): thousands of columns.
         size_t len = 0, cap = (size_t)1 << 20;
         char *s = malloc(cap);
         int ok = s != NULL, j = 0;
-        for (; ok && j < d->nx; j++) {
-            const char *f = d->feature_names[j] ? d->feature_names[j] : "";
+        for (; ok && j < ncols; j++) {
+            const char *f = cols[j] ? cols[j] : "";
             size_t fl = strlen(f);
             ok = !strchr(f, ',') && len + fl + 2 < cap;
             if (ok) {
@@ -608,7 +699,7 @@ static void meta_settings(train_run *r)
             set_meta(r->net, "features", s);
         } else if (s && !r->c.quiet) {
             // eval and predict then match columns by position only: say so
-            const char *f = d->feature_names[j - 1] ? d->feature_names[j - 1] : "";
+            const char *f = cols[j - 1] ? cols[j - 1] : "";
             char why[160];
             if (strchr(f, ','))
                 snprintf(why, sizeof why, "column '%.100s' has a comma in its name", f);
@@ -619,6 +710,7 @@ static void meta_settings(train_run *r)
         }
         free(s);
     }
+    free(cols);
 }
 
 /* Normalisation and class names from the (training part of the) data. */
@@ -637,6 +729,14 @@ static int describe_data(train_run *r)
         cli_data tmp = r->train;
         tmp.d = *r->fit;
         rc = cli_data_norm(&tmp, mean, scale);
+        // One-hot inputs stay 0/1 (mean 0, scale 1), as sklearn's
+        // OneHotEncoder beside a StandardScaler of the numeric columns.
+        int first, nv;
+        for (int k = 0; !rc && lm_data_category(&r->train.d, k, NULL, &first, &nv, NULL, NULL, NULL); k++)
+            for (int j = first; j < first + nv && j < nx; j++) {
+                mean[j] = 0.0f;
+                scale[j] = 1.0f;
+            }
     }
     if (!rc && !keep && lm_net_set_norm(r->net, mean, scale)) rc = cli_lib_err(CLI_EFAIL, NULL);
     free(mean);
@@ -667,6 +767,62 @@ static int describe_data(train_run *r)
     free(gen);
     free(digits);
     return rc;
+}
+
+/* --missing mean: the NaN cells of every set become the training mean the
+ * net's normalisation holds (0 once normalised), as predict fills them;
+ * says how many cells were filled in each column. Also warns about test
+ * rows with categories training did not see. */
+static int fill_missing(train_run *r)
+{
+    lm_data *sets[] = {&r->train.d, &r->tr, &r->va, &r->test.d};
+    int nx = lm_net_n_in(r->net);
+    if (r->c.test) cli_data_apply_model(&r->test, r->net, r->c.quiet);
+    while (lm_data_category(&r->train.d, r->n_onehot, NULL, NULL, NULL, NULL, NULL, NULL))
+        r->n_onehot++;
+    if (!r->c.missing || r->train.d.x_type != LM_F32 || r->train.d.nx != nx) return CLI_OK;
+    float *mean = malloc((size_t)nx * sizeof *mean);
+    size_t *filled = malloc((size_t)nx * sizeof *filled);
+    if (!mean || !filled) {
+        free(mean);
+        free(filled);
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    if (!lm_net_get_norm(r->net, mean, NULL)) memset(mean, 0, (size_t)nx * sizeof *mean);
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        if (sets[i]->x && sets[i]->nx == nx) cli_data_impute(sets[i], mean, i == 0 ? filled : NULL);
+    // The report: numeric columns' filled cells, then categorical ones'.
+    const lm_data *d = &r->train.d;
+    char b[1024];
+    size_t len = 0, total = 0;
+    int shown = 0, more = 0;
+    for (int j = 0; j < nx; j++) {
+        if (!filled[j]) continue;
+        total += filled[j];
+        if (shown++ < 6) {
+            if (d->feature_names) cli_append(b, sizeof b, &len, "%s%s %zu", len ? ", " : "", d->feature_names[j], filled[j]);
+            else cli_append(b, sizeof b, &len, "%scolumn %d %zu", len ? ", " : "", j, filled[j]);
+        } else {
+            more++;
+        }
+    }
+    const char *name;
+    size_t miss;
+    for (int k = 0; lm_data_category(d, k, &name, NULL, NULL, &miss, NULL, NULL); k++) {
+        if (!miss) continue;
+        total += miss;
+        if (shown++ < 6) cli_append(b, sizeof b, &len, "%s%s %zu (inputs 0)", len ? ", " : "", name, miss);
+        else more++;
+    }
+    if (more) cli_append(b, sizeof b, &len, ", ... %d more column%s", more, cli_s((size_t)more));
+    r->n_filled = total;
+    if (total)
+        snprintf(r->fill_note, sizeof r->fill_note, "missing: filled %zu cell%s with the "
+                 "training mean: %s", total, cli_s(total), b);
+    free(mean);
+    free(filled);
+    return CLI_OK;
 }
 
 /* ---------------------------------------------------------- callbacks */
@@ -827,6 +983,8 @@ static void print_json(train_run *r, double secs_per_epoch)
         printf(", \"processes\": %d, \"allreduce_steps\": %llu, \"allreduce_seconds\": %.6f, "
                "\"allreduce_wait_seconds\": %.6f, \"allreduce\": \"%s\"", ds.processes,
                (unsigned long long)ds.steps, ds.sum_s, ds.wait_s, ds.reduce);
+    printf(", \"inputs\": %d, \"one_hot_columns\": %d, \"missing_filled\": %zu",
+           lm_net_n_in(r->net), r->n_onehot, r->n_filled);
     printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
     if (r->c.out) json_str(stdout, r->c.out);
     else fputs("null", stdout);
@@ -1223,6 +1381,7 @@ static int setup(train_run *r, lm_rng *rng)
     }
     if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
     if (c->test && (rc = cli_data_map_classes(&r->test, r->net))) return rc;
+    if ((rc = fill_missing(r))) return rc;
     if (c->threads && lm_net_set_threads(r->net, c->threads)) return cli_lib_err(CLI_EUSAGE, NULL);
     if (!c->threads && cli_dist_local_size() > 1) {
         // The processes on one machine share its cores: each takes its
@@ -1352,6 +1511,7 @@ static void run_free(train_run *r)
     history_free(&r->h);
     free(r->init_params);
     free(r->cw);
+    free(r->encoding);
     for (int i = 0; i < r->n_owned; i++) free(r->owned[i]);
     free(r);
 }
@@ -1519,6 +1679,7 @@ static int train_main(int argc, char **argv)
     // every process sets up alone; one failure anywhere ends them all
     if (!(rc = cli_dist_agree(setup(r, &rng))) && !(rc = cli_dist_agree(check_same_run(r)))) {
         if (!r->c.quiet) cli_data_describe(stderr, &r->train, r->c.task); // what was read
+        if (!r->c.quiet && r->fill_note[0]) cli_wrap(stderr, r->fill_note, 0, 2, cli_out_width(2), ",");
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
         rc = run_epochs(r, &train_secs);

@@ -194,6 +194,10 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
         co.features = o->features;
         co.sep = o->sep;
         co.decimal_comma = o->decimal_comma;
+        co.categorical = o->categorical;
+        co.categories = o->categories;
+        co.max_categories = o->max_categories;
+        co.missing = o->missing;
         if (stream) {
             const char *buf;
             size_t len;
@@ -398,6 +402,9 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     lm_data *d = &cd->d;
     int n_in = lm_net_n_in(net), rc;
     const char *names = lm_net_get_meta(net, "features");
+    // One-hot inputs: the reader took the model's columns by name and
+    // encoded them in the model's order (cli_data_opts_from_model).
+    if (lm_data_categories(d)) names = NULL;
     if (d->x_type == LM_F32 && d->feature_names && names && by_names(cd, names, n_in, &rc))
         return rc;
     if (d->nx == n_in) return CLI_OK;
@@ -415,6 +422,44 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     return CLI_EDATA;
 }
 
+void cli_data_impute(lm_data *d, const float *mean, size_t *filled)
+{
+    size_t nx = (size_t)d->nx;
+    if (d->x_type != LM_F32) return;
+    float *x = (float *)d->x; // the reader's block, owned by d
+    if (filled) memset(filled, 0, nx * sizeof *filled);
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t j = 0; j < nx; j++)
+            if (isnan(x[r * nx + j])) {
+                x[r * nx + j] = mean[j];
+                if (filled) filled[j]++;
+            }
+}
+
+size_t cli_data_apply_model(cli_data *cd, const lm_net *net, int quiet)
+{
+    lm_data *d = &cd->d;
+    const char *name, *ex;
+    size_t unseen, total = 0;
+    for (int k = 0; lm_data_category(d, k, &name, NULL, NULL, NULL, &unseen, &ex); k++) {
+        total += unseen;
+        if (unseen && !quiet && !cli_err_hold)
+            fprintf(stderr, "warning: %s: %zu row%s ha%s values of '%s' not seen in training, "
+                    "e.g. '%.60s': their one-hot inputs are all 0\n",
+                    strcmp(cd->path, "-") == 0 ? "stdin" : cd->path, unseen, cli_s(unseen),
+                    unseen == 1 ? "s" : "ve", name, ex ? ex : "");
+    }
+    if (d->x_type != LM_F32 || d->nx != lm_net_n_in(net)) return total;
+    float *mean = malloc((size_t)d->nx * sizeof *mean);
+    if (mean && lm_net_get_norm(net, mean, NULL)) cli_data_impute(d, mean, NULL);
+    else if (mean) { // no normalisation: a missing cell is the mean of nothing known, 0
+        memset(mean, 0, (size_t)d->nx * sizeof *mean);
+        cli_data_impute(d, mean, NULL);
+    }
+    free(mean);
+    return total;
+}
+
 int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
                              const char *sep, int decimal_comma)
 {
@@ -424,6 +469,9 @@ int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cm
     if (s && !cli_parse_sep(cmd, s, &o->sep)) return 0;
     const char *dc = lm_net_get_meta(net, "decimal_comma");
     o->decimal_comma = decimal_comma || (dc && strcmp(dc, "1") == 0);
+    o->categories = lm_net_get_meta(net, "categories");
+    const char *mv = lm_net_get_meta(net, "missing");
+    o->missing = mv && strcmp(mv, "mean") == 0;
     return 1;
 }
 
@@ -557,5 +605,6 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
         return CLI_EDATA;
     }
     if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;
+    cli_data_apply_model(cd, net, 0);
     return classes ? cli_data_map_classes(cd, net) : CLI_OK;
 }
