@@ -417,6 +417,11 @@ static int load_data(train_run *r)
     if (c->sep) cli_parse_sep("train", c->sep, &o.sep);
     if ((rc = cli_data_load(&r->train, c->data, &o))) return rc;
     if (r->encoding && (rc = unseen_refused(r, &r->train))) return rc;
+    if (r->train.is_idx && (c->categorical || c->missing)) {
+        cli_err("%s: --%s goes with CSV data; IDX images have neither text nor missing cells",
+                c->data, c->categorical ? "categorical" : "missing");
+        return CLI_EUSAGE;
+    }
     if (r->train.is_idx && !r->train.d.labels) {
         cli_err("%s: IDX images need their labels: add --labels FILE", c->data);
         return CLI_EUSAGE;

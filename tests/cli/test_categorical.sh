@@ -188,6 +188,10 @@ bad cat_too_many 3 "categorical column 'x' has more than 1000 distinct values (a
     --data "$TMP/big.csv" --categorical x
 "$L" train --layers 4 --quiet --data "$TMP/big.csv" --categorical x --max-categories 2000 --epochs 1 >/dev/null 2>"$TMP/err"
 res $? cat_max_categories "$(cat "$TMP/err")"
+printf '\000\000\010\003\000\000\000\002\000\000\000\001\000\000\000\002abcd' >"$TMP/img2.idx"
+printf '\000\000\010\001\000\000\000\002\000\001' >"$TMP/lab2.idx"
+bad cat_idx 2 "img2.idx: --categorical goes with CSV data" --data "$TMP/img2.idx" --labels "$TMP/lab2.idx" --categorical 0
+bad missing_idx 2 "img2.idx: --missing goes with CSV data" --data "$TMP/img2.idx" --labels "$TMP/lab2.idx" --missing mean
 printf 'x,c,y\n1,a,0\n2,,1\n3,b,0\n' >"$TMP/emptycat.csv"
 bad cat_empty_cell 3 "emptycat.csv:3:2: empty cell in categorical column 'c'; to read empty cells and NA, ? ... as missing: --missing mean" \
     --data "$TMP/emptycat.csv" --categorical c
