@@ -817,14 +817,14 @@ static int fill_missing(train_run *r)
     for (int k = 0; lm_data_category(d, k, &name, NULL, NULL, &miss, NULL, NULL); k++) {
         if (!miss) continue;
         total += miss;
-        if (shown++ < 6) cli_append(b, sizeof b, &len, "%s%s %zu (inputs 0)", len ? ", " : "", name, miss);
+        if (shown++ < 6) cli_append(b, sizeof b, &len, "%s%s %zu (one-hot all 0)", len ? ", " : "", name, miss);
         else more++;
     }
     if (more) cli_append(b, sizeof b, &len, ", ... %d more column%s", more, cli_s((size_t)more));
     r->n_filled = total;
     if (total)
-        snprintf(r->fill_note, sizeof r->fill_note, "missing: filled %zu cell%s with the "
-                 "training mean: %s", total, cli_s(total), b);
+        snprintf(r->fill_note, sizeof r->fill_note, "missing: filled %zu cell%s (numbers with "
+                 "the training mean): %s", total, cli_s(total), b);
     free(mean);
     free(filled);
     return CLI_OK;
