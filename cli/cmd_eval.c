@@ -319,7 +319,8 @@ int cmd_eval(int argc, char **argv)
     opt_spec specs[] = {
         opt_str("data", &data, "FILE", "data to evaluate on: CSV (- for stdin) or IDX images", NULL),
         opt_str("labels", &labels, "FILE", "IDX labels for IDX images", NULL),
-        opt_str("target", &target, "NAME|INDEX", "CSV target column", "as in training, else the last"),
+        opt_str("target", &target, "NAME|INDEX", "CSV target column",
+                "as in training, else the last column that is not an input"),
         opt_flag("header", &header, 1, "the CSV has a header row"),
         opt_flag("no-header", &header, 0, "the CSV has no header row [detect]"),
         opt_str("sep", &sep, "SEP", "CSV separator: ',', ';' or tab", "as in training, else detect"),

@@ -457,7 +457,9 @@ typedef struct lm_csv_opts {
     size_t size;        /* sizeof(lm_csv_opts) where the caller was compiled */
     int header;         /* -1 detect (default), 0 no header, 1 header */
     char sep;           /* 0 detect among ',', ';', '\t' (default) */
-    const char *target; /* column name or 0-based index as text; NULL = last */
+    const char *target; /* column name or 0-based index as text; NULL = the
+                           last column not ignored (with features and a
+                           header: nor named in features) */
     int target_kind;    /* -1 detect (default), 0 numeric, 1 classes */
     int no_target;      /* 1: every column is a feature (for predict) */
     /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */

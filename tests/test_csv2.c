@@ -146,6 +146,19 @@ static void test_ignore_and_features(void)
     lm_data_free(&d);
     o.features = "b,c";
     bad("b,name,a\n2,ann,1\n", &o, LM_EFORMAT, "no column named 'c'");
+    /* With the inputs named, the default target is the last column that
+     * is not one of them: a file in another column order keeps its
+     * target (it was the last column, an input: "both the target and an
+     * input"). An ignored column is passed over too. */
+    o = lm_csv_defaults();
+    o.features = "a,b";
+    if (rd(&d, "y,a,b\n3.5,1,2\n6.5,4,5\n", &o)) return;
+    CHECK(d.nx == 2 && X(&d)[0] == 1 && X(&d)[3] == 5 && d.y && d.y[0] == 3.5f && d.y[1] == 6.5f);
+    lm_data_free(&d);
+    o.ignore = "id";
+    if (rd(&d, "a,y,b,id\n1,3.5,2,x\n4,6.5,5,z\n", &o)) return;
+    CHECK(d.nx == 2 && X(&d)[1] == 2 && d.y && d.y[1] == 6.5f);
+    lm_data_free(&d);
 }
 
 static void test_several_targets(void)

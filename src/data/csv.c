@@ -920,9 +920,22 @@ static lm_status assign_roles(csv_job *j)
     }
     j->nt = 0;
     if (!o->no_target) {
-        /* The default target is the last column not left out. */
-        int last = n - 1;
-        while (last > 0 && j->role[last] == ROLE_SKIP) last--;
+        /* The default target is the last column not left out, nor named
+         * an input (a header and features: a file whose columns come in
+         * another order than training's keeps its target). */
+        int last = n - 1, named = 0;
+        if (!o->target && o->features && *o->features && j->header &&
+            find_columns(j, o->features, "input", list, &m) == LM_OK) {
+            for (int k = 0; k < m; k++)
+                if (j->role[list[k]] == 0) j->role[list[k]] = 1, named++;
+            while (last > 0 && j->role[last] != 0) last--;
+            if (j->role[last] != 0) last = n - 1; /* every column an input */
+            for (int k = 0; k < n; k++)
+                if (j->role[k] == 1) j->role[k] = 0;
+        }
+        lm__err_clear();
+        if (!named)
+            while (last > 0 && j->role[last] == ROLE_SKIP) last--;
         if (o->target) st = find_columns(j, o->target, "target", j->tcols, &j->nt);
         else j->tcols[j->nt++] = last;
         if (st != LM_OK) goto done;

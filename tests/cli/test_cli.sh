@@ -103,6 +103,12 @@ fi
 { grep -q '^ *precision *recall *f1 *support$' "$TMP/eval.txt" && grep -q '^ *red .* - .* 0$' "$TMP/eval.txt" &&
     grep -q '^ *macro avg ' "$TMP/eval.txt" && grep -q '^balanced accuracy: [0-9]' "$TMP/eval.txt"; }
 res $? eval_report_text "$(tail -n 7 "$TMP/eval.txt")"
+# The target first, the inputs after it in another order: eval finds the
+# target by elimination (it said "column 2 is both the target and an input")
+awk -F, 'BEGIN { OFS = "," } { print $3, $2, $1 }' "$BT" >"$TMP/target_first.csv"
+"$L" eval "$TMP/b.lmn" --data "$TMP/target_first.csv" --json >"$TMP/tf.json" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && [ "$(jget accuracy <"$TMP/tf.json")" = "$eacc" ]; }
+res $? eval_target_not_last "rc $rc: $(cat "$TMP/err") $(head -c 200 "$TMP/tf.json")"
 { echo "x1,x2,color"; echo "1,1,purple"; } >"$TMP/purple.csv"
 "$L" eval "$TMP/b.lmn" --data "$TMP/purple.csv" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q purple "$TMP/err"; }; res $? eval_unknown_class "exit $rc: $(cat "$TMP/err")"
