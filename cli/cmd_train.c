@@ -1463,8 +1463,8 @@ static int finish(train_run *r, double train_secs, int epochs_run)
     if (c->out && r->wrote_partial) unlink(r->partial);
     // A log or plot that cannot be written is an error, but the model is
     // saved: the summary still says so.
-    int rc_files = c->log ? cli_write_atomic(c->log, write_log, &r->h) : CLI_OK;
-    if (c->plot && (rc = write_plot(r)) && !rc_files) rc_files = rc;
+    int rc_log = c->log ? cli_write_atomic(c->log, write_log, &r->h) : CLI_OK;
+    int rc_plot = c->plot ? write_plot(r) : CLI_OK, rc_files = rc_log ? rc_log : rc_plot;
     double spe = epochs_run ? train_secs / epochs_run : NAN;
     if (!c->json || !c->quiet) {
         FILE *f = c->json ? stderr : stdout;
@@ -1500,6 +1500,8 @@ static int finish(train_run *r, double train_secs, int epochs_run)
             fprintf(f, "test: loss %.6g (%zu row%s)\n", r->test_loss, r->test.d.n, cli_s(r->test.d.n));
         if (c->out) fprintf(f, "saved %s\n", c->out);
         else fprintf(f, "hint: the model was not saved; add --out MODEL to keep it\n");
+        if (c->log && !rc_log) fprintf(f, "log: %s\n", c->log);
+        if (c->plot && !rc_plot) fprintf(f, "plot: %s\n", c->plot);
     }
     if (c->json) print_json(r, spe);
     return rc_files;

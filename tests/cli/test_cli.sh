@@ -63,6 +63,9 @@ fi
 grep -q '^epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds$' "$TMP/b.csv"
 res $? train_log_header "log header"
 xml_ok "$TMP/b.svg"; res $? train_plot_xml "plot missing or not XML"
+# the summary names the files written (on stderr with --json)
+{ grep -qx "log: $TMP/b.csv" "$TMP/train.err" && grep -qx "plot: $TMP/b.svg" "$TMP/train.err"; }
+res $? train_summary_names_files "$(tail -n 4 "$TMP/train.err")"
 grep -q 'train accuracy' "$TMP/b.svg"; res $? train_plot_legend "plot lacks the accuracy series"
 
 "$L" eval "$TMP/b.lmn" --data "$BT" --json >"$TMP/eval.json" 2>&1; rc=$?
