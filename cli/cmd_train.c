@@ -1316,7 +1316,7 @@ static int class_weights(train_run *r)
     const char *spec = r->c.class_weight;
     if (!spec) return CLI_OK;
     if (!r->classes) {
-        cli_err("train: --class-weight needs class targets, but %s's target is numeric", r->c.data);
+        cli_err("train: --class-weight needs class targets, but %s's target is numeric (try --task classes)", r->c.data);
         return CLI_EUSAGE;
     }
     if (r->c.loss != LM_LOSS_CE && r->c.loss != LM_LOSS_BCE) {

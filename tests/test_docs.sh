@@ -125,4 +125,27 @@ else
             echo "FAIL $name: a command of $f's example failed: $(grep 'lamina:' "$tmp/out" | head -2 | tr '\n' ' ')"
         fi
     done
+    # README's Titanic-style example, on a made-up file with the real
+    # columns: quoted names holding commas, text columns, empty cells, a
+    # rarer class.
+    awk 'BEGIN {
+        srand(11); split("S C Q", emb, " ")
+        print "PassengerId,Survived,Pclass,Name,Sex,Age,SibSp,Parch,Ticket,Fare,Cabin,Embarked"
+        for (i = 1; i <= 300; i++) {
+            sex = rand() < 0.35 ? "female" : "male"; cls = 1 + int(rand() * 3)
+            age = rand() < 0.2 ? "" : int(1 + rand() * 70); e = rand() < 0.02 ? "" : emb[1 + int(rand() * 3)]
+            surv = (sex == "female" ? 0.75 : 0.2) + (cls == 1 ? 0.15 : 0) > rand() ? 1 : 0
+            printf "%d,%d,%d,\"Doe, Mr. No %d\",%s,%s,%d,%d,A/5 %d,%.2f,%s,%s\n", i, surv, cls, i, sex,
+                age, int(rand() * 3), int(rand() * 2), 1000 + i, 5 + rand() * 80 / cls, rand() < 0.7 ? "" : "C" i, e
+        } }' >"$ex/titanic.csv"
+    awk 'index($0, "Titanic-style") { f = 1 } f && /^```sh/ { g = 1; next } g && /^```/ { exit } g' README.md |
+        sed 's#build/lamina#lamina#g' >"$tmp/cmds"
+    if ! grep -q '^lamina train' "$tmp/cmds"; then
+        echo "FAIL docs_readme_titanic: no titanic.csv example in README.md"
+    elif (set -e; cd "$ex"; lamina() { "$bin" "$@"; }; . "$tmp/cmds" && "$bin" eval titanic.lmn --data titanic.csv) \
+        >"$tmp/out" 2>&1 && grep -q '^accuracy: ' "$tmp/out"; then
+        echo "ok docs_readme_titanic"
+    else
+        echo "FAIL docs_readme_titanic: $(grep 'lamina:' "$tmp/out" | head -2 | tr '\n' ' ')"
+    fi
 fi
