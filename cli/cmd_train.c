@@ -531,6 +531,21 @@ static int build_net(train_run *r, lm_rng *rng)
             return CLI_EUSAGE;
         }
     }
+    /* Rows without a shape are flat, (nx, 1, 1). A window wider than one
+     * pixel there does not fit ('valid', pools) or, 'same', trains its
+     * taps off the centre on padding alone: never what the spec meant,
+     * the image's shape is missing. (After a dense layer the input is
+     * flat whatever the data, and the spec says so.) */
+    for (int i = 0; sc == 0 && i < n && l[i].kind != LM_LAYER_DENSE; i++) {
+        int spatial = l[i].kind == LM_LAYER_CONV2D || l[i].kind == LM_LAYER_MAXPOOL2D ||
+                      l[i].kind == LM_LAYER_AVGPOOL2D;
+        if (spatial && (l[i].kh > 1 || l[i].kw > 1)) {
+            cli_err("--layers: layer %d (%s) needs an image, but the rows of %s are flat (%d features): "
+                    "give their shape with --input-shape CxHxW (e.g. 1x28x28)",
+                    i + 1, lm_layer_kind_name((lm_layer_kind)l[i].kind), c->data, r->fit->nx);
+            return CLI_EUSAGE;
+        }
+    }
     lm_status st = lm_net_new(&r->net, r->fit->nx);
     if (!st && sc > 0 && (st = lm_net_set_input_shape(r->net, sc, sh, sw))) return cli_lib_err(CLI_EUSAGE, NULL);
     for (int i = 0; i < n && !st; i++) {

@@ -21,6 +21,22 @@ res $? cnn_kernel_too_large "rc $rc: $(head -c 300 "$TMP/err")"
     --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'layer 3 (maxpool2d): window 3x3.*(2, 2, 2)' "$TMP/err"; }
 res $? cnn_window_too_large "rc $rc: $(head -c 300 "$TMP/err")"
+# CSV rows without --input-shape are flat, (16, 1, 1): a 3x3 'same' conv
+# there would train with 8 of its 9 taps on padding alone, and a 'valid'
+# one or a pool does not fit; each is a usage error that names the layer
+# and asks for the shape, and nothing is written. A 1x1 conv fits flat rows.
+i=0
+for spec in conv:4:3x3:same conv:4:3x3 bn,conv:4:1x3:same maxpool:2 dropout:0.2,avgpool:2:1; do
+    i=$((i + 1))
+    rm -f "$TMP/flat.lmn"
+    "$LAMINA" train --data "$TMP/s.csv" --layers "$spec" --epochs 1 --quiet --out "$TMP/flat.lmn" \
+        >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "layer [12] (.*) needs an image" "$TMP/err" &&
+        grep -q 'are flat (16 features).*--input-shape CxHxW' "$TMP/err" && [ ! -e "$TMP/flat.lmn" ]; }
+    res $? cnn_flat_rows_need_shape_$i "$spec: rc $rc: $(head -c 300 "$TMP/err")"
+done
+"$LAMINA" train --data "$TMP/s.csv" --layers conv:4:1x1,4:relu --epochs 1 --quiet >/dev/null 2>"$TMP/err"
+res $? cnn_flat_rows_1x1_conv "$(head -c 300 "$TMP/err")"
 # a stride-2 conv, average and global average pooling train, save, and
 # show in info's table with their shapes
 "$LAMINA" train --data "$TMP/s.csv" --input-shape 1x4x4 --layers conv:3:3x3:stride=2:same:relu,avgpool:2,gap \
