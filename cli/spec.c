@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,22 +107,35 @@ static int parse_conv(const char *spec, int idx, const fields *f, cli_layer_spec
     l->kw = (int)kw;
     l->stride = 1;
     l->pad = LM_PAD_VALID;
+    /* one padding, one stride, one activation: a second would silently
+     * override the first (conv:32:3x3:same:pad=0 is a question, not a spec) */
+    int have_pad = 0, have_stride = 0;
     for (int i = 3; i < f->n; i++) {
         const char *q = f->s[i];
         size_t len = f->len[i];
-        int a;
+        int a, pad = INT_MIN, stride = 0;
         long long v;
-        if (is(q, len, "same")) l->pad = LM_PAD_SAME;
-        else if (is(q, len, "valid")) l->pad = LM_PAD_VALID;
+        if (is(q, len, "same")) pad = LM_PAD_SAME;
+        else if (is(q, len, "valid")) pad = LM_PAD_VALID;
         else if (is(q, len, "nobias")) l->no_bias = 1;
         else if (is(q, len, "bias")) l->no_bias = 0;
-        else if (len > 4 && strncmp(q, "pad=", 4) == 0 && (v = whole(q + 4, len - 4, 0, 4096)) >= 0) l->pad = (int)v;
+        else if (len > 4 && strncmp(q, "pad=", 4) == 0 && (v = whole(q + 4, len - 4, 0, 4096)) >= 0) pad = (int)v;
         else if (len > 7 && strncmp(q, "stride=", 7) == 0 && (v = whole(q + 7, len - 7, 1, 4096)) >= 0)
-            l->stride = (int)v;
-        else if ((a = parse_act(q, len)) >= 0 && l->act < 0) l->act = a;
-        else
+            stride = (int)v;
+        else if ((a = parse_act(q, len)) >= 0) {
+            if (l->act >= 0) ITEM_ERR("second activation '%.*s' in a conv item", (int)len, q);
+            l->act = a;
+        } else
             ITEM_ERR("conv option '%.*s' (options: same, valid, pad=N, stride=N, an activation, nobias)",
                      (int)len, q);
+        if (pad != INT_MIN) {
+            if (have_pad++) ITEM_ERR("second padding '%.*s' in a conv item (one of same, valid, pad=N)", (int)len, q);
+            l->pad = pad;
+        }
+        if (stride) {
+            if (have_stride++) ITEM_ERR("second stride '%.*s' in a conv item", (int)len, q);
+            l->stride = stride;
+        }
     }
     return 0;
 }

@@ -65,6 +65,14 @@ for bad in 'dropout:1' 'dropout:-0.5' 'batchnorm:2' 'conv:0:3x3' 'conv:8:3y3' 'm
     { [ "$rc" -eq 2 ] && grep -q 'layer 1' "$TMP/err"; }; res $? "bad_spec_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
 done
 
+# a conv item takes one padding, one stride and one activation: a second
+# one is refused, never silently taken over the first
+for bad in 'conv:8:1:same:valid' 'conv:8:1:valid:pad=0' 'conv:8:1:stride=2:stride=1' 'conv:8:1:relu:tanh'; do
+    "$L" train --data "$B" --layers "$bad" --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "layer 1: second \(padding\|stride\|activation\) '" "$TMP/err"; }
+    res $? "conv_option_twice_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
+done
+
 # --input-shape must hold the CSV's features; it shows in info
 "$L" train --data "$B" --layers 4 --input-shape 3x1x1 --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'input-shape' "$TMP/err"; }; res $? input_shape_mismatch "rc $rc: $(head -c 300 "$TMP/err")"
