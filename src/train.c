@@ -34,6 +34,7 @@ struct lm_train {
     float best_loss;
     lm_epoch_info best_info; /* epoch 0 until an epoch is recorded */
     int since_best;       /* epochs since the best one */
+    float *state0;        /* (n_state) the layers' state before the step, or NULL */
 };
 
 lm_fit_opts lm__fit_defaults(void)
@@ -182,6 +183,7 @@ void lm_train_free(lm_train *t)
     free(t->lb);
     free(t->perm);
     free(t->best);
+    free(t->state0);
     free(t->cw);
     free(t);
 }
@@ -229,7 +231,8 @@ static lm_status train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
     t->o.class_weights = t->cw; /* no pointer to the caller's memory kept */
     t->best_loss = INFINITY;
     if (opts->early_stop > 0) t->best = lm__alloc(net->n_params + net->n_state, sizeof(float), "best parameters");
-    if (!t->yb || !t->lb || (opts->early_stop > 0 && !t->best)) {
+    if (net->n_state) t->state0 = lm__alloc(net->n_state, sizeof(float), "layer state");
+    if (!t->yb || !t->lb || (opts->early_stop > 0 && !t->best) || (net->n_state && !t->state0)) {
         lm_train_free(t);
         return LM_ENOMEM;
     }
@@ -357,6 +360,26 @@ static lm_status call_grads_hook(lm_train *t, size_t rows, size_t first, size_t 
     return st ? lm__err(st, "the gradient hook failed (%s)", lm_status_name(st)) : LM_OK;
 }
 
+/* After a training forward with a finite loss: the layers' state (batch
+ * norm's running statistics) is finite, or it is put back as it was
+ * before the step and the step is refused (a refused loss puts it back
+ * too). Activations whose variance is past the float range
+ * (a std above 1.8e19) still normalise to a finite loss and gradient, but
+ * they would leave an infinite running variance, and a net that no model
+ * file can hold (lm_net_save refuses it) after hours of training. */
+static lm_status check_state(lm_train *t)
+{
+    const lm_net *net = t->net;
+    if (lm_vec_all_finite(net->state, net->n_state)) return LM_OK;
+    int l = 0;
+    while (l + 1 < net->n_layers && !(net->layers[l].n_state &&
+           !lm_vec_all_finite(net->state + net->layers[l].s_off, net->layers[l].n_state)))
+        l++;
+    memcpy(net->state, t->state0, net->n_state * sizeof(float));
+    return lm__err(LM_ENUMERIC, "layer %d's running statistics overflowed to Inf or NaN (its inputs "
+                   "vary beyond the float range: standardise the data?)", l + 1);
+}
+
 /* One optimizer step on the n rows in ws->x0, rows first.. of a batch of
  * `rows` (n = rows unless the batch is sharded): forward, loss,
  * backward, the gradient hook, update. With a hook the loss is judged
@@ -368,7 +391,11 @@ static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, 
     lm_net *net = t->net;
     lm_status st;
     if (!t->o.on_grads) {
-        if ((st = forward_loss(t, y, labels, n, 1, loss, correct, pool))) return st;
+        if (t->state0) memcpy(t->state0, net->state, net->n_state * sizeof(float));
+        st = forward_loss(t, y, labels, n, 1, loss, correct, pool);
+        if (t->state0 && st) memcpy(net->state, t->state0, net->n_state * sizeof(float));
+        else if (t->state0) st = check_state(t);
+        if (st) return st;
         lm__net_backward(net, t->ws, n, t->fused, pool);
         return lm__optim_step(&t->opt, net->params, net->grads, pool);
     }

@@ -389,6 +389,45 @@ static void batchnorm_one_row_keeps_running_stats(void)
     lm_net_free(net);
 }
 
+/* Inputs whose variance is past the float range (std above 1.8e19) give
+ * a finite loss and gradient but an infinite running variance, which no
+ * model file may hold: the step is refused there, naming the layer, with
+ * the parameters and the running statistics as they were, so the net
+ * trained so far still saves. */
+static void batchnorm_state_overflow_refused(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 2));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS));
+    lm_rng rng = lm_rng_seed(3);
+    CHECK_OK(lm_net_init(net, LM_INIT_XAVIER, &rng));
+    lm_fit_opts o = lm_fit_defaults();
+    o.batch = 4;
+    lm_train *t;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    float small[8] = {1, 2, -1, 0, 3, -2, 0.5f, 1}, y[4] = {1, 0, -1, 2}, loss;
+    float big[8] = {3e19f, -3e19f, -3e19f, 3e19f, 2e19f, 1e19f, -1e19f, -2e19f};
+    CHECK_OK(lm_train_step(t, small, y, NULL, 4, &loss));
+    size_t np = lm_net_n_params(net), ns = lm_net_n_state(net);
+    float p0[16], s0[4];
+    CHECK(np <= 16 && ns == 4);
+    memcpy(p0, lm_net_params(net), np * sizeof *p0);
+    memcpy(s0, lm_net_state(net), ns * sizeof *s0);
+    lm_status st = lm_train_step(t, big, y, NULL, 4, &loss);
+    CHECKF(st == LM_ENUMERIC && strstr(lm_errmsg(), "layer 2") && strstr(lm_errmsg(), "running statistics"),
+           "status %s: %s", lm_status_name(st), lm_errmsg());
+    CHECK(memcmp(p0, lm_net_params(net), np * sizeof *p0) == 0);
+    CHECK(memcmp(s0, lm_net_state(net), ns * sizeof *s0) == 0);
+    char pb[96];
+    const char *path = tmp_path(pb, sizeof pb, "bn_overflow.lmn");
+    CHECK_OK(lm_net_save(net, path));
+    remove(path);
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
 /* Training a net with dropout and batch norm gives the same bits on one
  * and two threads, and twice from the same seed. */
 static void train_bits_threads(void)
@@ -695,6 +734,7 @@ int main(void)
     RUN(dropout_masks);
     RUN(batchnorm_modes);
     RUN(batchnorm_one_row_keeps_running_stats);
+    RUN(batchnorm_state_overflow_refused);
     RUN(train_bits_threads);
     RUN(v1_file_loads);
     RUN(v2_round_trip);
