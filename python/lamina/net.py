@@ -97,10 +97,14 @@ class Conv2D(Layer):
 
     def _add(self, h):
         kh, kw = self.kernel_size
-        pad = {"same": L.LM_PAD_SAME, "valid": L.LM_PAD_VALID}.get(self.padding, self.padding)
-        if isinstance(pad, str):
-            raise InvalidArgumentError("Conv2D: padding %r is not 'same', 'valid' or a number"
-                                       % (pad,))
+        pad = self.padding
+        if isinstance(pad, str) and pad in ("same", "valid"):
+            pad = L.LM_PAD_SAME if pad == "same" else L.LM_PAD_VALID
+        elif isinstance(pad, (bool, np.bool_)) or not isinstance(pad, (int, np.integer)) or pad < 0:
+            # (the C API's codes for same and valid are negative: a number
+            # here is zeros, never a code)
+            raise InvalidArgumentError("Conv2D: padding %r is not 'same', 'valid' or a number of "
+                                       "zeros >= 0" % (pad,))
         return L.net_add_conv2d(h, _cint(self.filters, "Conv2D: filters"),
                                 _cint(kh, "Conv2D: kernel height"),
                                 _cint(kw, "Conv2D: kernel width"),

@@ -535,6 +535,19 @@ def test_keras_pairs_for_square_windows_and_strides():
         lamina.Conv2D(4, 3, strides=(1, 2))
 
 
+def test_conv_padding_is_a_word_or_zeros():
+    # padding is "same", "valid" or a number of zeros >= 0: -1 and -2 are
+    # the C API's codes for same and valid, and were taken as such, a bool
+    # or 1.7 as 1, building a net other than the one written.
+    for pad in (-1, -2, -5, True, 1.7, "1"):
+        with pytest.raises(lamina.InvalidArgumentError, match="Conv2D: padding"):
+            lamina.Net(input_shape=(6, 6, 1), layers=[lamina.Conv2D(2, 3, padding=pad)])
+    net = lamina.Net(input_shape=(6, 6, 1), layers=[lamina.Conv2D(2, 3, padding=np.int64(1)),
+                                                    lamina.Conv2D(2, 3, padding=0)])
+    assert [l.padding for l in net.layers] == [1, 0]
+    assert net.n_outputs == 2 * 4 * 4
+
+
 def test_onnx_export_warns_when_class_names_cannot_go(cli, tmp_path):
     # The ONNX file keeps class names one a line; a name with a line break
     # was left out without a word.
