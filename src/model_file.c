@@ -100,6 +100,20 @@ static void end_sec(wbuf *b, size_t at)
     for (int i = 0; i < 8; i++) b->p[at + i] = (unsigned char)(n >> (8 * i));
 }
 
+/* Each layer's state as its kind needs it for inference (finite values
+ * checked already): code with the kind's message, or LM_OK. */
+static lm_status check_states(const lm_net *net, lm_status code)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        lm_status st;
+        if (L->n_state && L->kind->check_state &&
+            (st = L->kind->check_state(L, net->state + L->s_off, l + 1, code)))
+            return st;
+    }
+    return LM_OK;
+}
+
 lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigned char **out,
                            size_t *len)
 {
@@ -112,6 +126,8 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
         if (!isfinite(net->state[i]))
             return lm__err(LM_ENUMERIC, "layer state %zu is %s; the model is not saved", i,
                            isnan(net->state[i]) ? "NaN" : "infinite");
+    lm_status bad = check_states(net, LM_EINVAL);
+    if (bad) return bad;
     int v1 = net->n_state == 0 && net->in_shape.h == 1 && net->in_shape.w == 1;
     for (int l = 0; l < net->n_layers; l++) v1 &= net->layers[l].kind->id == LM_LAYER_DENSE;
     wbuf b = {0};
@@ -569,6 +585,8 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
             memcpy(&net->state[i], &u, 4);
             if (!isfinite(net->state[i])) return lm__err(LM_EFORMAT, "layer state %zu is not finite", i);
         }
+        lm_status bad = check_states(net, LM_EFORMAT);
+        if (bad) return bad;
     } else if (tag == TAG_TRAI) {
         uint32_t epochs, kind, has_m, has_v;
         uint64_t n;

@@ -352,6 +352,48 @@ static void meta_count_fits_the_file(void)
     lm_net_free(net);
 }
 
+/* A batch norm's running variance below 0 makes every prediction NaN
+ * (sqrt(var + eps)): a file holding one is refused naming the layer and
+ * the channel, and lm_net_save does not write one (a caller can put it
+ * there through lm_net_state). */
+static void batchnorm_negative_variance_refused(void)
+{
+    char p[256];
+    path_of(p, "bnvar.lmn");
+    lm_net *net = NULL, *back = NULL;
+    CHECK_OK(lm_net_new(&net, 3));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_TANH, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS));
+    lm_rng rng = lm_rng_seed(4);
+    CHECK_OK(lm_net_init(net, LM_INIT_XAVIER, &rng));
+    float *st = lm_net_state(net); /* mean (2), variance (2) */
+    st[0] = 0.25f, st[1] = -0.5f, st[2] = 2.0f, st[3] = 0.5f;
+    CHECK_OK(lm_net_save(net, p));
+    size_t len;
+    unsigned char *buf = slurp(p, &len);
+    /* the variance 0.5 of channel 1, as the file holds it, becomes -0.5 */
+    unsigned char half[4] = {0, 0, 0, 0x3f}, *at = NULL;
+    for (size_t i = 0; buf && i + 4 <= len; i++)
+        if (!memcmp(buf + i, half, 4)) at = buf + i;
+    CHECK(at != NULL);
+    if (at) {
+        at[3] = 0xbf;
+        fix_crc(buf, len);
+        lm_status s = lm_net_load_mem(&back, buf, len);
+        CHECKF(s == LM_EFORMAT && !back && strstr(lm_errmsg(), "layer 2 (batchnorm)") &&
+                   strstr(lm_errmsg(), "channel 1"),
+               "%s: %s", lm_status_name(s), lm_errmsg());
+        lm_net_free(back);
+    }
+    st[3] = -0.5f;
+    CHECK(lm_net_save(net, p) == LM_EINVAL && strstr(lm_errmsg(), "channel 1"));
+    CHECK_OK(lm_net_load(&back, p)); /* the file saved before is kept */
+    lm_net_free(back);
+    free(buf);
+    lm_net_free(net);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lm_model_XXXXXX");
@@ -366,6 +408,7 @@ int main(void)
     RUN(training_state_info);
     RUN(setters_keep_the_net_loadable);
     RUN(meta_count_fits_the_file);
+    RUN(batchnorm_negative_variance_refused);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;

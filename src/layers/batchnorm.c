@@ -178,6 +178,19 @@ static lm_status bn_get(lm__layer_cfg *c, const uint32_t *w, int index)
     return LM_OK;
 }
 
+/* A running variance below 0 makes sqrt(var + eps) NaN, and with it every
+ * prediction; training never leaves one (an unbiased variance, mixed with
+ * a weight in [0, 1]), a file or a caller writing lm_net_state may. */
+static lm_status bn_check_state(const lm__layer *L, const float *state, int index, lm_status code)
+{
+    size_t C = (size_t)L->in.c;
+    for (size_t c = 0; c < C; c++)
+        if (!(state[C + c] >= 0.0f))
+            return lm__err(code, "layer %d (batchnorm): the running variance of channel %zu is %g, "
+                           "below 0", index, c, (double)state[C + c]);
+    return LM_OK;
+}
+
 const lm__kind lm__kind_batchnorm = {
     .name = "batchnorm",
     .id = LM_LAYER_BATCHNORM,
@@ -192,4 +205,5 @@ const lm__kind lm__kind_batchnorm = {
     .n_words = 2,
     .put = bn_put,
     .get = bn_get,
+    .check_state = bn_check_state,
 };

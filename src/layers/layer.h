@@ -110,6 +110,11 @@ typedef struct lm__kind {
     int n_words;
     void (*put)(const lm__layer_cfg *c, uint32_t *w);
     lm_status (*get)(lm__layer_cfg *c, const uint32_t *w, int index);
+    /* Checks the layer's state (finite already) as a file or a caller
+     * through lm_net_state left it, for what inference needs of it (batch
+     * norm's running variances >= 0): a bad value is `code` with a message
+     * naming layer `index` (from 1). NULL: any finite state will do. */
+    lm_status (*check_state)(const lm__layer *L, const float *state, int index, lm_status code);
 } lm__kind;
 
 /* The kind computes y = act(x W + b) with W (n_in, n_out) at w_off and b
