@@ -236,7 +236,11 @@ LM_API lm_status lm_net_set_input_shape(lm_net *net, int c, int h, int w);
 LM_API lm_status lm_net_add_conv2d(lm_net *net, int filters, int kh, int kw, int stride, int pad,
                                    lm_act act, int flags);
 /* Max and average pooling over size x size windows moved by stride
- * (without padding; average pooling divides by the window's size).
+ * (without padding; average pooling divides by the window's size). The
+ * output is floor((H - size) / stride) + 1 rows (and so for W): rows and
+ * columns no whole window reaches are left out, as PyTorch's default
+ * (ceil_mode false). Among equal maxima the first in the window, row by
+ * row, is the one chosen, and its input gets the gradient (as PyTorch).
  * Thread: per object. */
 LM_API lm_status lm_net_add_maxpool2d(lm_net *net, int size, int stride);
 LM_API lm_status lm_net_add_avgpool2d(lm_net *net, int size, int stride);
