@@ -863,7 +863,10 @@ LM_API lm_status lm_fit(lm_net *net, const lm_data *d, const lm_fit_opts *opts, 
  * rows (n <= the training batch) through the net and return the loss,
  * then backward into lm_net_grads (overwritten, not accumulated).
  * Needs an lm_train for its buffers. Labels are checked as lm_train_step
- * checks them; loss may be NULL. Thread: per object. */
+ * checks them; loss may be NULL. It is a training forward: dropout draws
+ * its masks and batch norm normalises by the batch and moves its running
+ * statistics, as in a step (a gradient check over a batch norm net saves
+ * lm_net_state first and puts it back). Thread: per object. */
 LM_API lm_status lm_train_loss_grad(lm_train *t, const float *x, const float *y,
                              const int32_t *labels, size_t n, float *loss);
 
@@ -925,7 +928,9 @@ LM_API lm_status lm_net_quantize_int8(lm_net *net);
  * images); output "output" (N, n_out), what lm_net_predict returns (the
  * normalisation, every activation and the target standardisation
  * included). opset: 13 to 17, 0 for 13. LM_EINVAL for a net ONNX cannot
- * express (no layers; a softmax over an image's H*W*C values).
+ * express (no layers; a softmax over an image's H*W*C values); like
+ * lm_net_save, LM_ENUMERIC / LM_EINVAL for values no file may hold (a NaN
+ * or infinite parameter, a batch norm variance below 0), path untouched.
  * Thread: read-only (net). */
 LM_API lm_status lm_net_save_onnx(const lm_net *net, const char *path, int opset);
 

@@ -363,6 +363,11 @@ typedef struct lm__train_state {
     float *m, *v;      /* (n) each or NULL; owned by whoever filled them */
 } lm__train_state;
 
+/* Whether net's values are what a model file may hold (what the readers
+ * accept): finite parameters and state, each layer's state as its kind
+ * needs it. LM_ENUMERIC / LM_EINVAL naming the value, the message ending
+ * in what (e.g. "the model is not saved"). */
+lm_status lm__net_check_writable(const lm_net *net, const char *what);
 /* Serialises net (and ts if not NULL) into a new buffer, see
  * docs/FORMAT.md. */
 lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts,

@@ -114,19 +114,24 @@ static lm_status check_states(const lm_net *net, lm_status code)
     return LM_OK;
 }
 
+lm_status lm__net_check_writable(const lm_net *net, const char *what)
+{
+    for (size_t i = 0; i < net->n_params; i++)
+        if (!isfinite(net->params[i]))
+            return lm__err(LM_ENUMERIC, "parameter %zu is %s; %s", i,
+                           isnan(net->params[i]) ? "NaN" : "infinite", what);
+    for (size_t i = 0; i < net->n_state; i++)
+        if (!isfinite(net->state[i]))
+            return lm__err(LM_ENUMERIC, "layer state %zu is %s; %s", i,
+                           isnan(net->state[i]) ? "NaN" : "infinite", what);
+    return check_states(net, LM_EINVAL);
+}
+
 lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigned char **out,
                            size_t *len)
 {
     /* Never write what the reader would refuse: a good old file is kept. */
-    for (size_t i = 0; i < net->n_params; i++)
-        if (!isfinite(net->params[i]))
-            return lm__err(LM_ENUMERIC, "parameter %zu is %s; the model is not saved", i,
-                           isnan(net->params[i]) ? "NaN" : "infinite");
-    for (size_t i = 0; i < net->n_state; i++)
-        if (!isfinite(net->state[i]))
-            return lm__err(LM_ENUMERIC, "layer state %zu is %s; the model is not saved", i,
-                           isnan(net->state[i]) ? "NaN" : "infinite");
-    lm_status bad = check_states(net, LM_EINVAL);
+    lm_status bad = lm__net_check_writable(net, "the model is not saved");
     if (bad) return bad;
     int v1 = net->n_state == 0 && net->in_shape.h == 1 && net->in_shape.w == 1;
     for (int l = 0; l < net->n_layers; l++) v1 &= net->layers[l].kind->id == LM_LAYER_DENSE;

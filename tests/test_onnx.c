@@ -247,6 +247,43 @@ static void onnx_round_trip_gap_regression(void) { round_trip(net_gap_regression
 static void onnx_round_trip_binary(void) { round_trip(net_binary, 13); }
 static void onnx_round_trip_image_output(void) { round_trip(net_image_out, 13); }
 
+/* What the importer refuses is not exported either (as lm_net_save
+ * refuses it): a NaN weight, a batch norm variance below 0. The file
+ * already there stays as it was. */
+static void onnx_export_refuses_bad_values(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 3);
+    lm_net_add_dense(net, 2, LM_TANH, LM_BIAS);
+    lm_net_add_batchnorm(net, 0.1f, 1e-5f);
+    lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS);
+    randomise(net, 5);
+    CHECK_OK(lm_net_save_onnx(net, tmp_file(), 0));
+    FILE *f = fopen(tmp_file(), "rb");
+    long before = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0) before = ftell(f);
+    if (f) fclose(f);
+    float *st = lm_net_state(net), *p = lm_net_params(net);
+    st[3] = -0.5f; /* channel 1's running variance */
+    lm_status s = lm_net_save_onnx(net, tmp_file(), 0);
+    CHECKF(s == LM_EINVAL && strstr(lm_errmsg(), "channel 1"), "%s: %s", lm_status_name(s), lm_errmsg());
+    st[3] = 0.5f;
+    p[1] = NAN;
+    s = lm_net_save_onnx(net, tmp_file(), 0);
+    CHECKF(s == LM_ENUMERIC && strstr(lm_errmsg(), "ONNX file is not written"), "%s: %s",
+           lm_status_name(s), lm_errmsg());
+    f = fopen(tmp_file(), "rb");
+    long after = -2;
+    if (f && fseek(f, 0, SEEK_END) == 0) after = ftell(f);
+    if (f) fclose(f);
+    CHECK(before > 0 && after == before);
+    lm_net *back = NULL;
+    CHECK_OK(lm_net_load_onnx(&back, tmp_file()));
+    lm_net_free(back);
+    lm_net_free(net);
+    remove(tmp_file());
+}
+
 /* Class names with newlines (a quoted CSV field can hold one) and
  * backslashes, next to a name that looks escaped: all come back as they
  * were (they were dropped before, the list being one a line). */
@@ -480,6 +517,7 @@ int main(void)
     RUN(onnx_round_trip_gap_regression);
     RUN(onnx_round_trip_binary);
     RUN(onnx_class_names_with_newlines);
+    RUN(onnx_export_refuses_bad_values);
     RUN(onnx_round_trip_image_output);
     RUN(onnx_round_trip_flat_batchnorm);
     RUN(onnx_round_trip_image_dropout_first);

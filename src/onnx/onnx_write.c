@@ -434,7 +434,10 @@ lm_status lm_net_save_onnx(const lm_net *net, const char *path, int opset)
     LM_NONNULL(net);
     LM_NONNULL(path);
     pb_buf b = {0};
-    lm_status st = encode(net, opset, &b);
+    /* what lm_net_load_onnx would refuse (a NaN weight, a variance below
+     * 0) is not written: an old good file is kept */
+    lm_status st = lm__net_check_writable(net, "the ONNX file is not written");
+    if (st == LM_OK) st = encode(net, opset, &b);
     if (st == LM_OK) st = lm__write_atomic(path, b.p, b.n);
     pb_buf_free(&b);
     return st;
