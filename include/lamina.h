@@ -152,6 +152,8 @@ typedef enum lm_optim_kind {
     LM_SGD = 0, /* with optional momentum and Nesterov */
     LM_ADAM,    /* weight decay added to the gradient (L2) */
     LM_ADAMW,   /* decoupled weight decay */
+    LM_RPROP,   /* iRprop- (FANN's default), for full batches; L2 weight
+                   decay; appended in 1.4 (docs/API.md, "RPROP") */
     LM_OPTIM_COUNT
 } lm_optim_kind;
 
@@ -191,7 +193,7 @@ LM_API const char *lm_act_name(lm_act a);         /* "sigmoid", ... */
 LM_API int lm_act_from_name(const char *s);       /* -1 if unknown */
 LM_API const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" */
 LM_API int lm_loss_from_name(const char *s);
-LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw" */
+LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw", "rprop" */
 /* "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout",
  * "batchnorm"; "?" if unknown. */
 LM_API const char *lm_layer_kind_name(lm_layer_kind k);
@@ -596,12 +598,19 @@ LM_API lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_dat
  * LM_OPTIM_ROOM bytes, so fields appended here move nothing after it. */
 typedef struct lm_optim_opts {
     lm_optim_kind kind; /* default LM_SGD */
-    float lr;           /* default 0.01 */
+    float lr;           /* default 0.01; RPROP: the initial step size */
     float momentum;     /* SGD only; default 0 */
     int nesterov;       /* SGD only; default 0 */
     float beta1, beta2, eps; /* Adam/AdamW; defaults 0.9, 0.999, 1e-8 */
-    float weight_decay;      /* L2 (SGD, Adam) or decoupled (AdamW); default 0 */
+    float weight_decay;      /* L2 (SGD, Adam, RPROP) or decoupled (AdamW); default 0 */
     float clip_norm;         /* clip the global gradient norm to this; 0 = off */
+    /* RPROP (appended in 1.4), as torch.optim.Rprop's etas and step_sizes:
+     * a parameter's step grows by eta_plus while its gradient keeps its
+     * sign and shrinks by eta_minus when the sign flips, within [step_min,
+     * step_max]; defaults 0.5, 1.2, 1e-6, 50. 0 < eta_minus < 1 < eta_plus,
+     * 0 <= step_min <= step_max, all finite. */
+    float eta_minus, eta_plus;
+    float step_min, step_max;
 } lm_optim_opts;
 
 #define LM_OPTIM_ROOM 128 /* bytes lm_optim_opts may grow to (checked in src/opts.c) */
@@ -678,7 +687,8 @@ typedef lm_status (*lm_grads_cb)(lm_grads_info *g, void *ctx);
 typedef void (*lm_reduce_cb)(double *v, size_t n, void *ctx);
 
 /* Learning-rate schedules, applied at the start of each epoch from the
- * number of epochs done (so a resumed run follows the same curve). */
+ * number of epochs done (so a resumed run follows the same curve). RPROP
+ * takes only LM_LR_CONSTANT (its lr is only the first step size). */
 typedef enum lm_lr_schedule {
     LM_LR_CONSTANT = 0, /* optim.lr throughout (default) */
     LM_LR_COSINE,       /* lr_min + (lr - lr_min)(1 + cos(pi e / epochs)) / 2 */

@@ -483,7 +483,8 @@ static const char *tag_text(uint32_t tag, char buf[16])
 /* A checkpoint's training state passes the CRC when it was written
  * corrupt, or forged: check what training would otherwise take on trust.
  * A NaN or negative second moment, or an infinite one, makes Adam's step
- * NaN or zero (training on silently with frozen weights); a step count
+ * NaN or zero (training on silently with frozen weights), a negative
+ * RPROP step size walks uphill; a step count
  * near 2^64 wraps and divides by zero in the bias correction. */
 static lm_status check_train_state(const lm__train_state *t)
 {
@@ -494,16 +495,18 @@ static lm_status check_train_state(const lm__train_state *t)
                        (unsigned long long)t->step);
     if (!(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]))
         return lm__err(LM_EFORMAT, "training state: the RNG state is all zero (it would never change)");
-    int adam = t->optim_kind != LM_SGD;
+    int adam = t->optim_kind != LM_SGD, rprop = t->optim_kind == LM_RPROP;
     if (adam ? !t->m || !t->v : t->v != NULL)
         return lm__err(LM_EFORMAT, "training state: %s needs %s", lm_optim_name((lm_optim_kind)t->optim_kind),
-                       adam ? "first and second moments" : "no second moments");
+                       rprop ? "previous gradients and step sizes" : adam ? "first and second moments" : "no second moments");
+    /* RPROP keeps the previous gradient in m and the step sizes in v */
+    const char *m_name = rprop ? "previous gradient" : "first moment", *v_name = rprop ? "step size" : "second moment";
     for (size_t i = 0; t->m && i < t->n; i++)
         if (!isfinite(t->m[i]))
-            return lm__err(LM_EFORMAT, "training state: first moment %zu is %s", i, isnan(t->m[i]) ? "NaN" : "infinite");
+            return lm__err(LM_EFORMAT, "training state: %s %zu is %s", m_name, i, isnan(t->m[i]) ? "NaN" : "infinite");
     for (size_t i = 0; t->v && i < t->n; i++)
         if (!(t->v[i] >= 0) || !isfinite(t->v[i]))
-            return lm__err(LM_EFORMAT, "training state: second moment %zu is %s", i,
+            return lm__err(LM_EFORMAT, "training state: %s %zu is %s", v_name, i,
                            isnan(t->v[i]) ? "NaN" : t->v[i] < 0 ? "negative" : "infinite");
     return LM_OK;
 }
@@ -601,7 +604,10 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
             if (!get_u64(r, &t.rng.s[i])) return short_read(r, 8, "RNG state");
         if (!get_u32(r, &kind) || !get_u32(r, &has_m) || !get_u32(r, &has_v) || !get_u64(r, &n))
             return short_read(r, 20, "optimizer state");
-        if (epochs > (1u << 30) || kind >= LM_OPTIM_COUNT || has_m > 1 || has_v > 1 || n != net->n_params)
+        if (kind >= LM_OPTIM_COUNT)
+            return lm__err(LM_EFORMAT, "the training state's optimizer %u is unknown to lamina %s "
+                           "(a newer lamina's checkpoint?)", (unsigned)kind, lm_version());
+        if (epochs > (1u << 30) || has_m > 1 || has_v > 1 || n != net->n_params)
             return lm__err(LM_EFORMAT, "the training state is inconsistent with the net");
         t.epochs_done = (int)epochs;
         t.optim_kind = (int)kind;

@@ -1,6 +1,6 @@
 /* optim.c - optimizers as single loops over the flat parameter buffer:
- * SGD (momentum, Nesterov), Adam, AdamW; L2 or decoupled weight decay;
- * clipping by global gradient norm. The arithmetic follows
+ * SGD (momentum, Nesterov), Adam, AdamW, RPROP (iRprop-); L2 or decoupled
+ * weight decay; clipping by global gradient norm. The arithmetic follows
  * torch.optim so fixtures from PyTorch match. */
 #include "layers/layer.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const optim_names[LM_OPTIM_COUNT] = {"sgd", "adam", "adamw"};
+static const char *const optim_names[LM_OPTIM_COUNT] = {"sgd", "adam", "adamw", "rprop"};
 
 const char *lm_optim_name(lm_optim_kind k)
 {
@@ -35,6 +35,13 @@ static lm_status check_opts(const lm_optim_opts *o)
         return lm__err(LM_EINVAL, "weight decay %g must be a non-negative number", o->weight_decay);
     if (!(o->clip_norm >= 0) || !isfinite(o->clip_norm))
         return lm__err(LM_EINVAL, "gradient clip %g must be a non-negative number", o->clip_norm);
+    if (o->kind != LM_RPROP) return LM_OK;
+    if (!(o->eta_minus > 0 && o->eta_minus < 1) || !(o->eta_plus > 1) || !isfinite(o->eta_plus))
+        return lm__err(LM_EINVAL, "RPROP etas (%g, %g) must be 0 < eta_minus < 1 < eta_plus, finite",
+                       o->eta_minus, o->eta_plus);
+    if (!(o->step_min >= 0) || !(o->step_min <= o->step_max) || !isfinite(o->step_max))
+        return lm__err(LM_EINVAL, "RPROP step sizes (%g, %g) must be 0 <= step_min <= step_max, finite",
+                       o->step_min, o->step_max);
     return LM_OK;
 }
 
@@ -68,6 +75,9 @@ lm_status lm__optim_init(lm__optim *opt, const lm_optim_opts *o, const lm_net *n
         }
         if (need_v) opt->v = opt->m + per;
     }
+    /* RPROP: m the previous gradient (zero, as calloc left it), v every
+     * parameter's step size, lr at the start */
+    for (size_t i = 0; o->kind == LM_RPROP && i < n; i++) opt->v[i] = o->lr;
     return LM_OK;
 }
 
@@ -84,9 +94,18 @@ void lm__optim_free(lm__optim *opt)
 static lm_update step_constants(const lm__optim *opt, uint64_t t)
 {
     const lm_optim_opts *o = &opt->o;
-    lm_update u = {LM_UPD_SGD, o->lr, o->weight_decay, o->momentum, 0, 0, 0, 0, 1, 0, 1};
+    lm_update u = {.kind = LM_UPD_SGD, .lr = o->lr, .wd = o->weight_decay, .mu = o->momentum,
+                   .decay = 1, .bc2_sqrt = 1};
     if (o->kind == LM_SGD) {
         if (opt->m) u.kind = o->nesterov ? LM_UPD_NESTEROV : LM_UPD_MOMENTUM;
+        return u;
+    }
+    if (o->kind == LM_RPROP) {
+        u.kind = LM_UPD_RPROP;
+        u.eta_minus = o->eta_minus;
+        u.eta_plus = o->eta_plus;
+        u.step_min = o->step_min;
+        u.step_max = o->step_max;
         return u;
     }
     u.kind = LM_UPD_ADAM;

@@ -47,6 +47,10 @@ lm_fit_opts lm__fit_defaults(void)
     o.optim.beta1 = 0.9f;
     o.optim.beta2 = 0.999f;
     o.optim.eps = 1e-8f;
+    o.optim.eta_minus = 0.5f;
+    o.optim.eta_plus = 1.2f;
+    o.optim.step_min = 1e-6f;
+    o.optim.step_max = 50.0f;
     o.lr_step = 10;
     o.lr_gamma = 0.1f;
     o.epochs = 10;
@@ -93,6 +97,11 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->shards > 1 && !o->on_grads)
         return lm__err(LM_EINVAL, "%d shards need a gradient hook (on_grads) to sum them", o->shards);
     if ((unsigned)o->lr_schedule >= LM_LR_COUNT) return lm__err(LM_EINVAL, "unknown learning-rate schedule %d", (int)o->lr_schedule);
+    /* RPROP's lr is only its first step size: a schedule would change nothing */
+    if (o->optim.kind == LM_RPROP && o->lr_schedule != LM_LR_CONSTANT)
+        return lm__err(LM_EINVAL, "RPROP adapts its own step sizes (lr is only the first one): "
+                       "a learning-rate schedule (%s) would not change them; leave it constant",
+                       lm_lr_schedule_name(o->lr_schedule));
     if (o->lr_schedule == LM_LR_COSINE && !(o->lr_min >= 0 && o->lr_min <= o->optim.lr))
         return lm__err(LM_EINVAL, "cosine schedule floor %g must be in [0, lr]", o->lr_min);
     if (o->lr_schedule == LM_LR_STEP && (o->lr_step < 1 || !(o->lr_gamma > 0 && o->lr_gamma <= 1)))

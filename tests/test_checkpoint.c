@@ -105,6 +105,7 @@ static void m_nan(unsigned char *b, size_t n) { put_f(b + F_M + 4 * 5, NAN); }
 static void step_max(unsigned char *b, size_t n) { memset(b + F_STEP, 0xff, 8); }
 static void rng_zero(unsigned char *b, size_t n) { memset(b + F_RNG, 0, 32); }
 static void adam_without_v(unsigned char *b, size_t n) { put32(b + F_HAS_V, 0); }
+static void kind_unknown(unsigned char *b, size_t n) { put32(b + F_KIND, 9); }
 
 /* Writes the checkpoint of an lm_optim_kind run with patch applied to
  * `bad`, fixing the CRC, and returns what resuming from it gives. */
@@ -169,6 +170,15 @@ static void corrupt_state_refused(void)
     EXPECT_REFUSED(LM_ADAM, step_max, 0, "step count");
     EXPECT_REFUSED(LM_ADAM, rng_zero, 0, "RNG");
     EXPECT_REFUSED(LM_ADAM, adam_without_v, 1, "second moments");
+    /* RPROP keeps the previous gradients in m and the step sizes in v */
+    CHECK_OK(resume_patched(LM_RPROP, nothing, 0));
+    EXPECT_REFUSED(LM_RPROP, v_neg, 0, "step size 0 is negative");
+    EXPECT_REFUSED(LM_RPROP, v_nan, 0, "step size 3 is NaN");
+    EXPECT_REFUSED(LM_RPROP, v_inf, 0, "step size 1 is infinite");
+    EXPECT_REFUSED(LM_RPROP, m_inf, 0, "previous gradient 2 is infinite");
+    EXPECT_REFUSED(LM_RPROP, adam_without_v, 1, "previous gradients and step sizes");
+    /* a newer lamina's optimizer */
+    EXPECT_REFUSED(LM_ADAM, kind_unknown, 0, "optimizer 9 is unknown to lamina");
 }
 
 int main(void)

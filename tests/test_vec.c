@@ -223,11 +223,11 @@ static void update_matches_reference_on(const lm__vec_impl *v)
     enum { N = 1003 };
     static float p1[N], p2[N], g[N], m1[N], m2[N], v1[N], v2[N];
     lm_update kinds[5] = {
-        {LM_UPD_SGD, 0.1f, 0.01f, 0, 0, 0, 0, 0, 1, 0, 1},
-        {LM_UPD_MOMENTUM, 0.05f, 0.0f, 0.9f, 0, 0, 0, 0, 1, 0, 1},
-        {LM_UPD_NESTEROV, 0.05f, 1e-3f, 0.8f, 0, 0, 0, 0, 1, 0, 1},
-        {LM_UPD_ADAM, 0.001f, 0, 0, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f, 0.01f, 0.0316f},
-        {LM_UPD_ADAM, 0.001f, 0, 0, 0.9f, 0.999f, 1e-8f, 0.0f, 0.99999f, 0.01f, 0.0316f},
+        {LM_UPD_SGD, 0.1f, 0.01f, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0},
+        {LM_UPD_MOMENTUM, 0.05f, 0.0f, 0.9f, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0},
+        {LM_UPD_NESTEROV, 0.05f, 1e-3f, 0.8f, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0},
+        {LM_UPD_ADAM, 0.001f, 0, 0, 0.9f, 0.999f, 1e-8f, 0.01f, 1.0f, 0.01f, 0.0316f, 0, 0, 0, 0},
+        {LM_UPD_ADAM, 0.001f, 0, 0, 0.9f, 0.999f, 1e-8f, 0.0f, 0.99999f, 0.01f, 0.0316f, 0, 0, 0, 0},
     };
     for (int k = 0; k < 5; k++) {
         const size_t lens[] = {1, 15, 17, N};
@@ -365,7 +365,7 @@ static void simd_bits_match_model(void) { FOR_EACH_SIMD(simd_bits_match_model_on
 static void reference_update_flags_overflow(void)
 {
     float p[3] = {1, 2, -3e38f}, g[3] = {0, 0, 3e38f};
-    lm_update u = {LM_UPD_SGD, 10.0f, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+    lm_update u = {LM_UPD_SGD, 10.0f, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0};
     CHECK(lm__vec_ref.update(&u, 2, p, g, NULL, NULL) == 1);
     CHECK(lm__vec_ref.update(&u, 3, p, g, NULL, NULL) == 0);
 }

@@ -155,17 +155,23 @@ void lm_vec_norm_f32(float *out, const float *x, const float *mean, const float 
 
 /* One optimizer step's constants for lm_vec_update (src/optim.c fills
  * them the way torch.optim computes them). */
-typedef enum lm_update_kind { LM_UPD_SGD, LM_UPD_MOMENTUM, LM_UPD_NESTEROV, LM_UPD_ADAM } lm_update_kind;
+typedef enum lm_update_kind {
+    LM_UPD_SGD, LM_UPD_MOMENTUM, LM_UPD_NESTEROV, LM_UPD_ADAM, LM_UPD_RPROP
+} lm_update_kind;
 typedef struct lm_update {
     lm_update_kind kind;
-    float lr, wd, mu; /* SGD: rate, L2 weight decay, momentum */
+    float lr, wd, mu; /* SGD: rate, L2 weight decay, momentum (RPROP: wd) */
     float b1, b2, eps, l2, decay, step, bc2_sqrt; /* Adam and AdamW */
+    float eta_minus, eta_plus, step_min, step_max; /* RPROP */
 } lm_update;
 
 /* Updates n parameters p from gradients g and state m (momentum or Adam's
- * first moment; NULL for plain SGD) and v (Adam's second moment). Returns
- * 1 if every new parameter is finite. The SIMD and portable versions give
- * the same bits: the same float operations in the same order, no FMA. */
+ * first moment, RPROP's previous gradient; NULL for plain SGD) and v
+ * (Adam's second moment, RPROP's step sizes). Returns 1 if every new
+ * parameter is finite. The SIMD and portable versions give the same bits:
+ * the same float operations in the same order, no FMA. RPROP, a
+ * full-batch method whose speed does not matter, runs the portable loop
+ * whatever the variant. */
 int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v);
 
 /* Whether all n values are finite (no NaN or Inf), vectorised. */

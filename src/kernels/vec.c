@@ -83,8 +83,8 @@ static void norm_f32_ref(float *out, const float *x, const float *mean, const fl
 
 static inline int finite1(float x) { return fabsf(x) <= 3.40282347e38f; }
 
-/* The arithmetic of torch.optim's SGD and Adam, one element at a time;
- * vec_avx512.c repeats it operation for operation. */
+/* The arithmetic of torch.optim's SGD, Adam and Rprop, one element at a
+ * time; vec_avx512.c repeats it operation for operation (but Rprop's). */
 static int update_ref(const lm_update *u, size_t n, float *p, const float *g, float *m,
                       float *v)
 {
@@ -108,6 +108,20 @@ static int update_ref(const lm_update *u, size_t n, float *p, const float *g, fl
             m[i] = u->b1 * m[i] + (1.0f - u->b1) * gi;
             v[i] = u->b2 * v[i] + (1.0f - u->b2) * gi * gi;
             p[i] -= u->step * m[i] / (sqrtf(v[i]) / u->bc2_sqrt + u->eps);
+            break;
+        }
+        case LM_UPD_RPROP: {
+            /* iRprop- as torch.optim.Rprop: the sign of the float product
+             * with the previous gradient m grows or shrinks the step v; a
+             * flipped sign moves nothing this step and is remembered as 0 */
+            float gi = g[i] + u->wd * p[i], s = gi * m[i], step = v[i];
+            if (s > 0) step *= u->eta_plus;
+            else if (s < 0) step *= u->eta_minus, gi = 0.0f;
+            if (step < u->step_min) step = u->step_min;
+            if (step > u->step_max) step = u->step_max;
+            p[i] -= gi > 0 ? step : gi < 0 ? -step : 0.0f;
+            m[i] = gi;
+            v[i] = step;
             break;
         }
         }
@@ -159,5 +173,6 @@ void lm_vec_norm_f32(float *out, const float *x, const float *mean, const float 
 
 int lm_vec_update(const lm_update *u, size_t n, float *p, const float *g, float *m, float *v)
 {
+    if (u->kind == LM_UPD_RPROP) return update_ref(u, n, p, g, m, v);
     return current()->update(u, n, p, g, m, v);
 }

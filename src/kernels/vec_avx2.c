@@ -261,6 +261,7 @@ static int update_avx2(const lm_update *u, size_t n, float *p, const float *g, f
             pv = _mm256_sub_ps(pv, _mm256_div_ps(_mm256_mul_ps(step, mv), den));
             break;
         }
+        case LM_UPD_RPROP: break; /* never here: lm_vec_update runs vec.c's loop */
         }
         store(p + i, k, left, pv);
         __m256i e = _mm256_and_si256(_mm256_castps_si256(pv), expo);

@@ -142,6 +142,7 @@ static int update_avx512(const lm_update *u, size_t n, float *p, const float *g,
             pv = _mm512_sub_ps(pv, _mm512_div_ps(_mm512_mul_ps(step, mv), den));
             break;
         }
+        case LM_UPD_RPROP: break; /* never here: lm_vec_update runs vec.c's loop */
         }
         store_part(p + i, left, pv);
         bad |= _mm512_mask_cmpeq_epi32_mask(k, _mm512_and_si512(_mm512_castps_si512(pv), expo), expo);

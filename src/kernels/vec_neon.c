@@ -255,6 +255,7 @@ static int update_neon(const lm_update *u, size_t n, float *p, const float *g, f
             pv = vsubq_f32(pv, vdivq_f32(vmulq_f32(step, mv), den));
             break;
         }
+        case LM_UPD_RPROP: break; /* never here: lm_vec_update runs vec.c's loop */
         }
         store_part(p + i, left, pv);
         /* exponent all ones: NaN or Inf; lanes past n (zero-filled, which
