@@ -11,6 +11,7 @@
 #include "dist.h"
 #include "opts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -74,6 +75,8 @@ typedef struct train_cfg {
     const char *class_weight; /* "balanced" or NAME=W,NAME=W */
     const char *categorical;  /* CSV columns to one-hot encode */
     int missing, max_categories; /* --missing (0 error, 1 mean), --max-categories */
+    const char *rprop_etas, *rprop_steps; /* "A,B", parsed into eta and step */
+    float eta[2], step[2];    /* RPROP's eta_minus, eta_plus; step_min, step_max */
     int decimal_comma;
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
@@ -147,9 +150,14 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_choice("loss", &c->loss, "NAME", LOSSES, "sse, mse, bce or ce",
                             "ce for classes, mse for numbers");
     specs[i++] = opt_choice("optimizer", &c->optim, "NAME", OPTIMS,
-                            "sgd, momentum, nesterov, adam or adamw", "adam");
-    specs[i++] = opt_float("lr", &c->lr, "X", "learning rate", "0.001 adam/adamw, 0.01 sgd",
-                           0, 1, 1e6);
+                            "sgd, momentum, nesterov, adam, adamw or rprop (FANN's default; full "
+                            "batch)", "adam");
+    specs[i++] = opt_float("lr", &c->lr, "X", "learning rate (rprop: the first step size)",
+                           "0.001 adam/adamw, 0.01 sgd/rprop", 0, 1, 1e6);
+    specs[i++] = opt_str("rprop-etas", &c->rprop_etas, "MINUS,PLUS",
+                         "rprop: shrink and grow factors of a step", "0.5,1.2");
+    specs[i++] = opt_str("rprop-steps", &c->rprop_steps, "MIN,MAX", "rprop: the steps' bounds",
+                         "1e-6,50");
     specs[i++] = opt_choice("lr-schedule", &c->schedule, "NAME", SCHEDULES,
                             "constant, cosine (annealed toward 0 over --epochs) or step (x0.1 every "
                             "10 epochs)", "constant");
@@ -161,7 +169,8 @@ static int parse(train_run *r, int argc, char **argv)
                            0, 0, 1e9);
     specs[i++] = opt_int("epochs", &c->epochs, "N", "epochs in all (--resume: its planned total)",
                          "10", 1, 1000000);
-    specs[i++] = opt_int("batch", &c->batch, "N", "rows per batch", "32", 1, 1 << 24);
+    specs[i++] = opt_int("batch", &c->batch, "N", "rows per batch", "32; rprop: all the training rows",
+                         1, 1 << 24);
     specs[i++] = opt_str("class-weight", &c->class_weight, "SPEC",
                          "weigh classes in training: balanced (rows / (classes x the class's rows)) "
                          "or NAME=W,NAME=W (classes not named: 1)", "none");
@@ -295,7 +304,7 @@ static int defaults_from_model(train_run *r)
     static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
                                        "ignore", "sep", "early-stop", "checkpoint-every",
-                                       "class-weight", "missing", NULL};
+                                       "class-weight", "missing", "rprop-etas", "rprop-steps", NULL};
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
@@ -645,6 +654,16 @@ static void meta_settings(train_run *r)
     if (c->optim == O_MOMENTUM || c->optim == O_NESTEROV) set_meta_f(r->net, "momentum", c->momentum);
     if (c->weight_decay > 0) set_meta_f(r->net, "weight-decay", c->weight_decay);
     if (c->clip > 0) set_meta_f(r->net, "clip-grad", c->clip);
+    if (c->optim == LM_RPROP) {
+        char a[32], z[32];
+        for (int k = 0; k < 2; k++) {
+            const float *v = k ? c->step : c->eta;
+            fmt_float(a, sizeof a, v[0]);
+            fmt_float(z, sizeof z, v[1]);
+            snprintf(b, sizeof b, "%s,%s", a, z);
+            set_meta(r->net, k ? "rprop-steps" : "rprop-etas", b);
+        }
+    }
     snprintf(b, sizeof b, "%d", c->batch);
     set_meta(r->net, "batch", b);
     snprintf(b, sizeof b, "%llu", (unsigned long long)c->seed);
@@ -1237,14 +1256,57 @@ static int check_outputs(const train_cfg *c)
     return CLI_OK;
 }
 
+/* "A,B" (--rprop-etas, --rprop-steps) into v[0], v[1]; NULL leaves the
+ * defaults. CLI_OK, or CLI_EUSAGE after a message. */
+static int number_pair(const char *opt, const char *s, float v[2])
+{
+    if (!s) return CLI_OK;
+    const char *p = s;
+    for (int k = 0; k < 2; k++) {
+        char *end = (char *)p;
+        double x = *p && !isspace((unsigned char)*p) ? strtod(p, &end) : 0;
+        if (end == p || *end != (k ? '\0' : ',') || !isfinite((float)x)) {
+            cli_err("train: --%s %s: expected two numbers, A,B", opt, s);
+            return CLI_EUSAGE;
+        }
+        v[k] = (float)x;
+        p = end + 1;
+    }
+    return CLI_OK;
+}
+
+/* RPROP's settings: the library's defaults unless given; only with
+ * --optimizer rprop (the library checks the values). */
+static int rprop_settings(train_cfg *c)
+{
+    lm_fit_opts d = lm_fit_defaults();
+    c->eta[0] = d.optim.eta_minus, c->eta[1] = d.optim.eta_plus;
+    c->step[0] = d.optim.step_min, c->step[1] = d.optim.step_max;
+    if (c->optim != LM_RPROP && (c->rprop_etas || c->rprop_steps)) {
+        cli_err("train: --%s is for --optimizer rprop (this run uses %s)",
+                c->rprop_etas ? "rprop-etas" : "rprop-steps", OPTIMS[c->optim]);
+        return CLI_EUSAGE;
+    }
+    int rc = number_pair("rprop-etas", c->rprop_etas, c->eta);
+    return rc ? rc : number_pair("rprop-steps", c->rprop_steps, c->step);
+}
+
 static lm_fit_opts fit_opts(train_run *r)
 {
     train_cfg *c = &r->c;
     lm_fit_opts o = lm_fit_defaults();
     o.loss = (lm_loss)c->loss;
     o.optim.kind = c->optim < LM_OPTIM_COUNT ? (lm_optim_kind)c->optim : LM_SGD;
-    if (!opts_seen(r->specs, "lr")) c->lr = o.optim.kind == LM_SGD ? 0.01f : 0.001f;
+    if (!opts_seen(r->specs, "lr"))
+        c->lr = o.optim.kind == LM_SGD || o.optim.kind == LM_RPROP ? 0.01f : 0.001f;
     o.optim.lr = c->lr;
+    o.optim.eta_minus = c->eta[0];
+    o.optim.eta_plus = c->eta[1];
+    o.optim.step_min = c->step[0];
+    o.optim.step_max = c->step[1];
+    // RPROP is a full-batch method: one step an epoch on every row
+    if (o.optim.kind == LM_RPROP && !opts_seen(r->specs, "batch"))
+        c->batch = r->fit->n < ((size_t)1 << 24) ? (int)r->fit->n : 1 << 24;
     o.lr_schedule = (lm_lr_schedule)c->schedule;
     o.optim.momentum = c->optim == O_MOMENTUM || c->optim == O_NESTEROV ? c->momentum : 0;
     o.optim.nesterov = c->optim == O_NESTEROV;
@@ -1411,7 +1473,7 @@ static int setup(train_run *r, lm_rng *rng)
         int t = lm_net_threads(r->net) / cli_dist_local_size();
         if (lm_net_set_threads(r->net, t > 0 ? t : 1)) return cli_lib_err(CLI_EFAIL, NULL);
     }
-    if ((rc = class_weights(r))) return rc;
+    if ((rc = class_weights(r)) || (rc = rprop_settings(c))) return rc;
     r->fo = fit_opts(r);
     r->rng0 = *rng;
     meta_settings(r);
@@ -1594,7 +1656,9 @@ static int check_same_run(train_run *r)
     // how a step is taken: other values train copies that drift apart
     const double step[] = {o->loss, o->optim.kind, o->optim.lr, o->optim.momentum,
                            o->optim.nesterov, o->optim.weight_decay, o->optim.clip_norm,
-                           o->lr_schedule, o->lr_min, o->lr_gamma, o->lr_step};
+                           o->lr_schedule, o->lr_min, o->lr_gamma, o->lr_step,
+                           o->optim.eta_minus, o->optim.eta_plus, o->optim.step_min,
+                           o->optim.step_max};
     uint64_t mine[N] = {
         [ROWS] = f->n, [VAL_ROWS] = v ? v->n : 0, [FEATURES] = (uint64_t)f->nx,
         [DATA] = hash_data(hash_data(0, f), v), [BATCH] = (uint64_t)r->c.batch,
@@ -1632,8 +1696,8 @@ static int check_same_run(train_run *r)
     }
     if (mine[STEP] != first[STEP]) {
         cli_err("train: --loss, --optimizer, --lr, --momentum, --weight-decay, --clip-grad, "
-                "--lr-schedule or --class-weight differ from process 0's: every process needs the "
-                "same options");
+                "--lr-schedule, --class-weight, --rprop-etas or --rprop-steps differ from process "
+                "0's: every process needs the same options");
         return CLI_EUSAGE;
     }
     if (mine[PARAMS] != first[PARAMS] || mine[HASH] != first[HASH]) {
