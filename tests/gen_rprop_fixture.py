@@ -13,7 +13,10 @@ gradient, which torch.optim.Rprop lacks: a case with weight_decay adds
 weight_decay * p to each gradient before the step (p.grad.add_(p,
 alpha=wd)), the same float operations lamina does. The generator checks
 that its cases reach what they are meant to test: sign flips, steps
-clamped at step_max and at step_min, and (relu) gradients exactly zero.
+clamped at step_max and at step_min, gradients exactly zero, and that no
+other gradient comes within 1e-5 of its step's largest one: lamina's own
+gradient, summed in another order, then has torch's signs, so the whole
+run must follow torch's, not only the optimizer fed torch's gradients.
 
 The layout of the flat parameters and of the file is the one
 tests/gen_torch_fixture.py describes (per layer W (n_in, n_out) row-major,
@@ -109,6 +112,10 @@ def run(case):
         loss = F.cross_entropy(out, target) if case["loss"] == "ce" else F.mse_loss(out, target)
         loss.backward()
         g = flat(mods, lambda p: p.grad)
+        # lamina sums its gradient in another order: a gradient this close
+        # to 0 could take another sign there, and the paths would part
+        small = (g != 0) & (g.abs() < 1e-5 * g.abs().max())
+        assert not small.any(), "case %s: a gradient near 0 at step %d" % (case["name"], len(grads) + 1)
         if (g == 0).any():
             seen.add("zero")
         if case["weight_decay"]:

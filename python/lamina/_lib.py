@@ -31,7 +31,10 @@ class lm_rng(Structure):
 class lm_optim_opts(Structure):
     _fields_ = [("kind", c_int), ("lr", c_float), ("momentum", c_float), ("nesterov", c_int),
                 ("beta1", c_float), ("beta2", c_float), ("eps", c_float),
-                ("weight_decay", c_float), ("clip_norm", c_float)]
+                ("weight_decay", c_float), ("clip_norm", c_float),
+                # appended in 1.4: RPROP's
+                ("eta_minus", c_float), ("eta_plus", c_float),
+                ("step_min", c_float), ("step_max", c_float)]
 
 
 class _optim_room(Union):

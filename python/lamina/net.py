@@ -355,7 +355,7 @@ class _EpochRunner:
 
 
 _OPTIMS = {"sgd": (0, 0.0, 0), "momentum": (0, 0.9, 0), "nesterov": (0, 0.9, 1),
-           "adam": (1, 0.0, 0), "adamw": (2, 0.0, 0)}
+           "adam": (1, 0.0, 0), "adamw": (2, 0.0, 0), "rprop": (3, 0.0, 0)}
 
 
 class Net:
@@ -707,16 +707,20 @@ class Net:
             raise InvalidArgumentError("unknown loss %r (sse, mse, bce, ce)" % (name,))
         return i
 
-    def fit(self, X, y, epochs=10, batch_size=32, optimizer="adam", lr=None, loss=None,
+    def fit(self, X, y, epochs=10, batch_size=None, optimizer="adam", lr=None, loss=None,
             validation_data=None, callbacks=(), seed=1, threads=None, shuffle=True,
             momentum=None, weight_decay=0.0, clip_norm=0.0, lr_schedule="constant",
-            early_stopping=0, normalize=False, verbose=0, class_weight=None):
+            early_stopping=0, normalize=False, verbose=0, class_weight=None,
+            rprop_etas=(0.5, 1.2), rprop_step_sizes=(1e-6, 50.0)):
         """Trains with the library's trainer (lm_train_epoch, one C call an epoch,
         the GIL released) and returns a History.
 
         X (n, n_inputs) or (n, *input_shape); y: class indices (n) for "ce"/"bce",
         else targets (n, n_outputs). optimizer: sgd, momentum, nesterov, adam,
-        adamw; lr: 0.001 for adam/adamw, 0.01 for the SGD family (the CLI's).
+        adamw, rprop (iRprop-, FANN's default, as torch.optim.Rprop: etas and
+        step_sizes are rprop_etas and rprop_step_sizes; a full-batch method);
+        lr: 0.001 for adam/adamw, 0.01 for the SGD family and rprop (its first
+        step size), as the CLI. batch_size: 32, or all the rows for rprop.
         loss: sse, mse, bce, ce (default: ce after softmax, else mse).
         callbacks: callables f(epoch, logs) or objects with on_epoch_end(epoch,
         logs); a true return stops training. early_stopping=N: stop after N
@@ -746,17 +750,25 @@ class Net:
         L.check(L.fit_opts_init(ctypes.byref(o), ctypes.sizeof(o)))
         o.loss = lossid
         o.optim.kind = kind
-        o.optim.lr = float(lr if lr is not None else (0.001 if kind else 0.01))
+        o.optim.lr = float(lr if lr is not None else (0.001 if kind in (1, 2) else 0.01))
         o.optim.momentum = float(mom if momentum is None else momentum)
         o.optim.nesterov = nest
         o.optim.weight_decay = float(weight_decay)
         o.optim.clip_norm = float(clip_norm)
+        try:
+            o.optim.eta_minus, o.optim.eta_plus = (float(v) for v in rprop_etas)
+            o.optim.step_min, o.optim.step_max = (float(v) for v in rprop_step_sizes)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError("fit: rprop_etas %r and rprop_step_sizes %r must be pairs "
+                                       "of numbers" % (rprop_etas, rprop_step_sizes)) from None
         sched = L.lr_schedule_from_name(L.name(lr_schedule))
         if sched < 0:
             raise InvalidArgumentError("unknown lr_schedule %r (constant, cosine, step)"
                                        % (lr_schedule,))
         o.lr_schedule = sched
         o.epochs = _cint(epochs, "fit: epochs")
+        if batch_size is None:  # RPROP is a full-batch method
+            batch_size = d.n if optimizer == "rprop" else 32
         if int(batch_size) < 1:
             raise InvalidArgumentError("fit: batch_size %d must be at least 1" % int(batch_size))
         o.batch = max(1, min(int(batch_size), d.n))  # capped at the rows (none: the library says)

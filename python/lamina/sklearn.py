@@ -24,7 +24,7 @@ except ImportError:  # older: the estimator's own method
 
 class _LaminaBase(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
-                 batch_size=32, epochs=400, weight_decay=0.0, early_stopping=0,
+                 batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
                  threads=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -88,9 +88,11 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     """A dense net with softmax output trained with cross-entropy.
 
     Parameters: hidden_layer_sizes (tuple of widths), activation (relu, tanh,
-    sigmoid, leaky_relu), optimizer (adam, adamw, sgd, momentum, nesterov), lr,
-    batch_size, epochs, weight_decay, early_stopping (patience in epochs on a
-    validation_fraction held out; 0 off), init (xavier, he, uniform01),
+    sigmoid, leaky_relu), optimizer (adam, adamw, sgd, momentum, nesterov,
+    rprop: full batch, FANN's default), lr (rprop: the first step size),
+    batch_size (None: 32, or all the rows for rprop), epochs, weight_decay,
+    early_stopping (patience in epochs on a validation_fraction held out; 0
+    off), init (xavier, he, uniform01),
     standardize (inputs to mean 0, std 1 inside the net), random_state,
     threads (None: all cores), verbose, class_weight (None; "balanced":
     n_samples / (n_classes * np.bincount(y)) over the y given to fit, as
@@ -104,7 +106,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
-                 batch_size=32, epochs=400, weight_decay=0.0, early_stopping=0,
+                 batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
                  threads=None, verbose=0, class_weight=None):
         super().__init__(hidden_layer_sizes, activation, optimizer, lr, batch_size, epochs,
@@ -215,7 +217,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
     (python/bench/compare_sklearn.py)."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
-                 batch_size=32, epochs=400, weight_decay=0.0, early_stopping=10,
+                 batch_size=None, epochs=400, weight_decay=0.0, early_stopping=10,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
                  threads=None, verbose=0):
         super().__init__(hidden_layer_sizes, activation, optimizer, lr, batch_size, epochs,
