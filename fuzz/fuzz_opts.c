@@ -23,7 +23,7 @@ static void check(int ok, const char *why)
     }
 }
 
-static const char *const CHOICES[] = {"sgd", "adam", "adamw", NULL};
+static const char *const CHOICES[] = {"sgd", "adam", "adamw", "rprop", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -49,7 +49,8 @@ static void pairs_round_trip(void)
 /* The spellings that DESIGN, the CLI and saved models use. */
 static void known_spellings(void)
 {
-    CHECK(lm_optim_from_name("sgd") == LM_SGD && lm_optim_from_name("adamw") == LM_ADAMW);
+    CHECK(lm_optim_from_name("sgd") == LM_SGD && lm_optim_from_name("adamw") == LM_ADAMW &&
+          lm_optim_from_name("rprop") == LM_RPROP);
     CHECK(lm_optim_from_name("momentum") == -1); /* a CLI preset, not a kind */
     CHECK(lm_init_from_name("uniform01") == LM_INIT_UNIFORM01 && lm_init_from_name("he") == LM_INIT_HE);
     CHECK(lm_lr_schedule_from_name("cosine") == LM_LR_COSINE &&

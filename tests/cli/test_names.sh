@@ -8,7 +8,7 @@ B=$FIX/blobs.csv
 train() { "$L" train --data "$B" --layers 4:relu --epochs 1 --quiet --out "$TMP/m.lmn" "$@" >"$TMP/out" 2>&1; }
 meta() { "$L" info "$TMP/m.lmn" | sed -n "s/^  $1  *//p"; }
 
-for o in sgd momentum nesterov adam adamw; do
+for o in sgd momentum nesterov adam adamw rprop; do
     train --optimizer "$o"; rc=$?
     got=$(meta optimizer); mom=$(meta momentum)
     case $o in momentum | nesterov) want_mom=0.9 ;; *) want_mom= ;; esac
