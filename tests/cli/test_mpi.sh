@@ -65,6 +65,14 @@ awk 'BEGIN { srand(7); for (r = 0; r < 240; r++) { c = r % 4; for (y = 0; y < 8;
     printf "%.0f,", v }; print "c" c } }' >"$TMP/img.csv"
 # class weights: each process weighs its rows and divides by the batch's
 compare mlp_cw "--data $F --layers 16:relu --epochs 6 --batch 16 --class-weight setosa=0.3,virginica=2.5"
+# RPROP: every process on its shard of the full batch, one step an
+# epoch; its settings go into the options the processes agree on
+compare rprop "--data $F --layers 8:tanh --epochs 12 --optimizer rprop --rprop-etas 0.4,1.3"
+$MPIRUN -np 1 "$LAMINA" train --data "$F" --layers 4 --epochs 1 --quiet --optimizer rprop : \
+    -np 1 "$LAMINA" train --data "$F" --layers 4 --epochs 1 --quiet --optimizer rprop \
+    --rprop-steps 0,1 >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q -- "--rprop-steps differ from process 0's" "$TMP/err"; }
+res $? mpi_rprop_settings_differ "rc $rc: $(head -c 300 "$TMP/err")"
 compare cnn "--data $TMP/img.csv --input-shape 1x8x8 --layers conv:4:3x3:relu,maxpool:2,dropout:0.3,16:relu --epochs 4 --batch 20"
 
 # Synchronised batch norm: the processes sum its statistics, so with 5-6
@@ -183,7 +191,7 @@ one_vs_two "$D" "$D --lr 0.1"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, --optimizer, --lr' "$TMP/err"; }
 res $? mpi_step_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
 one_vs_two "$D" "$D --class-weight setosa=2"; rc=$?
-{ [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, .*--class-weight differ' "$TMP/err"; }
+{ [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, .*--class-weight, .* differ' "$TMP/err"; }
 res $? mpi_class_weights_differ "rc $rc: $(head -c 300 "$TMP/err")"
 # ... or one process's options do not parse: it stopped alone, silent,
 # and the other waited for it for ever
