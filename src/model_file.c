@@ -27,6 +27,10 @@ static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\
 #define TAG_TRAI TAG('T', 'R', 'A', 'I')
 #define TAG_STAT TAG('S', 'T', 'A', 'T')
 #define TAG_TNRM TAG('T', 'N', 'R', 'M')
+/* The training state of an optimizer lamina 1.3 does not know (RPROP, 1.4),
+ * laid out as TRAI: such readers skip it, as any optional section they do
+ * not know, and load the net rather than refuse the whole file. */
+#define TAG_TRA2 TAG('T', 'R', 'A', '2')
 
 /* ------------------------------------------------------------- writer */
 
@@ -208,7 +212,7 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
         end_sec(&b, at);
     }
     if (ts) {
-        at = begin_sec(&b, TAG_TRAI, 0);
+        at = begin_sec(&b, ts->optim_kind > LM_ADAMW ? TAG_TRA2 : TAG_TRAI, 0);
         put_u32(&b, (uint32_t)ts->epochs_done);
         put_u64(&b, ts->step);
         for (int i = 0; i < 4; i++) put_u64(&b, ts->rng.s[i]);
@@ -595,7 +599,7 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         }
         lm_status bad = check_states(net, LM_EFORMAT);
         if (bad) return bad;
-    } else if (tag == TAG_TRAI) {
+    } else if (tag == TAG_TRAI || tag == TAG_TRA2) {
         uint32_t epochs, kind, has_m, has_v;
         uint64_t n;
         lm__train_state t = {0};
@@ -604,6 +608,11 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
             if (!get_u64(r, &t.rng.s[i])) return short_read(r, 8, "RNG state");
         if (!get_u32(r, &kind) || !get_u32(r, &has_m) || !get_u32(r, &has_v) || !get_u64(r, &n))
             return short_read(r, 20, "optimizer state");
+        if (kind >= LM_OPTIM_COUNT && !ts) { /* loading the net alone: it does not need it */
+            const unsigned char *rest;
+            take(r, r->left, &rest);
+            return LM_OK;
+        }
         if (kind >= LM_OPTIM_COUNT)
             return lm__err(LM_EFORMAT, "the training state's optimizer %u is unknown to lamina %s "
                            "(a newer lamina's checkpoint?)", (unsigned)kind, lm_version());
@@ -671,7 +680,8 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         }
         rbuf sec = {body, (size_t)slen, at};
         int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
-                    tag == TAG_META || tag == TAG_TRAI || tag == TAG_TNRM || (tag == TAG_STAT && version >= 2);
+                    tag == TAG_META || tag == TAG_TRAI || tag == TAG_TRA2 || tag == TAG_TNRM ||
+                    (tag == TAG_STAT && version >= 2);
         if (!known) {
             char tb[16];
             if (flags & SEC_REQUIRED) st = lm__err(LM_EFORMAT, "unknown required section %s", tag_text(tag, tb));
@@ -684,10 +694,11 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         /* each known section at most once: a second one would overwrite
          * (and leak) the first */
         int bit = tag == TAG_ARCH ? 1 : tag == TAG_PARA ? 2 : tag == TAG_NORM ? 4 : tag == TAG_CLAS ? 8
-                : tag == TAG_META ? 16 : tag == TAG_TRAI ? 32 : tag == TAG_TNRM ? 64 : 128;
+                : tag == TAG_META ? 16 : tag == TAG_TRAI || tag == TAG_TRA2 ? 32 : tag == TAG_TNRM ? 64 : 128;
         if (seen & bit) {
             char tb[16];
-            st = lm__err(LM_EFORMAT, "section %s appears twice", tag_text(tag, tb));
+            st = bit == 32 ? lm__err(LM_EFORMAT, "the file holds two training states")
+                           : lm__err(LM_EFORMAT, "section %s appears twice", tag_text(tag, tb));
             break;
         }
         seen |= bit;

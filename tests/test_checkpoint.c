@@ -57,18 +57,26 @@ static void fix_crc(unsigned char *buf, size_t len)
     put32(buf + len - 4, (uint32_t)crc);
 }
 
-/* Offset of the TRAI section's body in a model file image (docs/FORMAT.md:
- * magic, version, section count, then tag, flags, u64 length, body). */
-static size_t trai_body(const unsigned char *b, size_t len)
+/* Offset of the body of section tag in a model file image (docs/FORMAT.md:
+ * magic, version, section count, then tag, flags, u64 length, body), or 0. */
+static size_t section_body(const unsigned char *b, size_t len, const char *tag)
 {
     size_t at = 16;
     uint32_t nsec = get32(b + 12);
     for (uint32_t s = 0; s < nsec && at + 16 <= len; s++) {
         uint64_t slen = get32(b + at + 8) | (uint64_t)get32(b + at + 12) << 32;
-        if (memcmp(b + at, "TRAI", 4) == 0) return at + 16;
+        if (memcmp(b + at, tag, 4) == 0) return at + 16;
         at += 16 + (size_t)slen;
     }
     return 0;
+}
+
+/* The training state's body: TRAI, or TRA2 for an optimizer newer than
+ * lamina 1.3 (RPROP). */
+static size_t trai_body(const unsigned char *b, size_t len)
+{
+    size_t at = section_body(b, len, "TRAI");
+    return at ? at : section_body(b, len, "TRA2");
 }
 
 static lm_net *net_and_trainer(lm_train **t, lm_optim_kind kind)
@@ -177,8 +185,45 @@ static void corrupt_state_refused(void)
     EXPECT_REFUSED(LM_RPROP, v_inf, 0, "step size 1 is infinite");
     EXPECT_REFUSED(LM_RPROP, m_inf, 0, "previous gradient 2 is infinite");
     EXPECT_REFUSED(LM_RPROP, adam_without_v, 1, "previous gradients and step sizes");
-    /* a newer lamina's optimizer */
+    /* a newer lamina's optimizer: no resume, but the net loads */
     EXPECT_REFUSED(LM_ADAM, kind_unknown, 0, "optimizer 9 is unknown to lamina");
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load(&net, bad));
+    lm_net_free(net);
+}
+
+/* RPROP's state goes in a section of its own, TRA2, laid out as TRAI:
+ * lamina 1.3 refuses a TRAI of an optimizer it does not know, file and
+ * net with it, but skips a section it does not know and loads the net. */
+static void rprop_state_in_its_own_section(void)
+{
+    lm_optim_kind kinds[2] = {LM_ADAMW, LM_RPROP};
+    for (int k = 0; k < 2; k++) {
+        lm_train *t;
+        lm_net *net = net_and_trainer(&t, kinds[k]);
+        CHECK_OK(lm_train_save(t, ckpt));
+        size_t len = 0;
+        unsigned char *b = slurp(ckpt, &len);
+        CHECK(b && (section_body(b, len, "TRAI") != 0) == (k == 0) &&
+              (section_body(b, len, "TRA2") != 0) == (k == 1));
+        /* as a reader that does not know TRA2 sees it: no training state */
+        size_t at = b ? section_body(b, len, "TRA2") : 0;
+        if (at) {
+            memcpy(b + at - 16, "XTRA", 4);
+            fix_crc(b, len);
+            spit(bad, b, len);
+            lm_net *plain = NULL;
+            int has = 1;
+            CHECK_OK(lm_net_load(&plain, bad));
+            CHECK_OK(lm_train_state_info(bad, &has, NULL, NULL));
+            CHECK(plain && has == 0);
+            CHECK(plain && !memcmp(lm_net_params(plain), lm_net_params(net), lm_net_n_params(net) * sizeof(float)));
+            lm_net_free(plain);
+        }
+        free(b);
+        lm_train_free(t);
+        lm_net_free(net);
+    }
 }
 
 int main(void)
@@ -188,6 +233,7 @@ int main(void)
     snprintf(ckpt, sizeof ckpt, "%s/c.lmn", tmpdir);
     snprintf(bad, sizeof bad, "%s/bad.lmn", tmpdir);
     RUN(corrupt_state_refused);
+    RUN(rprop_state_in_its_own_section);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;
