@@ -360,6 +360,18 @@ static void torch_fixture(const char *name)
 static void onnx_torch_mlp(void) { torch_fixture("mlp"); }
 static void onnx_torch_cnn(void) { torch_fixture("cnn"); }
 static void onnx_torch_cnn_gap(void) { torch_fixture("cnn_gap"); }
+/* Keras' layout: an (N, H, W, C) input, a Transpose to NCHW, and back to
+ * NHWC before the Flatten; the input shape must come out (3, 4, 6). */
+static void onnx_torch_cnn_nhwc(void)
+{
+    torch_fixture("cnn_nhwc");
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load_onnx(&net, FIXDIR "cnn_nhwc.onnx"));
+    lm_layer_desc d = {.size = sizeof d};
+    if (net) CHECK_OK(lm_net_layer_desc(net, 0, &d));
+    CHECKF(d.in_c == 3 && d.in_h == 4 && d.in_w == 6, "input (%d, %d, %d)", d.in_c, d.in_h, d.in_w);
+    lm_net_free(net);
+}
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
 {
@@ -527,6 +539,7 @@ int main(void)
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);
     RUN(onnx_torch_cnn_gap);
+    RUN(onnx_torch_cnn_nhwc);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_refuses_overflowing_fold);

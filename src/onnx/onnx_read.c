@@ -50,6 +50,7 @@ typedef struct imp {
     float *mean, *scale;      /* (n_in) input normalisation, or NULL */
     float *tstd, *tmean;      /* (n_out) target standardisation, or NULL */
     int bias_pending;         /* the last layer came from MatMul: an Add may be its bias */
+    int at_input;             /* the current tensor is the graph's input */
 } imp;
 
 static lm_status refuse(const imp *s, const char *why)
@@ -655,6 +656,13 @@ static lm_status do_transpose(imp *s)
     TRY(ints_attr(s, "perm", p, 8, &n));
     int to_nchw = n == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2;
     int to_nhwc = n == 4 && p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1;
+    if (s->at_input && s->state == NCHW && to_nchw) {
+        /* An (N, H, W, C) input turned to NCHW before the first layer, as
+         * Keras' exports (tf2onnx) begin: the input rows are lamina's own
+         * channels-last rows. */
+        s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
+        return LM_OK;
+    }
     if (s->state == RAW4 && to_nchw) {
         /* (N, H, W, C) over the flat row: lamina's own layout */
         lm__shape sh = {s->raw[2], s->raw[0], s->raw[1]};
@@ -922,6 +930,7 @@ static lm_status import(const ox_model *m, lm_net **out)
     lm_status st = s.consts && s.layers ? LM_OK : LM_ENOMEM;
     for (int i = 0; i < m->n_nodes && !st; i++) {
         s.node = &m->nodes[i];
+        s.at_input = ox_eq(cur, in->name);
         st = step(&s, &cur);
     }
     if (!st && !ox_eq(cur, m->outputs[0].name))
