@@ -844,7 +844,8 @@ LM_API lm_status lm_train_save(const lm_train *t, const char *path);
 /* Whether the model file at path holds a training state (lm_train_save
  * wrote it) and, if so, the epochs and optimizer steps it covers
  * (epochs_done and steps may be NULL; has_state may not). A file without
- * one is LM_OK with *has_state 0. Thread: any. */
+ * one is LM_OK with *has_state 0; the state of an optimizer this library
+ * does not know (a newer lamina's) still gives its counts. Thread: any. */
 LM_API lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done,
                                      uint64_t *steps);
 /* Loads the training state from path into t (whose net must have the same

@@ -361,6 +361,8 @@ typedef struct lm__train_state {
     int optim_kind;    /* lm_optim_kind the state belongs to */
     size_t n;          /* parameters the state covers */
     float *m, *v;      /* (n) each or NULL; owned by whoever filled them */
+    int counts_only;   /* set by the caller of lm__model_decode: read the
+                          epochs and steps alone (no moments, any optimizer) */
 } lm__train_state;
 
 /* Whether net's values are what a model file may hold (what the readers

@@ -608,9 +608,16 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
             if (!get_u64(r, &t.rng.s[i])) return short_read(r, 8, "RNG state");
         if (!get_u32(r, &kind) || !get_u32(r, &has_m) || !get_u32(r, &has_v) || !get_u64(r, &n))
             return short_read(r, 20, "optimizer state");
-        if (kind >= LM_OPTIM_COUNT && !ts) { /* loading the net alone: it does not need it */
+        if ((kind >= LM_OPTIM_COUNT && !ts) || (ts && ts->counts_only)) {
+            /* loading the net alone, which does not need it; or its
+             * counts alone (lm_train_state_info), whatever the optimizer */
             const unsigned char *rest;
             take(r, r->left, &rest);
+            if (!ts) return LM_OK;
+            if (epochs > (1u << 30)) return lm__err(LM_EFORMAT, "the training state is inconsistent with the net");
+            ts->epochs_done = (int)epochs;
+            ts->step = t.step;
+            *has_ts = 1;
             return LM_OK;
         }
         if (kind >= LM_OPTIM_COUNT)

@@ -1013,7 +1013,7 @@ lm_status lm_train_save(const lm_train *t, const char *path)
 {
     LM_NONNULL(t);
     LM_NONNULL(path);
-    lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v};
+    lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v, 0};
     unsigned char *buf;
     size_t len;
     lm_status st = lm__model_encode(t->net, &ts, &buf, &len);
@@ -1035,7 +1035,7 @@ lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done
     lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
     if (st) return st;
     lm_net *net = NULL;
-    lm__train_state ts = {0};
+    lm__train_state ts = {.counts_only = 1}; /* any optimizer, even a newer lamina's */
     st = lm__model_decode(buf, len, &net, &ts, has_state);
     free(buf);
     if (st) {

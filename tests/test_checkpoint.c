@@ -190,6 +190,12 @@ static void corrupt_state_refused(void)
     lm_net *net = NULL;
     CHECK_OK(lm_net_load(&net, bad));
     lm_net_free(net);
+    /* ... and its counts still read (lamina info): it failed before */
+    int has = 0, epochs = -1;
+    uint64_t steps = 0;
+    lm_status s = lm_train_state_info(bad, &has, &epochs, &steps);
+    CHECKF(s == LM_OK && has == 1 && epochs >= 0 && steps > 0, "%s: %s (has %d, epochs %d, steps %llu)",
+           lm_status_name(s), lm_errmsg(), has, epochs, (unsigned long long)steps);
 }
 
 /* RPROP's state goes in a section of its own, TRA2, laid out as TRAI:
