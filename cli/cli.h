@@ -315,6 +315,13 @@ int cli_abspath(const char *path, char *buf, size_t size);
  * partly trained state (an interrupted run or a checkpoint); 1 if it did. */
 int cli_model_state_warn(const lm_net *net, const char *path);
 
+/* A class name as a list or table shows it: as it is, or in double quotes
+ * with C escapes where it holds a space, a quote, a backslash or a control
+ * character (a quoted CSV field can), so that it reads one way and stays
+ * on its line. Writes at most 4 * strlen(c) + 3 bytes to out (NUL
+ * included); returns the length written. */
+size_t cli_name_shown(char *out, const char *c);
+
 /* ------------------------------------------------------------- json */
 
 /* Prints a float as a JSON number, or null for NaN/Inf. */

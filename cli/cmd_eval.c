@@ -118,15 +118,56 @@ static int regression_metrics(lm_net *net, const lm_data *d, eval_out *e)
     return rc;
 }
 
+static void free_names(char **s, int k)
+{
+    for (int j = 0; s && j < k; j++) free(s[j]);
+    free(s);
+}
+
+/* The class names as the tables show them (cli_name_shown: a name holding
+ * a newline or a space stays one cell), "?" or the index where the model
+ * has none; NULL when out of memory. */
+static char **shown_names(const lm_net *net, int k)
+{
+    char **s = calloc((size_t)k, sizeof *s);
+    for (int j = 0; s && j < k; j++) {
+        const char *c = lm_net_class_name(net, j);
+        if (!(s[j] = malloc(c ? 4 * strlen(c) + 3 : 16))) {
+            free_names(s, j);
+            return NULL;
+        }
+        if (c) cli_name_shown(s[j], c);
+        else snprintf(s[j], 16, "%d", j);
+    }
+    return s;
+}
+
+/* Columns a UTF-8 string takes (its characters). */
+static int ucols(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* s right-aligned in w columns, cut to w characters (never inside one). */
+static void print_cell(const char *s, int w)
+{
+    size_t len = 0;
+    int n = 0;
+    for (; s[len] && (n < w || ((unsigned char)s[len] & 0xC0) == 0x80); len++)
+        n += ((unsigned char)s[len] & 0xC0) != 0x80;
+    printf("%*s%.*s", w - n, "", (int)len, s);
+}
+
 /* Columns as wide as the longest class name, cut only where the terminal
  * is too narrow for them (off a terminal nothing is cut). */
-static void print_confusion(const lm_net *net, const eval_out *e)
+static void print_confusion(char **names, const eval_out *e)
 {
     int k = e->k, longest = 1, term = cli_term_width(fileno(stdout));
     if (k > 40) return; // too wide to read
     for (int j = 0; j < k; j++) {
-        const char *c = lm_net_class_name(net, j);
-        int len = c ? (int)strlen(c) : 1;
+        int len = ucols(names[j]);
         longest = len > longest ? len : longest;
     }
     // Narrowed to the terminal, a column keeps room for its largest count
@@ -144,13 +185,12 @@ static void print_confusion(const lm_net *net, const eval_out *e)
     }
     printf("\nconfusion matrix (rows: true class, columns: predicted)\n%*s", rw, "");
     for (int j = 0; j < k; j++) {
-        const char *c = lm_net_class_name(net, j);
-        printf(" %*.*s", cw, cw, c ? c : "?");
+        putchar(' ');
+        print_cell(names[j], cw);
     }
     putchar('\n');
     for (int i = 0; i < k; i++) {
-        const char *c = lm_net_class_name(net, i);
-        printf("%*.*s", rw, rw, c ? c : "?");
+        print_cell(names[i], rw);
         for (int j = 0; j < k; j++)
             printf(" %*zu", cw, e->confusion[(size_t)i * (size_t)k + (size_t)j]);
         putchar('\n');
@@ -228,21 +268,17 @@ static void print_score(double v)
     else printf(" %9.4f", v);
 }
 
-static void print_report(const lm_net *net, const eval_out *e, const report *r, size_t n)
+static void print_report(char **shown, const eval_out *e, const report *r, size_t n)
 {
     int k = e->k, rw = 12;
     for (int j = 0; j < k; j++) {
-        const char *c = lm_net_class_name(net, j);
-        int len = c ? (int)strlen(c) : 1;
+        int len = ucols(shown[j]);
         rw = len > rw ? len : rw;
     }
     rw = rw > 30 ? 30 : rw;
     printf("\n%*s %9s %9s %9s %9s\n", rw, "", "precision", "recall", "f1", "support");
     for (int j = 0; j < k; j++) {
-        const char *c = lm_net_class_name(net, j);
-        char num[16];
-        if (!c) snprintf(num, sizeof num, "%d", j);
-        printf("%*.*s", rw, rw, c ? c : num);
+        print_cell(shown[j], rw);
         print_score(r->c[j].precision);
         print_score(r->c[j].recall);
         print_score(r->c[j].f1);
@@ -394,14 +430,21 @@ int cmd_eval(int argc, char **argv)
         }
         printf("}\n");
     } else if (!rc) {
-        printf("%s on %s: %zu row%s\nloss (%s%s): %.6g\n", pos[0], data, cd.d.n, cli_s(cd.d.n),
-               lm_loss_name(loss),
-               lm_net_get_target_norm(net, NULL, NULL) ? ", standardised targets" : "", e.loss);
-        if (classes) {
-            printf("accuracy:  %.4f\n", e.acc);
-            print_confusion(net, &e);
-            print_report(net, &e, &rep, cd.d.n);
+        char **shown = classes ? shown_names(net, e.k) : NULL;
+        if (classes && !shown) {
+            cli_err("eval: out of memory");
+            rc = CLI_EFAIL;
         } else {
+            printf("%s on %s: %zu row%s\nloss (%s%s): %.6g\n", pos[0], data, cd.d.n,
+                   cli_s(cd.d.n), lm_loss_name(loss),
+                   lm_net_get_target_norm(net, NULL, NULL) ? ", standardised targets" : "", e.loss);
+        }
+        if (shown) {
+            printf("accuracy:  %.4f\n", e.acc);
+            print_confusion(shown, &e);
+            print_report(shown, &e, &rep, cd.d.n);
+            free_names(shown, e.k);
+        } else if (!rc) {
             printf("MSE:       %.6g\nRMSE:      %.6g%s\nMAE:       %.6g\n", e.mse, e.rmse,
                    n_out > 1 ? " (mean over the targets)" : "", e.mae);
             if (isnan(e.r2))

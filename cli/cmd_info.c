@@ -110,30 +110,6 @@ static void print_state(const lm_net *net, const state_summary *ss, int width)
     print_field("training:", b, width, " ");
 }
 
-/* A class name as the list shows it: as it is, or in double quotes with
- * C escapes where it holds a space, a quote, a backslash or a control
- * character (a quoted CSV field can), so that the list reads one way.
- * Writes at most 4 * strlen(c) + 3 bytes to out (NUL included). */
-static size_t class_shown(char *out, const char *c)
-{
-    int plain = *c != '\0';
-    for (const unsigned char *p = (const unsigned char *)c; *p; p++)
-        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 127) plain = 0;
-    if (plain) return (size_t)sprintf(out, "%s", c);
-    size_t at = 0;
-    out[at++] = '"';
-    for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
-        const char *e = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r"
-                      : *p == '"' ? "\\\"" : *p == '\\' ? "\\\\" : NULL;
-        if (e) at += (size_t)sprintf(out + at, "%s", e);
-        else if (*p < ' ' || *p == 127) at += (size_t)sprintf(out + at, "\\x%02x", *p);
-        else out[at++] = (char)*p;
-    }
-    out[at++] = '"';
-    out[at] = '\0';
-    return at;
-}
-
 /* The class names, one space between them, as one string (NULL when out
  * of memory). */
 static char *class_list(const lm_net *net)
@@ -147,7 +123,7 @@ static char *class_list(const lm_net *net)
     size_t at = 0;
     for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
         if (i) s[at++] = ' ';
-        at += class_shown(s + at, lm_net_class_name(net, i));
+        at += cli_name_shown(s + at, lm_net_class_name(net, i));
     }
     return s;
 }

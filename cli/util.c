@@ -307,6 +307,26 @@ void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+size_t cli_name_shown(char *out, const char *c)
+{
+    int plain = *c != '\0';
+    for (const unsigned char *p = (const unsigned char *)c; *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 127) plain = 0;
+    if (plain) return (size_t)sprintf(out, "%s", c);
+    size_t at = 0;
+    out[at++] = '"';
+    for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
+        const char *e = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r"
+                      : *p == '"' ? "\\\"" : *p == '\\' ? "\\\\" : NULL;
+        if (e) at += (size_t)sprintf(out + at, "%s", e);
+        else if (*p < ' ' || *p == 127) at += (size_t)sprintf(out + at, "\\x%02x", *p);
+        else out[at++] = (char)*p;
+    }
+    out[at++] = '"';
+    out[at] = '\0';
+    return at;
+}
+
 uint64_t cli_params_hash(const lm_net *net)
 {
     const unsigned char *p = (const unsigned char *)lm_net_params_const(net);

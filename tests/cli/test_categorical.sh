@@ -139,6 +139,19 @@ res $? cat_escaping_metadata "rc $rc $(cat "$TMP/err"): $(grep -e one-hot -e cat
 # accuracy, not the bits, is the same task's
 { [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && ge "$(jget accuracy <"$TMP/e1")" 0.9; }
 res $? cat_escaping_eval "rc $rc1/$rc2: $(cat "$TMP/e1" "$TMP/e2")"
+# eval's tables show text classes as info does: a name holding a newline
+# or a space quoted with C escapes, on its own line; columns counted in
+# characters, so UTF-8 names line up with the others
+printf 'x,y\n1,"two\nlines"\n2,ünï\n3,"a b"\n4,ünï\n5,"two\nlines"\n6,"a b"\n' >"$TMP/tnames.csv"
+"$L" train --data "$TMP/tnames.csv" --layers 4 --epochs 1 --out "$TMP/tnames.lmn" --quiet >/dev/null 2>&1
+"$L" eval "$TMP/tnames.lmn" --data "$TMP/tnames.csv" >"$TMP/ev" 2>"$TMP/err"; rc=$?
+widths() { # the characters (not bytes) of each line of a table
+    sed -n "/^$1/,/^\$/p" "$TMP/ev" | sed '1d;$d' | while IFS= read -r l; do
+        printf '%s' "$l" | LC_ALL=C tr -d '\200-\277' | wc -c; done | sort -u | wc -l
+}
+{ [ "$rc" -eq 0 ] && grep -q '^ *"two\\nlines" *[0-9]' "$TMP/ev" && ! grep -q '^lines' "$TMP/ev" &&
+  [ "$(widths confusion)" -eq 1 ] && grep -q '^ *"a b" *[0-9]' "$TMP/ev"; }
+res $? cat_eval_class_names "rc $rc: $(cat "$TMP/ev" "$TMP/err")"
 # a column name without a comma is matched by name: reordered columns agree
 nasty '"co""l=o;ü%:"' >"$TMP/nasty.csv"
 nasty '"co""l=o;ü%:"' reordered >"$TMP/nasty2.csv"
