@@ -824,6 +824,13 @@ static lm_status parse_categories(csv_job *j)
         c->first = (int)first;
         size_t nl = enc_decode(colon + 1, (size_t)(eq - colon - 1));
         if (nl == SIZE_MAX || nl == 0) return enc_bad(j, "a column name is empty or badly escaped");
+        int index = nl < 10;
+        for (size_t i = 0; i < nl; i++) index &= colon[1 + i] >= '0' && colon[1 + i] <= '9';
+        if (!j->header && !index) /* the encoding names it: only a header can find it */
+            return lm__err(LM_EFORMAT, "%s: no header, but the categories given (a model's "
+                           "one-hot encoding) find column '%.*s' by its name: give the file "
+                           "its header row, as the training data had", j->path,
+                           (int)(nl > 40 ? 40 : nl), colon + 1);
         lm_status st = find_column(j, colon + 1, nl, "categorical", &c->col);
         if (st != LM_OK) return st;
         for (size_t f = 0; f < e; f++)

@@ -152,6 +152,13 @@ widths() { # the characters (not bytes) of each line of a table
 { [ "$rc" -eq 0 ] && grep -q '^ *"two\\nlines" *[0-9]' "$TMP/ev" && ! grep -q '^lines' "$TMP/ev" &&
   [ "$(widths confusion)" -eq 1 ] && grep -q '^ *"a b" *[0-9]' "$TMP/ev"; }
 res $? cat_eval_class_names "rc $rc: $(cat "$TMP/ev" "$TMP/err")"
+# a file without its header: the encoding finds its columns by name, so
+# the error says to add the header (it said the model's column 'color'
+# "must be a 0-based column index", an option no one had given)
+tail -n +2 "$TMP/test.csv" >"$TMP/nohead.csv"
+"$L" predict "$TMP/m.lmn" --data "$TMP/nohead.csv" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "nohead.csv: no header, but the categories given (a model's one-hot encoding) find column 'color' by its name: give the file its header row" "$TMP/err"; }
+res $? cat_no_header "rc $rc: $(cat "$TMP/err")"
 # a column name without a comma is matched by name: reordered columns agree
 nasty '"co""l=o;ü%:"' >"$TMP/nasty.csv"
 nasty '"co""l=o;ü%:"' reordered >"$TMP/nasty2.csv"
