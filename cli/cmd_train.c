@@ -309,6 +309,9 @@ static int defaults_from_model(train_run *r)
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
         if (!s || s->seen || !v) continue;
+        // RPROP's settings go with RPROP only: a run given another
+        // optimizer is refused for its optimizer state, not for them.
+        if (!strncmp(keys[i], "rprop-", 6) && r->c.optim != LM_RPROP) continue;
         if (opts_set("train", s, v) != 0) {
             cli_err("%s: metadata '%s' = '%s' is not usable", r->c.resume, keys[i], v);
             return CLI_EMODEL;

@@ -37,6 +37,14 @@ h1=$("$L" info --json "$TMP/full.lmn" | jget params_hash)
 h2=$("$L" info --json "$TMP/res.lmn" | jget params_hash)
 { [ "$rc" -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ] && "$L" info "$TMP/res.lmn" | grep -q 'rprop-etas  *0.4,1.3$'; }
 res $? rprop_resume_bit_identical "rc $rc ($(head -n 1 "$TMP/err")), $h1 vs $h2"
+# resumed with another optimizer: refused for the checkpoint's optimizer
+# state, not for --rprop-etas, which the user never gave (the resume had
+# filled it in from the metadata)
+"$L" train --resume "$TMP/half.lmn" --optimizer adam --epochs 8 --out "$TMP/adam.lmn" --quiet \
+    >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "its optimizer state (rprop) does not match this run's optimizer (adam)" "$TMP/err" &&
+  ! grep -q 'rprop-etas' "$TMP/err"; }
+res $? rprop_resume_other_optimizer "rc $rc: $(cat "$TMP/err")"
 # and not by accident: with the default etas the run ends elsewhere
 "$L" train --data "$D" --layers 8:tanh --optimizer rprop --seed 3 --quiet --epochs 8 --out "$TMP/dflt.lmn" >/dev/null 2>&1
 h3=$("$L" info --json "$TMP/dflt.lmn" | jget params_hash)
