@@ -159,6 +159,10 @@ static void test_ignore_and_features(void)
     if (rd(&d, "a,y,b,id\n1,3.5,2,x\n4,6.5,5,z\n", &o)) return;
     CHECK(d.nx == 2 && X(&d)[1] == 2 && d.y && d.y[1] == 6.5f);
     lm_data_free(&d);
+    /* Every column an input (or left out): no target, said so (it said
+     * "column 1 is both the target and an input", a column no one named) */
+    bad("b,id,a\n2,x,1\n", &o, LM_EFORMAT, "t.csv: no target column: each of its columns is an "
+        "input or left out");
 }
 
 static void test_several_targets(void)

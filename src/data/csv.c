@@ -930,13 +930,13 @@ static lm_status assign_roles(csv_job *j)
         /* The default target is the last column not left out, nor named
          * an input (a header and features: a file whose columns come in
          * another order than training's keeps its target). */
-        int last = n - 1, named = 0;
+        int last = n - 1, named = 0, no_target = 0;
         if (!o->target && o->features && *o->features && j->header &&
             find_columns(j, o->features, "input", list, &m) == LM_OK) {
             for (int k = 0; k < m; k++)
                 if (j->role[list[k]] == 0) j->role[list[k]] = 1, named++;
             while (last > 0 && j->role[last] != 0) last--;
-            if (j->role[last] != 0) last = n - 1; /* every column an input */
+            if (j->role[last] != 0) last = n - 1, no_target = 1; /* every column an input */
             for (int k = 0; k < n; k++)
                 if (j->role[k] == 1) j->role[k] = 0;
         }
@@ -944,6 +944,9 @@ static lm_status assign_roles(csv_job *j)
         if (!named)
             while (last > 0 && j->role[last] == ROLE_SKIP) last--;
         if (o->target) st = find_columns(j, o->target, "target", j->tcols, &j->nt);
+        else if (no_target)
+            st = lm__err(LM_EFORMAT, "%s: no target column: each of its columns is an input or "
+                         "left out (add the target's column, or name one with --target)", j->path);
         else j->tcols[j->nt++] = last;
         if (st != LM_OK) goto done;
         for (int t = 0; t < j->nt; t++) {

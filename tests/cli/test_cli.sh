@@ -112,6 +112,12 @@ awk -F, 'BEGIN { OFS = "," } { print $3, $2, $1 }' "$BT" >"$TMP/target_first.csv
 "$L" eval "$TMP/b.lmn" --data "$TMP/target_first.csv" --json >"$TMP/tf.json" 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && [ "$(jget accuracy <"$TMP/tf.json")" = "$eacc" ]; }
 res $? eval_target_not_last "rc $rc: $(cat "$TMP/err") $(head -c 200 "$TMP/tf.json")"
+# only the inputs, no target column: said so (it said "column 1 is both
+# the target and an input")
+cut -d, -f1,2 "$BT" >"$TMP/inputs_only.csv"
+"$L" eval "$TMP/b.lmn" --data "$TMP/inputs_only.csv" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "inputs_only.csv: no target column: each of its columns is an input or left out" "$TMP/err"; }
+res $? eval_no_target_column "rc $rc: $(cat "$TMP/err")"
 { echo "x1,x2,color"; echo "1,1,purple"; } >"$TMP/purple.csv"
 "$L" eval "$TMP/b.lmn" --data "$TMP/purple.csv" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q purple "$TMP/err"; }; res $? eval_unknown_class "exit $rc: $(cat "$TMP/err")"
