@@ -317,10 +317,11 @@ int cli_model_state_warn(const lm_net *net, const char *path);
 
 /* A class name as a list or table shows it: as it is, or in double quotes
  * with C escapes where it holds a space, a quote, a backslash or a control
- * character (a quoted CSV field can), so that it reads one way and stays
- * on its line. Writes at most 4 * strlen(c) + 3 bytes to out (NUL
- * included); returns the length written. */
-size_t cli_name_shown(char *out, const char *c);
+ * character (a quoted CSV field can), or a comma when comma is set (a list
+ * separated by commas), so that it reads one way and stays on its line.
+ * Writes at most 4 * strlen(c) + 3 bytes to out (NUL included); returns
+ * the length written. */
+size_t cli_name_shown(char *out, const char *c, int comma);
 
 /* ------------------------------------------------------------- json */
 

@@ -136,7 +136,7 @@ static char **shown_names(const lm_net *net, int k)
             free_names(s, j);
             return NULL;
         }
-        if (c) cli_name_shown(s[j], c);
+        if (c) cli_name_shown(s[j], c, 0);
         else snprintf(s[j], 16, "%d", j);
     }
     return s;

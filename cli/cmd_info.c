@@ -123,7 +123,7 @@ static char *class_list(const lm_net *net)
     size_t at = 0;
     for (int i = 0; i < cli_model_n_classes(net) && lm_net_class_name(net, i); i++) {
         if (i) s[at++] = ' ';
-        at += cli_name_shown(s + at, lm_net_class_name(net, i));
+        at += cli_name_shown(s + at, lm_net_class_name(net, i), 0);
     }
     return s;
 }
@@ -205,15 +205,26 @@ typedef struct cat_print {
 
 static void print_category(int i, int first, const char *name, char **vals, int k, void *ctx)
 {
+    // Names and values as the class list shows them (a value holding a
+    // comma quoted too): a newline or a ", " inside one stays visible.
     const cat_print *cp = ctx;
-    size_t len = 0, cap = 64 + strlen(name);
-    for (int v = 0; v < k; v++) cap += strlen(vals[v]) + 2;
-    char *b = malloc(cap);
-    if (!b) return;
-    cli_append(b, cap, &len, "%s -> inputs %d..%d:", name, first, first + k - 1);
-    for (int v = 0; v < k; v++) cli_append(b, cap, &len, "%s %s", v ? "," : "", vals[v]);
-    print_field(i ? "" : "one-hot:", b, cp->width, ",");
+    size_t len = 0, most = strlen(name), cap = 64 + 4 * strlen(name);
+    for (int v = 0; v < k; v++) {
+        cap += 4 * strlen(vals[v]) + 5;
+        most = strlen(vals[v]) > most ? strlen(vals[v]) : most;
+    }
+    char *b = malloc(cap), *shown = malloc(4 * most + 3);
+    if (b && shown) {
+        cli_name_shown(shown, name, 0);
+        cli_append(b, cap, &len, "%s -> inputs %d..%d:", shown, first, first + k - 1);
+        for (int v = 0; v < k; v++) {
+            cli_name_shown(shown, vals[v], 1);
+            cli_append(b, cap, &len, "%s %s", v ? "," : "", shown);
+        }
+        print_field(i ? "" : "one-hot:", b, cp->width, ",");
+    }
     free(b);
+    free(shown);
 }
 
 static void json_category(int i, int first, const char *name, char **vals, int k, void *ctx)

@@ -307,11 +307,11 @@ void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-size_t cli_name_shown(char *out, const char *c)
+size_t cli_name_shown(char *out, const char *c, int comma)
 {
     int plain = *c != '\0';
     for (const unsigned char *p = (const unsigned char *)c; *p; p++)
-        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 127) plain = 0;
+        if (*p <= ' ' || *p == '"' || *p == '\\' || *p == 127 || (comma && *p == ',')) plain = 0;
     if (plain) return (size_t)sprintf(out, "%s", c);
     size_t at = 0;
     out[at++] = '"';

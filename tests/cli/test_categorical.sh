@@ -127,7 +127,7 @@ nasty '"co,l""o=r;ü%"' >"$TMP/nasty.csv"
 "$L" train --data "$TMP/nasty.csv" --layers 8:relu --epochs 40 --seed 2 --categorical 'co,l"o=r;ü%' \
     --out "$TMP/nasty.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
 "$L" info "$TMP/nasty.lmn" >"$TMP/info" 2>&1
-{ [ "$rc" -eq 0 ] && grep -q 'one-hot: *co,l"o=r;ü% -> inputs 1..5: a;b, black, grün:%41, r,e=d", white' "$TMP/info" &&
+{ [ "$rc" -eq 0 ] && grep -q 'one-hot: *"co,l\\"o=r;ü%" -> inputs 1..5: a;b, black, grün:%41, "r,e=d\\"", white' "$TMP/info" &&
   grep -q 'categories *1:co%2Cl"o%3Dr%3Bü%25=a%3Bb,black,grün%3A%2541,r%2Ce%3Dd",white' "$TMP/info"; }
 res $? cat_escaping_metadata "rc $rc $(cat "$TMP/err"): $(grep -e one-hot -e categories "$TMP/info")"
 # the same predictions as the plain names give (same seed, same inputs)
@@ -139,6 +139,14 @@ res $? cat_escaping_metadata "rc $rc $(cat "$TMP/err"): $(grep -e one-hot -e cat
 # accuracy, not the bits, is the same task's
 { [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && ge "$(jget accuracy <"$TMP/e1")" 0.9; }
 res $? cat_escaping_eval "rc $rc1/$rc2: $(cat "$TMP/e1" "$TMP/e2")"
+# info's one-hot list shows names and values as its class list does, a
+# value with a comma quoted too: "blue, dark" read as two values and a
+# newline broke the list as its wrapping does
+printf 'c,y\n"blue, dark",0\n"two\nlines",1\nred,0\nred,1\n' >"$TMP/vals.csv"
+"$L" train --data "$TMP/vals.csv" --categorical c --layers 4 --epochs 1 --out "$TMP/vals.lmn" --quiet >/dev/null 2>&1
+"$L" info "$TMP/vals.lmn" >"$TMP/info" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'one-hot: *c -> inputs 0..2: "blue, dark", red, "two\\nlines"$' "$TMP/info"; }
+res $? cat_info_values_quoted "rc $rc: $(grep -A2 one-hot "$TMP/info")"
 # eval's tables show text classes as info does: a name holding a newline
 # or a space quoted with C escapes, on its own line; columns counted in
 # characters, so UTF-8 names line up with the others
