@@ -836,6 +836,19 @@ static int fill_missing(train_run *r)
         if (sets[i]->x && sets[i]->nx == nx) cli_data_impute(sets[i], mean, i == 0 ? filled : NULL);
     // The report: numeric columns' filled cells, then categorical ones'.
     const lm_data *d = &r->train.d;
+    // A new model's column without values has no mean to fill with (as a
+    // categorical column without values); a resumed one keeps its own.
+    for (int j = 0; j < nx && !r->c.resume && !r->c.init_from; j++)
+        if (d->n && filled[j] == d->n) {
+            char col[16];
+            snprintf(col, sizeof col, "%d", j);
+            const char *name = d->feature_names ? d->feature_names[j] : col;
+            cli_err("%s: column '%s' has no values (every cell is missing): there is no mean to "
+                    "fill it with; leave it out (--ignore %s)", r->c.data, name, name);
+            free(mean);
+            free(filled);
+            return CLI_EDATA;
+        }
     char b[1024];
     size_t len = 0, total = 0;
     int shown = 0, more = 0;

@@ -139,6 +139,13 @@ res $? cat_escaping_metadata "rc $rc $(cat "$TMP/err"): $(grep -e one-hot -e cat
 # accuracy, not the bits, is the same task's
 { [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && ge "$(jget accuracy <"$TMP/e1")" 0.9; }
 res $? cat_escaping_eval "rc $rc1/$rc2: $(cat "$TMP/e1" "$TMP/e2")"
+# --missing mean on a numeric column with no value at all: refused as a
+# categorical one is (it trained on a constant 0 and said nothing)
+printf 'a,b,y\n,1,0\nNA,2,1\n,3,0\n?,4,1\n' >"$TMP/allmiss.csv"
+"$L" train --data "$TMP/allmiss.csv" --missing mean --layers 4 --epochs 1 --out "$TMP/am.lmn" --quiet \
+    >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "allmiss.csv: column 'a' has no values (every cell is missing): there is no mean to fill it with; leave it out (--ignore a)" "$TMP/err" && [ ! -e "$TMP/am.lmn" ]; }
+res $? missing_all_cells "rc $rc: $(cat "$TMP/err")"
 # info's one-hot list shows names and values as its class list does, a
 # value with a comma quoted too: "blue, dark" read as two values and a
 # newline broke the list as its wrapping does
