@@ -362,14 +362,21 @@ static int model_encoding(train_run *r)
     lm_net *net = r->net;
     if (!from || r->encoding) return CLI_OK;
     if (!net && lm_net_load(&net, from) != LM_OK) return cli_lib_err(CLI_EMODEL, from);
-    const char *e = lm_net_get_meta(net, "categories");
-    if (e && !(r->encoding = strdup(e))) {
+    const char *e = lm_net_get_meta(net, "categories"), *had = lm_net_get_meta(net, "categorical");
+    int rc = CLI_OK;
+    // Its inputs are fixed: a --categorical other than the model's would
+    // be passed over (and recorded as if it had been used).
+    if (e && r->c.categorical && (!had || strcmp(had, r->c.categorical) != 0)) {
+        cli_err("train: --categorical %s: %s one-hot encodes %s%s, its inputs fixed: drop "
+                "--categorical, or train a new model", r->c.categorical, from,
+                had ? "--categorical " : "its own columns", had ? had : "");
+        rc = CLI_EUSAGE;
+    } else if (e && !(r->encoding = strdup(e))) {
         cli_err("out of memory");
-        if (net != r->net) lm_net_free(net);
-        return CLI_EFAIL;
+        rc = CLI_EFAIL;
     }
     if (net != r->net) lm_net_free(net);
-    return CLI_OK;
+    return rc;
 }
 
 /* Training data read with a model's encoding may not hold values it

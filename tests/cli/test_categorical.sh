@@ -199,6 +199,16 @@ res $? cat_init_from "rc $rc: $(cat "$TMP/err")"
 "$L" train --init-from "$TMP/m.lmn" --data "$TMP/new.csv" --epochs 2 --out "$TMP/i2.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q "not trained with, e.g. 'purple'" "$TMP/err"; }
 res $? cat_init_from_new_category "rc $rc: $(cat "$TMP/err")"
+# another --categorical than the model's: refused, not passed over and
+# recorded ("categorical" size beside "categories" color), nor a model left
+"$L" train --init-from "$TMP/m.lmn" --data "$D" --categorical size --epochs 2 --out "$TMP/i3.lmn" \
+    --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "train: --categorical size: .*m.lmn one-hot encodes --categorical color, its inputs fixed: drop --categorical, or train a new model" "$TMP/err" &&
+  [ ! -e "$TMP/i3.lmn" ]; }
+res $? cat_init_from_other_categorical "rc $rc: $(cat "$TMP/err")"
+"$L" train --init-from "$TMP/m.lmn" --data "$D" --categorical color --epochs 2 --out "$TMP/i4.lmn" \
+    --quiet >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 0 ]; res $? cat_init_from_same_categorical "rc $rc: $(cat "$TMP/err")"
 
 # exports take the encoded inputs
 "$L" export "$TMP/m.lmn" --format c --out "$TMP/m.c" >/dev/null 2>"$TMP/err"; rc=$?
