@@ -525,6 +525,28 @@ static int few_integers(const float *y, size_t n, int max)
     }
     return k;
 }
+/* A name as the data summary shows it: as it is, unless it holds a
+ * control character (a newline in a quoted CSV field), which would break
+ * the line: then in double quotes, escaped, cut to fit buf. */
+static const char *shown(const char *name, char *buf, size_t size)
+{
+    int plain = 1;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) plain &= *p >= ' ' && *p != 127;
+    if (plain || size < 8) return name;
+    size_t at = 0;
+    buf[at++] = '"';
+    for (const unsigned char *p = (const unsigned char *)name; *p && at + 6 < size; p++) {
+        const char *e = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r"
+                      : *p == '"' ? "\\\"" : *p == '\\' ? "\\\\" : NULL;
+        if (e) at += (size_t)snprintf(buf + at, size - at, "%s", e);
+        else if (*p < ' ' || *p == 127) at += (size_t)snprintf(buf + at, size - at, "\\x%02x", *p);
+        else buf[at++] = (char)*p;
+    }
+    buf[at++] = '"';
+    buf[at] = '\0';
+    return buf;
+}
+
 
 /* Appends printf-style text to the string *s of length *len (cap size);
  * what does not fit is dropped. */
@@ -536,14 +558,14 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     const lm_data *d = &cd->d;
     const char *name = strcmp(cd->path, "-") == 0 ? "stdin" : cd->path;
     int width = cli_out_width(fileno(f));
-    char b[2048];
+    char b[2048], nb[256];
     size_t len = 0;
     cli_append(b, sizeof b, &len, "%zu row%s, %d feature%s", d->n, d->n == 1 ? "" : "s", d->nx,
            d->nx == 1 ? "" : "s");
     if (d->feature_names) {
         cli_append(b, sizeof b, &len, " (header: ");
         for (int j = 0; j < d->nx && j < 8; j++)
-            cli_append(b, sizeof b, &len, "%s%s", j ? ", " : "", d->feature_names[j]);
+            cli_append(b, sizeof b, &len, "%s%s", j ? ", " : "", shown(d->feature_names[j], nb, sizeof nb));
         if (d->nx > 8) cli_append(b, sizeof b, &len, ", ... %d more", d->nx - 8);
         cli_append(b, sizeof b, &len, ")");
     } else if (!cd->is_idx) {
@@ -556,7 +578,8 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     cli_append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");
     for (int k = 0; k < nt; k++) {
         const char *t = lm_data_target_name(d, k);
-        cli_append(b, sizeof b, &len, "%s%s", k ? ", " : "", t ? t : cd->is_idx ? "the labels file" : "?");
+        cli_append(b, sizeof b, &len, "%s%s", k ? ", " : "",
+                   t ? shown(t, nb, sizeof nb) : cd->is_idx ? "the labels file" : "?");
     }
     if (d->labels) {
         cli_append(b, sizeof b, &len, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
@@ -565,7 +588,7 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
         for (size_t r = 0; count && r < d->n; r++)
             if (d->labels[r] >= 0 && d->labels[r] < d->n_classes) count[d->labels[r]]++;
         for (int c = 0; c < d->n_classes && c < 20; c++) {
-            if (d->class_names) cli_append(b, sizeof b, &len, " %s", d->class_names[c]);
+            if (d->class_names) cli_append(b, sizeof b, &len, " %s", shown(d->class_names[c], nb, sizeof nb));
             else cli_append(b, sizeof b, &len, " %d", c);
             if (count) cli_append(b, sizeof b, &len, " (%zu)", count[c]);
             if (c + 1 < d->n_classes) cli_append(b, sizeof b, &len, ",");

@@ -37,4 +37,10 @@ grep -qxF 'classes:    "a\nb" "back\\slash" "big cat" dog "q\"uote"' "$TMP/info"
 res $? names_info_classes_quoted "$(grep -A1 '^classes' "$TMP/info") $(cat "$TMP/err")"
 grep -q '^training: *resumable state after 1 epoch (1 step);' "$TMP/info"
 res $? names_info_one_epoch_singular "$(grep '^training' "$TMP/info")"
+# train's data summary keeps one line a name: a header or class name
+# holding a newline is shown quoted and escaped; others as they are
+printf 'x,"col\nname",y\n1,2,"two\nlines"\n2,3,b\n3,4,"two\nlines"\n' >"$TMP/nl2.csv"
+"$L" train --data "$TMP/nl2.csv" --layers 4 --epochs 1 >"$TMP/out" 2>&1
+{ grep -qF '(header: x, "col\nname")' "$TMP/out" && grep -qF '2 classes: b (1), "two\nlines" (2)' "$TMP/out"; }
+res $? names_train_summary_escaped "$(head -n 3 "$TMP/out")"
 finish
