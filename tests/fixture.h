@@ -1,4 +1,6 @@
-/* fixture.h - reads the text fixtures that tests/gen_*_fixture.py write. */
+/* fixture.h - reads the text fixtures that tests/gen_*_fixture.py write.
+ * Include after harness.h: the fx_str/fx_num/fx_floats helpers fail the
+ * running case when the fixture lacks what they look for. */
 #ifndef LM_FIXTURE_H
 #define LM_FIXTURE_H
 
@@ -124,6 +126,34 @@ static const fx_table *fx_get(const fx_file *f, const char *name, size_t rows, s
             return t;
     }
     return NULL;
+}
+
+/* The value of option key, or NULL. */
+static inline const char *fx_str(const fx_file *f, const char *key)
+{
+    for (int i = 0; i < f->n_o; i++)
+        if (strcmp(f->o[i].key, key) == 0) return f->o[i].val;
+    return NULL;
+}
+
+/* Option key as a number; fails the case (and returns NAN) if missing. */
+static inline double fx_num(const fx_file *f, const char *key)
+{
+    const char *s = fx_str(f, key);
+    CHECKF(s != NULL, "fixture has no option '%s'", key);
+    return s ? strtod(s, NULL) : NAN;
+}
+
+/* Table name (rows x cols) as floats (caller frees), or NULL and a FAIL. */
+static inline float *fx_floats(const fx_file *f, const char *name, size_t rows, size_t cols)
+{
+    const fx_table *t = fx_get(f, name, rows, cols);
+    CHECKF(t != NULL, "fixture has no table '%s %zu %zu'", name, rows, cols);
+    if (!t) return NULL;
+    float *v = malloc(rows * cols * sizeof *v);
+    CHECK(v != NULL);
+    for (size_t i = 0; v && i < rows * cols; i++) v[i] = (float)t->v[i];
+    return v;
 }
 
 #endif

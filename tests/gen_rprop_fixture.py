@@ -40,10 +40,12 @@ import sys
 import torch
 import torch.nn.functional as F
 
+# the activations, the forward pass and the table writer of the other
+# optimizers' fixtures (this folder is on the path when run as a script)
+from gen_torch_fixture import ACTS, forward, table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-ACTS = {"identity": lambda z: z, "tanh": torch.tanh, "relu": torch.relu,
-        "sigmoid": torch.sigmoid, "softmax": None}
 
 CASES = [
     # small step_max and step_min and harsh etas: the steps hit both
@@ -70,22 +72,11 @@ def build(case):
     x = torch.randn(case["batch"], case["n_in"])
     if case.get("zero_input"):
         x[:, 0] = 0
-    if case.get("zero_input"):
-        x[:, 0] = 0
     if case["loss"] == "ce":
         target = torch.randint(0, n, (case["batch"],))
     else:
         target = torch.randn(case["batch"], n)
     return mods, x, target
-
-
-def forward(case, mods, x):
-    h = x
-    for m, (_, act, _) in zip(mods, case["layers"]):
-        h = m(h)
-        if ACTS[act] is not None:
-            h = ACTS[act](h)
-    return h
 
 
 def flat(mods, get):
@@ -136,13 +127,6 @@ def run(case):
     missing = set(case["need"]) - seen
     assert not missing, "case %s never reaches %s" % (case["name"], sorted(missing))
     return p0, torch.stack(grads), torch.tensor(losses), torch.stack(after), x, target
-
-
-def table(f, name, values, rows, cols, fmt="%.9g"):
-    f.write("%s %d %d\n" % (name, rows, cols))
-    vals = [float(v) for v in values.reshape(-1)]
-    for r in range(rows):
-        f.write(" ".join(fmt % v for v in vals[r * cols:(r + 1) * cols]) + "\n")
 
 
 def write_case(case):

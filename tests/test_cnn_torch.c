@@ -31,21 +31,6 @@
 #define PARAM_ATOL 1e-5
 #define PARAM_RTOL 1e-4
 
-static const char *opt_str(const fx_file *f, const char *key)
-{
-    for (int i = 0; i < f->n_o; i++)
-        if (strcmp(f->o[i].key, key) == 0) return f->o[i].val;
-    return NULL;
-}
-
-/* Fails the case (and returns NAN) if key is missing. */
-static double opt_num(const fx_file *f, const char *key)
-{
-    const char *s = opt_str(f, key);
-    CHECKF(s != NULL, "fixture has no option '%s'", key);
-    return s ? strtod(s, NULL) : NAN;
-}
-
 static int name_index(const char *s, const char *const *names, int n)
 {
     for (int i = 0; s && i < n; i++)
@@ -65,7 +50,7 @@ static lm_net *build_net(const fx_file *f)
 {
     lm_net *net = NULL;
     int c = 0, h = 0, w = 0;
-    const char *shape = opt_str(f, "input_shape");
+    const char *shape = fx_str(f, "input_shape");
     CHECKF(shape && sscanf(shape, "%d %d %d", &c, &h, &w) == 3, "bad input_shape");
     if (th_case_failed) return NULL;
     CHECK_OK(lm_net_new(&net, c * h * w));
@@ -107,18 +92,6 @@ static lm_net *build_net(const fx_file *f)
     return net;
 }
 
-/* A fixture table as floats (caller frees), or NULL and a FAIL. */
-static float *floats(const fx_file *f, const char *name, size_t rows, size_t cols)
-{
-    const fx_table *t = fx_get(f, name, rows, cols);
-    CHECKF(t != NULL, "fixture has no table '%s %zu %zu'", name, rows, cols);
-    if (!t) return NULL;
-    float *v = malloc(rows * cols * sizeof *v);
-    CHECK(v != NULL);
-    for (size_t i = 0; v && i < rows * cols; i++) v[i] = (float)t->v[i];
-    return v;
-}
-
 /* Compares got with want (n) and fails with the worst element, its ratio
  * to the tolerance and the largest relative difference overall. */
 static void compare(const char *what, const float *got, const float *want, size_t n,
@@ -152,16 +125,16 @@ static void replay(const char *path)
     lm_fit_opts o = lm_fit_defaults();
     o.loss = LM_LOSS_CE;
     o.optim.kind = LM_ADAM;
-    o.optim.lr = (float)opt_num(&f, "lr");
-    o.optim.beta1 = (float)opt_num(&f, "beta1");
-    o.optim.beta2 = (float)opt_num(&f, "beta2");
-    o.optim.eps = (float)opt_num(&f, "eps");
+    o.optim.lr = (float)fx_num(&f, "lr");
+    o.optim.beta1 = (float)fx_num(&f, "beta1");
+    o.optim.beta2 = (float)fx_num(&f, "beta2");
+    o.optim.eps = (float)fx_num(&f, "eps");
     o.optim.weight_decay = 0;
-    o.batch = (size_t)opt_num(&f, "batch");
+    o.batch = (size_t)fx_num(&f, "batch");
     o.shuffle = 0;
     o.epochs = 1;
     size_t rows = o.batch, p = net ? lm_net_n_params(net) : 0;
-    int steps = (int)opt_num(&f, "steps");
+    int steps = (int)fx_num(&f, "steps");
     float *x = NULL, *p0 = NULL, *g0 = NULL, *out0 = NULL, *want_loss = NULL, *p1 = NULL;
     float *loss = NULL, *out = NULL;
     int32_t *labels = NULL;
@@ -169,16 +142,16 @@ static void replay(const char *path)
            steps, rows);
     if (!net || th_case_failed) goto done;
     size_t n_out = (size_t)lm_net_n_out(net);
-    x = floats(&f, "x", rows, (size_t)lm_net_n_in(net));
+    x = fx_floats(&f, "x", rows, (size_t)lm_net_n_in(net));
     const fx_table *lt = fx_get(&f, "labels", rows, 1);
     CHECKF(lt != NULL, "fixture has no table 'labels %zu 1'", rows);
     labels = malloc(rows * sizeof *labels);
     for (size_t i = 0; lt && i < rows; i++) labels[i] = (int32_t)lt->v[i];
-    p0 = floats(&f, "params_init", p, 1);
-    out0 = floats(&f, "out_init", rows, n_out);
-    g0 = floats(&f, "grad_init", p, 1);
-    want_loss = floats(&f, "loss", (size_t)steps, 1);
-    p1 = floats(&f, "params_final", p, 1);
+    p0 = fx_floats(&f, "params_init", p, 1);
+    out0 = fx_floats(&f, "out_init", rows, n_out);
+    g0 = fx_floats(&f, "grad_init", p, 1);
+    want_loss = fx_floats(&f, "loss", (size_t)steps, 1);
+    p1 = fx_floats(&f, "params_final", p, 1);
     loss = malloc((size_t)steps * sizeof *loss);
     out = malloc(rows * n_out * sizeof *out);
     if (th_case_failed) goto done;

@@ -29,25 +29,11 @@
 #define LOSS_ATOL 1e-6
 #define LOSS_RTOL 1e-5
 
-static const char *opt_str(const fx_file *f, const char *key)
-{
-    for (int i = 0; i < f->n_o; i++)
-        if (strcmp(f->o[i].key, key) == 0) return f->o[i].val;
-    return NULL;
-}
-
-static double opt_num(const fx_file *f, const char *key)
-{
-    const char *s = opt_str(f, key);
-    CHECKF(s != NULL, "fixture has no option '%s'", key);
-    return s ? strtod(s, NULL) : NAN;
-}
-
 /* The fixture's net (NULL and a FAIL on a bad layer line). */
 static lm_net *build_net(const fx_file *f)
 {
     lm_net *net = NULL;
-    CHECK_OK(lm_net_new(&net, (int)opt_num(f, "input")));
+    CHECK_OK(lm_net_new(&net, (int)fx_num(f, "input")));
     for (int i = 0; net && i < f->n_o && !th_case_failed; i++) {
         if (strcmp(f->o[i].key, "layer") != 0) continue;
         int n_out = 0, bias = 0;
@@ -67,29 +53,19 @@ static lm_net *build_net(const fx_file *f)
 static lm_fit_opts fit_opts(const fx_file *f)
 {
     lm_fit_opts o = lm_fit_defaults();
-    const char *loss = opt_str(f, "loss");
+    const char *loss = fx_str(f, "loss");
     o.loss = loss && !strcmp(loss, "ce") ? LM_LOSS_CE : LM_LOSS_MSE;
     o.optim.kind = LM_RPROP;
-    o.optim.lr = (float)opt_num(f, "lr");
-    o.optim.eta_minus = (float)opt_num(f, "eta_minus");
-    o.optim.eta_plus = (float)opt_num(f, "eta_plus");
-    o.optim.step_min = (float)opt_num(f, "step_min");
-    o.optim.step_max = (float)opt_num(f, "step_max");
-    o.optim.weight_decay = (float)opt_num(f, "weight_decay");
-    o.batch = (size_t)opt_num(f, "batch");
+    o.optim.lr = (float)fx_num(f, "lr");
+    o.optim.eta_minus = (float)fx_num(f, "eta_minus");
+    o.optim.eta_plus = (float)fx_num(f, "eta_plus");
+    o.optim.step_min = (float)fx_num(f, "step_min");
+    o.optim.step_max = (float)fx_num(f, "step_max");
+    o.optim.weight_decay = (float)fx_num(f, "weight_decay");
+    o.batch = (size_t)fx_num(f, "batch");
     o.shuffle = 0;
     o.epochs = 1;
     return o;
-}
-
-/* Table name as floats (caller frees), or NULL and a FAIL. */
-static float *floats(const fx_file *f, const char *name, size_t rows, size_t cols)
-{
-    const fx_table *t = fx_get(f, name, rows, cols);
-    CHECKF(t != NULL, "fixture has no table '%s %zu %zu'", name, rows, cols);
-    float *v = t ? malloc(rows * cols * sizeof *v) : NULL;
-    for (size_t i = 0; v && i < rows * cols; i++) v[i] = (float)t->v[i];
-    return v;
 }
 
 /* Replays one fixture; with torch_grads each step takes torch's gradient
@@ -107,23 +83,23 @@ static void replay(const char *path, int torch_grads)
     lm_train *t = NULL;
     lm_fit_opts o = fit_opts(&f);
     size_t rows = o.batch, p = net ? lm_net_n_params(net) : 0;
-    size_t steps = (size_t)opt_num(&f, "steps");
+    size_t steps = (size_t)fx_num(&f, "steps");
     float *x = NULL, *y = NULL, *p0 = NULL, *g = NULL, *want_loss = NULL, *want = NULL;
     int32_t *labels = NULL;
     if (!net || th_case_failed) goto done;
-    x = floats(&f, "x", rows, (size_t)lm_net_n_in(net));
+    x = fx_floats(&f, "x", rows, (size_t)lm_net_n_in(net));
     if (o.loss == LM_LOSS_CE) {
-        float *l = floats(&f, "labels", rows, 1);
+        float *l = fx_floats(&f, "labels", rows, 1);
         labels = l ? malloc(rows * sizeof *labels) : NULL;
         for (size_t i = 0; labels && i < rows; i++) labels[i] = (int32_t)l[i];
         free(l);
     } else {
-        y = floats(&f, "y", rows, (size_t)lm_net_n_out(net));
+        y = fx_floats(&f, "y", rows, (size_t)lm_net_n_out(net));
     }
-    p0 = floats(&f, "params_init", p, 1);
-    g = floats(&f, "grads", steps, p);
-    want_loss = floats(&f, "loss", steps, 1);
-    want = floats(&f, "params", steps, p);
+    p0 = fx_floats(&f, "params_init", p, 1);
+    g = fx_floats(&f, "grads", steps, p);
+    want_loss = fx_floats(&f, "loss", steps, 1);
+    want = fx_floats(&f, "params", steps, p);
     if (th_case_failed) goto done;
     memcpy(lm_net_params(net), p0, p * sizeof *p0);
     lm_rng rng = lm_rng_seed(1);

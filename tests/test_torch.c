@@ -37,21 +37,6 @@
 #define PARAM_ATOL 1e-5
 #define PARAM_RTOL 1e-4
 
-static const char *opt_str(const fx_file *f, const char *key)
-{
-    for (int i = 0; i < f->n_o; i++)
-        if (strcmp(f->o[i].key, key) == 0) return f->o[i].val;
-    return NULL;
-}
-
-/* Fails the case (and returns NAN) if key is missing. */
-static double opt_num(const fx_file *f, const char *key)
-{
-    const char *s = opt_str(f, key);
-    CHECKF(s != NULL, "fixture has no option '%s'", key);
-    return s ? strtod(s, NULL) : NAN;
-}
-
 static int name_index(const char *s, const char *const *names, int n)
 {
     for (int i = 0; s && i < n; i++)
@@ -74,7 +59,7 @@ static const lm_optim_kind OPTIM_ENUM[] = {LM_SGD, LM_ADAM, LM_ADAMW};
 static lm_net *build_net(const fx_file *f)
 {
     lm_net *net = NULL;
-    int n_in = (int)opt_num(f, "input");
+    int n_in = (int)fx_num(f, "input");
     CHECK_OK(lm_net_new(&net, n_in));
     if (!net) return NULL;
     size_t off = 0;
@@ -113,36 +98,24 @@ static lm_net *build_net(const fx_file *f)
 static lm_fit_opts fit_opts(const fx_file *f)
 {
     lm_fit_opts o = lm_fit_defaults();
-    int l = name_index(opt_str(f, "loss"), LOSS_NAMES, 4);
-    int k = name_index(opt_str(f, "optim"), OPTIM_NAMES, 3);
-    CHECKF(l >= 0 && k >= 0, "unknown loss '%s' or optimizer '%s'", opt_str(f, "loss"),
-           opt_str(f, "optim"));
+    int l = name_index(fx_str(f, "loss"), LOSS_NAMES, 4);
+    int k = name_index(fx_str(f, "optim"), OPTIM_NAMES, 3);
+    CHECKF(l >= 0 && k >= 0, "unknown loss '%s' or optimizer '%s'", fx_str(f, "loss"),
+           fx_str(f, "optim"));
     if (l >= 0) o.loss = LOSS_ENUM[l];
     if (k >= 0) o.optim.kind = OPTIM_ENUM[k];
-    o.optim.lr = (float)opt_num(f, "lr");
-    o.optim.momentum = (float)opt_num(f, "momentum");
-    o.optim.nesterov = (int)opt_num(f, "nesterov");
-    o.optim.beta1 = (float)opt_num(f, "beta1");
-    o.optim.beta2 = (float)opt_num(f, "beta2");
-    o.optim.eps = (float)opt_num(f, "eps");
-    o.optim.weight_decay = (float)opt_num(f, "weight_decay");
-    o.optim.clip_norm = (float)opt_num(f, "clip_norm");
-    o.batch = (size_t)opt_num(f, "batch");
+    o.optim.lr = (float)fx_num(f, "lr");
+    o.optim.momentum = (float)fx_num(f, "momentum");
+    o.optim.nesterov = (int)fx_num(f, "nesterov");
+    o.optim.beta1 = (float)fx_num(f, "beta1");
+    o.optim.beta2 = (float)fx_num(f, "beta2");
+    o.optim.eps = (float)fx_num(f, "eps");
+    o.optim.weight_decay = (float)fx_num(f, "weight_decay");
+    o.optim.clip_norm = (float)fx_num(f, "clip_norm");
+    o.batch = (size_t)fx_num(f, "batch");
     o.shuffle = 0;
     o.epochs = 1;
     return o;
-}
-
-/* A fixture table as floats (caller frees), or NULL and a FAIL. */
-static float *floats(const fx_file *f, const char *name, size_t rows, size_t cols)
-{
-    const fx_table *t = fx_get(f, name, rows, cols);
-    CHECKF(t != NULL, "fixture has no table '%s %zu %zu'", name, rows, cols);
-    if (!t) return NULL;
-    float *v = malloc(rows * cols * sizeof *v);
-    CHECK(v != NULL);
-    for (size_t i = 0; v && i < rows * cols; i++) v[i] = (float)t->v[i];
-    return v;
 }
 
 /* Compares got with want (n) and fails with the worst element, its ratio
@@ -177,14 +150,14 @@ static void replay(const char *path)
     lm_train *t = NULL;
     lm_fit_opts o = fit_opts(&f);
     size_t rows = o.batch, p = net ? lm_net_n_params(net) : 0;
-    int steps = (int)opt_num(&f, "steps");
+    int steps = (int)fx_num(&f, "steps");
     float *x = NULL, *y = NULL, *p0 = NULL, *g0 = NULL, *want_loss = NULL, *p1 = NULL;
     float *loss = NULL;
     int32_t *labels = NULL;
     CHECKF(steps >= 1 && steps <= 100000 && rows >= 1 && rows <= 100000,
            "bad steps %d or batch %zu", steps, rows);
     if (!net || th_case_failed) goto done;
-    x = floats(&f, "x", rows, (size_t)lm_net_n_in(net));
+    x = fx_floats(&f, "x", rows, (size_t)lm_net_n_in(net));
     if (o.loss == LM_LOSS_CE) {
         const fx_table *lt = fx_get(&f, "labels", rows, 1);
         CHECKF(lt != NULL, "fixture has no table 'labels %zu 1'", rows);
@@ -192,12 +165,12 @@ static void replay(const char *path)
         CHECK(labels != NULL);
         for (size_t i = 0; lt && labels && i < rows; i++) labels[i] = (int32_t)lt->v[i];
     } else {
-        y = floats(&f, "y", rows, (size_t)lm_net_n_out(net));
+        y = fx_floats(&f, "y", rows, (size_t)lm_net_n_out(net));
     }
-    p0 = floats(&f, "params_init", p, 1);
-    g0 = floats(&f, "grad_init", p, 1);
-    want_loss = floats(&f, "loss", (size_t)steps, 1);
-    p1 = floats(&f, "params_final", p, 1);
+    p0 = fx_floats(&f, "params_init", p, 1);
+    g0 = fx_floats(&f, "grad_init", p, 1);
+    want_loss = fx_floats(&f, "loss", (size_t)steps, 1);
+    p1 = fx_floats(&f, "params_final", p, 1);
     loss = malloc((size_t)steps * sizeof *loss);
     CHECK(loss != NULL);
     if (th_case_failed) goto done;
