@@ -527,23 +527,18 @@ static int few_integers(const float *y, size_t n, int max)
 }
 /* A name as the data summary shows it: as it is, unless it holds a
  * control character (a newline in a quoted CSV field), which would break
- * the line: then in double quotes, escaped, cut to fit buf. */
+ * the line: then as info shows names (cli_name_shown), its first bytes
+ * only if buf is short. */
 static const char *shown(const char *name, char *buf, size_t size)
 {
     int plain = 1;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) plain &= *p >= ' ' && *p != 127;
     if (plain || size < 8) return name;
-    size_t at = 0;
-    buf[at++] = '"';
-    for (const unsigned char *p = (const unsigned char *)name; *p && at + 6 < size; p++) {
-        const char *e = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r"
-                      : *p == '"' ? "\\\"" : *p == '\\' ? "\\\\" : NULL;
-        if (e) at += (size_t)snprintf(buf + at, size - at, "%s", e);
-        else if (*p < ' ' || *p == 127) at += (size_t)snprintf(buf + at, size - at, "\\x%02x", *p);
-        else buf[at++] = (char)*p;
-    }
-    buf[at++] = '"';
-    buf[at] = '\0';
+    char head[64];
+    size_t keep = (size - 3) / 4; // cli_name_shown writes at most 4 bytes a byte, + 3
+    if (keep >= sizeof head) keep = sizeof head - 1;
+    snprintf(head, keep + 1, "%s", name);
+    cli_name_shown(buf, head, 0);
     return buf;
 }
 
