@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(isfinite(lr) && lr > 0 && lr <= 1e6, "a float out of its range");
         check(isfinite(frac) && frac >= 0 && frac <= 0.9f, "a float out of its closed range");
         check(isfinite(clip) && clip >= 0, "an unbounded float stored as Inf or below its minimum");
-        check(choice >= 0 && choice <= 2, "a choice out of range");
+        check(choice >= 0 && choice < (int)(sizeof CHOICES / sizeof *CHOICES) - 1, "a choice out of range");
         check(!str || (str >= buf && str <= buf + size && *str), "a string not from argv");
         for (int i = 0; i < n_pos; i++) check(pos[i] >= buf && pos[i] <= buf + size, "a positional not from argv");
         check(opts_seen(specs, "quiet") == (opts_find(specs, "quiet")->seen != 0), "opts_seen");
