@@ -259,6 +259,88 @@ static inline int fz_csv(const uint8_t *d, size_t n)
     return rc;
 }
 
+/* CSV with categorical columns and missing values (lm_csv_opts 1.4):
+ * byte 0 as fz_csv; byte 1: bit 0 missing, bits 1-3 which columns are
+ * categorical, bits 4-5 max_categories (0 = the default, else 1-3). Beyond
+ * fz_check_data: every categorical block lies inside the row and holds
+ * 0/1 inputs with at most one 1 (none exactly in the rows counted
+ * missing), and reading the file again with the encoding the first read
+ * gave (as eval and predict do with a model's) yields the same inputs,
+ * bit for bit, with no unseen values. */
+static inline int fz_csv_cat(const uint8_t *d, size_t n)
+{
+    if (n < 2) return LM_OK;
+    static const char *const cats[8] = {"0", "1", "0,1", "2", "a", "b", "0,2,3", "1,a"};
+    uint8_t m = d[0], c = d[1];
+    lm_csv_opts o = lm_csv_defaults();
+    static const char seps[4] = {0, ',', ';', '\t'};
+    o.header = (int)(m & 3) % 3 - 1;
+    o.sep = seps[(m >> 2) & 3];
+    o.target_kind = (int)((m >> 4) & 3) % 3 - 1;
+    o.no_target = (m >> 6) & 1;
+    if (m >> 7) o.target = "0";
+    o.missing = c & 1;
+    o.categorical = cats[(c >> 1) & 7];
+    o.max_categories = (c >> 4) & 3;
+    const char *path = fz_put(0, d + 2, n - 2);
+    if (!path) return fz_broken("cannot write the temp file");
+    lm_data data, again;
+    memset(&data, 0, sizeof data);
+    memset(&again, 0, sizeof again);
+    lm_status st = lm_csv_read(&data, path, &o);
+    if (st != LM_OK) return (int)st;
+    int rc = fz_check_data(&data);
+    const float *x = data.x;
+    int end = 0; /* the end of the previous block: blocks are in order */
+    for (int k = 0; !rc && lm_data_category(&data, k, NULL, NULL, NULL, NULL, NULL, NULL); k++) {
+        const char *name = NULL;
+        int first = -1, nv = -1;
+        size_t n_miss = 0, n_unseen = 0;
+        lm_data_category(&data, k, &name, &first, &nv, &n_miss, &n_unseen, NULL);
+        if (!name || first < end || nv < 1 || first > data.nx - nv) {
+            rc = fz_broken("a categorical block out of place");
+            break;
+        }
+        if (n_unseen != 0) rc = fz_broken("unseen values in the file the categories came from");
+        if (n_miss && !o.missing) rc = fz_broken("missing cells counted without missing");
+        end = first + nv;
+        size_t zero_rows = 0;
+        for (size_t i = 0; !rc && i < data.n; i++) {
+            int ones = 0;
+            for (int j = first; j < end; j++) {
+                float v = x[i * (size_t)data.nx + (size_t)j];
+                if (v != 0.0f && v != 1.0f) rc = fz_broken("a one-hot input neither 0 nor 1");
+                ones += v == 1.0f;
+            }
+            if (ones > 1) rc = fz_broken("two ones in a one-hot block");
+            zero_rows += ones == 0;
+        }
+        if (!rc && zero_rows != n_miss) rc = fz_broken("all-zero one-hot rows other than the missing ones");
+    }
+    const char *enc = lm_data_categories(&data);
+    if (!rc && enc) {
+        lm_csv_opts o2 = o;
+        o2.categorical = NULL;
+        o2.categories = enc;
+        st = lm_csv_read(&again, path, &o2);
+        if (st != LM_OK)
+            rc = fz_broken("the file does not read back with its own categories");
+        else if (again.n != data.n || again.nx != data.nx ||
+                 memcmp(again.x, data.x, data.n * (size_t)data.nx * sizeof(float)) != 0)
+            rc = fz_broken("the file's own categories encode it differently");
+        else if (!lm_data_categories(&again) || strcmp(lm_data_categories(&again), enc) != 0)
+            rc = fz_broken("categories changed in a round trip");
+        for (int k = 0; !rc && k < 64; k++) {
+            size_t n_unseen = 0;
+            if (!lm_data_category(&again, k, NULL, NULL, NULL, NULL, &n_unseen, NULL)) break;
+            if (n_unseen) rc = fz_broken("values unseen in the file the categories came from");
+        }
+    }
+    lm_data_free(&again);
+    lm_data_free(&data);
+    return rc;
+}
+
 /* IDX: byte 0 says what to do (bit 0: gzip the images, bit 1: read a
  * labels file, bit 2: gzip the labels); bytes 1-2 (little-endian) are
  * the images part's length, the labels part is what follows it. */

@@ -263,10 +263,39 @@ static void csvs(void)
     csv_seed("unterminated_quote.csv", detect, "a,b\n\"1,2\n");
 }
 
+/* csv_cat: byte 1 picks missing, the categorical columns and the limit
+ * (fz_csv_cat in entry.h). */
+static void csv_cat_seed(const char *name, int mode, int cat, const char *text)
+{
+    size_t n = strlen(text);
+    unsigned char *b = malloc(n + 2);
+    if (!b) die("malloc");
+    b[0] = (unsigned char)mode;
+    b[1] = (unsigned char)cat;
+    memcpy(b + 2, text, n);
+    put("csv_cat", name, b, n + 2);
+    free(b);
+}
+
+static void csv_cats(void)
+{
+    enum { MISSING = 1, C0 = 0 << 1, C1 = 1 << 1, C01 = 2 << 1, CA = 4 << 1, C1A = 7 << 1 };
+    csv_cat_seed("named_missing.csv", 0, MISSING | CA,
+                 "a,b,y\nred,1,0\nblue,,1\nNA,3,0\ngreen,4,1\nred,?,0\n");
+    csv_cat_seed("integers_noheader.csv", 1, C01, "1,x,2\n01,y,3\n2,x,4\n10,y,5\n");
+    csv_cat_seed("over_limit.csv", 0, C0 | (1 << 4), "c,y\nu,1\nv,2\n");
+    csv_cat_seed("escaped_names.csv", 0, C0,
+                 "\"c,%;=:\",v,t\n\"x;y\",1,a\n\"p=q\",2,b\n\"\",3,a\n");
+    csv_cat_seed("mixed_missing.csv", 0, MISSING | C1A,
+                 "a,b,c,y\n1,n/a,x,0\n2,z,,1\n,z,None,0\n4,w,x,1\n");
+    csv_cat_seed("empty_cell_no_missing.csv", 0, C1, "a,b,y\n1,,0\n2,q,1\n");
+}
+
 int main(void)
 {
     models();
     idxs();
     csvs();
+    csv_cats();
     return 0;
 }

@@ -148,6 +148,7 @@ static void replay(const char *target, int (*fn)(const uint8_t *, size_t))
 static void regress_model(void) { replay("model", fz_model); }
 static void regress_model_crc(void) { replay("model_crc", fz_model_crc); }
 static void regress_csv(void) { replay("csv", fz_csv); }
+static void regress_csv_cat(void) { replay("csv_cat", fz_csv_cat); }
 static void regress_idx(void) { replay("idx", fz_idx); }
 static void regress_onnx(void) { replay("onnx", fz_onnx); }
 
@@ -212,6 +213,7 @@ int main(void)
     RUN(regress_model);
     RUN(regress_model_crc);
     RUN(regress_csv);
+    RUN(regress_csv_cat);
     RUN(regress_idx);
     RUN(regress_onnx);
     RUN(save_accepts_only_loadable);
