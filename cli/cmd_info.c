@@ -174,13 +174,16 @@ static void each_category(const lm_net *net, void (*fn)(int i, int first, const 
     if (!e) return;
     size_t n = strlen(e);
     char *buf = malloc(n + 1), **vals = malloc((n + 1) * sizeof *vals), *w = buf;
-    char *tmp = malloc(n + 1);
+    char *tmp = malloc(n + 24); // room for "column J" in place of "#J"
     for (int i = 0; buf && vals && tmp && *e; i++) {
         size_t el = strcspn(e, ";");
         const char *colon = memchr(e, ':', el), *eq = colon ? memchr(colon, '=', el - (size_t)(colon - e)) : NULL;
         if (!colon || !eq) break;
         int first = atoi(e);
-        enc_unescape(colon + 1, (size_t)(eq - colon - 1), tmp);
+        if (colon[1] == '#') // "#J": a column found by index (its header name empty or shared)
+            snprintf(tmp, n + 24, "column %.*s", (int)(eq - colon - 2), colon + 2);
+        else
+            enc_unescape(colon + 1, (size_t)(eq - colon - 1), tmp);
         int k = 0;
         for (const char *v = eq + 1; v <= e + el;) {
             size_t vl = strcspn(v, ",;");

@@ -546,9 +546,11 @@ LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *tex
  * is encoded the same way; NULL when it has no categorical columns. One
  * entry per column, ';' between them: "INPUT:NAME=V1,V2,..." with INPUT
  * the 0-based index of its first one-hot input and NAME the header's name
- * (else the 0-based column index); in NAME and the values the bytes
- * '%' ',' ';' '=' ':' and those below 0x20 or 0x7f are written %XX (two
- * upper-case hex digits), other bytes (UTF-8) as they are. Owned by d.
+ * (else the 0-based column index J; "#J" when the header's name is empty
+ * or shared by another column, so cannot find it); in NAME and the values
+ * the bytes '%' ',' ';' '=' ':' '#' and those below 0x20 or 0x7f are
+ * written %XX (two upper-case hex digits), other bytes (UTF-8) as they
+ * are. Owned by d.
  * Thread: read-only. */
 LM_API const char *lm_data_categories(const lm_data *d);
 

@@ -373,7 +373,7 @@ static void test_categories_round_trip(void)
         "puts categorical column 'na,m=e;\"ü%:' at input 1, but in this file it comes at input 0");
     /* encodings that are not lm_data_categories' */
     const char *broken[] = {"c=a,b", "1:=a", "1:c=", "1:c=a,,b", "x:c=a", "1:c=a%2", "1:c=a%zz",
-                            "1:c=a,a", NULL};
+                            "1:c=a,a", "1:#=a", "1:#x=a", "1:#1x=a", "1:#-1=a", NULL};
     for (int i = 0; broken[i]; i++) {
         p.categories = broken[i];
         lm_data e;
@@ -382,11 +382,49 @@ static void test_categories_round_trip(void)
                lm_status_name(st), lm_errmsg());
         lm_data_free(&e);
     }
+    /* "#J" finds a column by index: out of range is refused */
+    p.categories = "1:#7=a";
+    bad("x,c\n1,a\n", &p, LM_EFORMAT, "categorical column 7 is out of range (2 columns)");
     /* categorical and categories together */
     p.categories = keep;
     p.categorical = "c";
     bad("x,c\n1,a\n", &p, LM_EINVAL, "not both");
     free(keep);
+    lm_data_free(&a);
+}
+
+/* A header name that cannot find its column again (empty, or shared by
+ * another column) is written as the column's index, "#J", and a '#' in a
+ * name escaped, so the encoding reads its own file back. */
+static void test_categories_by_index(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    o.categorical = "0,2";
+    o.ignore = "1";
+    lm_data a;
+    if (rd(&a, ",c,c,#1,y\nu,1,p,5,0\nv,2,q,6,1\n", &o) != LM_OK) return;
+    const char *enc = lm_data_categories(&a);
+    CHECKF(enc && !strcmp(enc, "0:#0=u,v;2:#2=p,q"), "%s", enc ? enc : "(null)");
+    lm_csv_opts p = lm_csv_defaults();
+    p.categories = enc;
+    p.ignore = "1";
+    lm_data b;
+    if (rd(&b, ",c,c,#1,y\nv,1,q,7,0\nu,2,p,8,1\n", &p) == LM_OK) {
+        static const float want[2][5] = {{0, 1, 0, 1, 7}, {1, 0, 1, 0, 8}};
+        const float *x = b.x;
+        int same = b.nx == 5 && b.n == 2;
+        for (int r = 0; same && r < 2; r++)
+            for (int j = 0; j < 5; j++) same &= x[r * 5 + j] == want[r][j];
+        CHECK(same);
+        lm_data_free(&b);
+    }
+    lm_data_free(&a);
+    /* a '#' in a name is escaped: "#1" is the name, not column 1 */
+    o.categorical = "#1";
+    o.ignore = NULL;
+    if (rd(&a, "x,#1,y\n1,u,0\n2,v,1\n", &o) != LM_OK) return;
+    enc = lm_data_categories(&a);
+    CHECKF(enc && !strcmp(enc, "1:%231=u,v"), "%s", enc ? enc : "(null)");
     lm_data_free(&a);
 }
 
@@ -495,6 +533,7 @@ int main(void)
     RUN(test_dev_zero);
     RUN(test_categorical);
     RUN(test_categories_round_trip);
+    RUN(test_categories_by_index);
     RUN(test_categorical_errors);
     RUN(test_missing);
     TEST_MAIN_END();

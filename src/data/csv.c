@@ -623,6 +623,14 @@ static const char *col_name(const csv_job *j, int col, size_t *len)
     return j->names.v[col].s;
 }
 
+/* How many header columns are named s[0..len). */
+static int name_count(const csv_job *j, const char *s, size_t len)
+{
+    int n = 0;
+    for (int k = 0; j->header && k < j->names.n; k++) n += span_eq(j->names.v[k].s, j->names.v[k].len, s, len);
+    return n;
+}
+
 /* "'a', 'b', ..." of the header's names, for messages. */
 static void name_list(const csv_job *j, char *list, size_t size)
 {
@@ -753,7 +761,8 @@ static lm_status check_unique_features(const csv_job *j)
 /* Whether byte c is written %XX in an encoding (lm_data_categories). */
 static int enc_escaped(unsigned char c)
 {
-    return c < 0x20 || c == 0x7f || c == '%' || c == ',' || c == ';' || c == '=' || c == ':';
+    return c < 0x20 || c == 0x7f || c == '%' || c == ',' || c == ';' || c == '=' || c == ':' ||
+           c == '#';
 }
 
 static int hex_val(char c)
@@ -782,6 +791,34 @@ static lm_status enc_bad(const csv_job *j, const char *why)
 {
     return lm__err(LM_EINVAL, "%s: the categories given (an encoding from lm_data_categories) "
                    "are malformed: %s", j->path, why);
+}
+
+/* The column an encoding entry's NAME (s[0..len), still escaped) finds:
+ * "#J" is the column at 0-based index J (a name the header does not
+ * give uniquely); else a header name, or digits without a header. */
+static lm_status enc_column(const csv_job *j, char *s, size_t len, int *col)
+{
+    if (len > 0 && s[0] == '#') {
+        long k = 0;
+        size_t i = 1;
+        for (; i < len && i < 11 && s[i] >= '0' && s[i] <= '9'; i++) k = k * 10 + (s[i] - '0');
+        if (i == 1 || i != len) return enc_bad(j, "a column index is not #NUMBER");
+        if (k >= j->ncols)
+            return lm__err(LM_EFORMAT, "%s: categorical column %ld is out of range (%d columns)",
+                           j->path, k, j->ncols);
+        *col = (int)k;
+        return LM_OK;
+    }
+    size_t nl = enc_decode(s, len);
+    if (nl == SIZE_MAX || nl == 0) return enc_bad(j, "a column name is empty or badly escaped");
+    int index = nl < 10;
+    for (size_t i = 0; i < nl; i++) index &= s[i] >= '0' && s[i] <= '9';
+    if (!j->header && !index) /* the encoding names it: only a header can find it */
+        return lm__err(LM_EFORMAT, "%s: no header, but the categories given (a model's "
+                       "one-hot encoding) find column '%.*s' by its name: give the file "
+                       "its header row, as the training data had", j->path,
+                       (int)(nl > 40 ? 40 : nl), s);
+    return find_column(j, s, nl, "categorical", col);
 }
 
 /* Reads o->categories into j->voc (j->ncat entries), each column found in
@@ -822,16 +859,7 @@ static lm_status parse_categories(csv_job *j)
             first = first * 10 + (*q - '0');
         }
         c->first = (int)first;
-        size_t nl = enc_decode(colon + 1, (size_t)(eq - colon - 1));
-        if (nl == SIZE_MAX || nl == 0) return enc_bad(j, "a column name is empty or badly escaped");
-        int index = nl < 10;
-        for (size_t i = 0; i < nl; i++) index &= colon[1 + i] >= '0' && colon[1 + i] <= '9';
-        if (!j->header && !index) /* the encoding names it: only a header can find it */
-            return lm__err(LM_EFORMAT, "%s: no header, but the categories given (a model's "
-                           "one-hot encoding) find column '%.*s' by its name: give the file "
-                           "its header row, as the training data had", j->path,
-                           (int)(nl > 40 ? 40 : nl), colon + 1);
-        lm_status st = find_column(j, colon + 1, nl, "categorical", &c->col);
+        lm_status st = enc_column(j, colon + 1, (size_t)(eq - colon - 1), &c->col);
         if (st != LM_OK) return st;
         for (size_t f = 0; f < e; f++)
             if (j->voc[f].col == c->col) return enc_bad(j, "a column is listed twice");
@@ -1341,6 +1369,9 @@ static lm_status cat_describe(csv_job *j, const int *ord, const int *first)
                 nl = (size_t)snprintf(num, sizeof num, "%d", c->col);
                 name = num;
             }
+            /* A header name another column shares, or an empty one, cannot
+             * find the column again: the encoding gives its index, "#J". */
+            int by_index = name != num && (nl == 0 || name_count(j, name, nl) > 1);
             if (pass == 1) {
                 lm__cat_info *in = &j->info[i];
                 in->first = first[i];
@@ -1364,7 +1395,12 @@ static lm_status cat_describe(csv_job *j, const int *ord, const int *first)
             }
             int w = snprintf(out ? out + at : NULL, out ? 24 : 0, "%d:", first[i]);
             at += (size_t)w;
-            at = enc_put(out, at, name, nl);
+            if (by_index) {
+                w = snprintf(out ? out + at : NULL, out ? 24 : 0, "#%d", c->col);
+                at += (size_t)w;
+            } else {
+                at = enc_put(out, at, name, nl);
+            }
             if (out) out[at] = '=';
             at++;
             for (int v = 0; v < c->k; v++) {

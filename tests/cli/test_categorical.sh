@@ -210,6 +210,18 @@ res $? cat_init_from_other_categorical "rc $rc: $(cat "$TMP/err")"
     --quiet >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 0 ]; res $? cat_init_from_same_categorical "rc $rc: $(cat "$TMP/err")"
 
+# a categorical column whose header name is empty: the encoding finds
+# it by index ("#0"), so eval reads the file the model came from (the
+# name alone could not find it: fuzz/fuzz_csv_cat found this)
+sed '1s/^x,color,/x,,/' "$D" >"$TMP/noname.csv"
+"$L" train --data "$TMP/noname.csv" --categorical 1 --layers 8:relu --epochs 3 --out "$TMP/nn.lmn" \
+    --quiet >/dev/null 2>"$TMP/err"; rc=$?
+"$L" eval "$TMP/nn.lmn" --data "$TMP/noname.csv" >"$TMP/ev" 2>>"$TMP/err"; rc2=$?
+"$L" info "$TMP/nn.lmn" >"$TMP/info" 2>>"$TMP/err"
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q "categories *1:#1=black,blue,green,red,white" "$TMP/info" &&
+  grep -q 'one-hot: *"column 1" -> inputs 1..5: black' "$TMP/info"; }
+res $? cat_empty_header_name "rc $rc $rc2: $(cat "$TMP/err"; grep -e one-hot -e categories "$TMP/info")"
+
 # exports take the encoded inputs
 "$L" export "$TMP/m.lmn" --format c --out "$TMP/m.c" >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 0 ]; res $? cat_export_c "rc $rc: $(cat "$TMP/err")"
