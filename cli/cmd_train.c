@@ -127,6 +127,8 @@ typedef struct train_run {
     char fill_note[1200]; /* what --missing filled, printed after the data's summary */
     size_t n_filled;      /* cells --missing filled in the training data */
     int n_onehot;         /* categorical columns */
+    char *features;       /* the training file's input columns by name (feature_columns), or NULL */
+    char features_why[160]; /* why a header's names are not in features */
 } train_run;
 
 /* ------------------------------------------------------------ options */
@@ -397,6 +399,57 @@ static int unseen_refused(const train_run *r, const cli_data *cd)
     return CLI_OK;
 }
 
+/* The file's columns the inputs come from, comma-separated, a categorical
+ * column once (for its one-hot inputs): the model's "features", and the
+ * names another file (--test) is read by, so its columns may come in any
+ * order. NULL without a header, or out of memory, or when the list cannot
+ * be written (why then says so). */
+static char *feature_columns(const lm_data *d, char *why, size_t size)
+{
+    why[0] = '\0';
+    const char **cols = d->feature_names ? malloc((size_t)d->nx * sizeof *cols) : NULL;
+    int ncols = 0;
+    for (int j = 0, k = 0; cols && j < d->nx; j++) {
+        const char *cname;
+        int first, nv;
+        if (lm_data_category(d, k, &cname, &first, &nv, NULL, NULL, NULL) && first == j) {
+            cols[ncols++] = cname;
+            j += nv - 1;
+            k++;
+        } else {
+            cols[ncols++] = d->feature_names[j];
+        }
+    }
+    if (!cols) return NULL;
+    // As long as a metadata value may be (1 MiB): thousands of columns.
+    size_t len = 0, cap = (size_t)1 << 20;
+    char *s = malloc(cap);
+    int ok = s != NULL, j = 0;
+    for (; ok && j < ncols; j++) {
+        const char *f = cols[j] ? cols[j] : "";
+        size_t fl = strlen(f);
+        ok = !strchr(f, ',') && len + fl + 2 < cap;
+        if (ok) {
+            if (j) s[len++] = ',';
+            memcpy(s + len, f, fl);
+            len += fl;
+        }
+    }
+    if (ok) {
+        s[len] = '\0';
+    } else if (s) {
+        const char *f = cols[j - 1] ? cols[j - 1] : "";
+        if (strchr(f, ','))
+            snprintf(why, size, "column '%.100s' has a comma in its name", f);
+        else
+            snprintf(why, size, "the names are longer than 1 MiB in all");
+        free(s);
+        s = NULL;
+    }
+    free(cols);
+    return s;
+}
+
 static int load_data(train_run *r)
 {
     train_cfg *c = &r->c;
@@ -436,6 +489,12 @@ static int load_data(train_run *r)
     if (c->sep) cli_parse_sep("train", c->sep, &o.sep);
     if ((rc = cli_data_load(&r->train, c->data, &o))) return rc;
     if (r->encoding && (rc = unseen_refused(r, &r->train))) return rc;
+    if (!r->train.is_idx && !(r->features = feature_columns(&r->train.d, r->features_why,
+                                                             sizeof r->features_why)) &&
+        r->train.d.feature_names && !r->features_why[0]) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
     if (r->train.is_idx && (c->categorical || c->missing)) {
         cli_err("%s: --%s goes with CSV data; IDX images have neither text nor missing cells",
                 c->data, c->categorical ? "categorical" : "missing");
@@ -458,6 +517,7 @@ static int load_data(train_run *r)
         // The test set is encoded as the training data was.
         o.categorical = NULL;
         o.categories = lm_data_categories(&r->train.d);
+        o.features = r->features; // its columns by name, in any order
         rc = cli_data_load(&r->test, c->test, &o);
         if (rc || (rc = blank_class(&r->test))) return rc;
         if (r->test.is_idx && r->classes && !r->test.d.labels) {
@@ -713,53 +773,13 @@ static void meta_settings(train_run *r)
         if (c->categorical) set_meta(r->net, "categorical", c->categorical);
     }
     if (c->missing) set_meta(r->net, "missing", MISSING[c->missing]);
-    // The file's columns the inputs come from: a categorical column once,
-    // for its one-hot inputs.
-    const char **cols = d->feature_names ? malloc((size_t)d->nx * sizeof *cols) : NULL;
-    int ncols = 0;
-    for (int j = 0, k = 0; cols && j < d->nx; j++) {
-        const char *cname;
-        int first, nv;
-        if (lm_data_category(d, k, &cname, &first, &nv, NULL, NULL, NULL) && first == j) {
-            cols[ncols++] = cname;
-            j += nv - 1;
-            k++;
-        } else {
-            cols[ncols++] = d->feature_names[j];
-        }
+    if (r->features) {
+        set_meta(r->net, "features", r->features);
+    } else if (r->features_why[0] && !r->c.quiet) {
+        // eval and predict then match columns by position only: say so
+        fprintf(stderr, "warning: the model does not record the feature names (%s): eval "
+                "and predict will take the columns by position, not by name\n", r->features_why);
     }
-    if (cols) {
-        // As long as a metadata value may be (1 MiB): thousands of columns.
-        size_t len = 0, cap = (size_t)1 << 20;
-        char *s = malloc(cap);
-        int ok = s != NULL, j = 0;
-        for (; ok && j < ncols; j++) {
-            const char *f = cols[j] ? cols[j] : "";
-            size_t fl = strlen(f);
-            ok = !strchr(f, ',') && len + fl + 2 < cap;
-            if (ok) {
-                if (j) s[len++] = ',';
-                memcpy(s + len, f, fl);
-                len += fl;
-            }
-        }
-        if (ok) {
-            s[len] = '\0';
-            set_meta(r->net, "features", s);
-        } else if (s && !r->c.quiet) {
-            // eval and predict then match columns by position only: say so
-            const char *f = cols[j - 1] ? cols[j - 1] : "";
-            char why[160];
-            if (strchr(f, ','))
-                snprintf(why, sizeof why, "column '%.100s' has a comma in its name", f);
-            else
-                snprintf(why, sizeof why, "the names are longer than 1 MiB in all");
-            fprintf(stderr, "warning: the model does not record the feature names (%s): eval "
-                    "and predict will take the columns by position, not by name\n", why);
-        }
-        free(s);
-    }
-    free(cols);
 }
 
 /* Normalisation and class names from the (training part of the) data. */
@@ -1619,6 +1639,7 @@ static void run_free(train_run *r)
     free(r->init_params);
     free(r->cw);
     free(r->encoding);
+    free(r->features);
     for (int i = 0; i < r->n_owned; i++) free(r->owned[i]);
     free(r);
 }

@@ -66,6 +66,16 @@ awk -F, -v OFS=, '{ print $3, $4, $2, $1 }' "$TMP/test.csv" >"$TMP/reordered.csv
 { [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$(wc -l <"$TMP/p1")" -eq 201 ] && cmp -s "$TMP/p1" "$TMP/p2"; }
 res $? cat_reordered "rc $rc1/$rc2: $(cat "$TMP/err1" "$TMP/err2"; diff "$TMP/p1" "$TMP/p2" | head -4)"
 
+# train --test reads its file as eval does: columns by header name, so the
+# reordered file scores as the file in order (it took them by position)
+for f in test reordered; do
+    "$L" train --data "$D" --layers 8:relu --epochs 3 --categorical color --test "$TMP/$f.csv" \
+        --quiet --json >"$TMP/tj_$f" 2>"$TMP/err_$f"
+    echo "rc $? $(jget test_loss <"$TMP/tj_$f") $(jget test_accuracy <"$TMP/tj_$f")" >"$TMP/tr_$f"
+done
+{ grep -q "^rc 0 [0-9]" "$TMP/tr_test" && cmp -s "$TMP/tr_test" "$TMP/tr_reordered"; }
+res $? cat_train_test_reordered "$(cat "$TMP/tr_test" "$TMP/tr_reordered" "$TMP/err_reordered")"
+
 # a value not seen in training: all-zero inputs, one warning with a count
 # and an example
 printf 'size,color,x\n2,purple,0.5\n2,red,0.5\n1,purple,0.1\n3,pink,0.2\n' >"$TMP/unseen.csv"
