@@ -135,8 +135,8 @@ static char *class_list(const lm_net *net)
  * joining its lines gives the list back. */
 static void print_meta(const char *k, const char *v, int width)
 {
-    static const char *const paths[] = {"data", "labels", "test", "test-labels", "out",
-                                        "checkpoint"};
+    static const char *const paths[] = {"data", "labels", "test", "test-labels", "val-data",
+                                        "val-labels", "out", "checkpoint"};
     const char *seps = !strcmp(k, "features") ? "," : " ,";
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (!strcmp(k, paths[i])) seps = "";
@@ -289,7 +289,7 @@ static void print_text(const char *path, const lm_net *net, const norm_summary *
     for (int i = 0; i < lm_net_n_meta(net); i++) {
         const char *k, *v;
         lm_net_meta_at(net, i, &k, &v);
-        print_meta(k, v, width);
+        if (*v) print_meta(k, v, width); // "": a setting a resumed run dropped
     }
 }
 

@@ -69,6 +69,7 @@ static void choices_init(void)
 
 typedef struct train_cfg {
     const char *data, *labels, *test, *test_labels, *layers, *out, *checkpoint, *resume;
+    const char *val_data, *val_labels; /* --val-data: a validation file, in place of --val */
     const char *log, *plot, *target, *input_shape;
     const char *ignore, *sep; /* CSV: columns left out, separator */
     const char *init_from;    /* start from this model's layers and parameters */
@@ -97,7 +98,8 @@ typedef struct train_run {
     train_cfg c;
     opt_spec *specs;
     cli_data train, test;
-    lm_data tr, va; /* the split, when --val */
+    cli_data valset; /* --val-data */
+    lm_data tr, va;  /* the split, when --val */
     const lm_data *fit, *val;
     lm_net *net;
     lm_train *t;
@@ -178,6 +180,11 @@ static int parse(train_run *r, int argc, char **argv)
                          "or NAME=W,NAME=W (classes not named: 1)", "none");
     specs[i++] = opt_float("val", &c->val, "FRACTION", "hold out this fraction for validation",
                            "none", 0, 1, 0.9);
+    specs[i++] = opt_str("val-data", &c->val_data, "FILE",
+                         "validation data in its own file, in place of --val (read as --test is)",
+                         NULL);
+    specs[i++] = opt_str("val-labels", &c->val_labels, "FILE", "IDX labels of the validation images",
+                         NULL);
     specs[i++] = opt_int("early-stop", &c->early_stop, "N",
                          "stop after N epochs without a better val (or train) loss; keep the best",
                          "off", 0, 1000000);
@@ -250,6 +257,15 @@ static int parse(train_run *r, int argc, char **argv)
         cli_err("train: --test-labels needs --test");
         return CLI_EUSAGE;
     }
+    if (c->val_labels && !c->val_data) {
+        cli_err("train: --val-labels needs --val-data");
+        return CLI_EUSAGE;
+    }
+    if (c->val_data && opts_seen(specs, "val")) {
+        cli_err("train: --val %g and --val-data %s both give the validation set: drop one", c->val,
+                c->val_data);
+        return CLI_EUSAGE;
+    }
     if (c->sep && !cli_parse_sep("train", c->sep, &(char){0})) return CLI_EUSAGE;
     if (c->ckpt_every && !c->checkpoint && !c->out) {
         cli_err("train: --checkpoint-every needs --out or --checkpoint to save to");
@@ -266,7 +282,8 @@ static int parse(train_run *r, int argc, char **argv)
 static int paths_from_model(train_run *r)
 {
     train_cfg *c = &r->c;
-    int own_data = !c->data, own_test = !c->test;
+    // a validation set given, as a file or a fraction, replaces the recorded one
+    int own_data = !c->data, own_test = !c->test, own_val = !c->val_data && !opts_seen(r->specs, "val");
     struct {
         const char *key;
         const char **dest;
@@ -274,6 +291,7 @@ static int paths_from_model(train_run *r)
     } p[] = {
         {"data", &c->data, own_data},      {"labels", &c->labels, own_data && !c->labels},
         {"test", &c->test, own_test},      {"test-labels", &c->test_labels, own_test && !c->test_labels},
+        {"val-data", &c->val_data, own_val}, {"val-labels", &c->val_labels, own_val && !c->val_labels},
         {"out", &c->out, !c->out},         {"checkpoint", &c->checkpoint, !c->checkpoint},
     };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
@@ -310,7 +328,8 @@ static int defaults_from_model(train_run *r)
     for (int i = 0; keys[i]; i++) {
         opt_spec *s = opts_find(r->specs, keys[i]);
         const char *v = lm_net_get_meta(r->net, keys[i]);
-        if (!s || s->seen || !v) continue;
+        if (!s || s->seen || !v || !*v) continue; // "": none (a key cannot be removed)
+        if (!strcmp(keys[i], "val") && r->c.val_data) continue; // --val-data replaces it
         // RPROP's settings go with RPROP only: a run given another
         // optimizer is refused for its optimizer state, not for them.
         if (!strncmp(keys[i], "rprop-", 6) && r->c.optim != LM_RPROP) continue;
@@ -450,6 +469,37 @@ static char *feature_columns(const lm_data *d, char *why, size_t size)
     return s;
 }
 
+/* A file the model is scored on beside the training data (--test,
+ * --val-data): read as the training data was (its target, --ignore,
+ * --sep, --missing ... in o), with its one-hot encoding and its columns by
+ * header name. what names the set in messages, labels_opt the option that
+ * gives IDX labels. CLI_OK, or an exit code after a message. */
+static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *path,
+                       const char *labels, const char *what, const char *labels_opt)
+{
+    o.labels = labels;
+    o.target_kind = r->classes ? 1 : 0;
+    o.categorical = NULL;
+    o.categories = lm_data_categories(&r->train.d);
+    o.features = r->features; // its columns by name, in any order
+    int rc = cli_data_load(cd, path, &o);
+    if (rc || (rc = blank_class(cd))) return rc;
+    if (cd->is_idx && r->classes && !cd->d.labels) {
+        cli_err("%s: IDX %s images need their labels: add --%s FILE", path, what, labels_opt);
+        return CLI_EUSAGE;
+    }
+    if (!r->classes && (!cd->d.y || cd->d.ny != r->train.d.ny)) {
+        cli_err("%s: has no numeric target for the model's %d output%s", path, r->train.d.ny,
+                cli_s((size_t)r->train.d.ny));
+        return CLI_EDATA;
+    }
+    if (cd->d.nx != r->train.d.nx) {
+        cli_err("%s: has %d features but the training data has %d", path, cd->d.nx, r->train.d.nx);
+        return CLI_EDATA;
+    }
+    return CLI_OK;
+}
+
 static int load_data(train_run *r)
 {
     train_cfg *c = &r->c;
@@ -458,12 +508,22 @@ static int load_data(train_run *r)
     // stream is read once, by one of them (mpirun passes standard input to
     // process 0 alone), and the others would find it empty or read a part
     // of it. (--test is process 0's alone: it may be a stream.)
-    const char *in[] = {c->data, c->labels}, *name[] = {"data", "labels"};
-    for (int i = 0; i < 2 && cli_dist_size() > 1; i++)
+    const char *in[] = {c->data, c->labels, c->val_data, c->val_labels};
+    const char *name[] = {"data", "labels", "val-data", "val-labels"};
+    for (int i = 0; i < 4 && cli_dist_size() > 1; i++)
         if (in[i] && cli_is_stream(in[i])) {
             cli_err("--%s %s: %s is read once, by one process, but under mpirun every process "
-                    "reads the training data itself: name a regular file", name[i], in[i],
+                    "reads the training and validation data itself: name a regular file", name[i], in[i],
                     strcmp(in[i], "-") == 0 ? "standard input" : "a pipe");
+            return CLI_EUSAGE;
+        }
+    // A stream is read once: a second option naming it would get the bytes
+    // the first one read (the validation set would be the training data).
+    const char *once[] = {c->data, c->test, c->val_data}, *opt[] = {"data", "test", "val-data"};
+    for (int i = 0, j = 2; i < 2; i++)
+        if (once[i] && once[j] && !strcmp(once[i], once[j]) && cli_is_stream(once[i])) {
+            cli_err("train: --%s and --%s both read %s, which is read once: name a file for one "
+                    "of them", opt[i], opt[j], strcmp(once[i], "-") == 0 ? "standard input" : once[i]);
             return CLI_EUSAGE;
         }
     cli_data_opts o = cli_data_defaults();
@@ -511,26 +571,11 @@ static int load_data(train_run *r)
         cli_err("%s: the target has only one class; nothing to learn", c->data);
         return CLI_EDATA;
     }
-    if (c->test) {
-        o.labels = c->test_labels;
-        o.target_kind = r->classes ? 1 : 0;
-        // The test set is encoded as the training data was.
-        o.categorical = NULL;
-        o.categories = lm_data_categories(&r->train.d);
-        o.features = r->features; // its columns by name, in any order
-        rc = cli_data_load(&r->test, c->test, &o);
-        if (rc || (rc = blank_class(&r->test))) return rc;
-        if (r->test.is_idx && r->classes && !r->test.d.labels) {
-            cli_err("%s: IDX test images need their labels: add --test-labels FILE", c->test);
-            return CLI_EUSAGE;
-        }
-        if (r->test.d.nx != r->train.d.nx) {
-            cli_err("%s: has %d features but the training data has %d", c->test, r->test.d.nx,
-                    r->train.d.nx);
-            return CLI_EDATA;
-        }
-    }
-    return CLI_OK;
+    if (c->val_data && (rc = load_scored(r, &r->valset, o, c->val_data, c->val_labels,
+                                         "validation", "val-labels")))
+        return rc;
+    return c->test ? load_scored(r, &r->test, o, c->test, c->test_labels, "test", "test-labels")
+                   : CLI_OK;
 }
 
 /* The loss: given, or what the targets call for; checked against them. */
@@ -708,13 +753,16 @@ static void meta_settings(train_run *r)
     const struct {
         const char *key, *path;
     } files[] = {{"data", c->data},   {"labels", c->labels},           {"test", c->test},
-                 {"test-labels", c->test_labels}, {"out", c->out}, {"checkpoint", c->checkpoint}};
+                 {"test-labels", c->test_labels}, {"val-data", c->val_data},
+                 {"val-labels", c->val_labels},   {"out", c->out}, {"checkpoint", c->checkpoint}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char abs[4096];
         if (files[i].path && strcmp(files[i].path, "-") == 0) // standard input, from any folder
             set_meta(r->net, files[i].key, "-");
         else if (files[i].path && cli_abspath(files[i].path, abs, sizeof abs) == 0)
             set_meta(r->net, files[i].key, abs);
+        else if (!files[i].path && lm_net_get_meta(r->net, files[i].key))
+            set_meta(r->net, files[i].key, ""); // a resumed run's file not used: none
     }
     set_meta(r->net, "loss", lm_loss_name((lm_loss)c->loss));
     set_meta(r->net, "optimizer", OPTIMS[c->optim]);
@@ -739,6 +787,7 @@ static void meta_settings(train_run *r)
     snprintf(b, sizeof b, "%llu", (unsigned long long)c->seed);
     set_meta(r->net, "seed", b);
     if (c->val > 0) set_meta_f(r->net, "val", c->val);
+    else if (lm_net_get_meta(r->net, "val")) set_meta(r->net, "val", ""); // --val-data replaced it
     if (c->early_stop > 0) {
         snprintf(b, sizeof b, "%d", c->early_stop);
         set_meta(r->net, "early-stop", b);
@@ -847,6 +896,7 @@ static int fill_missing(train_run *r)
     lm_data *sets[] = {&r->train.d, &r->tr, &r->va, &r->test.d};
     int nx = lm_net_n_in(r->net);
     if (r->c.test) cli_data_apply_model(&r->test, r->net, r->c.quiet);
+    if (r->c.val_data) cli_data_apply_model(&r->valset, r->net, r->c.quiet);
     while (lm_data_category(&r->train.d, r->n_onehot, NULL, NULL, NULL, NULL, NULL, NULL))
         r->n_onehot++;
     if (!r->c.missing || r->train.d.x_type != LM_F32 || r->train.d.nx != nx) return CLI_OK;
@@ -1272,7 +1322,8 @@ static int check_outputs(const train_cfg *c)
         int output;
     } p[] = {
         {"data", c->data, 0},       {"labels", c->labels, 0},         {"test", c->test, 0},
-        {"test-labels", c->test_labels, 0}, {"resume", c->resume, 0}, {"out", c->out, 1},
+        {"test-labels", c->test_labels, 0}, {"val-data", c->val_data, 0},
+        {"val-labels", c->val_labels, 0},   {"resume", c->resume, 0}, {"out", c->out, 1},
         {"checkpoint", c->checkpoint, 1},   {"log", c->log, 1},       {"plot", c->plot, 1},
     };
     int n = (int)(sizeof p / sizeof p[0]);
@@ -1430,7 +1481,7 @@ static int class_weights_named(train_run *r, const char *spec)
 
 /* --class-weight: one weight a class into r->cw, in the net's class
  * order. balanced is scikit-learn's rule on the rows trained on (after
- * --val): rows / (classes x the class's rows). */
+ * --val; never --val-data's): rows / (classes x the class's rows). */
 static int class_weights(train_run *r)
 {
     const char *spec = r->c.class_weight;
@@ -1462,7 +1513,7 @@ static int class_weights(train_run *r)
         if (count[k] == 0) {
             cli_err("train: --class-weight balanced: class '%s' has no rows in the %s of %s: its "
                     "weight would be infinite (name the weights instead)", class_label(r, k, buf, sizeof buf),
-                    r->val ? "training part (after --val)" : "training data", r->c.data);
+                    r->val == &r->va ? "training part (after --val)" : "training data", r->c.data);
             rc = CLI_EDATA;
         } else {
             r->cw[k] = (float)((double)d->n / ((double)r->n_cw * (double)count[k]));
@@ -1493,7 +1544,9 @@ static int setup(train_run *r, lm_rng *rng)
     if (c->resume && ((rc = check_resumed(r)) || (rc = cli_data_map_classes(&r->train, r->net))))
         return rc;
     r->fit = &r->train.d;
-    if (c->val > 0) {
+    if (c->val_data) {
+        r->val = &r->valset.d;
+    } else if (c->val > 0) {
         if (lm_data_split(&r->train.d, c->val, rng, &r->tr, &r->va))
             return cli_lib_err(CLI_EDATA, c->data);
         if (r->tr.n == 0 || r->va.n == 0) {
@@ -1506,6 +1559,7 @@ static int setup(train_run *r, lm_rng *rng)
     }
     if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
     if (c->test && (rc = cli_data_map_classes(&r->test, r->net))) return rc;
+    if (c->val_data && (rc = cli_data_map_classes(&r->valset, r->net))) return rc;
     if ((rc = fill_missing(r))) return rc;
     if (c->threads && lm_net_set_threads(r->net, c->threads)) return cli_lib_err(CLI_EUSAGE, NULL);
     if (!c->threads && cli_dist_local_size() > 1) {
@@ -1635,6 +1689,7 @@ static void run_free(train_run *r)
     lm_data_free(&r->va);
     cli_data_free(&r->train);
     cli_data_free(&r->test);
+    cli_data_free(&r->valset);
     history_free(&r->h);
     free(r->init_params);
     free(r->cw);
@@ -1715,8 +1770,8 @@ static int check_same_run(train_run *r)
     memcpy(first, mine, sizeof first);
     cli_dist_first(first, N);
     const char *data = r->c.data;
-    const char *why = "every process must read the same data with the same --val (the same file at "
-                      "the same path on every machine)";
+    const char *why = "every process must read the same data with the same --val or --val-data (the "
+                      "same files at the same paths on every machine)";
     if (mine[ROWS] != first[ROWS] || mine[VAL_ROWS] != first[VAL_ROWS] ||
         mine[FEATURES] != first[FEATURES]) {
         cli_err("%s: %zu training and %zu validation rows of %d features here, %llu and %llu of "

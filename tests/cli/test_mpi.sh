@@ -227,6 +227,31 @@ $TIMEOUT $MPIRUN -np 2 "$LAMINA" train --data - --layers 4:relu --quiet <"$F" >/
     grep -q -- '--data -: standard input is read once, by one process' "$TMP/err"; }
 res $? mpi_stdin_refused "rc $rc: $(head -c 300 "$TMP/err")"
 
+# --val-data: every process reads the file and evaluates it, as --val's
+# split: the per-epoch val losses (column 4) and the parameters of the
+# kept epoch (--early-stop judges them) match one process
+awk 'NR == 1 || NR % 3 == 0' "$F" >"$TMP/v.csv"
+A="--data $F --layers 16:relu --epochs 8 --batch 16 --threads 1 --quiet --val-data $TMP/v.csv --early-stop 2"
+# shellcheck disable=SC2086
+"$LAMINA" train $A --log "$TMP/vd-1.csv" --out "$TMP/vd-1.lmn" >/dev/null 2>&1
+# shellcheck disable=SC2086
+$TIMEOUT $MPIRUN -np 2 "$LAMINA" train $A --json --log "$TMP/vd-2.csv" --out "$TMP/vd-2.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+cut -d, -f1,4 "$TMP/vd-1.csv" >"$TMP/vd-1v.csv"; cut -d, -f1,4 "$TMP/vd-2.csv" >"$TMP/vd-2v.csv"
+{ [ "$rc" -eq 0 ] && [ -n "$(jget val_loss <"$TMP/out")" ] && close "$TMP/vd-1v.csv" "$TMP/vd-2v.csv" &&
+    params_ok "$TMP/vd-1.lmn" "$TMP/vd-2.lmn"; }
+res $? mpi_val_data "rc $rc: $(cat "$TMP/vd-1v.csv" "$TMP/vd-2v.csv" | tr '\n' ' ') $(head -c 300 "$TMP/err")"
+# ... so it must be a regular file, and the same on every machine
+# shellcheck disable=SC2086
+$TIMEOUT $MPIRUN -np 2 "$LAMINA" train --data "$F" --layers 4:relu --quiet --val-data - <"$F" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q -- '--val-data -: standard input is read once, by one process' "$TMP/err"; }
+res $? mpi_val_data_stdin_refused "rc $rc: $(head -c 300 "$TMP/err")"
+cp "$F" "$TMP/a/d.csv" && cp "$F" "$TMP/b/d.csv" && cp "$TMP/v.csv" "$TMP/a/v.csv" &&
+    sed '3s/^[0-9]/9/' "$TMP/v.csv" >"$TMP/b/v.csv" # one value
+one_vs_two "$D --val-data v.csv" "$D --val-data v.csv"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'process 1 of 2: d.csv: the rows differ from those process 0 read: .*--val-data' "$TMP/err"; }
+res $? mpi_val_data_differs "rc $rc: $(head -c 300 "$TMP/err")"
+
 # a NaN (a huge learning rate) in epoch 2: every process stops at the same
 # step, one message, the numeric exit code, the epoch-1 checkpoint intact
 $MPIRUN -np 3 "$LAMINA" train --data "$F" --layers 16:relu --optimizer sgd --lr 1e5 --epochs 5 --quiet \
