@@ -518,14 +518,17 @@ static int load_data(train_run *r)
             return CLI_EUSAGE;
         }
     // A stream is read once: a second option naming it would get the bytes
-    // the first one read (the validation set would be the training data).
+    // the first one read (the test or validation set would be the
+    // training data).
     const char *once[] = {c->data, c->test, c->val_data}, *opt[] = {"data", "test", "val-data"};
-    for (int i = 0, j = 2; i < 2; i++)
-        if (once[i] && once[j] && !strcmp(once[i], once[j]) && cli_is_stream(once[i])) {
-            cli_err("train: --%s and --%s both read %s, which is read once: name a file for one "
-                    "of them", opt[i], opt[j], strcmp(once[i], "-") == 0 ? "standard input" : once[i]);
-            return CLI_EUSAGE;
-        }
+    for (int i = 0; i < 2; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (once[i] && once[j] && !strcmp(once[i], once[j]) && cli_is_stream(once[i])) {
+                cli_err("train: --%s and --%s both read %s, which is read once: name a file for "
+                        "one of them", opt[i], opt[j],
+                        strcmp(once[i], "-") == 0 ? "standard input" : once[i]);
+                return CLI_EUSAGE;
+            }
     cli_data_opts o = cli_data_defaults();
     o.labels = c->labels;
     o.target = c->target;

@@ -22,6 +22,11 @@ cat "$I" | "$L" train --data /dev/stdin $Q --out "$TMP/p.lmn" >"$TMP/o" 2>"$TMP/
 l1=$(cat "$I" | "$L" train --data - $Q --quiet --json | jget train_loss)
 l2=$("$L" train --data "$I" $Q --quiet --json | jget train_loss)
 { [ -n "$l1" ] && [ "$l1" = "$l2" ]; }; res $? pipe_same_as_file "train loss $l1 from a pipe, $l2 from the file"
+# standard input is read once: --test - beside --data - scored the
+# training rows again, silently; refused
+"$L" train --data - --test - $Q --quiet <"$I" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'train: --data and --test both read standard input, which is read once' "$TMP/e"; }
+res $? pipe_dash_twice "rc $rc: $(cat "$TMP/o" "$TMP/e")"
 # a model trained from standard input records '-', not FOLDER/-: resuming
 # it reads standard input again (from any folder)
 (cd "$TMP" && "$L" train --data - --layers 16 --epochs 2 --out "$TMP/dash.lmn" --quiet <"$I" >/dev/null 2>&1)
