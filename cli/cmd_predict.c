@@ -88,11 +88,34 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     return CLI_OK;
 }
 
+/* The id column as numbers (n of them, malloc'd), for a file in which it
+ * is the only column the reader can take, the model's only input say: a
+ * read takes no target without a feature beside it. NULL when this read
+ * fails too (the caller reports the first read's message). */
+static float *id_numbers(const char *path, const char *id, const lm_csv_opts *text, size_t n)
+{
+    lm_csv_opts co = *text;
+    co.no_target = 1;
+    co.target = NULL;
+    co.target_kind = -1;
+    co.ignore = NULL; // without a header, column k of the read is column k of the file
+    co.features = id; // with a header: the id column alone, by name or index
+    lm_data all = {0};
+    if (cli_csv_read(&all, path, &co) != LM_OK) return NULL;
+    int col = all.nx == 1 ? 0 : column_index(id);
+    float *v = col >= 0 && col < all.nx && all.x_type == LM_F32 && all.n == n && n
+                   ? malloc(n * sizeof *v) : NULL;
+    const float *x = all.x;
+    for (size_t r = 0; v && r < n; r++) v[r] = x[r * (size_t)all.nx + (size_t)col];
+    lm_data_free(&all);
+    return v;
+}
+
 /* The text of column id for every row, as "classes" of a second read
  * (each distinct text a class): ids->class_names[ids->labels[r]]. The
  * model's other columns are skipped as for the inputs; id is taken out of
  * its ignore list. */
-static int load_ids(lm_data *ids, const char *path, const char *id, int header,
+static int load_ids(lm_data *ids, float **num, const char *path, const char *id, int header,
                     const cli_data_opts *o, const char *target, size_t n)
 {
     char ignore[1024] = "";
@@ -138,6 +161,16 @@ static int load_ids(lm_data *ids, const char *path, const char *id, int header,
         co.ignore = ignore;
         st = cli_csv_read(ids, path, &co);
     }
+    if (st == LM_EFORMAT) {
+        // The id is then perhaps the only column to read: its numbers,
+        // as the model read them, are the ids.
+        char first[1024];
+        snprintf(first, sizeof first, "%s", lm_errmsg());
+        if ((*num = id_numbers(path, id, &co, n))) return CLI_OK;
+        if (strstr(first, path)) cli_err("%s", first);
+        else cli_err("%s: %s", path, first);
+        return CLI_EDATA;
+    }
     if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
     if (ids->n != n || !ids->labels) {
         cli_err("%s: the --id column gave %zu values for %zu rows", path, ids->n, n);
@@ -158,6 +191,7 @@ typedef struct pred_out {
     int classes, proba, json;
     size_t written; /* rows written so far */
     const lm_data *ids; /* --id: ids->class_names[ids->labels[row]], or NULL */
+    const float *id_num; /* --id when it is read as numbers: id_num[row], or NULL */
     const char *id;     /* the --id column's name as given */
 } pred_out;
 
@@ -210,7 +244,7 @@ static void out_begin(pred_out *o)
         return;
     }
     if (!o->classes || !o->proba) return;
-    if (o->ids) {
+    if (o->ids || o->id_num) {
         csv_field(o->f, o->id);
         fputc(',', o->f);
     }
@@ -228,8 +262,10 @@ static void out_row(pred_out *o, size_t i, const float *p)
     int k = lm_net_n_out(o->net);
     FILE *f = o->f;
     if (o->json) fprintf(f, "%s\n{\"row\": %zu, ", o->written ? "," : "", i + 1);
-    if (o->ids) {
-        const char *v = o->ids->class_names[o->ids->labels[i]];
+    if (o->ids || o->id_num) {
+        char num[32];
+        if (o->id_num) snprintf(num, sizeof num, "%.9g", o->id_num[i]);
+        const char *v = o->id_num ? num : o->ids->class_names[o->ids->labels[i]];
         if (o->json) {
             fputs("\"id\": ", f);
             json_str(f, v);
@@ -356,6 +392,7 @@ int cmd_predict(int argc, char **argv)
     cli_data cd = {0};
     rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);
     lm_data ids = {0};
+    float *id_num = NULL;
     if (!rc && id && cd.is_idx) {
         cli_err("predict: --id takes a CSV column; %s holds IDX images (output line N is "
                 "image N)", data);
@@ -364,9 +401,10 @@ int cmd_predict(int argc, char **argv)
     if (!rc && id) {
         cli_data_opts mo = cli_data_defaults();
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
-        rc = load_ids(&ids, data, id, header, &mo, target, cd.d.n);
+        rc = load_ids(&ids, &id_num, data, id, header, &mo, target, cd.d.n);
     }
-    pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0, id ? &ids : NULL, id};
+    pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0,
+                  id && !id_num ? &ids : NULL, id_num, id};
     if (!rc && out) {
         rc = cli_write_atomic(out, write_predictions, &o);
     } else if (!rc) {
@@ -377,6 +415,7 @@ int cmd_predict(int argc, char **argv)
         }
     }
     lm_data_free(&ids);
+    free(id_num);
     cli_data_free(&cd);
     lm_net_free(net);
     return rc;

@@ -106,6 +106,17 @@ tail -n +2 "$ID" >"$TMP/idn.csv"
 "$L" predict "$TMP/idn.lmn" --data "$TMP/idn.csv" --id 0 >"$TMP/o" 2>"$TMP/e"; rc2=$?
 { [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$(wc -l <"$TMP/o")" -eq 150 ]; }
 res $? ignore_by_index "rc $rc/$rc2: $(cat "$TMP/e")"
+# A model with one input: --id naming that input, in a file holding it
+# alone or beside the target, once failed (a read took it as the target
+# with no feature left); the id is then the number the model read.
+printf 'x,y\n1,2\n2,4\n3,6\n4,8\n' >"$TMP/one.csv"
+printf 'x\n1\n2.5\n' >"$TMP/onex.csv"
+"$L" train --data "$TMP/one.csv" --layers 4 --epochs 2 --out "$TMP/one.lmn" >/dev/null 2>&1
+"$L" predict "$TMP/one.lmn" --data "$TMP/onex.csv" --id x >"$TMP/o" 2>"$TMP/e"; rc=$?
+"$L" predict "$TMP/one.lmn" --data "$TMP/one.csv" --id 0 >"$TMP/o2" 2>>"$TMP/e"; rc2=$?
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$(cut -d, -f1 "$TMP/o" | tr '\n' ' ')" = "1 2.5 " ] &&
+    [ "$(cut -d, -f1 "$TMP/o2" | tr '\n' ' ')" = "1 2 3 4 " ]; }
+res $? predict_id_the_only_input "rc $rc/$rc2: $(cat "$TMP/o" "$TMP/o2" "$TMP/e")"
 
 # ------------------------------------------------------ several targets
 "$L" train --data "$LN" --target Weight,Waist,Pulse --layers 8 --epochs 100 --out "$TMP/ln.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
