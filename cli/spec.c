@@ -50,7 +50,9 @@ static long long whole(const char *q, size_t len, long long lo, long long hi)
     return v < lo || v > hi ? -1 : v;
 }
 
-/* A finite float from [q, q + len); 0 if not one. */
+/* A finite float from [q, q + len): 1, or 0 if not one, or -1 for a
+ * number too small for a float (1e-50 reads as 0, though it is not 0; a
+ * subnormal such as 1e-40 is kept). */
 static int number(const char *q, size_t len, float *out)
 {
     char buf[64], *end;
@@ -59,9 +61,19 @@ static int number(const char *q, size_t len, float *out)
     buf[len] = '\0';
     errno = 0;
     float v = strtof(buf, &end);
-    if (*end || errno || !isfinite(v)) return 0;
+    if (*end || !isfinite(v)) return 0;
+    if (errno == ERANGE && v == 0.0f) return -1;
+    if (errno && errno != ERANGE) return 0;
     *out = v;
     return 1;
+}
+
+/* Says a number was too small for a float; returns -1. */
+static int tiny(const char *spec, int idx, const char *what, const char *q, size_t len)
+{
+    cli_err("--layers '%s': layer %d: %s '%.*s' is too small for a float (it underflows to 0)",
+            spec, idx + 1, what, (int)len, q);
+    return -1;
 }
 
 /* The fields of an item split at ':' (at most max). */
@@ -177,7 +189,9 @@ static int parse_item(const char *spec, const char *s, const char *e, int idx,
         }
         if (is(k, kl, "dropout")) {
             l->kind = LM_LAYER_DROPOUT;
-            if (f.n != 2 || !number(f.s[1], f.len[1], &l->rate) || !(l->rate >= 0 && l->rate < 1))
+            int r = f.n == 2 ? number(f.s[1], f.len[1], &l->rate) : 0;
+            if (r < 0) return tiny(spec, idx, "dropout rate", f.s[1], f.len[1]);
+            if (!r || !(l->rate >= 0 && l->rate < 1))
                 ITEM_ERR("expected dropout:RATE with RATE in [0, 1), e.g. dropout:0.5");
             l->act = LM_IDENTITY;
             return 0;
@@ -186,9 +200,11 @@ static int parse_item(const char *spec, const char *s, const char *e, int idx,
             l->kind = LM_LAYER_BATCHNORM;
             l->momentum = 0.1f;
             l->eps = 1e-5f;
-            if (f.n > 3 || (f.n > 1 && !number(f.s[1], f.len[1], &l->momentum)) ||
-                (f.n > 2 && !number(f.s[2], f.len[2], &l->eps)) || !(l->momentum >= 0 && l->momentum <= 1) ||
-                !(l->eps > 0))
+            int rm = f.n > 1 && f.n <= 3 ? number(f.s[1], f.len[1], &l->momentum) : 1;
+            int re = f.n > 2 && f.n <= 3 ? number(f.s[2], f.len[2], &l->eps) : 1;
+            if (rm < 0) return tiny(spec, idx, "batchnorm momentum", f.s[1], f.len[1]);
+            if (re < 0) return tiny(spec, idx, "batchnorm eps", f.s[2], f.len[2]);
+            if (f.n > 3 || !rm || !re || !(l->momentum >= 0 && l->momentum <= 1) || !(l->eps > 0))
                 ITEM_ERR("expected batchnorm[:MOMENTUM[:EPS]] with MOMENTUM in [0, 1] and EPS > 0");
             l->act = LM_IDENTITY;
             return 0;

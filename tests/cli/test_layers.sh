@@ -65,6 +65,17 @@ for bad in 'dropout:1' 'dropout:-0.5' 'batchnorm:2' 'conv:0:3x3' 'conv:8:3y3' 'm
     { [ "$rc" -eq 2 ] && grep -q 'layer 1' "$TMP/err"; }; res $? "bad_spec_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
 done
 
+# a number too small for a float read as 0, and the message then said the
+# value must be > 0 (or in [0, 1)) though the user typed a positive one; a
+# subnormal is a float and is taken
+for bad in 'dropout:1e-50' 'batchnorm:1e-50' 'batchnorm:0.1:1e-50'; do
+    "$L" train --data "$B" --layers "$bad" --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "layer 1: [a-z ]* '1e-50' is too small for a float" "$TMP/err"; }
+    res $? "tiny_spec_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
+done
+"$L" train --data "$B" --layers 8,dropout:1e-40,batchnorm:0.1:1e-40 --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 0 ]; res $? subnormal_spec_taken "rc $rc: $(head -c 300 "$TMP/err")"
+
 # a conv item takes one padding, one stride and one activation: a second
 # one is refused, never silently taken over the first
 for bad in 'conv:8:1:same:valid' 'conv:8:1:valid:pad=0' 'conv:8:1:stride=2:stride=1' 'conv:8:1:relu:tanh'; do
