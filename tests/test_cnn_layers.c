@@ -7,7 +7,9 @@
 #include "harness.h"
 
 #include <lamina.h>
+#include <stdint.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* A layer of a test net. */
 typedef struct spec {
@@ -356,6 +358,47 @@ static void model_file_round_trip(void)
     lm_net_free(b);
 }
 
+/* A pool record with a bad window: the message names the kind (it once
+ * said "pooling" for both). ARCH version 2 (docs/FORMAT.md): its body at
+ * 32 (n_in, C, H, W, n_layers), then per layer kind, n_words, the words
+ * (size, stride for a pool) and the output's C, H, W: 28 bytes a pool. */
+static void bad_pool_record_names_kind(void)
+{
+    lm_net *a = NULL, *b = NULL;
+    CHECK_OK(lm_net_new(&a, 16));
+    CHECK_OK(lm_net_set_input_shape(a, 1, 4, 4));
+    CHECK_OK(lm_net_add_maxpool2d(a, 2, 2));
+    CHECK_OK(lm_net_add_avgpool2d(a, 2, 2));
+    CHECK_OK(lm_net_add_dense(a, 1, LM_IDENTITY, LM_BIAS));
+    char path[] = "/tmp/lamina_pool_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    CHECK_OK(lm_net_save(a, path));
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[4096];
+    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    unlink(path);
+    static const struct { size_t at; uint32_t kind; const char *name; } rec[] = {
+        {52, 2, "layer 1 (maxpool2d): window 0 stride 2"},
+        {80, 3, "layer 2 (avgpool2d): window 0 stride 2"},
+    };
+    for (int i = 0; i < 2; i++) {
+        const unsigned char *k = buf + rec[i].at;
+        CHECKF(len > 120 && k[0] == rec[i].kind && k[4] == 2, "record %d is not where expected", i);
+        if (len <= 120) break;
+        unsigned char w[4096];
+        memcpy(w, buf, len);
+        memset(w + rec[i].at + 8, 0, 4); /* window 0 */
+        uLong crc = crc32(crc32(0L, Z_NULL, 0), w, (uInt)(len - 4));
+        for (int j = 0; j < 4; j++) w[len - 4 + j] = (unsigned char)(crc >> (8 * j));
+        CHECKF(lm_net_load_mem(&b, w, len) == LM_EFORMAT && strstr(lm_errmsg(), rec[i].name),
+               "got: %s", lm_errmsg());
+    }
+    lm_net_free(a);
+}
+
 int main(void)
 {
     RUN(grad_every_kind);
@@ -364,5 +407,6 @@ int main(void)
     RUN(workspace_too_large_refused);
     RUN(threads_same_bits);
     RUN(model_file_round_trip);
+    RUN(bad_pool_record_names_kind);
     TEST_MAIN_END();
 }

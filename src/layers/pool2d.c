@@ -100,15 +100,26 @@ static void pool_put(const lm__layer_cfg *c, uint32_t *w)
     w[1] = (uint32_t)c->stride;
 }
 
-static lm_status pool_get(lm__layer_cfg *c, const uint32_t *w, int index)
+static lm_status pool_get(const char *name, lm__layer_cfg *c, const uint32_t *w, int index)
 {
     if (w[0] < 1 || w[0] > MAX_SIDE || w[1] < 1 || w[1] > MAX_SIDE)
-        return lm__err(LM_EFORMAT, "layer %d (pooling): window %u stride %u is out of range",
-                       index, w[0], w[1]);
+        return lm__err(LM_EFORMAT, "layer %d (%s): window %u stride %u is out of range 1..%d",
+                       index, name, w[0], w[1], MAX_SIDE);
     c->kh = c->kw = (int)w[0];
     c->stride = (int)w[1];
     c->pad = 0;
     return LM_OK;
+}
+
+/* The record's reader for each kind, so that its messages name the kind. */
+static lm_status maxpool_get(lm__layer_cfg *c, const uint32_t *w, int index)
+{
+    return pool_get(lm__kind_maxpool2d.name, c, w, index);
+}
+
+static lm_status avgpool_get(lm__layer_cfg *c, const uint32_t *w, int index)
+{
+    return pool_get(lm__kind_avgpool2d.name, c, w, index);
 }
 
 const lm__kind lm__kind_maxpool2d = {
@@ -121,7 +132,7 @@ const lm__kind lm__kind_maxpool2d = {
     .regions = no_regions,
     .n_words = 2,
     .put = pool_put,
-    .get = pool_get,
+    .get = maxpool_get,
 };
 
 const lm__kind lm__kind_avgpool2d = {
@@ -133,7 +144,7 @@ const lm__kind lm__kind_avgpool2d = {
     .regions = no_regions,
     .n_words = 2,
     .put = pool_put,
-    .get = pool_get,
+    .get = avgpool_get,
 };
 
 /* ---------------------------------------------------- global_avgpool */
