@@ -810,6 +810,12 @@ static void meta_settings(train_run *r)
         if (len + 32 < sizeof w) set_meta(r->net, "class-weights", w);
     }
     set_meta(r->net, "target", c->target);
+    // The default target's header name, so that eval finds it by name in
+    // a file with other columns after it (--target is recorded as given).
+    const char *tn = lm_data_target_name(&r->train.d, 0);
+    if (!c->target && r->train.d.feature_names && tn && *tn && !strchr(tn, ',') &&
+        !lm_data_target_name(&r->train.d, 1))
+        set_meta(r->net, "target_name", tn);
     set_meta(r->net, "ignore", c->ignore);
     set_meta(r->net, "sep", c->sep);
     if (c->decimal_comma) set_meta(r->net, "decimal_comma", "1");

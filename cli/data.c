@@ -159,6 +159,24 @@ int cli_is_idx(const char *path)
            m[3] <= 8;
 }
 
+static lm_csv_opts csv_opts(const cli_data_opts *o)
+{
+    lm_csv_opts co = lm_csv_defaults();
+    co.header = o->header;
+    co.target = o->target;
+    co.target_kind = o->target_kind;
+    co.no_target = o->no_target;
+    co.ignore = o->ignore;
+    co.features = o->features;
+    co.sep = o->sep;
+    co.decimal_comma = o->decimal_comma;
+    co.categorical = o->categorical;
+    co.categories = o->categories;
+    co.max_categories = o->max_categories;
+    co.missing = o->missing;
+    return co;
+}
+
 int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
 {
     memset(cd, 0, sizeof *cd);
@@ -185,19 +203,7 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
                     "column (choose it with --target)", path);
             return CLI_EUSAGE;
         }
-        lm_csv_opts co = lm_csv_defaults();
-        co.header = o->header;
-        co.target = o->target;
-        co.target_kind = o->target_kind;
-        co.no_target = o->no_target;
-        co.ignore = o->ignore;
-        co.features = o->features;
-        co.sep = o->sep;
-        co.decimal_comma = o->decimal_comma;
-        co.categorical = o->categorical;
-        co.categories = o->categories;
-        co.max_categories = o->max_categories;
-        co.missing = o->missing;
+        lm_csv_opts co = csv_opts(o);
         if (stream) {
             const char *buf;
             size_t len;
@@ -606,13 +612,69 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     }
 }
 
+/* The training target's column found by its header name (train records
+ * it as target_name when it took the default target): a quiet read, kept
+ * in cd when the file has a header and that column. 1 then; else 0 with
+ * the reader's message in why. */
+static int load_target_named(cli_data *cd, const char *path, const cli_data_opts *o,
+                             const char *name, char *why, size_t why_size)
+{
+    const char *buf;
+    size_t len;
+    if (cli_is_stream(path) && stream_read(path, &buf, &len) != LM_OK) return 0;
+    cli_data_opts on = *o;
+    on.target = name;
+    lm_csv_opts co = csv_opts(&on);
+    memset(cd, 0, sizeof *cd);
+    cd->path = path;
+    lm_status st = cli_csv_read(&cd->d, path, &co);
+    // Without a header a name made of digits is an index: not this column.
+    const char *got = st == LM_OK ? lm_data_target_name(&cd->d, 0) : NULL;
+    if (st == LM_OK && cd->d.feature_names && got && strcmp(got, name) == 0 && cd->d.n > 0)
+        return 1;
+    snprintf(why, why_size, "%s", st != LM_OK ? lm_errmsg() : "the file has no header");
+    cli_data_free(cd);
+    return 0;
+}
+
 int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
                          cli_data_opts *o, int classes, const char *labels_opt)
 {
+    const char *tname = NULL;
     if (!o->target) o->target = lm_net_get_meta(net, "target");
+    int csv = cli_is_stream(path) || !cli_is_idx(path);
+    if (!o->target && !o->labels && csv && o->header != 0)
+        tname = lm_net_get_meta(net, "target_name");
     o->target_kind = classes;
-    int rc = cli_data_load(cd, path, o);
-    if (rc) return rc;
+    char why[512] = "", warn[2600] = "";
+    int rc = CLI_OK;
+    if (!tname || !load_target_named(cd, path, o, tname, why, sizeof why)) {
+        if ((rc = cli_data_load(cd, path, o))) return rc;
+        // The default target, the last column that is not an input, is
+        // then a guess: say which column it took when it is another (once
+        // the rows are scored, not before another refusal).
+        const char *got = cd->d.feature_names ? lm_data_target_name(&cd->d, 0) : NULL;
+        const char *shown = cli_is_stream(path) ? stream_name(path) : path;
+        if (tname && got && strcmp(got, tname) != 0 && strlen(got) < 256 && strlen(tname) < 256) {
+            char a[1024], b[1024];
+            cli_name_shown(a, got, 0);
+            cli_name_shown(b, tname, 0);
+            snprintf(warn, sizeof warn, "warning: %.256s: scoring against column '%s' (the last "
+                     "that is not an input), not '%s', the model's target (%s); give --target "
+                     "to choose\n", shown, a, b, why);
+        }
+        // By position, a file with one column more than the inputs and
+        // the target gives two guesses: the last is the target, the one
+        // before it is dropped. Say so.
+        int n_in = lm_net_n_in(net);
+        if (csv && !o->target && cd->d.x_type == LM_F32 && cd->d.nx == n_in + 1 &&
+            !lm_data_categories(&cd->d) &&
+            (!cd->d.feature_names || !lm_net_get_meta(net, "features")))
+            snprintf(warn, sizeof warn, "warning: %.256s: has one column more than the model's "
+                     "%d input%s and its target: scoring against the last column and leaving out "
+                     "the one before it (give --target to choose)\n", shown, n_in,
+                     n_in == 1 ? "" : "s");
+    }
     if (classes && !cd->d.labels) {
         cli_err("%s: has no class labels to compare with%s%s%s", path,
                 cd->is_idx ? " (add " : "", cd->is_idx ? labels_opt : "", cd->is_idx ? " FILE)" : "");
@@ -624,5 +686,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
     }
     if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;
     cli_data_apply_model(cd, net, 0);
-    return classes ? cli_data_map_classes(cd, net) : CLI_OK;
+    if (classes && (rc = cli_data_map_classes(cd, net))) return rc;
+    fputs(warn, stderr);
+    return CLI_OK;
 }

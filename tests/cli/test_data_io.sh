@@ -204,6 +204,26 @@ res $? predict_named_target_no_header_refused "rc $rc: $(cat "$TMP/e") $(head -n
 "$L" predict "$TMP/yf.lmn" --data "$TMP/yfirst_nohdr.csv" --target 0 >"$TMP/p_idx" 2>&1
 cmp -s "$TMP/p_x" "$TMP/p_idx"; res $? predict_target_index_no_header "$(head -n 2 "$TMP/p_idx")"
 
+# ------------------------ eval finds the default target by its header name
+# A file with a column after the training target once had that column
+# scored as the target, silently. train records the target's header name;
+# eval takes that column, and warns (naming the column) when it must guess.
+R=$FIX/regress.csv
+"$L" train --data "$R" --layers 8 --epochs 5 --out "$TMP/rg.lmn" --quiet >/dev/null 2>&1
+awk -F, 'NR == 1 { print $0 ",extra"; next } { print $0 ",100" }' "$R" >"$TMP/rg_extra.csv"
+sed '1s/,y,/,yy,/' "$TMP/rg_extra.csv" >"$TMP/rg_renamed.csv"
+sed 1d "$TMP/rg_extra.csv" >"$TMP/rg_extra_nohdr.csv"
+m1=$("$L" eval "$TMP/rg.lmn" --data "$R" --json 2>/dev/null | jget mse)
+m2=$("$L" eval "$TMP/rg.lmn" --data "$TMP/rg_extra.csv" --json 2>"$TMP/e" | jget mse)
+{ [ -n "$m1" ] && [ "$m1" = "$m2" ] && [ ! -s "$TMP/e" ]; }
+res $? eval_target_by_header_name "mse $m1 vs $m2 with a column after the target: $(cat "$TMP/e")"
+"$L" eval "$TMP/rg.lmn" --data "$TMP/rg_renamed.csv" >/dev/null 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "warning: .*column 'extra'.*not 'y', the model's target.*--target" "$TMP/e"; }
+res $? eval_target_guess_warned "rc $rc: $(cat "$TMP/e")"
+"$L" eval "$TMP/rg.lmn" --data "$TMP/rg_extra_nohdr.csv" >/dev/null 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "warning: .*one column more than the model's 3 inputs and its target" "$TMP/e"; }
+res $? eval_target_guess_warned_no_header "rc $rc: $(cat "$TMP/e")"
+
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'not a text file' "$TMP/e"; }; res $? dev_zero_refused "rc $rc (124: still reading): $(cat "$TMP/e")"
