@@ -673,7 +673,9 @@ typedef struct lm_grads_info {
  * caller sums both over its processes, e.g. with MPI_Allreduce); the
  * optimizer then steps on grads, and the batch's loss is sums[0]. A
  * status other than LM_OK ends the step and the epoch with it, nothing
- * changed. Called on the thread that trains. */
+ * changed. The loss and the layers' state are checked after the hook
+ * (where both are the same on every process), so a non-finite one stops
+ * every process at the same step. Called on the thread that trains. */
 typedef lm_status (*lm_grads_cb)(lm_grads_info *g, void *ctx);
 /* The reduce hook (lm_fit_opts.on_reduce, 1.2): sums v (n doubles) over
  * the processes in place, e.g. MPI_Allreduce(MPI_IN_PLACE, v, n,

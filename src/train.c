@@ -391,9 +391,12 @@ static lm_status check_state(lm_train *t)
 
 /* One optimizer step on the n rows in ws->x0, rows first.. of a batch of
  * `rows` (n = rows unless the batch is sharded): forward, loss,
- * backward, the gradient hook, update. With a hook the loss is judged
- * after it (a data-parallel hook sums it), so every process calls it,
- * even one whose loss is NaN or that has no rows (zero gradients). */
+ * backward, the gradient hook, update. With a hook the loss and the
+ * layers' state are judged after it (a data-parallel hook sums the loss,
+ * and the state is then the same on every process: lamina.h), so every
+ * process calls it, even one whose loss is NaN or that has no rows (zero
+ * gradients), and all refuse the same step: one refusing alone would
+ * leave the others waiting in the next step's sum. */
 static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, size_t n,
                             size_t first, size_t rows, float *loss, size_t *correct, lm_pool *pool)
 {
@@ -409,6 +412,7 @@ static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, 
         return lm__optim_step(&t->opt, net->params, net->grads, pool);
     }
     double sums[2] = {0, 0};
+    if (t->state0) memcpy(t->state0, net->state, net->n_state * sizeof(float));
     /* a shard with no rows still runs its (empty) passes when batch norm
      * sums statistics over the shards: every shard makes the same calls */
     if (n || t->o.on_reduce) {
@@ -419,9 +423,13 @@ static lm_status train_step(lm_train *t, const float *y, const int32_t *labels, 
     } else {
         memset(net->grads, 0, net->n_params * sizeof(float));
     }
-    if ((st = call_grads_hook(t, rows, first, n, sums))) return st;
-    if (correct) *correct = (size_t)sums[1];
-    if ((st = check_loss(sums[0], loss))) return st;
+    if ((st = call_grads_hook(t, rows, first, n, sums)) == LM_OK) {
+        if (correct) *correct = (size_t)sums[1];
+        st = check_loss(sums[0], loss);
+    }
+    if (t->state0 && st) memcpy(net->state, t->state0, net->n_state * sizeof(float));
+    else if (t->state0) st = check_state(t);
+    if (st) return st;
     return lm__optim_step(&t->opt, net->params, net->grads, pool);
 }
 

@@ -260,6 +260,39 @@ $MPIRUN -np 3 "$LAMINA" train --data "$F" --layers 16:relu --optimizer sgd --lr 
     "$LAMINA" info "$TMP/nan.lmn" | grep -q 'state after 1 epoch'; }
 res $? mpi_nan_stops_all "rc $rc: $(head -c 300 "$TMP/err")"
 
+# batch norm's running variance overflowing float (a net whose first layer
+# has weights of 1e20, from --init-from) once went unchecked on the
+# data-parallel path: training ran on and the save refused the net at the
+# end (exit 1, nothing saved). Every process now refuses the first step.
+cat >"$TMP/huge_bn.c" <<'EOF_C'
+#include <lamina.h>
+int main(int argc, char **argv)
+{
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(1);
+    if (argc < 2 || lm_net_new(&net, 2) || lm_net_add_dense(net, 4, LM_IDENTITY, LM_BIAS) ||
+        lm_net_add_batchnorm(net, 0.1f, 1e-5f) || lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS) ||
+        lm_net_init(net, LM_INIT_XAVIER, &rng))
+        return 1;
+    float *p = lm_net_params(net);
+    for (int i = 0; i < 8; i++) p[i] = i % 3 ? 1e20f : -1e20f;
+    return lm_net_save(net, argv[1]) ? 1 : 0;
+}
+EOF_C
+awk 'BEGIN { srand(2); print "a,b,y"
+    for (i = 0; i < 64; i++) { a = rand() * 2 - 1; b = rand() * 2 - 1; printf "%.4f,%.4f,%.4f\n", a, b, a - b } }' \
+    >"$TMP/bn2.csv"
+if ${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Iinclude -o "$TMP/huge_bn" "$TMP/huge_bn.c" "$BUILD/liblamina.a" \
+    -lz -lm -pthread 2>"$TMP/cc" && "$TMP/huge_bn" "$TMP/huge_bn.lmn"; then
+    $TIMEOUT $MPIRUN -np 2 "$LAMINA" train --data "$TMP/bn2.csv" --init-from "$TMP/huge_bn.lmn" --epochs 2 \
+        --quiet --out "$TMP/bn2.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 5 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+        grep -q "epoch 1, batch 1 of .*running statistics overflowed" "$TMP/err"; }
+    res $? mpi_bn_state_overflow_stops_all "rc $rc: $(head -c 300 "$TMP/err")"
+else
+    fail mpi_bn_state_overflow_stops_all "the net could not be made: $(head -c 300 "$TMP/cc")"
+fi
+
 # copies that drift apart are caught: two processes started with other
 # seeds (other initial weights) end with different nets, and say so
 $MPIRUN -np 1 "$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --seed 1 --quiet : \
