@@ -506,6 +506,32 @@ static void test_missing(void)
     lm_data_free(&d);
 }
 
+/* With --missing, a first data row of only missing cells and text once
+ * left the header undetected (every missing cell passed over, text below
+ * text), or took such a first row for a header (its missing markers are
+ * text above numbers). A missing cell says nothing: the first cell below
+ * it that is not missing speaks for its column. */
+static void test_missing_first_row_header(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    o.missing = 1;
+    static const char *const names[] = {"x1", "x2"};
+    lm_data d;
+    if (rd(&d, "x1,x2,label\nNA,,cat\n1,2,dog\n3,4,cat\n", &o) == LM_OK)
+        CHECKF(d.n == 3 && names_eq(d.feature_names, names, 2) && isnan(X(&d)[0]) &&
+                   isnan(X(&d)[1]) && X(&d)[2] == 1, "n %zu, names %s", d.n,
+               d.feature_names ? "kept" : "none");
+    lm_data_free(&d);
+    /* the cell below may be several rows down (blank lines pass too) */
+    if (rd(&d, "x1,x2,label\nNA,?,cat\n,NA,dog\n\n5,6,cat\n", &o) == LM_OK)
+        CHECK(d.n == 3 && names_eq(d.feature_names, names, 2));
+    lm_data_free(&d);
+    /* no header: the first row is data */
+    if (rd(&d, "NA,,cat\n1,2,dog\n3,4,cat\n", &o) == LM_OK)
+        CHECKF(d.n == 3 && !d.feature_names && isnan(X(&d)[0]), "n %zu", d.n);
+    lm_data_free(&d);
+}
+
 static void test_dev_zero(void)
 {
     if (access("/dev/zero", R_OK) != 0) return;
@@ -536,5 +562,6 @@ int main(void)
     RUN(test_categories_by_index);
     RUN(test_categorical_errors);
     RUN(test_missing);
+    RUN(test_missing_first_row_header);
     TEST_MAIN_END();
 }

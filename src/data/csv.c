@@ -556,10 +556,12 @@ static int field_is_int(const csv_field *f, long k)
  *  - it is the integers 0, 1, ..., n-1 with n >= 3 (what pandas writes
  *    for a frame without column names);
  * with a single record, when no field of it is a number. With missing
- * cells allowed (lm_csv_opts.missing), a missing cell in the second record
- * says nothing about its column's kind and is passed over. */
+ * cells allowed (lm_csv_opts.missing), a missing cell says nothing about
+ * its column's kind: one in the first record is passed over, and one in
+ * the second gives way to the first cell below it that is not missing
+ * (kind2: 1 a number, 0 text, -1 none found). */
 static int detect_header(const field_vec *r1, const field_vec *r2, int have2, char dec,
-                         int missing)
+                         const signed char *kind2)
 {
     if (!have2) {
         for (int j = 0; j < r1->n; j++)
@@ -567,8 +569,9 @@ static int detect_header(const field_vec *r1, const field_vec *r2, int have2, ch
         return 1;
     }
     for (int j = 0; j < r1->n && j < r2->n; j++) {
-        if (missing && is_missing(r2->v[j].s, r2->v[j].len)) continue;
-        if (field_is_num(&r1->v[j], dec) != field_is_num(&r2->v[j], dec)) return 1;
+        int below = kind2 ? kind2[j] : field_is_num(&r2->v[j], dec);
+        if (kind2 && (below < 0 || is_missing(r1->v[j].s, r1->v[j].len))) continue;
+        if (field_is_num(&r1->v[j], dec) != below) return 1;
     }
     int seq = r1->n >= 3;
     for (int j = 0; seq && j < r1->n; j++) seq = field_is_int(&r1->v[j], j);
@@ -1605,6 +1608,35 @@ static int names_all_there(const field_vec *r, const char *list)
     }
 }
 
+/* Records read below the second to find a kind for its missing cells. */
+enum { HEADER_LOOKAHEAD = 100 };
+
+/* Each column's kind in the second record r2 (1 a number, 0 text), or for
+ * a missing cell, in the first record below (from c, at most
+ * HEADER_LOOKAHEAD of them) whose cell is not missing; -1 when none is.
+ * r2's fields are overwritten (its n too). A record that cannot be read ends the
+ * search quietly: reading the rows reports it. */
+static void kinds_below(csv_ctx c, field_vec *r2, signed char *kind, int n)
+{
+    int open = 0;
+    for (int k = 0; k < n; k++) {
+        kind[k] = k < r2->n && !is_missing(r2->v[k].s, r2->v[k].len)
+                      ? (signed char)field_is_num(&r2->v[k], c.dec) : -1;
+        open += kind[k] < 0;
+    }
+    for (int r = 0; open && r < HEADER_LOOKAHEAD && !skip_blank_lines(&c); r++) {
+        if (read_record(&c, r2, 1) != LM_OK) {
+            lm__err_clear();
+            break;
+        }
+        for (int k = 0; k < n && k < r2->n; k++)
+            if (kind[k] < 0 && !is_missing(r2->v[k].s, r2->v[k].len)) {
+                kind[k] = (signed char)field_is_num(&r2->v[k], c.dec);
+                open--;
+            }
+    }
+}
+
 /* Separator, header, column roles from the first two records; leaves the
  * cursor on the first data record. */
 static lm_status read_layout(csv_job *j)
@@ -1630,8 +1662,20 @@ static lm_status read_layout(csv_job *j)
             return st;
         }
     }
+    signed char *kind2 = NULL;
+    if (have2 && j->o->header < 0 && j->o->missing) {
+        kind2 = lm__alloc((size_t)j->names.n, 1, "csv columns");
+        if (!kind2) {
+            free(r2.v);
+            return LM_ENOMEM;
+        }
+        int n2 = r2.n;
+        kinds_below(*c, &r2, kind2, j->names.n);
+        r2.n = n2; // the second record's width bounds the columns compared
+    }
     j->header = j->o->header >= 0 ? j->o->header
-                                  : detect_header(&j->names, &r2, have2, c->dec, j->o->missing);
+                                  : detect_header(&j->names, &r2, have2, c->dec, kind2);
+    free(kind2);
     /* A model's file whose first row lacks numbers below its names (missing
      * cells, categories): the model's input names in it make it a header. */
     if (!j->header && j->o->header < 0 && j->o->features && *j->o->features &&
