@@ -132,6 +132,7 @@ typedef struct cli_data {
 
 typedef struct cli_data_opts {
     const char *labels; /* IDX labels file, or NULL */
+    const char *labels_opt; /* the option that gave labels, for messages ("--labels" if NULL) */
     const char *target; /* CSV target column (name or index), or NULL */
     int header;         /* -1 detect, 0, 1 */
     int target_kind;    /* -1 detect, 0 numeric, 1 classes */

@@ -478,6 +478,7 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
                        const char *labels, const char *what, const char *labels_opt)
 {
     o.labels = labels;
+    o.labels_opt = labels_opt;
     o.target_kind = r->classes ? 1 : 0;
     o.categorical = NULL;
     o.categories = lm_data_categories(&r->train.d);
@@ -485,7 +486,7 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     int rc = cli_data_load(cd, path, &o);
     if (rc || (rc = blank_class(cd))) return rc;
     if (cd->is_idx && r->classes && !cd->d.labels) {
-        cli_err("%s: IDX %s images need their labels: add --%s FILE", path, what, labels_opt);
+        cli_err("%s: IDX %s images need their labels: add %s FILE", path, what, labels_opt);
         return CLI_EUSAGE;
     }
     if (!r->classes && (!cd->d.y || cd->d.ny != r->train.d.ny)) {
@@ -575,9 +576,9 @@ static int load_data(train_run *r)
         return CLI_EDATA;
     }
     if (c->val_data && (rc = load_scored(r, &r->valset, o, c->val_data, c->val_labels,
-                                         "validation", "val-labels")))
+                                         "validation", "--val-labels")))
         return rc;
-    return c->test ? load_scored(r, &r->test, o, c->test, c->test_labels, "test", "test-labels")
+    return c->test ? load_scored(r, &r->test, o, c->test, c->test_labels, "test", "--test-labels")
                    : CLI_OK;
 }
 

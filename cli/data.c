@@ -199,8 +199,8 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
             return CLI_EDATA;
         }
         if (o->labels) {
-            cli_err("%s: --labels goes with IDX images; a CSV file holds its own target "
-                    "column (choose it with --target)", path);
+            cli_err("%s: %s goes with IDX images; a CSV file holds its own target column "
+                    "(choose it with --target)", path, o->labels_opt ? o->labels_opt : "--labels");
             return CLI_EUSAGE;
         }
         lm_csv_opts co = csv_opts(o);
@@ -646,6 +646,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
     if (!o->target && !o->labels && csv && o->header != 0)
         tname = lm_net_get_meta(net, "target_name");
     o->target_kind = classes;
+    o->labels_opt = labels_opt;
     char why[512] = "", warn[2600] = "";
     int rc = CLI_OK;
     if (!tname || !load_target_named(cd, path, o, tname, why, sizeof why)) {

@@ -150,6 +150,14 @@ res $? export_c_regression_test_loss "rc $rc: $(cat "$TMP/out")"
     >/dev/null 2>"$TMP/err"; rc=$?
 { [ $rc -eq 3 ] && [ ! -f "$TMP/reg9.c" ]; }
 res $? export_c_test_missing "rc $rc: $(cat "$TMP/err")"
+# IDX labels for a CSV test file: the refusal names --test-labels (it
+# said --labels, an option export does not have)
+: >"$TMP/labels.idx"
+"$LAMINA" export "$TMP/reg.lmn" --format c --out "$TMP/reg9.c" --test "$FIX/regress_test.csv" \
+    --test-labels "$TMP/labels.idx" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ $rc -eq 2 ] && [ ! -f "$TMP/reg9.c" ] &&
+    grep -q 'regress_test.csv: --test-labels goes with IDX images' "$TMP/err"; }
+res $? export_c_test_labels_csv "rc $rc: $(cat "$TMP/err")"
 
 # --- int8: compiles, references no allocator, and scores as the quantised net
 "$LAMINA" export "$TMP/all.lmn" --format c --int8 --out "$TMP/all8.c" --test "$TMP/img.csv" \

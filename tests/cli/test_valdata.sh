@@ -156,6 +156,14 @@ refused with_val 2 "train: --val 0.2 and --val-data .*val.csv both give the vali
     $T --val 0.2 --val-data "$TMP/val.csv"
 # shellcheck disable=SC2086
 refused labels_alone 2 "train: --val-labels needs --val-data" $T --val-labels "$TMP/val.idx"
+# IDX labels for a CSV file: the refusal names the option given (it said
+# --labels, an option not on the line)
+# shellcheck disable=SC2086
+refused csv_val_labels 2 "val.csv: --val-labels goes with IDX images" \
+    $T --val-data "$TMP/val.csv" --val-labels "$TMP/val.idx"
+# shellcheck disable=SC2086
+refused csv_test_labels 2 "val.csv: --test-labels goes with IDX images" \
+    $T --test "$TMP/val.csv" --test-labels "$TMP/val.idx"
 cut -d, -f1,2,4 "$TMP/val.csv" >"$TMP/no_b.csv"
 # shellcheck disable=SC2086
 refused missing_column 3 "no_b.csv: no column named 'b'" $T --val-data "$TMP/no_b.csv"
