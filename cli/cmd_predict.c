@@ -111,6 +111,23 @@ static float *id_numbers(const char *path, const char *id, const lm_csv_opts *te
     return v;
 }
 
+/* m, a read's refusal of the id column, said of --id: the read takes the
+ * id as its target, and the library's column lookup names it so ("no
+ * column named 'x' for the target", "target column 9 is out of range"),
+ * a target the user never gave. */
+static void id_err(const char *path, const char *m)
+{
+    static const char *const was[] = {"' for the target (", "so the target column ",
+                                      ": target column "};
+    static const char *const now[] = {"' for --id (", "so the --id column ", ": --id column "};
+    const char *at = NULL;
+    int k = 0;
+    while (k < 3 && !(at = strstr(m, was[k]))) k++;
+    const char *file = strstr(m, path) ? "" : path, *colon = *file ? ": " : "";
+    if (at) cli_err("%s%s%.*s%s%s", file, colon, (int)(at - m), m, now[k], at + strlen(was[k]));
+    else cli_err("%s%s%s", file, colon, m);
+}
+
 /* The text of column id for every row, as "classes" of a second read
  * (each distinct text a class): ids->class_names[ids->labels[r]]. The
  * model's other columns are skipped as for the inputs; id is taken out of
@@ -167,8 +184,7 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
         char first[1024];
         snprintf(first, sizeof first, "%s", lm_errmsg());
         if ((*num = id_numbers(path, id, &co, n))) return CLI_OK;
-        if (strstr(first, path)) cli_err("%s", first);
-        else cli_err("%s: %s", path, first);
+        id_err(path, first);
         return CLI_EDATA;
     }
     if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);

@@ -117,6 +117,16 @@ printf 'x\n1\n2.5\n' >"$TMP/onex.csv"
 { [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$(cut -d, -f1 "$TMP/o" | tr '\n' ' ')" = "1 2.5 " ] &&
     [ "$(cut -d, -f1 "$TMP/o2" | tr '\n' ' ')" = "1 2 3 4 " ]; }
 res $? predict_id_the_only_input "rc $rc/$rc2: $(cat "$TMP/o" "$TMP/o2" "$TMP/e")"
+# An --id column the file lacks is refused by its option's name: the
+# read that takes the id as its target once named it "the target".
+"$L" predict "$TMP/id.lmn" --data "$ID" --id nope >"$TMP/o" 2>"$TMP/e"; rc=$?
+"$L" predict "$TMP/id.lmn" --data "$ID" --id 9 >"$TMP/o" 2>>"$TMP/e"; rc2=$?
+"$L" predict "$TMP/idn.lmn" --data "$TMP/idn.csv" --id nope >"$TMP/o" 2>>"$TMP/e"; rc3=$?
+{ [ "$rc" -eq 3 ] && [ "$rc2" -eq 3 ] && [ "$rc3" -eq 3 ] && ! grep -q target "$TMP/e" &&
+    grep -q "iris_id.csv: no column named 'nope' for --id (columns: 'id', 'sepal" "$TMP/e" &&
+    grep -q "iris_id.csv: --id column 9 is out of range (7 columns)" "$TMP/e" &&
+    grep -q "idn.csv: no header, so the --id column 'nope' must be a 0-based column index" "$TMP/e"; }
+res $? predict_id_missing "rc $rc/$rc2/$rc3: $(cat "$TMP/e")"
 
 # ------------------------------------------------------ several targets
 "$L" train --data "$LN" --target Weight,Waist,Pulse --layers 8 --epochs 100 --out "$TMP/ln.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
