@@ -1759,7 +1759,8 @@ static uint64_t hash_data(uint64_t h, const lm_data *d)
 static int check_same_run(train_run *r)
 {
     if (cli_dist_size() < 2) return CLI_OK;
-    enum { ROWS, VAL_ROWS, FEATURES, DATA, BATCH, EPOCHS, EARLY, DONE, STEP, PARAMS, HASH, N };
+    enum { ROWS, VAL_ROWS, FEATURES, DATA, VAL_DATA, BATCH, EPOCHS, EARLY, DONE, STEP, PARAMS,
+           HASH, N };
     const lm_data *f = r->fit, *v = r->val;
     const lm_fit_opts *o = &r->fo;
     // how a step is taken: other values train copies that drift apart
@@ -1770,7 +1771,7 @@ static int check_same_run(train_run *r)
                            o->optim.step_max};
     uint64_t mine[N] = {
         [ROWS] = f->n, [VAL_ROWS] = v ? v->n : 0, [FEATURES] = (uint64_t)f->nx,
-        [DATA] = hash_data(hash_data(0, f), v), [BATCH] = (uint64_t)r->c.batch,
+        [DATA] = hash_data(0, f), [VAL_DATA] = hash_data(0, v), [BATCH] = (uint64_t)r->c.batch,
         [EPOCHS] = (uint64_t)r->c.epochs, [EARLY] = (uint64_t)r->c.early_stop,
         [DONE] = (uint64_t)r->start_epochs,
         [STEP] = hash_bytes(hash_bytes(0, step, sizeof step), r->cw, (size_t)r->n_cw * sizeof *r->cw),
@@ -1779,13 +1780,14 @@ static int check_same_run(train_run *r)
     uint64_t first[N];
     memcpy(first, mine, sizeof first);
     cli_dist_first(first, N);
-    const char *data = r->c.data;
+    // the file that differs is named: --val's rows come from --data
+    const char *data = r->c.data, *val = r->c.val_data ? r->c.val_data : data;
     const char *why = "every process must read the same data with the same --val or --val-data (the "
                       "same files at the same paths on every machine)";
-    if (mine[ROWS] != first[ROWS] || mine[VAL_ROWS] != first[VAL_ROWS] ||
-        mine[FEATURES] != first[FEATURES]) {
+    int fit_differs = mine[ROWS] != first[ROWS] || mine[FEATURES] != first[FEATURES];
+    if (fit_differs || mine[VAL_ROWS] != first[VAL_ROWS]) {
         cli_err("%s: %zu training and %zu validation rows of %d features here, %llu and %llu of "
-                "%llu on process 0: %s", data, f->n, v ? v->n : 0, f->nx,
+                "%llu on process 0: %s", fit_differs ? data : val, f->n, v ? v->n : 0, f->nx,
                 (unsigned long long)first[ROWS], (unsigned long long)first[VAL_ROWS],
                 (unsigned long long)first[FEATURES], why);
         return CLI_EDATA;
@@ -1816,8 +1818,9 @@ static int check_same_run(train_run *r)
         return CLI_EFAIL;
     }
     // (after the parameters: another --seed also draws another --val split)
-    if (mine[DATA] != first[DATA]) {
-        cli_err("%s: the rows differ from those process 0 read: %s", data, why);
+    if (mine[DATA] != first[DATA] || mine[VAL_DATA] != first[VAL_DATA]) {
+        cli_err("%s: the rows differ from those process 0 read: %s",
+                mine[DATA] != first[DATA] ? data : val, why);
         return CLI_EDATA;
     }
     return CLI_OK;

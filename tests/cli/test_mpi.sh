@@ -248,9 +248,16 @@ $TIMEOUT $MPIRUN -np 2 "$LAMINA" train --data "$F" --layers 4:relu --quiet --val
 res $? mpi_val_data_stdin_refused "rc $rc: $(head -c 300 "$TMP/err")"
 cp "$F" "$TMP/a/d.csv" && cp "$F" "$TMP/b/d.csv" && cp "$TMP/v.csv" "$TMP/a/v.csv" &&
     sed '3s/^[0-9]/9/' "$TMP/v.csv" >"$TMP/b/v.csv" # one value
+# the refusal names the file that differs: the --val-data file (it named
+# d.csv, the same on both, as training and validation rows were checked
+# together)
 one_vs_two "$D --val-data v.csv" "$D --val-data v.csv"; rc=$?
-{ [ "$rc" -eq 3 ] && grep -q 'process 1 of 2: d.csv: the rows differ from those process 0 read: .*--val-data' "$TMP/err"; }
+{ [ "$rc" -eq 3 ] && grep -q 'process 1 of 2: v.csv: the rows differ from those process 0 read: .*--val-data' "$TMP/err"; }
 res $? mpi_val_data_differs "rc $rc: $(head -c 300 "$TMP/err")"
+head -n 40 "$TMP/v.csv" >"$TMP/b/v.csv" # 39 rows
+one_vs_two "$D --val-data v.csv" "$D --val-data v.csv"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'process 1 of 2: v.csv: 150 training and 39 validation rows .* 150 and 50 of 4 on process 0' "$TMP/err"; }
+res $? mpi_val_data_rows_differ "rc $rc: $(head -c 300 "$TMP/err")"
 
 # a NaN (a huge learning rate) in epoch 2: every process stops at the same
 # step, one message, the numeric exit code, the epoch-1 checkpoint intact
