@@ -222,6 +222,14 @@ int cli_data_column(const lm_data *d, const char *name, size_t len);
 int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
                              const char *sep, int decimal_comma);
 
+/* The training target's column found by its header name (train records
+ * it as target_name when it took the default target; train --test and
+ * --val-data look for it too): a quiet CSV read with o's options, kept in
+ * cd when the file has a header and that column. 1 then; else 0 with the
+ * reader's message in why. */
+int cli_data_load_target_named(cli_data *cd, const char *path, const cli_data_opts *o,
+                               const char *name, char *why, size_t why_size);
+
 /* Reads data to score a model on (eval, export --test) with o's options,
  * the model's target column unless o->target names one: then checks it has
  * what the model predicts (class labels, or one number a model output;

@@ -469,6 +469,18 @@ static char *feature_columns(const lm_data *d, char *why, size_t size)
     return s;
 }
 
+/* The default target's header name (the training file's last column that
+ * is not an input), or NULL: --target given, no header, several targets,
+ * a name holding a comma (a list to the reader). */
+static const char *target_name(const train_run *r)
+{
+    const char *tn = lm_data_target_name(&r->train.d, 0);
+    if (r->c.target || !r->train.d.feature_names || !tn || !*tn || strchr(tn, ',') ||
+        lm_data_target_name(&r->train.d, 1))
+        return NULL;
+    return tn;
+}
+
 /* A file the model is scored on beside the training data (--test,
  * --val-data): read as the training data was (its target, --ignore,
  * --sep, --missing ... in o), with its one-hot encoding and its columns by
@@ -483,7 +495,15 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     o.categorical = NULL;
     o.categories = lm_data_categories(&r->train.d);
     o.features = r->features; // its columns by name, in any order
-    int rc = cli_data_load(cd, path, &o);
+    // Its target by the training target's header name, as eval finds it:
+    // the last column that is not an input may be another (a note after
+    // the target would be scored, silently).
+    const char *tn = target_name(r);
+    char why[512];
+    int csv = cli_is_stream(path) || !cli_is_idx(path), rc = CLI_OK;
+    if (!(tn && csv && !labels && o.header != 0 &&
+          cli_data_load_target_named(cd, path, &o, tn, why, sizeof why)))
+        rc = cli_data_load(cd, path, &o);
     if (rc || (rc = blank_class(cd))) return rc;
     if (cd->is_idx && r->classes && !cd->d.labels) {
         cli_err("%s: IDX %s images need their labels: add %s FILE", path, what, labels_opt);
@@ -813,10 +833,7 @@ static void meta_settings(train_run *r)
     set_meta(r->net, "target", c->target);
     // The default target's header name, so that eval finds it by name in
     // a file with other columns after it (--target is recorded as given).
-    const char *tn = lm_data_target_name(&r->train.d, 0);
-    if (!c->target && r->train.d.feature_names && tn && *tn && !strchr(tn, ',') &&
-        !lm_data_target_name(&r->train.d, 1))
-        set_meta(r->net, "target_name", tn);
+    set_meta(r->net, "target_name", target_name(r));
     set_meta(r->net, "ignore", c->ignore);
     set_meta(r->net, "sep", c->sep);
     if (c->decimal_comma) set_meta(r->net, "decimal_comma", "1");

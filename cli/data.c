@@ -612,12 +612,8 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     }
 }
 
-/* The training target's column found by its header name (train records
- * it as target_name when it took the default target): a quiet read, kept
- * in cd when the file has a header and that column. 1 then; else 0 with
- * the reader's message in why. */
-static int load_target_named(cli_data *cd, const char *path, const cli_data_opts *o,
-                             const char *name, char *why, size_t why_size)
+int cli_data_load_target_named(cli_data *cd, const char *path, const cli_data_opts *o,
+                               const char *name, char *why, size_t why_size)
 {
     const char *buf;
     size_t len;
@@ -649,7 +645,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
     o->labels_opt = labels_opt;
     char why[512] = "", warn[2600] = "";
     int rc = CLI_OK;
-    if (!tname || !load_target_named(cd, path, o, tname, why, sizeof why)) {
+    if (!tname || !cli_data_load_target_named(cd, path, o, tname, why, sizeof why)) {
         if ((rc = cli_data_load(cd, path, o))) return rc;
         // The default target, the last column that is not an input, is
         // then a guess: say which column it took when it is another (once

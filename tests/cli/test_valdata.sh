@@ -68,6 +68,18 @@ done
   [ "$(wc -l <"$TMP/cut_val")" -eq 9 ] && cmp -s "$TMP/cut_val" "$TMP/cut_val_reordered"; }
 res $? valdata_reordered "$(cat "$TMP/out_val_reordered"; diff "$TMP/cut_val" "$TMP/cut_val_reordered" | head -4)"
 
+# a column after the target (a score, a note): the target is found by the
+# training target's header name, as eval finds it, not taken as the last
+# column that is not an input (that column scored, or refused as a class)
+awk -F, -v OFS=, '{ print $0, (NR == 1 ? "note" : 7) }' "$TMP/val.csv" >"$TMP/val_note.csv"
+# shellcheck disable=SC2086
+"$L" train $T --epochs 8 --val-data "$TMP/val_note.csv" --test "$TMP/val_note.csv" --quiet --json \
+    --log "$TMP/log_note.csv" >"$TMP/out_note" 2>&1; rc=$?
+cut -d, -f1-5 "$TMP/log_note.csv" >"$TMP/cut_note" 2>/dev/null
+{ [ "$rc" -eq 0 ] && cmp -s "$TMP/cut_val" "$TMP/cut_note" &&
+  [ "$(jget test_loss <"$TMP/out_note")" = "$(jget val_loss <"$TMP/out_note")" ]; }
+res $? valdata_target_by_name "rc $rc: $(cat "$TMP/out_note")"
+
 # --early-stop judges the val file: with every val label flipped the val
 # loss rises while the train loss falls, so an early epoch is kept
 rows 200 77 1 >"$TMP/flipped.csv"
