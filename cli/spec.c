@@ -51,8 +51,9 @@ static long long whole(const char *q, size_t len, long long lo, long long hi)
 }
 
 /* A finite float from [q, q + len): 1, or 0 if not one, or -1 for a
- * number too small for a float (1e-50 reads as 0, though it is not 0; a
- * subnormal such as 1e-40 is kept). */
+ * positive number too small for a float (1e-50 reads as 0, though it is
+ * not 0; a subnormal such as 1e-40 is kept). A negative one (-1e-50) is
+ * 0: it is out of every range here for being negative, not for its size. */
 static int number(const char *q, size_t len, float *out)
 {
     char buf[64], *end;
@@ -62,7 +63,7 @@ static int number(const char *q, size_t len, float *out)
     errno = 0;
     float v = strtof(buf, &end);
     if (*end || !isfinite(v)) return 0;
-    if (errno == ERANGE && v == 0.0f) return -1;
+    if (errno == ERANGE && v == 0.0f) return signbit(v) ? 0 : -1;
     if (errno && errno != ERANGE) return 0;
     *out = v;
     return 1;

@@ -73,6 +73,12 @@ for bad in 'dropout:1e-50' 'batchnorm:1e-50' 'batchnorm:0.1:1e-50'; do
     { [ "$rc" -eq 2 ] && grep -q "layer 1: [a-z ]* '1e-50' is too small for a float" "$TMP/err"; }
     res $? "tiny_spec_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
 done
+# a negative one is refused for its sign, as -0.5 is, not for its size
+for bad in 'dropout:-1e-50' 'batchnorm:-1e-50' 'batchnorm:0.1:-1e-50'; do
+    "$L" train --data "$B" --layers "$bad" --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "layer 1: expected " "$TMP/err" && ! grep -q "too small" "$TMP/err"; }
+    res $? "tiny_negative_spec_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
+done
 "$L" train --data "$B" --layers 8,dropout:1e-40,batchnorm:0.1:1e-40 --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 0 ]; res $? subnormal_spec_taken "rc $rc: $(head -c 300 "$TMP/err")"
 
