@@ -320,6 +320,11 @@ int cli_same_file(const char *a, const char *b);
 /* path made absolute against the working folder into buf; -1 if too long. */
 int cli_abspath(const char *path, char *buf, size_t size);
 
+/* A model's metadata value for key, NULL when it has none: an empty value
+ * is none too (train writes "" for a setting a resumed or --init-from run
+ * no longer uses, since a key cannot be removed). */
+const char *cli_meta(const lm_net *net, const char *key);
+
 /* Prints a warning when the model's metadata says it holds an untrained or
  * partly trained state (an interrupted run or a checkpoint); 1 if it did. */
 int cli_model_state_warn(const lm_net *net, const char *path);

@@ -403,7 +403,7 @@ int cmd_predict(int argc, char **argv)
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
     cli_model_state_warn(net, pos[0]);
-    if (!target) target = lm_net_get_meta(net, "target");
+    if (!target) target = cli_meta(net, "target");
     int classes = cli_model_classes(net);
     cli_data cd = {0};
     rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);

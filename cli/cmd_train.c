@@ -758,10 +758,25 @@ static void set_meta(lm_net *net, const char *key, const char *value)
     if (value) (void)lm_net_set_meta(net, key, value);
 }
 
+/* A setting or figure of this run, or none (NULL): a model's value from
+ * an earlier run (--resume, --init-from) is then written "", since a key
+ * cannot be removed; left there, info would show it as this run's, and
+ * eval, predict and a later --resume would use it (cli_meta). */
+static void set_meta_or_none(lm_net *net, const char *key, const char *value)
+{
+    const char *old = lm_net_get_meta(net, key);
+    if (value) set_meta(net, key, value);
+    else if (old && *old) set_meta(net, key, "");
+}
+
+/* A number, or none for NaN (see set_meta_or_none). */
 static void set_meta_f(lm_net *net, const char *key, double v)
 {
     char b[32];
-    if (isnan(v)) return;
+    if (isnan(v)) {
+        set_meta_or_none(net, key, NULL);
+        return;
+    }
     fmt_float(b, sizeof b, v);
     set_meta(net, key, b);
 }
@@ -785,18 +800,23 @@ static void meta_settings(train_run *r)
             set_meta(r->net, files[i].key, "-");
         else if (files[i].path && cli_abspath(files[i].path, abs, sizeof abs) == 0)
             set_meta(r->net, files[i].key, abs);
-        else if (!files[i].path && lm_net_get_meta(r->net, files[i].key))
-            set_meta(r->net, files[i].key, ""); // a resumed run's file not used: none
+        else if (!files[i].path)
+            set_meta_or_none(r->net, files[i].key, NULL); // a resumed run's file not used
     }
     set_meta(r->net, "loss", lm_loss_name((lm_loss)c->loss));
     set_meta(r->net, "optimizer", OPTIMS[c->optim]);
     set_meta_f(r->net, "lr", c->lr);
     set_meta(r->net, "lr-schedule", lm_lr_schedule_name((lm_lr_schedule)c->schedule));
     if (!c->resume) set_meta(r->net, "init", lm_init_name((lm_init)c->init));
-    if (c->optim == O_MOMENTUM || c->optim == O_NESTEROV) set_meta_f(r->net, "momentum", c->momentum);
-    if (c->weight_decay > 0) set_meta_f(r->net, "weight-decay", c->weight_decay);
-    if (c->clip > 0) set_meta_f(r->net, "clip-grad", c->clip);
-    if (c->optim == LM_RPROP) {
+    // Settings this run did not use are none (NaN, NULL), not the values
+    // of the run --resume or --init-from started from.
+    set_meta_f(r->net, "momentum", c->optim == O_MOMENTUM || c->optim == O_NESTEROV ? c->momentum : NAN);
+    set_meta_f(r->net, "weight-decay", c->weight_decay > 0 ? c->weight_decay : NAN);
+    set_meta_f(r->net, "clip-grad", c->clip > 0 ? c->clip : NAN);
+    if (c->optim != LM_RPROP) {
+        set_meta_or_none(r->net, "rprop-etas", NULL);
+        set_meta_or_none(r->net, "rprop-steps", NULL);
+    } else {
         char a[32], z[32];
         for (int k = 0; k < 2; k++) {
             const float *v = k ? c->step : c->eta;
@@ -810,16 +830,11 @@ static void meta_settings(train_run *r)
     set_meta(r->net, "batch", b);
     snprintf(b, sizeof b, "%llu", (unsigned long long)c->seed);
     set_meta(r->net, "seed", b);
-    if (c->val > 0) set_meta_f(r->net, "val", c->val);
-    else if (lm_net_get_meta(r->net, "val")) set_meta(r->net, "val", ""); // --val-data replaced it
-    if (c->early_stop > 0) {
-        snprintf(b, sizeof b, "%d", c->early_stop);
-        set_meta(r->net, "early-stop", b);
-    }
-    if (c->ckpt_every > 0) {
-        snprintf(b, sizeof b, "%d", c->ckpt_every);
-        set_meta(r->net, "checkpoint-every", b);
-    }
+    set_meta_f(r->net, "val", c->val > 0 ? c->val : NAN); // none: --val-data replaced it
+    snprintf(b, sizeof b, "%d", c->early_stop);
+    set_meta_or_none(r->net, "early-stop", c->early_stop > 0 ? b : NULL);
+    snprintf(b, sizeof b, "%d", c->ckpt_every);
+    set_meta_or_none(r->net, "checkpoint-every", c->ckpt_every > 0 ? b : NULL);
     if (r->cw) { // the spec (a resumed run recomputes from it) and what it gave
         char w[1024];
         size_t len = 0;
@@ -828,15 +843,20 @@ static void meta_settings(train_run *r)
             len += (size_t)snprintf(w + len, sizeof w - len, "%s%s", k ? "," : "", b);
         }
         set_meta(r->net, "class-weight", c->class_weight);
-        if (len + 32 < sizeof w) set_meta(r->net, "class-weights", w);
+        set_meta_or_none(r->net, "class-weights", len + 32 < sizeof w ? w : NULL);
+    } else {
+        set_meta_or_none(r->net, "class-weight", NULL);
+        set_meta_or_none(r->net, "class-weights", NULL);
     }
-    set_meta(r->net, "target", c->target);
+    set_meta_or_none(r->net, "target", c->target);
     // The default target's header name, so that eval finds it by name in
     // a file with other columns after it (--target is recorded as given).
-    set_meta(r->net, "target_name", target_name(r));
-    set_meta(r->net, "ignore", c->ignore);
-    set_meta(r->net, "sep", c->sep);
-    if (c->decimal_comma) set_meta(r->net, "decimal_comma", "1");
+    set_meta_or_none(r->net, "target_name", target_name(r));
+    set_meta_or_none(r->net, "ignore", c->ignore);
+    set_meta_or_none(r->net, "sep", c->sep);
+    const char *dc = lm_net_get_meta(r->net, "decimal_comma"); // --resume reads with it (load_data)
+    int comma = c->decimal_comma || (c->resume && dc && strcmp(dc, "1") == 0);
+    set_meta_or_none(r->net, "decimal_comma", comma ? "1" : NULL);
     set_meta(r->net, "task", r->classes ? "classes" : "regression");
     set_meta(r->net, "lamina_version", LM_VERSION_STRING);
     set_meta(r->net, "command", r->argv_line);
@@ -848,10 +868,9 @@ static void meta_settings(train_run *r)
         set_meta(r->net, "categories", enc);
         if (c->categorical) set_meta(r->net, "categorical", c->categorical);
     }
-    if (c->missing) set_meta(r->net, "missing", MISSING[c->missing]);
-    if (r->features) {
-        set_meta(r->net, "features", r->features);
-    } else if (r->features_why[0] && !r->c.quiet) {
+    set_meta_or_none(r->net, "missing", c->missing ? MISSING[c->missing] : NULL);
+    set_meta_or_none(r->net, "features", r->features);
+    if (!r->features && r->features_why[0] && !r->c.quiet) {
         // eval and predict then match columns by position only: say so
         fprintf(stderr, "warning: the model does not record the feature names (%s): eval "
                 "and predict will take the columns by position, not by name\n", r->features_why);
@@ -1655,7 +1674,7 @@ static int finish(train_run *r, double train_secs, int epochs_run)
         set_meta_f(r->net, "val_loss", k->val_loss);
         set_meta_f(r->net, "val_accuracy", k->val_acc);
     }
-    if (r->early_stopped) set_meta(r->net, "early_stopped", "yes");
+    set_meta_or_none(r->net, "early_stopped", r->early_stopped ? "yes" : NULL);
     set_meta_f(r->net, "test_loss", r->test_loss);
     set_meta_f(r->net, "test_accuracy", r->test_acc);
     if (c->out && (rc = save_model(r, c->out))) return rc;

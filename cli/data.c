@@ -407,7 +407,7 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
 {
     lm_data *d = &cd->d;
     int n_in = lm_net_n_in(net), rc;
-    const char *names = lm_net_get_meta(net, "features");
+    const char *names = cli_meta(net, "features");
     // One-hot inputs: the reader took the model's columns by name and
     // encoded them in the model's order (cli_data_opts_from_model).
     if (lm_data_categories(d)) names = NULL;
@@ -469,14 +469,14 @@ size_t cli_data_apply_model(cli_data *cd, const lm_net *net, int quiet)
 int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
                              const char *sep, int decimal_comma)
 {
-    o->ignore = lm_net_get_meta(net, "ignore");
-    o->features = lm_net_get_meta(net, "features");
-    const char *s = sep ? sep : lm_net_get_meta(net, "sep");
+    o->ignore = cli_meta(net, "ignore");
+    o->features = cli_meta(net, "features");
+    const char *s = sep ? sep : cli_meta(net, "sep");
     if (s && !cli_parse_sep(cmd, s, &o->sep)) return 0;
-    const char *dc = lm_net_get_meta(net, "decimal_comma");
+    const char *dc = cli_meta(net, "decimal_comma");
     o->decimal_comma = decimal_comma || (dc && strcmp(dc, "1") == 0);
     o->categories = lm_net_get_meta(net, "categories");
-    const char *mv = lm_net_get_meta(net, "missing");
+    const char *mv = cli_meta(net, "missing");
     o->missing = mv && strcmp(mv, "mean") == 0;
     return 1;
 }
@@ -637,10 +637,10 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
                          cli_data_opts *o, int classes, const char *labels_opt)
 {
     const char *tname = NULL;
-    if (!o->target) o->target = lm_net_get_meta(net, "target");
+    if (!o->target) o->target = cli_meta(net, "target");
     int csv = cli_is_stream(path) || !cli_is_idx(path);
     if (!o->target && !o->labels && csv && o->header != 0)
-        tname = lm_net_get_meta(net, "target_name");
+        tname = cli_meta(net, "target_name");
     o->target_kind = classes;
     o->labels_opt = labels_opt;
     char why[512] = "", warn[2600] = "";
@@ -666,7 +666,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
         int n_in = lm_net_n_in(net);
         if (csv && !o->target && cd->d.x_type == LM_F32 && cd->d.nx == n_in + 1 &&
             !lm_data_categories(&cd->d) &&
-            (!cd->d.feature_names || !lm_net_get_meta(net, "features")))
+            (!cd->d.feature_names || !cli_meta(net, "features")))
             snprintf(warn, sizeof warn, "warning: %.256s: has one column more than the model's "
                      "%d input%s and its target: scoring against the last column and leaving out "
                      "the one before it (give --target to choose)\n", shown, n_in,

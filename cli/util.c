@@ -215,6 +215,12 @@ int cli_abspath(const char *path, char *buf, size_t size)
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+const char *cli_meta(const lm_net *net, const char *key)
+{
+    const char *v = lm_net_get_meta(net, key);
+    return v && *v ? v : NULL;
+}
+
 int cli_model_state_warn(const lm_net *net, const char *path)
 {
     const char *state = lm_net_get_meta(net, "state");

@@ -193,6 +193,20 @@ done
 "$L" train --data "$B" --resume "$TMP/ck.lmn" --epochs 4 --quiet --json >"$TMP/ck.json" 2>&1; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '"epochs": 4' "$TMP/ck.json"; }; res $? resume_nothing_to_do "rc $rc, resuming a finished run"
 
+# --init-from starts from another run's model: the settings and figures
+# that run recorded and this one did not use are none, not kept as this
+# run's (its ';' separator made eval of this run's own comma file fail;
+# its weight decay would have been taken up by a --resume)
+tr , ';' <"$R" >"$TMP/semi.csv"
+"$L" train --data "$TMP/semi.csv" --sep ';' --layers 8 --epochs 2 --weight-decay 0.1 --val 0.2 \
+    --test "$TMP/semi.csv" --out "$TMP/from.lmn" --quiet >/dev/null 2>&1
+"$L" train --data "$R" --init-from "$TMP/from.lmn" --epochs 2 --out "$TMP/init.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+"$L" info "$TMP/init.lmn" >"$TMP/info" 2>&1
+"$L" eval "$TMP/init.lmn" --data "$R" >"$TMP/ev" 2>&1; rc2=$?
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q "^  data " "$TMP/info" &&
+  ! grep -qE "^  (sep|weight-decay|val|val_loss|test|test_loss) " "$TMP/info"; }
+res $? init_from_settings_not_kept "rc $rc, eval rc $rc2: $(cat "$TMP/err" "$TMP/ev"; grep -E "^  (sep|weight|val|test)" "$TMP/info")"
+
 # ------------------------------------------------------------- Ctrl-C
 awk 'BEGIN { srand(3); print "a,b,c,d,cls"
     for (i = 0; i < 30000; i++) { c = i % 3; printf "%.4f,%.4f,%.4f,%.4f,k%d\n", rand() + c, rand(), rand(), rand() - c, c } }' >"$TMP/big.csv"
