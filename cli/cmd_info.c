@@ -367,10 +367,11 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
         putchar(']');
     }
     printf(", \"meta\": {");
-    for (int i = 0; i < lm_net_n_meta(net); i++) {
+    for (int i = 0, shown = 0; i < lm_net_n_meta(net); i++) {
         const char *k, *v;
         lm_net_meta_at(net, i, &k, &v);
-        if (i) printf(", ");
+        if (!*v) continue; // "": a setting a resumed run dropped, left out as in the text
+        if (shown++) printf(", ");
         json_str(stdout, k);
         printf(": ");
         json_meta_value(v);

@@ -123,7 +123,8 @@ res $? valdata_resume_gone "rc $rc: $(cat "$TMP/err")"
 # a validation set given again replaces the recorded one: --val, or another file
 "$L" train --resume "$TMP/r.lmn" --epochs 6 --val 0.2 --quiet --json --out "$TMP/r2.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && [ -n "$(jget val_loss <"$TMP/out")" ] &&
-  "$L" info "$TMP/r2.lmn" | grep -q "^  val  *0.2\$" && ! "$L" info "$TMP/r2.lmn" | grep -q val-data; }
+  "$L" info "$TMP/r2.lmn" | grep -q "^  val  *0.2\$" && ! "$L" info "$TMP/r2.lmn" | grep -q val-data &&
+  "$L" info --json "$TMP/r2.lmn" | grep -q '"val": 0.2' && ! "$L" info --json "$TMP/r2.lmn" | grep -q val-data; }
 res $? valdata_resume_val "rc $rc: $(cat "$TMP/err")"
 
 # IDX images with --val-labels: 2x2 images, class 1 when the top row is
