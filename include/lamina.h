@@ -470,7 +470,9 @@ typedef struct lm_csv_opts {
     int no_target;      /* 1: every column is a feature (for predict) */
     /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */
     const char *ignore; /* columns left out of the features: names or 0-based
-                           indices, comma-separated; NULL = none */
+                           indices, comma-separated; NULL = none. With
+                           features and a header, one the file lacks is
+                           passed over */
     int decimal_comma;  /* 1: numbers are written "5,1" (the separator must
                            then be ';' or tab) */
     const char *features; /* with a header: the feature columns by name,

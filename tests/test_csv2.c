@@ -146,6 +146,20 @@ static void test_ignore_and_features(void)
     lm_data_free(&d);
     o.features = "b,c";
     bad("b,name,a\n2,ann,1\n", &o, LM_EFORMAT, "no column named 'c'");
+    /* With the inputs named, an ignored column the file lacks (a test
+     * file without the training file's ID) is nothing to leave out; one
+     * it has is still left out (not the default target). */
+    o = lm_csv_defaults();
+    o.features = "a,b";
+    o.ignore = "id,note";
+    if (rd(&d, "b,a,y\n2,1,3.5\n", &o)) return;
+    CHECK(d.nx == 2 && X(&d)[0] == 1 && X(&d)[1] == 2 && d.y && d.y[0] == 3.5f);
+    lm_data_free(&d);
+    if (rd(&d, "a,b,y,note\n1,2,3.5,9\n", &o)) return;
+    CHECK(d.nx == 2 && d.y && d.y[0] == 3.5f);
+    lm_data_free(&d);
+    o.features = NULL; /* by position: the list must find its columns */
+    bad("a,b,y\n1,2,3.5\n", &o, LM_EFORMAT, "no column named 'id'");
     /* With the inputs named, the default target is the last column that
      * is not one of them: a file in another column order keeps its
      * target (it was the last column, an input: "both the target and an

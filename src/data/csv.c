@@ -717,6 +717,25 @@ static lm_status find_columns(const csv_job *j, const char *spec, const char *wh
     }
 }
 
+/* The columns of spec, a comma-separated list as find_columns reads it,
+ * that the file has: one it lacks (or cannot find) is passed over. */
+static void find_present(const csv_job *j, const char *spec, int *cols, int *n)
+{
+    *n = 0;
+    for (const char *p = spec;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int col, seen = 0;
+        if (find_column(j, p, len, "ignored", &col) == LM_OK) {
+            for (int i = 0; i < *n; i++) seen |= cols[i] == col;
+            if (!seen && *n < j->ncols) cols[(*n)++] = col;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    lm__err_clear();
+}
+
 /* A piece of text (a column name, a class name) and where it came from:
  * sorted in byte order, equal texts by index. */
 typedef struct text_ref {
@@ -953,7 +972,14 @@ static lm_status assign_roles(csv_job *j)
     for (int k = 0; k < n; k++) j->role[k] = 0;
     int m = 0;
     if (o->ignore && *o->ignore) {
-        if ((st = find_columns(j, o->ignore, "ignored", list, &m)) != LM_OK) goto done;
+        /* With the inputs named in a header every other column is skipped:
+         * an ignored column the file lacks (a test file without the
+         * training file's ID column) is nothing to leave out. */
+        if ((st = find_columns(j, o->ignore, "ignored", list, &m)) != LM_OK) {
+            if (!(o->features && *o->features && j->header)) goto done;
+            find_present(j, o->ignore, list, &m);
+            st = LM_OK;
+        }
         for (int k = 0; k < m; k++) j->role[list[k]] = ROLE_SKIP;
     }
     j->nt = 0;

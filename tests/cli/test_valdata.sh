@@ -79,6 +79,14 @@ cut -d, -f1-5 "$TMP/log_note.csv" >"$TMP/cut_note" 2>/dev/null
 { [ "$rc" -eq 0 ] && cmp -s "$TMP/cut_val" "$TMP/cut_note" &&
   [ "$(jget test_loss <"$TMP/out_note")" = "$(jget val_loss <"$TMP/out_note")" ]; }
 res $? valdata_target_by_name "rc $rc: $(cat "$TMP/out_note")"
+# an ID column the training file has and --ignore leaves out may be
+# missing from the val file (its inputs are read by name, the rest skipped)
+awk -F, -v OFS=, '{ print (NR == 1 ? "id" : NR), $0 }' "$D" >"$TMP/train_id.csv"
+"$L" train --data "$TMP/train_id.csv" --ignore id --layers 8:relu --categorical color --seed 1 --epochs 8 \
+    --val-data "$TMP/val.csv" --quiet --log "$TMP/log_id.csv" >"$TMP/out_id" 2>&1; rc=$?
+cut -d, -f1-5 "$TMP/log_id.csv" >"$TMP/cut_id" 2>/dev/null
+{ [ "$rc" -eq 0 ] && cmp -s "$TMP/cut_val" "$TMP/cut_id"; }
+res $? valdata_ignored_column_absent "rc $rc: $(cat "$TMP/out_id")"
 
 # --early-stop judges the val file: with every val label flipped the val
 # loss rises while the train loss falls, so an early epoch is kept
