@@ -234,10 +234,11 @@ int cli_data_load_target_named(cli_data *cd, const char *path, const cli_data_op
  * the model's target column unless o->target names one: then checks it has
  * what the model predicts (class labels, or one number a model output;
  * labels_opt names the option that adds IDX labels, for the hint) and maps
- * its columns and classes onto the model's. CLI_OK or an exit code after
- * a message. */
+ * its columns and classes onto the model's. has_target: the command takes
+ * --target (eval), which the warnings about a guessed target then suggest.
+ * CLI_OK or an exit code after a message. */
 int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
-                         cli_data_opts *o, int classes, const char *labels_opt);
+                         cli_data_opts *o, int classes, const char *labels_opt, int has_target);
 
 /* Whether a model predicts classes (it has class names, its metadata says
  * so, or it ends with softmax), and the loss it was trained with. */

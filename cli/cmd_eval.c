@@ -345,7 +345,7 @@ static int load_eval_data(cli_data *cd, lm_net *net, const char *path, const cha
     o.labels = labels;
     o.target = target;
     o.header = header;
-    return cli_data_load_scored(cd, net, path, &o, classes, "--labels");
+    return cli_data_load_scored(cd, net, path, &o, classes, "--labels", 1);
 }
 
 int cmd_eval(int argc, char **argv)

@@ -634,8 +634,10 @@ int cli_data_load_target_named(cli_data *cd, const char *path, const cli_data_op
 }
 
 int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
-                         cli_data_opts *o, int classes, const char *labels_opt)
+                         cli_data_opts *o, int classes, const char *labels_opt, int has_target)
 {
+    // what the warnings below suggest: the command's --target, else eval's
+    const char *choose = has_target ? "give --target to choose" : "to choose, use lamina eval --target";
     const char *tname = NULL;
     if (!o->target) o->target = cli_meta(net, "target");
     int csv = cli_is_stream(path) || !cli_is_idx(path);
@@ -657,8 +659,8 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
             cli_name_shown(a, got, 0);
             cli_name_shown(b, tname, 0);
             snprintf(warn, sizeof warn, "warning: %.256s: scoring against column '%s' (the last "
-                     "that is not an input), not '%s', the model's target (%s); give --target "
-                     "to choose\n", shown, a, b, why);
+                     "that is not an input), not '%s', the model's target (%s); %s\n", shown, a,
+                     b, why, choose);
         }
         // By position, a file with one column more than the inputs and
         // the target gives two guesses: the last is the target, the one
@@ -669,8 +671,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
             (!cd->d.feature_names || !cli_meta(net, "features")))
             snprintf(warn, sizeof warn, "warning: %.256s: has one column more than the model's "
                      "%d input%s and its target: scoring against the last column and leaving out "
-                     "the one before it (give --target to choose)\n", shown, n_in,
-                     n_in == 1 ? "" : "s");
+                     "the one before it (%s)\n", shown, n_in, n_in == 1 ? "" : "s", choose);
     }
     if (classes && !cd->d.labels) {
         cli_err("%s: has no class labels to compare with%s%s%s", path,

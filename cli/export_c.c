@@ -58,7 +58,7 @@ static int load_test(cli_data *cd, lm_net *net, const char *path, const char *la
     cli_data_opts o = cli_data_defaults();
     if (!cli_data_opts_from_model(&o, net, "export", NULL, 0)) return CLI_EUSAGE;
     o.labels = labels;
-    return cli_data_load_scored(cd, net, path, &o, classes, "--test-labels");
+    return cli_data_load_scored(cd, net, path, &o, classes, "--test-labels", 0); // no --target
 }
 
 /* Prints the float (and int8) scores on the test data. */

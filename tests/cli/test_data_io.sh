@@ -233,6 +233,13 @@ res $? eval_target_guess_warned "rc $rc: $(cat "$TMP/e")"
 "$L" eval "$TMP/rg.lmn" --data "$TMP/rg_extra_nohdr.csv" >/dev/null 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q "warning: .*one column more than the model's 3 inputs and its target" "$TMP/e"; }
 res $? eval_target_guess_warned_no_header "rc $rc: $(cat "$TMP/e")"
+# export --test warns the same, but has no --target to suggest: it names
+# eval's (the option it named was refused as unknown)
+for f in rg_renamed rg_extra_nohdr; do
+    "$L" export "$TMP/rg.lmn" --format c --out "$TMP/rg_$f.c" --test "$TMP/$f.csv" >/dev/null 2>"$TMP/e"; rc=$?
+    { [ "$rc" -eq 0 ] && grep -q "warning: .*use lamina eval --target" "$TMP/e" && ! grep -q "give --target" "$TMP/e"; }
+    res $? "export_target_guess_warned_$f" "rc $rc: $(cat "$TMP/e")"
+done
 
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
