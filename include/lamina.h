@@ -477,8 +477,10 @@ typedef struct lm_csv_opts {
                            then be ';' or tab) */
     const char *features; /* with a header: the feature columns by name,
                              comma-separated, in this order; other columns
-                             are skipped unparsed. NULL = every column that
-                             is not a target or ignored */
+                             are skipped unparsed (a name an ignored column
+                             or the target shares is the column that is
+                             neither). NULL = every column that is not a
+                             target or ignored */
     /* Appended in 1.4: categorical columns and missing values. */
     const char *categorical; /* feature columns to one-hot encode (names or
                                 0-based indices, comma-separated, as ignore):

@@ -160,6 +160,20 @@ static void test_ignore_and_features(void)
     lm_data_free(&d);
     o.features = NULL; /* by position: the list must find its columns */
     bad("a,b,y\n1,2,3.5\n", &o, LM_EFORMAT, "no column named 'id'");
+    /* An input's name that an ignored column or the target shares (the
+     * file training took, read again by the model's names): the input is
+     * the one column of that name that is neither. */
+    o = lm_csv_defaults();
+    o.features = "k";
+    o.ignore = "0";
+    if (rd(&d, "k,k,y\n7,1,3.5\n8,2,4.5\n", &o)) return;
+    CHECK(d.nx == 1 && X(&d)[0] == 1 && X(&d)[1] == 2 && d.y && d.y[1] == 4.5f);
+    lm_data_free(&d);
+    o.ignore = NULL;
+    if (rd(&d, "k,k\n1,3.5\n2,4.5\n", &o)) return;
+    CHECK(d.nx == 1 && X(&d)[1] == 2 && d.y && d.y[1] == 4.5f);
+    lm_data_free(&d);
+    bad("k,k,y\n7,1,3.5\n", &o, LM_EFORMAT, "input column 'k' is ambiguous: columns 0 and 1");
     /* With the inputs named, the default target is the last column that
      * is not one of them: a file in another column order keeps its
      * target (it was the last column, an input: "both the target and an

@@ -596,6 +596,8 @@ typedef struct csv_job {
     int header, ncols, nx, nt;
     int *role;  /* (ncols): feature index >= 0, ROLE_SKIP, or a target */
     int *tcols; /* (nt) the target columns, in the order given */
+    const unsigned char *not_input; /* (ncols) while the inputs are found by name: a
+                                       column ignored or a target, or NULL */
     /* Categorical columns (lm_csv_opts.categorical or .categories). */
     int ncat;
     int *cat_of;        /* (ncols) the column's slot in voc, or -1; NULL if ncat is 0 */
@@ -654,16 +656,20 @@ static void name_list(const csv_job *j, char *list, size_t size)
 static lm_status find_column(const csv_job *j, const char *s, size_t len, const char *what,
                              int *col)
 {
-    int found = -1;
+    int found = -1, other = -1, kept = -1, n_kept = 0;
     for (int k = 0; j->header && k < j->names.n; k++)
         if (span_eq(j->names.v[k].s, j->names.v[k].len, s, len)) {
-            if (found >= 0)
-                return lm__err(LM_EFORMAT,
-                               "%s: %s column '%.*s' is ambiguous: columns %d and %d have that "
-                               "name (give a 0-based index)", j->path, what, (int)len, s,
-                               found, k);
-            found = k;
+            if (found < 0) found = k;
+            else if (other < 0) other = k;
+            if (!j->not_input || !j->not_input[k]) kept = k, n_kept++;
         }
+    /* An input's name shared with a column left out or a target (training
+     * took it so): the one column of that name that is neither. */
+    if (other >= 0 && n_kept == 1) found = kept, other = -1;
+    if (other >= 0)
+        return lm__err(LM_EFORMAT,
+                       "%s: %s column '%.*s' is ambiguous: columns %d and %d have that "
+                       "name (give a 0-based index)", j->path, what, (int)len, s, found, other);
     if (found >= 0) {
         *col = found;
         return LM_OK;
@@ -964,8 +970,9 @@ static lm_status assign_roles(csv_job *j)
     j->role = lm__alloc((size_t)n, sizeof *j->role, "csv columns");
     j->tcols = lm__alloc((size_t)n, sizeof *j->tcols, "csv columns");
     list = lm__alloc((size_t)n, sizeof *list, "csv columns");
+    unsigned char *not_input = lm__alloc((size_t)n, 1, "csv columns");
     lm_status st = LM_OK;
-    if (!j->role || !j->tcols || !list) {
+    if (!j->role || !j->tcols || !list || !not_input) {
         st = LM_ENOMEM;
         goto done;
     }
@@ -988,6 +995,8 @@ static lm_status assign_roles(csv_job *j)
          * an input (a header and features: a file whose columns come in
          * another order than training's keeps its target). */
         int last = n - 1, named = 0, no_target = 0;
+        for (int k = 0; k < n; k++) not_input[k] = j->role[k] != 0; /* ignored */
+        j->not_input = not_input;
         if (!o->target && o->features && *o->features && j->header &&
             find_columns(j, o->features, "input", list, &m) == LM_OK) {
             for (int k = 0; k < m; k++)
@@ -997,6 +1006,7 @@ static lm_status assign_roles(csv_job *j)
             for (int k = 0; k < n; k++)
                 if (j->role[k] == 1) j->role[k] = 0;
         }
+        j->not_input = NULL;
         lm__err_clear();
         if (!named)
             while (last > 0 && j->role[last] == ROLE_SKIP) last--;
@@ -1018,9 +1028,14 @@ static lm_status assign_roles(csv_job *j)
     j->nx = 0;
     if (o->features && *o->features && j->header) {
         /* The model's inputs by name, in its order; other columns skipped. */
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n; k++) {
+            not_input[k] = j->role[k] != 0; /* ignored, or a target */
             if (j->role[k] >= 0) j->role[k] = ROLE_SKIP;
-        if ((st = find_columns(j, o->features, "input", list, &m)) != LM_OK) goto done;
+        }
+        j->not_input = not_input;
+        st = find_columns(j, o->features, "input", list, &m);
+        j->not_input = NULL;
+        if (st != LM_OK) goto done;
         for (int k = 0; k < m; k++) {
             if (j->role[list[k]] <= ROLE_TARGET0) {
                 st = lm__err(LM_EFORMAT, "%s: column %d is both the target and an input",
@@ -1040,6 +1055,7 @@ static lm_status assign_roles(csv_job *j)
     if (st == LM_OK && ((o->categorical && *o->categorical) || o->categories))
         st = assign_categorical(j);
 done:
+    free(not_input);
     free(list);
     return st;
 }

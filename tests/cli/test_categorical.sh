@@ -231,6 +231,19 @@ sed '1s/^x,color,/x,,/' "$D" >"$TMP/noname.csv"
 { [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q "categories *1:#1=black,blue,green,red,white" "$TMP/info" &&
   grep -q 'one-hot: *"column 1" -> inputs 1..5: black' "$TMP/info"; }
 res $? cat_empty_header_name "rc $rc $rc2: $(cat "$TMP/err"; grep -e one-hot -e categories "$TMP/info")"
+# a name shared with an ignored column: training took the other one, and
+# eval and predict find it again on the same file (the model's input name
+# was 'ambiguous' there)
+sed '1s/^x,color,/color,color,/' "$D" >"$TMP/shared.csv"
+"$L" train --data "$TMP/shared.csv" --ignore 0 --categorical 1 --layers 8:relu --epochs 3 --out "$TMP/sh.lmn" \
+    --quiet >/dev/null 2>"$TMP/err"; rc=$?
+"$L" eval "$TMP/sh.lmn" --data "$TMP/shared.csv" --json >"$TMP/ev" 2>>"$TMP/err"; rc2=$?
+"$L" predict "$TMP/sh.lmn" --data "$TMP/shared.csv" >"$TMP/pr" 2>>"$TMP/err"; rc3=$?
+# (the same rows with the first column named otherwise score the same)
+"$L" eval "$TMP/sh.lmn" --data "$D" --json >"$TMP/ev2" 2>>"$TMP/err"
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$rc3" -eq 0 ] && [ "$(wc -l <"$TMP/pr")" -eq 300 ] &&
+  [ -n "$(jget loss <"$TMP/ev")" ] && [ "$(jget loss <"$TMP/ev")" = "$(jget loss <"$TMP/ev2")" ]; }
+res $? cat_shared_header_name_ignored "rc $rc $rc2 $rc3: $(cat "$TMP/err" "$TMP/ev" "$TMP/ev2")"
 
 # exports take the encoded inputs
 "$L" export "$TMP/m.lmn" --format c --out "$TMP/m.c" >/dev/null 2>"$TMP/err"; rc=$?
