@@ -145,9 +145,17 @@ typedef struct cli_data_opts {
     const char *categories;  /* CSV: a model's encoding (lm_data_categories), or NULL */
     int max_categories;      /* 0: the library's default */
     int missing;             /* 1: missing cells read as missing (--missing mean) */
+    int from_model;          /* read as a model reads (eval, predict): its
+                                inputs fixed, no --categorical, --missing */
 } cli_data_opts;
 
 cli_data_opts cli_data_defaults(void);
+
+/* Prints m, the reader's refusal of a file read as a model reads it
+ * (cli_data_opts.from_model), naming path unless m does: the reader's hint
+ * naming a training option (--categorical, --missing mean), which eval
+ * and predict do not take, says what the model does instead. CLI_EDATA. */
+int cli_model_read_err(const char *m, const char *path);
 
 /* Whether path names an IDX file (by extension, or by the IDX or gzip
  * magic in its first bytes). */

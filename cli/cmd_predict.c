@@ -62,11 +62,7 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
         co.no_target = 0;
         co.target = target;
         co.target_kind = o.target_kind;
-        if (cli_csv_read(&with_target, path, &co) != LM_OK) {
-            if (strstr(first, path)) cli_err("%s", first);
-            else cli_err("%s: %s", path, first);
-            return CLI_EDATA;
-        }
+        if (cli_csv_read(&with_target, path, &co) != LM_OK) return cli_model_read_err(first, path);
         lm_data_free(&with_target);
     }
     int rc = cli_data_load(cd, path, &o);

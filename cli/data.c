@@ -177,6 +177,26 @@ static lm_csv_opts csv_opts(const cli_data_opts *o)
     return co;
 }
 
+int cli_model_read_err(const char *m, const char *path)
+{
+    static const struct {
+        const char *hint, *instead;
+    } h[] = {{"; to one-hot encode it: --categorical ", "; the model takes this column as numbers"},
+             {"; to fill missing cells with the column's mean: --missing mean",
+              "; the model was trained without --missing mean: its cells may not be missing"}};
+    for (size_t i = 0; m && i < sizeof h / sizeof h[0]; i++) {
+        const char *at = strstr(m, h[i].hint);
+        if (!at) continue;
+        if (strstr(m, path)) cli_err("%.*s%s", (int)(at - m), m, h[i].instead);
+        else cli_err("%s: %.*s%s", path, (int)(at - m), m, h[i].instead);
+        return CLI_EDATA;
+    }
+    if (!m) return cli_lib_err(CLI_EDATA, path);
+    if (strstr(m, path)) cli_err("%s", m);
+    else cli_err("%s: %s", path, m);
+    return CLI_EDATA;
+}
+
 int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
 {
     memset(cd, 0, sizeof *cd);
@@ -210,10 +230,13 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
             // A stream's own reader prints its refusals.
             if (stream_read(path, &buf, &len) != LM_OK) return CLI_EDATA;
             st = lm_csv_read_mem(&cd->d, stream_name(path), buf, len, &co);
-            if (st != LM_OK) return cli_lib_err(CLI_EDATA, stream_name(path));
+            if (st != LM_OK)
+                return o->from_model ? cli_model_read_err(lm_errmsg(), stream_name(path))
+                                     : cli_lib_err(CLI_EDATA, stream_name(path));
         } else {
             st = lm_csv_read(&cd->d, path, &co);
-            if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
+            if (st != LM_OK)
+                return o->from_model ? cli_model_read_err(lm_errmsg(), path) : cli_lib_err(CLI_EDATA, path);
         }
     }
     if (cd->d.n == 0) {
@@ -478,6 +501,7 @@ int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cm
     o->categories = lm_net_get_meta(net, "categories");
     const char *mv = cli_meta(net, "missing");
     o->missing = mv && strcmp(mv, "mean") == 0;
+    o->from_model = 1;
     return 1;
 }
 

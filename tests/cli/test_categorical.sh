@@ -93,6 +93,20 @@ awk -F, -v OFS=, 'NR > 1 && NR % 7 == 0 { $1 = "" } NR > 1 && NR % 11 == 0 { $3 
     --out "$TMP/miss.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q "miss.csv:7:1: expected a number, found '' (column 'x'); to fill missing cells with the column's mean: --missing mean" "$TMP/err"; }
 res $? missing_hint "rc $rc: $(cat "$TMP/err")"
+# eval and predict read as the model does and take neither flag: their
+# refusal of such a cell says what the model does, not which training
+# option to add (eval --categorical was 'unknown option', exit 2)
+"$L" train --data "$D" --categorical color --layers 8:relu --epochs 2 --out "$TMP/hint.lmn" --quiet >/dev/null 2>&1
+sed '3s/^[^,]*,/abc,/' "$D" >"$TMP/text_x.csv"
+sed '3s/^[^,]*,/NA,/' "$D" >"$TMP/na_x.csv"
+for c in eval predict; do
+    for f in text_x na_x; do
+        "$L" $c "$TMP/hint.lmn" --data "$TMP/$f.csv" >/dev/null 2>"$TMP/err"; rc=$?
+        { [ "$rc" -eq 3 ] && grep -q "$f.csv:3:1: expected a number, found '[a-zA-Z]*' (column 'x'); the model" "$TMP/err" &&
+          ! grep -q -e "--categorical" -e "mean: --missing" "$TMP/err"; }
+        res $? "model_read_hint_${c}_$f" "rc $rc: $(cat "$TMP/err")"
+    done
+done
 "$L" train --data "$TMP/miss.csv" --layers 8:relu --epochs 40 --seed 1 --categorical color \
     --missing mean --out "$TMP/miss.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 nx=$(awk -F, 'NR > 1 && $1 == "" { n++ } END { print n }' "$TMP/miss.csv")
