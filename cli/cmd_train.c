@@ -759,14 +759,14 @@ static void set_meta(lm_net *net, const char *key, const char *value)
 }
 
 /* A setting or figure of this run, or none (NULL): a model's value from
- * an earlier run (--resume, --init-from) is then written "", since a key
- * cannot be removed; left there, info would show it as this run's, and
- * eval, predict and a later --resume would use it (cli_meta). */
+ * an earlier run (--resume, --init-from) is then removed; left there,
+ * info would show it as this run's, and eval, predict and a later
+ * --resume would use it. (An empty value, which a caller may have set,
+ * also reads as none: cli_meta.) */
 static void set_meta_or_none(lm_net *net, const char *key, const char *value)
 {
-    const char *old = lm_net_get_meta(net, key);
     if (value) set_meta(net, key, value);
-    else if (old && *old) set_meta(net, key, "");
+    else (void)lm_net_set_meta(net, key, NULL);
 }
 
 /* A number, or none for NaN (see set_meta_or_none). */

@@ -362,7 +362,9 @@ LM_API lm_status lm_net_set_class_names(lm_net *net, int n, const char *const *n
 LM_API const char *lm_net_class_name(const lm_net *net, int i);
 
 /* Free-form metadata (key/value strings, copied), kept in model files.
- * Setting an existing key replaces its value; a net holds at most 4096
+ * Setting an existing key replaces its value; a NULL value removes the key
+ * (from 1.4; earlier versions refused NULL), the others keeping their
+ * order, and a key not there is no error; a net holds at most 4096
  * keys (LM_EINVAL past that, as a model file holds no more). The strings that get_meta
  * and meta_at return are owned by the net and valid until the next
  * lm_net_set_meta or lm_net_free. Thread: set per object; the others

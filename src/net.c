@@ -417,8 +417,19 @@ lm_status lm_net_set_meta(lm_net *net, const char *key, const char *value)
 {
     LM_NONNULL(net);
     LM_NONNULL(key);
-    LM_NONNULL(value);
     if (!*key) return lm__err(LM_EINVAL, "lm_net_set_meta: the key is empty");
+    if (!value) { /* removes the key (1.4), keeping the others' order */
+        for (int i = 0; i < net->n_meta; i++)
+            if (strcmp(net->meta_keys[i], key) == 0) {
+                free(net->meta_keys[i]);
+                free(net->meta_vals[i]);
+                net->n_meta--;
+                memmove(net->meta_keys + i, net->meta_keys + i + 1, (size_t)(net->n_meta - i) * sizeof(char *));
+                memmove(net->meta_vals + i, net->meta_vals + i + 1, (size_t)(net->n_meta - i) * sizeof(char *));
+                break;
+            }
+        return LM_OK;
+    }
     if (strlen(key) > LM_MAX_STRING || strlen(value) > LM_MAX_STRING)
         return lm__err(LM_EINVAL, "metadata '%.40s' is longer than %u bytes", key, LM_MAX_STRING);
     char *v = lm__strdup(value);

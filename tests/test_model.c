@@ -352,6 +352,40 @@ static void meta_count_fits_the_file(void)
     lm_net_free(net);
 }
 
+/* A NULL value removes a key (a resumed run drops a setting it did not
+ * use): the others keep their order, the file holds no trace, and a key
+ * not there is no error. */
+static void meta_removed(void)
+{
+    char p[256];
+    path_of(p, "meta_rm.lmn");
+    lm_net *net = NULL, *back = NULL;
+    CHECK_OK(lm_net_new(&net, 3));
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_set_meta(net, "a", "1"));
+    CHECK_OK(lm_net_set_meta(net, "b", "2"));
+    CHECK_OK(lm_net_set_meta(net, "c", "3"));
+    CHECK_OK(lm_net_set_meta(net, "b", NULL));
+    CHECK_OK(lm_net_set_meta(net, "nope", NULL));
+    const char *k0 = NULL, *k1 = NULL, *v1 = NULL;
+    CHECK(lm_net_n_meta(net) == 2 && lm_net_get_meta(net, "b") == NULL);
+    lm_net_meta_at(net, 0, &k0, NULL);
+    lm_net_meta_at(net, 1, &k1, &v1);
+    CHECK(k0 && k1 && v1 && !strcmp(k0, "a") && !strcmp(k1, "c") && !strcmp(v1, "3"));
+    CHECK_OK(lm_net_set_meta(net, "b", "again")); /* and may come back, last */
+    CHECK_OK(lm_net_save(net, p));
+    CHECK_OK(lm_net_load(&back, p));
+    if (back) {
+        CHECK(lm_net_n_meta(back) == 3 && !strcmp(lm_net_get_meta(back, "b"), "again"));
+        CHECK_OK(lm_net_set_meta(back, "a", NULL));
+        CHECK_OK(lm_net_set_meta(back, "b", NULL));
+        CHECK_OK(lm_net_set_meta(back, "c", NULL));
+        CHECK(lm_net_n_meta(back) == 0);
+    }
+    lm_net_free(back);
+    lm_net_free(net);
+}
+
 /* A batch norm's running variance below 0 makes every prediction NaN
  * (sqrt(var + eps)): a file holding one is refused naming the layer and
  * the channel, and lm_net_save does not write one (a caller can put it
@@ -408,6 +442,7 @@ int main(void)
     RUN(training_state_info);
     RUN(setters_keep_the_net_loadable);
     RUN(meta_count_fits_the_file);
+    RUN(meta_removed);
     RUN(batchnorm_negative_variance_refused);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -543,7 +543,9 @@ class Net:
         L.check(L.net_set_class_names(self._h, len(names), arr))
 
     def set_meta(self, key, value):
-        L.check(L.net_set_meta(self._h, _ctext(key, "metadata key"), _ctext(value, "metadata value")))
+        """Sets metadata key to str(value); None removes the key."""
+        v = None if value is None else _ctext(value, "metadata value")
+        L.check(L.net_set_meta(self._h, _ctext(key, "metadata key"), v))
 
     def get_meta(self, key):
         v = L.net_get_meta(self._h, L.name(key))

@@ -487,6 +487,10 @@ def test_class_names_must_differ_and_hold_no_nul():
         net.set_meta("note", "x\0y")
     net.class_names = ["a", "b"]
     assert net.class_names == ["a", "b"]
+    net.set_meta("note", 7)
+    assert net.get_meta("note") == "7"
+    net.set_meta("note", None)  # None removes the key, not the text "None"
+    assert net.get_meta("note") is None
 
 
 def test_one_sigmoid_output_keeps_two_class_names():
