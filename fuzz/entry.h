@@ -237,18 +237,26 @@ static inline int fz_check_data(const lm_data *d)
     return rc;
 }
 
-/* CSV: the first byte chooses the reader's options, the rest is the file. */
-static inline int fz_csv(const uint8_t *d, size_t n)
+/* The reader's options from a mode byte: bits 0-1 header (detect, no,
+ * yes), 2-3 separator (detect , ; tab), 4-5 target kind, 6 no target,
+ * 7 target column "0". */
+static inline lm_csv_opts fz_csv_opts(uint8_t m)
 {
-    if (n < 1) return LM_OK;
-    uint8_t m = d[0];
-    lm_csv_opts o = lm_csv_defaults();
     static const char seps[4] = {0, ',', ';', '\t'};
+    lm_csv_opts o = lm_csv_defaults();
     o.header = (int)(m & 3) % 3 - 1;
     o.sep = seps[(m >> 2) & 3];
     o.target_kind = (int)((m >> 4) & 3) % 3 - 1;
     o.no_target = (m >> 6) & 1;
     if (m >> 7) o.target = "0";
+    return o;
+}
+
+/* CSV: the first byte chooses the reader's options, the rest is the file. */
+static inline int fz_csv(const uint8_t *d, size_t n)
+{
+    if (n < 1) return LM_OK;
+    lm_csv_opts o = fz_csv_opts(d[0]);
     const char *path = fz_put(0, d + 1, n - 1);
     if (!path) return fz_broken("cannot write the temp file");
     lm_data data;
@@ -271,14 +279,8 @@ static inline int fz_csv_cat(const uint8_t *d, size_t n)
 {
     if (n < 2) return LM_OK;
     static const char *const cats[8] = {"0", "1", "0,1", "2", "a", "b", "0,2,3", "1,a"};
-    uint8_t m = d[0], c = d[1];
-    lm_csv_opts o = lm_csv_defaults();
-    static const char seps[4] = {0, ',', ';', '\t'};
-    o.header = (int)(m & 3) % 3 - 1;
-    o.sep = seps[(m >> 2) & 3];
-    o.target_kind = (int)((m >> 4) & 3) % 3 - 1;
-    o.no_target = (m >> 6) & 1;
-    if (m >> 7) o.target = "0";
+    uint8_t c = d[1];
+    lm_csv_opts o = fz_csv_opts(d[0]);
     o.missing = c & 1;
     o.categorical = cats[(c >> 1) & 7];
     o.max_categories = (c >> 4) & 3;
