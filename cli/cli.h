@@ -223,6 +223,11 @@ void cli_data_impute(lm_data *d, const float *mean, size_t *filled);
  * has no header). */
 int cli_data_column(const lm_data *d, const char *name, size_t len);
 
+/* name as one item of a column list (lm_csv_list_next): in double quotes,
+ * with its quotes doubled, when it holds a comma or starts with a quote;
+ * else a copy. malloc'd; NULL out of memory. */
+char *cli_list_item(const char *name);
+
 /* The CSV reading options a model recorded at training (--ignore, its
  * feature names, --sep, --decimal-comma, its one-hot encoding, --missing) into o; sep and decimal_comma
  * given on this command line (non-NULL sep, decimal_comma 1) win.

@@ -131,15 +131,14 @@ static void id_err(const char *path, const char *m)
 static int load_ids(lm_data *ids, float **num, const char *path, const char *id, int header,
                     const cli_data_opts *o, const char *target, size_t n)
 {
-    char ignore[1024] = "";
+    char ignore[1024] = "", name[1024];
     size_t at = 0;
-    for (const char *p = o->ignore; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (!(len == strlen(id) && strncmp(p, id, len) == 0) && at + len + 2 < sizeof ignore)
-            at += (size_t)snprintf(ignore + at, sizeof ignore - at, "%s%.*s", at ? "," : "",
-                                   (int)len, p);
-        p = e ? e + 1 : p + len;
+    for (const char *p = o->ignore && *o->ignore ? o->ignore : NULL; p;) {
+        size_t len = lm_csv_list_next(&p, name, sizeof name);
+        char *item = len < sizeof name && strcmp(name, id) != 0 ? cli_list_item(name) : NULL;
+        if (item && at + strlen(item) + 2 < sizeof ignore)
+            at += (size_t)snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", item);
+        free(item);
     }
     lm_csv_opts co = lm_csv_defaults();
     co.header = header;
@@ -158,13 +157,13 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
     const char *f = o->features;
     lm_status st = LM_EFORMAT;
     for (int k = 0; k < 2 && st == LM_EFORMAT; k++) {
-        size_t len = f ? strcspn(f, ",") : 0;
-        if (len && len < sizeof one) {
-            memcpy(one, f, len);
-            one[len] = '\0';
+        size_t len = f ? lm_csv_list_next(&f, name, sizeof name) : 0;
+        char *item = len && len < sizeof name ? cli_list_item(name) : NULL;
+        if (item && strlen(item) < sizeof one) {
+            strcpy(one, item);
             co.features = one;
         }
-        f = f && f[len] ? f + len + 1 : NULL;
+        free(item);
         st = cli_csv_read(ids, path, &co);
         if (!co.features || co.features == o->features || !f) break;
     }

@@ -418,7 +418,8 @@ static int unseen_refused(const train_run *r, const cli_data *cd)
     return CLI_OK;
 }
 
-/* The file's columns the inputs come from, comma-separated, a categorical
+/* The file's columns the inputs come from, a column list (a name holding
+ * a comma in quotes, lm_csv_list_next), a categorical
  * column once (for its one-hot inputs): the model's "features", and the
  * names another file (--test) is read by, so its columns may come in any
  * order. NULL without a header, or out of memory, or when the list cannot
@@ -445,23 +446,20 @@ static char *feature_columns(const lm_data *d, char *why, size_t size)
     char *s = malloc(cap);
     int ok = s != NULL, j = 0;
     for (; ok && j < ncols; j++) {
-        const char *f = cols[j] ? cols[j] : "";
-        size_t fl = strlen(f);
-        ok = !strchr(f, ',') && len + fl + 2 < cap;
+        char *f = cli_list_item(cols[j] ? cols[j] : ""); // "a,b" quoted
+        size_t fl = f ? strlen(f) : 0;
+        ok = f && len + fl + 2 < cap;
         if (ok) {
             if (j) s[len++] = ',';
             memcpy(s + len, f, fl);
             len += fl;
         }
+        free(f);
     }
     if (ok) {
         s[len] = '\0';
     } else if (s) {
-        const char *f = cols[j - 1] ? cols[j - 1] : "";
-        if (strchr(f, ','))
-            snprintf(why, size, "column '%.100s' has a comma in its name", f);
-        else
-            snprintf(why, size, "the names are longer than 1 MiB in all");
+        snprintf(why, size, "the names are longer than 1 MiB in all");
         free(s);
         s = NULL;
     }
@@ -470,12 +468,11 @@ static char *feature_columns(const lm_data *d, char *why, size_t size)
 }
 
 /* The default target's header name (the training file's last column that
- * is not an input), or NULL: --target given, no header, several targets,
- * a name holding a comma (a list to the reader). */
+ * is not an input), or NULL: --target given, no header, several targets. */
 static const char *target_name(const train_run *r)
 {
     const char *tn = lm_data_target_name(&r->train.d, 0);
-    if (r->c.target || !r->train.d.feature_names || !tn || !*tn || strchr(tn, ',') ||
+    if (r->c.target || !r->train.d.feature_names || !tn || !*tn ||
         lm_data_target_name(&r->train.d, 1))
         return NULL;
     return tn;

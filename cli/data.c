@@ -394,29 +394,53 @@ int cli_data_column(const lm_data *d, const char *name, size_t len)
     return -1;
 }
 
-/* Columns by the model's feature names ("a,b,c"); 1 if matched all. */
+char *cli_list_item(const char *name)
+{
+    if (!strchr(name, ',') && name[0] != '"') return strdup(name);
+    size_t len = strlen(name), q = 0;
+    for (size_t i = 0; i < len; i++) q += name[i] == '"';
+    char *s = malloc(len + q + 3), *o = s;
+    if (!s) return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == '"') *o++ = '"';
+        *o++ = name[i];
+    }
+    *o++ = '"';
+    *o = '\0';
+    return s;
+}
+
+/* Columns by the model's feature names (a column list, "a,b,c"); 1 if
+ * matched all. */
 static int by_names(cli_data *cd, const char *names, int n_in, int *rc)
 {
     lm_data *d = &cd->d;
+    size_t size = strlen(names) + 1;
     int *cols = malloc((size_t)n_in * sizeof *cols), m = 0, identity = d->nx == n_in;
-    if (!cols) return 0;
-    const char *p = names;
-    while (m < n_in) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        int c = cli_data_column(d, p, len);
+    char *name = malloc(size);
+    if (!cols || !name) {
+        free(cols);
+        free(name);
+        return 0;
+    }
+    for (const char *p = names; p && m < n_in;) {
+        size_t len = lm_csv_list_next(&p, name, size);
+        int c = cli_data_column(d, name, len);
         if (c < 0) {
-            cli_err("%s: has no column '%.*s', which the model takes as input %d", cd->path,
-                    (int)len, p, m + 1);
+            char shown[1024];
+            cli_name_shown(shown, name, 0);
+            cli_err("%s: has no column '%s', which the model takes as input %d", cd->path,
+                    shown, m + 1);
             free(cols);
+            free(name);
             *rc = CLI_EDATA;
             return 1;
         }
         identity &= c == m;
         cols[m++] = c;
-        if (!e) break;
-        p = e + 1;
     }
+    free(name);
     if (m != n_in) {
         free(cols);
         return 0; // the metadata does not describe this model; fall back
@@ -643,11 +667,13 @@ int cli_data_load_target_named(cli_data *cd, const char *path, const cli_data_op
     size_t len;
     if (cli_is_stream(path) && stream_read(path, &buf, &len) != LM_OK) return 0;
     cli_data_opts on = *o;
-    on.target = name;
+    char *item = cli_list_item(name); // one name, whatever commas it holds
+    on.target = item ? item : name;
     lm_csv_opts co = csv_opts(&on);
     memset(cd, 0, sizeof *cd);
     cd->path = path;
     lm_status st = cli_csv_read(&cd->d, path, &co);
+    free(item);
     // Without a header a name made of digits is an index: not this column.
     const char *got = st == LM_OK ? lm_data_target_name(&cd->d, 0) : NULL;
     if (st == LM_OK && cd->d.feature_names && got && strcmp(got, name) == 0 && cd->d.n > 0)

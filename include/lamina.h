@@ -62,7 +62,7 @@ extern "C" {
  * MAJOR changes only with a breaking change (docs/API.md); a program built
  * against 1.x runs with any later 1.y. */
 #define LM_VERSION_MAJOR 1
-#define LM_VERSION_MINOR 4
+#define LM_VERSION_MINOR 5
 #define LM_VERSION_PATCH 0
 #define LM_VERSION_STR_(x) #x
 #define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
@@ -472,20 +472,20 @@ typedef struct lm_csv_opts {
     int no_target;      /* 1: every column is a feature (for predict) */
     /* Appended fields: zero (NULL) keeps the behaviour of the fields above. */
     const char *ignore; /* columns left out of the features: names or 0-based
-                           indices, comma-separated; NULL = none. With
+                           indices, a column list (lm_csv_list_next); NULL = none. With
                            features and a header, one the file lacks is
                            passed over */
     int decimal_comma;  /* 1: numbers are written "5,1" (the separator must
                            then be ';' or tab) */
     const char *features; /* with a header: the feature columns by name,
-                             comma-separated, in this order; other columns
+                             a column list (lm_csv_list_next), in this order; other columns
                              are skipped unparsed (a name an ignored column
                              or the target shares is the column that is
                              neither). NULL = every column that is not a
                              target or ignored */
     /* Appended in 1.4: categorical columns and missing values. */
     const char *categorical; /* feature columns to one-hot encode (names or
-                                0-based indices, comma-separated, as ignore):
+                                0-based indices, a column list, as ignore):
                                 each becomes K 0/1 inputs, K its distinct
                                 values in this file, in place of the column.
                                 Values are texts ("1" and "01" differ),
@@ -545,6 +545,17 @@ LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *
  * name is used in messages. Thread: any (distinct *out). */
 LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *text, size_t len,
                                  const lm_csv_opts *o);
+
+/* One item of a column list as lm_csv_opts' target, ignore, features and
+ * categorical take it. Items are separated by commas; an item in double
+ * quotes is a name that may hold commas, a quote inside written twice, as
+ * in a CSV file: "\"height, cm\",age" is two items. Copies the item at
+ * *list, its quotes undone, into name (size bytes, always terminated when
+ * size > 0; cut to fit, or not copied when name is NULL), moves *list past
+ * it and its comma, to NULL after the last item, and returns the item's
+ * full length (above size - 1 when cut). *list NULL: returns 0. The
+ * list and name stay the caller's. Appended in 1.5. Thread: any. */
+LM_API size_t lm_csv_list_next(const char **list, char *name, size_t size);
 
 /* The one-hot encoding of a data set lm_csv_read built with
  * lm_csv_opts.categorical or .categories, as text to keep (a model's

@@ -572,6 +572,74 @@ static void test_dev_zero(void)
            lm_status_name(st), lm_errmsg());
 }
 
+/* Column lists: a name holding a comma is one item in double quotes, a
+ * quote inside written twice, as a CSV field; ignore, features,
+ * categorical and target all read them so. */
+static void test_column_lists_quoted(void)
+{
+    struct { const char *list; const char *items[4]; int n; } cases[] = {
+        {"a,b", {"a", "b"}, 2},
+        {"\"height, cm\",age", {"height, cm", "age"}, 2},
+        {"\"say \"\"hi\"\"\",x", {"say \"hi\"", "x"}, 2},
+        {"\"\"\"q\"", {"\"q"}, 1},
+        {"plain \"mid\" quote", {"plain \"mid\" quote"}, 1}, /* quotes only at the start */
+        {"a,", {"a", ""}, 2},
+        {"", {""}, 1},
+        {"\",\",\",,\"", {",", ",,"}, 2},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *p = cases[c].list;
+        int k = 0;
+        char name[64];
+        while (p && k < 4) {
+            size_t len = lm_csv_list_next(&p, name, sizeof name);
+            CHECKF(k < cases[c].n && len == strlen(name) && strcmp(name, cases[c].items[k]) == 0,
+                   "list '%s' item %d: got '%s' (%zu)", cases[c].list, k, name, len);
+            k++;
+        }
+        CHECKF(k == cases[c].n && !p, "list '%s': %d items, want %d", cases[c].list, k, cases[c].n);
+    }
+    /* cut to fit, the full length returned; NULL gives 0 */
+    const char *p = "\"abcdef\",g";
+    char small[4];
+    CHECK(lm_csv_list_next(&p, small, sizeof small) == 6 && strcmp(small, "abc") == 0 &&
+          p && strcmp(p, "g") == 0);
+    CHECK(lm_csv_list_next(&p, NULL, 0) == 1 && p == NULL);
+    CHECK(lm_csv_list_next(&p, small, sizeof small) == 0 && small[0] == '\0');
+
+    lm_csv_opts o = lm_csv_defaults();
+    lm_data d;
+    const char *t = "\"id, internal\",\"height, cm\",note,\"weight, kg\",\"y, target\"\n"
+                    "7,1.5,hi,60,1\n8,1.7,yo,70,2\n";
+    o.ignore = "\"id, internal\",note";
+    if (rd(&d, t, &o)) return;
+    CHECK(d.nx == 2 && names_eq(d.feature_names, (const char *[]){"height, cm", "weight, kg"}, 2));
+    CHECK(d.y && d.y[1] == 2 && X(&d)[2] == 1.7f);
+    lm_data_free(&d);
+    /* features by name, in the list's order, a name in quotes */
+    o.features = "\"weight, kg\",\"height, cm\"";
+    o.target = "\"y, target\"";
+    if (rd(&d, t, &o)) return;
+    CHECK(d.nx == 2 && X(&d)[0] == 60 && X(&d)[1] == 1.5f && d.y && d.y[0] == 1);
+    lm_data_free(&d);
+    /* one whole name still needs no quotes */
+    o.features = NULL;
+    o.target = "y, target";
+    if (rd(&d, t, &o)) return;
+    CHECK(d.nx == 2 && d.y && d.y[0] == 1);
+    lm_data_free(&d);
+    o.target = NULL;
+    /* an unknown quoted name is named without its quotes */
+    o.ignore = "\"id, internal\",\"nope, no\"";
+    bad(t, &o, LM_EFORMAT, "no column named 'nope, no'");
+    /* categorical by a quoted name */
+    o.ignore = "\"id, internal\"";
+    o.categorical = "\"height, cm\",note";
+    if (rd(&d, t, &o)) return;
+    CHECK(d.nx == 5); /* 2 + 2 one-hot inputs and the weight */
+    lm_data_free(&d);
+}
+
 int main(void)
 {
     RUN(test_numeric_header);
@@ -591,5 +659,6 @@ int main(void)
     RUN(test_categorical_errors);
     RUN(test_missing);
     RUN(test_missing_first_row_header);
+    RUN(test_column_lists_quoted);
     TEST_MAIN_END();
 }

@@ -149,6 +149,11 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_csv_read_mem(&a, "mem", NULL, 8, &co), "lm_csv_read_mem", "text");
     CHECK(lm_data_target_name(NULL, 0) == NULL);
     CHECK(lm_data_target_name(&d, 0) == NULL); /* a caller's view has no names */
+    /* a NULL list, or a list at NULL, gives an empty item and no crash */
+    char item[8] = "x";
+    const char *none = NULL;
+    CHECK(lm_csv_list_next(NULL, item, sizeof item) == 0 && item[0] == '\0');
+    CHECK(lm_csv_list_next(&none, NULL, 0) == 0 && none == NULL);
     CHECK(lm_data_categories(NULL) == NULL);
     CHECK(lm_data_categories(&d) == NULL); /* nor an encoding */
     CHECK(lm_data_category(NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL) == 0);

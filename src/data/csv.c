@@ -583,6 +583,31 @@ static int span_eq(const char *a, size_t na, const char *b, size_t nb)
     return na == nb && memcmp(a, b, na) == 0;
 }
 
+size_t lm_csv_list_next(const char **list, char *name, size_t size)
+{
+    const char *p = list ? *list : NULL;
+    size_t len = 0;
+    if (!p) {
+        if (name && size) name[0] = '\0';
+        return 0;
+    }
+    int quoted = *p == '"';
+    for (p += quoted; *p && (quoted || *p != ','); p++) {
+        if (quoted && *p == '"') {
+            if (p[1] != '"') { // the closing quote: what follows up to the comma is kept
+                quoted = 0;
+                continue;
+            }
+            p++; // a quote written twice is one
+        }
+        if (name && len + 1 < size) name[len] = *p;
+        len++;
+    }
+    if (name && size) name[len < size ? len : size - 1] = '\0';
+    *list = *p == ',' ? p + 1 : NULL;
+    return len;
+}
+
 /* ------------------------------------------------------------- columns */
 
 enum { ROLE_SKIP = -1, ROLE_TARGET0 = -2 }; /* role <= -2: target -2 - role */
@@ -705,40 +730,40 @@ static lm_status find_columns(const csv_job *j, const char *spec, const char *wh
     for (int k = 0; j->header && k < j->names.n; k++)
         if (span_eq(j->names.v[k].s, j->names.v[k].len, spec, sl))
             return find_column(j, spec, sl, what, &cols[(*n)++]);
-    for (const char *p = spec;;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    char *name = lm__alloc(1, sl + 1, "a column list");
+    if (!name) return LM_ENOMEM;
+    lm_status st = LM_OK;
+    for (const char *p = spec; p && st == LM_OK;) {
+        size_t len = lm_csv_list_next(&p, name, sl + 1);
         int col;
-        lm_status st = find_column(j, p, len, what, &col);
-        if (st != LM_OK) return st;
-        for (int i = 0; i < *n; i++)
+        if ((st = find_column(j, name, len, what, &col)) != LM_OK) break;
+        for (int i = 0; i < *n && st == LM_OK; i++)
             if (cols[i] == col)
-                return lm__err(LM_EFORMAT, "%s: %s column %d is listed twice", j->path, what,
-                               col);
-        if (*n == j->ncols)
-            return lm__err(LM_EFORMAT, "%s: more %s columns than the file has", j->path, what);
-        cols[(*n)++] = col;
-        if (!e) return LM_OK;
-        p = e + 1;
+                st = lm__err(LM_EFORMAT, "%s: %s column %d is listed twice", j->path, what, col);
+        if (st == LM_OK && *n == j->ncols)
+            st = lm__err(LM_EFORMAT, "%s: more %s columns than the file has", j->path, what);
+        if (st == LM_OK) cols[(*n)++] = col;
     }
+    free(name);
+    return st;
 }
 
-/* The columns of spec, a comma-separated list as find_columns reads it,
- * that the file has: one it lacks (or cannot find) is passed over. */
+/* The columns of spec, a column list as find_columns reads it, that the
+ * file has: one it lacks (or cannot find) is passed over. */
 static void find_present(const csv_job *j, const char *spec, int *cols, int *n)
 {
     *n = 0;
-    for (const char *p = spec;;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    size_t sl = strlen(spec);
+    char *name = malloc(sl + 1);
+    for (const char *p = spec; name && p;) {
+        size_t len = lm_csv_list_next(&p, name, sl + 1);
         int col, seen = 0;
-        if (find_column(j, p, len, "ignored", &col) == LM_OK) {
+        if (find_column(j, name, len, "ignored", &col) == LM_OK) {
             for (int i = 0; i < *n; i++) seen |= cols[i] == col;
             if (!seen && *n < j->ncols) cols[(*n)++] = col;
         }
-        if (!e) break;
-        p = e + 1;
     }
+    free(name);
     lm__err_clear();
 }
 
@@ -1635,19 +1660,21 @@ done:
 
 /* ---------------------------------------------------------------- read */
 
-/* Whether every name of the comma-separated list is a field of r. */
+/* Whether every name of the column list is a field of r (0 out of memory). */
 static int names_all_there(const field_vec *r, const char *list)
 {
-    for (const char *p = list;;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    size_t sl = strlen(list);
+    char *name = malloc(sl + 1);
+    int all = name != NULL;
+    for (const char *p = list; all && p;) {
+        size_t len = lm_csv_list_next(&p, name, sl + 1);
         int found = 0;
         for (int k = 0; k < r->n && !found; k++)
-            found = !r->v[k].escapes && span_eq(r->v[k].s, r->v[k].len, p, len);
-        if (!found) return 0;
-        if (!e) return 1;
-        p = e + 1;
+            found = !r->v[k].escapes && span_eq(r->v[k].s, r->v[k].len, name, len);
+        all = found;
     }
+    free(name);
+    return all;
 }
 
 /* Records read below the second to find a kind for its missing cells. */

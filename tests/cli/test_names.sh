@@ -43,4 +43,47 @@ printf 'x,"col\nname",y\n1,2,"two\nlines"\n2,3,b\n3,4,"two\nlines"\n' >"$TMP/nl2
 "$L" train --data "$TMP/nl2.csv" --layers 4 --epochs 1 >"$TMP/out" 2>&1
 { grep -qF '(header: x, "col\nname")' "$TMP/out" && grep -qF '2 classes: b (1), "two\nlines" (2)' "$TMP/out"; }
 res $? names_train_summary_escaped "$(head -n 3 "$TMP/out")"
+# Header names holding commas (a spreadsheet's "Income, USD") are kept in
+# the model's features in double quotes, so eval and predict still take
+# the columns by name: a file with its columns in another order is read
+# right, not by position. --ignore and --categorical lists take such a
+# name in quotes too.
+# cm.csv, and cm_r.csv: the same rows with the columns in another order
+awk -v r="$TMP/cm_r.csv" 'BEGIN { s = 7
+    h[1] = "\"id, internal\""; h[2] = "\"height, cm\""; h[3] = "\"\"\"q\"\"\""; h[4] = "kind"
+    h[5] = "\"y, target\""
+    print h[1] "," h[2] "," h[3] "," h[4] "," h[5]; print h[5] "," h[4] "," h[3] "," h[1] "," h[2] >r
+    for (i = 0; i < 120; i++) {
+        s = (s * 16807) % 2147483647; a = s / 2147483647
+        s = (s * 16807) % 2147483647; b = s / 2147483647
+        k = i % 3 == 0 ? "\"x,y\"" : "z"
+        y = sprintf("%.4f", 2 * a - b + (k == "z"))
+        printf "%d,%.4f,%.4f,%s,%s\n", 1000 + i, a, b, k, y
+        printf "%s,%s,%.4f,%d,%.4f\n", y, k, b, 1000 + i, a >r
+    } }' >"$TMP/cm.csv"
+"$L" train --data "$TMP/cm.csv" --ignore 'id, internal' --categorical kind --layers 8 --epochs 20 \
+    --seed 1 --out "$TMP/cm.lmn" >"$TMP/out" 2>&1; rc=$?
+feat=$("$L" info "$TMP/cm.lmn" | sed -n 's/^  features  *//p')
+{ [ "$rc" -eq 0 ] && [ "$feat" = '"height, cm","""q""",kind' ] && ! grep -q "by position" "$TMP/out"; }
+res $? names_comma_features_recorded "rc $rc, features '$feat': $(head -3 "$TMP/out")"
+"$L" eval "$TMP/cm.lmn" --data "$TMP/cm.csv" >"$TMP/e1" 2>&1; r1=$?
+"$L" eval "$TMP/cm.lmn" --data "$TMP/cm_r.csv" >"$TMP/e2" 2>&1; r2=$?
+{ [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && grep -q '^RMSE' "$TMP/e1" &&
+    [ "$(grep -v ' on ' "$TMP/e1")" = "$(grep -v ' on ' "$TMP/e2")" ]; }
+res $? names_comma_eval_by_name "rc $r1/$r2: $(cat "$TMP/e1") // $(cat "$TMP/e2")"
+"$L" predict "$TMP/cm.lmn" --data "$TMP/cm.csv" --id "id, internal" >"$TMP/p1" 2>&1; r1=$?
+"$L" predict "$TMP/cm.lmn" --data "$TMP/cm_r.csv" --id "id, internal" >"$TMP/p2" 2>&1; r2=$?
+{ [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && cmp -s "$TMP/p1" "$TMP/p2" && [ "$(wc -l <"$TMP/p1")" -ge 120 ] &&
+    grep -q '^1000,' "$TMP/p1"; }
+res $? names_comma_predict_id_by_name "rc $r1/$r2: $(head -3 "$TMP/p1") // $(head -3 "$TMP/p2")"
+# --ignore and --categorical lists with a quoted name among others
+"$L" train --data "$TMP/cm.csv" --ignore '"id, internal","""q"""' --categorical '"kind"' \
+    --layers 4 --epochs 1 --out "$TMP/cm2.lmn" >"$TMP/out" 2>&1; rc=$?
+feat=$("$L" info "$TMP/cm2.lmn" 2>&1 | sed -n 's/^  features  *//p')
+{ [ "$rc" -eq 0 ] && [ "$feat" = '"height, cm",kind' ]; }
+res $? names_comma_ignore_list_quoted "rc $rc, features '$feat': $(head -3 "$TMP/out")"
+"$L" train --data "$TMP/cm.csv" --ignore '"id, internal","no, such"' --layers 4 --epochs 1 \
+    --out "$TMP/cm3.lmn" >"$TMP/out" 2>&1; rc=$?
+{ [ "$rc" -ne 0 ] && grep -q "no column named 'no, such'" "$TMP/out" && [ ! -e "$TMP/cm3.lmn" ]; }
+res $? names_comma_unknown_named "rc $rc: $(head -3 "$TMP/out")"
 finish
