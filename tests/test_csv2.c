@@ -586,6 +586,8 @@ static void test_column_lists_quoted(void)
         {"a,", {"a", ""}, 2},
         {"", {""}, 1},
         {"\",\",\",,\"", {",", ",,"}, 2},
+        {"\"open, never closed", {"open, never closed"}, 1}, /* to the end */
+        {"\"a\"b,c", {"ab", "c"}, 2}, /* text after the closing quote is kept */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const char *p = cases[c].list;
