@@ -535,7 +535,9 @@ static inline lm_csv_opts lm_csv_defaults(void)
  * One target column: with target_kind -1 (detect), a column of numbers
  * only is numeric (y, ny = 1); a column holding text is classes (labels
  * and class_names, sorted by name; integers sorted numerically when
- * target_kind is 1). Blank lines count toward nothing. Errors name the
+ * target_kind is 1). Blank lines count toward nothing. A header's last
+ * column with no name and no value in the first row (lines that end in a
+ * separator) is left out (1.5; docs/API.md). Errors name the
  * file, line and column (by name when there is a header). *out's memory
  * is the caller's to free with lm_data_free. Thread: any (distinct *out). */
 LM_API lm_status lm_csv_read(lm_data *out, const char *path, const lm_csv_opts *o);

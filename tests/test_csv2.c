@@ -642,6 +642,52 @@ static void test_column_lists_quoted(void)
     lm_data_free(&d);
 }
 
+/* Lines that all end in a separator (spreadsheet exports) give a last
+ * column with no header name and no values: left out, so the default
+ * target is the column before it. A value in it later is refused with
+ * the line; --ignore or --target naming it keeps the old meaning. */
+static void test_trailing_separator_column(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    lm_data d;
+    const char *t = "a,b,y,\n1,2,x,\n3,4,z,\n5,6,x,\n";
+    if (rd(&d, t, &o)) return;
+    CHECK(d.nx == 2 && d.n == 3 && d.labels && d.n_classes == 2 && X(&d)[4] == 5);
+    CHECK(names_eq(d.feature_names, (const char *[]){"a", "b"}, 2));
+    lm_data_free(&d);
+    o.no_target = 1; /* predict's read: the two inputs and y, not the empty column */
+    bad(t, &o, LM_EFORMAT, "column 'y'");
+    o.no_target = 0;
+    o.target = "y";
+    if (rd(&d, t, &o)) return;
+    CHECK(d.nx == 2 && d.labels);
+    lm_data_free(&d);
+    o.target = NULL;
+    bad("a,b,y,\n1,2,x,\n3,4,z,oops\n", &o, LM_EFORMAT,
+        "t.csv:3:4: 'oops' in the last column, which has no header name");
+    o.ignore = "3"; /* left out by the caller: anything may be in it */
+    if (rd(&d, "a,b,y,\n1,2,x,\n3,4,z,oops\n", &o)) return;
+    CHECK(d.nx == 2 && d.labels && d.n == 2);
+    lm_data_free(&d);
+    o.ignore = NULL;
+    const char *num = "a,b,y,\n1,2,0,\n3,4,1,\n";
+    o.target = "3"; /* named the target: a column, as before (y an input) */
+    if (rd(&d, num, &o)) return;
+    CHECK(d.nx == 3 && X(&d)[5] == 1);
+    lm_data_free(&d);
+    o.target = NULL;
+    /* a named last column, or a value in the first row, is data as before */
+    if (rd(&d, "a,b,y,n\n1,2,0,\n3,4,1,\n", &o)) return;
+    CHECK(d.nx == 3 && lm_data_target_name(&d, 0) && strcmp(lm_data_target_name(&d, 0), "n") == 0);
+    lm_data_free(&d);
+    if (rd(&d, "a,b,y,\n1,2,0,7\n3,4,1,8\n", &o)) return;
+    CHECK(d.nx == 3 && d.y && d.y[1] == 8 && !d.labels);
+    lm_data_free(&d);
+    /* without a header there is no empty name to go by */
+    o.header = 0;
+    bad("1,2,x,\n3,4,z,\n", &o, LM_EFORMAT, "");
+}
+
 int main(void)
 {
     RUN(test_numeric_header);
@@ -662,5 +708,6 @@ int main(void)
     RUN(test_missing);
     RUN(test_missing_first_row_header);
     RUN(test_column_lists_quoted);
+    RUN(test_trailing_separator_column);
     TEST_MAIN_END();
 }

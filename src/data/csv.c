@@ -619,6 +619,9 @@ typedef struct csv_job {
     size_t max_rows;
     field_vec names; /* the first record's fields (unquoted when a header) */
     int header, ncols, nx, nt;
+    int trailing; /* the last column is a trailing separator's: no header
+                     name, empty in the first row; skipped, a value in it
+                     refused (unless the inputs are named) */
     int *role;  /* (ncols): feature index >= 0, ROLE_SKIP, or a target */
     int *tcols; /* (nt) the target columns, in the order given */
     const unsigned char *not_input; /* (ncols) while the inputs are found by name: a
@@ -1014,6 +1017,8 @@ static lm_status assign_roles(csv_job *j)
         }
         for (int k = 0; k < m; k++) j->role[list[k]] = ROLE_SKIP;
     }
+    if (j->trailing && j->role[n - 1] == ROLE_SKIP) j->trailing = 0; /* --ignore'd */
+    if (j->trailing) j->role[n - 1] = ROLE_SKIP;
     j->nt = 0;
     if (!o->no_target) {
         /* The default target is the last column not left out, nor named
@@ -1042,6 +1047,8 @@ static lm_status assign_roles(csv_job *j)
         else j->tcols[j->nt++] = last;
         if (st != LM_OK) goto done;
         for (int t = 0; t < j->nt; t++) {
+            if (j->trailing && j->tcols[t] == n - 1) /* named the target: a column after all */
+                j->trailing = 0, j->role[n - 1] = 0;
             if (j->role[j->tcols[t]] == ROLE_SKIP) {
                 st = lm__err(LM_EFORMAT, "%s: column %d is both a target and ignored", j->path,
                              j->tcols[t]);
@@ -1750,8 +1757,12 @@ static lm_status read_layout(csv_job *j)
     if (!j->header && j->o->header < 0 && j->o->features && *j->o->features &&
         (j->o->missing || j->o->categories) && names_all_there(&j->names, j->o->features))
         j->header = 1;
-    free(r2.v);
     j->ncols = j->names.n;
+    /* Every line ending in a separator (as spreadsheets write them) makes
+     * a last column with no name and no values: not data. */
+    j->trailing = j->header && j->ncols >= 2 && j->names.v[j->ncols - 1].len == 0 && have2 &&
+                  r2.n == j->ncols && r2.v[j->ncols - 1].len == 0;
+    free(r2.v);
     *c = j->header ? after1 : start;
     if (j->header)
         for (int k = 0; k < j->names.n; k++) unquote(&j->names.v[k]);
@@ -1781,6 +1792,12 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
             csv_field f;
             lm_status st = read_field(c, col, &f, &eor);
             if (st != LM_OK) return st;
+            if (j->trailing && col == j->ncols - 1 && f.len > 0 && !(j->o->features && *j->o->features))
+                return lm__err(LM_EFORMAT, "%s:%zu:%d: '%.*s' in the last column, which has no "
+                               "header name and no value in the first row (taken for the empty "
+                               "column of lines that end in a separator): name it in the "
+                               "header, or leave it out (ignore column %d)", j->path, f.line,
+                               col + 1, (int)(f.len > 40 ? 40 : f.len), f.s, col);
             if (ro <= ROLE_TARGET0) {
                 unquote(&f);
                 if (j->o->missing && is_missing(f.s, f.len)) {

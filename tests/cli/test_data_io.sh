@@ -194,6 +194,21 @@ printf '"size, cm",weight,y\n1,2,a\n3,4,b\n5,6,a\n7,8,b\n' >"$TMP/comma.csv"
 { [ "$rc" -eq 0 ] && ! grep -q "by position" "$TMP/e" &&
     "$L" info "$TMP/comma.lmn" | grep -qx '  features  *"size, cm",weight'; }
 res $? comma_feature_name_recorded "rc $rc: $(cat "$TMP/e") $("$L" info "$TMP/comma.lmn" 2>&1 | grep features)"
+# every line ending in a comma (a spreadsheet export): the empty last
+# column is not the target; y is, and eval and predict read the file too
+awk 'BEGIN { print "a,b,y,"; for (i = 0; i < 40; i++) printf "%d,%d,%s,\n", i % 7, i % 5, (i % 7 + i % 5 > 5 ? "hi" : "lo") }' \
+    >"$TMP/trail.csv"
+"$L" train --data "$TMP/trail.csv" --layers 4 --epochs 5 --out "$TMP/trail.lmn" >"$TMP/o" 2>&1; rc=$?
+"$L" eval "$TMP/trail.lmn" --data "$TMP/trail.csv" >"$TMP/e" 2>&1; r2=$?
+"$L" predict "$TMP/trail.lmn" --data "$TMP/trail.csv" >"$TMP/p" 2>&1; r3=$?
+{ [ "$rc" -eq 0 ] && [ "$r2" -eq 0 ] && [ "$r3" -eq 0 ] && grep -q '2 features (header: a, b)' "$TMP/o" &&
+    grep -q '2 classes: hi' "$TMP/o" && grep -q '^accuracy' "$TMP/e" && [ "$(wc -l <"$TMP/p")" -eq 40 ]; }
+res $? trailing_comma_lines "rc $rc/$r2/$r3: $(head -3 "$TMP/o") $(head -3 "$TMP/e") $(head -2 "$TMP/p")"
+printf 'a,b,y,\n1,2,hi,\n3,4,lo,note\n' >"$TMP/trail2.csv"
+"$L" train --data "$TMP/trail2.csv" --layers 4 --epochs 1 --out "$TMP/trail2.lmn" >"$TMP/o" 2>&1; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "trail2.csv:3:4: 'note' in the last column, which has no header name" "$TMP/o" &&
+    [ ! -e "$TMP/trail2.lmn" ]; }
+res $? trailing_comma_value_refused "rc $rc: $(cat "$TMP/o")"
 
 # ------------------------- predict drops the named target, not the last column
 # The target is the first column, named in training. A file with it is
