@@ -682,12 +682,13 @@ class Net:
                                   % (what, ya.dtype))
         k = self.n_outputs
         if ya.ndim == 1 and ya.dtype.kind in "iub" and loss in (2, 3) and not (k > 1 and loss == 2):
-            lab = np.ascontiguousarray(ya, np.int32)
             top = max(k, 2)
-            if lab.size and (lab.min() < 0 or lab.max() >= top):
-                r = int(np.argmax((lab < 0) | (lab >= top)))
+            # checked before the cast to int32, which would wrap 2**32 + 1 to 1
+            if ya.size and (ya.min() < 0 or ya.max() >= top):
+                r = int(np.argmax((ya < 0) | (ya >= top)))
                 raise InvalidArgumentError("%s: label %d at row %d is outside [0, %d)"
-                                           % (what, lab[r], r, top))
+                                           % (what, ya[r], r, top))
+            lab = np.ascontiguousarray(ya, np.int32)
             d.labels, d.n_classes = lab.ctypes.data, top
             keep.append(lab)
         else:

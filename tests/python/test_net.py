@@ -587,3 +587,24 @@ def test_fit_class_weight_reaches_the_library():
     with pytest.raises(lamina.InvalidArgumentError, match="classification loss"):
         net = lamina.Net(inputs=4, layers=[lamina.Dense(3)], seed=1)
         net.fit(X, np.eye(3, dtype=np.float32)[y], epochs=1, class_weight=[1, 2, 3])
+
+
+def test_labels_beyond_an_int32_are_refused_not_wrapped():
+    # Labels went to the library through a cast to int32, which wraps:
+    # 2**32 + 1 trained as class 1 and -2**32 as class 0, without a word,
+    # and a uint32 label of 3e9 was reported as -1294967296.
+    net = tutorial_net()
+    y = np.array([0, 1, 1, 0], np.int64)
+    for bad, shown in ((2 ** 32 + 1, 2 ** 32 + 1), (-2 ** 32, -2 ** 32)):
+        yb = y.copy()
+        yb[2] = bad
+        for call in (lambda: net.fit(X4, yb, epochs=1, loss="bce"),
+                     lambda: net.evaluate(X4, yb, loss="bce")):
+            with pytest.raises(lamina.InvalidArgumentError,
+                               match=r"label %d at row 2 is outside \[0, 2\)" % shown):
+                call()
+    yu = y.astype(np.uint32)
+    yu[1] = 3000000000
+    with pytest.raises(lamina.InvalidArgumentError, match="label 3000000000 at row 1"):
+        net.fit(X4, yu, epochs=1, loss="bce")
+    assert len(net.fit(X4, y.astype(np.uint64), epochs=1, loss="bce").epoch) == 1
