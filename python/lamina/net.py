@@ -1,6 +1,7 @@
 """lamina.Net: a network of the C library driven with numpy arrays."""
 import ctypes
 import math
+import operator
 import os
 import signal
 import tempfile
@@ -27,10 +28,26 @@ def _act(name):
     return a
 
 
+def _whole(v, what):
+    """v as a Python int when it is a whole number (an int, numpy's, or a
+    float such as 4.0); int() would cut 2.5 units to 2 without a word."""
+    if not isinstance(v, (bool, np.bool_)):
+        try:
+            return operator.index(v)
+        except TypeError:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                f = math.nan
+            if f.is_integer():
+                return int(f)
+    raise InvalidArgumentError("%s %r is not a whole number" % (what, v))
+
+
 def _cint(v, what):
     """v as a C int for the library, which checks its own ranges; ctypes
     would wrap a larger number silently (2**32 + 4 units became 4)."""
-    v = int(v)
+    v = _whole(v, what)
     if not -2 ** 31 <= v < 2 ** 31:
         raise InvalidArgumentError("%s %d is out of range" % (what, v))
     return v
@@ -49,12 +66,12 @@ def _square(v, what):
     """An int, or Keras' (n, n) for a square window or stride: lamina's
     pools and strides are square, so (n, m) with m != n is refused."""
     if np.isscalar(v):
-        return int(v)
+        return _whole(v, what)
     t = tuple(v)
-    if len(t) != 2 or int(t[0]) != int(t[1]):
+    if len(t) != 2 or _whole(t[0], what) != _whole(t[1], what):
         raise InvalidArgumentError("%s %r: lamina takes one number here (a square window or "
                                    "stride), or a pair of equal ones" % (what, v))
-    return int(t[0])
+    return _whole(t[0], what)
 
 
 class Layer:
@@ -76,7 +93,8 @@ class Dense(Layer):
     (Keras' default); the CLI's `WIDTH:ACT[:nobias]`."""
 
     def __init__(self, units, activation=None, bias=True):
-        self.units, self.activation, self.bias = int(units), activation, bool(bias)
+        self.units = _whole(units, "Dense: units")
+        self.activation, self.bias = activation, bool(bias)
 
     def _add(self, h):
         return L.net_add_dense(h, _cint(self.units, "Dense: units"), _act(self.activation),
@@ -89,9 +107,12 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  bias=True):
-        self.filters = int(filters)
-        k = kernel_size
-        self.kernel_size = (int(k), int(k)) if np.isscalar(k) else tuple(int(v) for v in k)
+        self.filters = _whole(filters, "Conv2D: filters")
+        k = kernel_size if not np.isscalar(kernel_size) else (kernel_size, kernel_size)
+        if len(k) != 2:
+            raise InvalidArgumentError("Conv2D: kernel_size %r is not a number or (height, width)"
+                                       % (kernel_size,))
+        self.kernel_size = tuple(_whole(v, "Conv2D: kernel_size") for v in k)
         self.strides, self.padding = _square(strides, "Conv2D: strides"), padding
         self.activation, self.bias = activation, bool(bias)
 
@@ -380,7 +401,7 @@ class Net:
                 raise InvalidArgumentError("input_shape %r is not (H, W) or (H, W, C)"
                                            % (input_shape,))
             n = shp[0] * shp[1] * shp[2]
-            if inputs is not None and int(inputs) != n:
+            if inputs is not None and _whole(inputs, "Net: inputs") != n:
                 raise InvalidArgumentError("inputs=%d does not match input_shape %r"
                                            % (inputs, input_shape))
             inputs = n
@@ -772,9 +793,10 @@ class Net:
         o.epochs = _cint(epochs, "fit: epochs")
         if batch_size is None:  # RPROP is a full-batch method
             batch_size = d.n if optimizer == "rprop" else 32
-        if int(batch_size) < 1:
-            raise InvalidArgumentError("fit: batch_size %d must be at least 1" % int(batch_size))
-        o.batch = max(1, min(int(batch_size), d.n))  # capped at the rows (none: the library says)
+        batch_size = _whole(batch_size, "fit: batch_size")
+        if batch_size < 1:
+            raise InvalidArgumentError("fit: batch_size %d must be at least 1" % batch_size)
+        o.batch = max(1, min(batch_size, d.n))  # capped at the rows (none: the library says)
         o.shuffle = 1 if shuffle else 0
         o.early_stop = _cint(early_stopping, "fit: early_stopping")
         if val is not None:

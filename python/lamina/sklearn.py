@@ -47,7 +47,7 @@ class _LaminaBase(BaseEstimator):
     def _build(self, n_in, n_out, out_act, X, seed):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-        layers = [Dense(int(s), self.activation) for s in sizes]
+        layers = [Dense(s, self.activation) for s in sizes]
         layers.append(Dense(n_out, out_act))
         net = Net(inputs=n_in, layers=layers, init=self.init, seed=seed,
                   threads=self.threads or 0)

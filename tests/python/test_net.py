@@ -608,3 +608,36 @@ def test_labels_beyond_an_int32_are_refused_not_wrapped():
     with pytest.raises(lamina.InvalidArgumentError, match="label 3000000000 at row 1"):
         net.fit(X4, yu, epochs=1, loss="bce")
     assert len(net.fit(X4, y.astype(np.uint64), epochs=1, loss="bce").epoch) == 1
+
+
+def test_sizes_must_be_whole_numbers():
+    # int() cut fractions: Dense(2.5) was a layer of 2 units, MaxPool2D(2.5)
+    # a pool of 2, epochs=2.5 two epochs, batch_size=2.5 batches of 2, and
+    # True counted as 1, all without a word. Whole floats (4.0) stay fine.
+    for make, what in ((lambda: lamina.Dense(2.5), "Dense: units 2.5"),
+                       (lambda: lamina.Dense(True), "Dense: units True"),
+                       (lambda: lamina.Conv2D(2.5, 3), "Conv2D: filters 2.5"),
+                       (lambda: lamina.Conv2D(2, 2.5), "Conv2D: kernel_size 2.5"),
+                       (lambda: lamina.Conv2D(2, (3, 1.5)), "Conv2D: kernel_size 1.5"),
+                       (lambda: lamina.Conv2D(2, (3, 3, 3)), "Conv2D: kernel_size"),
+                       (lambda: lamina.Conv2D(2, 3, strides=1.5), "Conv2D: strides 1.5"),
+                       (lambda: lamina.MaxPool2D(2.5), "MaxPool2D: pool_size 2.5"),
+                       (lambda: lamina.MaxPool2D((2, 2.5)), "MaxPool2D: pool_size 2.5"),
+                       (lambda: lamina.Net(inputs=2.5, layers=[lamina.Dense(1)]), "inputs 2.5"),
+                       (lambda: lamina.Net(input_shape=(4, 4.5), layers=[lamina.Dense(1)]),
+                        "input_shape side 4.5")):
+        with pytest.raises(lamina.InvalidArgumentError, match=re.escape(what)):
+            make()
+    net = tutorial_net()
+    for kw, what in (({"epochs": 2.5}, "epochs 2.5"), ({"batch_size": 2.5}, "batch_size 2.5"),
+                     ({"early_stopping": 1.5}, "early_stopping 1.5")):
+        with pytest.raises(lamina.InvalidArgumentError, match=re.escape(what)):
+            net.fit(X4, Y4, **kw)
+    with pytest.raises(lamina.InvalidArgumentError, match="threads 1.5"):
+        net.threads = 1.5
+    from lamina.sklearn import LaminaClassifier
+    with pytest.raises(lamina.InvalidArgumentError, match="Dense: units 2.7"):
+        LaminaClassifier(hidden_layer_sizes=(2.7,), epochs=1).fit(X4, [0, 1, 1, 0])
+    assert lamina.Dense(4.0).units == 4 and lamina.Dense(np.int64(3)).units == 3
+    assert lamina.Conv2D(2, (3.0, np.int32(2))).kernel_size == (3, 2)
+    assert len(net.fit(X4, Y4, epochs=2.0, batch_size=np.int64(2)).epoch) == 2
