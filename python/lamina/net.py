@@ -751,7 +751,8 @@ class Net:
         epochs without a better val loss and keep the best epoch's parameters.
         normalize=True standardises inputs with X's statistics (uint8: x/255),
         stored in the net as the CLI does. class_weight: one weight a class
-        (two for one sigmoid output), as Keras' class_weight: a row of class c
+        (two for one sigmoid output), a sequence or, as Keras' class_weight,
+        a dict {class index: weight} (the rest weigh 1): a row of class c
         counts w[c] times in the training loss (the batch's mean of w[c] *
         loss); needs y as class indices with "ce" or "bce"; validation losses
         stay unweighted. Ctrl-C stops after the current batch and raises
@@ -802,7 +803,7 @@ class Net:
         if val is not None:
             o.val = ctypes.pointer(val)
         if class_weight is not None:
-            cw = np.ascontiguousarray(class_weight, np.float32).ravel()
+            cw = self._class_weights(class_weight)
             keep.append(cw)
             o.class_weights = cw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             o.n_class_weights = _cint(cw.size, "fit: class_weight's length")
@@ -813,6 +814,37 @@ class Net:
         if threads is not None:
             self.threads = threads
         return self._run(o, d, stop, callbacks, seed, verbose)
+
+    def _class_weights(self, cw):
+        """fit's class_weight as float32s, one a class: a sequence, or Keras'
+        dict {class index: weight} (classes not in it weigh 1). The library
+        checks the count and the values."""
+        if isinstance(cw, dict):
+            k = max(self.n_outputs, 2)
+            w = np.ones(k, np.float32)
+            for c, v in cw.items():
+                try:
+                    i = _whole(c, "class")
+                except InvalidArgumentError:
+                    i = -1
+                if not 0 <= i < k:
+                    raise InvalidArgumentError("fit: class_weight: class %r is not a class of the "
+                                               "net (0 to %d)" % (c, k - 1))
+                try:
+                    w[i] = float(v)
+                except (TypeError, ValueError):
+                    raise InvalidArgumentError("fit: class_weight[%r] = %r is not a number"
+                                               % (c, v)) from None
+            return w
+        if isinstance(cw, str):
+            raise InvalidArgumentError("fit: class_weight %r: give one weight a class, as a list "
+                                       "or a dict {class index: weight} (LaminaClassifier "
+                                       "takes 'balanced')" % (cw,))
+        try:
+            return np.ascontiguousarray(cw, np.float32).ravel()
+        except (TypeError, ValueError):
+            raise InvalidArgumentError("fit: class_weight %r is not one number a class"
+                                       % (cw,)) from None
 
     def _normalize_from(self, X):
         a = X if isinstance(X, np.ndarray) else np.asarray(X)

@@ -641,3 +641,30 @@ def test_sizes_must_be_whole_numbers():
     assert lamina.Dense(4.0).units == 4 and lamina.Dense(np.int64(3)).units == 3
     assert lamina.Conv2D(2, (3.0, np.int32(2))).kernel_size == (3, 2)
     assert len(net.fit(X4, Y4, epochs=2.0, batch_size=np.int64(2)).epoch) == 2
+
+
+def test_fit_class_weight_takes_keras_dict():
+    # Keras' class_weight is a dict {class index: weight}, and the docs say
+    # "as Keras' class_weight": a dict was a bare TypeError from numpy
+    # ("float() argument must be ... not 'dict'"), "balanced" a ValueError
+    # "could not convert string to float", neither naming fit.
+    X, names = iris()
+    y = np.unique(names, return_inverse=True)[1].astype(np.int32)
+
+    def run(cw):
+        net = lamina.Net(inputs=4, layers=[lamina.Dense(8, "relu"), lamina.Dense(3, "softmax")],
+                         seed=1)
+        net.fit(X, y, epochs=3, seed=2, normalize=True, class_weight=cw)
+        return net.predict(X)
+
+    np.testing.assert_array_equal(run({0: 0.2, 1: 1.0, 2: 5.0}), run([0.2, 1.0, 5.0]))
+    np.testing.assert_array_equal(run({2: 5.0, np.int64(0): 0.2}), run([0.2, 1.0, 5.0]))
+    for bad, msg in (({3: 1.0}, "class_weight: class 3 is not a class of the net (0 to 2)"),
+                     ({-1: 1.0}, "class_weight: class -1 is not a class"),
+                     ({"a": 1.0}, "class_weight: class 'a' is not a class"),
+                     ({1: "x"}, "class_weight[1] = 'x' is not a number"),
+                     ("balanced", "fit: class_weight 'balanced'"),
+                     ([1.0, "x", 2.0], "fit: class_weight"),
+                     ({1: -1.0}, "finite and >= 0")):
+        with pytest.raises(lamina.InvalidArgumentError, match=re.escape(msg)):
+            run(bad)
