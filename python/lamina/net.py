@@ -426,7 +426,9 @@ class Net:
         self._own = _Handle(h)
         self._h = h
         self._tls = threading.local()
-        self._lock = threading.Lock()
+        # reentrant: fit holds it while it calls the callbacks, which may
+        # evaluate or predict with the net (the trainer is idle then)
+        self._lock = threading.RLock()
         # predictions running on workspaces, counted under _ws_lock, so the
         # threads setter never frees a workspace a thread is predicting with
         self._ws_lock = threading.Lock()

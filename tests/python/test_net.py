@@ -668,3 +668,39 @@ def test_fit_class_weight_takes_keras_dict():
                      ({1: -1.0}, "finite and >= 0")):
         with pytest.raises(lamina.InvalidArgumentError, match=re.escape(msg)):
             run(bad)
+
+
+NET_CALLS_FROM_A_FIT_CALLBACK = r"""
+import numpy as np
+import lamina
+rs = np.random.RandomState(0)
+X = rs.randn(600, 3).astype(np.float32)
+y = (X[:, 0] > 0).astype(np.int32)
+net = lamina.Net(inputs=3, layers=[lamina.Dense(4, "relu"), lamina.Dense(2, "softmax")])
+seen = []
+def cb(epoch, logs):
+    seen.append(net.evaluate(X, y)["accuracy"])
+    seen.append(net.predict(X).shape)
+    try:
+        net.threads = 1 if net.threads != 1 else 2
+    except lamina.InvalidArgumentError as e:
+        seen.append(str(e))
+    if epoch == 1:
+        seen.append(len(net.fit(X, y, epochs=1).epoch))
+net.fit(X, y, epochs=2, callbacks=[cb])
+print(repr(seen))
+"""
+
+
+def test_net_calls_from_a_fit_callback_do_not_hang():
+    # fit holds the net's lock while it calls the callbacks, and evaluate,
+    # the threads setter and fit took it again on the same thread: a
+    # callback that evaluated the net (Keras' pattern) hung for ever, and
+    # Ctrl-C only set fit's stop flag.
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    r = subprocess.run([sys.executable, "-c", NET_CALLS_FROM_A_FIT_CALLBACK], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, "exit %d: %s %s" % (r.returncode, r.stdout, r.stderr[-800:])
+    seen = eval(r.stdout)
+    assert len(seen) == 7 and seen[1] == (600, 2) and seen[3] == 1
+    assert 0 <= seen[0] <= 1 and "thread count is fixed while a trainer" in seen[2]
