@@ -62,9 +62,13 @@ class _LaminaBase(BaseEstimator):
         val = None
         n = X.shape[0]
         if self.early_stopping and n >= 10:
+            vf = self.validation_fraction
+            if not 0 < vf < 1:
+                raise ValueError("validation_fraction %r must be in (0, 1): the part of the rows "
+                                 "early_stopping holds out" % (vf,))
             rs = np.random.RandomState(seed)
             idx = rs.permutation(n)
-            k = max(1, int(round(self.validation_fraction * n)))
+            k = min(n - 1, max(1, int(round(vf * n))))
             val = (X[idx[:k]], t[idx[:k]])
             X, t = X[idx[k:]], t[idx[k:]]
         self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
@@ -91,8 +95,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     sigmoid, leaky_relu), optimizer (adam, adamw, sgd, momentum, nesterov,
     rprop: full batch, FANN's default), lr (rprop: the first step size),
     batch_size (None: 32, or all the rows for rprop), epochs, weight_decay,
-    early_stopping (patience in epochs on a validation_fraction held out; 0
-    off), init (xavier, he, uniform01),
+    early_stopping (patience in epochs on a validation_fraction, in (0, 1),
+    held out; 0 off), init (xavier, he, uniform01),
     standardize (inputs to mean 0, std 1 inside the net), random_state,
     threads (None: all cores), verbose, class_weight (None; "balanced":
     n_samples / (n_classes * np.bincount(y)) over the y given to fit, as

@@ -180,3 +180,19 @@ def test_class_weight_balanced_partial_fit_refused():
     # a dict works with partial_fit
     LaminaClassifier(class_weight={"setosa": 2.0}, random_state=0).partial_fit(
         X, names, classes=np.unique(names))
+
+
+def test_validation_fraction_outside_0_1_is_refused():
+    # early_stopping holds out validation_fraction of the rows: -0.5 or 0
+    # held out one row without a word, 1.0 and 1.5 all of them, which
+    # failed as "the training set is empty", naming no setting.
+    X, y = datasets.make_classification(n_samples=60, random_state=0)
+    for vf in (-0.5, 0.0, 1.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"validation_fraction %r must be in \(0, 1\)" % vf):
+            LaminaClassifier(epochs=2, early_stopping=2, validation_fraction=vf).fit(X, y)
+        with pytest.raises(ValueError, match="validation_fraction"):
+            LaminaRegressor(epochs=2, validation_fraction=vf).fit(X, y)
+    # near 1 on few rows: one row still trains
+    assert LaminaClassifier(epochs=2, early_stopping=2, validation_fraction=0.99,
+                            random_state=0).fit(X[:12], y[:12]).n_iter_ >= 1
+    assert LaminaClassifier(epochs=2, validation_fraction=5).fit(X, y).n_iter_ == 2  # unused
