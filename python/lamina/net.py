@@ -62,6 +62,12 @@ def _ctext(v, what):
     return s.encode()
 
 
+def _meta_key(key):
+    """A metadata key as set_meta and get_meta both send it: str(key), or
+    bytes as the text they hold."""
+    return _ctext(key.decode() if isinstance(key, bytes) else key, "metadata key")
+
+
 def _square(v, what):
     """An int, or Keras' (n, n) for a square window or stride: lamina's
     pools and strides are square, so (n, m) with m != n is refused."""
@@ -568,10 +574,10 @@ class Net:
     def set_meta(self, key, value):
         """Sets metadata key to str(value); None removes the key."""
         v = None if value is None else _ctext(value, "metadata value")
-        L.check(L.net_set_meta(self._h, _ctext(key, "metadata key"), v))
+        L.check(L.net_set_meta(self._h, _meta_key(key), v))
 
     def get_meta(self, key):
-        v = L.net_get_meta(self._h, L.name(key))
+        v = L.net_get_meta(self._h, _meta_key(key))
         return None if v is None else v.decode()
 
     # -- parameters

@@ -704,3 +704,18 @@ def test_net_calls_from_a_fit_callback_do_not_hang():
     seen = eval(r.stdout)
     assert len(seen) == 7 and seen[1] == (600, 2) and seen[3] == 1
     assert 0 <= seen[0] <= 1 and "thread count is fixed while a trainer" in seen[2]
+
+
+def test_get_meta_reads_the_key_set_meta_writes():
+    # set_meta(5, v) stored the key "5" (str of it), but get_meta(5) was a
+    # bare ctypes.ArgumentError, no LaminaError; and get_meta("a\0b") read
+    # the key "a" (the C string ends at the NUL) where set_meta refuses it.
+    net = lamina.Net(inputs=2, layers=[lamina.Dense(2)])
+    net.set_meta(5, "five")
+    net.set_meta("a", "x")
+    assert net.get_meta(5) == "five" and net.get_meta("5") == "five"
+    with pytest.raises(lamina.InvalidArgumentError, match="NUL"):
+        net.get_meta("a\0b")
+    assert net.get_meta("b") is None
+    net.set_meta(b"c", "bytes")
+    assert net.get_meta("c") == "bytes" and net.get_meta(b"c") == "bytes"
