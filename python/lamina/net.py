@@ -743,14 +743,15 @@ class Net:
             validation_data=None, callbacks=(), seed=1, threads=None, shuffle=True,
             momentum=None, weight_decay=0.0, clip_norm=0.0, lr_schedule="constant",
             early_stopping=0, normalize=False, verbose=0, class_weight=None,
-            rprop_etas=(0.5, 1.2), rprop_step_sizes=(1e-6, 50.0)):
+            rprop_etas=None, rprop_step_sizes=None):
         """Trains with the library's trainer (lm_train_epoch, one C call an epoch,
         the GIL released) and returns a History.
 
         X (n, n_inputs) or (n, *input_shape); y: class indices (n) for "ce"/"bce",
         else targets (n, n_outputs). optimizer: sgd, momentum, nesterov, adam,
         adamw, rprop (iRprop-, FANN's default, as torch.optim.Rprop: etas and
-        step_sizes are rprop_etas and rprop_step_sizes; a full-batch method);
+        step_sizes are rprop_etas and rprop_step_sizes, None: torch's (0.5, 1.2)
+        and (1e-6, 50), refused with another optimizer; a full-batch method);
         lr: 0.001 for adam/adamw, 0.01 for the SGD family and rprop (its first
         step size), as the CLI. batch_size: 32, or all the rows for rprop.
         loss: sse, mse, bce, ce (default: ce after softmax, else mse).
@@ -788,9 +789,16 @@ class Net:
         o.optim.nesterov = nest
         o.optim.weight_decay = float(weight_decay)
         o.optim.clip_norm = float(clip_norm)
-        try:
-            o.optim.eta_minus, o.optim.eta_plus = (float(v) for v in rprop_etas)
-            o.optim.step_min, o.optim.step_max = (float(v) for v in rprop_step_sizes)
+        # the CLI refuses --rprop-etas and --rprop-steps with another optimizer
+        for k, v in (("rprop_etas", rprop_etas), ("rprop_step_sizes", rprop_step_sizes)):
+            if v is not None and kind != 3:
+                raise InvalidArgumentError("fit: %s is for optimizer='rprop' (this fit uses %r)"
+                                           % (k, optimizer))
+        try:  # None: the library's defaults
+            if rprop_etas is not None:
+                o.optim.eta_minus, o.optim.eta_plus = (float(v) for v in rprop_etas)
+            if rprop_step_sizes is not None:
+                o.optim.step_min, o.optim.step_max = (float(v) for v in rprop_step_sizes)
         except (TypeError, ValueError):
             raise InvalidArgumentError("fit: rprop_etas %r and rprop_step_sizes %r must be pairs "
                                        "of numbers" % (rprop_etas, rprop_step_sizes)) from None

@@ -94,3 +94,20 @@ def test_bad_settings_raise():
         net.fit(X, y, epochs=1, optimizer="rprop", rprop_etas=0.5)
     with pytest.raises(lamina.InvalidArgumentError, match="schedule"):
         net.fit(X, y, epochs=1, optimizer="rprop", lr_schedule="cosine")
+
+
+def test_rprop_settings_with_another_optimizer_are_refused():
+    # The CLI refuses --rprop-etas and --rprop-steps with another
+    # optimizer; fit ignored rprop_etas=(0.3, 1.5) with adam without a word.
+    X, names = iris()
+    y = np.unique(names, return_inverse=True)[1]
+    for kw in ({"rprop_etas": (0.3, 1.5)}, {"rprop_step_sizes": (1e-4, 1.0)}):
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match="%s is for optimizer='rprop' \\(this fit uses 'adam'\\)"
+                           % list(kw)[0]):
+            small_net().fit(X, y, epochs=1, optimizer="adam", **kw)
+    # not given: the library's defaults, torch's (0.5, 1.2) and (1e-6, 50)
+    a, b = small_net(), small_net()
+    a.fit(X, y, epochs=3, optimizer="rprop")
+    b.fit(X, y, epochs=3, optimizer="rprop", rprop_etas=(0.5, 1.2), rprop_step_sizes=(1e-6, 50))
+    np.testing.assert_array_equal(a.params, b.params)
