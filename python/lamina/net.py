@@ -702,6 +702,8 @@ class Net:
                       x_type=L.LM_U8 if x.dtype == np.uint8 else L.LM_F32)
         keep.append(x)
         ya = np.asarray(y)
+        if ya.ndim == 0:
+            raise InvalidArgumentError("%s: y is %r, not one target a row" % (what, y))
         if ya.shape[0] != x.shape[0]:
             raise InvalidArgumentError("%s: X has %d rows but y has %d" % (what, x.shape[0],
                                                                           ya.shape[0]))

@@ -719,3 +719,16 @@ def test_get_meta_reads_the_key_set_meta_writes():
     assert net.get_meta("b") is None
     net.set_meta(b"c", "bytes")
     assert net.get_meta("c") == "bytes" and net.get_meta(b"c") == "bytes"
+
+
+def test_fit_y_none_or_a_scalar_is_refused_clearly():
+    # y=None (Keras takes it with a dataset) or a scalar was a bare
+    # IndexError "tuple index out of range" from y's shape, naming nothing.
+    net = tutorial_net()
+    for y in (None, 1, np.float32(0.5)):
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=re.escape("fit: y is %r, not one target a row" % (y,))):
+            net.fit(X4, y, epochs=1)
+        with pytest.raises(lamina.InvalidArgumentError, match="evaluate: y is"):
+            net.evaluate(X4, y)
+
