@@ -701,6 +701,8 @@ class Net:
         d = L.lm_data(n=x.shape[0], nx=x.shape[1], x=x.ctypes.data,
                       x_type=L.LM_U8 if x.dtype == np.uint8 else L.LM_F32)
         keep.append(x)
+        if not x.shape[0]:  # (an empty validation set gave val_loss NaN every epoch)
+            raise InvalidArgumentError("%s: X has no rows" % what)
         ya = np.asarray(y)
         if ya.ndim == 0:
             raise InvalidArgumentError("%s: y is %r, not one target a row" % (what, y))
@@ -780,6 +782,9 @@ class Net:
         d = self._data(X, y, lossid, "fit", keep)
         val = None
         if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise InvalidArgumentError("fit: validation_data is not a pair (X, y) (sample "
+                                           "weights are not taken)")
             val = self._data(validation_data[0], validation_data[1], lossid, "fit (validation)",
                              keep)
         o = L.lm_fit_opts()

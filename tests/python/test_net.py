@@ -732,3 +732,21 @@ def test_fit_y_none_or_a_scalar_is_refused_clearly():
         with pytest.raises(lamina.InvalidArgumentError, match="evaluate: y is"):
             net.evaluate(X4, y)
 
+
+def test_fit_validation_data_is_a_pair_with_rows():
+    # validation_data=(X,) was a bare IndexError; (X, y, w), Keras' form
+    # with sample weights, dropped w without a word; a set of 0 rows gave
+    # val_loss NaN every epoch and early stopping then watched the
+    # training loss, where lamina train refuses an empty --val-data.
+    net = tutorial_net()
+    for val, msg in (((X4,), "validation_data is not a pair (X, y)"),
+                     ((X4, Y4, np.ones(4)), "validation_data is not a pair (X, y)"),
+                     (X4, "validation_data is not a pair (X, y)"),
+                     ((X4[:0], Y4[:0]), "fit (validation): X has no rows")):
+        with pytest.raises(lamina.InvalidArgumentError, match=re.escape(msg)):
+            net.fit(X4, Y4, epochs=1, validation_data=val)
+    h = net.fit(X4, Y4, epochs=1, validation_data=[X4, Y4])
+    assert np.isfinite(h["val_loss"][0])
+    for call in (lambda: net.fit(X4[:0], Y4[:0]), lambda: net.evaluate(X4[:0], Y4[:0])):
+        with pytest.raises(lamina.InvalidArgumentError, match="X has no rows"):
+            call()  # float targets: was numpy's "cannot reshape array of size 0"
