@@ -81,6 +81,12 @@ class _LaminaBase(BaseEstimator):
         self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + self.history_["loss"]
         return self
 
+    def __setstate__(self, state):
+        # the net comes back from its model file, which keeps no thread count
+        super().__setstate__(state)
+        if self.threads and "net_" in self.__dict__:
+            self.net_.threads = self.threads
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 

@@ -196,3 +196,19 @@ def test_validation_fraction_outside_0_1_is_refused():
     assert LaminaClassifier(epochs=2, early_stopping=2, validation_fraction=0.99,
                             random_state=0).fit(X[:12], y[:12]).n_iter_ >= 1
     assert LaminaClassifier(epochs=2, validation_fraction=5).fit(X, y).n_iter_ == 2  # unused
+
+
+def test_threads_setting_survives_pickling():
+    # The net pickles as its model file, which keeps no thread count: an
+    # estimator made with threads=1 (say, to run inside joblib's workers
+    # without oversubscribing) predicted on every core after unpickling.
+    import copy
+    X, y = datasets.make_classification(n_samples=40, random_state=0)
+    for est in (LaminaClassifier(epochs=2, threads=1, random_state=0),
+                LaminaRegressor(epochs=2, threads=1, random_state=0)):
+        est.fit(X, y)
+        assert est.net_.threads == 1
+        for back in (pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
+            assert back.net_.threads == 1
+            np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    assert pickle.loads(pickle.dumps(LaminaClassifier(threads=1))).threads == 1  # unfitted
