@@ -235,10 +235,12 @@ def _where_bad(a):
 _F32 = np.dtype(np.float32)
 
 
-def as_rows(X, n_in, what, keep_u8=False):
+def as_rows(X, n_in, what, keep_u8=False, shape=None):
     """X as (n, n_in) float32 C-contiguous rows: the array itself when it is
     one already (no copy), else converted. keep_u8 keeps uint8 as it is (the
-    trainer reads bytes). pandas frames go through np.asarray."""
+    trainer reads bytes). pandas frames go through np.asarray. shape: a
+    function giving the net's input shape, (H, W, C) or (n_in,); samples of
+    more than one axis must have it (axes of 1 aside) when it is an image."""
     a = X if isinstance(X, np.ndarray) else np.asarray(X)
     if a.dtype is _F32 and a.ndim == 2 and a.shape[1] == n_in and a.flags.c_contiguous:
         # the common case, checked first: float32 rows used in place
@@ -254,6 +256,14 @@ def as_rows(X, n_in, what, keep_u8=False):
     if a.ndim == 1:
         a = a.reshape(1, -1) if (n_in > 1 and a.shape[0] == n_in) else a.reshape(-1, 1)
     elif a.ndim > 2:
+        want = shape() if shape else (n_in,)
+        got = a.shape[1:]
+        # an image net's samples in another layout (PyTorch's (C, H, W))
+        # hold as many numbers, and would be read as (H, W, C); axes of 1
+        # change no order ((H, W) or (1, H, W) for one channel are fine)
+        if len(want) == 3 and [d for d in got if d != 1] != [d for d in want if d != 1]:
+            raise InvalidArgumentError("%s: X has samples of shape %s; the net takes %s (height, "
+                                       "width, channels) or rows of %d" % (what, got, want, n_in))
         a = a.reshape(a.shape[0], -1)
     if a.shape[1] != n_in:
         raise InvalidArgumentError("%s: X has %d features per row; the net takes %d"
@@ -475,6 +485,9 @@ class Net:
         d = self._desc(0)
         return (d.in_c,) if d.in_h == 1 and d.in_w == 1 else (d.in_h, d.in_w, d.in_c)
 
+    def _sample_shape(self):
+        return self.input_shape
+
     @property
     def output_activation(self):
         return None if not self.layers else L.act_name(self._desc(len(self.layers) - 1).act).decode()
@@ -649,7 +662,7 @@ class Net:
     def predict(self, X):
         """The net's outputs (n, n_outputs) as float32 for rows X (n, n_inputs)
         or samples (n, *input_shape); softmax outputs are probabilities."""
-        x = as_rows(X, L.net_n_in(self._h), "predict")
+        x = as_rows(X, L.net_n_in(self._h), "predict", shape=self._sample_shape)
         n = x.shape[0]
         y = np.empty((n, L.net_n_out(self._h)), np.float32)
         xp, yp = x.__array_interface__["data"][0], y.__array_interface__["data"][0]
@@ -697,7 +710,7 @@ class Net:
     def _data(self, X, y, loss, what, keep):
         """An lm_data over X and y; keep collects the arrays it points into."""
         x = as_rows(X, self.n_inputs, what,
-                    keep_u8=L.net_get_norm(self._h, None, None) == 1)
+                    keep_u8=L.net_get_norm(self._h, None, None) == 1, shape=self._sample_shape)
         d = L.lm_data(n=x.shape[0], nx=x.shape[1], x=x.ctypes.data,
                       x_type=L.LM_U8 if x.dtype == np.uint8 else L.LM_F32)
         keep.append(x)
@@ -875,7 +888,7 @@ class Net:
         if a.dtype == np.uint8:
             self.set_normalization(np.zeros(n_in), np.full(n_in, 1 / 255.0))
             return
-        x = as_rows(a, n_in, "fit")
+        x = as_rows(a, n_in, "fit", shape=self._sample_shape)
         m = np.empty(n_in, np.float32)
         s = np.empty(n_in, np.float32)
         d = L.lm_data(n=x.shape[0], nx=n_in, x=x.ctypes.data)

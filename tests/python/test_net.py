@@ -750,3 +750,28 @@ def test_fit_validation_data_is_a_pair_with_rows():
     for call in (lambda: net.fit(X4[:0], Y4[:0]), lambda: net.evaluate(X4[:0], Y4[:0])):
         with pytest.raises(lamina.InvalidArgumentError, match="X has no rows"):
             call()  # float targets: was numpy's "cannot reshape array of size 0"
+
+
+def test_images_in_another_layout_are_refused():
+    # X (n, *input_shape) is channels last; PyTorch's (n, C, H, W) holds as
+    # many numbers, and was flattened and read as (H, W, C) without a word:
+    # other predictions, and training on scrambled pixels.
+    rs = np.random.RandomState(0)
+    net = lamina.Net(input_shape=(4, 4, 3), layers=[lamina.Conv2D(2, 3), lamina.Dense(2)])
+    X = rs.rand(5, 4, 4, 3).astype(np.float32)
+    ref = net.predict(X)
+    np.testing.assert_array_equal(net.predict(X.reshape(5, -1)), ref)  # flat rows: fine
+    for bad in (X.transpose(0, 3, 1, 2), X.reshape(5, 16, 3), X.reshape(5, 4, 12)):
+        for call in (lambda: net.predict(bad), lambda: net.fit(bad, [0, 1, 0, 1, 0]),
+                     lambda: net.evaluate(bad, [0, 1, 0, 1, 0], loss="mse")):
+            with pytest.raises(lamina.InvalidArgumentError,
+                               match=re.escape("samples of shape %s; the net takes (4, 4, 3)"
+                                               % (bad.shape[1:],))):
+                call()
+    gray = lamina.Net(input_shape=(4, 4), layers=[lamina.Conv2D(2, 3), lamina.Dense(2)])
+    G = rs.rand(5, 4, 4).astype(np.float32)
+    np.testing.assert_array_equal(gray.predict(G), gray.predict(G[..., None]))  # (H, W) for C = 1
+    # a net of flat inputs takes samples of any shape holding them (28x28 digits, 784 inputs)
+    flat = lamina.Net(inputs=48, layers=[lamina.Dense(2)])
+    np.testing.assert_array_equal(flat.predict(X), flat.predict(X.reshape(5, -1)))
+    np.testing.assert_array_equal(gray.predict(G[:, None]), gray.predict(G))  # (1, H, W)
