@@ -261,6 +261,7 @@ static void csvs(void)
     csv_seed("no_target.csv", 0x40, "1,2,3\n4,5,6\n");
     csv_seed("header_only.csv", 2, "a,b,c\n");
     csv_seed("unterminated_quote.csv", detect, "a,b\n\"1,2\n");
+    csv_seed("trailing_separator.csv", detect, "a,b,y,\n1,2,x,\n3,4,z,\n5,6,x,\n");
 }
 
 /* csv_cat: byte 1 picks missing, the categorical columns and the limit
@@ -284,6 +285,7 @@ static void csv_cats(void)
                  "a,b,y\nred,1,0\nblue,,1\nNA,3,0\ngreen,4,1\nred,?,0\n");
     csv_cat_seed("integers_noheader.csv", 1, C01, "1,x,2\n01,y,3\n2,x,4\n10,y,5\n");
     csv_cat_seed("over_limit.csv", 0, C0 | (1 << 4), "c,y\nu,1\nv,2\n");
+    csv_cat_seed("trailing_separator.csv", 0, MISSING | CA, "a,b,y,\nred,1,0,\nblue,,1,\nred,3,0,\n");
     csv_cat_seed("escaped_names.csv", 0, C0,
                  "\"c,%;=:\",v,t\n\"x;y\",1,a\n\"p=q\",2,b\n\"\",3,a\n");
     csv_cat_seed("mixed_missing.csv", 0, MISSING | C1A,
