@@ -173,6 +173,41 @@ static void numbers_ignore_the_locale(void)
     lm_net_free(net);
 }
 
+/* A batch norm prints as its inference scale gamma / sqrt(var + eps) and
+ * shift: a running variance below 0 (which lm_net_save and
+ * lm_net_save_onnx refuse) made them NaN, a large gamma over a small
+ * variance infinite, and the source held "-nan.0f" and "inf.0f", which
+ * do not compile; the export said LM_OK. Refused now, naming the layer
+ * and channel, with nothing written. */
+static void refuses_batchnorm_beyond_float(void)
+{
+    lm_net *net;
+    lm_rng rng = lm_rng_seed(3);
+    CHECK_OK(lm_net_new(&net, 3));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_init(net, LM_INIT_XAVIER, &rng));
+    float *p = lm_net_params(net), *st = lm_net_state(net); /* gamma p[8..9]; mean, var */
+    char path[128];
+    snprintf(path, sizeof path, "%s/bn.c", dir);
+    st[3] = -0.5f; /* channel 1's running variance */
+    lm_status s = lm_net_export_c(net, path, "bn", 0);
+    CHECKF(s == LM_EINVAL && strstr(lm_errmsg(), "channel 1") && strstr(lm_errmsg(), "below 0"),
+           "%s: %s", lm_status_name(s), lm_errmsg());
+    st[3] = 1.0f;
+    p[8] = 3e38f; /* over sqrt(0 + 1e-5): past FLT_MAX */
+    st[2] = 0.0f;
+    s = lm_net_export_c(net, path, "bn", 0);
+    CHECKF(s == LM_EINVAL && strstr(lm_errmsg(), "layer 2 (batchnorm): channel 0") &&
+               strstr(lm_errmsg(), "finite"),
+           "%s: %s", lm_status_name(s), lm_errmsg());
+    CHECK(!exists("bn.c") && !exists("bn.h"));
+    p[8] = 1.0f;
+    CHECK_OK(lm_net_export_c(net, path, "bn", 0));
+    CHECK(exists("bn.c") && exists("bn.h"));
+    lm_net_free(net);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/lm_export_c_XXXXXX");
@@ -181,6 +216,7 @@ int main(void)
     RUN(writes_both_files);
     RUN(int8_round_trip);
     RUN(numbers_ignore_the_locale);
+    RUN(refuses_batchnorm_beyond_float);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

@@ -493,6 +493,27 @@ static lm_status check_net(const lm_net *net)
             return lm__err(LM_EINVAL, "export: layer %d's kind %s has no C form yet", l + 1,
                            net->layers[l].kind->name);
     }
+    /* what lm_net_save and lm_net_save_onnx refuse too (a running
+     * variance below 0) */
+    lm_status st = lm__net_check_writable(net, "the C source is not written");
+    if (st) return st;
+    /* A batch norm prints as the scale and shift put_params works out: a
+     * large gamma over a small var + eps takes them past the float range,
+     * where %.9g writes inf or nan, which C cannot read. */
+    for (int l = 0; l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        if (L->cfg.kind != LM_LAYER_BATCHNORM) continue;
+        size_t C = (size_t)L->in.c;
+        const float *gamma = net->params + L->p_off, *beta = gamma + C;
+        const float *mean = net->state + L->s_off, *var = mean + C;
+        for (size_t c = 0; c < C; c++) {
+            float s = gamma[c] / sqrtf(var[c] + L->cfg.eps), t = beta[c] - mean[c] * s;
+            if (!isfinite(s) || !isfinite(t))
+                return lm__err(LM_EINVAL, "export: layer %d (batchnorm): channel %zu's scale "
+                               "gamma / sqrt(var + eps) and shift are %g and %g; only finite "
+                               "values export", l + 1, c, (double)s, (double)t);
+        }
+    }
     return LM_OK;
 }
 
