@@ -480,6 +480,82 @@ static void onnx_refuses_overflowing_fold(void)
     free(buf);
 }
 
+/* y = Gemm(x, w) over (N, 2) with transB written once, or twice (0,
+ * then 1), as a model of its own, built field by field. */
+static void gemm_model(pb_buf *m, int twice)
+{
+    pb_buf node = {0}, a0 = {0}, a1 = {0}, w = {0}, g = {0}, op = {0};
+    pb_put_str(&node, OX_NODE_INPUT, "x");
+    pb_put_str(&node, OX_NODE_INPUT, "w");
+    pb_put_str(&node, OX_NODE_OUTPUT, "y");
+    pb_put_str(&node, OX_NODE_NAME, "gemm");
+    pb_put_str(&node, OX_NODE_OP, "Gemm");
+    pb_put_str(&a0, OX_ATTR_NAME, "transB");
+    pb_put_int(&a0, OX_ATTR_TYPE, OX_AT_INT);
+    pb_put_int(&a0, OX_ATTR_I, 0);
+    pb_put_msg(&node, OX_NODE_ATTR, &a0);
+    pb_put_str(&a1, OX_ATTR_NAME, "transB");
+    pb_put_int(&a1, OX_ATTR_TYPE, OX_AT_INT);
+    pb_put_int(&a1, OX_ATTR_I, 1);
+    if (twice) pb_put_msg(&node, OX_NODE_ATTR, &a1);
+    pb_put_msg(&g, OX_GRAPH_NODE, &node);
+    const float wv[4] = {1, 2, 3, 4};
+    unsigned char raw[16];
+    for (int i = 0; i < 16; i++) {
+        uint32_t u;
+        memcpy(&u, &wv[i / 4], 4);
+        raw[i] = (unsigned char)(u >> (8 * (i % 4)));
+    }
+    pb_put_int(&w, OX_T_DIMS, 2);
+    pb_put_int(&w, OX_T_DIMS, 2);
+    pb_put_int(&w, OX_T_TYPE, OX_FLOAT);
+    pb_put_str(&w, OX_T_NAME, "w");
+    pb_put_bytes(&w, OX_T_RAW, raw, sizeof raw);
+    pb_put_msg(&g, OX_GRAPH_INIT, &w);
+    for (int k = 0; k < 2; k++) {
+        pb_buf dn = {0}, d2 = {0}, sh = {0}, tt = {0}, ty = {0}, vi = {0};
+        pb_put_str(&dn, OX_DIM_PARAM, "N");
+        pb_put_int(&d2, OX_DIM_VALUE, 2);
+        pb_put_msg(&sh, OX_SHAPE_DIM, &dn);
+        pb_put_msg(&sh, OX_SHAPE_DIM, &d2);
+        pb_put_int(&tt, OX_TT_ELEM, OX_FLOAT);
+        pb_put_msg(&tt, OX_TT_SHAPE, &sh);
+        pb_put_msg(&ty, OX_TYPE_TENSOR, &tt);
+        pb_put_str(&vi, OX_VI_NAME, k ? "y" : "x");
+        pb_put_msg(&vi, OX_VI_TYPE, &ty);
+        pb_put_msg(&g, k ? OX_GRAPH_OUTPUT : OX_GRAPH_INPUT, &vi);
+        pb_buf *all[] = {&dn, &d2, &sh, &tt, &ty, &vi};
+        for (int i = 0; i < 6; i++) pb_buf_free(all[i]);
+    }
+    pb_put_int(m, OX_MODEL_IR_VERSION, 7);
+    pb_put_str(&op, OX_OPSET_DOMAIN, "");
+    pb_put_int(&op, OX_OPSET_VERSION, 13);
+    pb_put_msg(m, OX_MODEL_OPSET, &op);
+    pb_put_msg(m, OX_MODEL_GRAPH, &g);
+    pb_buf *all[] = {&node, &a0, &a1, &w, &g, &op};
+    for (int i = 0; i < 6; i++) pb_buf_free(all[i]);
+}
+
+/* An attribute given twice (transB 0, then 1) was read as its first
+ * value and imported without a word, where ONNX Runtime and onnx.checker
+ * refuse the node ("Attribute 'transB' appeared multiple times"). */
+static void onnx_refuses_repeated_attribute(void)
+{
+    pb_buf once = {0}, twice = {0};
+    gemm_model(&once, 0);
+    gemm_model(&twice, 1);
+    CHECK(!once.err && !twice.err);
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load_onnx_mem(&net, once.p, once.n));
+    float x[2] = {1, 1}, y[2] = {0, 0};
+    if (net) CHECK_OK(lm_net_predict(net, x, 1, y));
+    CHECKF(y[0] == 4 && y[1] == 6, "x W gave %g %g", (double)y[0], (double)y[1]);
+    lm_net_free(net);
+    expect_mem_refused(twice.p, twice.n, "node 'gemm' (Gemm): attribute transB is given more than once");
+    pb_buf_free(&once);
+    pb_buf_free(&twice);
+}
+
 static void onnx_refuses_malformed(void)
 {
     /* ir_version whose varint never ends */
@@ -546,6 +622,7 @@ int main(void)
     RUN(onnx_refuses_misaligned_bias);
     RUN(onnx_refuses_unsupported_op);
     RUN(onnx_refuses_wrong_initializer);
+    RUN(onnx_refuses_repeated_attribute);
     RUN(onnx_refuses_malformed);
     RUN(onnx_truncated);
     TEST_MAIN_END();

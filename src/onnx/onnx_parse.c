@@ -246,25 +246,37 @@ static lm_status parse_attr(const pb_field *af, attr *a)
     return st;
 }
 
-/* Finds attribute name of node n: 1 found, 0 absent, -1 error (in *st). */
+/* Finds attribute name of node n: 1 found, 0 absent, -1 error (in *st).
+ * A name given twice is an error: ONNX Runtime and onnx.checker refuse
+ * such a node, and taking either value would be a guess. */
 static int find_attr(const ox_node *n, const char *name, int type, attr *a, lm_status *st)
 {
     pb_reader r = pb_window(n->msg, n->msg_len);
     pb_field f;
+    attr other;
+    int found = 0;
     *st = LM_OK;
     while (pb_next(&r, &f, "node", st)) {
         if (f.num != OX_NODE_ATTR || f.wire != PB_LEN) continue;
-        if ((*st = parse_attr(&f, a))) return -1;
-        if (!ox_is(a->name, name)) continue;
-        /* IR version 1 files carry no type: take the field present */
-        if (a->type && a->type != type) {
-            *st = lm__err(LM_EFORMAT, "node '%.*s' (%.*s): attribute %s has type %d, expected %d",
-                          (int)n->name.n, n->name.s, (int)n->op.n, n->op.s, name, a->type, type);
+        attr *cur = found ? &other : a;
+        if ((*st = parse_attr(&f, cur))) return -1;
+        if (!ox_is(cur->name, name)) continue;
+        if (found) {
+            *st = lm__err(LM_EFORMAT, "node '%.*s' (%.*s): attribute %s is given more than once",
+                          (int)n->name.n, n->name.s, (int)n->op.n, n->op.s, name);
             return -1;
         }
-        return 1;
+        found = 1;
     }
-    return *st ? -1 : 0;
+    if (*st) return -1;
+    if (!found) return 0;
+    /* IR version 1 files carry no type: take the field present */
+    if (a->type && a->type != type) {
+        *st = lm__err(LM_EFORMAT, "node '%.*s' (%.*s): attribute %s has type %d, expected %d",
+                      (int)n->name.n, n->name.s, (int)n->op.n, n->op.s, name, a->type, type);
+        return -1;
+    }
+    return 1;
 }
 
 static int missing(const ox_node *n, const char *name, lm_status *st)
