@@ -480,11 +480,45 @@ static void onnx_refuses_overflowing_fold(void)
     free(buf);
 }
 
+/* A float value_info (N, dims...) named name as field of graph g. */
+static void put_value(pb_buf *g, uint32_t field, const char *name, const int64_t *dims, int nd)
+{
+    pb_buf dn = {0}, sh = {0}, tt = {0}, ty = {0}, vi = {0};
+    pb_put_str(&dn, OX_DIM_PARAM, "N");
+    pb_put_msg(&sh, OX_SHAPE_DIM, &dn);
+    for (int i = 0; i < nd; i++) {
+        pb_buf d = {0};
+        pb_put_int(&d, OX_DIM_VALUE, dims[i]);
+        pb_put_msg(&sh, OX_SHAPE_DIM, &d);
+        pb_buf_free(&d);
+    }
+    pb_put_int(&tt, OX_TT_ELEM, OX_FLOAT);
+    pb_put_msg(&tt, OX_TT_SHAPE, &sh);
+    pb_put_msg(&ty, OX_TYPE_TENSOR, &tt);
+    pb_put_str(&vi, OX_VI_NAME, name);
+    pb_put_msg(&vi, OX_VI_TYPE, &ty);
+    pb_put_msg(g, field, &vi);
+    pb_buf *all[] = {&dn, &sh, &tt, &ty, &vi};
+    for (int i = 0; i < 5; i++) pb_buf_free(all[i]);
+}
+
+/* Model m: IR 7, opset 13, graph g. */
+static void put_model(pb_buf *m, const pb_buf *g)
+{
+    pb_buf op = {0};
+    pb_put_int(m, OX_MODEL_IR_VERSION, 7);
+    pb_put_str(&op, OX_OPSET_DOMAIN, "");
+    pb_put_int(&op, OX_OPSET_VERSION, 13);
+    pb_put_msg(m, OX_MODEL_OPSET, &op);
+    pb_put_msg(m, OX_MODEL_GRAPH, g);
+    pb_buf_free(&op);
+}
+
 /* y = Gemm(x, w) over (N, 2) with transB written once, or twice (0,
  * then 1), as a model of its own, built field by field. */
 static void gemm_model(pb_buf *m, int twice)
 {
-    pb_buf node = {0}, a0 = {0}, a1 = {0}, w = {0}, g = {0}, op = {0};
+    pb_buf node = {0}, a0 = {0}, a1 = {0}, w = {0}, g = {0};
     pb_put_str(&node, OX_NODE_INPUT, "x");
     pb_put_str(&node, OX_NODE_INPUT, "w");
     pb_put_str(&node, OX_NODE_OUTPUT, "y");
@@ -512,28 +546,12 @@ static void gemm_model(pb_buf *m, int twice)
     pb_put_str(&w, OX_T_NAME, "w");
     pb_put_bytes(&w, OX_T_RAW, raw, sizeof raw);
     pb_put_msg(&g, OX_GRAPH_INIT, &w);
-    for (int k = 0; k < 2; k++) {
-        pb_buf dn = {0}, d2 = {0}, sh = {0}, tt = {0}, ty = {0}, vi = {0};
-        pb_put_str(&dn, OX_DIM_PARAM, "N");
-        pb_put_int(&d2, OX_DIM_VALUE, 2);
-        pb_put_msg(&sh, OX_SHAPE_DIM, &dn);
-        pb_put_msg(&sh, OX_SHAPE_DIM, &d2);
-        pb_put_int(&tt, OX_TT_ELEM, OX_FLOAT);
-        pb_put_msg(&tt, OX_TT_SHAPE, &sh);
-        pb_put_msg(&ty, OX_TYPE_TENSOR, &tt);
-        pb_put_str(&vi, OX_VI_NAME, k ? "y" : "x");
-        pb_put_msg(&vi, OX_VI_TYPE, &ty);
-        pb_put_msg(&g, k ? OX_GRAPH_OUTPUT : OX_GRAPH_INPUT, &vi);
-        pb_buf *all[] = {&dn, &d2, &sh, &tt, &ty, &vi};
-        for (int i = 0; i < 6; i++) pb_buf_free(all[i]);
-    }
-    pb_put_int(m, OX_MODEL_IR_VERSION, 7);
-    pb_put_str(&op, OX_OPSET_DOMAIN, "");
-    pb_put_int(&op, OX_OPSET_VERSION, 13);
-    pb_put_msg(m, OX_MODEL_OPSET, &op);
-    pb_put_msg(m, OX_MODEL_GRAPH, &g);
-    pb_buf *all[] = {&node, &a0, &a1, &w, &g, &op};
-    for (int i = 0; i < 6; i++) pb_buf_free(all[i]);
+    const int64_t two = 2;
+    put_value(&g, OX_GRAPH_INPUT, "x", &two, 1);
+    put_value(&g, OX_GRAPH_OUTPUT, "y", &two, 1);
+    put_model(m, &g);
+    pb_buf *all[] = {&node, &a0, &a1, &w, &g};
+    for (int i = 0; i < 5; i++) pb_buf_free(all[i]);
 }
 
 /* An attribute given twice (transB 0, then 1) was read as its first
@@ -554,6 +572,31 @@ static void onnx_refuses_repeated_attribute(void)
     expect_mem_refused(twice.p, twice.n, "node 'gemm' (Gemm): attribute transB is given more than once");
     pb_buf_free(&once);
     pb_buf_free(&twice);
+}
+
+/* An (N, C, H, W) input of three sides of 2^24: their product, checked
+ * against lamina's widest row, overflowed int64 (UB; in practice it
+ * wrapped to 0, which passed, and lm_net_new said "input width 0 is out
+ * of range"). */
+static void onnx_refuses_huge_input_sides(void)
+{
+    const int64_t sides[][3] = {{1 << 24, 1 << 24, 1 << 24}, {1 << 22, 1 << 21, 1 << 21},
+                                {1 << 24, 1 << 24, 1 << 16}, {1 << 12, 1 << 12, 2}};
+    for (int k = 0; k < 4; k++) {
+        pb_buf m = {0}, g = {0}, node = {0};
+        pb_put_str(&node, OX_NODE_INPUT, "x");
+        pb_put_str(&node, OX_NODE_OUTPUT, "y");
+        pb_put_str(&node, OX_NODE_NAME, "flat");
+        pb_put_str(&node, OX_NODE_OP, "Flatten");
+        pb_put_msg(&g, OX_GRAPH_NODE, &node);
+        put_value(&g, OX_GRAPH_INPUT, "x", sides[k], 3);
+        put_value(&g, OX_GRAPH_OUTPUT, "y", sides[k], 1);
+        put_model(&m, &g);
+        CHECK(!m.err);
+        expect_mem_refused(m.p, m.n, "inputs of known sizes, at most 16777216 values a row");
+        pb_buf *all[] = {&m, &g, &node};
+        for (int i = 0; i < 3; i++) pb_buf_free(all[i]);
+    }
 }
 
 static void onnx_refuses_malformed(void)
@@ -623,6 +666,7 @@ int main(void)
     RUN(onnx_refuses_unsupported_op);
     RUN(onnx_refuses_wrong_initializer);
     RUN(onnx_refuses_repeated_attribute);
+    RUN(onnx_refuses_huge_input_sides);
     RUN(onnx_refuses_malformed);
     RUN(onnx_truncated);
     TEST_MAIN_END();

@@ -907,14 +907,17 @@ static lm_status import(const ox_model *m, lm_net **out)
     if (!in) return lm__err(LM_EFORMAT, "the graph has no input");
     if (m->n_outputs != 1) return lm__err(LM_EFORMAT, "the graph has %d outputs; lamina's nets have one", m->n_outputs);
     const int64_t *d = in->dims;
+    /* each side at most 2^24, so d1 d2 fits, and d1 d2 d3 once d1 d2 does
+     * (three such sides could overflow int64) */
     int ok = in->ndim == 2 ? d[1] >= 1 && d[1] <= LM_MAX_WIDTH
              : in->ndim == 4 ? d[1] >= 1 && d[2] >= 1 && d[3] >= 1 && d[1] <= LM_MAX_WIDTH &&
                                d[2] <= LM_MAX_WIDTH && d[3] <= LM_MAX_WIDTH &&
-                               d[1] * d[2] * d[3] <= LM_MAX_WIDTH
+                               d[1] * d[2] <= LM_MAX_WIDTH && d[1] * d[2] * d[3] <= LM_MAX_WIDTH
                              : 0;
     if (!ok)
         return lm__err(LM_EFORMAT, "input '%.*s': lamina takes (N, features) or (N, C, H, W) "
-                       "inputs of known sizes", (int)(in->name.n > 100 ? 100 : in->name.n), in->name.s);
+                       "inputs of known sizes, at most %d values a row",
+                       (int)(in->name.n > 100 ? 100 : in->name.n), in->name.s, LM_MAX_WIDTH);
     if (in->ndim == 2) {
         s.in = s.cur = (lm__shape){(int)d[1], 1, 1};
         s.state = FLAT;
