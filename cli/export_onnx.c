@@ -4,7 +4,6 @@
 #include "opts.h"
 
 #include <stdio.h>
-#include <string.h>
 
 static int write_onnx(lm_net *net, const char *out, int opset)
 {
@@ -50,14 +49,6 @@ int cli_export_onnx(int argc, char **argv)
     lm_net *net;
     if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
     cli_model_state_warn(net, pos[0]);
-    // the file keeps class names one a line: a name with a line break
-    // cannot be kept, and an import would give no names back
-    for (int i = 0; lm_net_class_name(net, i); i++)
-        if (strchr(lm_net_class_name(net, i), '\n')) {
-            fprintf(stderr, "warning: %s: class %d's name holds a line break, so %s keeps no "
-                    "class names (the outputs are the same)\n", pos[0], i, out);
-            break;
-        }
     rc = write_onnx(net, out, opset);
     lm_net_free(net);
     return rc;
