@@ -372,6 +372,27 @@ static void onnx_torch_cnn_nhwc(void)
     CHECKF(d.in_c == 3 && d.in_h == 4 && d.in_w == 6, "input (%d, %d, %d)", d.in_c, d.in_h, d.in_w);
     lm_net_free(net);
 }
+/* A Keras MLP on images through tf2onnx: an (N, H, W, C) input flattened
+ * by a Reshape with nothing to tell its layout. Its rows are the input as
+ * it is (lamina's own channels-last rows), and the input shape comes out
+ * (C, H, W) = (3, 5, 6) and (1, 6, 5), not 5 or 6 channels. */
+static void onnx_keras_mlp_nhwc(void)
+{
+    static const struct { const char *name; int c, h, w; } cases[] = {
+        {"mlp_nhwc", 3, 5, 6}, {"mlp_nhwc_grey", 1, 6, 5}};
+    for (int i = 0; i < 2; i++) {
+        torch_fixture(cases[i].name);
+        char path[128];
+        snprintf(path, sizeof path, FIXDIR "%s.onnx", cases[i].name);
+        lm_net *net = NULL;
+        CHECK_OK(lm_net_load_onnx(&net, path));
+        lm_layer_desc d = {.size = sizeof d};
+        if (net) CHECK_OK(lm_net_layer_desc(net, 0, &d));
+        CHECKF(d.in_c == cases[i].c && d.in_h == cases[i].h && d.in_w == cases[i].w,
+               "%s: input (%d, %d, %d)", cases[i].name, d.in_c, d.in_h, d.in_w);
+        lm_net_free(net);
+    }
+}
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
 {
@@ -659,6 +680,7 @@ int main(void)
     RUN(onnx_torch_cnn);
     RUN(onnx_torch_cnn_gap);
     RUN(onnx_torch_cnn_nhwc);
+    RUN(onnx_keras_mlp_nhwc);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_refuses_overflowing_fold);

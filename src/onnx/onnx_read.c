@@ -597,6 +597,18 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
     return LM_OK;
 }
 
+/* Whether the input's sides after the batch, read as (C, H, W) in sh,
+ * are rather (H, W, C): the last is 1, 3 or 4 (grey, RGB, RGBA) and the
+ * first is none of those. ONNX images are (C, H, W) (PyTorch's (1, 28,
+ * 28), (3, 32, 32)); this tells Keras' (28, 28, 1) from them where
+ * nothing else in the graph does. */
+static int looks_nhwc(lm__shape sh)
+{
+    int last_c = sh.w == 1 || sh.w == 3 || sh.w == 4;
+    int first_c = sh.c == 1 || sh.c == 3 || sh.c == 4;
+    return last_c && !first_c;
+}
+
 /* Reshape to 2-D or 4-D, and Flatten. */
 static lm_status do_reshape(imp *s, int flatten)
 {
@@ -637,6 +649,15 @@ static lm_status do_reshape(imp *s, int flatten)
         }
     }
     if (nd == 2) {
+        if (s->at_input && s->state == NCHW && looks_nhwc(s->in)) {
+            /* The input flattened before any layer, with (H, W, C) sides:
+             * a Keras MLP on images (tf2onnx writes its Flatten as this
+             * Reshape, with no Transpose to tell the layout). Its rows are
+             * then lamina's own channels-last rows. */
+            s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
+            s->state = FLAT;
+            return LM_OK;
+        }
         if (s->state == NCHW) s->state = s->cur.c > 1 && s->cur.h * s->cur.w > 1 ? FLAT_CHW : FLAT;
         else if (s->state != FLAT_CHW) s->state = FLAT;
         return LM_OK;
