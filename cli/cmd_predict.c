@@ -167,6 +167,14 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
         st = cli_csv_read(ids, path, &co);
         if (!co.features || co.features == o->features || !f) break;
     }
+    if (st == LM_EFORMAT && co.ignore && co.features) {
+        // --id 0 where training ignored column 0 by its name: the list
+        // still leaves it out. With the columns named, every other column
+        // is skipped anyway, so the list is not needed.
+        co.ignore = NULL;
+        st = cli_csv_read(ids, path, &co);
+        co.ignore = at ? ignore : NULL;
+    }
     if (st == LM_EFORMAT && target && at + strlen(target) + 2 < sizeof ignore) {
         // The file may hold the training target (text, say): leave it out too.
         snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", target);

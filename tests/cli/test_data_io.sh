@@ -93,6 +93,10 @@ acc=$(jget accuracy <"$TMP/o")
 "$L" predict "$TMP/id.lmn" --data "$ID" --id id >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/o")" -eq 150 ] && head -n 1 "$TMP/o" | grep -q '^f000,[a-z]'; }
 res $? predict_id "rc $rc: $(head -n 1 "$TMP/o") $(cat "$TMP/e")"
+# by its index, though training left it out by name
+"$L" predict "$TMP/id.lmn" --data "$ID" --id 0 >"$TMP/o2" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && cmp -s "$TMP/o" "$TMP/o2"; }
+res $? predict_id_index_of_ignored_name "rc $rc: $(head -n 1 "$TMP/o2") $(cat "$TMP/e")"
 # The --id column may be one of the model's inputs too (by name or index,
 # with a header), as it may without a header.
 "$L" predict "$TMP/id.lmn" --data "$ID" --id 'sepal length (cm)' >"$TMP/o" 2>"$TMP/e"; rc=$?
