@@ -688,6 +688,21 @@ static void test_trailing_separator_column(void)
     bad("1,2,x,\n3,4,z,\n", &o, LM_EFORMAT, "");
 }
 
+/* A number with thousands separators is refused with a hint to write it
+ * without them, not to one-hot encode it; "1,23" is no such number. */
+static void test_thousands_separator_hint(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    bad("a,b,y\n\"1,234\",2,0\n3,4,1\n", &o, LM_EFORMAT, "'1,234' (column 'a'); numbers with "
+        "thousands separators are not read: write them without (',')");
+    bad("a,b,y\n\"-12,345,678.25\",2,0\n3,4,1\n", &o, LM_EFORMAT, "thousands separators");
+    bad("a,b,y\n\"1,23\",2,0\n3,4,1\n", &o, LM_EFORMAT, "to one-hot encode it");
+    bad("a,b,y\n\"1,234.\",2,0\n3,4,1\n", &o, LM_EFORMAT, "to one-hot encode it");
+    o.decimal_comma = 1;
+    o.sep = ';';
+    bad("a;b;y\n1.234,5;2;0\n3;4;1\n", &o, LM_EFORMAT, "write them without ('.')");
+}
+
 int main(void)
 {
     RUN(test_numeric_header);
@@ -709,5 +724,6 @@ int main(void)
     RUN(test_missing_first_row_header);
     RUN(test_column_lists_quoted);
     RUN(test_trailing_separator_column);
+    RUN(test_thousands_separator_hint);
     TEST_MAIN_END();
 }

@@ -413,6 +413,30 @@ static int is_missing(const char *s, size_t len)
     return 0;
 }
 
+/* Whether s is a number written with thousands separators ("1,234",
+ * "-12,345,678.5"; with decimal commas "1.234,5"): digits in groups of
+ * three after the first one to three, then an optional decimal part. */
+static int grouped_number(const char *s, size_t len, char dec)
+{
+    char sep = dec == ',' ? '.' : ',';
+    size_t i = len && (s[0] == '-' || s[0] == '+'), lead = 0, groups = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++, lead++;
+    if (lead < 1 || lead > 3) return 0;
+    while (i + 3 < len + 1 && s[i] == sep) {
+        size_t k = 1;
+        while (k <= 3 && i + k < len && s[i + k] >= '0' && s[i + k] <= '9') k++;
+        if (k != 4) return 0;
+        i += 4;
+        groups++;
+    }
+    if (groups && i < len && s[i] == dec) {
+        size_t d = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        if (i == d) return 0;
+    }
+    return groups > 0 && i == len;
+}
+
 /* The common field, fused: a plain unquoted [-]digits[.digits] with at
  * most 15 digits, ended by the separator, a line end or the end of text.
  * Stores it and consumes the terminator, or returns 0 having moved
@@ -1827,6 +1851,10 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
                     if (res == NUM_BAD && is_missing(f.s, f.len))
                         snprintf(hint, sizeof hint, "; to fill missing cells with the "
                                  "column's mean: --missing mean");
+                    else if (res == NUM_BAD && grouped_number(f.s, f.len, c->dec))
+                        snprintf(hint, sizeof hint, "; numbers with thousands separators "
+                                 "are not read: write them without ('%c')",
+                                 c->dec == ',' ? '.' : ',');
                     else if (res == NUM_BAD && cn)
                         snprintf(hint, sizeof hint, "; to one-hot encode it: --categorical "
                                  "%.*s", (int)(cnl > 40 ? 40 : cnl), cn);
