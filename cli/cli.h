@@ -228,6 +228,13 @@ int cli_data_column(const lm_data *d, const char *name, size_t len);
  * else a copy. malloc'd; NULL out of memory. */
 char *cli_list_item(const char *name);
 
+/* A model trained before 1.5 recorded its column lists (metadata
+ * features, ignore, target) with a quote a plain character of a name:
+ * rewrites them, in net, as column lists read since (a name that starts
+ * with a quote in quotes), so eval, predict and --resume read the columns
+ * they did. Other models are left as they are. 0 out of memory. */
+int cli_model_lists_upgrade(lm_net *net);
+
 /* The CSV reading options a model recorded at training (--ignore, its
  * feature names, --sep, --decimal-comma, its one-hot encoding, --missing) into o; sep and decimal_comma
  * given on this command line (non-NULL sep, decimal_comma 1) win.

@@ -411,6 +411,42 @@ char *cli_list_item(const char *name)
     return s;
 }
 
+int cli_model_lists_upgrade(lm_net *net)
+{
+    static const char *const keys[] = {"features", "ignore", "target"};
+    const char *ver = lm_net_get_meta(net, "lamina_version");
+    int major, minor;
+    // No version: not written by lamina train, its lists as 1.5 reads them.
+    if (!ver || sscanf(ver, "%d.%d", &major, &minor) != 2 || major > 1 ||
+        (major == 1 && minor >= 5))
+        return 1;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *v = lm_net_get_meta(net, keys[k]);
+        if (!v || !strchr(v, '"')) continue;
+        // Before 1.5 a quote was a plain character of a name, and no name
+        // held a comma: an item that starts with one is put in quotes.
+        size_t len = strlen(v), at = 0;
+        char *s = malloc(2 * len + 3 * (len + 1)); // each byte doubled, each item quoted
+        if (!s) return 0;
+        for (const char *p = v;; p++) {
+            int quoted = *p == '"';
+            if (quoted) s[at++] = '"';
+            for (; *p && *p != ','; p++) {
+                if (quoted && *p == '"') s[at++] = '"';
+                s[at++] = *p;
+            }
+            if (quoted) s[at++] = '"';
+            if (!*p) break;
+            s[at++] = ',';
+        }
+        s[at] = '\0';
+        lm_status st = lm_net_set_meta(net, keys[k], s);
+        free(s);
+        if (st != LM_OK) return 0;
+    }
+    return 1;
+}
+
 /* Columns by the model's feature names (a column list, "a,b,c"); 1 if
  * matched all. */
 static int by_names(cli_data *cd, const char *names, int n_in, int *rc)

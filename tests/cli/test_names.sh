@@ -86,4 +86,26 @@ res $? names_comma_ignore_list_quoted "rc $rc, features '$feat': $(head -3 "$TMP
     --out "$TMP/cm3.lmn" >"$TMP/out" 2>&1; rc=$?
 { [ "$rc" -ne 0 ] && grep -q "no column named 'no, such'" "$TMP/out" && [ ! -e "$TMP/cm3.lmn" ]; }
 res $? names_comma_unknown_named "rc $rc: $(head -3 "$TMP/out")"
+# A model trained before 1.5 wrote its lists with a quote a plain
+# character: its features '"q",b' for a header name "q" (quotes and all)
+# are read as they were, not as a quoted q, in eval and predict.
+SM=$TMP/set_meta
+${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Iinclude -o "$SM" tests/cli/set_meta.c "${BUILD:-build}/liblamina.a" \
+    -lz -lm -pthread 2>"$TMP/cc" || fail names_set_meta_builds "$(head -c 300 "$TMP/cc")"
+awk -v r="$TMP/dq_r.csv" 'BEGIN { s = 3; print "\"\"\"q\"\"\",b,y"; print "b,y,\"\"\"q\"\"\"" >r
+    for (i = 0; i < 60; i++) {
+        s = (s * 16807) % 2147483647; a = s / 2147483647
+        s = (s * 16807) % 2147483647; b = s / 2147483647
+        printf "%.4f,%.4f,%.4f\n", a, b, 2 * a - b; printf "%.4f,%.4f,%.4f\n", b, 2 * a - b, a >r
+    } }' >"$TMP/dq.csv"
+"$L" train --data "$TMP/dq.csv" --layers 4 --epochs 5 --seed 1 --out "$TMP/dq.lmn" >/dev/null 2>&1
+cp "$TMP/dq.lmn" "$TMP/dq14.lmn"
+"$SM" "$TMP/dq14.lmn" lamina_version 1.4.0 features '"q",b' target_name '"q"' 2>"$TMP/out"
+"$L" eval "$TMP/dq.lmn" --data "$TMP/dq_r.csv" --target y >"$TMP/e1" 2>&1; r1=$?
+"$L" eval "$TMP/dq14.lmn" --data "$TMP/dq_r.csv" --target y >"$TMP/e2" 2>&1; r2=$?
+"$L" predict "$TMP/dq14.lmn" --data "$TMP/dq_r.csv" >"$TMP/p2" 2>&1; r3=$?
+"$L" predict "$TMP/dq.lmn" --data "$TMP/dq_r.csv" >"$TMP/p1" 2>&1
+{ [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && [ "$r3" -eq 0 ] && grep -q '^RMSE' "$TMP/e1" &&
+    [ "$(grep -v ' on ' "$TMP/e1")" = "$(grep -v ' on ' "$TMP/e2")" ] && cmp -s "$TMP/p1" "$TMP/p2"; }
+res $? names_quote_features_before_1_5 "rc $r1/$r2/$r3: $(cat "$TMP/out" "$TMP/e2" | head -3) // $(head -2 "$TMP/p2")"
 finish
