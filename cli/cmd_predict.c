@@ -124,6 +124,15 @@ static void id_err(const char *path, const char *m)
     else cli_err("%s%s%s", file, colon, m);
 }
 
+/* --id as one name: in double quotes (as a column list writes a name
+ * holding a comma, '"Name, full"') without them, else as given. */
+static const char *id_name(const char *id, char *buf, size_t size)
+{
+    const char *p = id;
+    size_t len = lm_csv_list_next(&p, buf, size);
+    return id[0] == '"' && !p && len < size ? buf : id;
+}
+
 /* The text of column id for every row, as "classes" of a second read
  * (each distinct text a class): ids->class_names[ids->labels[r]]. The
  * model's other columns are skipped as for the inputs; id is taken out of
@@ -131,11 +140,12 @@ static void id_err(const char *path, const char *m)
 static int load_ids(lm_data *ids, float **num, const char *path, const char *id, int header,
                     const cli_data_opts *o, const char *target, size_t n)
 {
-    char ignore[1024] = "", name[1024];
+    char ignore[1024] = "", name[1024], idb[1024];
+    const char *idn = id_name(id, idb, sizeof idb);
     size_t at = 0;
     for (const char *p = o->ignore && *o->ignore ? o->ignore : NULL; p;) {
         size_t len = lm_csv_list_next(&p, name, sizeof name);
-        char *item = len < sizeof name && strcmp(name, id) != 0 ? cli_list_item(name) : NULL;
+        char *item = len < sizeof name && strcmp(name, idn) != 0 ? cli_list_item(name) : NULL;
         if (item && at + strlen(item) + 2 < sizeof ignore)
             at += (size_t)snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", item);
         free(item);
@@ -427,8 +437,9 @@ int cmd_predict(int argc, char **argv)
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
         rc = load_ids(&ids, &id_num, data, id, header, &mo, target, cd.d.n);
     }
+    char idb[1024];
     pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0,
-                  id && !id_num ? &ids : NULL, id_num, id};
+                  id && !id_num ? &ids : NULL, id_num, id ? id_name(id, idb, sizeof idb) : NULL};
     if (!rc && out) {
         rc = cli_write_atomic(out, write_predictions, &o);
     } else if (!rc) {

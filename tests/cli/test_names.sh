@@ -76,6 +76,21 @@ res $? names_comma_eval_by_name "rc $r1/$r2: $(cat "$TMP/e1") // $(cat "$TMP/e2"
 { [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && cmp -s "$TMP/p1" "$TMP/p2" && [ "$(wc -l <"$TMP/p1")" -ge 120 ] &&
     grep -q '^1000,' "$TMP/p1"; }
 res $? names_comma_predict_id_by_name "rc $r1/$r2: $(head -3 "$TMP/p1") // $(head -3 "$TMP/p2")"
+# --id in quotes, as the lists take a name holding a comma, is that
+# column: taken out of the model's --ignore, its text kept, its name shown.
+awk 'BEGIN { print "\"Name, full\",a,b,y"; s = 5
+    for (i = 0; i < 40; i++) {
+        s = (s * 16807) % 2147483647; a = s / 2147483647
+        s = (s * 16807) % 2147483647; b = s / 2147483647
+        printf "\"Doe, J%d\",%.4f,%.4f,%s\n", i, a, b, (a > b ? "p" : "n")
+    } }' >"$TMP/nm.csv"
+"$L" train --data "$TMP/nm.csv" --ignore '"Name, full"' --layers 4 --epochs 1 --out "$TMP/nm.lmn" \
+    >/dev/null 2>&1
+"$L" predict "$TMP/nm.lmn" --data "$TMP/nm.csv" --id 'Name, full' --proba >"$TMP/p1" 2>&1; r1=$?
+"$L" predict "$TMP/nm.lmn" --data "$TMP/nm.csv" --id '"Name, full"' --proba >"$TMP/p2" 2>&1; r2=$?
+{ [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && cmp -s "$TMP/p1" "$TMP/p2" &&
+    [ "$(head -1 "$TMP/p1")" = '"Name, full",class,n,p' ] && sed -n 2p "$TMP/p1" | grep -q '^"Doe, J0",'; }
+res $? names_comma_predict_id_quoted "rc $r1/$r2: $(head -2 "$TMP/p1") // $(head -2 "$TMP/p2")"
 # --ignore and --categorical lists with a quoted name among others
 "$L" train --data "$TMP/cm.csv" --ignore '"id, internal","""q"""' --categorical '"kind"' \
     --layers 4 --epochs 1 --out "$TMP/cm2.lmn" >"$TMP/out" 2>&1; rc=$?
