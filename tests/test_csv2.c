@@ -683,6 +683,11 @@ static void test_trailing_separator_column(void)
     if (rd(&d, "a,b,y,\n1,2,0,7\n3,4,1,8\n", &o)) return;
     CHECK(d.nx == 3 && d.y && d.y[1] == 8 && !d.labels);
     lm_data_free(&d);
+    /* a header alone ending in a separator: rows a field shorter (or not) */
+    if (rd(&d, "a,b,y,\n1,2,x\n3,4,z,\n5,6,x\n", &o)) return;
+    CHECK(d.nx == 2 && d.n == 3 && d.labels && d.n_classes == 2);
+    lm_data_free(&d);
+    bad("a,b,y,\n1,2,x\n3,4\n", &o, LM_EFORMAT, "t.csv:3: expected 4 columns, found 2");
     /* without a header there is no empty name to go by */
     o.header = 0;
     bad("1,2,x,\n3,4,z,\n", &o, LM_EFORMAT, "");

@@ -1783,9 +1783,10 @@ static lm_status read_layout(csv_job *j)
         j->header = 1;
     j->ncols = j->names.n;
     /* Every line ending in a separator (as spreadsheets write them) makes
-     * a last column with no name and no values: not data. */
+     * a last column with no name and no values: not data. So does a
+     * header alone ending in one (the rows a field shorter). */
     j->trailing = j->header && j->ncols >= 2 && j->names.v[j->ncols - 1].len == 0 && have2 &&
-                  r2.n == j->ncols && r2.v[j->ncols - 1].len == 0;
+                  ((r2.n == j->ncols && r2.v[j->ncols - 1].len == 0) || r2.n == j->ncols - 1);
     free(r2.v);
     *c = j->header ? after1 : start;
     if (j->header)
@@ -1869,7 +1870,7 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
                 return lm__err(LM_EFORMAT, "%s:%zu: too many columns", j->path, line);
             col++;
         }
-        if (col != j->ncols)
+        if (col != j->ncols && !(j->trailing && col == j->ncols - 1))
             return lm__err(LM_EFORMAT, "%s:%zu: expected %d columns, found %d", j->path, line,
                            j->ncols, col);
         r++;
