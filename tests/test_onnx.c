@@ -600,6 +600,58 @@ static void onnx_refuses_repeated_attribute(void)
     pb_buf_free(&twice);
 }
 
+/* PyTorch's nn.Flatten of an (N, C, H, W) input then a Gemm: a signal
+ * of 2 channels as (2, 3, 1). The Keras rule (a last side of 1, 3 or 4
+ * read as channels) took it as an (H, W, C) = (2, 3, 1) image and
+ * kept the weights in (C, H, W) order: lamina's channels-last rows were
+ * then scored with another pixel's weight, silently. A Flatten node is
+ * PyTorch's, (C, H, W) as before; only tf2onnx's Reshape is read (H, W, C). */
+static void onnx_torch_flatten_of_chw_with_w1(void)
+{
+    pb_buf m = {0}, g = {0}, fl = {0}, gm = {0}, w = {0};
+    pb_put_str(&fl, OX_NODE_INPUT, "x");
+    pb_put_str(&fl, OX_NODE_OUTPUT, "f");
+    pb_put_str(&fl, OX_NODE_NAME, "flat");
+    pb_put_str(&fl, OX_NODE_OP, "Flatten");
+    pb_put_msg(&g, OX_GRAPH_NODE, &fl);
+    pb_put_str(&gm, OX_NODE_INPUT, "f");
+    pb_put_str(&gm, OX_NODE_INPUT, "w");
+    pb_put_str(&gm, OX_NODE_OUTPUT, "y");
+    pb_put_str(&gm, OX_NODE_NAME, "gemm");
+    pb_put_str(&gm, OX_NODE_OP, "Gemm");
+    pb_put_msg(&g, OX_GRAPH_NODE, &gm);
+    const float wv[6] = {1, 2, 3, 4, 5, 6}; /* (6, 1): weight of (c, h) at c * 3 + h */
+    unsigned char raw[24];
+    for (int i = 0; i < 24; i++) {
+        uint32_t u;
+        memcpy(&u, &wv[i / 4], 4);
+        raw[i] = (unsigned char)(u >> (8 * (i % 4)));
+    }
+    pb_put_int(&w, OX_T_DIMS, 6);
+    pb_put_int(&w, OX_T_DIMS, 1);
+    pb_put_int(&w, OX_T_TYPE, OX_FLOAT);
+    pb_put_str(&w, OX_T_NAME, "w");
+    pb_put_bytes(&w, OX_T_RAW, raw, sizeof raw);
+    pb_put_msg(&g, OX_GRAPH_INIT, &w);
+    const int64_t in[3] = {2, 3, 1}, one = 1;
+    put_value(&g, OX_GRAPH_INPUT, "x", in, 3);
+    put_value(&g, OX_GRAPH_OUTPUT, "y", &one, 1);
+    put_model(&m, &g);
+    CHECK(!m.err);
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load_onnx_mem(&net, m.p, m.n));
+    lm_layer_desc d = {.size = sizeof d};
+    if (net) CHECK_OK(lm_net_layer_desc(net, 0, &d));
+    CHECKF(d.in_c == 2 && d.in_h == 3 && d.in_w == 1, "input (%d, %d, %d)", d.in_c, d.in_h, d.in_w);
+    /* channels-last row (h * 2 + c): channel 1 of row 0 is weight c 1, h 0 */
+    float x[6] = {0, 1, 0, 0, 0, 0}, y = 0;
+    if (net) CHECK_OK(lm_net_predict(net, x, 1, &y));
+    CHECKF(y == 4, "channel 1 of row 0 scored %g, not its weight 4", (double)y);
+    lm_net_free(net);
+    pb_buf *all[] = {&m, &g, &fl, &gm, &w};
+    for (int i = 0; i < 5; i++) pb_buf_free(all[i]);
+}
+
 /* An (N, C, H, W) input of three sides of 2^24: their product, checked
  * against lamina's widest row, overflowed int64 (UB; in practice it
  * wrapped to 0, which passed, and lm_net_new said "input width 0 is out
@@ -686,6 +738,7 @@ int main(void)
     RUN(onnx_torch_cnn_gap);
     RUN(onnx_torch_cnn_nhwc);
     RUN(onnx_keras_mlp_nhwc);
+    RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_refuses_overflowing_fold);

@@ -649,11 +649,13 @@ static lm_status do_reshape(imp *s, int flatten)
         }
     }
     if (nd == 2) {
-        if (s->at_input && s->state == NCHW && looks_nhwc(s->in)) {
+        if (!flatten && s->at_input && s->state == NCHW && looks_nhwc(s->in)) {
             /* The input flattened before any layer, with (H, W, C) sides:
              * a Keras MLP on images (tf2onnx writes its Flatten as this
              * Reshape, with no Transpose to tell the layout). Its rows are
-             * then lamina's own channels-last rows. */
+             * then lamina's own channels-last rows. A Flatten node is
+             * PyTorch's (nn.Flatten, torch.flatten) of (C, H, W): a signal
+             * of 9 channels as (9, 128, 1) is no (H, W, C) image. */
             s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
             s->state = FLAT;
             return LM_OK;
