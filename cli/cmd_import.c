@@ -41,6 +41,11 @@ int cmd_import(int argc, char **argv)
     if (st == LM_EIO) return cli_lib_err(CLI_EMODEL, pos[0]);
     if (st != LM_OK) return cli_lib_err(st == LM_ENOMEM ? CLI_EFAIL : CLI_EMODEL, pos[0]);
     lm_net_set_meta(net, "imported_from", "onnx");
+    const char *guess = lm_net_get_meta(net, "onnx_input_layout");
+    if (guess)
+        fprintf(stderr, "note: %s: its image input is flattened by a Reshape, which does not say "
+                "its layout: read as %s; check a few predictions against the original model "
+                "(docs/EXPORT.md)\n", pos[0], guess);
     if (lm_net_save(net, out) != LM_OK) {
         lm_net_free(net);
         return cli_lib_err(CLI_EFAIL, out);

@@ -551,7 +551,8 @@ LM_API lm_status lm_csv_read_mem(lm_data *out, const char *name, const void *tex
 /* One item of a column list as lm_csv_opts' target, ignore, features and
  * categorical take it. Items are separated by commas; an item in double
  * quotes is a name that may hold commas, a quote inside written twice, as
- * in a CSV file: "\"height, cm\",age" is two items. Copies the item at
+ * in a CSV file: "\"height, cm\",age" is two items (a quote never closed
+ * runs to the end of the list). Copies the item at
  * *list, its quotes undone, into name (size bytes, always terminated when
  * size > 0; cut to fit, or not copied when name is NULL), moves *list past
  * it and its comma, to NULL after the last item, and returns the item's

@@ -375,6 +375,7 @@ static void onnx_torch_cnn_nhwc(void)
     lm_layer_desc d = {.size = sizeof d};
     if (net) CHECK_OK(lm_net_layer_desc(net, 0, &d));
     CHECKF(d.in_c == 3 && d.in_h == 4 && d.in_w == 6, "input (%d, %d, %d)", d.in_c, d.in_h, d.in_w);
+    CHECK(!net || !lm_net_get_meta(net, "onnx_input_layout")); /* its Transpose said it */
     lm_net_free(net);
 }
 /* A Keras MLP on images through tf2onnx: an (N, H, W, C) input flattened
@@ -395,6 +396,10 @@ static void onnx_keras_mlp_nhwc(void)
         if (net) CHECK_OK(lm_net_layer_desc(net, 0, &d));
         CHECKF(d.in_c == cases[i].c && d.in_h == cases[i].h && d.in_w == cases[i].w,
                "%s: input (%d, %d, %d)", cases[i].name, d.in_c, d.in_h, d.in_w);
+        /* the layout was a guess from the sides, and the model says so */
+        const char *g = net ? lm_net_get_meta(net, "onnx_input_layout") : NULL;
+        CHECKF(g && strcmp(g, "(N, H, W, C), guessed from its sides") == 0, "%s: guess '%s'",
+               cases[i].name, g ? g : "(none)");
         lm_net_free(net);
     }
 }

@@ -51,6 +51,8 @@ typedef struct imp {
     float *tstd, *tmean;      /* (n_out) target standardisation, or NULL */
     int bias_pending;         /* the last layer came from MatMul: an Add may be its bias */
     int at_input;             /* the current tensor is the graph's input */
+    const char *layout_guess; /* how a Reshape-flattened image input was read, when
+                                 its sides chose (metadata onnx_input_layout) */
 } imp;
 
 static lm_status refuse(const imp *s, const char *why)
@@ -649,6 +651,12 @@ static lm_status do_reshape(imp *s, int flatten)
         }
     }
     if (nd == 2) {
+        /* Where the two readings of a Reshape-flattened input order its
+         * values differently, the model says which one its sides chose. */
+        if (!flatten && s->at_input && s->state == NCHW && s->in.c > 1 && s->in.h * s->in.w > 1)
+            s->layout_guess = looks_nhwc(s->in)
+                                  ? "(N, H, W, C), guessed from its sides"
+                                  : "(N, C, H, W), guessed from its sides";
         if (!flatten && s->at_input && s->state == NCHW && looks_nhwc(s->in)) {
             /* The input flattened before any layer, with (H, W, C) sides:
              * a Keras MLP on images (tf2onnx writes its Flatten as this
@@ -909,6 +917,7 @@ static lm_status build(imp *s, lm_net **out)
         free(v);
     }
     if (!st) st = restore_meta(s->m, net);
+    if (!st && s->layout_guess) st = lm_net_set_meta(net, "onnx_input_layout", s->layout_guess);
     if (st) {
         lm_net_free(net);
         return st;

@@ -71,6 +71,14 @@ done
 "$L" import "$OX/mlp.onnx" --out "$TMP/mlp.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '6 inputs -> 10:leaky,batchnorm:0.1:1e-05,8:sigmoid,6:tanh,3:softmax' "$TMP/out"; }
 res $? onnx_import_torch_mlp "rc $rc: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+# An image input flattened by a Reshape (a Keras MLP through tf2onnx): its
+# layout is guessed from its sides, and import says so; not for a graph
+# that tells it (the PyTorch MLP above)
+"$L" import "$OX/mlp_nhwc.onnx" --out "$TMP/kmlp.lmn" >"$TMP/out" 2>"$TMP/err2"; rc=$?
+{ [ "$rc" -eq 0 ] && [ ! -s "$TMP/err" ] &&
+    grep -q "note: .*mlp_nhwc.onnx: its image input is flattened by a Reshape, which does not say its layout: read as (N, H, W, C), guessed from its sides" "$TMP/err2" &&
+    "$L" info "$TMP/kmlp.lmn" | grep -q '^  onnx_input_layout  *(N, H, W, C), guessed'; }
+res $? onnx_import_layout_guess_said "rc $rc: $(cat "$TMP/err" "$TMP/err2" | head -c 400)"
 awk 'BEGIN { srand(3); print "a,b,c,d,e,f,label";
   for (i = 0; i < 40; i++) { r = ""; s = 0; for (j = 0; j < 6; j++) { v = rand() * 2 - 1; s += v; r = r sprintf("%.4f,", v) }
     print r "c" (s > 0.5 ? 2 : s > -0.5 ? 1 : 0) } }' >"$TMP/six.csv"
