@@ -165,6 +165,19 @@ static lm_net *net_image_dropout_dense(void)
     return net;
 }
 
+/* An image straight into a dense layer: the graph's input is the flat
+ * row, and the image shape comes back from the metadata. */
+static lm_net *net_image_dense_first(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 48);
+    lm_net_set_input_shape(net, 3, 4, 4);
+    lm_net_add_dense(net, 5, LM_RELU, LM_BIAS);
+    lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS);
+    randomise(net, 10);
+    return net;
+}
+
 /* Batch norms with the momenta people write (Keras' 0.99 and 0.999 are
  * lamina's 0.01 and 0.001): ONNX keeps 1 - momentum as a float, and the
  * import must find the very momentum again. */
@@ -310,6 +323,7 @@ static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); 
 static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dropout_first, 13); }
 static void onnx_round_trip_image_dropout_dense(void) { round_trip(net_image_dropout_dense, 13); }
 static void onnx_round_trip_bn_momenta(void) { round_trip(net_bn_momenta, 13); }
+static void onnx_round_trip_image_dense_first(void) { round_trip(net_image_dense_first, 13); }
 
 static void onnx_export_refuses(void)
 {
@@ -737,6 +751,7 @@ int main(void)
     RUN(onnx_round_trip_image_dropout_first);
     RUN(onnx_round_trip_image_dropout_dense);
     RUN(onnx_round_trip_bn_momenta);
+    RUN(onnx_round_trip_image_dense_first);
     RUN(onnx_export_refuses);
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);

@@ -958,6 +958,20 @@ static lm_status import(const ox_model *m, lm_net **out)
         s.state = NCHW;
     }
     s.n_in = (int)lm__shape_size(s.in);
+    /* A lamina export's flat input keeps its image shape in the metadata
+     * (lamina.input_shape "C,H,W"): the rows are the same, the shape
+     * given back (a Reshape to 4-D of that input sets it again). */
+    for (int i = 0; i < m->n_meta && in->ndim == 2; i++) {
+        char v[64];
+        int c, h, w, end = 0;
+        ox_str val = m->meta_vals[i];
+        if (!ox_is(m->meta_keys[i], "lamina.input_shape") || val.n >= sizeof v) continue;
+        memcpy(v, val.s, val.n);
+        v[val.n] = '\0';
+        if (sscanf(v, "%d,%d,%d%n", &c, &h, &w, &end) == 3 && !v[end] && c >= 1 && h >= 1 &&
+            w >= 1 && (int64_t)c * h <= d[1] && (int64_t)c * h * w == d[1])
+            s.in = (lm__shape){c, h, w};
+    }
     cur = in->name;
     size_t nn = (size_t)m->n_nodes + 1;
     s.consts = lm__calloc(nn, sizeof *s.consts, "ONNX import");

@@ -378,6 +378,14 @@ static lm_status put_meta(const lm_net *net, pb_buf *out)
     }
     for (int i = 0; i < net->n_meta; i++)
         entry(out, "lamina.meta.", net->meta_keys[i], net->meta_vals[i], strlen(net->meta_vals[i]));
+    /* the input's image shape: the graph's input is a flat row, and a
+     * dense first layer leaves nothing else to tell it (C,H,W) */
+    const lm__shape *in = &net->in_shape;
+    if (in->h != 1 || in->w != 1) {
+        char v[64];
+        int n = snprintf(v, sizeof v, "%d,%d,%d", in->c, in->h, in->w);
+        entry(out, "lamina.input_shape", "", v, (size_t)n);
+    }
     return out->err;
 }
 
