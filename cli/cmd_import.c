@@ -18,9 +18,9 @@ int cmd_import(int argc, char **argv)
     int n_pos = 0;
     int rc = opts_parse("import", specs, argc, argv, 2, pos, 1, &n_pos, "FILE.onnx --out MODEL",
                         "Reads an ONNX model whose graph is a chain of lamina's layers (Gemm, "
-                        "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool, "
+                        "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool (or ReduceMean over H, W), "
                         "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax; "
-                        "layout nodes Flatten, Reshape, Transpose, Identity, an empty Pad; Sub/Mul "
+                        "layout nodes Flatten, Reshape, Transpose, Identity, an empty Pad; Sub/Mul/Add "
                         "of the input as its normalisation, Mul/Add of the output as the target's) "
                         "as PyTorch, lamina and Keras (tf2onnx, NHWC) write them, and saves it as a "
                         "lamina model; any other graph is refused naming the first node lamina "

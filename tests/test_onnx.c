@@ -417,6 +417,30 @@ static void onnx_keras_mlp_nhwc(void)
         lm_net_free(net);
     }
 }
+/* A Keras CNN through tf2onnx: Rescaling (Mul, Add of single values) on
+ * the (N, H, W, C) input, GlobalAveragePooling2D as ReduceMean over axes
+ * 1 and 2 (keepdims 0, or 1 and a Reshape): the input normalisation and a
+ * global average pool. */
+static void onnx_keras_cnn_rescaling_gap(void)
+{
+    static const char *const names[] = {"cnn_keras_gap", "cnn_keras_gap_keep"};
+    for (int i = 0; i < 2; i++) {
+        torch_fixture(names[i]);
+        char path[128];
+        snprintf(path, sizeof path, FIXDIR "%s.onnx", names[i]);
+        lm_net *net = NULL;
+        CHECK_OK(lm_net_load_onnx(&net, path));
+        lm_layer_desc d = {.size = sizeof d};
+        if (net) CHECK_OK(lm_net_layer_desc(net, 1, &d));
+        CHECKF(net && lm_net_n_layers(net) == 3 && d.kind == LM_LAYER_GLOBAL_AVGPOOL,
+               "%s: %d layers, layer 2 %s", names[i], net ? lm_net_n_layers(net) : 0,
+               lm_layer_kind_name(d.kind));
+        float mean[108], scale[108];
+        CHECK(net && lm_net_get_norm(net, mean, scale) == 1 && fabsf(mean[0] - 127.5f) < 1e-3f &&
+              fabsf(scale[107] - 1 / 255.0f) < 1e-9f);
+        lm_net_free(net);
+    }
+}
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
 {
@@ -446,6 +470,13 @@ static void onnx_refuses_unsupported_op(void)
 static void onnx_refuses_misaligned_bias(void)
 {
     expect_refused(FIXDIR "conv_add_w.onnx", "node 'bias' (Add)");
+}
+
+/* a mean over the channels is no global average pool */
+static void onnx_refuses_reduce_mean_over_channels(void)
+{
+    expect_refused(FIXDIR "keras_reduce_channels.onnx",
+                   "node 'gap' (ReduceMean): only a mean over an image's height and width");
 }
 
 static void onnx_refuses_wrong_initializer(void)
@@ -758,11 +789,13 @@ int main(void)
     RUN(onnx_torch_cnn_gap);
     RUN(onnx_torch_cnn_nhwc);
     RUN(onnx_keras_mlp_nhwc);
+    RUN(onnx_keras_cnn_rescaling_gap);
     RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_refuses_overflowing_fold);
     RUN(onnx_refuses_misaligned_bias);
+    RUN(onnx_refuses_reduce_mean_over_channels);
     RUN(onnx_refuses_unsupported_op);
     RUN(onnx_refuses_wrong_initializer);
     RUN(onnx_refuses_repeated_attribute);

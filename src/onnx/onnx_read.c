@@ -50,7 +50,9 @@ typedef struct imp {
     float *mean, *scale;      /* (n_in) input normalisation, or NULL */
     float *tstd, *tmean;      /* (n_out) target standardisation, or NULL */
     int bias_pending;         /* the last layer came from MatMul: an Add may be its bias */
-    int at_input;             /* the current tensor is the graph's input */
+    int at_input;             /* the current tensor is the graph's input (perhaps
+                                 normalised: input_next) */
+    int input_next;           /* the node just read was the input's normalisation */
     const char *layout_guess; /* how a Reshape-flattened image input was read, when
                                  its sides chose (metadata onnx_input_layout) */
 } imp;
@@ -557,14 +559,33 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
     TRY(ox_tensor_count(t, &count));
     size_t width = cur_size(s);
     if (s->n_layers == 0) {
-        if (s->state != FLAT || (op == 0 && (s->mean || s->scale)) || (op == 1 && s->scale) || op == 2)
-            return refuse(s, "only (x - mean) * scale of the flat input is taken before the first layer");
+        /* The input normalisation (x - mean) * scale: Sub then Mul, or as
+         * Keras' Rescaling writes it, Mul then Add (x * scale + offset is
+         * (x - -offset / scale) * scale). A single value may also act on
+         * an image input before its layout is known (a Transpose after). */
+        int image = s->state == NCHW && s->at_input && count == 1;
+        if ((s->state != FLAT && !image) || (op != 1 && s->mean) || (op == 0 && s->scale) ||
+            (op == 1 && s->scale))
+            return refuse(s, "only (x - mean) * scale or x * scale + offset of the input is "
+                          "taken before the first layer");
         if ((count != width && count != 1) || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
             return refuse(s, "its constant is not one value per input");
         float *full = widened(s, t, count, width, &st);
         if (!full) return st;
-        if (op == 0) s->mean = full;
-        else s->scale = full;
+        s->input_next = s->at_input; // what follows still reads the input's layout
+        if (op == 1) {
+            s->scale = full;
+            return LM_OK;
+        }
+        for (size_t i = 0; i < width; i++) {
+            float m = op == 0 ? full[i] : s->scale ? -full[i] / s->scale[i] : -full[i];
+            if (!isfinite(m)) {
+                free(full);
+                return refuse(s, "an offset after a scale of 0 is no input normalisation");
+            }
+            full[i] = m;
+        }
+        s->mean = full;
         return LM_OK;
     }
     imp_layer *L = &s->layers[s->n_layers - 1];
@@ -596,6 +617,43 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
     if (op == 1) s->tstd = full;
     else s->tmean = full;
     s->bias_pending = 0;
+    return LM_OK;
+}
+
+/* ReduceMean over an image's two sides (Keras' GlobalAveragePooling2D as
+ * tf2onnx writes it: axes 1, 2 of (N, H, W, C); or 2, 3 of (N, C, H, W)):
+ * a global average pool. keepdims 0 leaves the flat (N, C). */
+static lm_status do_reduce_mean(imp *s)
+{
+    lm_status st;
+    int64_t ax[OX_MAX_DIMS];
+    int n = 0;
+    if (s->m->opset >= 18 && s->node->n_in >= 2 && s->node->in[1].n) {
+        const ox_tensor *t = arg(s, 1, &st);
+        if (!t) return st;
+        size_t k = 0;
+        TRY(ox_tensor_ints(t, ax, OX_MAX_DIMS, &k, "ReduceMean axes"));
+        n = (int)k;
+    } else {
+        TRY(ints_attr(s, "axes", ax, OX_MAX_DIMS, &n));
+    }
+    int64_t keep = int_attr(s, "keepdims", 1, &st);
+    if (st) return st;
+    if (s->n_layers == 0 || (s->state != NHWC && s->state != NCHW) || n != 2)
+        return refuse(s, "only a mean over an image's height and width (a global average "
+                      "pool) is taken");
+    int64_t a = ax[0] < 0 ? ax[0] + 4 : ax[0], b = ax[1] < 0 ? ax[1] + 4 : ax[1];
+    if (a > b) {
+        int64_t t = a;
+        a = b;
+        b = t;
+    }
+    if (!(s->state == NHWC ? a == 1 && b == 2 : a == 2 && b == 3))
+        return refuse(s, "only a mean over an image's height and width (a global average "
+                      "pool) is taken");
+    add_layer(s, LM_LAYER_GLOBAL_AVGPOOL);
+    s->cur.h = s->cur.w = 1;
+    if (!keep) s->state = FLAT;
     return LM_OK;
 }
 
@@ -788,6 +846,7 @@ static lm_status step(imp *s, ox_str *cur)
     else if (ox_is(op, "Flatten")) st = do_reshape(s, 1);
     else if (ox_is(op, "Reshape")) st = do_reshape(s, 0);
     else if (ox_is(op, "Transpose")) st = do_transpose(s);
+    else if (ox_is(op, "ReduceMean")) st = do_reduce_mean(s);
     else st = refuse(s, "lamina has no layer for this op");
     if (st) return st;
     *cur = n->out[0];
@@ -979,7 +1038,8 @@ static lm_status import(const ox_model *m, lm_net **out)
     lm_status st = s.consts && s.layers ? LM_OK : LM_ENOMEM;
     for (int i = 0; i < m->n_nodes && !st; i++) {
         s.node = &m->nodes[i];
-        s.at_input = ox_eq(cur, in->name);
+        s.at_input = ox_eq(cur, in->name) || s.input_next;
+        s.input_next = 0;
         st = step(&s, &cur);
     }
     if (!st && !ox_eq(cur, m->outputs[0].name))
