@@ -228,12 +228,11 @@ int cli_data_column(const lm_data *d, const char *name, size_t len);
  * else a copy. malloc'd; NULL out of memory. */
 char *cli_list_item(const char *name);
 
-/* A model trained before 1.5 recorded its column lists (metadata
- * features, ignore, target) with a quote a plain character of a name:
- * rewrites them, in net, as column lists read since (a name that starts
- * with a quote in quotes), so eval, predict and --resume read the columns
- * they did. Other models are left as they are. 0 out of memory. */
-int cli_model_lists_upgrade(lm_net *net);
+/* Loads the model at path for eval, predict or --resume: its column lists
+ * as 1.5 reads them (a model trained before 1.5 has them rewritten in
+ * memory, a quote having been a plain character of a name). CLI_OK, or an
+ * exit code after a message (*net NULL then). */
+int cli_model_load(lm_net **net, const char *path);
 
 /* The CSV reading options a model recorded at training (--ignore, its
  * feature names, --sep, --decimal-comma, its one-hot encoding, --missing) into o; sep and decimal_comma

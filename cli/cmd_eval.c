@@ -376,12 +376,7 @@ int cmd_eval(int argc, char **argv)
         return CLI_EUSAGE;
     }
     lm_net *net;
-    if (lm_net_load(&net, pos[0]) != LM_OK) return cli_lib_err(CLI_EMODEL, pos[0]);
-    if (!cli_model_lists_upgrade(net)) {
-        cli_err("out of memory");
-        lm_net_free(net);
-        return CLI_EFAIL;
-    }
+    if ((rc = cli_model_load(&net, pos[0]))) return rc;
     cli_model_state_warn(net, pos[0]);
     int classes = cli_model_classes(net);
     lm_loss loss = cli_model_loss(net);

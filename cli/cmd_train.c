@@ -1574,11 +1574,7 @@ static int setup(train_run *r, lm_rng *rng)
     int rc;
     lm_status st;
     if (c->resume) {
-        if ((st = lm_net_load(&r->net, c->resume))) return cli_lib_err(CLI_EMODEL, c->resume);
-        if (!cli_model_lists_upgrade(r->net)) {
-            cli_err("out of memory");
-            return CLI_EFAIL;
-        }
+        if ((rc = cli_model_load(&r->net, c->resume))) return rc;
         if ((rc = defaults_from_model(r))) return rc;
         // the recorded files and checkpointing are process 0's alone
         if (cli_dist_rank() != 0) follower(c);

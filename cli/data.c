@@ -411,7 +411,12 @@ char *cli_list_item(const char *name)
     return s;
 }
 
-int cli_model_lists_upgrade(lm_net *net)
+/* A model trained before 1.5 recorded its column lists (metadata
+ * features, ignore, target) with a quote a plain character of a name and
+ * no name holding a comma: rewrites them, in net, as column lists read
+ * since (cli_list_item puts a name that starts with a quote in quotes).
+ * Other models are left as they are. 0 out of memory. */
+static int lists_upgrade(lm_net *net)
 {
     static const char *const keys[] = {"features", "ignore", "target"};
     const char *ver = lm_net_get_meta(net, "lamina_version");
@@ -423,28 +428,34 @@ int cli_model_lists_upgrade(lm_net *net)
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         const char *v = lm_net_get_meta(net, keys[k]);
         if (!v || !strchr(v, '"')) continue;
-        // Before 1.5 a quote was a plain character of a name, and no name
-        // held a comma: an item that starts with one is put in quotes.
         size_t len = strlen(v), at = 0;
-        char *s = malloc(2 * len + 3 * (len + 1)); // each byte doubled, each item quoted
-        if (!s) return 0;
-        for (const char *p = v;; p++) {
-            int quoted = *p == '"';
-            if (quoted) s[at++] = '"';
-            for (; *p && *p != ','; p++) {
-                if (quoted && *p == '"') s[at++] = '"';
-                s[at++] = *p;
-            }
-            if (quoted) s[at++] = '"';
-            if (!*p) break;
-            s[at++] = ',';
+        char *s = malloc(3 * len + 3), *name = malloc(len + 1); // each item quoted, quotes doubled
+        int ok = s && name;
+        for (const char *p = v; ok && p;) {
+            size_t n = strcspn(p, ",");
+            memcpy(name, p, n);
+            name[n] = '\0';
+            char *item = cli_list_item(name);
+            if ((ok = item != NULL)) at += (size_t)sprintf(s + at, "%s%s", at ? "," : "", item);
+            free(item);
+            p = p[n] ? p + n + 1 : NULL;
         }
-        s[at] = '\0';
-        lm_status st = lm_net_set_meta(net, keys[k], s);
+        ok = ok && lm_net_set_meta(net, keys[k], s) == LM_OK;
         free(s);
-        if (st != LM_OK) return 0;
+        free(name);
+        if (!ok) return 0;
     }
     return 1;
+}
+
+int cli_model_load(lm_net **net, const char *path)
+{
+    if (lm_net_load(net, path) != LM_OK) return cli_lib_err(CLI_EMODEL, path);
+    if (lists_upgrade(*net)) return CLI_OK;
+    cli_err("out of memory");
+    lm_net_free(*net);
+    *net = NULL;
+    return CLI_EFAIL;
 }
 
 /* Columns by the model's feature names (a column list, "a,b,c"); 1 if

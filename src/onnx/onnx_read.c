@@ -564,8 +564,8 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
          * (x - -offset / scale) * scale). A single value may also act on
          * an image input before its layout is known (a Transpose after). */
         int image = s->state == NCHW && s->at_input && count == 1;
-        if ((s->state != FLAT && !image) || (op != 1 && s->mean) || (op == 0 && s->scale) ||
-            (op == 1 && s->scale))
+        if ((s->state != FLAT && !image) || (op == 1 ? s->scale : s->mean) ||
+            (op == 0 && s->scale))
             return refuse(s, "only (x - mean) * scale or x * scale + offset of the input is "
                           "taken before the first layer");
         if ((count != width && count != 1) || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
@@ -639,16 +639,12 @@ static lm_status do_reduce_mean(imp *s)
     }
     int64_t keep = int_attr(s, "keepdims", 1, &st);
     if (st) return st;
-    if (s->n_layers == 0 || (s->state != NHWC && s->state != NCHW) || n != 2)
-        return refuse(s, "only a mean over an image's height and width (a global average "
-                      "pool) is taken");
-    int64_t a = ax[0] < 0 ? ax[0] + 4 : ax[0], b = ax[1] < 0 ? ax[1] + 4 : ax[1];
-    if (a > b) {
-        int64_t t = a;
-        a = b;
-        b = t;
-    }
-    if (!(s->state == NHWC ? a == 1 && b == 2 : a == 2 && b == 3))
+    /* the two axes, either order, negative ones counted from the end */
+    int64_t a = n != 2 ? -1 : ax[0] < 0 ? ax[0] + 4 : ax[0];
+    int64_t b = n != 2 ? -1 : ax[1] < 0 ? ax[1] + 4 : ax[1];
+    int64_t lo = a < b ? a : b, hi = a < b ? b : a, h_axis = s->state == NHWC ? 1 : 2;
+    if (s->n_layers == 0 || (s->state != NHWC && s->state != NCHW) || lo != h_axis ||
+        hi != h_axis + 1)
         return refuse(s, "only a mean over an image's height and width (a global average "
                       "pool) is taken");
     add_layer(s, LM_LAYER_GLOBAL_AVGPOOL);
@@ -709,22 +705,25 @@ static lm_status do_reshape(imp *s, int flatten)
         }
     }
     if (nd == 2) {
-        /* Where the two readings of a Reshape-flattened input order its
-         * values differently, the model says which one its sides chose. */
-        if (!flatten && s->at_input && s->state == NCHW && s->in.c > 1 && s->in.h * s->in.w > 1)
-            s->layout_guess = looks_nhwc(s->in)
-                                  ? "(N, H, W, C), guessed from its sides"
-                                  : "(N, C, H, W), guessed from its sides";
-        if (!flatten && s->at_input && s->state == NCHW && looks_nhwc(s->in)) {
-            /* The input flattened before any layer, with (H, W, C) sides:
-             * a Keras MLP on images (tf2onnx writes its Flatten as this
-             * Reshape, with no Transpose to tell the layout). Its rows are
-             * then lamina's own channels-last rows. A Flatten node is
-             * PyTorch's (nn.Flatten, torch.flatten) of (C, H, W): a signal
-             * of 9 channels as (9, 128, 1) is no (H, W, C) image. */
-            s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
-            s->state = FLAT;
-            return LM_OK;
+        if (!flatten && s->at_input && s->state == NCHW) {
+            /* The input flattened by a Reshape before any layer: nothing
+             * tells its layout, so its sides choose (looks_nhwc). A Keras
+             * MLP on images (tf2onnx writes its Flatten as this Reshape)
+             * has (H, W, C) sides, and its rows are then lamina's own
+             * channels-last rows. A Flatten node is PyTorch's
+             * (nn.Flatten, torch.flatten) of (C, H, W): a signal of 9
+             * channels as (9, 128, 1) is no (H, W, C) image. Where the two
+             * readings order the values differently, the model says which
+             * one was taken. */
+            int nhwc = looks_nhwc(s->in);
+            if (s->in.c > 1 && s->in.h * s->in.w > 1)
+                s->layout_guess = nhwc ? "(N, H, W, C), guessed from its sides"
+                                       : "(N, C, H, W), guessed from its sides";
+            if (nhwc) {
+                s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
+                s->state = FLAT;
+                return LM_OK;
+            }
         }
         if (s->state == NCHW) s->state = s->cur.c > 1 && s->cur.h * s->cur.w > 1 ? FLAT_CHW : FLAT;
         else if (s->state != FLAT_CHW) s->state = FLAT;
