@@ -628,18 +628,21 @@ static int few_integers(const float *y, size_t n, int max)
 }
 /* A name as the data summary shows it: as it is, unless it holds a
  * control character (a newline in a quoted CSV field), which would break
- * the line: then as info shows names (cli_name_shown), its first bytes
- * only if buf is short. */
+ * the line, or a comma, which would read as two names in the list: then
+ * as info shows names (cli_name_shown), its first bytes only if buf is
+ * short. */
 static const char *shown(const char *name, char *buf, size_t size)
 {
     int plain = 1;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) plain &= *p >= ' ' && *p != 127;
+    // a comma too: the names are listed separated by commas
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        plain &= *p >= ' ' && *p != 127 && *p != ',';
     if (plain || size < 8) return name;
     char head[64];
     size_t keep = (size - 3) / 4; // cli_name_shown writes at most 4 bytes a byte, + 3
     if (keep >= sizeof head) keep = sizeof head - 1;
     snprintf(head, keep + 1, "%s", name);
-    cli_name_shown(buf, head, 0);
+    cli_name_shown(buf, head, 1);
     return buf;
 }
 

@@ -37,13 +37,18 @@ void cli_wrap(FILE *f, const char *text, int col, int indent, int width, const c
             continue;
         }
         // The spaces before the next piece, and the piece: up to the next
-        // newline or breaking space, or just after a separator.
+        // newline or breaking space, or just after a separator, but not
+        // inside double quotes (a name shown quoted, "radius, mean", is
+        // one piece; a backslash there escapes the next byte).
         size_t gap = 0, n = 0;
+        int quoted = 0;
         while (p[gap] == ' ') gap++;
         const char *w = p + gap;
-        while (w[n] && w[n] != '\n' && !(at_space && w[n] == ' ')) {
+        while (w[n] && w[n] != '\n' && (quoted || !(at_space && w[n] == ' '))) {
+            if (w[n] == '"') quoted = !quoted;
+            else if (quoted && w[n] == '\\' && w[n + 1] && w[n + 1] != '\n') n++;
             n++;
-            if (w[n - 1] != ' ' && strchr(seps, w[n - 1])) break;
+            if (!quoted && w[n - 1] != ' ' && strchr(seps, w[n - 1])) break;
         }
         p = w + n;
         if (n == 0) continue; // spaces at the end or before a newline

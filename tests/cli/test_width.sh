@@ -132,4 +132,17 @@ fi
 COLUMNS=40 "$L" info --json "$TMP/w.lmn" >"$TMP/json" 2>&1
 { [ "$(wc -l <"$TMP/json")" -eq 1 ] && grep -qF "\"features\": \"$(cat "$TMP/features")\"" "$TMP/json"; }
 res $? width_info_json_unwrapped "$(wc -l <"$TMP/json") lines"
+# A header name holding a comma is shown quoted in train's summary, and a
+# quoted name is never broken across lines, at any width
+printf '"radius, mean","texture, mean",area,y\n1,2,3,a\n4,5,6,b\n7,8,9,a\n' >"$TMP/cm.csv"
+ok_all=0 why=""
+for w in 40 44 48 52 56 60 80; do
+    COLUMNS=$w "$L" train --data "$TMP/cm.csv" --layers 2 --epochs 1 >"$TMP/cm.out" 2>&1
+    j=$(sed -n '1,/^target/p' "$TMP/cm.out" | sed '$d' | sed 's/^  //' | tr '\n' ' ')
+    case $j in *'(header: "radius, mean", "texture, mean", area)'*) ;; *) ok_all=1 why="width $w: $j" ;; esac
+    # each line holds whole quoted names: an even count of quotes
+    odd=$(awk -F'"' 'NF % 2 == 0' "$TMP/cm.out" | head -n 1)
+    [ -z "$odd" ] || { ok_all=1 why="width $w: a line ends inside a name: $odd"; }
+done
+res $ok_all width_quoted_names_not_broken "$why"
 finish
