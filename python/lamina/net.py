@@ -53,6 +53,17 @@ def _cint(v, what):
     return v
 
 
+def _seed(v, what):
+    """v as the uint64 lm_rng_seed takes; ctypes would wrap it silently
+    (2**64 + 1 drew seed 1's numbers, -1 seed 2**64 - 1's) where the CLI's
+    --seed refuses both."""
+    v = _whole(v, what)
+    if not 0 <= v < 2 ** 64:
+        raise InvalidArgumentError("%s %d is out of range: a seed is a whole number from 0 to "
+                                   "2**64 - 1 (as the CLI's --seed)" % (what, v))
+    return v
+
+
 def _ctext(v, what):
     """str(v) encoded for the library; a C string ends at a NUL, so ctypes
     would cut "a\0b" to "a" (two class names then read alike)."""
@@ -409,6 +420,7 @@ class Net:
 
     def __init__(self, inputs=None, layers=(), input_shape=None, init="xavier", seed=1,
                  threads=0):
+        seed = _seed(seed, "Net: seed")
         if input_shape is not None:
             shp = tuple(_cint(s, "Net: input_shape side") for s in input_shape)
             if len(shp) == 2:
@@ -513,7 +525,7 @@ class Net:
         i = L.init_from_name(L.name(init))
         if i < 0:
             raise InvalidArgumentError("unknown init %r (xavier, he, uniform01)" % (init,))
-        rng = L.rng_seed(int(seed))
+        rng = L.rng_seed(_seed(seed, "init: seed"))
         L.check(L.net_init(self._h, i, ctypes.byref(rng)))
         return self
 
@@ -784,6 +796,7 @@ class Net:
         stay unweighted. Ctrl-C stops after the current batch and raises
         KeyboardInterrupt with the net usable.
         """
+        seed = _seed(seed, "fit: seed")
         lossid = self._loss_id(loss)
         if optimizer not in _OPTIMS:
             raise InvalidArgumentError("unknown optimizer %r (%s)" % (optimizer,
@@ -897,7 +910,7 @@ class Net:
 
     def _run(self, o, d, stop, callbacks, seed, verbose):
         hist = History()
-        rng = L.rng_seed(int(seed))
+        rng = L.rng_seed(seed)
         # On the main thread the epochs run in a helper thread, so that the
         # main thread, waiting, runs the SIGINT handler at once (Python runs
         # handlers on the main thread only, between bytecodes); the handler

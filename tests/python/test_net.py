@@ -780,3 +780,31 @@ def test_images_in_another_layout_are_refused():
     flat = lamina.Net(inputs=48, layers=[lamina.Dense(2)])
     np.testing.assert_array_equal(flat.predict(X), flat.predict(X.reshape(5, -1)))
     np.testing.assert_array_equal(gray.predict(G[:, None]), gray.predict(G))  # (1, H, W)
+
+
+def test_seeds_outside_64_bits_are_refused_not_wrapped():
+    # lm_rng_seed takes a uint64 and ctypes passed a seed modulo 2**64:
+    # seed=2**64 + 1 drew seed 1's weights and -1 seed 2**64 - 1's, without
+    # a word (the CLI's --seed refuses both); 2.5 was cut to 2.
+    layers = [lamina.Dense(2)]
+    for bad in (2 ** 64, 2 ** 64 + 1, -1, -2 ** 70):
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=r"Net: seed %d is out of range: a seed is a whole number "
+                                 r"from 0 to 2\*\*64 - 1" % bad):
+            lamina.Net(inputs=3, layers=layers, seed=bad)
+        net = lamina.Net(inputs=3, layers=layers, seed=1)
+        before = net.params.copy()
+        with pytest.raises(lamina.InvalidArgumentError, match="init: seed %d is out" % bad):
+            net.init("xavier", bad)
+        with pytest.raises(lamina.InvalidArgumentError, match="fit: seed %d is out" % bad):
+            net.fit(X4, np.zeros((4, 2)), epochs=1, seed=bad)
+        np.testing.assert_array_equal(net.params, before)  # nothing trained
+    for bad in (2.5, None):
+        with pytest.raises(lamina.InvalidArgumentError, match="seed %r is not a whole" % bad):
+            lamina.Net(inputs=3, layers=layers, seed=bad)
+    # the whole range works, ends included, and 3.0 is 3
+    a = lamina.Net(inputs=3, layers=layers, seed=2 ** 64 - 1).params
+    assert not np.array_equal(a, lamina.Net(inputs=3, layers=layers, seed=1).params)
+    np.testing.assert_array_equal(lamina.Net(inputs=3, layers=layers, seed=3.0).params,
+                                  lamina.Net(inputs=3, layers=layers, seed=np.uint64(3)).params)
+    lamina.Net(inputs=3, layers=layers, seed=0)
