@@ -649,17 +649,37 @@ class Net:
         return [a.copy() for a in out] if copy else out
 
     def set_weights(self, weights):
-        """Copies arrays shaped as get_weights gives them into the net."""
+        """Copies arrays shaped as get_weights gives them into the net. Every
+        array is checked (shape, finite numbers) before any is copied, so a
+        refused list leaves the net as it was."""
         views = self.get_weights(copy=False)
+        if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)):
+            raise LaminaTypeError("set_weights: weights is of type %s; give a list of arrays, as "
+                                  "get_weights returns" % type(weights).__name__)
         if len(weights) != len(views):
             raise InvalidArgumentError("set_weights: %d arrays given, the net has %d"
                                        % (len(weights), len(views)))
+        arrays = []
         for i, (v, w) in enumerate(zip(views, weights)):
-            w = np.asarray(w, np.float32)
-            if w.shape != v.shape:
+            a = np.asarray(w)
+            if a.dtype.kind not in "fiub":
+                raise LaminaTypeError("set_weights: array %d has dtype %s; weights are numbers"
+                                      % (i, a.dtype))
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused
+                a = a.astype(np.float32)
+            if a.shape != v.shape:
                 raise InvalidArgumentError("set_weights: array %d has shape %s, expected %s"
-                                           % (i, w.shape, v.shape))
-            v[...] = w
+                                           % (i, a.shape, v.shape))
+            bad = np.argwhere(~np.isfinite(a))
+            if len(bad):
+                j = tuple(int(k) for k in bad[0])
+                raise InvalidArgumentError("set_weights: array %d holds %s at index %s (float32 "
+                                           "value of %r); weights must be finite"
+                                           % (i, a[j], j if len(j) != 1 else j[0],
+                                              np.asarray(w)[j]))
+            arrays.append(a)
+        for v, a in zip(views, arrays):
+            v[...] = a
 
     # -- inference
 

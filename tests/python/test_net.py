@@ -808,3 +808,33 @@ def test_seeds_outside_64_bits_are_refused_not_wrapped():
     np.testing.assert_array_equal(lamina.Net(inputs=3, layers=layers, seed=3.0).params,
                                   lamina.Net(inputs=3, layers=layers, seed=np.uint64(3)).params)
     lamina.Net(inputs=3, layers=layers, seed=0)
+
+
+def test_set_weights_refuses_nan_and_infinity_naming_where():
+    # set_weights copied NaN and infinity into the net without a word (its
+    # predictions were NaN from then on), and a list refused half way had
+    # already written the arrays before the bad one.
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(4, "relu"), lamina.Dense(2)], seed=1)
+    good = net.get_weights()
+    for i, idx, v, shown in ((0, (1, 2), np.nan, r"nan at index \(1, 2\)"),
+                             (1, (3,), np.inf, "inf at index 3"),
+                             (2, (0, 1), -np.inf, r"-inf at index \(0, 1\)"),
+                             (3, (1,), 1e39, r"inf at index 1 \(float32 value of 1e\+39\)")):
+        w = [a.copy() for a in good]
+        w[0][0, 0] = 9.0  # a good change before the bad array: not written either
+        w[i] = w[i].astype(np.float64)
+        w[i][idx] = v
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=r"set_weights: array %d holds %s.*must be finite" % (i, shown)):
+            net.set_weights(w)
+        for a, b in zip(net.get_weights(), good):
+            np.testing.assert_array_equal(a, b)
+    assert np.isfinite(net.predict(X4)).all()
+    with pytest.raises(TypeError, match="set_weights: weights is of type int; give a list of arrays"):
+        net.set_weights(5)
+    with pytest.raises(TypeError, match="array 1 has dtype <U1"):
+        net.set_weights([good[0], np.array(list("abcd")), good[2], good[3]])
+    w = [a * 2 for a in good]
+    net.set_weights(tuple(w))
+    for a, b in zip(net.get_weights(), w):
+        np.testing.assert_array_equal(a, b)
