@@ -23,7 +23,7 @@ except ImportError:  # older: the estimator's own method
 
 
 class _LaminaBase(BaseEstimator):
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
                  threads=None, verbose=0):
@@ -55,6 +55,15 @@ class _LaminaBase(BaseEstimator):
             net._normalize_from(X)
         return net
 
+    def _lr(self):
+        """lr, None giving 0.001 (MLPClassifier's learning_rate_init) for the
+        gradient optimizers and 0.01, the CLI's and Net.fit's first step
+        size, for rprop: with 0.001 rprop started ten times smaller here than
+        there, so the same settings trained differently."""
+        if self.lr is not None:
+            return self.lr
+        return 0.01 if self.optimizer == "rprop" else 0.001
+
     def _seed(self):
         return int(check_random_state(self.random_state).randint(1, 2 ** 31 - 1))
 
@@ -72,7 +81,7 @@ class _LaminaBase(BaseEstimator):
             val = (X[idx[:k]], t[idx[:k]])
             X, t = X[idx[k:]], t[idx[k:]]
         self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
-                                      optimizer=self.optimizer, lr=self.lr,
+                                      optimizer=self.optimizer, lr=self._lr(),
                                       weight_decay=self.weight_decay,
                                       early_stopping=self.early_stopping,
                                       validation_data=val, seed=seed, verbose=self.verbose,
@@ -99,7 +108,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
 
     Parameters: hidden_layer_sizes (tuple of widths), activation (relu, tanh,
     sigmoid, leaky_relu), optimizer (adam, adamw, sgd, momentum, nesterov,
-    rprop: full batch, FANN's default), lr (rprop: the first step size),
+    rprop: full batch, FANN's default), lr (None: 0.001, and for rprop its
+    first step size 0.01, as the CLI's and Net.fit's),
     batch_size (None: 32, or all the rows for rprop), epochs, weight_decay,
     early_stopping (patience in epochs on a validation_fraction, in (0, 1),
     held out; 0 off), init (xavier, he, uniform01),
@@ -115,7 +125,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     string column names), net_ (a lamina.Net), history_, n_iter_, loss_curve_.
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
                  threads=None, verbose=0, class_weight=None):
@@ -226,7 +236,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
     overfit (R^2 0.01) where stopping on a held-out 10% gives 0.33
     (python/bench/compare_sklearn.py)."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=0.001,
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=10,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
                  threads=None, verbose=0):

@@ -3,13 +3,14 @@ carries the fields appended in 1.4 in the C order, Net.fit trains full
 batch by default and matches torch.optim.Rprop, the sklearn estimators take
 it, and bad settings raise."""
 import ctypes
+import os
 
 import numpy as np
 import pytest
 
 import lamina
 from lamina import _lib as L
-from conftest import iris
+from conftest import ROOT, iris
 from lamina.sklearn import LaminaClassifier
 
 
@@ -111,3 +112,45 @@ def test_rprop_settings_with_another_optimizer_are_refused():
     a.fit(X, y, epochs=3, optimizer="rprop")
     b.fit(X, y, epochs=3, optimizer="rprop", rprop_etas=(0.5, 1.2), rprop_step_sizes=(1e-6, 50))
     np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_sklearn_rprop_starts_at_the_clis_step_size():
+    # The estimators' lr defaulted to 0.001 and was passed on as is, so
+    # optimizer="rprop" took first steps of 0.001 where Net.fit and the
+    # CLI's --optimizer rprop take 0.01: the same settings trained
+    # differently. lr=None now means 0.01 for rprop, 0.001 for the others
+    # (their results unchanged).
+    from lamina.sklearn import LaminaRegressor
+    X, names = iris()
+    kw = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
+    for est in (LaminaClassifier, LaminaRegressor):
+        assert est().get_params()["lr"] is None
+        y = names if est is LaminaClassifier else X[:, 0]
+        rp = est(optimizer="rprop", **kw).fit(X, y)
+        assert rp.history_["lr"][0] == np.float32(0.01)
+        same = est(optimizer="rprop", lr=0.01, **kw).fit(X, y)
+        np.testing.assert_array_equal(rp.net_.params, same.net_.params)
+        for opt in ("adam", "adamw", "sgd", "momentum", "nesterov"):
+            a = est(optimizer=opt, **kw).fit(X, y)
+            assert a.history_["lr"][0] == np.float32(0.001), opt
+            np.testing.assert_array_equal(a.net_.params,
+                                          est(optimizer=opt, lr=0.001, **kw).fit(X, y).net_.params)
+        assert est(optimizer="rprop", lr=0.002, **kw).fit(X, y).history_["lr"][0] == \
+            np.float32(0.002)
+
+
+def test_sklearn_rprop_matches_net_fit(cli, tmp_path):
+    # the same first step as the CLI: its model file records the lr it used
+    import json
+    import subprocess
+    out = tmp_path / "m.lmn"
+    subprocess.run([cli, "train", "--data", os.path.join(ROOT, "tests", "cli", "fixtures",
+                                                         "iris_train.csv"),
+                    "--layers", "8:tanh", "--optimizer", "rprop", "--epochs", "1",
+                    "--out", str(out)], check=True, capture_output=True)
+    info = json.loads(subprocess.run([cli, "info", str(out), "--json"], check=True,
+                                     capture_output=True, text=True).stdout)
+    X, names = iris()
+    est = LaminaClassifier(hidden_layer_sizes=(8,), optimizer="rprop", epochs=1,
+                           random_state=0).fit(X, names)
+    assert est.history_["lr"][0] == np.float32(info["meta"]["lr"])
