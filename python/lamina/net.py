@@ -16,21 +16,57 @@ from .errors import InvalidArgumentError, LaminaTypeError
 # ------------------------------------------------------------------ layers
 
 
-def _act(name):
+def _named(fn, v, what, choices, where=""):
+    """The library's number for the name v (fn: lm_*_from_name); a name
+    that is not a str would reach ctypes, whose ArgumentError names neither
+    the setting nor what it takes. where: "Dense: ", say."""
+    if not isinstance(v, str):
+        raise LaminaTypeError("%s%s %r is not a name (%s)" % (where, what, v, choices))
+    i = fn(v.encode())
+    if i < 0:
+        raise InvalidArgumentError("%sunknown %s %r (%s)" % (where, what, v, choices))
+    return i
+
+
+def _act(name, where=""):
     if name is None or name == "linear":
         return 0  # LM_IDENTITY, as Keras' activation=None
     if name in ("leaky", "leaky_relu"):
         name = "leaky_relu"
-    a = L.act_from_name(L.name(name))
-    if a < 0:
-        raise InvalidArgumentError("unknown activation %r (sigmoid, tanh, relu, leaky_relu, "
-                                   "identity, softmax)" % (name,))
-    return a
+    return _named(L.act_from_name, name, "activation",
+                  "sigmoid, tanh, relu, leaky_relu, identity, softmax", where)
+
+
+def _flag(v, what):
+    """A yes/no setting: bool, numpy's, or 0 and 1; bool("no") is True, so
+    a word given here would have meant its opposite silently."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)) and v in (0, 1):
+        return bool(v)
+    raise LaminaTypeError("%s %r is not True or False" % (what, v))
+
+
+def _real(v, what):
+    """v as a Python float when it is a number (not a str, whose float()
+    would read "0.1", nor a bool); the library checks the range."""
+    if not isinstance(v, (str, bytes, bool, np.bool_)):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            pass
+        except OverflowError:
+            raise InvalidArgumentError("%s %d is out of range" % (what, v)) from None
+    raise LaminaTypeError("%s %r is not a number" % (what, v))
 
 
 def _whole(v, what):
     """v as a Python int when it is a whole number (an int, numpy's, or a
-    float such as 4.0); int() would cut 2.5 units to 2 without a word."""
+    float such as 4.0); int() would cut 2.5 units to 2 without a word. Not
+    a number (a str, which float() would read, None, a list) is a
+    LaminaTypeError; a number not whole (2.5, True) InvalidArgumentError."""
+    if isinstance(v, (str, bytes)):
+        raise LaminaTypeError("%s %r is a string, not a whole number" % (what, v))
     if not isinstance(v, (bool, np.bool_)):
         try:
             return operator.index(v)
@@ -38,7 +74,7 @@ def _whole(v, what):
             try:
                 f = float(v)
             except (TypeError, ValueError):
-                f = math.nan
+                raise LaminaTypeError("%s %r is not a whole number" % (what, v)) from None
             if f.is_integer():
                 return int(f)
     raise InvalidArgumentError("%s %r is not a whole number" % (what, v))
@@ -82,7 +118,7 @@ def _meta_key(key):
 def _square(v, what):
     """An int, or Keras' (n, n) for a square window or stride: lamina's
     pools and strides are square, so (n, m) with m != n is refused."""
-    if np.isscalar(v):
+    if np.isscalar(v) or v is None:
         return _whole(v, what)
     t = tuple(v)
     if len(t) != 2 or _whole(t[0], what) != _whole(t[1], what):
@@ -111,7 +147,8 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, bias=True):
         self.units = _whole(units, "Dense: units")
-        self.activation, self.bias = activation, bool(bias)
+        _act(activation, "Dense: ")
+        self.activation, self.bias = activation, _flag(bias, "Dense: bias")
 
     def _add(self, h):
         return L.net_add_dense(h, _cint(self.units, "Dense: units"), _act(self.activation),
@@ -126,12 +163,13 @@ class Conv2D(Layer):
                  bias=True):
         self.filters = _whole(filters, "Conv2D: filters")
         k = kernel_size if not np.isscalar(kernel_size) else (kernel_size, kernel_size)
-        if len(k) != 2:
+        if not hasattr(k, "__len__") or len(k) != 2:
             raise InvalidArgumentError("Conv2D: kernel_size %r is not a number or (height, width)"
                                        % (kernel_size,))
         self.kernel_size = tuple(_whole(v, "Conv2D: kernel_size") for v in k)
         self.strides, self.padding = _square(strides, "Conv2D: strides"), padding
-        self.activation, self.bias = activation, bool(bias)
+        _act(activation, "Conv2D: ")
+        self.activation, self.bias = activation, _flag(bias, "Conv2D: bias")
 
     def _add(self, h):
         kh, kw = self.kernel_size
@@ -186,7 +224,7 @@ class Dropout(Layer):
     """Inverted dropout at rate in [0, 1) in training; identity in inference."""
 
     def __init__(self, rate):
-        self.rate = float(rate)
+        self.rate = _real(rate, "Dropout: rate")
 
     def _add(self, h):
         return L.net_add_dropout(h, self.rate)
@@ -197,7 +235,8 @@ class BatchNorm(Layer):
     weight of the new batch in the running statistics; Keras' 0.99 is 0.01 here)."""
 
     def __init__(self, momentum=0.1, eps=1e-5):
-        self.momentum, self.eps = float(momentum), float(eps)
+        self.momentum = _real(momentum, "BatchNorm: momentum")
+        self.eps = _real(eps, "BatchNorm: eps")
 
     def _add(self, h):
         return L.net_add_batchnorm(h, self.momentum, self.eps)
@@ -402,6 +441,7 @@ class _EpochRunner:
         self.thread.join()
 
 
+_INITS = "xavier, he, uniform01"
 _OPTIMS = {"sgd": (0, 0.0, 0), "momentum": (0, 0.9, 0), "nesterov": (0, 0.9, 1),
            "adam": (1, 0.0, 0), "adamw": (2, 0.0, 0), "rprop": (3, 0.0, 0)}
 
@@ -422,6 +462,9 @@ class Net:
                  threads=0):
         seed = _seed(seed, "Net: seed")
         if input_shape is not None:
+            if np.isscalar(input_shape) or not hasattr(input_shape, "__iter__"):
+                raise LaminaTypeError("Net: input_shape %r is not (H, W) or (H, W, C)"
+                                      % (input_shape,))
             shp = tuple(_cint(s, "Net: input_shape side") for s in input_shape)
             if len(shp) == 2:
                 shp = shp + (1,)
@@ -435,16 +478,25 @@ class Net:
             inputs = n
         if inputs is None:
             raise InvalidArgumentError("Net: give inputs= (features per row) or input_shape=")
+        if isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+            raise LaminaTypeError("Net: layers is %r; give a list of lamina layers, "
+                                  "layers=[Dense(4, 'relu'), Dense(1)]" % (layers,))
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise LaminaTypeError("Net: layers[%d] %r is not a lamina layer" % (i, layer))
+        if init is not None:
+            _named(L.init_from_name, init, "init", _INITS)
+        if threads:
+            threads = _cint(threads, "Net: threads")
         h = ctypes.c_void_p()
         L.check(L.net_new(ctypes.byref(h), _cint(inputs, "Net: inputs")))
         self._init_handle(h)
         if input_shape is not None:
             L.check(L.net_set_input_shape(self._h, shp[2], shp[0], shp[1]))
         for layer in layers:
-            if not isinstance(layer, Layer):
-                raise LaminaTypeError("Net: %r is not a lamina layer" % (layer,))
             L.check(layer._add(self._h))
-        self.layers = list(layers)
+        self.layers = layers
         if threads:
             self.threads = threads
         if self.layers and init is not None:
@@ -522,9 +574,7 @@ class Net:
 
     def init(self, init="xavier", seed=1):
         """Draws every parameter again from `init` with lm_rng_seed(seed)."""
-        i = L.init_from_name(L.name(init))
-        if i < 0:
-            raise InvalidArgumentError("unknown init %r (xavier, he, uniform01)" % (init,))
+        i = _named(L.init_from_name, init, "init", _INITS)
         rng = L.rng_seed(_seed(seed, "init: seed"))
         L.check(L.net_init(self._h, i, ctypes.byref(rng)))
         return self
@@ -783,10 +833,7 @@ class Net:
 
     def _loss_id(self, loss):
         name = self._default_loss() if loss is None else loss
-        i = L.loss_from_name(L.name(name))
-        if i < 0:
-            raise InvalidArgumentError("unknown loss %r (sse, mse, bce, ce)" % (name,))
-        return i
+        return _named(L.loss_from_name, name, "loss", "sse, mse, bce, ce")
 
     def fit(self, X, y, epochs=10, batch_size=None, optimizer="adam", lr=None, loss=None,
             validation_data=None, callbacks=(), seed=1, threads=None, shuffle=True,
@@ -817,31 +864,21 @@ class Net:
         KeyboardInterrupt with the net usable.
         """
         seed = _seed(seed, "fit: seed")
+        # every setting is checked before any work (normalize, the data)
         lossid = self._loss_id(loss)
-        if optimizer not in _OPTIMS:
-            raise InvalidArgumentError("unknown optimizer %r (%s)" % (optimizer,
-                                                                       ", ".join(_OPTIMS)))
+        if not isinstance(optimizer, str) or optimizer not in _OPTIMS:
+            raise (InvalidArgumentError if isinstance(optimizer, str) else LaminaTypeError)(
+                "unknown optimizer %r (%s)" % (optimizer, ", ".join(_OPTIMS)))
         kind, mom, nest = _OPTIMS[optimizer]
-        keep = []
-        if normalize:
-            self._normalize_from(X)
-        d = self._data(X, y, lossid, "fit", keep)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise InvalidArgumentError("fit: validation_data is not a pair (X, y) (sample "
-                                           "weights are not taken)")
-            val = self._data(validation_data[0], validation_data[1], lossid, "fit (validation)",
-                             keep)
         o = L.lm_fit_opts()
         L.check(L.fit_opts_init(ctypes.byref(o), ctypes.sizeof(o)))
         o.loss = lossid
         o.optim.kind = kind
-        o.optim.lr = float(lr if lr is not None else (0.001 if kind in (1, 2) else 0.01))
-        o.optim.momentum = float(mom if momentum is None else momentum)
+        o.optim.lr = _real(lr, "fit: lr") if lr is not None else (0.001 if kind in (1, 2) else 0.01)
+        o.optim.momentum = _real(mom if momentum is None else momentum, "fit: momentum")
         o.optim.nesterov = nest
-        o.optim.weight_decay = float(weight_decay)
-        o.optim.clip_norm = float(clip_norm)
+        o.optim.weight_decay = _real(weight_decay, "fit: weight_decay")
+        o.optim.clip_norm = _real(clip_norm, "fit: clip_norm")
         # the CLI refuses --rprop-etas and --rprop-steps with another optimizer
         for k, v in (("rprop_etas", rprop_etas), ("rprop_step_sizes", rprop_step_sizes)):
             if v is not None and kind != 3:
@@ -855,27 +892,39 @@ class Net:
         except (TypeError, ValueError):
             raise InvalidArgumentError("fit: rprop_etas %r and rprop_step_sizes %r must be pairs "
                                        "of numbers" % (rprop_etas, rprop_step_sizes)) from None
-        sched = L.lr_schedule_from_name(L.name(lr_schedule))
-        if sched < 0:
-            raise InvalidArgumentError("unknown lr_schedule %r (constant, cosine, step)"
-                                       % (lr_schedule,))
-        o.lr_schedule = sched
+        o.lr_schedule = _named(L.lr_schedule_from_name, lr_schedule, "lr_schedule",
+                               "constant, cosine, step")
         o.epochs = _cint(epochs, "fit: epochs")
-        if batch_size is None:  # RPROP is a full-batch method
-            batch_size = d.n if optimizer == "rprop" else 32
-        batch_size = _whole(batch_size, "fit: batch_size")
-        if batch_size < 1:
-            raise InvalidArgumentError("fit: batch_size %d must be at least 1" % batch_size)
-        o.batch = max(1, min(batch_size, d.n))  # capped at the rows (none: the library says)
-        o.shuffle = 1 if shuffle else 0
+        if batch_size is not None:
+            batch_size = _whole(batch_size, "fit: batch_size")
+            if batch_size < 1:
+                raise InvalidArgumentError("fit: batch_size %d must be at least 1" % batch_size)
+        o.shuffle = _flag(shuffle, "fit: shuffle")
+        normalize = _flag(normalize, "fit: normalize")
         o.early_stop = _cint(early_stopping, "fit: early_stopping")
-        if val is not None:
-            o.val = ctypes.pointer(val)
+        callbacks = self._check_callbacks(callbacks)
+        if threads is not None:
+            threads = _cint(threads, "fit: threads")
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                            or len(validation_data) != 2):
+            raise InvalidArgumentError("fit: validation_data is not a pair (X, y) (sample "
+                                       "weights are not taken)")
+        keep = []
         if class_weight is not None:
             cw = self._class_weights(class_weight)
             keep.append(cw)
             o.class_weights = cw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             o.n_class_weights = _cint(cw.size, "fit: class_weight's length")
+        if normalize:
+            self._normalize_from(X)
+        d = self._data(X, y, lossid, "fit", keep)
+        if validation_data is not None:
+            val = self._data(validation_data[0], validation_data[1], lossid, "fit (validation)",
+                             keep)
+            o.val = ctypes.pointer(val)
+        if batch_size is None:  # RPROP is a full-batch method
+            batch_size = d.n if optimizer == "rprop" else 32
+        o.batch = max(1, min(batch_size, d.n))  # capped at the rows (none: the library says)
         # Ctrl-C: a flag the library reads after every batch (no callback,
         # so no GIL taken per batch while other Python threads run)
         stop = ctypes.c_int(0)
@@ -894,7 +943,7 @@ class Net:
             for c, v in cw.items():
                 try:
                     i = _whole(c, "class")
-                except InvalidArgumentError:
+                except (InvalidArgumentError, LaminaTypeError):
                     i = -1
                 if not 0 <= i < k:
                     raise InvalidArgumentError("fit: class_weight: class %r is not a class of the "
@@ -987,6 +1036,24 @@ class Net:
             raise KeyboardInterrupt("lamina: fit stopped by Ctrl-C after %d complete epochs"
                                     % len(hist.epoch))
         return hist
+
+    @staticmethod
+    def _check_callbacks(callbacks):
+        """callbacks as a list of callables or objects with on_epoch_end; a
+        lone one is taken as a list of one (as Keras' fit takes it)."""
+        if callbacks is None:
+            return []
+        if callable(callbacks) or hasattr(callbacks, "on_epoch_end"):
+            return [callbacks]
+        if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+            raise LaminaTypeError("fit: callbacks %r is not a list of callables f(epoch, logs) "
+                                  "or objects with on_epoch_end(epoch, logs)" % (callbacks,))
+        callbacks = list(callbacks)
+        for i, cb in enumerate(callbacks):
+            if not (hasattr(cb, "on_epoch_end") or callable(cb)):
+                raise LaminaTypeError("fit: callbacks[%d] %r is neither a callable f(epoch, logs) "
+                                      "nor an object with on_epoch_end(epoch, logs)" % (i, cb))
+        return callbacks
 
     @staticmethod
     def _call_callbacks(callbacks, epoch, logs):

@@ -799,8 +799,8 @@ def test_seeds_outside_64_bits_are_refused_not_wrapped():
         with pytest.raises(lamina.InvalidArgumentError, match="fit: seed %d is out" % bad):
             net.fit(X4, np.zeros((4, 2)), epochs=1, seed=bad)
         np.testing.assert_array_equal(net.params, before)  # nothing trained
-    for bad in (2.5, None):
-        with pytest.raises(lamina.InvalidArgumentError, match="seed %r is not a whole" % bad):
+    for bad, cls in ((2.5, lamina.InvalidArgumentError), (None, TypeError)):
+        with pytest.raises(cls, match="seed %r is not a whole" % bad):
             lamina.Net(inputs=3, layers=layers, seed=bad)
     # the whole range works, ends included, and 3.0 is 3
     a = lamina.Net(inputs=3, layers=layers, seed=2 ** 64 - 1).params
@@ -838,3 +838,91 @@ def test_set_weights_refuses_nan_and_infinity_naming_where():
     net.set_weights(tuple(w))
     for a, b in zip(net.get_weights(), w):
         np.testing.assert_array_equal(a, b)
+
+
+D2 = lamina.Dense(2)
+
+
+@pytest.mark.parametrize("make, cls, msg", [
+    # a layer, a CLI spec or None for the list of layers
+    (lambda: lamina.Net(inputs=3, layers=D2), TypeError,
+     r"Net: layers is Dense\(units=2.*; give a list of lamina layers"),
+    (lambda: lamina.Net(inputs=3, layers="16:relu"), TypeError,
+     "Net: layers is '16:relu'; give a list"),
+    (lambda: lamina.Net(inputs=3, layers=None), TypeError, "Net: layers is None; give a list"),
+    (lambda: lamina.Net(inputs=3, layers=[D2, "x"]), TypeError,
+     r"Net: layers\[1\] 'x' is not a lamina layer"),
+    (lambda: lamina.Net(input_shape=28, layers=[D2]), TypeError,
+     "Net: input_shape 28 is not"),
+    # numbers as text: float() read them, so epochs="10" trained 10 epochs
+    (lambda: lamina.Net(inputs="3", layers=[D2]), TypeError,
+     "Net: inputs '3' is a string, not a whole number"),
+    (lambda: lamina.Net(inputs=3, layers=[D2], threads="2"), TypeError, "Net: threads '2'"),
+    (lambda: lamina.Dense("16"), TypeError, "Dense: units '16' is a string"),
+    (lambda: lamina.Conv2D(2, "3"), TypeError, "Conv2D: kernel_size '3' is a string"),
+    (lambda: lamina.Conv2D(2, None), ValueError, "Conv2D: kernel_size None is not a number"),
+    # names that are not strings reached ctypes: "argument 1: TypeError: wrong type"
+    (lambda: lamina.Net(inputs=3, layers=[D2], init=5), TypeError,
+     r"init 5 is not a name \(xavier, he, uniform01\)"),
+    (lambda: lamina.Dense(2, 5), TypeError, "Dense: activation 5 is not a name"),
+    (lambda: lamina.Conv2D(2, 3, activation=1), TypeError, "Conv2D: activation 1 is not a name"),
+    (lambda: lamina.Dense(2, "swish"), ValueError, "Dense: unknown activation 'swish'"),
+    # bool("no") is True: a bias asked away was kept
+    (lambda: lamina.Dense(2, bias="no"), TypeError, "Dense: bias 'no' is not True or False"),
+    (lambda: lamina.Conv2D(2, 3, bias="no"), TypeError, "Conv2D: bias 'no'"),
+    (lambda: lamina.Dropout("x"), TypeError, "Dropout: rate 'x' is not a number"),
+    (lambda: lamina.Dropout(None), TypeError, "Dropout: rate None is not a number"),
+    (lambda: lamina.BatchNorm("a"), TypeError, "BatchNorm: momentum 'a' is not a number"),
+    (lambda: lamina.BatchNorm(eps=[1]), TypeError, r"BatchNorm: eps \[1\] is not a number"),
+], ids=lambda v: None if callable(v) or isinstance(v, type) else v[:30])
+def test_net_and_layer_arguments_of_a_wrong_type_say_which(make, cls, msg):
+    with pytest.raises(cls, match=msg) as e:
+        make()
+    assert isinstance(e.value, lamina.LaminaError)
+
+
+@pytest.mark.parametrize("kw, cls, msg", [
+    ({"epochs": "10"}, TypeError, "fit: epochs '10' is a string, not a whole number"),
+    ({"epochs": None}, TypeError, "fit: epochs None is not a whole number"),
+    ({"batch_size": "8"}, TypeError, "fit: batch_size '8' is a string"),
+    ({"batch_size": 2.5}, ValueError, "fit: batch_size 2.5 is not a whole number"),
+    ({"lr": "0.1"}, TypeError, "fit: lr '0.1' is not a number"),
+    ({"lr": 10 ** 400}, ValueError, "fit: lr 1000.* is out of range"),
+    ({"momentum": "x", "optimizer": "momentum"}, TypeError, "fit: momentum 'x' is not a number"),
+    ({"weight_decay": None}, TypeError, "fit: weight_decay None is not a number"),
+    ({"clip_norm": "1"}, TypeError, "fit: clip_norm '1' is not a number"),
+    ({"optimizer": ["adam"]}, TypeError, r"unknown optimizer \['adam'\] \(sgd, momentum"),
+    ({"optimizer": "adagrad"}, ValueError, "unknown optimizer 'adagrad'"),
+    ({"loss": 3}, TypeError, r"loss 3 is not a name \(sse, mse, bce, ce\)"),
+    ({"lr_schedule": None}, TypeError, "lr_schedule None is not a name"),
+    ({"shuffle": "no"}, TypeError, "fit: shuffle 'no' is not True or False"),
+    ({"normalize": "yes"}, TypeError, "fit: normalize 'yes' is not True or False"),
+    ({"callbacks": [1]}, TypeError, r"fit: callbacks\[0\] 1 is neither a callable"),
+    ({"callbacks": "print"}, TypeError, "fit: callbacks 'print' is not a list"),
+    ({"threads": "a"}, TypeError, "fit: threads 'a' is a string"),
+    ({"early_stopping": "3"}, TypeError, "fit: early_stopping '3' is a string"),
+])
+def test_fit_arguments_of_a_wrong_type_say_which_before_any_work(kw, cls, msg):
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(4, "relu"), lamina.Dense(2, "softmax")],
+                     seed=1)
+    before = net.params.copy()
+    X = X4 * 5
+    with pytest.raises(cls, match=msg) as e:
+        net.fit(X, [0, 1, 1, 0], epochs=kw.pop("epochs", 2), normalize=kw.pop("normalize", True),
+                **kw)
+    assert isinstance(e.value, lamina.LaminaError)
+    # refused before anything changed: normalize=True set X's statistics first
+    assert net.get_normalization() is None
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_fit_takes_one_callback_not_in_a_list():
+    # as Keras' fit does; a lone function was "'function' object is not iterable"
+    seen = []
+    tutorial_net().fit(X4, Y4, epochs=3, callbacks=lambda e, logs: seen.append(e))
+    assert seen == [1, 2, 3]
+
+    class Stop:
+        def on_epoch_end(self, epoch, logs):
+            return True
+    assert tutorial_net().fit(X4, Y4, epochs=3, callbacks=Stop()).epoch == [1]
