@@ -915,13 +915,20 @@ class Net:
             keep.append(cw)
             o.class_weights = cw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             o.n_class_weights = _cint(cw.size, "fit: class_weight's length")
-        if normalize:
-            self._normalize_from(X)
-        d = self._data(X, y, lossid, "fit", keep)
-        if validation_data is not None:
-            val = self._data(validation_data[0], validation_data[1], lossid, "fit (validation)",
-                             keep)
-            o.val = ctypes.pointer(val)
+        old_norm = self.get_normalization() if normalize else None
+        try:
+            if normalize:
+                self._normalize_from(X)
+            d = self._data(X, y, lossid, "fit", keep)
+            if validation_data is not None:
+                val = self._data(validation_data[0], validation_data[1], lossid,
+                                 "fit (validation)", keep)
+                o.val = ctypes.pointer(val)
+        except BaseException:
+            # refused data: the net keeps the normalisation it had
+            if normalize:
+                self.set_normalization(*(old_norm or (None,)))
+            raise
         if batch_size is None:  # RPROP is a full-batch method
             batch_size = d.n if optimizer == "rprop" else 32
         o.batch = max(1, min(batch_size, d.n))  # capped at the rows (none: the library says)

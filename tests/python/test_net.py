@@ -926,3 +926,24 @@ def test_fit_takes_one_callback_not_in_a_list():
         def on_epoch_end(self, epoch, logs):
             return True
     assert tutorial_net().fit(X4, Y4, epochs=3, callbacks=Stop()).epoch == [1]
+
+
+def test_fit_refusing_its_data_keeps_the_nets_normalization():
+    # normalize=True stored X's statistics before y was checked: a fit
+    # refused for a bad label or validation set had changed the net
+    X = np.arange(12.0).reshape(4, 3)
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")], seed=1)
+    for args, kw in (((X, [0, 1, 2, 0]), {}),
+                     ((X, [0, 1, 1, 0]), {"validation_data": (X[:, :2], [0, 1, 1, 0])}),
+                     ((X, [0, 1, 1]), {})):
+        with pytest.raises(lamina.InvalidArgumentError):
+            net.fit(*args, epochs=1, normalize=True, **kw)
+        assert net.get_normalization() is None
+    net.set_normalization([1, 2, 3], [0.5, 0.5, 0.5])
+    with pytest.raises(lamina.InvalidArgumentError, match="label 2 at row 2"):
+        net.fit(X, [0, 1, 2, 0], epochs=1, normalize=True)
+    m, s = net.get_normalization()
+    np.testing.assert_array_equal(m, [1, 2, 3])
+    np.testing.assert_array_equal(s, [0.5, 0.5, 0.5])
+    net.fit(X, [0, 1, 1, 0], epochs=1, normalize=True)
+    np.testing.assert_allclose(net.get_normalization()[0], [4.5, 5.5, 6.5])
