@@ -7,19 +7,53 @@ cross_val_score, clone and pickle (the net pickles as its model file's
 bytes). Inputs are standardised inside the net by default (the CLI does the
 same), regression targets too, so the defaults train well on raw data.
 """
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .net import Dense, Net
+from .errors import LaminaError
+from .net import _OPTIMS, Dense, Net, _whole
+
+try:  # scikit-learn >= 1.2: its own parameter error (a ValueError and a TypeError)
+    from sklearn.utils._param_validation import InvalidParameterError
+except ImportError:  # older
+    class InvalidParameterError(ValueError, TypeError):
+        pass
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate
 except ImportError:  # older: the estimator's own method
     def _validate(est, *args, **kw):
         return est._validate_data(*args, **kw)
+
+
+_ACTS = ("relu", "tanh", "sigmoid", "leaky_relu", "leaky", "identity", "linear", "softmax")
+_INITS = ("xavier", "he", "uniform01")
+
+
+def _whole_from(v, lo):
+    """v as an int when it is a whole number >= lo (4.0 is 4; text, 2.5 and
+    True are not), else None."""
+    try:
+        v = _whole(v, "")
+    except LaminaError:
+        return None
+    return v if v >= lo else None
+
+
+def _number(v, lo=None, strict=False):
+    """v is a number (not text nor a bool), finite and above lo when lo is given."""
+    if isinstance(v, (str, bytes, bool, np.bool_)):
+        return False
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return lo is None or (math.isfinite(f) and (f > lo if strict else f >= lo))
 
 
 class _LaminaBase(BaseEstimator):
@@ -42,12 +76,61 @@ class _LaminaBase(BaseEstimator):
         self.threads = threads
         self.verbose = verbose
 
+    # -- the settings, checked by fit and partial_fit before any work (as
+    # scikit-learn's estimators do: __init__ stores them unchanged)
+
+    def _hidden_sizes(self):
+        """hidden_layer_sizes as a list of ints (one number is one layer),
+        or None when it is not whole numbers >= 1."""
+        h = self.hidden_layer_sizes
+        if isinstance(h, (str, bytes)):
+            return None
+        if np.isscalar(h):
+            h = [h]
+        elif not hasattr(h, "__iter__"):
+            return None
+        try:
+            sizes = [_whole_from(v, 1) if np.isscalar(v) else None for v in h]
+        except TypeError:  # a 0-d array
+            return None
+        return None if None in sizes else sizes
+
+    def _check_params(self):
+        g = self.get_params()
+        rules = (
+            ("hidden_layer_sizes", self._hidden_sizes() is not None,
+             "whole numbers >= 1, as a tuple such as (100,) or (64, 32), or one number"),
+            ("activation", g["activation"] is None or (isinstance(g["activation"], str)
+                                                        and g["activation"] in _ACTS),
+             "None (identity) or one of %s" % ", ".join(map(repr, _ACTS))),
+            ("optimizer", isinstance(g["optimizer"], str) and g["optimizer"] in _OPTIMS,
+             "one of %s" % ", ".join(map(repr, _OPTIMS))),
+            ("lr", g["lr"] is None or _number(g["lr"], 0, strict=True),
+             "None (the optimizer's default) or a number > 0"),
+            ("batch_size", g["batch_size"] is None or _whole_from(g["batch_size"], 1) is not None,
+             "None (32, or all the rows for rprop) or a whole number >= 1"),
+            ("epochs", _whole_from(g["epochs"], 1) is not None, "a whole number >= 1"),
+            ("weight_decay", _number(g["weight_decay"], 0), "a number >= 0"),
+            ("early_stopping", _whole_from(g["early_stopping"], 0) is not None,
+             "a whole number of epochs >= 0 (0: off)"),
+            ("validation_fraction", _number(g["validation_fraction"]), "a number in (0, 1)"),
+            ("init", isinstance(g["init"], str) and g["init"] in _INITS,
+             "one of %s" % ", ".join(map(repr, _INITS))),
+            ("standardize", isinstance(g["standardize"], (bool, np.bool_)), "True or False"),
+            ("threads", g["threads"] is None or _whole_from(g["threads"], 0) is not None,
+             "None (all cores) or a whole number >= 0"),
+            ("verbose", isinstance(g["verbose"], (bool, np.bool_)) or
+             _whole_from(g["verbose"], 0) is not None, "a whole number >= 0 or a bool"),
+        )
+        for name, ok, want in rules:
+            if not ok:
+                raise InvalidParameterError("The %r parameter of %s must be %s. Got %r instead."
+                                            % (name, type(self).__name__, want, g[name]))
+
     # -- the net
 
     def _build(self, n_in, n_out, out_act, X, seed):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-        layers = [Dense(s, self.activation) for s in sizes]
+        layers = [Dense(s, self.activation) for s in self._hidden_sizes()]
         layers.append(Dense(n_out, out_act))
         net = Net(inputs=n_in, layers=layers, init=self.init, seed=seed,
                   threads=self.threads or 0)
@@ -179,6 +262,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         return w
 
     def fit(self, X, y):
+        self._check_params()
         for a in ("net_", "classes_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
@@ -187,6 +271,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y (the first call needs classes, as scikit-learn's)."""
+        self._check_params()
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
         if first:
@@ -252,6 +337,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
                          multi_output=True, y_numeric=True)
 
     def fit(self, X, y):
+        self._check_params()
         for a in ("net_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
@@ -259,6 +345,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
 
     def partial_fit(self, X, y):
         """One epoch over X, y."""
+        self._check_params()
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
         return self._fit_epochs(X, y, 1)

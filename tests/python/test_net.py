@@ -641,7 +641,7 @@ def test_sizes_must_be_whole_numbers():
     with pytest.raises(lamina.InvalidArgumentError, match="threads 1.5"):
         net.threads = 1.5
     from lamina.sklearn import LaminaClassifier
-    with pytest.raises(lamina.InvalidArgumentError, match="Dense: units 2.7"):
+    with pytest.raises(ValueError, match=r"'hidden_layer_sizes' parameter .* Got \(2.7,\)"):
         LaminaClassifier(hidden_layer_sizes=(2.7,), epochs=1).fit(X4, [0, 1, 1, 0])
     assert lamina.Dense(4.0).units == 4 and lamina.Dense(np.int64(3)).units == 3
     assert lamina.Conv2D(2, (3.0, np.int32(2))).kernel_size == (3, 2)

@@ -1,5 +1,6 @@
 """lamina.sklearn: scikit-learn's conventions, pipelines, search, pickling."""
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -212,3 +213,50 @@ def test_threads_setting_survives_pickling():
             assert back.net_.threads == 1
             np.testing.assert_array_equal(back.predict(X), est.predict(X))
     assert pickle.loads(pickle.dumps(LaminaClassifier(threads=1))).threads == 1  # unfitted
+
+
+@pytest.mark.parametrize("param, bad", [
+    ("hidden_layer_sizes", "16"), ("hidden_layer_sizes", (16.5,)), ("hidden_layer_sizes", None),
+    ("hidden_layer_sizes", (0,)), ("hidden_layer_sizes", [[4]]),
+    ("activation", 1), ("activation", "swish"), ("optimizer", None), ("optimizer", "adagrad"),
+    ("lr", "0.1"), ("lr", 0), ("lr", float("nan")), ("batch_size", 2.5), ("batch_size", "8"),
+    ("batch_size", 0), ("epochs", "10"), ("epochs", 2.5), ("epochs", 0), ("epochs", None),
+    ("weight_decay", "a"), ("weight_decay", None), ("weight_decay", -1),
+    ("early_stopping", True), ("early_stopping", -1), ("validation_fraction", "0.1"),
+    ("init", None), ("init", 3), ("standardize", "no"), ("threads", "2"), ("threads", -2),
+    ("verbose", "x"),
+])
+def test_bad_parameters_are_refused_by_name_in_fit(param, bad):
+    # Wrong types failed deep inside with messages naming no parameter
+    # (validation_fraction='0.1': "'<' not supported between instances of
+    # 'int' and 'str'", activation=1: ctypes' "wrong type") or were taken:
+    # epochs='10' trained 10 epochs, hidden_layer_sizes='16' a layer of 16,
+    # standardize='no' standardised, init=None trained from all-zero weights.
+    # As scikit-learn's estimators: stored unchanged, checked by fit.
+    X, y = datasets.make_classification(n_samples=30, random_state=0)
+    for cls in (LaminaClassifier, LaminaRegressor):
+        est = cls(**dict({"epochs": 2, "random_state": 0}, **{param: bad}))
+        assert est.get_params()[param] is bad
+        for fit in (lambda: est.fit(X, y),
+                    lambda: est.partial_fit(X, y, **({"classes": [0, 1]}
+                                                     if cls is LaminaClassifier else {}))):
+            with pytest.raises(ValueError, match=r"The '%s' parameter of %s must be .* Got %s "
+                               r"instead\." % (param, cls.__name__, re.escape(repr(bad)))) as e:
+                fit()
+            assert isinstance(e.value, TypeError)  # scikit-learn's InvalidParameterError
+            assert not hasattr(est, "net_")
+
+
+def test_good_parameters_of_other_forms_are_taken():
+    import numpy as np
+    X, y = datasets.make_classification(n_samples=30, random_state=0)
+    for kw in ({"hidden_layer_sizes": 16}, {"hidden_layer_sizes": np.array([8, 4])},
+               {"hidden_layer_sizes": ()}, {"epochs": 2.0}, {"epochs": np.int64(2)},
+               {"activation": None}, {"activation": "leaky"}, {"lr": 0.01},
+               {"batch_size": np.int32(8)}, {"verbose": False}, {"threads": 1},
+               {"standardize": np.bool_(False)}, {"validation_fraction": 5},
+               {"early_stopping": 0}):
+        est = LaminaClassifier(**dict({"epochs": 2, "random_state": 0}, **kw)).fit(X, y)
+        assert est.n_iter_ == 2, kw
+    assert [l.units for l in LaminaClassifier(hidden_layer_sizes=np.array([8, 4]), epochs=1,
+                                              random_state=0).fit(X, y).net_.layers] == [8, 4, 2]
