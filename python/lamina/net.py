@@ -100,6 +100,15 @@ def _seed(v, what):
     return v
 
 
+def _floats(v, what):
+    """v (a number or a sequence of them) as flat float32s; numpy would
+    read text ("2") as a number and give its own message for "x"."""
+    a = np.asarray(v)
+    if a.dtype.kind not in "fiub":
+        raise LaminaTypeError("%s %r is not numbers" % (what, v))
+    return np.ascontiguousarray(a, np.float32).reshape(-1)
+
+
 def _ctext(v, what):
     """str(v) encoded for the library; a C string ends at a NUL, so ctypes
     would cut "a\0b" to "a" (two class names then read alike)."""
@@ -598,8 +607,8 @@ class Net:
         if mean is None:
             L.check(L.net_set_norm(self._h, None, None))
             return
-        m = np.ascontiguousarray(mean, np.float32).reshape(-1)
-        s = np.ascontiguousarray(scale, np.float32).reshape(-1)
+        m = _floats(mean, "set_normalization: mean")
+        s = _floats(scale, "set_normalization: scale")
         if m.size != self.n_inputs or s.size != self.n_inputs:
             raise InvalidArgumentError("set_normalization: mean and scale need %d values"
                                        % self.n_inputs)
@@ -615,8 +624,8 @@ class Net:
         if mean is None:
             L.check(L.net_set_target_norm(self._h, None, None))
             return
-        m = np.ascontiguousarray(mean, np.float32).reshape(-1)
-        s = np.ascontiguousarray(std, np.float32).reshape(-1)
+        m = _floats(mean, "set_target_normalization: mean")
+        s = _floats(std, "set_target_normalization: std")
         # the library reads n_outputs values from each: check before it does
         if m.size != self.n_outputs or s.size != self.n_outputs:
             raise InvalidArgumentError("set_target_normalization: mean and std need %d values"
@@ -643,6 +652,10 @@ class Net:
         if names is None:
             L.check(L.net_set_class_names(self._h, 0, None))
             return
+        # a str is a sequence too: "cat" named three classes c, a and t
+        if isinstance(names, (str, bytes)) or not hasattr(names, "__len__"):
+            raise LaminaTypeError("class_names %r is not a list of names, one a class"
+                                  % (names,))
         arr = (ctypes.c_char_p * len(names))(*[_ctext(n, "class name") for n in names])
         L.check(L.net_set_class_names(self._h, len(names), arr))
 
@@ -886,9 +899,9 @@ class Net:
                                            % (k, optimizer))
         try:  # None: the library's defaults
             if rprop_etas is not None:
-                o.optim.eta_minus, o.optim.eta_plus = (float(v) for v in rprop_etas)
+                o.optim.eta_minus, o.optim.eta_plus = (_real(v, "") for v in rprop_etas)
             if rprop_step_sizes is not None:
-                o.optim.step_min, o.optim.step_max = (float(v) for v in rprop_step_sizes)
+                o.optim.step_min, o.optim.step_max = (_real(v, "") for v in rprop_step_sizes)
         except (TypeError, ValueError):
             raise InvalidArgumentError("fit: rprop_etas %r and rprop_step_sizes %r must be pairs "
                                        "of numbers" % (rprop_etas, rprop_step_sizes)) from None
@@ -956,8 +969,8 @@ class Net:
                     raise InvalidArgumentError("fit: class_weight: class %r is not a class of the "
                                                "net (0 to %d)" % (c, k - 1))
                 try:
-                    w[i] = float(v)
-                except (TypeError, ValueError):
+                    w[i] = _real(v, "fit: class_weight[%r]" % (c,))
+                except LaminaTypeError:
                     raise InvalidArgumentError("fit: class_weight[%r] = %r is not a number"
                                                % (c, v)) from None
             return w
@@ -966,7 +979,7 @@ class Net:
                                        "or a dict {class index: weight} (LaminaClassifier "
                                        "takes 'balanced')" % (cw,))
         try:
-            return np.ascontiguousarray(cw, np.float32).ravel()
+            return _floats(cw, "fit: class_weight")
         except (TypeError, ValueError):
             raise InvalidArgumentError("fit: class_weight %r is not one number a class"
                                        % (cw,)) from None

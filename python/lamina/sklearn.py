@@ -249,10 +249,9 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
             if not found:
                 raise ValueError("class_weight: class %r is not among the classes %r"
                                  % (c, self.classes_))
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
-                raise ValueError("class_weight[%r] = %r is not a number" % (c, v)) from None
+            if not _number(v):  # (float() would read "2")
+                raise ValueError("class_weight[%r] = %r is not a number" % (c, v))
+            f = float(v)
             if not (np.isfinite(f) and f >= 0):
                 raise ValueError("class_weight[%r] = %r: a weight must be finite and >= 0"
                                  % (c, v))

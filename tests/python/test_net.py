@@ -947,3 +947,37 @@ def test_fit_refusing_its_data_keeps_the_nets_normalization():
     np.testing.assert_array_equal(s, [0.5, 0.5, 0.5])
     net.fit(X, [0, 1, 1, 0], epochs=1, normalize=True)
     np.testing.assert_allclose(net.get_normalization()[0], [4.5, 5.5, 6.5])
+
+
+def test_names_and_numbers_in_lists_of_a_wrong_type_are_refused():
+    # A str is a sequence: class_names = "cat" named three classes c, a and
+    # t. Numbers as text went through numpy or float(): rprop_etas=("0.5",
+    # "1.2"), class_weight=["1", "2"] or {0: "2"} were taken, and
+    # set_normalization("x", ...) failed with numpy's own message.
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(3, "softmax")], seed=1)
+    for bad in ("cat", b"cat", 5):
+        with pytest.raises(TypeError, match="class_names %r is not a list of names" % (bad,)):
+            net.class_names = bad
+    assert net.class_names is None
+    y = [0, 1, 2, 0]
+    for kw, cls, msg in (
+            ({"optimizer": "rprop", "rprop_etas": ("0.5", "1.2")}, ValueError, "pairs of numbers"),
+            ({"optimizer": "rprop", "rprop_step_sizes": (1e-6, "50")}, ValueError,
+             "pairs of numbers"),
+            ({"class_weight": ["1", "2", "3"]}, ValueError, "not one number a class"),
+            ({"class_weight": {0: "2"}}, ValueError, r"class_weight\[0\] = '2' is not a number")):
+        with pytest.raises(cls, match=msg):
+            net.fit(X4, y, epochs=1, **kw)
+    for call, msg in ((lambda: net.set_normalization("xyz", [1, 1, 1]),
+                       "set_normalization: mean 'xyz' is not numbers"),
+                      (lambda: net.set_normalization([0, 0, 0], ["1", "1", "1"]),
+                       "set_normalization: scale"),
+                      (lambda: net.set_target_normalization([0, 0, 0], "s"),
+                       "set_target_normalization: std 's' is not numbers")):
+        with pytest.raises(lamina.LaminaTypeError, match=msg):
+            call()
+    assert net.get_normalization() is None and net.get_target_normalization() is None
+    net.class_names = ("a", "b", "c")
+    assert net.class_names == ["a", "b", "c"]
+    net.fit(X4, y, epochs=1, optimizer="rprop", rprop_etas=(0.5, np.float32(1.2)),
+            class_weight={0: 2, 1: np.float64(1.5)})

@@ -260,3 +260,12 @@ def test_good_parameters_of_other_forms_are_taken():
         assert est.n_iter_ == 2, kw
     assert [l.units for l in LaminaClassifier(hidden_layer_sizes=np.array([8, 4]), epochs=1,
                                               random_state=0).fit(X, y).net_.layers] == [8, 4, 2]
+
+
+def test_class_weight_as_text_is_refused():
+    # float() read "2": class_weight={"setosa": "2"} weighed setosa 2
+    X, names = iris()
+    for v in ("2", True):
+        with pytest.raises(ValueError, match=r"class_weight\['setosa'\] = %r is not a number"
+                           % (v,)):
+            LaminaClassifier(class_weight={"setosa": v}, epochs=1).fit(X, names)
