@@ -830,7 +830,8 @@ def test_set_weights_refuses_nan_and_infinity_naming_where():
         for a, b in zip(net.get_weights(), good):
             np.testing.assert_array_equal(a, b)
     assert np.isfinite(net.predict(X4)).all()
-    with pytest.raises(TypeError, match="set_weights: weights is of type int; give a list of arrays"):
+    with pytest.raises(TypeError,
+                       match="set_weights: weights is of type int; give a list of arrays"):
         net.set_weights(5)
     with pytest.raises(TypeError, match="array 1 has dtype <U1"):
         net.set_weights([good[0], np.array(list("abcd")), good[2], good[3]])
