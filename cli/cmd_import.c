@@ -20,7 +20,7 @@ int cmd_import(int argc, char **argv)
                         "Reads an ONNX model whose graph is a chain of lamina's layers (Gemm, "
                         "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool (or ReduceMean over H, W), "
                         "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax; "
-                        "layout nodes Flatten, Reshape, Transpose, Identity, an empty Pad; Sub/Mul/Add "
+                        "layout nodes Flatten, Reshape, Transpose, Identity, an empty Pad; Sub/Mul/Add/Div "
                         "of the input as its normalisation, Mul/Add of the output as the target's) "
                         "as PyTorch, lamina and Keras (tf2onnx, NHWC) write them, and saves it as a "
                         "lamina model; any other graph is refused naming the first node lamina "

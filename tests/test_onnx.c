@@ -441,6 +441,47 @@ static void onnx_keras_cnn_rescaling_gap(void)
         lm_net_free(net);
     }
 }
+/* Keras' Normalization through tf2onnx: (x - mean) / max(sqrt(var), eps)
+ * per feature, as Sub then Div (or Mul by the reciprocal) of constants,
+ * was refused ("Div: lamina has no layer for this op"; on an image, the
+ * per-channel Sub too). It is the input normalisation: per column of a
+ * flat input, per channel of an (N, H, W, C) one (every pixel of the
+ * channel), after Rescaling too; PyTorch's (x - mean) / std of an
+ * (N, C, H, W) input by (1, C, 1, 1) constants likewise, its channels
+ * going to lamina's channels-last rows. */
+static void onnx_keras_normalization(void)
+{
+    static const char *const names[] = {"mlp_keras_norm", "mlp_keras_norm_mul", "cnn_keras_norm",
+                                        "cnn_keras_norm_rescale", "cnn_keras_norm_after",
+                                        "cnn_torch_norm"};
+    for (int i = 0; i < 6; i++) torch_fixture(names[i]);
+    lm_net *net = NULL;
+    float mean[108], scale[108];
+    /* the tabular one: the means as they were, 1 / divisor each column */
+    CHECK_OK(lm_net_load_onnx(&net, FIXDIR "mlp_keras_norm.onnx"));
+    CHECK(net && lm_net_n_in(net) == 5 && lm_net_n_layers(net) == 2 &&
+          lm_net_get_norm(net, mean, scale) == 1);
+    CHECKF(net && fabsf(mean[3] - 50000) < 2000 && scale[3] > 1e-4f && scale[3] < 2e-4f &&
+           fabsf(mean[1] + 5) < 0.01f && scale[1] > 80 && scale[1] < 120,
+           "column 3 (%g, %g), column 1 (%g, %g)", (double)mean[3], (double)scale[3],
+           (double)mean[1], (double)scale[1]);
+    lm_net_free(net);
+    /* the image: channel c's mean at every pixel's value c (120, 80, 200) */
+    static const char *const images[] = {"cnn_keras_norm", "cnn_keras_norm_after"};
+    for (int k = 0; k < 2; k++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXDIR "%s.onnx", images[k]);
+        net = NULL;
+        CHECK_OK(lm_net_load_onnx(&net, path));
+        int ok = net && lm_net_n_in(net) == 108 && lm_net_get_norm(net, mean, scale) == 1;
+        for (int j = 0; ok && j < 108; j++)
+            ok = mean[j] == (float[]){120, 80, 200}[j % 3] &&
+                 fabsf(scale[j] * (float[]){50, 30, 70}[j % 3] - 1) < 1e-6f;
+        CHECKF(ok, "%s: a channel's mean or scale is not at every pixel of the channel", images[k]);
+        lm_net_free(net);
+    }
+}
+
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
 {
@@ -551,6 +592,42 @@ static void onnx_refuses_overflowing_fold(void)
             set_floats(var + 4, 1, 1.0f);
         }
         expect_mem_refused(copy, len, "gives unit 1 a weight or bias beyond the float range");
+        free(copy);
+    }
+    free(buf);
+}
+
+/* What lamina does not take of an input's Sub and Div is refused, the
+ * node named: a mean for another axis (a (5, 1) constant on an (N, 5)
+ * input), a Div by the input (no constant), and divisors of 0, below 0,
+ * NaN or so small that their reciprocal leaves the float range. */
+static void onnx_refuses_bad_normalization(void)
+{
+    expect_refused(FIXDIR "keras_norm_axis.onnx",
+                   "node 'normalization/sub' (Sub): its constant (5, 1) does not broadcast over "
+                   "its input (N, 5)");
+    expect_refused(FIXDIR "keras_norm_div_input.onnx",
+                   "node 'normalization/truediv' (Div): its input 2 is not an initializer");
+    FILE *f = fopen(FIXDIR "mlp_keras_norm.onnx", "rb");
+    unsigned char *buf = malloc(1 << 20);
+    size_t len = f ? fread(buf, 1, 1 << 20, f) : 0;
+    if (f) fclose(f);
+    CHECK(len > 100);
+    static const struct { float v; const char *words; } bad[] = {
+        {0.0f, "(Div): its constant divides by 0 or a negative number: 0 at input 2 (from 0)"},
+        {-1.5f, "(Div): its constant divides by 0 or a negative number: -1.5 at input 2"},
+        {NAN, "(Div): constant 'D' holds a NaN or infinite value at 2"},
+        {1e-40f, "(Div): its constant takes the input normalisation beyond the float range: "}};
+    for (int k = 0; k < 4 && len > 100; k++) {
+        unsigned char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        size_t n = 0;
+        unsigned char *d = init_raw(copy, len, "Div", 1, &n);
+        CHECK(d && n == 5);
+        if (d && n == 5) {
+            set_floats(d + 8, 1, bad[k].v);
+            expect_mem_refused(copy, len, bad[k].words);
+        }
         free(copy);
     }
     free(buf);
@@ -790,12 +867,14 @@ int main(void)
     RUN(onnx_torch_cnn_nhwc);
     RUN(onnx_keras_mlp_nhwc);
     RUN(onnx_keras_cnn_rescaling_gap);
+    RUN(onnx_keras_normalization);
     RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_refuses_overflowing_fold);
     RUN(onnx_refuses_misaligned_bias);
     RUN(onnx_refuses_reduce_mean_over_channels);
+    RUN(onnx_refuses_bad_normalization);
     RUN(onnx_refuses_unsupported_op);
     RUN(onnx_refuses_wrong_initializer);
     RUN(onnx_refuses_repeated_attribute);

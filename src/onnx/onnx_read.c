@@ -48,6 +48,8 @@ typedef struct imp {
     lm__shape in, cur;        /* the input's shape; the current tensor's */
     int raw[3];               /* RAW4: the 4-D dims after the batch */
     float *mean, *scale;      /* (n_in) input normalisation, or NULL */
+    int norm_raw;             /* mean, scale are in the order of an image input's own
+                                 axes, not yet known as (C, H, W) or (H, W, C) */
     float *tstd, *tmean;      /* (n_out) target standardisation, or NULL */
     int bias_pending;         /* the last layer came from MatMul: an Add may be its bias */
     int at_input;             /* the current tensor is the graph's input (perhaps
@@ -546,48 +548,147 @@ static lm_status do_act(imp *s, lm_act act)
     return refuse(s, "no dense or convolution layer before it can take this activation");
 }
 
-/* Sub/Mul before the first layer (input normalisation), Add after a
- * MatMul or bias-less Conv (its bias), Mul then Add after the last layer
- * (target standardisation). */
-static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
+/* The shape of t as text: "(1, 1, 1, 3)", a scalar "()". */
+static void dims_text(const ox_tensor *t, char *buf, size_t cap)
+{
+    size_t k = (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < t->ndim && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
+    if (k < cap) snprintf(buf + k, cap - k, ")");
+}
+
+/* The values of constant t that meet each value of the current tensor, a
+ * flat (N, K) or an image (N, C, H, W) (K or C H W floats, in its order),
+ * as ONNX broadcasts t: its axes line up with the tensor's last ones, each
+ * of size 1 or the tensor's, the batch's 1. A t that would grow the tensor
+ * (more axes, a batch axis over 1, a mean for another axis) is refused. */
+static float *spread(const imp *s, const ox_tensor *t, lm_status *st)
+{
+    int image = s->state == NCHW;
+    int64_t want[4] = {1, image ? s->cur.c : 1, image ? s->cur.h : 1,
+                       image ? s->cur.w : (int64_t)cur_size(s)};
+    int64_t td[4] = {1, 1, 1, 1};
+    int ok = t->ndim <= (image ? 4 : 2);
+    for (int i = 0; ok && i < t->ndim; i++) td[4 - t->ndim + i] = t->dims[i];
+    for (int k = 0; ok && k < 4; k++) ok = td[k] == 1 || td[k] == want[k];
+    if (!ok) {
+        char sh[96], m[320];
+        dims_text(t, sh, sizeof sh);
+        if (image)
+            snprintf(m, sizeof m, "its constant %s does not broadcast over its input (N, %d, %d, %d) "
+                     "without growing it: one value, or one along the input's own axes", sh,
+                     s->cur.c, s->cur.h, s->cur.w);
+        else
+            snprintf(m, sizeof m, "its constant %s does not broadcast over its input (N, %zu) "
+                     "without growing it: one value, or one a feature ((%zu) or (1, %zu))", sh,
+                     cur_size(s), cur_size(s), cur_size(s));
+        *st = refuse(s, m);
+        return NULL;
+    }
+    /* each side is 1 or the input's: the product is at most the input's width */
+    float *v = floats(s, t, (size_t)(td[1] * td[2] * td[3]), "constant", st);
+    if (!v) return NULL;
+    size_t C = (size_t)want[1], H = (size_t)want[2], W = (size_t)want[3];
+    float *full = lm__alloc(C * H * W, sizeof(float), "ONNX import");
+    if (!full) {
+        free(v);
+        *st = LM_ENOMEM;
+        return NULL;
+    }
+    for (size_t c = 0; c < C; c++)
+        for (size_t h = 0; h < H; h++)
+            for (size_t w = 0; w < W; w++)
+                full[(c * H + h) * W + w] = v[((td[1] == 1 ? 0 : c) * (size_t)td[2] +
+                                               (td[2] == 1 ? 0 : h)) * (size_t)td[3] +
+                                              (td[3] == 1 ? 0 : w)];
+    free(v);
+    return full;
+}
+
+/* v, (C, H, W) of shape sh, in place as lamina's channels-last (H, W, C). */
+static lm_status chw_to_hwc(float *v, lm__shape sh)
+{
+    size_t C = (size_t)sh.c, H = (size_t)sh.h, W = (size_t)sh.w;
+    if (C == 1 || H * W == 1) return LM_OK;
+    float *t = lm__alloc(C * H * W, sizeof(float), "ONNX import");
+    if (!t) return LM_ENOMEM;
+    for (size_t c = 0; c < C; c++)
+        for (size_t p = 0; p < H * W; p++) t[p * C + c] = v[c * H * W + p];
+    memcpy(v, t, C * H * W * sizeof(float));
+    free(t);
+    return LM_OK;
+}
+
+/* Sub, Add, Mul or Div of the input by a constant before the first layer:
+ * composed into the input normalisation (x - mean) * scale, per input.
+ * Keras' Rescaling comes as Mul then Add (x * scale + offset is (x -
+ * -offset / scale) * scale); its Normalization, (x - mean) / max(sqrt(var),
+ * eps) per feature (the last axis), as Sub then Div by the folded divisor,
+ * or then Mul by its reciprocal (TF's constant folding turns the one into
+ * the other). A constant may act on an (N, H, W, C) input before the
+ * Transpose that tells its layout: its values, in the input's own order,
+ * wait in that order (norm_raw) until the layout is known. */
+static lm_status do_input_affine(imp *s, int op, const ox_tensor *t)
+{
+    lm_status st;
+    int image = s->state == NCHW;
+    if (s->state != FLAT && !image)
+        return refuse(s, "only a flat (N, features) or an image input is normalised before the "
+                      "first layer");
+    float *v = spread(s, t, &st);
+    if (!v) return st;
+    size_t n = (size_t)s->n_in;
+    if (image && s->at_input) {
+        s->norm_raw = 1; /* the input as it came, its layout not known yet */
+    } else if (image && (st = chw_to_hwc(v, s->cur))) {
+        free(v); /* an NCHW image of known layout: lamina's rows are (H, W, C) */
+        return st;
+    }
+    if (!s->mean) {
+        s->mean = lm__calloc(n, sizeof(float), "ONNX import");
+        s->scale = s->mean ? lm__alloc(n, sizeof(float), "ONNX import") : NULL;
+        for (size_t i = 0; s->scale && i < n; i++) s->scale[i] = 1.0f;
+        if (!s->scale) {
+            free(v);
+            return LM_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        float c = v[i], *m = &s->mean[i], *sc = &s->scale[i];
+        const char *why = NULL;
+        if (op == 3 && !(c > 0)) why = "divides by 0 or a negative number";
+        else if (op == 3) *sc /= c;
+        else if (op == 1) *sc *= c;
+        else if (c != 0 && *sc == 0) why = "offsets the input after a scale of 0";
+        /* (x - m) * sc - c is (x - (m + c / sc)) * sc; + c likewise */
+        else if (c != 0) *m = op == 0 ? *m + c / *sc : *m - c / *sc;
+        if (!why && (!isfinite(*m) || !isfinite(*sc)))
+            why = "takes the input normalisation beyond the float range";
+        if (why) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "its constant %s: %g at input %zu (from 0)", why, (double)c, i);
+            free(v);
+            return refuse(s, msg);
+        }
+    }
+    free(v);
+    s->input_next = s->at_input; // what follows still reads the input's layout
+    return LM_OK;
+}
+
+/* Sub, Add, Mul, Div before the first layer (input normalisation), Add
+ * after a MatMul or bias-less Conv (its bias), Mul then Add after the
+ * last layer (target standardisation). */
+static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add, 3 Div */
 {
     lm_status st;
     const ox_tensor *t = arg(s, 1, &st);
     if (!t) return st;
     if (s->node->n_in != 2) return refuse(s, "it takes two inputs");
+    if (s->n_layers == 0) return do_input_affine(s, op, t);
     size_t count;
     TRY(ox_tensor_count(t, &count));
     size_t width = cur_size(s);
-    if (s->n_layers == 0) {
-        /* The input normalisation (x - mean) * scale: Sub then Mul, or as
-         * Keras' Rescaling writes it, Mul then Add (x * scale + offset is
-         * (x - -offset / scale) * scale). A single value may also act on
-         * an image input before its layout is known (a Transpose after). */
-        int image = s->state == NCHW && s->at_input && count == 1;
-        if ((s->state != FLAT && !image) || (op == 1 ? s->scale : s->mean) ||
-            (op == 0 && s->scale))
-            return refuse(s, "only (x - mean) * scale or x * scale + offset of the input is "
-                          "taken before the first layer");
-        if ((count != width && count != 1) || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
-            return refuse(s, "its constant is not one value per input");
-        float *full = widened(s, t, count, width, &st);
-        if (!full) return st;
-        s->input_next = s->at_input; // what follows still reads the input's layout
-        if (op == 1) {
-            s->scale = full;
-            return LM_OK;
-        }
-        for (size_t i = 0; i < width; i++) {
-            float m = op == 0 ? full[i] : s->scale ? -full[i] / s->scale[i] : -full[i];
-            if (!isfinite(m)) {
-                free(full);
-                return refuse(s, "an offset after a scale of 0 is no input normalisation");
-            }
-            full[i] = m;
-        }
-        s->mean = full;
-        return LM_OK;
-    }
     imp_layer *L = &s->layers[s->n_layers - 1];
     if (op == 2 && s->bias_pending && !L->bias && L->act == LM_IDENTITY && !s->tstd) {
         size_t units = (size_t)L->units;
@@ -606,7 +707,7 @@ static lm_status do_affine(imp *s, int op) /* 0 Sub, 1 Mul, 2 Add */
             return LM_OK;
         }
     }
-    if (op == 0 || s->state != FLAT || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
+    if (op == 0 || op == 3 || s->state != FLAT || t->ndim > 2 || (t->ndim == 2 && t->dims[0] != 1))
         return refuse(s, "only a bias, or output scaling of a flat (N, K) output by (K) values, "
                       "is taken here");
     if ((op == 1 && (s->tstd || s->tmean)) || (op == 2 && s->tmean))
@@ -721,6 +822,7 @@ static lm_status do_reshape(imp *s, int flatten)
                                        : "(N, C, H, W), guessed from its sides";
             if (nhwc) {
                 s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
+                s->norm_raw = 0; /* its own order is lamina's */
                 s->state = FLAT;
                 return LM_OK;
             }
@@ -749,6 +851,7 @@ static lm_status do_transpose(imp *s)
          * Keras' exports (tf2onnx) begin: the input rows are lamina's own
          * channels-last rows. */
         s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
+        s->norm_raw = 0; /* a normalisation before it is in lamina's order */
         return LM_OK;
     }
     if (s->state == RAW4 && to_nchw) {
@@ -842,6 +945,7 @@ static lm_status step(imp *s, ox_str *cur)
     else if (ox_is(op, "Sub")) st = do_affine(s, 0);
     else if (ox_is(op, "Mul")) st = do_affine(s, 1);
     else if (ox_is(op, "Add")) st = do_affine(s, 2);
+    else if (ox_is(op, "Div")) st = do_affine(s, 3);
     else if (ox_is(op, "Flatten")) st = do_reshape(s, 1);
     else if (ox_is(op, "Reshape")) st = do_reshape(s, 0);
     else if (ox_is(op, "Transpose")) st = do_transpose(s);
@@ -1048,6 +1152,8 @@ static lm_status import(const ox_model *m, lm_net **out)
     if (!st && ((s.state == NCHW && s.cur.c > 1 && s.cur.h * s.cur.w > 1) ||
                 (s.state == FLAT_CHW)))
         st = lm__err(LM_EFORMAT, "the graph's output is in (C, H, W) order; lamina's rows are (H, W, C)");
+    /* a normalisation of an image input read as (N, C, H, W) after all */
+    if (!st && s.norm_raw && s.mean && !(st = chw_to_hwc(s.mean, s.in))) st = chw_to_hwc(s.scale, s.in);
     if (!st) st = build(&s, out);
     for (int i = 0; s.layers && i < s.n_layers; i++) {
         free(s.layers[i].w);

@@ -1,6 +1,7 @@
 """onnx_ort.py MODEL.onnx DATA.csv PREDICT.json - runs an exported model in
 ONNX Runtime on the feature columns of DATA.csv (the first n_in columns;
-a header line) and prints the largest difference from what
+a header line; for an (N, H, W, C) input the rows as they are, lamina's
+channels-last rows, reshaped to it) and prints the largest difference from what
 `lamina predict --proba --json` wrote. Exit 0 when it is at most 1e-5,
 1 when larger, 77 when onnxruntime (or numpy) cannot be imported."""
 import json
@@ -16,8 +17,9 @@ except ImportError as e:
 model, data, pred = sys.argv[1:4]
 sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
 inp = sess.get_inputs()[0]
-nx = inp.shape[1]
+nx = int(np.prod(inp.shape[1:]))
 x = np.loadtxt(data, delimiter=",", skiprows=1, usecols=range(nx), dtype=np.float32, ndmin=2)
+x = x.reshape([x.shape[0]] + list(inp.shape[1:]))
 y = sess.run(None, {inp.name: x})[0]
 rows = json.load(open(pred))["predictions"]
 want = []

@@ -79,6 +79,24 @@ res $? onnx_import_torch_mlp "rc $rc: $(cat "$TMP/out" "$TMP/err" | head -c 300)
     grep -q "note: .*mlp_nhwc.onnx: its image input is flattened by a Reshape, which does not say its layout: read as (N, H, W, C), guessed from its sides" "$TMP/err2" &&
     "$L" info "$TMP/kmlp.lmn" | grep -q '^  onnx_input_layout  *(N, H, W, C), guessed'; }
 res $? onnx_import_layout_guess_said "rc $rc: $(cat "$TMP/err" "$TMP/err2" | head -c 400)"
+# Keras' Normalization through tf2onnx (Sub then Div or Mul of constants,
+# per column of a flat input, per channel of an (N, H, W, C) one, after
+# Rescaling, after the Transpose): imported, lamina predicts the
+# fixtures' rows as ONNX Runtime runs the graph
+for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale cnn_keras_norm_after; do
+    awk '/^x / { n = $2; h = "f0"; for (j = 1; j < $3; j++) h = h ",f" j; print h; next }
+         n > 0 { gsub(/ /, ","); print; n-- }' "$OX/$k.txt" >"$TMP/$k.csv"
+    "$L" import "$OX/$k.onnx" --out "$TMP/$k.lmn" >/dev/null 2>"$TMP/err" &&
+        "$L" predict "$TMP/$k.lmn" --data "$TMP/$k.csv" --proba --json >"$TMP/$k.json" 2>>"$TMP/err"
+    res $? onnx_import_$k "$(head -c 300 "$TMP/err")"
+    if [ $have_ort = 1 ]; then
+        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json" >"$TMP/ort" 2>&1; rc=$?
+        echo "# $k: $(cat "$TMP/ort")"
+        [ "$rc" -eq 0 ]; res $? onnx_runtime_matches_$k "$(tail -c 400 "$TMP/ort")"
+    else
+        echo "skip onnx_runtime_matches_$k: onnxruntime is not installed for $PY"
+    fi
+done
 awk 'BEGIN { srand(3); print "a,b,c,d,e,f,label";
   for (i = 0; i < 40; i++) { r = ""; s = 0; for (j = 0; j < 6; j++) { v = rand() * 2 - 1; s += v; r = r sprintf("%.4f,", v) }
     print r "c" (s > 0.5 ? 2 : s > -0.5 ? 1 : 0) } }' >"$TMP/six.csv"
@@ -107,6 +125,7 @@ bad onnx_import_bad_varint "$TMP/varint.onnx" 'longer than'
 bad onnx_import_huge_length "$TMP/huge.onnx" 'claims'
 bad onnx_import_unsupported_op "$OX/unsupported.onnx" "node '/1/Elu' (Elu)"
 bad onnx_import_wrong_initializer "$OX/bad_init.onnx" 'holds 66 values'
+bad onnx_import_keras_norm_axis "$OX/keras_norm_axis.onnx" "(Sub): its constant (5, 1) does not broadcast"
 bad onnx_import_missing "$TMP/none.onnx" 'none.onnx'
 "$L" export "$TMP/trunc.onnx" --format onnx --out "$TMP/x.onnx" >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 4 ]; res $? onnx_export_bad_model "rc $rc: $(head -c 300 "$TMP/err")"
