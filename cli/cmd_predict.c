@@ -125,36 +125,57 @@ static void id_err(const char *path, const char *m)
 }
 
 /* --id as one name: in double quotes (as a column list writes a name
- * holding a comma, '"Name, full"') without them, else as given. */
-static const char *id_name(const char *id, char *buf, size_t size)
+ * holding a comma, '"Name, full"') without them, else as given. buf holds
+ * strlen(id) + 1 bytes (the name without its quotes is never longer). */
+static const char *id_name(const char *id, char *buf)
 {
     const char *p = id;
-    size_t len = lm_csv_list_next(&p, buf, size);
-    return id[0] == '"' && !p && len < size ? buf : id;
+    lm_csv_list_next(&p, buf, strlen(id) + 1);
+    return id[0] == '"' && !p ? buf : id;
+}
+
+/* Appends item to the column list *s (*len bytes long, *s NULL when
+ * empty), a comma before it; 0 out of memory. */
+static int list_add(char **s, size_t *len, const char *item)
+{
+    size_t n = strlen(item);
+    char *t = realloc(*s, *len + n + 2);
+    if (!t) return 0;
+    if (*len) t[(*len)++] = ',';
+    memcpy(t + *len, item, n + 1);
+    *len += n;
+    *s = t;
+    return 1;
 }
 
 /* The text of column id for every row, as "classes" of a second read
  * (each distinct text a class): ids->class_names[ids->labels[r]]. The
  * model's other columns are skipped as for the inputs; id is taken out of
- * its ignore list. */
+ * its ignore list. Names of any length: every buffer is sized from the
+ * lists it holds. */
 static int load_ids(lm_data *ids, float **num, const char *path, const char *id, int header,
                     const cli_data_opts *o, const char *target, size_t n)
 {
-    char ignore[1024] = "", name[1024], idb[1024];
-    const char *idn = id_name(id, idb, sizeof idb);
+    size_t il = o->ignore ? strlen(o->ignore) : 0, fl = o->features ? strlen(o->features) : 0;
+    char *ignore = NULL, *one = NULL, *name = malloc((il > fl ? il : fl) + 1),
+         *idb = malloc(strlen(id) + 1);
     size_t at = 0;
+    int rc = CLI_OK;
+    if (!name || !idb) goto oom;
+    const char *idn = id_name(id, idb);
     for (const char *p = o->ignore && *o->ignore ? o->ignore : NULL; p;) {
-        size_t len = lm_csv_list_next(&p, name, sizeof name);
-        char *item = len < sizeof name && strcmp(name, idn) != 0 ? cli_list_item(name) : NULL;
-        if (item && at + strlen(item) + 2 < sizeof ignore)
-            at += (size_t)snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", item);
+        lm_csv_list_next(&p, name, il + 1);
+        if (strcmp(name, idn) == 0) continue;
+        char *item = cli_list_item(name);
+        int ok = item && list_add(&ignore, &at, item);
         free(item);
+        if (!ok) goto oom;
     }
     lm_csv_opts co = lm_csv_defaults();
     co.header = header;
     co.target = id;
     co.target_kind = 1;
-    co.ignore = at ? ignore : NULL;
+    co.ignore = ignore;
     co.features = o->features;
     co.sep = o->sep;
     co.decimal_comma = o->decimal_comma;
@@ -163,17 +184,16 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
     // the features skips every other column unparsed. The id may itself be
     // an input (a column the net reads too), which a read cannot take as
     // both target and feature: then the next input is named instead.
-    char one[1024];
     const char *f = o->features;
     lm_status st = LM_EFORMAT;
     for (int k = 0; k < 2 && st == LM_EFORMAT; k++) {
-        size_t len = f ? lm_csv_list_next(&f, name, sizeof name) : 0;
-        char *item = len && len < sizeof name ? cli_list_item(name) : NULL;
-        if (item && strlen(item) < sizeof one) {
-            strcpy(one, item);
-            co.features = one;
+        size_t len = f ? lm_csv_list_next(&f, name, fl + 1) : 0;
+        char *item = len ? cli_list_item(name) : NULL;
+        if (len && !item) goto oom;
+        if (item) {
+            free(one);
+            co.features = one = item;
         }
-        free(item);
         st = cli_csv_read(ids, path, &co);
         if (!co.features || co.features == o->features || !f) break;
     }
@@ -183,11 +203,11 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
         // is skipped anyway, so the list is not needed.
         co.ignore = NULL;
         st = cli_csv_read(ids, path, &co);
-        co.ignore = at ? ignore : NULL;
+        co.ignore = ignore;
     }
-    if (st == LM_EFORMAT && target && at + strlen(target) + 2 < sizeof ignore) {
+    if (st == LM_EFORMAT && target) {
         // The file may hold the training target (text, say): leave it out too.
-        snprintf(ignore + at, sizeof ignore - at, "%s%s", at ? "," : "", target);
+        if (!list_add(&ignore, &at, target)) goto oom;
         co.ignore = ignore;
         st = cli_csv_read(ids, path, &co);
     }
@@ -196,16 +216,26 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
         // as the model read them, are the ids.
         char first[1024];
         snprintf(first, sizeof first, "%s", lm_errmsg());
-        if ((*num = id_numbers(path, id, &co, n))) return CLI_OK;
-        id_err(path, first);
-        return CLI_EDATA;
-    }
-    if (st != LM_OK) return cli_lib_err(CLI_EDATA, path);
-    if (ids->n != n || !ids->labels) {
+        if (!(*num = id_numbers(path, id, &co, n))) {
+            id_err(path, first);
+            rc = CLI_EDATA;
+        }
+    } else if (st != LM_OK) {
+        rc = cli_lib_err(CLI_EDATA, path);
+    } else if (ids->n != n || !ids->labels) {
         cli_err("%s: the --id column gave %zu values for %zu rows", path, ids->n, n);
-        return CLI_EDATA;
+        rc = CLI_EDATA;
     }
-    return CLI_OK;
+    goto done;
+oom:
+    cli_err("out of memory");
+    rc = CLI_EFAIL;
+done:
+    free(ignore);
+    free(one);
+    free(name);
+    free(idb);
+    return rc;
 }
 
 /* ------------------------------------------------------------ output
@@ -432,9 +462,13 @@ int cmd_predict(int argc, char **argv)
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
         rc = load_ids(&ids, &id_num, data, id, header, &mo, target, cd.d.n);
     }
-    char idb[1024];
+    char *idb = id ? malloc(strlen(id) + 1) : NULL;
+    if (!rc && id && !idb) {
+        cli_err("out of memory");
+        rc = CLI_EFAIL;
+    }
     pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0,
-                  id && !id_num ? &ids : NULL, id_num, id ? id_name(id, idb, sizeof idb) : NULL};
+                  id && !id_num ? &ids : NULL, id_num, idb ? id_name(id, idb) : NULL};
     if (!rc && out) {
         rc = cli_write_atomic(out, write_predictions, &o);
     } else if (!rc) {
@@ -446,6 +480,7 @@ int cmd_predict(int argc, char **argv)
     }
     lm_data_free(&ids);
     free(id_num);
+    free(idb);
     cli_data_free(&cd);
     lm_net_free(net);
     return rc;
