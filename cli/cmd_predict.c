@@ -148,16 +148,52 @@ static int list_add(char **s, size_t *len, const char *item)
     return 1;
 }
 
+/* Reads the id column (co's target) as classes beside one other column,
+ * col (a name, or a 0-based index), as the only feature: every other
+ * column is skipped unparsed. col goes through a one-hot encoding of one
+ * value made here, so whatever it holds (text, empty cells) reads, and
+ * missing is off: the id is a label, read as written (an empty cell is
+ * the text "", not a missing target). */
+static lm_status read_id_beside(lm_data *ids, const char *path, lm_csv_opts co, const char *col)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(col), at = 2;
+    char *item = cli_list_item(col), *enc = malloc(3 * len + 5);
+    lm_status st = LM_ENOMEM;
+    if (item && enc) {
+        // "0:NAME=x", NAME escaped as lm_data_categories writes it
+        memcpy(enc, "0:", 2);
+        for (const unsigned char *c = (const unsigned char *)col; *c; c++) {
+            if (*c < 0x20 || *c == 0x7f || strchr("%,;=:#", *c)) {
+                enc[at++] = '%';
+                enc[at++] = hex[*c >> 4];
+                enc[at++] = hex[*c & 15];
+            } else {
+                enc[at++] = (char)*c;
+            }
+        }
+        memcpy(enc + at, "=x", 3);
+        co.features = item;
+        co.categories = enc;
+        co.missing = 0;
+        st = cli_csv_read(ids, path, &co);
+    }
+    free(item);
+    free(enc);
+    return st;
+}
+
 /* The text of column id for every row, as "classes" of a second read
  * (each distinct text a class): ids->class_names[ids->labels[r]]. The
  * model's other columns are skipped as for the inputs; id is taken out of
  * its ignore list. Names of any length: every buffer is sized from the
  * lists it holds. */
 static int load_ids(lm_data *ids, float **num, const char *path, const char *id, int header,
-                    const cli_data_opts *o, const char *target, size_t n)
+                    const cli_data_opts *o, const char *target, const char *tname, size_t n)
 {
     size_t il = o->ignore ? strlen(o->ignore) : 0, fl = o->features ? strlen(o->features) : 0;
-    char *ignore = NULL, *one = NULL, *name = malloc((il > fl ? il : fl) + 1),
+    size_t tl = target ? strlen(target) : 0, nl = il > fl ? il : fl;
+    char *ignore = NULL, *one = NULL, *name = malloc((nl > tl ? nl : tl) + 1),
          *idb = malloc(strlen(id) + 1);
     size_t at = 0;
     int rc = CLI_OK;
@@ -180,12 +216,36 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
     co.sep = o->sep;
     co.decimal_comma = o->decimal_comma;
     co.missing = o->missing;
-    // Only the id column is wanted: naming one of the model's inputs as
-    // the features skips every other column unparsed. The id may itself be
-    // an input (a column the net reads too), which a read cannot take as
-    // both target and feature: then the next input is named instead.
-    const char *f = o->features;
+    // With a header, first beside one other column: the model's first
+    // input, else its second (the id may be an input too, and a read
+    // cannot take a column as both target and feature), else its target
+    // (the id may be the only input, a categorical one). Three reads at
+    // most, each parsing two columns.
     lm_status st = LM_EFORMAT;
+    const char *f = o->features, *t = target;
+    for (int k = 0; header && k < 3 && st != LM_OK; k++) {
+        const char *col = NULL;
+        if (k < 2 && f) {
+            lm_csv_list_next(&f, name, fl + 1);
+            col = name;
+        } else if (k == 2 && t) {
+            lm_csv_list_next(&t, name, tl + 1);
+            col = name;
+        } else if (k == 2) {
+            col = tname;
+        }
+        if (!col || !strcmp(col, idn)) continue;
+        if ((st = read_id_beside(ids, path, co, col)) == LM_ENOMEM) goto oom;
+    }
+    // Else as the model reads its inputs. Only the id column is wanted:
+    // naming one of the model's inputs as the features skips every other
+    // column unparsed. The id may itself be an input (a column the net
+    // reads too), which a read cannot take as both target and feature:
+    // then the next input is named instead.
+    if (st != LM_OK) {
+        f = o->features;
+        st = LM_EFORMAT;
+    }
     for (int k = 0; k < 2 && st == LM_EFORMAT; k++) {
         size_t len = f ? lm_csv_list_next(&f, name, fl + 1) : 0;
         char *item = len ? cli_list_item(name) : NULL;
@@ -460,7 +520,8 @@ int cmd_predict(int argc, char **argv)
     if (!rc && id) {
         cli_data_opts mo = cli_data_defaults();
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
-        rc = load_ids(&ids, &id_num, data, id, header, &mo, target, cd.d.n);
+        rc = load_ids(&ids, &id_num, data, id, header, &mo, target, cli_meta(net, "target_name"),
+                      cd.d.n);
     }
     char *idb = id ? malloc(strlen(id) + 1) : NULL;
     if (!rc && id && !idb) {

@@ -289,4 +289,20 @@ bad missing_idx 2 "img2.idx: --missing goes with CSV data" --data "$TMP/img2.idx
 printf 'x,c,y\n1,a,0\n2,,1\n3,b,0\n' >"$TMP/emptycat.csv"
 bad cat_empty_cell 3 "emptycat.csv:3:2: empty cell in categorical column 'c'; to read empty cells and NA, ? ... as missing: --missing mean" \
     --data "$TMP/emptycat.csv" --categorical c
+# predict --id with a model trained with --missing mean: an empty or NA
+# id cell is the id as written, not nan (the id is a label, not a number;
+# the read once took it for a missing target and fell back to numbers).
+# The inputs beside it still miss cells of their own.
+printf 'id,a,b,y\n1,0.5,0.2,p\n,0.1,0.9,n\n3,,0.3,p\nNA,0.7,NA,n\n' >"$TMP/mid.csv"
+printf 'x,y\n1,2\n,4\n3,6\n4,8\n' >"$TMP/mid1.csv"
+"$L" train --data "$TMP/mid.csv" --ignore id --missing mean --layers 4 --epochs 1 \
+    --out "$TMP/mid.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+"$L" train --data "$TMP/mid1.csv" --missing mean --layers 4 --epochs 1 \
+    --out "$TMP/mid1.lmn" >/dev/null 2>>"$TMP/err"; rc2=$?
+"$L" predict "$TMP/mid.lmn" --data "$TMP/mid.csv" --id id >"$TMP/p1" 2>>"$TMP/err"; r1=$?
+"$L" predict "$TMP/mid1.lmn" --data "$TMP/mid1.csv" --id x >"$TMP/p2" 2>>"$TMP/err"; r2=$?
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] &&
+    [ "$(cut -d, -f1 "$TMP/p1" | tr '\n' ' ')" = "1  3 NA " ] &&
+    [ "$(cut -d, -f1 "$TMP/p2" | tr '\n' ' ')" = "1  3 4 " ]; }
+res $? predict_id_missing_as_written "rc $rc/$rc2/$r1/$r2: $(cat "$TMP/p1" "$TMP/p2" "$TMP/err")"
 finish
