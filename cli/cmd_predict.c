@@ -107,6 +107,45 @@ static float *id_numbers(const char *path, const char *id, const lm_csv_opts *te
     return v;
 }
 
+/* The id column's text as written, for a file in which it is the only
+ * column a read can take (a model whose only input is a categorical
+ * column, in a file without the target): the column one-hot encoded
+ * alone, each row's text the name of its input that is 1. With a header
+ * (the names give the values), and at most the library's number of
+ * distinct values. Row r's text is text[r], a pointer into *all (read
+ * here, the caller's to free); NULL when this read fails. */
+static const char **id_onehot(lm_data *all, const char *path, const char *id,
+                              const lm_csv_opts *text, size_t n)
+{
+    lm_csv_opts co = *text;
+    co.no_target = 1;
+    co.target = NULL;
+    co.target_kind = -1;
+    co.ignore = NULL;
+    co.features = id;
+    co.categories = NULL;
+    co.categorical = id;
+    co.missing = 0; // an empty cell is refused rather than taken for a missing id
+    const char *name = NULL;
+    int k = 0;
+    if (cli_csv_read(all, path, &co) != LM_OK || !all->feature_names || all->n != n || !n ||
+        all->x_type != LM_F32 || !lm_data_category(all, 0, &name, NULL, &k, NULL, NULL, NULL) ||
+        k != all->nx) {
+        lm_data_free(all);
+        return NULL;
+    }
+    const char **t = malloc(n * sizeof *t);
+    const float *x = all->x;
+    size_t skip = strlen(name) + 1; // "NAME=VALUE"
+    for (size_t r = 0; t && r < n; r++) {
+        int j = 0;
+        while (j < k && x[r * (size_t)k + (size_t)j] != 1.0f) j++;
+        t[r] = j < k ? all->feature_names[j] + skip : "";
+    }
+    if (!t) lm_data_free(all);
+    return t;
+}
+
 /* m, a read's refusal of the id column, said of --id: the read takes the
  * id as its target, and the library's column lookup names it so ("no
  * column named 'x' for the target", "target column 9 is out of range"),
@@ -188,8 +227,9 @@ static lm_status read_id_beside(lm_data *ids, const char *path, lm_csv_opts co, 
  * model's other columns are skipped as for the inputs; id is taken out of
  * its ignore list. Names of any length: every buffer is sized from the
  * lists it holds. */
-static int load_ids(lm_data *ids, float **num, const char *path, const char *id, int header,
-                    const cli_data_opts *o, const char *target, const char *tname, size_t n)
+static int load_ids(lm_data *ids, float **num, const char ***text, const char *path,
+                    const char *id, int header, const cli_data_opts *o, const char *target,
+                    const char *tname, size_t n)
 {
     size_t il = o->ignore ? strlen(o->ignore) : 0, fl = o->features ? strlen(o->features) : 0;
     size_t tl = target ? strlen(target) : 0, nl = il > fl ? il : fl;
@@ -272,11 +312,12 @@ static int load_ids(lm_data *ids, float **num, const char *path, const char *id,
         st = cli_csv_read(ids, path, &co);
     }
     if (st == LM_EFORMAT) {
-        // The id is then perhaps the only column to read: its numbers,
-        // as the model read them, are the ids.
+        // The id is then perhaps the only column to read: its text, one
+        // hot encoded, else its numbers as the model read them.
         char first[1024];
         snprintf(first, sizeof first, "%s", lm_errmsg());
-        if (!(*num = id_numbers(path, id, &co, n))) {
+        *text = id_onehot(ids, path, id, &co, n);
+        if (!*text && !(*num = id_numbers(path, id, &co, n))) {
             id_err(path, first);
             rc = CLI_EDATA;
         }
@@ -311,6 +352,7 @@ typedef struct pred_out {
     size_t written; /* rows written so far */
     const lm_data *ids; /* --id: ids->class_names[ids->labels[row]], or NULL */
     const float *id_num; /* --id when it is read as numbers: id_num[row], or NULL */
+    const char *const *id_text; /* --id when it is read one-hot: id_text[row], or NULL */
     const char *id;     /* the --id column's name as given */
 } pred_out;
 
@@ -363,7 +405,7 @@ static void out_begin(pred_out *o)
         return;
     }
     if (!o->classes || !o->proba) return;
-    if (o->ids || o->id_num) {
+    if (o->id) {
         csv_field(o->f, o->id);
         fputc(',', o->f);
     }
@@ -381,10 +423,11 @@ static void out_row(pred_out *o, size_t i, const float *p)
     int k = lm_net_n_out(o->net);
     FILE *f = o->f;
     if (o->json) fprintf(f, "%s\n{\"row\": %zu, ", o->written ? "," : "", i + 1);
-    if (o->ids || o->id_num) {
+    if (o->id) {
         char num[32];
         if (o->id_num) snprintf(num, sizeof num, "%.9g", o->id_num[i]);
-        const char *v = o->id_num ? num : o->ids->class_names[o->ids->labels[i]];
+        const char *v = o->id_num ? num : o->id_text ? o->id_text[i]
+                                                     : o->ids->class_names[o->ids->labels[i]];
         if (o->json) {
             fputs("\"id\": ", f);
             json_str(f, v);
@@ -512,6 +555,7 @@ int cmd_predict(int argc, char **argv)
     rc = load_predict_data(&cd, net, data, target, header, sep, decimal_comma);
     lm_data ids = {0};
     float *id_num = NULL;
+    const char **id_text = NULL;
     if (!rc && id && cd.is_idx) {
         cli_err("predict: --id takes a CSV column; %s holds IDX images (output line N is "
                 "image N)", data);
@@ -520,8 +564,11 @@ int cmd_predict(int argc, char **argv)
     if (!rc && id) {
         cli_data_opts mo = cli_data_defaults();
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);
-        rc = load_ids(&ids, &id_num, data, id, header, &mo, target, cli_meta(net, "target_name"),
-                      cd.d.n);
+        // The data read found whether the file has a header: so does the
+        // id read (a file of text columns alone gives detection no clue).
+        int id_header = header >= 0 ? header : cd.d.feature_names != NULL;
+        rc = load_ids(&ids, &id_num, &id_text, data, id, id_header, &mo, target,
+                      cli_meta(net, "target_name"), cd.d.n);
     }
     char *idb = id ? malloc(strlen(id) + 1) : NULL;
     if (!rc && id && !idb) {
@@ -529,7 +576,7 @@ int cmd_predict(int argc, char **argv)
         rc = CLI_EFAIL;
     }
     pred_out o = {stdout, net, &cd.d, pos[0], classes, proba, json, 0,
-                  id && !id_num ? &ids : NULL, id_num, idb ? id_name(id, idb) : NULL};
+                  id && !id_num ? &ids : NULL, id_num, id_text, idb ? id_name(id, idb) : NULL};
     if (!rc && out) {
         rc = cli_write_atomic(out, write_predictions, &o);
     } else if (!rc) {
@@ -541,6 +588,7 @@ int cmd_predict(int argc, char **argv)
     }
     lm_data_free(&ids);
     free(id_num);
+    free(id_text);
     free(idb);
     cli_data_free(&cd);
     lm_net_free(net);

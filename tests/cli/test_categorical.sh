@@ -289,6 +289,28 @@ bad missing_idx 2 "img2.idx: --missing goes with CSV data" --data "$TMP/img2.idx
 printf 'x,c,y\n1,a,0\n2,,1\n3,b,0\n' >"$TMP/emptycat.csv"
 bad cat_empty_cell 3 "emptycat.csv:3:2: empty cell in categorical column 'c'; to read empty cells and NA, ? ... as missing: --missing mean" \
     --data "$TMP/emptycat.csv" --categorical c
+# predict --id on a model whose only input is one categorical column: the
+# id read could take that column neither as its target and an input at
+# once nor as numbers, and was refused; the id is the column's text, in
+# the training file (beside the target) and in one holding that column
+# alone (a header of text alone, found as the data read found it).
+awk 'BEGIN { print "color,y"; s = 11
+    for (i = 0; i < 30; i++) {
+        s = (s * 16807) % 2147483647; k = s % 3
+        c = k == 0 ? "red" : k == 1 ? "green" : "dark, blue"
+        printf "%s,%s\n", (k == 2 ? "\"" c "\"" : c), (k == 0 ? "warm" : "cold")
+    } }' >"$TMP/only.csv"
+cut -d, -f1 "$TMP/only.csv" | sed 's/"dark$/"dark, blue"/' >"$TMP/onlyx.csv"
+"$L" train --data "$TMP/only.csv" --header --categorical color --layers 4 --epochs 2 \
+    --out "$TMP/only.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+"$L" predict "$TMP/only.lmn" --data "$TMP/only.csv" --id color >"$TMP/p1" 2>>"$TMP/err"; r1=$?
+"$L" predict "$TMP/only.lmn" --data "$TMP/onlyx.csv" --id color >"$TMP/p2" 2>>"$TMP/err"; r2=$?
+"$L" predict "$TMP/only.lmn" --data "$TMP/onlyx.csv" --id 0 --header >"$TMP/p3" 2>>"$TMP/err"; r3=$?
+ids=$(tail -n +2 "$TMP/onlyx.csv")
+{ [ "$rc" -eq 0 ] && [ "$r1" -eq 0 ] && [ "$r2" -eq 0 ] && [ "$r3" -eq 0 ] &&
+    [ "$(sed 's/,[a-z]*$//' "$TMP/p1")" = "$ids" ] && cmp -s "$TMP/p1" "$TMP/p2" &&
+    cmp -s "$TMP/p1" "$TMP/p3"; }
+res $? predict_id_only_input_categorical "rc $rc/$r1/$r2/$r3: $(head -n 2 "$TMP/p1" "$TMP/p2") $(cat "$TMP/err")"
 # predict --id with a model trained with --missing mean: an empty or NA
 # id cell is the id as written, not nan (the id is a label, not a number;
 # the read once took it for a missing target and fell back to numbers).
