@@ -4,6 +4,44 @@
 #include "opts.h"
 
 #include <stdio.h>
+#include <string.h>
+
+/* Whether s is valid UTF-8 (as lm_net_save_onnx checks it: no overlong
+ * form, no surrogate, nothing above U+10FFFF). */
+static int is_utf8(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        unsigned c = *u;
+        int len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (len == 0) return 0;
+        for (int i = 1; i < len; i++)
+            if ((u[i] & 0xC0) != 0x80) return 0; // also stops at the terminating NUL
+        if (len > 2 && ((c == 0xE0 && u[1] < 0xA0) || (c == 0xF0 && u[1] < 0x90) ||
+                        (c == 0xED && u[1] > 0x9F) || (c == 0xF4 && u[1] > 0x8F)))
+            return 0;
+        u += len;
+    }
+    return 1;
+}
+
+/* What of the model is not UTF-8, said for a message ("a class name",
+ * "the metadata 'features'": buf, size bytes), or NULL when all is. */
+static const char *not_utf8(const lm_net *net, char *buf, size_t size)
+{
+    for (int i = 0; lm_net_class_name(net, i); i++)
+        if (!is_utf8(lm_net_class_name(net, i))) return "a class name";
+    for (int i = 0; i < lm_net_n_meta(net); i++) {
+        const char *k, *v;
+        lm_net_meta_at(net, i, &k, &v);
+        if (!is_utf8(k)) return "a metadata key";
+        if (is_utf8(v)) continue;
+        snprintf(buf, size, "the metadata '%.40s'", k);
+        return buf;
+    }
+    return NULL;
+}
 
 static int write_onnx(lm_net *net, const char *out, int opset)
 {
@@ -12,6 +50,17 @@ static int write_onnx(lm_net *net, const char *out, int opset)
     if (st != LM_OK) return cli_lib_err(CLI_EFAIL, out);
     printf("wrote %s: ONNX opset %d, input \"input\" (N, %d), output \"output\" (N, %d)\n", out,
            opset ? opset : 13, lm_net_n_in(net), lm_net_n_out(net));
+    // ONNX's strings are UTF-8: the library wrote each other byte as its
+    // Latin-1 character. Say so, since an import then reads those names.
+    char what[80];
+    const char *bad = not_utf8(net, what, sizeof what);
+    if (bad) {
+        char b[512];
+        snprintf(b, sizeof b, "note: %.200s: %s is not UTF-8, which ONNX requires: each byte "
+                 "that is not was written as its Latin-1 character (0xE9 as U+00E9), so an "
+                 "import gives the names back in UTF-8", out, bad);
+        cli_wrap(stderr, b, 0, 2, cli_out_width(fileno(stderr)), " ");
+    }
     return CLI_OK;
 }
 

@@ -319,6 +319,40 @@ static void onnx_class_names_with_newlines(void)
     lm_net_free(b);
     remove(tmp_file());
 }
+/* Names that are not UTF-8 (a Latin-1 CSV's "Caf\xe9"): ONNX's strings
+ * must be, and ONNX Runtime's Python API refused the file lamina wrote
+ * with the raw bytes. Each byte that starts no valid sequence is written
+ * as its Latin-1 character, so the import gives UTF-8 back; valid UTF-8
+ * (2 and 4 bytes) is kept as it is; an overlong form and a surrogate are
+ * not valid, byte by byte. */
+static void onnx_names_not_utf8(void)
+{
+    lm_net *a, *b = NULL;
+    lm_net_new(&a, 3);
+    lm_net_add_dense(a, 5, LM_SOFTMAX, LM_BIAS);
+    randomise(a, 3);
+    const char *names[5] = {"Caf\xe9", "na\xc3\xafve", "\xf0\x9f\x98\x80", "\xc0\xaf",
+                            "\xed\xa0\x80"};
+    const char *want[5] = {"Caf\xc3\xa9", "na\xc3\xafve", "\xf0\x9f\x98\x80",
+                           "\xc3\x80\xc2\xaf", "\xc3\xad\xc2\xa0\xc2\x80"};
+    CHECK_OK(lm_net_set_class_names(a, 5, names));
+    CHECK_OK(lm_net_set_meta(a, "features", "a,Caf\xe9 col"));
+    CHECK_OK(lm_net_set_meta(a, "k\xe9y", "v"));
+    CHECK_OK(lm_net_save_onnx(a, tmp_file(), 0));
+    CHECK_OK(lm_net_load_onnx(&b, tmp_file()));
+    for (int i = 0; b && i < 5; i++) {
+        const char *c = lm_net_class_name(b, i);
+        CHECKF(c && !strcmp(c, want[i]), "class %d back as '%s'", i, c ? c : "(none)");
+    }
+    const char *f = b ? lm_net_get_meta(b, "features") : NULL;
+    CHECKF(f && !strcmp(f, "a,Caf\xc3\xa9 col"), "features back as '%s'", f ? f : "(none)");
+    CHECK(b && lm_net_get_meta(b, "k\xc3\xa9y") && !strcmp(lm_net_get_meta(b, "k\xc3\xa9y"), "v"));
+    CHECK(b && lm_net_n_params(a) == lm_net_n_params(b) &&
+          !memcmp(lm_net_params(a), lm_net_params(b), lm_net_n_params(a) * sizeof(float)));
+    lm_net_free(a);
+    lm_net_free(b);
+    remove(tmp_file());
+}
 static void onnx_round_trip_flat_batchnorm(void) { round_trip(net_flat_bn, 15); }
 static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dropout_first, 13); }
 static void onnx_round_trip_image_dropout_dense(void) { round_trip(net_image_dropout_dense, 13); }
@@ -853,6 +887,7 @@ int main(void)
     RUN(onnx_round_trip_gap_regression);
     RUN(onnx_round_trip_binary);
     RUN(onnx_class_names_with_newlines);
+    RUN(onnx_names_not_utf8);
     RUN(onnx_export_refuses_bad_values);
     RUN(onnx_round_trip_image_output);
     RUN(onnx_round_trip_flat_batchnorm);

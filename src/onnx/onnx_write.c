@@ -334,17 +334,61 @@ static lm_status emit(const lm_net *net, wctx *c, float *scratch)
     return LM_OK;
 }
 
+/* The length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0:
+ * no overlong form, no surrogate, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xF0 && s[1] < 0x90)) return 0; /* overlong */
+    if ((c == 0xED && s[1] > 0x9F) || (c == 0xF4 && s[1] > 0x8F)) return 0;
+    return len;
+}
+
+/* s[0..n) as UTF-8, which protobuf requires of a string field (ONNX
+ * Runtime's Python API refuses a model whose metadata is not): a byte
+ * that starts no valid sequence, the 0xE9 of a Latin-1 or Windows-1252
+ * CSV's "Caf\xe9", is written as the character of that Latin-1 code point
+ * (U+00E9, "\xc3\xa9"); valid text is copied as it is. */
+static void put_utf8(pb_buf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0; /* valid bytes not yet copied, ending at i */
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_len(u + i, n - i);
+        if (len) {
+            i += len;
+            run += len;
+            continue;
+        }
+        unsigned char two[2] = {(unsigned char)(0xC0 | u[i] >> 6),
+                                (unsigned char)(0x80 | (u[i] & 0x3F))};
+        pb_put_raw(b, u + i - run, run);
+        pb_put_raw(b, two, 2);
+        run = 0;
+        i++;
+    }
+    pb_put_raw(b, u + n - run, run);
+}
+
 static void entry(pb_buf *out, const char *k1, const char *k2, const char *v, size_t vlen)
 {
-    pb_buf e = {0}, k = {0};
-    pb_put_raw(&k, k1, strlen(k1));
-    pb_put_raw(&k, k2, strlen(k2));
+    pb_buf e = {0}, k = {0}, val = {0};
+    put_utf8(&k, k1, strlen(k1));
+    put_utf8(&k, k2, strlen(k2));
+    put_utf8(&val, v, vlen);
     pb_put_bytes(&e, OX_ENTRY_KEY, k.p, k.n);
-    pb_put_bytes(&e, OX_ENTRY_VALUE, v, vlen);
-    if (k.err) e.err = k.err;
+    pb_put_bytes(&e, OX_ENTRY_VALUE, val.p, val.n);
+    if (k.err || val.err) e.err = k.err ? k.err : val.err;
     pb_put_msg(out, OX_MODEL_META, &e);
     pb_buf_free(&e);
     pb_buf_free(&k);
+    pb_buf_free(&val);
 }
 
 /* The class names and metadata as the model's metadata_props, so that an
