@@ -16,6 +16,17 @@ PY=${LAMINA_ONNX_PYTHON:-$ROOT/build-ci/venv/bin/python}
 [ -x "$PY" ] || PY=/usr/bin/python3
 have_ort=0
 "$PY" -c 'import onnxruntime, numpy' >/dev/null 2>&1 && have_ort=1
+# ort_matches NAME ONNX CSV JSON: ONNX Runtime runs the graph on the CSV's
+# rows and gives lamina's predictions (JSON) to float rounding
+ort_matches() {
+    if [ $have_ort = 1 ]; then
+        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$2" "$3" "$4" >"$TMP/ort" 2>&1; rc=$?
+        echo "# $1: $(cat "$TMP/ort")"
+        [ "$rc" -eq 0 ]; res $? onnx_runtime_matches_$1 "$(tail -c 400 "$TMP/ort")"
+    else
+        echo "skip onnx_runtime_matches_$1: onnxruntime is not installed for $PY"
+    fi
+}
 CHECKPY=/usr/bin/python3
 have_onnx=0
 "$CHECKPY" -c 'import onnx' >/dev/null 2>&1 && have_onnx=1
@@ -51,13 +62,7 @@ for m in all gap; do
         echo "skip onnx_checker_$m: Python's onnx is not installed"
     fi
     "$L" predict "$TMP/$m.lmn" --data "$data" --proba --json >"$TMP/$m.json" 2>"$TMP/err"
-    if [ $have_ort = 1 ]; then
-        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$TMP/$m.onnx" "$data" "$TMP/$m.json" >"$TMP/ort" 2>&1; rc=$?
-        echo "# $m: $(cat "$TMP/ort")"
-        [ "$rc" -eq 0 ]; res $? onnx_runtime_matches_$m "$(tail -c 400 "$TMP/ort")"
-    else
-        echo "skip onnx_runtime_matches_$m: onnxruntime is not installed for $PY"
-    fi
+    ort_matches "$m" "$TMP/$m.onnx" "$data" "$TMP/$m.json"
     # and back: the same parameters (checksum) and predictions
     "$L" import "$TMP/$m.onnx" --out "$TMP/$m-back.lmn" >/dev/null 2>"$TMP/err"; rc=$?
     h1=$("$L" info --json "$TMP/$m.lmn" | jget params_hash)
@@ -89,13 +94,7 @@ for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale
     "$L" import "$OX/$k.onnx" --out "$TMP/$k.lmn" >/dev/null 2>"$TMP/err" &&
         "$L" predict "$TMP/$k.lmn" --data "$TMP/$k.csv" --proba --json >"$TMP/$k.json" 2>>"$TMP/err"
     res $? onnx_import_$k "$(head -c 300 "$TMP/err")"
-    if [ $have_ort = 1 ]; then
-        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json" >"$TMP/ort" 2>&1; rc=$?
-        echo "# $k: $(cat "$TMP/ort")"
-        [ "$rc" -eq 0 ]; res $? onnx_runtime_matches_$k "$(tail -c 400 "$TMP/ort")"
-    else
-        echo "skip onnx_runtime_matches_$k: onnxruntime is not installed for $PY"
-    fi
+    ort_matches "$k" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json"
 done
 awk 'BEGIN { srand(3); print "a,b,c,d,e,f,label";
   for (i = 0; i < 40; i++) { r = ""; s = 0; for (j = 0; j < 6; j++) { v = rand() * 2 - 1; s += v; r = r sprintf("%.4f,", v) }
