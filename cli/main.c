@@ -1,6 +1,7 @@
 /* main.c - the lamina command: dispatch to one file per subcommand. */
 #include "cli.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const struct {
@@ -46,6 +47,21 @@ static void usage(FILE *f)
                "  143  terminated (SIGTERM); saved as for Ctrl-C\n");
 }
 
+/* What a command printed may still sit in stdout's buffer, and a write
+ * there may have failed already: with stdout on a full disk the report or
+ * the summary is lost, so a run that succeeded otherwise says so and
+ * exits 1 (an error already reported keeps its code). */
+static int stdout_written(int rc)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    if (!e && !ferror(stdout)) return rc;
+    if (rc == CLI_OK) {
+        cli_err("stdout: cannot write the output: %s", e ? strerror(e) : "write error");
+        return CLI_EFAIL;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -57,20 +73,20 @@ int main(int argc, char **argv)
         // "lamina help CMD" is "lamina CMD --help"
         char *args[] = {argv[0], argv[2], "--help", NULL};
         for (size_t i = 0; i < N_COMMANDS; i++)
-            if (strcmp(argv[2], commands[i].name) == 0) return commands[i].fn(3, args);
+            if (strcmp(argv[2], commands[i].name) == 0) return stdout_written(commands[i].fn(3, args));
         cli_err("help: unknown command '%s' (see lamina --help)", argv[2]);
         return CLI_EUSAGE;
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
-        return CLI_OK;
+        return stdout_written(CLI_OK);
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("lamina %s\n", LM_VERSION_STRING);
-        return CLI_OK;
+        return stdout_written(CLI_OK);
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(cmd, commands[i].name) == 0) return commands[i].fn(argc, argv);
+        if (strcmp(cmd, commands[i].name) == 0) return stdout_written(commands[i].fn(argc, argv));
     cli_err("unknown command '%s' (see lamina --help)", cmd);
     return CLI_EUSAGE;
 }

@@ -141,4 +141,22 @@ expect predict_wrong_width 3 five.csv predict "$IN/good.lmn" --data "$IN/five.cs
 expect eval_wrong_width 3 regress.csv eval "$IN/good.lmn" --data "$FIX/regress.csv"
 expect resume_other_data 3 regress.csv train --data "$FIX/regress.csv" --resume "$IN/good.lmn" $(outs)
 
+# ------------------------------------------------------- stdout on a full disk
+# The report is what eval, info and train's summary are for: a write to a
+# full stdout loses it, which is an error (exit 1, one line), never exit 0.
+if [ -w /dev/full ]; then
+    for c in eval info train version; do
+        case $c in
+        eval) set -- eval "$IN/good.lmn" --data "$B" ;;
+        info) set -- info "$IN/good.lmn" ;;
+        train) set -- train --data "$B" --layers 4 --epochs 1 --quiet ;;
+        version) set -- --version ;;
+        esac
+        "$L" "$@" >/dev/full 2>"$TMP/stderr"; rc=$?
+        { [ "$rc" -eq 1 ] && [ "$(wc -l <"$TMP/stderr")" -eq 1 ] &&
+            grep -q '^lamina: stdout: cannot write' "$TMP/stderr"; }
+        res $? "stdout_full_$c" "exit $rc: $(cat "$TMP/stderr")"
+    done
+fi
+
 finish
