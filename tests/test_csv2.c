@@ -708,6 +708,23 @@ static void test_thousands_separator_hint(void)
     bad("a;b;y\n1.234,5;2;0\n3;4;1\n", &o, LM_EFORMAT, "write them without ('.')");
 }
 
+/* A number written with a decimal comma in a file read with decimal
+ * points (a ';' or tab file, as European spreadsheets write them) is
+ * refused with a hint naming --decimal-comma, not --categorical. */
+static void test_decimal_comma_hint(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    bad("a;b;y\n5,1;2;x\n3;4;z\n", &o, LM_EFORMAT, "'5,1' (column 'a'); for numbers written "
+        "with a decimal comma: --decimal-comma");
+    bad("a\tb\ty\n5\t-0,25\tx\n3\t4\tz\n", &o, LM_EFORMAT, "--decimal-comma");
+    /* the header then looks like text above text: its first name is the error */
+    bad("a;b;y\n5,1;2,5;x\n3,5;4;z\n", &o, LM_EFORMAT, "t.csv:1:1: expected a number, found 'a' "
+        "(column 1); for numbers written with a decimal comma: --decimal-comma");
+    /* a comma file's quoted "1,23" is not that; nor is text */
+    bad("a,b,y\n\"1,23\",2,x\n3,4,z\n", &o, LM_EFORMAT, "to one-hot encode it");
+    bad("a;b;y\nred;2;x\n3;4;z\n", &o, LM_EFORMAT, "to one-hot encode it");
+}
+
 int main(void)
 {
     RUN(test_numeric_header);
@@ -730,5 +747,6 @@ int main(void)
     RUN(test_column_lists_quoted);
     RUN(test_trailing_separator_column);
     RUN(test_thousands_separator_hint);
+    RUN(test_decimal_comma_hint);
     TEST_MAIN_END();
 }

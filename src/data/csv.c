@@ -646,6 +646,8 @@ typedef struct csv_job {
     int trailing; /* the last column is a trailing separator's: no header
                      name, empty in the first row; skipped, a value in it
                      refused (unless the inputs are named) */
+    int comma_dec; /* read with decimal points, the second record holds a
+                      number only a decimal comma reads ("5,1") */
     int *role;  /* (ncols): feature index >= 0, ROLE_SKIP, or a target */
     int *tcols; /* (nt) the target columns, in the order given */
     const unsigned char *not_input; /* (ncols) while the inputs are found by name: a
@@ -1762,6 +1764,11 @@ static lm_status read_layout(csv_job *j)
             return st;
         }
     }
+    /* Numbers written with a decimal comma below a header, read without
+     * decimal_comma, make the header look like one more row of text: an
+     * error on the first row then points at --decimal-comma. */
+    for (int k = 0; have2 && c->dec == '.' && c->sep != ',' && k < r2.n && !j->comma_dec; k++)
+        j->comma_dec = !field_is_num(&r2.v[k], '.') && field_is_num(&r2.v[k], ',');
     signed char *kind2 = NULL;
     if (have2 && j->o->header < 0 && j->o->missing) {
         kind2 = lm__alloc((size_t)j->names.n, 1, "csv columns");
@@ -1849,9 +1856,15 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
                     size_t cnl = 0;
                     const char *cn = col_name(j, col, &cnl);
                     char hint[120] = "";
+                    double dv;
                     if (res == NUM_BAD && is_missing(f.s, f.len))
                         snprintf(hint, sizeof hint, "; to fill missing cells with the "
                                  "column's mean: --missing mean");
+                    else if (res == NUM_BAD && ((j->comma_dec && !j->header && r == 0) ||
+                             (c->dec == '.' && c->sep != ',' &&
+                              parse_num(f.s, f.len, ',', &dv) == NUM_OK)))
+                        snprintf(hint, sizeof hint, "; for numbers written with a decimal "
+                                 "comma: --decimal-comma");
                     else if (res == NUM_BAD && grouped_number(f.s, f.len, c->dec))
                         snprintf(hint, sizeof hint, "; numbers with thousands separators "
                                  "are not read: write them without ('%c')",

@@ -168,6 +168,10 @@ acc=$(jget accuracy <"$TMP/o")
 { [ "$rc" -eq 0 ] && ge "$acc" 0.8; }; res $? decimal_comma_eval_from_model "rc $rc, '$acc': $(cat "$TMP/e")"
 "$L" train --data "$TMP/de.csv" --resume "$TMP/de.lmn" --epochs 32 --out "$TMP/de2.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
 [ "$rc" -eq 0 ]; res $? decimal_comma_resume "rc $rc: $(cat "$TMP/e")"
+# the same file without --decimal-comma: the hint names it, not --categorical
+"$L" train --data "$TMP/de.csv" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'de.csv:1:1: .*decimal comma: --decimal-comma$' "$TMP/e"; }
+res $? decimal_comma_hint "rc $rc: $(cat "$TMP/e")"
 tr ',' '\t' <"$I" >"$TMP/t.tsv"
 "$L" train --data "$TMP/t.tsv" --sep tab $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
 [ "$rc" -eq 0 ]; res $? sep_tab "rc $rc: $(cat "$TMP/e")"
