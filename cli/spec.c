@@ -290,6 +290,8 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
             // Suggest a layer the loss takes: identity is no output for
             // ce or bce (out_act softmax or sigmoid), which need probabilities.
             lm_act act = last->act == LM_IDENTITY ? out_act : (lm_act)last->act;
+            // A softmax over one output is always 1: one number is identity.
+            if (act == LM_SOFTMAX && n_out == 1) act = LM_IDENTITY;
             // two classes may also be one sigmoid output (the train command
             // passes n_out 1 for a last layer 1:sigmoid)
             int two = n_out == 2 && strcmp(what, "classes") == 0;
@@ -313,6 +315,15 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
     for (int i = 0; i < n - 1; i++)
         if (l[i].act < 0) l[i].act = LM_RELU;
     if (l[n - 1].act < 0) l[n - 1].act = (int)out_act;
+    // Softmax normalises over the layer's units: over one unit it gives
+    // 1 whatever the input, so nothing after it (or in it) could learn.
+    for (int i = 0; i < n; i++)
+        if (l[i].kind == LM_LAYER_DENSE && l[i].width == 1 && l[i].act == LM_SOFTMAX) {
+            cli_err("--layers: layer %d is 1:softmax, which is 1 whatever its input, so "
+                    "nothing is learned (one number: 1:identity%s)", i + 1,
+                    i == n - 1 ? ", or drop it to have it added" : "; a probability: 1:sigmoid");
+            return -1;
+        }
     return n;
 }
 

@@ -165,6 +165,14 @@ res $? binary_task_classes_01 "rc $rc: $(head -3 "$TMP/p") $(head -c 300 "$TMP/e
 "$L" train --data "$TMP/bin.csv" --layers 4,1:softmax --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q '2:softmax or 1:sigmoid' "$TMP/err"; }
 res $? binary_softmax_1_refused "rc $rc: $(head -c 300 "$TMP/err")"
+# a numeric target: 1:softmax is 1 whatever its input (it trained a constant);
+# refused, and a wrong-width softmax output is told 1:identity, not 1:softmax
+"$L" train --data "$FIX/regress.csv" --layers 4,1:softmax --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'layer 2 is 1:softmax.*1:identity' "$TMP/err"; }
+res $? regression_softmax_1_refused "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" train --data "$FIX/regress.csv" --layers 4,3:softmax --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'make the last layer 1:identity,' "$TMP/err"; }
+res $? regression_softmax_width_hint "rc $rc: $(head -c 300 "$TMP/err")"
 # three classes: 1:sigmoid stays a hidden layer
 awk -F, 'NR > 1 && NR % 3 == 0 { $4 = "maybe" } 1' OFS=, "$TMP/bin.csv" >"$TMP/tri.csv"
 "$L" train --data "$TMP/tri.csv" --layers 4,1:sigmoid --epochs 1 --out "$TMP/tri.lmn" --quiet >/dev/null 2>"$TMP/err"
