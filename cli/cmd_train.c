@@ -1920,6 +1920,13 @@ static int train_main(int argc, char **argv)
             rc = CLI_EFAIL;
         }
         if (!rc) rc = finish(r, train_secs, lm_train_epochs_done(r->t) - done0);
+        // A run stopped by Ctrl-C or SIGTERM keeps the log and plot of the
+        // epochs it ran, as it keeps their training state: --resume logs
+        // only its own epochs, so they would be lost for good.
+        else if ((rc == CLI_EINTR || rc == CLI_ETERM) && r->h.n > 0) {
+            if (r->c.log) cli_write_atomic(r->c.log, write_log, &r->h);
+            if (r->c.plot) write_plot(r);
+        }
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -210,13 +210,24 @@ res $? init_from_settings_not_kept "rc $rc, eval rc $rc2: $(cat "$TMP/err" "$TMP
 # ------------------------------------------------------------- Ctrl-C
 awk 'BEGIN { srand(3); print "a,b,c,d,cls"
     for (i = 0; i < 30000; i++) { c = i % 3; printf "%.4f,%.4f,%.4f,%.4f,k%d\n", rand() + c, rand(), rand(), rand() - c, c } }' >"$TMP/big.csv"
-"$L" train --data "$TMP/big.csv" --layers 64:relu,64:relu --epochs 100000 --out "$TMP/int.lmn" --quiet >/dev/null 2>"$TMP/int.err" &
+"$L" train --data "$TMP/big.csv" --layers 64:relu,64:relu --epochs 100000 --out "$TMP/int.lmn" \
+    --log "$TMP/int-log.csv" --plot "$TMP/int.svg" --checkpoint-every 1 --quiet >/dev/null 2>"$TMP/int.err" &
 pid=$!
-sleep 2
+# stop it once it has run an epoch or more (its checkpoint is there)
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    [ -e "$TMP/int.lmn" ] && break
+    sleep 1
+done
+sleep 1
 kill -INT "$pid"
 wait "$pid"; rc=$?
 [ "$rc" -eq 130 ]; res $? sigint_exit_130 "exit $rc"
-grep -q "saved .*int.lmn" "$TMP/int.err"; res $? sigint_message "no message naming the checkpoint"
+# the log and plot of the epochs run are written, as their state is
+n=$(sed -n 's/.*after \([0-9]*\) complete epochs.*/\1/p' "$TMP/int.err")
+{ [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$(wc -l <"$TMP/int-log.csv")" -eq $((n + 1)) ] &&
+  xml_ok "$TMP/int.svg"; }
+res $? sigint_keeps_log_plot "epochs '$n', log: $(wc -l <"$TMP/int-log.csv" 2>&1); $(cat "$TMP/int.err")"
+grep -qE "(saved|kept) .*int.lmn" "$TMP/int.err"; res $? sigint_message "no message naming the checkpoint"
 "$L" info "$TMP/int.lmn" >/dev/null 2>&1; res $? sigint_checkpoint_loads "the checkpoint does not load"
 [ "$(ls "$TMP" | grep -c tmp)" -eq 0 ]; res $? sigint_no_temp_files "temporary files left"
 
