@@ -140,7 +140,8 @@ typedef struct cli_data_opts {
     const char *ignore;   /* CSV columns left out (names or indices), or NULL */
     const char *features; /* CSV: the model's inputs by name, or NULL */
     char sep;             /* CSV separator, 0 = detect */
-    int decimal_comma;    /* CSV numbers written "5,1" */
+    int decimal_comma;    /* CSV numbers written "5,1"; 2: a model's, where the
+                             separator is not ',' (cli_data_opts_from_model) */
     const char *categorical; /* CSV columns to one-hot encode, or NULL */
     const char *categories;  /* CSV: a model's encoding (lm_data_categories), or NULL */
     int max_categories;      /* 0: the library's default */
@@ -236,7 +237,8 @@ int cli_model_load(lm_net **net, const char *path);
 
 /* The CSV reading options a model recorded at training (--ignore, its
  * feature names, --sep, --decimal-comma, its one-hot encoding, --missing) into o; sep and decimal_comma
- * given on this command line (non-NULL sep, decimal_comma 1) win.
+ * given on this command line (non-NULL sep, decimal_comma 1) win; the model's
+ * decimal comma is o->decimal_comma 2, read where the separator is not ','.
  * Returns 0 after a usage message for a bad --sep. */
 int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cmd,
                              const char *sep, int decimal_comma);

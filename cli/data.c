@@ -125,15 +125,34 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
     return LM_OK;
 }
 
+/* Reads path (buf, len bytes, when it was a stream). decimal_comma 2 is
+ * a model's recorded --decimal-comma (cli_data_opts_from_model): it reads
+ * a file whose separator allows it (';', tab) with decimal commas, and a
+ * comma-separated one, which cannot hold them, with decimal points. */
+static lm_status csv_read_as(lm_data *d, const char *path, const char *buf, size_t len,
+                             const lm_csv_opts *co)
+{
+    lm_csv_opts c = *co;
+    if (c.decimal_comma == 2) c.decimal_comma = c.sep != ',';
+    lm_status st = buf ? lm_csv_read_mem(d, stream_name(path), buf, len, &c) : lm_csv_read(d, path, &c);
+    if (st == LM_EINVAL && co->decimal_comma == 2 && c.decimal_comma && !c.sep) {
+        // the separator detected was ','
+        lm_data_free(d);
+        c.decimal_comma = 0;
+        st = buf ? lm_csv_read_mem(d, stream_name(path), buf, len, &c) : lm_csv_read(d, path, &c);
+    }
+    return st;
+}
+
 lm_status cli_csv_read(lm_data *d, const char *path, const lm_csv_opts *co)
 {
-    if (!cli_is_stream(path)) return lm_csv_read(d, path, co);
+    if (!cli_is_stream(path)) return csv_read_as(d, path, NULL, 0, co);
     const char *buf;
     size_t len;
     memset(d, 0, sizeof *d);
     lm_status st = stream_read(path, &buf, &len);
     if (st != LM_OK) return st;
-    return lm_csv_read_mem(d, stream_name(path), buf, len, co);
+    return csv_read_as(d, path, buf, len, co);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -229,12 +248,12 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
             size_t len;
             // A stream's own reader prints its refusals.
             if (stream_read(path, &buf, &len) != LM_OK) return CLI_EDATA;
-            st = lm_csv_read_mem(&cd->d, stream_name(path), buf, len, &co);
+            st = csv_read_as(&cd->d, path, buf, len, &co);
             if (st != LM_OK)
                 return o->from_model ? cli_model_read_err(lm_errmsg(), stream_name(path))
                                      : cli_lib_err(CLI_EDATA, stream_name(path));
         } else {
-            st = lm_csv_read(&cd->d, path, &co);
+            st = csv_read_as(&cd->d, path, NULL, 0, &co);
             if (st != LM_OK)
                 return o->from_model ? cli_model_read_err(lm_errmsg(), path) : cli_lib_err(CLI_EDATA, path);
         }
@@ -568,7 +587,8 @@ int cli_data_opts_from_model(cli_data_opts *o, const lm_net *net, const char *cm
     const char *s = sep ? sep : cli_meta(net, "sep");
     if (s && !cli_parse_sep(cmd, s, &o->sep)) return 0;
     const char *dc = cli_meta(net, "decimal_comma");
-    o->decimal_comma = decimal_comma || (dc && strcmp(dc, "1") == 0);
+    // the model's decimal comma only where the file's separator allows it
+    o->decimal_comma = decimal_comma ? 1 : dc && strcmp(dc, "1") == 0 ? 2 : 0;
     o->categories = lm_net_get_meta(net, "categories");
     const char *mv = cli_meta(net, "missing");
     o->missing = mv && strcmp(mv, "mean") == 0;
