@@ -1110,7 +1110,7 @@ static const char *class_label(const train_run *r, int k, char *buf, size_t size
     return buf;
 }
 
-static void print_json(train_run *r, double secs_per_epoch)
+static void print_json(train_run *r, double secs_per_epoch, const char *out)
 {
     const lm_epoch_info *k = &r->kept;
     int any = r->h.n > 0;
@@ -1161,7 +1161,7 @@ static void print_json(train_run *r, double secs_per_epoch)
     printf(", \"inputs\": %d, \"one_hot_columns\": %d, \"missing_filled\": %zu",
            lm_net_n_in(r->net), r->n_onehot, r->n_filled);
     printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
-    if (r->c.out) json_str(stdout, r->c.out);
+    if (out) json_str(stdout, out);
     else fputs("null", stdout);
     puts("}");
 }
@@ -1674,14 +1674,20 @@ static int finish(train_run *r, double train_secs, int epochs_run)
     set_meta_or_none(r->net, "early_stopped", r->early_stopped ? "yes" : NULL);
     set_meta_f(r->net, "test_loss", r->test_loss);
     set_meta_f(r->net, "test_accuracy", r->test_acc);
-    if (c->out && (rc = save_model(r, c->out))) return rc;
+    // A resumed run that had nothing to do (--epochs at or below the
+    // epochs done) replaces no file: it would put the resumed state, marked
+    // finished at that --epochs, over --out (the file resumed from, or a
+    // finished model beside its OUT.partial or --checkpoint) and delete
+    // the OUT.partial. A new --out is written (the state, settings given).
+    const char *out = c->out && (last >= 0 || access(c->out, F_OK) != 0) ? c->out : NULL;
+    if (out && (rc = save_model(r, out))) return rc;
     // The finished model is in place: the interrupted states beside it
     // that this run wrote or continued are now out of date.
-    if (c->out && r->wrote_partial) unlink(r->partial);
+    if (out && r->wrote_partial) unlink(r->partial);
     // A log or plot that cannot be written is an error, but the model is
     // saved: the summary still says so.
-    int rc_log = c->log ? cli_write_atomic(c->log, write_log, &r->h) : CLI_OK;
-    int rc_plot = c->plot ? write_plot(r) : CLI_OK, rc_files = rc_log ? rc_log : rc_plot;
+    int rc_log = c->log && last >= 0 ? cli_write_atomic(c->log, write_log, &r->h) : CLI_OK;
+    int rc_plot = c->plot && last >= 0 ? write_plot(r) : CLI_OK, rc_files = rc_log ? rc_log : rc_plot;
     double spe = epochs_run ? train_secs / epochs_run : NAN;
     if (!c->json || !c->quiet) {
         FILE *f = c->json ? stderr : stdout;
@@ -1715,12 +1721,13 @@ static int finish(train_run *r, double train_secs, int epochs_run)
                     r->test.d.n, cli_s(r->test.d.n));
         else if (c->test)
             fprintf(f, "test: loss %.6g (%zu row%s)\n", r->test_loss, r->test.d.n, cli_s(r->test.d.n));
-        if (c->out) fprintf(f, "saved %s\n", c->out);
+        if (out) fprintf(f, "saved %s\n", out);
+        else if (c->out) fprintf(f, "%s is left as it was\n", c->out);
         else fprintf(f, "hint: the model was not saved; add --out MODEL to keep it\n");
-        if (c->log && !rc_log) fprintf(f, "log: %s\n", c->log);
-        if (c->plot && !rc_plot) fprintf(f, "plot: %s\n", c->plot);
+        if (c->log && last >= 0 && !rc_log) fprintf(f, "log: %s\n", c->log);
+        if (c->plot && last >= 0 && !rc_plot) fprintf(f, "plot: %s\n", c->plot);
     }
-    if (c->json) print_json(r, spe);
+    if (c->json) print_json(r, spe, out);
     return rc_files;
 }
 

@@ -330,4 +330,15 @@ else
     echo "skip progress_eta_whole_run: script(1) (util-linux) is needed for a pseudo-terminal"
 fi
 
+# --resume with --epochs at or below the epochs done has nothing to do and
+# writes nothing: it saved the resumed 2-of-3-epoch checkpoint over the
+# finished --out it recorded, marked "trained" at the --epochs given
+"$L" train --data "$B" --layers 4 --epochs 3 --checkpoint-every 2 --checkpoint "$TMP/nd-ck.lmn" \
+    --out "$TMP/nd.lmn" --quiet >/dev/null 2>&1
+cp "$TMP/nd.lmn" "$TMP/nd.copy"; cp "$TMP/nd-ck.lmn" "$TMP/nd-ck.copy"
+"$L" train --resume "$TMP/nd-ck.lmn" --epochs 1 --log "$TMP/nd-log.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'nothing to do' "$TMP/o" && cmp -s "$TMP/nd.lmn" "$TMP/nd.copy" &&
+  cmp -s "$TMP/nd-ck.lmn" "$TMP/nd-ck.copy" && [ ! -e "$TMP/nd-log.csv" ]; }
+res $? resume_nothing_to_do_writes_nothing "rc $rc: $(cat "$TMP/o" "$TMP/e")"
+
 finish
