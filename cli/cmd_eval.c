@@ -448,8 +448,8 @@ int cmd_eval(int argc, char **argv)
             printf("MSE:       %.6g\nRMSE:      %.6g%s\nMAE:       %.6g\n", e.mse, e.rmse,
                    n_out > 1 ? " (mean over the targets)" : "", e.mae);
             if (isnan(e.r2))
-                printf("R^2:       undefined (the targets do not vary over these %zu rows)\n",
-                       cd.d.n);
+                printf("R^2:       undefined (the targets do not vary over %s %zu row%s)\n",
+                       cd.d.n == 1 ? "this" : "these", cd.d.n, cli_s(cd.d.n));
             else
                 printf("R^2:       %.4f%s\n", e.r2, n_out > 1 ? " (mean over the targets)" : "");
             for (int j = 0; n_out > 1 && e.r2k && j < n_out; j++) {

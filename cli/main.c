@@ -1,5 +1,6 @@
 /* main.c - the lamina command: dispatch to one file per subcommand. */
 #include "cli.h"
+#include "opts.h"
 
 #include <errno.h>
 #include <string.h>
@@ -47,6 +48,23 @@ static void usage(FILE *f)
                "  143  terminated (SIGTERM); saved as for Ctrl-C\n");
 }
 
+/* An unknown command's message, naming the command it most likely meant
+ * (within 2 edits, 1 for names of 4 letters or fewer: "trian" is train). */
+static void unknown(const char *what, const char *cmd)
+{
+    const char *best = NULL;
+    int best_d = 99;
+    size_t len = strlen(cmd);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int d = opts_distance(cmd, len, commands[i].name);
+        if (d < best_d) best_d = d, best = commands[i].name;
+    }
+    if (len >= 3 && best_d <= (len <= 4 ? 1 : 2))
+        cli_err("%sunknown command '%s'; did you mean %s? (see lamina --help)", what, cmd, best);
+    else
+        cli_err("%sunknown command '%s' (see lamina --help)", what, cmd);
+}
+
 /* What a command printed may still sit in stdout's buffer, and a write
  * there may have failed already: with stdout on a full disk the report or
  * the summary is lost, so a run that succeeded otherwise says so and
@@ -74,7 +92,7 @@ int main(int argc, char **argv)
         char *args[] = {argv[0], argv[2], "--help", NULL};
         for (size_t i = 0; i < N_COMMANDS; i++)
             if (strcmp(argv[2], commands[i].name) == 0) return stdout_written(commands[i].fn(3, args));
-        cli_err("help: unknown command '%s' (see lamina --help)", argv[2]);
+        unknown("help: ", argv[2]);
         return CLI_EUSAGE;
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -87,6 +105,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(cmd, commands[i].name) == 0) return stdout_written(commands[i].fn(argc, argv));
-    cli_err("unknown command '%s' (see lamina --help)", cmd);
+    unknown("", cmd);
     return CLI_EUSAGE;
 }

@@ -132,8 +132,8 @@ int opts_set(const char *cmd, opt_spec *s, const char *value)
 }
 
 /* Edit distance between a[0..na) and b (insertions, deletions,
- * substitutions and swaps of neighbours), given up past 3. */
-static int distance(const char *a, size_t na, const char *b)
+ * substitutions and swaps of neighbours); 99 for names over 40 bytes. */
+int opts_distance(const char *a, size_t na, const char *b)
 {
     enum { MAXLEN = 40 };
     size_t nb = strlen(b);
@@ -172,7 +172,7 @@ static const opt_spec *nearest(const opt_spec *specs, const char *name, size_t l
             stem = s;
             stems++;
         }
-        int d = distance(name, len, s->name);
+        int d = opts_distance(name, len, s->name);
         if (d < best_d) best_d = d, best = s;
     }
     if (prefixes == 1) return prefix;

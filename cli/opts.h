@@ -94,4 +94,9 @@ int opts_set(const char *cmd, opt_spec *s, const char *value);
 opt_spec *opts_find(opt_spec *specs, const char *name);
 int opts_seen(opt_spec *specs, const char *name);
 
+/* Edit distance between a[0..na) and b (insertions, deletions,
+ * substitutions and swaps of neighbours), for "did you mean"; 99 when
+ * either is over 40 bytes. */
+int opts_distance(const char *a, size_t na, const char *b);
+
 #endif

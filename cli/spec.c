@@ -295,10 +295,13 @@ int cli_spec_resolve(cli_layer_spec *l, int n, int max, int n_out, lm_act out_ac
             // two classes may also be one sigmoid output (the train command
             // passes n_out 1 for a last layer 1:sigmoid)
             int two = n_out == 2 && strcmp(what, "classes") == 0;
-            cli_err("--layers: the output layer has %d unit%s but the data has %d %s "
+            // what is plural ("classes", "target values"): 1 of them is
+            // "1 target value"
+            size_t wl = strlen(what) - (n_out == 1 && strcmp(what, "target values") == 0);
+            cli_err("--layers: the output layer has %d unit%s but the data has %d %.*s "
                     "(make the last layer %d:%s%s, or drop it to have it added)",
-                    last->width, last->width == 1 ? "" : "s", n_out, what, n_out, lm_act_name(act),
-                    two ? " or 1:sigmoid" : "");
+                    last->width, last->width == 1 ? "" : "s", n_out, (int)wl, what, n_out,
+                    lm_act_name(act), two ? " or 1:sigmoid" : "");
             return -1;
         }
         if (n >= max) {

@@ -110,6 +110,10 @@ expect unknown_flag_stem 2 "did you mean --batch?" train --data "$B" --layers 4 
 expect unknown_flag_typo 2 "did you mean --optimizer?" train --data "$B" --layers 4 --optimiser sgd $(outs)
 expect unknown_flag_swap 2 "did you mean --epochs?" train --data "$B" --layers 4 --epcohs 3 $(outs)
 expect unknown_flag_far 2 "unknown option '--frobnicate' (see" train --data "$B" --layers 4 --frobnicate $(outs)
+# a mistyped command names the one meant, as a mistyped option does
+expect unknown_command_typo 2 "unknown command 'trian'; did you mean train?" trian --data "$B"
+expect unknown_command_help_typo 2 "help: unknown command 'predcit'; did you mean predict?" help predcit
+expect unknown_command_far 2 "unknown command 'frobnicate' (see lamina --help)" frobnicate
 # the data file given without --data
 expect data_without_flag 2 "did you mean --data $B?" predict "$IN/idx.lmn" "$B"
 expect epochs_negative 2 epochs train --data "$B" --layers 4 --epochs -1 $(outs)
