@@ -59,12 +59,20 @@ void progress_batch(cli_progress *p, const lm_batch_info *b)
     snprintf(left, sizeof left, "epoch %d/%d ", b->epoch, p->epochs);
     // Numbers in fixed widths, so the bar does not jiggle as they grow.
     int digits = snprintf(NULL, 0, "%zu", b->n_batches);
-    snprintf(right, sizeof right, " %*zu/%zu %7.0f rows/s  loss %.4f  ETA %s", digits, b->batch,
-             b->n_batches, rate, b->loss, eta_s);
     // One column short of the terminal: a line filling the last column
     // makes some terminals wrap, and every redraw then lands on a new line.
     int width = cli_term_width(fileno(stderr));
     if (width <= 0) width = 80;
+    // On a narrow terminal the fields go whole, least wanted first (the
+    // rate, then the batch count, then the ETA), never a number cut.
+    for (int drop = 0; drop < 4; drop++) {
+        char count[48] = "", speed[32] = "", until[32] = "";
+        if (drop < 2) snprintf(count, sizeof count, " %*zu/%zu", digits, b->batch, b->n_batches);
+        if (drop < 1) snprintf(speed, sizeof speed, " %7.0f rows/s", rate);
+        if (drop < 3) snprintf(until, sizeof until, "  ETA %s", eta_s);
+        snprintf(right, sizeof right, "%s%s  loss %.4f%s", count, speed, b->loss, until);
+        if ((int)(strlen(left) + strlen(right)) <= width - 1) break;
+    }
     int room = width - 1 - (int)strlen(left) - (int)strlen(right) - 2;
     int bar_w = room > 40 ? 40 : room;
     char bar[48] = "";

@@ -128,6 +128,18 @@ if command -v script >/dev/null 2>&1; then
 else
     echo "skip width_error_on_terminal: script(1) is needed for a terminal"
 fi
+# The progress bar on a terminal 40 columns wide drops whole fields
+# (the rate, the batch count) and never cuts the loss's digits
+if command -v script >/dev/null 2>&1; then
+    script -qec "stty cols 40; COLUMNS= '$L' train --data '$TMP/ten.csv' --layers 8 --epochs 3" \
+        /dev/null >"$TMP/tty" 2>&1
+    tr '\r' '\n' <"$TMP/tty" | sed 's/\x1b\[K//g' | grep '^epoch .*loss .*ETA' >"$TMP/bars"
+    { [ -s "$TMP/bars" ] && [ "$(longest "$TMP/bars")" -le 39 ] &&
+      ! grep -v 'loss [0-9]*\.[0-9][0-9][0-9][0-9]' "$TMP/bars" | grep -q .; }
+    res $? width_progress_40_whole_fields "$(head -n 3 "$TMP/bars")"
+else
+    echo "skip width_progress_40_whole_fields: script(1) is needed for a terminal"
+fi
 # --json is for programs: one line, nothing wrapped
 COLUMNS=40 "$L" info --json "$TMP/w.lmn" >"$TMP/json" 2>&1
 { [ "$(wc -l <"$TMP/json")" -eq 1 ] && grep -qF "\"features\": \"$(cat "$TMP/features")\"" "$TMP/json"; }
