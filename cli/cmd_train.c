@@ -970,7 +970,7 @@ static int fill_missing(train_run *r)
             return CLI_EDATA;
         }
     char b[1024];
-    size_t len = 0, total = 0;
+    size_t len = 0, total = 0, total_cat = 0;
     int shown = 0, more = 0;
     for (int j = 0; j < nx; j++) {
         if (!filled[j]) continue;
@@ -987,14 +987,17 @@ static int fill_missing(train_run *r)
     for (int k = 0; lm_data_category(d, k, &name, NULL, NULL, &miss, NULL, NULL); k++) {
         if (!miss) continue;
         total += miss;
+        total_cat += miss;
         if (shown++ < 6) cli_append(b, sizeof b, &len, "%s%s %zu (one-hot all 0)", len ? ", " : "", name, miss);
         else more++;
     }
     if (more) cli_append(b, sizeof b, &len, ", ... %d more column%s", more, cli_s((size_t)more));
     r->n_filled = total;
     if (total)
-        snprintf(r->fill_note, sizeof r->fill_note, "missing: filled %zu cell%s (numbers with "
-                 "the training mean): %s", total, cli_s(total), b);
+        snprintf(r->fill_note, sizeof r->fill_note, "missing: filled %zu cell%s%s: %s", total,
+                 cli_s(total), !total_cat ? " (numbers with the training mean)"
+                 : total_cat == total ? "" // each column says "(one-hot all 0)"
+                 : " (numbers with the training mean, categorical cells one-hot all 0)", b);
     free(mean);
     free(filled);
     return CLI_OK;

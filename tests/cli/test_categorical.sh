@@ -112,7 +112,7 @@ done
 nx=$(awk -F, 'NR > 1 && $1 == "" { n++ } END { print n }' "$TMP/miss.csv")
 nsz=$(awk -F, 'NR > 1 && $3 == "NA" { n++ } END { print n }' "$TMP/miss.csv")
 ncol=$(awk -F, 'NR > 1 && $2 == "?" { n++ } END { print n }' "$TMP/miss.csv")
-{ [ "$rc" -eq 0 ] && grep -q "missing: filled $((nx + nsz + ncol)) cells (numbers with the training mean): x $nx, size $nsz, color $ncol (one-hot all 0)" "$TMP/err"; }
+{ [ "$rc" -eq 0 ] && grep -q "missing: filled $((nx + nsz + ncol)) cells (numbers with the training mean, categorical cells one-hot all 0): x $nx, size $nsz, color $ncol (one-hot all 0)" "$TMP/err"; }
 res $? missing_report "rc $rc: $(grep -i missing "$TMP/err")"
 mx=$(awk -F, 'NR > 1 && $1 != "" { s += $1; n++ } END { printf "%.9g", s / n }' "$TMP/miss.csv")
 ms=$(awk -F, 'NR > 1 && $3 != "NA" { s += $3; n++ } END { printf "%.9g", s / n }' "$TMP/miss.csv")
