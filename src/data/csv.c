@@ -744,8 +744,9 @@ static lm_status find_column(const csv_job *j, const char *s, size_t len, const 
                        j->path, what, (int)len, s);
     char list[256];
     name_list(j, list, sizeof list);
-    return lm__err(LM_EFORMAT, "%s: no column named '%.*s' for the %s (columns: %s)", j->path,
-                   (int)len, s, what, list);
+    /* "for the target", "for the ignored columns" */
+    return lm__err(LM_EFORMAT, "%s: no column named '%.*s' for the %s%s (columns: %s)", j->path,
+                   (int)len, s, what, strcmp(what, "target") ? " columns" : "", list);
 }
 
 /* Columns listed in spec ("a,b,3"): each a name or a 0-based index; the

@@ -271,7 +271,7 @@ bad() { # NAME CODE PATTERN ARGS...
     "$L" train --layers 8:relu --quiet "$@" >/dev/null 2>"$TMP/err"; rc=$?
     { [ "$rc" -eq "$code" ] && grep -q -- "$pat" "$TMP/err"; }; res $? "$name" "rc $rc: $(cat "$TMP/err")"
 }
-bad cat_bad_column 3 "no column named 'colour' for the categorical (columns: 'x', 'color', 'size', 'y')" \
+bad cat_bad_column 3 "no column named 'colour' for the categorical columns (columns: 'x', 'color', 'size', 'y')" \
     --data "$D" --categorical colour
 bad cat_bad_target 3 "column 'y' is the target; it cannot also be categorical" --data "$D" --categorical color,y
 bad cat_bad_ignored 3 "categorical column 'color' is not an input (it is left out)" --data "$D" --categorical color --ignore color
