@@ -16,11 +16,12 @@ PY=${LAMINA_ONNX_PYTHON:-$ROOT/build-ci/venv/bin/python}
 [ -x "$PY" ] || PY=/usr/bin/python3
 have_ort=0
 "$PY" -c 'import onnxruntime, numpy' >/dev/null 2>&1 && have_ort=1
-# ort_matches NAME ONNX CSV JSON: ONNX Runtime runs the graph on the CSV's
-# rows and gives lamina's predictions (JSON) to float rounding
+# ort_matches NAME ONNX CSV JSON [OPTIONS]: ONNX Runtime runs the graph on
+# the CSV's rows and gives lamina's predictions (JSON) to float rounding
+# (OPTIONS: onnx_ort.py's)
 ort_matches() {
     if [ $have_ort = 1 ]; then
-        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$2" "$3" "$4" >"$TMP/ort" 2>&1; rc=$?
+        "$PY" "$ROOT/tests/cli/onnx_ort.py" "$2" "$3" "$4" ${5:-} >"$TMP/ort" 2>&1; rc=$?
         echo "# $1: $(cat "$TMP/ort")"
         [ "$rc" -eq 0 ]; res $? onnx_runtime_matches_$1 "$(tail -c 400 "$TMP/ort")"
     else
