@@ -525,6 +525,25 @@ static void onnx_torch_bn_relu_folded(void)
     CHECK(net && lm_net_n_layers(net) == 2);
     lm_net_free(net);
 }
+/* PyTorch's x.view(x.size(0), -1) with dynamic axes: Shape, Gather,
+ * Unsqueeze, Concat into the Reshape's shape (opset 13), and the older
+ * x.view(-1, C * H * W) by Mul of sizes (opset 9, Unsqueeze's axes an
+ * attribute), were refused ("node '/Shape' (Shape): lamina has no layer
+ * for this op"). The shape is evaluated: (N, -1), a flatten keeping the
+ * batch, with nothing to note. */
+static void onnx_torch_view_shape_arithmetic(void)
+{
+    static const char *const names[] = {"torch_view", "torch_view_sizes"};
+    for (int i = 0; i < 2; i++) {
+        torch_fixture(names[i]);
+        char path[128];
+        snprintf(path, sizeof path, FIXDIR "%s.onnx", names[i]);
+        lm_net *net = NULL;
+        CHECK_OK(lm_net_load_onnx(&net, path));
+        CHECKF(net && lm_net_n_layers(net) == 3, "%s", names[i]);
+        lm_net_free(net);
+    }
+}
 /* hand-made: Conv, Add of a (1, F, 1, 1) bias, Relu, Transpose to NHWC */
 static void onnx_conv_add_bias(void) { torch_fixture("conv_add"); }
 
@@ -557,6 +576,13 @@ static void onnx_refuses_reduce_mean_over_channels(void)
 static void onnx_refuses_wrong_initializer(void)
 {
     expect_refused(FIXDIR "bad_init.onnx", "holds 66 values (data for 60)");
+}
+
+/* A shape that would mix rows */
+static void onnx_refuses_views_mixing_rows(void)
+{
+    expect_refused(FIXDIR "torch_view_batch_mul.onnx",
+                   "node '/Mul' (Mul): it multiplies the batch size by 4");
 }
 
 static void expect_mem_refused(const unsigned char *b, size_t n, const char *words)
@@ -906,6 +932,8 @@ int main(void)
     RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
+    RUN(onnx_torch_view_shape_arithmetic);
+    RUN(onnx_refuses_views_mixing_rows);
     RUN(onnx_refuses_overflowing_fold);
     RUN(onnx_refuses_misaligned_bias);
     RUN(onnx_refuses_reduce_mean_over_channels);

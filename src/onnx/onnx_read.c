@@ -57,6 +57,8 @@ typedef struct imp {
     int input_next;           /* the node just read was the input's normalisation */
     const char *layout_guess; /* how a Reshape-flattened image input was read, when
                                  its sides chose (metadata onnx_input_layout) */
+    struct shape_value *shv;  /* values of the shape arithmetic beside the chain */
+    int n_shv;
 } imp;
 
 static lm_status refuse(const imp *s, const char *why)
@@ -766,6 +768,239 @@ static int looks_nhwc(lm__shape sh)
     return last_c && !first_c;
 }
 
+/* Shape arithmetic beside the chain. PyTorch writes x.view(x.size(0), -1)
+ * as Shape of the tensor, Gather of its axis 0, Unsqueeze, Concat with a
+ * constant -1, into the Reshape's shape; older code computes C * H * W
+ * with Mul. These nodes compute a few int64 values, each a number or the
+ * batch size N (which lamina never fixes): the importer evaluates them as
+ * they come, so that the Reshape's shape is known. A node whose value is
+ * none of these (N times 4) is refused by name. */
+typedef struct shape_value {
+    ox_str name;
+    int rank;                 /* 0: a scalar, 1: a vector */
+    int n;                    /* its values */
+    int64_t v[OX_MAX_DIMS];
+    unsigned char batch[OX_MAX_DIMS]; /* v[i] is the batch size N */
+} shape_value;
+
+static const shape_value *find_shape(const imp *s, ox_str name)
+{
+    for (int i = s->n_shv - 1; i >= 0; i--)
+        if (ox_eq(s->shv[i].name, name)) return &s->shv[i];
+    return NULL;
+}
+
+/* Input k of the node as a shape value: one computed before, or an
+ * integer constant of at most OX_MAX_DIMS values. */
+static lm_status shape_arg(const imp *s, int k, shape_value *out)
+{
+    const ox_node *n = s->node;
+    memset(out, 0, sizeof *out);
+    const shape_value *v = k < n->n_in && k < OX_MAX_IO ? find_shape(s, n->in[k]) : NULL;
+    if (v) {
+        *out = *v;
+        return LM_OK;
+    }
+    const ox_tensor *t = k < n->n_in && k < OX_MAX_IO ? find_tensor(s, n->in[k]) : NULL;
+    char m[160];
+    if (!t || t->ndim > 1 || (t->type != OX_INT64 && t->type != OX_INT32)) {
+        snprintf(m, sizeof m, "its input %d is not a shape value lamina can evaluate (the "
+                 "shape of the tensor the chain is at, or integer constants)", k + 1);
+        return refuse(s, m);
+    }
+    size_t c = 0;
+    TRY(ox_tensor_ints(t, out->v, OX_MAX_DIMS, &c, "shape constant"));
+    out->n = (int)c;
+    out->rank = t->ndim;
+    if (out->rank == 0 && c != 1) return refuse(s, "a scalar constant without one value");
+    return LM_OK;
+}
+
+/* The node's axes: attribute (before opset 13 for Unsqueeze and Squeeze)
+ * or input 1; *n = -1 when absent. */
+static lm_status axes_of(const imp *s, int64_t *ax, int *n)
+{
+    if (s->m->opset < 13) return ints_attr(s, "axes", ax, OX_MAX_DIMS, n);
+    *n = -1;
+    if (s->node->n_in < 2 || !s->node->in[1].n) return LM_OK;
+    shape_value a;
+    TRY(shape_arg(s, 1, &a));
+    for (int i = 0; i < a.n; i++) {
+        if (a.batch[i]) return refuse(s, "its axes are not constants");
+        ax[i] = a.v[i];
+    }
+    *n = a.n;
+    return LM_OK;
+}
+
+/* Shape of the current tensor as ONNX sees it: (N, K) flat, (N, C, H, W),
+ * (N, H, W, C), or (N, d1, d2, d3) of a flat row reshaped to 4-D. */
+static lm_status do_shape(imp *s, const ox_str *cur, shape_value *r)
+{
+    lm_status st;
+    if (!ox_eq(s->node->in[0], *cur))
+        return refuse(s, "lamina knows only the shape of the tensor the chain is at");
+    int64_t all[4] = {0};
+    int rank = 4;
+    if (s->state == FLAT || s->state == FLAT_CHW) {
+        all[1] = (int64_t)cur_size(s);
+        rank = 2;
+    } else if (s->state == NCHW) {
+        all[1] = s->cur.c, all[2] = s->cur.h, all[3] = s->cur.w;
+    } else if (s->state == NHWC) {
+        all[1] = s->cur.h, all[2] = s->cur.w, all[3] = s->cur.c;
+    } else {
+        all[1] = s->raw[0], all[2] = s->raw[1], all[3] = s->raw[2];
+    }
+    int64_t start = int_attr(s, "start", 0, &st);
+    if (st) return st;
+    int64_t end = int_attr(s, "end", rank, &st);
+    if (st) return st;
+    if (start < 0) start += rank;
+    if (end < 0) end += rank;
+    start = start < 0 ? 0 : start > rank ? rank : start;
+    end = end < start ? start : end > rank ? rank : end;
+    r->rank = 1;
+    for (int64_t i = start; i < end; i++) {
+        r->batch[r->n] = i == 0;
+        r->v[r->n++] = all[i];
+    }
+    return LM_OK;
+}
+
+static lm_status do_shape_op(imp *s, const ox_str *cur)
+{
+    lm_status st;
+    const ox_node *n = s->node;
+    ox_str op = n->op;
+    if (n->n_out != 1 || !n->out[0].n) return refuse(s, "it must have one output");
+    shape_value r = {.name = n->out[0]}, a, b;
+    int64_t ax[OX_MAX_DIMS];
+    int nax;
+    if (ox_is(op, "Shape")) {
+        TRY(do_shape(s, cur, &r));
+    } else if (ox_is(op, "Gather")) {
+        int64_t axis = int_attr(s, "axis", 0, &st);
+        if (st) return st;
+        TRY(shape_arg(s, 0, &a));
+        TRY(shape_arg(s, 1, &b));
+        if (a.rank != 1 || axis != 0) return refuse(s, "only Gather from a vector of sizes is evaluated");
+        r.rank = b.rank;
+        for (int i = 0; i < b.n; i++) {
+            int64_t k = b.v[i] < 0 ? b.v[i] + a.n : b.v[i];
+            if (b.batch[i] || k < 0 || k >= a.n) return refuse(s, "its index is out of range");
+            r.v[r.n] = a.v[k];
+            r.batch[r.n++] = a.batch[k];
+        }
+    } else if (ox_is(op, "Unsqueeze") || ox_is(op, "Squeeze")) {
+        int unsq = ox_is(op, "Unsqueeze");
+        TRY(shape_arg(s, 0, &r));
+        TRY(axes_of(s, ax, &nax));
+        r.name = n->out[0];
+        int axis_ok = unsq ? nax == 1 && (ax[0] == 0 || ax[0] == -1)
+                           : nax == -1 || (nax == 1 && (ax[0] == 0 || ax[0] == -1));
+        if (!axis_ok || r.rank != (unsq ? 0 : 1) || r.n != 1)
+            return refuse(s, unsq ? "only a scalar size made a vector of one is evaluated"
+                                  : "only a vector of one size made a scalar is evaluated");
+        r.rank = unsq;
+    } else if (ox_is(op, "Concat")) {
+        int64_t axis = int_attr(s, "axis", 0, &st);
+        if (st) return st;
+        if (axis != 0 && axis != -1) return refuse(s, "only a Concat of vectors of sizes is evaluated");
+        if (n->n_in > OX_MAX_IO) return refuse(s, "too many inputs");
+        r.rank = 1;
+        for (int k = 0; k < n->n_in; k++) {
+            TRY(shape_arg(s, k, &a));
+            if (a.rank != 1) return refuse(s, "only a Concat of vectors of sizes is evaluated");
+            if (r.n + a.n > OX_MAX_DIMS) return refuse(s, "its result has too many values");
+            memcpy(r.v + r.n, a.v, (size_t)a.n * sizeof *a.v);
+            memcpy(r.batch + r.n, a.batch, (size_t)a.n);
+            r.n += a.n;
+        }
+    } else if (ox_is(op, "Cast")) {
+        int64_t to = int_attr(s, "to", 0, &st);
+        if (st) return st;
+        if (to != OX_INT64 && to != OX_INT32) return refuse(s, "only a Cast of sizes to integers is evaluated");
+        TRY(shape_arg(s, 0, &r));
+        r.name = n->out[0];
+    } else if (ox_is(op, "Slice")) {
+        int64_t se[4][OX_MAX_DIMS]; /* starts, ends, axes, steps */
+        int cnt[4] = {-1, -1, -1, -1};
+        TRY(shape_arg(s, 0, &a));
+        if (s->m->opset < 10) {
+            static const char *names[3] = {"starts", "ends", "axes"};
+            for (int k = 0; k < 3; k++) TRY(ints_attr(s, names[k], se[k], OX_MAX_DIMS, &cnt[k]));
+        } else {
+            for (int k = 0; k < 4 && k + 1 < n->n_in; k++) {
+                if (!n->in[k + 1].n) continue;
+                TRY(shape_arg(s, k + 1, &b));
+                for (int i = 0; i < b.n; i++) {
+                    if (b.batch[i]) return refuse(s, "its starts, ends, axes and steps are not constants");
+                    se[k][i] = b.v[i];
+                }
+                cnt[k] = b.n;
+            }
+        }
+        if (a.rank != 1 || cnt[0] != 1 || cnt[1] != 1 || (cnt[2] != -1 && (cnt[2] != 1 ||
+            (se[2][0] != 0 && se[2][0] != -1))) || (cnt[3] != -1 && (cnt[3] != 1 || se[3][0] != 1)))
+            return refuse(s, "only a Slice of a vector of sizes with step 1 is evaluated");
+        int64_t lo = se[0][0] < 0 ? se[0][0] + a.n : se[0][0];
+        int64_t hi = se[1][0] < 0 ? se[1][0] + a.n : se[1][0];
+        lo = lo < 0 ? 0 : lo > a.n ? a.n : lo;
+        hi = hi < lo ? lo : hi > a.n ? a.n : hi;
+        r.rank = 1;
+        for (int64_t i = lo; i < hi; i++) {
+            r.v[r.n] = a.v[i];
+            r.batch[r.n++] = a.batch[i];
+        }
+    } else { /* Mul, elementwise, a single value broadcast */
+        TRY(shape_arg(s, 0, &a));
+        TRY(shape_arg(s, 1, &b));
+        if (a.n != b.n && a.n != 1 && b.n != 1) return refuse(s, "its inputs do not broadcast");
+        r.rank = a.rank > b.rank ? a.rank : b.rank;
+        r.n = a.n > b.n ? a.n : b.n;
+        for (int i = 0; i < r.n; i++) {
+            int ia = a.n == 1 ? 0 : i, ib = b.n == 1 ? 0 : i;
+            if (a.batch[ia] || b.batch[ib]) {
+                int both = a.batch[ia] && b.batch[ib];
+                int64_t f = a.batch[ia] ? b.v[ib] : a.v[ia];
+                if (both || f != 1) {
+                    char m[160], by[32] = "itself";
+                    if (!both) snprintf(by, sizeof by, "%lld", (long long)f);
+                    snprintf(m, sizeof m, "it multiplies the batch size by %s: lamina runs any "
+                             "batch, and a shape made of it would mix rows", by);
+                    return refuse(s, m);
+                }
+            }
+            r.batch[i] = a.batch[ia] || b.batch[ib];
+            int64_t x = a.batch[ia] ? 1 : a.v[ia], y = b.batch[ib] ? 1 : b.v[ib];
+            if (x > INT32_MAX || x < -INT32_MAX || y > INT32_MAX || y < -INT32_MAX)
+                return refuse(s, "its values are too large");
+            r.v[i] = r.batch[i] ? 0 : x * y;
+        }
+    }
+    s->shv[s->n_shv++] = r;
+    return LM_OK;
+}
+
+/* Whether the node computes a shape value beside the chain: Shape, and
+ * the ops that read one. */
+static int is_shape_op(const imp *s, const ox_str *cur)
+{
+    const ox_node *n = s->node;
+    ox_str op = n->op;
+    if (ox_is(op, "Shape")) return 1;
+    if (!(ox_is(op, "Gather") || ox_is(op, "Unsqueeze") || ox_is(op, "Squeeze") ||
+          ox_is(op, "Concat") || ox_is(op, "Cast") || ox_is(op, "Slice") || ox_is(op, "Mul")))
+        return 0;
+    /* these but Mul never read the chain's tensor in a lamina net: their
+     * inputs must be shape values (refused by name when not) */
+    if (!ox_is(op, "Mul") && n->n_in >= 1 && !ox_eq(n->in[0], *cur)) return 1;
+    for (int k = 0; k < n->n_in && k < OX_MAX_IO; k++)
+        if (find_shape(s, n->in[k])) return 1;
+    return 0;
+}
+
 /* Reshape to 2-D or 4-D, and Flatten. */
 static lm_status do_reshape(imp *s, int flatten)
 {
@@ -780,9 +1015,28 @@ static lm_status do_reshape(imp *s, int flatten)
         d[0] = 0;
         d[1] = (int64_t)width;
     } else {
-        const ox_tensor *t = arg(s, 1, &st);
-        if (!t) return st;
-        TRY(ox_tensor_ints(t, d, OX_MAX_DIMS, &nd, "Reshape shape"));
+        const shape_value *v = s->node->n_in >= 2 ? find_shape(s, s->node->in[1]) : NULL;
+        if (v) { /* computed beside the chain: N is the batch, kept */
+            if (v->rank != 1) return refuse(s, "its shape is not a vector");
+            nd = (size_t)v->n;
+            for (size_t i = 0; i < nd; i++) {
+                if (v->batch[i] && i > 0) {
+                    char m[160];
+                    snprintf(m, sizeof m, "its shape puts the batch size at axis %zu: lamina runs "
+                             "any batch, and such a shape would mix rows", i);
+                    return refuse(s, m);
+                }
+                d[i] = v->batch[i] ? 0 : v->v[i];
+            }
+        } else {
+            const ox_tensor *t = arg(s, 1, &st);
+            if (!t) return st;
+            TRY(ox_tensor_ints(t, d, OX_MAX_DIMS, &nd, "Reshape shape"));
+            int64_t allowzero = int_attr(s, "allowzero", 0, &st);
+            if (st) return st;
+            for (size_t i = 0; allowzero && i < nd; i++)
+                if (d[i] == 0) return refuse(s, "a 0 in its shape with allowzero 1 is not supported");
+        }
         if (nd != 2 && nd != 4) return refuse(s, "only reshapes to 2-D or 4-D are supported");
         if (d[0] != -1 && d[0] != 0 && d[0] != 1) {
             /* a fixed batch: only -1 elsewhere can say the rest */
@@ -912,6 +1166,7 @@ static lm_status step(imp *s, ox_str *cur)
         s->n_consts++;
         return LM_OK;
     }
+    if (is_shape_op(s, cur)) return do_shape_op(s, cur);
     if (n->n_in < 1 || !ox_eq(n->in[0], *cur))
         return refuse(s, "it does not read the output of the node before it: lamina "
                       "imports chains of layers only");
@@ -1137,8 +1392,9 @@ static lm_status import(const ox_model *m, lm_net **out)
     cur = in->name;
     size_t nn = (size_t)m->n_nodes + 1;
     s.consts = lm__calloc(nn, sizeof *s.consts, "ONNX import");
+    s.shv = lm__calloc(nn, sizeof *s.shv, "ONNX import");
     s.layers = lm__calloc(nn, sizeof *s.layers, "ONNX import");
-    lm_status st = s.consts && s.layers ? LM_OK : LM_ENOMEM;
+    lm_status st = s.consts && s.layers && s.shv ? LM_OK : LM_ENOMEM;
     for (int i = 0; i < m->n_nodes && !st; i++) {
         s.node = &m->nodes[i];
         s.at_input = ox_eq(cur, in->name) || s.input_next;
@@ -1162,6 +1418,7 @@ static lm_status import(const ox_model *m, lm_net **out)
     }
     free(s.layers);
     free(s.consts);
+    free(s.shv);
     free(s.mean);
     free(s.scale);
     free(s.tstd);
