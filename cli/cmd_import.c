@@ -47,6 +47,9 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "note: %s: its image input is flattened by a Reshape, which does not say "
                 "its layout: read as %s; check a few predictions against the original model "
                 "(docs/EXPORT.md)\n", pos[0], guess);
+    const char *batch = lm_net_get_meta(net, "onnx_batch");
+    if (batch)
+        fprintf(stderr, "note: %s: %s; lamina runs any batch (docs/EXPORT.md)\n", pos[0], batch);
     if (lm_net_save(net, out) != LM_OK) {
         lm_net_free(net);
         return cli_lib_err(CLI_EFAIL, out);

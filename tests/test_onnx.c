@@ -540,9 +540,24 @@ static void onnx_torch_view_shape_arithmetic(void)
         snprintf(path, sizeof path, FIXDIR "%s.onnx", names[i]);
         lm_net *net = NULL;
         CHECK_OK(lm_net_load_onnx(&net, path));
-        CHECKF(net && lm_net_n_layers(net) == 3, "%s", names[i]);
+        CHECKF(net && lm_net_n_layers(net) == 3 && !lm_net_get_meta(net, "onnx_batch"), "%s",
+               names[i]);
         lm_net_free(net);
     }
+}
+/* The same net exported without dynamic axes (torch.onnx.export's
+ * default) from a batch of 2: its Reshape's shape is the constant (2, -1),
+ * which was refused ("a fixed batch size in the shape is not supported").
+ * The 2 is the input's fixed batch: read as the batch, and said. */
+static void onnx_torch_view_fixed_batch(void)
+{
+    torch_fixture("torch_view_fixed");
+    lm_net *net = NULL;
+    CHECK_OK(lm_net_load_onnx(&net, FIXDIR "torch_view_fixed.onnx"));
+    const char *b = net ? lm_net_get_meta(net, "onnx_batch") : NULL;
+    CHECKF(b && strcmp(b, "the input's batch is fixed at 2 and Reshape '/Reshape' has the shape "
+                          "(2, -1): its 2 read as the batch") == 0, "note '%s'", b ? b : "(none)");
+    lm_net_free(net);
 }
 /* hand-made: Conv, Add of a (1, F, 1, 1) bias, Relu, Transpose to NHWC */
 static void onnx_conv_add_bias(void) { torch_fixture("conv_add"); }
@@ -578,11 +593,14 @@ static void onnx_refuses_wrong_initializer(void)
     expect_refused(FIXDIR "bad_init.onnx", "holds 66 values (data for 60)");
 }
 
-/* A shape that would mix rows */
+/* Shapes that would mix rows */
 static void onnx_refuses_views_mixing_rows(void)
 {
     expect_refused(FIXDIR "torch_view_batch_mul.onnx",
                    "node '/Mul' (Mul): it multiplies the batch size by 4");
+    expect_refused(FIXDIR "torch_view_other_batch.onnx",
+                   "node '/Reshape' (Reshape): its shape (4, -1) starts with 4, but the input's "
+                   "batch is fixed at 2");
 }
 
 static void expect_mem_refused(const unsigned char *b, size_t n, const char *words)
@@ -933,6 +951,7 @@ int main(void)
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_torch_view_shape_arithmetic);
+    RUN(onnx_torch_view_fixed_batch);
     RUN(onnx_refuses_views_mixing_rows);
     RUN(onnx_refuses_overflowing_fold);
     RUN(onnx_refuses_misaligned_bias);

@@ -59,6 +59,8 @@ typedef struct imp {
                                  its sides chose (metadata onnx_input_layout) */
     struct shape_value *shv;  /* values of the shape arithmetic beside the chain */
     int n_shv;
+    int64_t in_batch;         /* the input's batch size when the graph fixes it, else -1 */
+    char batch_note[384];     /* a Reshape whose shape named that batch (metadata onnx_batch) */
 } imp;
 
 static lm_status refuse(const imp *s, const char *why)
@@ -1038,11 +1040,30 @@ static lm_status do_reshape(imp *s, int flatten)
                 if (d[i] == 0) return refuse(s, "a 0 in its shape with allowzero 1 is not supported");
         }
         if (nd != 2 && nd != 4) return refuse(s, "only reshapes to 2-D or 4-D are supported");
-        if (d[0] != -1 && d[0] != 0 && d[0] != 1) {
-            /* a fixed batch: only -1 elsewhere can say the rest */
-            int rest_free = 0;
-            for (size_t i = 1; i < nd; i++) rest_free |= d[i] == -1;
-            if (rest_free) return refuse(s, "a fixed batch size in the shape is not supported");
+        if (d[0] != -1 && d[0] != 0) {
+            /* a number: the batch when it is the input's fixed batch (an
+             * export without dynamic axes writes its dummy input's), or 1
+             * of an input whose batch is free, as before; any other
+             * would mix rows */
+            char sh[128];
+            size_t k = (size_t)snprintf(sh, sizeof sh, "(");
+            for (size_t i = 0; i < nd && k < sizeof sh; i++)
+                k += (size_t)snprintf(sh + k, sizeof sh - k, "%s%lld", i ? ", " : "", (long long)d[i]);
+            if (k < sizeof sh) snprintf(sh + k, sizeof sh - k, ")");
+            if (s->in_batch > 0 && d[0] == s->in_batch) {
+                if (!s->batch_note[0])
+                    snprintf(s->batch_note, sizeof s->batch_note, "the input's batch is fixed at "
+                             "%lld and Reshape '%.*s' has the shape %s: its %lld read as the batch",
+                             (long long)s->in_batch, (int)(s->node->name.n > 60 ? 60 : s->node->name.n),
+                             s->node->name.s, sh, (long long)d[0]);
+            } else if (!(d[0] == 1 && s->in_batch < 0)) {
+                char m[320], b[40] = "free (N)";
+                if (s->in_batch > 0) snprintf(b, sizeof b, "fixed at %lld", (long long)s->in_batch);
+                snprintf(m, sizeof m, "its shape %s starts with %lld, but the input's batch is %s: "
+                         "lamina reads the first axis as the batch, and this shape would mix rows",
+                         sh, (long long)d[0], b);
+                return refuse(s, m);
+            }
         }
         size_t known = 1;
         int free_at = -1;
@@ -1335,6 +1356,7 @@ static lm_status build(imp *s, lm_net **out)
     }
     if (!st) st = restore_meta(s->m, net);
     if (!st && s->layout_guess) st = lm_net_set_meta(net, "onnx_input_layout", s->layout_guess);
+    if (!st && s->batch_note[0]) st = lm_net_set_meta(net, "onnx_batch", s->batch_note);
     if (st) {
         lm_net_free(net);
         return st;
@@ -1367,6 +1389,7 @@ static lm_status import(const ox_model *m, lm_net **out)
         return lm__err(LM_EFORMAT, "input '%.*s': lamina takes (N, features) or (N, C, H, W) "
                        "inputs of known sizes, at most %d values a row",
                        (int)(in->name.n > 100 ? 100 : in->name.n), in->name.s, LM_MAX_WIDTH);
+    s.in_batch = d[0] >= 1 ? d[0] : -1;
     if (in->ndim == 2) {
         s.in = s.cur = (lm__shape){(int)d[1], 1, 1};
         s.state = FLAT;
