@@ -19,8 +19,8 @@ int cmd_import(int argc, char **argv)
     int rc = opts_parse("import", specs, argc, argv, 2, pos, 1, &n_pos, "FILE.onnx --out MODEL",
                         "Reads an ONNX model whose graph is a chain of lamina's layers (Gemm, "
                         "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool (or ReduceMean over H, W), "
-                        "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax; "
-                        "layout nodes Flatten, Reshape (its shape from Shape, "
+                        "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax "
+                        "(as softmax, said); layout nodes Flatten, Reshape (its shape from Shape, "
                         "Gather, Unsqueeze, Concat ... of sizes), Transpose, Identity, an empty Pad; Sub/Mul/Add/Div "
                         "of the input as its normalisation, Mul/Add of the output as the target's) "
                         "as PyTorch, lamina and Keras (tf2onnx, NHWC) write them, and saves it as a "
@@ -50,6 +50,9 @@ int cmd_import(int argc, char **argv)
     const char *batch = lm_net_get_meta(net, "onnx_batch");
     if (batch)
         fprintf(stderr, "note: %s: %s; lamina runs any batch (docs/EXPORT.md)\n", pos[0], batch);
+    const char *output = lm_net_get_meta(net, "onnx_output");
+    if (output)
+        fprintf(stderr, "note: %s: lamina outputs %s (docs/EXPORT.md)\n", pos[0], output);
     if (lm_net_save(net, out) != LM_OK) {
         lm_net_free(net);
         return cli_lib_err(CLI_EFAIL, out);

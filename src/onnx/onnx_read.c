@@ -61,6 +61,7 @@ typedef struct imp {
     int n_shv;
     int64_t in_batch;         /* the input's batch size when the graph fixes it, else -1 */
     char batch_note[384];     /* a Reshape whose shape named that batch (metadata onnx_batch) */
+    char output_note[256];    /* a LogSoftmax read as softmax (metadata onnx_output) */
 } imp;
 
 static lm_status refuse(const imp *s, const char *why)
@@ -550,6 +551,23 @@ static lm_status do_act(imp *s, lm_act act)
         break;
     }
     return refuse(s, "no dense or convolution layer before it can take this activation");
+}
+
+/* LogSoftmax, as PyTorch's F.log_softmax ends a classifier (its MNIST
+ * example): lamina's softmax, which outputs the probabilities whose
+ * logarithms the graph gives. The classes and their order are the same,
+ * and training on with cross-entropy is what PyTorch's nll_loss of
+ * log_softmax does; lamina has no log-softmax output. The change is said:
+ * the model records it (metadata onnx_output) and lamina import prints
+ * it. It must end the graph, as nothing after it may read the logarithms
+ * (step). */
+static lm_status do_log_softmax(imp *s)
+{
+    TRY(do_act(s, LM_SOFTMAX));
+    const ox_str nm = s->node->name;
+    snprintf(s->output_note, sizeof s->output_note, "softmax probabilities where the graph's "
+             "LogSoftmax '%.*s' outputs their logarithms (the same classes)", (int)(nm.n > 60 ? 60 : nm.n), nm.s);
+    return LM_OK;
 }
 
 /* The shape of t as text: "(1, 1, 1, 3)", a scalar "()". */
@@ -1188,6 +1206,8 @@ static lm_status step(imp *s, ox_str *cur)
         return LM_OK;
     }
     if (is_shape_op(s, cur)) return do_shape_op(s, cur);
+    if (s->output_note[0] && !ox_is(n->op, "Identity"))
+        return refuse(s, "a LogSoftmax, imported as lamina's softmax, must end the graph");
     if (n->n_in < 1 || !ox_eq(n->in[0], *cur))
         return refuse(s, "it does not read the output of the node before it: lamina "
                       "imports chains of layers only");
@@ -1218,6 +1238,7 @@ static lm_status step(imp *s, ox_str *cur)
     else if (ox_is(op, "Sigmoid")) st = do_act(s, LM_SIGMOID);
     else if (ox_is(op, "Tanh")) st = do_act(s, LM_TANH);
     else if (ox_is(op, "Softmax")) st = do_act(s, LM_SOFTMAX);
+    else if (ox_is(op, "LogSoftmax")) st = do_log_softmax(s);
     else if (ox_is(op, "Sub")) st = do_affine(s, 0);
     else if (ox_is(op, "Mul")) st = do_affine(s, 1);
     else if (ox_is(op, "Add")) st = do_affine(s, 2);
@@ -1357,6 +1378,7 @@ static lm_status build(imp *s, lm_net **out)
     if (!st) st = restore_meta(s->m, net);
     if (!st && s->layout_guess) st = lm_net_set_meta(net, "onnx_input_layout", s->layout_guess);
     if (!st && s->batch_note[0]) st = lm_net_set_meta(net, "onnx_batch", s->batch_note);
+    if (!st && s->output_note[0]) st = lm_net_set_meta(net, "onnx_output", s->output_note);
     if (st) {
         lm_net_free(net);
         return st;

@@ -98,22 +98,24 @@ for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale
     ort_matches "$k" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json"
 done
 # PyTorch's x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat into
-# the Reshape's shape; the older C * H * W by Mul), and the same exported
-# without dynamic axes from a batch of 2 (the shape (2, -1)): imported,
-# the fixed batch read as the batch said in a note, lamina predicting the
-# rows as ONNX Runtime runs the graph
-for k in torch_view torch_view_sizes torch_view_fixed; do
+# the Reshape's shape; the older C * H * W by Mul), the same exported
+# without dynamic axes from a batch of 2 (the shape (2, -1)), and
+# F.log_softmax at the end: imported, each change of meaning said in a
+# note, lamina predicting the rows as ONNX Runtime runs the graph
+for k in torch_view torch_view_sizes torch_view_fixed torch_view_log_softmax; do
     awk '/^x / { n = $2; h = "f0"; for (j = 1; j < $3; j++) h = h ",f" j; print h; next }
          n > 0 { gsub(/ /, ","); print; n-- }' "$OX/$k.txt" >"$TMP/$k.csv"
     "$L" import "$OX/$k.onnx" --out "$TMP/$k.lmn" >/dev/null 2>"$TMP/err.$k" &&
         "$L" predict "$TMP/$k.lmn" --data "$TMP/$k.csv" --proba --json >"$TMP/$k.json" 2>>"$TMP/err"
     res $? onnx_import_$k "$(head -c 300 "$TMP/err.$k")"
-    ort_matches "$k" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json" nchw
+    opts=nchw; [ $k = torch_view_log_softmax ] && opts=nchw,exp
+    ort_matches "$k" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json" $opts
 done
 { [ ! -s "$TMP/err.torch_view" ] && [ ! -s "$TMP/err.torch_view_sizes" ] &&
     grep -q "note: .*torch_view_fixed.onnx: the input's batch is fixed at 2 and Reshape '/Reshape' has the shape (2, -1): its 2 read as the batch; lamina runs any batch" "$TMP/err.torch_view_fixed" &&
+    grep -q "note: .*torch_view_log_softmax.onnx: lamina outputs softmax probabilities where the graph's LogSoftmax '/LogSoftmax' outputs their logarithms" "$TMP/err.torch_view_log_softmax" &&
     "$L" info "$TMP/torch_view_fixed.lmn" | grep -q '^  onnx_batch  *the input.s batch is fixed at 2'; }
-res $? onnx_import_view_notes_said "$(cat "$TMP/err.torch_view_fixed" | head -c 600)"
+res $? onnx_import_view_notes_said "$(cat "$TMP/err.torch_view_fixed" "$TMP/err.torch_view_log_softmax" | head -c 600)"
 awk 'BEGIN { srand(3); print "a,b,c,d,e,f,label";
   for (i = 0; i < 40; i++) { r = ""; s = 0; for (j = 0; j < 6; j++) { v = rand() * 2 - 1; s += v; r = r sprintf("%.4f,", v) }
     print r "c" (s > 0.5 ? 2 : s > -0.5 ? 1 : 0) } }' >"$TMP/six.csv"
@@ -146,6 +148,7 @@ bad onnx_import_keras_norm_axis "$OX/keras_norm_axis.onnx" "(Sub): its constant 
 bad onnx_import_missing "$TMP/none.onnx" 'none.onnx'
 bad onnx_import_view_batch_mul "$OX/torch_view_batch_mul.onnx" "node '/Mul' (Mul): it multiplies the batch size by 4"
 bad onnx_import_view_other_batch "$OX/torch_view_other_batch.onnx" "node '/Reshape' (Reshape): its shape (4, -1) starts with 4, but the input's batch is fixed at 2"
+bad onnx_import_log_softmax_not_last "$OX/torch_view_log_softmax_scaled.onnx" "node '/Mul' (Mul): a LogSoftmax, imported as lamina's softmax, must end the graph"
 "$L" export "$TMP/trunc.onnx" --format onnx --out "$TMP/x.onnx" >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 4 ]; res $? onnx_export_bad_model "rc $rc: $(head -c 300 "$TMP/err")"
 "$L" export "$TMP/all.lmn" --format tflite --out "$TMP/x.onnx" >/dev/null 2>"$TMP/err"; rc=$?
