@@ -1303,7 +1303,14 @@ static lm_status restore_meta(const ox_model *m, lm_net *net)
             free(all);
             if (st == LM_ENOMEM) return st;
         } else if (k.n > 12 && memcmp(k.s, "lamina.meta.", 12) == 0) {
-            char *key = cstr((ox_str){k.s + 12, k.n - 12}), *val = cstr(v);
+            /* how the import read another graph (import sets these for
+             * this one): a lamina export of an imported model is not
+             * that graph, and a note about it would be false here */
+            ox_str sub = {k.s + 12, k.n - 12};
+            if (ox_is(sub, "onnx_input_layout") || ox_is(sub, "onnx_batch") ||
+                ox_is(sub, "onnx_output"))
+                continue;
+            char *key = cstr(sub), *val = cstr(v);
             lm_status st = key && val ? lm_net_set_meta(net, key, val) : LM_OK;
             free(key);
             free(val);
