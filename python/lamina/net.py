@@ -1004,7 +1004,10 @@ class Net:
         # main thread, waiting, runs the SIGINT handler at once (Python runs
         # handlers on the main thread only, between bytecodes); the handler
         # sets the flag and the library stops after the current batch.
-        on_main = threading.current_thread() is threading.main_thread()
+        # A process that ignores SIGINT (started in the background by a
+        # shell script, say) keeps ignoring it: Ctrl-C was not meant for it.
+        on_main = (threading.current_thread() is threading.main_thread() and
+                   signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
         old = None
         if on_main:
             def on_sigint(signum, frame):

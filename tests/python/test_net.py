@@ -316,16 +316,44 @@ def test_ctrl_c_stops_fit_after_a_batch_and_leaves_the_net_usable():
     y = (X[:, 0] > 0.5).astype(np.int64)
     net = lamina.Net(inputs=20, layers=[lamina.Dense(64, "relu"), lamina.Dense(2, "softmax")],
                      threads=1)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        net.fit(X, y, epochs=100000, batch_size=8)
-    assert time.perf_counter() - t0 < 10
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Python's own handler, whatever this process inherited (a shell runs
+    # a background job with SIGINT ignored; fit then leaves it ignored)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        t0 = time.perf_counter()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(X, y, epochs=100000, batch_size=8)
+        assert time.perf_counter() - t0 < 10
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert np.isfinite(net.predict(X)).all()
     h = net.fit(X, y, epochs=1)  # still trainable
     assert len(h.epoch) == 1
+
+
+def test_fit_leaves_an_ignored_sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("not on the main thread")
+    rs = np.random.RandomState(0)
+    X = rs.rand(200, 4).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(np.int64)
+    net = lamina.Net(inputs=4, layers=[lamina.Dense(8, "relu"), lamina.Dense(2, "softmax")])
+    seen = []
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        def cb(epoch, logs):
+            seen.append(signal.getsignal(signal.SIGINT))
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # ignored: fit goes on
+        h = net.fit(X, y, epochs=3, callbacks=[cb])
+        assert len(h.epoch) == 3 and not h.stopped
+        assert all(v is signal.SIG_IGN for v in seen), seen
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_copy_and_threads_setting():
