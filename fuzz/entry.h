@@ -197,6 +197,34 @@ static inline int fz_onnx(const uint8_t *d, size_t n)
     return rc;
 }
 
+/* FANN's files: byte 0 even, the rest is a FANN net (lm_net_load_fann_mem:
+ * a net it takes must pass every check); odd, FANN training data
+ * (lm_fann_data_read_mem, and lm_fann_data_detect on the same bytes). */
+static inline int fz_check_data(const lm_data *d);
+static inline int fz_fann(const uint8_t *d, size_t n)
+{
+    if (n < 1) return LM_OK;
+    int data = d[0] & 1;
+    d++;
+    n--;
+    if (!data) {
+        lm_net *net = NULL;
+        lm_status st = lm_net_load_fann_mem(&net, d, n);
+        if (st != LM_OK) return net ? fz_broken("a failed FANN import returned a net") : (int)st;
+        int rc = fz_check_net(net);
+        lm_net_free(net);
+        return rc;
+    }
+    (void)lm_fann_data_detect(d, n);
+    lm_data data_set;
+    lm_status st = lm_fann_data_read_mem(&data_set, "fuzz.data", d, n);
+    if (st != LM_OK) return data_set.x ? fz_broken("a failed FANN data read kept rows") : (int)st;
+    int rc = data_set.y && data_set.ny >= 1 && !data_set.labels ? fz_check_data(&data_set)
+                                                                : fz_broken("FANN data without outputs");
+    lm_data_free(&data_set);
+    return rc;
+}
+
 /* ------------------------------------------------------------- data */
 
 /* What every successfully read data set must satisfy, and what the rest

@@ -62,7 +62,7 @@ extern "C" {
  * MAJOR changes only with a breaking change (docs/API.md); a program built
  * against 1.x runs with any later 1.y. */
 #define LM_VERSION_MAJOR 1
-#define LM_VERSION_MINOR 5
+#define LM_VERSION_MINOR 6
 #define LM_VERSION_PATCH 0
 #define LM_VERSION_STR_(x) #x
 #define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
@@ -590,6 +590,28 @@ LM_API int lm_data_category(const lm_data *d, int k, const char **name, int *fir
  * lm_data_free. Thread: any (distinct *out). */
 LM_API lm_status lm_idx_read(lm_data *out, const char *images, const char *labels);
 
+/* Reads a FANN training data file (FANN 2.x's fann_save_train and
+ * fann_read_train_from_file format): a header "num_pairs num_inputs
+ * num_outputs", then each pair's inputs and outputs as numbers separated
+ * by white space (line ends included, as FANN reads them). Fills x (n,
+ * nx) and y (n, ny) as floats; no labels (FANN's class targets are one-hot
+ * or -1/1 codes: docs/API.md, "FANN"). A count the file cannot hold, a
+ * short file, a field that is not a number, NaN or an infinity, and
+ * numbers past the last pair are LM_EFORMAT naming the line ("xor.data:4:
+ * ..."). Free *out with lm_data_free. Added in 1.6. Thread: any. */
+LM_API lm_status lm_fann_data_read(lm_data *out, const char *path);
+/* The same over len bytes of text (name is used in messages; NULL for
+ * "FANN data"), only read during the call. Added in 1.6. */
+LM_API lm_status lm_fann_data_read_mem(lm_data *out, const char *name, const void *text,
+                                       size_t len);
+/* 1 if text (its first len bytes) starts as fann_save_train writes a file:
+ * a first line of three whole numbers separated by spaces or tabs, and the
+ * next two lines holding as many numbers as its num_inputs and
+ * num_outputs; else 0. A CSV file of three columns has three fields on
+ * each line, so it is not taken (docs/API.md, "FANN"). Added in 1.6.
+ * Thread: any. */
+LM_API int lm_fann_data_detect(const void *text, size_t len);
+
 /* The most bytes lamina allocates in one piece for anything sized by
  * untrusted input or by the caller: a data set's arrays, a model file, a
  * workspace (default 8 GiB). A larger claim is refused with LM_ENOMEM
@@ -981,6 +1003,29 @@ LM_API lm_status lm_net_load_onnx(lm_net **out, const char *path);
 /* The same over len bytes in memory, only read during the call; the new
  * net is the caller's (lm_net_free). Thread: any. */
 LM_API lm_status lm_net_load_onnx_mem(lm_net **out, const void *buf, size_t len);
+
+/* ---------------------------------------------------------------- FANN */
+
+/* Reads a FANN 2.x floating-point network file (fann_save's
+ * "FANN_FLO_2.1", or "FANN_FLO_2.0") into a new net that is the caller's
+ * (lm_net_free): a layered net (network_type 0), fully connected or
+ * sparse (a missing connection is a zero weight), each layer's bias
+ * neuron as its dense layer's bias. FANN_LINEAR, FANN_SIGMOID and
+ * FANN_SIGMOID_SYMMETRIC neurons become identity, sigmoid and tanh layers
+ * with their steepness folded into the incoming weights and bias (FANN's
+ * sigmoid is 1/(1+exp(-2 s x)), its symmetric sigmoid tanh(s x), its linear
+ * s x); neurons of a layer may differ in steepness but not in function.
+ * Saved scaling parameters (fann_set_scaling_params) become the input
+ * normalisation and the target standardisation, so lm_net_predict gives
+ * what fann_scale_input, fann_run and fann_descale_output give. Other
+ * activations (stepwise, threshold, piecewise linear, Gaussian, Elliot,
+ * sin, cos), shortcut nets, fixed-point files and malformed files are
+ * LM_EFORMAT naming the line (and the neuron or connection). Added in 1.6.
+ * Thread: any. */
+LM_API lm_status lm_net_load_fann(lm_net **out, const char *path);
+/* The same over len bytes in memory, only read during the call. Added in
+ * 1.6. */
+LM_API lm_status lm_net_load_fann_mem(lm_net **out, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }

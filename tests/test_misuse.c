@@ -160,6 +160,11 @@ static void every_function_refuses_null(void)
     CHECK(lm_data_category(&d, 0, NULL, NULL, NULL, NULL, NULL, NULL) == 0);
     EXPECT_NULL(lm_idx_read(NULL, "no.idx", NULL), "lm_idx_read", "out");
     EXPECT_NULL(lm_idx_read(&a, NULL, NULL), "lm_idx_read", "images");
+    EXPECT_NULL(lm_fann_data_read(NULL, "no.data"), "lm_fann_data_read", "out");
+    EXPECT_NULL(lm_fann_data_read(&a, NULL), "lm_fann_data_read", "path");
+    EXPECT_NULL(lm_fann_data_read_mem(NULL, "t", "1 1 1\n0\n0\n", 10), "lm_fann_data_read_mem", "out");
+    EXPECT_NULL(lm_fann_data_read_mem(&a, "t", NULL, 10), "lm_fann_data_read_mem", "text");
+    CHECK(lm_fann_data_detect(NULL, 10) == 0);
     EXPECT_NULL(lm_data_norm_stats(NULL, mean, scale), "lm_data_norm_stats", "d");
     EXPECT_NULL(lm_data_norm_stats(&d, NULL, scale), "lm_data_norm_stats", "mean");
     EXPECT_NULL(lm_data_norm_stats(&d, mean, NULL), "lm_data_norm_stats", "scale");
@@ -235,6 +240,13 @@ static void every_function_refuses_null(void)
     CHECK(out == NULL);
     EXPECT_NULL(lm_net_load_onnx_mem(NULL, x, 8), "lm_net_load_onnx_mem", "out");
     EXPECT_NULL(lm_net_load_onnx_mem(&out, NULL, 8), "lm_net_load_onnx_mem", "buf");
+    /* FANN's files (1.6) */
+    EXPECT_NULL(lm_net_load_fann(NULL, path), "lm_net_load_fann", "out");
+    out = net;
+    EXPECT_NULL(lm_net_load_fann(&out, NULL), "lm_net_load_fann", "path");
+    CHECK(out == NULL);
+    EXPECT_NULL(lm_net_load_fann_mem(NULL, x, 8), "lm_net_load_fann_mem", "out");
+    EXPECT_NULL(lm_net_load_fann_mem(&out, NULL, 8), "lm_net_load_fann_mem", "buf");
 
     lm_ws_free(ws);
     lm_train_free(t);
