@@ -126,6 +126,7 @@ typedef struct cli_data {
     const char *path;
     const char *labels_path; /* IDX: the labels file, or NULL */
     int is_idx;
+    int is_fann;         /* a FANN training data file (lm_fann_data_read) */
     int32_t *labels_own; /* (n) labels remapped to a model's classes, or NULL */
     float *x_own;        /* (n, nx) columns picked for a model, or NULL */
 } cli_data;
@@ -161,6 +162,12 @@ int cli_model_read_err(const char *m, const char *path);
 /* Whether path names an IDX file (by extension, or by the IDX or gzip
  * magic in its first bytes). */
 int cli_is_idx(const char *path);
+
+/* Whether path names a FANN training data file: 1 when its text starts
+ * as lm_fann_data_detect says (a name ending in .csv or .tsv is always
+ * CSV), 0 if not, -1 after printing why a stream could not be read. A
+ * stream's bytes are read once and kept. */
+int cli_is_fann(const char *path);
 
 /* Whether path is standard input ("-") or another file that can be read
  * only once (a pipe, FIFO, <(...) or device): such input is read whole

@@ -1,11 +1,25 @@
-/* cmd_import.c - `lamina import FILE.onnx --out MODEL`: an ONNX model made
- * of lamina's layers (PyTorch's torch.onnx.export of a sequential MLP or
- * CNN, or lamina's own export) as a lamina model file, which then
- * predicts, evaluates, exports and trains (--resume) like any other. */
+/* cmd_import.c - `lamina import FILE --out MODEL`: an ONNX model made of
+ * lamina's layers (PyTorch's torch.onnx.export of a sequential MLP or
+ * CNN, or lamina's own export), or a FANN float net (fann_save's file,
+ * known by its first line), as a lamina model file, which then predicts,
+ * evaluates, exports and trains (--resume) like any other. */
 #include "cli.h"
 #include "opts.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* Whether path's text starts "FANN_" as fann_save's files do (FANN_FLO_2.1,
+ * and the fixed-point FANN_FIX_2.0 that lm_net_load_fann refuses by name). */
+static int is_fann_net(const char *path)
+{
+    char head[5];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; // the ONNX reader reports it
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == sizeof head && memcmp(head, "FANN_", 5) == 0;
+}
 
 int cmd_import(int argc, char **argv)
 {
@@ -16,8 +30,10 @@ int cmd_import(int argc, char **argv)
     };
     char *pos[1];
     int n_pos = 0;
-    int rc = opts_parse("import", specs, argc, argv, 2, pos, 1, &n_pos, "FILE.onnx --out MODEL",
-                        "Reads an ONNX model whose graph is a chain of lamina's layers (Gemm, "
+    int rc = opts_parse("import", specs, argc, argv, 2, pos, 1, &n_pos, "FILE --out MODEL",
+                        "Reads a FANN float net (fann_save's FILE.net: a layered net, full or sparse, "
+                        "of FANN_LINEAR, FANN_SIGMOID and FANN_SIGMOID_SYMMETRIC neurons, their steepness up to "
+                        "16, with its scaling parameters), or an ONNX model whose graph is a chain of lamina's layers (Gemm, "
                         "MatMul+Add, Conv, MaxPool, AveragePool, GlobalAveragePool (or ReduceMean over H, W), "
                         "BatchNormalization, Dropout, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LogSoftmax "
                         "(as softmax, said); layout nodes Flatten, Reshape (its shape from Shape, "
@@ -28,20 +44,21 @@ int cmd_import(int argc, char **argv)
                         "cannot take (docs/EXPORT.md).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !out) {
-        cli_err("import: give FILE.onnx and --out MODEL (see lamina import --help)");
+        cli_err("import: give FILE (.onnx, or a FANN .net) and --out MODEL (see lamina import --help)");
         return CLI_EUSAGE;
     }
+    int fann = is_fann_net(pos[0]);
     if (cli_same_file(out, pos[0])) {
-        cli_err("import: --out %s is the ONNX file %s; writing it would destroy it (name another "
-                "file)", out, pos[0]);
+        cli_err("import: --out %s is the %s file %s; writing it would destroy it (name another "
+                "file)", out, fann ? "FANN" : "ONNX", pos[0]);
         return CLI_EUSAGE;
     }
     if (!cli_check_writable(out)) return CLI_EFAIL;
     lm_net *net;
-    lm_status st = lm_net_load_onnx(&net, pos[0]);
+    lm_status st = fann ? lm_net_load_fann(&net, pos[0]) : lm_net_load_onnx(&net, pos[0]);
     if (st == LM_EIO) return cli_lib_err(CLI_EMODEL, pos[0]);
     if (st != LM_OK) return cli_lib_err(st == LM_ENOMEM ? CLI_EFAIL : CLI_EMODEL, pos[0]);
-    lm_net_set_meta(net, "imported_from", "onnx");
+    lm_net_set_meta(net, "imported_from", fann ? "fann" : "onnx");
     const char *guess = lm_net_get_meta(net, "onnx_input_layout");
     if (guess)
         fprintf(stderr, "note: %s: its image input is flattened by a Reshape, which does not say "

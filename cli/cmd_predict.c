@@ -34,7 +34,10 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     cli_data_opts o = cli_data_defaults();
     if (!cli_data_opts_from_model(&o, net, "predict", sep, decimal_comma)) return CLI_EUSAGE;
     o.header = header;
-    if (!cli_is_stream(path) && cli_is_idx(path)) { // a stream is read once, as CSV
+    int fann = !cli_is_stream(path) && cli_is_idx(path) ? 0 : cli_is_fann(path);
+    if (fann < 0) return CLI_EDATA; // a stream that could not be read, said
+    // IDX (a stream is read once, as CSV) and FANN data: inputs by position
+    if (fann || (!cli_is_stream(path) && cli_is_idx(path))) {
         int rc = cli_data_load(cd, path, &o);
         return rc ? rc : cli_data_fit_columns(cd, net, -1);
     }

@@ -1,10 +1,11 @@
 /* data.c - loads a data file for the commands: CSV through lm_csv_read,
- * IDX (plain or gzip) through lm_idx_read, chosen by the file's name or
- * its first bytes; standard input and pipes read once into memory;
+ * IDX (plain or gzip) through lm_idx_read, FANN training data through
+ * lm_fann_data_read, chosen by the file's name or its first bytes; standard input and pipes read once into memory;
  * normalisation and class mapping onto a model; the summary of what was
  * read. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -178,6 +179,105 @@ int cli_is_idx(const char *path)
            m[3] <= 8;
 }
 
+static int ends_with_ci(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    if (n < m) return 0;
+    for (size_t i = 0; i < m; i++)
+        if (tolower((unsigned char)s[n - m + i]) != suffix[i]) return 0;
+    return 1;
+}
+
+int cli_is_fann(const char *path)
+{
+    if (ends_with_ci(path, ".csv") || ends_with_ci(path, ".tsv")) return 0;
+    if (cli_is_stream(path)) {
+        const char *buf;
+        size_t len;
+        return stream_read(path, &buf, &len) == LM_OK ? lm_fann_data_detect(buf, len) : -1;
+    }
+    // The header and the first pair's two lines: within the first MiB
+    // unless a pair is very wide (then read as CSV, which refuses it).
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; // the reader reports the missing file
+    size_t cap = 1 << 20;
+    char *b = malloc(cap);
+    size_t got = b ? fread(b, 1, cap, f) : 0;
+    fclose(f);
+    int yes = b && lm_fann_data_detect(b, got);
+    free(b);
+    return yes;
+}
+
+/* FANN's class targets as labels (--task classes): one-hot rows (one 1,
+ * the others 0 or -1) as the class of their 1; one output of 0 or -1
+ * (class 0) and 1 (class 1). */
+static int fann_classes(cli_data *cd)
+{
+    lm_data *d = &cd->d;
+    size_t k = (size_t)d->ny;
+    int32_t *lab = malloc(d->n * sizeof *lab);
+    if (!lab) {
+        cli_err("%s: out of memory", cd->path);
+        return CLI_EFAIL;
+    }
+    for (size_t r = 0; r < d->n; r++) {
+        const float *y = d->y + r * k;
+        int one = -1, ok = 1;
+        for (size_t j = 0; j < k; j++) {
+            if (y[j] == 1.0f && one < 0) one = (int)j;
+            else if (y[j] != 0.0f && y[j] != -1.0f) ok = 0;
+        }
+        if (k == 1 && ok) one = one < 0 ? 0 : 1;
+        if (!ok || one < 0) {
+            char row[160];
+            size_t len = 0;
+            for (size_t j = 0; j < k && j < 8; j++)
+                cli_append(row, sizeof row, &len, "%s%g", j ? " " : "", (double)y[j]);
+            if (k > 8) cli_append(row, sizeof row, &len, " ...");
+            cli_err("%s: pair %zu: outputs '%s' are not a class: --task classes takes FANN's "
+                    "class codes, %s (or train on them as numbers, without --task classes)",
+                    cd->path, r + 1, row, k == 1 ? "one output of 1 or 0 (-1)"
+                                                 : "one-hot outputs (one 1, the others 0 or -1)");
+            free(lab);
+            return CLI_EDATA;
+        }
+        lab[r] = one;
+    }
+    cd->labels_own = lab;
+    d->labels = lab;
+    d->n_classes = k == 1 ? 2 : (int)k;
+    d->y = NULL; // still owned by the data set
+    d->ny = 0;
+    return CLI_OK;
+}
+
+static int fann_load(cli_data *cd, const char *path, const cli_data_opts *o)
+{
+    const char *csv_only = o->labels ? (o->labels_opt ? o->labels_opt : "--labels")
+                           : o->from_model ? NULL
+                           : o->target ? "--target" : o->ignore ? "--ignore"
+                           : o->categorical ? "--categorical" : o->missing ? "--missing" : NULL;
+    if (csv_only) {
+        cli_err("%s: is FANN training data, which holds its inputs and outputs by position: %s "
+                "goes with %s", path, csv_only, o->labels ? "IDX images" : "CSV data");
+        return CLI_EUSAGE;
+    }
+    cd->is_fann = 1;
+    lm_status st;
+    const char *name = cli_is_stream(path) ? stream_name(path) : path;
+    if (cli_is_stream(path)) {
+        const char *buf;
+        size_t len;
+        if (stream_read(path, &buf, &len) != LM_OK) return CLI_EDATA;
+        st = lm_fann_data_read_mem(&cd->d, name, buf, len);
+    } else {
+        st = lm_fann_data_read(&cd->d, path);
+    }
+    if (st != LM_OK) return cli_lib_err(CLI_EDATA, strstr(lm_errmsg(), name) ? NULL : name);
+    return o->target_kind == 1 ? fann_classes(cd) : CLI_OK;
+}
+
 static lm_csv_opts csv_opts(const cli_data_opts *o)
 {
     lm_csv_opts co = lm_csv_defaults();
@@ -222,8 +322,16 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
     cd->path = path;
     int stream = cli_is_stream(path);
     cd->is_idx = !stream && cli_is_idx(path);
+    int fann = cd->is_idx ? 0 : cli_is_fann(path);
     lm_status st;
-    if (cd->is_idx) {
+    if (fann < 0) return CLI_EDATA; // a stream that could not be read, said
+    if (fann) {
+        int rc = fann_load(cd, path, o);
+        if (rc) {
+            cli_data_free(cd);
+            return rc;
+        }
+    } else if (cd->is_idx) {
         cd->labels_path = o->labels;
         st = lm_idx_read(&cd->d, path, o->labels);
         if (st != LM_OK) {
@@ -527,7 +635,7 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     if (d->x_type == LM_F32 && d->feature_names && names && by_names(cd, names, n_in, &rc))
         return rc;
     if (d->nx == n_in) return CLI_OK;
-    if (d->x_type == LM_F32 && d->nx == n_in + 1) {
+    if (d->x_type == LM_F32 && d->nx == n_in + 1 && !cd->is_fann) {
         int skip = drop >= 0 && drop < d->nx ? drop : d->nx - 1;
         int *cols = malloc((size_t)n_in * sizeof *cols);
         if (!cols) return CLI_EFAIL;
@@ -537,7 +645,10 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
         free(cols);
         return rc;
     }
-    cli_err("%s: has %d feature columns but the model takes %d inputs", cd->path, d->nx, n_in);
+    if (cd->is_fann)
+        cli_err("%s: has %d inputs a pair but the model takes %d", cd->path, d->nx, n_in);
+    else
+        cli_err("%s: has %d feature columns but the model takes %d inputs", cd->path, d->nx, n_in);
     return CLI_EDATA;
 }
 
@@ -687,6 +798,8 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
             cli_append(b, sizeof b, &len, "%s%s", j ? ", " : "", shown(d->feature_names[j], nb, sizeof nb));
         if (d->nx > 8) cli_append(b, sizeof b, &len, ", ... %d more", d->nx - 8);
         cli_append(b, sizeof b, &len, ")");
+    } else if (cd->is_fann) {
+        cli_append(b, sizeof b, &len, " (FANN data)");
     } else if (!cd->is_idx) {
         cli_append(b, sizeof b, &len, " (no header)");
     }
@@ -695,7 +808,11 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     int nt = d->labels ? 1 : d->ny;
     len = 0;
     cli_append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");
-    for (int k = 0; k < nt; k++) {
+    if (cd->is_fann && d->labels) cli_append(b, sizeof b, &len, "the outputs' class codes");
+    for (int k = 0; k < nt && cd->is_fann && !d->labels; k++) // no names: by position
+        if (k < 8 || k == nt - 1) cli_append(b, sizeof b, &len, "%soutput %d", k ? ", " : "", k + 1);
+        else if (k == 8) cli_append(b, sizeof b, &len, ", ...");
+    for (int k = 0; k < nt && !cd->is_fann; k++) {
         const char *t = lm_data_target_name(d, k);
         cli_append(b, sizeof b, &len, "%s%s", k ? ", " : "",
                    t ? shown(t, nb, sizeof nb) : cd->is_idx ? "the labels file" : "?");
@@ -760,7 +877,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
     const char *choose = has_target ? "give --target to choose" : "to choose, use lamina eval --target";
     const char *tname = NULL;
     if (!o->target) o->target = cli_meta(net, "target");
-    int csv = cli_is_stream(path) || !cli_is_idx(path);
+    int csv = cli_is_stream(path) || (!cli_is_idx(path) && cli_is_fann(path) == 0);
     if (!o->target && !o->labels && csv && o->header != 0)
         tname = cli_meta(net, "target_name");
     o->target_kind = classes;
@@ -786,7 +903,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
         // the target gives two guesses: the last is the target, the one
         // before it is dropped. Say so.
         int n_in = lm_net_n_in(net);
-        if (csv && !o->target && cd->d.x_type == LM_F32 && cd->d.nx == n_in + 1 &&
+        if (csv && !cd->is_fann && !o->target && cd->d.x_type == LM_F32 && cd->d.nx == n_in + 1 &&
             !lm_data_categories(&cd->d) &&
             (!cd->d.feature_names || !cli_meta(net, "features")))
             snprintf(warn, sizeof warn, "warning: %.256s: has one column more than the model's "
