@@ -44,7 +44,7 @@ int cmd_import(int argc, char **argv)
                         "cannot take (docs/EXPORT.md).");
     if (rc) return rc == 1 ? CLI_OK : CLI_EUSAGE;
     if (n_pos != 1 || !out) {
-        cli_err("import: give FILE (.onnx, or a FANN .net) and --out MODEL (see lamina import --help)");
+        cli_err("import: give FILE and --out MODEL (see lamina import --help)");
         return CLI_EUSAGE;
     }
     int fann = is_fann_net(pos[0]);

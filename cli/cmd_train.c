@@ -140,7 +140,7 @@ static int parse(train_run *r, int argc, char **argv)
     train_cfg *c = &r->c;
     static opt_spec specs[64]; // room for more options: add a line below
     int i = 0;
-    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), or IDX images (.gz ok)", NULL);
+    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), IDX images (.gz ok) or FANN data", NULL);
     specs[i++] = opt_str("labels", &c->labels, "FILE", "IDX labels for IDX images", NULL);
     specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
     specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);

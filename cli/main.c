@@ -11,7 +11,7 @@ static const struct {
     const char *about;
 } commands[] = {
     {"demo", cmd_demo, "train the tutorial's 3-4-1 network on its 4-row data set"},
-    {"train", cmd_train, "train a network on a CSV or IDX data file"},
+    {"train", cmd_train, "train a network on a CSV, IDX or FANN data file"},
     {"eval", cmd_eval, "loss and accuracy (or MSE and R^2) of a model on data"},
     {"predict", cmd_predict, "print a model's predictions for each row, as CSV"},
     {"info", cmd_info, "show a model's architecture, normalisation and metadata"},
