@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_t *len)
+lm_status lm__read_file(const char *path, unsigned char **buf, size_t *len)
 {
+    size_t max = (size_t)(lm_alloc_limit() > SIZE_MAX ? SIZE_MAX : lm_alloc_limit());
     *buf = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY);

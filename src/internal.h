@@ -383,8 +383,9 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out,
 /* Writes len bytes to path atomically (temp file in the same folder,
  * fsync, rename, fsync of the folder). */
 lm_status lm__write_atomic(const char *path, const void *buf, size_t len);
-/* Reads a whole file (at most max bytes) into a new buffer. */
-lm_status lm__read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
+/* Reads a whole file into a new buffer; one over lm_alloc_limit() bytes
+ * is LM_ENOMEM. */
+lm_status lm__read_file(const char *path, unsigned char **buf, size_t *len);
 
 /* ------------------------------------------------- option structs (opts.c) */
 

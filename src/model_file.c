@@ -752,7 +752,7 @@ lm_status lm_net_load(lm_net **out, const char *path)
     LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
-    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    lm_status st = lm__read_file(path, &buf, &len);
     if (st) return st;
     st = lm__model_decode(buf, len, out, NULL, NULL);
     free(buf);

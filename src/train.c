@@ -1040,7 +1040,7 @@ lm_status lm_train_state_info(const char *path, int *has_state, int *epochs_done
     if (steps) *steps = 0;
     unsigned char *buf;
     size_t len;
-    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    lm_status st = lm__read_file(path, &buf, &len);
     if (st) return st;
     lm_net *net = NULL;
     lm__train_state ts = {.counts_only = 1}; /* any optimizer, even a newer lamina's */
@@ -1082,7 +1082,7 @@ lm_status lm_train_resume(lm_train *t, const char *path)
     LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
-    lm_status st = lm__read_file(path, (size_t)lm_alloc_limit(), &buf, &len);
+    lm_status st = lm__read_file(path, &buf, &len);
     if (st) return st;
     lm_net *saved = NULL;
     lm__train_state ts = {0};

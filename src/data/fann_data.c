@@ -201,8 +201,7 @@ lm_status lm_fann_data_read(lm_data *out, const char *path)
     LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
-    size_t max = (size_t)(lm_alloc_limit() > SIZE_MAX ? SIZE_MAX : lm_alloc_limit());
-    lm_status st = lm__read_file(path, max, &buf, &len);
+    lm_status st = lm__read_file(path, &buf, &len);
     if (st) return st;
     st = lm_fann_data_read_mem(out, path, buf, len);
     free(buf);

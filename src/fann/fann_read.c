@@ -598,8 +598,7 @@ lm_status lm_net_load_fann(lm_net **out, const char *path)
     LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
-    size_t max = (size_t)(lm_alloc_limit() > SIZE_MAX ? SIZE_MAX : lm_alloc_limit());
-    lm_status st = lm__read_file(path, max, &buf, &len);
+    lm_status st = lm__read_file(path, &buf, &len);
     if (st) return st;
     st = load_named(out, buf, len, path);
     free(buf);

@@ -1497,8 +1497,7 @@ lm_status lm_net_load_onnx(lm_net **out, const char *path)
     LM_NONNULL(path);
     unsigned char *buf;
     size_t len;
-    size_t max = (size_t)(lm_alloc_limit() > SIZE_MAX ? SIZE_MAX : lm_alloc_limit());
-    lm_status st = lm__read_file(path, max, &buf, &len);
+    lm_status st = lm__read_file(path, &buf, &len);
     if (st) return st;
     st = lm_net_load_onnx_mem(out, buf, len);
     if (st) lm__err_prefix("%s", path);
