@@ -516,6 +516,18 @@ static void onnx_keras_normalization(void)
     }
 }
 
+/* PyTorch's (x - mean) / std with the constants written inline
+ * (torch.tensor(...) in forward) exports Constant, Sub, Constant, Div: the
+ * Constant between the two ended the input's normalisation, so the Div's
+ * per-channel values were put in channels-last order early and then again
+ * at the end, the channels' divisors mixed up without a word (max
+ * difference about 1 against PyTorch). A node beside the chain leaves it
+ * at the input. */
+static void onnx_torch_normalization_constants_between(void)
+{
+    torch_fixture("cnn_torch_norm_inline");
+}
+
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
 {
@@ -989,6 +1001,7 @@ int main(void)
     RUN(onnx_keras_mlp_nhwc);
     RUN(onnx_keras_cnn_rescaling_gap);
     RUN(onnx_keras_normalization);
+    RUN(onnx_torch_normalization_constants_between);
     RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);

@@ -1203,9 +1203,13 @@ static lm_status step(imp *s, ox_str *cur)
         if (k == 0) return refuse(s, "only Constant nodes with a tensor value are supported");
         t->name = n->out[0];
         s->n_consts++;
+        s->input_next = s->at_input; /* beside the chain: it stays where it was */
         return LM_OK;
     }
-    if (is_shape_op(s, cur)) return do_shape_op(s, cur);
+    if (is_shape_op(s, cur)) {
+        s->input_next = s->at_input;
+        return do_shape_op(s, cur);
+    }
     if (s->output_note[0] && !ox_is(n->op, "Identity"))
         return refuse(s, "a LogSoftmax, imported as lamina's softmax, must end the graph");
     if (n->n_in < 1 || !ox_eq(n->in[0], *cur))
