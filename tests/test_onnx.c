@@ -528,6 +528,11 @@ static void onnx_torch_normalization_constants_between(void)
     torch_fixture("cnn_torch_norm_inline");
 }
 
+/* hand-made: Sub, Identity, Div of (1, C, 1, 1) constants on an (N, C, H,
+ * W) input. The Identity ended the input's normalisation as the Constant
+ * above did: the channels' divisors came out mixed up, without a word. */
+static void onnx_normalization_identity_between(void) { torch_fixture("norm_identity"); }
+
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
 {
@@ -1002,6 +1007,7 @@ int main(void)
     RUN(onnx_keras_cnn_rescaling_gap);
     RUN(onnx_keras_normalization);
     RUN(onnx_torch_normalization_constants_between);
+    RUN(onnx_normalization_identity_between);
     RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);

@@ -1235,7 +1235,10 @@ static lm_status step(imp *s, ox_str *cur)
         }
     } else if (ox_is(op, "BatchNormalization")) st = do_bn(s);
     else if (ox_is(op, "Dropout")) st = do_dropout(s, opset);
-    else if (ox_is(op, "Identity")) st = LM_OK;
+    else if (ox_is(op, "Identity")) {
+        s->input_next = s->at_input; /* the same tensor: still the input, if it was */
+        st = LM_OK;
+    }
     else if (ox_is(op, "Pad")) st = do_pad(s);
     else if (ox_is(op, "Relu")) st = do_act(s, LM_RELU);
     else if (ox_is(op, "LeakyRelu")) st = do_act(s, LM_LEAKY_RELU);
