@@ -532,6 +532,8 @@ static void onnx_torch_normalization_constants_between(void)
  * W) input. The Identity ended the input's normalisation as the Constant
  * above did: the channels' divisors came out mixed up, without a word. */
 static void onnx_normalization_identity_between(void) { torch_fixture("norm_identity"); }
+/* likewise a Pad that adds nothing (the identity) between them */
+static void onnx_normalization_pad_between(void) { torch_fixture("norm_pad"); }
 
 /* Linear, BatchNorm1d, ReLU: the batch norm folded into the dense layer */
 static void onnx_torch_bn_relu_folded(void)
@@ -1008,6 +1010,7 @@ int main(void)
     RUN(onnx_keras_normalization);
     RUN(onnx_torch_normalization_constants_between);
     RUN(onnx_normalization_identity_between);
+    RUN(onnx_normalization_pad_between);
     RUN(onnx_torch_flatten_of_chw_with_w1);
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);

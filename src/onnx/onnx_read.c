@@ -1235,10 +1235,7 @@ static lm_status step(imp *s, ox_str *cur)
         }
     } else if (ox_is(op, "BatchNormalization")) st = do_bn(s);
     else if (ox_is(op, "Dropout")) st = do_dropout(s, opset);
-    else if (ox_is(op, "Identity")) {
-        s->input_next = s->at_input; /* the same tensor: still the input, if it was */
-        st = LM_OK;
-    }
+    else if (ox_is(op, "Identity")) st = LM_OK;
     else if (ox_is(op, "Pad")) st = do_pad(s);
     else if (ox_is(op, "Relu")) st = do_act(s, LM_RELU);
     else if (ox_is(op, "LeakyRelu")) st = do_act(s, LM_LEAKY_RELU);
@@ -1256,6 +1253,8 @@ static lm_status step(imp *s, ox_str *cur)
     else if (ox_is(op, "ReduceMean")) st = do_reduce_mean(s);
     else st = refuse(s, "lamina has no layer for this op");
     if (st) return st;
+    /* the same tensor passed on: still the input, if it was */
+    if (ox_is(op, "Identity") || ox_is(op, "Pad")) s->input_next = s->at_input;
     *cur = n->out[0];
     return LM_OK;
 }
