@@ -564,6 +564,11 @@ int cmd_predict(int argc, char **argv)
                 "image N)", data);
         rc = CLI_EUSAGE;
     }
+    if (!rc && id && cd.is_fann) {
+        cli_err("predict: --id takes a CSV column; %s is FANN data (output line N is pair N)",
+                data);
+        rc = CLI_EUSAGE;
+    }
     if (!rc && id) {
         cli_data_opts mo = cli_data_defaults();
         cli_data_opts_from_model(&mo, net, "predict", sep, decimal_comma);

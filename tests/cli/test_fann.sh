@@ -18,6 +18,11 @@ grep -q 'accuracy:  1.0000' "$TMP/eval"; res $? eval_fann_classes "$(cat "$TMP/e
 [ "$(tr '\n' ' ' <"$TMP/pred")" = "0 1 1 0 " ]; res $? predict_fann "$(cat "$TMP/pred")"
 "$L" predict "$TMP/c.lmn" --data - <"$FF/xor.data" >"$TMP/pred" 2>&1
 [ "$(tr '\n' ' ' <"$TMP/pred")" = "0 1 1 0 " ]; res $? predict_fann_stdin "$(cat "$TMP/pred")"
+# --id names a CSV column: FANN data has none (it was read as CSV, 'no feature columns')
+"$L" predict "$TMP/c.lmn" --data "$FF/xor.data" --id 0 >"$TMP/pred" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "^lamina: predict: --id takes a CSV column; $FF/xor.data is FANN data" "$TMP/err" &&
+  [ ! -s "$TMP/pred" ]; }
+res $? predict_fann_id "exit $rc: $(cat "$TMP/err")"
 # numeric outputs: regression on them, as FANN trains
 "$L" train --data "$FF/xor.data" --layers 4:tanh --epochs 5 --out "$TMP/r.lmn" >/dev/null 2>"$TMP/err"
 { grep -q 'FANN data' "$TMP/err" && grep -q 'target: output 1 -> regression' "$TMP/err"; }
