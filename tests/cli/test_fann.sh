@@ -45,6 +45,13 @@ res $? fann_data_not_a_class "exit $rc: $(cat "$TMP/err")"
 "$L" train --data "$FF/xor.data" --target 0 --layers 4 --out "$TMP/b.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q "is FANN training data.*--target goes with CSV data" "$TMP/err"; }
 res $? fann_data_csv_option "exit $rc: $(cat "$TMP/err")"
+# A CSV's --target/--ignore name its columns, not those of FANN data given
+# as --test or --val-data (refused: '--target goes with CSV data')
+printf 'a,b,n,y\n0,0,9,0\n1,0,9,1\n0,1,9,1\n1,1,9,0\n' >"$TMP/xi.csv"
+"$L" train --data "$TMP/xi.csv" --target y --ignore n --task classes --layers 4 --epochs 2 \
+    --test "$FF/xor.data" --val-data - --out "$TMP/xi.lmn" <"$FF/xor.data" >"$TMP/out" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q 'test: loss .*(4 rows)' "$TMP/out" && grep -q 'val loss' "$TMP/out"; }
+res $? fann_test_with_csv_target "exit $rc: $(cat "$TMP/err")"
 
 # Detection both ways: a CSV named .data stays CSV; a FANN layout named
 # .csv stays CSV (refused as one); a CSV of three integer columns too.
