@@ -492,13 +492,17 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     o.categorical = NULL;
     o.categories = lm_data_categories(&r->train.d);
     o.features = r->features; // its columns by name, in any order
-    // The training CSV's --target, --ignore and --missing name its columns
-    // and cells: FANN data holds its inputs and outputs by position (eval
-    // reads it with such a model as it is), so they do not apply to it.
+    // The training CSV's --target, --ignore, --missing, --sep, --header and
+    // --decimal-comma say how to read its columns and cells: FANN data
+    // holds its inputs and outputs by position (eval reads it with such a
+    // model as it is), so they do not apply to it.
     if ((cli_is_stream(path) || !cli_is_idx(path)) && cli_is_fann(path) > 0) {
         o.target = NULL;
         o.ignore = NULL;
         o.missing = 0;
+        o.sep = 0;
+        o.header = -1;
+        o.decimal_comma = 0;
     }
     // Its target by the training target's header name, as eval finds it:
     // the last column that is not an input may be another (a note after

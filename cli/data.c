@@ -257,10 +257,15 @@ static int fann_load(cli_data *cd, const char *path, const cli_data_opts *o)
     const char *csv_only = o->labels ? (o->labels_opt ? o->labels_opt : "--labels")
                            : o->from_model ? NULL
                            : o->target ? "--target" : o->ignore ? "--ignore"
-                           : o->categorical ? "--categorical" : o->missing ? "--missing" : NULL;
+                           : o->categorical ? "--categorical" : o->missing ? "--missing"
+                           : o->sep ? "--sep" : o->header == 1 ? "--header"
+                           : o->header == 0 ? "--no-header"
+                           : o->decimal_comma ? "--decimal-comma" : NULL;
     if (csv_only) {
         cli_err("%s: is FANN training data, which holds its inputs and outputs by position: %s "
-                "goes with %s", path, csv_only, o->labels ? "IDX images" : "CSV data");
+                "goes with %s%s", path, csv_only, o->labels ? "IDX images" : "CSV data",
+                o->labels || o->target || o->ignore || o->categorical || o->missing ? ""
+                : " (a CSV file named .csv or .tsv is never read as FANN data)");
         return CLI_EUSAGE;
     }
     cd->is_fann = 1;
