@@ -257,15 +257,11 @@ static int fann_load(cli_data *cd, const char *path, const cli_data_opts *o)
     const char *csv_only = o->labels ? (o->labels_opt ? o->labels_opt : "--labels")
                            : o->from_model ? NULL
                            : o->target ? "--target" : o->ignore ? "--ignore"
-                           : o->categorical ? "--categorical" : o->missing ? "--missing"
-                           : o->sep ? "--sep" : o->header == 1 ? "--header"
-                           : o->header == 0 ? "--no-header"
-                           : o->decimal_comma ? "--decimal-comma" : NULL;
+                           : o->categorical ? "--categorical" : o->missing ? "--missing" : NULL;
     if (csv_only) {
         cli_err("%s: is FANN training data, which holds its inputs and outputs by position: %s "
-                "goes with %s%s", path, csv_only, o->labels ? "IDX images" : "CSV data",
-                o->labels || o->target || o->ignore || o->categorical || o->missing ? ""
-                : " (a CSV file named .csv or .tsv is never read as FANN data)");
+                "goes with %s (a file named .csv or .tsv, or read with --sep, is never read as "
+                "FANN data)", path, csv_only, o->labels ? "IDX images" : "CSV data");
         return CLI_EUSAGE;
     }
     cd->is_fann = 1;
@@ -327,7 +323,11 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
     cd->path = path;
     int stream = cli_is_stream(path);
     cd->is_idx = !stream && cli_is_idx(path);
-    int fann = cd->is_idx ? 0 : cli_is_fann(path);
+    // --sep, --header, --no-header or --decimal-comma typed for this file
+    // say it is CSV, whatever its first lines look like (a tab file of
+    // three whole numbers a row can read as FANN data's header)
+    int csv_said = !o->from_model && (o->sep || o->header >= 0 || o->decimal_comma);
+    int fann = cd->is_idx || csv_said ? 0 : cli_is_fann(path);
     lm_status st;
     if (fann < 0) return CLI_EDATA; // a stream that could not be read, said
     if (fann) {
