@@ -70,6 +70,9 @@ int cmd_import(int argc, char **argv)
     const char *output = lm_net_get_meta(net, "onnx_output");
     if (output)
         fprintf(stderr, "note: %s: lamina outputs %s (docs/EXPORT.md)\n", pos[0], output);
+    const char *stepwise = lm_net_get_meta(net, "fann_stepwise");
+    if (stepwise)
+        fprintf(stderr, "note: %s: %s (docs/API.md, \"FANN\")\n", pos[0], stepwise);
     if (lm_net_save(net, out) != LM_OK) {
         lm_net_free(net);
         return cli_lib_err(CLI_EFAIL, out);

@@ -1017,9 +1017,12 @@ LM_API lm_status lm_net_load_onnx_mem(lm_net **out, const void *buf, size_t len)
  * s x); neurons of a layer may differ in steepness but not in function.
  * Saved scaling parameters (fann_set_scaling_params) become the input
  * normalisation and the target standardisation, so lm_net_predict gives
- * what fann_scale_input, fann_run and fann_descale_output give. Other
- * activations (stepwise, threshold, piecewise linear, Gaussian, Elliot,
- * sin, cos), shortcut nets, fixed-point files and malformed files are
+ * what fann_scale_input, fann_run and fann_descale_output give. FANN's
+ * stepwise sigmoids (its default) become the sigmoid and tanh they
+ * approximate, a neuron within 0.034 (0.067 symmetric) of FANN's, and the
+ * net's metadata "fann_stepwise" says so. Other activations (threshold,
+ * piecewise linear, Gaussian, Elliot, sin, cos), shortcut nets,
+ * fixed-point files and malformed files are
  * LM_EFORMAT naming the line (and the neuron or connection). Added in 1.6.
  * Thread: any. */
 LM_API lm_status lm_net_load_fann(lm_net **out, const char *path);

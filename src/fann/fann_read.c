@@ -16,7 +16,8 @@
  * FANN computes a neuron as f(s * sum) with s its steepness: s is folded
  * into the neuron's incoming weights and bias, times 2 for FANN_SIGMOID
  * (1/(1+exp(-2x))), so FANN_SIGMOID, FANN_SIGMOID_SYMMETRIC (tanh) and
- * FANN_LINEAR map exactly onto sigmoid, tanh and identity layers. Every
+ * FANN_LINEAR map exactly onto sigmoid, tanh and identity layers; its
+ * stepwise sigmoids onto the sigmoids they approximate, with a note. Every
  * count comes from the file: each is checked against the bytes of its
  * line before anything is allocated, and every index against its layer. */
 #include "internal.h"
@@ -336,13 +337,19 @@ static lm_status read_neurons(const fr_ctx *c, fr_file *f)
 }
 
 /* The lamina activation of FANN function a, and the factor its steepness
- * s becomes on the incoming weights; -1 if lamina has none. */
+ * s becomes on the incoming weights; -1 if lamina has none. FANN's
+ * stepwise sigmoids (its default for new nets) are piecewise-linear
+ * approximations of its sigmoids, within 0.034 (0.067 the symmetric one,
+ * measured against libfann 2.2's): the sigmoid they approximate, said by
+ * the net's metadata (fann_stepwise). */
 static int map_act(uint32_t a, float s, float *factor)
 {
     switch (a) {
     case FANN_LINEAR: *factor = s; return LM_IDENTITY;
-    case FANN_SIGMOID: *factor = 2.0f * s; return LM_SIGMOID;
-    case FANN_SIGMOID_SYMMETRIC: *factor = s; return LM_TANH;
+    case FANN_SIGMOID:
+    case FANN_SIGMOID_STEPWISE: *factor = 2.0f * s; return LM_SIGMOID;
+    case FANN_SIGMOID_SYMMETRIC:
+    case FANN_SIGMOID_SYMMETRIC_STEPWISE: *factor = s; return LM_TANH;
     default: return -1;
     }
 }
@@ -352,15 +359,17 @@ static const char *act_name(uint32_t a)
     return a < N_FANN_ACTS ? fann_act_names[a] : "an unknown activation function";
 }
 
-/* Each layer's activation (acts[k], k >= 1), one for all its neurons;
- * refuses what lamina cannot compute exactly. */
-static lm_status check_neurons(const fr_ctx *c, const fr_file *f, int *acts)
+/* Each layer's activation (acts[k], k >= 1), one for all its neurons,
+ * and whether any of its neurons is a stepwise sigmoid (step[k], 1 plain,
+ * 2 symmetric, 3 both); refuses what lamina cannot compute. */
+static lm_status check_neurons(const fr_ctx *c, const fr_file *f, int *acts, int *step)
 {
     size_t no, first = 0;
     value_of(c, f, K_NEURONS, &no);
     for (int k = 0; k < f->n_layers; k++) {
         size_t n = (size_t)f->sizes[k];
         acts[k] = -1;
+        step[k] = 0;
         for (size_t j = 0; j < n; j++) {
             size_t i = first + j;
             int is_bias = j == n - 1;
@@ -377,16 +386,12 @@ static lm_status check_neurons(const fr_ctx *c, const fr_file *f, int *acts)
             uint32_t a = f->act[i];
             float s = f->steep[i], factor;
             int la = map_act(a, s, &factor);
-            if (la < 0) {
-                const char *hint = a == FANN_SIGMOID_STEPWISE ? " (a stepwise approximation of "
-                    "FANN_SIGMOID, FANN's default: set FANN_SIGMOID before training, or before "
-                    "saving for about the same outputs)" : a == FANN_SIGMOID_SYMMETRIC_STEPWISE
-                    ? " (a stepwise approximation of FANN_SIGMOID_SYMMETRIC: set that before "
-                    "training, or before saving for about the same outputs)" : "";
-                return at_line(c, no, "neurons: neuron %zu (layer %d) uses %s (%u)%s; lamina "
+            if (la < 0)
+                return at_line(c, no, "neurons: neuron %zu (layer %d) uses %s (%u); lamina "
                                "imports FANN_LINEAR, FANN_SIGMOID and FANN_SIGMOID_SYMMETRIC "
-                               "only", i, k + 1, act_name(a), a, hint);
-            }
+                               "(and their stepwise forms, as them) only", i, k + 1,
+                               act_name(a), a);
+            step[k] |= a == FANN_SIGMOID_STEPWISE ? 1 : a == FANN_SIGMOID_SYMMETRIC_STEPWISE ? 2 : 0;
             if (s < 0 || (la != LM_IDENTITY && s > FANN_MAX_STEEPNESS))
                 return at_line(c, no, "neurons: neuron %zu (layer %d) has steepness %g; lamina "
                                "imports steepness in [0, %g] (FANN clamps its sums beyond)", i,
@@ -538,22 +543,47 @@ static lm_status read_scaling(const fr_ctx *c, const fr_file *f, lm_net *net)
     return st;
 }
 
+/* The metadata fann_stepwise, where layers' neurons were FANN's stepwise
+ * sigmoids: which layers, and how far their outputs may be from FANN's. */
+static lm_status note_stepwise(lm_net *net, const int *step, int n_layers)
+{
+    char layers[160] = "", note[400];
+    size_t len = 0;
+    int any = 0;
+    for (int k = 1; k < n_layers; k++) {
+        if (!step[k]) continue;
+        any |= step[k];
+        if (len < sizeof layers - 16)
+            len += (size_t)snprintf(layers + len, sizeof layers - len, "%s%d", len ? ", " : "", k + 1);
+    }
+    if (!any) return LM_OK;
+    snprintf(note, sizeof note, "%s%s%s (layer%s %s) imported as the sigmoid%s %s: a neuron's "
+             "output is within %s of FANN's, and the errors can add up over the layers",
+             any & 1 ? "FANN_SIGMOID_STEPWISE" : "", any == 3 ? " and " : "",
+             any & 2 ? "FANN_SIGMOID_SYMMETRIC_STEPWISE" : "", strchr(layers, ',') ? "s" : "",
+             layers, any == 3 ? "s" : "", any == 3 ? "they approximate" : "it approximates",
+             any & 2 ? "0.067" : "0.034");
+    return lm_net_set_meta(net, "fann_stepwise", note);
+}
+
 static lm_status build(const fr_ctx *c, lm_net **out)
 {
     fr_file f = {0};
     lm_net *net = NULL;
-    int *acts = NULL;
+    int *acts = NULL, *step = NULL;
     lm_status st = index_keys(c, &f);
     if (!st) st = read_layers(c, &f);
     if (!st) st = read_neurons(c, &f);
-    if (!st && !(acts = lm__alloc((size_t)f.n_layers, sizeof *acts, "FANN layers"))) st = LM_ENOMEM;
-    if (!st) st = check_neurons(c, &f, acts);
+    if (!st && !(acts = lm__alloc((size_t)f.n_layers, 2 * sizeof *acts, "FANN layers"))) st = LM_ENOMEM;
+    if (!st) step = acts + f.n_layers;
+    if (!st) st = check_neurons(c, &f, acts, step);
     if (!st) st = lm_net_new(&net, f.sizes[0] - 1);
     for (int k = 1; !st && k < f.n_layers; k++)
         // a layer without neurons that take input computes f(0): any act
         st = lm_net_add_dense(net, f.sizes[k] - 1, acts[k] < 0 ? LM_IDENTITY : (lm_act)acts[k], LM_BIAS);
     if (!st) st = read_connections(c, &f, net);
     if (!st) st = read_scaling(c, &f, net);
+    if (!st) st = note_stepwise(net, step, f.n_layers);
     file_free(&f);
     free(acts);
     if (st) {

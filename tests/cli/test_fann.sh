@@ -93,6 +93,13 @@ for n in xor_sigmoid tanh_linear sparse mixed_steepness scaled; do
 done
 "$L" info "$TMP/scaled.lmn" 2>&1 | grep -q 'imported_from *fann'; res $? import_meta "no imported_from fann"
 
+# FANN's default stepwise sigmoids import as the sigmoids they
+# approximate, and import says so (they were refused)
+"$L" import "$FF/stepwise.net" --out "$TMP/step.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "^note: $FF/stepwise.net: FANN_SIGMOID_STEPWISE and FANN_SIGMOID_SYMMETRIC_STEPWISE (layers 2, 3) imported as the sigmoids they approximate" "$TMP/err" &&
+  "$L" info "$TMP/step.lmn" | grep -q '^  fann_stepwise '; }
+res $? import_stepwise_with_note "exit $rc: $(cat "$TMP/err")"
+
 # Refusals: exit 4, one line naming the file and line, nothing written.
 refuse() {
     "$L" import "$FF/$1.net" --out "$TMP/no.lmn" >/dev/null 2>"$TMP/err"; rc=$?
@@ -100,7 +107,6 @@ refuse() {
       [ ! -e "$TMP/no.lmn" ]; }
     res $? "import_refuses_$1" "exit $rc: $(cat "$TMP/err")"
 }
-refuse refuse_stepwise '35: neurons: neuron 3 (layer 2) uses FANN_SIGMOID_STEPWISE'
 refuse refuse_gaussian '35: neurons: neuron 3 (layer 2) uses FANN_GAUSSIAN'
 refuse refuse_mixed_function "35: neurons: neuron 4 uses FANN_LINEAR but layer 2's first"
 refuse refuse_shortcut '5: network_type=1: a shortcut net'
