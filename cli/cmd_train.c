@@ -376,13 +376,16 @@ static int blank_class(const cli_data *cd)
 
 /* The one-hot encoding of the model training continues from (--resume,
  * --init-from), which the data is then read with: the inputs are the
- * model's. */
+ * model's. With --init-from and no --task, the model's task too: its
+ * output layer is fixed, so a classes model reads the target as classes
+ * (a FANN file's 0/1 outputs, a CSV's integer labels). */
 static int model_encoding(train_run *r)
 {
     const char *from = r->c.resume ? r->c.resume : r->c.init_from;
     lm_net *net = r->net;
     if (!from || r->encoding) return CLI_OK;
     if (!net && lm_net_load(&net, from) != LM_OK) return cli_lib_err(CLI_EMODEL, from);
+    if (r->c.init_from && r->c.task == 0 && cli_model_classes(net)) r->c.task = 1;
     const char *e = lm_net_get_meta(net, "categories"), *had = lm_net_get_meta(net, "categorical");
     int rc = CLI_OK;
     // Its inputs are fixed: a --categorical other than the model's would
@@ -519,8 +522,12 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
         return CLI_EUSAGE;
     }
     if (!r->classes && (!cd->d.y || cd->d.ny != r->train.d.ny)) {
-        cli_err("%s: has no numeric target for the model's %d output%s", path, r->train.d.ny,
-                cli_s((size_t)r->train.d.ny));
+        if (cd->d.y)
+            cli_err("%s: has %d numeric target%s but the training data has %d", path, cd->d.ny,
+                    cli_s((size_t)cd->d.ny), r->train.d.ny);
+        else
+            cli_err("%s: has no numeric target for the model's %d output%s", path, r->train.d.ny,
+                    cli_s((size_t)r->train.d.ny));
         return CLI_EDATA;
     }
     if (cd->d.nx != r->train.d.nx) {
@@ -573,6 +580,7 @@ static int load_data(train_run *r)
         return CLI_EUSAGE;
     }
     if ((rc = model_encoding(r))) return rc;
+    o.target_kind = c->task == 1 ? 1 : c->task == 2 ? 0 : -1; // --init-from's may be set now
     if (r->encoding) { // the model's inputs are fixed: its encoding, not the data's values
         o.categorical = NULL;
         o.categories = r->encoding;

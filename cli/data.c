@@ -261,7 +261,7 @@ static int fann_load(cli_data *cd, const char *path, const cli_data_opts *o)
     if (csv_only) {
         cli_err("%s: is FANN training data, which holds its inputs and outputs by position: %s "
                 "goes with %s (a file named .csv or .tsv, or read with --sep, is never read as "
-                "FANN data)", path, csv_only, o->labels ? "IDX images" : "CSV data");
+                "FANN data)", stream_name(path), csv_only, o->labels ? "IDX images" : "CSV data");
         return CLI_EUSAGE;
     }
     cd->is_fann = 1;
@@ -921,7 +921,13 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
         return cd->is_idx ? CLI_EUSAGE : CLI_EDATA;
     }
     if (!classes && (!cd->d.y || cd->d.ny != lm_net_n_out(net))) {
-        cli_err("%s: has no numeric target for the model's %d outputs", path, lm_net_n_out(net));
+        int k = lm_net_n_out(net);
+        if (cd->d.y)
+            cli_err("%s: has %d numeric target%s but the model has %d output%s", stream_name(path),
+                    cd->d.ny, cli_s((size_t)cd->d.ny), k, cli_s((size_t)k));
+        else
+            cli_err("%s: has no numeric target for the model's %d output%s", stream_name(path), k,
+                    cli_s((size_t)k));
         return CLI_EDATA;
     }
     if ((rc = cli_data_fit_columns(cd, net, -1))) return rc;

@@ -206,6 +206,14 @@ tr , ';' <"$R" >"$TMP/semi.csv"
 { [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q "^  data " "$TMP/info" &&
   ! grep -qE "^  (sep|weight-decay|val|val_loss|test|test_loss) " "$TMP/info"; }
 res $? init_from_settings_not_kept "rc $rc, eval rc $rc2: $(cat "$TMP/err" "$TMP/ev"; grep -E "^  (sep|weight|val|test)" "$TMP/info")"
+# --init-from a classes model trained on integer labels (--task classes)
+# reads them as classes again without --task (it read them as numbers
+# and refused the model's two outputs)
+printf 'a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n' >"$TMP/xo.csv"
+"$L" train --data "$TMP/xo.csv" --task classes --layers 4 --epochs 2 --out "$TMP/xo1.lmn" --quiet >/dev/null 2>&1
+"$L" train --data "$TMP/xo.csv" --init-from "$TMP/xo1.lmn" --epochs 2 --out "$TMP/xo2.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && "$L" info "$TMP/xo2.lmn" | grep -q '^  task  *classes'; }
+res $? init_from_takes_classes_task "rc $rc: $(cat "$TMP/err")"
 
 # ------------------------------------------------------------- Ctrl-C
 awk 'BEGIN { srand(3); print "a,b,c,d,cls"

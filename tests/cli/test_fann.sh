@@ -115,4 +115,21 @@ head -c 2000 "$FF/sparse.net" >"$TMP/cut.net"
 "$L" import "$TMP/cut.net" --out "$TMP/no.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 4 ] && grep -q "^lamina: $TMP/cut.net:3[56]: " "$TMP/err" && [ ! -e "$TMP/no.lmn" ]; }
 res $? import_truncated "exit $rc: $(cat "$TMP/err")"
+# A FANN file with another number of outputs than the model says both
+# counts (it said "no numeric target for the model's 1 outputs")
+printf '4 2 2\n0 0\n1 -1\n1 0\n-1 1\n0 1\n-1 1\n1 1\n1 -1\n' >"$TMP/two.data"
+"$L" train --data "$FF/xor.data" --layers 4 --epochs 2 --out "$TMP/reg.lmn" >/dev/null 2>&1
+"$L" eval "$TMP/reg.lmn" --data "$TMP/two.data" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "two.data: has 2 numeric targets but the model has 1 output$" "$TMP/err"; }
+res $? fann_eval_output_count "exit $rc: $(cat "$TMP/err")"
+# standard input is named stdin in a refusal (it was "-:")
+"$L" train --data - --target 0 --layers 2 <"$FF/xor.data" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "^lamina: stdin: is FANN training data" "$TMP/err"; }
+res $? fann_stdin_named "exit $rc: $(cat "$TMP/err")"
+# --init-from a classes model reads FANN's class codes as classes without
+# --task classes again (it read them as numbers and refused the model)
+"$L" train --data "$FF/xor.data" --task classes --layers 4 --epochs 2 --out "$TMP/cls.lmn" >/dev/null 2>&1
+"$L" train --data "$FF/xor.data" --init-from "$TMP/cls.lmn" --epochs 2 --out "$TMP/cls2.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && "$L" info "$TMP/cls2.lmn" | grep -q '^  task  *classes'; }
+res $? fann_init_from_classes "exit $rc: $(cat "$TMP/err")"
 finish
