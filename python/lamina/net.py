@@ -1111,6 +1111,32 @@ class Net:
         L.check(L.net_load(ctypes.byref(h), os.fsencode(path)))
         return cls._wrap(h)
 
+    def save_onnx(self, path, opset=13):
+        """Writes the net as an ONNX model (`lamina export --format onnx`):
+        input "input" (N, inputs), output "output", what predict gives;
+        opset 13 to 17. Atomically."""
+        L.check(L.net_save_onnx(self._h, os.fsencode(path), _cint(opset, "save_onnx: opset")))
+
+    @classmethod
+    def load_onnx(cls, path):
+        """An ONNX model whose graph is a chain of lamina's layers (what
+        torch.onnx.export writes for a sequential MLP or CNN, Keras through
+        tf2onnx, or save_onnx), as `lamina import` reads it; the notes that
+        command prints (a layout guessed, a LogSoftmax read as softmax) are
+        in get_meta("onnx_input_layout"), ("onnx_batch"), ("onnx_output")."""
+        h = ctypes.c_void_p()
+        L.check(L.net_load_onnx(ctypes.byref(h), os.fsencode(path)))
+        return cls._wrap(h)
+
+    @classmethod
+    def load_fann(cls, path):
+        """A FANN float net (fann_save's file), as `lamina import` reads it;
+        stepwise sigmoids read as the sigmoids they approximate are said in
+        get_meta("fann_stepwise")."""
+        h = ctypes.c_void_p()
+        L.check(L.net_load_fann(ctypes.byref(h), os.fsencode(path)))
+        return cls._wrap(h)
+
     def to_bytes(self):
         """The model file's bytes (through a temporary file: the library
         writes files atomically)."""

@@ -1010,3 +1010,37 @@ def test_names_and_numbers_in_lists_of_a_wrong_type_are_refused():
     assert net.class_names == ["a", "b", "c"]
     net.fit(X4, y, epochs=1, optimizer="rprop", rprop_etas=(0.5, np.float32(1.2)),
             class_weight={0: 2, 1: np.float64(1.5)})
+
+
+def test_onnx_and_fann_files_from_python(tmp_path):
+    # save_onnx, then load_onnx: the same parameters and predictions
+    X, names = iris()
+    y = np.unique(names, return_inverse=True)[1]
+    net = lamina.Net(inputs=4, layers=[lamina.Dense(8, "relu"), lamina.Dense(3, "softmax")])
+    net.fit(X, y, epochs=5, normalize=True)
+    path = str(tmp_path / "m.onnx")
+    net.save_onnx(path, opset=17)
+    back = lamina.Net.load_onnx(path)
+    assert np.array_equal(back.params, net.params)
+    assert np.array_equal(back.predict(X), net.predict(X))
+    # a PyTorch export whose final LogSoftmax is read as softmax says so
+    onx = os.path.join(ROOT, "tests", "fixtures", "onnx", "torch_view_log_softmax.onnx")
+    assert "LogSoftmax" in lamina.Net.load_onnx(onx).get_meta("onnx_output")
+    # a FANN net predicts what FANN's fann_run gave
+    ff = os.path.join(ROOT, "tests", "fixtures", "fann")
+    fnet = lamina.Net.load_fann(os.path.join(ff, "xor_sigmoid.net"))
+    with open(os.path.join(ff, "xor_sigmoid.out")) as f:
+        rows, ni, no = map(int, f.readline().split())
+        vals = [list(map(float, f.readline().split())) for _ in range(2 * rows)]
+    xs, ys = np.array(vals[0::2], np.float32), np.array(vals[1::2], np.float32)
+    assert np.allclose(fnet.predict(xs), ys, atol=2e-6)
+    assert fnet.get_meta("fann_stepwise") is None
+    assert "approximate" in lamina.Net.load_fann(os.path.join(ff, "stepwise.net")).get_meta("fann_stepwise")
+    # the wrong kind of file, and an opset ONNX export does not write
+    with pytest.raises(lamina.FormatError):
+        lamina.Net.load_onnx(os.path.join(ff, "xor_sigmoid.net"))
+    with pytest.raises(lamina.FormatError):
+        lamina.Net.load_fann(path)
+    with pytest.raises(lamina.InvalidArgumentError):
+        net.save_onnx(str(tmp_path / "x.onnx"), opset=99)
+    assert not os.path.exists(str(tmp_path / "x.onnx"))
