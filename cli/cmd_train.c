@@ -499,7 +499,9 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     // --decimal-comma say how to read its columns and cells: FANN data
     // holds its inputs and outputs by position (eval reads it with such a
     // model as it is), so they do not apply to it.
-    if ((cli_is_stream(path) || !cli_is_idx(path)) && cli_is_fann(path) > 0) {
+    // (cli_is_fann reads the file's start: once here)
+    int fann = (cli_is_stream(path) || !cli_is_idx(path)) && cli_is_fann(path) > 0;
+    if (fann) {
         o.target = NULL;
         o.ignore = NULL;
         o.missing = 0;
@@ -512,7 +514,7 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     // the target would be scored, silently).
     const char *tn = target_name(r);
     char why[512];
-    int csv = cli_is_stream(path) || (!cli_is_idx(path) && cli_is_fann(path) == 0), rc = CLI_OK;
+    int csv = cli_is_stream(path) || (!cli_is_idx(path) && !fann), rc = CLI_OK;
     if (!(tn && csv && !labels && o.header != 0 &&
           cli_data_load_target_named(cd, path, &o, tn, why, sizeof why)))
         rc = cli_data_load(cd, path, &o);
