@@ -196,8 +196,9 @@ int cli_is_fann(const char *path)
         size_t len;
         return stream_read(path, &buf, &len) == LM_OK ? lm_fann_data_detect(buf, len) : -1;
     }
-    // The header and the first pair's two lines: within the first MiB
-    // unless a pair is very wide (then read as CSV, which refuses it).
+    // The header and the first pair's two lines, or the lines of a pair
+    // each (lm_fann_data_detect checks those the first MiB holds): within
+    // it unless a pair is very wide (then read as CSV, which refuses it).
     FILE *f = fopen(path, "rb");
     if (!f) return 0; // the reader reports the missing file
     size_t cap = 1 << 20;

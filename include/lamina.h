@@ -604,12 +604,14 @@ LM_API lm_status lm_fann_data_read(lm_data *out, const char *path);
  * "FANN data"), only read during the call. Added in 1.6. */
 LM_API lm_status lm_fann_data_read_mem(lm_data *out, const char *name, const void *text,
                                        size_t len);
-/* 1 if text (its first len bytes) starts as fann_save_train writes a file:
- * a first line of three whole numbers separated by spaces or tabs, and the
- * next two lines holding as many numbers as its num_inputs and
- * num_outputs; else 0. A CSV file of three columns has three fields on
- * each line, so it is not taken (docs/API.md, "FANN"). Added in 1.6.
- * Thread: any. */
+/* 1 if text (its first len bytes) starts as a FANN training file: a first
+ * line of three whole numbers separated by spaces or tabs, then either
+ * the next two lines holding as many numbers as its num_inputs and
+ * num_outputs (fann_save_train's layout), or a pair a line: each line
+ * num_inputs + num_outputs numbers, no more lines than num_pairs (a last
+ * line without a line end may be cut short); else 0. A CSV file has the
+ * same number of fields on each line, so it is not taken but for the
+ * shapes docs/API.md, "FANN", names. Added in 1.6. Thread: any. */
 LM_API int lm_fann_data_detect(const void *text, size_t len);
 
 /* The most bytes lamina allocates in one piece for anything sized by

@@ -81,7 +81,13 @@ static void fann_data_refusals(void)
 /* The detection rule: FANN's layout, never a CSV file. */
 static void fann_data_detect(void)
 {
-    static const char *fann[] = {"4 2 1\n0 0\n0\n", "4\t2\t1\r\n0 0 \r\n0 \r\n", "1 3 2\n0.5 -1 2e3\n1 0\n"};
+    static const char *fann[] = {
+        "4 2 1\n0 0\n0\n", "4\t2\t1\r\n0 0 \r\n0 \r\n", "1 3 2\n0.5 -1 2e3\n1 0\n",
+        // a pair a line (FANN reads it: it was taken for CSV)
+        "4 2 1\n0 0 0\n0 1 1\n1 0 1\n1 1 0\n", "2 3 2\r\n1 2 3 4 5\r\n6 7 8 9 10\r\n\r\n",
+        "1 1 1\n0.5 -1", "3 2 1\n0 0 0\n0 1 1\n1 0 1", // no last line end
+        "9 2 1\n0 0 0\n0 1 -", // cut by the caller in a number
+    };
     static const char *csv[] = {
         "a,b,c\n1,2,3\n",           // a CSV header
         "4,2,1\n0,0\n0\n",           // commas
@@ -91,6 +97,10 @@ static void fann_data_detect(void)
         "3 2 1\nx y\n0\n",           // not numbers
         "3 2 1 0\n0 0\n0\n",         // four counts
         "5.1,3.5,1.4,0.2,Iris-setosa\n", // UCI's iris.data is a CSV
+        "2 2 1\n0 0 0\n0 1 1\n1 0 1\n",  // more rows than the header's pairs
+        "3 2 1\n0 0 0\n0 1\n1 0 1\n",    // a short row
+        "3 2 1\n0 0 0\n\n1 0 1\n",        // a blank line between rows
+        "3 2 1\n0 0 0\n0 1 x\n",          // not a number
     };
     for (size_t i = 0; i < sizeof fann / sizeof *fann; i++)
         CHECKF(lm_fann_data_detect(fann[i], strlen(fann[i])) == 1, "FANN %zu not detected", i);

@@ -256,8 +256,34 @@ int lm_fann_data_detect(const void *text, size_t len)
     int bad = 0;
     const char *next;
     size_t k = line_fields(p, end, &next, &bad);
-    if (bad || v[1] == 0 || k != v[1]) return 0;
-    // and its outputs on the next
-    size_t m = line_fields(next, end, &next, &bad);
-    return !bad && m == v[2];
+    if (bad || v[1] == 0) return 0;
+    if (k == v[1]) {
+        // and its outputs on the next
+        size_t m = line_fields(next, end, &next, &bad);
+        return !bad && m == v[2];
+    }
+    // Or a pair a line, as FANN's fscanf reads too: every line holds
+    // num_inputs + num_outputs numbers, and there are no more lines than
+    // pairs. A CSV has as many fields on each line as on its first, three,
+    // so only one of three number columns whose first row reads "N 2 1" or
+    // "N 1 2" and which has at most N rows more passes.
+    unsigned long long w = v[1] + v[2], lines = 0;
+    if (v[2] == 0) return 0;
+    for (; p < end; p = next) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        bad = 0;
+        k = line_fields(p, end, &next, &bad);
+        if (!eol) { // the last line, maybe cut short by the caller: checked if it is the only one
+            if (lines == 0 && (bad || k != w)) return 0;
+            lines += lines == 0;
+            break;
+        }
+        if (k == 0) { // blank lines only at the end
+            for (; p < end; p++)
+                if (!is_blank(*p)) return 0;
+            break;
+        }
+        if (bad || k != w || ++lines > v[0]) return 0;
+    }
+    return lines > 0;
 }

@@ -72,6 +72,19 @@ printf '2\t3\t1\n1\t2\t3\n4\t5\t6\n7\t8\t9\n' >"$TMP/ints.data"
 "$L" train --data "$TMP/ints.data" --layers 4 --epochs 1 --out "$TMP/t.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q '4 rows, 2 features (no header)' "$TMP/err"; }
 res $? tsv_of_integers "exit $rc: $(cat "$TMP/err")"
+# a pair a line is FANN data too, as FANN reads it (it was read as CSV:
+# 'no feature columns'); a file of three columns with more rows than its
+# first row's count stays CSV
+printf '4 2 1\n0 0 0\n0 1 1\n1 0 1\n1 1 0\n' >"$TMP/pairline.data"
+"$L" train --data "$TMP/pairline.data" --task classes --layers 4 --epochs 1 --out "$TMP/p.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+"$L" predict "$TMP/p.lmn" --data - <"$TMP/pairline.data" >"$TMP/pred" 2>>"$TMP/err"; rc2=$?
+{ [ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && grep -q 'read .*pairline.data: 4 rows, 2 features (FANN data)' "$TMP/err" &&
+  [ "$(wc -l <"$TMP/pred")" -eq 4 ]; }
+res $? fann_data_pair_a_line "exit $rc/$rc2: $(cat "$TMP/err")"
+printf '2\t2\t1\n1\t2\t3\n4\t5\t6\n7\t8\t9\n' >"$TMP/ints21.data"
+"$L" train --data "$TMP/ints21.data" --layers 4 --epochs 1 --out "$TMP/t.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '4 rows, 2 features (no header)' "$TMP/err"; }
+res $? tsv_of_integers_more_rows "exit $rc: $(cat "$TMP/err")"
 cp "$FF/xor.data" "$TMP/xor.csv"
 "$L" train --data "$TMP/xor.csv" --layers 4 --epochs 1 --out "$TMP/x.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 3 ] && ! grep -q 'FANN' "$TMP/err"; }
