@@ -9,6 +9,7 @@
 scikit-learn estimators are in lamina.sklearn. docs/PYTHON.md has the API.
 """
 from . import _lib
+from .data import read_fann_data
 from .errors import (FormatError, InvalidArgumentError, LaminaError, LaminaIOError,
                      LaminaTypeError, NumericError, OutOfMemoryError, StoppedError)
 from .net import (AveragePooling2D, AvgPool2D, BatchNorm, BatchNormalization, Conv2D, Dense,
@@ -25,6 +26,7 @@ def load(path):
 
 __all__ = ["Net", "Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
            "GlobalAvgPool", "Dropout", "BatchNorm", "BatchNormalization", "MaxPooling2D",
-           "AveragePooling2D", "GlobalAveragePooling2D", "History", "load", "LaminaError",
+           "AveragePooling2D", "GlobalAveragePooling2D", "History", "load", "read_fann_data",
+           "LaminaError",
            "InvalidArgumentError", "LaminaTypeError", "OutOfMemoryError", "LaminaIOError",
            "FormatError", "NumericError", "StoppedError", "__version__"]

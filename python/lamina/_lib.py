@@ -158,6 +158,8 @@ train_restore_best = _fn("lm_train_restore_best", c_int, P)
 train_best = _fn("lm_train_best", c_int, P, POINTER(lm_epoch_info))
 evaluate = _fn("lm_evaluate", _S, P, POINTER(lm_data), c_int, POINTER(c_float), POINTER(c_float))
 data_norm_stats = _fn("lm_data_norm_stats", _S, POINTER(lm_data), c_void_p, c_void_p)
+data_free = _fn("lm_data_free", None, POINTER(lm_data))
+fann_data_read = _fn("lm_fann_data_read", _S, POINTER(lm_data), c_char_p)
 
 
 def check(st):

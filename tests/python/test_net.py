@@ -1044,3 +1044,27 @@ def test_onnx_and_fann_files_from_python(tmp_path):
     with pytest.raises(lamina.InvalidArgumentError):
         net.save_onnx(str(tmp_path / "x.onnx"), opset=99)
     assert not os.path.exists(str(tmp_path / "x.onnx"))
+
+
+def test_read_fann_data(tmp_path):
+    # FANN's training data as (X, Y) through lm_fann_data_read (Python read
+    # FANN nets but not FANN data)
+    X, Y = lamina.read_fann_data(os.path.join(ROOT, "tests", "fixtures", "fann", "xor.data"))
+    assert X.dtype == np.float32 and Y.dtype == np.float32
+    assert np.array_equal(X, [[0, 0], [1, 0], [0, 1], [1, 1]])
+    assert np.array_equal(Y, [[0], [1], [1], [0]])
+    # a pair a line, as FANN reads it; arrays the caller owns
+    p = tmp_path / "pairs.data"
+    p.write_text("2 3 2\n1 2 3 4 5\n6 7 8 9 10\n")
+    X, Y = lamina.read_fann_data(p)
+    assert X.shape == (2, 3) and Y.shape == (2, 2) and X.flags.writeable and X.flags.owndata
+    assert np.array_equal(Y, [[4, 5], [9, 10]])
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(2)])
+    net.fit(X, Y, epochs=1)
+    # a bad file names itself and the line; a missing one is an OSError
+    p.write_text("3 2 1\n0 0\n0\n1 x\n1\n2 2\n0\n")
+    with pytest.raises(lamina.FormatError, match=r"pairs\.data:4: pair 2, input 2: expected a "
+                                                  r"number, found 'x'"):
+        lamina.read_fann_data(str(p))
+    with pytest.raises(OSError, match="no-such.data"):
+        lamina.read_fann_data(str(tmp_path / "no-such.data"))
