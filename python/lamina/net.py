@@ -47,6 +47,22 @@ def _flag(v, what):
     raise LaminaTypeError("%s %r is not True or False" % (what, v))
 
 
+def _verbosity(v, what):
+    """A verbosity: True, False or a whole number >= 0 (sklearn's and
+    Keras' 0, 1, 2); bool("x") is True, so anything else printing or not
+    by its truth would hide a mistake."""
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    number = isinstance(v, (int, float, np.integer, np.floating))
+    if number and v >= 0:
+        try:
+            return _whole(v, what)
+        except InvalidArgumentError:  # 2.5, nan
+            pass
+    raise (InvalidArgumentError if number else LaminaTypeError)(
+        "%s %r is not True, False or a whole number >= 0" % (what, v))
+
+
 def _real(v, what):
     """v as a Python float when it is a number (not a str, whose float()
     would read "0.1", nor a bool); the library checks the range."""
@@ -857,7 +873,8 @@ class Net:
         the GIL released) and returns a History.
 
         X (n, n_inputs) or (n, *input_shape); y: class indices (n) for "ce"/"bce",
-        else targets (n, n_outputs). optimizer: sgd, momentum, nesterov, adam,
+        else targets (n, n_outputs). epochs >= 1; verbose: a bool or a whole
+        number >= 0 (true: a line an epoch). optimizer: sgd, momentum, nesterov, adam,
         adamw, rprop (iRprop-, FANN's default, as torch.optim.Rprop: etas and
         step_sizes are rprop_etas and rprop_step_sizes, None: torch's (0.5, 1.2)
         and (1e-6, 50), refused with another optimizer; a full-batch method);
@@ -908,6 +925,9 @@ class Net:
         o.lr_schedule = _named(L.lr_schedule_from_name, lr_schedule, "lr_schedule",
                                "constant, cosine, step")
         o.epochs = _cint(epochs, "fit: epochs")
+        if o.epochs < 1:  # 0 trained nothing without a word; the CLI's --epochs is >= 1 too
+            raise InvalidArgumentError("fit: epochs %d must be at least 1" % o.epochs)
+        verbose = _verbosity(verbose, "fit: verbose")
         if batch_size is not None:
             batch_size = _whole(batch_size, "fit: batch_size")
             if batch_size < 1:

@@ -503,6 +503,26 @@ def test_batch_size_below_one_is_refused():
     assert len(net.fit(X4, Y4, epochs=1, batch_size=1000).epoch) == 1  # capped at n: fine
 
 
+def test_fit_epochs_below_one_and_verbose_not_a_level_are_refused(capsys):
+    # epochs=0 trained nothing and returned an empty History without a word
+    # (the CLI refuses --epochs 0); verbose='x' printed, being true
+    net = tutorial_net()
+    before = net.params.copy()
+    for e in (0, -3):
+        with pytest.raises(lamina.InvalidArgumentError, match="fit: epochs %d must be at least 1" % e):
+            net.fit(X4, Y4, epochs=e)
+    for v, exc in (("x", lamina.LaminaTypeError), (None, lamina.LaminaTypeError),
+                   ([1], lamina.LaminaTypeError), (2.5, lamina.InvalidArgumentError),
+                   (-1, lamina.InvalidArgumentError), (float("nan"), lamina.InvalidArgumentError)):
+        with pytest.raises(exc, match=r"fit: verbose .* is not True, False or a whole number >= 0"):
+            net.fit(X4, Y4, epochs=1, verbose=v)
+    assert np.array_equal(net.params, before)  # refused before any work
+    assert capsys.readouterr().out == ""
+    for v, lines in ((False, 0), (0, 0), (np.int64(0), 0), (True, 1), (1, 1), (2, 1), (2.0, 1)):
+        assert len(net.fit(X4, Y4, epochs=1, verbose=v).epoch) == 1
+        assert capsys.readouterr().out.count("epoch 1/1") == lines
+
+
 def test_class_names_must_differ_and_hold_no_nul():
     # A NUL ended the C string: "a\0b" and "a\0c" both became "a", and a
     # class found by its name could then be only the first of the two.
