@@ -191,8 +191,9 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
 
     Parameters: hidden_layer_sizes (tuple of widths), activation (relu, tanh,
     sigmoid, leaky_relu), optimizer (adam, adamw, sgd, momentum, nesterov,
-    rprop: full batch, FANN's default), lr (None: 0.001, and for rprop its
-    first step size 0.01, as the CLI's and Net.fit's),
+    rprop: full batch, FANN's default), lr (None: 0.001, MLPClassifier's
+    learning_rate_init, for sgd too, on purpose: Net.fit and the CLI start
+    the SGD family at 0.01; for rprop its first step size 0.01, as theirs),
     batch_size (None: 32, or all the rows for rprop), epochs, weight_decay,
     early_stopping (patience in epochs on a validation_fraction, in (0, 1),
     held out; 0 off), init (xavier, he, uniform01),

@@ -269,3 +269,21 @@ def test_class_weight_as_text_is_refused():
         with pytest.raises(ValueError, match=r"class_weight\['setosa'\] = %r is not a number"
                            % (v,)):
             LaminaClassifier(class_weight={"setosa": v}, epochs=1).fit(X, names)
+
+
+def test_default_lr_is_sklearns_but_rprops_first_step():
+    # lr=None: 0.001, MLPClassifier's learning_rate_init, for sgd too (a
+    # deliberate difference from Net.fit's and the CLI's 0.01 for the SGD
+    # family, which the docs state); rprop's first step size 0.01 as theirs
+    import lamina
+    X, y = datasets.make_classification(n_samples=30, random_state=0)
+    for opt, want in (("sgd", 0.001), ("momentum", 0.001), ("adam", 0.001), ("rprop", 0.01)):
+        for est in (LaminaClassifier(optimizer=opt, epochs=1, random_state=0).fit(X, y),
+                    LaminaRegressor(optimizer=opt, epochs=1, random_state=0).fit(X, y)):
+            assert est.history_.history["lr"][0] == pytest.approx(want), (opt, type(est))
+    net = lamina.Net(inputs=X.shape[1], layers=[lamina.Dense(2, "softmax")])
+    assert net.fit(X, y, epochs=1, optimizer="sgd").history["lr"][0] == pytest.approx(0.01)
+    # help(LaminaClassifier) says so (it read "lr (None: 0.001, and for rprop
+    # its first step size 0.01, as the CLI's and Net.fit's)")
+    doc = " ".join(LaminaClassifier.__doc__.split())
+    assert "learning_rate_init, for sgd too, on purpose: Net.fit and the CLI start the SGD family at 0.01" in doc
