@@ -629,6 +629,19 @@ static void expect_refused(const char *path, const char *words)
            "%s: %s, '%s' (wanted '%s')", path, lm_status_name(st), lm_errmsg(), words);
 }
 
+/* A flatten size computed as ReduceProd of Shape's sides after the batch
+ * (tf2onnx, older PyTorch, hand-written graphs), keeping its axis or not
+ * (then Unsqueeze), was refused as "it does not read the output of the
+ * node before it": the ReduceProd is shape arithmetic, evaluated as Mul
+ * is. One whose product takes in the batch size mixes rows: refused so. */
+static void onnx_shape_reduce_prod(void)
+{
+    torch_fixture("shape_reduce_prod");
+    torch_fixture("shape_reduce_prod_scalar");
+    expect_refused(FIXDIR "shape_reduce_prod_batch.onnx",
+                   "node 'prod' (ReduceProd): it multiplies the batch size by 64");
+}
+
 static void onnx_refuses_unsupported_op(void)
 {
     expect_refused(FIXDIR "unsupported.onnx", "node '/1/Elu' (Elu)");
@@ -1015,6 +1028,7 @@ int main(void)
     RUN(onnx_torch_bn_relu_folded);
     RUN(onnx_conv_add_bias);
     RUN(onnx_torch_view_shape_arithmetic);
+    RUN(onnx_shape_reduce_prod);
     RUN(onnx_torch_view_fixed_batch);
     RUN(onnx_torch_log_softmax);
     RUN(onnx_notes_not_restored_from_export);

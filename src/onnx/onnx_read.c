@@ -791,10 +791,12 @@ static int looks_nhwc(lm__shape sh)
 /* Shape arithmetic beside the chain. PyTorch writes x.view(x.size(0), -1)
  * as Shape of the tensor, Gather of its axis 0, Unsqueeze, Concat with a
  * constant -1, into the Reshape's shape; older code computes C * H * W
- * with Mul. These nodes compute a few int64 values, each a number or the
- * batch size N (which lamina never fixes): the importer evaluates them as
- * they come, so that the Reshape's shape is known. A node whose value is
- * none of these (N times 4) is refused by name. */
+ * with Mul, other exporters (tf2onnx) and hand-written graphs with
+ * ReduceProd of the sizes after the batch. These nodes compute a few
+ * int64 values, each a number or the batch size N (which lamina never
+ * fixes): the importer evaluates them as they come, so that the Reshape's
+ * shape is known. A node whose value is none of these (N times 4) is
+ * refused by name. */
 typedef struct shape_value {
     ox_str name;
     int rank;                 /* 0: a scalar, 1: a vector */
@@ -888,6 +890,30 @@ static lm_status do_shape(imp *s, const ox_str *cur, shape_value *r)
     return LM_OK;
 }
 
+/* r's value i as a's value ia times b's value ib: a number, or the batch
+ * size N times 1 (N times anything else would mix rows). */
+static lm_status mul_size(const imp *s, shape_value *r, int i, shape_value a, int ia,
+                          shape_value b, int ib)
+{
+    if (a.batch[ia] || b.batch[ib]) {
+        int both = a.batch[ia] && b.batch[ib];
+        int64_t f = a.batch[ia] ? b.v[ib] : a.v[ia];
+        if (both || f != 1) {
+            char m[160], by[32] = "itself";
+            if (!both) snprintf(by, sizeof by, "%lld", (long long)f);
+            snprintf(m, sizeof m, "it multiplies the batch size by %s: lamina runs any "
+                     "batch, and a shape made of it would mix rows", by);
+            return refuse(s, m);
+        }
+    }
+    r->batch[i] = a.batch[ia] || b.batch[ib];
+    int64_t x = a.batch[ia] ? 1 : a.v[ia], y = b.batch[ib] ? 1 : b.v[ib];
+    if (x > INT32_MAX || x < -INT32_MAX || y > INT32_MAX || y < -INT32_MAX)
+        return refuse(s, "its values are too large");
+    r->v[i] = r->batch[i] ? 0 : x * y;
+    return LM_OK;
+}
+
 static lm_status do_shape_op(imp *s, const ox_str *cur)
 {
     lm_status st;
@@ -973,31 +999,33 @@ static lm_status do_shape_op(imp *s, const ox_str *cur)
             r.v[r.n] = a.v[i];
             r.batch[r.n++] = a.batch[i];
         }
+    } else if (ox_is(op, "ReduceProd")) { /* C * H * W as the product of sizes */
+        TRY(shape_arg(s, 0, &a));
+        int64_t keep = int_attr(s, "keepdims", 1, &st);
+        if (st) return st;
+        int64_t noop = int_attr(s, "noop_with_empty_axes", 0, &st); /* opset 18 */
+        if (st) return st;
+        if (s->m->opset < 18) TRY(ints_attr(s, "axes", ax, OX_MAX_DIMS, &nax));
+        else TRY(axes_of(s, ax, &nax));
+        /* no axes: all of them (but with noop_with_empty_axes, none) */
+        int whole = nax <= 0 ? !noop : nax == 1 && (ax[0] == 0 || ax[0] == -1);
+        if (a.rank != 1 || !whole)
+            return refuse(s, "only a product of a whole vector of sizes is evaluated");
+        r.rank = keep ? 1 : 0;
+        r.n = 1;
+        r.v[0] = 1;
+        /* the numbers first, so that a refusal names all that multiply N */
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < a.n; i++)
+                if (a.batch[i] == pass) TRY(mul_size(s, &r, 0, r, 0, a, i));
     } else { /* Mul, elementwise, a single value broadcast */
         TRY(shape_arg(s, 0, &a));
         TRY(shape_arg(s, 1, &b));
         if (a.n != b.n && a.n != 1 && b.n != 1) return refuse(s, "its inputs do not broadcast");
         r.rank = a.rank > b.rank ? a.rank : b.rank;
         r.n = a.n > b.n ? a.n : b.n;
-        for (int i = 0; i < r.n; i++) {
-            int ia = a.n == 1 ? 0 : i, ib = b.n == 1 ? 0 : i;
-            if (a.batch[ia] || b.batch[ib]) {
-                int both = a.batch[ia] && b.batch[ib];
-                int64_t f = a.batch[ia] ? b.v[ib] : a.v[ia];
-                if (both || f != 1) {
-                    char m[160], by[32] = "itself";
-                    if (!both) snprintf(by, sizeof by, "%lld", (long long)f);
-                    snprintf(m, sizeof m, "it multiplies the batch size by %s: lamina runs any "
-                             "batch, and a shape made of it would mix rows", by);
-                    return refuse(s, m);
-                }
-            }
-            r.batch[i] = a.batch[ia] || b.batch[ib];
-            int64_t x = a.batch[ia] ? 1 : a.v[ia], y = b.batch[ib] ? 1 : b.v[ib];
-            if (x > INT32_MAX || x < -INT32_MAX || y > INT32_MAX || y < -INT32_MAX)
-                return refuse(s, "its values are too large");
-            r.v[i] = r.batch[i] ? 0 : x * y;
-        }
+        for (int i = 0; i < r.n; i++)
+            TRY(mul_size(s, &r, i, a, a.n == 1 ? 0 : i, b, b.n == 1 ? 0 : i));
     }
     s->shv[s->n_shv++] = r;
     return LM_OK;
@@ -1011,7 +1039,8 @@ static int is_shape_op(const imp *s, const ox_str *cur)
     ox_str op = n->op;
     if (ox_is(op, "Shape")) return 1;
     if (!(ox_is(op, "Gather") || ox_is(op, "Unsqueeze") || ox_is(op, "Squeeze") ||
-          ox_is(op, "Concat") || ox_is(op, "Cast") || ox_is(op, "Slice") || ox_is(op, "Mul")))
+          ox_is(op, "Concat") || ox_is(op, "Cast") || ox_is(op, "Slice") || ox_is(op, "Mul") ||
+          ox_is(op, "ReduceProd")))
         return 0;
     /* these but Mul never read the chain's tensor in a lamina net: their
      * inputs must be shape values (refused by name when not) */

@@ -98,11 +98,13 @@ for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale
     ort_matches "$k" "$OX/$k.onnx" "$TMP/$k.csv" "$TMP/$k.json"
 done
 # PyTorch's x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat into
-# the Reshape's shape; the older C * H * W by Mul), the same exported
+# the Reshape's shape; the older C * H * W by Mul, or by ReduceProd of the
+# sizes as tf2onnx and hand-written graphs have it), the same exported
 # without dynamic axes from a batch of 2 (the shape (2, -1)), and
 # F.log_softmax at the end: imported, each change of meaning said in a
 # note, lamina predicting the rows as ONNX Runtime runs the graph
-for k in torch_view torch_view_sizes torch_view_fixed torch_view_log_softmax; do
+for k in torch_view torch_view_sizes torch_view_fixed torch_view_log_softmax shape_reduce_prod \
+    shape_reduce_prod_scalar; do
     awk '/^x / { n = $2; h = "f0"; for (j = 1; j < $3; j++) h = h ",f" j; print h; next }
          n > 0 { gsub(/ /, ","); print; n-- }' "$OX/$k.txt" >"$TMP/$k.csv"
     "$L" import "$OX/$k.onnx" --out "$TMP/$k.lmn" >/dev/null 2>"$TMP/err.$k" &&
