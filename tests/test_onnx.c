@@ -642,6 +642,27 @@ static void onnx_shape_reduce_prod(void)
                    "node 'prod' (ReduceProd): it multiplies the batch size by 64");
 }
 
+/* Keras' Normalization exported without constant folding computes its
+ * divisor in the graph: Sqrt of the variance, Max with epsilon, beside the
+ * chain (before the Sub and between it and the Div). Both were refused
+ * ("it does not read the output of the node before it"); they are folded
+ * into constants, and the model predicts as the graph does, column 4's
+ * zero variance giving way to epsilon as Max says. A variance below 0 has
+ * no square root: refused so. */
+static void onnx_keras_normalization_unfolded(void)
+{
+    torch_fixture("mlp_keras_norm_unfolded");
+    lm_net *net = NULL;
+    float mean[5], scale[5];
+    CHECK_OK(lm_net_load_onnx(&net, FIXDIR "mlp_keras_norm_unfolded.onnx"));
+    CHECK(net && lm_net_n_layers(net) == 2 && lm_net_get_norm(net, mean, scale) == 1);
+    CHECKF(net && mean[4] == 7 && fabsf(scale[4] * 1e-7f - 1) < 1e-6f, "column 4 (%g, %g)",
+           (double)mean[4], (double)scale[4]);
+    lm_net_free(net);
+    expect_refused(FIXDIR "keras_norm_unfolded_negative.onnx",
+                   "node 'normalization/Sqrt' (Sqrt): the square root of a negative value");
+}
+
 static void onnx_refuses_unsupported_op(void)
 {
     expect_refused(FIXDIR "unsupported.onnx", "node '/1/Elu' (Elu)");
@@ -1021,6 +1042,7 @@ int main(void)
     RUN(onnx_keras_mlp_nhwc);
     RUN(onnx_keras_cnn_rescaling_gap);
     RUN(onnx_keras_normalization);
+    RUN(onnx_keras_normalization_unfolded);
     RUN(onnx_torch_normalization_constants_between);
     RUN(onnx_normalization_identity_between);
     RUN(onnx_normalization_pad_between);

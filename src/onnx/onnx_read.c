@@ -62,6 +62,9 @@ typedef struct imp {
     int64_t in_batch;         /* the input's batch size when the graph fixes it, else -1 */
     char batch_note[384];     /* a Reshape whose shape named that batch (metadata onnx_batch) */
     char output_note[256];    /* a LogSoftmax read as softmax (metadata onnx_output) */
+    unsigned char **folded;   /* the raw data of constants folded here (fold) */
+    int n_folded;
+    size_t folded_values;     /* their values, all together */
 } imp;
 
 static lm_status refuse(const imp *s, const char *why)
@@ -1218,6 +1221,99 @@ static lm_status do_pad(imp *s)
     return LM_OK;
 }
 
+/* Sqrt and Max of float constants only, beside the chain: Keras' Normalization
+ * exported without constant folding computes its divisor max(sqrt(var),
+ * epsilon) in the graph (tf2onnx folds it when TF has). */
+static int is_fold(const imp *s)
+{
+    const ox_node *n = s->node;
+    if (!(ox_is(n->op, "Sqrt") || ox_is(n->op, "Max")) || n->n_in < 1 || n->n_in > OX_MAX_IO)
+        return 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const ox_tensor *t = find_tensor(s, n->in[k]);
+        if (!t || t->type != OX_FLOAT) return 0;
+    }
+    return 1;
+}
+
+/* The node's value, computed from its constant inputs, as a constant of
+ * the same name for the nodes that read it. Inputs broadcast as ONNX
+ * does where it is plain: single values, and tensors of one shape. */
+static lm_status fold(imp *s)
+{
+    lm_status st;
+    const ox_node *n = s->node;
+    int sqrt_op = ox_is(n->op, "Sqrt");
+    if (n->n_out != 1 || !n->out[0].n) return refuse(s, "it must have one output");
+    if (sqrt_op && n->n_in != 1) return refuse(s, "it takes one input");
+    const ox_tensor *shape = NULL; /* the inputs' shape of more than one value */
+    size_t count = 1;
+    int ndim = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const ox_tensor *t = find_tensor(s, n->in[k]);
+        size_t c;
+        TRY(ox_tensor_count(t, &c));
+        ndim = t->ndim > ndim ? t->ndim : ndim;
+        if (c == 1) continue;
+        if (shape && (t->ndim != shape->ndim ||
+                      memcmp(t->dims, shape->dims, (size_t)t->ndim * sizeof *t->dims)))
+            return refuse(s, "only constants of one shape, or single values, are folded");
+        shape = t;
+        count = c;
+    }
+    /* a normalisation's divisor takes two folds of one value an input:
+     * more is no such thing, and a file could make each node copy a
+     * large initializer again */
+    if (count > (size_t)s->n_in || s->folded_values + count > 4 * (size_t)s->n_in)
+        return refuse(s, "the constants folded here would hold more than 4 values an input: "
+                      "lamina folds those of the input's normalisation only");
+    s->folded_values += count;
+    unsigned char *raw = lm__alloc(count, 4, "ONNX import");
+    float *out = lm__alloc(count, sizeof(float), "ONNX import");
+    st = raw && out ? LM_OK : LM_ENOMEM;
+    for (int k = 0; k < n->n_in && !st; k++) {
+        const ox_tensor *t = find_tensor(s, n->in[k]);
+        size_t c;
+        if ((st = ox_tensor_count(t, &c))) break;
+        float *v = floats(s, t, c, "constant", &st);
+        for (size_t i = 0; v && i < count; i++) {
+            float x = v[c == 1 ? 0 : i];
+            if (sqrt_op && x < 0) {
+                char m[160];
+                snprintf(m, sizeof m, "the square root of a negative value (%g at %zu, from 0)",
+                         (double)x, i);
+                st = refuse(s, m);
+                break;
+            }
+            out[i] = sqrt_op ? sqrtf(x) : k == 0 || x > out[i] ? x : out[i];
+        }
+        free(v);
+    }
+    if (st) {
+        free(raw);
+        free(out);
+        return st;
+    }
+    for (size_t i = 0; i < count; i++) { /* as raw_data: little-endian */
+        uint32_t u;
+        memcpy(&u, &out[i], 4);
+        for (int b = 0; b < 4; b++) raw[4 * i + (size_t)b] = (unsigned char)(u >> (8 * b));
+    }
+    free(out);
+    s->folded[s->n_folded++] = raw;
+    ox_tensor *t = &s->consts[s->n_consts++];
+    memset(t, 0, sizeof *t);
+    t->name = n->out[0];
+    t->type = OX_FLOAT;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) /* right-aligned, as broadcasting lines axes up */
+        t->dims[i] = shape && i >= ndim - shape->ndim ? shape->dims[i - (ndim - shape->ndim)] : 1;
+    t->raw = raw;
+    t->raw_len = 4 * count;
+    s->input_next = s->at_input; /* beside the chain: it stays where it was */
+    return LM_OK;
+}
+
 static lm_status step(imp *s, ox_str *cur)
 {
     const ox_node *n = s->node;
@@ -1235,6 +1331,7 @@ static lm_status step(imp *s, ox_str *cur)
         s->input_next = s->at_input; /* beside the chain: it stays where it was */
         return LM_OK;
     }
+    if (is_fold(s)) return fold(s);
     if (is_shape_op(s, cur)) {
         s->input_next = s->at_input;
         return do_shape_op(s, cur);
@@ -1481,7 +1578,8 @@ static lm_status import(const ox_model *m, lm_net **out)
     s.consts = lm__calloc(nn, sizeof *s.consts, "ONNX import");
     s.shv = lm__calloc(nn, sizeof *s.shv, "ONNX import");
     s.layers = lm__calloc(nn, sizeof *s.layers, "ONNX import");
-    lm_status st = s.consts && s.layers && s.shv ? LM_OK : LM_ENOMEM;
+    s.folded = lm__calloc(nn, sizeof *s.folded, "ONNX import");
+    lm_status st = s.consts && s.layers && s.shv && s.folded ? LM_OK : LM_ENOMEM;
     for (int i = 0; i < m->n_nodes && !st; i++) {
         s.node = &m->nodes[i];
         s.at_input = ox_eq(cur, in->name) || s.input_next;
@@ -1504,6 +1602,8 @@ static lm_status import(const ox_model *m, lm_net **out)
         free(s.layers[i].bn);
     }
     free(s.layers);
+    for (int i = 0; i < s.n_folded; i++) free(s.folded[i]);
+    free(s.folded);
     free(s.consts);
     free(s.shv);
     free(s.mean);

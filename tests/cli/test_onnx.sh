@@ -87,9 +87,11 @@ res $? onnx_import_torch_mlp "rc $rc: $(cat "$TMP/out" "$TMP/err" | head -c 300)
 res $? onnx_import_layout_guess_said "rc $rc: $(cat "$TMP/err" "$TMP/err2" | head -c 400)"
 # Keras' Normalization through tf2onnx (Sub then Div or Mul of constants,
 # per column of a flat input, per channel of an (N, H, W, C) one, after
-# Rescaling, after the Transpose): imported, lamina predicts the
-# fixtures' rows as ONNX Runtime runs the graph
-for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale cnn_keras_norm_after; do
+# Rescaling, after the Transpose; its divisor as Sqrt and Max of constants
+# where TF did not fold it): imported, lamina predicts the fixtures' rows
+# as ONNX Runtime runs the graph
+for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale cnn_keras_norm_after \
+    mlp_keras_norm_unfolded; do
     awk '/^x / { n = $2; h = "f0"; for (j = 1; j < $3; j++) h = h ",f" j; print h; next }
          n > 0 { gsub(/ /, ","); print; n-- }' "$OX/$k.txt" >"$TMP/$k.csv"
     "$L" import "$OX/$k.onnx" --out "$TMP/$k.lmn" >/dev/null 2>"$TMP/err" &&
@@ -146,6 +148,7 @@ bad onnx_import_bad_varint "$TMP/varint.onnx" 'longer than'
 bad onnx_import_huge_length "$TMP/huge.onnx" 'claims'
 bad onnx_import_unsupported_op "$OX/unsupported.onnx" "node '/1/Elu' (Elu)"
 bad onnx_import_wrong_initializer "$OX/bad_init.onnx" 'holds 66 values'
+bad onnx_import_keras_norm_negative_variance "$OX/keras_norm_unfolded_negative.onnx" "(Sqrt): the square root of a negative value"
 bad onnx_import_keras_norm_axis "$OX/keras_norm_axis.onnx" "(Sub): its constant (5, 1) does not broadcast"
 bad onnx_import_missing "$TMP/none.onnx" 'none.onnx'
 bad onnx_import_view_batch_mul "$OX/torch_view_batch_mul.onnx" "node '/Mul' (Mul): it multiplies the batch size by 4"
