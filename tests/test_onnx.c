@@ -618,6 +618,46 @@ static void onnx_notes_not_restored_from_export(void)
         lm_net_free(b);
     }
 }
+/* ... and the export does not write them: its metadata_props held
+ * lamina.meta.onnx_output ("softmax probabilities where the graph's
+ * LogSoftmax outputs their logarithms") of a graph ending in lamina's own
+ * Softmax, false for that file in any other reader (ONNX Runtime's
+ * custom_metadata_map). The model's other metadata is kept. */
+static void onnx_export_leaves_out_import_notes(void)
+{
+    static const struct { const char *name, *key; } cases[] = {
+        {"mlp_nhwc", "lamina.meta.onnx_input_layout"},
+        {"torch_view_fixed", "lamina.meta.onnx_batch"},
+        {"torch_view_log_softmax", "lamina.meta.onnx_output"}};
+    for (int i = 0; i < 3; i++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXDIR "%s.onnx", cases[i].name);
+        lm_net *a = NULL;
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        ox_model m;
+        CHECK_OK(lm_net_load_onnx(&a, path));
+        if (a) CHECK_OK(lm_net_set_meta(a, "source", "a test"));
+        if (a) CHECK_OK(lm_net_save_onnx(a, tmp_file(), 0));
+        if (!a || lm__read_file(tmp_file(), &buf, &len) || ox_parse(buf, len, &m)) {
+            CHECKF(0, "%s: no export to read", cases[i].name);
+            free(buf);
+            lm_net_free(a);
+            continue;
+        }
+        int note = 0, kept = 0;
+        for (int k = 0; k < m.n_meta; k++) {
+            note |= ox_is(m.meta_keys[k], cases[i].key);
+            kept |= ox_is(m.meta_keys[k], "lamina.meta.source");
+        }
+        CHECKF(!note && kept, "%s: %s %s, source %s", cases[i].name, cases[i].key,
+               note ? "written" : "left out", kept ? "kept" : "lost");
+        ox_model_free(&m);
+        free(buf);
+        remove(tmp_file());
+        lm_net_free(a);
+    }
+}
 /* hand-made: Conv, Add of a (1, F, 1, 1) bias, Relu, Transpose to NHWC */
 static void onnx_conv_add_bias(void) { torch_fixture("conv_add"); }
 
@@ -1054,6 +1094,7 @@ int main(void)
     RUN(onnx_torch_view_fixed_batch);
     RUN(onnx_torch_log_softmax);
     RUN(onnx_notes_not_restored_from_export);
+    RUN(onnx_export_leaves_out_import_notes);
     RUN(onnx_refuses_views_mixing_rows);
     RUN(onnx_refuses_overflowing_fold);
     RUN(onnx_refuses_misaligned_bias);

@@ -149,4 +149,16 @@ static inline int ox_eq(ox_str a, ox_str b)
     return 1;
 }
 
+/* Whether metadata key k (n bytes) is one of the notes an import makes on
+ * how it read a graph (onnx_input_layout, onnx_batch, onnx_output). They
+ * are true of that graph only: lamina's export, a graph of its own (flat
+ * rows in, Softmax out), does not write them, and its import does not
+ * take them from a file. */
+static inline int ox_import_note(const char *k, size_t n)
+{
+    ox_str key = {k, n};
+    return ox_is(key, "onnx_input_layout") || ox_is(key, "onnx_batch") ||
+           ox_is(key, "onnx_output");
+}
+
 #endif

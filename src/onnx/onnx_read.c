@@ -1437,11 +1437,10 @@ static lm_status restore_meta(const ox_model *m, lm_net *net)
         } else if (k.n > 12 && memcmp(k.s, "lamina.meta.", 12) == 0) {
             /* how the import read another graph (import sets these for
              * this one): a lamina export of an imported model is not
-             * that graph, and a note about it would be false here */
+             * that graph, and a note about it would be false here (older
+             * lamina exports wrote them) */
             ox_str sub = {k.s + 12, k.n - 12};
-            if (ox_is(sub, "onnx_input_layout") || ox_is(sub, "onnx_batch") ||
-                ox_is(sub, "onnx_output"))
-                continue;
+            if (ox_import_note(sub.s, sub.n)) continue;
             char *key = cstr(sub), *val = cstr(v);
             lm_status st = key && val ? lm_net_set_meta(net, key, val) : LM_OK;
             free(key);

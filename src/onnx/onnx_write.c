@@ -393,7 +393,8 @@ static void entry(pb_buf *out, const char *k1, const char *k2, const char *v, si
 
 /* The class names and metadata as the model's metadata_props, so that an
  * import gives them back: "lamina.class_names" (one a line) and
- * "lamina.meta.KEY". A class name may hold a newline (a quoted CSV
+ * "lamina.meta.KEY" (but for an import's notes on the graph it read,
+ * false of this one). A class name may hold a newline (a quoted CSV
  * field): then the names go as "lamina.class_names_escaped", one a line
  * with each backslash written as two and each newline as backslash, n. */
 static lm_status put_meta(const lm_net *net, pb_buf *out)
@@ -421,7 +422,9 @@ static lm_status put_meta(const lm_net *net, pb_buf *out)
         pb_buf_free(&names);
     }
     for (int i = 0; i < net->n_meta; i++)
-        entry(out, "lamina.meta.", net->meta_keys[i], net->meta_vals[i], strlen(net->meta_vals[i]));
+        if (!ox_import_note(net->meta_keys[i], strlen(net->meta_keys[i])))
+            entry(out, "lamina.meta.", net->meta_keys[i], net->meta_vals[i],
+                  strlen(net->meta_vals[i]));
     /* the input's image shape: the graph's input is a flat row, and a
      * dense first layer leaves nothing else to tell it (C,H,W) */
     const lm__shape *in = &net->in_shape;
