@@ -963,7 +963,8 @@ LM_API lm_status lm_net_load_mem(lm_net **out, const void *buf, size_t len);
 #define LM_EXPORT_INT8 1u
 
 /* Writes net as C99 source for targets without lamina: path (ending in
- * ".c") and the header beside it (".h"), each atomically, declaring
+ * ".c") and the header beside it (".h"), atomically, both or neither (a
+ * failed write leaves the old pair as it was), declaring
  * `void NAME_predict(const float *x, float *y)` (one row of raw inputs
  * in, the outputs lm_net_predict gives out) and NAME_predict_ws with a
  * caller's workspace of NAME_WORKSPACE_FLOATS floats (NAME upper-cased

@@ -1,6 +1,7 @@
 /* fileio.c - whole-file reads with a size bound, and atomic writes: a
  * temporary file in the same folder, fsync, rename, fsync of the folder,
- * so a crash leaves either the old file or the new one, never half. */
+ * so a crash leaves either the old file or the new one, never half; a
+ * pair of files (the C export's .c and .h) is written both or neither. */
 #include "internal.h"
 
 #include <errno.h>
@@ -51,8 +52,6 @@ lm_status lm__read_file(const char *path, unsigned char **buf, size_t *len)
     *len = size;
     return LM_OK;
 }
-
-static lm_status write_atomic_at(const char *path, const void *buf, size_t len);
 
 static int write_all(int fd, const unsigned char *p, size_t len)
 {
@@ -157,33 +156,40 @@ static char *final_target(const char *path, int *proc)
     return cur;
 }
 
-lm_status lm__write_atomic(const char *path_given, const void *buf, size_t len)
+/* The file path_given finally names, newly allocated in *path, or an
+ * LM_EIO (LM_ENOMEM) refusal of a name that is not a regular file: a
+ * rename replaces whatever the name held, a device (/dev/null itself,
+ * for root), a pipe, or the file behind a descriptor that another writer
+ * (a shell's redirection) still holds. Only a regular file, or none, is
+ * replaced. */
+static lm_status write_target(const char *path_given, char **path)
 {
     int proc;
-    char *path = final_target(path_given, &proc);
-    if (!path) return lm__err(LM_ENOMEM, "%s: out of memory", path_given);
-    // A rename replaces whatever the name held: a device (/dev/null
-    // itself, for root), a pipe, or the file behind a descriptor that
-    // another writer (a shell's redirection) still holds. Only a regular
-    // file, or none, is replaced.
     struct stat sb;
-    lm_status st;
+    *path = final_target(path_given, &proc);
+    if (!*path) return lm__err(LM_ENOMEM, "%s: out of memory", path_given);
+    lm_status st = LM_OK;
     if (proc)
         st = lm__err(LM_EIO, "%s: is an open descriptor, not a file: a file is written "
                      "to a new file renamed into place", path_given);
-    else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    else if (stat(*path, &sb) == 0 && !S_ISREG(sb.st_mode))
         st = lm__err(LM_EIO, "%s: is not a regular file (a %s would be replaced, not written)",
                      path_given, S_ISDIR(sb.st_mode) ? "folder" : "device or pipe");
-    else
-        st = write_atomic_at(path, buf, len);
-    free(path);
+    if (st) {
+        free(*path);
+        *path = NULL;
+    }
     return st;
 }
 
-static lm_status write_atomic_at(const char *path, const void *buf, size_t len)
+/* Writes buf to a new temporary file next to path and syncs it; *tmp
+ * (newly allocated) is its name, for rename_into to put in place. On
+ * failure nothing is left behind. */
+static lm_status write_temp(const char *path, const void *buf, size_t len, char **tmp_out)
 {
     size_t size = strlen(path) + 40;
     char *tmp = lm__alloc(size, 1, path);
+    *tmp_out = NULL;
     if (!tmp) return LM_ENOMEM;
     int fd = open_temp(path, tmp, size);
     if (fd < 0) {
@@ -197,16 +203,50 @@ static lm_status write_atomic_at(const char *path, const void *buf, size_t len)
         bad = 1;
         e = errno;
     }
-    if (!bad && rename(tmp, path) != 0) {
-        bad = 1;
-        e = errno;
-    }
     if (bad) {
         unlink(tmp);
         free(tmp);
         return lm__err(LM_EIO, "%s: write failed: %s", path, strerror(e));
     }
-    free(tmp);
+    *tmp_out = tmp;
+    return LM_OK;
+}
+
+/* Renames the temporary file tmp over path (removing tmp if that fails). */
+static lm_status rename_into(const char *path, const char *tmp)
+{
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return lm__err(LM_EIO, "%s: write failed: %s", path, strerror(e));
+    }
     sync_dir(path);
     return LM_OK;
+}
+
+lm_status lm__write_atomic(const char *path, const void *buf, size_t len)
+{
+    return lm__write_atomic2(path, buf, len, NULL, NULL, 0);
+}
+
+lm_status lm__write_atomic2(const char *path1, const void *buf1, size_t len1, const char *path2,
+                            const void *buf2, size_t len2)
+{
+    const char *given[2] = {path1, path2};
+    const void *buf[2] = {buf1, buf2};
+    size_t len[2] = {len1, len2};
+    char *path[2] = {NULL, NULL}, *tmp[2] = {NULL, NULL};
+    int n = path2 ? 2 : 1;
+    lm_status st = LM_OK;
+    for (int i = 0; st == LM_OK && i < n; i++) st = write_target(given[i], &path[i]);
+    /* every file written and synced before the first rename: a failure
+     * (a full disk) leaves all the old files as they were */
+    for (int i = 0; st == LM_OK && i < n; i++) st = write_temp(path[i], buf[i], len[i], &tmp[i]);
+    for (int i = 0; i < n; i++) {
+        if (st == LM_OK) st = rename_into(path[i], tmp[i]);
+        else if (tmp[i]) unlink(tmp[i]);
+        free(tmp[i]);
+        free(path[i]);
+    }
+    return st;
 }

@@ -383,6 +383,11 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out,
 /* Writes len bytes to path atomically (temp file in the same folder,
  * fsync, rename, fsync of the folder). */
 lm_status lm__write_atomic(const char *path, const void *buf, size_t len);
+/* Two files so, both or neither: each is written to its temporary file
+ * and synced before either is renamed into place, so a failed write (a
+ * full disk) leaves both old files as they were. path2 NULL: path1 alone. */
+lm_status lm__write_atomic2(const char *path1, const void *buf1, size_t len1, const char *path2,
+                            const void *buf2, size_t len2);
 /* Reads a whole file into a new buffer; one over lm_alloc_limit() bytes
  * is LM_ENOMEM. */
 lm_status lm__read_file(const char *path, unsigned char **buf, size_t *len);

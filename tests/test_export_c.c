@@ -7,11 +7,15 @@
 #include "harness.h"
 #include "lamina.h"
 
+#include <dirent.h>
 #include <locale.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -208,6 +212,74 @@ static void refuses_batchnorm_beyond_float(void)
     lm_net_free(net);
 }
 
+/* The whole of file name in dir into buf (size bytes, NUL-terminated);
+ * its length, or -1 if it cannot be read. */
+static long read_back(const char *name, char *buf, size_t size)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return (long)n;
+}
+
+/* The .c and .h are a pair: the header sizes the caller's x, y and
+ * workspace for the source beside it. An export that fails part way (a
+ * full disk) must leave the old pair as it was, not a new header beside
+ * the old source, which compiles and overflows the workspace it sizes. */
+static void a_failed_write_keeps_the_old_pair(void)
+{
+    lm_net *big, *small;
+    lm_rng rng = lm_rng_seed(3);
+    CHECK_OK(lm_net_new(&big, 8));
+    CHECK_OK(lm_net_add_dense(big, 400, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dense(big, 3, LM_SOFTMAX, LM_BIAS));
+    CHECK_OK(lm_net_init(big, LM_INIT_HE, &rng));
+    CHECK_OK(lm_net_new(&small, 8));
+    CHECK_OK(lm_net_add_dense(small, 4, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_dense(small, 3, LM_SOFTMAX, LM_BIAS));
+    CHECK_OK(lm_net_init(small, LM_INIT_HE, &rng));
+    char p[128];
+    static char old_c[100000], old_h[4096], now_c[100000], now_h[4096];
+    snprintf(p, sizeof p, "%s/pair.c", dir);
+    CHECK_OK(lm_net_export_c(big, p, "pair", 0));
+    long nc = read_back("pair.c", old_c, sizeof old_c), nh = read_back("pair.h", old_h, sizeof old_h);
+    CHECK(nc > 4096 && nh > 0 && nh < 2048);
+    /* a file size limit as a full disk: the new header (about 1.2 KB)
+     * fits, the new source (about 3 KB) does not */
+    struct rlimit keep, lim;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(getrlimit(RLIMIT_FSIZE, &keep) == 0);
+    lim = keep;
+    lim.rlim_cur = 2048;
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    lm_status st = lm_net_export_c(small, p, "pair", 0);
+    setrlimit(RLIMIT_FSIZE, &keep);
+    signal(SIGXFSZ, was);
+    CHECKF(st == LM_EIO && strstr(lm_errmsg(), "pair.c: write failed"), "%s: %s",
+           lm_status_name(st), lm_errmsg());
+    CHECKF(read_back("pair.h", now_h, sizeof now_h) == nh && strcmp(now_h, old_h) == 0,
+           "the failed export replaced the header:\n%s", now_h);
+    CHECK(read_back("pair.c", now_c, sizeof now_c) == nc && strcmp(now_c, old_c) == 0);
+    /* no temporary file is left behind */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        CHECKF(strstr(e->d_name, ".tmp.") == NULL, "left behind: %s", e->d_name);
+    if (d) closedir(d);
+    /* a .c that is a folder: refused before the header is written */
+    snprintf(p, sizeof p, "%s/folder.c", dir);
+    CHECK(mkdir(p, 0700) == 0);
+    CHECK(lm_net_export_c(small, p, "folder", 0) == LM_EIO && strstr(lm_errmsg(), "folder"));
+    CHECK(!exists("folder.h"));
+    rmdir(p);
+    lm_net_free(big);
+    lm_net_free(small);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/lm_export_c_XXXXXX");
@@ -217,6 +289,7 @@ int main(void)
     RUN(int8_round_trip);
     RUN(numbers_ignore_the_locale);
     RUN(refuses_batchnorm_beyond_float);
+    RUN(a_failed_write_keeps_the_old_pair);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

@@ -837,9 +837,11 @@ lm_status lm_net_export_c(const lm_net *net, const char *path, const char *name,
         freelocale(cloc);
     }
     if (st == LM_OK && hdr.failed) st = LM_ENOMEM;
-    /* the header first: a .c without its header would not compile */
-    if (st == LM_OK) st = lm__write_atomic(hpath, hdr.p, hdr.n);
-    if (st == LM_OK) st = lm__write_atomic(path, src.p, src.n);
+    /* both or neither: a new header beside an old .c (a write that ran
+     * out of disk) would compile, and size the caller's arrays and
+     * workspace for another model. The header is renamed first: a .c
+     * without its header would not compile. */
+    if (st == LM_OK) st = lm__write_atomic2(hpath, hdr.p, hdr.n, path, src.p, src.n);
     free(src.p);
     free(hdr.p);
     free(hpath);
