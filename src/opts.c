@@ -42,8 +42,9 @@ static void fill_prefix(void *dst, size_t size, const void *full, size_t full_si
 static lm_status check_size(const char *what, size_t size, size_t min)
 {
     if (size >= min && size <= MAX_SIZE) return LM_OK;
-    return lm__err(LM_EINVAL, "%s: size %zu is not a struct size (at least %zu): start from %s", what,
-                   size, min, !strcmp(what, "lm_fit_opts") ? "lm_fit_defaults()" : "lm_csv_defaults()");
+    return lm__err(LM_EINVAL, "%s: size %zu is not a struct size (%zu to %zu): start from %s", what,
+                   size, min, MAX_SIZE,
+                   !strcmp(what, "lm_fit_opts") ? "lm_fit_defaults()" : "lm_csv_defaults()");
 }
 
 lm_status lm_fit_opts_init(lm_fit_opts *o, size_t size)

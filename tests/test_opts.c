@@ -157,6 +157,10 @@ static void unset_size_refused(void)
     lm_train *t = NULL;
     CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL && !t);
     CHECK(lm_fit_opts_init(&o, 8) == LM_EINVAL);
+    // a garbage size too large is refused naming the range, not "at least"
+    CHECK(lm_fit_opts_init(&o, 100000) == LM_EINVAL);
+    CHECKF(strstr(lm_errmsg(), "size 100000") && strstr(lm_errmsg(), "to 65536"), "message: %s",
+           lm_errmsg());
     CHECK(lm_fit_opts_init(NULL, sizeof o) == LM_EINVAL);
     lm_csv_opts c;
     memset(&c, 0, sizeof c);
