@@ -928,6 +928,11 @@ static void test_split(void)
     CHECK(lm_data_split(&d, -0.1f, &r1, &a, &b) == LM_EINVAL);
     CHECK(lm_data_split(&d, NAN, &r1, &a, &b) == LM_EINVAL);
     CHECK(lm_data_split(&d, 0.5f, &r1, &a, &a) == LM_EINVAL);
+    /* A malformed set says what is wrong with it. */
+    lm_data bad = d;
+    bad.nx = -1;
+    CHECK(lm_data_split(&bad, 0.5f, &r1, &a, &b) == LM_EINVAL);
+    CHECKF(strstr(lm_errmsg(), "10 rows, -1 features"), "message: %s", lm_errmsg());
 }
 
 static void test_split_u8_and_alias(void)

@@ -344,7 +344,8 @@ lm_status lm_data_split(const lm_data *d, float frac, lm_rng *rng, lm_data *a, l
     if (!(frac >= 0.0f && frac < 1.0f))
         return lm__err(LM_EINVAL, "split: fraction %g is not in [0, 1)", (double)frac);
     if (d->n == 0 || !d->x || d->nx <= 0)
-        return lm__err(LM_EINVAL, "split: empty data set");
+        return lm__err(LM_EINVAL, "split: empty data set (%zu rows, %d features%s)", d->n, d->nx,
+                       d->x ? "" : ", x NULL");
     if (d->x_type != LM_F32 && d->x_type != LM_U8)
         return lm__err(LM_EINVAL, "split: unknown x_type %d", (int)d->x_type);
     size_t n = d->n;
