@@ -688,15 +688,24 @@ static int build_net(train_run *r, lm_rng *rng)
                          r->classes ? "classes" : "target values");
     if (n < 0) return CLI_EUSAGE;
     int sc = 0, sh = 0, sw = 0;
-    lm_data_shape(r->fit, &sc, &sh, &sw);
+    int own = lm_data_shape(r->fit, &sc, &sh, &sw);
     if (c->input_shape) {
         char extra;
-        if (sscanf(c->input_shape, "%dx%dx%d%c", &sc, &sh, &sw, &extra) != 3 || sc < 1 || sh < 1 || sw < 1 ||
-            (long long)sc * sh * sw != r->fit->nx) {
+        int ic, ih, iw;
+        if (sscanf(c->input_shape, "%dx%dx%d%c", &ic, &ih, &iw, &extra) != 3 || ic < 1 || ih < 1 || iw < 1 ||
+            (long long)ic * ih * iw != r->fit->nx) {
             cli_err("train: --input-shape %s is not CxHxW with C*H*W = %d, the features of %s", c->input_shape,
                     r->fit->nx, c->data);
             return CLI_EUSAGE;
         }
+        /* IDX images keep their own shape: another would read each image
+         * as something else (a 28x28 image as 4 channels of 14x14) */
+        if (own && (ic != sc || ih != sh || iw != sw)) {
+            cli_err("train: --input-shape %s contradicts the shape of the images in %s, %dx%dx%d "
+                    "(IDX images keep their own: drop --input-shape)", c->input_shape, c->data, sc, sh, sw);
+            return CLI_EUSAGE;
+        }
+        sc = ic, sh = ih, sw = iw;
     }
     /* Rows without a shape are flat, (nx, 1, 1). A window wider than one
      * pixel there does not fit ('valid', pools) or, 'same', trains its

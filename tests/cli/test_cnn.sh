@@ -46,6 +46,25 @@ res $? cnn_flat_rows_1x1_conv "$(head -c 300 "$TMP/err")"
     grep -q 'global_avgpool  *(3) ' "$TMP/info"; }
 res $? cnn_small_trains_and_shows "rc $rc: $(head -c 300 "$TMP/err") $(head -c 600 "$TMP/info")"
 
+# IDX images keep their own shape: 12 images of 4x4 (a.idx). A
+# contradicting --input-shape is a usage error (it used to read each
+# image as another shape, silently).
+idx_images() { # N H W: the header of an IDX file of u8 images (each below 256)
+    printf '\000\000\010\003'
+    for v in "$1" "$2" "$3"; do printf "\\000\\000\\000\\$(printf %03o "$v")"; done
+}
+{ idx_images 12 4 4; LC_ALL=C awk 'BEGIN { srand(5); for (i = 0; i < 192; i++) printf "%c", 1 + int(rand() * 120) }'; } >"$TMP/a.idx"
+{ printf '\000\000\010\001\000\000\000\014'; LC_ALL=C awk 'BEGIN { for (i = 0; i < 12; i++) printf "%c", i % 2 }'; } >"$TMP/a-labels.idx"
+rm -f "$TMP/q.lmn"
+"$LAMINA" train --data "$TMP/a.idx" --labels "$TMP/a-labels.idx" --input-shape 4x2x2 --layers conv:2:1x1,gap \
+    --epochs 1 --quiet --out "$TMP/q.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'input-shape 4x2x2 contradicts the shape of the images in .*a.idx, 1x4x4' "$TMP/err" &&
+    [ ! -e "$TMP/q.lmn" ]; }
+res $? cnn_idx_input_shape_contradicts "rc $rc: $(head -c 300 "$TMP/err")"
+"$LAMINA" train --data "$TMP/a.idx" --labels "$TMP/a-labels.idx" --input-shape 1x4x4 --layers conv:2:3x3:same,gap \
+    --epochs 1 --quiet --out "$TMP/q.lmn" >/dev/null 2>"$TMP/err"
+res $? cnn_idx_input_shape_same "$(head -c 300 "$TMP/err")"
+
 D=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 if [ ! -f "$D/train-images-idx3-ubyte.gz" ]; then
     echo "# $D not found: CNN CLI test skipped"
