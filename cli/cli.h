@@ -216,6 +216,12 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net);
  * column more than the model takes. CLI_OK or CLI_EDATA after a message. */
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop);
 
+/* Images with a shape of their own (IDX) must have the shape of the
+ * model's input when that is an image: 28x28 images read as 14x56 ones
+ * hold as many numbers but give garbage. Flat rows (CSV) and models with
+ * flat inputs take any. CLI_OK or CLI_EDATA after a message naming path. */
+int cli_data_check_shape(const lm_data *d, const char *path, const lm_net *net);
+
 /* After a data set is read for a model (eval, predict, train's --test):
  * warns once per categorical column on stderr about rows whose value the
  * model's encoding lacks (their one-hot inputs are 0), unless quiet, and

@@ -1635,6 +1635,12 @@ static int setup(train_run *r, lm_rng *rng)
         r->val = &r->va;
     }
     if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
+    // images of another shape than the model's (a resumed or --init-from
+    // model, or --test and --val-data against the training images)
+    if ((rc = cli_data_check_shape(&r->train.d, c->data, r->net)) ||
+        (c->test && (rc = cli_data_check_shape(&r->test.d, c->test, r->net))) ||
+        (c->val_data && (rc = cli_data_check_shape(&r->valset.d, c->val_data, r->net))))
+        return rc;
     if (c->test && (rc = cli_data_map_classes(&r->test, r->net))) return rc;
     if (c->val_data && (rc = cli_data_map_classes(&r->valset, r->net))) return rc;
     if ((rc = fill_missing(r))) return rc;

@@ -630,6 +630,18 @@ static int by_names(cli_data *cd, const char *names, int n_in, int *rc)
     return 1;
 }
 
+int cli_data_check_shape(const lm_data *d, const char *path, const lm_net *net)
+{
+    int c, h, w;
+    lm_layer_desc in = {.size = sizeof in};
+    if (!lm_data_shape(d, &c, &h, &w) || lm_net_layer_desc(net, 0, &in) != LM_OK ||
+        (in.in_h == 1 && in.in_w == 1) || (in.in_c == c && in.in_h == h && in.in_w == w))
+        return CLI_OK;
+    cli_err("%s: holds images of shape %dx%dx%d (CxHxW) but the model takes %dx%dx%d", path, c, h, w,
+            in.in_c, in.in_h, in.in_w);
+    return CLI_EDATA;
+}
+
 int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
 {
     lm_data *d = &cd->d;
@@ -640,7 +652,7 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     if (lm_data_categories(d)) names = NULL;
     if (d->x_type == LM_F32 && d->feature_names && names && by_names(cd, names, n_in, &rc))
         return rc;
-    if (d->nx == n_in) return CLI_OK;
+    if (d->nx == n_in) return cli_data_check_shape(d, cd->path, net);
     if (d->x_type == LM_F32 && d->nx == n_in + 1 && !cd->is_fann) {
         int skip = drop >= 0 && drop < d->nx ? drop : d->nx - 1;
         int *cols = malloc((size_t)n_in * sizeof *cols);

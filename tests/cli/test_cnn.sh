@@ -64,6 +64,30 @@ res $? cnn_idx_input_shape_contradicts "rc $rc: $(head -c 300 "$TMP/err")"
 "$LAMINA" train --data "$TMP/a.idx" --labels "$TMP/a-labels.idx" --input-shape 1x4x4 --layers conv:2:3x3:same,gap \
     --epochs 1 --quiet --out "$TMP/q.lmn" >/dev/null 2>"$TMP/err"
 res $? cnn_idx_input_shape_same "$(head -c 300 "$TMP/err")"
+# Images of another shape than a model's image input are a data error
+# wherever the model meets them: b.idx holds a.idx's bytes as 12 images
+# of 2x8, as many numbers, so they used to be read as 4x4 images, silently.
+{ idx_images 12 2 8; tail -c +17 "$TMP/a.idx"; } >"$TMP/b.idx"
+A="$TMP/a.idx" B="$TMP/b.idx" AL="$TMP/a-labels.idx"
+i=0
+for cmd in "eval $TMP/q.lmn --data $B --labels $AL" "predict $TMP/q.lmn --data $B" \
+    "train --data $B --labels $AL --init-from $TMP/q.lmn --epochs 1 --quiet --out $TMP/q2.lmn" \
+    "train --data $B --labels $AL --resume $TMP/q.lmn --epochs 2 --quiet --out $TMP/q2.lmn" \
+    "train --data $A --labels $AL --test $B --test-labels $AL --layers conv:2:3x3 --epochs 1 --quiet --out $TMP/q2.lmn" \
+    "train --data $A --labels $AL --val-data $B --val-labels $AL --layers 4:relu --epochs 1 --quiet --out $TMP/q2.lmn" \
+    "export $TMP/q.lmn --format c --out $TMP/q2.c --test $B --test-labels $AL"; do
+    i=$((i + 1))
+    rm -f "$TMP/q2.lmn" "$TMP/q2.c"
+    # shellcheck disable=SC2086 # the words of cmd
+    "$LAMINA" $cmd >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 3 ] && grep -q 'b.idx: holds images of shape 1x2x8 (CxHxW) but the model takes 1x4x4' "$TMP/err" &&
+        [ ! -e "$TMP/q2.lmn" ] && [ ! -e "$TMP/q2.c" ]; }
+    res $? cnn_idx_other_shape_refused_$i "$cmd: rc $rc: $(head -c 300 "$TMP/err")"
+done
+# a model with flat inputs (from CSV rows) takes images of any shape
+"$LAMINA" train --data "$TMP/s.csv" --layers 4:relu --epochs 1 --quiet --out "$TMP/flat.lmn" >/dev/null 2>&1
+"$LAMINA" predict "$TMP/flat.lmn" --data "$TMP/b.idx" >/dev/null 2>"$TMP/err"
+res $? cnn_idx_flat_model_any_shape "$(head -c 300 "$TMP/err")"
 
 D=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 if [ ! -f "$D/train-images-idx3-ubyte.gz" ]; then
