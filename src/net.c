@@ -576,8 +576,20 @@ lm_status lm__ws_alloc(lm_ws **out, const lm_net *net, size_t rows)
     size_t small_rows = rows < LM_SMALL_MAX_ROWS ? rows : LM_SMALL_MAX_ROWS;
     size_t pad = lm__small_floats(net, small_rows), bytes;
     if (pad && (!ws_bytes(net, rows, pad, &bytes) || (uint64_t)bytes > lm_alloc_limit())) pad = 0;
-    if (!ws_bytes(net, rows, pad, &bytes))
+    if (!ws_bytes(net, rows, pad, &bytes)) {
+        /* name the layer whose own workspace does not fit, if one */
+        for (int l = 0; l < net->n_layers; l++) {
+            const lm__layer *L = &net->layers[l];
+            size_t t = 0;
+            char a[48];
+            if (L->kind->workspace && L->kind->workspace(L, rows, &t) == SIZE_MAX)
+                return lm__err(LM_ENOMEM, "layer %d (%s) on %s: its workspace for %zu rows is too large%s",
+                               l + 1, L->kind->name, lm__shape_str(L->in, a), rows,
+                               rows > 1 && L->kind->workspace(L, 1, &t) != SIZE_MAX
+                                   ? " (a smaller batch may fit)" : "");
+        }
         return lm__err(LM_ENOMEM, "workspace for %zu rows is too large", rows);
+    }
     if ((uint64_t)bytes > lm_alloc_limit())
         return lm__err(LM_ENOMEM, "a workspace of %zu bytes for %zu rows is over the allocation limit", bytes, rows);
     lm_ws *ws = lm__calloc(1, sizeof *ws, "workspace");

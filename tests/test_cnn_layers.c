@@ -264,8 +264,11 @@ static void workspace_too_large_refused(void)
     lm_set_alloc_limit(UINT64_MAX);
     lm_status st = lm_train_new(&t, net, &o, &rng);
     lm_set_alloc_limit(limit);
-    CHECKF(st == LM_ENOMEM && strstr(lm_errmsg(), "256 rows is too large"), "%s: %s",
-           lm_status_name(st), lm_errmsg());
+    /* the message names the layer and its input */
+    CHECKF(st == LM_ENOMEM && strstr(lm_errmsg(), "256 rows is too large") &&
+               strstr(lm_errmsg(), "layer 1 (conv2d) on (1, 1024, 1024)") &&
+               strstr(lm_errmsg(), "a smaller batch may fit"),
+           "%s: %s", lm_status_name(st), lm_errmsg());
     lm_train_free(t);
     lm_net_free(net);
 }
