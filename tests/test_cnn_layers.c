@@ -3,7 +3,8 @@
  * against central finite differences of the loss, in nets where each kind
  * also passes gradients back to an earlier layer; shapes reported per
  * layer; bad specs refused with a message naming the layer and shapes;
- * the same bits on 1, 2 and 3 threads; a model file round trip. */
+ * the same bits on 1, 2 and 3 threads; a model file round trip. Batch
+ * norm and dropout join them in the gradient checks. */
 #include "harness.h"
 
 #include <lamina.h>
@@ -24,6 +25,8 @@ typedef struct spec {
 #define AVGP(k, s) {LM_LAYER_AVGPOOL2D, 0, k, k, s, 0, LM_IDENTITY, 0}
 #define GAVG {LM_LAYER_GLOBAL_AVGPOOL, 0, 0, 0, 0, 0, LM_IDENTITY, 0}
 #define DENSE(n, act, b) {LM_LAYER_DENSE, n, 0, 0, 0, 0, act, b}
+#define DROP(pct) {LM_LAYER_DROPOUT, pct, 0, 0, 0, 0, LM_IDENTITY, 0}
+#define BN {LM_LAYER_BATCHNORM, 0, 0, 0, 0, 0, LM_IDENTITY, 0}
 
 typedef struct netcase {
     const char *name;
@@ -43,6 +46,8 @@ static lm_status add_layer(lm_net *net, const spec *s)
     case LM_LAYER_MAXPOOL2D: return lm_net_add_maxpool2d(net, s->kh, s->stride);
     case LM_LAYER_AVGPOOL2D: return lm_net_add_avgpool2d(net, s->kh, s->stride);
     case LM_LAYER_GLOBAL_AVGPOOL: return lm_net_add_global_avgpool(net);
+    case LM_LAYER_DROPOUT: return lm_net_add_dropout(net, (float)s->units / 100);
+    case LM_LAYER_BATCHNORM: return lm_net_add_batchnorm(net, 0.1f, 1e-5f);
     default: return lm_net_add_dense(net, s->units, s->act, flags);
     }
 }
@@ -84,22 +89,37 @@ static const netcase CASES[] = {
      {CONV(8, 3, 3, 1, LM_PAD_SAME, LM_TANH, 1), CONV(8, 3, 3, 1, 1, LM_TANH, 1),
       DENSE(3, LM_SOFTMAX, 1)},
      LM_LOSS_CE, 0},
+    /* batch norm and dropout among the spatial kinds: after a padded
+     * stride-2 conv, before overlapping max pooling; batch norm first (no
+     * input gradient), between a 'same' even conv and average pooling,
+     * after a dense layer; and at one row, where a channel's statistics
+     * are over the H*W positions alone */
+    {"conv-s2-pad1-bn-drop-max", 2, 7, 6, 5,
+     {CONV(4, 3, 3, 2, 1, LM_TANH, 1), BN, DROP(30), MAXP(2, 1), DENSE(3, LM_SOFTMAX, 1)},
+     LM_LOSS_CE, 1},
+    {"bn-conv-avg-bn-dense-bn", 3, 6, 5, 7,
+     {BN, CONV(3, 2, 2, 1, LM_PAD_SAME, LM_SIGMOID, 0), AVGP(2, 1), BN, DENSE(4, LM_TANH, 1), BN,
+      DENSE(2, LM_IDENTITY, 1)},
+     LM_LOSS_MSE, 0},
 };
 #define N_CASES (int)(sizeof CASES / sizeof CASES[0])
+/* run at one row (before batch norm, gap would give beta alone there) */
+static const netcase ONE_ROW = {"drop-conv-bn-dense-1row", 1, 5, 5, 4,
+                                {DROP(20), CONV(3, 3, 3, 1, 1, LM_TANH, 1), BN, DENSE(2, LM_IDENTITY, 1)},
+                                LM_LOSS_MSE, 0};
 
 /* Every parameter's analytic gradient against (L(p+h) - L(p-h)) / 2h.
  * Nets with max pooling may have a window whose two largest inputs lie
  * within a step of each other, where the difference quotient is wrong,
  * so they may miss on at most 1% of the parameters. */
-static void grad_case(const netcase *c, uint64_t seed)
+static void grad_case(const netcase *c, uint64_t seed, size_t B)
 {
     lm_net *net = build(c, seed);
     if (!net) return;
     lm_rng rng = lm_rng_seed(seed + 1);
-    const size_t B = 5;
     int n_in = lm_net_n_in(net), n_out = lm_net_n_out(net);
     float *x = malloc(B * n_in * sizeof *x), *y = malloc(B * n_out * sizeof *y);
-    int32_t lab[5];
+    int32_t lab[5] = {0};
     for (size_t i = 0; i < B * (size_t)n_in; i++) x[i] = 2 * lm_rng_uniform(&rng) - 1;
     for (size_t i = 0; i < B * (size_t)n_out; i++) y[i] = 2 * lm_rng_uniform(&rng) - 1;
     for (size_t r = 0; r < B; r++) lab[r] = (int32_t)lm_rng_below(&rng, (uint64_t)n_out);
@@ -143,7 +163,8 @@ static void grad_case(const netcase *c, uint64_t seed)
 
 static void grad_every_kind(void)
 {
-    for (int i = 0; i < N_CASES; i++) grad_case(&CASES[i], 40 + (uint64_t)i);
+    for (int i = 0; i < N_CASES; i++) grad_case(&CASES[i], 40 + (uint64_t)i, 5);
+    grad_case(&ONE_ROW, 60, 1);
 }
 
 /* Shapes and parameter counts as lm_net_layer_desc reports them. */
