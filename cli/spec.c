@@ -135,6 +135,10 @@ static int parse_conv(const char *spec, int idx, const fields *f, cli_layer_spec
         else if (len > 4 && strncmp(q, "pad=", 4) == 0 && (v = whole(q + 4, len - 4, 0, 4096)) >= 0) pad = (int)v;
         else if (len > 7 && strncmp(q, "stride=", 7) == 0 && (v = whole(q + 7, len - 7, 1, 4096)) >= 0)
             stride = (int)v;
+        else if (len >= 4 && strncmp(q, "pad=", 4) == 0)
+            ITEM_ERR("conv padding '%.*s' is not pad=N with N a number of zeros in 0..4096", (int)len, q);
+        else if (len >= 7 && strncmp(q, "stride=", 7) == 0)
+            ITEM_ERR("conv stride '%.*s' is not stride=N with N in 1..4096", (int)len, q);
         else if ((a = parse_act(q, len)) >= 0) {
             if (l->act >= 0) ITEM_ERR("second activation '%.*s' in a conv item", (int)len, q);
             l->act = a;

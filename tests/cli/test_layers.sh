@@ -90,6 +90,19 @@ for bad in 'conv:8:1:same:valid' 'conv:8:1:valid:pad=0' 'conv:8:1:stride=2:strid
     res $? "conv_option_twice_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
 done
 
+# a stride or padding out of range is said to be one, with its range (it
+# was 'conv option ...', as for a word the grammar lacks)
+for bad in 'conv:8:1:stride=0' 'conv:8:1:stride=-2' 'conv:8:1:stride=' 'conv:8:1:stride=5000'; do
+    "$L" train --data "$B" --layers "$bad" --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "layer 1: conv stride '.*' is not stride=N with N in 1..4096" "$TMP/err"; }
+    res $? "conv_bad_stride_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
+done
+for bad in 'conv:8:1:pad=-1' 'conv:8:1:pad=' 'conv:8:1:pad=1.5' 'conv:8:1:pad=99999'; do
+    "$L" train --data "$B" --layers "$bad" --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "layer 1: conv padding '.*' is not pad=N with N a number of zeros in 0..4096" "$TMP/err"; }
+    res $? "conv_bad_pad_$(echo "$bad" | tr -c 'a-z0-9\n' _)" "rc $rc: $(head -c 300 "$TMP/err")"
+done
+
 # --input-shape must hold the CSV's features; it shows in info
 "$L" train --data "$B" --layers 4 --input-shape 3x1x1 --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'input-shape' "$TMP/err"; }; res $? input_shape_mismatch "rc $rc: $(head -c 300 "$TMP/err")"
