@@ -237,6 +237,9 @@ lm_status lm__net_add(lm_net *net, const lm__layer_cfg *cfg)
     if (total > net->cap_params || !net->params) {
         st = param_block(net, total);
         if (st) {
+            char a[48];
+            lm__err_prefix("layer %d (%s) on %s, %zu parameters", index, K->name, lm__shape_str(L.in, a),
+                           L.n_par);
             free(ns);
             return st;
         }

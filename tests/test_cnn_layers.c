@@ -294,6 +294,24 @@ static void workspace_too_large_refused(void)
     lm_net_free(net);
 }
 
+/* A layer whose parameters would pass the allocation limit is refused
+ * naming it, its input and its count (it said only "parameters and
+ * gradients: N x 4 bytes is over the allocation limit"), and the net
+ * keeps its layers. */
+static void too_many_params_named(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 64 * 64));
+    CHECK_OK(lm_net_set_input_shape(net, 1, 64, 64));
+    CHECK_OK(lm_net_add_conv2d(net, 64, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS));
+    lm_status st = lm_net_add_dense(net, 100000, LM_RELU, LM_BIAS); /* 2.6e10 weights */
+    CHECKF(st == LM_ENOMEM && strstr(lm_errmsg(), "layer 2 (dense) on (64, 64, 64), 26214500000 parameters") &&
+               strstr(lm_errmsg(), "over the allocation limit"),
+           "%s: %s", lm_status_name(st), lm_errmsg());
+    CHECK(lm_net_n_layers(net) == 1 && lm_net_n_params(net) == 640);
+    lm_net_free(net);
+}
+
 /* One training step's gradients and predictions are the same bits on 1,
  * 2 and 3 threads, at a batch big enough that the kernels split. */
 static void threads_same_bits(void)
@@ -429,6 +447,7 @@ int main(void)
     RUN(shapes_reported);
     RUN(bad_specs_refused);
     RUN(workspace_too_large_refused);
+    RUN(too_many_params_named);
     RUN(threads_same_bits);
     RUN(model_file_round_trip);
     RUN(bad_pool_record_names_kind);
