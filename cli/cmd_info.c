@@ -328,9 +328,12 @@ static void print_json(const char *path, const lm_net *net, const norm_summary *
     cli_spec_format(net, spec, sizeof spec);
     printf("{\"model\": ");
     json_str(stdout, path);
-    printf(", \"inputs\": %d, \"outputs\": %d, \"params\": %zu, \"params_hash\": \"%016llx\", "
-           "\"spec\": ", lm_net_n_in(net), lm_net_n_out(net), lm_net_n_params(net),
-           (unsigned long long)cli_params_hash(net));
+    /* the input's (C, H, W), as the text form's first row shows it */
+    lm_layer_desc in = {.size = sizeof in};
+    if (lm_net_layer_desc(net, 0, &in)) in.in_c = lm_net_n_in(net), in.in_h = in.in_w = 1;
+    printf(", \"inputs\": %d, \"input_shape\": [%d, %d, %d], \"outputs\": %d, \"params\": %zu, "
+           "\"params_hash\": \"%016llx\", \"spec\": ", lm_net_n_in(net), in.in_c, in.in_h, in.in_w,
+           lm_net_n_out(net), lm_net_n_params(net), (unsigned long long)cli_params_hash(net));
     json_str(stdout, spec);
     printf(", \"layers\": [");
     for (int i = 0; i < lm_net_n_layers(net); i++) {

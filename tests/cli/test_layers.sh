@@ -109,6 +109,9 @@ done
 "$L" train --data "$B" --layers 4 --input-shape 1x1x2 --epochs 1 --quiet --out "$TMP/s.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 "$L" info "$TMP/s.lmn" >"$TMP/info" 2>&1
 { [ "$rc" -eq 0 ] && grep -Eq '^ +input +\(1, 1, 2\)' "$TMP/info"; }; res $? input_shape_kept "rc $rc: $(cat "$TMP/info")"
+# and in info --json (the layers' out_shape alone cannot tell 1x1x2 from 2x1x1)
+"$L" info "$TMP/s.lmn" --json >"$TMP/info" 2>&1
+grep -q '"inputs": 2, "input_shape": \[1, 1, 2\],' "$TMP/info"; res $? input_shape_in_json "$(head -c 300 "$TMP/info")"
 
 
 # Two classes as one sigmoid output (Keras' Dense(1, sigmoid)): a last
