@@ -738,6 +738,23 @@ static int build_net(train_run *r, lm_rng *rng)
     return CLI_OK;
 }
 
+/* A resumed or --init-from model keeps its input shape: an --input-shape
+ * given with it must be that shape (another was silently ignored). */
+static int check_model_shape(const train_run *r)
+{
+    const train_cfg *c = &r->c;
+    lm_layer_desc d = {.size = sizeof d};
+    int ic, ih, iw;
+    char extra;
+    if (!c->input_shape || !(c->resume || c->init_from) || lm_net_layer_desc(r->net, 0, &d)) return CLI_OK;
+    if (sscanf(c->input_shape, "%dx%dx%d%c", &ic, &ih, &iw, &extra) == 3 && ic == d.in_c && ih == d.in_h &&
+        iw == d.in_w)
+        return CLI_OK;
+    cli_err("train: --input-shape %s contradicts the input shape of %s, %dx%dx%d (the model keeps its own: "
+            "drop --input-shape)", c->input_shape, c->resume ? c->resume : c->init_from, d.in_c, d.in_h, d.in_w);
+    return CLI_EUSAGE;
+}
+
 /* Checks a resumed model against the data and the --layers given. */
 static int check_resumed(train_run *r)
 {
@@ -1637,7 +1654,7 @@ static int setup(train_run *r, lm_rng *rng)
     if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
     // images of another shape than the model's (a resumed or --init-from
     // model, or --test and --val-data against the training images)
-    if ((rc = cli_data_check_shape(&r->train.d, c->data, r->net)) ||
+    if ((rc = check_model_shape(r)) || (rc = cli_data_check_shape(&r->train.d, c->data, r->net)) ||
         (c->test && (rc = cli_data_check_shape(&r->test.d, c->test, r->net))) ||
         (c->val_data && (rc = cli_data_check_shape(&r->valset.d, c->val_data, r->net))))
         return rc;

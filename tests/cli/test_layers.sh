@@ -112,6 +112,20 @@ done
 # and in info --json (the layers' out_shape alone cannot tell 1x1x2 from 2x1x1)
 "$L" info "$TMP/s.lmn" --json >"$TMP/info" 2>&1
 grep -q '"inputs": 2, "input_shape": \[1, 1, 2\],' "$TMP/info"; res $? input_shape_in_json "$(head -c 300 "$TMP/info")"
+# a resumed or --init-from model keeps its shape: another --input-shape is
+# a usage error (it was ignored), the same one is fine; the model is kept
+h0=$("$L" info --json "$TMP/s.lmn" | jget params_hash)
+for cmd in "resume:--resume $TMP/s.lmn --epochs 3" "init_from:--data $B --init-from $TMP/s.lmn --epochs 1 --out $TMP/s2.lmn"; do
+    name=${cmd%%:*} cmd=${cmd#*:}
+    # shellcheck disable=SC2086 # the words of cmd
+    "$L" train $cmd --input-shape 2x1x1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "input-shape 2x1x1 contradicts the input shape of .*s.lmn, 1x1x2" "$TMP/err" &&
+        [ "$("$L" info --json "$TMP/s.lmn" | jget params_hash)" = "$h0" ] && [ ! -e "$TMP/s2.lmn" ]; }
+    res $? "input_shape_vs_model_$name" "rc $rc: $(head -c 300 "$TMP/err")"
+done
+"$L" train --data "$B" --init-from "$TMP/s.lmn" --input-shape 1x1x2 --epochs 1 --quiet --out "$TMP/s2.lmn" \
+    >/dev/null 2>"$TMP/err"
+res $? input_shape_same_as_model "$(head -c 300 "$TMP/err")"
 
 
 # Two classes as one sigmoid output (Keras' Dense(1, sigmoid)): a last
