@@ -260,7 +260,9 @@ LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
  * running = (1 - momentum) running + momentum batch (PyTorch's
  * convention: momentum 0.1, eps 1e-5; the running variance is unbiased;
  * a training batch with one value per channel, which PyTorch refuses,
- * leaves them as they were).
+ * leaves them as they were; lm_train_new refuses a batch of 1 row, with
+ * LM_EINVAL, when a batch norm has one value a channel a row, as after a
+ * dense layer: every step would be such a batch).
  * gamma starts at 1 and beta at 0 (parameters), the running mean at 0 and
  * variance at 1 (state, see lm_net_state). Thread: per object. */
 LM_API lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps);

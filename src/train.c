@@ -206,6 +206,19 @@ static lm_status train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
     opts = &full;
     lm_status st = check_fit_opts(net, opts);
     if (st) return st;
+    /* Batches of one row give a batch norm after a dense layer one value
+     * a channel: no statistics (PyTorch refuses such a batch), so its
+     * output is beta alone, nothing before it learns and its running
+     * statistics never move (batchnorm.c); every step would be that. */
+    for (int l = 0; !evaluate && opts->batch == 1 && l < net->n_layers; l++) {
+        const lm__layer *L = &net->layers[l];
+        char a[48];
+        if ((L->kind->flags & LM__KIND_BATCH) && L->in.h == 1 && L->in.w == 1)
+            return lm__err(LM_EINVAL, "layer %d (%s) on %s: a batch of 1 row gives it one value a "
+                           "channel, which it cannot normalise (nothing before it would learn): "
+                           "train with batches of 2 rows or more", l + 1, L->kind->name,
+                           lm__shape_str(L->in, a));
+    }
     lm_train *t = lm__calloc(1, sizeof *t, "trainer");
     if (!t) return LM_ENOMEM;
     t->net = net;

@@ -389,6 +389,42 @@ static void batchnorm_one_row_keeps_running_stats(void)
     lm_net_free(net);
 }
 
+/* Batches of one row give a batch norm after a dense layer nothing to
+ * normalise by at every step (its output is beta alone): the trainer is
+ * refused, naming the layer, where it used to train a net whose inference
+ * used statistics that never moved (accuracy below chance on
+ * Fashion-MNIST). Two rows, or one image of several positions, train. */
+static void batchnorm_batch_of_one_refused(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 4));
+    CHECK_OK(lm_net_add_dense(net, 3, LM_RELU, LM_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS));
+    lm_fit_opts o = lm_fit_defaults();
+    o.batch = 1;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t = NULL;
+    lm_status st = lm_train_new(&t, net, &o, &rng);
+    CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "layer 2 (batchnorm) on (3, 1, 1): a batch of 1 row") &&
+               strstr(lm_errmsg(), "batches of 2 rows or more"),
+           "%s: %s", lm_status_name(st), lm_errmsg());
+    CHECK(t == NULL);
+    o.batch = 2;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    lm_train_free(t);
+    lm_net_free(net);
+    /* per channel of a (2, 2, 2) image: 4 values a channel in one row */
+    CHECK_OK(lm_net_new(&net, 8));
+    CHECK_OK(lm_net_set_input_shape(net, 2, 2, 2));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_SOFTMAX, LM_BIAS));
+    o.batch = 1;
+    CHECK_OK(lm_train_new(&t, net, &o, &rng));
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
 /* Inputs whose variance is past the float range (std above 1.8e19) give
  * a finite loss and gradient but an infinite running variance, which no
  * model file may hold: the step is refused there, naming the layer, with
@@ -754,6 +790,7 @@ int main(void)
     RUN(dropout_masks);
     RUN(batchnorm_modes);
     RUN(batchnorm_one_row_keeps_running_stats);
+    RUN(batchnorm_batch_of_one_refused);
     RUN(batchnorm_state_overflow_refused);
     RUN(train_bits_threads);
     RUN(v1_file_loads);

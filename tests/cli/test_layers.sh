@@ -82,6 +82,14 @@ done
 "$L" train --data "$B" --layers 8,dropout:1e-40,batchnorm:0.1:1e-40 --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" -eq 0 ]; res $? subnormal_spec_taken "rc $rc: $(head -c 300 "$TMP/err")"
 
+# --batch 1 with a batch norm after a dense layer trains nothing before it
+# (one value a channel: its output is beta alone) and its running
+# statistics never move: a usage error naming the layer, nothing written
+rm -f "$TMP/b1.lmn"
+"$L" train --data "$B" --layers 8:relu,bn --batch 1 --epochs 1 --quiet --out "$TMP/b1.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "layer 2 (batchnorm) on (8, 1, 1): a batch of 1 row" "$TMP/err" && [ ! -e "$TMP/b1.lmn" ]; }
+res $? batchnorm_batch_of_one "rc $rc: $(head -c 300 "$TMP/err")"
+
 # a conv item takes one padding, one stride and one activation: a second
 # one is refused, never silently taken over the first
 for bad in 'conv:8:1:same:valid' 'conv:8:1:valid:pad=0' 'conv:8:1:stride=2:stride=1' 'conv:8:1:relu:tanh'; do
