@@ -706,6 +706,10 @@ static void onnx_keras_normalization_unfolded(void)
 static void onnx_refuses_unsupported_op(void)
 {
     expect_refused(FIXDIR "unsupported.onnx", "node '/1/Elu' (Elu)");
+    /* a BatchNorm1d after a Flatten normalises each pixel of each channel:
+     * the refusal says that, not that its input is no vector */
+    expect_refused(FIXDIR "bn_after_flatten.onnx",
+                   "(BatchNormalization): it normalises a flattened image's values one by one");
 }
 
 /* a (F) bias broadcasts along W in ONNX, not along the channels */

@@ -416,6 +416,10 @@ static lm_status do_bn(imp *s)
 {
     lm_status st;
     if (s->state == RAW4) TRY(need_nchw(s));
+    if ((s->state == FLAT || s->state == FLAT_CHW) && s->cur.h * s->cur.w > 1)
+        return refuse(s, "it normalises a flattened image's values one by one (a "
+                      "BatchNorm1d after a Flatten): lamina's batch norm takes one value a "
+                      "channel, over an image or over the features of a dense layer");
     if (!(s->state == NCHW || (s->state == FLAT && s->cur.h * s->cur.w == 1)))
         return refuse(s, "its input is neither an image nor a vector of features");
     if (s->node->n_in != 5) return refuse(s, "it needs scale, bias, mean and variance");

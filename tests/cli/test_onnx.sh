@@ -160,6 +160,7 @@ bad onnx_import_bad_varint "$TMP/varint.onnx" 'longer than'
 bad onnx_import_huge_length "$TMP/huge.onnx" 'claims'
 bad onnx_import_unsupported_op "$OX/unsupported.onnx" "node '/1/Elu' (Elu)"
 bad onnx_import_wrong_initializer "$OX/bad_init.onnx" 'holds 66 values'
+bad onnx_import_bn_after_flatten "$OX/bn_after_flatten.onnx" "a flattened image's values one by one"
 bad onnx_import_keras_norm_negative_variance "$OX/keras_norm_unfolded_negative.onnx" "(Sqrt): the square root of a negative value"
 bad onnx_import_keras_norm_axis "$OX/keras_norm_axis.onnx" "(Sub): its constant (5, 1) does not broadcast"
 bad onnx_import_missing "$TMP/none.onnx" 'none.onnx'
