@@ -116,11 +116,10 @@ static void sum_floats_on(float *v, size_t n, MPI_Comm comm)
 static void sum_floats(float *v, size_t n) { sum_floats_on(v, n, MPI_COMM_WORLD); }
 
 /* The processes that share this one's memory, by MPI or, for tests,
- * LAMINA_MPI_NODE=K: "machines" of K consecutive processes. */
-static int split_nodes(void)
+ * per > 0 (LAMINA_MPI_NODE=K): "machines" of K consecutive processes. */
+static int split_nodes(int per)
 {
-    const char *k = getenv("LAMINA_MPI_NODE");
-    int per = k ? atoi(k) : 0, rc;
+    int rc;
     if (per > 0) rc = MPI_Comm_split(MPI_COMM_WORLD, g_rank / per, g_rank, &g_node);
     else rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &g_node);
     if (rc != MPI_SUCCESS) return 0;
@@ -136,8 +135,14 @@ static int split_nodes(void)
  * holds one process, or a window failed anywhere. */
 static void choose_sum(size_t n, size_t nd)
 {
-    const char *how = getenv("LAMINA_MPI_REDUCE");
-    int ok = !(how && !strcmp(how, "mpi")) && split_nodes();
+    // Process 0's environment decides for all (as LAMINA_MPI_PROFILE's):
+    // set on some processes only (mpirun passes its shell's variables to
+    // the processes of its own machine, to others only with -x), the
+    // processes would enter other collectives and wait for ever.
+    const char *how = getenv("LAMINA_MPI_REDUCE"), *k = getenv("LAMINA_MPI_NODE");
+    int env[2] = {how && !strcmp(how, "mpi"), k ? atoi(k) : 0};
+    MPI_Bcast(env, 2, MPI_INT, 0, MPI_COMM_WORLD);
+    int ok = !env[0] && split_nodes(env[1]);
     // the same choice everywhere: a window on every machine, or none
     MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (ok) {

@@ -149,6 +149,29 @@ for who in 0 1; do
     res $? "mpi_profile_on_process_$who" "rc $rc, wait '$w': $(head -c 300 "$TMP/err")"
 done
 
+# LAMINA_MPI_REDUCE=mpi or LAMINA_MPI_NODE on one process only (mpirun
+# passes its shell's variables to its own machine's processes alone):
+# the processes entered other collectives and waited for ever; process
+# 0's setting decides
+for v in LAMINA_MPI_REDUCE=mpi LAMINA_MPI_NODE=1; do
+    for who in 0 1; do
+        if [ $who -eq 0 ]; then
+            # shellcheck disable=SC2086
+            $TIMEOUT $MPIRUN -np 1 env $v "$LAMINA" train $A --json --out "$TMP/env.lmn" : \
+                -np 1 "$LAMINA" train $A --json --out "$TMP/env.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+            want=mpi
+        else
+            # shellcheck disable=SC2086
+            $TIMEOUT $MPIRUN -np 1 "$LAMINA" train $A --json --out "$TMP/env.lmn" : \
+                -np 1 env $v "$LAMINA" train $A --json --out "$TMP/env.lmn" >"$TMP/out" 2>"$TMP/err"; rc=$?
+            want=shm
+        fi
+        got=$(jget allreduce <"$TMP/out")
+        { [ "$rc" -eq 0 ] && [ "$got" = "$want" ] && params_ok "$TMP/how-1.lmn" "$TMP/env.lmn"; }
+        res $? "mpi_env_${v%%=*}_on_process_$who" "rc $rc, allreduce '$got' (want $want): $(head -c 300 "$TMP/err")"
+    done
+done
+
 # faults. One bad file everywhere: one message, the data exit code.
 printf '1,2,x\n' >"$TMP/bad.csv"
 $MPIRUN -np 2 "$LAMINA" train --data "$TMP/bad.csv" --layers 4:relu --quiet >/dev/null 2>"$TMP/err"; rc=$?
