@@ -1845,6 +1845,24 @@ static uint64_t hash_data(uint64_t h, const lm_data *d)
     return h;
 }
 
+/* The net's layers: each one's kind, shapes and settings. Other --layers
+ * or --input-shape with as many parameters (16:relu and 16:sigmoid,
+ * another dropout rate) start from the same parameters and step on one
+ * summed gradient: a mix of the nets, trained silently. */
+static uint64_t hash_layers(const lm_net *net)
+{
+    uint64_t h = 0;
+    for (int i = 0; i < lm_net_n_layers(net); i++) {
+        lm_layer_desc d = {.size = sizeof d};
+        if (lm_net_layer_desc(net, i, &d) != LM_OK) continue;
+        const double v[] = {d.kind,  d.act,   d.has_bias, d.in_c,  d.in_h,     d.in_w,
+                            d.out_c, d.out_h, d.out_w,    d.units, d.kh,       d.kw,
+                            d.stride, d.pad,  d.rate,     d.momentum, d.eps};
+        h = hash_bytes(h, v, sizeof v);
+    }
+    return h;
+}
+
 /* Whether this process is set to run what process 0 runs (one process:
  * always). The steps' sums pair up only when every process takes as many
  * batches of as many epochs, and train the one-process net only when
@@ -1856,8 +1874,8 @@ static uint64_t hash_data(uint64_t h, const lm_data *d)
 static int check_same_run(train_run *r)
 {
     if (cli_dist_size() < 2) return CLI_OK;
-    enum { ROWS, VAL_ROWS, FEATURES, DATA, VAL_DATA, BATCH, EPOCHS, EARLY, DONE, STEP, PARAMS,
-           HASH, N };
+    enum { ROWS, VAL_ROWS, FEATURES, DATA, VAL_DATA, BATCH, EPOCHS, EARLY, DONE, STEP, LAYERS,
+           PARAMS, HASH, N };
     const lm_data *f = r->fit, *v = r->val;
     const lm_fit_opts *o = &r->fo;
     // how a step is taken: other values train copies that drift apart
@@ -1872,7 +1890,8 @@ static int check_same_run(train_run *r)
         [EPOCHS] = (uint64_t)r->c.epochs, [EARLY] = (uint64_t)r->c.early_stop,
         [DONE] = (uint64_t)r->start_epochs,
         [STEP] = hash_bytes(hash_bytes(0, step, sizeof step), r->cw, (size_t)r->n_cw * sizeof *r->cw),
-        [PARAMS] = lm_net_n_params(r->net), [HASH] = cli_params_hash(r->net),
+        [LAYERS] = hash_layers(r->net), [PARAMS] = lm_net_n_params(r->net),
+        [HASH] = cli_params_hash(r->net),
     };
     uint64_t first[N];
     memcpy(first, mine, sizeof first);
@@ -1906,6 +1925,11 @@ static int check_same_run(train_run *r)
         cli_err("train: --loss, --optimizer, --lr, --momentum, --weight-decay, --clip-grad, "
                 "--lr-schedule, --class-weight, --rprop-etas or --rprop-steps differ from process "
                 "0's: every process needs the same options");
+        return CLI_EUSAGE;
+    }
+    if (mine[LAYERS] != first[LAYERS]) {
+        cli_err("train: the net's layers differ from process 0's (--layers, --input-shape, or the "
+                "--resume or --init-from file): every process needs the same options");
         return CLI_EUSAGE;
     }
     if (mine[PARAMS] != first[PARAMS] || mine[HASH] != first[HASH]) {

@@ -216,6 +216,15 @@ res $? mpi_step_options_differ "rc $rc: $(head -c 300 "$TMP/err")"
 one_vs_two "$D" "$D --class-weight setosa=2"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q 'process 1 of 2: train: --loss, .*--class-weight, .* differ' "$TMP/err"; }
 res $? mpi_class_weights_differ "rc $rc: $(head -c 300 "$TMP/err")"
+# other layers with as many parameters: the same start, one summed
+# gradient, a mix of two nets trained and saved without a word
+for pair in "act 16:relu 16:sigmoid" "dropout 16:relu,dropout:0.1 16:relu,dropout:0.5"; do
+    # shellcheck disable=SC2086
+    set -- $pair
+    one_vs_two "$D --layers $2" "$D --layers $3"; rc=$?
+    { [ "$rc" -eq 2 ] && grep -q "process 1 of 2: train: the net's layers differ from process 0's" "$TMP/err"; }
+    res $? "mpi_layers_differ_$1" "rc $rc: $(head -c 300 "$TMP/err")"
+done
 # ... or one process's options do not parse: it stopped alone, silent,
 # and the other waited for it for ever
 one_vs_two "$D" "$D --bogus"; rc=$?
