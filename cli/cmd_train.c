@@ -1875,7 +1875,7 @@ static int check_same_run(train_run *r)
 {
     if (cli_dist_size() < 2) return CLI_OK;
     enum { ROWS, VAL_ROWS, FEATURES, DATA, VAL_DATA, BATCH, EPOCHS, EARLY, DONE, STEP, LAYERS,
-           PARAMS, HASH, N };
+           PARAMS, HASH, SEED, N };
     const lm_data *f = r->fit, *v = r->val;
     const lm_fit_opts *o = &r->fo;
     // how a step is taken: other values train copies that drift apart
@@ -1892,6 +1892,8 @@ static int check_same_run(train_run *r)
         [STEP] = hash_bytes(hash_bytes(0, step, sizeof step), r->cw, (size_t)r->n_cw * sizeof *r->cw),
         [LAYERS] = hash_layers(r->net), [PARAMS] = lm_net_n_params(r->net),
         [HASH] = cli_params_hash(r->net),
+        // the batch order and dropout masks (a resumed run's come from its file)
+        [SEED] = r->c.resume ? 0 : r->c.seed,
     };
     uint64_t first[N];
     memcpy(first, mine, sizeof first);
@@ -1937,6 +1939,13 @@ static int check_same_run(train_run *r)
                 "other parameters (give every process the same --seed and --layers, or the same "
                 "--resume file)");
         return CLI_EFAIL;
+    }
+    // --init-from: the same parameters, but another batch order, so that
+    // the processes' parts of a batch would be rows of other batches
+    if (mine[SEED] != first[SEED]) {
+        cli_err("train: --seed %llu here, %llu on process 0: every process needs the same options",
+                (unsigned long long)mine[SEED], (unsigned long long)first[SEED]);
+        return CLI_EUSAGE;
     }
     // (after the parameters: another --seed also draws another --val split)
     if (mine[DATA] != first[DATA] || mine[VAL_DATA] != first[VAL_DATA]) {

@@ -225,6 +225,14 @@ for pair in "act 16:relu 16:sigmoid" "dropout 16:relu,dropout:0.1 16:relu,dropou
     { [ "$rc" -eq 2 ] && grep -q "process 1 of 2: train: the net's layers differ from process 0's" "$TMP/err"; }
     res $? "mpi_layers_differ_$1" "rc $rc: $(head -c 300 "$TMP/err")"
 done
+# another --seed with --init-from: the same parameters, another batch
+# order, so that each process's part of a batch came from another batch
+"$LAMINA" train --data "$F" --layers 4:relu --epochs 1 --quiet --out "$TMP/a/i.lmn" >/dev/null 2>&1
+cp "$TMP/a/i.lmn" "$TMP/b/i.lmn"
+I="--data d.csv --init-from i.lmn --epochs 2 --batch 16 --threads 1"
+one_vs_two "$I" "$I --seed 2"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "process 1 of 2: train: --seed 2 here, 1 on process 0" "$TMP/err"; }
+res $? mpi_seed_differs_init_from "rc $rc: $(head -c 300 "$TMP/err")"
 # ... or one process's options do not parse: it stopped alone, silent,
 # and the other waited for it for ever
 one_vs_two "$D" "$D --bogus"; rc=$?
