@@ -80,7 +80,7 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
     uint64_t limit = lm_alloc_limit();
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap), *err = NULL;
-    char msg[160];
+    char msg[200];
     while (b) {
         size_t got = fread(b + n, 1, cap - n, f);
         if (n == 0 && got >= 4 && (((unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) ||
@@ -90,7 +90,23 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
             break;
         }
         if (memchr(b + n, '\0', got)) {
-            err = "not a text file (byte 0x00)";
+            const unsigned char *u = (const unsigned char *)b;
+            size_t m = n + got;
+            /* As the library says of a file (src/data/csv.c, utf16_start). */
+            const char *enc =
+                m >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))
+                    ? "UTF-16"
+                : m >= 4 && u[0] && u[0] < 0x80 && !u[1] && u[2] && u[2] < 0x80 && !u[3]
+                    ? "UTF-16LE"
+                : m >= 4 && !u[0] && u[1] && u[1] < 0x80 && !u[2] && u[3] && u[3] < 0x80
+                    ? "UTF-16BE"
+                    : NULL;
+            if (enc)
+                snprintf(msg, sizeof msg,
+                         "UTF-16 text (as Excel's 'Unicode Text' saves it); lamina reads "
+                         "UTF-8: save it as 'CSV UTF-8' or convert it (iconv -f %s -t UTF-8)",
+                         enc);
+            err = enc ? msg : "not a text file (byte 0x00)";
             break;
         }
         n += got;

@@ -44,6 +44,21 @@ lm_csv_opts lm__csv_defaults(void)
 
 /* ------------------------------------------------------------ reading */
 
+/* The encoding, for iconv, of text holding a NUL byte that starts as
+ * UTF-16 does (what Excel's "Unicode Text" and Windows tools write): a
+ * byte-order mark, or a first character that is ASCII with a zero byte
+ * beside it. NULL for other bytes. */
+static const char *utf16_start(const unsigned char *b, size_t len)
+{
+    if (len >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF)))
+        return "UTF-16";
+    if (len >= 4 && b[0] && b[0] < 0x80 && !b[1] && b[2] && b[2] < 0x80 && !b[3])
+        return "UTF-16LE";
+    if (len >= 4 && !b[0] && b[1] && b[1] < 0x80 && !b[2] && b[3] && b[3] < 0x80)
+        return "UTF-16BE";
+    return NULL;
+}
+
 /* Checks bytes [from, len) just read: a NUL byte is never text, and a
  * first line longer than CSV_FIRST_LINE_MAX means this is no CSV file.
  * *eol_seen carries over between calls. */
@@ -51,6 +66,12 @@ static lm_status check_chunk(const char *path, const char *buf, size_t from, siz
                              int *eol_seen)
 {
     const char *z = memchr(buf + from, '\0', len - from);
+    const char *enc = z ? utf16_start((const unsigned char *)buf, len) : NULL;
+    if (enc)
+        return lm__err(LM_EFORMAT,
+                       "%s: UTF-16 text (as Excel's 'Unicode Text' saves it); lamina reads "
+                       "UTF-8: save it as 'CSV UTF-8' or convert it (iconv -f %s -t UTF-8)",
+                       path, enc);
     if (z) {
         size_t line = 1;
         for (const char *p = buf; p < z; p++) line += *p == '\n';

@@ -298,5 +298,20 @@ done
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'not a text file' "$TMP/e"; }; res $? dev_zero_refused "rc $rc (124: still reading): $(cat "$TMP/e")"
+# UTF-16 (Excel's "Unicode Text", pandas' encoding='utf-16') is text in
+# another encoding: it was called "not a text file"; it is named, with
+# the way to convert it (the iconv name of a file without a byte-order
+# mark), from a file and from standard input
+printf '\377\376a\000,\000y\000\n\0001\000,\0002\000\n\000' >"$TMP/u16.csv"
+printf 'a\000,\000y\000\n\0001\000,\0002\000\n\000' >"$TMP/u16le.csv"
+"$L" train --data "$TMP/u16.csv" --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "u16.csv: UTF-16 text .*lamina reads UTF-8.*iconv -f UTF-16 -t UTF-8" "$TMP/e"; }
+res $? utf16_named "rc $rc: $(cat "$TMP/e")"
+"$L" train --data - --layers 4 <"$TMP/u16le.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "stdin: UTF-16 text .*iconv -f UTF-16LE -t UTF-8" "$TMP/e"; }
+res $? utf16_stdin_named "rc $rc: $(cat "$TMP/e")"
+"$L" predict "$TMP/p.lmn" --data "$TMP/u16le.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "u16le.csv: UTF-16 text .*iconv -f UTF-16LE -t UTF-8" "$TMP/e"; }
+res $? utf16_predict_named "rc $rc: $(cat "$TMP/e")"
 
 finish
