@@ -708,6 +708,35 @@ static void test_thousands_separator_hint(void)
     bad("a;b;y\n1.234,5;2;0\n3;4;1\n", &o, LM_EFORMAT, "write them without ('.')");
 }
 
+/* A target of prices written "1,200,000" was read as text: one class per
+ * price, trained without a word. Every text a grouped number: refused as
+ * in a feature column; --task classes still takes them as classes, and a
+ * column with other text stays classes. */
+static void test_thousands_separator_target(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    bad("a,y\n1,\"407,048\"\n2,\"1,565,533\"\n3,900\n", &o, LM_EFORMAT,
+        "t.csv:2:2: expected a number, found '407,048' (column 'y'); numbers with thousands "
+        "separators are not read: write them without (','), or --task classes if they are "
+        "class names");
+    o.target_kind = 0;
+    bad("a,y\n1,\"407,048\"\n2,\"1,565,533\"\n", &o, LM_EFORMAT,
+        "write them without (',')");
+    o.target_kind = 1;
+    lm_data d;
+    const char *t = "a,y\n1,\"407,048\"\n2,\"1,565,533\"\n";
+    lm_status st = lm_csv_read_mem(&d, "t.csv", t, strlen(t), &o);
+    CHECKF(st == LM_OK && d.n_classes == 2, "--task classes: %s (%s)", lm_status_name(st),
+           lm_errmsg());
+    lm_data_free(&d);
+    o.target_kind = -1;
+    t = "a,y\n1,\"1,000\"\n2,small\n";
+    st = lm_csv_read_mem(&d, "t.csv", t, strlen(t), &o);
+    CHECKF(st == LM_OK && d.n_classes == 2, "other text: %s (%s)", lm_status_name(st),
+           lm_errmsg());
+    lm_data_free(&d);
+}
+
 /* A number written with a decimal comma in a file read with decimal
  * points (a ';' or tab file, as European spreadsheets write them) is
  * refused with a hint naming --decimal-comma, not --categorical. */
@@ -747,6 +776,7 @@ int main(void)
     RUN(test_column_lists_quoted);
     RUN(test_trailing_separator_column);
     RUN(test_thousands_separator_hint);
+    RUN(test_thousands_separator_target);
     RUN(test_decimal_comma_hint);
     TEST_MAIN_END();
 }

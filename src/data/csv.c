@@ -1265,7 +1265,8 @@ static lm_status classes_from_ints(const float *v, size_t n, const int64_t *u, s
  * 0 numeric, 1 classes). The kind rule, when detecting: a column of
  * numbers only is numeric; a column holding text is classes (one per
  * distinct text), except that fractional or out-of-range numbers with some
- * text are refused (a regression target with a stray "NA"). tcol and
+ * text are refused (a regression target with a stray "NA"), as is a column
+ * whose every text is a number with thousands separators. tcol and
  * cname (NULL without a header) are for messages. */
 static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind, int tcol,
                               const char *cname, size_t cnl, char dec, lm_data *d)
@@ -1273,13 +1274,14 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
     float *y = lm__alloc(n, sizeof *y, "csv targets");
     if (!y) return LM_ENOMEM;
     size_t bad = SIZE_MAX, range_bad = SIZE_MAX; /* first rows that are not numbers */
-    int all_int = 1;
+    int all_int = 1, all_grouped = 1; /* every text a number with thousands separators */
     for (size_t r = 0; r < n; r++) {
         double v;
         num_res res = parse_num(t[r].s, t[r].len, dec, &v);
         if (res != NUM_OK) {
             if (bad == SIZE_MAX) bad = r;
             if (res == NUM_RANGE && range_bad == SIZE_MAX) range_bad = r;
+            all_grouped &= res == NUM_BAD && grouped_number(t[r].s, t[r].len, dec);
             y[r] = 0;
             continue;
         }
@@ -1287,10 +1289,20 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
         all_int &= v == floor(v) && fabs(v) <= 16777216.0; /* exact in y */
     }
     if (kind != 1 && range_bad != SIZE_MAX) bad = range_bad;
-    if (bad != SIZE_MAX && kind != 1 && (kind == 0 || !all_int || range_bad != SIZE_MAX)) {
+    /* Numbers written "1,200,000" are a numeric target written for people,
+     * not class names: refused as in a feature column, unless --task
+     * classes says they are classes. */
+    int grouped = bad != SIZE_MAX && kind != 1 && all_grouped;
+    if (bad != SIZE_MAX && kind != 1 &&
+        (kind == 0 || grouped || !all_int || range_bad != SIZE_MAX)) {
+        char hint[128];
+        snprintf(hint, sizeof hint, "; numbers with thousands separators are not read: write "
+                 "them without ('%c')%s", dec == ',' ? '.' : ',',
+                 kind == 0 ? "" : ", or --task classes if they are class names");
         free(y);
         return num_error(path, t[bad].line, tcol, t[bad].s, t[bad].len,
-                         bad == range_bad ? NUM_RANGE : NUM_BAD, cname, cnl, NULL);
+                         bad == range_bad ? NUM_RANGE : NUM_BAD, cname, cnl,
+                         grouped ? hint : NULL);
     }
     if (bad == SIZE_MAX && kind != 1) {
         d->y = y;
