@@ -376,8 +376,13 @@ size_t cli_name_shown(char *out, const char *c, int comma);
 
 /* Prints a float as a JSON number, or null for NaN/Inf. */
 void json_num(FILE *f, double v);
-/* Prints a JSON string with escapes. */
+/* Prints a JSON string with escapes. JSON is UTF-8: a byte that is not
+ * part of a valid UTF-8 character (a Latin-1 file's 'é') is written as its
+ * Latin-1 character (\u00e9), as the ONNX export writes it. */
 void json_str(FILE *f, const char *s);
+/* The length of the valid UTF-8 character at s (1 to 4), 0 when the bytes
+ * there are none (no overlong form, no surrogate, nothing above U+10FFFF). */
+int cli_utf8_len(const char *s);
 
 /* 64-bit FNV-1a of the net's parameter bytes, as a fingerprint. */
 uint64_t cli_params_hash(const lm_net *net);

@@ -10,19 +10,8 @@
  * form, no surrogate, nothing above U+10FFFF). */
 static int is_utf8(const char *s)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    while (*u) {
-        unsigned c = *u;
-        int len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (len == 0) return 0;
-        for (int i = 1; i < len; i++)
-            if ((u[i] & 0xC0) != 0x80) return 0; // also stops at the terminating NUL
-        if (len > 2 && ((c == 0xE0 && u[1] < 0xA0) || (c == 0xF0 && u[1] < 0x90) ||
-                        (c == 0xED && u[1] > 0x9F) || (c == 0xF4 && u[1] > 0x8F)))
-            return 0;
-        u += len;
-    }
+    for (int k; *s; s += k)
+        if ((k = cli_utf8_len(s)) == 0) return 0;
     return 1;
 }
 

@@ -55,11 +55,19 @@ static void series_range(const plot_series *s, int ns, int right, double *lo, do
 static void xml_text(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
+        int k;
         if (*s == '<') fputs("&lt;", f);
         else if (*s == '>') fputs("&gt;", f);
         else if (*s == '&') fputs("&amp;", f);
         else if (*s == '"') fputs("&quot;", f);
-        else if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f);
+        else if ((unsigned char)*s < 0x80) {
+            if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f);
+        } else if ((k = cli_utf8_len(s)) == 0) {
+            fprintf(f, "&#x%02x;", (unsigned char)*s); // not UTF-8: its Latin-1 character
+        } else {
+            fwrite(s, 1, (size_t)k, f);
+            s += k - 1;
+        }
     }
 }
 

@@ -295,10 +295,25 @@ void json_num(FILE *f, double v)
         fputs("null", f);
 }
 
+int cli_utf8_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = *u;
+    int len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+            : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < len; i++)
+        if ((u[i] & 0xC0) != 0x80) return 0; // also stops at the terminating NUL
+    if (len > 2 && ((c == 0xE0 && u[1] < 0xA0) || (c == 0xF0 && u[1] < 0x90) ||
+                    (c == 0xED && u[1] > 0x9F) || (c == 0xF4 && u[1] > 0x8F)))
+        return 0;
+    return len;
+}
+
 void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        int k;
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
         else if (*p == '\n')
@@ -307,8 +322,14 @@ void json_str(FILE *f, const char *s)
             fputs("\\t", f);
         else if (*p < 0x20)
             fprintf(f, "\\u%04x", *p);
-        else
+        else if (*p < 0x80)
             fputc(*p, f);
+        else if ((k = cli_utf8_len((const char *)p)) == 0)
+            fprintf(f, "\\u%04x", *p); // not UTF-8: its Latin-1 character
+        else {
+            fwrite(p, 1, (size_t)k, f);
+            p += k - 1;
+        }
     }
     fputc('"', f);
 }

@@ -313,5 +313,28 @@ res $? utf16_stdin_named "rc $rc: $(cat "$TMP/e")"
 "$L" predict "$TMP/p.lmn" --data "$TMP/u16le.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q "u16le.csv: UTF-16 text .*iconv -f UTF-16LE -t UTF-8" "$TMP/e"; }
 res $? utf16_predict_named "rc $rc: $(cat "$TMP/e")"
+# A Latin-1 file (an old Excel export) is read byte for byte; its names
+# then reached the JSON and the SVG as they were, which are UTF-8 and
+# were no longer valid (Python's json refused them). A byte that is not
+# UTF-8 is written as its Latin-1 character, as the ONNX export does.
+F=$(printf "$TMP/lat\\344.csv") # lat + Latin-1 a-umlaut
+printf 'Gr\366\337e,y\n1,gr\374n\n2,wei\337\n3,gr\374n\n4,wei\337\n' >"$F"
+"$L" train --data "$F" --layers 4 --epochs 2 --out "$TMP/lat.lmn" --plot "$TMP/lat.svg" --quiet >/dev/null 2>"$TMP/e"; rc=$?
+xml_ok "$TMP/lat.svg"; res $? latin1_plot_xml "rc $rc: $(cat "$TMP/e"): $(grep -a 'lamina train' "$TMP/lat.svg")"
+if command -v python3 >/dev/null 2>&1; then
+    for c in "predict $TMP/lat.lmn --data $F --json --proba" "eval $TMP/lat.lmn --data $F --json" "info $TMP/lat.lmn --json"; do
+        # shellcheck disable=SC2086 # the words of the command
+        "$L" $c >"$TMP/o" 2>"$TMP/e"
+        python3 - "$TMP/o" <<'PY'
+import json, sys
+o = json.loads(open(sys.argv[1], "rb").read())  # JSON is UTF-8: strict
+names = o.get("classes") or [c["name"] for c in o["per_class"]]
+assert names == ["gr\u00fcn", "wei\u00df"], names
+PY
+        res $? "latin1_json_${c%% *}" "$(cat "$TMP/e") $(head -c 300 "$TMP/o")"
+    done
+else
+    echo "skip latin1_json: python3 is needed to read the JSON"
+fi
 
 finish
