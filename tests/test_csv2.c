@@ -754,6 +754,26 @@ static void test_decimal_comma_hint(void)
     bad("a;b;y\nred;2;x\n3;4;z\n", &o, LM_EFORMAT, "to one-hot encode it");
 }
 
+/* Lines of separators only (",,,", which spreadsheets leave below their
+ * data) were refused at their first cell, with a hint to fill it with
+ * --missing mean, which then refused the missing target: the line is
+ * named as what it is, with or without --missing. */
+static void test_separators_only_line(void)
+{
+    lm_csv_opts o = lm_csv_defaults();
+    bad("a,b,y\r\n1,2,x\r\n3,4,z\r\n,,\r\n,,\r\n", &o, LM_EFORMAT,
+        "t.csv:4: every cell of the line is empty (separators only, as spreadsheets leave "
+        "below their data): delete the line");
+    o.missing = 1;
+    bad("a;b;y\n1;2;x\n ; ;\n3;4;z\n", &o, LM_EFORMAT, "t.csv:3: every cell of the line is empty");
+    /* a line with one value in it is a row with missing cells, as before */
+    lm_data d;
+    const char *t = "a,b,y\n1,2,x\n,4,z\n5,,x\n";
+    lm_status st = lm_csv_read_mem(&d, "t.csv", t, strlen(t), &o);
+    CHECKF(st == LM_OK && d.n == 3, "%s (%s)", lm_status_name(st), lm_errmsg());
+    lm_data_free(&d);
+}
+
 int main(void)
 {
     RUN(test_numeric_header);
@@ -777,6 +797,7 @@ int main(void)
     RUN(test_trailing_separator_column);
     RUN(test_thousands_separator_hint);
     RUN(test_thousands_separator_target);
+    RUN(test_separators_only_line);
     RUN(test_decimal_comma_hint);
     TEST_MAIN_END();
 }

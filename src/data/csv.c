@@ -1835,6 +1835,16 @@ static lm_status read_layout(csv_job *j)
     return assign_roles(j);
 }
 
+/* Whether the line at c->p holds separators only (",,,", blanks around
+ * them), as spreadsheets leave below their data: a record of empty cells. */
+static int separators_only(const csv_ctx *c)
+{
+    int seps = 0;
+    const char *p = c->p;
+    for (; p < c->end && (*p == c->sep || is_blank(*p, c->sep)); p++) seps += *p == c->sep;
+    return seps && (p == c->end || is_eol(*p));
+}
+
 /* Parses every data record: features into x (max_rows, nx), target text
  * into t (max_rows, nt) when there are targets. */
 static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size_t *n_rows)
@@ -1845,6 +1855,10 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
     while (!skip_blank_lines(c)) {
         if (r == j->max_rows) /* cannot happen: scan_text bounds the rows */
             return lm__err(LM_EFORMAT, "%s:%zu: more rows than records", j->path, c->line);
+        if (separators_only(c)) /* its first empty cell would be the error */
+            return lm__err(LM_EFORMAT, "%s:%zu: every cell of the line is empty (separators "
+                           "only, as spreadsheets leave below their data): delete the line",
+                           j->path, c->line);
         float *xr = x + r * nx;
         size_t line = c->line;
         int col = 0, eor = 0;
