@@ -484,6 +484,14 @@ static void test_categorical_errors(void)
         "t.csv:2:2: expected a number, found 'a' (column 'c'); to one-hot encode it: --categorical c");
     o.header = 0;
     bad("1,a,0\n2,b,1\n", &o, LM_EFORMAT, "to one-hot encode it: --categorical 1");
+    /* a number with a unit: the hint says so before the one-hot one */
+    bad("1,3 kg,0\n2,4 kg,1\n", &o, LM_EFORMAT,
+        "found '3 kg' (column 2); a number with a unit ('kg') is not read: write the number "
+        "alone, or to one-hot encode it: --categorical 1");
+    o.header = 1;
+    bad("x,c,y\n1,12%,0\n2,4,1\n", &o, LM_EFORMAT, "a number with a unit ('%') is not read");
+    bad("x,c,y\n1,2nd floor,0\n2,4,1\n", &o, LM_EFORMAT,
+        "found '2nd floor' (column 'c'); to one-hot encode it: --categorical c");
 }
 
 /* Missing cells (lm_csv_opts.missing): empty and the markers, exactly

@@ -458,6 +458,22 @@ static int grouped_number(const char *s, size_t len, char dec)
     return groups > 0 && i == len;
 }
 
+/* Whether s is a number followed by a unit ("3 kg", "12%", "5.5cm"): the
+ * length of the unit, at most 8 bytes without digits, else 0. */
+static size_t unit_after_number(const char *s, size_t len, char dec)
+{
+    size_t i = len && (s[0] == '-' || s[0] == '+'), digits = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
+    if (i < len && s[i] == dec)
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
+    if (!digits) return 0;
+    while (i < len && s[i] == ' ') i++;
+    if (i == len || len - i > 8) return 0;
+    for (size_t k = i; k < len; k++)
+        if ((s[k] >= '0' && s[k] <= '9') || s[k] == dec || s[k] == ' ') return 0;
+    return len - i;
+}
+
 /* The common field, fused: a plain unquoted [-]digits[.digits] with at
  * most 15 digits, ended by the separator, a line end or the end of text.
  * Stores it and consumes the terminator, or returns 0 having moved
@@ -1903,8 +1919,12 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
                 if (res != NUM_OK) {
                     size_t cnl = 0;
                     const char *cn = col_name(j, col, &cnl);
-                    char hint[120] = "";
+                    char hint[200] = "", unit[80] = "";
                     double dv;
+                    size_t ul = res == NUM_BAD ? unit_after_number(f.s, f.len, c->dec) : 0;
+                    if (ul)
+                        snprintf(unit, sizeof unit, "; a number with a unit ('%.*s') is not "
+                                 "read: write the number alone, or", (int)ul, f.s + f.len - ul);
                     if (res == NUM_BAD && is_missing(f.s, f.len))
                         snprintf(hint, sizeof hint, "; to fill missing cells with the "
                                  "column's mean: --missing mean");
@@ -1918,11 +1938,11 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
                                  "are not read: write them without ('%c')",
                                  c->dec == ',' ? '.' : ',');
                     else if (res == NUM_BAD && cn)
-                        snprintf(hint, sizeof hint, "; to one-hot encode it: --categorical "
-                                 "%.*s", (int)(cnl > 40 ? 40 : cnl), cn);
+                        snprintf(hint, sizeof hint, "%s%s to one-hot encode it: --categorical "
+                                 "%.*s", unit, ul ? "" : ";", (int)(cnl > 40 ? 40 : cnl), cn);
                     else if (res == NUM_BAD)
-                        snprintf(hint, sizeof hint, "; to one-hot encode it: --categorical %d",
-                                 col);
+                        snprintf(hint, sizeof hint, "%s%s to one-hot encode it: --categorical %d",
+                                 unit, ul ? "" : ";", col);
                     return num_error(j->path, f.line, col, f.s, f.len, res, cn, cnl, hint);
                 }
                 xr[ro] = (float)v;
