@@ -150,10 +150,15 @@ class _LaminaBase(BaseEstimator):
     def _seed(self):
         return int(check_random_state(self.random_state).randint(1, 2 ** 31 - 1))
 
-    def _train(self, X, t, epochs, seed, class_weight=None):
+    def _train(self, X, t, epochs, seed, class_weight=None, partial=False):
+        # partial_fit trains on every row it is given, as scikit-learn's
+        # MLPs do: early stopping over one epoch a call held out the same
+        # validation_fraction of the rows (the same ones, for a fixed
+        # random_state) from every call, and they were never trained on
         val = None
         n = X.shape[0]
-        if self.early_stopping and n >= 10:
+        patience = 0 if partial else self.early_stopping
+        if patience and n >= 10:
             vf = self.validation_fraction
             if not 0 < vf < 1:
                 raise ValueError("validation_fraction %r must be in (0, 1): the part of the rows "
@@ -166,7 +171,7 @@ class _LaminaBase(BaseEstimator):
         self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
                                       optimizer=self.optimizer, lr=self._lr(),
                                       weight_decay=self.weight_decay,
-                                      early_stopping=self.early_stopping,
+                                      early_stopping=patience,
                                       validation_data=val, seed=seed, verbose=self.verbose,
                                       class_weight=class_weight)
         self.n_iter_ = getattr(self, "n_iter_", 0) + len(self.history_.epoch)
@@ -196,8 +201,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     the SGD family at 0.01; for rprop its first step size 0.01, as theirs),
     batch_size (None: 32, or all the rows for rprop), epochs, weight_decay,
     early_stopping (patience in epochs on a validation_fraction, in (0, 1),
-    held out; 0 off), init (xavier, he, uniform01),
-    standardize (inputs to mean 0, std 1 inside the net), random_state,
+    held out by fit; 0 off; partial_fit trains on every row), init (xavier,
+    he, uniform01), standardize (inputs to mean 0, std 1 inside the net), random_state,
     threads (None: all cores), verbose, class_weight (None; "balanced":
     n_samples / (n_classes * np.bincount(y)) over the y given to fit, as
     scikit-learn's compute_class_weight; or a dict {class: weight}, classes
@@ -270,7 +275,8 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         return self._fit_epochs(X, y, self.epochs, False)
 
     def partial_fit(self, X, y, classes=None):
-        """One epoch over X, y (the first call needs classes, as scikit-learn's)."""
+        """One epoch over every row of X, y (the first call needs classes, as
+        scikit-learn's)."""
         self._check_params()
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
@@ -296,7 +302,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         if not hasattr(self, "net_"):
             self.net_ = self._build(X.shape[1], len(self.classes_), "softmax", X, seed)
             self.net_.class_names = [str(c) for c in self.classes_]
-        return self._train(X, lab.astype(np.int32), epochs, seed, cw)
+        return self._train(X, lab.astype(np.int32), epochs, seed, cw, partial)
 
     def predict_proba(self, X):
         check_is_fitted(self)
@@ -341,16 +347,16 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         for a in ("net_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
-        return self._fit_epochs(X, y, self.epochs)
+        return self._fit_epochs(X, y, self.epochs, False)
 
     def partial_fit(self, X, y):
-        """One epoch over X, y."""
+        """One epoch over every row of X, y."""
         self._check_params()
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
-        return self._fit_epochs(X, y, 1)
+        return self._fit_epochs(X, y, 1, True)
 
-    def _fit_epochs(self, X, y, epochs):
+    def _fit_epochs(self, X, y, epochs, partial):
         y = np.asarray(y, np.float64)
         if not hasattr(self, "net_"):
             self._y_1d = y.ndim == 1
@@ -366,7 +372,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
             raise ValueError("y has %d targets; the net was fitted with %d"
                              % (Y.shape[1], self.net_.n_outputs))
         # the trainer reads targets through the net's standardisation itself
-        return self._train(X, Y.astype(np.float32), epochs, seed)
+        return self._train(X, Y.astype(np.float32), epochs, seed, partial=partial)
 
     def predict(self, X):
         check_is_fitted(self)

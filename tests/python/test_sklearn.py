@@ -95,6 +95,25 @@ def test_partial_fit_continues():
     assert est.n_iter_ == 21 and est.loss_curve_[-1] < first
 
 
+def test_partial_fit_trains_on_every_row():
+    # partial_fit with early_stopping (the regressor's default) held out
+    # validation_fraction of the rows from each one-epoch call, the same
+    # rows every call for a fixed random_state, so they were never trained
+    # on; scikit-learn's MLPs turn early stopping off in partial_fit.
+    X, y = datasets.make_classification(n_samples=60, random_state=0)
+    for make in (lambda es: LaminaClassifier(early_stopping=es, random_state=0),
+                 lambda es: LaminaRegressor(early_stopping=es, random_state=0)):
+        a, b = make(10), make(0)
+        for _ in range(3):
+            a.partial_fit(X, y, **({"classes": [0, 1]} if hasattr(a, "predict_proba") else {}))
+            b.partial_fit(X, y, **({"classes": [0, 1]} if hasattr(b, "predict_proba") else {}))
+        np.testing.assert_array_equal(a.net_.params, b.net_.params)
+        assert a.n_iter_ == 3
+    # fit still holds the rows out and stops early
+    est = LaminaRegressor(early_stopping=2, epochs=400, random_state=0).fit(X, y)
+    assert est.n_iter_ < 400
+
+
 def test_multi_output_regression_in_target_units():
     X, Y = datasets.load_linnerud(return_X_y=True)
     est = LaminaRegressor(epochs=200, early_stopping=0, random_state=0).fit(X, Y)
