@@ -302,9 +302,19 @@ def _layer_from_desc(d):
 # ------------------------------------------------------------------ arrays
 
 
-def _where_bad(a):
-    i = np.argwhere(~np.isfinite(a))[0]
-    return "row %d" % i[0] + ("" if a.ndim < 2 else ", column %d" % i[1])
+def _not_finite(what, name, a, src):
+    """The error for a (float32) holding NaN or infinity, converted from
+    src: a finite float64 beyond float32's range became infinity there, and
+    "holds NaN or infinity" sent the user looking for a value that is not
+    in their data."""
+    i = tuple(int(k) for k in np.argwhere(~np.isfinite(a))[0])
+    where = "row %d" % i[0] + ("" if a.ndim < 2 else ", column %d" % i[1])
+    v = src.reshape(a.shape)[i] if src is not None else None
+    if v is not None and np.isfinite(v):
+        return InvalidArgumentError("%s: %s holds %r (%s), beyond float32's range (about "
+                                    "+-3.4e38), in which lamina computes"
+                                    % (what, name, float(v), where))
+    return InvalidArgumentError("%s: %s holds NaN or infinity (%s)" % (what, name, where))
 
 
 _F32 = np.dtype(np.float32)
@@ -320,7 +330,7 @@ def as_rows(X, n_in, what, keep_u8=False, shape=None):
     if a.dtype is _F32 and a.ndim == 2 and a.shape[1] == n_in and a.flags.c_contiguous:
         # the common case, checked first: float32 rows used in place
         if not math.isfinite(a.sum()) and not np.isfinite(a).all():
-            raise InvalidArgumentError("%s: X holds NaN or infinity (%s)" % (what, _where_bad(a)))
+            raise _not_finite(what, "X", a, None)
         return a
     k = a.dtype.kind
     if k not in "fiub":
@@ -345,11 +355,13 @@ def as_rows(X, n_in, what, keep_u8=False, shape=None):
                                    % (what, a.shape[1], n_in))
     if keep_u8 and a.dtype == np.uint8:
         return np.ascontiguousarray(a)
-    a = np.ascontiguousarray(a, dtype=np.float32)
+    src = a
+    with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused below
+        a = np.ascontiguousarray(a, dtype=np.float32)
     # one reduction first (cheap for a single row); only a sum that is not
     # finite (NaN, infinity, or an overflow of huge values) needs the full check
     if k == "f" and not math.isfinite(a.sum()) and not np.isfinite(a).all():
-        raise InvalidArgumentError("%s: X holds NaN or infinity (%s)" % (what, _where_bad(a)))
+        raise _not_finite(what, "X", a, src)
     return a
 
 
@@ -849,13 +861,13 @@ class Net:
             d.labels, d.n_classes = lab.ctypes.data, top
             keep.append(lab)
         else:
-            yf = np.ascontiguousarray(ya, np.float32).reshape(x.shape[0], -1)
+            with np.errstate(over="ignore"):  # beyond float32: inf, refused below
+                yf = np.ascontiguousarray(ya, np.float32).reshape(x.shape[0], -1)
             if yf.shape[1] != k:
                 raise InvalidArgumentError("%s: y has %d values per row; the net outputs %d"
                                            % (what, yf.shape[1], k))
             if not np.isfinite(yf).all():
-                raise InvalidArgumentError("%s: y holds NaN or infinity (%s)"
-                                           % (what, _where_bad(yf)))
+                raise _not_finite(what, "y", yf, ya)
             d.y, d.ny = yf.ctypes.data, k
             keep.append(yf)
         return d

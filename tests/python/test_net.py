@@ -139,6 +139,36 @@ def test_float32_training_data_is_read_in_place():
     assert d.x == x.ctypes.data and keep[0] is x
 
 
+def test_values_beyond_float32_are_named_not_called_infinity():
+    # A finite float64 beyond float32's range (1e39) became infinity in the
+    # conversion and was reported as "X holds NaN or infinity", with
+    # numpy's "overflow encountered in cast" warning: the user found no
+    # NaN nor infinity in their data.
+    import warnings
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")])
+    X = np.zeros((5, 3))
+    X[3, 1] = -1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in (lambda: net.predict(X), lambda: net.fit(X, np.zeros(5, int), epochs=1),
+                  lambda: net.evaluate(X[None].repeat(2, 0).reshape(10, 3), np.zeros(10, int))):
+            with pytest.raises(lamina.InvalidArgumentError,
+                               match=r"X holds -1e\+39 \(row \d, column 1\), beyond float32's "
+                                     r"range"):
+                f()
+        reg = lamina.Net(inputs=3, layers=[lamina.Dense(2)])
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=r"fit: y holds 1e\+300 \(row 2, column 0\), beyond float32"):
+            reg.fit(np.zeros((4, 3)), np.array([[0, 0], [0, 0], [1e300, 0], [0, 0]]), epochs=1)
+        # NaN and infinity keep their message
+        X[3, 1] = np.inf
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=r"NaN or infinity \(row 3, column 1\)"):
+            net.predict(X)
+        with pytest.raises(lamina.InvalidArgumentError, match=r"y holds NaN or infinity \(row 1"):
+            reg.fit(np.zeros((4, 3)), np.array([[0, 0], [np.nan, 0], [0, 0], [0, 0]]), epochs=1)
+
+
 def test_bad_inputs_raise_with_lamina_messages():
     net = tutorial_net()
     with pytest.raises(ValueError, match="X has 2 features per row; the net takes 3"):
