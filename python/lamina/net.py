@@ -850,13 +850,29 @@ class Net:
                                   "(lamina.sklearn's estimators take string labels)"
                                   % (what, ya.dtype))
         k = self.n_outputs
-        if ya.ndim == 1 and ya.dtype.kind in "iub" and loss in (2, 3) and not (k > 1 and loss == 2):
+        # class indices held as floats (np.loadtxt, a pandas column that had
+        # NaN) for "ce": one value a row cannot be k targets, and "y has 1
+        # values per row; the net outputs k" blamed the net; 2.0 is class 2,
+        # as 4.0 is 4 for a size
+        float_labels = ya.ndim == 1 and ya.dtype.kind == "f" and loss == 3 and k > 1
+        if float_labels:
+            if not np.isfinite(ya).all():
+                raise _not_finite(what, "y", ya, None)
+            frac = ya != np.floor(ya)
+            if frac.any():
+                r = int(np.argmax(frac))
+                raise InvalidArgumentError("%s: label %r at row %d is not a whole number (y "
+                                           "holds class indices for 'ce')"
+                                           % (what, float(ya[r]), r))
+        if float_labels or (ya.ndim == 1 and ya.dtype.kind in "iub" and loss in (2, 3)
+                            and not (k > 1 and loss == 2)):
             top = max(k, 2)
             # checked before the cast to int32, which would wrap 2**32 + 1 to 1
             if ya.size and (ya.min() < 0 or ya.max() >= top):
                 r = int(np.argmax((ya < 0) | (ya >= top)))
-                raise InvalidArgumentError("%s: label %d at row %d is outside [0, %d)"
-                                           % (what, ya[r], r, top))
+                raise InvalidArgumentError("%s: label %s at row %d is outside [0, %d)"
+                                           % (what, repr(float(ya[r])) if float_labels
+                                              else "%d" % ya[r], r, top))
             lab = np.ascontiguousarray(ya, np.int32)
             d.labels, d.n_classes = lab.ctypes.data, top
             keep.append(lab)

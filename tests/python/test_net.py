@@ -169,6 +169,34 @@ def test_values_beyond_float32_are_named_not_called_infinity():
             reg.fit(np.zeros((4, 3)), np.array([[0, 0], [np.nan, 0], [0, 0], [0, 0]]), epochs=1)
 
 
+def test_class_indices_held_as_floats_train_as_labels():
+    # y = np.loadtxt(...) or a pandas column that had NaN holds class
+    # indices as floats: "ce" refused them with "y has 1 values per row;
+    # the net outputs 3", which blamed the net. 2.0 is class 2 now, with
+    # the same bits as int labels; a fraction or NaN is refused by name.
+    rs = np.random.RandomState(0)
+    X = rs.rand(30, 4).astype(np.float32)
+    y = np.arange(30) % 3
+
+    def net():
+        return lamina.Net(inputs=4, layers=[lamina.Dense(3, "softmax")])
+    want = net()
+    want.fit(X, y, epochs=2, validation_data=(X, y), class_weight={0: 2})
+    for yf in (y.astype(np.float64), y.astype(np.float32)):
+        got = net()
+        h = got.fit(X, yf, epochs=2, validation_data=(X, yf), class_weight={0: 2})
+        np.testing.assert_array_equal(got.params, want.params)
+        assert got.evaluate(X, yf) == want.evaluate(X, y) and h["val_loss"][-1] > 0
+    for bad, msg in ((0.5, r"label 0.5 at row 29 is not a whole number"),
+                     (3.0, r"label 3.0 at row 29 is outside \[0, 3\)"),
+                     (np.nan, r"y holds NaN or infinity \(row 29\)")):
+        with pytest.raises(lamina.InvalidArgumentError, match=msg):
+            net().fit(X, np.r_[y[:-1], bad], epochs=1)
+    # one-hot rows and one sigmoid output's float targets stay targets
+    net().fit(X, np.eye(3)[y], epochs=1)
+    lamina.Net(inputs=4, layers=[lamina.Dense(1, "sigmoid")]).fit(X, (y == 1) * 0.9, epochs=1)
+
+
 def test_bad_inputs_raise_with_lamina_messages():
     net = tutorial_net()
     with pytest.raises(ValueError, match="X has 2 features per row; the net takes 3"):
