@@ -320,6 +320,25 @@ def _not_finite(what, name, a, src):
 _F32 = np.dtype(np.float32)
 
 
+_NOT_NUMBERS = ": objects that are not all numbers (text, None, pandas' missing pd.NA)"
+
+
+def _numbers(v):
+    """v as a numpy array: an object array of numbers, which np.asarray
+    makes of pandas' nullable columns (Int64, Float64, boolean: what
+    convert_dtypes() and read_csv(dtype_backend=...) give), as the array
+    of their type; others (text, None, pd.NA) stay objects, refused."""
+    a = np.asarray(v)
+    if a.dtype == object and a.size:
+        try:
+            b = np.array(a.tolist())
+        except (TypeError, ValueError):  # ragged
+            return a
+        if b.dtype.kind in "fiub" and b.shape == a.shape:
+            return b
+    return a
+
+
 def as_rows(X, n_in, what, keep_u8=False, shape=None):
     """X as (n, n_in) float32 C-contiguous rows: the array itself when it is
     one already (no copy), else converted. keep_u8 keeps uint8 as it is (the
@@ -332,10 +351,12 @@ def as_rows(X, n_in, what, keep_u8=False, shape=None):
         if not math.isfinite(a.sum()) and not np.isfinite(a).all():
             raise _not_finite(what, "X", a, None)
         return a
+    if a.dtype == object:
+        a = _numbers(a)
     k = a.dtype.kind
     if k not in "fiub":
-        raise LaminaTypeError("%s: X has dtype %s; lamina takes numbers (float, integer or bool)"
-                              % (what, a.dtype))
+        raise LaminaTypeError("%s: X has dtype %s; lamina takes numbers (float, integer or bool)%s"
+                              % (what, a.dtype, _NOT_NUMBERS if a.dtype == object else ""))
     if a.ndim == 0:
         raise InvalidArgumentError("%s: X is a scalar, not rows of %d features" % (what, n_in))
     if a.ndim == 1:
@@ -839,7 +860,7 @@ class Net:
         keep.append(x)
         if not x.shape[0]:  # (an empty validation set gave val_loss NaN every epoch)
             raise InvalidArgumentError("%s: X has no rows" % what)
-        ya = np.asarray(y)
+        ya = _numbers(y)
         if ya.ndim == 0:
             raise InvalidArgumentError("%s: y is %r, not one target a row" % (what, y))
         if ya.shape[0] != x.shape[0]:
@@ -847,8 +868,8 @@ class Net:
                                                                           ya.shape[0]))
         if ya.dtype.kind not in "fiub":
             raise LaminaTypeError("%s: y has dtype %s; give class indices or numbers "
-                                  "(lamina.sklearn's estimators take string labels)"
-                                  % (what, ya.dtype))
+                                  "(lamina.sklearn's estimators take string labels)%s"
+                                  % (what, ya.dtype, _NOT_NUMBERS if ya.dtype == object else ""))
         k = self.n_outputs
         # class indices held as floats (np.loadtxt, a pandas column that had
         # NaN) for "ce": one value a row cannot be k targets, and "y has 1
@@ -1033,7 +1054,7 @@ class Net:
                                        % (cw,)) from None
 
     def _normalize_from(self, X):
-        a = X if isinstance(X, np.ndarray) else np.asarray(X)
+        a = X if isinstance(X, np.ndarray) and X.dtype != object else _numbers(X)
         n_in = self.n_inputs
         if a.dtype == np.uint8:
             self.set_normalization(np.zeros(n_in), np.full(n_in, 1 / 255.0))

@@ -197,6 +197,38 @@ def test_class_indices_held_as_floats_train_as_labels():
     lamina.Net(inputs=4, layers=[lamina.Dense(1, "sigmoid")]).fit(X, (y == 1) * 0.9, epochs=1)
 
 
+def test_pandas_nullable_columns_are_read_as_numbers():
+    # np.asarray makes object arrays of pandas' nullable columns (Int64,
+    # Float64, boolean: what convert_dtypes() gives), and Net refused a
+    # frame of integers with "X has dtype object; lamina takes numbers"
+    # (y too), where scikit-learn's estimators take it.
+    pd = pytest.importorskip("pandas")
+    rs = np.random.RandomState(0)
+    X = rs.randint(-5, 6, (40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    df = pd.DataFrame(X, columns=list("abc"))
+    nullable = df.convert_dtypes().astype({"b": "Float64"})
+
+    def net():
+        return lamina.Net(inputs=3, layers=[lamina.Dense(4, "relu"), lamina.Dense(2, "softmax")])
+    want = net()
+    want.fit(df, y, epochs=2, normalize=True, validation_data=(df, y))
+    for yn in (pd.Series(y, dtype="Int64"), pd.Series(y.astype(bool), dtype="boolean")):
+        got = net()
+        got.fit(nullable, yn, epochs=2, normalize=True, validation_data=(nullable, yn))
+        np.testing.assert_array_equal(got.params, want.params)
+        np.testing.assert_array_equal(got.predict(nullable), want.predict(df))
+        assert got.evaluate(nullable, yn) == want.evaluate(df, y)
+    # a missing value, text: refused, saying what an object array may hold
+    missing = nullable.copy()
+    missing.loc[5, "b"] = pd.NA
+    for f in (lambda: net().predict(missing),
+              lambda: net().fit(df, pd.Series(y, dtype="Int64").where(df.index != 7)),
+              lambda: net().predict(np.array([[1, "2", 3]], object))):
+        with pytest.raises(lamina.LaminaTypeError, match=r"dtype object; .*pd\.NA"):
+            f()
+
+
 def test_bad_inputs_raise_with_lamina_messages():
     net = tutorial_net()
     with pytest.raises(ValueError, match="X has 2 features per row; the net takes 3"):
