@@ -168,6 +168,7 @@ class _LaminaBase(BaseEstimator):
             k = min(n - 1, max(1, int(round(vf * n))))
             val = (X[idx[:k]], t[idx[:k]])
             X, t = X[idx[k:]], t[idx[k:]]
+        self._training = True
         self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
                                       optimizer=self.optimizer, lr=self._lr(),
                                       weight_decay=self.weight_decay,
@@ -177,6 +178,31 @@ class _LaminaBase(BaseEstimator):
         self.n_iter_ = getattr(self, "n_iter_", 0) + len(self.history_.epoch)
         self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + self.history_["loss"]
         return self
+
+    # what a fit sets: a fit or partial_fit refused before it trains puts
+    # them back as they were
+    _FITTED = ("net_", "classes_", "n_iter_", "loss_curve_", "history_", "n_features_in_",
+               "feature_names_in_", "_y_1d")
+
+    def _unless_refused(self, run):
+        """run() (the body of fit or partial_fit); when it raises before the
+        net trains (the data, the classes or validation_fraction refused),
+        the estimator is left as it was: a refused refit dropped the fitted
+        net, and a refused first fit left an untrained one that predict
+        used without a word. Once training has started, what it did stays
+        (Ctrl-C keeps the net trained so far, as Net.fit)."""
+        old = {a: self.__dict__[a] for a in self._FITTED if a in self.__dict__}
+        self._training = False
+        try:
+            return run()
+        except BaseException:
+            if not self._training:
+                for a in self._FITTED:
+                    self.__dict__.pop(a, None)
+                self.__dict__.update(old)
+            raise
+        finally:
+            self.__dict__.pop("_training", None)
 
     def __setstate__(self, state):
         # the net comes back from its model file, which keeps no thread count
@@ -268,6 +294,9 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
 
     def fit(self, X, y):
         self._check_params()
+        return self._unless_refused(lambda: self._fit(X, y))
+
+    def _fit(self, X, y):
         for a in ("net_", "classes_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
@@ -278,6 +307,9 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         """One epoch over every row of X, y (the first call needs classes, as
         scikit-learn's)."""
         self._check_params()
+        return self._unless_refused(lambda: self._partial_fit(X, y, classes))
+
+    def _partial_fit(self, X, y, classes):
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
         if first:
@@ -344,6 +376,9 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
 
     def fit(self, X, y):
         self._check_params()
+        return self._unless_refused(lambda: self._fit(X, y))
+
+    def _fit(self, X, y):
         for a in ("net_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
@@ -352,6 +387,9 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
     def partial_fit(self, X, y):
         """One epoch over every row of X, y."""
         self._check_params()
+        return self._unless_refused(lambda: self._partial_fit(X, y))
+
+    def _partial_fit(self, X, y):
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
         return self._fit_epochs(X, y, 1, True)

@@ -114,6 +114,41 @@ def test_partial_fit_trains_on_every_row():
     assert est.n_iter_ < 400
 
 
+def test_a_refused_fit_leaves_the_estimator_as_it_was():
+    # fit dropped the fitted net before it checked the data: a refit
+    # refused for a NaN or a single class left a NotFittedError where the
+    # trained model had been (MLPClassifier keeps it). And a first fit
+    # refused after the net was built (validation_fraction, a class name
+    # with a NUL) left that untrained net, which predict used silently.
+    from sklearn.exceptions import NotFittedError
+    X, y = datasets.make_classification(n_samples=60, random_state=0)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    for est, refused in (
+            (LaminaClassifier(epochs=5, random_state=0),
+             ((bad, y), (X, np.zeros(60)), (X, np.array(["a\0b", "c"])[y]))),
+            (LaminaRegressor(epochs=5, random_state=0), ((bad, y), (X, np.where(y, np.inf, 0))))):
+        est.fit(X, y)
+        want, state = est.predict(X), dict(est.__dict__)
+        for Xr, yr in refused:
+            with pytest.raises(ValueError):
+                est.fit(Xr, yr)
+            assert est.__dict__.keys() == state.keys()
+            assert all(est.__dict__[k] is v for k, v in state.items())
+            np.testing.assert_array_equal(est.predict(X), want)
+    for est, Xr, yr in ((LaminaClassifier(early_stopping=2, validation_fraction=1.5), X, y),
+                        (LaminaClassifier(), X, np.array(["a\0b", "c"])[y])):
+        with pytest.raises(ValueError):
+            est.fit(Xr, yr)
+        with pytest.raises(NotFittedError):
+            est.predict(X)
+    est = LaminaClassifier()
+    with pytest.raises(ValueError):
+        est.partial_fit(X, np.array(["a\0b", "c"])[y], classes=["a\0b", "c"])
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+
+
 def test_multi_output_regression_in_target_units():
     X, Y = datasets.load_linnerud(return_X_y=True)
     est = LaminaRegressor(epochs=200, early_stopping=0, random_state=0).fit(X, Y)
