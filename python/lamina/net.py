@@ -1109,7 +1109,10 @@ class Net:
                                 info.epoch, info.epochs, info.train_loss,
                                 "" if math.isnan(info.val_loss) else
                                 "  val_loss %.6g" % info.val_loss))
-                        if stop.value or self._call_callbacks(callbacks, info.epoch, logs):
+                        # every epoch completed reaches the callbacks, the one
+                        # Ctrl-C ends too (`stop.value or ...` skipped them when
+                        # the signal came as the epoch ended)
+                        if self._call_callbacks(callbacks, info.epoch, logs) or stop.value:
                             hist.stopped = True
                             break
                         if L.train_should_stop(t):
