@@ -169,12 +169,22 @@ class _LaminaBase(BaseEstimator):
             val = (X[idx[:k]], t[idx[:k]])
             X, t = X[idx[k:]], t[idx[k:]]
         self._training = True
-        self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
-                                      optimizer=self.optimizer, lr=self._lr(),
-                                      weight_decay=self.weight_decay,
-                                      early_stopping=patience,
-                                      validation_data=val, seed=seed, verbose=self.verbose,
-                                      class_weight=class_weight)
+        losses = []  # the epochs done, for Ctrl-C, whose KeyboardInterrupt drops the History
+        try:
+            self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
+                                          optimizer=self.optimizer, lr=self._lr(),
+                                          weight_decay=self.weight_decay,
+                                          early_stopping=patience,
+                                          validation_data=val, seed=seed, verbose=self.verbose,
+                                          class_weight=class_weight,
+                                          callbacks=[lambda e, logs: losses.append(logs["loss"])])
+        except KeyboardInterrupt:
+            # the net keeps what it learnt: n_iter_ and loss_curve_ count
+            # it, and a previous fit's history_ does not stand for it
+            self.__dict__.pop("history_", None)
+            self.n_iter_ = getattr(self, "n_iter_", 0) + len(losses)
+            self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + losses
+            raise
         self.n_iter_ = getattr(self, "n_iter_", 0) + len(self.history_.epoch)
         self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + self.history_["loss"]
         return self

@@ -149,6 +149,33 @@ def test_a_refused_fit_leaves_the_estimator_as_it_was():
         est.predict(X)
 
 
+def test_ctrl_c_in_fit_counts_the_epochs_done():
+    # Ctrl-C during fit keeps the net trained so far, but n_iter_ and
+    # loss_curve_ were missing, and history_ was still the previous fit's:
+    # it described another net.
+    import os
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("not on the main thread")
+    X, y = datasets.make_classification(n_samples=2000, random_state=0)
+    est = LaminaClassifier(epochs=3, batch_size=8, random_state=0, threads=1).fit(X, y)
+    assert est.n_iter_ == 3 and len(est.history_.epoch) == 3
+    est.set_params(epochs=100000)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt) as e:
+            est.fit(X, y)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    done = int(re.search(r"after (\d+) complete epochs", str(e.value)).group(1))
+    assert est.n_iter_ == done and len(est.loss_curve_) == done
+    assert not hasattr(est, "history_")
+    assert est.score(X, y) > 0.5  # the net trained so far
+
+
 def test_multi_output_regression_in_target_units():
     X, Y = datasets.load_linnerud(return_X_y=True)
     est = LaminaRegressor(epochs=200, early_stopping=0, random_state=0).fit(X, Y)
