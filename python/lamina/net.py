@@ -871,6 +871,10 @@ class Net:
                                   "(lamina.sklearn's estimators take string labels)%s"
                                   % (what, ya.dtype, _NOT_NUMBERS if ya.dtype == object else ""))
         k = self.n_outputs
+        if ya.ndim == 2 and ya.shape[1] == 1 and loss == 3 and k > 1:
+            # a column of class indices (df[["label"]].values, Keras'
+            # sparse labels (n, 1)): one value a row cannot be k targets
+            ya = ya[:, 0]
         # class indices held as floats (np.loadtxt, a pandas column that had
         # NaN) for "ce": one value a row cannot be k targets, and "y has 1
         # values per row; the net outputs k" blamed the net; 2.0 is class 2,

@@ -192,6 +192,12 @@ def test_class_indices_held_as_floats_train_as_labels():
                      (np.nan, r"y holds NaN or infinity \(row 29\)")):
         with pytest.raises(lamina.InvalidArgumentError, match=msg):
             net().fit(X, np.r_[y[:-1], bad], epochs=1)
+    # a column (n, 1) of class indices (df[["label"]].values) is read so too
+    # (it was "y has 1 values per row; the net outputs 3" as well)
+    for col in (y[:, None], y[:, None].astype(np.float64)):
+        got = net()
+        got.fit(X, col, epochs=2, validation_data=(X, col), class_weight={0: 2})
+        np.testing.assert_array_equal(got.params, want.params)
     # one-hot rows and one sigmoid output's float targets stay targets
     net().fit(X, np.eye(3)[y], epochs=1)
     lamina.Net(inputs=4, layers=[lamina.Dense(1, "sigmoid")]).fit(X, (y == 1) * 0.9, epochs=1)
