@@ -31,6 +31,13 @@ except ImportError:  # older: the estimator's own method
         return est._validate_data(*args, **kw)
 
 
+# fit's X, converted once to what the net reads (float32 rows): the
+# standardisation, the early-stopping split and the training all use this
+# copy in place. Kept as float64, X was converted for each (twice, and
+# split as float64 first: 2.5 times X's size at the peak with early
+# stopping, where this is 2 times, or 1.5 times without it).
+_FIT_X = dict(dtype=np.float32, order="C")
+
 _ACTS = ("relu", "tanh", "sigmoid", "leaky_relu", "leaky", "identity", "linear", "softmax")
 _INITS = ("xavier", "he", "uniform01")
 
@@ -260,7 +267,7 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         self.class_weight = class_weight
 
     def _prepare(self, X, y, reset):
-        X, y = _validate(self, X, y, reset=reset, dtype=[np.float32, np.float64])
+        X, y = _validate(self, X, y, reset=reset, **_FIT_X)
         check_classification_targets(y)
         return X, y
 
@@ -381,8 +388,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         return {"allow_nan": False, "multioutput": True}
 
     def _prepare(self, X, y, reset):
-        return _validate(self, X, y, reset=reset, dtype=[np.float32, np.float64],
-                         multi_output=True, y_numeric=True)
+        return _validate(self, X, y, reset=reset, multi_output=True, y_numeric=True, **_FIT_X)
 
     def fit(self, X, y):
         self._check_params()

@@ -176,6 +176,29 @@ def test_ctrl_c_in_fit_counts_the_epochs_done():
     assert est.score(X, y) > 0.5  # the net trained so far
 
 
+def test_fit_converts_float64_data_once():
+    # fit kept float64 X as it was and converted it to float32 for each
+    # use: the standardisation, then the training; with early stopping it
+    # split the float64 rows first and converted each part, 1.5 times X's
+    # size in copies at the peak. It is converted once now (0.5 times X,
+    # and its split 0.5 more), with the same bits.
+    import tracemalloc
+    rs = np.random.RandomState(0)
+    X = rs.randn(40000, 50)
+    y = (X[:, 0] > 0).astype(int)
+    est = LaminaClassifier(hidden_layer_sizes=(2,), epochs=1, early_stopping=2, batch_size=512,
+                           random_state=0, threads=1)
+    tracemalloc.start()
+    try:
+        est.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.2 * X.nbytes, peak / X.nbytes
+    same = clone(est).fit(X.astype(np.float32), y)
+    np.testing.assert_array_equal(same.net_.params, est.net_.params)
+
+
 def test_multi_output_regression_in_target_units():
     X, Y = datasets.load_linnerud(return_X_y=True)
     est = LaminaRegressor(epochs=200, early_stopping=0, random_state=0).fit(X, Y)
