@@ -176,7 +176,7 @@ class _LaminaBase(BaseEstimator):
             val = (X[idx[:k]], t[idx[:k]])
             X, t = X[idx[k:]], t[idx[k:]]
         self._training = True
-        losses = []  # the epochs done, for Ctrl-C, whose KeyboardInterrupt drops the History
+        losses = []  # the epochs done, for when Net.fit raises (it returns no History then)
         try:
             self.history_ = self.net_.fit(X, t, epochs=epochs, batch_size=self.batch_size,
                                           optimizer=self.optimizer, lr=self._lr(),
@@ -185,9 +185,10 @@ class _LaminaBase(BaseEstimator):
                                           validation_data=val, seed=seed, verbose=self.verbose,
                                           class_weight=class_weight,
                                           callbacks=[lambda e, logs: losses.append(logs["loss"])])
-        except KeyboardInterrupt:
-            # the net keeps what it learnt: n_iter_ and loss_curve_ count
-            # it, and a previous fit's history_ does not stand for it
+        except BaseException:
+            # Ctrl-C, or a NaN loss (NumericError): the net keeps what it
+            # learnt; n_iter_ and loss_curve_ count it, and a previous
+            # fit's history_ does not stand for it
             self.__dict__.pop("history_", None)
             self.n_iter_ = getattr(self, "n_iter_", 0) + len(losses)
             self.loss_curve_ = list(getattr(self, "loss_curve_", [])) + losses

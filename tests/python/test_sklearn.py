@@ -199,6 +199,36 @@ def test_fit_converts_float64_data_once():
     np.testing.assert_array_equal(same.net_.params, est.net_.params)
 
 
+def test_a_fit_that_fails_in_training_drops_the_previous_history():
+    # A NaN loss (NumericError) in the second epoch of a refit: n_iter_
+    # and loss_curve_ were missing, and history_ was the previous fit's.
+    import lamina
+    X, y = datasets.make_classification(n_samples=200, random_state=0)
+    est = LaminaClassifier(epochs=3, random_state=0).fit(X, y)
+    assert len(est.history_.epoch) == 3
+
+    class Diverge:  # a loss of NaN from epoch 2 on, as a learning rate far too high gives
+        def __init__(self, net):
+            self.net = net
+
+        def __call__(self, epoch, logs):
+            self.net.params[:] = np.nan
+    est.set_params(epochs=10)
+    real_fit = lamina.Net.fit
+
+    def fit(net, *a, **k):
+        k["callbacks"] = list(k["callbacks"]) + [Diverge(net)]
+        return real_fit(net, *a, **k)
+    lamina.Net.fit = fit
+    try:
+        with pytest.raises(lamina.NumericError):
+            est.fit(X, y)
+    finally:
+        lamina.Net.fit = real_fit
+    assert est.n_iter_ == 1 and len(est.loss_curve_) == 1
+    assert not hasattr(est, "history_")
+
+
 def test_multi_output_regression_in_target_units():
     X, Y = datasets.load_linnerud(return_X_y=True)
     est = LaminaRegressor(epochs=200, early_stopping=0, random_state=0).fit(X, Y)
