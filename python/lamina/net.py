@@ -572,6 +572,11 @@ class Net:
         self._ws_lock = threading.Lock()
         self._ws_busy = 0
 
+    # the thread count asked for (0: all cores), which pickling keeps: the
+    # model file holds none, and a count read back from the library would
+    # pin "all cores" to this machine's
+    _threads_asked = 0
+
     @classmethod
     def _wrap(cls, h):
         self = cls.__new__(cls)
@@ -629,6 +634,7 @@ class Net:
                                            "with this net")
             self._own.free_ws()
             L.check(L.net_set_threads(self._h, n))
+            self._threads_asked = n
 
     def init(self, init="xavier", seed=1):
         """Draws every parameter again from `init` with lm_rng_seed(seed)."""
@@ -1235,10 +1241,12 @@ class Net:
     def copy(self):
         h = ctypes.c_void_p()
         L.check(L.net_clone(ctypes.byref(h), self._h))
-        return Net._wrap(h)
+        c = Net._wrap(h)
+        c._threads_asked = self._threads_asked
+        return c
 
     def __getstate__(self):
-        return {"model": self.to_bytes()}
+        return {"model": self.to_bytes(), "threads": self._threads_asked}
 
     def __setstate__(self, state):
         h = ctypes.c_void_p()
@@ -1246,4 +1254,6 @@ class Net:
         L.check(L.net_load_mem(ctypes.byref(h), b, len(b)))
         self._init_handle(h)
         self.layers = [_layer_from_desc(self._desc(i)) for i in range(L.net_n_layers(h))]
+        if state.get("threads"):  # (pickles from before it was kept have none)
+            self.threads = state["threads"]
 

@@ -235,6 +235,26 @@ def test_pandas_nullable_columns_are_read_as_numbers():
             f()
 
 
+def test_threads_setting_survives_pickling_and_deepcopy():
+    # net.copy() (lm_net_clone) kept net.threads, but pickle and deepcopy
+    # went through the model file, which holds no thread count: a net set
+    # to threads=1 (to run in joblib's worker processes without
+    # oversubscribing) came back using every core.
+    import copy
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")], threads=1)
+    for back in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net), net.copy(),
+                 pickle.loads(pickle.dumps(net.copy()))):
+        assert back.threads == 1
+    default = lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")])
+    default.threads = 1
+    default.threads = 0  # all cores again: kept as "all cores", not as this machine's count
+    assert pickle.loads(pickle.dumps(default)).__getstate__()["threads"] == 0
+    # a pickle from before the count was kept
+    old = lamina.Net.__new__(lamina.Net)
+    old.__setstate__({"model": net.to_bytes()})
+    np.testing.assert_array_equal(old.params, net.params)
+
+
 def test_bad_inputs_raise_with_lamina_messages():
     net = tutorial_net()
     with pytest.raises(ValueError, match="X has 2 features per row; the net takes 3"):
