@@ -453,6 +453,34 @@ def test_ctrl_c_as_an_epoch_ends_still_reaches_the_callbacks():
     assert seen == [1, 2]
 
 
+def test_ctrl_c_with_early_stopping_keeps_the_best_epoch():
+    # docs/PYTHON.md said Ctrl-C leaves "the parameters of the last step";
+    # with early_stopping the net gets the best epoch's, as at the end of
+    # any fit with it (the docs now say so; this pins it).
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("not on the main thread")
+    rs = np.random.RandomState(0)
+    X = rs.randn(300, 5).astype(np.float32)
+    y = rs.randint(0, 2, 300)  # noise: the validation loss is best early
+    net = lamina.Net(inputs=5, layers=[lamina.Dense(256, "relu"), lamina.Dense(2, "softmax")])
+    snap = {}
+
+    def cb(epoch, logs):
+        snap[epoch] = (net.params.copy(), logs["val_loss"])
+        if epoch == 8:
+            os.kill(os.getpid(), signal.SIGINT)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(X[:200], y[:200], epochs=100, lr=0.01, validation_data=(X[200:], y[200:]),
+                    early_stopping=50, callbacks=[cb])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    best = min(snap, key=lambda e: snap[e][1])
+    assert best < 8
+    np.testing.assert_array_equal(net.params, snap[best][0])
+
+
 def test_ctrl_c_stops_fit_after_a_batch_and_leaves_the_net_usable():
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("not on the main thread")
