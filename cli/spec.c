@@ -10,6 +10,8 @@
  *   gap                                  global average pooling
  *   dropout:RATE                         dropout, RATE in [0, 1)
  *   batchnorm[:MOMENTUM[:EPS]]           batch norm (0.1, 1e-5); also bn
+ *   relu, sigmoid, tanh, leaky           a standalone activation (after a
+ *                                        batch norm: conv:32:3x3:linear,bn,relu)
  *
  * e.g. conv:32:3x3:same:relu,maxpool:2,conv:64:3x3:same:relu,maxpool:2,
  * 128:relu,dropout:0.5,10:softmax. Shapes are checked by the library when
@@ -214,10 +216,20 @@ static int parse_item(const char *spec, const char *s, const char *e, int idx,
             l->act = LM_IDENTITY;
             return 0;
         }
+        int a = parse_act(k, kl);
+        if (a >= 0) {
+            // a bare activation name: a layer of its own (the library
+            // refuses softmax and identity, saying why)
+            if (f.n != 1) ITEM_ERR("a standalone activation '%.*s' takes no settings", (int)kl, k);
+            l->kind = LM_LAYER_ACTIVATION;
+            l->act = a;
+            return 0;
+        }
     }
     if (p == e || !isdigit((unsigned char)*p)) {
         cli_err("--layers '%s': layer %d: expected a width like 64 or 64:relu, found '%.*s' "
-                "(or conv, maxpool, avgpool, gap, dropout, batchnorm)",
+                "(or conv, maxpool, avgpool, gap, dropout, batchnorm, or an activation: relu, "
+                "sigmoid, tanh, leaky)",
                 spec, idx + 1, (int)(e - s), s);
         return -1;
     }
@@ -354,6 +366,7 @@ lm_status cli_spec_add(lm_net *net, const cli_layer_spec *l)
     case LM_LAYER_GLOBAL_AVGPOOL: return lm_net_add_global_avgpool(net);
     case LM_LAYER_DROPOUT: return lm_net_add_dropout(net, l->rate);
     case LM_LAYER_BATCHNORM: return lm_net_add_batchnorm(net, l->momentum, l->eps);
+    case LM_LAYER_ACTIVATION: return lm_net_add_activation(net, (lm_act)l->act);
     default: return lm_net_add_dense(net, l->width, (lm_act)l->act, bias);
     }
 }
@@ -394,6 +407,7 @@ void cli_spec_item_format(const cli_layer_spec *l, char *buf, size_t size)
         short_float(b, sizeof b, l->eps);
         snprintf(buf, size, "batchnorm:%s:%s", a, b);
         break;
+    case LM_LAYER_ACTIVATION: snprintf(buf, size, "%s", act); break;
     default: snprintf(buf, size, "%d:%s%s", l->width, act, l->no_bias ? ":nobias" : ""); break;
     }
 }

@@ -62,7 +62,7 @@ extern "C" {
  * MAJOR changes only with a breaking change (docs/API.md); a program built
  * against 1.x runs with any later 1.y. */
 #define LM_VERSION_MAJOR 1
-#define LM_VERSION_MINOR 6
+#define LM_VERSION_MINOR 7
 #define LM_VERSION_PATCH 0
 #define LM_VERSION_STR_(x) #x
 #define LM_VERSION_XSTR_(x) LM_VERSION_STR_(x)
@@ -177,6 +177,7 @@ typedef enum lm_layer_kind {
     LM_LAYER_GLOBAL_AVGPOOL,
     LM_LAYER_DROPOUT,
     LM_LAYER_BATCHNORM,
+    LM_LAYER_ACTIVATION, /* appended in 1.7 */
     LM_LAYER_KIND_COUNT
 } lm_layer_kind;
 
@@ -195,7 +196,7 @@ LM_API const char *lm_loss_name(lm_loss l);       /* "sse", "mse", "bce", "ce" *
 LM_API int lm_loss_from_name(const char *s);
 LM_API const char *lm_optim_name(lm_optim_kind k); /* "sgd", "adam", "adamw", "rprop" */
 /* "dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout",
- * "batchnorm"; "?" if unknown. */
+ * "batchnorm", "activation"; "?" if unknown. */
 LM_API const char *lm_layer_kind_name(lm_layer_kind k);
 LM_API int lm_optim_from_name(const char *s);      /* -1 if unknown */
 LM_API const char *lm_init_name(lm_init i);       /* "uniform01", "xavier", "he" */
@@ -266,6 +267,17 @@ LM_API lm_status lm_net_add_dropout(lm_net *net, float rate);
  * gamma starts at 1 and beta at 0 (parameters), the running mean at 0 and
  * variance at 1 (state, see lm_net_state). Thread: per object. */
 LM_API lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps);
+/* A standalone elementwise activation y = act(x) of any shape, without
+ * parameters: LM_SIGMOID, LM_TANH, LM_RELU or LM_LEAKY_RELU, as PyTorch's
+ * nn.ReLU() after a batch norm (conv -> batch norm -> ReLU: the conv or
+ * dense layer before takes LM_IDENTITY). Its values and gradients are
+ * those of the same activation fused on the layer before, bit for bit,
+ * and the loss rules treat it as the net's last activation when it ends
+ * the net (a standalone sigmoid last trains with LM_LOSS_BCE). LM_SOFTMAX
+ * (not elementwise: put it on the last dense layer, where the loss fuses
+ * it) and LM_IDENTITY (nothing to do) are LM_EINVAL. lm_layer_desc's act
+ * holds the activation. Added in 1.7. Thread: per object. */
+LM_API lm_status lm_net_add_activation(lm_net *net, lm_act act);
 
 /* Draws every parameter from the given initialiser, layer by layer in
  * order (weights row-major, then bias). Thread: per object (net and rng). */

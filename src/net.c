@@ -310,6 +310,12 @@ lm_status lm_net_add_batchnorm(lm_net *net, float momentum, float eps)
     return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_BATCHNORM, .momentum = momentum, .eps = eps});
 }
 
+lm_status lm_net_add_activation(lm_net *net, lm_act act)
+{
+    LM_NONNULL(net);
+    return lm__net_add(net, &(lm__layer_cfg){.kind = LM_LAYER_ACTIVATION, .act = act});
+}
+
 lm_status lm_net_init(lm_net *net, lm_init init, lm_rng *rng)
 {
     LM_NONNULL(net);

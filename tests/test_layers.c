@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 /* The test's files go in a folder of its own (made in main), so that two
  * runs at once (make test in two checkouts, tools/valgrind.sh) do not
@@ -31,8 +32,8 @@ static lm_layer_desc desc(const lm_net *net, int i)
 static void kind_names(void)
 {
     static const char *const want[] = {"dense", "conv2d", "maxpool2d", "avgpool2d",
-                                       "global_avgpool", "dropout", "batchnorm"};
-    CHECK(LM_LAYER_KIND_COUNT == 7);
+                                       "global_avgpool", "dropout", "batchnorm", "activation"};
+    CHECK(LM_LAYER_KIND_COUNT == 8);
     for (int k = 0; k < LM_LAYER_KIND_COUNT; k++)
         CHECKF(strcmp(lm_layer_kind_name((lm_layer_kind)k), want[k]) == 0, "kind %d is %s", k,
                lm_layer_kind_name((lm_layer_kind)k));
@@ -109,6 +110,7 @@ static void unbuilt_kinds_refused(void)
     CHECK(lm_net_add_conv2d(NULL, 1, 1, 1, 1, 0, LM_RELU, LM_BIAS) == LM_EINVAL);
     CHECK(lm_net_add_maxpool2d(NULL, 2, 2) == LM_EINVAL && lm_net_add_avgpool2d(NULL, 2, 2) == LM_EINVAL);
     CHECK(lm_net_add_global_avgpool(NULL) == LM_EINVAL);
+    CHECK(lm_net_add_activation(NULL, LM_RELU) == LM_EINVAL);
     CHECK(lm_net_n_state(NULL) == 0 && lm_net_state(NULL) == NULL);
 }
 
@@ -235,6 +237,200 @@ static void grad_batchnorm(void)
     CHECK(lm_net_n_state(net) == 12);
     nz = fd_check(net, 3, 52, "spatial batchnorm");
     CHECKF(nz < 0 || nz > 20, "only %d clearly non-zero gradients", nz);
+    lm_net_free(net);
+}
+
+static void grad_activation(void)
+{
+    /* dense -> batch norm -> activation, each elementwise kind, then a
+     * spatial conv -> batch norm -> tanh (smooth: a relu's kink near a
+     * batch-normalised zero would fool the differences; relu's conv
+     * gradients are activation_same_bits_as_fused's) */
+    static const lm_act acts[] = {LM_SIGMOID, LM_TANH, LM_RELU, LM_LEAKY_RELU};
+    for (int k = 0; k < 4; k++) {
+        lm_net *net;
+        CHECK_OK(lm_net_new(&net, 4));
+        CHECK_OK(lm_net_add_dense(net, 6, LM_IDENTITY, LM_BIAS));
+        CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+        CHECK_OK(lm_net_add_activation(net, acts[k]));
+        CHECK_OK(lm_net_add_dense(net, 2, LM_IDENTITY, LM_BIAS));
+        lm_layer_desc d = desc(net, 2);
+        CHECK(d.kind == LM_LAYER_ACTIVATION && d.act == acts[k] && d.n_params == 0 && d.n_state == 0 &&
+              d.out_c == 6 && d.out_h == 1 && d.out_w == 1);
+        int nz = fd_check(net, 7, 60 + (uint64_t)k, lm_act_name(acts[k]));
+        CHECKF(nz < 0 || nz > 20, "%s: only %d clearly non-zero gradients", lm_act_name(acts[k]), nz);
+        lm_net_free(net);
+    }
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 2 * 4 * 4));
+    CHECK_OK(lm_net_set_input_shape(net, 2, 4, 4));
+    CHECK_OK(lm_net_add_conv2d(net, 3, 3, 3, 1, LM_PAD_SAME, LM_IDENTITY, LM_NO_BIAS));
+    CHECK_OK(lm_net_add_batchnorm(net, 0.1f, 1e-5f));
+    CHECK_OK(lm_net_add_activation(net, LM_TANH));
+    CHECK_OK(lm_net_add_dense(net, 2, LM_IDENTITY, LM_BIAS));
+    lm_layer_desc d = desc(net, 2);
+    CHECK(d.out_c == 3 && d.out_h == 4 && d.out_w == 4);
+    int nz = fd_check(net, 3, 64, "conv batchnorm tanh");
+    CHECKF(nz < 0 || nz > 20, "only %d clearly non-zero gradients", nz);
+    lm_net_free(net);
+}
+
+/* Net f has act fused on a layer, net s the same layer with identity and
+ * a standalone act after it: the same parameters give the same bits,
+ * outputs, loss and gradients. */
+static void same_bits(lm_net *f, lm_net *s, lm_loss loss, size_t batch, const char *what)
+{
+    lm_rng r1 = lm_rng_seed(9), r2 = lm_rng_seed(9);
+    CHECK_OK(lm_net_init(f, LM_INIT_XAVIER, &r1));
+    CHECK_OK(lm_net_init(s, LM_INIT_XAVIER, &r2));
+    size_t np = lm_net_n_params(f);
+    CHECK(np == lm_net_n_params(s) && memcmp(lm_net_params(f), lm_net_params(s), np * sizeof(float)) == 0);
+    int nx = lm_net_n_in(f), ny = lm_net_n_out(f);
+    float *x = malloc(batch * (size_t)nx * sizeof *x), *y = calloc(batch * (size_t)ny, sizeof *y);
+    float *pf = malloc(batch * (size_t)ny * sizeof *pf), *ps = malloc(batch * (size_t)ny * sizeof *ps);
+    for (size_t i = 0; i < batch * (size_t)nx; i++) x[i] = 4 * lm_rng_uniform(&r1) - 2;
+    for (size_t i = 0; i < batch; i++) y[i * (size_t)ny + i % (size_t)ny] = 1; /* one-hot, or 0/1 */
+    CHECK_OK(lm_net_predict(f, x, batch, pf));
+    CHECK_OK(lm_net_predict(s, x, batch, ps));
+    CHECKF(memcmp(pf, ps, batch * (size_t)ny * sizeof *pf) == 0, "%s: predictions differ", what);
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = loss;
+    o.batch = batch;
+    lm_train *tf = NULL, *ts = NULL;
+    CHECK_OK(lm_train_new(&tf, f, &o, &r1));
+    CHECK_OK(lm_train_new(&ts, s, &o, &r2));
+    float lf = 0, ls = 1;
+    if (tf && ts) {
+        CHECK_OK(lm_train_loss_grad(tf, x, y, NULL, batch, &lf));
+        CHECK_OK(lm_train_loss_grad(ts, x, y, NULL, batch, &ls));
+    }
+    CHECKF(memcmp(&lf, &ls, sizeof lf) == 0, "%s: loss %.9g vs %.9g", what, (double)lf, (double)ls);
+    CHECKF(memcmp(lm_net_grads(f), lm_net_grads(s), np * sizeof(float)) == 0, "%s: gradients differ", what);
+    lm_train_free(tf);
+    lm_train_free(ts);
+    free(x);
+    free(y);
+    free(pf);
+    free(ps);
+}
+
+static void activation_same_bits_as_fused(void)
+{
+    static const lm_act acts[] = {LM_SIGMOID, LM_TANH, LM_RELU, LM_LEAKY_RELU};
+    char what[64];
+    for (int k = 0; k < 4; k++) {
+        /* 12 units: the fused net takes the small-net path; 40: the general one */
+        for (int wide = 0; wide < 2; wide++) {
+            int units = wide ? 40 : 12;
+            lm_net *f, *s;
+            CHECK_OK(lm_net_new(&f, 5));
+            CHECK_OK(lm_net_new(&s, 5));
+            CHECK_OK(lm_net_add_dense(f, units, acts[k], LM_BIAS));
+            CHECK_OK(lm_net_add_dense(s, units, LM_IDENTITY, LM_BIAS));
+            CHECK_OK(lm_net_add_activation(s, acts[k]));
+            CHECK_OK(lm_net_add_dense(f, 3, LM_SOFTMAX, LM_BIAS));
+            CHECK_OK(lm_net_add_dense(s, 3, LM_SOFTMAX, LM_BIAS));
+            snprintf(what, sizeof what, "dense %d:%s", units, lm_act_name(acts[k]));
+            same_bits(f, s, LM_LOSS_CE, 37, what);
+            lm_net_free(f);
+            lm_net_free(s);
+        }
+        /* conv (im2col and Winograd 3x3) */
+        for (int wino = 0; wino < 2; wino++) {
+            lm_net *f, *s;
+            int kk = wino ? 3 : 2;
+            CHECK_OK(lm_net_new(&f, 3 * 8 * 8));
+            CHECK_OK(lm_net_new(&s, 3 * 8 * 8));
+            CHECK_OK(lm_net_set_input_shape(f, 3, 8, 8));
+            CHECK_OK(lm_net_set_input_shape(s, 3, 8, 8));
+            CHECK_OK(lm_net_add_conv2d(f, 8, kk, kk, 1, LM_PAD_SAME, acts[k], LM_BIAS));
+            CHECK_OK(lm_net_add_conv2d(s, 8, kk, kk, 1, LM_PAD_SAME, LM_IDENTITY, LM_BIAS));
+            CHECK_OK(lm_net_add_activation(s, acts[k]));
+            CHECK_OK(lm_net_add_dense(f, 4, LM_SOFTMAX, LM_BIAS));
+            CHECK_OK(lm_net_add_dense(s, 4, LM_SOFTMAX, LM_BIAS));
+            snprintf(what, sizeof what, "conv %dx%d:%s", kk, kk, lm_act_name(acts[k]));
+            same_bits(f, s, LM_LOSS_CE, 9, what);
+            lm_net_free(f);
+            lm_net_free(s);
+        }
+    }
+    /* a net ending in a standalone sigmoid is a sigmoid output: BCE (and
+     * CE over one output) fuse with it as with 1:sigmoid */
+    for (int ce = 0; ce < 2; ce++) {
+        lm_net *f, *s;
+        CHECK_OK(lm_net_new(&f, 5));
+        CHECK_OK(lm_net_new(&s, 5));
+        CHECK_OK(lm_net_add_dense(f, 20, LM_TANH, LM_BIAS));
+        CHECK_OK(lm_net_add_dense(s, 20, LM_TANH, LM_BIAS));
+        CHECK_OK(lm_net_add_dense(f, 1, LM_SIGMOID, LM_BIAS));
+        CHECK_OK(lm_net_add_dense(s, 1, LM_IDENTITY, LM_BIAS));
+        CHECK_OK(lm_net_add_activation(s, LM_SIGMOID));
+        same_bits(f, s, ce ? LM_LOSS_CE : LM_LOSS_BCE, 23, ce ? "sigmoid last, ce" : "sigmoid last, bce");
+        lm_net_free(f);
+        lm_net_free(s);
+    }
+    /* and a standalone relu last is no probability: BCE is refused, as
+     * after 1:relu */
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 5));
+    CHECK_OK(lm_net_add_dense(net, 1, LM_IDENTITY, LM_BIAS));
+    CHECK_OK(lm_net_add_activation(net, LM_RELU));
+    lm_fit_opts o = lm_fit_defaults();
+    o.loss = LM_LOSS_BCE;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *t = NULL;
+    CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL);
+    lm_train_free(t);
+    lm_net_free(net);
+}
+
+static unsigned char *slurp(const char *path, size_t *len);
+
+/* Softmax and identity are refused as standalone layers, saying why; a
+ * file holding them, or an unknown activation, is refused by the reader
+ * (the CRC rewritten, so that the record's check is the one reached). */
+static void activation_refused(void)
+{
+    lm_net *net;
+    CHECK_OK(lm_net_new(&net, 4));
+    CHECK_OK(lm_net_add_dense(net, 3, LM_IDENTITY, LM_BIAS));
+    CHECKF(lm_net_add_activation(net, LM_SOFTMAX) == LM_EINVAL &&
+               strstr(lm_errmsg(), "layer 2 (activation) on (3, 1, 1): softmax") &&
+               strstr(lm_errmsg(), "last dense layer"), "%s", lm_errmsg());
+    CHECKF(lm_net_add_activation(net, LM_IDENTITY) == LM_EINVAL &&
+               strstr(lm_errmsg(), "layer 2 (activation)") && strstr(lm_errmsg(), "identity"), "%s", lm_errmsg());
+    CHECK(lm_net_add_activation(net, LM_ACT_COUNT) == LM_EINVAL);
+    CHECK(lm_net_add_activation(net, (lm_act)-1) == LM_EINVAL);
+    CHECK(lm_net_n_layers(net) == 1);
+    /* a file: the kind's record is its number (7), one word, the act */
+    CHECK_OK(lm_net_add_activation(net, LM_TANH));
+    char pb[128];
+    const char *p = tmp_path(pb, sizeof pb, "act.lmn");
+    CHECK_OK(lm_net_save(net, p));
+    lm_net *b = NULL;
+    CHECK_OK(lm_net_load(&b, p));
+    CHECK(b && lm_net_n_layers(b) == 2 && desc(b, 1).kind == LM_LAYER_ACTIVATION && desc(b, 1).act == LM_TANH);
+    lm_net_free(b);
+    size_t len;
+    unsigned char *buf = slurp(p, &len);
+    static const unsigned char rec[12] = {7, 0, 0, 0, 1, 0, 0, 0, LM_TANH, 0, 0, 0};
+    size_t at = 0;
+    int found = 0;
+    for (size_t i = 0; buf && i + sizeof rec <= len; i++)
+        if (memcmp(buf + i, rec, sizeof rec) == 0) at = i, found++;
+    CHECK(found == 1);
+    static const unsigned char bad[] = {LM_IDENTITY, LM_SOFTMAX, LM_ACT_COUNT, 200};
+    for (size_t k = 0; found == 1 && k < sizeof bad; k++) {
+        buf[at + 8] = bad[k];
+        uLong crc = crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(len - 4));
+        for (int i = 0; i < 4; i++) buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+        b = NULL;
+        CHECKF(lm_net_load_mem(&b, buf, len) == LM_EFORMAT && !b && strstr(lm_errmsg(), "layer 2 (activation)"),
+               "activation %u: %s", bad[k], lm_errmsg());
+        lm_net_free(b);
+    }
+    free(buf);
+    remove(p);
     lm_net_free(net);
 }
 
@@ -787,6 +983,9 @@ int main(void)
     RUN(clone_through_table);
     RUN(grad_dropout);
     RUN(grad_batchnorm);
+    RUN(grad_activation);
+    RUN(activation_same_bits_as_fused);
+    RUN(activation_refused);
     RUN(dropout_masks);
     RUN(batchnorm_modes);
     RUN(batchnorm_one_row_keeps_running_stats);

@@ -96,6 +96,7 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_net_add_global_avgpool(NULL), "lm_net_add_global_avgpool", "net");
     EXPECT_NULL(lm_net_add_dropout(NULL, 0.5f), "lm_net_add_dropout", "net");
     EXPECT_NULL(lm_net_add_batchnorm(NULL, 0.1f, 1e-5f), "lm_net_add_batchnorm", "net");
+    EXPECT_NULL(lm_net_add_activation(NULL, LM_RELU), "lm_net_add_activation", "net");
     CHECK(lm_net_n_state(NULL) == 0 && lm_net_state(NULL) == NULL);
     CHECK(!strcmp(lm_layer_kind_name(LM_LAYER_KIND_COUNT), "?"));
     CHECK(lm_data_shape(NULL, NULL, NULL, NULL) == 0);

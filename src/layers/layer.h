@@ -140,6 +140,7 @@ extern const lm__kind lm__kind_avgpool2d;      /* layers/pool2d.c */
 extern const lm__kind lm__kind_global_avgpool; /* layers/pool2d.c */
 extern const lm__kind lm__kind_dropout;
 extern const lm__kind lm__kind_batchnorm;
+extern const lm__kind lm__kind_activation;
 
 /* The row of kind id, or NULL. */
 const lm__kind *lm__kind_of(int id);

@@ -13,6 +13,7 @@ const lm__kind *const lm__kinds[LM_LAYER_KIND_COUNT] = {
     [LM_LAYER_GLOBAL_AVGPOOL] = &lm__kind_global_avgpool,
     [LM_LAYER_DROPOUT] = &lm__kind_dropout,
     [LM_LAYER_BATCHNORM] = &lm__kind_batchnorm,
+    [LM_LAYER_ACTIVATION] = &lm__kind_activation,
 };
 
 const lm__kind *lm__kind_of(int id)

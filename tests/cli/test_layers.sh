@@ -217,4 +217,51 @@ awk -F, 'NR > 1 && NR % 3 == 0 { $4 = "maybe" } 1' OFS=, "$TMP/bin.csv" >"$TMP/t
 COLUMNS=200 "$L" info "$TMP/tri.lmn" 2>&1 | grep -q '3 inputs -> 4:relu,1:sigmoid,3:softmax$'
 res $? binary_three_classes_unchanged "$(head -c 300 "$TMP/err")"
 
+# A standalone activation (a bare name) after a batch norm: PyTorch's
+# linear -> batch norm -> ReLU. It trains, info prints it back as it was
+# written, and the printed spec builds the same net (same seed, same bits).
+"$L" train --data "$B" --test "$BT" --layers 16:linear,bn,relu,8:linear,bn,leaky_relu --epochs 30 --lr 0.01 \
+    --seed 3 --out "$TMP/act.lmn" --quiet --json >"$TMP/act.json" 2>"$TMP/err"; rc=$?
+acc=$(jget test_accuracy <"$TMP/act.json")
+{ [ "$rc" -eq 0 ] && ge "$acc" 0.8; }
+res $? train_standalone_activation "rc $rc, test accuracy '$acc': $(head -c 300 "$TMP/err")"
+COLUMNS=200 "$L" info "$TMP/act.lmn" >"$TMP/info" 2>&1; rc=$?
+spec='16:identity,batchnorm:0.1:1e-05,relu,8:identity,batchnorm:0.1:1e-05,leaky,3:softmax'
+{ [ "$rc" -eq 0 ] && grep -q "2 inputs -> $spec\$" "$TMP/info" &&
+  grep -Eq '^ +3 +activation +\(16\) +0 +relu$' "$TMP/info" && grep -Eq '^ +6 +activation +\(8\) +0 +leaky$' "$TMP/info"; }
+res $? info_standalone_activation "rc $rc: $(cat "$TMP/info")"
+"$L" train --data "$B" --test "$BT" --layers "$spec" --epochs 30 --lr 0.01 --seed 3 --out "$TMP/act2.lmn" \
+    --quiet >/dev/null 2>"$TMP/err"; rc=$?
+h1=$("$L" info --json "$TMP/act.lmn" | jget params_hash)
+h2=$("$L" info --json "$TMP/act2.lmn" | jget params_hash)
+{ [ "$rc" -eq 0 ] && [ -n "$h1" ] && [ "$h1" = "$h2" ]; }
+res $? standalone_activation_spec_round_trip "rc $rc, hash $h1 vs $h2: $(head -c 300 "$TMP/err")"
+# resuming takes the same spec, and another activation is another net
+"$L" train --data "$B" --layers 16:linear,bn,relu,8:linear,bn,leaky --epochs 32 --resume "$TMP/act.lmn" \
+    --out "$TMP/act3.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+[ "$rc" -eq 0 ]; res $? resume_standalone_activation "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" train --data "$B" --layers 16:linear,bn,tanh,8:linear,bn,leaky --epochs 32 --resume "$TMP/act.lmn" \
+    --out "$TMP/act3.lmn" --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'does not match' "$TMP/err"; }; res $? resume_other_activation "rc $rc: $(head -c 300 "$TMP/err")"
+# conv -> batch norm -> relu, the issue's block
+"$L" train --data "$TMP/img.csv" --task classes --input-shape 1x28x28 --epochs 1 --quiet --out "$TMP/cbr.lmn" \
+    --layers conv:4:3x3:same:linear,bn,relu,maxpool:2,16:linear,bn,relu,10:softmax >/dev/null 2>"$TMP/err"; rc=$?
+COLUMNS=200 "$L" info "$TMP/cbr.lmn" >"$TMP/info" 2>&1
+{ [ "$rc" -eq 0 ] && grep -q -- '-> conv:4:3x3:same:identity,batchnorm:0.1:1e-05,relu,maxpool:2:2,' "$TMP/info" &&
+  grep -Eq '^ +3 +activation +\(4, 28, 28\) +0 +relu$' "$TMP/info"; }
+res $? conv_bn_relu_trains "rc $rc: $(head -c 300 "$TMP/err") $(head -c 600 "$TMP/info")"
+# softmax and identity are no standalone layers; an activation takes no settings
+"$L" train --data "$B" --layers 16:linear,softmax --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'layer 2 (activation) on (16, 1, 1): softmax is not elementwise; put it on the last dense layer' "$TMP/err"; }
+res $? standalone_softmax_refused "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" train --data "$B" --layers 16:relu,linear --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'layer 2 (activation) on (16, 1, 1): an identity activation does nothing' "$TMP/err"; }
+res $? standalone_identity_refused "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" train --data "$B" --layers 16:linear,relu:2 --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "layer 2: a standalone activation 'relu' takes no settings" "$TMP/err"; }
+res $? standalone_activation_settings_refused "rc $rc: $(head -c 300 "$TMP/err")"
+"$L" train --data "$B" --layers 16:linear,rleu --epochs 1 --quiet >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "layer 2: expected a width like 64 or 64:relu, found 'rleu' .*an activation: relu" "$TMP/err"; }
+res $? unknown_item_lists_activations "rc $rc: $(head -c 300 "$TMP/err")"
+
 exit 0
