@@ -194,6 +194,43 @@ static lm_net *net_bn_momenta(void)
     return net;
 }
 
+/* Standalone activations where no layer before can take them, so the
+ * importer keeps them standalone: after a batch norm following an
+ * activated conv (PyTorch's conv -> ReLU -> BN -> Tanh), after a max pool
+ * (a sigmoid cannot move before it), first on an image, after an
+ * activated dense layer, after a batch norm on the input. */
+static lm_net *net_standalone_acts(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 72);
+    lm_net_set_input_shape(net, 2, 6, 6);
+    lm_net_add_activation(net, LM_LEAKY_RELU);
+    lm_net_add_conv2d(net, 4, 3, 3, 1, LM_PAD_SAME, LM_RELU, LM_BIAS);
+    lm_net_add_batchnorm(net, 0.1f, 1e-5f);
+    lm_net_add_activation(net, LM_TANH);
+    lm_net_add_maxpool2d(net, 2, 2);
+    lm_net_add_activation(net, LM_SIGMOID);
+    lm_net_add_dense(net, 7, LM_SIGMOID, LM_BIAS);
+    lm_net_add_activation(net, LM_RELU);
+    lm_net_add_batchnorm(net, 0.2f, 1e-3f);
+    lm_net_add_activation(net, LM_LEAKY_RELU);
+    lm_net_add_dense(net, 3, LM_SOFTMAX, LM_BIAS);
+    randomise(net, 11);
+    return net;
+}
+
+static lm_net *net_flat_bn_act(void)
+{
+    lm_net *net;
+    lm_net_new(&net, 5);
+    lm_net_add_batchnorm(net, 0.1f, 1e-5f);
+    lm_net_add_activation(net, LM_RELU);
+    lm_net_add_dense(net, 1, LM_SIGMOID, LM_BIAS);
+    lm_net_add_activation(net, LM_TANH);
+    randomise(net, 12);
+    return net;
+}
+
 static void check_same(lm_net *a, lm_net *b)
 {
     CHECK(lm_net_n_in(a) == lm_net_n_in(b) && lm_net_n_out(a) == lm_net_n_out(b));
@@ -358,6 +395,41 @@ static void onnx_round_trip_image_dropout_first(void) { round_trip(net_image_dro
 static void onnx_round_trip_image_dropout_dense(void) { round_trip(net_image_dropout_dense, 13); }
 static void onnx_round_trip_bn_momenta(void) { round_trip(net_bn_momenta, 13); }
 static void onnx_round_trip_image_dense_first(void) { round_trip(net_image_dense_first, 13); }
+static void onnx_round_trip_standalone_acts(void)
+{
+    round_trip(net_standalone_acts, 13);
+    round_trip(net_flat_bn_act, 17);
+}
+
+/* Where the layer before can take it, the importer folds a standalone
+ * activation into it, as it always did with Gemm -> Relu: a dense
+ * identity -> relu comes back as one dense relu layer, with the same
+ * bits out; softmax stays refused where nothing takes it. */
+static void onnx_standalone_act_folded(void)
+{
+    lm_net *a, *b = NULL;
+    lm_net_new(&a, 5);
+    lm_net_add_dense(a, 20, LM_IDENTITY, LM_BIAS);
+    lm_net_add_activation(a, LM_RELU);
+    lm_net_add_dense(a, 3, LM_SOFTMAX, LM_BIAS);
+    randomise(a, 13);
+    CHECK_OK(lm_net_save_onnx(a, tmp_file(), 13));
+    CHECK_OK(lm_net_load_onnx(&b, tmp_file()));
+    if (b) {
+        lm_layer_desc d = {.size = sizeof d};
+        CHECK(lm_net_n_layers(b) == 2 && lm_net_layer_desc(b, 0, &d) == LM_OK && d.kind == LM_LAYER_DENSE &&
+              d.act == LM_RELU);
+        CHECK(memcmp(lm_net_params(a), lm_net_params(b), lm_net_n_params(a) * sizeof(float)) == 0);
+        float x[4 * 5], ya[4 * 3], yb[4 * 3];
+        for (int i = 0; i < 20; i++) x[i] = (float)(i % 7) - 3.0f;
+        CHECK_OK(lm_net_predict(a, x, 4, ya));
+        CHECK_OK(lm_net_predict(b, x, 4, yb));
+        CHECK(memcmp(ya, yb, sizeof ya) == 0);
+    }
+    lm_net_free(a);
+    lm_net_free(b);
+    remove(tmp_file());
+}
 
 static void onnx_export_refuses(void)
 {
@@ -1078,6 +1150,8 @@ int main(void)
     RUN(onnx_round_trip_image_dropout_dense);
     RUN(onnx_round_trip_bn_momenta);
     RUN(onnx_round_trip_image_dense_first);
+    RUN(onnx_round_trip_standalone_acts);
+    RUN(onnx_standalone_act_folded);
     RUN(onnx_export_refuses);
     RUN(onnx_torch_mlp);
     RUN(onnx_torch_cnn);

@@ -518,7 +518,10 @@ static lm_status fold_bn(const imp *s, imp_layer *L, imp_layer *B)
 /* An activation node: the fused activation of the last dense or conv
  * layer, which may sit before max pools (for the monotone relu kinds:
  * act(max(x)) is max(act(x)) exactly) and dropouts (the identity in
- * inference). */
+ * inference). Where no layer can take it (after a batch norm that follows
+ * an activated layer, a pool, another activation, or the input) an
+ * elementwise one is a standalone activation layer (from 1.7; refused
+ * before, so every graph that imported then imports as it did). */
 static lm_status do_act(imp *s, lm_act act)
 {
     lm_status st;
@@ -557,7 +560,12 @@ static lm_status do_act(imp *s, lm_act act)
         if (L->kind == LM_LAYER_MAXPOOL2D && (act == LM_RELU || act == LM_LEAKY_RELU)) continue;
         break;
     }
-    return refuse(s, "no dense or convolution layer before it can take this activation");
+    if (act == LM_SOFTMAX) return refuse(s, "no dense or convolution layer before it can take this activation");
+    /* elementwise: any shape; a raw 4-D input becomes the image it is, as
+     * for a batch norm */
+    if (s->state == RAW4) TRY(need_nchw(s));
+    add_layer(s, LM_LAYER_ACTIVATION)->act = act;
+    return LM_OK;
 }
 
 /* LogSoftmax, as PyTorch's F.log_softmax ends a classifier (its MNIST
@@ -1474,6 +1482,7 @@ static lm_status build(imp *s, lm_net **out)
         case LM_LAYER_GLOBAL_AVGPOOL: st = lm_net_add_global_avgpool(net); break;
         case LM_LAYER_DROPOUT: st = lm_net_add_dropout(net, L->rate); break;
         case LM_LAYER_BATCHNORM: st = lm_net_add_batchnorm(net, L->momentum, L->eps); break;
+        case LM_LAYER_ACTIVATION: st = lm_net_add_activation(net, L->act); break;
         default: st = lm__err(LM_EFORMAT, "internal: kind %d", (int)L->kind);
         }
         if (st) {

@@ -199,11 +199,13 @@ static lm_status emit(const lm_net *net, wctx *c, float *scratch)
         const float *p = net->params + L->p_off;
         int idx = l + 1, hw = L->in.h * L->in.w;
         lm_layer_kind k = cf->kind;
-        /* a dropout over an image is one too: the importer takes the
-         * Reshape of the flat input only, before any layer */
+        /* a dropout (or an activation) over an image is one too: the
+         * importer takes the Reshape of the flat input only, before any
+         * layer */
         int spatial = k == LM_LAYER_CONV2D || k == LM_LAYER_MAXPOOL2D ||
                       k == LM_LAYER_AVGPOOL2D || k == LM_LAYER_GLOBAL_AVGPOOL ||
-                      ((k == LM_LAYER_BATCHNORM || k == LM_LAYER_DROPOUT) && hw > 1);
+                      ((k == LM_LAYER_BATCHNORM || k == LM_LAYER_DROPOUT || k == LM_LAYER_ACTIVATION) &&
+                       hw > 1);
         if (spatial && state == FLAT) {
             int64_t shape[4] = {-1, L->in.h, L->in.w, L->in.c}, two = 4, perm[4] = {0, 3, 1, 2};
             snprintf(nm, sizeof nm, "l%d_shape", idx);
@@ -306,9 +308,10 @@ static lm_status emit(const lm_net *net, wctx *c, float *scratch)
             node(c, "BatchNormalization", nm, nm2, nm3, nm4, &a);
             break;
         }
+        case LM_LAYER_ACTIVATION: break; /* elementwise, in either layout: its node below */
         default: return lm__err(LM_EINVAL, "layer %d: kind %s has no ONNX form", idx, L->kind->name);
         }
-        if (k == LM_LAYER_DENSE || k == LM_LAYER_CONV2D) {
+        if (k == LM_LAYER_DENSE || k == LM_LAYER_CONV2D || k == LM_LAYER_ACTIVATION) {
             lm_status st = act_node(c, L, state, idx);
             if (st) return st;
         }

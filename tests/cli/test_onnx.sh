@@ -49,9 +49,15 @@ train all "$TMP/img.csv" 'conv:4:3x3:same:relu,batchnorm,maxpool:2,conv:4:2x2:pa
 rc1=$?
 "$L" train --data "$TMP/reg.csv" --target ya,yb --input-shape 2x6x6 --layers conv:3:3x3:stride=2:sigmoid,gap,4:relu \
     --epochs 2 --seed 5 --out "$TMP/gap.lmn" --quiet >/dev/null 2>>"$TMP/err"; rc2=$?
-{ [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]; }; res $? onnx_train_models "$(head -c 300 "$TMP/err")"
+# standalone activations where no layer before can take them (they stay
+# standalone through the round trip): first on the image, after a batch
+# norm following an activated conv, after a max pool, after an activated
+# dense layer
+train act "$TMP/img.csv" 'leaky,conv:4:3x3:same:relu,bn,tanh,maxpool:2,sigmoid,16:sigmoid,relu,bn,leaky,3:softmax'
+rc3=$?
+{ [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$rc3" -eq 0 ]; }; res $? onnx_train_models "$(head -c 300 "$TMP/err")"
 
-for m in all gap; do
+for m in all gap act; do
     data=$TMP/img.csv; [ $m = gap ] && data=$TMP/reg.csv
     "$L" export "$TMP/$m.lmn" --format onnx --out "$TMP/$m.onnx" >"$TMP/out" 2>"$TMP/err"; rc=$?
     { [ "$rc" -eq 0 ] && grep -q 'opset 13' "$TMP/out"; }; res $? onnx_export_$m "rc $rc: $(head -c 300 "$TMP/err")"
