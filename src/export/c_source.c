@@ -402,7 +402,8 @@ enum { IN_Y = 2 };
 /* Layers that change their input in place (or not at all). */
 static int in_place(const lm__layer *L)
 {
-    return L->cfg.kind == LM_LAYER_DROPOUT || L->cfg.kind == LM_LAYER_BATCHNORM;
+    return L->cfg.kind == LM_LAYER_DROPOUT || L->cfg.kind == LM_LAYER_BATCHNORM ||
+           L->cfg.kind == LM_LAYER_ACTIVATION;
 }
 
 typedef struct plan {
@@ -489,7 +490,7 @@ static lm_status check_net(const lm_net *net)
         lm_layer_kind k = net->layers[l].cfg.kind;
         if (k != LM_LAYER_DENSE && k != LM_LAYER_CONV2D && k != LM_LAYER_MAXPOOL2D &&
             k != LM_LAYER_AVGPOOL2D && k != LM_LAYER_GLOBAL_AVGPOOL && k != LM_LAYER_DROPOUT &&
-            k != LM_LAYER_BATCHNORM)
+            k != LM_LAYER_BATCHNORM && k != LM_LAYER_ACTIVATION)
             return lm__err(LM_EINVAL, "export: layer %d's kind %s has no C form yet", l + 1,
                            net->layers[l].kind->name);
     }
@@ -623,6 +624,7 @@ static void put_call(sbuf *b, const lm_net *net, int l, const char *in, const ch
             l, l);
         break;
     case LM_LAYER_DROPOUT: put(b, "    /* layer %d: dropout, the identity at inference */\n", l + 1); break;
+    case LM_LAYER_ACTIVATION: put(b, "    /* layer %d: a standalone %s */\n", l + 1, lm_act_name(L->act)); break;
     default: break;
     }
     if (act_fn(L->act)) put(b, "    %s(%s, %d);\n", act_fn(L->act), out, L->n_out);

@@ -84,11 +84,13 @@ syms_ok() {
         ! grep -Evq '^(expf|tanhf|fabsf|memset|memcpy|memmove)$' "$TMP/$1.syms"
 }
 
-# --- every layer kind and activation (a CNN over 2x6x3 images, 3 classes)
+# --- every layer kind and activation (a CNN over 2x6x3 images, 3 classes;
+# standalone activations first on the input, after a batch norm, after a
+# pool)
 awk 'BEGIN { srand(5); for (r = 0; r < 60; r++) { for (j = 0; j < 36; j++) printf "%d,", int(rand() * 9);
     print "k" r % 3 } }' >"$TMP/img.csv"
-SPEC=conv:4:3x3:same:tanh,batchnorm,maxpool:2,conv:3:2x2:pad=1:leaky:nobias,avgpool:2:1,dropout:0.3
-SPEC=$SPEC,conv:5:1x1:sigmoid,gap,6:relu,batchnorm,7:identity:nobias,dropout:0.2,3:softmax
+SPEC=leaky,conv:4:3x3:same:tanh,batchnorm,relu,maxpool:2,conv:3:2x2:pad=1:leaky:nobias,avgpool:2:1,dropout:0.3
+SPEC=$SPEC,conv:5:1x1:sigmoid,gap,tanh,6:relu,batchnorm,sigmoid,7:identity:nobias,dropout:0.2,3:softmax
 "$LAMINA" train --data "$TMP/img.csv" --input-shape 2x6x3 --layers "$SPEC" --epochs 4 --quiet \
     --out "$TMP/all.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 "$LAMINA" export "$TMP/all.lmn" --format c --out "$TMP/all.c" >"$TMP/out" 2>>"$TMP/err"; rc2=$?
@@ -100,8 +102,9 @@ cut -d, -f1-36 "$TMP/img.csv" | "$TMP/drv_all" >"$TMP/all.c.out"
 d=$(maxdiff "$TMP/all.c.out" "$TMP/all.lm.out")
 echo "# all kinds: max difference $d"; lt "$d" 1e-5; res $? export_c_all_kinds_match "max difference $d ($(head -n 2 "$TMP/all.c.out" | tr '\n' ' ') vs $(head -n 2 "$TMP/all.lm.out" | tr '\n' ' '))"
 syms_ok all; res $? export_c_no_allocator "undefined symbols: $(tr '\n' ' ' <"$TMP/all.syms" 2>/dev/null)"
-# the generated file holds the weights as const data, and nothing writable
-grep -q '^static const float w0\[' "$TMP/all.c" && ! grep -Eq '^(static )?(float|int|double|long)' "$TMP/all.c"
+# the generated file holds the weights as const data (w1: layer 0 is the
+# standalone leaky), and nothing writable
+grep -q '^static const float w1\[' "$TMP/all.c" && ! grep -Eq '^(static )?(float|int|double|long)' "$TMP/all.c"
 res $? export_c_const_only "$(grep -E '^(static )?(float|int|double)' "$TMP/all.c" | head -3)"
 
 # --- strided convolutions: 'same' padding that is uneven (odd sizes), a
@@ -163,7 +166,7 @@ res $? export_c_test_labels_csv "rc $rc: $(cat "$TMP/err")"
 "$LAMINA" export "$TMP/all.lmn" --format c --int8 --out "$TMP/all8.c" --test "$TMP/img.csv" \
     >"$TMP/out8" 2>"$TMP/err"; rc=$?
 build all8; bc=$?
-{ [ $rc -eq 0 ] && [ $bc -eq 0 ] && grep -q '^static const int8_t w0\[' "$TMP/all8.c" &&
+{ [ $rc -eq 0 ] && [ $bc -eq 0 ] && grep -q '^static const int8_t w1\[' "$TMP/all8.c" &&
     grep -q 'accuracy int8: ' "$TMP/out8" && syms_ok all8; }
 res $? export_c_int8_all_kinds "rc $rc build $bc: $(cat "$TMP/out8" "$TMP/err" | head -c 400) $(head -c 400 "$TMP/all8.cc.err")"
 
