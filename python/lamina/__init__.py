@@ -12,9 +12,9 @@ from . import _lib
 from .data import read_fann_data
 from .errors import (FormatError, InvalidArgumentError, LaminaError, LaminaIOError,
                      LaminaTypeError, NumericError, OutOfMemoryError, StoppedError)
-from .net import (AveragePooling2D, AvgPool2D, BatchNorm, BatchNormalization, Conv2D, Dense,
-                  Dropout, GlobalAveragePooling2D, GlobalAvgPool, GlobalAvgPool2D, History, Layer,
-                  MaxPool2D, MaxPooling2D, Net)
+from .net import (Activation, AveragePooling2D, AvgPool2D, BatchNorm, BatchNormalization, Conv2D,
+                  Dense, Dropout, GlobalAveragePooling2D, GlobalAvgPool, GlobalAvgPool2D, History,
+                  Layer, MaxPool2D, MaxPooling2D, Net)
 
 __version__ = _lib.version().decode()
 
@@ -25,8 +25,8 @@ def load(path):
 
 
 __all__ = ["Net", "Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
-           "GlobalAvgPool", "Dropout", "BatchNorm", "BatchNormalization", "MaxPooling2D",
-           "AveragePooling2D", "GlobalAveragePooling2D", "History", "load", "read_fann_data",
-           "LaminaError",
+           "GlobalAvgPool", "Dropout", "BatchNorm", "BatchNormalization", "Activation",
+           "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "History", "load",
+           "read_fann_data", "LaminaError",
            "InvalidArgumentError", "LaminaTypeError", "OutOfMemoryError", "LaminaIOError",
            "FormatError", "NumericError", "StoppedError", "__version__"]

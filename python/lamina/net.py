@@ -269,7 +269,24 @@ class BatchNorm(Layer):
 
 BatchNormalization = BatchNorm
 
-_KINDS = ["dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout", "batchnorm"]
+
+class Activation(Layer):
+    """A standalone elementwise activation of any shape, no weights (Keras'
+    Activation, PyTorch's nn.ReLU() after a batch norm): "relu", "sigmoid",
+    "tanh" or "leaky_relu"; the CLI's bare `relu`. The layer before takes
+    activation None: Dense(64), BatchNorm(), Activation("relu"). Softmax
+    (put it on the last Dense) and identity are refused. From 1.7."""
+
+    def __init__(self, activation):
+        _act(activation, "Activation: ")
+        self.activation = activation
+
+    def _add(self, h):
+        return L.net_add_activation(h, _act(self.activation))
+
+
+_KINDS = ["dense", "conv2d", "maxpool2d", "avgpool2d", "global_avgpool", "dropout", "batchnorm",
+          "activation"]
 
 
 def _f32(v):
@@ -296,6 +313,8 @@ def _layer_from_desc(d):
         return Dropout(_f32(d.rate))
     if kind == "batchnorm":
         return BatchNorm(_f32(d.momentum), _f32(d.eps))
+    if kind == "activation":
+        return Activation(act)
     raise InvalidArgumentError("layer kind %d is unknown to this lamina package" % d.kind)
 
 

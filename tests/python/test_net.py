@@ -47,8 +47,9 @@ def test_tutorial_matches_cli_demo(cli):
 
 def every_kind_net(seed=3):
     return lamina.Net(input_shape=(8, 8, 2), layers=[
-        lamina.Conv2D(4, 3, padding="same", activation="relu"),
+        lamina.Conv2D(4, 3, padding="same"),
         lamina.BatchNorm(),
+        lamina.Activation("relu"),
         lamina.MaxPool2D(2),
         lamina.Conv2D(4, (3, 3), strides=1, padding=1, activation="tanh", bias=False),
         lamina.AvgPool2D(2, strides=1),
@@ -68,8 +69,8 @@ def images(n=64, seed=0):
 def test_every_layer_kind_trains_saves_and_loads(tmp_path):
     net = every_kind_net()
     assert [type(l).__name__ for l in net.layers] == [
-        "Conv2D", "BatchNorm", "MaxPool2D", "Conv2D", "AvgPool2D", "GlobalAvgPool2D", "Dropout",
-        "Dense", "Dense"]
+        "Conv2D", "BatchNorm", "Activation", "MaxPool2D", "Conv2D", "AvgPool2D", "GlobalAvgPool2D",
+        "Dropout", "Dense", "Dense"]
     assert net.input_shape == (8, 8, 2) and net.n_outputs == 3
     X, y = images()
     before = net.predict(X)
@@ -86,6 +87,33 @@ def test_every_layer_kind_trains_saves_and_loads(tmp_path):
     again = pickle.loads(pickle.dumps(net))
     np.testing.assert_array_equal(again.predict(X), after)
     assert "params" in net.summary()
+
+
+def test_activation_layer_is_the_fused_activation():
+    # Dense(20, act) and Dense(20), Activation(act): the same weights, the
+    # same bits out, and the same training step
+    X = np.random.RandomState(1).randn(40, 5).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    for act in ("relu", "sigmoid", "tanh", "leaky_relu"):
+        fused = lamina.Net(5, layers=[lamina.Dense(20, act), lamina.Dense(2, "softmax")], seed=4)
+        alone = lamina.Net(5, layers=[lamina.Dense(20), lamina.Activation(act),
+                                      lamina.Dense(2, "softmax")], seed=4)
+        np.testing.assert_array_equal(fused.params, alone.params)
+        np.testing.assert_array_equal(fused.predict(X), alone.predict(X))
+        fused.fit(X, y, epochs=2, batch_size=8, shuffle=False)
+        alone.fit(X, y, epochs=2, batch_size=8, shuffle=False)
+        np.testing.assert_array_equal(fused.params, alone.params)
+        assert alone.layers[1] == lamina.Activation(act)
+        assert len(alone.get_weights()) == 4  # no weights of its own
+
+
+def test_activation_layer_refusals():
+    with pytest.raises(lamina.InvalidArgumentError, match="Activation: .*'bogus'"):
+        lamina.Activation("bogus")
+    for act, words in (("softmax", "softmax is not elementwise; put it on the last dense layer"),
+                       (None, "an identity activation does nothing")):
+        with pytest.raises(lamina.InvalidArgumentError, match=words):
+            lamina.Net(3, layers=[lamina.Dense(4), lamina.Activation(act)])
 
 
 def test_weights_copies_and_views():
