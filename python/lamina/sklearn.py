@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import LaminaError
-from .net import _OPTIMS, Dense, Net, _whole
+from .net import _OPTIMS, Dense, Net, _not_finite, _whole
 
 try:  # scikit-learn >= 1.2: its own parameter error (a ValueError and a TypeError)
     from sklearn.utils._param_validation import InvalidParameterError
@@ -399,7 +399,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
         for a in ("net_", "n_iter_", "loss_curve_"):
             self.__dict__.pop(a, None)
         X, y = self._prepare(X, y, reset=True)
-        return self._fit_epochs(X, y, self.epochs, False)
+        return self._fit_epochs(X, y, self.epochs, False, "fit")
 
     def partial_fit(self, X, y):
         """One epoch over every row of X, y."""
@@ -409,13 +409,22 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
     def _partial_fit(self, X, y):
         first = not hasattr(self, "net_")
         X, y = self._prepare(X, y, reset=first)
-        return self._fit_epochs(X, y, 1, True)
+        return self._fit_epochs(X, y, 1, True, "partial_fit")
 
-    def _fit_epochs(self, X, y, epochs, partial):
+    def _fit_epochs(self, X, y, epochs, partial, what):
         y = np.asarray(y, np.float64)
+        Y = y.reshape(len(y), -1)
+        # a finite float64 beyond float32's range (1e39) passes the check of
+        # y above and becomes infinity for the trainer: refused here, before
+        # the net is built (Net.fit refused it after, which left an untrained
+        # net to predict), naming y's own row (not one of the early-stopping
+        # split's) and value
+        with np.errstate(over="ignore"):
+            Y32 = Y.astype(np.float32)
+        if not np.isfinite(Y32).all():
+            raise _not_finite(what, "y", Y32, Y)
         if not hasattr(self, "net_"):
             self._y_1d = y.ndim == 1
-        Y = y.reshape(len(y), -1)
         seed = self._seed()
         if not hasattr(self, "net_"):
             self.net_ = self._build(X.shape[1], Y.shape[1], None, X, seed)
@@ -427,7 +436,7 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
             raise ValueError("y has %d targets; the net was fitted with %d"
                              % (Y.shape[1], self.net_.n_outputs))
         # the trainer reads targets through the net's standardisation itself
-        return self._train(X, Y.astype(np.float32), epochs, seed, partial=partial)
+        return self._train(X, Y32, epochs, seed, partial=partial)
 
     def predict(self, X):
         check_is_fitted(self)

@@ -127,7 +127,8 @@ def test_a_refused_fit_leaves_the_estimator_as_it_was():
     for est, refused in (
             (LaminaClassifier(epochs=5, random_state=0),
              ((bad, y), (X, np.zeros(60)), (X, np.array(["a\0b", "c"])[y]))),
-            (LaminaRegressor(epochs=5, random_state=0), ((bad, y), (X, np.where(y, np.inf, 0))))):
+            (LaminaRegressor(epochs=5, random_state=0),
+             ((bad, y), (X, np.where(y, np.inf, 0)), (X, np.where(y, 1e39, 0))))):
         est.fit(X, y)
         want, state = est.predict(X), dict(est.__dict__)
         for Xr, yr in refused:
@@ -136,6 +137,17 @@ def test_a_refused_fit_leaves_the_estimator_as_it_was():
             assert est.__dict__.keys() == state.keys()
             assert all(est.__dict__[k] is v for k, v in state.items())
             np.testing.assert_array_equal(est.predict(X), want)
+    # a y beyond float32's range (1e39) passed the checks of y and was refused
+    # by Net.fit, after the net was built: refused before it, naming y's own
+    # row (not one of the early-stopping split's rows) and the value
+    for method in ("fit", "partial_fit"):
+        est, yr = LaminaRegressor(), y.astype(float)
+        yr[7] = -1e39
+        with pytest.raises(ValueError, match=r"%s: y holds -1e\+39 \(row 7, column 0\), "
+                           "beyond float32's range" % method):
+            getattr(est, method)(X, yr)
+        with pytest.raises(NotFittedError):
+            est.predict(X)
     for est, Xr, yr in ((LaminaClassifier(early_stopping=2, validation_fraction=1.5), X, y),
                         (LaminaClassifier(), X, np.array(["a\0b", "c"])[y])):
         with pytest.raises(ValueError):
