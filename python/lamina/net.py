@@ -275,10 +275,15 @@ class Activation(Layer):
     Activation, PyTorch's nn.ReLU() after a batch norm): "relu", "sigmoid",
     "tanh" or "leaky_relu"; the CLI's bare `relu`. The layer before takes
     activation None: Dense(64), BatchNorm(), Activation("relu"). Softmax
-    (put it on the last Dense) and identity are refused. From 1.7."""
+    (put it on the last Dense) and identity are refused when the layer is made.
+    From 1.7."""
 
     def __init__(self, activation):
-        _act(activation, "Activation: ")
+        # refused here, where the mistake is made, not when a Net is built
+        if _act(activation, "Activation: ") in (0, _act("softmax")):
+            raise InvalidArgumentError(
+                "Activation: %r is not elementwise or does nothing (sigmoid, tanh, relu, "
+                "leaky_relu); softmax goes on the last Dense" % (activation,))
         self.activation = activation
 
     def _add(self, h):
