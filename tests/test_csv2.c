@@ -743,6 +743,18 @@ static void test_thousands_separator_target(void)
     CHECKF(st == LM_OK && d.n_classes == 2, "other text: %s (%s)", lm_status_name(st),
            lm_errmsg());
     lm_data_free(&d);
+    /* in a ';' or tab file "1,500" is as likely a decimal comma (1.5): the
+     * hint is the one a feature column gets, never 'write them without',
+     * which would make 1.5 into 1500 */
+    bad("a;y\n1;1,500\n2;2,250\n", &o, LM_EFORMAT,
+        "t.csv:2:2: expected a number, found '1,500' (column 'y'); for numbers written with a "
+        "decimal comma: --decimal-comma, or --task classes if they are class names");
+    o.target_kind = 0;
+    bad("a\ty\n1\t1,500\n2\t2,25\n", &o, LM_EFORMAT,
+        "(column 'y'); for numbers written with a decimal comma: --decimal-comma");
+    o.target_kind = -1;
+    /* grouped in thousands beyond what a decimal comma reads: thousands */
+    bad("a;y\n1;1,200,000\n2;2,250\n", &o, LM_EFORMAT, "write them without (',')");
 }
 
 /* A number written with a decimal comma in a file read with decimal

@@ -1285,7 +1285,7 @@ static lm_status classes_from_ints(const float *v, size_t n, const int64_t *u, s
  * whose every text is a number with thousands separators. tcol and
  * cname (NULL without a header) are for messages. */
 static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind, int tcol,
-                              const char *cname, size_t cnl, char dec, lm_data *d)
+                              const char *cname, size_t cnl, char dec, char sep, lm_data *d)
 {
     float *y = lm__alloc(n, sizeof *y, "csv targets");
     if (!y) return LM_ENOMEM;
@@ -1311,14 +1311,25 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
     int grouped = bad != SIZE_MAX && kind != 1 && all_grouped;
     if (bad != SIZE_MAX && kind != 1 &&
         (kind == 0 || grouped || !all_int || range_bad != SIZE_MAX)) {
+        /* In a ';' or tab file "1,500" is as likely 1.5 with a decimal
+         * comma: the hint a feature column gets (read_rows) comes first,
+         * as 'write them without' would make it 1500. */
+        double dv;
+        int comma = bad != range_bad && dec == '.' && sep != ',' &&
+                    parse_num(t[bad].s, t[bad].len, ',', &dv) == NUM_OK;
         char hint[128];
-        snprintf(hint, sizeof hint, "; numbers with thousands separators are not read: write "
-                 "them without ('%c')%s", dec == ',' ? '.' : ',',
-                 kind == 0 ? "" : ", or --task classes if they are class names");
+        if (comma)
+            snprintf(hint, sizeof hint, "; for numbers written with a decimal comma: "
+                     "--decimal-comma%s",
+                     kind == 0 ? "" : ", or --task classes if they are class names");
+        else
+            snprintf(hint, sizeof hint, "; numbers with thousands separators are not read: write "
+                     "them without ('%c')%s", dec == ',' ? '.' : ',',
+                     kind == 0 ? "" : ", or --task classes if they are class names");
         free(y);
         return num_error(path, t[bad].line, tcol, t[bad].s, t[bad].len,
                          bad == range_bad ? NUM_RANGE : NUM_BAD, cname, cnl,
-                         grouped ? hint : NULL);
+                         grouped || comma ? hint : NULL);
     }
     if (bad == SIZE_MAX && kind != 1) {
         d->y = y;
@@ -2032,7 +2043,7 @@ static lm_status csv_parse(csv_job *j, char *buf, size_t len, lm_data *d)
         size_t cnl = 0;
         const char *cn = col_name(j, j->tcols[0], &cnl);
         st = build_target(j->path, t, d->n, j->o->target_kind, j->tcols[0], cn, cnl, j->c.dec,
-                          d);
+                          j->c.sep, d);
     } else if (st == LM_OK && nt > 1) {
         st = build_targets(j, t, d->n, d);
     }
