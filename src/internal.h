@@ -361,8 +361,10 @@ typedef struct lm__train_state {
     int optim_kind;    /* lm_optim_kind the state belongs to */
     size_t n;          /* parameters the state covers */
     float *m, *v;      /* (n) each or NULL; owned by whoever filled them */
-    int counts_only;   /* set by the caller of lm__model_decode: read the
-                          epochs and steps alone (no moments, any optimizer) */
+    int counts_only;   /* set by the caller of lm__model_decode: give the
+                          epochs and steps alone (no moments kept; a known
+                          optimizer's state checked as lm_net_load checks
+                          it, a newer lamina's taken unread) */
 } lm__train_state;
 
 /* Whether net's values are what a model file may hold (what the readers

@@ -608,9 +608,11 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
             if (!get_u64(r, &t.rng.s[i])) return short_read(r, 8, "RNG state");
         if (!get_u32(r, &kind) || !get_u32(r, &has_m) || !get_u32(r, &has_v) || !get_u64(r, &n))
             return short_read(r, 20, "optimizer state");
-        if ((kind >= LM_OPTIM_COUNT && !ts) || (ts && ts->counts_only)) {
-            /* loading the net alone, which does not need it; or its
-             * counts alone (lm_train_state_info), whatever the optimizer */
+        if (kind >= LM_OPTIM_COUNT && (!ts || ts->counts_only)) {
+            /* a newer lamina's optimizer: loading the net alone, which
+             * does not need its state, or its counts alone
+             * (lm_train_state_info). An optimizer known here is checked
+             * below for both, so that what one refuses the other does too */
             const unsigned char *rest;
             take(r, r->left, &rest);
             if (!ts) return LM_OK;
@@ -631,9 +633,14 @@ static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_stat
         if (has_m) st = get_f32s(r, n, &t.m, "optimizer moments");
         if (!st && has_v) st = get_f32s(r, n, &t.v, "optimizer moments");
         if (!st) st = check_train_state(&t);
-        if (st || !ts) {
+        if (st || !ts || ts->counts_only) {
             free(t.m);
             free(t.v);
+            if (!st && ts) { /* the counts alone */
+                ts->epochs_done = t.epochs_done;
+                ts->step = t.step;
+                *has_ts = 1;
+            }
         } else {
             *ts = t;
             *has_ts = 1;

@@ -198,6 +198,30 @@ static void corrupt_state_refused(void)
            lm_status_name(s), lm_errmsg(), has, epochs, (unsigned long long)steps);
 }
 
+/* lm_train_state_info (lamina info, train --resume's first look) refuses
+ * the training state lm_net_load refuses: it took a checkpoint naming
+ * rprop but holding no step sizes as resumable, which loading refused. */
+static void state_info_agrees_with_load(void)
+{
+    struct { lm_optim_kind kind; patch_fn patch; int drop; } cases[] = {
+        {LM_RPROP, adam_without_v, 1}, {LM_ADAM, adam_without_v, 1}, {LM_ADAM, v_nan, 0},
+        {LM_RPROP, v_neg, 0},   {LM_ADAM, rng_zero, 0}, {LM_ADAM, step_max, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        resume_patched(cases[i].kind, cases[i].patch, cases[i].drop);
+        lm_net *net = NULL;
+        lm_status ls = lm_net_load(&net, bad);
+        char why[512];
+        snprintf(why, sizeof why, "%s", lm_errmsg());
+        lm_net_free(net);
+        int has = 1, epochs = -1;
+        lm_status is = lm_train_state_info(bad, &has, &epochs, NULL);
+        CHECKF(ls == LM_EFORMAT && is == LM_EFORMAT && has == 0 && !strcmp(lm_errmsg(), why),
+               "case %zu: lm_net_load %s (%s), lm_train_state_info %s (%s), has %d", i,
+               lm_status_name(ls), why, lm_status_name(is), lm_errmsg(), has);
+    }
+}
+
 /* RPROP's state goes in a section of its own, TRA2, laid out as TRAI:
  * lamina 1.3 refuses a TRAI of an optimizer it does not know, file and
  * net with it, but skips a section it does not know and loads the net. */
@@ -239,6 +263,7 @@ int main(void)
     snprintf(ckpt, sizeof ckpt, "%s/c.lmn", tmpdir);
     snprintf(bad, sizeof bad, "%s/bad.lmn", tmpdir);
     RUN(corrupt_state_refused);
+    RUN(state_info_agrees_with_load);
     RUN(rprop_state_in_its_own_section);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
