@@ -63,6 +63,22 @@ def _number(v, lo=None, strict=False):
     return lo is None or (math.isfinite(f) and (f > lo if strict else f >= lo))
 
 
+def _column_list(names):
+    """feature names as the CLI's metadata "features" lists them (a name
+    holding a comma, or starting with a quote, in double quotes, a quote
+    inside written twice: lm_csv_list_next reads it back), so `lamina
+    predict` and `eval` take a CSV file's columns by header name; None when
+    they cannot stand for the columns (two alike, a NUL, longer than a
+    metadata value may be: the CLI then takes the columns by position)."""
+    names = [str(n) for n in names]
+    if len(set(names)) != len(names) or any("\0" in n for n in names):
+        return None
+    items = ['"%s"' % n.replace('"', '""') if "," in n or n.startswith('"') else n
+             for n in names]
+    s = ",".join(items)
+    return s if len(s.encode()) < 1 << 20 else None
+
+
 class _LaminaBase(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
@@ -143,6 +159,13 @@ class _LaminaBase(BaseEstimator):
                   threads=self.threads or 0)
         if self.standardize:
             net._normalize_from(X)
+        # fitted on a frame: its column names, as `lamina train` records a
+        # CSV header's, so the CLI matches a file's columns by name (it
+        # took them by position: another order predicted silently wrong)
+        cols = getattr(self, "feature_names_in_", None)
+        feats = None if cols is None else _column_list(cols)
+        if feats is not None:
+            net.set_meta("features", feats)
         return net
 
     def _lr(self):

@@ -71,6 +71,35 @@ def test_feature_names_from_pandas():
     est.predict(df)
 
 
+def test_frame_fitted_model_predicts_by_column_name_in_the_cli(cli, tmp_path):
+    # fitted on a frame, the net records its column names as `lamina train`
+    # does (metadata "features"), so `lamina predict` takes a CSV file's
+    # columns by header name: it took them by position, and a file with its
+    # columns in another order predicted silently wrong
+    import subprocess
+    pd = pytest.importorskip("pandas")
+    rs = np.random.RandomState(0)
+    X = rs.randn(60, 3) * [1, 10, 100] + [0, 5, -50]
+    cols = ["a", "b, c", '"q"']
+    df = pd.DataFrame(X, columns=cols)
+    shuffled = df[['"q"', "a", "b, c"]].assign(id=np.arange(60))
+    shuffled.to_csv(tmp_path / "x.csv", index=False)
+    y = (X[:, 0] + X[:, 1] / 10 > 0.5).astype(int)
+    for est, t in ((LaminaClassifier(epochs=30, random_state=0), y),
+                   (LaminaRegressor(epochs=30, random_state=0), X[:, 0] * 3 + X[:, 2] / 50)):
+        est.fit(df, t)
+        assert est.net_.get_meta("features") == 'a,"b, c","""q"""'
+        est.net_.save(str(tmp_path / "m.lmn"))
+        out = subprocess.run([cli, "predict", str(tmp_path / "m.lmn"), "--data",
+                              str(tmp_path / "x.csv")], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        got = np.array(out.stdout.split(), dtype=np.float64)
+        np.testing.assert_allclose(got, est.predict(df), rtol=1e-4, atol=1e-4)
+    # a plain array has no names: none recorded, the columns by position
+    est = LaminaClassifier(epochs=2, random_state=0).fit(X, y)
+    assert est.net_.get_meta("features") is None
+
+
 def test_pipeline_grid_search_and_cross_val():
     X, names = iris()
     pipe = make_pipeline(StandardScaler(), LaminaClassifier(epochs=40, random_state=0,
