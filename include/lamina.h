@@ -142,7 +142,8 @@ typedef enum lm_loss {
     LM_LOSS_SSE = 0, /* sum over batch and outputs of (yhat - y)^2 (the tutorial's) */
     LM_LOSS_MSE,     /* mean over batch and outputs of (yhat - y)^2 */
     LM_LOSS_BCE,     /* mean binary cross-entropy over batch and outputs; the
-                        net ends with sigmoid (fused) or softmax */
+                        net ends with sigmoid (fused) or softmax; targets y
+                        in [0, 1] (training refuses others: LM_EINVAL) */
     LM_LOSS_CE,      /* mean over batch of -sum y log(yhat); fused with softmax;
                         over one (sigmoid) output the binary one, as BCE */
     LM_LOSS_COUNT
@@ -862,8 +863,9 @@ LM_API void lm_train_free(lm_train *t);
  * labels (n). The loss of the batch (before the step) goes to *loss
  * (loss may be NULL), also with LM_ENUMERIC (then NaN or infinite); any
  * other failure leaves *loss as it was. n is at least 1 and at most the batch
- * size given at lm_train_new. A label outside [0, n_out) (0 or 1 for a single output)
- * is LM_EINVAL naming its row, before anything changes. With class
+ * size given at lm_train_new. A label outside [0, n_out) (0 or 1 for a single output),
+ * or with LM_LOSS_BCE a target y outside [0, 1] (NaN too), is LM_EINVAL naming
+ * its row, before anything changes. With class
  * weights (lm_fit_opts.class_weights) the targets must be labels: y is
  * LM_EINVAL. Thread: per object (the trainer and its net). */
 LM_API lm_status lm_train_step(lm_train *t, const float *x, const float *y,

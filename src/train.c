@@ -5,6 +5,7 @@
 #include "layers/layer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,6 +471,24 @@ static lm_status run_shards(lm_train *t, shard_job *j, float *loss, size_t *corr
 static lm_status sharded_step(lm_train *t, shard_job *j, float *loss, size_t *correct, lm_pool *pool)
     __attribute__((noinline));
 
+/* Binary cross-entropy's targets are probabilities: outside [0, 1] its
+ * loss goes below 0 without bound as the output nears 0 or 1 (y = 2
+ * trains towards -100 a row, log floored), so training minimises nothing
+ * meaningful. PyTorch's BCELoss takes them without a word; refused here,
+ * naming the row (from 1) and output. (n, w) targets y. */
+static lm_status check_bce_targets(lm_loss loss, const float *y, size_t n, int w, const char *what)
+{
+    for (size_t i = 0; loss == LM_LOSS_BCE && y && i < n * (size_t)w; i++)
+        if (!(y[i] >= 0.0f && y[i] <= 1.0f)) {
+            char out[32] = "";
+            if (w > 1) snprintf(out, sizeof out, " (output %d)", (int)(i % (size_t)w) + 1);
+            return lm__err(LM_EINVAL, "%s row %zu: target %g%s is outside [0, 1]: binary "
+                           "cross-entropy's targets are probabilities", what, i / (size_t)w + 1,
+                           (double)y[i], out);
+        }
+    return LM_OK;
+}
+
 /* What lm_train_step and lm_train_loss_grad check of their arguments;
  * fn names the caller in messages. */
 static lm_status check_rows(const char *fn, const lm_train *t, const float *x, const float *y,
@@ -491,6 +510,10 @@ static lm_status check_rows(const char *fn, const lm_train *t, const float *x, c
             if (labels[i] < 0 || labels[i] >= hi)
                 return lm__err(LM_EINVAL, "%s: row %zu: labels[%zu] = %d is outside [0, %d)%s", fn, i, i,
                                (int)labels[i], (int)hi, t->n_out == 1 ? " (binary: 0 or 1)" : "");
+    } else {
+        char what[64];
+        snprintf(what, sizeof what, "%s: y", fn);
+        return check_bce_targets(t->o.loss, y, n, t->n_out, what);
     }
     return LM_OK;
 }
@@ -864,7 +887,10 @@ static lm_status check_epoch_data(const lm_train *t, const lm_data *d)
     lm_status st = check_data(t->net, d, "training");
     if (!st && t->cw && !d->labels)
         st = lm__err(LM_EINVAL, "class weights need the training set's targets as labels, not y");
+    if (!st && !d->labels) st = check_bce_targets(t->o.loss, d->y, d->n, d->ny, "training set");
     if (!st && t->o.val) st = check_data(t->net, t->o.val, "validation");
+    if (!st && t->o.val && !t->o.val->labels)
+        st = check_bce_targets(t->o.loss, t->o.val->y, t->o.val->n, t->o.val->ny, "validation set");
     if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the training set is empty");
     return st;
 }

@@ -627,6 +627,54 @@ static void bce_needs_probabilities(void)
     }
 }
 
+/* BCE's targets are probabilities: y = 2 (or -1, or NaN) made a loss that
+ * falls below 0 without bound, which lm_fit and lm_train_step minimised
+ * without a word. Refused, naming the row and value; 0, 1 and 0.3 train. */
+static void bce_targets_in_unit_interval(void)
+{
+    float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, xv[2] = {0, 1};
+    float good[4] = {0, 1, 0.3f, 0}, bad[3] = {2.0f, -1.0f, NAN}, yv[1] = {0.5f};
+    for (int w = 1; w <= 2; w++) {
+        lm_rng rng = lm_rng_seed(1);
+        lm_net *net;
+        CHECK_OK(lm_net_new(&net, 2));
+        CHECK_OK(lm_net_add_dense(net, w, LM_SIGMOID, LM_BIAS));
+        CHECK_OK(lm_net_init(net, LM_INIT_XAVIER, &rng));
+        lm_fit_opts o = lm_fit_defaults();
+        o.loss = LM_LOSS_BCE;
+        o.epochs = 1;
+        o.batch = 4;
+        float y[8];
+        for (int i = 0; i < 4 * w; i++) y[i] = good[i % 4];
+        lm_data d = {.n = 4, .nx = 2, .x = x, .y = y, .ny = w};
+        CHECK_OK(lm_fit(net, &d, &o, &rng));
+        for (size_t b = 0; b < 3; b++) {
+            y[4 * w - 1] = bad[b]; /* the last row's last output */
+            lm_status st = lm_fit(net, &d, &o, &rng);
+            char want[64];
+            snprintf(want, sizeof want, "training set row 4: target %g", (double)bad[b]);
+            CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), want) && strstr(lm_errmsg(), "[0, 1]"),
+                   "w %d y %g: %s: %s", w, (double)bad[b], lm_status_name(st), lm_errmsg());
+            lm_train *t = NULL;
+            CHECK_OK(lm_train_new(&t, net, &o, &rng));
+            st = lm_train_step(t, x, y, NULL, 4, NULL);
+            CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "lm_train_step: y row 4") &&
+                       strstr(lm_errmsg(), "[0, 1]"),
+                   "w %d y %g step: %s: %s", w, (double)bad[b], lm_status_name(st), lm_errmsg());
+            lm_train_free(t);
+        }
+        y[4 * w - 1] = 0;
+        /* the validation set's too */
+        float yvw[2] = {yv[0], 3.0f};
+        lm_data v = {.n = 1, .nx = 2, .x = xv, .y = w == 1 ? (float[]){3.0f} : yvw, .ny = w};
+        o.val = &v;
+        lm_status st = lm_fit(net, &d, &o, &rng);
+        CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), "validation set row 1: target 3"), "w %d val: %s: %s",
+               w, lm_status_name(st), lm_errmsg());
+        lm_net_free(net);
+    }
+}
+
 static void bad_arguments_refused(void)
 {
     lm_net *net;
@@ -734,6 +782,7 @@ int main(void)
     RUN(in_order_fit_matches_steps);
     RUN(bad_arguments_refused);
     RUN(bce_needs_probabilities);
+    RUN(bce_targets_in_unit_interval);
     RUN(ce_one_output_is_binary);
     RUN(concurrent_predict);
     TEST_MAIN_END();

@@ -865,6 +865,32 @@ def test_labels_beyond_an_int32_are_refused_not_wrapped():
     assert len(net.fit(X4, y.astype(np.uint64), epochs=1, loss="bce").epoch) == 1
 
 
+def test_bce_float_targets_outside_0_1_are_refused():
+    # a float y for "bce" is probabilities: y = 2.0 trained to a loss below
+    # 0 (-24.8 after 200 epochs) without a word; refused by Net.fit (before
+    # normalize=True changes the net; the library's lm_fit refuses them too:
+    # tests/test_train.c bce_targets_in_unit_interval)
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(4, "tanh"), lamina.Dense(1, "sigmoid")],
+                     seed=1)
+    before = net.params.copy()
+    for bad in (2.0, -0.5):
+        y = Y4.copy()
+        y[1] = bad
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=r"fit: y holds %r \(row 1\), outside \[0, 1\]" % bad):
+            net.fit(X4, y, epochs=1, loss="bce", normalize=True)
+        with pytest.raises(lamina.InvalidArgumentError, match=r"fit \(validation\): y holds"):
+            net.fit(X4, Y4, epochs=1, loss="bce", validation_data=(X4, y))
+        assert net.get_normalization() is None
+    np.testing.assert_array_equal(net.params, before)
+    two = lamina.Net(inputs=3, layers=[lamina.Dense(2, "sigmoid")], seed=1)
+    with pytest.raises(lamina.InvalidArgumentError, match=r"row 3, column 0"):
+        two.fit(X4, np.array([[0, 1], [1, 0], [.5, .5], [-1, 1]], np.float32), loss="bce")
+    y = Y4.copy()
+    y[1] = 0.3
+    assert len(net.fit(X4, y, epochs=1, loss="bce").epoch) == 1
+
+
 def test_sizes_must_be_whole_numbers():
     # int() cut fractions: Dense(2.5) was a layer of 2 units, MaxPool2D(2.5)
     # a pool of 2, epochs=2.5 two epochs, batch_size=2.5 batches of 2, and
