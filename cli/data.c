@@ -829,7 +829,10 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     if (d->feature_names) {
         cli_append(b, sizeof b, &len, " (header: ");
         for (int j = 0; j < d->nx && j < 8; j++)
-            cli_append(b, sizeof b, &len, "%s%s", j ? ", " : "", shown(d->feature_names[j], nb, sizeof nb));
+            if (d->feature_names[j][0])
+                cli_append(b, sizeof b, &len, "%s%s", j ? ", " : "", shown(d->feature_names[j], nb, sizeof nb));
+            else // pandas' index column: a name nobody would see
+                cli_append(b, sizeof b, &len, "%s(input %d, no name)", j ? ", " : "", j + 1);
         if (d->nx > 8) cli_append(b, sizeof b, &len, ", ... %d more", d->nx - 8);
         cli_append(b, sizeof b, &len, ")");
     } else if (cd->is_fann) {
@@ -839,6 +842,24 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     }
     int col = fprintf(f, "read %s: ", name);
     cli_wrap(f, b, col, 2, width, ",");
+    for (int j = 0; d->feature_names && j < d->nx; j++)
+        if (!d->feature_names[j][0]) {
+            const float *x = d->x_type == LM_F32 ? d->x : NULL;
+            int from = -1; // the values 0..n-1 or 1..n in order: a row index
+            for (int s = 0; x && d->n >= 2 && s < 2 && from < 0; s++) {
+                size_t r = 0;
+                while (r < d->n && x[r * (size_t)d->nx + (size_t)j] == (float)(r + (size_t)s)) r++;
+                if (r == d->n) from = s;
+            }
+            len = 0;
+            cli_append(b, sizeof b, &len, "note: input %d has no name in the header", j + 1);
+            if (from >= 0)
+                cli_append(b, sizeof b, &len, " and holds %d..%zu, the row numbers (a row index, as "
+                           "pandas' to_csv writes unless index=False); the model would learn from "
+                           "the row order; %s leaves it out", from, d->n - 1 + (size_t)from,
+                           j == 0 ? "--ignore 0" : "--ignore with its 0-based column index");
+            cli_wrap(f, b, 0, 2, width, ";");
+        }
     int nt = d->labels ? 1 : d->ny;
     len = 0;
     cli_append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");

@@ -129,4 +129,16 @@ res $? names_quote_features_before_1_5 "rc $r1/$r2/$r3: $(cat "$TMP/out" "$TMP/e
 else
     echo "skip names_quote_features_before_1_5: cannot build set_meta against ${BUILD:-build}/liblamina.a here"
 fi
+# pandas' to_csv writes its index as a first column with no name: train
+# shows the name as missing and says the column holds the row numbers
+printf ',a,y\n0,1.5,p\n1,2.5,q\n2,0.5,p\n3,3.5,q\n' >"$TMP/pdi.csv"
+COLUMNS=500 "$L" train --data "$TMP/pdi.csv" --layers 4 --epochs 1 >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '(header: (input 1, no name), a)' "$TMP/err" &&
+    grep -q '^note: input 1 has no name in the header and holds 0\.\.3, the row numbers' "$TMP/err" &&
+    grep -q -- '--ignore 0 leaves it out' "$TMP/err"; }
+res $? names_empty_header_index_note "rc $rc: $(cat "$TMP/err")"
+printf ',a,y\n5,1.5,p\n1,2.5,q\n' >"$TMP/pde.csv"
+"$L" train --data "$TMP/pde.csv" --layers 4 --epochs 1 >/dev/null 2>"$TMP/err"
+{ grep -qx 'note: input 1 has no name in the header' "$TMP/err" && ! grep -q -- --ignore "$TMP/err"; }
+res $? names_empty_header_note "$(cat "$TMP/err")"
 finish
