@@ -239,6 +239,14 @@ static void test_error_names_column(void)
     bad("1,2,3\n4,5,6\n7,oops,9\n", NULL, LM_EFORMAT, "t.csv:3:2: expected a number, found 'oops' (column 2)");
 }
 
+/* A quoted field is shown as its value: quotes doubled in the file once. */
+static void test_error_shows_quoted_value(void)
+{
+    bad("a,b,y\n1,\"x \"\"q\"\" ,1\",u\n2,3,v\n", NULL, LM_EFORMAT,
+        "t.csv:2:2: expected a number, found 'x \"q\" ,1' (column 'b')");
+    bad("a,y,\n1,2,\n3,4,\"p \"\"q\"\"\"\n", NULL, LM_EFORMAT, "t.csv:3:3: 'p \"q\"' in the last column");
+}
+
 /* A one-row file with a million blank lines: the rows are counted from
  * lines with something on them, not from line ends. */
 static void test_blank_lines_count_nothing(void)
@@ -803,6 +811,7 @@ int main(void)
     RUN(test_several_targets);
     RUN(test_decimal_comma);
     RUN(test_error_names_column);
+    RUN(test_error_shows_quoted_value);
     RUN(test_blank_lines_count_nothing);
     RUN(test_text_classes_sorted);
     RUN(test_runaway_line);

@@ -1899,12 +1899,14 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
             csv_field f;
             lm_status st = read_field(c, col, &f, &eor);
             if (st != LM_OK) return st;
-            if (j->trailing && col == j->ncols - 1 && f.len > 0 && !(j->o->features && *j->o->features))
+            if (j->trailing && col == j->ncols - 1 && f.len > 0 && !(j->o->features && *j->o->features)) {
+                unquote(&f);
                 return lm__err(LM_EFORMAT, "%s:%zu:%d: '%.*s' in the last column, which has no "
                                "header name and no value in the first row (taken for the empty "
                                "column of lines that end in a separator): name it in the "
                                "header, or leave it out (ignore column %d)", j->path, f.line,
                                col + 1, (int)(f.len > 40 ? 40 : f.len), f.s, col);
+            }
             if (ro <= ROLE_TARGET0) {
                 unquote(&f);
                 if (j->o->missing && is_missing(f.s, f.len)) {
@@ -1931,6 +1933,7 @@ static lm_status read_rows(csv_job *j, float *x, tgt_span *t, tgt_span *cs, size
                     size_t cnl = 0;
                     const char *cn = col_name(j, col, &cnl);
                     char hint[200] = "", unit[80] = "";
+                    unquote(&f); // the cell's value, as the message shows it
                     double dv;
                     size_t ul = res == NUM_BAD ? unit_after_number(f.s, f.len, c->dec) : 0;
                     if (ul)
