@@ -205,6 +205,11 @@ int cli_data_target_norm(const lm_data *d, lm_net *net);
 /* Rows [i0, i0 + n) of d as float32 into out (n, nx). */
 void cli_data_rows(const lm_data *d, size_t i0, size_t n, float *out);
 
+/* Row r (0-based) of cd as messages name it: "data row N" (1-based, its
+ * blank lines not counted, "not counting the header" when the file has
+ * one), or "row N" of IDX labels, into buf. Returns buf. */
+const char *cli_data_row_name(const cli_data *cd, size_t r, char *buf, size_t size);
+
 /* Maps the data's class labels onto the net's classes by name (or keeps
  * the indices when either side has no names). Returns CLI_OK or
  * CLI_EDATA after a message naming the unknown class. */

@@ -366,8 +366,10 @@ static int blank_class(const cli_data *cd)
         if (d->class_names[c] && d->class_names[c][0]) continue;
         for (size_t i = 0; i < d->n; i++)
             if (d->labels[i] == c) {
-                cli_err("%s: row %zu: the target cell is empty; a class cannot be blank (fill it "
-                        "in or leave the row out)", cd->path, i + 1);
+                char row[64];
+                cli_err("%s: %s: the target cell is empty; a class cannot be blank (fill it "
+                        "in or leave the row out)", cd->path,
+                        cli_data_row_name(cd, i, row, sizeof row));
                 return CLI_EDATA;
             }
     }

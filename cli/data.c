@@ -472,6 +472,17 @@ static int net_class(const lm_net *net, const char *name)
     return -1;
 }
 
+const char *cli_data_row_name(const cli_data *cd, size_t r, char *buf, size_t size)
+{
+    // the reader keeps no line per row: the count says what it counts
+    if (cd->is_idx)
+        snprintf(buf, size, "row %zu", r + 1);
+    else
+        snprintf(buf, size, "data row %zu%s", r + 1,
+                 cd->d.feature_names ? " (not counting the header)" : "");
+    return buf;
+}
+
 int cli_data_map_classes(cli_data *cd, const lm_net *net)
 {
     lm_data *d = &cd->d;
@@ -493,12 +504,14 @@ int cli_data_map_classes(cli_data *cd, const lm_net *net)
         int32_t c = d->labels[r];
         int m = c >= 0 && c < d->n_classes ? map[c] : -1;
         if (m < 0 || m >= n_cls) {
+            char row[64];
+            cli_data_row_name(cd, r, row, sizeof row);
             if (have_names && c >= 0 && c < d->n_classes)
-                cli_err("%s: row %zu: class '%s' is not one of the model's %d classes", where,
-                        r + 1, d->class_names[c], n_cls);
+                cli_err("%s: %s: class '%s' is not one of the model's %d classes", where, row,
+                        d->class_names[c], n_cls);
             else
-                cli_err("%s: row %zu: class %d is out of the model's range 0..%d", where, r + 1,
-                        (int)c, n_cls - 1);
+                cli_err("%s: %s: class %d is out of the model's range 0..%d", where, row, (int)c,
+                        n_cls - 1);
             free(map);
             free(lab);
             return CLI_EDATA;

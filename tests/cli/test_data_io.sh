@@ -51,12 +51,19 @@ fi
 # row, in the training and in the test file.
 printf 'a,b,label\n1,2,x\n3,4,\n5,6,y\n7,8,x\n' >"$TMP/blank.csv"
 "$L" train --data "$TMP/blank.csv" --layers 4 --epochs 1 --out "$TMP/blank.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
-{ [ "$rc" -eq 3 ] && grep -q 'blank.csv: row 2: the target cell is empty' "$TMP/e" && [ ! -e "$TMP/blank.lmn" ]; }
+{ [ "$rc" -eq 3 ] && grep -q 'blank.csv: data row 2 (not counting the header): the target cell is empty' "$TMP/e" && [ ! -e "$TMP/blank.lmn" ]; }
 res $? blank_class_refused "rc $rc: $(cat "$TMP/e")"
 printf 'a,b,label\n1,2,x\n3,4,y\n5,6,y\n7,8,x\n' >"$TMP/full.csv"
 "$L" train --data "$TMP/full.csv" --test "$TMP/blank.csv" --layers 4 --epochs 1 --quiet >"$TMP/o" 2>"$TMP/e"; rc=$?
-{ [ "$rc" -eq 3 ] && grep -q 'blank.csv: row 2: the target cell is empty' "$TMP/e"; }
+{ [ "$rc" -eq 3 ] && grep -q 'blank.csv: data row 2 (not counting the header): the target cell is empty' "$TMP/e"; }
 res $? blank_class_refused_in_test "rc $rc: $(cat "$TMP/e")"
+# eval names a class the model lacks by its data row, saying what it counts
+# (the reader keeps no line per row): once "row 3", which read as a line
+printf 'a,b,label\n1,2,x\n\n3,4,y\n5,6,lost\n' >"$TMP/lost.csv"
+"$L" train --data "$TMP/full.csv" --layers 4 --epochs 1 --quiet --out "$TMP/full.lmn" >"$TMP/o" 2>&1
+"$L" eval "$TMP/full.lmn" --data "$TMP/lost.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "lost.csv: data row 3 (not counting the header): class 'lost' is not one of the model's 2 classes" "$TMP/e"; }
+res $? eval_unknown_class_data_row "rc $rc: $(cat "$TMP/e")"
 
 # ------------------------------------------------------ numeric header
 "$L" train --data "$IN" --task classes $Q >"$TMP/o" 2>"$TMP/e"; rc=$?

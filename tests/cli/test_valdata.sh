@@ -190,7 +190,7 @@ cut -d, -f1,2,4 "$TMP/val.csv" >"$TMP/no_b.csv"
 refused missing_column 3 "no_b.csv: no column named 'b'" $T --val-data "$TMP/no_b.csv"
 sed '3s/,[a-z]*$/,maybe/' "$TMP/val.csv" >"$TMP/class.csv"
 # shellcheck disable=SC2086
-refused unknown_class 3 "class.csv: row 2: class 'maybe' is not one of the model's 2 classes" \
+refused unknown_class 3 "class.csv: data row 2 (not counting the header): class 'maybe' is not one of the model's 2 classes" \
     $T --val-data "$TMP/class.csv"
 head -n 1 "$TMP/val.csv" >"$TMP/header_only.csv"
 # shellcheck disable=SC2086
