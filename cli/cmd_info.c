@@ -92,7 +92,15 @@ static void print_state(const lm_net *net, const state_summary *ss, int width)
     const char *kept = lm_net_get_meta(net, "epochs");
     char b[512];
     int n;
-    if (ss->has_state)
+    // a Ctrl-C's mid-epoch state: its steps run past the epochs done
+    const char *part = lm_net_get_meta(net, "epoch_steps");
+    unsigned long long mid = part ? strtoull(part, NULL, 10) : 0;
+    if (ss->has_state && mid > 0 && mid <= ss->steps)
+        n = snprintf(b, sizeof b, "resumable state after %d epoch%s and %llu step%s of epoch %d "
+                     "(%llu steps in all; --resume runs epoch %d again from there)", ss->epochs,
+                     ss->epochs == 1 ? "" : "s", mid, mid == 1 ? "" : "s", ss->epochs + 1,
+                     (unsigned long long)ss->steps, ss->epochs + 1);
+    else if (ss->has_state)
         n = snprintf(b, sizeof b, "resumable state after %d epoch%s (%llu step%s)", ss->epochs,
                      ss->epochs == 1 ? "" : "s", (unsigned long long)ss->steps,
                      ss->steps == 1 ? "" : "s");

@@ -113,6 +113,9 @@ typedef struct train_run {
     const char *save_to; /* where checkpoints and Ctrl-C save: ckpt or partial */
     char partial[4096];  /* OUT.partial, when --out exists and is not ours */
     int saved_epoch;     /* epochs the file at save_to holds from this run, or -1 */
+    uint64_t epoch_step0; /* the optimizer's steps when the running epoch began */
+    uint64_t mid_steps;   /* steps into an unfinished epoch the state saved holds, or 0 */
+    uint64_t start_mid;   /* mid_steps of the state resumed from */
     int wrote_partial;   /* this run wrote (or resumed from) OUT.partial */
     lm_epoch_info kept;  /* the epoch whose parameters the net holds at the end */
     int early_stopped;   /* patience ran out before --epochs */
@@ -1067,6 +1070,9 @@ static void meta_state(train_run *r, int done, const char *state)
     set_meta(r->net, "epochs", b);
     snprintf(b, sizeof b, "%d", r->c.epochs);
     set_meta(r->net, "epochs_planned", b);
+    // info: the steps past the epochs done, which a resume does again
+    snprintf(b, sizeof b, "%llu", (unsigned long long)r->mid_steps);
+    set_meta_or_none(r->net, "epoch_steps", r->mid_steps ? b : NULL);
 }
 
 static int on_batch(const lm_batch_info *b, void *ctx)
@@ -1263,7 +1269,9 @@ static lm_status save_start_state(train_run *r, const char *path)
     lm_train *t;
     if (!r->c.resume)
         memcpy(lm_net_params(r->net), r->init_params, lm_net_n_params(r->net) * sizeof(float));
+    r->mid_steps = r->start_mid; // the state resumed from, mid-epoch or not
     meta_state(r, r->start_epochs, NULL);
+    r->mid_steps = 0;
     lm_status st = lm_train_new(&t, r->net, &r->fo, &r->rng0);
     if (st) return st;
     if (r->c.resume) st = lm_train_resume(t, r->c.resume);
@@ -1312,7 +1320,9 @@ static int interrupted(train_run *r, int epoch, int mid_epoch)
         st = save_start_state(r, path);
         if (st == LM_OK) r->wrote_partial |= path == r->partial;
     } else {
+        r->mid_steps = lm_train_steps(r->t) - r->epoch_step0;
         st = save_state(r, done);
+        r->mid_steps = 0;
         if (st == LM_OK) {
             cli_err("%s during epoch %d; saved the state from the middle of it to %s%s "
                     "(--resume %s runs epoch %d again from there; --checkpoint-every 1 makes "
@@ -1337,6 +1347,7 @@ static int run_epochs(train_run *r, double *train_secs)
         lm_epoch_info e;
         if (stop_asked()) return interrupted(r, epoch, 0);
         progress_epoch_begin(&r->prog);
+        r->epoch_step0 = lm_train_steps(r->t);
         lm_status st = lm_train_epoch(r->t, r->fit, &e);
         if (st == LM_ESTOPPED) return interrupted(r, epoch, 1);
         if (st == LM_ENUMERIC) {
@@ -1696,6 +1707,8 @@ static int setup(train_run *r, lm_rng *rng)
         if (!cli_check_writable(r->partial)) return CLI_EFAIL;
     }
     r->start_epochs = lm_train_epochs_done(r->t);
+    const char *mid = c->resume ? lm_net_get_meta(r->net, "epoch_steps") : NULL;
+    r->start_mid = mid ? strtoull(mid, NULL, 10) : 0;
     r->saved_epoch = cli_same_file(r->save_to, c->resume) ? r->start_epochs : -1;
     if (r->ckpt && !c->resume) {
         size_t n = lm_net_n_params(r->net);

@@ -70,6 +70,31 @@ done
 { [ "$rc" -eq 0 ] && [ ! -e keep.lmn.partial ] && ! cmp -s keep.lmn keep.copy; }
 res $? resume_partial_finishes_out "exit $rc ($(cat res.err)); keep.lmn.partial should be gone and keep.lmn replaced"
 # (--epochs 3 is below the epochs done: nothing to train, but the file is finished)
+# A stop inside a later epoch with no checkpoint keeps that epoch's steps so
+# far: info says so (once "after 1 epoch (5546 steps)", which no epoch
+# count gives), and the steps of the run that resumes it include them
+rm -f midst.lmn
+"$L" train --data mid.csv --layers 256:relu,256:relu --batch 1 --epochs 50 --threads 1 --out midst.lmn \
+    >/dev/null 2>midst.err &
+pid=$!
+n=0
+while ! grep -q '^epoch 1/' midst.err && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
+sleep 0.2
+kill -INT $pid
+wait $pid; rc=$?
+if grep -q 'saved the state from the middle of it' midst.err; then
+    line=$(COLUMNS=500 "$L" info midst.lmn | grep '^training:' | tr -s ' \n' ' ')
+    e=$(echo "$line" | sed -n 's/.*after \([0-9]*\) epochs\{0,1\} and \([0-9]*\) steps\{0,1\} of epoch \([0-9]*\) (\([0-9]*\) steps in all.*/\1 \2 \3 \4/p')
+    set -- $e
+    { [ "$rc" -eq 130 ] && [ $# -eq 4 ] && [ "$3" -eq $(($1 + 1)) ] && [ "$4" -eq $(($1 * 4000 + $2)) ]; }
+    res $? info_mid_epoch_steps "rc $rc, info: $line; $(cat midst.err | tail -1)"
+    "$L" train --resume midst.lmn --epochs $(($1 + 1)) --quiet >/dev/null 2>&1
+    line2=$(COLUMNS=500 "$L" info midst.lmn | grep '^training:' | tr -s ' \n' ' ')
+    echo "$line2" | grep -q "after $(($1 + 1)) epochs\{0,1\} ($(($1 * 4000 + $2 + 4000)) steps)"
+    res $? info_mid_epoch_resumed "info after the resume: $line2"
+else
+    echo "skip info_mid_epoch_steps: the stop did not land inside an epoch: $(tail -1 midst.err)"
+fi
 
 # --------------------------------------- outputs equal to inputs: refused
 ln d.csv hard.csv
