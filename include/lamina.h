@@ -143,7 +143,8 @@ typedef enum lm_loss {
     LM_LOSS_MSE,     /* mean over batch and outputs of (yhat - y)^2 */
     LM_LOSS_BCE,     /* mean binary cross-entropy over batch and outputs; the
                         net ends with sigmoid (fused) or softmax; targets y
-                        in [0, 1] (training refuses others: LM_EINVAL) */
+                        in [0, 1] (training and lm_evaluate refuse
+                        others: LM_EINVAL) */
     LM_LOSS_CE,      /* mean over batch of -sum y log(yhat); fused with softmax;
                         over one (sigmoid) output the binary one, as BCE */
     LM_LOSS_COUNT
@@ -921,7 +922,9 @@ LM_API lm_status lm_train_state_info(const char *path, int *has_state, int *epoc
 LM_API lm_status lm_train_resume(lm_train *t, const char *path);
 
 /* Loss and accuracy of net on d (accuracy NaN for regression), into the
- * caller's out_loss/out_acc (either may be NULL). Uses the net's thread
+ * caller's out_loss/out_acc (either may be NULL). With LM_LOSS_BCE a
+ * target y outside [0, 1] (NaN too) is LM_EINVAL naming its row, as
+ * lm_fit refuses it. Uses the net's thread
  * pool: Thread: per object (net). */
 LM_API lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_loss,
                       float *out_acc);

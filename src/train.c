@@ -1014,6 +1014,7 @@ lm_status lm_evaluate(lm_net *net, const lm_data *d, lm_loss loss, float *out_lo
     lm_train *t;
     lm_status st = check_data(net, d, "evaluation");
     if (!st && d->n == 0) st = lm__err(LM_EINVAL, "the evaluation set is empty");
+    if (!st && !d->labels) st = check_bce_targets(loss, d->y, d->n, d->ny, "evaluation set");
     if (!st) st = train_new(&t, net, &o, &rng, 1);
     if (st) return st;
     float l = NAN, a = NAN;

@@ -629,7 +629,8 @@ static void bce_needs_probabilities(void)
 
 /* BCE's targets are probabilities: y = 2 (or -1, or NaN) made a loss that
  * falls below 0 without bound, which lm_fit and lm_train_step minimised
- * without a word. Refused, naming the row and value; 0, 1 and 0.3 train. */
+ * without a word (and lm_evaluate reported). Refused, naming the row and
+ * value; 0, 1 and 0.3 train and evaluate. */
 static void bce_targets_in_unit_interval(void)
 {
     float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, xv[2] = {0, 1};
@@ -648,6 +649,9 @@ static void bce_targets_in_unit_interval(void)
         for (int i = 0; i < 4 * w; i++) y[i] = good[i % 4];
         lm_data d = {.n = 4, .nx = 2, .x = x, .y = y, .ny = w};
         CHECK_OK(lm_fit(net, &d, &o, &rng));
+        float good_loss = NAN;
+        CHECK_OK(lm_evaluate(net, &d, LM_LOSS_BCE, &good_loss, NULL));
+        CHECKF(good_loss > 0, "w %d: evaluate's loss %g", w, (double)good_loss);
         for (size_t b = 0; b < 3; b++) {
             y[4 * w - 1] = bad[b]; /* the last row's last output */
             lm_status st = lm_fit(net, &d, &o, &rng);
@@ -655,6 +659,13 @@ static void bce_targets_in_unit_interval(void)
             snprintf(want, sizeof want, "training set row 4: target %g", (double)bad[b]);
             CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), want) && strstr(lm_errmsg(), "[0, 1]"),
                    "w %d y %g: %s: %s", w, (double)bad[b], lm_status_name(st), lm_errmsg());
+            float loss = 123.0f;
+            st = lm_evaluate(net, &d, LM_LOSS_BCE, &loss, NULL);
+            snprintf(want, sizeof want, "evaluation set row 4: target %g", (double)bad[b]);
+            CHECKF(st == LM_EINVAL && strstr(lm_errmsg(), want) && strstr(lm_errmsg(), "[0, 1]") &&
+                       loss == 123.0f,
+                   "w %d y %g evaluate: %s: %s (loss %g)", w, (double)bad[b], lm_status_name(st),
+                   lm_errmsg(), (double)loss);
             lm_train *t = NULL;
             CHECK_OK(lm_train_new(&t, net, &o, &rng));
             st = lm_train_step(t, x, y, NULL, 4, NULL);

@@ -939,8 +939,8 @@ class Net:
                                            % (what, yf.shape[1], k))
             if not np.isfinite(yf).all():
                 raise _not_finite(what, "y", yf, ya)
-            if loss == 2 and what.startswith("fit") and yf.size and (yf.min() < 0 or yf.max() > 1):
-                # the library refuses them too (lm_fit); here before
+            if loss == 2 and yf.size and (yf.min() < 0 or yf.max() > 1):
+                # the library refuses them too (lm_fit, lm_evaluate); here before
                 # normalize=True changes the net, naming the row as Python counts
                 r, c = (int(v) for v in np.argwhere((yf < 0) | (yf > 1))[0])
                 raise InvalidArgumentError("%s: y holds %r (row %d%s), outside [0, 1]: 'bce' "

@@ -881,6 +881,10 @@ def test_bce_float_targets_outside_0_1_are_refused():
             net.fit(X4, y, epochs=1, loss="bce", normalize=True)
         with pytest.raises(lamina.InvalidArgumentError, match=r"fit \(validation\): y holds"):
             net.fit(X4, Y4, epochs=1, loss="bce", validation_data=(X4, y))
+        # evaluate reported a loss below 0 for them
+        with pytest.raises(lamina.InvalidArgumentError,
+                           match=r"evaluate: y holds %r \(row 1\), outside \[0, 1\]" % bad):
+            net.evaluate(X4, y, loss="bce")
         assert net.get_normalization() is None
     np.testing.assert_array_equal(net.params, before)
     two = lamina.Net(inputs=3, layers=[lamina.Dense(2, "sigmoid")], seed=1)
@@ -889,6 +893,7 @@ def test_bce_float_targets_outside_0_1_are_refused():
     y = Y4.copy()
     y[1] = 0.3
     assert len(net.fit(X4, y, epochs=1, loss="bce").epoch) == 1
+    assert net.evaluate(X4, y, loss="bce")["loss"] > 0
 
 
 def test_sizes_must_be_whole_numbers():
