@@ -149,7 +149,7 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);
     specs[i++] = opt_str("layers", &c->layers, "SPEC",
                          "layers after the input, e.g. 256:relu,10:softmax (output optional); also "
-                         "conv:32:3x3:same, maxpool:2, avgpool:2, gap, dropout:0.5, batchnorm",
+                         "conv:32:3x3:same, maxpool:2, avgpool:2, gap, dropout:0.5, batchnorm, relu (a standalone activation)",
                          NULL);
     specs[i++] = opt_str("input-shape", &c->input_shape, "CxHxW",
                          "the shape of a CSV row for conv and pool layers, e.g. 1x28x28 (channels-last)",

@@ -47,7 +47,7 @@ fits "$TMP/u" 79 width_usage_no_arguments
 # The option texts keep every word: each option's description, joined
 # from its lines, is the text the option table holds (spot checks).
 "$L" train --help | awk '/^  --/ { if (t) print t; t = $0; next } /^        / { sub(/^ +/, " "); t = t $0; next } { if (t) print t; t = "" }' >"$TMP/joined"
-grep -q -- '--layers SPEC  *layers after the input, e.g. 256:relu,10:softmax (output optional); also conv:32:3x3:same, maxpool:2, avgpool:2, gap, dropout:0.5, batchnorm$' "$TMP/joined"
+grep -q -- '--layers SPEC  *layers after the input, e.g. 256:relu,10:softmax (output optional); also conv:32:3x3:same, maxpool:2, avgpool:2, gap, dropout:0.5, batchnorm, relu (a standalone activation)$' "$TMP/joined"
 res $? width_help_text_kept "$(grep -- '--layers' "$TMP/joined")"
 
 # ------------------------------------------------ info: long names
