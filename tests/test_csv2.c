@@ -763,6 +763,23 @@ static void test_thousands_separator_target(void)
     o.target_kind = -1;
     /* grouped in thousands beyond what a decimal comma reads: thousands */
     bad("a;y\n1;1,200,000\n2;2,250\n", &o, LM_EFORMAT, "write them without (',')");
+    /* decimal commas that look like no thousands ("1,5", "2,25") in a ';'
+     * file: a numeric target too, not one class a row */
+    bad("a;t\n1;1,5\n2;2,25\n3;3\n4;4,5\n", &o, LM_EFORMAT,
+        "t.csv:2:2: expected a number, found '1,5' (column 't'); for numbers written with a "
+        "decimal comma: --decimal-comma, or --task classes if they are class names");
+    /* mixed with other text: class names, as before */
+    t = "a;t\n1;x\n2;2,25\n";
+    st = lm_csv_read_mem(&d, "t.csv", t, strlen(t), &o);
+    CHECKF(st == LM_OK && d.n_classes == 2, "other text: %s (%s)", lm_status_name(st),
+           lm_errmsg());
+    lm_data_free(&d);
+    /* in a ',' file "1,5" is quoted text, never a decimal comma: classes */
+    t = "a,t\n1,\"1,5\"\n2,\"2,25\"\n";
+    st = lm_csv_read_mem(&d, "t.csv", t, strlen(t), &o);
+    CHECKF(st == LM_OK && d.n_classes == 2, "comma file: %s (%s)", lm_status_name(st),
+           lm_errmsg());
+    lm_data_free(&d);
 }
 
 /* A number written with a decimal comma in a file read with decimal

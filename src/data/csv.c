@@ -1282,7 +1282,8 @@ static lm_status classes_from_ints(const float *v, size_t n, const int64_t *u, s
  * numbers only is numeric; a column holding text is classes (one per
  * distinct text), except that fractional or out-of-range numbers with some
  * text are refused (a regression target with a stray "NA"), as is a column
- * whose every text is a number with thousands separators. tcol and
+ * whose every text is a number with thousands separators, or in a file
+ * not separated by commas with a decimal comma. tcol and
  * cname (NULL without a header) are for messages. */
 static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind, int tcol,
                               const char *cname, size_t cnl, char dec, char sep, lm_data *d)
@@ -1291,13 +1292,15 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
     if (!y) return LM_ENOMEM;
     size_t bad = SIZE_MAX, range_bad = SIZE_MAX; /* first rows that are not numbers */
     int all_int = 1, all_grouped = 1; /* every text a number with thousands separators */
+    int all_comma = dec == '.' && sep != ','; /* every text a number with a decimal comma */
     for (size_t r = 0; r < n; r++) {
-        double v;
+        double v, cv;
         num_res res = parse_num(t[r].s, t[r].len, dec, &v);
         if (res != NUM_OK) {
             if (bad == SIZE_MAX) bad = r;
             if (res == NUM_RANGE && range_bad == SIZE_MAX) range_bad = r;
             all_grouped &= res == NUM_BAD && grouped_number(t[r].s, t[r].len, dec);
+            all_comma &= res == NUM_BAD && parse_num(t[r].s, t[r].len, ',', &cv) == NUM_OK;
             y[r] = 0;
             continue;
         }
@@ -1305,10 +1308,10 @@ static lm_status build_target(const char *path, tgt_span *t, size_t n, int kind,
         all_int &= v == floor(v) && fabs(v) <= 16777216.0; /* exact in y */
     }
     if (kind != 1 && range_bad != SIZE_MAX) bad = range_bad;
-    /* Numbers written "1,200,000" are a numeric target written for people,
-     * not class names: refused as in a feature column, unless --task
-     * classes says they are classes. */
-    int grouped = bad != SIZE_MAX && kind != 1 && all_grouped;
+    /* Numbers written "1,200,000", or "2,25" in a ';' or tab file, are a
+     * numeric target written for people, not class names: refused as in a
+     * feature column, unless --task classes says they are classes. */
+    int grouped = bad != SIZE_MAX && kind != 1 && (all_grouped || all_comma);
     if (bad != SIZE_MAX && kind != 1 &&
         (kind == 0 || grouped || !all_int || range_bad != SIZE_MAX)) {
         /* In a ';' or tab file "1,500" is as likely 1.5 with a decimal
