@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 cli_data_opts cli_data_defaults(void)
 {
@@ -83,10 +84,13 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
     char msg[200];
     while (b) {
         size_t got = fread(b + n, 1, cap - n, f);
-        if (n == 0 && got >= 4 && (((unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) ||
-                                   (b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0e))) {
-            err = "holds gzip or IDX data, which is read from a named file only "
-                  "(give its path)";
+        if (n == 0 && got >= 2 && (unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) {
+            err = "holds gzip data, which is read from a named file only (give its path, "
+                  "or uncompress it with gzip -dc before the pipe)";
+            break;
+        }
+        if (n == 0 && got >= 4 && b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0e) {
+            err = "holds IDX data, which is read from a named file only (give its path)";
             break;
         }
         if (memchr(b + n, '\0', got)) {
@@ -178,23 +182,6 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int cli_is_idx(const char *path)
-{
-    static const char *const suffixes[] = {".idx", "-ubyte", ".idx.gz", "-ubyte.gz",
-                                           ".idx1", ".idx3", NULL};
-    for (int i = 0; suffixes[i]; i++)
-        if (ends_with(path, suffixes[i])) return 1;
-    unsigned char m[4];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0; // the reader reports the missing file
-    size_t got = fread(m, 1, 4, f);
-    fclose(f);
-    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) return 1; // gzip
-    // IDX: two zero bytes, a type code (0x08 u8 .. 0x0E f64), 1..8 dims.
-    return got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1 &&
-           m[3] <= 8;
-}
-
 static int ends_with_ci(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -204,9 +191,30 @@ static int ends_with_ci(const char *s, const char *suffix)
     return 1;
 }
 
+int cli_is_idx(const char *path)
+{
+    static const char *const suffixes[] = {".idx", "-ubyte", ".idx.gz", "-ubyte.gz",
+                                           ".idx1", ".idx3", NULL};
+    for (int i = 0; suffixes[i]; i++)
+        if (ends_with(path, suffixes[i])) return 1;
+    if (ends_with_ci(path, ".csv.gz") || ends_with_ci(path, ".tsv.gz")) return 0;
+    // The first bytes, of the data a gzip file holds (zlib reads a plain
+    // file as it is)
+    unsigned char m[4];
+    gzFile f = cli_is_stream(path) ? NULL : gzopen(path, "rb");
+    if (!f) return 0; // the reader reports the missing file
+    int got = gzread(f, m, 4);
+    gzclose(f);
+    // IDX: two zero bytes, a type code (0x08 u8 .. 0x0E f64), 1..8 dims.
+    return got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1 &&
+           m[3] <= 8;
+}
+
 int cli_is_fann(const char *path)
 {
-    if (ends_with_ci(path, ".csv") || ends_with_ci(path, ".tsv")) return 0;
+    if (ends_with_ci(path, ".csv") || ends_with_ci(path, ".tsv") || ends_with_ci(path, ".csv.gz") ||
+        ends_with_ci(path, ".tsv.gz"))
+        return 0;
     if (cli_is_stream(path)) {
         const char *buf;
         size_t len;
@@ -215,13 +223,13 @@ int cli_is_fann(const char *path)
     // The header and the first pair's two lines, or the lines of a pair
     // each (lm_fann_data_detect checks those the first MiB holds): within
     // it unless a pair is very wide (then read as CSV, which refuses it).
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0; // the reader reports the missing file
+    gzFile f = gzopen(path, "rb"); // plain or gzip, as the reader takes it
+    if (!f) return 0;                 // the reader reports the missing file
     size_t cap = 1 << 20;
     char *b = malloc(cap);
-    size_t got = b ? fread(b, 1, cap, f) : 0;
-    fclose(f);
-    int yes = b && lm_fann_data_detect(b, got);
+    int got = b ? gzread(f, b, (unsigned)cap) : 0;
+    gzclose(f);
+    int yes = b && got > 0 && lm_fann_data_detect(b, (size_t)got);
     free(b);
     return yes;
 }

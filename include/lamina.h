@@ -545,8 +545,9 @@ static inline lm_csv_opts lm_csv_defaults(void)
     return o;
 }
 
-/* Reads a CSV file: numeric features and target column(s). o: NULL for
- * the defaults; only its first o->size bytes are read. target may list
+/* Reads a CSV file, plain or gzip-compressed (known by its first bytes,
+ * whatever its name; from 1.8): numeric features and target column(s).
+ * A truncated or corrupt gzip stream is LM_EFORMAT. o: NULL for the defaults; only its first o->size bytes are read. target may list
  * several columns ("a,b"): numeric targets only, y gets ny = that count.
  * One target column: with target_kind -1 (detect), a column of numbers
  * only is numeric (y, ny = 1); a column holding text is classes (labels
@@ -614,7 +615,8 @@ LM_API lm_status lm_idx_read(lm_data *out, const char *images, const char *label
  * or -1/1 codes: docs/API.md, "FANN"). A count the file cannot hold, a
  * short file, a field that is not a number, NaN or an infinity, and
  * numbers past the last pair are LM_EFORMAT naming the line ("xor.data:4:
- * ..."). Free *out with lm_data_free. Added in 1.6. Thread: any. */
+ * ..."). A gzip-compressed file reads as the file it holds (from 1.8).
+ * Free *out with lm_data_free. Added in 1.6. Thread: any. */
 LM_API lm_status lm_fann_data_read(lm_data *out, const char *path);
 /* The same over len bytes of text (name is used in messages; NULL for
  * "FANN data"), only read during the call. Added in 1.6. */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ----------------------------------------------------------- errors */
 
@@ -393,6 +394,35 @@ lm_status lm__write_atomic2(const char *path1, const void *buf1, size_t len1, co
 /* Reads a whole file into a new buffer; one over lm_alloc_limit() bytes
  * is LM_ENOMEM. */
 lm_status lm__read_file(const char *path, unsigned char **buf, size_t *len);
+
+/* ------------------------------------------ data file bytes (source.c) */
+
+/* A data file opened for reading: plain, or gzip (known by its magic
+ * bytes, in a regular file) inflated as it is read. */
+typedef struct lm__src {
+    const char *path;
+    FILE *f;                  /* plain file, or NULL */
+    struct gzFile_s *gz;      /* gzip file (zlib's gzFile), or NULL */
+    int regular;              /* a regular file (not a pipe or device) */
+    int size_known;           /* a regular plain file: size is its length */
+    uint64_t size;
+    uint64_t compressed_size; /* gzip: the file's length */
+    int truncated;            /* the gzip stream ended early */
+} lm__src;
+
+lm_status lm__src_open(lm__src *s, const char *path);
+void lm__src_close(lm__src *s);
+/* Reads up to n bytes; *got < n only at the end of the data (for gzip,
+ * s->truncated then says whether the stream was cut short). */
+lm_status lm__src_read(lm__src *s, void *buf, size_t n, size_t *got);
+/* Checks bytes [from, to) of buf just read (buf holds all read so far). */
+typedef lm_status (*lm__src_check)(void *ctx, const char *buf, size_t from, size_t to);
+/* Reads a whole data file, plain or gzip, into a new NUL-terminated
+ * buffer, calling check (may be NULL) on each chunk as it arrives; more
+ * than lm_alloc_limit() bytes (uncompressed) is LM_ENOMEM, a truncated or
+ * corrupt gzip stream LM_EFORMAT. */
+lm_status lm__src_slurp(const char *path, lm__src_check check, void *ctx, char **out,
+                        size_t *out_len);
 
 /* ------------------------------------------------- option structs (opts.c) */
 

@@ -790,6 +790,51 @@ static void test_idx_gzip_damage(void)
     }
 }
 
+/* A gzip-compressed CSV (or FANN data) file reads as the file it holds,
+ * whatever its name; a cut or damaged stream is an error, never a
+ * shorter table. */
+static void test_csv_gzip(void)
+{
+    char text[8192];
+    size_t len = (size_t)snprintf(text, sizeof text, "a,b,class\n");
+    for (int r = 0; r < 300; r++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d.5,%d,%s\n", r, r % 7,
+                                r % 3 ? "yes" : "no");
+    lm_data plain, gz;
+    CHECK_OK(lm_csv_read(&plain, write_file("t.csv", text, len), NULL));
+    CHECK_OK(lm_csv_read(&gz, write_gz("t.csv.gz", text, len), NULL));
+    CHECK(gz.n == 300 && gz.n == plain.n && gz.nx == plain.nx && gz.n_classes == 2);
+    CHECK(gz.x && plain.x && memcmp(gz.x, plain.x, plain.n * 2 * sizeof(float)) == 0);
+    CHECK(gz.labels && memcmp(gz.labels, plain.labels, plain.n * sizeof *plain.labels) == 0);
+    lm_data_free(&gz);
+    CHECK_OK(lm_csv_read(&gz, write_gz("t.gz", text, len), NULL)); /* any name */
+    CHECK(gz.n == 300);
+    lm_data_free(&gz);
+    lm_data_free(&plain);
+    unsigned char z[8192];
+    size_t nz = slurp(write_gz("whole.csv.gz", text, len), z, sizeof z);
+    CHECK(nz > 40 && nz < sizeof z);
+    csv_bad("cut.csv.gz", (const char *)z, nz / 2, NULL, LM_EFORMAT, "truncated gzip", NULL);
+    z[nz - 8] ^= 0x5a; /* the CRC */
+    csv_bad("crc.csv.gz", (const char *)z, nz, NULL, LM_EFORMAT, "corrupt gzip data", NULL);
+    /* Binary data inside the gzip: refused as the plain file is. */
+    unsigned char bin[64] = {0};
+    size_t nb = slurp(write_gz("bin0.csv.gz", bin, sizeof bin), z, sizeof z);
+    csv_bad("bin.csv.gz", (const char *)z, nb, NULL, LM_EFORMAT, "not a text file", NULL);
+    /* The allocation limit counts the uncompressed bytes. */
+    uint64_t old = lm_alloc_limit();
+    lm_set_alloc_limit(4096);
+    lm_status st = lm_csv_read(&gz, write_gz("big.csv.gz", text, len), NULL);
+    lm_set_alloc_limit(old);
+    CHECKF(st == LM_ENOMEM && contains(lm_errmsg(), "big.csv.gz"), "%s: %s",
+           lm_status_name(st), lm_errmsg());
+    /* FANN training data goes through the same reader. */
+    const char *fann = "2 2 1\n0 1\n1\n1 0\n0\n";
+    CHECK_OK(lm_fann_data_read(&gz, write_gz("xor.data.gz", fann, strlen(fann))));
+    CHECK(gz.n == 2 && gz.nx == 2 && gz.ny == 1 && gz.y && gz.y[0] == 1.0f && gz.y[1] == 0.0f);
+    lm_data_free(&gz);
+}
+
 static void test_fashion_mnist(void)
 {
     const char *dir = "/usr/share/datasets/fashion-mnist";
@@ -1021,6 +1066,7 @@ int main(void)
     RUN(test_csv_binary);
     RUN(test_csv_alloc_limit);
     RUN(test_csv_bad_opts);
+    RUN(test_csv_gzip);
     RUN(test_idx_u8_plain_and_gzip);
     RUN(test_idx_dtypes);
     RUN(test_idx_bad_values);

@@ -1,10 +1,11 @@
 /* csv.c - reads a CSV file of numeric features and one target column into
  * an lm_data.
  *
- * The file is read whole (its size checked against the allocation limit)
- * and parsed in memory in two passes: a quick byte scan that refuses
- * binary data and counts records (an upper bound on the rows, so x is
- * allocated once), then the real parse. Fields follow RFC 4180: quoted
+ * The file is read whole, plain or gzip-compressed (source.c; its size
+ * checked against the allocation limit), and parsed in memory in two
+ * passes: a quick byte scan that refuses binary data and counts records
+ * (an upper bound on the rows, so x is allocated once), then the real
+ * parse. Fields follow RFC 4180: quoted
  * fields may hold separators, newlines and "" for a quote; a quote inside
  * an unquoted field is an error, which keeps both passes' record counts in
  * agreement. CRLF or LF line ends, a UTF-8 BOM, a missing final newline
@@ -25,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* The longest first line (the header, or the first row) a data file may
  * have: 16M columns of 4 bytes. Beyond it the file is not a CSV. */
@@ -85,78 +85,22 @@ static lm_status check_chunk(const char *path, const char *buf, size_t from, siz
     return LM_OK;
 }
 
+typedef struct chunk_ctx {
+    const char *path;
+    int eol_seen;
+} chunk_ctx;
+
+static lm_status check_read(void *ctx, const char *buf, size_t from, size_t to)
+{
+    chunk_ctx *c = ctx;
+    return check_chunk(c->path, buf, from, to, &c->eol_seen);
+}
+
+/* The whole file, plain or gzip (source.c), checked as it arrives. */
 static lm_status read_whole(const char *path, char **out, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lm__err(LM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    int e = fstat(fileno(f), &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? EISDIR : 0;
-    if (e) {
-        fclose(f);
-        return lm__err(LM_EIO, "%s: cannot read: %s", path, strerror(e));
-    }
-    /* A regular file is read into one buffer of its size; a pipe or device
-     * grows the buffer (each size checked against the limit). Either way
-     * the bytes are read and checked a megabyte at a time, so /dev/zero or
-     * a binary file is refused at once. */
-    uint64_t limit = lm_alloc_limit();
-    size_t cap = 65536;
-    if (S_ISREG(sb.st_mode) && sb.st_size > 0)
-        cap = (uint64_t)sb.st_size >= limit || (uint64_t)sb.st_size >= SIZE_MAX
-                  ? SIZE_MAX
-                  : (size_t)sb.st_size + 1;
-    char *buf = lm__alloc(cap, 1, "csv file");
-    if (!buf) {
-        fclose(f);
-        lm__err_prefix("%s", path);
-        return LM_ENOMEM;
-    }
-    size_t len = 0;
-    int eol_seen = 0;
-    lm_status st = LM_OK;
-    for (;;) {
-        size_t want = cap - 1 - len, got;
-        if (want > ((size_t)1 << 20)) want = (size_t)1 << 20;
-        got = want ? fread(buf + len, 1, want, f) : 0;
-        if (ferror(f)) {
-            st = lm__err(LM_EIO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-        if ((st = check_chunk(path, buf, len, len + got, &eol_seen)) != LM_OK) break;
-        len += got;
-        if (got == want && want) continue;
-        int ch = got < want ? EOF : fgetc(f);
-        if (ferror(f)) {
-            st = lm__err(LM_EIO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-        if (ch == EOF) break;
-        if (cap > SIZE_MAX / 2 || (uint64_t)cap * 2 > limit) {
-            st = lm__err(LM_ENOMEM, "%s: larger than the allocation limit (%llu bytes)",
-                         path, (unsigned long long)limit);
-            break;
-        }
-        /* realloc, but only to a size the limit allows (checked above). */
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            st = lm__err(LM_ENOMEM, "%s: out of memory reading the file", path);
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-        buf[len] = (char)ch;
-        if ((st = check_chunk(path, buf, len, len + 1, &eol_seen)) != LM_OK) break;
-        len++;
-    }
-    fclose(f);
-    if (st != LM_OK) {
-        free(buf);
-        return st;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return LM_OK;
+    chunk_ctx c = {path, 0};
+    return lm__src_slurp(path, check_read, &c, out, out_len);
 }
 
 /* Refuses bytes no text file holds and counts records: line ends outside

@@ -199,9 +199,9 @@ lm_status lm_fann_data_read(lm_data *out, const char *path)
     LM_NONNULL(out);
     memset(out, 0, sizeof *out);
     LM_NONNULL(path);
-    unsigned char *buf;
+    char *buf;
     size_t len;
-    lm_status st = lm__read_file(path, &buf, &len);
+    lm_status st = lm__src_slurp(path, NULL, NULL, &buf, &len); /* plain or gzip */
     if (st) return st;
     st = lm_fann_data_read_mem(out, path, buf, len);
     free(buf);

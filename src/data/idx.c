@@ -15,98 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 #define IDX_MAX_DIMS 8
 #define IDX_MAX_CLASSES 65536
-#define IDX_CHUNK ((size_t)1 << 24) /* bytes per gzread call */
-
-/* ------------------------------------------------------------- sources */
-
-typedef struct idx_src {
-    const char *path;
-    FILE *f;          /* plain file, or NULL */
-    gzFile gz;        /* gzip file, or NULL */
-    int size_known;   /* a regular plain file: size is its length */
-    uint64_t size;
-    int truncated;    /* the gzip stream ended early */
-} idx_src;
-
-static lm_status src_open(idx_src *s, const char *path)
-{
-    memset(s, 0, sizeof *s);
-    s->path = path;
-    FILE *f = fopen(path, "rb");
-    if (!f) return lm__err(LM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    int e = fstat(fileno(f), &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? EISDIR : 0;
-    unsigned char magic[2] = {0, 0};
-    size_t got = e ? 0 : fread(magic, 1, 2, f);
-    if (!e && ferror(f)) e = errno;
-    if (e) {
-        fclose(f);
-        return lm__err(LM_EIO, "%s: cannot read: %s", path, strerror(e));
-    }
-    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        fclose(f);
-        s->gz = gzopen(path, "rb");
-        if (!s->gz) return lm__err(LM_EIO, "%s: cannot open: %s", path, strerror(errno));
-        gzbuffer(s->gz, 1 << 17);
-        return LM_OK;
-    }
-    if (fseek(f, 0, SEEK_SET) != 0) {
-        e = errno;
-        fclose(f);
-        return lm__err(LM_EIO, "%s: cannot seek: %s", path, strerror(e));
-    }
-    s->f = f;
-    s->size_known = S_ISREG(sb.st_mode);
-    s->size = (uint64_t)sb.st_size;
-    return LM_OK;
-}
-
-static void src_close(idx_src *s)
-{
-    if (s->f) fclose(s->f);
-    if (s->gz) gzclose(s->gz);
-    s->f = NULL;
-    s->gz = NULL;
-}
-
-/* Reads up to n bytes; *got < n only at the end of the data (for gzip,
- * s->truncated then says whether the stream was cut short). */
-static lm_status src_read(idx_src *s, void *buf, size_t n, size_t *got)
-{
-    unsigned char *p = buf;
-    *got = 0;
-    if (s->f) {
-        *got = fread(p, 1, n, s->f);
-        if (ferror(s->f))
-            return lm__err(LM_EIO, "%s: read error: %s", s->path, strerror(errno));
-        return LM_OK;
-    }
-    while (*got < n) {
-        size_t want = n - *got < IDX_CHUNK ? n - *got : IDX_CHUNK;
-        int r = gzread(s->gz, p + *got, (unsigned)want);
-        int errnum = Z_OK;
-        const char *msg = gzerror(s->gz, &errnum);
-        if (r < 0 || (errnum != Z_OK && errnum != Z_BUF_ERROR)) {
-            if (errnum == Z_ERRNO)
-                return lm__err(LM_EIO, "%s: read error: %s", s->path, strerror(errno));
-            /* zlib prefixes its message with the path gzopen was given */
-            size_t pl = strlen(s->path);
-            if (strncmp(msg, s->path, pl) == 0 && msg[pl] == ':') msg += pl + (msg[pl + 1] == ' ' ? 2 : 1);
-            return lm__err(LM_EFORMAT, "%s: corrupt gzip data: %s", s->path, msg);
-        }
-        *got += (size_t)r;
-        if ((size_t)r < want) {
-            s->truncated = errnum == Z_BUF_ERROR;
-            break;
-        }
-    }
-    return LM_OK;
-}
 
 /* -------------------------------------------------------------- header */
 
@@ -138,11 +49,11 @@ static uint32_t be32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static lm_status read_head(idx_src *s, idx_head *h)
+static lm_status read_head(lm__src *s, idx_head *h)
 {
     unsigned char b[4 * IDX_MAX_DIMS];
     size_t got;
-    lm_status st = src_read(s, b, 4, &got);
+    lm_status st = lm__src_read(s, b, 4, &got);
     if (st != LM_OK) return st;
     if (got < 4)
         return lm__err(LM_EFORMAT, "%s: too short for an IDX file (%zu bytes)%s", s->path,
@@ -159,7 +70,7 @@ static lm_status read_head(idx_src *s, idx_head *h)
         return lm__err(LM_EFORMAT, "%s: %d dimensions (expected 1 to %d)", s->path, h->ndims,
                        IDX_MAX_DIMS);
     size_t need = 4 * (size_t)h->ndims;
-    if ((st = src_read(s, b, need, &got)) != LM_OK) return st;
+    if ((st = lm__src_read(s, b, need, &got)) != LM_OK) return st;
     if (got < need)
         return lm__err(LM_EFORMAT, "%s: truncated header (%zu of %zu dimension bytes)",
                        s->path, got, need);
@@ -181,7 +92,7 @@ static lm_status read_head(idx_src *s, idx_head *h)
 
 /* ---------------------------------------------------------------- data */
 
-static lm_status count_error(const idx_src *s, const idx_head *h, uint64_t found)
+static lm_status count_error(const lm__src *s, const idx_head *h, uint64_t found)
 {
     return lm__err(LM_EFORMAT, "%s: %sexpected %zu data bytes, found %llu", s->path,
                    s->truncated ? "truncated gzip stream (unexpected end of file): " : "",
@@ -190,10 +101,10 @@ static lm_status count_error(const idx_src *s, const idx_head *h, uint64_t found
 
 /* A plain regular file: its length must match the header exactly, checked
  * before allocating. */
-static lm_status read_data_sized(idx_src *s, const idx_head *h, unsigned char *buf)
+static lm_status read_data_sized(lm__src *s, const idx_head *h, unsigned char *buf)
 {
     size_t got;
-    lm_status st = src_read(s, buf, h->bytes, &got);
+    lm_status st = lm__src_read(s, buf, h->bytes, &got);
     if (st != LM_OK) return st;
     if (got < h->bytes) return count_error(s, h, got); /* shrank while reading */
     return LM_OK;
@@ -201,7 +112,7 @@ static lm_status read_data_sized(idx_src *s, const idx_head *h, unsigned char *b
 
 /* A stream of unknown length: grows the buffer with the data present,
  * never past the claim, then checks nothing follows. */
-static lm_status read_data_stream(idx_src *s, const idx_head *h, unsigned char **buf)
+static lm_status read_data_stream(lm__src *s, const idx_head *h, unsigned char **buf)
 {
     size_t cap = h->bytes < ((size_t)1 << 20) ? h->bytes : (size_t)1 << 20, have = 0;
     unsigned char *b = lm__alloc(cap ? cap : 1, 1, "idx data");
@@ -209,7 +120,7 @@ static lm_status read_data_stream(idx_src *s, const idx_head *h, unsigned char *
     lm_status st = LM_OK;
     for (;;) {
         size_t got;
-        if ((st = src_read(s, b + have, cap - have, &got)) != LM_OK) break;
+        if ((st = lm__src_read(s, b + have, cap - have, &got)) != LM_OK) break;
         have += got;
         if (have < cap) {
             st = count_error(s, h, have);
@@ -229,7 +140,7 @@ static lm_status read_data_stream(idx_src *s, const idx_head *h, unsigned char *
          * stream's CRC and length trailer. */
         unsigned char extra[64];
         size_t got;
-        st = src_read(s, extra, sizeof extra, &got);
+        st = lm__src_read(s, extra, sizeof extra, &got);
         if (st == LM_OK && got > 0)
             st = lm__err(LM_EFORMAT, "%s: trailing bytes after the %zu data bytes", s->path,
                          h->bytes);
@@ -246,7 +157,7 @@ static lm_status read_data_stream(idx_src *s, const idx_head *h, unsigned char *
 }
 
 /* The data of an opened file whose header has been read. */
-static lm_status read_data(idx_src *s, const idx_head *h, unsigned char **buf)
+static lm_status read_data(lm__src *s, const idx_head *h, unsigned char **buf)
 {
     if (!s->size_known) return read_data_stream(s, h, buf);
     uint64_t present = s->size - h->head_bytes;
@@ -311,14 +222,14 @@ static lm_status to_float(const char *path, const idx_head *h, const unsigned ch
 /* -------------------------------------------------------------- public */
 
 /* Opens path and reads its header. */
-static lm_status open_head(idx_src *s, const char *path, idx_head *h)
+static lm_status open_head(lm__src *s, const char *path, idx_head *h)
 {
-    lm_status st = src_open(s, path);
-    if (st == LM_OK && (st = read_head(s, h)) != LM_OK) src_close(s);
+    lm_status st = lm__src_open(s, path);
+    if (st == LM_OK && (st = read_head(s, h)) != LM_OK) lm__src_close(s);
     return st;
 }
 
-static lm_status read_images(idx_src *s, const idx_head *h, lm_data *d)
+static lm_status read_images(lm__src *s, const idx_head *h, lm_data *d)
 {
     unsigned char *raw = NULL;
     lm_status st = read_data(s, h, &raw);
@@ -336,7 +247,7 @@ static lm_status read_images(idx_src *s, const idx_head *h, lm_data *d)
     return st;
 }
 
-static lm_status read_labels(idx_src *s, const idx_head *h, lm_data *d)
+static lm_status read_labels(lm__src *s, const idx_head *h, lm_data *d)
 {
     unsigned char *raw = NULL;
     lm_status st = read_data(s, h, &raw);
@@ -365,7 +276,7 @@ static lm_status read_labels(idx_src *s, const idx_head *h, lm_data *d)
     return st;
 }
 
-static lm_status idx_read(lm_data *d, idx_src *si, idx_src *sl, const char *images,
+static lm_status idx_read(lm_data *d, lm__src *si, lm__src *sl, const char *images,
                           const char *labels, int shape[3])
 {
     idx_head hi, hl;
@@ -405,12 +316,12 @@ lm_status lm_idx_read(lm_data *out, const char *images, const char *labels)
     LM_NONNULL(out);
     LM_NONNULL(images);
     memset(out, 0, sizeof *out);
-    idx_src si = {0}, sl = {0};
+    lm__src si = {0}, sl = {0};
     lm_data d = {0};
     int shape[3] = {0, 0, 0};
     lm_status st = idx_read(&d, &si, &sl, images, labels, shape);
-    src_close(&si);
-    src_close(&sl);
+    lm__src_close(&si);
+    lm__src_close(&sl);
     if (st != LM_OK) {
         lm__data_discard(&d);
         return st;

@@ -302,6 +302,24 @@ for f in rg_renamed rg_extra_nohdr; do
     res $? "export_target_guess_warned_$f" "rc $rc: $(cat "$TMP/e")"
 done
 
+# ------------------------------------------------------------ gzip CSV
+# `gzip iris.csv` gave a file read as IDX ("not an IDX file (starts 73
+# 65 70 61 ...)"): a gzip file holding text reads as the text, for train,
+# eval and predict; a cut one is refused, never read short.
+gzip -c "$I" >"$TMP/iris.csv.gz"
+cp "$TMP/iris.csv.gz" "$TMP/irisgz"
+l1=$("$L" train --data "$TMP/iris.csv.gz" $Q --quiet --json --out "$TMP/gz.lmn" | jget train_loss)
+{ [ -n "$l1" ] && [ "$l1" = "$l2" ]; }; res $? gzip_csv_same_as_file "train loss $l1 from gzip, $l2 from the file"
+"$L" eval "$TMP/gz.lmn" --data "$TMP/irisgz" --json >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q '"n": 150' "$TMP/o"; }; res $? gzip_csv_eval_any_name "rc $rc: $(cat "$TMP/o" "$TMP/e")"
+"$L" predict "$TMP/gz.lmn" --data "$TMP/iris.csv.gz" >"$TMP/o1" && "$L" predict "$TMP/gz.lmn" --data "$I" >"$TMP/o2"
+cmp -s "$TMP/o1" "$TMP/o2"; res $? gzip_csv_predict "$(diff "$TMP/o1" "$TMP/o2" | head -n 3)"
+head -c $(($(wc -c <"$TMP/iris.csv.gz") / 2)) "$TMP/iris.csv.gz" >"$TMP/cut.csv.gz"
+"$L" train --data "$TMP/cut.csv.gz" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'cut.csv.gz: truncated gzip stream' "$TMP/e"; }; res $? gzip_csv_cut_refused "rc $rc: $(cat "$TMP/e")"
+"$L" train --data - $Q <"$TMP/iris.csv.gz" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'stdin: holds gzip data, .*gzip -dc' "$TMP/e"; }; res $? gzip_stdin_said "rc $rc: $(cat "$TMP/e")"
+
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'not a text file' "$TMP/e"; }; res $? dev_zero_refused "rc $rc (124: still reading): $(cat "$TMP/e")"
