@@ -471,6 +471,33 @@ static void test_csv_binary(void)
     }
     csv_bad("random.bin", (const char *)bin, sizeof bin, NULL, LM_EFORMAT, "not a text file",
             NULL);
+    /* Files users hand over that are not CSV: said what they are. */
+#define K(name, bytes, says) {name, bytes, sizeof bytes - 1, says}
+    static const struct {
+        const char *name, *bytes;
+        size_t n;
+        const char *says;
+    } kinds[] = {
+        K("book.xlsx", "PK\003\004\024\000\006\000", "Excel .xlsx workbook"),
+        K("old.xls", "\320\317\021\340\241\261\032\341\000", "Excel 97-2003 workbook"),
+        K("t.parquet", "PAR1\025\000", "a Parquet file"),
+        K("t.h5", "\211HDF\r\n\032\n\000", "an HDF5 file"),
+        K("t.feather", "ARROW1\000\000", "an Arrow/Feather file"),
+        K("t.db", "SQLite format 3\000", "an SQLite database"),
+        K("a.npy", "\223NUMPY\001\000v\000", "a NumPy .npy array"),
+        K("m.lmn", "\211LMN\r\n\032\n\001\000", "a lamina model file"),
+        K("df.pkl", "\200\004\225\000", "a Python pickle"),
+        K("j.csv", " \n{\"a\":{\"0\":1}}", "JSON, not CSV"),
+        K("r.json", "[{\"a\":1,\"y\":0}]", "JSON, not CSV"),
+        K("l.json", "\357\273\277{\"a\":1}\n{\"a\":2}\n", "JSON, not CSV"),
+    };
+#undef K
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        csv_bad(kinds[i].name, kinds[i].bytes, kinds[i].n, NULL, LM_EFORMAT, kinds[i].says, NULL);
+    /* A header that starts with a bracket is still CSV. */
+    lm_data d0;
+    CHECK_OK(csv_text(&d0, "br.csv", "[a],b\n1,2\n3,4\n", NULL));
+    lm_data_free(&d0);
     /* Every one-byte file: no crash, a status either way. */
     for (int b = 0; b < 256; b++) {
         char c = (char)b;

@@ -59,6 +59,66 @@ static const char *utf16_start(const unsigned char *b, size_t len)
     return NULL;
 }
 
+/* What a file that is not CSV text is, by its first bytes, with the way
+ * to a CSV file; NULL when the bytes are none of these. Users hand over
+ * the file they have: a workbook, a pandas dump, a lamina model. */
+static const char *not_csv_kind(const unsigned char *b, size_t len)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        const char *what;
+    } kinds[] = {
+        {"PK\003\004", 4,
+         "a zip archive (an Excel .xlsx workbook, or a .zip or .npz file), not CSV text: "
+         "save the sheet as 'CSV UTF-8' (pandas: pd.read_excel(FILE).to_csv('data.csv', "
+         "index=False)), or unzip it"},
+        {"\320\317\021\340\241\261\032\341", 8,
+         "an Excel 97-2003 workbook (.xls), not CSV text: save the sheet as 'CSV UTF-8' "
+         "(pandas: pd.read_excel(FILE).to_csv('data.csv', index=False))"},
+        {"PAR1", 4,
+         "a Parquet file, not CSV text: pd.read_parquet(FILE).to_csv('data.csv', index=False) "
+         "converts it"},
+        {"\211HDF\r\n\032\n", 8,
+         "an HDF5 file, not CSV text: pd.read_hdf(FILE).to_csv('data.csv', index=False) "
+         "converts a pandas one"},
+        {"ARROW1", 6,
+         "an Arrow/Feather file, not CSV text: pd.read_feather(FILE).to_csv('data.csv', "
+         "index=False) converts it"},
+        {"SQLite format 3", 16,
+         "an SQLite database, not CSV text: sqlite3 -header -csv FILE 'SELECT * FROM "
+         "TABLE' > data.csv exports a table"},
+        {"\223NUMPY", 6,
+         "a NumPy .npy array, not CSV text: np.savetxt('data.csv', np.load(FILE), "
+         "delimiter=',') writes it as CSV"},
+        {"\211LMN\r\n\032\n", 8,
+         "a lamina model file, not data: a model is the MODEL argument (lamina predict "
+         "MODEL --data FILE)"},
+        {"\177ELF", 4, "a program (ELF), not data"},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (len >= kinds[i].n && memcmp(b, kinds[i].magic, kinds[i].n) == 0)
+            return kinds[i].what;
+    /* A pickle: protocol 2 or later opens with 0x80 and its number. */
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return "a Python pickle, not CSV text: pd.read_pickle(FILE).to_csv('data.csv', "
+               "index=False) converts a pandas one (a pickle is never read: it can run code)";
+    return NULL;
+}
+
+/* JSON (pandas' to_json, JSON lines): its first character, after a UTF-8
+ * byte-order mark and white space, opens an object, or an array of
+ * objects or arrays. */
+static int json_start(const char *b, size_t len)
+{
+    size_t i = len >= 3 && memcmp(b, "\357\273\277", 3) == 0 ? 3 : 0;
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;
+    if (i < len && b[i] == '{') return 1;
+    if (i >= len || b[i] != '[') return 0;
+    for (i++; i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n');) i++;
+    return i < len && (b[i] == '{' || b[i] == '[');
+}
+
 /* Checks bytes [from, len) just read: a NUL byte is never text, and a
  * first line longer than CSV_FIRST_LINE_MAX means this is no CSV file.
  * *eol_seen carries over between calls. */
@@ -72,6 +132,13 @@ static lm_status check_chunk(const char *path, const char *buf, size_t from, siz
                        "%s: UTF-16 text (as Excel's 'Unicode Text' saves it); lamina reads "
                        "UTF-8: save it as 'CSV UTF-8' or convert it (iconv -f %s -t UTF-8)",
                        path, enc);
+    const char *kind = from == 0 ? not_csv_kind((const unsigned char *)buf, len) : NULL;
+    if (kind && z) return lm__err(LM_EFORMAT, "%s: %s", path, kind);
+    if (from == 0 && json_start(buf, len))
+        return lm__err(LM_EFORMAT,
+                       "%s: JSON, not CSV text: pd.read_json(FILE).to_csv('data.csv', "
+                       "index=False) converts a table (lines=True for JSON lines)",
+                       path);
     if (z) {
         size_t line = 1;
         for (const char *p = buf; p < z; p++) line += *p == '\n';
