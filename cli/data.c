@@ -81,7 +81,8 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
     uint64_t limit = lm_alloc_limit();
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap), *err = NULL;
-    char msg[200];
+    char msg[512];
+    int named = 0; // msg names the stream
     while (b) {
         size_t got = fread(b + n, 1, cap - n, f);
         if (n == 0 && got >= 2 && (unsigned char)b[0] == 0x1f && (unsigned char)b[1] == 0x8b) {
@@ -94,23 +95,13 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
             break;
         }
         if (memchr(b + n, '\0', got)) {
-            const unsigned char *u = (const unsigned char *)b;
-            size_t m = n + got;
-            /* As the library says of a file (src/data/csv.c, utf16_start). */
-            const char *enc =
-                m >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))
-                    ? "UTF-16"
-                : m >= 4 && u[0] && u[0] < 0x80 && !u[1] && u[2] && u[2] < 0x80 && !u[3]
-                    ? "UTF-16LE"
-                : m >= 4 && !u[0] && u[1] && u[1] < 0x80 && !u[2] && u[3] && u[3] < 0x80
-                    ? "UTF-16BE"
-                    : NULL;
-            if (enc)
-                snprintf(msg, sizeof msg,
-                         "UTF-16 text (as Excel's 'Unicode Text' saves it); lamina reads "
-                         "UTF-8: save it as 'CSV UTF-8' or convert it (iconv -f %s -t UTF-8)",
-                         enc);
-            err = enc ? msg : "not a text file (byte 0x00)";
+            // No text holds a NUL byte: the library's CSV check names what
+            // the bytes are (UTF-16, a workbook, ...) as it does for a file.
+            lm_data none;
+            if (lm_csv_read_mem(&none, name, b, n + got, NULL) == LM_OK) lm_data_free(&none);
+            snprintf(msg, sizeof msg, "%s", lm_errmsg());
+            err = msg;
+            named = 1; // "stdin:3: not a text file (byte 0x00)"
             break;
         }
         n += got;
@@ -132,7 +123,8 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
     int rerr = ferror(f);
     if (f != stdin) fclose(f);
     if (!b || err || rerr) {
-        cli_err("%s: %s", name, !b ? "out of memory" : err ? err : "read error");
+        if (named && err) cli_err("%s", err);
+        else cli_err("%s: %s", name, !b ? "out of memory" : err ? err : "read error");
         free(b);
         return err && strstr(err, "limit") ? LM_ENOMEM : LM_EFORMAT;
     }

@@ -335,6 +335,15 @@ res $? utf16_named "rc $rc: $(cat "$TMP/e")"
 "$L" train --data - --layers 4 <"$TMP/u16le.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q "stdin: UTF-16 text .*iconv -f UTF-16LE -t UTF-8" "$TMP/e"; }
 res $? utf16_stdin_named "rc $rc: $(cat "$TMP/e")"
+# A workbook or a model given as data was "not a text file (byte
+# 0x00)": named, from a file and from standard input
+printf 'PK\003\004\024\000\006\000\010\000' >"$TMP/book.xlsx"
+"$L" train --data "$TMP/book.xlsx" --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "book.xlsx: a zip archive (an Excel .xlsx workbook.*CSV UTF-8" "$TMP/e"; }
+res $? xlsx_named "rc $rc: $(cat "$TMP/e")"
+"$L" train --data - --layers 4 <"$TMP/p.lmn" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "stdin: a lamina model file, not data" "$TMP/e"; }
+res $? model_as_data_stdin_named "rc $rc: $(cat "$TMP/e")"
 "$L" predict "$TMP/p.lmn" --data "$TMP/u16le.csv" >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q "u16le.csv: UTF-16 text .*iconv -f UTF-16LE -t UTF-8" "$TMP/e"; }
 res $? utf16_predict_named "rc $rc: $(cat "$TMP/e")"
