@@ -136,6 +136,26 @@ static char *class_list(const lm_net *net)
     return s;
 }
 
+/* A column list (lm_csv_list_next) with each empty name (a header cell
+ * with no name, pandas' index) written "", which the list reads back as
+ * the same empty name, so it shows as something; the other items as they
+ * are. malloc'd; NULL out of memory. */
+static char *list_shown(const char *v)
+{
+    size_t n = strlen(v), at = 0;
+    char *s = malloc(3 * n + 3); // at worst every item empty: n + 1 of them
+    for (const char *p = v; s && p;) {
+        const char *from = p;
+        size_t len = lm_csv_list_next(&p, NULL, 0);
+        size_t raw = p ? (size_t)(p - from) - 1 : strlen(from); // its comma left out
+        if (at) s[at++] = ',';
+        memcpy(s + at, len ? from : "\"\"", len ? raw : 2);
+        at += len ? raw : 2;
+    }
+    if (s) s[at] = '\0';
+    return s;
+}
+
 /* One metadata entry: the key in a column of 16, the value wrapped under
  * itself. The files training recorded (absolute paths) are never broken:
  * a path stays one piece to copy. features is a list of names joined by
@@ -145,11 +165,14 @@ static void print_meta(const char *k, const char *v, int width)
 {
     static const char *const paths[] = {"data", "labels", "test", "test-labels", "val-data",
                                         "val-labels", "out", "checkpoint"};
-    const char *seps = !strcmp(k, "features") ? "," : " ,";
+    int list = !strcmp(k, "features");
+    const char *seps = list ? "," : " ,";
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (!strcmp(k, paths[i])) seps = "";
+    char *shown = list ? list_shown(v) : NULL;
     int col = printf("  %-16s ", k);
-    cli_wrap(stdout, v, col, META_COL, width, seps);
+    cli_wrap(stdout, shown ? shown : v, col, META_COL, width, seps);
+    free(shown);
 }
 
 /* ------------------------------------------------------------ one-hot */

@@ -141,4 +141,13 @@ printf ',a,y\n5,1.5,p\n1,2.5,q\n' >"$TMP/pde.csv"
 "$L" train --data "$TMP/pde.csv" --layers 4 --epochs 1 >/dev/null 2>"$TMP/err"
 { grep -qx 'note: input 1 has no name in the header' "$TMP/err" && ! grep -q -- --ignore "$TMP/err"; }
 res $? names_empty_header_note "$(cat "$TMP/err")"
+# info shows an empty name in features as "" (which the list reads back as
+# that name), not as nothing before a comma; --json keeps the list exact
+printf 'a,,"b,c",y\n0,1,3,p\n1,2,1,q\n2,0,2,p\n' >"$TMP/pdn.csv"
+"$L" train --data "$TMP/pdn.csv" --layers 4 --epochs 1 --quiet --out "$TMP/pdn.lmn" >/dev/null 2>"$TMP/err"
+"$L" info "$TMP/pdn.lmn" >"$TMP/info" 2>&1
+"$L" info "$TMP/pdn.lmn" --json >"$TMP/json" 2>&1
+{ grep -qxF '  features         a,"","b,c"' "$TMP/info" &&
+    grep -qF '"features": "a,,\"b,c\""' "$TMP/json"; }
+res $? names_info_features_empty_name "$(grep features "$TMP/info") // $(grep -o '"features": [^}]*' "$TMP/json") $(cat "$TMP/err")"
 finish
