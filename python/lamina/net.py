@@ -1041,9 +1041,9 @@ class Net:
             o.n_class_weights = _cint(cw.size, "fit: class_weight's length")
         old_norm = self.get_normalization() if normalize else None
         try:
-            if normalize:
-                self._normalize_from(X)
-            d = self._data(X, y, lossid, "fit", keep)
+            rows = self._normalize_from(X) if normalize else None
+            # X converted once: the rows normalize read (float32) are the data
+            d = self._data(X if rows is None else rows, y, lossid, "fit", keep)
             if validation_data is not None:
                 val = self._data(validation_data[0], validation_data[1], lossid,
                                  "fit (validation)", keep)
@@ -1096,17 +1096,20 @@ class Net:
                                        % (cw,)) from None
 
     def _normalize_from(self, X):
+        """Sets the normalisation from X; returns X as float32 rows (as_rows),
+        or None for uint8 X (kept as bytes)."""
         a = X if isinstance(X, np.ndarray) and X.dtype != object else _numbers(X)
         n_in = self.n_inputs
         if a.dtype == np.uint8:
             self.set_normalization(np.zeros(n_in), np.full(n_in, 1 / 255.0))
-            return
+            return None
         x = as_rows(a, n_in, "fit", shape=self._sample_shape)
         m = np.empty(n_in, np.float32)
         s = np.empty(n_in, np.float32)
         d = L.lm_data(n=x.shape[0], nx=n_in, x=x.ctypes.data)
         L.check(L.data_norm_stats(ctypes.byref(d), _ptr(m), _ptr(s)))
         self.set_normalization(m, s)
+        return x
 
     def _run(self, o, d, stop, callbacks, seed, verbose):
         hist = History()

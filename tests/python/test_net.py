@@ -1231,6 +1231,30 @@ def test_fit_refusing_its_data_keeps_the_nets_normalization():
     np.testing.assert_allclose(net.get_normalization()[0], [4.5, 5.5, 6.5])
 
 
+def test_fit_normalize_converts_float64_rows_once(monkeypatch):
+    # normalize=True converted float64 X to float32 for the statistics, then
+    # again for the data: twice the work (a 200k x 100 X: two 76 MiB copies)
+    import lamina.net as net_module
+    made = []
+    real = net_module.as_rows
+
+    def counting(X, *args, **kw):
+        rows = real(X, *args, **kw)
+        if rows is not X:
+            made.append(rows.shape)
+        return rows
+    monkeypatch.setattr(net_module, "as_rows", counting)
+    X = np.arange(12.0).reshape(4, 3)
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")], seed=1)
+    net.fit(X, [0, 1, 1, 0], epochs=1, normalize=True)
+    assert made == [(4, 3)]
+    np.testing.assert_allclose(net.get_normalization()[0], [4.5, 5.5, 6.5])
+    made.clear()
+    net.fit(np.arange(12, dtype=np.uint8).reshape(4, 3), [0, 1, 1, 0], epochs=1,
+            normalize=True)  # bytes stay bytes: nothing converted
+    assert made == [] and net.get_normalization()[1][0] == np.float32(1 / 255.0)
+
+
 def test_names_and_numbers_in_lists_of_a_wrong_type_are_refused():
     # A str is a sequence: class_names = "cat" named three classes c, a and
     # t. Numbers as text went through numpy or float(): rprop_etas=("0.5",
