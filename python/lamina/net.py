@@ -363,6 +363,16 @@ def _numbers(v):
     return a
 
 
+def _finite(a):
+    """Whether the float array a holds no NaN or infinity: one sum first
+    (cheap, no temporary array); only a sum that is not finite (NaN,
+    infinity, or an overflow of huge finite values, which numpy would warn
+    about) needs the full check."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return math.isfinite(total) or bool(np.isfinite(a).all())
+
+
 def as_rows(X, n_in, what, keep_u8=False, shape=None):
     """X as (n, n_in) float32 C-contiguous rows: the array itself when it is
     one already (no copy), else converted. keep_u8 keeps uint8 as it is (the
@@ -372,7 +382,7 @@ def as_rows(X, n_in, what, keep_u8=False, shape=None):
     a = X if isinstance(X, np.ndarray) else np.asarray(X)
     if a.dtype is _F32 and a.ndim == 2 and a.shape[1] == n_in and a.flags.c_contiguous:
         # the common case, checked first: float32 rows used in place
-        if not math.isfinite(a.sum()) and not np.isfinite(a).all():
+        if not _finite(a):
             raise _not_finite(what, "X", a, None)
         return a
     if a.dtype == object:
@@ -403,9 +413,7 @@ def as_rows(X, n_in, what, keep_u8=False, shape=None):
     src = a
     with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused below
         a = np.ascontiguousarray(a, dtype=np.float32)
-    # one reduction first (cheap for a single row); only a sum that is not
-    # finite (NaN, infinity, or an overflow of huge values) needs the full check
-    if k == "f" and not math.isfinite(a.sum()) and not np.isfinite(a).all():
+    if k == "f" and not _finite(a):
         raise _not_finite(what, "X", a, src)
     return a
 

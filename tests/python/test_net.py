@@ -1231,6 +1231,24 @@ def test_fit_refusing_its_data_keeps_the_nets_normalization():
     np.testing.assert_allclose(net.get_normalization()[0], [4.5, 5.5, 6.5])
 
 
+def test_huge_finite_rows_raise_no_numpy_warning():
+    # the finiteness check's sum of float32 rows near 3e38 overflowed, and
+    # numpy printed "RuntimeWarning: overflow encountered in reduce"
+    import warnings
+    X = np.full((4, 3), 3e38, np.float32)
+    net = lamina.Net(inputs=3, layers=[lamina.Dense(2, "softmax")], seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert net.predict(X).shape == (4, 2)
+        assert net.predict(X.astype(np.float64)).shape == (4, 2)
+        net.fit(X, [0, 1, 1, 0], epochs=1)
+        bad = X.copy()
+        bad[2, 1] = np.inf
+        bad[3, 0] = -np.inf  # inf + -inf: NaN, no warning either
+        with pytest.raises(lamina.InvalidArgumentError, match="row 2, column 1"):
+            net.predict(bad)
+
+
 def test_fit_normalize_converts_float64_rows_once(monkeypatch):
     # normalize=True converted float64 X to float32 for the statistics, then
     # again for the data: twice the work (a 200k x 100 X: two 76 MiB copies)
