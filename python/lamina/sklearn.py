@@ -374,8 +374,19 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
         seed = self._seed()
         if not hasattr(self, "net_"):
             self.net_ = self._build(X.shape[1], len(self.classes_), "softmax", X, seed)
-            self.net_.class_names = [str(c) for c in self.classes_]
+            self._name_classes()
         return self._train(X, lab.astype(np.int32), epochs, seed, cw, partial)
+
+    def _name_classes(self):
+        """Records the labels as net_'s class names, for the CLI, when a
+        model file can hold them: a label holding a NUL, or no UTF-8 (a lone
+        surrogate), or longer than 1 MiB cannot be a C string. Then net_
+        names none (the CLI shows the classes' indices, classes_'s order);
+        classes_, which predict uses and pickling keeps, holds any label."""
+        try:
+            self.net_.class_names = [str(c) for c in self.classes_]
+        except (LaminaError, UnicodeEncodeError):
+            self.net_.class_names = None
 
     def predict_proba(self, X):
         check_is_fitted(self)
