@@ -547,6 +547,34 @@ static void onnx_keras_cnn_rescaling_gap(void)
         lm_net_free(net);
     }
 }
+/* An elementwise activation of the (N, H, W, C) input before the Transpose
+ * to NCHW (Tanh, Transpose, Conv; after Rescaling's Mul and Add too)
+ * commutes with it: it was refused ("only NHWC <-> NCHW transposes of
+ * images are supported"); the input comes out (3, 4, 6), the activation
+ * a layer of its own before the convolution. */
+static void onnx_act_before_input_transpose(void)
+{
+    static const char *const names[] = {"cnn_act_first", "cnn_act_first_rescale"};
+    for (int i = 0; i < 2; i++) {
+        torch_fixture(names[i]);
+        char path[128];
+        snprintf(path, sizeof path, FIXDIR "%s.onnx", names[i]);
+        lm_net *net = NULL;
+        CHECK_OK(lm_net_load_onnx(&net, path));
+        lm_layer_desc d = {.size = sizeof d}, c = {.size = sizeof c};
+        if (net) CHECK_OK(lm_net_layer_desc(net, 0, &d));
+        if (net) CHECK_OK(lm_net_layer_desc(net, 1, &c));
+        CHECKF(d.kind == LM_LAYER_ACTIVATION && c.kind == LM_LAYER_CONV2D && d.in_c == 3 &&
+               d.in_h == 4 && d.in_w == 6, "%s: %s, %s, input (%d, %d, %d)", names[i],
+               lm_layer_kind_name(d.kind), lm_layer_kind_name(c.kind), d.in_c, d.in_h, d.in_w);
+        lm_net_free(net);
+    }
+    /* a second (0, 3, 1, 2) Transpose after the input's and an activation
+     * transposes an NCHW image: still refused */
+    lm_net *net = NULL;
+    CHECK(lm_net_load_onnx(&net, FIXDIR "act_transpose_twice.onnx") == LM_EFORMAT && !net);
+    CHECKF(strstr(lm_errmsg(), "'again' (Transpose)") != NULL, "message: %s", lm_errmsg());
+}
 /* Keras' Normalization through tf2onnx: (x - mean) / max(sqrt(var), eps)
  * per feature, as Sub then Div (or Mul by the reciprocal) of constants,
  * was refused ("Div: lamina has no layer for this op"; on an image, the
@@ -1159,6 +1187,7 @@ int main(void)
     RUN(onnx_torch_cnn_nhwc);
     RUN(onnx_keras_mlp_nhwc);
     RUN(onnx_keras_cnn_rescaling_gap);
+    RUN(onnx_act_before_input_transpose);
     RUN(onnx_keras_normalization);
     RUN(onnx_keras_normalization_unfolded);
     RUN(onnx_torch_normalization_constants_between);

@@ -59,6 +59,7 @@ typedef struct imp {
                                  its sides chose (metadata onnx_input_layout) */
     struct shape_value *shv;  /* values of the shape arithmetic beside the chain */
     int n_shv;
+    int transposed;           /* a Transpose was read: the layout is no longer open */
     int64_t in_batch;         /* the input's batch size when the graph fixes it, else -1 */
     char batch_note[384];     /* a Reshape whose shape named that batch (metadata onnx_batch) */
     char output_note[256];    /* a LogSoftmax read as softmax (metadata onnx_output) */
@@ -1183,10 +1184,16 @@ static lm_status do_transpose(imp *s)
     TRY(ints_attr(s, "perm", p, 8, &n));
     int to_nchw = n == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2;
     int to_nhwc = n == 4 && p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1;
-    if (s->at_input && s->state == NCHW && to_nchw) {
+    /* only elementwise activations since the input: they commute with a
+     * transpose, so the tensor is still the input's, in its own order */
+    int elementwise = s->n_layers > 0 && !s->transposed;
+    for (int j = 0; elementwise && j < s->n_layers; j++)
+        elementwise = s->layers[j].kind == LM_LAYER_ACTIVATION;
+    s->transposed = 1;
+    if ((s->at_input || elementwise) && s->state == NCHW && to_nchw) {
         /* An (N, H, W, C) input turned to NCHW before the first layer, as
-         * Keras' exports (tf2onnx) begin: the input rows are lamina's own
-         * channels-last rows. */
+         * Keras' exports (tf2onnx) begin (or after an activation of it):
+         * the input rows are lamina's own channels-last rows. */
         s->in = s->cur = (lm__shape){s->in.w, s->in.c, s->in.h};
         s->norm_raw = 0; /* a normalisation before it is in lamina's order */
         return LM_OK;

@@ -96,8 +96,11 @@ res $? onnx_import_layout_guess_said "rc $rc: $(cat "$TMP/err" "$TMP/err2" | hea
 # Rescaling, after the Transpose; its divisor as Sqrt and Max of constants
 # where TF did not fold it): imported, lamina predicts the fixtures' rows
 # as ONNX Runtime runs the graph
+# An activation of the (N, H, W, C) input before its Transpose (a Keras
+# model starting with one; after Rescaling too) commutes with it: it was
+# refused ("only NHWC <-> NCHW transposes of images are supported")
 for k in mlp_keras_norm mlp_keras_norm_mul cnn_keras_norm cnn_keras_norm_rescale cnn_keras_norm_after \
-    mlp_keras_norm_unfolded; do
+    mlp_keras_norm_unfolded cnn_act_first cnn_act_first_rescale; do
     awk '/^x / { n = $2; h = "f0"; for (j = 1; j < $3; j++) h = h ",f" j; print h; next }
          n > 0 { gsub(/ /, ","); print; n-- }' "$OX/$k.txt" >"$TMP/$k.csv"
     "$L" import "$OX/$k.onnx" --out "$TMP/$k.lmn" >/dev/null 2>"$TMP/err" &&
