@@ -1878,6 +1878,28 @@ static uint64_t hash_layers(const lm_net *net)
     return h;
 }
 
+/* What the net holds beside its layers and parameters, which the
+ * processes' copies must share too: the input normalisation, the target
+ * scaling and the layers' running statistics (a --init-from or --resume
+ * file that differs in them alone trained each process's shard of a batch
+ * on other inputs, or targets, and summed the gradients without a word). */
+static uint64_t hash_net_extras(lm_net *net)
+{
+    size_t n_in = (size_t)lm_net_n_in(net), n_out = (size_t)lm_net_n_out(net);
+    size_t most = n_in > n_out ? n_in : n_out;
+    float *a = malloc(2 * most * sizeof *a);
+    if (!a) return 1; // (out of memory: 1 where the others hash; it stops the run)
+    uint64_t h = 0;
+    int on = lm_net_get_norm(net, a, a + n_in);
+    h = hash_bytes(h, &on, sizeof on);
+    if (on) h = hash_bytes(h, a, 2 * n_in * sizeof *a);
+    on = lm_net_get_target_norm(net, a, a + n_out);
+    h = hash_bytes(h, &on, sizeof on);
+    if (on) h = hash_bytes(h, a, 2 * n_out * sizeof *a);
+    free(a);
+    return hash_bytes(h, lm_net_state(net), lm_net_n_state(net) * sizeof(float));
+}
+
 /* Whether this process is set to run what process 0 runs (one process:
  * always). The steps' sums pair up only when every process takes as many
  * batches of as many epochs, and train the one-process net only when
@@ -1890,7 +1912,7 @@ static int check_same_run(train_run *r)
 {
     if (cli_dist_size() < 2) return CLI_OK;
     enum { ROWS, VAL_ROWS, FEATURES, DATA, VAL_DATA, BATCH, EPOCHS, EARLY, DONE, STEP, LAYERS,
-           PARAMS, HASH, SEED, N };
+           PARAMS, HASH, SEED, EXTRAS, N };
     const lm_data *f = r->fit, *v = r->val;
     const lm_fit_opts *o = &r->fo;
     // how a step is taken: other values train copies that drift apart
@@ -1909,6 +1931,7 @@ static int check_same_run(train_run *r)
         [HASH] = cli_params_hash(r->net),
         // the batch order and dropout masks (a resumed run's come from its file)
         [SEED] = r->c.resume ? 0 : r->c.seed,
+        [EXTRAS] = hash_net_extras(r->net),
     };
     uint64_t first[N];
     memcpy(first, mine, sizeof first);
@@ -1967,6 +1990,13 @@ static int check_same_run(train_run *r)
         cli_err("%s: the rows differ from those process 0 read: %s",
                 mine[DATA] != first[DATA] ? data : val, why);
         return CLI_EDATA;
+    }
+    // (after the data: a run's own normalisation comes from its rows)
+    if (mine[EXTRAS] != first[EXTRAS]) {
+        cli_err("the processes' copies of the net differ before training: its input normalisation, "
+                "target scaling or running statistics are not process 0's (give every process the "
+                "same --init-from or --resume file)");
+        return CLI_EFAIL;
     }
     return CLI_OK;
 }

@@ -233,6 +233,31 @@ I="--data d.csv --init-from i.lmn --epochs 2 --batch 16 --threads 1"
 one_vs_two "$I" "$I --seed 2"; rc=$?
 { [ "$rc" -eq 2 ] && grep -q "process 1 of 2: train: --seed 2 here, 1 on process 0" "$TMP/err"; }
 res $? mpi_seed_differs_init_from "rc $rc: $(head -c 300 "$TMP/err")"
+# an --init-from file that differs on process 1 in its input normalisation
+# (or a regression model's target scaling) alone: the same layers and
+# parameters, so each process trained its part of a batch on other inputs
+# and the gradients were summed without a word
+SN=$TMP/set_norm
+${CC:-cc} ${TEST_LDFLAGS:-} -std=c11 -Iinclude -o "$SN" tests/cli/set_norm.c "$BUILD/liblamina.a" \
+    -lz -lm -pthread 2>"$TMP/cc" || fail mpi_set_norm_builds "$(head -c 300 "$TMP/cc")"
+cp "$TMP/a/i.lmn" "$TMP/b/i.lmn"
+"$SN" "$TMP/b/i.lmn" 0.5
+one_vs_two "$I" "$I"; rc=$?
+{ [ "$rc" -eq 1 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q "process 1 of 2: the processes' copies of the net differ before training: its input normalisation" "$TMP/err"; }
+res $? mpi_norm_differs_init_from "rc $rc: $(head -c 300 "$TMP/err")"
+cp "$FIX/regress.csv" "$TMP/a/r.csv" && cp "$FIX/regress.csv" "$TMP/b/r.csv"
+"$LAMINA" train --data "$TMP/a/r.csv" --layers 4:relu --epochs 1 --quiet --out "$TMP/a/ri.lmn" >/dev/null 2>&1
+cp "$TMP/a/ri.lmn" "$TMP/b/ri.lmn"
+"$SN" "$TMP/b/ri.lmn" 0 0.5
+R="--data r.csv --init-from ri.lmn --epochs 2 --batch 16 --threads 1"
+one_vs_two "$R" "$R"; rc=$?
+{ [ "$rc" -eq 1 ] && grep -q "process 1 of 2: the processes' copies of the net differ before training: .*target scaling" "$TMP/err"; }
+res $? mpi_target_norm_differs_init_from "rc $rc: $(head -c 300 "$TMP/err")"
+# ... and the same file everywhere trains
+cp "$TMP/a/ri.lmn" "$TMP/b/ri.lmn"
+one_vs_two "$R" "$R"; rc=$?
+[ "$rc" -eq 0 ]; res $? mpi_same_init_from_trains "rc $rc: $(head -c 300 "$TMP/err")"
 # ... or one process's options do not parse: it stopped alone, silent,
 # and the other waited for it for ever
 one_vs_two "$D" "$D --bogus"; rc=$?
