@@ -312,6 +312,43 @@ void progress_epoch_end(cli_progress *p, const lm_epoch_info *e);
 /* Clears a bar left on screen (before printing a message). */
 void progress_clear(cli_progress *p);
 
+/* ---------------------------------------------------- cross-validation */
+
+/* What `train --cv K` measured (cv.c): one entry a fold, done of k. */
+typedef struct cli_cv {
+    int k, done;
+    int classes;      /* class targets: accuracy; else r2 and rmse */
+    double *acc;      /* (k) held-out accuracy, classes */
+    double *r2, *rmse; /* (k) held-out R^2 and RMSE in the targets' units, numbers */
+    double *loss;     /* (k) held-out loss (lm_evaluate's; regression: standardised) */
+    size_t *rows;     /* (k) rows held out */
+    int n_classes;
+    size_t *held;     /* (k, n_classes) each class's rows held out, classes */
+} cli_cv;
+
+/* Trains a fresh net on fit, fold's (1-based) training part, and hands it
+ * back in *net (owned by ctx); held is the fold held out, for a caller
+ * that fills its missing cells. CLI_OK or an exit code after a message. */
+typedef int (*cli_cv_train_fn)(void *ctx, int fold, lm_data *fit, lm_data *held, lm_net **net);
+
+/* k-fold cross-validation of d: each row held out once, stratified by
+ * class (StratifiedKFold's allocation, shuffled from seed) or shuffled
+ * (KFold) for numbers; train gets each fold's training part and the net
+ * is scored on the held-out rows with loss; 2 <= k <= d->n. Prints a line a fold on
+ * stderr unless quiet. CLI_OK or an exit code after a message; cv is
+ * filled either way (cli_cv_free). */
+int cli_cv_run(cli_cv *cv, const lm_data *d, int k, uint64_t seed, lm_loss loss, int quiet,
+               cli_cv_train_fn train, void *ctx);
+/* "cv 5 folds: accuracy 0.953 +- 0.027 (0.933 ...); loss ...": the mean
+ * and population standard deviation (ddof 0) of each figure. */
+void cli_cv_summary(FILE *f, const cli_cv *cv);
+/* The same as one JSON object. */
+void cli_cv_json(FILE *f, const cli_cv *cv);
+/* Records cv's figures in net's metadata (cv, cv_accuracy, ..._std,
+ * ..._folds); NULL removes them (a run without --cv). */
+void cli_cv_meta(lm_net *net, const cli_cv *cv);
+void cli_cv_free(cli_cv *cv);
+
 /* --------------------------------------------------------------- plot */
 
 typedef struct plot_series {

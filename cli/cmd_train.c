@@ -83,6 +83,7 @@ typedef struct train_cfg {
     float lr, momentum, weight_decay, clip, val;
     int schedule; /* lm_lr_schedule */
     int epochs, batch, early_stop, threads, ckpt_every, quiet, json;
+    int cv; /* --cv K: k-fold cross-validation (cv.c), 0 off */
     uint64_t seed;
 } train_cfg;
 
@@ -134,9 +135,38 @@ typedef struct train_run {
     int n_onehot;         /* categorical columns */
     char *features;       /* the training file's input columns by name (feature_columns), or NULL */
     char features_why[160]; /* why a header's names are not in features */
+    cli_cv cv;            /* --cv: the folds' figures */
+    int cv_fold;          /* the fold being trained (1-based), or 0 */
+    int cv_only;          /* --cv without --out or --test: no final model */
 } train_run;
 
 /* ------------------------------------------------------------ options */
+
+/* --cv's refusals: what does not go with folds of the training data. */
+static int cv_refused(train_run *r)
+{
+    const train_cfg *c = &r->c;
+    const char *no = opts_seen(r->specs, "val") ? "--val (the folds are the validation sets)"
+                   : c->val_data ? "--val-data (the folds are the validation sets)"
+                   : c->resume ? "--resume (each fold trains a fresh net)"
+                   : c->init_from ? "--init-from (each fold trains a fresh net)"
+                   : c->checkpoint ? "--checkpoint (the folds save nothing)"
+                   : c->ckpt_every ? "--checkpoint-every (the folds save nothing)" : NULL;
+    if (no) {
+        cli_err("train: --cv %d does not go with %s", c->cv, no);
+        return CLI_EUSAGE;
+    }
+    if ((c->log || c->plot) && !c->out && !c->test) {
+        cli_err("train: --%s with --cv records the final model's training on all the rows: add "
+                "--out MODEL (or --test FILE) to train it", c->log ? "log" : "plot");
+        return CLI_EUSAGE;
+    }
+    if (cli_dist_size() > 1) {
+        cli_err("train: --cv runs on one process: start it without mpirun");
+        return CLI_EUSAGE;
+    }
+    return CLI_OK;
+}
 
 static int parse(train_run *r, int argc, char **argv)
 {
@@ -191,7 +221,12 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_int("early-stop", &c->early_stop, "N",
                          "stop after N epochs without a better val (or train) loss; keep the best",
                          "off", 0, 1000000);
-    specs[i++] = opt_u64("seed", &c->seed, "N", "seed for the split, the weights and shuffling", "1");
+    specs[i++] = opt_int("cv", &c->cv, "K",
+                         "K-fold cross-validation (stratified for classes): a fresh net a fold, "
+                         "the mean and std of the held-out scores; with --out or --test, then "
+                         "trains on all the rows", "off", 2, 1 << 20);
+    specs[i++] = opt_u64("seed", &c->seed, "N",
+                         "seed for the split, the --cv folds, the weights and shuffling", "1");
     specs[i++] = opt_int("threads", &c->threads, "N", "worker threads, 0 all cores", "0", 0, 4096);
     specs[i++] = opt_choice("init", &c->init, "NAME", INITS, "uniform01, xavier or he",
                             "xavier (measured: docs/CLI.md)");
@@ -274,7 +309,7 @@ static int parse(train_run *r, int argc, char **argv)
         cli_err("train: --checkpoint-every needs --out or --checkpoint to save to");
         return CLI_EUSAGE;
     }
-    return CLI_OK;
+    return c->cv ? cv_refused(r) : CLI_OK;
 }
 
 /* --resume reuses the files the resumed run named (recorded as absolute
@@ -693,7 +728,7 @@ static int build_net(train_run *r, lm_rng *rng)
                          r->classes ? "classes" : "target values");
     if (n < 0) return CLI_EUSAGE;
     int sc = 0, sh = 0, sw = 0;
-    int own = lm_data_shape(r->fit, &sc, &sh, &sw);
+    int own = lm_data_shape(&r->train.d, &sc, &sh, &sw); // the file's (a --cv fold is a view)
     if (c->input_shape) {
         char extra;
         int ic, ih, iw;
@@ -920,6 +955,7 @@ static void meta_settings(train_run *r)
     }
     set_meta_or_none(r->net, "missing", c->missing ? MISSING[c->missing] : NULL);
     set_meta_or_none(r->net, "features", r->features);
+    cli_cv_meta(r->net, c->cv ? &r->cv : NULL); // the folds' figures, or none
     if (!r->features && r->features_why[0] && !r->c.quiet) {
         // eval and predict then match columns by position only: say so
         fprintf(stderr, "warning: the model does not record the feature names (%s): eval "
@@ -1219,6 +1255,10 @@ static void print_json(train_run *r, double secs_per_epoch, const char *out)
                (unsigned long long)ds.steps, ds.sum_s, ds.wait_s, ds.reduce);
     printf(", \"inputs\": %d, \"one_hot_columns\": %d, \"missing_filled\": %zu",
            lm_net_n_in(r->net), r->n_onehot, r->n_filled);
+    if (r->c.cv) { // the folds' figures; the rest is the final model's
+        printf(", \"cv\": ");
+        cli_cv_json(stdout, &r->cv);
+    }
     printf(", \"params\": %zu, \"model\": ", lm_net_n_params(r->net));
     if (out) json_str(stdout, out);
     else fputs("null", stdout);
@@ -1305,6 +1345,11 @@ static int interrupted(train_run *r, int epoch, int mid_epoch)
     const char *how = "saved";
     char note[4200] = "";
     progress_clear(&r->prog);
+    if (r->cv_fold) {
+        cli_err("%s during epoch %d of --cv fold %d/%d; nothing saved (the folds save nothing)",
+                what, epoch, r->cv_fold, r->c.cv);
+        return stop_code();
+    }
     if (!path) {
         cli_err("%s during epoch %d; nothing saved (give --out or --checkpoint to keep "
                 "the training state)", what, epoch);
@@ -1390,6 +1435,7 @@ static int run_epochs(train_run *r, double *train_secs)
         r->kept = best;
     }
     r->restored = lm_train_restore_best(r->t) > 0;
+    progress_clear(&r->prog); // a --cv fold's bar (its epoch lines are not printed)
     if (r->early_stopped && !r->c.quiet)
         fprintf(stderr, "early stop: no better %s loss for %d epochs; keeping epoch %d\n",
                 r->val ? "val" : "train", r->c.early_stop, r->kept.epoch);
@@ -1620,7 +1666,8 @@ static int class_weights(train_run *r)
         if (count[k] == 0) {
             cli_err("train: --class-weight balanced: class '%s' has no rows in the %s of %s: its "
                     "weight would be infinite (name the weights instead)", class_label(r, k, buf, sizeof buf),
-                    r->val == &r->va ? "training part (after --val)" : "training data", r->c.data);
+                    r->val == &r->va ? "training part (after --val)"
+                    : r->cv_fold ? "training part of a --cv fold" : "training data", r->c.data);
             rc = CLI_EDATA;
         } else {
             r->cw[k] = (float)((double)d->n / ((double)r->n_cw * (double)count[k]));
@@ -1628,6 +1675,95 @@ static int class_weights(train_run *r)
     }
     free(count);
     return rc;
+}
+
+/* ----------------------------------------------------------------- cv */
+
+/* The net and trainer of a --cv fold, freed for the next. */
+static void cv_fold_free(train_run *r)
+{
+    lm_train_free(r->t);
+    lm_net_free(r->net);
+    free(r->cw);
+    r->t = NULL;
+    r->net = NULL;
+    r->cw = NULL;
+    r->n_cw = 0;
+    r->h.n = 0;
+    r->early_stopped = r->restored = 0;
+}
+
+/* Trains fold's net as a run on fit alone would be (cli_cv_train_fn): its
+ * normalisation, target standardisation and balanced class weights from
+ * fit's rows, its missing cells (and held's) filled with fit's means. Each
+ * fold starts from the same weights and batch order, from --seed, as
+ * scikit-learn's clone of an estimator with a fixed random_state. */
+static int cv_train_fold(void *ctx, int fold, lm_data *fit, lm_data *held, lm_net **net)
+{
+    train_run *r = ctx;
+    train_cfg *c = &r->c;
+    lm_rng rng = lm_rng_seed(c->seed);
+    double secs = 0;
+    int rc;
+    lm_status st;
+    cv_fold_free(r);
+    r->fit = fit;
+    r->cv_fold = fold;
+    if ((rc = build_net(r, &rng)) || (rc = describe_data(r))) return rc;
+    float *mean = malloc((size_t)fit->nx * sizeof *mean);
+    if (!mean) {
+        cli_err("out of memory");
+        return CLI_EFAIL;
+    }
+    if (c->missing && lm_net_get_norm(r->net, mean, NULL)) {
+        cli_data_impute(fit, mean, NULL);
+        cli_data_impute(held, mean, NULL);
+    }
+    free(mean);
+    if (c->threads && lm_net_set_threads(r->net, c->threads)) return cli_lib_err(CLI_EUSAGE, NULL);
+    if ((rc = class_weights(r))) return rc;
+    r->fo = fit_opts(r);
+    if ((st = lm_train_new(&r->t, r->net, &r->fo, &rng)))
+        return cli_lib_err(st == LM_EINVAL ? CLI_EUSAGE : CLI_EFAIL, NULL);
+    progress_init(&r->prog, c->quiet, r->classes, c->epochs);
+    r->prog.quiet = 1; // the bar on a terminal, but a line a fold, not an epoch
+    if ((rc = run_epochs(r, &secs))) return rc;
+    *net = r->net;
+    return CLI_OK;
+}
+
+/* --cv K: the folds, then their summary; the final model on all the rows
+ * is trained after (setup goes on) when --out or --test asks for it. */
+static int cross_validate(train_run *r)
+{
+    train_cfg *c = &r->c;
+    if ((size_t)c->cv > r->train.d.n) {
+        cli_err("%s: --cv %d needs at least %d rows, but the data has %zu", c->data, c->cv, c->cv,
+                r->train.d.n);
+        return CLI_EDATA;
+    }
+    if (!c->quiet) cli_data_describe(stderr, &r->train, c->task);
+    int rc = rprop_settings(c);
+    if (!rc) rc = cli_cv_run(&r->cv, &r->train.d, c->cv, c->seed, (lm_loss)c->loss, c->quiet,
+                             cv_train_fold, r);
+    cv_fold_free(r);
+    r->fit = &r->train.d;
+    if (rc) return rc;
+    r->cv_fold = 0;
+    r->cv_only = !c->out && !c->test;
+    FILE *f = c->json ? stderr : stdout;
+    if (!c->json || !c->quiet) {
+        cli_cv_summary(f, &r->cv);
+        if (r->cv_only)
+            cli_wrap(f, "hint: cross-validation keeps no model; add --out MODEL to train one on "
+                     "all the rows and save it", 0, 2, cli_out_width(fileno(f)), " ");
+    }
+    if (r->cv_only && c->json) {
+        printf("{\"cv\": ");
+        cli_cv_json(stdout, &r->cv);
+        printf(", \"model\": null}\n");
+    }
+    return CLI_OK;
 }
 
 static void follower(train_cfg *c);
@@ -1664,6 +1800,7 @@ static int setup(train_run *r, lm_rng *rng)
         r->fit = &r->tr;
         r->val = &r->va;
     }
+    if (c->cv && ((rc = cross_validate(r)) || r->cv_only)) return rc;
     if (!c->resume && ((rc = build_net(r, rng)) || (rc = describe_data(r)))) return rc;
     // images of another shape than the model's (a resumed or --init-from
     // model, or --test and --val-data against the training images)
@@ -1817,6 +1954,7 @@ static void run_free(train_run *r)
     free(r->cw);
     free(r->encoding);
     free(r->features);
+    cli_cv_free(&r->cv);
     for (int i = 0; i < r->n_owned; i++) free(r->owned[i]);
     free(r);
 }
@@ -2050,8 +2188,10 @@ static int train_main(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     // every process sets up alone; one failure anywhere ends them all
-    if (!(rc = cli_dist_agree(setup(r, &rng))) && !(rc = cli_dist_agree(check_same_run(r)))) {
-        if (!r->c.quiet) cli_data_describe(stderr, &r->train, r->c.task); // what was read
+    if (!(rc = cli_dist_agree(setup(r, &rng))) && !r->cv_only &&
+        !(rc = cli_dist_agree(check_same_run(r)))) {
+        // what was read (--cv said it before its folds)
+        if (!r->c.quiet && !r->c.cv) cli_data_describe(stderr, &r->train, r->c.task);
         if (!r->c.quiet && r->fill_note[0]) cli_wrap(stderr, r->fill_note, 0, 2, cli_out_width(2), ",");
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
@@ -2065,7 +2205,7 @@ static int train_main(int argc, char **argv)
         // A run stopped by Ctrl-C or SIGTERM keeps the log and plot of the
         // epochs it ran, as it keeps their training state: --resume logs
         // only its own epochs, so they would be lost for good.
-        else if ((rc == CLI_EINTR || rc == CLI_ETERM) && r->h.n > 0) {
+        else if ((rc == CLI_EINTR || rc == CLI_ETERM) && r->h.n > 0 && !r->cv_fold) {
             if (r->c.log) cli_write_atomic(r->c.log, write_log, &r->h);
             if (r->c.plot) write_plot(r);
         }
