@@ -133,6 +133,12 @@ idx 120 11 "$TMP/tr.idx" "$TMP/trl.idx"
   ge "$(jq_py 'j["cv"]["accuracy_mean"]' "$TMP/o")" 0.9; }
 res $? cv_idx "rc $rc: $(cat "$TMP/o" "$TMP/err")"
 
+# a class with fewer rows than folds: scikit-learn's warning, then the folds
+"$L" train --data "$I" --layers 4 --epochs 1 --cv 40 --json >"$TMP/o" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "^warning: --cv 40: class 'setosa' has only 37 rows, fewer than the folds" "$TMP/err" &&
+  [ "$(jq_py 'sum(j["cv"]["rows"]), len(j["cv"]["accuracy"])' "$TMP/o")" = "112 40" ]; }
+res $? cv_few_rows_warning "rc $rc: $(head -c 600 "$TMP/err")"
+
 # ------------------------------------------------------------ refusals
 # refused NAME EXIT MESSAGE ARGS...: exit code and message, nothing written
 refused() {
