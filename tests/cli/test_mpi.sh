@@ -392,6 +392,12 @@ wait_for "$TMP/int.lmn"; t0=$(now_ds); kill -INT $mp; wait $mp; rc=$?; dt=$(( $(
     "$LAMINA" info "$TMP/int.lmn" | grep -q 'resumable state'; }
 res $? mpi_ctrl_c_stops_all "rc $rc after ${dt}/10 s: $(head -c 300 "$TMP/err")"
 
+# --cv runs its folds on one process: refused under mpirun, said once
+$MPIRUN -np 2 "$LAMINA" train --data "$F" --layers 4 --epochs 2 --cv 3 >"$TMP/out" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -ne 0 ] && [ "$(grep -c '^lamina: ' "$TMP/err")" -eq 1 ] &&
+    grep -q '^lamina: train: --cv runs on one process: start it without mpirun' "$TMP/err"; }
+res $? mpi_cv_refused "rc $rc: $(head -c 300 "$TMP/err")"
+
 # a process killed: mpirun ends the others within seconds; the
 # checkpoint written before is whole
 # shellcheck disable=SC2086
