@@ -632,6 +632,36 @@ LM_API lm_status lm_fann_data_read_mem(lm_data *out, const char *name, const voi
  * shapes docs/API.md, "FANN", names. Added in 1.6. Thread: any. */
 LM_API int lm_fann_data_detect(const void *text, size_t len);
 
+/* Reads NumPy's own files (added in 1.8): x_path a .npy file (np.save,
+ * format versions 1.0, 2.0 and 3.0) or a .npz archive (np.savez, stored,
+ * or np.savez_compressed, deflated), told apart by their first bytes.
+ * dtypes: float16/32/64, signed and unsigned integers of 1, 2, 4 and 8
+ * bytes, bool, little- or big-endian, C or Fortran order. Rows are the
+ * first axis. Features: (n,) is one feature, (n, F) F features, (n, H, W)
+ * and (n, H, W, C) images of shape (1, H, W) and (C, H, W), channels-last
+ * as IDX (lm_data_shape; an (n, C, H, W) array must be transposed to (n,
+ * H, W, C) first: the two cannot be told apart); uint8 stays LM_U8, the
+ * rest is converted to float32 (NaN, an infinity or a value beyond
+ * float's range is LM_EFORMAT naming its 0-based [row, column] as numpy
+ * indexes). Targets, from
+ * y_path (.npy, or .npz: its array named as below, or its only one), or
+ * NULL: integers or bool of shape (n,) or (n, 1) are class labels
+ * (n_classes = max + 1, each in [0, 65536)); floats, and integers (n, K),
+ * are float targets y (ny = 1 or K). A .npz's features are its array named
+ * x, X, data, images, features or inputs (or its only array), its targets
+ * the one named y, Y, labels, label, target or targets, if any (then
+ * y_path must be NULL). Object arrays (pickles) are refused: lamina never
+ * unpickles. A malformed file, a short or long one (the message says how
+ * many bytes and rows), a bad zip member (CRC-32 checked) or rows that
+ * differ between the two files is LM_EFORMAT naming the file and what.
+ * Free *out with lm_data_free. Thread: any (distinct *out). */
+LM_API lm_status lm_npy_read(lm_data *out, const char *x_path, const char *y_path);
+/* The same over bytes in memory (x: x_len bytes; y: y_len bytes or NULL),
+ * only read during the call; x_name and y_name are used in messages (NULL:
+ * "x.npy", "y.npy"). Added in 1.8. Thread: any (distinct *out). */
+LM_API lm_status lm_npy_read_mem(lm_data *out, const char *x_name, const void *x, size_t x_len,
+                                 const char *y_name, const void *y, size_t y_len);
+
 /* The most bytes lamina allocates in one piece for anything sized by
  * untrusted input or by the caller: a data set's arrays, a model file, a
  * workspace (default 8 GiB). A larger claim is refused with LM_ENOMEM

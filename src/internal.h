@@ -352,6 +352,26 @@ void lm__data_set_shape(lm_data *d, int c, int h, int w);
  * NUL-terminated. NULL (with lm__err set) on failure. */
 char **lm__names_pack(int n, const char *const *s, const size_t *len);
 
+/* A member of a zip archive in memory (zip.c): pointers into the archive's
+ * bytes, valid while they are. */
+typedef struct lm__zip_entry {
+    const char *name; /* name_len bytes, not NUL-terminated */
+    size_t name_len;
+    unsigned flags, method;
+    uint32_t crc;
+    uint64_t csize, usize;      /* compressed, uncompressed bytes */
+    const unsigned char *data;  /* (csize) */
+} lm__zip_entry;
+/* The members of the zip archive b (len bytes) from its central directory,
+ * each checked to lie within b, in a new array (free it) of *n entries.
+ * path names the archive in messages. LM_EFORMAT if malformed. */
+lm_status lm__zip_list(const char *path, const unsigned char *b, size_t len,
+                       lm__zip_entry **out, int *n);
+/* A member's bytes, inflated if deflated and checked against its CRC-32,
+ * in a new buffer (free it). */
+lm_status lm__zip_extract(const char *path, const lm__zip_entry *z, unsigned char **out,
+                          size_t *len);
+
 /* ------------------------------------------------------------- files */
 
 /* What a checkpoint adds to a model: enough to continue training exactly. */
