@@ -124,15 +124,17 @@ void cli_spec_format(const lm_net *net, char *buf, size_t size);
 typedef struct cli_data {
     lm_data d;
     const char *path;
-    const char *labels_path; /* IDX: the labels file, or NULL */
-    int is_idx;
+    const char *labels_path; /* IDX, NumPy: the labels file, or NULL */
+    int is_idx;          /* positional binary data: IDX, or NumPy (is_npy too) */
+    int is_npy;          /* a NumPy .npy or .npz file (lm_npy_read) */
     int is_fann;         /* a FANN training data file (lm_fann_data_read) */
     int32_t *labels_own; /* (n) labels remapped to a model's classes, or NULL */
     float *x_own;        /* (n, nx) columns picked for a model, or NULL */
+    float *y_own;        /* (n) NumPy labels as numbers (--task regression), or NULL */
 } cli_data;
 
 typedef struct cli_data_opts {
-    const char *labels; /* IDX labels file, or NULL */
+    const char *labels; /* IDX or NumPy labels (targets) file, or NULL */
     const char *labels_opt; /* the option that gave labels, for messages ("--labels" if NULL) */
     const char *target; /* CSV target column (name or index), or NULL */
     int header;         /* -1 detect, 0, 1 */
@@ -162,6 +164,14 @@ int cli_model_read_err(const char *m, const char *path);
 /* Whether path names an IDX file (by extension, or by the IDX or gzip
  * magic in its first bytes). */
 int cli_is_idx(const char *path);
+
+/* Whether path names a NumPy file: a name ending in .npy or .npz, or the
+ * magic of either (\x93NUMPY; a zip's PK\3\4) in its first bytes. */
+int cli_is_npy(const char *path);
+
+/* cli_is_idx or cli_is_npy: data read by position from a named file, its
+ * labels from another. */
+int cli_is_binary(const char *path);
 
 /* Whether path names a FANN training data file: 1 when its text starts
  * as lm_fann_data_detect says (a name ending in .csv or .tsv is always

@@ -34,10 +34,10 @@ static int load_predict_data(cli_data *cd, lm_net *net, const char *path, const 
     cli_data_opts o = cli_data_defaults();
     if (!cli_data_opts_from_model(&o, net, "predict", sep, decimal_comma)) return CLI_EUSAGE;
     o.header = header;
-    int fann = !cli_is_stream(path) && cli_is_idx(path) ? 0 : cli_is_fann(path);
+    int fann = cli_is_binary(path) ? 0 : cli_is_fann(path);
     if (fann < 0) return CLI_EDATA; // a stream that could not be read, said
-    // IDX (a stream is read once, as CSV) and FANN data: inputs by position
-    if (fann || (!cli_is_stream(path) && cli_is_idx(path))) {
+    // IDX, NumPy (a stream is read once, as CSV) and FANN data: inputs by position
+    if (fann || cli_is_binary(path)) {
         int rc = cli_data_load(cd, path, &o);
         return rc ? rc : cli_data_fit_columns(cd, net, -1);
     }
@@ -560,8 +560,8 @@ int cmd_predict(int argc, char **argv)
     float *id_num = NULL;
     const char **id_text = NULL;
     if (!rc && id && cd.is_idx) {
-        cli_err("predict: --id takes a CSV column; %s holds IDX images (output line N is "
-                "image N)", data);
+        cli_err("predict: --id takes a CSV column; %s holds %s (output line N is "
+                "%s N)", data, cd.is_npy ? "NumPy arrays" : "IDX images", cd.is_npy ? "row" : "image");
         rc = CLI_EUSAGE;
     }
     if (!rc && id && cd.is_fann) {

@@ -540,7 +540,7 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     // holds its inputs and outputs by position (eval reads it with such a
     // model as it is), so they do not apply to it.
     // (cli_is_fann reads the file's start: once here)
-    int fann = (cli_is_stream(path) || !cli_is_idx(path)) && cli_is_fann(path) > 0;
+    int fann = !cli_is_binary(path) && cli_is_fann(path) > 0;
     if (fann) {
         o.target = NULL;
         o.ignore = NULL;
@@ -554,13 +554,16 @@ static int load_scored(train_run *r, cli_data *cd, cli_data_opts o, const char *
     // the target would be scored, silently).
     const char *tn = target_name(r);
     char why[512];
-    int csv = cli_is_stream(path) || (!cli_is_idx(path) && !fann), rc = CLI_OK;
+    int csv = !cli_is_binary(path) && !fann, rc = CLI_OK;
     if (!(tn && csv && !labels && o.header != 0 &&
           cli_data_load_target_named(cd, path, &o, tn, why, sizeof why)))
         rc = cli_data_load(cd, path, &o);
     if (rc || (rc = blank_class(cd))) return rc;
-    if (cd->is_idx && r->classes && !cd->d.labels) {
-        cli_err("%s: IDX %s images need their labels: add %s FILE", path, what, labels_opt);
+    if (cd->is_idx && !cd->d.labels && (r->classes || (cd->is_npy && !cd->d.y))) {
+        if (cd->is_npy)
+            cli_err("%s: NumPy %s features need their targets: add %s FILE", path, what, labels_opt);
+        else
+            cli_err("%s: IDX %s images need their labels: add %s FILE", path, what, labels_opt);
         return CLI_EUSAGE;
     }
     if (!r->classes && (!cd->d.y || cd->d.ny != r->train.d.ny)) {
@@ -639,11 +642,17 @@ static int load_data(train_run *r)
         return CLI_EFAIL;
     }
     if (r->train.is_idx && (c->categorical || c->missing)) {
-        cli_err("%s: --%s goes with CSV data; IDX images have neither text nor missing cells",
-                c->data, c->categorical ? "categorical" : "missing");
+        cli_err("%s: --%s goes with CSV data; %s have neither text nor missing cells",
+                c->data, c->categorical ? "categorical" : "missing",
+                r->train.is_npy ? "NumPy arrays" : "IDX images");
         return CLI_EUSAGE;
     }
-    if (r->train.is_idx && !r->train.d.labels) {
+    if (r->train.is_npy && !r->train.d.labels && !r->train.d.y) {
+        cli_err("%s: holds features only: add --labels FILE (a .npy of class labels or target "
+                "values), or save both in one .npz (np.savez(f, x=X, y=y))", c->data);
+        return CLI_EUSAGE;
+    }
+    if (r->train.is_idx && !r->train.d.labels && !r->train.is_npy) {
         cli_err("%s: IDX images need their labels: add --labels FILE", c->data);
         return CLI_EUSAGE;
     }

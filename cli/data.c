@@ -1,5 +1,6 @@
 /* data.c - loads a data file for the commands: CSV through lm_csv_read,
- * IDX (plain or gzip) through lm_idx_read, FANN training data through
+ * IDX (plain or gzip) through lm_idx_read, NumPy's .npy and .npz through
+ * lm_npy_read, FANN training data through
  * lm_fann_data_read, chosen by the file's name or its first bytes; standard input and pipes read once into memory;
  * normalisation and class mapping onto a model; the summary of what was
  * read. */
@@ -92,6 +93,11 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
         }
         if (n == 0 && got >= 4 && b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0e) {
             err = "holds IDX data, which is read from a named file only (give its path)";
+            break;
+        }
+        if (n == 0 && got >= 6 && (!memcmp(b, "\x93NUMPY", 6) || !memcmp(b, "PK\3\4", 4))) {
+            err = "holds NumPy data (.npy or .npz), which is read from a named file only "
+                  "(give its path)";
             break;
         }
         if (memchr(b + n, '\0', got)) {
@@ -202,6 +208,73 @@ int cli_is_idx(const char *path)
            m[3] <= 8;
 }
 
+int cli_is_npy(const char *path)
+{
+    if (ends_with_ci(path, ".npy") || ends_with_ci(path, ".npz")) return 1;
+    if (cli_is_stream(path)) return 0; // a stream is read once, as text
+    unsigned char m[6];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; // the reader reports the missing file
+    size_t got = fread(m, 1, 6, f);
+    fclose(f);
+    return (got == 6 && !memcmp(m, "\x93NUMPY", 6)) || (got >= 4 && !memcmp(m, "PK\3\4", 4));
+}
+
+int cli_is_binary(const char *path)
+{
+    return !cli_is_stream(path) && (cli_is_npy(path) || cli_is_idx(path));
+}
+
+/* NumPy targets as --task says: integer-valued floats as class labels
+ * (--task classes), labels as numbers (--task regression). */
+static int npy_task(cli_data *cd, int kind)
+{
+    lm_data *d = &cd->d;
+    const char *where = cd->labels_path ? cd->labels_path : cd->path;
+    if (kind == 1 && d->y && !d->labels) {
+        if (d->ny != 1) {
+            cli_err("%s: %d target columns cannot be class labels (--task classes takes one "
+                    "column of integers)", where, d->ny);
+            return CLI_EDATA;
+        }
+        int32_t *lab = malloc(d->n * sizeof *lab);
+        if (!lab) {
+            cli_err("%s: out of memory", where);
+            return CLI_EFAIL;
+        }
+        int max = 0;
+        for (size_t r = 0; r < d->n; r++) {
+            float v = d->y[r];
+            if (!(v >= 0 && v < 65536 && v == floorf(v))) {
+                cli_err("%s: target %g at [%zu] is not a class (--task classes takes integers "
+                        "0..K-1)", where, (double)v, r);
+                free(lab);
+                return CLI_EDATA;
+            }
+            lab[r] = (int32_t)v;
+            if (lab[r] > max) max = lab[r];
+        }
+        cd->labels_own = lab;
+        d->labels = lab;
+        d->n_classes = max + 1;
+        d->y = NULL; // still owned by the data set
+        d->ny = 0;
+    } else if (kind == 0 && d->labels) {
+        float *y = malloc(d->n * sizeof *y);
+        if (!y) {
+            cli_err("%s: out of memory", where);
+            return CLI_EFAIL;
+        }
+        for (size_t r = 0; r < d->n; r++) y[r] = (float)d->labels[r];
+        cd->y_own = y;
+        d->y = y;
+        d->ny = 1;
+        d->labels = NULL; // still owned by the data set
+        d->n_classes = 0;
+    }
+    return CLI_OK;
+}
+
 int cli_is_fann(const char *path)
 {
     if (ends_with_ci(path, ".csv") || ends_with_ci(path, ".tsv") || ends_with_ci(path, ".csv.gz") ||
@@ -278,7 +351,7 @@ static int fann_load(cli_data *cd, const char *path, const cli_data_opts *o)
     if (csv_only) {
         cli_err("%s: is FANN training data, which holds its inputs and outputs by position: %s "
                 "goes with %s (a file named .csv or .tsv, or read with --sep, is never read as "
-                "FANN data)", stream_name(path), csv_only, o->labels ? "IDX images" : "CSV data");
+                "FANN data)", stream_name(path), csv_only, o->labels ? "IDX images or NumPy arrays" : "CSV data");
         return CLI_EUSAGE;
     }
     cd->is_fann = 1;
@@ -339,7 +412,8 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
     memset(cd, 0, sizeof *cd);
     cd->path = path;
     int stream = cli_is_stream(path);
-    cd->is_idx = !stream && cli_is_idx(path);
+    cd->is_npy = !stream && cli_is_npy(path);
+    cd->is_idx = cd->is_npy || (!stream && cli_is_idx(path));
     // --sep, --header, --no-header or --decimal-comma typed for this file
     // say it is CSV, whatever its first lines look like (a tab file of
     // three whole numbers a row can read as FANN data's header)
@@ -349,6 +423,19 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
     if (fann < 0) return CLI_EDATA; // a stream that could not be read, said
     if (fann) {
         int rc = fann_load(cd, path, o);
+        if (rc) {
+            cli_data_free(cd);
+            return rc;
+        }
+    } else if (cd->is_npy) {
+        cd->labels_path = o->labels;
+        st = lm_npy_read(&cd->d, path, o->labels);
+        if (st != LM_OK) {
+            const char *m = lm_errmsg();
+            int names_one = strstr(m, path) || (o->labels && strstr(m, o->labels));
+            return cli_lib_err(CLI_EDATA, names_one ? NULL : path);
+        }
+        int rc = npy_task(cd, o->target_kind);
         if (rc) {
             cli_data_free(cd);
             return rc;
@@ -368,7 +455,7 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
             return CLI_EDATA;
         }
         if (o->labels) {
-            cli_err("%s: %s goes with IDX images; a CSV file holds its own target column "
+            cli_err("%s: %s goes with IDX images or NumPy arrays; a CSV file holds its own target column "
                     "(choose it with --target)", path, o->labels_opt ? o->labels_opt : "--labels");
             return CLI_EUSAGE;
         }
@@ -400,8 +487,10 @@ void cli_data_free(cli_data *cd)
 {
     free(cd->labels_own);
     free(cd->x_own);
+    free(cd->y_own);
     cd->labels_own = NULL;
     cd->x_own = NULL;
+    cd->y_own = NULL;
     lm_data_free(&cd->d);
 }
 
@@ -682,7 +771,7 @@ int cli_data_fit_columns(cli_data *cd, const lm_net *net, int drop)
     if (d->x_type == LM_F32 && d->feature_names && names && by_names(cd, names, n_in, &rc))
         return rc;
     if (d->nx == n_in) return cli_data_check_shape(d, cd->path, net);
-    if (d->x_type == LM_F32 && d->nx == n_in + 1 && !cd->is_fann) {
+    if (d->x_type == LM_F32 && d->nx == n_in + 1 && !cd->is_fann && !cd->is_npy) {
         int skip = drop >= 0 && drop < d->nx ? drop : d->nx - 1;
         int *cols = malloc((size_t)n_in * sizeof *cols);
         if (!cols) return CLI_EFAIL;
@@ -850,6 +939,12 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
         cli_append(b, sizeof b, &len, ")");
     } else if (cd->is_fann) {
         cli_append(b, sizeof b, &len, " (FANN data)");
+    } else if (cd->is_npy) {
+        int c, h, w;
+        if (lm_data_shape(d, &c, &h, &w))
+            cli_append(b, sizeof b, &len, " (NumPy, images %dx%dx%d)", h, w, c);
+        else
+            cli_append(b, sizeof b, &len, " (NumPy)");
     } else if (!cd->is_idx) {
         cli_append(b, sizeof b, &len, " (no header)");
     }
@@ -877,17 +972,19 @@ void cli_data_describe(FILE *f, const cli_data *cd, int task_given)
     len = 0;
     cli_append(b, sizeof b, &len, "%s", nt > 1 ? "targets: " : "target: ");
     if (cd->is_fann && d->labels) cli_append(b, sizeof b, &len, "the outputs' class codes");
-    for (int k = 0; k < nt && cd->is_fann && !d->labels; k++) // no names: by position
+    for (int k = 0; k < nt && (cd->is_fann || (cd->is_npy && nt > 1)) && !d->labels; k++) // by position
         if (k < 8 || k == nt - 1) cli_append(b, sizeof b, &len, "%soutput %d", k ? ", " : "", k + 1);
         else if (k == 8) cli_append(b, sizeof b, &len, ", ...");
-    for (int k = 0; k < nt && !cd->is_fann; k++) {
+    for (int k = 0; k < nt && !cd->is_fann && !(cd->is_npy && nt > 1); k++) {
         const char *t = lm_data_target_name(d, k);
         cli_append(b, sizeof b, &len, "%s%s", k ? ", " : "",
-                   t ? shown(t, nb, sizeof nb) : cd->is_idx ? "the labels file" : "?");
+                   t ? shown(t, nb, sizeof nb)
+                   : cd->is_npy && !cd->labels_path ? "the targets array"
+                   : cd->is_idx ? "the labels file" : "?");
     }
     if (d->labels) {
         cli_append(b, sizeof b, &len, " -> classes (%s): %d classes:", task_given == 1 ? "--task classes"
-               : cd->is_idx ? "IDX labels" : "it holds text", d->n_classes);
+               : cd->is_npy ? "integer labels" : cd->is_idx ? "IDX labels" : "it holds text", d->n_classes);
         size_t *count = calloc((size_t)d->n_classes, sizeof *count);
         for (size_t r = 0; count && r < d->n; r++)
             if (d->labels[r] >= 0 && d->labels[r] < d->n_classes) count[d->labels[r]]++;
@@ -945,7 +1042,7 @@ int cli_data_load_scored(cli_data *cd, const lm_net *net, const char *path,
     const char *choose = has_target ? "give --target to choose" : "to choose, use lamina eval --target";
     const char *tname = NULL;
     if (!o->target) o->target = cli_meta(net, "target");
-    int csv = cli_is_stream(path) || (!cli_is_idx(path) && cli_is_fann(path) == 0);
+    int csv = cli_is_stream(path) || (!cli_is_binary(path) && cli_is_fann(path) == 0);
     if (!o->target && !o->labels && csv && o->header != 0)
         tname = cli_meta(net, "target_name");
     o->target_kind = classes;
