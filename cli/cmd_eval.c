@@ -354,7 +354,7 @@ int cmd_eval(int argc, char **argv)
     int json = 0, header = -1, decimal_comma = 0;
     opt_spec specs[] = {
         opt_str("data", &data, "FILE", "data to evaluate on: CSV (- for stdin), IDX images or FANN data", NULL),
-        opt_str("labels", &labels, "FILE", "IDX labels for IDX images", NULL),
+        opt_str("labels", &labels, "FILE", "labels of IDX images or NumPy features (.npy)", NULL),
         opt_str("target", &target, "NAME|INDEX", "CSV target column",
                 "as in training, else the last column that is not an input"),
         opt_flag("header", &header, 1, "the CSV has a header row"),

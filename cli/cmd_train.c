@@ -174,9 +174,9 @@ static int parse(train_run *r, int argc, char **argv)
     static opt_spec specs[64]; // room for more options: add a line below
     int i = 0;
     specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), IDX images (.gz ok) or FANN data", NULL);
-    specs[i++] = opt_str("labels", &c->labels, "FILE", "IDX labels for IDX images", NULL);
+    specs[i++] = opt_str("labels", &c->labels, "FILE", "labels of IDX images or NumPy features (.npy)", NULL);
     specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
-    specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "IDX labels of the test images", NULL);
+    specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "labels of IDX or NumPy test data", NULL);
     specs[i++] = opt_str("layers", &c->layers, "SPEC",
                          "layers after the input, e.g. 256:relu,10:softmax (output optional); also "
                          "conv:32:3x3:same, maxpool:2, avgpool:2, gap, dropout:0.5, batchnorm, relu (a standalone activation)",
@@ -216,7 +216,7 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_str("val-data", &c->val_data, "FILE",
                          "validation data in its own file, in place of --val (read as --test is)",
                          NULL);
-    specs[i++] = opt_str("val-labels", &c->val_labels, "FILE", "IDX labels of the validation images",
+    specs[i++] = opt_str("val-labels", &c->val_labels, "FILE", "labels of IDX or NumPy validation data",
                          NULL);
     specs[i++] = opt_int("early-stop", &c->early_stop, "N",
                          "stop after N epochs without a better val (or train) loss; keep the best",

@@ -100,7 +100,7 @@ int cli_export_c(int argc, char **argv)
         opt_str("name", &name, "NAME", "the C name (NAME_predict ...)", "the --out file's name"),
         opt_flag("int8", &int8, 1, "int8 weights with a float scale per output channel"),
         opt_str("test", &test, "FILE", "data to measure the export's accuracy on (float, int8)", NULL),
-        opt_str("test-labels", &test_labels, "FILE", "IDX labels of the test images", NULL),
+        opt_str("test-labels", &test_labels, "FILE", "labels of IDX or NumPy test data", NULL),
         opt_end(),
     };
     char *pos[1];

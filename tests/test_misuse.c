@@ -165,6 +165,10 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_fann_data_read(&a, NULL), "lm_fann_data_read", "path");
     EXPECT_NULL(lm_fann_data_read_mem(NULL, "t", "1 1 1\n0\n0\n", 10), "lm_fann_data_read_mem", "out");
     EXPECT_NULL(lm_fann_data_read_mem(&a, "t", NULL, 10), "lm_fann_data_read_mem", "text");
+    EXPECT_NULL(lm_npy_read(NULL, "x.npy", NULL), "lm_npy_read", "out");
+    EXPECT_NULL(lm_npy_read(&a, NULL, NULL), "lm_npy_read", "x_path");
+    EXPECT_NULL(lm_npy_read_mem(NULL, "x", "\x93NUMPY", 6, NULL, NULL, 0), "lm_npy_read_mem", "out");
+    EXPECT_NULL(lm_npy_read_mem(&a, "x", NULL, 6, NULL, NULL, 0), "lm_npy_read_mem", "x");
     CHECK(lm_fann_data_detect(NULL, 10) == 0);
     EXPECT_NULL(lm_data_norm_stats(NULL, mean, scale), "lm_data_norm_stats", "d");
     EXPECT_NULL(lm_data_norm_stats(&d, NULL, scale), "lm_data_norm_stats", "mean");
