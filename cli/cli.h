@@ -166,7 +166,8 @@ int cli_model_read_err(const char *m, const char *path);
 int cli_is_idx(const char *path);
 
 /* Whether path names a NumPy file: a name ending in .npy or .npz, or the
- * magic of either (\x93NUMPY; a zip's PK\3\4) in its first bytes. */
+ * magic of either in its first bytes (\x93NUMPY; a zip's PK\3\4 whose
+ * first member is named *.npy). */
 int cli_is_npy(const char *path);
 
 /* cli_is_idx or cli_is_npy: data read by position from a named file, its

@@ -212,12 +212,16 @@ int cli_is_npy(const char *path)
 {
     if (ends_with_ci(path, ".npy") || ends_with_ci(path, ".npz")) return 1;
     if (cli_is_stream(path)) return 0; // a stream is read once, as text
-    unsigned char m[6];
+    unsigned char m[30 + 256];
     FILE *f = fopen(path, "rb");
     if (!f) return 0; // the reader reports the missing file
-    size_t got = fread(m, 1, 6, f);
+    size_t got = fread(m, 1, sizeof m, f);
     fclose(f);
-    return (got == 6 && !memcmp(m, "\x93NUMPY", 6)) || (got >= 4 && !memcmp(m, "PK\3\4", 4));
+    if (got >= 6 && !memcmp(m, "\x93NUMPY", 6)) return 1;
+    // a zip whose first member is a .npy (not a spreadsheet's XML)
+    size_t nlen = got >= 30 ? (size_t)m[26] | (size_t)m[27] << 8 : 0;
+    return got >= 30 && !memcmp(m, "PK\3\4", 4) && nlen >= 4 && 30 + nlen <= got &&
+           !memcmp(m + 30 + nlen - 4, ".npy", 4);
 }
 
 int cli_is_binary(const char *path)

@@ -149,6 +149,7 @@ static lm_status parse_descr(const char *name, const char *s, npy_arr *a)
     if (o != '<' && o != '>' && o != '|' && o != '=') o = 0;
     const char *k = o ? s + 1 : s;
     char kind = k[0];
+    if (!kind) return lm__err(LM_EFORMAT, "%s: dtype '%s' names no type", name, s);
     if (kind == 'O') return lm__err(LM_EFORMAT, "%s: %s", name, pickle_hint);
     if (kind == 'U' || kind == 'S' || kind == 'a')
         return lm__err(LM_EFORMAT, "%s: holds strings (dtype '%s'); lamina reads numbers: "

@@ -87,4 +87,14 @@ refused npy_stdin 3 "stdin: holds NumPy data (.npy or .npz), which is read from 
     predict "$TMP/m.lmn" --data - <"$NF/blobs_x.npy"
 refused npy_csv_labels 2 "--labels goes with IDX images or NumPy arrays" \
     train --data "$FIX/blobs.csv" --labels "$NF/labels.npy" --layers 4 --out "$TMP/b.lmn"
+# a zip that holds no .npy (a spreadsheet) is not taken for NumPy data by
+# its magic: read as CSV and refused as such
+/usr/bin/python3 -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("[Content_Types].xml", "<x/>")' "$TMP/book.xlsx"
+refused xlsx_not_npz 3 "book.xlsx:1: not a text file" \
+    train --data "$TMP/book.xlsx" --layers 4 --out "$TMP/b.lmn"
+cp "$NF/xy.npz" "$TMP/xy.bin"
+"$L" train --data "$TMP/xy.bin" --layers 4 --epochs 1 --out "$TMP/xy.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "xy.bin: 3 rows, 2 features (NumPy)" "$TMP/err"; }
+res $? npz_by_magic "exit $rc: $(cat "$TMP/err")"
 finish
