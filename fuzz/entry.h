@@ -403,4 +403,26 @@ static inline int fz_idx(const uint8_t *d, size_t n)
     return rc;
 }
 
+/* ------------------------------------------------------------- npy */
+
+/* Bytes 0-1 (LE): the length of the features part (.npy or .npz); then
+ * the features, then the targets (.npy or .npz; none when empty). */
+static inline int fz_npy(const uint8_t *d, size_t n)
+{
+    if (n < 2) return LM_OK;
+    size_t k = (size_t)d[0] | (size_t)d[1] << 8;
+    d += 2;
+    n -= 2;
+    if (k > n) k = n;
+    lm_data data;
+    lm_status st = lm_npy_read_mem(&data, "x.npy", d, k, "y.npy", n > k ? d + k : NULL, n - k);
+    if (st != LM_OK) return data.x ? fz_broken("a failed npy read kept rows") : (int)st;
+    int rc = fz_check_data(&data);
+    int c, h, w;
+    if (rc == LM_OK && lm_data_shape(&data, &c, &h, &w) && (size_t)c * h * w != (size_t)data.nx)
+        rc = fz_broken("an npy image shape that is not the row's width");
+    lm_data_free(&data);
+    return rc;
+}
+
 #endif

@@ -293,9 +293,51 @@ static void csv_cats(void)
     csv_cat_seed("empty_cell_no_missing.csv", 0, C1, "a,b,y\n1,,0\n2,q,1\n");
 }
 
+/* ------------------------------------------------------------- npy */
+
+/* A features file and a targets file (or none) of tests/fixtures/npy/. */
+static void npy_seed(const char *name, const char *x, const char *y)
+{
+    char path[256];
+    size_t nx, ny = 0;
+    snprintf(path, sizeof path, "tests/fixtures/npy/%s", x);
+    unsigned char *b = slurp(path, &nx);
+    unsigned char *buf = malloc(2 + nx + (1 << 16));
+    if (!buf || nx > 65535) die("npy seed");
+    buf[0] = (unsigned char)(nx & 255);
+    buf[1] = (unsigned char)(nx >> 8);
+    memcpy(buf + 2, b, nx);
+    if (y) {
+        snprintf(path, sizeof path, "tests/fixtures/npy/%s", y);
+        b = slurp(path, &ny);
+        if (ny > 65535) die("npy seed");
+        memcpy(buf + 2 + nx, b, ny);
+    }
+    put("npy", name, buf, 2 + nx + ny);
+    free(buf);
+}
+
+static void npys(void)
+{
+    npy_seed("f4_labels.bin", "f4.npy", "labels.npy");
+    npy_seed("f8_be_targets.bin", "f8_be.npy", "targets.npy");
+    npy_seed("f2.bin", "f2.npy", NULL);
+    npy_seed("i8_be_u1labels.bin", "i8_be.npy", "labels_u1.npy");
+    npy_seed("fortran.bin", "fortran.npy", NULL);
+    npy_seed("img_nhwc_f.bin", "img_nhwc_f.npy", NULL);
+    npy_seed("v3_target1.bin", "f4_v3.npy", "target1.npy");
+    npy_seed("b1.bin", "b1.npy", NULL);
+    npy_seed("xy_stored.bin", "xy.npz", NULL);
+    npy_seed("xy_deflated.bin", "xy_z.npz", NULL);
+    npy_seed("only_npz_labels.bin", "only.npz", "xy.npz");
+    npy_seed("rows_differ.bin", "f4.npy", "labels4.npy");
+    npy_seed("object.bin", "object.npy", NULL);
+}
+
 int main(void)
 {
     models();
+    npys();
     idxs();
     csvs();
     csv_cats();

@@ -7,7 +7,7 @@
 # Exits non-zero on a crash, printing the path of the crashing input;
 # copy it into tests/regress/<target>/ once the bug is fixed.
 #
-# Targets: model model_crc csv csv_cat idx onnx fann (library readers, also replayed by
+# Targets: model model_crc csv csv_cat idx onnx fann npy (library readers, also replayed by
 # tests/test_regress.c) and spec opts (the CLI's parsers, replayed here).
 # Environment: CC (default clang), FUZZ_FLAGS (extra libFuzzer flags),
 # LIBSRC (the library's source folder, default src; a patched copy lets a
@@ -30,7 +30,7 @@ die() { echo "fuzz/run.sh: $*" >&2; exit 2; }
 
 max_len() {
     case $1 in
-    model | model_crc | idx | onnx | fann) echo 65536 ;;
+    model | model_crc | idx | onnx | fann | npy) echo 65536 ;;
     csv | csv_cat) echo 16384 ;;
     spec) echo 512 ;;
     opts) echo 1024 ;;
@@ -95,7 +95,7 @@ esac
 
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-model model_crc csv csv_cat idx onnx fann spec opts}
+TARGETS=${*:-model model_crc csv csv_cat idx onnx fann npy spec opts}
 
 # --- build the library with fuzzer instrumentation. Incremental: an
 # object is rebuilt when its source or any header is newer, or when the

@@ -1,7 +1,7 @@
 /* test_regress.c - replays every input under tests/regress/<target>/ (crash
  * inputs found by fuzzing) and fuzz/corpus/<target>/ (the seed corpora)
  * through the same entry points as the fuzz targets (fuzz/entry.h), for
- * the library's readers: model, model_crc, csv, csv_cat, idx, onnx, fann. Each input must come
+ * the library's readers: model, model_crc, csv, csv_cat, idx, onnx, fann, npy. Each input must come
  * back with LM_OK or a failure status carrying a message, and keep every
  * property the entry point checks. A memory error shows up under
  * `make SAN=1 test` and tools/valgrind.sh. The CLI parsers' inputs
@@ -152,6 +152,7 @@ static void regress_csv_cat(void) { replay("csv_cat", fz_csv_cat); }
 static void regress_idx(void) { replay("idx", fz_idx); }
 static void regress_onnx(void) { replay("onnx", fz_onnx); }
 static void regress_fann(void) { replay("fann", fz_fann); }
+static void regress_npy(void) { replay("npy", fz_npy); }
 
 /* The harness itself must be able to fail: a valid model with its CRC
  * fixed loads, and the same bytes cut short are refused with a message. */
@@ -218,6 +219,7 @@ int main(void)
     RUN(regress_idx);
     RUN(regress_onnx);
     RUN(regress_fann);
+    RUN(regress_npy);
     RUN(save_accepts_only_loadable);
     TEST_MAIN_END();
 }
