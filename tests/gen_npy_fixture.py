@@ -59,6 +59,7 @@ def main():
     save("img_nhwc.npy", img)
     save("img_nhwc_f.npy", np.asfortranarray(img))
     save("img_nhw.npy", img[:, :, :, 0].copy())
+    save("img_labels.npy", np.array([0, 1], dtype="<i4"))
     # targets
     save("labels.npy", np.array([2, 0, 1], dtype="<i8"))
     save("labels_u1.npy", np.array([2, 0, 1], dtype="u1"))

@@ -44,6 +44,12 @@ res $? train_npz_test_val "exit $rc: $(cat "$TMP/out" "$TMP/err")"
     --test-labels "$NF/blobs_y.npy" >"$TMP/out" 2>&1; rc=$?
 { [ "$rc" -eq 0 ] && grep -qi "accuracy" "$TMP/out"; }
 res $? export_test_npy "exit $rc: $(cat "$TMP/out")"
+# images keep their shape: conv layers train on (N, H, W, C) uint8
+"$L" train --data "$NF/img_nhwc.npy" --labels "$NF/img_labels.npy" --layers conv:2:2x2,4:relu \
+    --epochs 1 --out "$TMP/c.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && tr "\n" " " <"$TMP/err" | grep -q "2 rows, 24 features (NumPy, *images 3x4x2)" &&
+  "$L" info "$TMP/c.lmn" | grep -q "input  *(2, 3, 4)"; }
+res $? train_npy_images "exit $rc: $(cat "$TMP/err")"
 # regression: float targets, two outputs
 "$L" train --data "$NF/u1.npy" --labels "$NF/targets.npy" --layers 4 --epochs 2 --out "$TMP/r.lmn" \
     >/dev/null 2>"$TMP/err"; rc=$?
