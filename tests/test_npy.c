@@ -294,6 +294,26 @@ static void npz_damaged(void)
         z[i] ^= 0x55;
     }
     CHECK(hit);
+    /* the directory's uncompressed size of the first member: one less, one
+     * more, and a claim no deflate stream of its size can reach */
+    size_t cd = 0;
+    for (size_t i = m - 22; i-- > 0 && !cd;)
+        if (!memcmp(z + i, "PK\1\2", 4) && !memcmp(z + i + 46, "X.npy", 5)) cd = i;
+    CHECK(cd > 0);
+    if (cd) {
+        unsigned char *u = z + cd + 24, keep[4];
+        memcpy(keep, u, 4);
+        u[0]--;
+        refused_mem("usize-1", z, m, NULL, 0, LM_EFORMAT, "inflates to more than the 151 bytes",
+                    NULL);
+        u[0] += 2;
+        refused_mem("usize+1", z, m, NULL, 0, LM_EFORMAT, "inflates to fewer than the 153 bytes",
+                    NULL);
+        memcpy(u, "\xff\xff\xff\x7f", 4);
+        refused_mem("usize huge", z, m, NULL, 0, LM_EFORMAT, "cannot inflate to the 2147483647",
+                    NULL);
+        memcpy(u, keep, 4);
+    }
     lm_data d;
     CHECK_OK(lm_npy_read_mem(&d, "t.npz", z, m, NULL, NULL, 0)); /* undamaged again */
     lm_data_free(&d);
