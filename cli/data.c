@@ -95,8 +95,8 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
             err = "holds IDX data, which is read from a named file only (give its path)";
             break;
         }
-        if (n == 0 && got >= 6 && (!memcmp(b, "\x93NUMPY", 6) || !memcmp(b, "PK\3\4", 4))) {
-            err = "holds NumPy data (.npy or .npz), which is read from a named file only "
+        if (n == 0 && got >= 6 && !memcmp(b, "\x93NUMPY", 6)) { // (a zip: said below)
+            err = "holds NumPy data (.npy), which is read from a named file only "
                   "(give its path)";
             break;
         }

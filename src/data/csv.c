@@ -70,9 +70,10 @@ static const char *not_csv_kind(const unsigned char *b, size_t len)
         const char *what;
     } kinds[] = {
         {"PK\003\004", 4,
-         "a zip archive (an Excel .xlsx workbook, or a .zip or .npz file), not CSV text: "
+         "a zip archive (an Excel .xlsx workbook, a NumPy .npz or a .zip), not CSV text: "
          "save the sheet as 'CSV UTF-8' (pandas: pd.read_excel(FILE).to_csv('data.csv', "
-         "index=False)), or unzip it"},
+         "index=False)); a .npz is read by lm_npy_read (the lamina command does, given its "
+         "path); unzip a .zip"},
         {"\320\317\021\340\241\261\032\341", 8,
          "an Excel 97-2003 workbook (.xls), not CSV text: save the sheet as 'CSV UTF-8' "
          "(pandas: pd.read_excel(FILE).to_csv('data.csv', index=False))"},
@@ -89,8 +90,8 @@ static const char *not_csv_kind(const unsigned char *b, size_t len)
          "an SQLite database, not CSV text: sqlite3 -header -csv FILE 'SELECT * FROM "
          "TABLE' > data.csv exports a table"},
         {"\223NUMPY", 6,
-         "a NumPy .npy array, not CSV text: np.savetxt('data.csv', np.load(FILE), "
-         "delimiter=',') writes it as CSV"},
+         "a NumPy .npy array, not CSV text: lm_npy_read reads it (the lamina command does, "
+         "given its path)"},
         {"\211LMN\r\n\032\n", 8,
          "a lamina model file, not data: a model is the MODEL argument (lamina predict "
          "MODEL --data FILE)"},

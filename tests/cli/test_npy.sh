@@ -89,7 +89,7 @@ refused npy_truncated 3 "cut.npy: truncated: shape (3, 2) needs 24 data bytes, t
 cp "$TMP/cut.npy" "$TMP/cut.bin"
 refused npy_by_magic 3 "cut.bin: truncated" \
     train --data "$TMP/cut.bin" --labels "$NF/labels.npy" --layers 4 --out "$TMP/b.lmn"
-refused npy_stdin 3 "stdin: holds NumPy data (.npy or .npz), which is read from a named file only" \
+refused npy_stdin 3 "stdin: holds NumPy data (.npy), which is read from a named file only" \
     predict "$TMP/m.lmn" --data - <"$NF/blobs_x.npy"
 refused npy_csv_labels 2 "--labels goes with IDX images or NumPy arrays" \
     train --data "$FIX/blobs.csv" --labels "$NF/labels.npy" --layers 4 --out "$TMP/b.lmn"
@@ -97,7 +97,7 @@ refused npy_csv_labels 2 "--labels goes with IDX images or NumPy arrays" \
 # its magic: read as CSV and refused as such
 /usr/bin/python3 -c 'import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("[Content_Types].xml", "<x/>")' "$TMP/book.xlsx"
-refused xlsx_not_npz 3 "book.xlsx:1: not a text file" \
+refused xlsx_not_npz 3 "book.xlsx: a zip archive (an Excel .xlsx workbook" \
     train --data "$TMP/book.xlsx" --layers 4 --out "$TMP/b.lmn"
 cp "$NF/xy.npz" "$TMP/xy.bin"
 "$L" train --data "$TMP/xy.bin" --layers 4 --epochs 1 --out "$TMP/xy.lmn" >/dev/null 2>"$TMP/err"; rc=$?
