@@ -783,17 +783,30 @@ typedef lm_status (*lm_grads_cb)(lm_grads_info *g, void *ctx);
 typedef void (*lm_reduce_cb)(double *v, size_t n, void *ctx);
 
 /* Learning-rate schedules, applied at the start of each epoch from the
- * number of epochs done (so a resumed run follows the same curve). RPROP
- * takes only LM_LR_CONSTANT (its lr is only the first step size). */
+ * number of epochs done e (so a resumed run follows the same curve). With
+ * lr_warmup = w > 0 (1.8) epoch e < w (0-based) runs at lr (e + 1) / (w + 1),
+ * torch's LinearLR(start_factor = 1 / (w + 1), total_iters = w), and the
+ * schedule below starts after it: e counts the epochs after the warmup
+ * and cosine anneals over epochs - w. LM_LR_PLATEAU (1.8) is torch's
+ * ReduceLROnPlateau(mode 'min', threshold_mode 'rel', eps 1e-8) on the
+ * monitored loss (val loss, train loss without a validation set, as
+ * early_stop): after each epoch past the warmup, a loss below best (1 -
+ * lr_threshold) is the new best; otherwise one more bad epoch, and more
+ * than lr_patience of them (none counted during lr_cooldown epochs after
+ * a cut) multiply the lr by lr_factor, not below lr_min, for the next
+ * epoch; its state goes with a checkpoint (lm_train_save). RPROP takes
+ * only LM_LR_CONSTANT without warmup (its lr is only the first step
+ * size). */
 typedef enum lm_lr_schedule {
     LM_LR_CONSTANT = 0, /* optim.lr throughout (default) */
     LM_LR_COSINE,       /* lr_min + (lr - lr_min)(1 + cos(pi e / epochs)) / 2 */
     LM_LR_STEP,         /* lr * lr_gamma^floor(e / lr_step) */
+    LM_LR_PLATEAU,      /* lr * lr_factor^cuts, cut on a plateau (1.8) */
     LM_LR_COUNT
 } lm_lr_schedule;
 
 /* Names of the schedules, as lm_act_name. Thread: any. */
-LM_API const char *lm_lr_schedule_name(lm_lr_schedule s); /* "constant", "cosine", "step" */
+LM_API const char *lm_lr_schedule_name(lm_lr_schedule s); /* "constant", "cosine", "step", "plateau" */
 LM_API int lm_lr_schedule_from_name(const char *s);      /* -1 if unknown */
 
 /* Training options. Start from lm_fit_defaults() (it sets size), then
@@ -806,7 +819,8 @@ typedef struct lm_fit_opts {
         uint64_t optim_room_[LM_OPTIM_ROOM / 8];
     };
     lm_lr_schedule lr_schedule;
-    float lr_min;          /* cosine: the last epochs' floor; default 0 */
+    float lr_min;          /* cosine: the last epochs' floor; plateau: the
+                              lr's floor (torch's min_lr); default 0 */
     int lr_step;           /* step: epochs between decays; default 10 */
     float lr_gamma;        /* step: factor per decay; default 0.1 */
     int epochs;            /* default 10 */
@@ -857,6 +871,16 @@ typedef struct lm_fit_opts {
      * the weighted one. NULL and 0 (default): every row counts once. */
     const float *class_weights; /* (n_class_weights) */
     int n_class_weights;
+    /* Reduce on plateau and warmup (appended in 1.8; see lm_lr_schedule).
+     * Plateau: lr_factor in (0, 1) (default 0.1), lr_patience >= 0 bad
+     * epochs tolerated (10), lr_threshold in [0, 1) the relative gain that
+     * counts as better (1e-4), lr_cooldown >= 0 epochs after a cut (0).
+     * lr_warmup >= 0 epochs of linear warmup, any schedule (0: none). */
+    float lr_factor;
+    int lr_patience;
+    float lr_threshold;
+    int lr_cooldown;
+    int lr_warmup;
 } lm_fit_opts;
 
 /* Fills the first size bytes of *o with the defaults and sets o->size =

@@ -374,6 +374,21 @@ lm_status lm__zip_extract(const char *path, const lm__zip_entry *z, unsigned cha
 
 /* ------------------------------------------------------------- files */
 
+/* Reduce-on-plateau's state (LM_LR_PLATEAU): torch's ReduceLROnPlateau
+ * in mode 'min', threshold_mode 'rel'. Saved with a checkpoint (the SCHD
+ * section, docs/FORMAT.md) so that a resumed run follows the same curve. */
+typedef struct lm__plateau {
+    double lr;    /* the lr after the warmup: optim.lr, cut so far */
+    double best;  /* the best monitored loss; +inf before the first */
+    int bad;      /* epochs since the best (torch's num_bad_epochs) */
+    int cooldown; /* cooldown epochs left (torch's cooldown_counter) */
+} lm__plateau;
+/* The state before the first epoch: lr = o->optim.lr. */
+lm__plateau lm__plateau_start(const lm_fit_opts *o);
+/* After an epoch whose monitored loss is loss: p's lr for the next one
+ * (o's lr_factor, lr_patience, lr_threshold, lr_cooldown, lr_min). */
+void lm__plateau_step(lm__plateau *p, const lm_fit_opts *o, double loss);
+
 /* What a checkpoint adds to a model: enough to continue training exactly. */
 typedef struct lm__train_state {
     int epochs_done;
@@ -386,6 +401,8 @@ typedef struct lm__train_state {
                           epochs and steps alone (no moments kept; a known
                           optimizer's state checked as lm_net_load checks
                           it, a newer lamina's taken unread) */
+    int has_plateau;   /* plateau holds the file's SCHD section */
+    lm__plateau plateau;
 } lm__train_state;
 
 /* Whether net's values are what a model file may hold (what the readers

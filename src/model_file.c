@@ -31,6 +31,9 @@ static const unsigned char MAGIC[8] = {0x89, 'L', 'M', 'N', '\r', '\n', 0x1a, '\
  * laid out as TRAI: such readers skip it, as any optional section they do
  * not know, and load the net rather than refuse the whole file. */
 #define TAG_TRA2 TAG('T', 'R', 'A', '2')
+/* Reduce-on-plateau's state (1.8), after the training state; optional, so
+ * older readers skip it (and resume with a fresh plateau). */
+#define TAG_SCHD TAG('S', 'C', 'H', 'D')
 
 /* ------------------------------------------------------------- writer */
 
@@ -141,7 +144,7 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
     for (int l = 0; l < net->n_layers; l++) v1 &= net->layers[l].kind->id == LM_LAYER_DENSE;
     wbuf b = {0};
     uint32_t nsec = 2 + (net->norm_mean != NULL) + (net->class_names != NULL) + (net->n_meta > 0) + (ts != NULL) +
-                    (net->n_state > 0) + (net->tnorm != NULL);
+                    (net->n_state > 0) + (net->tnorm != NULL) + (ts && ts->has_plateau);
     put(&b, MAGIC, 8);
     put_u32(&b, v1 ? 1u : 2u);
     put_u32(&b, nsec);
@@ -222,6 +225,17 @@ lm_status lm__model_encode(const lm_net *net, const lm__train_state *ts, unsigne
         put_u64(&b, ts->n);
         if (ts->m) put_f32s(&b, ts->m, ts->n);
         if (ts->v) put_f32s(&b, ts->v, ts->n);
+        end_sec(&b, at);
+    }
+    if (ts && ts->has_plateau) {
+        uint64_t u[2];
+        memcpy(&u[0], &ts->plateau.lr, 8);
+        memcpy(&u[1], &ts->plateau.best, 8);
+        at = begin_sec(&b, TAG_SCHD, 0);
+        put_u64(&b, u[0]);
+        put_u64(&b, u[1]);
+        put_u32(&b, (uint32_t)ts->plateau.bad);
+        put_u32(&b, (uint32_t)ts->plateau.cooldown);
         end_sec(&b, at);
     }
     put_u32(&b, 0); /* the CRC, patched below */
@@ -515,6 +529,32 @@ static lm_status check_train_state(const lm__train_state *t)
     return LM_OK;
 }
 
+/* SCHD: f64 lr, f64 best, u32 bad epochs, u32 cooldown left. */
+static lm_status read_plateau(rbuf *r, lm__train_state *ts)
+{
+    uint64_t u[2];
+    uint32_t bad, cooldown;
+    lm__plateau p;
+    if (!get_u64(r, &u[0]) || !get_u64(r, &u[1]) || !get_u32(r, &bad) || !get_u32(r, &cooldown))
+        return short_read(r, 24, "plateau state");
+    memcpy(&p.lr, &u[0], 8);
+    memcpy(&p.best, &u[1], 8);
+    if (!(p.lr > 0) || !isfinite(p.lr))
+        return lm__err(LM_EFORMAT, "plateau state: the learning rate %g is not finite and > 0", p.lr);
+    if (isnan(p.best) || p.best == -INFINITY)
+        return lm__err(LM_EFORMAT, "plateau state: the best loss is %s", isnan(p.best) ? "NaN" : "-inf");
+    if (bad > (1u << 30) || cooldown > (1u << 30))
+        return lm__err(LM_EFORMAT, "plateau state: %u bad epochs, %u cooldown epochs: out of range", bad,
+                       cooldown);
+    p.bad = (int)bad;
+    p.cooldown = (int)cooldown;
+    if (ts && !ts->counts_only) {
+        ts->plateau = p;
+        ts->has_plateau = 1;
+    }
+    return LM_OK;
+}
+
 /* Everything in a section after ARCH needs the net it describes. */
 static lm_status read_section(rbuf *r, uint32_t tag, lm_net *net, lm__train_state *ts, int *has_ts,
                               int *have_params)
@@ -694,7 +734,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         }
         rbuf sec = {body, (size_t)slen, at};
         int known = tag == TAG_ARCH || tag == TAG_PARA || tag == TAG_NORM || tag == TAG_CLAS ||
-                    tag == TAG_META || tag == TAG_TRAI || tag == TAG_TRA2 || tag == TAG_TNRM ||
+                    tag == TAG_META || tag == TAG_TRAI || tag == TAG_TRA2 || tag == TAG_TNRM || tag == TAG_SCHD ||
                     (tag == TAG_STAT && version >= 2);
         if (!known) {
             char tb[16];
@@ -708,7 +748,8 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         /* each known section at most once: a second one would overwrite
          * (and leak) the first */
         int bit = tag == TAG_ARCH ? 1 : tag == TAG_PARA ? 2 : tag == TAG_NORM ? 4 : tag == TAG_CLAS ? 8
-                : tag == TAG_META ? 16 : tag == TAG_TRAI || tag == TAG_TRA2 ? 32 : tag == TAG_TNRM ? 64 : 128;
+                : tag == TAG_META ? 16 : tag == TAG_TRAI || tag == TAG_TRA2 ? 32 : tag == TAG_TNRM ? 64
+                : tag == TAG_SCHD ? 256 : 128;
         if (seen & bit) {
             char tb[16];
             st = bit == 32 ? lm__err(LM_EFORMAT, "the file holds two training states")
@@ -717,6 +758,9 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
         }
         seen |= bit;
         if (tag == TAG_ARCH) st = version == 1 ? read_arch_v1(&sec, r.left, &net) : read_arch_v2(&sec, r.left, &net);
+        else if (tag == TAG_SCHD && !(seen & 32))
+            st = lm__err(LM_EFORMAT, "the plateau state (SCHD) comes before or without a training state");
+        else if (tag == TAG_SCHD) st = read_plateau(&sec, ts);
         else st = read_section(&sec, tag, net, ts, has_ts ? has_ts : &dummy, &have_params);
         char tb[16];
         if (!st && sec.left) st = lm__err(LM_EFORMAT, "section %s has %zu stray bytes", tag_text(tag, tb), sec.left);
@@ -738,6 +782,7 @@ lm_status lm__model_decode(const void *buf, size_t len, lm_net **out, lm__train_
             ts->m = ts->v = NULL;
             *has_ts = 0;
         }
+        if (ts) ts->has_plateau = 0;
         return st;
     }
     *out = net;

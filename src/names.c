@@ -11,7 +11,8 @@ static const char *const init_names[LM_INIT_COUNT] = {
     [LM_INIT_UNIFORM01] = "uniform01", [LM_INIT_XAVIER] = "xavier", [LM_INIT_HE] = "he"};
 
 static const char *const schedule_names[LM_LR_COUNT] = {
-    [LM_LR_CONSTANT] = "constant", [LM_LR_COSINE] = "cosine", [LM_LR_STEP] = "step"};
+    [LM_LR_CONSTANT] = "constant", [LM_LR_COSINE] = "cosine", [LM_LR_STEP] = "step",
+    [LM_LR_PLATEAU] = "plateau"};
 
 /* The index of s in names (n entries), or -1. */
 static int find(const char *const *names, int n, const char *s)

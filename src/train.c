@@ -36,6 +36,7 @@ struct lm_train {
     lm_epoch_info best_info; /* epoch 0 until an epoch is recorded */
     int since_best;       /* epochs since the best one */
     float *state0;        /* (n_state) the layers' state before the step, or NULL */
+    lm__plateau plateau;  /* LM_LR_PLATEAU's state (kept whatever the schedule) */
 };
 
 lm_fit_opts lm__fit_defaults(void)
@@ -54,6 +55,9 @@ lm_fit_opts lm__fit_defaults(void)
     o.optim.step_max = 50.0f;
     o.lr_step = 10;
     o.lr_gamma = 0.1f;
+    o.lr_factor = 0.1f; /* torch's ReduceLROnPlateau defaults */
+    o.lr_patience = 10;
+    o.lr_threshold = 1e-4f;
     o.epochs = 10;
     o.batch = 32;
     o.shuffle = 1;
@@ -98,15 +102,27 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if (o->shards > 1 && !o->on_grads)
         return lm__err(LM_EINVAL, "%d shards need a gradient hook (on_grads) to sum them", o->shards);
     if ((unsigned)o->lr_schedule >= LM_LR_COUNT) return lm__err(LM_EINVAL, "unknown learning-rate schedule %d", (int)o->lr_schedule);
+    if (o->lr_warmup < 0) return lm__err(LM_EINVAL, "lr_warmup %d epochs must not be negative", o->lr_warmup);
     /* RPROP's lr is only its first step size: a schedule would change nothing */
-    if (o->optim.kind == LM_RPROP && o->lr_schedule != LM_LR_CONSTANT)
+    if (o->optim.kind == LM_RPROP && (o->lr_schedule != LM_LR_CONSTANT || o->lr_warmup))
         return lm__err(LM_EINVAL, "RPROP adapts its own step sizes (lr is only the first one): "
                        "a learning-rate schedule (%s) would not change them; leave it constant",
-                       lm_lr_schedule_name(o->lr_schedule));
+                       o->lr_schedule != LM_LR_CONSTANT ? lm_lr_schedule_name(o->lr_schedule) : "a warmup");
     if (o->lr_schedule == LM_LR_COSINE && !(o->lr_min >= 0 && o->lr_min <= o->optim.lr))
         return lm__err(LM_EINVAL, "cosine schedule floor %g must be in [0, lr]", o->lr_min);
     if (o->lr_schedule == LM_LR_STEP && (o->lr_step < 1 || !(o->lr_gamma > 0 && o->lr_gamma <= 1)))
         return lm__err(LM_EINVAL, "step schedule needs lr_step >= 1 and lr_gamma in (0, 1]");
+    if (o->lr_schedule == LM_LR_PLATEAU) {
+        if (!(o->lr_factor > 0 && o->lr_factor < 1))
+            return lm__err(LM_EINVAL, "plateau schedule: lr_factor %g must be in (0, 1)", o->lr_factor);
+        if (o->lr_patience < 0 || o->lr_cooldown < 0)
+            return lm__err(LM_EINVAL, "plateau schedule: lr_patience %d and lr_cooldown %d must not be negative",
+                           o->lr_patience, o->lr_cooldown);
+        if (!(o->lr_threshold >= 0 && o->lr_threshold < 1))
+            return lm__err(LM_EINVAL, "plateau schedule: lr_threshold %g must be in [0, 1)", o->lr_threshold);
+        if (!(o->lr_min >= 0 && o->lr_min <= o->optim.lr))
+            return lm__err(LM_EINVAL, "plateau schedule floor lr_min %g must be in [0, lr]", o->lr_min);
+    }
     lm_act last = net->layers[net->n_layers - 1].act;
     if (o->loss == LM_LOSS_CE && last != LM_SOFTMAX && lm_net_n_out(net) > 1 && last != LM_SIGMOID)
         return lm__err(LM_EINVAL, "cross-entropy needs probabilities: end the net with softmax (it ends with %s)",
@@ -253,6 +269,7 @@ static lm_status train_new(lm_train **out, lm_net *net, const lm_fit_opts *opts,
     }
     t->o.class_weights = t->cw; /* no pointer to the caller's memory kept */
     t->best_loss = INFINITY;
+    t->plateau = lm__plateau_start(&t->o);
     if (opts->early_stop > 0) t->best = lm__alloc(net->n_params + net->n_state, sizeof(float), "best parameters");
     if (net->n_state) t->state0 = lm__alloc(net->n_state, sizeof(float), "layer state");
     if (!t->yb || !t->lb || (opts->early_stop > 0 && !t->best) || (net->n_state && !t->state0)) {
@@ -572,16 +589,50 @@ lm_status lm_train_apply_grads(lm_train *t)
 
 /* ------------------------------------------------------------- epochs */
 
-/* The learning rate of the epoch after `done` epochs. */
-static float scheduled_lr(const lm_fit_opts *o, int done)
+lm__plateau lm__plateau_start(const lm_fit_opts *o)
+{
+    return (lm__plateau){o->optim.lr, INFINITY, 0, 0};
+}
+
+/* torch's ReduceLROnPlateau.step in mode 'min', threshold_mode 'rel', in
+ * the same order and in doubles: better is a loss below best (1 -
+ * threshold) (NaN never is); bad epochs in a cooldown do not count; more
+ * than patience bad epochs cut the lr, unless the cut (to no less than
+ * lr_min) would change it by 1e-8 (torch's eps) or less. */
+void lm__plateau_step(lm__plateau *p, const lm_fit_opts *o, double loss)
+{
+    if (loss < p->best * (1.0 - (double)o->lr_threshold)) {
+        p->best = loss;
+        p->bad = 0;
+    } else {
+        p->bad++;
+    }
+    if (p->cooldown > 0) {
+        p->cooldown--;
+        p->bad = 0;
+    }
+    if (p->bad > o->lr_patience) {
+        double cut = fmax(p->lr * (double)o->lr_factor, (double)o->lr_min);
+        if (p->lr - cut > 1e-8) p->lr = cut;
+        p->cooldown = o->lr_cooldown;
+        p->bad = 0;
+    }
+}
+
+/* The learning rate of the epoch after `done` epochs: the warmup's, then
+ * the schedule's over the epochs after the warmup. */
+static float scheduled_lr(const lm_fit_opts *o, const lm__plateau *p, int done)
 {
     double lr = o->optim.lr;
+    int w = o->lr_warmup, e = done - w, n = o->epochs - w;
+    if (done < w) return (float)(lr * (done + 1) / (w + 1));
     switch (o->lr_schedule) {
     case LM_LR_COSINE: {
-        double frac = o->epochs > 0 ? (double)done / o->epochs : 0;
+        double frac = n > 0 ? (double)e / n : 0;
         return (float)(o->lr_min + (lr - o->lr_min) * 0.5 * (1 + cos(3.141592653589793 * frac)));
     }
-    case LM_LR_STEP: return (float)(lr * pow(o->lr_gamma, done / o->lr_step));
+    case LM_LR_STEP: return (float)(lr * pow(o->lr_gamma, e / o->lr_step));
+    case LM_LR_PLATEAU: return (float)p->lr;
     default: return (float)lr;
     }
 }
@@ -933,7 +984,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     lm_status st = epoch_order(t, d->n, &order);
     if (st) return st;
     int epoch = t->epochs_done + 1;
-    t->opt.o.lr = scheduled_lr(&t->o, t->epochs_done);
+    t->opt.o.lr = scheduled_lr(&t->o, &t->plateau, t->epochs_done);
     lm_pool *pool;
     if ((st = lm__net_pool(t->net, &pool))) return st;
     size_t nb = (d->n + t->batch - 1) / t->batch, correct = 0, c = 0;
@@ -981,7 +1032,9 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     }
     lm__pool_step(timer, 0); /* the last step ends here, not at the next epoch */
     t->epochs_done = epoch;
-    if (!info && !t->best && !(t->o.val && t->o.val->n)) return LM_OK;
+    /* the plateau judges the epochs after the warmup */
+    int plateau = t->o.lr_schedule == LM_LR_PLATEAU && epoch > t->o.lr_warmup;
+    if (!info && !t->best && !plateau && !(t->o.val && t->o.val->n)) return LM_OK;
     lm_epoch_info e = {epoch, t->o.epochs, aggregate(t->o.loss, wsum, psum, d->n),
                        reports_accuracy(t, d) ? (float)correct / (float)d->n : NAN,
                        NAN, NAN, 0, t->opt.t, t->opt.o.lr};
@@ -991,6 +1044,7 @@ static lm_status run_epoch(lm_train *t, const lm_data *d, lm_epoch_info *info)
     }
     e.seconds = info ? lm__now_sec() - t0 : 0;
     track_best(t, &e);
+    if (plateau) lm__plateau_step(&t->plateau, &t->o, t->o.val && t->o.val->n ? e.val_loss : e.train_loss);
     if (info) *info = e;
     return LM_OK;
 }
@@ -1061,7 +1115,8 @@ lm_status lm_train_save(const lm_train *t, const char *path)
 {
     LM_NONNULL(t);
     LM_NONNULL(path);
-    lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v, 0};
+    lm__train_state ts = {t->epochs_done, t->opt.t, t->rng, t->opt.o.kind, t->opt.n, t->opt.m, t->opt.v, 0,
+                          t->o.lr_schedule == LM_LR_PLATEAU, t->plateau};
     unsigned char *buf;
     size_t len;
     lm_status st = lm__model_encode(t->net, &ts, &buf, &len);
@@ -1163,6 +1218,9 @@ lm_status lm_train_resume(lm_train *t, const char *path)
         t->opt.t = ts.step;
         t->rng = ts.rng;
         t->epochs_done = ts.epochs_done;
+        /* the plateau's state as saved; a file without one (another
+         * schedule's, an older lamina's) starts the plateau afresh */
+        t->plateau = ts.has_plateau ? ts.plateau : lm__plateau_start(&t->o);
     }
     free(ts.m);
     free(ts.v);
