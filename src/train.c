@@ -104,10 +104,14 @@ static lm_status check_fit_opts(const lm_net *net, const lm_fit_opts *o)
     if ((unsigned)o->lr_schedule >= LM_LR_COUNT) return lm__err(LM_EINVAL, "unknown learning-rate schedule %d", (int)o->lr_schedule);
     if (o->lr_warmup < 0) return lm__err(LM_EINVAL, "lr_warmup %d epochs must not be negative", o->lr_warmup);
     /* RPROP's lr is only its first step size: a schedule would change nothing */
-    if (o->optim.kind == LM_RPROP && (o->lr_schedule != LM_LR_CONSTANT || o->lr_warmup))
+    if (o->optim.kind == LM_RPROP && o->lr_schedule != LM_LR_CONSTANT)
         return lm__err(LM_EINVAL, "RPROP adapts its own step sizes (lr is only the first one): "
                        "a learning-rate schedule (%s) would not change them; leave it constant",
-                       o->lr_schedule != LM_LR_CONSTANT ? lm_lr_schedule_name(o->lr_schedule) : "a warmup");
+                       lm_lr_schedule_name(o->lr_schedule));
+    if (o->optim.kind == LM_RPROP && o->lr_warmup)
+        return lm__err(LM_EINVAL, "RPROP adapts its own step sizes (lr is only the first one): "
+                       "a warmup (%d epoch%s) would not change them; leave it off", o->lr_warmup,
+                       o->lr_warmup == 1 ? "" : "s");
     if (o->lr_schedule == LM_LR_COSINE && !(o->lr_min >= 0 && o->lr_min <= o->optim.lr))
         return lm__err(LM_EINVAL, "cosine schedule floor %g must be in [0, lr]", o->lr_min);
     if (o->lr_schedule == LM_LR_STEP && (o->lr_step < 1 || !(o->lr_gamma > 0 && o->lr_gamma <= 1)))

@@ -395,7 +395,7 @@ static void plateau_bad_options_refused(void)
         lm_rng rng = lm_rng_seed(1);
         lm_train *t = NULL;
         CHECK(lm_train_new(&t, net, &o, &rng) == LM_EINVAL);
-        CHECKF(strstr(lm_errmsg(), k ? "a warmup" : "(plateau)") != NULL, "message '%s'", lm_errmsg());
+        CHECKF(strstr(lm_errmsg(), k ? "a warmup (2 epochs)" : "(plateau)") != NULL, "message '%s'", lm_errmsg());
         lm_train_free(t);
         lm_net_free(net);
     }
