@@ -314,6 +314,7 @@ typedef struct cli_progress {
     int drawn;      /* a bar is on screen */
     double epoch_secs; /* seconds of the epochs ended in this run, for the ETA */
     int epochs_timed;
+    int show_lr;    /* a schedule or warmup: each epoch's line gives its lr */
 } cli_progress;
 
 void progress_init(cli_progress *p, int quiet, int classes, int epochs);

@@ -82,6 +82,8 @@ typedef struct train_cfg {
     int loss, optim, init, task, header;
     float lr, momentum, weight_decay, clip, val;
     int schedule; /* lm_lr_schedule */
+    float lr_factor; /* plateau: --lr-factor, --lr-patience; --lr-warmup */
+    int lr_patience, lr_warmup;
     int epochs, batch, early_stop, threads, ckpt_every, quiet, json;
     int cv; /* --cv K: k-fold cross-validation (cv.c), 0 off */
     uint64_t seed;
@@ -91,7 +93,7 @@ typedef struct train_cfg {
 typedef struct history {
     int n, cap;
     int *epoch;
-    float *loss, *acc, *val_loss, *val_acc;
+    float *loss, *acc, *val_loss, *val_acc, *lr;
     double *secs;
 } history;
 
@@ -196,8 +198,17 @@ static int parse(train_run *r, int argc, char **argv)
     specs[i++] = opt_str("rprop-steps", &c->rprop_steps, "MIN,MAX", "rprop: the steps' bounds",
                          "1e-6,50");
     specs[i++] = opt_choice("lr-schedule", &c->schedule, "NAME", SCHEDULES,
-                            "constant, cosine (annealed toward 0 over --epochs) or step (x0.1 every "
-                            "10 epochs)", "constant");
+                            "constant, cosine (annealed toward 0 over --epochs), step (x0.1 every "
+                            "10 epochs) or plateau (x--lr-factor after --lr-patience epochs "
+                            "without a better val, or train, loss)", "constant");
+    specs[i++] = opt_float("lr-factor", &c->lr_factor, "X",
+                           "plateau: multiply the lr by X, in (0, 1), on a plateau", "0.1", 0, 3, 1);
+    specs[i++] = opt_int("lr-patience", &c->lr_patience, "N",
+                         "plateau: cut the lr after more than N epochs without a better loss",
+                         "10", 0, 1000000);
+    specs[i++] = opt_int("lr-warmup", &c->lr_warmup, "N",
+                         "raise the lr linearly over the first N epochs, lr x (e+1)/(N+1) at "
+                         "epoch e; the schedule follows", "0", 0, 1000000);
     specs[i++] = opt_float("momentum", &c->momentum, "X", "momentum (momentum, nesterov)",
                            "0.9", 0, 0, 0.9999);
     specs[i++] = opt_float("weight-decay", &c->weight_decay, "X",
@@ -312,6 +323,21 @@ static int parse(train_run *r, int argc, char **argv)
     return c->cv ? cv_refused(r) : CLI_OK;
 }
 
+/* --lr-factor and --lr-patience go with the plateau schedule: given with
+ * another, they would be passed over (and a resumed run's recorded
+ * settings are only filled in for a plateau). */
+static int plateau_options_used(const train_run *r)
+{
+    static const char *const opts[] = {"lr-factor", "lr-patience"};
+    for (int i = 0; i < 2 && r->c.schedule != LM_LR_PLATEAU; i++)
+        if (opts_seen(r->specs, opts[i])) {
+            cli_err("train: --%s needs --lr-schedule plateau (the schedule is %s)", opts[i],
+                    lm_lr_schedule_name((lm_lr_schedule)r->c.schedule));
+            return CLI_EUSAGE;
+        }
+    return CLI_OK;
+}
+
 /* --resume reuses the files the resumed run named (recorded as absolute
  * paths) unless given again: its data (and labels, only with its data),
  * its test set, its --out and --checkpoint. Not --log and --plot: a
@@ -359,7 +385,8 @@ static int paths_from_model(train_run *r)
  * so a resumed run continues with the same settings. */
 static int defaults_from_model(train_run *r)
 {
-    static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "momentum", "weight-decay",
+    static const char *const keys[] = {"loss", "optimizer", "lr", "lr-schedule", "lr-factor",
+                                       "lr-patience", "lr-warmup", "momentum", "weight-decay",
                                        "clip-grad", "batch", "seed", "val", "target", "task",
                                        "ignore", "sep", "early-stop", "checkpoint-every",
                                        "class-weight", "missing", "rprop-etas", "rprop-steps", NULL};
@@ -371,6 +398,10 @@ static int defaults_from_model(train_run *r)
         // RPROP's settings go with RPROP only: a run given another
         // optimizer is refused for its optimizer state, not for them.
         if (!strncmp(keys[i], "rprop-", 6) && r->c.optim != LM_RPROP) continue;
+        // So the plateau's with the plateau (a run given another schedule).
+        if ((!strcmp(keys[i], "lr-factor") || !strcmp(keys[i], "lr-patience")) &&
+            r->c.schedule != LM_LR_PLATEAU)
+            continue;
         if (opts_set("train", s, v) != 0) {
             cli_err("%s: metadata '%s' = '%s' is not usable", r->c.resume, keys[i], v);
             return CLI_EMODEL;
@@ -901,6 +932,11 @@ static void meta_settings(train_run *r)
     set_meta(r->net, "optimizer", OPTIMS[c->optim]);
     set_meta_f(r->net, "lr", c->lr);
     set_meta(r->net, "lr-schedule", lm_lr_schedule_name((lm_lr_schedule)c->schedule));
+    set_meta_f(r->net, "lr-factor", c->schedule == LM_LR_PLATEAU ? c->lr_factor : NAN);
+    snprintf(b, sizeof b, "%d", c->lr_patience);
+    set_meta_or_none(r->net, "lr-patience", c->schedule == LM_LR_PLATEAU ? b : NULL);
+    snprintf(b, sizeof b, "%d", c->lr_warmup);
+    set_meta_or_none(r->net, "lr-warmup", c->lr_warmup > 0 ? b : NULL);
     if (!c->resume) set_meta(r->net, "init", lm_init_name((lm_init)c->init));
     // Settings this run did not use are none (NaN, NULL), not the values
     // of the run --resume or --init-from started from.
@@ -1134,9 +1170,9 @@ static int history_add(history *h, const lm_epoch_info *e)
         int cap = h->cap ? 2 * h->cap : 64;
         int *ep = realloc(h->epoch, (size_t)cap * sizeof *ep);
         if (ep) h->epoch = ep;
-        float **f[4] = {&h->loss, &h->acc, &h->val_loss, &h->val_acc};
+        float **f[5] = {&h->loss, &h->acc, &h->val_loss, &h->val_acc, &h->lr};
         int ok = ep != NULL;
-        for (int k = 0; k < 4 && ok; k++) {
+        for (int k = 0; k < 5 && ok; k++) {
             float *p = realloc(*f[k], (size_t)cap * sizeof *p);
             if (p) *f[k] = p;
             ok = p != NULL;
@@ -1152,6 +1188,7 @@ static int history_add(history *h, const lm_epoch_info *e)
     h->val_loss[h->n] = e->val_loss;
     h->val_acc[h->n] = e->val_acc;
     h->secs[h->n] = e->seconds;
+    h->lr[h->n] = e->lr;
     h->n++;
     return 0;
 }
@@ -1163,6 +1200,7 @@ static void history_free(history *h)
     free(h->acc);
     free(h->val_loss);
     free(h->val_acc);
+    free(h->lr);
     free(h->secs);
 }
 
@@ -1171,7 +1209,7 @@ static void history_free(history *h)
 static int write_log(FILE *f, void *ctx)
 {
     const history *h = ctx;
-    fputs("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n", f);
+    fputs("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr\n", f);
     for (int i = 0; i < h->n; i++) {
         fprintf(f, "%d,", h->epoch[i]);
         const float v[4] = {h->loss[i], h->acc[i], h->val_loss[i], h->val_acc[i]};
@@ -1179,7 +1217,7 @@ static int write_log(FILE *f, void *ctx)
             if (isfinite(v[k])) fprintf(f, "%.9g", v[k]);
             fputc(',', f);
         }
-        fprintf(f, "%.6f\n", h->secs[i]);
+        fprintf(f, "%.6f,%.9g\n", h->secs[i], h->lr[i]);
     }
     return 0;
 }
@@ -1564,6 +1602,9 @@ static lm_fit_opts fit_opts(train_run *r)
     if (o.optim.kind == LM_RPROP && !opts_seen(r->specs, "batch"))
         c->batch = r->fit->n < ((size_t)1 << 24) ? (int)r->fit->n : 1 << 24;
     o.lr_schedule = (lm_lr_schedule)c->schedule;
+    o.lr_factor = c->lr_factor;
+    o.lr_patience = c->lr_patience;
+    o.lr_warmup = c->lr_warmup;
     o.optim.momentum = c->optim == O_MOMENTUM || c->optim == O_NESTEROV ? c->momentum : 0;
     o.optim.nesterov = c->optim == O_NESTEROV;
     o.optim.weight_decay = c->weight_decay;
@@ -1829,7 +1870,7 @@ static int setup(train_run *r, lm_rng *rng)
         int t = lm_net_threads(r->net) / cli_dist_local_size();
         if (lm_net_set_threads(r->net, t > 0 ? t : 1)) return cli_lib_err(CLI_EFAIL, NULL);
     }
-    if ((rc = class_weights(r)) || (rc = rprop_settings(c))) return rc;
+    if ((rc = class_weights(r)) || (rc = rprop_settings(c)) || (rc = plateau_options_used(r))) return rc;
     r->fo = fit_opts(r);
     r->rng0 = *rng;
     meta_settings(r);
@@ -2066,6 +2107,8 @@ static int check_same_run(train_run *r)
     const double step[] = {o->loss, o->optim.kind, o->optim.lr, o->optim.momentum,
                            o->optim.nesterov, o->optim.weight_decay, o->optim.clip_norm,
                            o->lr_schedule, o->lr_min, o->lr_gamma, o->lr_step,
+                           o->lr_factor, o->lr_patience, o->lr_threshold, o->lr_cooldown,
+                           o->lr_warmup,
                            o->optim.eta_minus, o->optim.eta_plus, o->optim.step_min,
                            o->optim.step_max};
     uint64_t mine[N] = {
@@ -2110,8 +2153,9 @@ static int check_same_run(train_run *r)
     }
     if (mine[STEP] != first[STEP]) {
         cli_err("train: --loss, --optimizer, --lr, --momentum, --weight-decay, --clip-grad, "
-                "--lr-schedule, --class-weight, --rprop-etas or --rprop-steps differ from process "
-                "0's: every process needs the same options");
+                "--lr-schedule, --lr-factor, --lr-patience, --lr-warmup, --class-weight, "
+                "--rprop-etas or --rprop-steps differ from process 0's: every process needs the "
+                "same options");
         return CLI_EUSAGE;
     }
     if (mine[LAYERS] != first[LAYERS]) {
@@ -2173,6 +2217,9 @@ static int train_main(int argc, char **argv)
     r->c.header = -1;
     r->c.momentum = 0.9f;
     r->c.optim = LM_ADAM;
+    lm_fit_opts d = lm_fit_defaults(); // the plateau's defaults are the library's
+    r->c.lr_factor = d.lr_factor;
+    r->c.lr_patience = d.lr_patience;
     join_argv(r->argv_line, sizeof r->argv_line, argc, argv);
     // Process 0 alone prints (--help too); the processes agree on their
     // options as on their setup, since a process that stopped here would
@@ -2204,6 +2251,7 @@ static int train_main(int argc, char **argv)
         if (!r->c.quiet && r->fill_note[0]) cli_wrap(stderr, r->fill_note, 0, 2, cli_out_width(2), ",");
         int done0 = lm_train_epochs_done(r->t);
         progress_init(&r->prog, r->c.quiet, r->classes, r->c.epochs);
+        r->prog.show_lr = r->c.schedule != LM_LR_CONSTANT || r->c.lr_warmup > 0;
         rc = run_epochs(r, &train_secs);
         // every process took the same steps: their copies must be equal
         if (!rc && !cli_dist_same(lm_net_params(r->net), lm_net_n_params(r->net))) {

@@ -42,11 +42,11 @@ static int range_error(const char *cmd, const opt_spec *s, const char *v)
     if (s->kind == OPT_INT)
         snprintf(why, sizeof why, "must be an integer in [%.0f, %.0f]", s->min, s->max);
     else if (s->max >= 1e300)
-        snprintf(why, sizeof why, "must be %s %g", s->min_open ? "above" : "at least",
+        snprintf(why, sizeof why, "must be %s %g", s->min_open & 1 ? "above" : "at least",
                  s->min);
     else
-        snprintf(why, sizeof why, "must be in %c%g, %g]", s->min_open ? '(' : '[',
-                 s->min, s->max);
+        snprintf(why, sizeof why, "must be in %c%g, %g%c", s->min_open & 1 ? '(' : '[',
+                 s->min, s->max, s->min_open & 2 ? ')' : ']');
     return bad_value(cmd, s, v, why);
 }
 
@@ -86,7 +86,8 @@ static int parse_float(const char *cmd, opt_spec *s, const char *v)
      * as a float */
     float f = (float)x;
     if (!isfinite(x) || !isfinite(f) || errno == ERANGE) return bad_value(cmd, s, v, "not a finite number");
-    if ((double)f < s->min || (s->min_open && (double)f == s->min) || (double)f > s->max)
+    if ((double)f < s->min || (s->min_open & 1 && (double)f == s->min) || (double)f > s->max ||
+        (s->min_open & 2 && (double)f == s->max))
         return range_error(cmd, s, v);
     *(float *)s->dest = f;
     return 0;

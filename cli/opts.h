@@ -10,7 +10,7 @@ typedef enum opt_kind {
     OPT_FLAG,   /* no value; stores flag_value into *(int *)dest */
     OPT_INT,    /* int in [min, max] */
     OPT_U64,    /* uint64_t in [0, UINT64_MAX] (seeds) */
-    OPT_FLOAT,  /* finite float in [min, max] (or (min, max] with min_open) */
+    OPT_FLOAT,  /* finite float in [min, max] (min_open: (min, max], 2 [min, max), 3 both open) */
     OPT_STR,    /* const char * */
     OPT_CHOICE  /* one of choices[]; stores the index into *(int *)dest */
 } opt_kind;
@@ -23,7 +23,7 @@ typedef struct opt_spec {
     const char *help;
     const char *def;     /* default shown in brackets, or NULL */
     double min, max;
-    int min_open;        /* 1: the minimum itself is refused */
+    int min_open;        /* 1: the minimum itself is refused; | 2: the maximum too */
     const char *const *choices; /* NULL-terminated, for OPT_CHOICE */
     int flag_value;
     int seen;            /* set by opts_parse when given */
@@ -47,7 +47,8 @@ static inline opt_spec opt_u64(const char *name, uint64_t *dest, const char *met
     opt_spec s = {name, OPT_U64, dest, metavar, help, def, 0, 0, 0, NULL, 0, 0};
     return s;
 }
-/* A float in [min, max], or (min, max] when min_open. */
+/* A float in [min, max], or (min, max] when min_open is 1, [min, max)
+ * when 2, (min, max) when 3. */
 static inline opt_spec opt_float(const char *name, float *dest, const char *metavar,
                                  const char *help, const char *def, double min, int min_open,
                                  double max)

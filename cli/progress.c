@@ -105,13 +105,14 @@ void progress_epoch_end(cli_progress *p, const lm_epoch_info *e)
     p->epochs_timed++;
     if (p->quiet) return;
     progress_clear(p);
-    char f[6][48];
+    char f[7][48];
     int n = 0, len = 0, width = cli_out_width(fileno(stderr));
     snprintf(f[n++], sizeof f[0], "epoch %d/%d", e->epoch, p->epochs);
     snprintf(f[n++], sizeof f[0], "loss %.6f", e->train_loss);
     if (p->classes && !isnan(e->train_acc)) snprintf(f[n++], sizeof f[0], "acc %.4f", e->train_acc);
     if (!isnan(e->val_loss)) snprintf(f[n++], sizeof f[0], "val_loss %.6f", e->val_loss);
     if (p->classes && !isnan(e->val_acc)) snprintf(f[n++], sizeof f[0], "val_acc %.4f", e->val_acc);
+    if (p->show_lr) snprintf(f[n++], sizeof f[0], "lr %.4g", e->lr);
     snprintf(f[n++], sizeof f[0], "%.2fs", e->seconds);
     // Fields two spaces apart; one where that would pass the width (100
     // epochs with a validation set in 80 columns; judged on the last

@@ -60,7 +60,7 @@ else
 fi
 [ "$(grep -c '^epoch ' "$TMP/train.err")" -eq 40 ]; res $? train_epoch_lines "expected 40 epoch lines on stderr"
 [ "$(wc -l <"$TMP/b.csv")" -eq 41 ]; res $? train_log_lines "the log should have 41 lines"
-grep -q '^epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds$' "$TMP/b.csv"
+grep -q '^epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr$' "$TMP/b.csv"
 res $? train_log_header "log header"
 xml_ok "$TMP/b.svg"; res $? train_plot_xml "plot missing or not XML"
 # the summary names the files written (on stderr with --json)
