@@ -73,7 +73,9 @@ class lm_fit_opts(Structure):
                 ("shards", c_int), ("shard", c_int), ("on_grads", c_void_p),
                 ("grads_ctx", c_void_p),
                 ("on_reduce", c_void_p), ("reduce_ctx", c_void_p),  # appended in 1.2
-                ("class_weights", POINTER(c_float)), ("n_class_weights", c_int)]  # 1.3
+                ("class_weights", POINTER(c_float)), ("n_class_weights", c_int),  # 1.3
+                ("lr_factor", c_float), ("lr_patience", c_int), ("lr_threshold", c_float),
+                ("lr_cooldown", c_int), ("lr_warmup", c_int)]  # 1.8
 
 
 class lm_layer_desc(Structure):

@@ -967,7 +967,8 @@ class Net:
             validation_data=None, callbacks=(), seed=1, threads=None, shuffle=True,
             momentum=None, weight_decay=0.0, clip_norm=0.0, lr_schedule="constant",
             early_stopping=0, normalize=False, verbose=0, class_weight=None,
-            rprop_etas=None, rprop_step_sizes=None):
+            rprop_etas=None, rprop_step_sizes=None, lr_warmup=0, lr_factor=None,
+            lr_patience=None, lr_threshold=None, lr_cooldown=None, lr_min=None):
         """Trains with the library's trainer (lm_train_epoch, one C call an epoch,
         the GIL released) and returns a History.
 
@@ -991,6 +992,19 @@ class Net:
         loss); needs y as class indices with "ce" or "bce"; validation losses
         stay unweighted. Ctrl-C stops after the current batch and raises
         KeyboardInterrupt with the net usable.
+
+        lr_schedule: constant, cosine (toward lr_min over the epochs), step
+        (x0.1 every 10 epochs) or plateau, torch's ReduceLROnPlateau (mode
+        'min', relative threshold) on the val loss (the train loss without
+        validation_data): after more than lr_patience (10) epochs without a
+        loss below best * (1 - lr_threshold) (1e-4), the lr is multiplied by
+        lr_factor (0.1), not below lr_min (0), and lr_cooldown (0) epochs
+        follow in which bad epochs do not count. None: those defaults; the
+        plateau's settings are refused with another schedule, lr_min with
+        one other than cosine and plateau. lr_warmup=N: the first N epochs
+        at lr * (e + 1) / (N + 1) (epoch e from 0, torch's LinearLR), then
+        the schedule, counting the epochs after the warmup. The lr of each
+        epoch is the History's "lr".
         """
         seed = _seed(seed, "fit: seed")
         # every setting is checked before any work (normalize, the data)
@@ -1022,7 +1036,19 @@ class Net:
             raise InvalidArgumentError("fit: rprop_etas %r and rprop_step_sizes %r must be pairs "
                                        "of numbers" % (rprop_etas, rprop_step_sizes)) from None
         o.lr_schedule = _named(L.lr_schedule_from_name, lr_schedule, "lr_schedule",
-                               "constant, cosine, step")
+                               "constant, cosine, step, plateau")
+        plateau = (("lr_factor", lr_factor, _real), ("lr_patience", lr_patience, _cint),
+                   ("lr_threshold", lr_threshold, _real), ("lr_cooldown", lr_cooldown, _cint),
+                   ("lr_min", lr_min, _real))
+        for k, v, conv in plateau:  # None: the library's defaults
+            if v is None:
+                continue
+            if lr_schedule != "plateau" and not (k == "lr_min" and lr_schedule == "cosine"):
+                raise InvalidArgumentError("fit: %s is for lr_schedule='plateau'%s (this fit "
+                                           "uses %r)" % (k, " or 'cosine'" if k == "lr_min"
+                                                         else "", lr_schedule))
+            setattr(o, k, conv(v, "fit: " + k))
+        o.lr_warmup = _cint(lr_warmup, "fit: lr_warmup")
         o.epochs = _cint(epochs, "fit: epochs")
         if o.epochs < 1:  # 0 trained nothing without a word; the CLI's --epochs is >= 1 too
             raise InvalidArgumentError("fit: epochs %d must be at least 1" % o.epochs)

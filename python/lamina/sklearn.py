@@ -40,6 +40,7 @@ _FIT_X = dict(dtype=np.float32, order="C")
 
 _ACTS = ("relu", "tanh", "sigmoid", "leaky_relu", "leaky", "identity", "linear", "softmax")
 _INITS = ("xavier", "he", "uniform01")
+_SCHEDULES = ("constant", "cosine", "step", "plateau")
 
 
 def _whole_from(v, lo):
@@ -83,7 +84,8 @@ class _LaminaBase(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
-                 threads=None, verbose=0):
+                 threads=None, verbose=0, lr_schedule="constant", lr_warmup=0, lr_factor=0.1,
+                 lr_patience=10):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -98,6 +100,10 @@ class _LaminaBase(BaseEstimator):
         self.random_state = random_state
         self.threads = threads
         self.verbose = verbose
+        self.lr_schedule = lr_schedule
+        self.lr_warmup = lr_warmup
+        self.lr_factor = lr_factor
+        self.lr_patience = lr_patience
 
     # -- the settings, checked by fit and partial_fit before any work (as
     # scikit-learn's estimators do: __init__ stores them unchanged)
@@ -144,6 +150,14 @@ class _LaminaBase(BaseEstimator):
              "None (all cores) or a whole number >= 0"),
             ("verbose", isinstance(g["verbose"], (bool, np.bool_)) or
              _whole_from(g["verbose"], 0) is not None, "a whole number >= 0 or a bool"),
+            ("lr_schedule", isinstance(g["lr_schedule"], str) and g["lr_schedule"] in _SCHEDULES,
+             "one of %s" % ", ".join(map(repr, _SCHEDULES))),
+            ("lr_warmup", _whole_from(g["lr_warmup"], 0) is not None,
+             "a whole number of epochs >= 0 (0: none)"),
+            ("lr_factor", _number(g["lr_factor"], 0, strict=True) and float(g["lr_factor"]) < 1,
+             "a number in (0, 1)"),
+            ("lr_patience", _whole_from(g["lr_patience"], 0) is not None,
+             "a whole number of epochs >= 0"),
         )
         for name, ok, want in rules:
             if not ok:
@@ -188,6 +202,17 @@ class _LaminaBase(BaseEstimator):
         val = None
         n = X.shape[0]
         patience = 0 if partial else self.early_stopping
+        # a schedule follows a run's epochs; partial_fit's calls are one
+        # epoch each, and every call would start it again (the warmup's
+        # first epoch, the plateau's first judgement) without a word
+        if partial and (self.lr_schedule != "constant" or self.lr_warmup):
+            raise ValueError("partial_fit trains one epoch a call and cannot follow "
+                             "lr_schedule=%r or lr_warmup=%r across calls: use fit, or "
+                             "lr_schedule='constant' and lr_warmup=0"
+                             % (self.lr_schedule, self.lr_warmup))
+        sched = {"lr_schedule": self.lr_schedule, "lr_warmup": self.lr_warmup}
+        if self.lr_schedule == "plateau":  # on the held-out loss with early_stopping
+            sched.update(lr_factor=self.lr_factor, lr_patience=self.lr_patience)
         if patience and n >= 10:
             vf = self.validation_fraction
             if not 0 < vf < 1:
@@ -207,7 +232,8 @@ class _LaminaBase(BaseEstimator):
                                           early_stopping=patience,
                                           validation_data=val, seed=seed, verbose=self.verbose,
                                           class_weight=class_weight,
-                                          callbacks=[lambda e, logs: losses.append(logs["loss"])])
+                                          callbacks=[lambda e, logs: losses.append(logs["loss"])],
+                                          **sched)
         except BaseException:
             # Ctrl-C, or a NaN loss (NumericError): the net keeps what it
             # learnt; n_iter_ and loss_curve_ count it, and a previous
@@ -275,7 +301,13 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     scikit-learn's compute_class_weight; or a dict {class: weight}, classes
     not in it weighing 1): a row of class c counts weight[c] times in the
     training loss, as Keras' class_weight (the batch's mean of weight * loss);
-    the validation loss of early_stopping stays unweighted.
+    the validation loss of early_stopping stays unweighted. lr_schedule
+    (constant, cosine, step, plateau: torch's ReduceLROnPlateau on the
+    early_stopping validation loss, else the training loss, the lr times
+    lr_factor (0.1) after more than lr_patience (10) epochs without a
+    better one), lr_warmup (epochs of linear warmup, lr * (e + 1) /
+    (lr_warmup + 1) at epoch e, then the schedule; 0 none): as Net.fit's;
+    partial_fit refuses a schedule or warmup (it trains one epoch a call).
 
     Fitted: classes_, n_features_in_, feature_names_in_ (for frames with
     string column names), net_ (a lamina.Net), history_, n_iter_, loss_curve_.
@@ -284,10 +316,12 @@ class LaminaClassifier(ClassifierMixin, _LaminaBase):
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=0,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
-                 threads=None, verbose=0, class_weight=None):
+                 threads=None, verbose=0, class_weight=None, lr_schedule="constant", lr_warmup=0,
+                 lr_factor=0.1, lr_patience=10):
         super().__init__(hidden_layer_sizes, activation, optimizer, lr, batch_size, epochs,
                          weight_decay, early_stopping, validation_fraction, init, standardize,
-                         random_state, threads, verbose)
+                         random_state, threads, verbose, lr_schedule, lr_warmup, lr_factor,
+                         lr_patience)
         self.class_weight = class_weight
 
     def _prepare(self, X, y, reset):
@@ -414,10 +448,12 @@ class LaminaRegressor(RegressorMixin, _LaminaBase):
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", lr=None,
                  batch_size=None, epochs=400, weight_decay=0.0, early_stopping=10,
                  validation_fraction=0.1, init="xavier", standardize=True, random_state=None,
-                 threads=None, verbose=0):
+                 threads=None, verbose=0, lr_schedule="constant", lr_warmup=0, lr_factor=0.1,
+                 lr_patience=10):
         super().__init__(hidden_layer_sizes, activation, optimizer, lr, batch_size, epochs,
                          weight_decay, early_stopping, validation_fraction, init, standardize,
-                         random_state, threads, verbose)
+                         random_state, threads, verbose, lr_schedule, lr_warmup, lr_factor,
+                         lr_patience)
 
     def _more_tags(self):
         return {"allow_nan": False, "multioutput": True}
