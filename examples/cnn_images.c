@@ -7,8 +7,9 @@
  * t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz, as the data
  * set is published (lm_idx_read reads plain files as well).
  * By default it trains one epoch on the first 2000 training images and
- * tests on the first 1000 test images, a few seconds; --full trains 5
- * epochs on all 60000 and tests on all 10000.
+ * tests on the first 1000 test images, under a second (about 0.78
+ * accuracy); --full trains 5 epochs on all 60000 and tests on all 10000
+ * (about 0.90, half a minute on one core).
  *
  * The net, as PyTorch would write it:
  *     conv 3x3, 16 filters (no bias: the batch norm's beta is one)
@@ -18,10 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* on_batch: after every minibatch (keep it cheap); prints four times an
+ * epoch the running mean of the epoch's loss. */
 static int progress(const lm_batch_info *b, void *ctx)
 {
     (void)ctx;
-    if (b->batch % 50 == 0 || b->batch == b->n_batches)
+    size_t every = (b->n_batches + 3) / 4;
+    if (b->batch % every == 0 || b->batch == b->n_batches)
         printf("  epoch %d  batch %zu/%zu  loss %.4f\n", b->epoch, b->batch, b->n_batches, b->loss);
     return 0;
 }
