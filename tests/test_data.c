@@ -498,6 +498,13 @@ static void test_csv_binary(void)
     lm_data d0;
     CHECK_OK(csv_text(&d0, "br.csv", "[a],b\n1,2\n3,4\n", NULL));
     lm_data_free(&d0);
+    /* ... as is one that starts with a brace or two brackets: a JSON
+     * object opens with a quoted key, an array of arrays with a value. */
+    CHECK_OK(csv_text(&d0, "brace.csv", "{a},b\n1,2\n3,4\n", NULL));
+    lm_data_free(&d0);
+    CHECK_OK(csv_text(&d0, "brack2.csv", "[[a]],b\n1,2\n3,4\n", NULL));
+    lm_data_free(&d0);
+    csv_bad("v.json", "[[5.1,\"x\"],[4.9,\"y\"]]", 21, NULL, LM_EFORMAT, "JSON, not CSV", NULL);
     /* Every one-byte file: no crash, a status either way. */
     for (int b = 0; b < 256; b++) {
         char c = (char)b;

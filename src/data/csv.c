@@ -107,17 +107,32 @@ static const char *not_csv_kind(const unsigned char *b, size_t len)
     return NULL;
 }
 
-/* JSON (pandas' to_json, JSON lines): its first character, after a UTF-8
- * byte-order mark and white space, opens an object, or an array of
- * objects or arrays. */
+/* The index of the first byte at or after i that is not JSON white space. */
+static size_t json_skip_ws(const char *b, size_t len, size_t i)
+{
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;
+    return i;
+}
+
+/* JSON (pandas' to_json, JSON lines): after a UTF-8 byte-order mark and
+ * white space, an object ('{' then a quoted key or '}'), or an array of
+ * objects or of arrays ('[' then such an object, or '[' then a value).
+ * A CSV header cell such as {a} or [[a]] is none of these. */
 static int json_start(const char *b, size_t len)
 {
-    size_t i = len >= 3 && memcmp(b, "\357\273\277", 3) == 0 ? 3 : 0;
-    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;
-    if (i < len && b[i] == '{') return 1;
-    if (i >= len || b[i] != '[') return 0;
-    for (i++; i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n');) i++;
-    return i < len && (b[i] == '{' || b[i] == '[');
+    size_t i = json_skip_ws(b, len, len >= 3 && memcmp(b, "\357\273\277", 3) == 0 ? 3 : 0);
+    int arrays = 0;
+    if (i < len && b[i] == '[') {
+        i = json_skip_ws(b, len, i + 1);
+        if (i >= len || (b[i] != '{' && b[i] != '[')) return 0;
+        arrays = b[i] == '[';
+    }
+    if (i >= len || (b[i] != '{' && !arrays)) return 0;
+    i = json_skip_ws(b, len, i + 1);
+    if (i >= len) return 0;
+    if (!arrays) return b[i] == '"' || b[i] == '}';
+    /* an array's first value: a string, number, array, object, literal */
+    return b[i] && strchr("\"-0123456789[]{tfn", b[i]) != NULL;
 }
 
 /* Checks bytes [from, len) just read: a NUL byte is never text, and a
