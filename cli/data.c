@@ -40,8 +40,9 @@ int cli_parse_sep(const char *cmd, const char *s, char *sep)
  * here, so the format check and every later reader (predict's second
  * try, --test - after --data -) see the same text. */
 typedef struct stream_bytes {
-    char *path, *buf;
+    char *path, *buf; // buf NULL: the stream was refused (st), and said so
     size_t len;
+    lm_status st;
 } stream_bytes;
 static stream_bytes g_streams[4];
 static int g_n_streams;
@@ -65,6 +66,9 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
 {
     for (int i = 0; i < g_n_streams; i++)
         if (strcmp(g_streams[i].path, path) == 0) {
+            // A refused stream is not read again: its bytes are gone (a
+            // second read of a pipe waits for a writer that never comes).
+            if (!g_streams[i].buf) return g_streams[i].st;
             *buf = g_streams[i].buf;
             *len = g_streams[i].len;
             return LM_OK;
@@ -132,9 +136,12 @@ static lm_status stream_read(const char *path, const char **buf, size_t *len)
         if (named && err) cli_err("%s", err);
         else cli_err("%s: %s", name, !b ? "out of memory" : err ? err : "read error");
         free(b);
-        return err && strstr(err, "limit") ? LM_ENOMEM : LM_EFORMAT;
+        lm_status st = err && strstr(err, "limit") ? LM_ENOMEM : LM_EFORMAT;
+        char *p = strdup(path);
+        if (p) g_streams[g_n_streams++] = (stream_bytes){p, NULL, 0, st};
+        return st;
     }
-    g_streams[g_n_streams++] = (stream_bytes){strdup(path), b, n};
+    g_streams[g_n_streams++] = (stream_bytes){strdup(path), b, n, LM_OK};
     if (!g_streams[g_n_streams - 1].path) {
         cli_err("out of memory");
         return LM_ENOMEM;

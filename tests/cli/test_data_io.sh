@@ -319,6 +319,16 @@ head -c $(($(wc -c <"$TMP/iris.csv.gz") / 2)) "$TMP/iris.csv.gz" >"$TMP/cut.csv.
 { [ "$rc" -eq 3 ] && grep -q 'cut.csv.gz: truncated gzip stream' "$TMP/e"; }; res $? gzip_csv_cut_refused "rc $rc: $(cat "$TMP/e")"
 "$L" train --data - $Q <"$TMP/iris.csv.gz" >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'stdin: holds gzip data, .*gzip -dc' "$TMP/e"; }; res $? gzip_stdin_said "rc $rc: $(cat "$TMP/e")"
+# eval reads its data a second time when the model's target column is
+# not found: a refused pipe was read again, so a FIFO hung waiting for a
+# writer and stdin added "stdin: empty file". It is refused once.
+mkfifo "$TMP/gzfifo" && (timeout 20 sh -c "cat '$TMP/iris.csv.gz' >'$TMP/gzfifo'" &)
+timeout 20 "$L" eval "$TMP/gz.lmn" --data "$TMP/gzfifo" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'gzfifo: holds gzip data' "$TMP/e" && [ "$(wc -l <"$TMP/e")" -eq 1 ]; }
+res $? gzip_fifo_eval_refused_once "rc $rc (124: hung): $(cat "$TMP/e")"
+"$L" eval "$TMP/gz.lmn" --data - <"$TMP/iris.csv.gz" >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q 'stdin: holds gzip data' "$TMP/e" && [ "$(wc -l <"$TMP/e")" -eq 1 ]; }
+res $? gzip_stdin_eval_refused_once "rc $rc: $(cat "$TMP/e")"
 
 # --------------------------------------------------------- binary input
 timeout 20 "$L" train --data /dev/zero --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
