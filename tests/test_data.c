@@ -862,6 +862,20 @@ static void test_csv_gzip(void)
     lm_set_alloc_limit(old);
     CHECKF(st == LM_ENOMEM && contains(lm_errmsg(), "big.csv.gz"), "%s: %s",
            lm_status_name(st), lm_errmsg());
+    /* Data under the limit reads, whatever the buffer's start size (four
+     * times the compressed bytes) gives when doubled: it was refused when
+     * twice the buffer passed the limit though the data fitted in it. */
+    size_t nbig = 30000, lbig = 0;
+    char *tbig = malloc(nbig * 40 + 1);
+    CHECK(tbig != NULL);
+    for (size_t r = 0; tbig && r < nbig; r++) /* 38 bytes: more than a row's arrays */
+        lbig += (size_t)sprintf(tbig + lbig, "%06zu.5000000000000000000000000000,7\n", r);
+    lm_set_alloc_limit(lbig + 1); /* the bytes and their NUL */
+    st = tbig ? lm_csv_read(&gz, write_gz("under.csv.gz", tbig, lbig), NULL) : LM_ENOMEM;
+    lm_set_alloc_limit(old);
+    CHECKF(st == LM_OK && gz.n == nbig, "%s: %s", lm_status_name(st), lm_errmsg());
+    lm_data_free(&gz);
+    free(tbig);
     /* FANN training data goes through the same reader. */
     const char *fann = "2 2 1\n0 1\n1\n1 0\n0\n";
     CHECK_OK(lm_fann_data_read(&gz, write_gz("xor.data.gz", fann, strlen(fann))));

@@ -134,20 +134,23 @@ lm_status lm__src_slurp(const char *path, lm__src_check check, void *ctx, char *
             char ch;
             if ((st = lm__src_read(&s, &ch, 1, &got)) != LM_OK) break;
             if (got == 1) {
-                if (cap > SIZE_MAX / 2 || (uint64_t)cap * 2 > limit) {
+                /* Twice the size, or the limit itself when that is less
+                 * (the start size of gzip data is no power of two). */
+                if ((uint64_t)cap >= limit || cap > SIZE_MAX / 2) {
                     st = lm__err(LM_ENOMEM, "%s: larger than the allocation limit (%llu bytes)%s",
                                  path, (unsigned long long)limit,
                                  s.gz ? " once uncompressed" : "");
                     break;
                 }
+                size_t ncap = (uint64_t)cap * 2 > limit ? (size_t)limit : cap * 2;
                 /* realloc, but only to a size the limit allows (checked above). */
-                char *nb = realloc(buf, cap * 2);
+                char *nb = realloc(buf, ncap);
                 if (!nb) {
                     st = lm__err(LM_ENOMEM, "%s: out of memory reading the file", path);
                     break;
                 }
                 buf = nb;
-                cap *= 2;
+                cap = ncap;
                 buf[len] = ch;
                 if (check && (st = check(ctx, buf, len, len + 1)) != LM_OK) break;
                 len++;
