@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,23 +270,51 @@ int cli_cv_run(cli_cv *cv, const lm_data *d, int k, uint64_t seed, lm_loss loss,
     return rc;
 }
 
+/* Appends to *s (*len bytes, NUL-terminated, *cap allocated; NULL to
+ * start), growing it: a figure a fold, however many folds (--cv K up to
+ * the rows, leave-one-out), none cut off. Once out of memory *s is NULL. */
+static void grow_append(char **s, size_t *cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (*len && !*s)) return;
+    if (*len + (size_t)n + 1 > *cap) {
+        size_t c = (*len + (size_t)n + 1) * 2;
+        char *b = realloc(*s, c);
+        if (!b) {
+            free(*s);
+            *s = NULL;
+            return;
+        }
+        *s = b;
+        *cap = c;
+    }
+    va_start(ap, fmt);
+    vsnprintf(*s + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+}
+
 void cli_cv_summary(FILE *f, const cli_cv *cv)
 {
     const char *name[3];
     const double *v[3];
     int n = figures(cv, name, v);
-    char line[4096];
-    size_t at = 0;
-    line[0] = '\0';
-    cli_append(line, sizeof line, &at, "cv %d folds:", cv->k);
+    char *line = NULL;
+    size_t at = 0, cap = 0;
+    grow_append(&line, &cap, &at, "cv %d folds:", cv->k);
     for (int i = 0; i < n; i++) {
         double mean, std;
         mean_std(v[i], cv->done, &mean, &std);
-        cli_append(line, sizeof line, &at, "%s %s %.3f +- %.3f (", i ? ";" : "", name[i], mean, std);
-        for (int j = 0; j < cv->done; j++) cli_append(line, sizeof line, &at, "%s%.3f", j ? " " : "", v[i][j]);
-        cli_append(line, sizeof line, &at, ")");
+        grow_append(&line, &cap, &at, "%s %s %.3f +- %.3f (", i ? ";" : "", name[i], mean, std);
+        for (int j = 0; j < cv->done; j++) grow_append(&line, &cap, &at, "%s%.3f", j ? " " : "", v[i][j]);
+        grow_append(&line, &cap, &at, ")");
     }
-    cli_wrap(f, line, 0, 2, cli_out_width(fileno(f)), ";");
+    if (line) cli_wrap(f, line, 0, 2, cli_out_width(fileno(f)), ";");
+    else cli_err("out of memory");
+    free(line);
 }
 
 void cli_cv_json(FILE *f, const cli_cv *cv)
@@ -345,10 +374,11 @@ void cli_cv_meta(lm_net *net, const cli_cv *cv)
             snprintf(b, sizeof b, "%.6g", mv[s]);
             (void)lm_net_set_meta(net, key, b);
         }
-        size_t at = 0;
-        b[0] = '\0';
-        for (int j = 0; j < cv->done; j++) cli_append(b, sizeof b, &at, "%s%.6g", j ? "," : "", v[i][j]);
+        char *folds = NULL;
+        size_t at = 0, cap = 0;
+        for (int j = 0; j < cv->done; j++) grow_append(&folds, &cap, &at, "%s%.6g", j ? "," : "", v[i][j]);
         snprintf(key, sizeof key, "cv_%s_folds", name[i]);
-        (void)lm_net_set_meta(net, key, b);
+        (void)lm_net_set_meta(net, key, folds); // all the folds (NULL out of memory: none)
+        free(folds);
     }
 }

@@ -161,6 +161,20 @@ refused log_no_out 2 "add --out MODEL" --cv 3 --log "$TMP/never.csv"
 refused one_fold 2 "cv" --cv 1
 refused too_many_folds 3 "iris_train.csv: --cv 200 needs at least 200 rows, but the data has 112" --cv 200
 
+# ------------------------------------------------- leave-one-out, wide
+# K = the rows: a figure a fold. The summary line and the model's
+# cv_*_folds were cut at 4096 bytes (loss 300 folds: the summary lost
+# its loss, cv_loss_folds kept about 220 of 300 values); all are kept.
+awk 'BEGIN { print "a,b,y"; for (i = 0; i < 300; i++) printf "%d.25,%d.5,%d.125\n", i % 17, i % 5, (i * 37) % 1000 }' >"$TMP/loo.csv"
+"$L" train --data "$TMP/loo.csv" --layers 4:relu --epochs 1 --cv 300 --out "$TMP/loo.lmn" --quiet \
+    >"$TMP/o" 2>"$TMP/err"; rc=$?
+"$L" info "$TMP/loo.lmn" --json >"$TMP/info" 2>>"$TMP/err"
+summary_loss=$(tr '\n' ' ' <"$TMP/o" | sed -n 's/.*; *loss [^(]*(\([^)]*\)).*/\1/p' | wc -w)
+{ [ "$rc" -eq 0 ] && [ "$summary_loss" -eq 300 ] &&
+  [ "$(jq_py 'len(j["meta"]["cv_loss_folds"].split(","))' "$TMP/info")" = 300 ] &&
+  [ "$(jq_py 'len(j["meta"]["cv_rmse_folds"].split(","))' "$TMP/info")" = 300 ]; }
+res $? cv_leave_one_out_all_folds "rc $rc, $summary_loss losses in the summary: $(head -c 300 "$TMP/err")"
+
 # ------------------------------------------------------------- Ctrl-C
 # stops within a fold: exit 130, one line naming the fold, nothing written
 cp "$TMP/m.lmn" "$TMP/keep.lmn"
