@@ -202,7 +202,6 @@ int cli_is_idx(const char *path)
                                            ".idx1", ".idx3", NULL};
     for (int i = 0; suffixes[i]; i++)
         if (ends_with(path, suffixes[i])) return 1;
-    if (ends_with_ci(path, ".csv.gz") || ends_with_ci(path, ".tsv.gz")) return 0;
     // The first bytes, of the data a gzip file holds (zlib reads a plain
     // file as it is)
     unsigned char m[4];

@@ -317,6 +317,11 @@ cmp -s "$TMP/o1" "$TMP/o2"; res $? gzip_csv_predict "$(diff "$TMP/o1" "$TMP/o2" 
 head -c $(($(wc -c <"$TMP/iris.csv.gz") / 2)) "$TMP/iris.csv.gz" >"$TMP/cut.csv.gz"
 "$L" train --data "$TMP/cut.csv.gz" $Q >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'cut.csv.gz: truncated gzip stream' "$TMP/e"; }; res $? gzip_csv_cut_refused "rc $rc: $(cat "$TMP/e")"
+# IDX images gzipped under a .csv.gz name are known by their bytes, as a
+# plain IDX file named .csv is (they were read as CSV: "not a text file")
+printf '\000\000\010\003\000\000\000\002\000\000\000\002\000\000\000\002\001\002\003\004\005\006\007\010' | gzip -c >"$TMP/img.csv.gz"
+"$L" train --data "$TMP/img.csv.gz" --layers 4 >"$TMP/o" 2>"$TMP/e"; rc=$?
+{ [ "$rc" -eq 2 ] && grep -q 'img.csv.gz: IDX images need their labels' "$TMP/e"; }; res $? gzip_idx_any_name "rc $rc: $(cat "$TMP/e")"
 "$L" train --data - $Q <"$TMP/iris.csv.gz" >"$TMP/o" 2>"$TMP/e"; rc=$?
 { [ "$rc" -eq 3 ] && grep -q 'stdin: holds gzip data, .*gzip -dc' "$TMP/e"; }; res $? gzip_stdin_said "rc $rc: $(cat "$TMP/e")"
 # eval reads its data a second time when the model's target column is
