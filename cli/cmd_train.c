@@ -1761,15 +1761,33 @@ static int cv_train_fold(void *ctx, int fold, lm_data *fit, lm_data *held, lm_ne
     r->cv_fold = fold;
     if ((rc = build_net(r, &rng)) || (rc = describe_data(r))) return rc;
     float *mean = malloc((size_t)fit->nx * sizeof *mean);
-    if (!mean) {
+    size_t *filled = malloc((size_t)fit->nx * sizeof *filled);
+    if (!mean || !filled) {
+        free(mean);
+        free(filled);
         cli_err("out of memory");
         return CLI_EFAIL;
     }
     if (c->missing && lm_net_get_norm(r->net, mean, NULL)) {
-        cli_data_impute(fit, mean, NULL);
+        cli_data_impute(fit, mean, filled);
         cli_data_impute(held, mean, NULL);
+        // a column with no value in this fold's training rows has no mean
+        // (a whole file's such column is refused so too)
+        for (int j = 0; j < fit->nx && !rc; j++)
+            if (fit->n && filled[j] == fit->n) {
+                char col[16];
+                snprintf(col, sizeof col, "%d", j);
+                const char *name = fit->feature_names ? fit->feature_names[j] : col;
+                cli_err("%s: --cv fold %d/%d: column '%s' has no values in the fold's training "
+                        "rows (every cell there is missing): there is no mean to fill it with; "
+                        "give fewer folds, another --seed, or leave it out (--ignore %s)",
+                        c->data, fold, c->cv, name, name);
+                rc = CLI_EDATA;
+            }
     }
     free(mean);
+    free(filled);
+    if (rc) return rc;
     if (c->threads && lm_net_set_threads(r->net, c->threads)) return cli_lib_err(CLI_EUSAGE, NULL);
     if ((rc = class_weights(r))) return rc;
     r->fo = fit_opts(r);

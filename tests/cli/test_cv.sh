@@ -109,6 +109,14 @@ awk 'BEGIN { srand(5); print "a,b,cls"
     --early-stop 3 --json --quiet >"$TMP/o" 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && [ "$(jq_py 'j["cv"]["rows_by_class"]' "$TMP/o")" = "[[45, 5], [45, 5], [45, 5], [45, 5]]" ]; }
 res $? cv_class_weight_missing "rc $rc: $(cat "$TMP/o" "$TMP/err")"
+# a column whose only values all fall in one fold's held-out rows has no
+# mean in that fold's training rows: refused naming the fold, as a whole
+# file's empty column is (it was filled with 0, silently); seed 1 puts
+# both values of b in fold 1
+printf 'a,b,y\n0.1,0.5,1\n0.2,0.7,2\n0.3,,3\n0.4,,4\n0.5,,5\n0.6,,6\n' >"$TMP/sparse.csv"
+"$L" train --data "$TMP/sparse.csv" --layers 4 --epochs 1 --missing mean --cv 2 --seed 1 >"$TMP/o" 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 3 ] && grep -q "sparse.csv: --cv fold [12]/2: column 'b' has no values in the fold's training rows" "$TMP/err"; }
+res $? cv_fold_column_without_values "rc $rc: $(cat "$TMP/o" "$TMP/err")"
 
 # --------------------------------------------------------- IDX images
 # 2x2 images, class 1 when the top row is bright. idx N SEED IMAGES LABELS
