@@ -10,7 +10,8 @@
  * the net and the optimizer state loaded back (lm_train_resume) and the
  * learning rate lowered for the second half, where each step goes through
  * the low-level pair lm_train_loss_grad + lm_train_apply_grads to look at
- * the gradient between the two. */
+ * the gradient between the two, and lowered once more (lm_train_set_lr)
+ * for its last quarter. */
 #include <lamina.h>
 #include <math.h>
 #include <stdio.h>
@@ -106,7 +107,8 @@ int main(int argc, char **argv)
         }
         if (st == LM_OK && (e + 1) % 25 == 0) {
             st = test_mse(net, xt, yt, &mse);
-            printf("epoch %3d  lr 0.01   train mse %.5f  test mse %.5f\n", e + 1, sum / (N / BATCH), mse);
+            printf("epoch %3d  lr %-6g train mse %.5f  test mse %.5f\n", e + 1, (double)lm_train_lr(t),
+                   sum / (N / BATCH), mse);
         }
     }
     /* The checkpoint: the net, Adam's moments, the step count, the
@@ -139,6 +141,8 @@ int main(int argc, char **argv)
     size_t n_par = lm_net_n_params(net);
     double max_norm = 0;
     for (int e = first; st == LM_OK && e < 2 * half; e++) {
+        /* the caller's own schedule: a step down for the last quarter */
+        if (e == half + half / 2) st = lm_train_set_lr(t, 0.0003f);
         epoch_order(e, order);
         double sum = 0;
         for (int b = 0; st == LM_OK && b < N; b += BATCH) {
@@ -162,7 +166,8 @@ int main(int argc, char **argv)
         }
         if (st == LM_OK && (e + 1) % 25 == 0) {
             st = test_mse(net, xt, yt, &mse);
-            printf("epoch %3d  lr 0.001  train mse %.5f  test mse %.5f\n", e + 1, sum / n_steps_epoch, mse);
+            printf("epoch %3d  lr %-6g train mse %.5f  test mse %.5f\n", e + 1, (double)lm_train_lr(t),
+                   sum / n_steps_epoch, mse);
         }
     }
     if (st != LM_OK) goto fail;

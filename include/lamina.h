@@ -941,6 +941,18 @@ LM_API lm_status lm_train_epoch(lm_train *t, const lm_data *d, lm_epoch_info *in
 LM_API int lm_train_epochs_done(const lm_train *t);
 LM_API uint64_t lm_train_steps(const lm_train *t);
 
+/* The learning rate of the next step (lm_train_step, lm_train_apply_grads):
+ * what the schedule gave the last epoch, or opts.optim.lr before any.
+ * lm_train_set_lr makes lr (finite, > 0; else LM_EINVAL) the trainer's
+ * learning rate from the next step on, for a loop the caller drives: it
+ * replaces opts.optim.lr, which lm_train_epoch's schedule starts from
+ * (warmup, cosine and step scale it; a plateau's lr starts again from it).
+ * RPROP is LM_EINVAL (its lr is only the first step size). A checkpoint
+ * does not keep it: a resuming trainer's opts give the lr. Added in 1.8.
+ * Thread: read-only (lm_train_lr), per object (lm_train_set_lr). */
+LM_API float lm_train_lr(const lm_train *t);
+LM_API lm_status lm_train_set_lr(lm_train *t, float lr);
+
 /* Early stopping, for callers that run epochs with lm_train_epoch (lm_fit
  * does this itself). With opts.early_stop = N > 0 every completed epoch is
  * judged by its val loss (train loss without a validation set); the epoch

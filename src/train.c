@@ -340,6 +340,25 @@ int lm_train_restore_best(lm_train *t)
 }
 uint64_t lm_train_steps(const lm_train *t) { return t ? t->opt.t : 0; }
 
+float lm_train_lr(const lm_train *t) { return t ? t->opt.o.lr : NAN; }
+
+lm_status lm_train_set_lr(lm_train *t, float lr)
+{
+    LM_NONNULL(t);
+    if (!(lr > 0 && isfinite(lr)))
+        return lm__err(LM_EINVAL, "learning rate %g must be finite and greater than 0", lr);
+    if (t->o.optim.kind == LM_RPROP)
+        return lm__err(LM_EINVAL, "RPROP adapts its own step sizes (lr is only the first one): "
+                       "a new learning rate would not change them");
+    if ((t->o.lr_schedule == LM_LR_COSINE || t->o.lr_schedule == LM_LR_PLATEAU) && lr < t->o.lr_min)
+        return lm__err(LM_EINVAL, "learning rate %g is below the %s schedule's floor lr_min %g", lr,
+                       lm_lr_schedule_name(t->o.lr_schedule), t->o.lr_min);
+    t->o.optim.lr = lr;
+    t->opt.o.lr = lr;
+    t->plateau.lr = lr;
+    return LM_OK;
+}
+
 /* The seed of the next step's random choices (dropout masks): a hash of
  * the trainer's RNG state and the step's number. The RNG state changes
  * only where an epoch shuffles, and both are in a checkpoint, so a resumed

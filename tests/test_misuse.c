@@ -6,6 +6,8 @@
  * the output range refused naming the row. Run under ASan in CI. */
 #include "harness.h"
 
+#include <math.h>
+
 #include <lamina.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -195,6 +197,8 @@ static void every_function_refuses_null(void)
     EXPECT_NULL(lm_train_epoch(t, NULL, NULL), "lm_train_epoch", "d");
     CHECK_OK(lm_train_epoch(t, &d, NULL)); /* info optional */
     CHECK(lm_train_epochs_done(NULL) == 0 && lm_train_steps(NULL) == 0);
+    CHECK(isnan(lm_train_lr(NULL)));
+    EXPECT_NULL(lm_train_set_lr(NULL, 0.1f), "lm_train_set_lr", "t");
     lm_epoch_info ei;
     CHECK(lm_train_should_stop(NULL) == 0 && lm_train_best(NULL, &ei) == 0);
     CHECK(lm_train_restore_best(NULL) == 0);

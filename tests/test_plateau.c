@@ -406,6 +406,70 @@ static void plateau_bad_options_refused(void)
     CHECK(lm_lr_schedule_from_name("plateau") == LM_LR_PLATEAU);
 }
 
+/* lm_train_set_lr: a trainer made with one lr and set to another steps
+ * exactly as one made with the other; an epoch keeps it (constant
+ * schedule) or starts its schedule from it; bad values are refused. */
+static void set_lr_steps_as_made(void)
+{
+    lm_net *a = xor_net(4), *b = xor_net(4);
+    lm_fit_opts oa = lm_fit_defaults(), ob = lm_fit_defaults();
+    oa.loss = ob.loss = LM_LOSS_CE;
+    oa.optim.kind = ob.optim.kind = LM_SGD;
+    oa.optim.momentum = ob.optim.momentum = 0.9f;
+    oa.batch = ob.batch = 4;
+    oa.optim.lr = 0.05f;
+    ob.optim.lr = 0.5f;
+    lm_rng rng = lm_rng_seed(1);
+    lm_train *ta = NULL, *tb = NULL;
+    CHECK_OK(lm_train_new(&ta, a, &oa, &rng));
+    CHECK_OK(lm_train_new(&tb, b, &ob, &rng));
+    CHECK(lm_train_lr(tb) == 0.5f);
+    CHECK_OK(lm_train_set_lr(tb, 0.05f));
+    CHECK(lm_train_lr(tb) == 0.05f);
+    for (int s = 0; s < 5; s++) {
+        CHECK_OK(lm_train_step(ta, XOR_X, NULL, XOR_L, 4, NULL));
+        CHECK_OK(lm_train_step(tb, XOR_X, NULL, XOR_L, 4, NULL));
+    }
+    CHECK(memcmp(lm_net_params(a), lm_net_params(b), lm_net_n_params(a) * sizeof(float)) == 0);
+    lm_data d = {.n = 4, .nx = 2, .x = XOR_X, .labels = XOR_L, .n_classes = 2};
+    lm_epoch_info e;
+    CHECK_OK(lm_train_epoch(tb, &d, &e));
+    CHECK(e.lr == 0.05f && lm_train_lr(tb) == 0.05f);
+    CHECK(lm_train_set_lr(tb, 0) == LM_EINVAL && strstr(lm_errmsg(), "learning rate 0"));
+    CHECK(lm_train_set_lr(tb, NAN) == LM_EINVAL);
+    CHECK(lm_train_set_lr(tb, INFINITY) == LM_EINVAL);
+    CHECK(lm_train_set_lr(NULL, 0.1f) == LM_EINVAL);
+    CHECK(isnan(lm_train_lr(NULL)));
+    CHECK(lm_train_lr(tb) == 0.05f);
+    lm_train_free(ta);
+    lm_train_free(tb);
+    lm_net_free(a);
+    lm_net_free(b);
+    /* a step schedule scales the new lr; RPROP refuses one */
+    lm_net *c = xor_net(4);
+    lm_fit_opts oc = lm_fit_defaults();
+    oc.loss = LM_LOSS_CE;
+    oc.batch = 4;
+    oc.lr_schedule = LM_LR_STEP;
+    oc.lr_step = 1;
+    oc.lr_gamma = 0.5f;
+    lm_train *tc = NULL;
+    CHECK_OK(lm_train_new(&tc, c, &oc, &rng));
+    CHECK_OK(lm_train_epoch(tc, &d, &e));
+    CHECK_OK(lm_train_set_lr(tc, 0.2f));
+    CHECK_OK(lm_train_epoch(tc, &d, &e));
+    CHECK(e.lr == 0.1f);
+    lm_train_free(tc);
+    lm_net_free(c);
+    c = xor_net(4);
+    oc = lm_fit_defaults();
+    oc.optim.kind = LM_RPROP;
+    CHECK_OK(lm_train_new(&tc, c, &oc, &rng));
+    CHECK(lm_train_set_lr(tc, 0.2f) == LM_EINVAL && strstr(lm_errmsg(), "RPROP"));
+    lm_train_free(tc);
+    lm_net_free(c);
+}
+
 int main(void)
 {
     RUN(plateau_torch_sequences);
@@ -413,5 +477,6 @@ int main(void)
     RUN(plateau_resume_same_curve);
     RUN(plateau_state_checked);
     RUN(plateau_bad_options_refused);
+    RUN(set_lr_steps_as_made);
     TEST_MAIN_END();
 }
