@@ -646,8 +646,9 @@ LM_API int lm_fann_data_detect(const void *text, size_t len);
  * indexes). Targets, from
  * y_path (.npy, or .npz: its array named as below, or its only one), or
  * NULL: integers or bool of shape (n,) or (n, 1) are class labels
- * (n_classes = max + 1, each in [0, 65536)); floats, and integers (n, K),
- * are float targets y (ny = 1 or K). A .npz's features are its array named
+ * (n_classes = max + 1) when each is in [0, 65536); floats, integers of
+ * which one is outside it (-1, a year) and integers (n, K) are float
+ * targets y (ny = 1 or K). A .npz's features are its array named
  * x, X, data, images, features or inputs (or its only array), its targets
  * the one named y, Y, labels, label, target or targets, if any (then
  * y_path must be NULL). Object arrays (pickles) are refused: lamina never

@@ -66,6 +66,8 @@ def main():
     save("targets.npy", np.array([[1.5, -2.0], [0.25, 8.0], [3.0, 0.0]], dtype="<f8"))
     save("target1.npy", np.array([1.5, 0.25, 3.0], dtype="<f4"))
     save("labels4.npy", np.array([2, 0, 1, 1], dtype="<i8"))  # a row too many
+    # integers that are no classes (a year, a negative): numbers
+    save("years.npy", np.array([1999, 70000, -40], dtype="<i8"))
     # refused: an object array (a pickle) and a structured one
     save("object.npy", np.array([1, "a", None], dtype=object))
     save("record.npy", np.zeros(3, dtype=[("a", "<f4"), ("b", "<i4")]))

@@ -123,6 +123,11 @@ static void npy_targets(void)
     CHECK_OK(lm_npy_read(&d, FIX "u1.npy", FIX "target1.npy"));
     CHECK(d.y && d.ny == 1 && d.y[0] == 1.5f && d.y[1] == 0.25f && d.y[2] == 3.0f);
     lm_data_free(&d);
+    /* integers that are no classes (a year, a negative) are numbers */
+    CHECK_OK(lm_npy_read(&d, FIX "u1.npy", FIX "years.npy"));
+    CHECK(d.y && d.ny == 1 && !d.labels && d.n_classes == 0);
+    CHECK(d.y && d.y[0] == 1999.0f && d.y[1] == 70000.0f && d.y[2] == -40.0f);
+    lm_data_free(&d);
 }
 
 static void npz_archives(void)
@@ -240,12 +245,15 @@ static void npy_headers(void)
     double big[2] = {1, 1e300};
     n = build(b, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", big, sizeof big);
     refused_mem("big", b, n, NULL, 0, LM_EFORMAT, "value 1e+300 at [1, 0]", NULL);
-    /* labels: negative, and a row count that differs */
+    /* integer targets with a negative one are numbers, not labels; a row
+     * count that differs */
     int64_t lab[3] = {0, -1, 1};
     unsigned char l[256];
     n = build(b, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", v, sizeof v);
     size_t nl = build(l, "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", lab, sizeof lab);
-    refused_mem("negative label", b, n, l, nl, LM_EFORMAT, "l.npy: label -1 at [1]", NULL);
+    CHECK_OK(lm_npy_read_mem(&d, "t.npy", b, n, "l.npy", l, nl));
+    CHECK(!d.labels && d.y && d.ny == 1 && d.y[0] == 0.0f && d.y[1] == -1.0f && d.y[2] == 1.0f);
+    lm_data_free(&d);
     nl = build(l, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", lab, 16);
     refused_mem("rows", b, n, l, nl, LM_EFORMAT, "t.npy holds 3 rows but l.npy holds 2", NULL);
     nl = build(l, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 1, 2), }", v, sizeof v);

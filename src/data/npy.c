@@ -392,6 +392,16 @@ static lm_status read_x(const npy_arr *a, lm_data *d, int shape[3])
     return LM_OK;
 }
 
+/* Whether every value is a class, in [0, NPY_MAX_CLASSES). */
+static int all_classes(const npy_arr *a)
+{
+    for (size_t i = 0; i < a->count; i++) {
+        double v = npy_value(a, i);
+        if (v < 0 || v >= NPY_MAX_CLASSES) return 0;
+    }
+    return 1;
+}
+
 static lm_status read_y(const npy_arr *a, lm_data *d)
 {
     if (a->ndim > 2)
@@ -400,16 +410,15 @@ static lm_status read_y(const npy_arr *a, lm_data *d)
     size_t n = a->dims[0], k = a->count / n;
     npy_iter it;
     iter_start(&it, a);
-    if (a->kind != 'f' && k == 1) { /* integers: class labels */
+    /* integers: class labels; any outside [0, 65536) (a year, a price,
+     * -1) makes them numbers, as a CSV column of such integers is */
+    if (a->kind != 'f' && k == 1 && all_classes(a)) {
         int32_t *l = lm__alloc(n, sizeof *l, "npy labels");
         if (!l) return LM_ENOMEM;
         d->labels = l;
         double max = -1;
         for (size_t i = 0; i < n; i++) {
             double v = npy_value(a, iter_next(&it));
-            if (v < 0 || v >= NPY_MAX_CLASSES)
-                return lm__err(LM_EFORMAT, "%s: label %.0f at [%zu] is not a class in "
-                               "[0, %d)", a->name, v, i, NPY_MAX_CLASSES);
             l[i] = (int32_t)v;
             if (v > max) max = v;
         }

@@ -56,6 +56,16 @@ res $? train_npy_images "exit $rc: $(cat "$TMP/err")"
 { [ "$rc" -eq 0 ] && grep -q "targets: output 1, output 2 -> regression with 2 outputs" "$TMP/err"; }
 res $? train_npy_regression "exit $rc: $(cat "$TMP/err")"
 
+# integer targets that are no classes (a year, a negative): numbers, for
+# --task regression as its docs say; --task classes refuses them
+"$L" train --data "$NF/u1.npy" --labels "$NF/years.npy" --task regression --layers 4 --epochs 2 \
+    --out "$TMP/y.lmn" >/dev/null 2>"$TMP/err"; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "target: the labels file -> regression (--task regression)" "$TMP/err"; }
+res $? train_npy_int_regression "exit $rc: $(cat "$TMP/err")"
+"$L" eval "$TMP/y.lmn" --data "$NF/u1.npy" --labels "$NF/years.npy" >"$TMP/out" 2>&1; rc=$?
+{ [ "$rc" -eq 0 ] && grep -q "^MSE:" "$TMP/out"; }
+res $? eval_npy_int_regression "exit $rc: $(cat "$TMP/out")"
+
 # refusals: exit 2 (usage) or 3 (data), no model written
 refused() { # NAME RC WANT ARGS...
     name=$1 want_rc=$2 want=$3
@@ -77,6 +87,8 @@ refused npy_test_no_labels 2 "blobs_x.npy: NumPy test features need their target
     train --data "$NF/blobs.npz" --test "$NF/blobs_x.npy" --layers 4 --out "$TMP/b.lmn"
 refused npy_task_classes 3 "target1.npy: target 1.5 at [0] is not a class" \
     train --data "$NF/f4.npy" --labels "$NF/target1.npy" --task classes --layers 4 --out "$TMP/b.lmn"
+refused npy_task_classes_years 3 "years.npy: target 70000 at [1] is not a class" \
+    train --data "$NF/u1.npy" --labels "$NF/years.npy" --task classes --layers 4 --out "$TMP/b.lmn"
 # a stored member with a flipped byte: its CRC-32
 cp "$NF/xy.npz" "$TMP/bad.npz"
 printf 'Z' | dd of="$TMP/bad.npz" bs=1 seek=200 conv=notrunc 2>/dev/null
