@@ -302,6 +302,16 @@ static int parse(train_run *r, int argc, char **argv)
         cli_err("train: --layers SPEC is required, e.g. --layers 64:relu (see --help)");
         return CLI_EUSAGE;
     }
+    // --target and --ignore choose CSV columns; a model would record them
+    // as used, and apply them to a CSV file it predicts later
+    if ((c->target || c->ignore) && c->data && cli_is_binary(c->data)) {
+        int npy = cli_is_npy(c->data);
+        cli_err("%s: --%s goes with CSV data; %s take their targets from --labels and use "
+                "every %s", c->data, c->target ? "target" : "ignore",
+                npy ? "NumPy arrays" : "IDX images",
+                npy ? "feature (select the columns in numpy first, e.g. x[:, 1:])" : "pixel");
+        return CLI_EUSAGE;
+    }
     if (c->test_labels && !c->test) {
         cli_err("train: --test-labels needs --test");
         return CLI_EUSAGE;

@@ -286,6 +286,12 @@ printf '\000\000\010\003\000\000\000\002\000\000\000\001\000\000\000\002abcd' >"
 printf '\000\000\010\001\000\000\000\002\000\001' >"$TMP/lab2.idx"
 bad cat_idx 2 "img2.idx: --categorical goes with CSV data" --data "$TMP/img2.idx" --labels "$TMP/lab2.idx" --categorical 0
 bad missing_idx 2 "img2.idx: --missing goes with CSV data" --data "$TMP/img2.idx" --labels "$TMP/lab2.idx" --missing mean
+# --target and --ignore choose CSV columns: on images they were passed over
+# silently and recorded in the model, which then dropped a column of a CSV
+# file it predicted
+bad ignore_idx 2 "img2.idx: --ignore goes with CSV data; IDX images take their targets from --labels" \
+    --data "$TMP/img2.idx" --labels "$TMP/lab2.idx" --ignore 0
+bad target_idx 2 "img2.idx: --target goes with CSV data" --data "$TMP/img2.idx" --labels "$TMP/lab2.idx" --target 3
 printf 'x,c,y\n1,a,0\n2,,1\n3,b,0\n' >"$TMP/emptycat.csv"
 bad cat_empty_cell 3 "emptycat.csv:3:2: empty cell in categorical column 'c'; to read empty cells and NA, ? ... as missing: --missing mean" \
     --data "$TMP/emptycat.csv" --categorical c

@@ -89,6 +89,12 @@ refused npy_task_classes 3 "target1.npy: target 1.5 at [0] is not a class" \
     train --data "$NF/f4.npy" --labels "$NF/target1.npy" --task classes --layers 4 --out "$TMP/b.lmn"
 refused npy_task_classes_years 3 "years.npy: target 70000 at [1] is not a class" \
     train --data "$NF/u1.npy" --labels "$NF/years.npy" --task classes --layers 4 --out "$TMP/b.lmn"
+# --ignore and --target choose CSV columns: passed over silently before,
+# yet recorded in the model (a CSV file it predicted lost a column)
+refused npy_ignore 2 "blobs_x.npy: --ignore goes with CSV data; NumPy arrays take their targets from --labels" \
+    train --data "$NF/blobs_x.npy" --labels "$NF/blobs_y.npy" --ignore 0 --layers 4 --out "$TMP/b.lmn"
+refused npz_target 2 "blobs.npz: --target goes with CSV data" \
+    train --data "$NF/blobs.npz" --target 0 --layers 4 --out "$TMP/b.lmn"
 # a stored member with a flipped byte: its CRC-32
 cp "$NF/xy.npz" "$TMP/bad.npz"
 printf 'Z' | dd of="$TMP/bad.npz" bs=1 seek=200 conv=notrunc 2>/dev/null
