@@ -7,6 +7,7 @@
 . "$(dirname "$0")/fixtures/lib.sh"
 L=$LAMINA
 NF=$(cd "$(dirname "$0")/../fixtures/npy" && pwd)
+COLUMNS=1000; export COLUMNS # messages on one line each, for grep (the paths are long)
 
 "$L" train --data "$NF/blobs_x.npy" --labels "$NF/blobs_y.npy" --layers 8 --epochs 30 --seed 1 \
     --out "$TMP/m.lmn" >/dev/null 2>"$TMP/err"; rc=$?
