@@ -31,6 +31,24 @@ def save(name, a, version=None):
             np.lib.format.write_array(f, a, version=version)
 
 
+def zip64_npz(path, **arrays):
+    """An .npz with a zip64 end record, as zipfile writes one for archives
+    over 65535 members or 4 GiB (and `zip -fz` always): zipfile's member
+    count limit lowered to 1 makes it write one for two members."""
+    import io
+    import zipfile
+    limit = zipfile.ZIP_FILECOUNT_LIMIT
+    zipfile.ZIP_FILECOUNT_LIMIT = 1
+    try:
+        with zipfile.ZipFile(path, "w") as z:
+            for name, a in arrays.items():
+                b = io.BytesIO()
+                np.lib.format.write_array(b, np.asanyarray(a))
+                z.writestr(name + ".npy", b.getvalue())
+    finally:
+        zipfile.ZIP_FILECOUNT_LIMIT = limit
+
+
 def main():
     os.makedirs(D, exist_ok=True)
     for t in ["u1", "u2", "u4", "u8"]:
@@ -79,6 +97,7 @@ def main():
     np.savez_compressed(os.path.join(D, "xy_z.npz"), X=x, labels=y)
     np.savez(os.path.join(D, "only.npz"), features=x)
     np.savez(os.path.join(D, "unnamed.npz"), x, y)  # arr_0, arr_1: refused
+    zip64_npz(os.path.join(D, "zip64.npz"), x=x, y=y)
     # a separable two-class set for the CLI test: two blobs in 4-D
     rng = np.random.default_rng(7)
     n = 200

@@ -132,8 +132,9 @@ static void npy_targets(void)
 
 static void npz_archives(void)
 {
-    const char *both[] = {FIX "xy.npz", FIX "xy_z.npz"};
-    for (int k = 0; k < 2; k++) {
+    /* stored, deflated, and stored with a zip64 end record */
+    const char *both[] = {FIX "xy.npz", FIX "xy_z.npz", FIX "zip64.npz"};
+    for (int k = 0; k < 3; k++) {
         lm_data d;
         CHECK_OK(lm_npy_read(&d, both[k], NULL));
         same_values(both[k], &d, FLOATS);
@@ -174,6 +175,26 @@ static void refused_file(const char *x, const char *y, lm_status st, const char 
            "%s: %s: '%s' (want '%s' '%s')", x, lm_status_name(got), m, want1, want2 ? want2 : "");
     CHECK(d.x == NULL && d.n == 0);
 }
+
+static void npz_zip64_damage(void)
+{
+    /* a zip64 locator pointing to no record, and a record that claims
+     * more members than its directory can hold */
+    size_t n64;
+    unsigned char *z64 = slurp(FIX "zip64.npz", &n64);
+    CHECK(z64 && n64 > 98);
+    if (z64 && n64 > 98) {
+        unsigned char *loc = z64 + n64 - 22 - 20, *rec = z64 + (loc[8] | loc[9] << 8);
+        CHECK(loc[0] == 'P' && loc[3] == 7 && rec[0] == 'P' && rec[3] == 6);
+        loc[8] ^= 1;
+        refused_mem("zip64 locator", z64, n64, NULL, 0, LM_EFORMAT, "zip64 end record locator", NULL);
+        loc[8] ^= 1;
+        rec[32] = rec[24] = 0xff;
+        refused_mem("zip64 count", z64, n64, NULL, 0, LM_EFORMAT, "members claimed", NULL);
+        free(z64);
+    }
+}
+
 
 /* A version 1.0 .npy of the header text hd (padded) and len data bytes. */
 static size_t build(unsigned char *out, const char *hd, const void *data, size_t len)
@@ -336,6 +357,7 @@ int main(void)
     RUN(npy_fortran_and_images);
     RUN(npy_targets);
     RUN(npz_archives);
+    RUN(npz_zip64_damage);
     RUN(npy_headers);
     RUN(npy_refused_files);
     RUN(npz_damaged);

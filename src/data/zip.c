@@ -9,11 +9,11 @@
  * checked against the bytes really there. Deflated data is inflated by
  * zlib (raw deflate) into exactly the size the directory claims, which
  * may be at most 1032 times the compressed size (deflate's best ratio),
- * and the result must match the CRC-32. Zip64 extra fields in a directory
- * entry are read (Python's zipfile writes them for members over 4 GiB);
- * archives that need the zip64 end record (over 65535 members or a
- * directory past 4 GiB), spanned archives, encrypted members and other
- * compression methods are refused. */
+ * and the result must match the CRC-32. Zip64 is read: the zip64 end
+ * record (Python's zipfile and `zip -fz` write it for archives over 4 GiB
+ * or 65535 members, or when forced) and the directory entries' zip64
+ * extra fields. Spanned archives, encrypted members and other compression
+ * methods are refused. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -24,6 +24,7 @@
 #define ZIP_CDIR 0x02014b50u
 #define ZIP_LOCAL 0x04034b50u
 #define ZIP_EOCD64_LOC 0x07064b50u
+#define ZIP_EOCD64 0x06064b50u
 #define ZIP_INFLATE_CHUNK ((size_t)1 << 30) /* bytes per inflate call */
 
 static uint32_t le16(const unsigned char *b)
@@ -92,26 +93,45 @@ lm_status lm__zip_list(const char *path, const unsigned char *b, size_t len,
     if (!found)
         return lm__err(LM_EFORMAT, "%s: no zip end record (not a zip archive, or truncated)", path);
     const unsigned char *e = b + eocd;
-    uint32_t disk = le16(e + 4), cd_disk = le16(e + 6), n_disk = le16(e + 8), n = le16(e + 10);
+    uint64_t disk = le16(e + 4), cd_disk = le16(e + 6), n_disk = le16(e + 8), n = le16(e + 10);
     uint64_t cd_size = le32(e + 12), cd_off = le32(e + 16);
-    if (n == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu ||
-        (eocd >= 20 && le32(b + eocd - 20) == ZIP_EOCD64_LOC))
-        return lm__err(LM_EFORMAT, "%s: a zip64 archive (over 65535 members or 4 GiB), which "
-                       "lamina does not read: save fewer or smaller arrays a file", path);
+    size_t dir_end = eocd; /* where the directory must end */
+    if (eocd >= 20 && le32(b + eocd - 20) == ZIP_EOCD64_LOC) {
+        /* the zip64 end record, which the locator before the end record
+         * points to: its 64-bit counts replace the end record's */
+        uint64_t at = le64(b + eocd - 20 + 8);
+        if (le32(b + eocd - 20 + 4) != 0 || le32(b + eocd - 20 + 16) > 1 || at > eocd - 20 ||
+            eocd - 20 - at < 56 || le32(b + at) != ZIP_EOCD64)
+            return lm__err(LM_EFORMAT, "%s: a zip64 end record locator that points to no "
+                           "record (truncated or spanning several files)", path);
+        const unsigned char *e64 = b + at;
+        disk = le32(e64 + 16);
+        cd_disk = le32(e64 + 20);
+        n_disk = le64(e64 + 24);
+        n = le64(e64 + 32);
+        cd_size = le64(e64 + 40);
+        cd_off = le64(e64 + 48);
+        dir_end = (size_t)at;
+    }
     if (disk != 0 || cd_disk != 0 || n_disk != n)
         return lm__err(LM_EFORMAT, "%s: a zip archive spanning several files", path);
-    if (cd_off > eocd || cd_size > eocd - cd_off)
+    /* every entry takes 46 bytes at least: a count the directory cannot
+     * hold is refused before the entries are allocated */
+    if (n > (uint64_t)INT32_MAX || n > cd_size / 46 + (cd_size == 0))
+        return lm__err(LM_EFORMAT, "%s: %llu members claimed in a zip directory of %llu bytes",
+                       path, (unsigned long long)n, (unsigned long long)cd_size);
+    if (cd_off > dir_end || cd_size > dir_end - cd_off)
         return lm__err(LM_EFORMAT, "%s: the zip central directory (%llu bytes at %llu) lies "
                        "outside the file", path, (unsigned long long)cd_size,
                        (unsigned long long)cd_off);
-    lm__zip_entry *en = lm__alloc(n ? n : 1, sizeof *en, "zip directory");
+    lm__zip_entry *en = lm__alloc(n ? (size_t)n : 1, sizeof *en, "zip directory");
     if (!en) return LM_ENOMEM;
     const unsigned char *p = b + cd_off, *end = p + cd_size;
     lm_status st = LM_OK;
     for (uint32_t i = 0; i < n && st == LM_OK; i++) {
         if ((size_t)(end - p) < 46 || le32(p) != ZIP_CDIR) {
             st = lm__err(LM_EFORMAT, "%s: zip directory entry %u of %u is malformed", path,
-                         i + 1, n);
+                         i + 1, (unsigned)n);
             break;
         }
         lm__zip_entry *z = &en[i];
