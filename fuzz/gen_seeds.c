@@ -329,6 +329,7 @@ static void npys(void)
     npy_seed("b1.bin", "b1.npy", NULL);
     npy_seed("xy_stored.bin", "xy.npz", NULL);
     npy_seed("xy_deflated.bin", "xy_z.npz", NULL);
+    npy_seed("zip64.bin", "zip64.npz", NULL);
     npy_seed("only_npz_labels.bin", "only.npz", "xy.npz");
     npy_seed("rows_differ.bin", "f4.npy", "labels4.npy");
     npy_seed("object.bin", "object.npy", NULL);
