@@ -431,6 +431,12 @@ int cli_data_load(cli_data *cd, const char *path, const cli_data_opts *o)
     int fann = cd->is_idx || csv_said ? 0 : cli_is_fann(path);
     lm_status st;
     if (fann < 0) return CLI_EDATA; // a stream that could not be read, said
+    if (cd->is_idx && o->labels && cli_is_stream(o->labels)) { // (their reader seeks by name)
+        cli_err("%s: the labels of %s are read from a named file only (give its path)",
+                strcmp(o->labels, "-") ? o->labels : "stdin",
+                cd->is_npy ? "NumPy arrays" : "IDX images");
+        return CLI_EUSAGE;
+    }
     if (fann) {
         int rc = fann_load(cd, path, o);
         if (rc) {

@@ -118,6 +118,9 @@ refused npy_csv_labels 2 "--labels goes with IDX images or NumPy arrays" \
 with zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("[Content_Types].xml", "<x/>")' "$TMP/book.xlsx"
 refused xlsx_not_npz 3 "book.xlsx: a zip archive (an Excel .xlsx workbook" \
     train --data "$TMP/book.xlsx" --layers 4 --out "$TMP/b.lmn"
+# labels on standard input: "-: No such file or directory"; said what
+refused npy_labels_stdin 2 "stdin: the labels of NumPy arrays are read from a named file only" \
+    train --data "$NF/blobs_x.npy" --labels - --layers 4 --out "$TMP/b.lmn" <"$NF/blobs_y.npy"
 cp "$NF/xy.npz" "$TMP/xy.bin"
 "$L" train --data "$TMP/xy.bin" --layers 4 --epochs 1 --out "$TMP/xy.lmn" >/dev/null 2>"$TMP/err"; rc=$?
 { [ "$rc" -eq 0 ] && grep -q "xy.bin: 3 rows, 2 features (NumPy)" "$TMP/err"; }
