@@ -353,7 +353,7 @@ int cmd_eval(int argc, char **argv)
     const char *data = NULL, *labels = NULL, *target = NULL, *sep = NULL;
     int json = 0, header = -1, decimal_comma = 0;
     opt_spec specs[] = {
-        opt_str("data", &data, "FILE", "data to evaluate on: CSV (- for stdin), IDX images or FANN data", NULL),
+        opt_str("data", &data, "FILE", "data to evaluate on: CSV (- for stdin), IDX images, FANN data (each may be gzipped) or NumPy (.npy, .npz)", NULL),
         opt_str("labels", &labels, "FILE", "labels of IDX images or NumPy features (.npy)", NULL),
         opt_str("target", &target, "NAME|INDEX", "CSV target column",
                 "as in training, else the last column that is not an input"),

@@ -512,7 +512,7 @@ int cmd_predict(int argc, char **argv)
     const char *data = NULL, *target = NULL, *out = NULL, *sep = NULL, *id = NULL;
     int proba = 0, header = -1, json = 0, decimal_comma = 0;
     opt_spec specs[] = {
-        opt_str("data", &data, "FILE", "rows to predict: CSV (- for stdin), IDX images or FANN data", NULL),
+        opt_str("data", &data, "FILE", "rows to predict: CSV (- for stdin), IDX images, FANN data (each may be gzipped) or NumPy (.npy, .npz)", NULL),
         opt_flag("proba", &proba, 1, "add each class's probability, with a header line"),
         opt_str("id", &id, "COL", "start each line with this column's value (an ID; name or "
                 "0-based index)", NULL),

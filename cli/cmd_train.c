@@ -175,7 +175,7 @@ static int parse(train_run *r, int argc, char **argv)
     train_cfg *c = &r->c;
     static opt_spec specs[64]; // room for more options: add a line below
     int i = 0;
-    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), IDX images (.gz ok) or FANN data", NULL);
+    specs[i++] = opt_str("data", &c->data, "FILE", "training data: CSV (- or a pipe: read once), IDX images, FANN data (each may be gzipped) or NumPy (.npy, .npz)", NULL);
     specs[i++] = opt_str("labels", &c->labels, "FILE", "labels of IDX images or NumPy features (.npy)", NULL);
     specs[i++] = opt_str("test", &c->test, "FILE", "test data, evaluated after training", NULL);
     specs[i++] = opt_str("test-labels", &c->test_labels, "FILE", "labels of IDX or NumPy test data", NULL);
@@ -284,10 +284,10 @@ static int parse(train_run *r, int argc, char **argv)
     char *pos[1];
     int n_pos;
     int rc = opts_parse("train", specs, argc, argv, 2, pos, 0, &n_pos, "--data FILE --layers SPEC [options]",
-                        "Trains a network. Class targets (a CSV column of names, or IDX labels) "
-                        "give a softmax output with cross-entropy; numeric targets an identity "
+                        "Trains a network. Class targets (a CSV column of names, IDX labels or NumPy "
+                        "integer labels) give a softmax output with cross-entropy; numeric targets an identity "
                         "output with mean squared error. Inputs are standardised per feature (CSV) "
-                        "or scaled by 1/255 (byte images); the model keeps it.");
+                        "or scaled by 1/255 (byte images: IDX, NumPy uint8); the model keeps it.");
     if (rc) return rc == 1 ? -1 : CLI_EUSAGE;
     if (!c->data && !c->resume) {
         cli_err("train: --data FILE is required (see lamina train --help)");

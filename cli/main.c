@@ -11,7 +11,7 @@ static const struct {
     const char *about;
 } commands[] = {
     {"demo", cmd_demo, "train the tutorial's 3-4-1 network on its 4-row data set"},
-    {"train", cmd_train, "train a network on a CSV, IDX or FANN data file"},
+    {"train", cmd_train, "train a network on a CSV, IDX, FANN or NumPy data file"},
     {"eval", cmd_eval, "loss and accuracy (or MSE and R^2) of a model on data"},
     {"predict", cmd_predict, "print a model's predictions for each row, as CSV"},
     {"info", cmd_info, "show a model's architecture, normalisation and metadata"},
@@ -25,7 +25,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: lamina COMMAND [options]   (lamina COMMAND --help for its options)\n"
                "       lamina help COMMAND        (the same)\n\n"
-               "lamina trains neural networks (dense and convolutional) on CSV and IDX\n(MNIST-style) data.\n\n"
+               "lamina trains neural networks (dense and convolutional) on CSV, IDX\n(MNIST-style), FANN and NumPy data; CSV, IDX and FANN files may be gzipped.\n\n"
                "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         int col = fprintf(f, "  %-9s ", commands[i].name);
