@@ -547,7 +547,8 @@ static inline lm_csv_opts lm_csv_defaults(void)
 
 /* Reads a CSV file, plain or gzip-compressed (known by its first bytes,
  * whatever its name; from 1.8): numeric features and target column(s).
- * A truncated or corrupt gzip stream is LM_EFORMAT. o: NULL for the defaults; only its first o->size bytes are read. target may list
+ * A truncated or corrupt gzip stream is LM_EFORMAT. o: NULL for the
+ * defaults; only its first o->size bytes are read. target may list
  * several columns ("a,b"): numeric targets only, y gets ny = that count.
  * One target column: with target_kind -1 (detect), a column of numbers
  * only is numeric (y, ny = 1); a column holding text is classes (labels
