@@ -50,8 +50,16 @@ static lm_data head(const lm_data *d, size_t n)
 
 int main(int argc, char **argv)
 {
-    int full = argc > 1 && strcmp(argv[1], "--full") == 0;
-    const char *dir = argc > 1 + full ? argv[1 + full] : "/usr/share/datasets/fashion-mnist";
+    int full = 0, dirs = 0;
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    for (int i = 1; i < argc; i++) { /* --full and DIR, in either order */
+        if (strcmp(argv[i], "--full") == 0) full = 1;
+        else if (argv[i][0] != '-' && dirs++ == 0) dir = argv[i];
+        else {
+            fprintf(stderr, "usage: cnn_images [--full] [DIR]\n");
+            return 2;
+        }
+    }
     lm_data train_all = {0}, test_all = {0};
     lm_net *net = NULL;
     float *mean = NULL, *scale = NULL;
