@@ -1074,6 +1074,20 @@ static int describe_data(train_run *r)
     return rc;
 }
 
+/* The first column of d that --missing mean filled in every row: it had
+ * no value to take a mean of. Returns its name (its number, written in
+ * col, where the data has no names); NULL when every column had one. */
+static const char *column_without_values(const lm_data *d, const size_t *filled, char *col,
+                                         size_t size)
+{
+    for (int j = 0; j < d->nx; j++)
+        if (d->n && filled[j] == d->n) {
+            snprintf(col, size, "%d", j);
+            return d->feature_names ? d->feature_names[j] : col;
+        }
+    return NULL;
+}
+
 /* --missing mean: the NaN cells of every set become the training mean the
  * net's normalisation holds (0 once normalised), as predict fills them;
  * says how many cells were filled in each column. Also warns about test
@@ -1102,17 +1116,16 @@ static int fill_missing(train_run *r)
     const lm_data *d = &r->train.d;
     // A new model's column without values has no mean to fill with (as a
     // categorical column without values); a resumed one keeps its own.
-    for (int j = 0; j < nx && !r->c.resume && !r->c.init_from; j++)
-        if (d->n && filled[j] == d->n) {
-            char col[16];
-            snprintf(col, sizeof col, "%d", j);
-            const char *name = d->feature_names ? d->feature_names[j] : col;
-            cli_err("%s: column '%s' has no values (every cell is missing): there is no mean to "
-                    "fill it with; leave it out (--ignore %s)", r->c.data, name, name);
-            free(mean);
-            free(filled);
-            return CLI_EDATA;
-        }
+    char col[16];
+    const char *empty = r->c.resume || r->c.init_from ? NULL
+                                                      : column_without_values(d, filled, col, sizeof col);
+    if (empty) {
+        cli_err("%s: column '%s' has no values (every cell is missing): there is no mean to "
+                "fill it with; leave it out (--ignore %s)", r->c.data, empty, empty);
+        free(mean);
+        free(filled);
+        return CLI_EDATA;
+    }
     char b[1024];
     size_t len = 0, total = 0, total_cat = 0;
     int shown = 0, more = 0;
@@ -1783,17 +1796,15 @@ static int cv_train_fold(void *ctx, int fold, lm_data *fit, lm_data *held, lm_ne
         cli_data_impute(held, mean, NULL);
         // a column with no value in this fold's training rows has no mean
         // (a whole file's such column is refused so too)
-        for (int j = 0; j < fit->nx && !rc; j++)
-            if (fit->n && filled[j] == fit->n) {
-                char col[16];
-                snprintf(col, sizeof col, "%d", j);
-                const char *name = fit->feature_names ? fit->feature_names[j] : col;
-                cli_err("%s: --cv fold %d/%d: column '%s' has no values in the fold's training "
-                        "rows (every cell there is missing): there is no mean to fill it with; "
-                        "give fewer folds, another --seed, or leave it out (--ignore %s)",
-                        c->data, fold, c->cv, name, name);
-                rc = CLI_EDATA;
-            }
+        char col[16];
+        const char *empty = column_without_values(fit, filled, col, sizeof col);
+        if (empty) {
+            cli_err("%s: --cv fold %d/%d: column '%s' has no values in the fold's training "
+                    "rows (every cell there is missing): there is no mean to fill it with; "
+                    "give fewer folds, another --seed, or leave it out (--ignore %s)",
+                    c->data, fold, c->cv, empty, empty);
+            rc = CLI_EDATA;
+        }
     }
     free(mean);
     free(filled);
