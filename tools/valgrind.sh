@@ -22,7 +22,8 @@ run_one() {
     log="$BUILD/valgrind/$name.log"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    timeout "$LIMIT" valgrind --error-exitcode=99 --leak-check=full \
+    # LM_TEST_VALGRIND: a test may run fewer repeats of the same paths
+    LM_TEST_VALGRIND=1 timeout "$LIMIT" valgrind --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
         --track-origins=yes --num-callers=30 ${VALGRIND_FLAGS:-} "$t" >"$log" 2>&1
     rc=$?
