@@ -373,7 +373,9 @@ static lm_status read_x(const npy_arr *a, lm_data *d, int shape[3])
     if (a->kind == 'u' && a->size == 1) { /* bytes stay bytes: images */
         unsigned char *x = lm__alloc(a->count, 1, "npy features");
         if (!x) return LM_ENOMEM;
-        for (size_t i = 0; i < a->count; i++) x[i] = a->data[iter_next(&it)];
+        if (!a->fortran) memcpy(x, a->data, a->count); /* C order: as they are */
+        else
+            for (size_t i = 0; i < a->count; i++) x[i] = a->data[iter_next(&it)];
         d->x = x;
         d->x_type = LM_U8;
         return LM_OK;
@@ -382,8 +384,15 @@ static lm_status read_x(const npy_arr *a, lm_data *d, int shape[3])
     if (!x) return LM_ENOMEM;
     d->x = x;
     d->x_type = LM_F32;
+    const uint16_t one = 1;
+    int host_big = *(const unsigned char *)&one == 0;
+    /* float32 in C order and the host's byte order (np.save's usual):
+     * copied as they are, then checked */
+    int as_is = a->kind == 'f' && a->size == 4 && !a->fortran && a->big == host_big;
+    if (as_is) memcpy(x, a->data, a->count * sizeof *x);
     for (size_t i = 0; i < a->count; i++) {
-        double v = npy_value(a, iter_next(&it));
+        if (as_is && isfinite(x[i])) continue;
+        double v = as_is ? x[i] : npy_value(a, iter_next(&it));
         if (!(fabs(v) <= FLT_MAX))
             return lm__err(LM_EFORMAT, "%s: value %g at [%zu, %zu] (row, column; element %zu) "
                            "is not a finite float32", a->name, v, i / nx, i % nx, i);
